@@ -1,0 +1,87 @@
+"""The ``musebench`` command line: a thin dispatcher over ``musebench.commands``.
+
+Each subcommand lives in its own module with ``add_arguments(parser)`` and ``run(args) -> int``.
+User errors (``MusebenchError``) print one line and exit 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import traceback
+
+from musebench import __version__
+from musebench.errors import MusebenchError
+
+#: subcommand -> (module under musebench.commands, one-line help). Order is the help order.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("data", "generate, validate or show a MUSE corpus"),
+    "build": ("build", "train the target / retrain models of a corpus"),
+    "unlearn": ("unlearn", "run an unlearning method on a model"),
+    "eval": ("eval", "evaluate a model on the six MUSE criteria"),
+    "report": ("report", "rebuild the HTML/Markdown report of a run directory"),
+    "compare": ("compare", "show two runs side by side"),
+    "run": ("run", "run a whole MUSE experiment from a YAML file"),
+    "demo": ("demo", "run the built-in experiment on the embedded mini benchmark"),
+}
+
+EPILOG = """examples:
+  musebench demo --quick                      # the whole benchmark on the embedded mini corpus
+  musebench data generate --corpus news-mini --out data/news-mini
+  musebench data validate data/news-mini
+  musebench build target --data data/news-mini --out models/
+  musebench eval --model models/target --data data/news-mini --retrain models/retrain --out eval/target
+  musebench unlearn --model models/target --data data/news-mini --method npo_gdr --out runs/npo_gdr
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="musebench",
+        description="Machine unlearning for language models, measured six ways (MUSE).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"musebench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(f"musebench.commands.{module_name}")
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=(module.__doc__ or help_text).strip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            epilog=getattr(module, "EXAMPLES", None),
+        )
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args._run(args) or 0)
+    except MusebenchError as err:
+        if args.debug:
+            traceback.print_exc()
+        print(f"musebench {args.command}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"musebench {args.command}: interrupted; finished stages are kept and a re-run resumes",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

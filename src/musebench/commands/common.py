@@ -1,0 +1,63 @@
+"""Flags shared by every subcommand, so they are spelled and parsed the same way everywhere."""
+
+from __future__ import annotations
+
+import argparse
+
+from musebench.errors import ConfigError
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+def add_out(p: argparse.ArgumentParser, required: bool = True, help: str = "output directory") -> None:
+    p.add_argument("--out", required=required, help=help)
+
+
+def add_seed(p: argparse.ArgumentParser, default: int = 0) -> None:
+    p.add_argument("--seed", type=int, default=default, help=f"random seed (default {default})")
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default auto)")
+    p.add_argument("--dtype", default="auto", choices=DTYPES,
+                   help="weights dtype: float32 on CPU, bfloat16 on GPU when 'auto'")
+
+
+def add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: all cores; set 1 when running processes side by side)")
+
+
+def resolve_device(name: str) -> str:
+    """'auto' -> cuda if available else cpu; anything else is checked."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("CUDA requested but torch sees no GPU", field="--device", value=name)
+    if name not in ("cpu", "mps") and not name.startswith("cuda"):
+        raise ConfigError("expected cpu, cuda, cuda:N, mps or auto", field="--device", value=name)
+    return name
+
+
+def resolve_dtype(name: str, device: str):
+    """'auto' -> bfloat16 on CUDA, float32 elsewhere."""
+    import torch
+
+    if name == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def set_threads(n: int | None) -> None:
+    if n is not None:
+        import torch
+
+        if n < 1:
+            raise ConfigError("must be >= 1", field="--threads", value=n)
+        torch.set_num_threads(n)
+
+
+def parse_csv(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []

@@ -1,0 +1,116 @@
+"""The typed model of one MUSE corpus: its splits, and which criteria they allow.
+
+A ``Corpus`` is what every loader returns (release directory, hub dataset, a practitioner's own files,
+the generated mini benchmark) and what evaluation and unlearning consume. Missing optional parts are
+empty lists / dicts; ``criteria()`` says which of the six criteria can then be computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from musebench.data.records import QAPair, VerbMemRecord
+from musebench.io import stable_hash
+
+#: Criterion name -> the corpus parts it needs (attribute names of ``Corpus``).
+CRITERION_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "verbmem_f": ("verbmem_forget",),
+    "knowmem_f": ("knowmem_forget_qa",),
+    "knowmem_r": ("knowmem_retain_qa",),
+    "privleak": ("privleak_forget", "privleak_holdout"),
+    "scalability": ("scal",),
+    "sustainability": ("sust",),
+}
+
+#: Human names for the six MUSE criteria.
+CRITERION_TITLES: dict[str, str] = {
+    "verbmem_f": "C1 no verbatim memorization (VerbMem on forget)",
+    "knowmem_f": "C2 no knowledge memorization (KnowMem on forget)",
+    "privleak": "C3 no privacy leakage (PrivLeak)",
+    "knowmem_r": "C4 utility preserved (KnowMem on retain)",
+    "scalability": "C5 scalability (forget sets of growing size)",
+    "sustainability": "C6 sustainability (sequential requests)",
+}
+
+
+@dataclass
+class Corpus:
+    """One MUSE corpus in memory.
+
+    ``forget``/``retain1``/``retain2``/``holdout`` are raw documents. ``retain2`` is the split both target
+    and retrain saw (``retain`` in newer releases); ``retain1`` is what unlearning may use as a regulariser.
+    """
+
+    name: str
+    forget: list[str] = field(default_factory=list)
+    retain1: list[str] = field(default_factory=list)
+    retain2: list[str] = field(default_factory=list)
+    holdout: list[str] = field(default_factory=list)
+    verbmem_forget: list[VerbMemRecord] = field(default_factory=list)
+    knowmem_forget_qa: list[QAPair] = field(default_factory=list)
+    knowmem_retain_qa: list[QAPair] = field(default_factory=list)
+    knowmem_forget_qa_icl: list[QAPair] = field(default_factory=list)
+    knowmem_retain_qa_icl: list[QAPair] = field(default_factory=list)
+    privleak_forget: list[str] = field(default_factory=list)
+    privleak_retain: list[str] = field(default_factory=list)
+    privleak_holdout: list[str] = field(default_factory=list)
+    scal: dict[int, list[str]] = field(default_factory=dict)  # fold k -> documents, forget_k ⊂ forget_{k+1}
+    sust: dict[int, list[str]] = field(default_factory=dict)  # fold k -> documents, pairwise disjoint
+    source: str = ""  # where it was loaded from (directory, hub name, files)
+
+    def criteria(self) -> list[str]:
+        """The criteria this corpus has the data for, in MUSE order."""
+        return [c for c, parts in CRITERION_REQUIREMENTS.items() if all(getattr(self, p) for p in parts)]
+
+    def missing_criteria(self) -> dict[str, list[str]]:
+        """Criterion -> the parts it lacks, for every criterion that cannot be computed."""
+        out = {}
+        for crit, parts in CRITERION_REQUIREMENTS.items():
+            lacking = [p for p in parts if not getattr(self, p)]
+            if lacking:
+                out[crit] = lacking
+        return out
+
+    def forget_split(self, spec: str = "forget") -> list[str]:
+        """Documents of a forget request: ``forget``, ``scal/forget_k`` or ``sust/forget_k``."""
+        from musebench.errors import ConfigError
+
+        if spec in ("forget", "raw/forget"):
+            return self.forget
+        family, _, fold = spec.partition("/")
+        if family in ("scal", "sust") and fold.startswith("forget_") and fold[7:].isdigit():
+            folds = getattr(self, family)
+            k = int(fold[7:])
+            if k not in folds:
+                raise ConfigError(f"corpus '{self.name}' has no {family} fold {k}", field="forget_split",
+                                  value=spec)
+            return folds[k]
+        raise ConfigError("expected 'forget', 'scal/forget_K' or 'sust/forget_K'", field="forget_split",
+                          value=spec)
+
+    def fingerprint(self) -> str:
+        """A content hash: the cache key of everything computed from this corpus."""
+        payload = {k: v for k, v in self.to_dict().items() if k not in ("source", "name")}
+        return stable_hash(payload)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-serialisable form (dataclasses as dicts, int fold keys as strings)."""
+        d = {
+            "name": self.name,
+            "source": self.source,
+            "forget": self.forget,
+            "retain1": self.retain1,
+            "retain2": self.retain2,
+            "holdout": self.holdout,
+            "verbmem_forget": [r.__dict__ for r in self.verbmem_forget],
+            "knowmem_forget_qa": [r.__dict__ for r in self.knowmem_forget_qa],
+            "knowmem_retain_qa": [r.__dict__ for r in self.knowmem_retain_qa],
+            "knowmem_forget_qa_icl": [r.__dict__ for r in self.knowmem_forget_qa_icl],
+            "knowmem_retain_qa_icl": [r.__dict__ for r in self.knowmem_retain_qa_icl],
+            "privleak_forget": self.privleak_forget,
+            "privleak_retain": self.privleak_retain,
+            "privleak_holdout": self.privleak_holdout,
+            "scal": {str(k): v for k, v in sorted(self.scal.items())},
+            "sust": {str(k): v for k, v in sorted(self.sust.items())},
+        }
+        return d

@@ -1,0 +1,60 @@
+"""The on-disk release layout of one MUSE corpus, and a writer for it.
+
+```
+raw/{forget,retain1,retain2,holdout}.json
+verbmem/forget.json
+knowmem/{forget_qa,retain_qa,forget_qa_icl,retain_qa_icl}.json
+privleak/{forget,retain,holdout}.json
+scal/forget_{1..4}.json
+sust/forget_{1..4}.json
+```
+Older releases name ``retain`` as ``retain2`` (raw/retain2.json, knowmem/retain2_qa*.json, privleak/retain2.json).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from musebench.data.corpus import Corpus
+from musebench.io import atomic_write_json
+
+#: Corpus attribute -> relative file path (newest names) in the release layout.
+LAYOUT: dict[str, str] = {
+    "forget": "raw/forget.json",
+    "retain1": "raw/retain1.json",
+    "retain2": "raw/retain2.json",
+    "holdout": "raw/holdout.json",
+    "verbmem_forget": "verbmem/forget.json",
+    "knowmem_forget_qa": "knowmem/forget_qa.json",
+    "knowmem_retain_qa": "knowmem/retain_qa.json",
+    "knowmem_forget_qa_icl": "knowmem/forget_qa_icl.json",
+    "knowmem_retain_qa_icl": "knowmem/retain_qa_icl.json",
+    "privleak_forget": "privleak/forget.json",
+    "privleak_retain": "privleak/retain.json",
+    "privleak_holdout": "privleak/holdout.json",
+}
+
+#: Older release names accepted as fallbacks when the newer file is absent.
+LEGACY_NAMES: dict[str, list[str]] = {
+    "retain2": ["raw/retain.json"],
+    "knowmem_retain_qa": ["knowmem/retain2_qa.json"],
+    "knowmem_retain_qa_icl": ["knowmem/retain2_qa_icl.json"],
+    "privleak_retain": ["privleak/retain2.json"],
+}
+
+REQUIRED_PARTS = ("forget", "retain2")
+
+
+def save_corpus(corpus: Corpus, out_dir: str | Path) -> Path:
+    """Write ``corpus`` in the release layout (every file atomically) plus ``corpus.json`` metadata."""
+    out = Path(out_dir)
+    data = corpus.to_dict()
+    for attr, rel in LAYOUT.items():
+        if data[attr]:
+            atomic_write_json(out / rel, data[attr])
+    for family in ("scal", "sust"):
+        for k, docs in sorted(getattr(corpus, family).items()):
+            atomic_write_json(out / family / f"forget_{k}.json", docs)
+    atomic_write_json(out / "corpus.json", {"name": corpus.name, "fingerprint": corpus.fingerprint(),
+                                            "criteria": corpus.criteria()})
+    return out

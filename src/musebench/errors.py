@@ -1,0 +1,54 @@
+"""One family of exceptions for everything a user can get wrong.
+
+The CLI catches ``MusebenchError`` and prints a single line (``str(err)``) naming the file, field and
+value, then exits with code 2. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MusebenchError(Exception):
+    """Base class: a problem with user input, configuration or environment (exit code 2)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, file: str | Path | None = None, field: str | None = None,
+                 value: object = None):
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.field = field
+        self.value = value
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.field:
+            where.append(f"field '{self.field}'")
+        prefix = ": ".join(where)
+        text = f"{prefix}: {self.message}" if prefix else self.message
+        if self.value is not None:
+            shown = repr(self.value)
+            if len(shown) > 80:
+                shown = shown[:77] + "..."
+            text += f" (got {shown})"
+        return text
+
+
+class DataError(MusebenchError):
+    """A corpus file is missing, malformed, empty or inconsistent."""
+
+
+class ConfigError(MusebenchError):
+    """A configuration value or command-line flag is invalid."""
+
+
+class ModelError(MusebenchError):
+    """A model directory or hub name cannot be loaded (no weights, no tokenizer, remote code...)."""
+
+
+class TrainingError(MusebenchError):
+    """Training stopped for a reason the user must see (NaN/Inf loss, diverged run)."""

@@ -1,0 +1,52 @@
+"""Train a byte-level BPE tokenizer on a corpus and save it as a ``PreTrainedTokenizerFast``.
+
+Like Llama's tokenizer it prepends BOS to every encoded text (``add_special_tokens=True``) and has
+distinct BOS, EOS, PAD and UNK tokens: padding never masks a real EOS.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
+SPECIAL_TOKENS = [PAD, BOS, EOS, UNK]
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048, model_max_length: int = 2048):
+    """Return a ``PreTrainedTokenizerFast`` trained on ``texts`` (deterministic for the same input)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token=UNK))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(list(texts), trainer=trainer)
+    bos_id = tok.token_to_id(BOS)
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, bos_id)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
+        unk_token=UNK,
+        model_max_length=model_max_length,
+        clean_up_tokenization_spaces=False,
+    )
+    return fast
+
+
+def save_tokenizer(tokenizer, out_dir: str | Path) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(out)
+    return out
