@@ -1,0 +1,207 @@
+"""Who's Harry Potter (WHP, Eldan & Russinovich 2023) as MUSE runs it: a logit-level combination of two models.
+
+The fine-tuned model θ_ft (the target trained further on the forget set, :mod:`musebench.unlearn.finetune`)
+says which next tokens the forget documents make *more* likely; WHP pushes those down:
+
+    z = z_target − α · ReLU(z_ft − z_target)                         (MUSE §5, "WHP")
+
+Nothing is trained per α, so a WHP "checkpoint" is a small directory holding ``whp.json``
+(``{"target": ..., "finetuned": ..., "alpha": ...}``) and :func:`load_whp` rebuilds the combined model.
+The combined model follows the evaluation model contract (``docs/architecture.md``): it is called like a
+causal LM with a KV cache, and its cache is the pair of the two models' caches, opaque to the caller.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from musebench.errors import ConfigError, ModelError
+from musebench.io import atomic_directory, atomic_write_json
+
+logger = logging.getLogger(__name__)
+
+WHP_FILE = "whp.json"
+
+
+def whp_logits(z_target: torch.Tensor, z_finetuned: torch.Tensor, alpha: float) -> torch.Tensor:
+    """``z_target − α · ReLU(z_ft − z_target)``, computed in float32 (logits of a bf16 model lose digits)."""
+    z_t = z_target.float()
+    z_f = z_finetuned.to(device=z_t.device, dtype=torch.float32)
+    return z_t - alpha * torch.relu(z_f - z_t)
+
+
+@dataclass
+class WHPOutput:
+    """What a causal LM returns, as far as the evaluation contract goes."""
+
+    logits: torch.Tensor
+    past_key_values: Any = None  # (target cache, fine-tuned cache) or None
+
+    @property
+    def cache(self):  # transformers >= 5 names the returned cache ``cache``
+        return self.past_key_values
+
+    def __getitem__(self, key):  # ``out["logits"]`` works as with a transformers ModelOutput
+        return getattr(self, key)
+
+
+class WHPModel(nn.Module):
+    """The target and the fine-tuned model behind one causal-LM call (forward only, no training)."""
+
+    def __init__(self, target: nn.Module, finetuned: nn.Module, alpha: float):
+        super().__init__()
+        if alpha < 0:
+            raise ConfigError("WHP alpha must be >= 0", field="alpha", value=alpha)
+        vocab_t = target.get_output_embeddings().weight.shape[0]
+        vocab_f = finetuned.get_output_embeddings().weight.shape[0]
+        if vocab_t != vocab_f:
+            raise ModelError(f"target and fine-tuned model have different vocabularies ({vocab_t} vs {vocab_f})")
+        self.target = target
+        self.finetuned = finetuned
+        self.alpha = float(alpha)
+        # transformers 5 renamed the ``past_key_values`` argument to ``cache`` (the old name warns)
+        self._cache_arg = "cache" if "cache" in inspect.signature(target.forward).parameters \
+            else "past_key_values"
+
+    @property
+    def config(self):
+        return self.target.config
+
+    @property
+    def generation_config(self):
+        return self.target.generation_config
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.target.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.target.parameters()).dtype
+
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None,
+                use_cache=None, cache=None, **kwargs) -> WHPOutput:
+        past = past_key_values if past_key_values is not None else cache
+        past_target, past_finetuned = past if past is not None else (None, None)
+        common = dict(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                      use_cache=use_cache, **kwargs)
+        out_t = self.target(**{self._cache_arg: past_target}, **common)
+        out_f = self.finetuned(**{self._cache_arg: past_finetuned}, **common)
+        logits = whp_logits(out_t.logits, out_f.logits, self.alpha)
+        past = (_returned_cache(out_t), _returned_cache(out_f)) if use_cache else None
+        return WHPOutput(logits=logits, past_key_values=past)
+
+    @torch.no_grad()
+    def generate(self, input_ids, attention_mask=None, max_new_tokens: int = 32, eos_token_id=None,
+                 pad_token_id=None, **_ignored) -> torch.Tensor:
+        """Greedy decoding with both KV caches (a ``generate``-compatible subset: no sampling, no beams).
+
+        Works with left padding: positions come from the attention mask, finished rows get ``pad_token_id``.
+        Returns prompt + new ids, like ``transformers`` does for decoder-only models.
+        """
+        eos = self.generation_config.eos_token_id if eos_token_id is None else eos_token_id
+        eos_ids = torch.tensor(eos if isinstance(eos, (list, tuple)) else [eos], device=input_ids.device) \
+            if eos is not None else None
+        pad = self.generation_config.pad_token_id if pad_token_id is None else pad_token_id
+        mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+        ids, past = input_ids, None
+        step_ids = input_ids
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        for _ in range(max_new_tokens):
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -step_ids.shape[1]:]
+            out = self(input_ids=step_ids, attention_mask=mask, position_ids=positions, past_key_values=past,
+                       use_cache=True)
+            past = out.past_key_values
+            nxt = out.logits[:, -1, :].argmax(-1)
+            if pad is not None:
+                nxt = torch.where(done, torch.full_like(nxt, pad), nxt)
+            ids = torch.cat([ids, nxt[:, None]], dim=-1)
+            mask = torch.cat([mask, (~done).long()[:, None].to(mask.dtype)], dim=-1)
+            if eos_ids is not None:
+                done = done | torch.isin(nxt, eos_ids)
+                if bool(done.all()):
+                    break
+            step_ids = nxt[:, None]
+        return ids
+
+
+def _returned_cache(output):
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else getattr(output, "past_key_values", None)
+
+
+def _portable_path(path: str | Path, relative_to: Path) -> str:
+    """A path relative to the checkpoint directory when it is local (the run directory can then move)."""
+    p = Path(path)
+    if not p.exists():
+        return str(path)  # a hub name: kept as given
+    try:
+        return os.path.relpath(p.resolve(), relative_to.resolve())
+    except ValueError:  # another drive on Windows
+        return str(p.resolve())
+
+
+def write_whp_checkpoint(out_dir: str | Path, target: str | Path, finetuned: str | Path, alpha: float) -> Path:
+    """Write one WHP checkpoint directory (``whp.json`` only; the weights stay where they are)."""
+    out = Path(out_dir)
+    with atomic_directory(out) as tmp:
+        atomic_write_json(tmp / WHP_FILE, {
+            "method": "whp",
+            "target": _portable_path(target, out),
+            "finetuned": _portable_path(finetuned, out),
+            "alpha": float(alpha),
+        })
+    return out
+
+
+def read_whp_checkpoint(path: str | Path) -> tuple[str, str, float]:
+    """``(target, finetuned, alpha)`` of a WHP checkpoint, local paths resolved against its directory."""
+    path = Path(path)
+    spec_file = path / WHP_FILE if path.is_dir() else path
+    if not spec_file.is_file():
+        raise ModelError(f"not a WHP checkpoint: {WHP_FILE} is missing", file=path)
+    try:
+        spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ModelError(f"invalid JSON: {err.msg} (line {err.lineno})", file=spec_file) from err
+    if not isinstance(spec, dict):
+        raise ModelError("expected a JSON object", file=spec_file, value=type(spec).__name__)
+    problems = [f for f in ("target", "finetuned", "alpha") if f not in spec]
+    if problems:
+        raise ModelError(f"missing field(s): {', '.join(problems)}", file=spec_file)
+    alpha = spec["alpha"]
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
+        raise ModelError("alpha must be a number >= 0", file=spec_file, value=alpha)
+
+    def resolve(field: str) -> str:
+        value = spec[field]
+        if not isinstance(value, str) or not value:
+            raise ModelError("must be a non-empty path or hub name", file=spec_file, field=field, value=value)
+        local = spec_file.parent / value
+        if Path(value).is_absolute() or local.exists():
+            return str(local)
+        return value  # a hub name
+
+    return resolve("target"), resolve("finetuned"), float(alpha)
+
+
+def load_whp(path: str | Path, device: str = "cpu", dtype=None):
+    """Load a WHP checkpoint as a :class:`LoadedModel` whose ``.model`` is a :class:`WHPModel`."""
+    from musebench.models.loading import LoadedModel, load_model
+
+    target_path, finetuned_path, alpha = read_whp_checkpoint(path)
+    target = load_model(target_path, device=device, dtype=dtype)
+    finetuned = load_model(finetuned_path, device=device, dtype=dtype)
+    if len(target.tokenizer) != len(finetuned.tokenizer):
+        raise ModelError("the fine-tuned model's tokenizer differs from the target's", file=finetuned_path)
+    model = WHPModel(target.model, finetuned.model, alpha).eval()
+    return LoadedModel(model=model, tokenizer=target.tokenizer, name=str(path))

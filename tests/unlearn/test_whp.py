@@ -1,0 +1,124 @@
+"""WHP: the logit formula by hand, the wrapper against its two models, KV-cache decoding, checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from musebench.errors import ModelError
+from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
+from musebench.unlearn.whp import (WHPModel, load_whp, read_whp_checkpoint, whp_logits,
+                                   write_whp_checkpoint)
+
+SPEC = TinyLlamaSpec(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128)
+
+
+@pytest.fixture(scope="module")
+def pair(tiny_tokenizer):
+    """Two different random tiny Llamas standing in for target and fine-tuned model."""
+    return (build_tiny_llama(tiny_tokenizer, SPEC, seed=0).eval(),
+            build_tiny_llama(tiny_tokenizer, SPEC, seed=1).eval())
+
+
+@pytest.fixture(scope="module")
+def finetuned_dir(tmp_path_factory, tiny_tokenizer):
+    out = tmp_path_factory.mktemp("whp_ft")
+    build_tiny_llama(tiny_tokenizer, SPEC, seed=1).save_pretrained(out, safe_serialization=True)
+    tiny_tokenizer.save_pretrained(out)
+    return out
+
+
+def test_whp_logits_by_hand():
+    # z_ft - z_t = [1, -1, 0.5] -> ReLU [1, 0, 0.5]; alpha 2 -> z_t - [2, 0, 1] = [-1, 2, 2]
+    z_t = torch.tensor([1.0, 2.0, 3.0])
+    z_f = torch.tensor([2.0, 1.0, 3.5])
+    assert torch.equal(whp_logits(z_t, z_f, 2.0), torch.tensor([-1.0, 2.0, 2.0]))
+    assert torch.equal(whp_logits(z_t, z_f, 0.0), z_t)  # alpha 0 is the target
+
+
+def test_wrapper_logits_follow_formula(pair, tiny_tokenizer):
+    target, finetuned = pair
+    batch = tiny_tokenizer(["Alda Vorn was born in", "Brin"], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        z_t = target(**batch).logits
+        z_f = finetuned(**batch).logits
+        out = WHPModel(target, finetuned, alpha=4.0)(**batch)
+    expected = z_t - 4.0 * torch.clamp(z_f - z_t, min=0)
+    assert out.logits.shape == (2, batch["input_ids"].shape[1], len(tiny_tokenizer))
+    torch.testing.assert_close(out.logits, expected, rtol=0, atol=1e-6)
+    # the edit is real: somewhere the fine-tuned model is more confident, so the logits moved down
+    assert (out.logits < z_t - 1e-3).any()
+
+
+def test_incremental_decoding_with_cache_matches_full_forward(pair, tiny_tokenizer):
+    """Left-padded batch: prompt, then three tokens one at a time through the pair of caches."""
+    model = WHPModel(*pair, alpha=2.0)
+    batch = tiny_tokenizer(["Cora Lutz worked as a river", "Dario"], return_tensors="pt", padding=True)
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    extra = torch.tensor([[5, 17, 42], [9, 33, 7]])
+    full_ids = torch.cat([ids, extra], dim=1)
+    full_mask = torch.cat([mask, torch.ones_like(extra)], dim=1)
+    full_pos = (full_mask.cumsum(-1) - 1).clamp(min=0)
+    with torch.no_grad():
+        full = model(input_ids=full_ids, attention_mask=full_mask, position_ids=full_pos).logits
+        n = ids.shape[1]
+        out = model(input_ids=ids, attention_mask=mask, position_ids=full_pos[:, :n], use_cache=True)
+        assert isinstance(out.past_key_values, tuple) and len(out.past_key_values) == 2
+        assert all(c is not None for c in out.past_key_values)
+        steps = [out.logits[:, -1]]
+        past = out.past_key_values
+        for j in range(extra.shape[1]):
+            out = model(input_ids=extra[:, j:j + 1], attention_mask=full_mask[:, :n + j + 1],
+                        position_ids=full_pos[:, n + j:n + j + 1], past_key_values=past, use_cache=True)
+            past = out.past_key_values
+            steps.append(out.logits[:, -1])
+    incremental = torch.stack(steps, dim=1)
+    torch.testing.assert_close(incremental, full[:, n - 1:], rtol=1e-4, atol=1e-4)
+
+
+def test_generate_is_greedy_on_the_whp_logits(pair, tiny_tokenizer):
+    model = WHPModel(*pair, alpha=8.0)
+    prompt = tiny_tokenizer(["Esme Tarrow was"], return_tensors="pt")
+    out = model.generate(**prompt, max_new_tokens=5, eos_token_id=-1)  # no EOS: all five tokens
+    ids = prompt["input_ids"]
+    with torch.no_grad():
+        for _ in range(5):  # the slow, cache-free reference loop
+            nxt = model(input_ids=ids).logits[:, -1].argmax(-1)
+            ids = torch.cat([ids, nxt[:, None]], dim=1)
+    assert torch.equal(out, ids)
+
+
+def test_checkpoint_roundtrip_and_load(tmp_path, tiny_model_dir, finetuned_dir, tiny_tokenizer):
+    ckpt = write_whp_checkpoint(tmp_path / "run" / "alpha-4", tiny_model_dir, finetuned_dir, 4)
+    spec = json.loads((ckpt / "whp.json").read_text())
+    assert spec["alpha"] == 4.0 and not spec["target"].startswith("/")  # relative: the run dir can move
+    target_path, finetuned_path, alpha = read_whp_checkpoint(ckpt)
+    assert alpha == 4.0
+    loaded = load_whp(ckpt, device="cpu")
+    assert isinstance(loaded.model, WHPModel) and loaded.model.alpha == 4.0
+    assert loaded.tokenizer.pad_token_id != loaded.tokenizer.eos_token_id
+    batch = tiny_tokenizer(["Faro Quist"], return_tensors="pt")
+    with torch.no_grad():
+        z_t = loaded.model.target(**batch).logits
+        z_f = loaded.model.finetuned(**batch).logits
+        torch.testing.assert_close(loaded.model(**batch).logits, whp_logits(z_t, z_f, 4.0))
+    assert not torch.allclose(z_t, z_f)  # really two different models behind it
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"target": "a", "finetuned": "b"}', "missing field"),
+    ('{"target": "a", "finetuned": "b", "alpha": -1}', "alpha must be"),
+    ('{"target": "", "finetuned": "b", "alpha": 1}', "non-empty"),
+    ("[1, 2", "invalid JSON"),
+])
+def test_bad_checkpoint_is_a_model_error(tmp_path, content, message):
+    (tmp_path / "whp.json").write_text(content)
+    with pytest.raises(ModelError, match=message):
+        read_whp_checkpoint(tmp_path)
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(ModelError, match="whp.json is missing"):
+        load_whp(tmp_path)
