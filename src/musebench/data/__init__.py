@@ -1,6 +1,24 @@
 """MUSE data: the typed corpus model, loaders for every source, validation, and the mini-benchmark generator."""
 
 from musebench.data.corpus import CRITERION_REQUIREMENTS, CRITERION_TITLES, Corpus
+from musebench.data.files import MissingDataWarning, Problem
+from musebench.data.layout import save_corpus
+from musebench.data.loaders import load_corpus, load_corpus_dir, load_corpus_from_files
 from musebench.data.records import QAPair, VerbMemRecord
+from musebench.data.summary import SplitSummary, describe
 
-__all__ = ["CRITERION_REQUIREMENTS", "CRITERION_TITLES", "Corpus", "QAPair", "VerbMemRecord"]
+__all__ = [
+    "CRITERION_REQUIREMENTS",
+    "CRITERION_TITLES",
+    "Corpus",
+    "MissingDataWarning",
+    "Problem",
+    "QAPair",
+    "SplitSummary",
+    "VerbMemRecord",
+    "describe",
+    "load_corpus",
+    "load_corpus_dir",
+    "load_corpus_from_files",
+    "save_corpus",
+]

@@ -1,0 +1,200 @@
+"""Reading one corpus file (.json list, .jsonl, .txt, or a folder of .txt) into checked records.
+
+Every reader can run strict (raise the first ``DataError``, as loaders do) or collecting (keep going and
+record every problem, as ``musebench data validate`` does); both share the same checks, so the validator
+finds exactly what a loader would refuse.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from musebench.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+DOCUMENT_SUFFIXES = (".json", ".jsonl", ".txt")
+RECORD_SUFFIXES = (".json", ".jsonl")
+
+
+class MissingDataWarning(UserWarning):
+    """An optional corpus part is absent, so some criteria cannot be computed."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about a corpus: ``severity`` is ``"error"`` (unusable) or ``"warning"``."""
+
+    severity: str
+    file: str
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file + (f": field '{self.field}'" if self.field else "")
+        return f"{self.severity}: {where}: {self.message}"
+
+
+class ProblemSink:
+    """Where readers send problems: strict mode raises errors at once, collect mode keeps them all."""
+
+    def __init__(self, strict: bool = True):
+        self.strict = strict
+        self.problems: list[Problem] = []
+
+    def error(self, err: DataError) -> None:
+        if self.strict:
+            raise err
+        self.problems.append(Problem("error", err.file or "", err.field, _message(err)))
+
+    def warning(self, message: str, file: str | Path = "", field: str | None = None) -> None:
+        if self.strict:
+            where = f"{file}: " if file else ""
+            warnings.warn(f"{where}{message}", MissingDataWarning, stacklevel=3)
+            return
+        self.problems.append(Problem("warning", str(file), field, message))
+
+
+def _message(err: DataError) -> str:
+    text = err.message
+    if err.value is not None:
+        shown = repr(err.value)
+        text += f" (got {shown[:77] + '...' if len(shown) > 80 else shown})"
+    return text
+
+
+def read_text(path: str | Path) -> str:
+    """The file's text, decoded strictly as UTF-8 (a BOM is allowed); errors name the byte and line."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", file=path)
+    if path.is_dir():
+        raise DataError("expected a file, found a directory", file=path)
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(f"invalid UTF-8 at byte {exc.start} (line {line}): {exc.reason}", file=path,
+                        value=data[exc.start: exc.start + 4]) from None
+
+
+def parse_items(path: str | Path) -> list[Any]:
+    """The raw items of a file: a .json list, one JSON value per .jsonl line, or .txt documents.
+
+    A .txt file holds documents separated by a blank line ("\\n\\n"), as in the MUSE release.
+    """
+    path = Path(path)
+    text = read_text(path)
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        return split_txt_documents(text)
+    if suffix == ".jsonl":
+        items = []
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise DataError(f"malformed JSON on line {lineno}, column {exc.colno}: {exc.msg}",
+                                file=path) from None
+        return items
+    if suffix == ".json":
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            hint = " (one value per line? name the file .jsonl)" if exc.msg == "Extra data" else ""
+            raise DataError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}",
+                            file=path) from None
+        if not isinstance(value, list):
+            raise DataError(f"expected a JSON list of records, got a JSON {_json_type(value)}", file=path)
+        return value
+    raise DataError(f"unsupported file type '{path.suffix}'; use .json, .jsonl or .txt", file=path)
+
+
+def split_txt_documents(text: str) -> list[str]:
+    """Documents of a .txt file: blocks separated by a blank line, surrounding whitespace stripped."""
+    text = text.replace("\r\n", "\n")
+    return [doc.strip() for doc in text.split("\n\n") if doc.strip()]
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number"
+
+
+def documents_from_items(items: Iterable[Any], source: str | Path, sink: ProblemSink | None = None) -> list[str]:
+    """Documents from raw items: each a string, or an object with a string ``text`` (hub rows)."""
+    sink = sink or ProblemSink()
+    docs = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            if "text" not in item:
+                sink.error(DataError(f"missing in record {i} (a document object needs a 'text' string)",
+                                     file=source, field="text"))
+                continue
+            item = item["text"]
+        if not isinstance(item, str):
+            sink.error(DataError(f"record {i} must be a string, not a {_json_type(item)}", file=source,
+                                 field="text", value=item))
+            continue
+        if not item.strip():
+            sink.warning(f"document {i} is empty", source, "text")
+        docs.append(item)
+    return docs
+
+
+def records_from_items(items: Iterable[Any], source: str | Path, fields: Sequence[str],
+                       sink: ProblemSink | None = None) -> list[dict[str, str]]:
+    """Records with the string ``fields`` (e.g. question/answer); extra keys are ignored."""
+    sink = sink or ProblemSink()
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            wanted = " and ".join(f"'{f}'" for f in fields)
+            sink.error(DataError(f"record {i} must be a JSON object with {wanted}, not a {_json_type(item)}",
+                                 file=source, value=item))
+            continue
+        ok = True
+        for f in fields:
+            if f not in item:
+                sink.error(DataError(f"missing in record {i}", file=source, field=f))
+                ok = False
+            elif not isinstance(item[f], str):
+                sink.error(DataError(f"must be a string in record {i}, not a {_json_type(item[f])}",
+                                     file=source, field=f, value=item[f]))
+                ok = False
+            elif not item[f].strip():
+                sink.warning(f"empty in record {i}", source, f)
+        if ok:
+            out.append({f: item[f] for f in fields})
+    return out
+
+
+def read_document_folder(folder: str | Path) -> list[str]:
+    """One document per ``*.txt`` file of ``folder``, in file-name order."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
+    if not files:
+        raise DataError("folder holds no .txt documents", file=folder)
+    return [read_text(p).strip() for p in files]
+
+
+def find_variants(stem: Path, suffixes: Sequence[str] = DOCUMENT_SUFFIXES) -> list[Path]:
+    """Existing files ``stem.json``/``stem.jsonl``/``stem.txt`` (any of ``suffixes``)."""
+    return [stem.with_name(stem.name + s) for s in suffixes if stem.with_name(stem.name + s).is_file()]

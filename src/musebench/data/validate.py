@@ -1,0 +1,163 @@
+"""Check a corpus directory and report every problem at once (not just the first).
+
+Beyond what the loader refuses (missing/empty required split, malformed JSON, wrong types, records lacking
+question/answer/prompt/gt, invalid UTF-8), it checks what makes MUSE numbers meaningless: documents shared by
+forget and holdout (PrivLeak compares the two, so a shared document biases the AUC), scal folds that are not
+nested (forget_k ⊂ forget_{k+1}) and sust folds that overlap (each request must remove new data).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+
+from musebench.data.corpus import Corpus
+from musebench.data.files import DOCUMENT_SUFFIXES, Problem, ProblemSink
+from musebench.data.layout import LAYOUT, LEGACY_NAMES
+from musebench.data.loaders import FOLD_FAMILIES, FOLD_FILE, normalise_text, read_directory, report_missing_criteria
+from musebench.data.summary import SplitSummary, describe
+from musebench.errors import DataError
+
+FAMILY_DIRS = ("raw", "verbmem", "knowmem", "privleak", *FOLD_FAMILIES)
+LEAKAGE_PAIRS = (("forget", "holdout"), ("privleak_forget", "privleak_holdout"))
+
+
+@dataclass
+class ValidationReport:
+    """Every problem found in one corpus directory, plus its split summary and supported criteria."""
+
+    path: str
+    problems: list[Problem] = field(default_factory=list)
+    rows: list[SplitSummary] = field(default_factory=list)
+    criteria: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when the corpus can be used (warnings allowed)."""
+        return not self.errors
+
+    def __iter__(self):
+        return iter(self.problems)
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+
+def validate_directory(path: str | Path, tokenizer=None) -> ValidationReport:
+    """Validate the release-layout directory ``path``; ``tokenizer`` adds token counts to the summary."""
+    root = Path(path)
+    sink = ProblemSink(strict=False)
+    corpus, paths = read_directory(root, sink)
+    if root.is_dir():
+        _check_unknown_files(root, sink)
+        _check_leakage(corpus, paths, sink)
+        _check_scal_nested(corpus, paths, sink)
+        _check_sust_disjoint(corpus, paths, sink)
+        if not any(p.severity == "error" for p in sink.problems):
+            _check_fingerprint(root, corpus, sink)
+        report_missing_criteria(corpus, sink, root)
+    problems = [_relative(p, root) for p in sink.problems]
+    return ValidationReport(str(root), problems, describe(corpus, tokenizer), corpus.criteria())
+
+
+def _relative(problem: Problem, root: Path) -> Problem:
+    try:
+        shown = str(Path(problem.file).relative_to(root)) if problem.file else problem.file
+    except ValueError:
+        shown = problem.file
+    if shown == ".":
+        shown = str(root)
+    return Problem(problem.severity, shown, problem.field, problem.message)
+
+
+def _known_files(root: Path) -> set[Path]:
+    known = set()
+    for attr, rel in LAYOUT.items():
+        for name in [rel, *LEGACY_NAMES.get(attr, [])]:
+            stem = root / name.removesuffix(".json")
+            known.update(stem.with_name(stem.name + s) for s in DOCUMENT_SUFFIXES)
+    return known
+
+
+def _check_unknown_files(root: Path, sink: ProblemSink) -> None:
+    """Warn about files in the release folders that no split name matches (a typo silently drops data)."""
+    known = _known_files(root)
+    for family in FAMILY_DIRS:
+        folder = root / family
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path in known or (family in FOLD_FAMILIES and FOLD_FILE.match(path.name)):
+                continue
+            sink.warning("unrecognised file, ignored (see the release layout)", path)
+
+
+def _normalised(docs: list[str]) -> dict[str, int]:
+    """Normalised text -> index of its first occurrence."""
+    out: dict[str, int] = {}
+    for i, doc in enumerate(docs):
+        out.setdefault(normalise_text(doc), i)
+    return out
+
+
+def _check_leakage(corpus: Corpus, paths: dict[str, Path], sink: ProblemSink) -> None:
+    for forget_attr, holdout_attr in LEAKAGE_PAIRS:
+        forget, holdout = _normalised(getattr(corpus, forget_attr)), _normalised(getattr(corpus, holdout_attr))
+        shared = [holdout[t] for t in holdout if t in forget]
+        if shared:
+            sink.error(DataError(
+                f"{len(shared)} document(s) also in {LAYOUT[forget_attr]} (compared after normalising case and "
+                f"whitespace), e.g. record {sorted(shared)[0]}; PrivLeak needs holdout data the model never saw",
+                file=paths[holdout_attr]))
+
+
+def _check_scal_nested(corpus: Corpus, paths: dict[str, Path], sink: ProblemSink) -> None:
+    folds = sorted(corpus.scal)
+    for a, b in zip(folds, folds[1:]):
+        smaller, larger = _normalised(corpus.scal[a]), _normalised(corpus.scal[b])
+        outside = [i for t, i in smaller.items() if t not in larger]
+        if outside:
+            sink.error(DataError(
+                f"scal folds must be nested (forget_{a} ⊂ forget_{b}): {len(outside)} of {len(smaller)} "
+                f"document(s) of forget_{a} are missing here, e.g. its record {outside[0]}",
+                file=paths[f"scal/forget_{b}"]))
+    if folds and folds != list(range(1, len(folds) + 1)):
+        sink.warning(f"fold numbers {folds} are not 1..{len(folds)}", paths[f"scal/forget_{folds[0]}"].parent)
+
+
+def _check_sust_disjoint(corpus: Corpus, paths: dict[str, Path], sink: ProblemSink) -> None:
+    folds = sorted(corpus.sust)
+    normalised = {k: _normalised(corpus.sust[k]) for k in folds}
+    for a, b in combinations(folds, 2):
+        shared = [i for t, i in normalised[b].items() if t in normalised[a]]
+        if shared:
+            sink.error(DataError(
+                f"sust folds must be disjoint: {len(shared)} document(s) also in forget_{a}, "
+                f"e.g. record {shared[0]}", file=paths[f"sust/forget_{b}"]))
+    if folds and folds != list(range(1, len(folds) + 1)):
+        sink.warning(f"fold numbers {folds} are not 1..{len(folds)}", paths[f"sust/forget_{folds[0]}"].parent)
+
+
+def _check_fingerprint(root: Path, corpus: Corpus, sink: ProblemSink) -> None:
+    """``corpus.json`` (written by ``save_corpus``) records a fingerprint; a mismatch means hand edits."""
+    meta = root / "corpus.json"
+    if not meta.is_file():
+        return
+    try:
+        recorded = json.loads(meta.read_text(encoding="utf-8")).get("fingerprint")
+    except (ValueError, AttributeError):
+        sink.warning("unreadable corpus metadata", meta)
+        return
+    if recorded and recorded != corpus.fingerprint():
+        sink.warning(f"fingerprint {recorded} differs from the files' content ({corpus.fingerprint()}): "
+                     "files were changed after the corpus was written", meta, "fingerprint")
