@@ -1,1 +1,37 @@
-"""musebench.unlearn"""
+"""Unlearning methods on the Hugging Face Trainer.
+
+``METHODS`` is the one registry. Gradient methods are ``UnlearnTrainer`` subclasses that only define their
+forget term; the retain term (none / GDR / KLR), the reference model, the NaN guard and per-epoch saving are
+written once in ``trainer.py``. Task Vector and WHP are functions with ``run_unlearning``'s signature.
+Entries are import paths, loaded when a method runs, so importing this package stays cheap.
+"""
+
+from musebench.unlearn.api import load_unlearned, run_unlearning
+from musebench.unlearn.config import Checkpoint, Method, UnlearnConfig, UnlearnRun
+
+METHODS: dict[str, Method] = {
+    "ga": Method("musebench.unlearn.ga:GATrainer", "gradient ascent on the forget NLL"),
+    "ga_gdr": Method("musebench.unlearn.ga:GATrainer", "gradient ascent + NLL on retain text",
+                     retain="gdr", default_alpha=1.0),
+    "ga_klr": Method("musebench.unlearn.ga:GATrainer", "gradient ascent + KL to the reference on retain text",
+                     retain="klr", needs_reference=True, default_alpha=1.0),
+    "npo": Method("musebench.unlearn.npo:NPOTrainer", "negative preference optimization (beta 0.1)",
+                  needs_reference=True, default_beta=0.1),
+    "npo_gdr": Method("musebench.unlearn.npo:NPOTrainer", "NPO + NLL on retain text",
+                      retain="gdr", needs_reference=True, default_beta=0.1, default_alpha=1.0),
+    "npo_klr": Method("musebench.unlearn.npo:NPOTrainer", "NPO + KL to the reference on retain text",
+                      retain="klr", needs_reference=True, default_beta=0.1, default_alpha=1.0),
+    "simnpo": Method("musebench.unlearn.simnpo:SimNPOTrainer", "length-normalised NPO without a reference",
+                     default_beta=2.5),
+    "simnpo_gdr": Method("musebench.unlearn.simnpo:SimNPOTrainer", "SimNPO + NLL on retain text",
+                         retain="gdr", default_beta=2.5, default_alpha=1.0),
+    "rmu": Method("musebench.unlearn.rmu:RMUTrainer", "steer a middle layer's activations on forget text "
+                  "to a random direction, keep them on retain text", needs_reference=True, default_alpha=1200.0),
+    "task_vector": Method("musebench.unlearn.task_vector:run_task_vector",
+                          "subtract alpha x (fine-tuned - target) weights"),
+    "whp": Method("musebench.unlearn.whp:run_whp", "logits of target - alpha x ReLU(fine-tuned - target)"),
+    "finetune": Method("musebench.unlearn.finetune:FinetuneTrainer",
+                       "plain NLL fine-tuning on the forget text (the fine-tuned model of Task Vector / WHP)"),
+}
+
+__all__ = ["METHODS", "Checkpoint", "Method", "UnlearnConfig", "UnlearnRun", "load_unlearned", "run_unlearning"]

@@ -1,0 +1,303 @@
+"""``run_unlearning`` and ``load_unlearned``: the Python API of the unlearn stage.
+
+One request = one model, one forget split, one method. The output directory holds one plain Hugging Face
+model per epoch (``epoch-1/`` ...), ``run.json`` (resolved config, library versions, data sizes, loss
+history, status; rewritten atomically after every epoch) and, while the run is unfinished, the Trainer's
+checkpoints under ``checkpoints/`` from which ``resume=True`` continues to the same weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from musebench.errors import ConfigError, DataError, MusebenchError
+from musebench.io import atomic_write_json
+from musebench.unlearn.config import Checkpoint, UnlearnConfig, UnlearnRun
+
+logger = logging.getLogger(__name__)
+
+RUN_SCHEMA_VERSION = 1
+CHECKPOINT_DIR = "checkpoints"
+
+
+def run_unlearning(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir: str | Path,
+                   forget_split: str = "forget", reference_dir: str | Path | None = None,
+                   resume: bool = False) -> UnlearnRun:
+    """Unlearn ``corpus.forget_split(forget_split)`` from the model in ``model_dir``; save under ``out_dir``.
+
+    ``reference_dir`` replaces the frozen copy of the start model as the NPO / KL reference (C6: the
+    previous request's model). ``resume`` continues an interrupted run from its last Trainer checkpoint
+    and returns a finished run as it is.
+    """
+    config = config.resolved()
+    spec = config.spec
+    out_dir = Path(out_dir)
+    if not spec.is_trainer:  # Task Vector, WHP: no gradient unlearning of their own
+        runner = spec.load()
+        return runner(model_dir, corpus, config, out_dir, forget_split=forget_split,
+                      reference_dir=reference_dir, resume=resume)
+
+    previous = read_run(out_dir)
+    if previous is not None:
+        if resume and previous.status == "complete":
+            return previous
+        if not resume:
+            raise ConfigError("output directory already holds an unlearning run; pass --resume to continue it or "
+                              "choose another --out", file=out_dir)
+    forget_docs = corpus.forget_split(forget_split)
+    if not forget_docs:
+        raise DataError(f"forget split '{forget_split}' of corpus '{corpus.name}' is empty", field="forget_split",
+                        value=forget_split)
+    if spec.uses_retain_text and not corpus.retain1:
+        raise DataError(f"method '{config.method}' needs retain text but corpus '{corpus.name}' has no retain1 "
+                        "documents", field="retain1")
+    return _train(Path(model_dir), corpus, config, out_dir, forget_split, forget_docs,
+                  Path(reference_dir) if reference_dir else None, resume)
+
+
+def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, reference_dir, resume) -> UnlearnRun:
+    from transformers import TrainingArguments
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from musebench.models.loading import load_model
+    from musebench.unlearn.callbacks import EpochDataCallback, EpochLogCallback, EpochSaveCallback, epoch_summaries
+    from musebench.unlearn.data import PairCollator, PairedWindows, steps_per_epoch, token_windows
+    from musebench.unlearn.export import export_model
+
+    spec = config.spec
+    started = time.monotonic()
+    device = _device(config.device)
+    dtype = _weights_dtype(config.dtype)
+    loaded = load_model(model_dir, device="cpu", dtype=dtype)
+    model, tokenizer = loaded.model, loaded.tokenizer
+    model.config.use_cache = False
+
+    forget = token_windows(forget_docs, tokenizer, config.max_len, split=forget_split)
+    retain = token_windows(corpus.retain1, tokenizer, config.max_len, split="retain1") \
+        if spec.uses_retain_text else None
+    dataset = PairedWindows(forget, retain, seed=config.seed)
+
+    reference = None
+    if reference_dir is not None and spec.needs_reference:
+        reference = load_model(reference_dir, device="cpu", dtype=dtype).model
+    elif spec.needs_reference and not config.lora_r:
+        reference = copy.deepcopy(model)  # the model at the start of the request, frozen
+    trainer_cls = spec.load()
+    trainer_cls.prepare_model(model, config)
+    if config.lora_r:
+        model = _with_lora(model, config)
+
+    checkpoints_dir = out_dir / CHECKPOINT_DIR
+    mixed = _mixed_precision(config.mixed_precision, device)
+    args = TrainingArguments(
+        output_dir=str(checkpoints_dir),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.lr,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_steps,
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        optim="adamw_torch",
+        seed=config.seed,
+        data_seed=config.seed,
+        save_strategy="steps" if config.checkpoint_steps else "epoch",
+        save_steps=config.checkpoint_steps or 500,
+        save_total_limit=1,
+        logging_strategy="steps",
+        logging_steps=1,
+        report_to=[],
+        disable_tqdm=not config.progress,
+        use_cpu=device == "cpu",
+        bf16=mixed == "bf16",
+        fp16=mixed == "fp16",
+        gradient_checkpointing=config.gradient_checkpointing,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+    )
+    trainer = trainer_cls(model=model, args=args, train_dataset=dataset,
+                          data_collator=PairCollator(tokenizer.pad_token_id), processing_class=tokenizer,
+                          unlearn_config=config, retain=spec.retain, reference=reference)
+
+    record = _RunRecord(out_dir, config, model_dir, reference_dir, forget_split, corpus, {
+        "forget_windows": len(forget),
+        "forget_tokens": sum(len(w) for w in forget),
+        "retain_windows": len(retain) if retain is not None else 0,
+        "steps_per_epoch": steps_per_epoch(len(forget), config.batch_size, config.grad_accum,
+                                           args.world_size),
+        "device": str(args.device),
+        "processes": args.world_size,
+        "mixed_precision": mixed,
+    })
+    if previous := read_run(out_dir):
+        record.checkpoints = list(previous.checkpoints)
+
+    def save(label: str) -> None:
+        export_model(trainer, tokenizer, out_dir / label)
+        if trainer.is_world_process_zero():
+            record.add_checkpoint(label)
+            record.write("running", trainer.state.log_history, time.monotonic() - started)
+
+    def write(line: str) -> None:
+        if config.progress:
+            from tqdm.auto import tqdm
+
+            tqdm.write(line)
+        logger.info(line)
+
+    trainer.add_callback(EpochDataCallback(dataset))
+    trainer.add_callback(EpochSaveCallback(save))
+    trainer.add_callback(EpochLogCallback(write))
+
+    resume_from = get_last_checkpoint(str(checkpoints_dir)) if resume and checkpoints_dir.is_dir() else None
+    if trainer.is_world_process_zero():
+        record.write("running", [], 0.0)
+    try:
+        trainer.train(resume_from_checkpoint=resume_from)
+    except MusebenchError as err:
+        if trainer.is_world_process_zero():
+            record.write("failed", trainer.state.log_history, time.monotonic() - started, error=str(err))
+        raise
+    if trainer.is_world_process_zero():
+        record.write("complete", trainer.state.log_history, time.monotonic() - started)
+        if not config.keep_checkpoints:
+            shutil.rmtree(checkpoints_dir, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()
+    del trainer, reference
+    return UnlearnRun(method=config.method, out_dir=out_dir, checkpoints=record.checkpoint_objects(),
+                      config=config.to_dict(), history=record.history, status="complete")
+
+
+class _RunRecord:
+    """``run.json``: written atomically at the start, after each epoch, and at the end."""
+
+    def __init__(self, out_dir, config, model_dir, reference_dir, forget_split, corpus, data):
+        self.out_dir = out_dir
+        self.payload = {
+            "schema_version": RUN_SCHEMA_VERSION,
+            "method": config.method,
+            "config": config.to_dict(),
+            "model": str(model_dir),
+            "reference": str(reference_dir) if reference_dir else None,
+            "forget_split": forget_split,
+            "corpus": {"name": corpus.name, "fingerprint": corpus.fingerprint(), "source": corpus.source},
+            "data": data,
+            "versions": library_versions(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        self.checkpoints: list[Checkpoint] = []
+        self.history: dict = {"steps": [], "epochs": []}
+
+    def add_checkpoint(self, label: str) -> None:
+        self.checkpoints = [c for c in self.checkpoints if c.label != label]
+        self.checkpoints.append(Checkpoint(label, self.out_dir / label))
+
+    def checkpoint_objects(self) -> list[Checkpoint]:
+        return list(self.checkpoints)
+
+    def write(self, status: str, log_history: list[dict], elapsed_s: float, error: str | None = None) -> None:
+        from musebench.unlearn.callbacks import epoch_summaries
+
+        steps = [{k: v for k, v in e.items() if k in ("step", "epoch", "loss", "forget_loss", "retain_loss",
+                                                      "grad_norm", "learning_rate")}
+                 for e in log_history if "loss" in e]
+        self.history = {"steps": steps, "epochs": epoch_summaries(log_history)}
+        atomic_write_json(self.out_dir / "run.json", {
+            **self.payload,
+            "status": status,
+            "error": error,
+            "checkpoints": [{"label": c.label, "path": c.label} for c in self.checkpoints],
+            "history": self.history,
+            "timing_s": {"unlearn": round(elapsed_s, 3)},
+        })
+
+
+def read_run(out_dir: str | Path) -> UnlearnRun | None:
+    """The run saved in ``out_dir`` (None when there is no ``run.json``)."""
+    import json
+
+    path = Path(out_dir) / "run.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        checkpoints = [Checkpoint(c["label"], Path(out_dir) / c["path"]) for c in data.get("checkpoints", [])]
+        return UnlearnRun(method=data["method"], out_dir=Path(out_dir), checkpoints=checkpoints,
+                          config=data["config"], history=data.get("history", {}), status=data.get("status", ""))
+    except (ValueError, KeyError, TypeError) as err:
+        raise DataError(f"unreadable run record: {err}", file=path) from err
+
+
+def load_unlearned(path: str | Path, device: str = "cpu", dtype=None):
+    """Load any checkpoint of a run as a ``LoadedModel``; WHP directories (``whp.json``) become a wrapper."""
+    from musebench.models.loading import load_model
+
+    path = Path(path)
+    if (path / "whp.json").is_file():
+        from musebench.unlearn.whp import load_whp
+
+        return load_whp(path, device, dtype)
+    if (path / "run.json").is_file() and not (path / "config.json").is_file():
+        run = read_run(path)
+        labels = ", ".join(c.label for c in run.checkpoints) or "none yet"
+        raise ConfigError(f"this is a run directory; load one of its checkpoints ({labels})", file=path)
+    return load_model(path, device=device, dtype=dtype)
+
+
+def library_versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    versions = {}
+    for name in ("musebench", "torch", "transformers", "accelerate", "peft", "tokenizers"):
+        try:
+            versions[name] = md.version(name)
+        except md.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _device(name: str) -> str:
+    """'auto' -> cuda when torch sees a GPU, else cpu. (Under ``accelerate launch`` the launcher places ranks.)"""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("CUDA requested but torch sees no GPU", field="device", value=name)
+    if name not in ("cpu", "mps") and not name.startswith("cuda"):
+        raise ConfigError("expected cpu, cuda, mps or auto", field="device", value=name)
+    return name
+
+
+def _weights_dtype(name: str):
+    import torch
+
+    return {"auto": torch.float32, "float32": torch.float32, "bfloat16": torch.bfloat16,
+            "float16": torch.float16}[name]
+
+
+def _mixed_precision(name: str, device: str) -> str:
+    import torch
+
+    if name != "auto":
+        if name != "no" and not device.startswith("cuda"):
+            raise ConfigError("mixed precision needs a CUDA device", field="mixed_precision", value=name)
+        return name
+    if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16"
+    return "no"
+
+
+def _with_lora(model, config: UnlearnConfig):
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules="all-linear", task_type="CAUSAL_LM")
+    return get_peft_model(model, lora)

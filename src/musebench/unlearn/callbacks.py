@@ -1,0 +1,81 @@
+"""Trainer callbacks: redraw the retain pairing each epoch, save each epoch as a model, log a line per epoch."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from transformers import TrainerCallback
+
+
+def completed_epochs(epoch: float | None) -> int:
+    """Whole epochs done at a Trainer ``state.epoch`` (a float that is exact at epoch boundaries)."""
+    return int(math.floor((epoch or 0.0) + 1e-6))
+
+
+def at_epoch_boundary(epoch: float | None) -> bool:
+    return epoch is not None and abs(epoch - round(epoch)) < 1e-6 and round(epoch) > 0
+
+
+class EpochDataCallback(TrainerCallback):
+    """Tell the dataset which epoch starts (also right after a resume), so the pairing is reproducible."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self.dataset.set_epoch(completed_epochs(state.epoch))
+
+
+class EpochSaveCallback(TrainerCallback):
+    """At the end of every full epoch call ``save(label)`` with label ``epoch-K``.
+
+    A run that stops mid-epoch (``max_steps``) gets a final ``step-N`` checkpoint instead.
+    """
+
+    def __init__(self, save: Callable[[str], None]):
+        self.save = save
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if at_epoch_boundary(state.epoch):
+            self.save(f"epoch-{round(state.epoch)}")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if state.global_step > 0 and not at_epoch_boundary(state.epoch):
+            self.save(f"step-{state.global_step}")
+
+
+def epoch_summaries(log_history: list[dict]) -> list[dict]:
+    """Mean of every logged loss component per epoch, from the Trainer's ``log_history``."""
+    sums: dict[int, dict[str, list[float]]] = {}
+    for entry in log_history:
+        if "loss" not in entry or "epoch" not in entry:
+            continue
+        k = max(1, math.ceil(entry["epoch"] - 1e-6))
+        bucket = sums.setdefault(k, {})
+        for key in ("loss", "forget_loss", "retain_loss", "grad_norm"):
+            if key in entry:
+                bucket.setdefault(key, []).append(float(entry[key]))
+    return [{"epoch": k, "steps": len(v["loss"]), **{key: sum(vals) / len(vals) for key, vals in v.items()}}
+            for k, v in sorted(sums.items())]
+
+
+class EpochLogCallback(TrainerCallback):
+    """One clear line per finished epoch: epoch, mean loss and its parts."""
+
+    def __init__(self, write: Callable[[str], None]):
+        self.write = write
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero or not at_epoch_boundary(state.epoch):
+            return
+        k = round(state.epoch)
+        summary = next((s for s in epoch_summaries(state.log_history) if s["epoch"] == k), None)
+        if summary is None:
+            return
+        parts = [f"mean loss {summary['loss']:.4f}"]
+        for key in ("forget_loss", "retain_loss"):
+            if key in summary:
+                parts.append(f"{key.replace('_loss', '')} {summary[key]:.4f}")
+        total = math.ceil(args.num_train_epochs) if args.max_steps <= 0 else "?"
+        self.write(f"epoch {k}/{total}: " + ", ".join(parts))

@@ -1,0 +1,138 @@
+"""The unlearning losses as pure functions of tensors (log-probabilities, logits, hidden states).
+
+The trainers run the forward passes; everything here is differentiable math checked by hand in
+``tests/unlearn/test_losses.py``. Conventions: ``logits`` are ``[B, T, V]``, ``labels`` are ``[B, T]`` with
+``-100`` on padding and are the inputs themselves (the functions shift: position t predicts token t+1).
+Log-softmax runs in float32 whatever the model's dtype.
+
+Two forms exist for NPO and the KL retain term (``UnlearnConfig.loss_form``):
+
+- ``textbook`` (MUSE-SPEC): NPO on sequence log-likelihoods ``log pi(x) = sum_t log pi(x_t | x_<t)``;
+  KL between the next-token *distributions* (log-softmax of both models).
+- ``original``: what the original MUSE code computed, kept to reproduce its numbers. Its NPO applies
+  ``log sigmoid`` to the element-wise difference of the raw ``[B, T, V]`` logits and averages over every
+  vocabulary entry, so the "log-ratio" is a difference of unnormalised scores of all tokens, not of the
+  text's likelihood. Its KL is ``F.kl_div(logits, ref_logits, reduction="batchmean", log_target=True)`` on
+  raw logits, i.e. ``sum exp(z_ref) * (z_ref - z) / B``: neither argument is a distribution, so it is not
+  a KL divergence (it is unbounded below and not zero-minimised at z = z_ref's shift class). Both differ
+  from the textbook forms except that both NPO forms equal (2/beta) log 2 when the model equals the
+  reference.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+IGNORE_INDEX = -100
+
+
+def token_logprobs(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-probability of each next token, ``[B, T-1]``, and the mask of real (non-padding) targets."""
+    logits = logits[:, :-1].float()
+    targets = labels[:, 1:]
+    mask = targets != IGNORE_INDEX
+    logp = torch.log_softmax(logits, dim=-1)
+    picked = logp.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return picked * mask, mask
+
+
+def sequence_logprob(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``log pi(x)``: the sum of next-token log-probabilities of each sequence, ``[B]``."""
+    logp, _ = token_logprobs(logits, labels)
+    return logp.sum(-1)
+
+
+def average_logprob(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``log pi(x) / |x|``: the per-token mean log-probability of each sequence, ``[B]`` (SimNPO)."""
+    logp, mask = token_logprobs(logits, labels)
+    return logp.sum(-1) / mask.sum(-1).clamp(min=1)
+
+
+def nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy over every real token of the batch (L_f / L_r of MUSE-SPEC)."""
+    logp, mask = token_logprobs(logits, labels)
+    return -logp.sum() / mask.sum().clamp(min=1)
+
+
+def npo_loss(logp: torch.Tensor, ref_logp: torch.Tensor, beta: float) -> torch.Tensor:
+    """NPO, per example (Zhang et al. 2024, Eq. 3): ``-(2/beta) log sigmoid(-beta (log pi - log pi_ref))``.
+
+    ``logp``/``ref_logp`` are sequence log-likelihoods ``[B]``. At the start (pi = pi_ref) every example
+    costs (2/beta) log 2; the loss falls towards 0 as pi(x) drops below pi_ref(x), and its gradient
+    vanishes then, which is what keeps NPO from GA's collapse.
+    """
+    return -(2.0 / beta) * F.logsigmoid(-beta * (logp - ref_logp))
+
+
+def npo_loss_original(logits: torch.Tensor, ref_logits: torch.Tensor, beta: float,
+                      mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The original MUSE code's NPO: ``-(2/beta) mean log sigmoid(beta (z_ref - z))`` over raw logits.
+
+    The mean runs over every (example, position, vocabulary entry); ``mask`` ``[B, T]`` drops padding
+    positions (the original had none: its windows were full). A scalar.
+    """
+    per_element = -(2.0 / beta) * F.logsigmoid(beta * (ref_logits.float() - logits.float()))
+    if mask is None:
+        return per_element.mean()
+    weights = mask.unsqueeze(-1).to(per_element.dtype)
+    return (per_element * weights).sum() / (weights.sum() * per_element.shape[-1]).clamp(min=1)
+
+
+def kl_retain(logits_ref: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``KL(p_ref || p_theta)`` of the next-token distributions, averaged over real positions.
+
+    ``sum_v p_ref(v) (log p_ref(v) - log p_theta(v))`` at each position (log-softmax of both models);
+    ``mask`` ``[B, T]`` (the attention mask) selects the positions. Zero iff the distributions agree.
+    """
+    logq = torch.log_softmax(logits.float(), dim=-1)
+    logp_ref = torch.log_softmax(logits_ref.float(), dim=-1)
+    per_position = (logp_ref.exp() * (logp_ref - logq)).sum(-1)
+    if mask is None:
+        return per_position.mean()
+    mask = mask.to(per_position.dtype)
+    return (per_position * mask).sum() / mask.sum().clamp(min=1)
+
+
+def kl_retain_original(logits_ref: torch.Tensor, logits: torch.Tensor,
+                       mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The original MUSE code's KL term: ``F.kl_div(z, z_ref, "batchmean", log_target=True)`` on raw logits.
+
+    Equals ``sum exp(z_ref) (z_ref - z) / B`` over positions and vocabulary; ``mask`` drops padding.
+    """
+    z, z_ref = logits.float(), logits_ref.float()
+    per_element = z_ref.exp() * (z_ref - z)
+    if mask is not None:
+        per_element = per_element * mask.unsqueeze(-1).to(per_element.dtype)
+    return per_element.sum() / logits.shape[0]
+
+
+def simnpo_loss(avg_logp: torch.Tensor, beta: float, gamma: float = 0.0) -> torch.Tensor:
+    """SimNPO, per example (Fan et al. 2024, Eq. 4): ``-(2/beta) log sigmoid(-beta avg_logp - gamma)``.
+
+    ``avg_logp`` is ``log pi(x) / |x|`` ``[B]``: NPO with the reference replaced by a length normalisation,
+    so long and short forget texts are pushed equally and no reference model is needed.
+    """
+    return -(2.0 / beta) * F.logsigmoid(-beta * avg_logp - gamma)
+
+
+def _masked_mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    per_position = (a.float() - b.float()).pow(2).mean(-1)
+    if mask is None:
+        return per_position.mean()
+    mask = mask.to(per_position.dtype)
+    return (per_position * mask).sum() / mask.sum().clamp(min=1)
+
+
+def rmu_loss(h_forget: torch.Tensor, control_vec: torch.Tensor, h_retain: torch.Tensor,
+             h_retain_frozen: torch.Tensor, alpha: float, forget_mask: torch.Tensor | None = None,
+             retain_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """RMU (Li et al. 2024, WMDP Eq. 1-2): ``||h_f - c u||^2 + alpha ||h_r - h_r_frozen||^2``.
+
+    Hidden states ``[B, T, D]`` of the steered layer; ``control_vec`` ``[D]`` is ``c u`` (a random unit
+    vector scaled by the steering coefficient); squared errors are means over D, then over real positions.
+    Returns (total, forget term, retain term).
+    """
+    forget = _masked_mse(h_forget, control_vec.expand_as(h_forget), forget_mask)
+    retain = _masked_mse(h_retain, h_retain_frozen, retain_mask)
+    return forget + alpha * retain, forget, retain
