@@ -1,0 +1,222 @@
+"""``evaluate``: the six-way MUSE evaluation of one model on one corpus.
+
+Phase 1 turns the selected criteria into generate / token-log-prob requests, which the runner
+deduplicates, batches and caches; phase 2 applies the pure metric functions to the per-example outputs
+and adds seeded bootstrap CIs. Everything is validated before the first forward pass.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from importlib import metadata
+
+
+from musebench.errors import ConfigError, DataError
+from musebench.evaluate.bootstrap import bootstrap_ci
+from musebench.evaluate.cache import ENGINE_VERSION, ResultCache
+from musebench.evaluate.fingerprint import model_fingerprint, tokenizer_fingerprint
+from musebench.evaluate.metrics import METRICS, SELECTABLE, auc, mean_x100, privleak
+from musebench.evaluate.model_io import model_device
+from musebench.evaluate.privacy import attack_scores, k_label, privacy_table
+from musebench.evaluate.requests import LogprobRequest
+from musebench.evaluate.result import EvalResult
+from musebench.evaluate.runner import Runner
+from musebench.evaluate.settings import MINK_PERCENTS, EvalSettings, resolve_retrain_auc
+from musebench.evaluate.tasks import knowmem_requests, knowmem_rows, verbmem_requests, verbmem_rows
+
+#: What each selectable criterion needs from the corpus (attribute names of ``Corpus``).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "verbmem_f": ("verbmem_forget",),
+    "knowmem_f": ("knowmem_forget_qa",),
+    "knowmem_r": ("knowmem_retain_qa",),
+    "privleak": ("privleak_forget", "privleak_holdout"),
+    "privacy": ("privleak_forget", "privleak_holdout"),
+}
+ALIASES = {"auc": "privleak", "utility": "knowmem_r", "verbmem": "verbmem_f"}
+PACKAGES = ("musebench", "torch", "transformers", "tokenizers", "rouge-score", "scikit-learn", "numpy")
+
+
+def resolve_metrics(corpus, metrics) -> list[str]:
+    """The criteria to compute, in MUSE order; unknown names and missing corpus parts fail together."""
+    if metrics is None or list(metrics) in (["all"], []):
+        return [m for m in SELECTABLE if all(getattr(corpus, p) for p in NEEDS[m])]
+    chosen = [ALIASES.get(m.strip().lower(), m.strip().lower()) for m in metrics]
+    unknown = [m for m in chosen if m not in SELECTABLE]
+    if unknown:
+        raise ConfigError(f"unknown metric; choose from {', '.join(SELECTABLE)} or 'all'", field="metrics",
+                          value=unknown if len(unknown) > 1 else unknown[0])
+    lacking = [f"{m} needs {p}" for m in chosen for p in NEEDS[m] if not getattr(corpus, p)]
+    if lacking:
+        raise DataError("corpus lacks data for the selected metrics: " + "; ".join(lacking),
+                        file=getattr(corpus, "source", None) or corpus.name, field="metrics")
+    return [m for m in SELECTABLE if m in chosen]
+
+
+def check_texts(corpus, selected: list[str]) -> None:
+    """Empty prompts or texts cannot be scored: report every one of them before any model call."""
+    problems = []
+    parts = {"verbmem_f": [("verbmem_forget", lambda r: r.prompt)],
+             "knowmem_f": [("knowmem_forget_qa", lambda r: r.question)],
+             "knowmem_r": [("knowmem_retain_qa", lambda r: r.question)],
+             "privleak": [("privleak_forget", str), ("privleak_holdout", str)],
+             "privacy": [("privleak_forget", str), ("privleak_holdout", str), ("privleak_retain", str)]}
+    for m in selected:
+        for attr, text_of in parts[m]:
+            problems += [f"{attr}[{i}]" for i, r in enumerate(getattr(corpus, attr)) if not text_of(r).strip()]
+    if problems:
+        raise DataError(f"{len(problems)} empty text(s): {', '.join(sorted(set(problems))[:10])}",
+                        file=getattr(corpus, "source", None) or corpus.name)
+
+
+def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, metrics=None,
+             retrain_auc: float | str | None = None, cache_dir=None, progress: bool = True, *,
+             reference_model=None, force: bool = False) -> EvalResult:
+    """Score ``model`` on ``corpus`` (MUSE C1-C4 + the membership suite); see ``EvalResult``.
+
+    ``retrain_auc``: a measured retrain AUC, or 'news' / 'books' for the release constants; without it
+    PrivLeak is reported as unavailable (never against a made-up 0.5). ``reference_model`` (same tokenizer)
+    adds the NLL-ratio attack. ``cache_dir`` makes the run resumable; ``force`` recomputes.
+    """
+    settings = settings or EvalSettings()
+    selected = resolve_metrics(corpus, metrics)
+    check_texts(corpus, selected)
+    retrain_value, retrain_source = resolve_retrain_auc(retrain_auc)
+    device = model_device(model)
+    fingerprints = {"model": model_fingerprint(model), "tokenizer": tokenizer_fingerprint(tokenizer),
+                    "corpus": corpus.fingerprint()}
+    cache = ResultCache(cache_dir, {**fingerprints, "settings": settings.scoring_key(), "device": device.type})
+    if force:
+        cache.clear()
+    runner = Runner(model, tokenizer, settings, cache, progress)
+
+    scores: dict[str, float | None] = {}
+    ci: dict[str, list[float] | None] = {}
+    rows: list[dict] = []
+    notes: list[str] = []
+    boot = dict(samples=settings.bootstrap_samples, seed=settings.seed)
+
+    if "verbmem_f" in selected:
+        reqs = verbmem_requests(corpus.verbmem_forget, settings)
+        out = runner.generate("generate-verbmem_f", reqs)
+        crit_rows = verbmem_rows(tokenizer, corpus.verbmem_forget, reqs, out, settings)
+        rows += _add_rouge_score("verbmem_f", crit_rows, scores, ci, boot)
+    for crit, qa, icl in (("knowmem_f", corpus.knowmem_forget_qa, corpus.knowmem_forget_qa_icl),
+                          ("knowmem_r", corpus.knowmem_retain_qa, corpus.knowmem_retain_qa_icl)):
+        if crit in selected:
+            reqs = knowmem_requests(qa, icl, settings)
+            out = runner.generate(f"generate-{crit}", reqs)
+            rows += _add_rouge_score(crit, knowmem_rows(crit, tokenizer, qa, reqs, out), scores, ci, boot)
+
+    privacy: dict = {}
+    if "privleak" in selected or "privacy" in selected:
+        suite = "privacy" in selected
+        privacy, split_rows = _privacy(runner, corpus, settings, suite, reference_model, cache_dir, device)
+        rows += split_rows
+        headline = privacy["headline_attack"]
+        forget = [r["scores"][headline] for r in split_rows if r["split"] == "forget"]
+        holdout = [r["scores"][headline] for r in split_rows if r["split"] == "holdout"]
+        scores["auc"] = auc(forget, holdout)
+        ci["auc"] = bootstrap_ci(auc, [forget, holdout], name="auc", **boot)
+        privacy.update(retrain_auc=retrain_value, retrain_auc_source=retrain_source)
+        if retrain_value is None:
+            scores["privleak"] = None
+            ci["privleak"] = None
+            notes.append("PrivLeak unavailable: no retrain AUC known. Pass --retrain DIR (measured) or "
+                         "--retrain-auc X|news|books (a constant); it is never assumed to be 0.5.")
+        else:
+            scores["privleak"] = privleak(scores["auc"], retrain_value)
+            ci["privleak"] = bootstrap_ci(lambda f, h: privleak(auc(f, h), retrain_value), [forget, holdout],
+                                          name="auc", **boot)  # same resamples as the AUC's CI
+
+    provenance = {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "engine_version": ENGINE_VERSION,
+        "settings": settings.to_dict(),
+        "metrics_selected": selected,
+        "metric_versions": {k: m.version for k, m in METRICS.items()},
+        "model_fingerprint": fingerprints["model"],
+        "tokenizer_fingerprint": fingerprints["tokenizer"],
+        "corpus": {"name": corpus.name, "source": corpus.source, "fingerprint": fingerprints["corpus"]},
+        "model_name": getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__,
+        "device": str(device),
+        "dtype": _dtype_name(model),
+        "packages": _package_versions(),
+        "cache_key": cache.key if cache.enabled else None,
+        "requests_computed": runner.computed,
+        "timing_s": {k: round(v, 3) for k, v in runner.timing.items()},
+    }
+    return EvalResult(scores=scores, ci=ci, privacy=privacy, notes=notes, provenance=provenance, per_example=rows)
+
+
+def measure_retrain_auc(model, tokenizer, corpus, settings: EvalSettings | None = None, cache_dir=None,
+                        progress: bool = True, force: bool = False) -> float:
+    """The retrain model's headline AUC (Min-K%, forget vs holdout): PrivLeak's denominator."""
+    result = evaluate(model, tokenizer, corpus, settings, metrics=["privleak"], cache_dir=cache_dir,
+                      progress=progress, force=force)
+    return float(result.scores["auc"])
+
+
+def _add_rouge_score(crit, crit_rows, scores, ci, boot) -> list[dict]:
+    values = [r["scores"]["rougeL_f1"] for r in crit_rows]
+    scores[crit] = mean_x100(values)
+    ci[crit] = bootstrap_ci(mean_x100, [values], name=crit, **boot)
+    return crit_rows
+
+
+def _privacy(runner, corpus, settings, suite, reference_model, cache_dir, device):
+    """Per-split attack scores (rows) and the attack table."""
+    ks = tuple(sorted(set(MINK_PERCENTS) | {float(settings.mink_k)}))
+    splits = {"forget": corpus.privleak_forget, "holdout": corpus.privleak_holdout}
+    if suite and corpus.privleak_retain:
+        splits = {"forget": corpus.privleak_forget, "retain": corpus.privleak_retain,
+                  "holdout": corpus.privleak_holdout}
+    max_len = settings.privleak_max_length
+    texts = [t for split in splits.values() for t in split]
+    requests = [LogprobRequest(t, max_len) for t in texts]
+    if suite:
+        requests += [LogprobRequest(t.lower(), max_len) for t in texts]  # batched with the originals
+    stats = runner.token_logprobs("logprobs-privleak", requests)
+    ref_stats = None
+    if reference_model is not None:
+        ref_cache = ResultCache(cache_dir, {"model": model_fingerprint(reference_model),
+                                            "tokenizer": tokenizer_fingerprint(runner.tokenizer),
+                                            "corpus": corpus.fingerprint(), "settings": settings.scoring_key(),
+                                            "device": device.type})
+        ref_runner = Runner(reference_model, runner.tokenizer, settings, ref_cache, runner.progress)
+        ref_stats = ref_runner.token_logprobs("logprobs-privleak", requests[: len(texts)])
+
+    rows, by_split = [], {}
+    for split, split_texts in splits.items():
+        by_split[split] = []
+        for i, text in enumerate(split_texts):
+            key = LogprobRequest(text, max_len).key()
+            lower = stats[LogprobRequest(text.lower(), max_len).key()] if suite else None
+            ref = ref_stats[key] if ref_stats is not None else None
+            s = attack_scores(text, stats[key], lower, ref, ks)
+            by_split[split].append(s)
+            rows.append({"criterion": "privleak", "split": split, "index": i, "input": text,
+                         "n_tokens": stats[key].n_tokens, "scores": s})
+    headline = f"mink_{k_label(float(settings.mink_k))}"
+    table = privacy_table(by_split)
+    return {"headline_attack": headline, "splits": {s: len(v) for s, v in splits.items()},
+            "attacks": table}, rows
+
+
+def _dtype_name(model) -> str | None:
+    try:
+        return str(next(model.parameters()).dtype).replace("torch.", "")
+    except (StopIteration, AttributeError, TypeError):
+        return None
+
+
+def _package_versions() -> dict[str, str | None]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+__all__ = ["evaluate", "measure_retrain_auc", "resolve_metrics"]

@@ -1,0 +1,99 @@
+"""Batched greedy decoding with left padding and a KV cache, in our own loop.
+
+Why our own loop rather than ``model.generate``: the evaluation contract only promises a forward call, so
+an unlearning method's wrapper (e.g. WHP's logit arithmetic) is evaluated exactly like a plain model; and
+we stop rows on stop strings without decoding every row at every step.
+
+Exactness: with left padding each row's positions start at 0 at its first real token (``position_ids``
+from the attention mask), so in fp32 a row's logits equal its unpadded, batch-1 logits up to float
+rounding and greedy argmax gives the same tokens (tested). Finished rows leave the batch when the cache
+can be narrowed, else they keep running and their outputs are ignored.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from musebench.evaluate.model_io import ModelCaller, left_padded_positions, select_cache_rows
+from musebench.evaluate.requests import Generation
+from musebench.evaluate.stopping import StopMatcher
+
+
+def eos_ids(model, tokenizer) -> set[int]:
+    """EOS ids the original ``generate`` would stop on (generation config), plus the tokenizer's."""
+    ids = set()
+    config = getattr(model, "generation_config", None)
+    eos = getattr(config, "eos_token_id", None)
+    if isinstance(eos, int):
+        ids.add(eos)
+    elif eos:
+        ids.update(int(i) for i in eos)
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    return ids
+
+
+def left_pad(rows: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, width - len(r):] = torch.tensor(r, dtype=torch.long)
+        mask[i, width - len(r):] = 1
+    return ids.to(device), mask.to(device)
+
+
+@torch.inference_mode()
+def greedy_generate(
+    caller: ModelCaller,
+    prompts: list[list[int]],
+    max_new_tokens: int,
+    pad_id: int,
+    eos: set[int],
+    stop: StopMatcher | None = None,
+) -> list[Generation]:
+    """Greedy continuations of token-id ``prompts`` (one batch), ``max_new_tokens`` each at most."""
+    device = caller.device
+    input_ids, mask = left_pad(prompts, pad_id, device)
+    positions = left_padded_positions(mask)
+    logits, cache = caller(input_ids, mask, positions, cache=None, use_cache=True, last_only=True)
+    next_logits = logits[:, -1, :]
+    last_pos = positions[:, -1]
+
+    n = len(prompts)
+    generated: list[list[int]] = [[] for _ in range(n)]
+    finish = ["length"] * n
+    rows = torch.arange(n, device=device)  # original index of each row still in the batch
+    live = torch.ones(n, dtype=torch.bool, device=device)  # rows still generating (masked mode)
+    eos_tensor = torch.tensor(sorted(eos), dtype=torch.long, device=device)
+
+    for step in range(max_new_tokens):
+        tokens = next_logits.argmax(dim=-1)
+        token_list = tokens.tolist()
+        is_eos = torch.isin(tokens, eos_tensor).tolist()
+        maybe_stop = stop.candidates(tokens).tolist() if stop is not None else [False] * len(token_list)
+        row_list = rows.tolist()
+        live_list = live.tolist()
+        for j, i in enumerate(row_list):
+            if not live_list[j]:
+                continue
+            generated[i].append(token_list[j])
+            if is_eos[j]:
+                finish[i], live_list[j] = "eos", False
+            elif maybe_stop[j] and stop.hit(generated[i]):
+                finish[i], live_list[j] = "stop", False
+        live = torch.tensor(live_list, dtype=torch.bool, device=device)
+        if step == max_new_tokens - 1 or not live.any():
+            break
+        if not live.all():
+            keep = live.nonzero().squeeze(-1)
+            narrowed = select_cache_rows(cache, keep)
+            if narrowed is not None:
+                cache = narrowed
+                rows, tokens, mask, last_pos = rows[keep], tokens[keep], mask[keep], last_pos[keep]
+                live = live[keep]
+        mask = torch.cat([mask, torch.ones((mask.shape[0], 1), dtype=mask.dtype, device=device)], dim=1)
+        last_pos = last_pos + 1
+        logits, cache = caller(tokens[:, None], mask, last_pos[:, None], cache=cache, use_cache=True)
+        next_logits = logits[:, -1, :]
+    return [Generation(token_ids=generated[i], finish=finish[i]) for i in range(n)]

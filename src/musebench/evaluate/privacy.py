@@ -1,0 +1,62 @@
+"""The membership-inference suite (C3) from one log-prob pass per text (plus one per lower-cased text).
+
+Per text: mean NLL, NLL / zlib bytes, NLL / NLL(lower-cased), Min-K% and Min-K%++ for each K, and
+optionally NLL / NLL(reference model). Every score is "lower = member". Per attack: the AUC of every
+ordered pair of splits (``A_vs_B``: A the would-be members labelled 0, B labelled 1 — MUSE's orientation),
+and TPR at 1% and 5% FPR with forget as positives and holdout as negatives.
+"""
+
+from __future__ import annotations
+
+from itertools import permutations
+
+from musebench.evaluate.metrics import (
+    auc,
+    lowercase_ratio,
+    mean_nll,
+    mink_score,
+    minkpp_score,
+    reference_ratio,
+    tpr_at_fpr,
+    zlib_ratio,
+)
+from musebench.evaluate.requests import TokenLogprobs
+from musebench.evaluate.settings import MINK_PERCENTS
+
+SPLITS = ("forget", "retain", "holdout")
+TPR_FPRS = (0.01, 0.05)
+
+
+def k_label(k: float) -> str:
+    return f"{k:g}"
+
+
+def attack_scores(text: str, stats: TokenLogprobs, lower: TokenLogprobs | None = None,
+                  reference: TokenLogprobs | None = None, ks=MINK_PERCENTS) -> dict[str, float]:
+    """Every attack's score for one text (lower = more likely a member)."""
+    nll = mean_nll(stats.logprobs)
+    scores = {"nll": nll, "zlib": zlib_ratio(nll, text)}
+    if lower is not None:
+        scores["lowercase"] = lowercase_ratio(nll, mean_nll(lower.logprobs))
+    if reference is not None:
+        scores["reference"] = reference_ratio(nll, mean_nll(reference.logprobs))
+    for k in ks:
+        scores[f"mink_{k_label(k)}"] = mink_score(stats.logprobs, k)
+    for k in ks:
+        scores[f"minkpp_{k_label(k)}"] = minkpp_score(stats.logprobs, stats.mu, stats.sigma, k)
+    return scores
+
+
+def privacy_table(scores: dict[str, list[dict[str, float]]]) -> dict[str, dict]:
+    """attack -> {"auc": {"forget_vs_holdout": ..., ...}, "tpr_at_1%_fpr": ..., "tpr_at_5%_fpr": ...}."""
+    splits = [s for s in SPLITS if scores.get(s)]
+    attacks = list(scores[splits[0]][0]) if splits else []
+    table = {}
+    for attack in attacks:
+        column = {s: [row[attack] for row in scores[s]] for s in splits}
+        entry = {"auc": {f"{a}_vs_{b}": auc(column[a], column[b]) for a, b in permutations(splits, 2)}}
+        if "forget" in column and "holdout" in column:
+            for fpr in TPR_FPRS:
+                entry[f"tpr_at_{fpr * 100:g}%_fpr"] = tpr_at_fpr(column["forget"], column["holdout"], fpr)
+        table[attack] = entry
+    return table

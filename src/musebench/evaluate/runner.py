@@ -1,0 +1,109 @@
+"""Runs requests: deduplicate, reuse the cache, sort by length, batch, compute, cache each batch."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from musebench.errors import ModelError
+from musebench.evaluate.batching import ModelShape, plan_batches
+from musebench.evaluate.cache import ResultCache
+from musebench.evaluate.generation import eos_ids, greedy_generate
+from musebench.evaluate.model_io import ModelCaller
+from musebench.evaluate.requests import GenerateRequest, Generation, LogprobRequest, TokenLogprobs
+from musebench.evaluate.scoring import score_texts
+from musebench.evaluate.settings import EvalSettings
+from musebench.evaluate.stopping import StopMatcher
+
+
+def encode(tokenizer, texts: list[str]) -> list[list[int]]:
+    """Token ids with the tokenizer's special tokens (Llama: BOS first), as the original scorer does."""
+    if not texts:
+        return []
+    return [list(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
+
+
+class Runner:
+    def __init__(self, model, tokenizer, settings: EvalSettings, cache: ResultCache | None = None,
+                 progress: bool = True):
+        if tokenizer.pad_token_id is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
+            raise ModelError("the tokenizer needs a pad token distinct from EOS (padding with EOS masks real "
+                             "tokens); call musebench.models.loading.ensure_pad_token(tokenizer, model)",
+                             field="pad_token", value=tokenizer.pad_token)
+        self.model = model
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.cache = cache or ResultCache(None, {})
+        self.progress = progress
+        self.caller = ModelCaller(model)
+        self.shape = ModelShape.of(model, tokenizer)
+        self.pad_id = int(tokenizer.pad_token_id)
+        self.eos = eos_ids(model, tokenizer)
+        self._stops: dict[tuple[str, ...], StopMatcher] = {}
+        self.timing: dict[str, float] = defaultdict(float)
+        self.computed = 0  # requests that ran the model (0 on a full cache hit)
+
+    @property
+    def budget_bytes(self) -> float:
+        return self.settings.memory_budget_gb * 1e9
+
+    def _bar(self, total: int, desc: str):
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, unit="req", disable=not self.progress or total == 0, leave=False)
+
+    def generate(self, group: str, requests: list[GenerateRequest]) -> dict[str, Generation]:
+        """Key -> greedy continuation, for every distinct request."""
+        unique = {r.key(): r for r in requests}
+        done = {k: Generation.from_json(v) for k, v in self.cache.load(group).items() if k in unique}
+        todo = [r for k, r in unique.items() if k not in done]
+        start = time.perf_counter()
+        by_budget: dict[tuple, list[GenerateRequest]] = defaultdict(list)
+        for r in todo:
+            by_budget[(r.max_new_tokens, r.stop)].append(r)
+        with self._bar(len(todo), f"generate {group}") as bar:
+            for (max_new, stop), reqs in by_budget.items():
+                prompts = encode(self.tokenizer, [r.prompt for r in reqs])
+                matcher = self._stop_matcher(stop)
+                batches = plan_batches([len(p) + max_new for p in prompts], batch_size=self.settings.batch_size,
+                                       budget_bytes=self.budget_bytes,
+                                       bytes_per_token=self.shape.generation_bytes_per_token(),
+                                       bytes_per_row=self.shape.generation_bytes_per_row())
+                for batch in batches:
+                    outs = greedy_generate(self.caller, [prompts[i] for i in batch], max_new, self.pad_id,
+                                           self.eos, matcher)
+                    fresh = {reqs[i].key(): out for i, out in zip(batch, outs)}
+                    self.cache.store(group, {k: g.to_json() for k, g in fresh.items()})
+                    done.update(fresh)
+                    self.computed += len(batch)
+                    bar.update(len(batch))
+        self.timing[group] += time.perf_counter() - start
+        return done
+
+    def token_logprobs(self, group: str, requests: list[LogprobRequest]) -> dict[str, TokenLogprobs]:
+        """Key -> per-token log-probs and Min-K%++ moments, for every distinct request."""
+        unique = {r.key(): r for r in requests}
+        done = {k: TokenLogprobs.from_json(v) for k, v in self.cache.load(group).items() if k in unique}
+        todo = [r for k, r in unique.items() if k not in done]
+        start = time.perf_counter()
+        rows = [ids[: r.max_length] for r, ids in zip(todo, encode(self.tokenizer, [r.text for r in todo]))]
+        batches = plan_batches([len(r) for r in rows], batch_size=self.settings.batch_size,
+                               budget_bytes=self.budget_bytes,
+                               bytes_per_token=self.shape.scoring_bytes_per_token())
+        with self._bar(len(todo), f"score {group}") as bar:
+            for batch in batches:
+                outs = score_texts(self.caller, [rows[i] for i in batch], self.pad_id)
+                fresh = {todo[i].key(): out for i, out in zip(batch, outs)}
+                self.cache.store(group, {k: s.to_json() for k, s in fresh.items()})
+                done.update(fresh)
+                self.computed += len(batch)
+                bar.update(len(batch))
+        self.timing[group] += time.perf_counter() - start
+        return done
+
+    def _stop_matcher(self, stop: tuple[str, ...]) -> StopMatcher | None:
+        if not stop:
+            return None
+        if stop not in self._stops:
+            self._stops[stop] = StopMatcher(self.tokenizer, stop, self.shape.vocab_size)
+        return self._stops[stop]

@@ -1,0 +1,50 @@
+"""Teacher-forced scoring: every per-token statistic the membership attacks need, in one forward pass.
+
+One batch, one forward, one ``log_softmax`` in fp32 and ONE ``gather`` for all next-token log-probs;
+the Min-K%++ moments ``mu = sum p log p`` and ``sigma^2 = sum p (log p)^2 - mu^2`` come from the same
+log-softmax. Rows are right-padded: with causal attention a real token never sees a pad, so positions
+0..n-1 are the unpadded ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from musebench.evaluate.model_io import ModelCaller
+from musebench.evaluate.requests import TokenLogprobs
+
+
+def right_pad(rows: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, : len(r)] = 1
+    return ids.to(device), mask.to(device)
+
+
+def token_statistics(logits: torch.Tensor, targets: torch.Tensor):
+    """``logits`` [B, T, V] predicting ``targets`` [B, T] -> (log p(target), mu, sigma), each [B, T] fp32."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    target_logp = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    p = logp.exp()
+    plogp = p * logp
+    mu = plogp.sum(-1)
+    second = (plogp * logp).sum(-1)
+    sigma = (second - mu * mu).clamp(min=0).sqrt()
+    return target_logp, mu, sigma
+
+
+@torch.inference_mode()
+def score_texts(caller: ModelCaller, rows: list[list[int]], pad_id: int) -> list[TokenLogprobs]:
+    """Per-token log-probs (and Min-K%++ moments) of each token-id row; rows need >= 1 token."""
+    ids, mask = right_pad(rows, pad_id, caller.device)
+    positions = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0).expand_as(ids)
+    logits, _ = caller(ids, mask, positions, cache=None, use_cache=False)
+    target_logp, mu, sigma = token_statistics(logits[:, :-1, :], ids[:, 1:])
+    stats = torch.stack([target_logp, mu, sigma]).cpu().numpy()
+    return [TokenLogprobs(logprobs=stats[0, i, : len(r) - 1].astype(np.float32),
+                          mu=stats[1, i, : len(r) - 1].astype(np.float32),
+                          sigma=stats[2, i, : len(r) - 1].astype(np.float32)) for i, r in enumerate(rows)]

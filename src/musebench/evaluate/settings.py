@@ -1,0 +1,96 @@
+"""Scorer settings (paper defaults) and the published retrain AUCs used by PrivLeak.
+
+Every field is part of the cache key and of the provenance written beside each result, so two numbers
+computed under different budgets can never be mixed up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from musebench.errors import ConfigError
+
+#: Retrain-model AUCs (Min-40%, forget vs holdout) of the public MUSE release; PrivLeak's denominators.
+RELEASE_RETRAIN_AUC: dict[str, float] = {"news": 0.4772, "books": 0.5393}
+
+#: K values (%) of the Min-K% attack the original scorer logs; K = 40 is the headline.
+MINK_PERCENTS: tuple[float, ...] = (5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0)
+
+#: Where KnowMem cuts a generated answer, in this order (MUSE's rule).
+KNOWMEM_CUTS: tuple[str, ...] = ("\n\n", "\nQuestion", "Question:")
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Token budgets and run options. Defaults are the paper's; the mini corpora set smaller budgets."""
+
+    verbmem_max_new_tokens: int = field(default=128, metadata={"help": "VerbMem continuation length"})
+    verbmem_gt_max_tokens: int = field(default=128, metadata={
+        "help": "VerbMem reference = gt tokenized with BOS, cut to this many ids (BOS counts)"})
+    knowmem_max_new_tokens: int = field(default=32, metadata={"help": "KnowMem answer budget"})
+    knowmem_num_shots: int | None = field(default=10, metadata={
+        "help": "in-context examples in the KnowMem prompt (None = every ICL example given)"})
+    privleak_max_length: int = field(default=2048, metadata={"help": "tokens per PrivLeak text (BOS counts)"})
+    mink_k: float = field(default=40.0, metadata={"help": "K of the headline Min-K% attack"})
+    batch_size: int | None = field(default=None, metadata={"help": "rows per batch (None = from memory budget)"})
+    memory_budget_gb: float = field(default=2.0, metadata={"help": "activation memory per batch, GB"})
+    bootstrap_samples: int = field(default=1000, metadata={"help": "bootstrap resamples for the 95% CIs"})
+    seed: int = field(default=0, metadata={"help": "seed of the bootstrap"})
+
+    def __post_init__(self):
+        problems = []
+        for name in ("verbmem_max_new_tokens", "verbmem_gt_max_tokens", "knowmem_max_new_tokens",
+                     "privleak_max_length"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                problems.append((name, getattr(self, name), "must be an integer >= 1"))
+        if self.knowmem_num_shots is not None and (not isinstance(self.knowmem_num_shots, int)
+                                                   or self.knowmem_num_shots < 0):
+            problems.append(("knowmem_num_shots", self.knowmem_num_shots, "must be >= 0 or None"))
+        if not 0 < float(self.mink_k) <= 100:
+            problems.append(("mink_k", self.mink_k, "must be in (0, 100]"))
+        if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
+            problems.append(("batch_size", self.batch_size, "must be >= 1 or None"))
+        if not self.memory_budget_gb > 0:
+            problems.append(("memory_budget_gb", self.memory_budget_gb, "must be > 0"))
+        if not isinstance(self.bootstrap_samples, int) or self.bootstrap_samples < 0:
+            problems.append(("bootstrap_samples", self.bootstrap_samples, "must be an integer >= 0"))
+        if problems:
+            name, value, why = problems[0]
+            more = f" (and {len(problems) - 1} more: {', '.join(p[0] for p in problems[1:])})" if problems[1:] else ""
+            raise ConfigError(why + more, field=f"EvalSettings.{name}", value=value)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def scoring_key(self) -> dict:
+        """The fields that change per-example outputs (batching and bootstrap do not)."""
+        skip = {"batch_size", "memory_budget_gb", "bootstrap_samples", "seed"}
+        return {k: v for k, v in asdict(self).items() if k not in skip}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "EvalSettings":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting; expected one of {sorted(known)}", field="EvalSettings",
+                              value=unknown[0])
+        return cls(**data)
+
+
+def resolve_retrain_auc(value: float | str | None) -> tuple[float | None, str]:
+    """A number, a release name ('news', 'books') or None -> (AUC or None, where it came from)."""
+    if value is None:
+        return None, "unavailable"
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key in RELEASE_RETRAIN_AUC:
+            return RELEASE_RETRAIN_AUC[key], f"release constant ({key})"
+        try:
+            value = float(key)
+        except ValueError:
+            raise ConfigError(f"expected a number in (0, 1] or one of {sorted(RELEASE_RETRAIN_AUC)}",
+                              field="retrain_auc", value=value) from None
+    value = float(value)
+    if not 0 < value <= 1:
+        raise ConfigError("a retrain AUC must be in (0, 1]", field="retrain_auc", value=value)
+    return value, "given"
