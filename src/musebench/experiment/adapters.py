@@ -1,0 +1,168 @@
+"""The one place the experiment touches data, models, unlearning, evaluation and the report.
+
+The runner only calls a ``Backend``; ``LibraryBackend`` forwards to the musebench modules (imported lazily,
+so ``musebench run --help`` stays fast), and tests pass a fake with the same methods. Every method takes and
+returns plain JSON-able values or paths, which is what the stage markers store.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
+
+from musebench.experiment.config import CorpusSpec
+
+logger = logging.getLogger(__name__)
+
+
+class Backend(Protocol):
+    def prepare_corpus(self, spec: CorpusSpec, out_dir: Path) -> Path: ...
+
+    def load_corpus(self, data_dir: Path): ...
+
+    def eval_settings(self, spec: CorpusSpec, overrides: dict[str, Any]) -> dict[str, Any]: ...
+
+    def validate_method(self, method: str, fields: dict[str, Any]) -> list[str]: ...
+
+    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: dict[str, Any], seed: int) -> Path: ...
+
+    def evaluate(self, model_path: str, corpus, settings: dict[str, Any], metrics: list[str] | None,
+                 retrain_auc: float | None, checkpoint: bool) -> dict[str, Any]: ...
+
+    def unlearn(self, model_path: str, corpus, fields: dict[str, Any], out_dir: Path, forget_split: str,
+                reference_path: str | None, resume: bool) -> list[dict[str, str]]: ...
+
+    def count_tokens(self, model_path: str, texts: list[str]) -> int: ...
+
+    def build_report(self, run_dir: Path) -> Path | None: ...
+
+    def versions(self) -> dict[str, str]: ...
+
+
+class LibraryBackend:
+    """The real pieces: ``musebench.data``, ``.models``, ``.unlearn``, ``.evaluate``, ``.report``."""
+
+    def __init__(self, device: str = "auto", dtype: str = "auto", progress: bool = True):
+        from musebench.commands.common import resolve_device, resolve_dtype
+
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype, self.device)
+        self.progress = progress
+
+    # data -----------------------------------------------------------------------------------------------
+    def prepare_corpus(self, spec: CorpusSpec, out_dir: Path) -> Path:
+        """Materialise the corpus as a release directory (building models needs one on disk)."""
+        if spec.path:
+            return Path(spec.path)
+        if spec.generate:
+            from musebench.data.synthetic import write_corpus
+
+            g = spec.generate
+            return Path(write_corpus(g["kind"], g["size"], g["seed"], out_dir))
+        from musebench.data import load_corpus
+        from musebench.data.layout import save_corpus
+
+        return Path(save_corpus(load_corpus(spec.hub), out_dir))
+
+    def load_corpus(self, data_dir: Path):
+        from musebench.data import load_corpus
+
+        return load_corpus(data_dir)
+
+    def eval_settings(self, spec: CorpusSpec, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Full ``EvalSettings`` as a dict: defaults, then the mini corpus's budgets, then the file's."""
+        from musebench.errors import ConfigError
+        from musebench.evaluate import EvalSettings
+
+        base: dict[str, Any] = {}
+        if spec.mini_size:
+            from musebench.data.synthetic import MINI_EVAL_SETTINGS
+
+            base = dict(MINI_EVAL_SETTINGS[spec.mini_size])
+        try:
+            return asdict(EvalSettings(**{**base, **overrides}))
+        except TypeError as err:
+            raise ConfigError(f"invalid evaluation settings: {err}", field="eval.settings",
+                              value=sorted(overrides)) from err
+
+    # models ----------------------------------------------------------------------------------------------
+    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: dict[str, Any], seed: int) -> Path:
+        from musebench.models.build import BuildRecipe, build_model
+
+        return Path(build_model(data_dir, role, out_dir, BuildRecipe(**recipe) if recipe else None, seed))
+
+    def _load(self, model_path: str, checkpoint: bool):
+        if checkpoint:
+            from musebench.unlearn import load_unlearned
+
+            return load_unlearned(model_path, self.device, self.dtype)
+        from musebench.models.loading import load_model
+
+        return load_model(model_path, self.device, self.dtype)
+
+    def count_tokens(self, model_path: str, texts: list[str]) -> int:
+        from musebench.models.loading import load_tokenizer
+
+        tok = load_tokenizer(model_path)
+        return sum(len(ids) for ids in tok(list(texts), add_special_tokens=False)["input_ids"])
+
+    # evaluate / unlearn ----------------------------------------------------------------------------------
+    def evaluate(self, model_path: str, corpus, settings: dict[str, Any], metrics: list[str] | None,
+                 retrain_auc: float | None, checkpoint: bool) -> dict[str, Any]:
+        import torch
+
+        from musebench.evaluate import EvalSettings, evaluate
+
+        loaded = self._load(model_path, checkpoint)
+        try:
+            result = evaluate(loaded.model, loaded.tokenizer, corpus, EvalSettings(**settings),
+                              metrics=metrics, retrain_auc=retrain_auc, progress=self.progress)
+        finally:
+            del loaded
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        return {"scores": {k: float(v) for k, v in result.scores.items() if v is not None},
+                "ci": {k: [float(lo), float(hi)] for k, (lo, hi) in (result.ci or {}).items()}}
+
+    def validate_method(self, method: str, fields: dict[str, Any]) -> list[str]:
+        from musebench.errors import MusebenchError
+        from musebench.unlearn import METHODS, UnlearnConfig
+
+        if method not in METHODS:
+            return [f"unknown method '{method}'; expected one of {sorted(METHODS)}"]
+        try:
+            UnlearnConfig(**fields)
+        except TypeError as err:
+            return [f"invalid hyperparameters: {err}"]
+        except MusebenchError as err:
+            return [err.message if err.field is None else f"{err.field}: {err.message}"
+                    + ("" if err.value is None else f" (got {err.value!r})")]
+        return []
+
+    def unlearn(self, model_path: str, corpus, fields: dict[str, Any], out_dir: Path, forget_split: str,
+                reference_path: str | None, resume: bool) -> list[dict[str, str]]:
+        from musebench.unlearn import UnlearnConfig, run_unlearning
+
+        run = run_unlearning(model_path, corpus, UnlearnConfig(**fields), out_dir, forget_split=forget_split,
+                             reference_dir=reference_path, resume=resume)
+        return [{"label": c.label, "path": str(c.path)} for c in run.checkpoints]
+
+    # report ----------------------------------------------------------------------------------------------
+    def build_report(self, run_dir: Path) -> Path | None:
+        try:
+            from musebench.report import build_report
+        except ImportError:
+            logger.warning("the report builder is not available; results.json is written, no report")
+            return None
+        return Path(build_report(run_dir))
+
+    def versions(self) -> dict[str, str]:
+        import torch
+        import transformers
+
+        from musebench import __version__
+
+        return {"musebench": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
+                "device": self.device, "dtype": str(self.dtype).replace("torch.", "")}

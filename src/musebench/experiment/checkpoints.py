@@ -1,0 +1,93 @@
+"""One unlearning request end to end: unlearn, evaluate every checkpoint, apply the selection rule.
+
+The main methods, each C5 fold and each C6 request all go through ``unlearn_and_select``; only the start
+model, the forget split and the reference model differ. Each piece is its own cached stage.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from musebench.experiment.config import MethodSpec
+from musebench.experiment.context import ModelRef, RunContext
+from musebench.experiment.selection import SELECTION_METRICS, Selection, select_checkpoint
+from musebench.io import atomic_write_text, stable_hash
+
+STAGE_KEY_FILE = ".musebench-stage-key"
+
+
+@dataclass
+class RequestOutcome:
+    checkpoints: list[dict[str, Any]]  # [{"label", "scores", "ci"}] in training order
+    selection: Selection
+    scores: dict[str, float]  # every criterion of the selected checkpoint
+    ci: dict[str, list[float]]
+    selected_model: ModelRef
+    timing_s: dict[str, float]
+    unlearn_key: str
+
+
+def _prepare_out_dir(out_dir: Path, key: str, force: bool) -> bool:
+    """Resume a crashed unlearning run only if it was started with the same key; else start clean."""
+    marker = out_dir / STAGE_KEY_FILE
+    resume = not force and marker.is_file() and marker.read_text().strip() == key
+    if not resume and out_dir.exists():
+        shutil.rmtree(out_dir)
+    atomic_write_text(marker, key + "\n")
+    return resume
+
+
+def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: ModelRef, forget_split: str,
+                       reference: ModelRef | None, eval_mode: str) -> RequestOutcome:
+    """Unlearn ``forget_split`` from ``start`` with ``spec``; ``stage`` names the stages and the output dir."""
+    fields = ctx.cfg.unlearn_fields(spec)
+    out_dir = ctx.run_dir / stage
+    key_parts = {"start": start.key, "corpus": ctx.corpus_key, "fields": fields, "split": forget_split,
+                 "reference": reference.key if reference else None}
+    key = stable_hash(key_parts)
+
+    def unlearn() -> list[dict[str, str]]:
+        resume = _prepare_out_dir(out_dir, key, ctx.store.force)
+        ckpts = ctx.backend.unlearn(start.path, ctx.corpus, fields, out_dir, forget_split,
+                                    reference.path if reference else None, resume)
+        if not ckpts:
+            raise RuntimeError(f"unlearning {spec.name} on {forget_split} produced no checkpoint")
+        return [{"label": c["label"], "path": ctx.relative(c["path"])} for c in ckpts]
+
+    def outputs_exist(result: list[dict[str, str]]) -> bool:
+        return all(Path(ctx.absolute(c["path"])).exists() for c in result)
+
+    done = ctx.store.run(f"{stage}/unlearn", key_parts, unlearn, still_valid=outputs_exist)
+    metrics = list(SELECTION_METRICS) if eval_mode == "selection" else None
+    evaluated = []
+    eval_wall = 0.0
+    for ckpt in done.result:
+        ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{ckpt['label']}", done.key, ckpt, metrics)
+        eval_wall += ev.wall_s
+        evaluated.append({"label": ckpt["label"], **ev.result})
+    selection = select_checkpoint([(c["label"], c["scores"]) for c in evaluated],
+                                  retrain_knowmem_f=ctx.retrain_scores["knowmem_f"],
+                                  utility_floor=ctx.cfg.selection.utility_floor,
+                                  target_knowmem_r=ctx.target_scores.get("knowmem_r"))
+    chosen = done.result[selection.index]
+    full = evaluated[selection.index]
+    if metrics is not None:  # only selection's criteria were computed per checkpoint: now all of them
+        ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{chosen['label']}/all", done.key, chosen, None)
+        eval_wall += ev.wall_s
+        full = {"label": chosen["label"], **ev.result}
+    model = ModelRef(ctx.absolute(chosen["path"]), stable_hash([done.key, chosen["label"]]), checkpoint=True)
+    return RequestOutcome(checkpoints=evaluated, selection=selection, scores=full["scores"], ci=full["ci"],
+                          selected_model=model, timing_s={"unlearn": round(done.wall_s, 2),
+                                                          "eval": round(eval_wall, 2)},
+                          unlearn_key=done.key)
+
+
+def _evaluate_checkpoint(ctx: RunContext, stage: str, unlearn_key: str, ckpt: dict[str, str],
+                         metrics: list[str] | None):
+    key_parts = {"unlearn": unlearn_key, "label": ckpt["label"], "settings": ctx.eval_settings,
+                 "retrain_auc": ctx.retrain_auc, "metrics": metrics}
+    return ctx.store.run(stage, key_parts, lambda: ctx.backend.evaluate(
+        ctx.absolute(ckpt["path"]), ctx.corpus, ctx.eval_settings, metrics, ctx.retrain_auc, True))

@@ -1,0 +1,365 @@
+"""The typed experiment file behind ``musebench run EXPERIMENT.yaml``.
+
+One YAML file says everything a MUSE experiment needs: the corpus (generated mini corpus, a local release
+directory or a hub dataset), the target and retrain models (given, or built), the unlearning methods with
+their hyperparameters, evaluation settings, the checkpoint-selection rule, and which methods also run C5
+(scalability) and C6 (sustainability). Every problem in the file is reported at once, naming the field.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from musebench.errors import ConfigError
+
+GENERATED_KINDS = ("news-mini", "books-mini")
+GENERATED_SIZES = ("tiny", "small", "default")
+BUILD = "build"
+TOP_LEVEL_KEYS = {"name", "seed", "device", "dtype", "cache_dir", "corpus", "models", "eval", "selection",
+                  "method_defaults", "methods", "scalability", "sustainability"}
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass
+class CorpusSpec:
+    """Exactly one of ``generate`` (a mini corpus), ``path`` (a release directory) or ``hub`` (dataset name)."""
+
+    generate: dict[str, Any] | None = None  # {"kind": "news-mini", "size": "tiny", "seed": 0}
+    path: str | None = None
+    hub: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "generate" if self.generate else "path" if self.path else "hub"
+
+    @property
+    def mini_size(self) -> str | None:
+        """The size of a generated mini corpus (it picks ``MINI_EVAL_SETTINGS``), else None."""
+        return self.generate["size"] if self.generate else None
+
+
+@dataclass
+class ModelsSpec:
+    """``target`` / ``retrain``: a model directory or hub name, or ``"build"`` to train it with ``recipe``."""
+
+    target: str = BUILD
+    retrain: str = BUILD
+    recipe: dict[str, Any] = field(default_factory=dict)  # BuildRecipe field overrides
+
+    def source(self, role: str) -> str:
+        return getattr(self, role)
+
+
+@dataclass
+class EvalSpec:
+    settings: dict[str, Any] = field(default_factory=dict)  # EvalSettings field overrides
+    retrain_auc: float | None = None  # a fixed retrain AUC (release: News 0.4772, Books 0.5393)
+    # "all": every criterion for every checkpoint; "selection": only what selection needs for each
+    # checkpoint, then every criterion for the selected one (much faster for many checkpoints).
+    checkpoints: str = "all"
+
+
+@dataclass
+class SelectionSpec:
+    """The paper's rule, with an optional utility floor: ``knowmem_r >= utility_floor x target's``."""
+
+    utility_floor: float | None = None
+
+
+@dataclass
+class MethodSpec:
+    """One unlearning run: ``name`` is the label in results, ``method`` the registry key."""
+
+    name: str
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)  # UnlearnConfig fields (epochs, lr, alphas, ...)
+
+    def unlearn_fields(self, seed: int, device: str = "auto", dtype: str = "auto") -> dict[str, Any]:
+        """The full ``UnlearnConfig`` keyword arguments of this run (the experiment's seed and device
+        unless the method sets its own)."""
+        return {"seed": seed, "device": device, "dtype": dtype, **self.params, "method": self.method}
+
+
+@dataclass
+class FollowUpSpec:
+    """C5 or C6: which methods (default: all) over which folds (default: every fold of the corpus)."""
+
+    enabled: bool = False
+    methods: list[str] | None = None
+    folds: list[int] | None = None
+    eval_checkpoints: str = "selection"  # see EvalSpec.checkpoints
+
+
+@dataclass
+class ExperimentConfig:
+    name: str
+    corpus: CorpusSpec
+    models: ModelsSpec = field(default_factory=ModelsSpec)
+    methods: list[MethodSpec] = field(default_factory=list)
+    eval: EvalSpec = field(default_factory=EvalSpec)
+    selection: SelectionSpec = field(default_factory=SelectionSpec)
+    scalability: FollowUpSpec = field(default_factory=FollowUpSpec)
+    sustainability: FollowUpSpec = field(default_factory=FollowUpSpec)
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "auto"
+    cache_dir: str | None = None  # shared cache of generated corpora and built models
+    source_file: str | None = None
+
+    def unlearn_fields(self, spec: MethodSpec) -> dict[str, Any]:
+        return spec.unlearn_fields(self.seed, self.device, self.dtype)
+
+    def method(self, name: str) -> MethodSpec:
+        return next(m for m in self.methods if m.name == name)
+
+    def follow_up_methods(self, spec: FollowUpSpec) -> list[MethodSpec]:
+        if not spec.enabled:
+            return []
+        names = spec.methods if spec.methods is not None else [m.name for m in self.methods]
+        return [self.method(n) for n in names]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("source_file")
+        return d
+
+
+class _Problems:
+    """Collects every problem of a file so the user sees them all at once."""
+
+    def __init__(self, file: str | None):
+        self.file = file
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str, value: Any = None) -> None:
+        shown = "" if value is None else f" (got {value!r})"
+        self.items.append(f"{where}: {message}{shown}")
+
+    def raise_if_any(self) -> None:
+        if len(self.items) == 1:
+            raise ConfigError(self.items[0], file=self.file)
+        if self.items:
+            raise ConfigError(f"{len(self.items)} problems: " + "; ".join(self.items), file=self.file)
+
+
+def load_experiment(path: str | Path, method_validator=None) -> ExperimentConfig:
+    """Read and validate an experiment YAML file."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("experiment file not found", file=path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"not valid YAML: {str(err).splitlines()[0]}", file=path) from err
+    return parse_experiment(raw, source_file=str(path), method_validator=method_validator)
+
+
+def parse_experiment(raw: Any, source_file: str | None = None, method_validator=None) -> ExperimentConfig:
+    """Build an ``ExperimentConfig`` from the parsed YAML mapping; every problem is reported in one error.
+
+    ``method_validator(method, fields) -> list[str]`` checks one method's hyperparameters against the
+    unlearning registry (the runner passes the real one; problems are returned, not raised).
+    """
+    problems = _Problems(source_file)
+    if not isinstance(raw, dict):
+        problems.add("file", "expected a mapping of experiment settings", type(raw).__name__)
+        problems.raise_if_any()
+    raw = copy.deepcopy(raw)
+    for key in sorted(set(raw) - TOP_LEVEL_KEYS):
+        problems.add(key, f"unknown key; expected one of {sorted(TOP_LEVEL_KEYS)}")
+
+    name = raw.get("name", Path(source_file).stem if source_file else "experiment")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        problems.add("name", "must be letters, digits, '.', '_' or '-'", name)
+    seed = raw.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        problems.add("seed", "must be an integer", seed)
+        seed = 0
+    device = raw.get("device", "auto")
+    dtype = raw.get("dtype", "auto")
+    if dtype not in ("auto", "float32", "bfloat16", "float16"):
+        problems.add("dtype", "expected auto, float32, bfloat16 or float16", dtype)
+
+    corpus = _parse_corpus(raw.get("corpus"), problems)
+    models = _parse_models(raw.get("models", {}), problems)
+    eval_spec = _parse_eval(raw.get("eval", {}), problems)
+    selection = _parse_selection(raw.get("selection", {}), problems)
+    methods = _parse_methods(raw.get("methods"), raw.get("method_defaults", {}), seed, str(device), dtype,
+                             problems, method_validator)
+    known = [m.name for m in methods]
+    scal = _parse_follow_up("scalability", raw.get("scalability", False), known, problems)
+    sust = _parse_follow_up("sustainability", raw.get("sustainability", False), known, problems)
+    cache_dir = raw.get("cache_dir")
+    if cache_dir is not None and not isinstance(cache_dir, str):
+        problems.add("cache_dir", "must be a directory path", cache_dir)
+    problems.raise_if_any()
+    return ExperimentConfig(name=name, corpus=corpus, models=models, methods=methods, eval=eval_spec,
+                            selection=selection, scalability=scal, sustainability=sust, seed=seed,
+                            device=str(device), dtype=dtype, cache_dir=cache_dir, source_file=source_file)
+
+
+def _mapping(value: Any, where: str, problems: _Problems) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.add(where, "expected a mapping", value)
+        return {}
+    return value
+
+
+def _parse_corpus(value: Any, problems: _Problems) -> CorpusSpec:
+    if isinstance(value, str):  # shorthand: "news-mini" generates, anything else is a path or hub name
+        if value in GENERATED_KINDS:
+            value = {"generate": {"kind": value}}
+        elif Path(value).exists() or value.startswith((".", "/", "~")) or value.count("/") != 1:
+            value = {"path": value}
+        else:
+            value = {"hub": value}
+    value = _mapping(value, "corpus", problems)
+    given = [k for k in ("generate", "path", "hub") if value.get(k) is not None]
+    for key in sorted(set(value) - {"generate", "path", "hub"}):
+        problems.add(f"corpus.{key}", "unknown key; expected exactly one of generate, path, hub")
+    if len(given) != 1:
+        problems.add("corpus", "give exactly one of generate, path, hub", given or None)
+        return CorpusSpec(generate={"kind": "news-mini", "size": "tiny", "seed": 0})
+    if value.get("generate") is not None:
+        gen = value["generate"]
+        if isinstance(gen, str):
+            gen = {"kind": gen}
+        gen = _mapping(gen, "corpus.generate", problems)
+        gen = {"kind": gen.get("kind"), "size": gen.get("size", "tiny"), "seed": gen.get("seed", 0),
+               **{k: v for k, v in gen.items() if k not in ("kind", "size", "seed")}}
+        if gen["kind"] not in GENERATED_KINDS:
+            problems.add("corpus.generate.kind", f"expected one of {list(GENERATED_KINDS)}", gen["kind"])
+        if gen["size"] not in GENERATED_SIZES:
+            problems.add("corpus.generate.size", f"expected one of {list(GENERATED_SIZES)}", gen["size"])
+        for extra in sorted(set(gen) - {"kind", "size", "seed"}):
+            problems.add(f"corpus.generate.{extra}", "unknown key; expected kind, size, seed")
+        return CorpusSpec(generate=gen)
+    key = given[0]
+    if not isinstance(value[key], str) or not value[key]:
+        problems.add(f"corpus.{key}", "must be a non-empty string", value[key])
+    if key == "path" and isinstance(value[key], str) and not Path(value[key]).expanduser().is_dir():
+        problems.add("corpus.path", "directory does not exist", value[key])
+    return CorpusSpec(**{key: str(Path(value[key]).expanduser()) if key == "path" else value[key]})
+
+
+def _parse_models(value: Any, problems: _Problems) -> ModelsSpec:
+    value = _mapping(value, "models", problems)
+    for key in sorted(set(value) - {"target", "retrain", "recipe"}):
+        problems.add(f"models.{key}", "unknown key; expected target, retrain, recipe")
+    spec = ModelsSpec()
+    for role in ("target", "retrain"):
+        src = value.get(role, BUILD)
+        if not isinstance(src, str) or not src:
+            problems.add(f"models.{role}", "expected 'build', a model directory or a hub name", src)
+            continue
+        setattr(spec, role, src)
+    spec.recipe = _mapping(value.get("recipe"), "models.recipe", problems)
+    return spec
+
+
+def _parse_eval(value: Any, problems: _Problems) -> EvalSpec:
+    value = _mapping(value, "eval", problems)
+    for key in sorted(set(value) - {"settings", "retrain_auc", "checkpoints"}):
+        problems.add(f"eval.{key}", "unknown key; expected settings, retrain_auc, checkpoints")
+    spec = EvalSpec(settings=_mapping(value.get("settings"), "eval.settings", problems))
+    auc = value.get("retrain_auc")
+    if auc is not None and (not isinstance(auc, (int, float)) or not 0 < auc < 1):
+        problems.add("eval.retrain_auc", "must be a number strictly between 0 and 1", auc)
+    else:
+        spec.retrain_auc = None if auc is None else float(auc)
+    spec.checkpoints = _checkpoint_mode(value.get("checkpoints", "all"), "eval.checkpoints", problems)
+    return spec
+
+
+def _checkpoint_mode(value: Any, where: str, problems: _Problems) -> str:
+    if value not in ("all", "selection"):
+        problems.add(where, "expected 'all' (every criterion per checkpoint) or 'selection'", value)
+        return "all"
+    return value
+
+
+def _parse_selection(value: Any, problems: _Problems) -> SelectionSpec:
+    value = _mapping(value, "selection", problems)
+    for key in sorted(set(value) - {"utility_floor"}):
+        problems.add(f"selection.{key}", "unknown key; expected utility_floor")
+    floor = value.get("utility_floor")
+    if floor is not None and (not isinstance(floor, (int, float)) or isinstance(floor, bool)
+                              or not 0 <= floor <= 1):
+        problems.add("selection.utility_floor", "must be a fraction of the target's KnowMem-r in [0, 1]",
+                     floor)
+        floor = None
+    return SelectionSpec(utility_floor=None if floor is None else float(floor))
+
+
+def _parse_methods(value: Any, defaults: Any, seed: int, device: str, dtype: str, problems: _Problems,
+                   method_validator) -> list[MethodSpec]:
+    defaults = _mapping(defaults, "method_defaults", problems)
+    if value is None:
+        return []
+    if isinstance(value, list):  # [ga, npo] or [{ga: {...}}]: normalise to a mapping
+        as_map: dict[str, Any] = {}
+        for item in value:
+            if isinstance(item, str):
+                as_map[item] = {}
+            elif isinstance(item, dict) and len(item) == 1:
+                as_map.update(item)
+            else:
+                problems.add("methods", "list items must be a method name or {name: {params}}", item)
+        value = as_map
+    value = _mapping(value, "methods", problems)
+    methods = []
+    for name, params in value.items():
+        params = _mapping(params, f"methods.{name}", problems)
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            problems.add(f"methods.{name}", "method names must be letters, digits, '.', '_' or '-'")
+            continue
+        params = {**defaults, **params}
+        method = params.pop("method", name)
+        spec = MethodSpec(name=name, method=method, params=params)
+        if method_validator is not None:
+            for message in method_validator(method, spec.unlearn_fields(seed, device, dtype)):
+                problems.add(f"methods.{name}", message)
+        methods.append(spec)
+    return methods
+
+
+def _parse_follow_up(key: str, value: Any, known: list[str], problems: _Problems) -> FollowUpSpec:
+    if value in (None, False):
+        return FollowUpSpec(enabled=False)
+    if value is True:
+        return FollowUpSpec(enabled=True)
+    if isinstance(value, list):
+        value = {"methods": value}
+    value = _mapping(value, key, problems)
+    for extra in sorted(set(value) - {"methods", "folds", "enabled", "eval_checkpoints"}):
+        problems.add(f"{key}.{extra}", "unknown key; expected methods, folds, enabled, eval_checkpoints")
+    spec = FollowUpSpec(enabled=bool(value.get("enabled", True)))
+    methods = value.get("methods")
+    if methods is not None:
+        if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+            problems.add(f"{key}.methods", "expected a list of method names", methods)
+        else:
+            for m in methods:
+                if m not in known:
+                    problems.add(f"{key}.methods", f"'{m}' is not one of the experiment's methods {known}")
+            spec.methods = [m for m in methods if m in known]
+    folds = value.get("folds")
+    if folds is not None:
+        if (not isinstance(folds, list) or not folds
+                or not all(isinstance(f, int) and not isinstance(f, bool) and f >= 1 for f in folds)):
+            problems.add(f"{key}.folds", "expected a non-empty list of fold numbers >= 1", folds)
+        elif folds != sorted(set(folds)):
+            problems.add(f"{key}.folds", "fold numbers must be increasing without repeats", folds)
+        else:
+            spec.folds = folds
+    spec.eval_checkpoints = _checkpoint_mode(value.get("eval_checkpoints", "selection"),
+                                             f"{key}.eval_checkpoints", problems)
+    return spec

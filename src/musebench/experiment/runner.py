@@ -1,0 +1,203 @@
+"""A whole MUSE experiment: corpus, target/retrain, every method with checkpoint selection, C5, C6, report.
+
+Order: materialise the corpus, check the requested C5/C6 folds exist (before any training), build or take
+the target and retrain models, evaluate retrain (its AUC is PrivLeak's reference) then target, run each
+method, then C5 and C6 for the methods that ask for them, then the report. Every step is a cached stage
+(``stages.py``), and ``results.json`` is rewritten after each one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from musebench.errors import ConfigError
+from musebench.experiment.adapters import Backend
+from musebench.experiment.checkpoints import unlearn_and_select
+from musebench.experiment.config import BUILD, ExperimentConfig, MethodSpec
+from musebench.experiment.context import ModelRef, RunContext
+from musebench.experiment.progress import NullReporter
+from musebench.experiment.results import ResultsDoc
+from musebench.experiment.scalability import run_scalability
+from musebench.experiment.stages import StageStore
+from musebench.experiment.sustainability import run_sustainability
+from musebench.io import atomic_write_text, stable_hash
+
+#: Bump when the way stages compute their results changes, so old markers are not trusted.
+PIPELINE_VERSION = 1
+
+
+def cache_root(cfg: ExperimentConfig) -> Path:
+    """Where built target/retrain models are kept across runs: the experiment's ``cache_dir``, else
+    ``$MUSEBENCH_CACHE``, else ``~/.cache/musebench``. They depend only on the corpus and the recipe, so
+    every run directory (``demo --quick``, ``demo``, a user's own experiment) reuses them."""
+    if cfg.cache_dir:
+        return Path(cfg.cache_dir).expanduser()
+    return Path(os.environ.get("MUSEBENCH_CACHE", Path.home() / ".cache" / "musebench")).expanduser()
+
+
+def run_experiment(cfg: ExperimentConfig, run_dir: str | Path, backend: Backend, force: bool = False,
+                   reporter=None, report: bool = True) -> dict[str, Any]:
+    """Run (or resume) ``cfg`` in ``run_dir``; returns the final ``results.json`` content."""
+    reporter = reporter or NullReporter()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_config(cfg, run_dir)
+    start = time.perf_counter()
+    store = StageStore(run_dir, force=force, on_start=reporter.start, on_finish=reporter.finish)
+    ctx = RunContext(cfg=cfg, run_dir=run_dir, backend=backend, store=store, results=ResultsDoc(run_dir, cfg.name))
+    try:
+        reporter.plan(_planned_stages(cfg))
+        corpus_wall = _prepare_corpus(ctx)
+        scal_folds, sust_folds = _check_folds(ctx)
+        build_wall = _prepare_models(ctx)
+        _evaluate_references(ctx)
+        for spec in cfg.methods:
+            _run_method(ctx, spec)
+        for spec in cfg.follow_up_methods(cfg.scalability):
+            run_scalability(ctx, spec, scal_folds)
+        for spec in cfg.follow_up_methods(cfg.sustainability):
+            run_sustainability(ctx, spec, sust_folds)
+        ctx.results.set_timing(total=time.perf_counter() - start, generate=corpus_wall, build=build_wall)
+    finally:
+        reporter.close()
+    if report:
+        report_dir = backend.build_report(run_dir)
+        if report_dir is not None:
+            ctx.results.data["report"] = ctx.relative(report_dir)
+            ctx.results.save()
+    return ctx.results.data
+
+
+def _write_config(cfg: ExperimentConfig, run_dir: Path) -> None:
+    import yaml
+
+    text = f"# resolved experiment; re-run with: musebench run {run_dir / 'experiment.yaml'} --out {run_dir}\n"
+    atomic_write_text(run_dir / "experiment.yaml", text + yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+
+def _planned_stages(cfg: ExperimentConfig) -> int:
+    """A first estimate for the progress bar (the true number of checkpoints is known after unlearning)."""
+    def request(spec: MethodSpec, mode: str) -> int:
+        fields = spec.params
+        n = len(fields["alphas"]) if "alphas" in fields else int(fields.get("epochs", 1))
+        return 1 + n + (1 if mode == "selection" else 0)
+
+    total = 1 + sum(cfg.models.source(r) == BUILD for r in ("target", "retrain")) + 2
+    total += sum(request(m, cfg.eval.checkpoints) for m in cfg.methods)
+    n_scal = len(cfg.scalability.folds or [1, 2, 3, 4])
+    n_sust = len(cfg.sustainability.folds or [1, 2, 3, 4])
+    total += sum(n_scal * request(m, cfg.scalability.eval_checkpoints)
+                 for m in cfg.follow_up_methods(cfg.scalability))
+    total += sum(n_sust * request(m, cfg.sustainability.eval_checkpoints)
+                 for m in cfg.follow_up_methods(cfg.sustainability))
+    return total
+
+
+def _prepare_corpus(ctx: RunContext) -> float:
+    cfg = ctx.cfg
+    data_dir = ctx.run_dir / "data"
+    done = ctx.store.run("corpus", {"spec": cfg.corpus.__dict__, "pipeline": PIPELINE_VERSION},
+                         lambda: ctx.relative(ctx.backend.prepare_corpus(cfg.corpus, data_dir)),
+                         still_valid=lambda p: Path(ctx.absolute(p)).is_dir())
+    ctx.data_dir = Path(ctx.absolute(done.result))
+    ctx.corpus = ctx.backend.load_corpus(ctx.data_dir)
+    ctx.corpus_key = ctx.corpus.fingerprint()
+    ctx.results.set_corpus(ctx.corpus.name, ctx.corpus_key, ctx.corpus.source or str(ctx.data_dir))
+    ctx.eval_settings = ctx.backend.eval_settings(cfg.corpus, cfg.eval.settings)
+    ctx.results.set_provenance(ctx.backend.versions(), cfg.seed, ctx.eval_settings, cfg.to_dict())
+    return done.wall_s
+
+
+def _check_folds(ctx: RunContext) -> tuple[list[int], list[int]]:
+    """The C5 / C6 folds to run; a missing fold is a config error raised before any training."""
+    chosen = []
+    for key, spec in (("scalability", ctx.cfg.scalability), ("sustainability", ctx.cfg.sustainability)):
+        available = sorted(getattr(ctx.corpus, key[:4]))
+        if not ctx.cfg.follow_up_methods(spec):
+            chosen.append([])
+            continue
+        if not available:
+            raise ConfigError(f"corpus '{ctx.corpus.name}' has no {key[:4]}/ folds", file=ctx.cfg.source_file,
+                              field=key)
+        missing = [k for k in spec.folds or [] if k not in available]
+        if missing:
+            raise ConfigError(f"corpus '{ctx.corpus.name}' has {key[:4]} folds {available}, not {missing}",
+                              file=ctx.cfg.source_file, field=f"{key}.folds")
+        chosen.append(spec.folds or available)
+    return chosen[0], chosen[1]
+
+
+def _prepare_models(ctx: RunContext) -> float:
+    wall = 0.0
+    models_dir = cache_root(ctx.cfg) / "models"
+    for role in ("retrain", "target"):
+        source = ctx.cfg.models.source(role)
+        if source == BUILD:
+            recipe, seed = ctx.cfg.models.recipe, ctx.cfg.seed
+            done = ctx.store.run(
+                f"build/{role}", {"corpus": ctx.corpus_key, "recipe": recipe, "role": role, "seed": seed},
+                lambda: str(ctx.backend.build_model(ctx.data_dir, role, models_dir, recipe, seed)),
+                still_valid=lambda p: Path(p).is_dir())
+            wall += done.wall_s
+            ref = ModelRef(done.result, done.key)
+        else:
+            ref = ModelRef(source, stable_hash({"given": source, "files": _dir_signature(source)}))
+        setattr(ctx, role, ref)
+    return wall
+
+
+def _dir_signature(source: str) -> list:
+    """Name, size and mtime of a local model's files: a changed model invalidates its evaluations."""
+    path = Path(source)
+    if not path.is_dir():
+        return []
+    return sorted((f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in path.iterdir() if f.is_file())
+
+
+def _evaluate_references(ctx: RunContext) -> None:
+    fixed_auc = ctx.cfg.eval.retrain_auc
+    for role in ("retrain", "target"):
+        ref: ModelRef = getattr(ctx, role)
+        auc = fixed_auc if role == "retrain" else ctx.retrain_auc
+        done = ctx.store.run(f"eval/{role}",
+                             {"model": ref.key, "corpus": ctx.corpus_key, "settings": ctx.eval_settings,
+                              "retrain_auc": auc},
+                             lambda: ctx.backend.evaluate(ref.path, ctx.corpus, ctx.eval_settings, None, auc, False))
+        evaluation = done.result
+        if role == "retrain":
+            if fixed_auc is None:
+                if "auc" not in evaluation["scores"]:
+                    raise ConfigError("the retrain model's PrivLeak AUC could not be computed (the corpus "
+                                      "lacks privleak forget/holdout); set eval.retrain_auc",
+                                      file=ctx.cfg.source_file, field="eval.retrain_auc")
+                # PrivLeak compares with the retrain AUC, so the retrain model's own PrivLeak is 0 by definition.
+                evaluation = {**evaluation, "scores": {**evaluation["scores"], "privleak": 0.0}}
+                evaluation["ci"] = {k: v for k, v in evaluation.get("ci", {}).items() if k != "privleak"}
+            ctx.retrain_auc = fixed_auc if fixed_auc is not None else evaluation["scores"]["auc"]
+            ctx.results.set_retrain_auc(ctx.retrain_auc, "fixed (eval.retrain_auc)" if fixed_auc is not None
+                                        else "measured on the retrain model")
+            ctx.retrain_scores = evaluation["scores"]
+        else:
+            ctx.target_scores = evaluation["scores"]
+        ctx.results.set_reference(role, evaluation, ref.path)
+    if "knowmem_f" not in ctx.retrain_scores:
+        raise ConfigError("checkpoint selection needs KnowMem on the forget QA, which the corpus lacks",
+                          file=ctx.cfg.source_file, field="corpus")
+
+
+def _run_method(ctx: RunContext, spec: MethodSpec) -> None:
+    out = unlearn_and_select(ctx, f"methods/{spec.name}", spec, ctx.target, "forget", reference=ctx.target,
+                             eval_mode=ctx.cfg.eval.checkpoints)
+    ctx.results.set_method(spec.name, {
+        "method": spec.method,
+        "config": ctx.cfg.unlearn_fields(spec),
+        "checkpoints": out.checkpoints,
+        "selected": out.selection.label,
+        "selection_reason": out.selection.reason,
+        "selected_scores": out.scores,
+        "selected_ci": out.ci,
+        "timing_s": out.timing_s,
+    })

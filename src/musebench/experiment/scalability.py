@@ -1,0 +1,30 @@
+"""C5 scalability: unlearn forget sets of growing size (scal/forget_1 ⊂ ... ⊂ forget_4) from the target.
+
+Each fold is an independent request on the target model, with its own checkpoint selection; the row
+records the fold's size (documents and tokens) beside every criterion of the selected checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from musebench.experiment.checkpoints import unlearn_and_select
+from musebench.experiment.config import MethodSpec
+from musebench.experiment.context import RunContext
+
+
+def run_scalability(ctx: RunContext, spec: MethodSpec, folds: list[int]) -> list[dict[str, Any]]:
+    """One row per fold, in fold order; ``results.json`` is updated after each fold."""
+    rows: list[dict[str, Any]] = []
+    for k in folds:
+        split = f"scal/forget_{k}"
+        docs = ctx.corpus.forget_split(split)
+        out = unlearn_and_select(ctx, f"scal/{spec.name}/fold-{k}", spec, ctx.target, split,
+                                 reference=ctx.target, eval_mode=ctx.cfg.scalability.eval_checkpoints)
+        rows.append({"fold": k, "forget_docs": len(docs),
+                     "forget_tokens": ctx.backend.count_tokens(ctx.target.path, docs),
+                     "selected": out.selection.label, "selection_reason": out.selection.reason,
+                     "scores": out.scores, "ci": out.ci,
+                     "checkpoints": out.checkpoints, "timing_s": out.timing_s})
+        ctx.results.set_follow_up(spec.name, "scalability", rows)
+    return rows

@@ -1,0 +1,93 @@
+"""Cached, resumable stages of an experiment run.
+
+A stage (generate the corpus, build a model, evaluate one checkpoint, one unlearning run...) is finished
+when its marker ``stages/<name>.json`` exists: written atomically AFTER the work completed, it holds the
+stage's key (a hash of everything the stage depends on, upstream stage keys included) and its JSON result.
+Re-running after a crash therefore redoes only unfinished stages, and a stage whose key changed (edited
+hyperparameters, another corpus, a redone upstream stage) is redone, as is everything downstream of it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from musebench.io import atomic_write_json, stable_hash
+
+logger = logging.getLogger(__name__)
+
+MARKER_VERSION = 1
+
+
+@dataclass
+class StageOutcome:
+    name: str
+    key: str
+    result: Any
+    wall_s: float
+    cached: bool
+
+
+class StageStore:
+    """Markers of finished stages under ``<run_dir>/stages``; ``force`` ignores the ones already there."""
+
+    def __init__(self, run_dir: str | Path, force: bool = False,
+                 on_start: Callable[[str], None] | None = None,
+                 on_finish: Callable[[StageOutcome], None] | None = None):
+        self.dir = Path(run_dir) / "stages"
+        self.force = force
+        self.on_start = on_start
+        self.on_finish = on_finish
+        self._redone: set[str] = set()
+
+    def marker_path(self, name: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "__", name)
+        return self.dir / f"{safe}.json"
+
+    def lookup(self, name: str, key: str) -> StageOutcome | None:
+        """The finished stage ``name`` if its marker exists with this ``key`` (and ``force`` is off)."""
+        if self.force and name not in self._redone:
+            return None
+        path = self.marker_path(name)
+        if not path.is_file():
+            return None
+        try:
+            marker = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            logger.warning("ignoring unreadable stage marker %s", path)
+            return None
+        if marker.get("version") != MARKER_VERSION or marker.get("key") != key:
+            return None
+        return StageOutcome(name, key, marker["result"], marker.get("wall_s", 0.0), cached=True)
+
+    def run(self, name: str, key_parts: Any, fn: Callable[[], Any],
+            still_valid: Callable[[Any], bool] | None = None) -> StageOutcome:
+        """Return the cached result of stage ``name`` or run ``fn()`` and record it.
+
+        ``key_parts`` is anything JSON-serialisable that determines the result; ``fn`` must return JSON.
+        ``still_valid(result)`` can reject a cached result whose outputs were deleted since (a model dir).
+        """
+        key = stable_hash(key_parts)
+        done = self.lookup(name, key)
+        if done is not None and still_valid is not None and not still_valid(done.result):
+            logger.info("stage %s: cached outputs are gone, redoing it", name)
+            done = None
+        if done is None:
+            if self.on_start:
+                self.on_start(name)
+            start = time.perf_counter()
+            result = fn()
+            wall = time.perf_counter() - start
+            atomic_write_json(self.marker_path(name), {"version": MARKER_VERSION, "name": name, "key": key,
+                                                       "wall_s": round(wall, 3), "result": result,
+                                                       "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+            self._redone.add(name)
+            done = StageOutcome(name, key, result, wall, cached=False)
+        if self.on_finish:
+            self.on_finish(done)
+        return done

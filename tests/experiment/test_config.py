@@ -1,0 +1,62 @@
+import pytest
+
+from musebench.errors import ConfigError
+from musebench.experiment.config import load_experiment, parse_experiment
+
+GOOD = {
+    "name": "news-mini-test",
+    "corpus": {"generate": {"kind": "news-mini", "size": "tiny"}},
+    "method_defaults": {"epochs": 3, "lr": 1e-3},
+    "methods": {"ga": {}, "npo": {"lr": 5e-4}, "tv_small": {"method": "tv", "alphas": [1, 2]}},
+    "selection": {"utility_floor": 0.5},
+    "scalability": {"methods": ["ga"], "folds": [1, 2]},
+    "sustainability": True,
+}
+
+
+def test_good_config_merges_defaults_and_aliases(fake_backend):
+    cfg = parse_experiment(GOOD, method_validator=fake_backend.validate_method)
+    assert [m.name for m in cfg.methods] == ["ga", "npo", "tv_small"]
+    assert cfg.method("npo").params == {"epochs": 3, "lr": 5e-4}
+    assert cfg.method("tv_small").method == "tv"
+    assert cfg.unlearn_fields(cfg.method("ga")) == {"seed": 0, "device": "auto", "dtype": "auto", "epochs": 3,
+                                                    "lr": 1e-3, "method": "ga"}
+    assert cfg.corpus.generate == {"kind": "news-mini", "size": "tiny", "seed": 0}
+    assert [m.name for m in cfg.follow_up_methods(cfg.scalability)] == ["ga"]
+    assert [m.name for m in cfg.follow_up_methods(cfg.sustainability)] == ["ga", "npo", "tv_small"]
+    assert cfg.scalability.folds == [1, 2] and cfg.sustainability.folds is None
+    assert cfg.selection.utility_floor == 0.5
+
+
+def test_every_problem_is_reported_at_once(fake_backend):
+    bad = {**GOOD, "colour": "red", "corpus": {"path": "x", "hub": "y"},
+           "methods": {"ga": {}, "mystery": {}}, "selection": {"utility_floor": 2},
+           "scalability": {"methods": ["npo"], "folds": [2, 1]}, "eval": {"retrain_auc": 1.5}}
+    with pytest.raises(ConfigError) as err:
+        parse_experiment(bad, source_file="exp.yaml", method_validator=fake_backend.validate_method)
+    text = str(err.value)
+    assert text.startswith("exp.yaml: 7 problems")
+    for needle in ("colour: unknown key", "corpus: give exactly one", "methods.mystery: unknown method",
+                   "selection.utility_floor", "scalability.methods: 'npo'", "scalability.folds",
+                   "eval.retrain_auc"):
+        assert needle in text
+
+
+def test_corpus_shorthands(tmp_path):
+    assert parse_experiment({"corpus": "books-mini"}).corpus.generate["kind"] == "books-mini"
+    assert parse_experiment({"corpus": "muse-bench/MUSE-News"}).corpus.hub == "muse-bench/MUSE-News"
+    assert parse_experiment({"corpus": str(tmp_path)}).corpus.path == str(tmp_path)
+    with pytest.raises(ConfigError, match="corpus.path: directory does not exist"):
+        parse_experiment({"corpus": {"path": str(tmp_path / "missing")}})
+
+
+def test_load_experiment_reads_yaml_and_names_the_file(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("corpus: news-mini\nmethods: [ga, npo]\n")
+    cfg = load_experiment(path)
+    assert cfg.name == "exp" and [m.method for m in cfg.methods] == ["ga", "npo"]
+    path.write_text("corpus: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_experiment(path)
+    with pytest.raises(ConfigError, match="experiment file not found"):
+        load_experiment(tmp_path / "nope.yaml")

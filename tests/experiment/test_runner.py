@@ -1,0 +1,155 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from musebench.errors import ConfigError
+from musebench.experiment.config import parse_experiment
+from musebench.experiment.runner import run_experiment
+
+EXPERIMENT = {
+    "name": "fake-run",
+    "corpus": "news-mini",
+    "methods": {"ga": {"epochs": 3}, "npo": {"epochs": 3}, "tv": {"alphas": [1, 2, 4, 8]}},
+    "scalability": {"methods": ["ga"], "folds": [1, 3]},
+    "sustainability": {"methods": ["npo"], "folds": [1, 2, 3]},
+}
+
+
+def cfg_of(raw=None, **changes):
+    return parse_experiment({**(raw or EXPERIMENT), **changes})
+
+
+def test_main_methods_selected_by_the_papers_rule(tmp_path, fake_backend):
+    results = run_experiment(cfg_of(), tmp_path / "run", fake_backend)
+    methods = results["methods"]
+    # retrain knowmem_f = 33: ga [40, 30, 10] -> epoch-2; npo [50, 45, 40] -> none, last; tv [60, 32, ..] -> 2
+    assert methods["ga"]["selected"] == "epoch-2"
+    assert methods["npo"]["selected"] == "epoch-3"
+    assert "last one" in methods["npo"]["selection_reason"]
+    assert methods["tv"]["selected"] == "epoch-2"
+    assert methods["ga"]["selected_scores"]["knowmem_f"] == 30.0
+    assert [c["label"] for c in methods["ga"]["checkpoints"]] == ["epoch-1", "epoch-2", "epoch-3"]
+    assert fake_backend.calls["report"] == [tmp_path / "run"]
+
+
+def test_results_json_follows_the_schema(tmp_path, fake_backend):
+    run_experiment(cfg_of(), tmp_path / "run", fake_backend)
+    data = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert data["schema_version"] == 1 and data["name"] == "fake-run"
+    assert set(data) >= {"corpus", "provenance", "retrain_auc", "reference", "methods", "timing_s"}
+    assert data["corpus"]["name"] == "fake" and len(data["corpus"]["fingerprint"]) == 16
+    assert data["retrain_auc"] == 0.48
+    assert data["reference"]["retrain"]["scores"]["privleak"] == 0.0
+    # target: (0.05 - 0.48) / 0.48 * 100
+    assert data["reference"]["target"]["scores"]["privleak"] == pytest.approx(-89.583, abs=1e-3)
+    assert data["provenance"]["eval_settings"] == {"bootstrap_samples": 10}
+    ga = data["methods"]["ga"]
+    assert set(ga) >= {"config", "checkpoints", "selected", "selection_reason", "scalability", "timing_s"}
+    assert set(ga["checkpoints"][0]) == {"label", "scores", "ci"}
+    assert set(ga["timing_s"]) == {"unlearn", "eval"}
+    assert [r["fold"] for r in ga["scalability"]] == [1, 3]
+    assert [r["forget_docs"] for r in ga["scalability"]] == [1, 3]
+    assert ga["scalability"][1]["forget_tokens"] == 3 * 9  # fake tokens = words
+    assert [r["request"] for r in data["methods"]["npo"]["sustainability"]] == [1, 2, 3]
+    assert "sustainability" not in ga and "scalability" not in data["methods"]["npo"]
+    assert data["timing_s"]["total"] >= 0
+
+
+def test_c5_unlearns_every_fold_from_the_target(tmp_path, fake_backend):
+    run_experiment(cfg_of(), tmp_path / "run", fake_backend)
+    target = str(tmp_path / "cache" / "models" / "target")
+    scal = [c for c in fake_backend.calls["unlearn"] if c["split"].startswith("scal/")]
+    assert [c["split"] for c in scal] == ["scal/forget_1", "scal/forget_3"]
+    assert all(c["model"] == target and c["reference"] == target for c in scal)
+
+
+def test_c6_chains_the_previous_selected_checkpoint_as_model_and_reference(tmp_path, fake_backend):
+    results = run_experiment(cfg_of(), tmp_path / "run", fake_backend)
+    sust = [c for c in fake_backend.calls["unlearn"] if c["split"].startswith("sust/")]
+    assert [c["split"] for c in sust] == ["sust/forget_1", "sust/forget_2", "sust/forget_3"]
+    assert sust[0]["model"] == sust[0]["reference"] == str(tmp_path / "cache" / "models" / "target")
+    rows = results["methods"]["npo"]["sustainability"]
+    for previous, call, row in zip(rows, sust[1:], rows[1:]):
+        expected = str(tmp_path / "run" / "sust" / "npo" / f"request-{previous['request']}" / previous["selected"])
+        assert call["model"] == call["reference"] == expected
+        assert row["started_from"] == f"sust/npo/request-{previous['request']}/{previous['selected']}"
+    # the fake's chained curves start lower each time: request 1 keeps epoch-3 (40 > 33), request 2 starts
+    # from it (shift -24: 26 <= 33 at epoch-1)
+    assert [r["selected"] for r in rows] == ["epoch-3", "epoch-1", "epoch-1"]
+
+
+def test_rerun_after_a_crash_redoes_nothing_already_finished(tmp_path, make_backend):
+    crashing = make_backend(fail_eval_at="methods/npo/epoch-2")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_experiment(cfg_of(), tmp_path / "run", crashing)
+    assert (tmp_path / "run" / "results.json").is_file()  # partial results are on disk
+    partial = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert "ga" in partial["methods"] and "npo" not in partial["methods"]
+
+    resumed = make_backend()
+    run_experiment(cfg_of(), tmp_path / "run", resumed)
+    assert resumed.calls["build"] == [] and resumed.calls["prepare"] == []
+    redone_unlearn = [(c["method"], c["split"]) for c in resumed.calls["unlearn"]]
+    assert ("ga", "forget") not in redone_unlearn and ("npo", "forget") not in redone_unlearn
+    evaluated = [p for p, _, _ in resumed.calls["evaluate"]]
+    assert not any("methods/ga/" in p or p.endswith("methods/npo/epoch-1") for p in evaluated)
+    assert any(p.endswith("methods/npo/epoch-2") for p in evaluated)
+
+    third = make_backend()
+    run_experiment(cfg_of(), tmp_path / "run", third)
+    assert third.calls["unlearn"] == [] and third.calls["evaluate"] == []
+
+
+def test_changed_hyperparameters_redo_that_method_and_nothing_else(tmp_path, make_backend):
+    run_experiment(cfg_of(), tmp_path / "run", make_backend())
+    changed = {**EXPERIMENT, "methods": {**EXPERIMENT["methods"], "npo": {"epochs": 3, "lr": 1e-3}}}
+    again = make_backend()
+    run_experiment(cfg_of(changed), tmp_path / "run", again)
+    assert {(c["method"], c["split"]) for c in again.calls["unlearn"]} == {
+        ("npo", "forget"), ("npo", "sust/forget_1"), ("npo", "sust/forget_2"), ("npo", "sust/forget_3")}
+    assert all(c["resume"] is False for c in again.calls["unlearn"])
+
+
+def test_force_redoes_every_stage(tmp_path, make_backend):
+    run_experiment(cfg_of(), tmp_path / "run", make_backend())
+    again = make_backend()
+    run_experiment(cfg_of(), tmp_path / "run", again, force=True)
+    assert again.calls["build"] == ["retrain", "target"]
+    assert len(again.calls["unlearn"]) == 3 + 2 + 3
+
+
+def test_selection_mode_evaluates_only_selection_metrics_then_the_chosen_in_full(tmp_path, fake_backend):
+    results = run_experiment(cfg_of(), tmp_path / "run", fake_backend)
+    scal_evals = [(p, m) for p, m, _ in fake_backend.calls["evaluate"] if "/scal/" in p]
+    partial = [p for p, m in scal_evals if m is not None]
+    full = [p for p, m in scal_evals if m is None]
+    assert len(partial) == 6 and all(m == ["knowmem_f", "knowmem_r"] for p, m in scal_evals if m)
+    assert len(full) == 2
+    row = results["methods"]["ga"]["scalability"][0]
+    assert set(row["scores"]) >= {"verbmem_f", "knowmem_f", "knowmem_r", "privleak"}
+    assert set(row["checkpoints"][0]["scores"]) == {"knowmem_f", "knowmem_r"}
+
+
+def test_missing_folds_fail_before_any_training(tmp_path, fake_backend):
+    cfg = cfg_of(scalability={"methods": ["ga"], "folds": [1, 5]})
+    with pytest.raises(ConfigError, match=r"scal folds \[1, 2, 3, 4\], not \[5\]"):
+        run_experiment(cfg, tmp_path / "run", fake_backend)
+    assert fake_backend.calls["build"] == [] and fake_backend.calls["unlearn"] == []
+
+
+def test_given_models_are_used_without_building(tmp_path, fake_backend):
+    target = tmp_path / "my_target"
+    retrain = tmp_path / "my_retrain"
+    fake_backend.build_model(None, "target", tmp_path / "given", {}, 0)
+    (tmp_path / "given" / "target").rename(target)
+    fake_backend.build_model(None, "retrain", tmp_path / "given", {}, 0)
+    (tmp_path / "given" / "retrain").rename(retrain)
+    fake_backend.calls["build"].clear()
+    cfg = cfg_of(models={"target": str(target), "retrain": str(retrain)}, scalability=False,
+                 sustainability=False, eval={"retrain_auc": 0.5})
+    results = run_experiment(cfg, tmp_path / "run", fake_backend)
+    assert fake_backend.calls["build"] == []
+    assert results["retrain_auc"] == 0.5
+    assert results["reference"]["retrain"]["scores"]["privleak"] == pytest.approx(-4.0)
+    assert Path(results["reference"]["target"]["model"]) == target
