@@ -1,1 +1,11 @@
-"""musebench.report"""
+"""musebench.report: turn an experiment's saved ``results.json`` into tables, figures and an offline page.
+
+Reads saved results only; never imports unlearn, evaluate or experiment, and never recomputes a score.
+"""
+
+from musebench.report.build import build_report
+from musebench.report.load import Results, load_results
+from musebench.report.verdicts import CRITERIA, Verdict, VerdictRules, judge_all, judge_method
+
+__all__ = ["CRITERIA", "Results", "Verdict", "VerdictRules", "build_report", "judge_all", "judge_method",
+           "load_results"]

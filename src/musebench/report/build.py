@@ -1,0 +1,61 @@
+"""``build_report``: saved ``results.json`` in, ``report/`` out (HTML, Markdown, CSV, JSON and PNG figures).
+
+The whole directory is written to a temporary sibling and renamed into place, so a report is never seen
+half-written. Only a directory that holds nothing but a previous report is replaced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from musebench.errors import ConfigError
+from musebench.io import atomic_directory, atomic_write_json, atomic_write_text
+from musebench.report.export import table_csv, table_json
+from musebench.report.html import render_html
+from musebench.report.load import load_results
+from musebench.report.markdown import render_markdown
+from musebench.report.plots import render_plots
+from musebench.report.tables import build_tables
+from musebench.report.verdicts import VerdictRules
+
+REPORT_FILES = ("index.html", "results.md", "results.csv", "results.json", "plots")
+
+
+def build_report(run_dir: str | Path, out_dir: str | Path | None = None,
+                 rules: VerdictRules | None = None) -> Path:
+    """Read ``run_dir/results.json`` and write the report to ``out_dir`` (default ``run_dir/report``).
+
+    Returns the path of ``index.html``. Raises ``DataError`` for a missing or malformed results file and
+    ``ConfigError`` when ``out_dir`` holds anything other than an earlier report.
+    """
+    run_dir = Path(run_dir)
+    results = load_results(run_dir)
+    out = Path(out_dir) if out_dir is not None else results.source.parent / "report"
+    _check_replaceable(out)
+    tables = build_tables(results, rules or VerdictRules())
+    with atomic_directory(out) as tmp:
+        plots = render_plots(tables, tmp)
+        atomic_write_text(tmp / "results.md", render_markdown(tables, plots))
+        atomic_write_text(tmp / "results.csv", table_csv(tables))
+        atomic_write_json(tmp / "results.json", table_json(tables, plots))
+        atomic_write_text(tmp / "index.html", render_html(tables, plots, tmp))
+        _make_readable(tmp)
+    return out / "index.html"
+
+
+def _check_replaceable(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError("report output is a file, not a directory", field="--out", value=str(out))
+    if out.is_dir():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in REPORT_FILES)
+        if foreign:
+            raise ConfigError(f"output directory holds files that are not a musebench report "
+                              f"({', '.join(foreign[:3])}); refusing to replace it", field="--out",
+                              value=str(out))
+
+
+def _make_readable(root: Path) -> None:
+    """Temporary files are created private; a report is meant to be read (or served) by others."""
+    root.chmod(0o755)
+    for path in root.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
