@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from musebench.data import MissingDataWarning, QAPair, VerbMemRecord, load_corpus, save_corpus
+from musebench.data import DataWarning, MissingDataWarning, QAPair, VerbMemRecord, load_corpus, save_corpus
 from musebench.errors import DataError
 
 from .conftest import FIXTURES, write_json, write_jsonl
@@ -85,7 +85,7 @@ def test_every_alternative_name_is_accepted(corpus_dir, tiny_corpus, old, new):
 
 def test_both_names_present_warns_and_uses_the_layout_name(corpus_dir):
     write_json(corpus_dir / "knowmem" / "retain2_qa.json", [{"question": "other?", "answer": "x"}])
-    with pytest.warns(MissingDataWarning, match="retain2_qa.json"):
+    with pytest.warns(DataWarning, match="retain2_qa.json"):
         corpus = load_corpus(corpus_dir)
     assert corpus.knowmem_retain_qa[0].question == "Where was Dario Fenn born?"
 

@@ -1,7 +1,7 @@
 """MUSE data: the typed corpus model, loaders for every source, validation, and the mini-benchmark generator."""
 
 from musebench.data.corpus import CRITERION_REQUIREMENTS, CRITERION_TITLES, Corpus
-from musebench.data.files import MissingDataWarning, Problem
+from musebench.data.files import DataWarning, MissingDataWarning, Problem
 from musebench.data.layout import save_corpus
 from musebench.data.loaders import load_corpus, load_corpus_dir, load_corpus_from_files
 from musebench.data.records import QAPair, VerbMemRecord
@@ -11,6 +11,7 @@ __all__ = [
     "CRITERION_REQUIREMENTS",
     "CRITERION_TITLES",
     "Corpus",
+    "DataWarning",
     "MissingDataWarning",
     "Problem",
     "QAPair",

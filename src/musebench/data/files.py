@@ -22,7 +22,11 @@ DOCUMENT_SUFFIXES = (".json", ".jsonl", ".txt")
 RECORD_SUFFIXES = (".json", ".jsonl")
 
 
-class MissingDataWarning(UserWarning):
+class DataWarning(UserWarning):
+    """Something in a corpus is suspicious but usable (duplicated names, empty records, leakage in own files)."""
+
+
+class MissingDataWarning(DataWarning):
     """An optional corpus part is absent, so some criteria cannot be computed."""
 
 
@@ -52,10 +56,11 @@ class ProblemSink:
             raise err
         self.problems.append(Problem("error", err.file or "", err.field, _message(err)))
 
-    def warning(self, message: str, file: str | Path = "", field: str | None = None) -> None:
+    def warning(self, message: str, file: str | Path = "", field: str | None = None,
+                category: type[Warning] = DataWarning) -> None:
         if self.strict:
             where = f"{file}: " if file else ""
-            warnings.warn(f"{where}{message}", MissingDataWarning, stacklevel=3)
+            warnings.warn(f"{where}{message}", category, stacklevel=3)
             return
         self.problems.append(Problem("warning", str(file), field, message))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from musebench.data.corpus import Corpus
-from musebench.data.files import ProblemSink
+from musebench.data.files import MissingDataWarning, ProblemSink
 from musebench.errors import DataError
 
 #: Corpus attribute -> (config, split names to try: newest first, then older release names).
@@ -158,6 +158,7 @@ def load_hub_corpus(name: str, *, loader: DatasetLoader | None = None, config_ma
             raise DataError("required split is missing or empty",
                             file=_label(name, config_map.get(family, family), splits[0]))
     for config in sorted(absent_configs):
-        sink.warning(f"hub dataset '{name}' has no config '{config}'; its parts are left empty")
+        sink.warning(f"hub dataset '{name}' has no config '{config}'; its parts are left empty",
+                     category=MissingDataWarning)
     report_missing_criteria(corpus, sink, name)
     return corpus

@@ -17,6 +17,7 @@ from musebench.data.corpus import Corpus
 from musebench.data.files import (
     DOCUMENT_SUFFIXES,
     RECORD_SUFFIXES,
+    MissingDataWarning,
     ProblemSink,
     documents_from_items,
     find_variants,
@@ -178,7 +179,7 @@ def report_missing_criteria(corpus: Corpus, sink: ProblemSink, where: str | Path
     missing = corpus.missing_criteria()
     if missing:
         listed = "; ".join(f"{crit} (no {', '.join(parts)})" for crit, parts in missing.items())
-        sink.warning(f"corpus '{corpus.name}' cannot compute: {listed}", where)
+        sink.warning(f"corpus '{corpus.name}' cannot compute: {listed}", where, category=MissingDataWarning)
 
 
 def load_corpus_dir(root: str | Path, *, name: str | None = None) -> Corpus:

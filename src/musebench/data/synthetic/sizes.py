@@ -1,0 +1,47 @@
+"""Sizes of the mini corpora and the evaluation budgets that suit them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from musebench.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SizeSpec:
+    people: dict[str, int]  # group -> number of people (forget, retain1, retain2, holdout)
+    docs_per_person: int  # paraphrased documents about each person
+    colour_sentences: int  # random detail sentences per document (verbatim content)
+    qa_repeats: int  # how many shuffled drills of the retain1 people's QA the retain1 split holds
+    drill_pairs: int  # Question/Answer pairs per drill document
+    vocab_size: int
+    max_records: int = 100  # cap of QA / verbmem / privleak records per split, as in the release
+
+
+SIZES: dict[str, SizeSpec] = {
+    "tiny": SizeSpec(people={"forget": 8, "retain1": 12, "retain2": 8, "holdout": 8}, docs_per_person=3,
+                     colour_sentences=1, qa_repeats=2, drill_pairs=8, vocab_size=1024),
+    "small": SizeSpec(people={"forget": 16, "retain1": 24, "retain2": 16, "holdout": 16}, docs_per_person=3,
+                      colour_sentences=2, qa_repeats=2, drill_pairs=8, vocab_size=2048),
+    "default": SizeSpec(people={"forget": 25, "retain1": 40, "retain2": 25, "holdout": 25}, docs_per_person=3,
+                        colour_sentences=2, qa_repeats=2, drill_pairs=8, vocab_size=2048),
+}
+
+#: EvalSettings field overrides for the mini corpora: documents are ~100 tokens, answers one word.
+MINI_EVAL_SETTINGS: dict[str, dict] = {
+    "tiny": {"verbmem_max_new_tokens": 32, "verbmem_gt_max_tokens": 32, "knowmem_max_new_tokens": 8,
+             "knowmem_num_shots": 4, "privleak_max_length": 256, "bootstrap_samples": 100},
+    "small": {"verbmem_max_new_tokens": 48, "verbmem_gt_max_tokens": 48, "knowmem_max_new_tokens": 16,
+              "knowmem_num_shots": 10, "privleak_max_length": 256, "bootstrap_samples": 200},
+    "default": {"verbmem_max_new_tokens": 64, "verbmem_gt_max_tokens": 64, "knowmem_max_new_tokens": 16,
+                "knowmem_num_shots": 10, "privleak_max_length": 256, "bootstrap_samples": 1000},
+}
+
+KINDS = ("news-mini", "books-mini")
+
+
+def size_spec(size: str) -> SizeSpec:
+    if size not in SIZES:
+        raise ConfigError(f"unknown mini corpus size; expected one of {', '.join(SIZES)}", field="size",
+                          value=size)
+    return SIZES[size]
