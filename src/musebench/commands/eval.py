@@ -1,15 +1,149 @@
-"""musebench eval (not implemented yet; filled by its own issue)."""
+"""Evaluate a model on the MUSE criteria: VerbMem, KnowMem (forget / retain), PrivLeak and the
+membership-inference suite, with bootstrap 95% CIs. Writes OUT/summary.json and OUT/per_example.jsonl.
+
+PrivLeak needs the retrain model's AUC: measure it with --retrain DIR (cached), or give it with
+--retrain-auc X (or 'news' / 'books' for the release constants 0.4772 / 0.5393). Without either,
+PrivLeak is reported as unavailable. Results are cached under --cache-dir (default OUT/cache): an
+interrupted run resumes; --force recomputes.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from musebench.commands.common import (
+    add_device,
+    add_out,
+    add_seed,
+    add_threads,
+    parse_csv,
+    resolve_device,
+    resolve_dtype,
+    set_threads,
+)
 from musebench.errors import ConfigError
+
+EXAMPLES = """examples:
+  musebench eval --model models/target --data data/news-mini --retrain models/retrain --out eval/target
+  musebench eval --model muse-bench/MUSE-News_target --data muse-bench/MUSE-News --retrain-auc news --out eval/t
+  musebench eval --model runs/npo/epoch-3 --data data/news-mini --metrics knowmem_f,knowmem_r --out eval/npo3
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.add_argument("--model", required=True, help="model directory or hub name (safetensors)")
+    p.add_argument("--data", required=True, help="corpus directory or hub dataset name")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--retrain", help="retrain model directory: its AUC is measured and used for PrivLeak")
+    group.add_argument("--retrain-auc", help="retrain AUC for PrivLeak: a number, or 'news' / 'books'")
+    p.add_argument("--reference", help="reference model (same tokenizer) for the NLL-ratio attack")
+    p.add_argument("--metrics", help="comma list of verbmem_f,knowmem_f,knowmem_r,privleak,privacy "
+                                     "(default: every one the corpus has data for)")
+    p.add_argument("--batch-size", type=int, default=None, help="rows per batch (default: from memory budget)")
+    p.add_argument("--memory-budget-gb", type=float, default=None, help="activation memory per batch")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override an EvalSettings field, e.g. --set verbmem_max_new_tokens=64 (repeatable)")
+    p.add_argument("--cache-dir", help="result cache (default OUT/cache)")
+    p.add_argument("--force", action="store_true", help="recompute instead of reusing cached results")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow models with custom code")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_out(p)
+    add_seed(p)
+    add_device(p)
+    add_threads(p)
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """``FIELD=VALUE`` strings -> typed EvalSettings overrides (ints, floats, None)."""
+    from dataclasses import fields
+
+    from musebench.evaluate import EvalSettings
+
+    known = {f.name for f in fields(EvalSettings)}
+    out = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name = name.strip()
+        if not sep or name not in known:
+            raise ConfigError(f"expected FIELD=VALUE with FIELD one of {', '.join(sorted(known))}", field="--set",
+                              value=pair)
+        raw = raw.strip()
+        if raw.lower() == "none":
+            out[name] = None
+            continue
+        try:
+            out[name] = float(raw) if name in ("mink_k", "memory_budget_gb") else int(raw)
+        except ValueError:
+            raise ConfigError("not a number", field=f"--set {name}", value=raw) from None
+    return out
+
+
+def build_settings(args: argparse.Namespace, data: str):
+    """Paper defaults, then a mini corpus's budgets, then --set / --batch-size / --seed."""
+    from musebench.evaluate import EvalSettings
+
+    base: dict = {}
+    if Path(data).is_dir():
+        from musebench.data.synthetic import MINI_EVAL_SETTINGS, read_synthetic_meta
+
+        meta = read_synthetic_meta(data)
+        if meta and meta.get("size") in MINI_EVAL_SETTINGS:
+            base.update(MINI_EVAL_SETTINGS[meta["size"]])
+    base.update(parse_overrides(args.set))
+    if args.batch_size is not None:
+        base["batch_size"] = args.batch_size
+    if args.memory_budget_gb is not None:
+        base["memory_budget_gb"] = args.memory_budget_gb
+    base["seed"] = args.seed
+    return EvalSettings(**base)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ConfigError("'musebench eval' is not implemented yet")
+    from rich.console import Console
+
+    from musebench.data import load_corpus
+    from musebench.evaluate import evaluate, measure_retrain_auc
+    from musebench.evaluate.result import render_table
+    from musebench.evaluate.settings import resolve_retrain_auc
+    from musebench.models.loading import load_model
+
+    set_threads(args.threads)
+    settings = build_settings(args, args.data)
+    metrics = parse_csv(args.metrics) or None
+    if args.retrain_auc is not None:
+        resolve_retrain_auc(args.retrain_auc)  # fail before loading anything
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    out = Path(args.out)
+    cache_dir = Path(args.cache_dir) if args.cache_dir else out / "cache"
+    corpus = load_corpus(args.data)
+    from musebench.evaluate.engine import check_texts, resolve_metrics
+
+    check_texts(corpus, resolve_metrics(corpus, metrics))
+    progress = not args.no_progress
+    console = Console(stderr=True)
+
+    retrain_auc = args.retrain_auc
+    if args.retrain:
+        retrain = load_model(args.retrain, device, dtype, trust_remote_code=args.trust_remote_code)
+        retrain_auc = measure_retrain_auc(retrain.model, retrain.tokenizer, corpus, settings, cache_dir,
+                                          progress=progress, force=args.force)
+        console.print(f"retrain AUC (measured, {args.retrain}): {retrain_auc:.4f}")
+        del retrain
+    reference = None
+    if args.reference:
+        reference = load_model(args.reference, device, dtype, trust_remote_code=args.trust_remote_code).model
+    loaded = load_model(args.model, device, dtype, trust_remote_code=args.trust_remote_code)
+    result = evaluate(loaded.model, loaded.tokenizer, corpus, settings, metrics=metrics, retrain_auc=retrain_auc,
+                      cache_dir=cache_dir, progress=progress, reference_model=reference, force=args.force)
+    result.provenance["model_source"] = str(args.model)
+    result.provenance["data_source"] = str(args.data)
+    if args.retrain:
+        result.privacy["retrain_auc_source"] = f"measured ({args.retrain})"
+    result.save(out)
+    Console().print(render_table(result, title=f"MUSE evaluation of {args.model} on {corpus.name}"))
+    for note in result.notes:
+        console.print(f"note: {note}")
+    console.print(f"wrote {out / 'summary.json'} and {out / 'per_example.jsonl'}")
+    return 0

@@ -1,8 +1,8 @@
 """Teacher-forced scoring: every per-token statistic the membership attacks need, in one forward pass.
 
 One batch, one forward, one ``log_softmax`` in fp32 and ONE ``gather`` for all next-token log-probs;
-the Min-K%++ moments ``mu = sum p log p`` and ``sigma^2 = sum p (log p)^2 - mu^2`` come from the same
-log-softmax. Rows are right-padded: with causal attention a real token never sees a pad, so positions
+the Min-K%++ moments ``mu = sum p log p`` and ``sigma^2 = sum p (log p)^2 - mu^2`` (computed as
+``sum p (log p - mu)^2``) come from the same log-softmax. Rows are right-padded: with causal attention a real token never sees a pad, so positions
 0..n-1 are the unpadded ones.
 """
 
@@ -30,10 +30,10 @@ def token_statistics(logits: torch.Tensor, targets: torch.Tensor):
     logp = torch.log_softmax(logits.float(), dim=-1)
     target_logp = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
     p = logp.exp()
-    plogp = p * logp
-    mu = plogp.sum(-1)
-    second = (plogp * logp).sum(-1)
-    sigma = (second - mu * mu).clamp(min=0).sqrt()
+    mu = (p * logp).sum(-1)
+    # sigma^2 = sum p (log p)^2 - mu^2, computed centred: the raw form cancels catastrophically in fp32 when
+    # the distribution is nearly flat (sigma << |mu|)
+    sigma = (p * (logp - mu.unsqueeze(-1)).square()).sum(-1).sqrt()
     return target_logp, mu, sigma
 
 
