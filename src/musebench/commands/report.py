@@ -1,15 +1,33 @@
-"""musebench report (not implemented yet; filled by its own issue)."""
+"""Rebuild the report of an experiment run from its saved results.json (nothing is recomputed).
+
+Writes RUN_DIR/report/ (or --out): index.html (offline, figures embedded), results.md, results.csv,
+results.json (the table data) and plots/*.png.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from musebench.errors import ConfigError
+EXAMPLES = """examples:
+  musebench report runs/demo-news-mini
+  musebench report runs/demo-news-mini --out /tmp/demo-report --privleak-tolerance 10
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.add_argument("run_dir", metavar="RUN_DIR", help="experiment run directory holding results.json "
+                                                       "(or the results.json file itself)")
+    p.add_argument("--out", default=None, help="report directory (default RUN_DIR/report)")
+    p.add_argument("--privleak-tolerance", type=float, default=5.0,
+                   help="C3 holds when |PrivLeak| <= this many percent (default 5)")
+    p.add_argument("--utility-fraction", type=float, default=0.95,
+                   help="C4-C6 hold when KnowMem-r >= this fraction of the target's (default 0.95)")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ConfigError("'musebench report' is not implemented yet")
+    from musebench.report import VerdictRules, build_report
+
+    rules = VerdictRules(privleak_tolerance=args.privleak_tolerance, utility_fraction=args.utility_fraction)
+    index = build_report(args.run_dir, args.out, rules=rules)
+    print(f"report written to {index.parent}/ (open {index})")
+    return 0

@@ -192,7 +192,7 @@ class _Checker:
 def load_results(path: str | Path) -> Results:
     """Load ``RUN_DIR/results.json`` (or a path to the file itself) and validate it against schema 1."""
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() or (not path.exists() and path.suffix != ".json"):
         path = path / "results.json"
     if not path.is_file():
         raise DataError("results file not found; run the experiment first", file=path)
@@ -215,9 +215,9 @@ def parse_results(doc: Any, file: Path) -> Results:
         raise DataError(f"unsupported schema version (this musebench reads {SCHEMA_VERSION})", file=file,
                         field="schema_version", value=version)
     name = check.text(doc.get("name"), "name")
-    references = check.mapping(doc.get("reference"), "reference") or {}
+    references = check.mapping(doc.get("reference"), "reference")
     refs = {}
-    for role in ("target", "retrain"):
+    for role in ("target", "retrain") if references is not None else ():
         raw = check.mapping(references.get(role), f"reference.{role}")
         if raw is not None:
             refs[role] = Scored(*check.scored(raw, f"reference.{role}"))
