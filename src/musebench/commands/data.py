@@ -107,7 +107,6 @@ def _criteria_lines(supported: list[str], missing: dict[str, list[str]]) -> list
 
 def _validate(args: argparse.Namespace) -> int:
     from rich.markup import escape
-    from rich.table import Table
 
     from musebench.data.validate import validate_directory
 
@@ -116,15 +115,11 @@ def _validate(args: argparse.Namespace) -> int:
     console = _console()
     console.print(_summary_table(report.rows, f"corpus {args.path}"))
     console.print(f"criteria supported: {', '.join(report.criteria) or 'none'}", markup=False)
-    if report.problems:
-        table = Table(title=f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
-        for column in ("severity", "file", "field", "problem"):
-            table.add_column(column, overflow="fold")
-        for p in report.problems:
-            colour = "red" if p.severity == "error" else "yellow"
-            table.add_row(f"[{colour}]{p.severity}[/{colour}]", escape(p.file), escape(p.field or ""),
-                          escape(p.message))
-        console.print(table)
+    for p in report.problems:
+        colour = "red" if p.severity == "error" else "yellow"
+        where = escape(p.file) + (f": field '{escape(p.field)}'" if p.field else "")
+        console.print(f"[{colour}]{p.severity}[/{colour}]: {where}: {escape(p.message)}", highlight=False,
+                      soft_wrap=True)
     verdict = "valid" if report.ok else "INVALID"
     console.print(f"{verdict}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)", markup=False)
     return 0 if report.ok else 2

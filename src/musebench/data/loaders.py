@@ -214,7 +214,7 @@ def load_corpus(source: str | Path, *, name: str | None = None, hub_config_map: 
         return load_corpus_dir(path, name=name)
     if dataset_loader is None and path.exists():
         raise DataError("expected a corpus directory or a hub dataset name, got a file", file=path)
-    if dataset_loader is None and not _HUB_NAME.match(str(source)):
+    if dataset_loader is None and (not _HUB_NAME.match(str(source)) or path.parent.is_dir()):
         raise DataError("corpus directory not found", file=path)
     try:
         return hub.load_hub_corpus(str(source), loader=dataset_loader, config_map=hub_config_map,
