@@ -65,9 +65,11 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     from transformers.trainer_utils import get_last_checkpoint
 
     from musebench.models.loading import load_model
-    from musebench.unlearn.callbacks import EpochDataCallback, EpochLogCallback, EpochSaveCallback, epoch_summaries
+    from transformers.trainer_callback import ProgressCallback
+
+    from musebench.unlearn.callbacks import EpochDataCallback, EpochLogCallback, EpochSaveCallback, StepBarCallback
     from musebench.unlearn.data import PairCollator, PairedWindows, steps_per_epoch, token_windows
-    from musebench.unlearn.export import export_model
+    from musebench.unlearn.export import export_model, quiet_shard_bar
 
     spec = config.spec
     started = time.monotonic()
@@ -88,7 +90,6 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     elif spec.needs_reference and not config.lora_r:
         reference = copy.deepcopy(model)  # the model at the start of the request, frozen
     trainer_cls = spec.load()
-    trainer_cls.prepare_model(model, config)
     if config.lora_r:
         model = _with_lora(model, config)
 
@@ -152,6 +153,9 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
             tqdm.write(line)
         logger.info(line)
 
+    if config.progress:
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(StepBarCallback)
     trainer.add_callback(EpochDataCallback(dataset))
     trainer.add_callback(EpochSaveCallback(save))
     trainer.add_callback(EpochLogCallback(write))
@@ -160,7 +164,8 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     if trainer.is_world_process_zero():
         record.write("running", [], 0.0)
     try:
-        trainer.train(resume_from_checkpoint=resume_from)
+        with quiet_shard_bar():
+            trainer.train(resume_from_checkpoint=resume_from)
     except MusebenchError as err:
         if trainer.is_world_process_zero():
             record.write("failed", trainer.state.log_history, time.monotonic() - started, error=str(err))
@@ -203,11 +208,10 @@ class _RunRecord:
         return list(self.checkpoints)
 
     def write(self, status: str, log_history: list[dict], elapsed_s: float, error: str | None = None) -> None:
-        from musebench.unlearn.callbacks import epoch_summaries
+        from musebench.unlearn.callbacks import LOGGED_PARTS, epoch_summaries
 
-        steps = [{k: v for k, v in e.items() if k in ("step", "epoch", "loss", "forget_loss", "retain_loss",
-                                                      "grad_norm", "learning_rate")}
-                 for e in log_history if "loss" in e]
+        keep = ("step", "epoch", "learning_rate") + LOGGED_PARTS
+        steps = [{k: v for k, v in e.items() if k in keep} for e in log_history if "loss" in e]
         self.history = {"steps": steps, "epochs": epoch_summaries(log_history)}
         atomic_write_json(self.out_dir / "run.json", {
             **self.payload,

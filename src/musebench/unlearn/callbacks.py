@@ -6,6 +6,7 @@ import math
 from typing import Callable
 
 from transformers import TrainerCallback
+from transformers.trainer_callback import ProgressCallback
 
 
 def completed_epochs(epoch: float | None) -> int:
@@ -45,6 +46,9 @@ class EpochSaveCallback(TrainerCallback):
             self.save(f"step-{state.global_step}")
 
 
+LOGGED_PARTS = ("loss", "forget_loss", "retain_loss", "rmu_forget", "rmu_retain", "grad_norm")
+
+
 def epoch_summaries(log_history: list[dict]) -> list[dict]:
     """Mean of every logged loss component per epoch, from the Trainer's ``log_history``."""
     sums: dict[int, dict[str, list[float]]] = {}
@@ -53,7 +57,7 @@ def epoch_summaries(log_history: list[dict]) -> list[dict]:
             continue
         k = max(1, math.ceil(entry["epoch"] - 1e-6))
         bucket = sums.setdefault(k, {})
-        for key in ("loss", "forget_loss", "retain_loss", "grad_norm"):
+        for key in LOGGED_PARTS:
             if key in entry:
                 bucket.setdefault(key, []).append(float(entry[key]))
     return [{"epoch": k, "steps": len(v["loss"]), **{key: sum(vals) / len(vals) for key, vals in v.items()}}
@@ -74,8 +78,15 @@ class EpochLogCallback(TrainerCallback):
         if summary is None:
             return
         parts = [f"mean loss {summary['loss']:.4f}"]
-        for key in ("forget_loss", "retain_loss"):
+        for key in LOGGED_PARTS[1:-1]:
             if key in summary:
-                parts.append(f"{key.replace('_loss', '')} {summary[key]:.4f}")
+                parts.append(f"{key.replace('_loss', '')} {summary[key]:.4g}")
         total = math.ceil(args.num_train_epochs) if args.max_steps <= 0 else "?"
         self.write(f"epoch {k}/{total}: " + ", ".join(parts))
+
+
+class StepBarCallback(ProgressCallback):
+    """The Trainer's tqdm bar without a printed dict per step (the per-epoch line says what matters)."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        return None

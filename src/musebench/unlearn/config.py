@@ -40,6 +40,7 @@ class Method:
     summary: str
     retain: str = "none"
     needs_reference: bool = False  # a frozen copy of the start model is used (NPO, KL retain, RMU)
+    reads_retain_text: bool = False  # the method's own term reads retain text (RMU)
     default_beta: float | None = None
     default_alpha: float | None = None  # weight of the retain term
 
@@ -55,7 +56,7 @@ class Method:
 
     @property
     def uses_retain_text(self) -> bool:
-        return self.retain != "none" or self.entry.endswith("RMUTrainer")
+        return self.retain != "none" or self.reads_retain_text
 
 
 def _help(text: str) -> dict:

@@ -7,6 +7,7 @@ The state dict comes from ``accelerator.get_state_dict``, which gathers sharded 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import torch
@@ -50,7 +51,21 @@ def export_model(trainer, tokenizer, path: Path) -> Path | None:
         state_dict = merged_lora_state_dict(model, state_dict)
         model = model.get_base_model()
     state_dict = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
-    with atomic_directory(path) as tmp:
+    with atomic_directory(path) as tmp, quiet_shard_bar():
         model.save_pretrained(tmp, state_dict=state_dict, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
     return path
+
+
+@contextlib.contextmanager
+def quiet_shard_bar():
+    """Hide transformers' "Writing model shards" bar, which would break the training bar at every save."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()

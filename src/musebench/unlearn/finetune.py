@@ -9,5 +9,5 @@ from musebench.unlearn.trainer import UnlearnTrainer
 class FinetuneTrainer(UnlearnTrainer):
     """Minimise the forget NLL L_f (the opposite of gradient ascent)."""
 
-    def forget_loss(self, model, forget):
+    def forget_loss(self, model, forget, retain=None):
         return losses.nll(self.logits(model, forget), forget["labels"])

@@ -9,5 +9,5 @@ from musebench.unlearn.trainer import UnlearnTrainer
 class GATrainer(UnlearnTrainer):
     """Forget term ``-L_f``: unbounded below, so GA alone collapses the model; the retain term slows that."""
 
-    def forget_loss(self, model, forget):
+    def forget_loss(self, model, forget, retain=None):
         return -losses.nll(self.logits(model, forget), forget["labels"])

@@ -43,21 +43,20 @@ class UnlearnTrainer(Trainer):
         self._components: dict[str, list[float]] = {}
 
     # ----- what a method defines -------------------------------------------------------------------
-    @classmethod
-    def prepare_model(cls, model, config: UnlearnConfig) -> None:
-        """Adjust the model before training (e.g. freeze parameters); called before LoRA is applied."""
+    def forget_loss(self, model, forget: dict, retain: dict | None = None) -> torch.Tensor:
+        """The method's term on a forget batch (``input_ids``, ``attention_mask``, ``labels``): a scalar.
 
-    def forget_loss(self, model, forget: dict) -> torch.Tensor:
-        """The method's term on a forget batch (``input_ids``, ``attention_mask``, ``labels``): a scalar."""
+        ``retain`` is the paired retain batch when the method reads retain text itself (RMU)."""
         raise NotImplementedError
 
     # ----- the shared machinery --------------------------------------------------------------------
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        forget = self.forget_loss(model, group(inputs, "forget"))
+        retain_batch = group(inputs, "retain") if "retain_input_ids" in inputs else None
+        forget = self.forget_loss(model, group(inputs, "forget"), retain_batch)
         total = forget
         self._record("forget_loss", forget)
         if self.retain != "none":
-            retain = self.retain_loss(model, group(inputs, "retain"))
+            retain = self.retain_loss(model, retain_batch)
             self._record("retain_loss", retain)
             total = total + self.unlearn_config.alpha * retain
         self.check_finite(total)
