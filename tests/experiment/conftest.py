@@ -59,7 +59,7 @@ class FakeBackend:
         self.calls["build"].append(role)
         return _write_model(out_dir / role, TARGET if role == "target" else RETRAIN)
 
-    def evaluate(self, model_path, corpus, settings, metrics, retrain_auc, checkpoint):
+    def evaluate(self, model_path, corpus, settings, metrics, retrain_auc, checkpoint, save_dir=None):
         self.calls["evaluate"].append((model_path, metrics, checkpoint))
         if self.fail_eval_at and str(model_path).endswith(self.fail_eval_at):
             self.fail_eval_at = None

@@ -128,7 +128,10 @@ def test_selection_mode_evaluates_only_selection_metrics_then_the_chosen_in_full
     assert len(full) == 2
     row = results["methods"]["ga"]["scalability"][0]
     assert set(row["scores"]) >= {"verbmem_f", "knowmem_f", "knowmem_r", "privleak"}
-    assert set(row["checkpoints"][0]["scores"]) == {"knowmem_f", "knowmem_r"}
+    # ga on fold 1 selects epoch-2: only it carries every criterion
+    assert row["selected"] == "epoch-2"
+    assert [set(c["scores"]) == {"knowmem_f", "knowmem_r"} for c in row["checkpoints"]] == [True, False, True]
+    assert row["checkpoints"][1]["scores"] == row["scores"]
 
 
 def test_missing_folds_fail_before_any_training(tmp_path, fake_backend):

@@ -1,15 +1,29 @@
-"""musebench compare (not implemented yet; filled by its own issue)."""
+"""Show two runs side by side: each model's selected scores in run A and run B, and the change."""
 
 from __future__ import annotations
 
 import argparse
 
-from musebench.errors import ConfigError
+EXAMPLES = """examples:
+  musebench compare musebench_out/news-mini runs/news-mini-lr3e-4
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.add_argument("run_a", help="run directory (or its results.json)")
+    p.add_argument("run_b", help="run directory (or its results.json) to compare with the first")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ConfigError("'musebench compare' is not implemented yet")
+    from rich.console import Console
+
+    from musebench.experiment.results import read_results
+    from musebench.experiment.tables import compare_table
+
+    a, b = read_results(args.run_a), read_results(args.run_b)
+    console = Console()
+    if a.get("corpus", {}).get("fingerprint") != b.get("corpus", {}).get("fingerprint"):
+        console.print(f"[yellow]note: the runs use different corpora ({a.get('corpus', {}).get('name')} vs "
+                      f"{b.get('corpus', {}).get('name')}); scores are not directly comparable[/yellow]")
+    console.print(compare_table(a, b, label_a=args.run_a, label_b=args.run_b))
+    return 0

@@ -1,15 +1,56 @@
-"""musebench run (not implemented yet; filled by its own issue)."""
+"""Run a whole MUSE experiment from a YAML file: corpus, target/retrain, methods with checkpoint selection,
+C5 scalability, C6 sustainability, report. Every stage is cached in the output directory: re-running
+after a crash (or after editing the file) redoes only what is unfinished or changed."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from musebench.errors import ConfigError
+from musebench.commands.common import add_threads, set_threads
+
+EXAMPLES = """examples:
+  musebench run examples/news-mini.yaml                  # results in runs/<name>/
+  musebench run examples/news-mini.yaml --out runs/mine --threads 2
+  musebench run examples/news-mini.yaml --force          # redo every stage
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.add_argument("experiment", help="experiment YAML file (see examples/*.yaml)")
+    p.add_argument("--out", default=None, help="run directory (default: runs/<experiment name>)")
+    p.add_argument("--force", action="store_true",
+                   help="redo every stage of this run (built target/retrain models stay cached)")
+    p.add_argument("--no-report", action="store_true", help="skip building report/ at the end")
+    add_threads(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ConfigError("'musebench run' is not implemented yet")
+    from musebench.experiment.adapters import validate_method
+    from musebench.experiment.config import load_experiment
+
+    set_threads(args.threads)
+    cfg = load_experiment(args.experiment, method_validator=validate_method)
+    out = Path(args.out) if args.out else Path("runs") / cfg.name
+    execute(cfg, out, force=args.force, report=not args.no_report)
+    return 0
+
+
+def execute(cfg, out: Path, force: bool = False, report: bool = True) -> dict:
+    """Run ``cfg`` into ``out`` with progress on the terminal, then print the Table-3 summary."""
+    from rich.console import Console
+
+    from musebench.experiment.adapters import LibraryBackend
+    from musebench.experiment.progress import ConsoleReporter
+    from musebench.experiment.runner import run_experiment
+    from musebench.experiment.tables import follow_up_lines, table3
+
+    backend = LibraryBackend(cfg.device, cfg.dtype)
+    results = run_experiment(cfg, out, backend, force=force, reporter=ConsoleReporter(cfg.name), report=report)
+    console = Console()
+    console.print(table3(results))
+    for line in follow_up_lines(results):
+        console.print(line)
+    where = f"{out / 'results.json'}" + (f", report in {out / results['report']}" if results.get("report") else "")
+    console.print(f"results: {where}  (total {results['timing_s'].get('total', 0):.0f}s)")
+    return results

@@ -29,7 +29,8 @@ class Backend(Protocol):
     def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: dict[str, Any], seed: int) -> Path: ...
 
     def evaluate(self, model_path: str, corpus, settings: dict[str, Any], metrics: list[str] | None,
-                 retrain_auc: float | None, checkpoint: bool) -> dict[str, Any]: ...
+                 retrain_auc: float | None, checkpoint: bool, save_dir: Path | None = None) -> dict[str, Any]:
+        ...
 
     def unlearn(self, model_path: str, corpus, fields: dict[str, Any], out_dir: Path, forget_split: str,
                 reference_path: str | None, resume: bool) -> list[dict[str, str]]: ...
@@ -110,7 +111,7 @@ class LibraryBackend:
 
     # evaluate / unlearn ----------------------------------------------------------------------------------
     def evaluate(self, model_path: str, corpus, settings: dict[str, Any], metrics: list[str] | None,
-                 retrain_auc: float | None, checkpoint: bool) -> dict[str, Any]:
+                 retrain_auc: float | None, checkpoint: bool, save_dir: Path | None = None) -> dict[str, Any]:
         import torch
 
         from musebench.evaluate import EvalSettings, evaluate
@@ -123,8 +124,116 @@ class LibraryBackend:
             del loaded
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-        return {"scores": {k: float(v) for k, v in result.scores.items() if v is not None},
-                "ci": {k: [float(lo), float(hi)] for k, (lo, hi) in (result.ci or {}).items()}}
+        if save_dir is not None:
+            result.save(save_dir)  # per-example outputs, for the report and for reading what models said
+        out = {"scores": {k: float(v) for k, v in result.scores.items() if v is not None},
+               "ci": {k: [float(v[0]), float(v[1])] for k, v in (result.ci or {}).items() if v is not None}}
+        if result.privacy:
+            out["privacy"] = result.privacy
+        return out
+
+    def validate_method(self, method: str, fields: dict[str, Any]) -> list[str]:
+        return validate_method(method, fields)
+
+    def unlearn(self, model_path: str, corpus, fields: dict[str, Any], out_dir: Path, forget_split: str,
+                reference_path: str | None, resume: bool) -> list[dict[str, str]]: ...
+
+    def count_tokens(self, model_path: str, texts: list[str]) -> int: ...
+
+    def build_report(self, run_dir: Path) -> Path | None: ...
+
+    def versions(self) -> dict[str, str]: ...
+
+
+class LibraryBackend:
+    """The real pieces: ``musebench.data``, ``.models``, ``.unlearn``, ``.evaluate``, ``.report``."""
+
+    def __init__(self, device: str = "auto", dtype: str = "auto", progress: bool = True):
+        from musebench.commands.common import resolve_device, resolve_dtype
+
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype, self.device)
+        self.progress = progress
+
+    # data -----------------------------------------------------------------------------------------------
+    def prepare_corpus(self, spec: CorpusSpec, out_dir: Path) -> Path:
+        """Materialise the corpus as a release directory (building models needs one on disk)."""
+        if spec.path:
+            return Path(spec.path)
+        if spec.generate:
+            from musebench.data.synthetic import write_corpus
+
+            g = spec.generate
+            return Path(write_corpus(g["kind"], g["size"], g["seed"], out_dir))
+        from musebench.data import load_corpus
+        from musebench.data.layout import save_corpus
+
+        return Path(save_corpus(load_corpus(spec.hub), out_dir))
+
+    def load_corpus(self, data_dir: Path):
+        from musebench.data import load_corpus
+
+        return load_corpus(data_dir)
+
+    def eval_settings(self, spec: CorpusSpec, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Full ``EvalSettings`` as a dict: defaults, then the mini corpus's budgets, then the file's."""
+        from musebench.errors import ConfigError
+        from musebench.evaluate import EvalSettings
+
+        base: dict[str, Any] = {}
+        if spec.mini_size:
+            from musebench.data.synthetic import MINI_EVAL_SETTINGS
+
+            base = dict(MINI_EVAL_SETTINGS[spec.mini_size])
+        try:
+            return asdict(EvalSettings(**{**base, **overrides}))
+        except TypeError as err:
+            raise ConfigError(f"invalid evaluation settings: {err}", field="eval.settings",
+                              value=sorted(overrides)) from err
+
+    # models ----------------------------------------------------------------------------------------------
+    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: dict[str, Any], seed: int) -> Path:
+        from musebench.models.build import BuildRecipe, build_model
+
+        return Path(build_model(data_dir, role, out_dir, BuildRecipe(**recipe) if recipe else None, seed))
+
+    def _load(self, model_path: str, checkpoint: bool):
+        if checkpoint:
+            from musebench.unlearn import load_unlearned
+
+            return load_unlearned(model_path, self.device, self.dtype)
+        from musebench.models.loading import load_model
+
+        return load_model(model_path, self.device, self.dtype)
+
+    def count_tokens(self, model_path: str, texts: list[str]) -> int:
+        from musebench.models.loading import load_tokenizer
+
+        tok = load_tokenizer(model_path)
+        return sum(len(ids) for ids in tok(list(texts), add_special_tokens=False)["input_ids"])
+
+    # evaluate / unlearn ----------------------------------------------------------------------------------
+    def evaluate(self, model_path: str, corpus, settings: dict[str, Any], metrics: list[str] | None,
+                 retrain_auc: float | None, checkpoint: bool, save_dir: Path | None = None) -> dict[str, Any]:
+        import torch
+
+        from musebench.evaluate import EvalSettings, evaluate
+
+        loaded = self._load(model_path, checkpoint)
+        try:
+            result = evaluate(loaded.model, loaded.tokenizer, corpus, EvalSettings(**settings),
+                              metrics=metrics, retrain_auc=retrain_auc, progress=self.progress)
+        finally:
+            del loaded
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        if save_dir is not None:
+            result.save(save_dir)  # per-example outputs, for the report and for reading what models said
+        out = {"scores": {k: float(v) for k, v in result.scores.items() if v is not None},
+               "ci": {k: [float(v[0]), float(v[1])] for k, v in (result.ci or {}).items() if v is not None}}
+        if result.privacy:
+            out["privacy"] = result.privacy
+        return out
 
     def validate_method(self, method: str, fields: dict[str, Any]) -> list[str]:
         from musebench.errors import MusebenchError
@@ -166,3 +275,20 @@ class LibraryBackend:
 
         return {"musebench": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
                 "device": self.device, "dtype": str(self.dtype).replace("torch.", "")}
+
+
+def validate_method(method: str, fields: dict[str, Any]) -> list[str]:
+    """Problems of one method's hyperparameters, checked by building its ``UnlearnConfig`` (no device)."""
+    from musebench.errors import MusebenchError
+    from musebench.unlearn import METHODS, UnlearnConfig
+
+    if method not in METHODS:
+        return [f"unknown method '{method}'; expected one of {sorted(METHODS)}"]
+    try:
+        UnlearnConfig.from_dict(fields)
+    except TypeError as err:
+        return [f"invalid hyperparameters: {err}"]
+    except MusebenchError as err:
+        return [err.message if err.field is None else f"{err.field}: {err.message}"
+                + ("" if err.value is None else f" (got {err.value!r})")]
+    return []

@@ -78,6 +78,7 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
         ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{chosen['label']}/all", done.key, chosen, None)
         eval_wall += ev.wall_s
         full = {"label": chosen["label"], **ev.result}
+        evaluated[selection.index] = full  # the selected checkpoint carries every criterion
     model = ModelRef(ctx.absolute(chosen["path"]), stable_hash([done.key, chosen["label"]]), checkpoint=True)
     return RequestOutcome(checkpoints=evaluated, selection=selection, scores=full["scores"], ci=full["ci"],
                           selected_model=model, timing_s={"unlearn": round(done.wall_s, 2),
@@ -90,4 +91,5 @@ def _evaluate_checkpoint(ctx: RunContext, stage: str, unlearn_key: str, ckpt: di
     key_parts = {"unlearn": unlearn_key, "label": ckpt["label"], "settings": ctx.eval_settings,
                  "retrain_auc": ctx.retrain_auc, "metrics": metrics}
     return ctx.store.run(stage, key_parts, lambda: ctx.backend.evaluate(
-        ctx.absolute(ckpt["path"]), ctx.corpus, ctx.eval_settings, metrics, ctx.retrain_auc, True))
+        ctx.absolute(ckpt["path"]), ctx.corpus, ctx.eval_settings, metrics, ctx.retrain_auc, True,
+        ctx.run_dir / stage))

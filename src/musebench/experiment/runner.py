@@ -165,7 +165,8 @@ def _evaluate_references(ctx: RunContext) -> None:
         done = ctx.store.run(f"eval/{role}",
                              {"model": ref.key, "corpus": ctx.corpus_key, "settings": ctx.eval_settings,
                               "retrain_auc": auc},
-                             lambda: ctx.backend.evaluate(ref.path, ctx.corpus, ctx.eval_settings, None, auc, False))
+                             lambda: ctx.backend.evaluate(ref.path, ctx.corpus, ctx.eval_settings, None, auc, False,
+                                                          ctx.run_dir / "eval" / role))
         evaluation = done.result
         if role == "retrain":
             if fixed_auc is None:

@@ -1,0 +1,96 @@
+"""Terminal tables read from ``results.json``: the paper's Table 3, and two runs side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: (score key, column title, better direction) in the paper's Table 3 order.
+COLUMNS = (("verbmem_f", "VerbMem-f ↓", "low"), ("knowmem_f", "KnowMem-f ↓", "low"),
+           ("privleak", "PrivLeak →0", "zero"), ("knowmem_r", "KnowMem-r ↑", "high"))
+
+
+def selected_rows(results: dict[str, Any]) -> list[tuple[str, str, dict, dict]]:
+    """``(row name, checkpoint, scores, ci)`` for target, retrain and each method at its selected checkpoint."""
+    rows = []
+    for role in ("target", "retrain"):
+        ref = results.get("reference", {}).get(role)
+        if ref:
+            rows.append((role, "", ref.get("scores", {}), ref.get("ci", {})))
+    for name, entry in results.get("methods", {}).items():
+        if "selected_scores" in entry:
+            rows.append((name, entry.get("selected", ""), entry["selected_scores"], entry.get("selected_ci", {})))
+    return rows
+
+
+def format_score(value: float | None, ci: list[float] | None = None) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:.1f}"
+    if ci:
+        text += f" [{ci[0]:.1f}, {ci[1]:.1f}]"
+    return text
+
+
+def table3(results: dict[str, Any], title: str | None = None):
+    """The paper's Table 3 for one run: scores with bootstrap 95% CIs."""
+    from rich.table import Table
+
+    table = Table(title=title or f"{results.get('name', 'run')}: selected checkpoints (95% CI)",
+                  title_justify="left")
+    table.add_column("model")
+    table.add_column("checkpoint", style="dim")
+    for _, header, _ in COLUMNS:
+        table.add_column(header, justify="right")
+    for i, (name, label, scores, ci) in enumerate(selected_rows(results)):
+        table.add_row(name, label, *(format_score(scores.get(k), ci.get(k)) for k, _, _ in COLUMNS),
+                      end_section=i == 1)
+    return table
+
+
+def _delta_style(delta: float, direction: str, before: float) -> str:
+    if abs(delta) < 0.05:
+        return "dim"
+    better = {"low": delta < 0, "high": delta > 0, "zero": abs(before + delta) < abs(before)}[direction]
+    return "green" if better else "red"
+
+
+def compare_table(a: dict[str, Any], b: dict[str, Any], label_a: str = "A", label_b: str = "B"):
+    """Rows present in either run; each cell ``A → B (Δ)``, Δ green when B is better on that criterion."""
+    from rich.table import Table
+
+    rows_a = {r[0]: r for r in selected_rows(a)}
+    rows_b = {r[0]: r for r in selected_rows(b)}
+    names = list(rows_a) + [n for n in rows_b if n not in rows_a]
+    table = Table(title=f"{label_a} → {label_b}  (Δ = B − A; green: B better)", title_justify="left")
+    table.add_column("model")
+    table.add_column("checkpoint A → B", style="dim")
+    for _, header, _ in COLUMNS:
+        table.add_column(header, justify="right")
+    for name in names:
+        ra, rb = rows_a.get(name), rows_b.get(name)
+        ckpt = f"{ra[1] if ra else '–'} → {rb[1] if rb else '–'}" if (ra and ra[1]) or (rb and rb[1]) else ""
+        cells = []
+        for key, _, direction in COLUMNS:
+            va = ra[2].get(key) if ra else None
+            vb = rb[2].get(key) if rb else None
+            if va is None or vb is None:
+                cells.append(f"{format_score(va)} → {format_score(vb)}")
+                continue
+            delta = vb - va
+            style = _delta_style(delta, direction, va)
+            cells.append(f"{va:.1f} → {vb:.1f} [{style}]({delta:+.1f})[/{style}]")
+        table.add_row(name, ckpt, *cells)
+    return table
+
+
+def follow_up_lines(results: dict[str, Any]) -> list[str]:
+    """One line per method with C5 / C6 rows: KnowMem-r (utility) per fold / request."""
+    lines = []
+    for name, entry in results.get("methods", {}).items():
+        for key, what, index in (("scalability", "C5 utility by forget size", "fold"),
+                                 ("sustainability", "C6 utility by request", "request")):
+            rows = entry.get(key)
+            if rows:
+                values = ", ".join(f"{r[index]}: {format_score(r['scores'].get('knowmem_r'))}" for r in rows)
+                lines.append(f"{name:<12} {what:<26} {values}")
+    return lines

@@ -1,0 +1,70 @@
+import json
+
+import pytest
+from rich.console import Console
+
+from musebench.cli import main
+from musebench.errors import DataError
+from musebench.experiment.config import parse_experiment
+from musebench.experiment.results import read_results
+from musebench.experiment.runner import run_experiment
+from musebench.experiment.tables import compare_table, selected_rows, table3
+
+EXPERIMENT = {"name": "t", "corpus": "news-mini", "methods": {"ga": {"epochs": 3}, "npo": {"epochs": 3}},
+              "scalability": {"methods": ["ga"]}, "sustainability": {"methods": ["npo"], "folds": [1, 2]}}
+
+
+@pytest.fixture
+def run_dir(tmp_path, fake_backend):
+    run_experiment(parse_experiment(EXPERIMENT), tmp_path / "run", fake_backend)
+    return tmp_path / "run"
+
+
+def row_of(text: str, name: str) -> str:
+    return next(line for line in text.splitlines() if line.split("│")[1:2] and line.split("│")[1].strip() == name)
+
+
+def render(table) -> str:
+    console = Console(width=200, record=True)
+    console.print(table)
+    return console.export_text()
+
+
+def test_the_report_reader_accepts_our_results(run_dir):
+    from musebench.report import load_results
+
+    results = load_results(run_dir)
+    assert results.methods["ga"].selected_checkpoint.label == "epoch-2"
+    assert [f.fold for f in results.methods["ga"].scalability] == [1, 2, 3, 4]
+    assert [r.request for r in results.methods["npo"].sustainability] == [1, 2]
+    assert results.retrain.scores["privleak"] == 0.0
+
+
+def test_table3_rows_are_target_retrain_then_selected_methods(run_dir):
+    results = read_results(run_dir)
+    rows = selected_rows(results)
+    assert [(r[0], r[1]) for r in rows] == [("target", ""), ("retrain", ""), ("ga", "epoch-2"), ("npo", "epoch-3")]
+    text = render(table3(results))
+    ga_line = row_of(text, "ga")
+    # fake ga epoch-2: verbmem 15, knowmem_f 30 (CI +-1), knowmem_r 30
+    assert "15.0 [14.0, 16.0]" in ga_line and "30.0 [29.0, 31.0]" in ga_line
+
+
+def test_compare_shows_deltas(run_dir, tmp_path):
+    a = read_results(run_dir)
+    b = json.loads(json.dumps(a))
+    b["methods"]["ga"]["selected_scores"]["knowmem_r"] = 42.5  # was 30.0
+    text = render(compare_table(a, b))
+    ga_line = row_of(text, "ga")
+    assert "30.0 → 42.5 (+12.5)" in ga_line
+    assert "30.0 → 30.0 (+0.0)" in ga_line  # knowmem_f unchanged
+
+
+def test_compare_command_and_its_errors(run_dir, tmp_path, capsys):
+    assert main(["compare", str(run_dir), str(run_dir / "results.json")]) == 0
+    assert "npo" in capsys.readouterr().out
+    assert main(["compare", str(run_dir), str(tmp_path / "nothing")]) == 2
+    assert "no results.json here" in capsys.readouterr().err
+    with pytest.raises(DataError, match="schema_version"):
+        (tmp_path / "old.json").write_text('{"schema_version": 0}')
+        read_results(tmp_path / "old.json")
