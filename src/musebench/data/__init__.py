@@ -6,6 +6,7 @@ from musebench.data.layout import save_corpus
 from musebench.data.loaders import load_corpus, load_corpus_dir, load_corpus_from_files
 from musebench.data.records import QAPair, VerbMemRecord
 from musebench.data.summary import SplitSummary, describe
+from musebench.data.validate import ValidationReport, validate_directory
 
 __all__ = [
     "CRITERION_REQUIREMENTS",
@@ -16,10 +17,12 @@ __all__ = [
     "Problem",
     "QAPair",
     "SplitSummary",
+    "ValidationReport",
     "VerbMemRecord",
     "describe",
     "load_corpus",
     "load_corpus_dir",
     "load_corpus_from_files",
     "save_corpus",
+    "validate_directory",
 ]

@@ -101,7 +101,8 @@ def parse_items(path: str | Path) -> list[Any]:
         return split_txt_documents(text)
     if suffix == ".jsonl":
         items = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
+        # Split on "\n" only: str.splitlines() would also break inside strings at U+0085, U+2028...
+        for lineno, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
