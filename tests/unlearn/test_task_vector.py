@@ -100,3 +100,79 @@ def test_a_save_that_drops_the_edit_is_caught(model_pair, tmp_path, monkeypatch)
     with pytest.raises(TrainingError, match="differs from the task-vector edit"):
         editor.save(8.0, tmp_path / "alpha-8")
     assert not (tmp_path / "alpha-8").exists()  # verified before the atomic rename: no wrong checkpoint left
+
+
+# ----- the whole method: cached fine-tune, one checkpoint per alpha -------------------------------------
+
+def _config(**overrides):
+    from musebench.unlearn.config import UnlearnConfig
+
+    values = dict(method="task_vector", epochs=2, lr=1e-3, batch_size=2, max_len=24, alphas=(1.0, 4.0),
+                  device="cpu", progress=False, seed=0)
+    values.update(overrides)
+    return UnlearnConfig(**values)
+
+
+def _forget_nll(model, tokenizer, docs):
+    from musebench.unlearn.losses import nll
+
+    batch = tokenizer(docs, return_tensors="pt", padding=True)
+    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    with torch.no_grad():
+        return float(nll(model(**batch).logits, labels))
+
+
+@pytest.fixture(scope="module")
+def tv_run(tmp_path_factory, tiny_model_dir, tiny_corpus):
+    from musebench.unlearn.task_vector import run_task_vector
+
+    out = tmp_path_factory.mktemp("tv_run")
+    return run_task_vector(tiny_model_dir, tiny_corpus, _config(), out)
+
+
+def test_run_writes_verified_alpha_checkpoints(tv_run, tiny_model_dir, tiny_corpus):
+    from musebench.models.loading import load_model
+
+    assert [c.label for c in tv_run.checkpoints] == ["alpha-1", "alpha-4"]
+    target = load_model(tiny_model_dir)
+    ft = load_model(tv_run.out_dir / "finetuned" / "epoch-2")
+    a1 = load_model(tv_run.checkpoint("alpha-1").path)
+    a4 = load_model(tv_run.checkpoint("alpha-4").path)
+    t_sd = dict(target.model.named_parameters())
+    for name, p1 in a1.model.named_parameters():
+        delta = ft.model.get_parameter(name) - t_sd[name]
+        torch.testing.assert_close(p1, t_sd[name] - delta, rtol=0, atol=1e-6)
+        torch.testing.assert_close(a4.model.get_parameter(name), t_sd[name] - 4 * delta, rtol=0, atol=1e-5)
+    assert any(not torch.equal(p, t_sd[n]) for n, p in a4.model.named_parameters())
+    # direction (catches a flipped sign): fine-tuning lowered the forget NLL, the negated vector raises it.
+    # (Only alpha 1 is checked: the random tiny target is near-uniform, so large alphas flatten it back
+    # towards log|V| instead of raising the NLL further.)
+    docs = tiny_corpus.forget
+    nll_t, nll_ft = _forget_nll(target.model, target.tokenizer, docs), _forget_nll(ft.model, ft.tokenizer, docs)
+    nll_1 = _forget_nll(a1.model, a1.tokenizer, docs)
+    assert nll_ft < nll_t - 0.1 and nll_1 > nll_t + 0.1
+
+
+def test_run_json_is_readable_and_finetune_is_cached(tv_run, tiny_model_dir, tiny_corpus, monkeypatch):
+    import musebench.unlearn.api as api
+    from musebench.unlearn.api import read_run
+    from musebench.unlearn.task_vector import run_task_vector
+
+    saved = read_run(tv_run.out_dir)
+    assert saved.status == "complete" and [c.label for c in saved.checkpoints] == ["alpha-1", "alpha-4"]
+    assert sorted(p.name for p in (tv_run.out_dir / "finetuned").iterdir() if p.is_dir()) == ["epoch-2"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the fine-tuned model should have been reused")
+
+    monkeypatch.setattr(api, "run_unlearning", no_training)
+    again = run_task_vector(tiny_model_dir, tiny_corpus, _config(alphas=(8.0,)), tv_run.out_dir)
+    assert [c.label for c in again.checkpoints] == ["alpha-8"] and (tv_run.out_dir / "alpha-8").is_dir()
+
+
+def test_changed_recipe_is_not_silently_reused(tv_run, tiny_model_dir, tiny_corpus):
+    from musebench.errors import ConfigError
+    from musebench.unlearn.task_vector import run_task_vector
+
+    with pytest.raises(ConfigError, match="recipe.lr"):
+        run_task_vector(tiny_model_dir, tiny_corpus, _config(lr=1e-2), tv_run.out_dir)

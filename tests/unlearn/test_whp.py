@@ -122,3 +122,27 @@ def test_bad_checkpoint_is_a_model_error(tmp_path, content, message):
 def test_missing_checkpoint(tmp_path):
     with pytest.raises(ModelError, match="whp.json is missing"):
         load_whp(tmp_path)
+
+
+def test_run_whp_writes_one_small_checkpoint_per_alpha(tmp_path, tiny_model_dir, tiny_corpus, tiny_tokenizer):
+    from musebench.unlearn.api import load_unlearned, read_run
+    from musebench.unlearn.config import UnlearnConfig
+    from musebench.unlearn.whp import run_whp
+
+    config = UnlearnConfig(method="whp", epochs=1, lr=1e-3, batch_size=2, max_len=24, alphas=(1.0, 8.0),
+                           device="cpu", progress=False)
+    run = run_whp(tiny_model_dir, tiny_corpus, config, tmp_path / "whp")
+    assert [c.label for c in run.checkpoints] == ["alpha-1", "alpha-8"]
+    assert read_run(run.out_dir).status == "complete"
+    for ckpt in run.checkpoints:
+        assert sorted(p.name for p in ckpt.path.iterdir()) == ["whp.json"]  # no weights copied per alpha
+    loaded = load_unlearned(run.checkpoint("alpha-8").path)
+    assert isinstance(loaded.model, WHPModel) and loaded.model.alpha == 8.0
+    batch = tiny_tokenizer(tiny_corpus.forget[:1], return_tensors="pt")
+    with torch.no_grad():
+        z_t = loaded.model.target(**batch).logits
+        z_f = loaded.model.finetuned(**batch).logits
+        z = loaded.model(**batch).logits
+    torch.testing.assert_close(z, whp_logits(z_t, z_f, 8.0))
+    # the fine-tuned model really learned the forget text, and WHP lowers the logits it raised
+    assert (z_f > z_t).any() and (z <= z_t + 1e-6).all()

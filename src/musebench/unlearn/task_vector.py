@@ -120,3 +120,42 @@ def verify_saved_edit(path: Path, model, base: Mapping[str, torch.Tensor], alpha
         moved = moved or not torch.equal(on_disk, base[name].to("cpu", on_disk.dtype))
     if alpha != 0 and not moved:
         raise TrainingError(f"saved checkpoint for alpha={alpha} equals the target model", file=path)
+
+
+def run_task_vector(model_dir, corpus, config, out_dir, forget_split: str = "forget", reference_dir=None,
+                    resume: bool = False):
+    """Fine-tune on the forget set once (cached), then write ``alpha-<α>/`` for every α of ``config.alphas``.
+
+    ``reference_dir`` is unused (Task Vector has no reference model); it is accepted for the common signature.
+    In a distributed run every process trains θ_ft together, then the main process edits and saves.
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    from musebench.unlearn.config import Checkpoint
+    from musebench.unlearn.finetuned import (alpha_label, barrier, ensure_finetuned, is_main_process,
+                                             load_target_like, previous_edit_run, weights_dtype,
+                                             write_edit_run)
+
+    out_dir = Path(out_dir)
+    if (done := previous_edit_run(out_dir, config, resume)) is not None:
+        return done
+    started = time.monotonic()
+    ft_path, history = ensure_finetuned(model_dir, corpus, config, out_dir, forget_split, resume=resume)
+    checkpoints = [Checkpoint(alpha_label(a), out_dir / alpha_label(a)) for a in config.alphas]
+    run = None
+    if is_main_process():
+        target, finetuned = load_target_like(model_dir, ft_path, device="cpu", dtype=weights_dtype(config.dtype))
+        editor = TaskVectorEditor(target.model, finetuned.model)
+        del finetuned  # the editor keeps the task vector; the fine-tuned weights are no longer needed
+        for alpha, ckpt in zip(tqdm(config.alphas, desc="task vector", disable=not config.progress), checkpoints):
+            editor.save(alpha, ckpt.path, tokenizer=target.tokenizer)
+        run = write_edit_run(out_dir, config, model_dir, corpus, forget_split, ft_path, checkpoints, history,
+                             time.monotonic() - started)
+    barrier()
+    if run is None:  # other ranks: the main process wrote it
+        from musebench.unlearn.api import read_run
+
+        run = read_run(out_dir)
+    return run

@@ -196,12 +196,44 @@ def read_whp_checkpoint(path: str | Path) -> tuple[str, str, float]:
 
 def load_whp(path: str | Path, device: str = "cpu", dtype=None):
     """Load a WHP checkpoint as a :class:`LoadedModel` whose ``.model`` is a :class:`WHPModel`."""
-    from musebench.models.loading import LoadedModel, load_model
+    from musebench.models.loading import LoadedModel
+    from musebench.unlearn.finetuned import load_target_like
 
     target_path, finetuned_path, alpha = read_whp_checkpoint(path)
-    target = load_model(target_path, device=device, dtype=dtype)
-    finetuned = load_model(finetuned_path, device=device, dtype=dtype)
-    if len(target.tokenizer) != len(finetuned.tokenizer):
-        raise ModelError("the fine-tuned model's tokenizer differs from the target's", file=finetuned_path)
+    # the target gets the fine-tuned model's tokenizer and rows for tokens it lacks (an added <pad>), so
+    # both models score the same vocabulary and the difference is zero on those rows
+    target, finetuned = load_target_like(target_path, finetuned_path, device=device, dtype=dtype)
     model = WHPModel(target.model, finetuned.model, alpha).eval()
     return LoadedModel(model=model, tokenizer=target.tokenizer, name=str(path))
+
+
+def run_whp(model_dir, corpus, config, out_dir, forget_split: str = "forget", reference_dir=None,
+            resume: bool = False):
+    """Fine-tune on the forget set once (cached), then write one ``alpha-<α>/whp.json`` per α.
+
+    ``reference_dir`` is unused (WHP's "reference" is the target itself); accepted for the common signature.
+    """
+    import time
+
+    from musebench.unlearn.config import Checkpoint
+    from musebench.unlearn.finetuned import (alpha_label, barrier, ensure_finetuned, is_main_process,
+                                             previous_edit_run, write_edit_run)
+
+    out_dir = Path(out_dir)
+    if (done := previous_edit_run(out_dir, config, resume)) is not None:
+        return done
+    started = time.monotonic()
+    ft_path, history = ensure_finetuned(model_dir, corpus, config, out_dir, forget_split, resume=resume)
+    checkpoints = [Checkpoint(alpha_label(a), out_dir / alpha_label(a)) for a in config.alphas]
+    run = None
+    if is_main_process():
+        for alpha, ckpt in zip(config.alphas, checkpoints):
+            write_whp_checkpoint(ckpt.path, model_dir, ft_path, alpha)
+        run = write_edit_run(out_dir, config, model_dir, corpus, forget_split, ft_path, checkpoints, history,
+                             time.monotonic() - started)
+    barrier()
+    if run is None:
+        from musebench.unlearn.api import read_run
+
+        run = read_run(out_dir)
+    return run

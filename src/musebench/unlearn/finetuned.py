@@ -1,0 +1,191 @@
+"""θ_ft, the model Task Vector and WHP start from: the target fine-tuned on the forget set with plain NLL.
+
+It is trained once per output directory, under ``out_dir/finetuned/``, by the same Trainer as every
+gradient method (method ``finetune``), so it runs under ``accelerate launch`` / DDP / FSDP / DeepSpeed like
+them. ``finetune_key.json`` records what it was trained from (model, forget documents, recipe); a second
+call with the same key reuses it, so sweeping more α values costs no training. A different key is an error,
+never a silent retrain or a silently stale model. Only the last epoch is kept (the others are deleted: a
+7B model is 13 GB per epoch).
+
+Vocabulary: ``load_model`` adds a ``<pad>`` token to tokenizers that have none (Llama-2) and appends a
+*randomly initialised* embedding row. The fine-tuned model carries the row it was trained with; loading the
+target again would draw a different one, and subtracting the two (times α up to 512) would turn the pad
+logit into noise. :func:`align_vocabulary` instead gives the target the fine-tuned model's rows for every
+token the target checkpoint lacks, i.e. the task vector is zero on those rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from musebench.errors import ConfigError, ModelError, TrainingError
+from musebench.io import atomic_write_json, stable_hash
+
+logger = logging.getLogger(__name__)
+
+FINETUNED_DIR = "finetuned"
+KEY_FILE = "finetune_key.json"
+#: Fields of the config that do not change the fine-tuned weights.
+NOT_IN_KEY = {"device", "progress", "keep_checkpoints", "checkpoint_steps"}
+
+
+def finetune_recipe(config) -> dict:
+    """The training fields of ``config`` that determine θ_ft (method options and α values excluded)."""
+    from musebench.unlearn.config import TrainingOptions
+
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(TrainingOptions)
+            if f.name not in NOT_IN_KEY}
+
+
+def finetune_key(model_dir, forget_docs: list[str], config) -> dict:
+    return {"model": str(model_dir), "forget": stable_hash(forget_docs), "recipe": finetune_recipe(config)}
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def barrier() -> None:
+    """Wait for every process of a distributed run (no-op in a single process)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+
+
+def ensure_finetuned(model_dir, corpus, config, out_dir, forget_split: str = "forget",
+                     resume: bool = False) -> tuple[Path, dict]:
+    """Train (or reuse) θ_ft under ``out_dir/finetuned``; return its model directory and training history.
+
+    Every process of a distributed run must call this (training is collective).
+    """
+    from musebench.unlearn.api import read_run, run_unlearning
+
+    forget_docs = corpus.forget_split(forget_split)
+    ft_dir = Path(out_dir) / FINETUNED_DIR
+    key = finetune_key(model_dir, forget_docs, config)
+    key_file = ft_dir / KEY_FILE
+    previous = read_run(ft_dir)
+    if key_file.is_file():
+        stored = json.loads(key_file.read_text(encoding="utf-8"))
+        if stored != key:
+            changed = sorted(k for k in key if stored.get(k) != key[k])
+            if "recipe" in changed:
+                changed += [f"recipe.{n}" for n, v in key["recipe"].items()
+                            if stored.get("recipe", {}).get(n) != v]
+            raise ConfigError(f"the fine-tuned model here was trained with different settings ({', '.join(changed)}); "
+                              "remove the directory or choose another output directory", file=ft_dir)
+        if previous is not None and previous.status == "complete" and previous.checkpoints:
+            final = previous.checkpoints[-1].path
+            if (final / "config.json").is_file():
+                logger.info("reusing the fine-tuned model %s", final)
+                return final, previous.history
+    elif previous is not None:
+        raise ConfigError(f"{ft_dir} holds a run without {KEY_FILE}; remove it or choose another output directory",
+                          file=ft_dir)
+
+    if is_main_process():
+        atomic_write_json(key_file, key)
+    ft_config = dataclasses.replace(config, method="finetune")
+    run = run_unlearning(model_dir, corpus, ft_config, ft_dir, forget_split=forget_split, resume=resume)
+    if not run.checkpoints:
+        raise TrainingError("fine-tuning on the forget set produced no checkpoint", file=ft_dir)
+    final = run.checkpoints[-1]
+    if is_main_process():
+        _keep_only(ft_dir, final)
+    barrier()
+    return final.path, run.history
+
+
+def _keep_only(ft_dir: Path, final) -> None:
+    """Delete every epoch but the last and record that in run.json (which lists its checkpoints)."""
+    run_json = ft_dir / "run.json"
+    data = json.loads(run_json.read_text(encoding="utf-8"))
+    for ckpt in data.get("checkpoints", []):
+        if ckpt["label"] != final.label:
+            shutil.rmtree(ft_dir / ckpt["path"], ignore_errors=True)
+    data["checkpoints"] = [c for c in data.get("checkpoints", []) if c["label"] == final.label]
+    atomic_write_json(run_json, data)
+
+
+@torch.no_grad()
+def align_vocabulary(target, finetuned) -> None:
+    """Give ``target`` the fine-tuned model's embedding rows for tokens beyond the target's vocabulary."""
+    n_target = target.get_input_embeddings().weight.shape[0]
+    n_ft = finetuned.get_input_embeddings().weight.shape[0]
+    if n_target == n_ft:
+        return
+    if n_target > n_ft:
+        raise ModelError(f"the fine-tuned model has a smaller vocabulary than the target ({n_ft} < {n_target})")
+    target.resize_token_embeddings(n_ft, mean_resizing=False)
+    target.get_input_embeddings().weight[n_target:] = finetuned.get_input_embeddings().weight[n_target:]
+    out_t, out_f = target.get_output_embeddings(), finetuned.get_output_embeddings()
+    if out_t is not None and out_f is not None and out_t.weight is not target.get_input_embeddings().weight:
+        out_t.weight[n_target:] = out_f.weight[n_target:]
+
+
+def load_target_like(target_dir, finetuned_dir, device: str = "cpu", dtype=None):
+    """Load the target with θ_ft's tokenizer and aligned vocabulary; returns ``(target, finetuned)`` LoadedModels."""
+    from musebench.models.loading import LoadedModel, load_model
+
+    finetuned = load_model(finetuned_dir, device=device, dtype=dtype)
+    target = load_model(target_dir, device=device, dtype=dtype, tokenizer_path=finetuned_dir)
+    align_vocabulary(target.model, finetuned.model)
+    target.model.config.pad_token_id = finetuned.tokenizer.pad_token_id
+    return LoadedModel(target.model, finetuned.tokenizer, target.name), finetuned
+
+
+def weights_dtype(name: str):
+    """The config's ``dtype`` field as a torch dtype ('auto' keeps float32, as training does)."""
+    return {"auto": torch.float32, "float32": torch.float32, "bfloat16": torch.bfloat16,
+            "float16": torch.float16}[name]
+
+
+def alpha_label(alpha: float) -> str:
+    """``alpha-1``, ``alpha-512``, ``alpha-0.5``: the checkpoint label of an edit strength."""
+    return f"alpha-{alpha:g}"
+
+
+def previous_edit_run(out_dir, config, resume: bool):
+    """A finished Task Vector / WHP run with the same config, to return as it is when resuming."""
+    from musebench.unlearn.api import read_run
+
+    previous = read_run(out_dir)
+    if resume and previous is not None and previous.status == "complete" and previous.config == config.to_dict():
+        return previous
+    return None
+
+
+def write_edit_run(out_dir, config, model_dir, corpus, forget_split: str, finetuned_path, checkpoints,
+                   history: dict, elapsed_s: float):
+    """``run.json`` of a Task Vector / WHP run, in the schema ``read_run`` reads; returns the ``UnlearnRun``."""
+    from datetime import datetime, timezone
+
+    from musebench.unlearn.api import RUN_SCHEMA_VERSION, library_versions
+    from musebench.unlearn.config import UnlearnRun
+
+    out_dir = Path(out_dir)
+    atomic_write_json(out_dir / "run.json", {
+        "schema_version": RUN_SCHEMA_VERSION,
+        "method": config.method,
+        "config": config.to_dict(),
+        "model": str(model_dir),
+        "reference": None,
+        "finetuned": os.path.relpath(Path(finetuned_path).resolve(), out_dir.resolve()),
+        "forget_split": forget_split,
+        "corpus": {"name": corpus.name, "fingerprint": corpus.fingerprint(), "source": corpus.source},
+        "versions": library_versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "status": "complete",
+        "error": None,
+        "checkpoints": [{"label": c.label, "path": c.label} for c in checkpoints],
+        "history": history,
+        "timing_s": {"unlearn": round(elapsed_s, 3)},
+    })
+    return UnlearnRun(method=config.method, out_dir=out_dir, checkpoints=list(checkpoints),
+                      config=config.to_dict(), history=history, status="complete")
