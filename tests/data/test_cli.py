@@ -1,4 +1,4 @@
-"""``musebench data validate|show|generate`` through ``musebench.cli.main``: exit codes and what is printed."""
+"""``musebench data validate|show|generate`` through ``musebench.cli.main``: exit codes and output."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def test_validate_with_tokenizer_adds_token_counts(capsys, tmp_path, corpus_dir,
     tiny_tokenizer.save_pretrained(tmp_path / "tok")
     code, out, _ = run_cli(capsys, "data", "validate", str(corpus_dir), "--tokenizer", str(tmp_path / "tok"))
     assert code == 0 and "tokens" in out
-    forget_tokens = sum(len(tiny_tokenizer(d, add_special_tokens=False)["input_ids"]) for d in tiny_corpus.forget)
+    forget_tokens = sum(
+        len(tiny_tokenizer(d, add_special_tokens=False)["input_ids"]) for d in tiny_corpus.forget
+    )
     row = next(line for line in out.splitlines() if "raw/forget " in line)
     assert row.split("│")[-2].strip() == f"{forget_tokens:,}"
 
@@ -47,14 +49,20 @@ def test_validate_broken_corpus_lists_every_problem_and_exits_2(capsys):
 
 
 def test_validate_bad_tokenizer_dir_is_one_line(capsys, corpus_dir, tmp_path):
-    code, out, err = run_cli(capsys, "data", "validate", str(corpus_dir), "--tokenizer", str(tmp_path / "none"))
+    code, out, err = run_cli(
+        capsys, "data", "validate", str(corpus_dir), "--tokenizer", str(tmp_path / "none")
+    )
     assert code == 2
-    assert err.strip() == f"musebench data: error: field '--tokenizer': tokenizer directory not found (got " \
-                          f"'{tmp_path / 'none'}')"
+    assert (
+        err.strip() == f"musebench data: error: field '--tokenizer': tokenizer directory not found (got "
+        f"'{tmp_path / 'none'}')"
+    )
 
 
 def test_show_prints_summary_criteria_and_records(capsys, corpus_dir, tiny_corpus):
-    code, out, err = run_cli(capsys, "data", "show", str(corpus_dir), "--split", "knowmem/forget_qa", "-n", "1")
+    code, out, err = run_cli(
+        capsys, "data", "show", str(corpus_dir), "--split", "knowmem/forget_qa", "-n", "1"
+    )
     assert code == 0 and err == ""
     assert f"fingerprint {tiny_corpus.fingerprint()}" in out
     assert "yes  C5 scalability" in out
@@ -84,8 +92,10 @@ def test_loading_failure_is_one_line_naming_file_and_field_without_traceback(cap
     assert code == 2 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err
-    assert lines[0] == (f"musebench data: error: {corpus_dir / 'knowmem' / 'retain_qa.json'}: field 'answer': "
-                        "must be a string in record 0, not a list (got ['x'])")
+    assert lines[0] == (
+        f"musebench data: error: {corpus_dir / 'knowmem' / 'retain_qa.json'}: field 'answer': "
+        "must be a string in record 0, not a list (got ['x'])"
+    )
     code, _, err = run_cli(capsys, "--debug", "data", "show", str(corpus_dir))
     assert code == 2 and "Traceback" in err
 
@@ -96,7 +106,9 @@ def test_show_a_parquet_folder(capsys, tmp_path, tiny_corpus, monkeypatch):
     root = tmp_path / "pq"
     (root / "raw").mkdir(parents=True)
     for split in ("forget", "retain2"):
-        datasets.Dataset.from_dict({"text": getattr(tiny_corpus, split)}).to_parquet(str(root / "raw" / f"{split}.parquet"))
+        datasets.Dataset.from_dict({"text": getattr(tiny_corpus, split)}).to_parquet(
+            str(root / "raw" / f"{split}.parquet")
+        )
     code, out, err = run_cli(capsys, "data", "show", str(root))
     assert code == 0 and "raw/forget: first 2 of 2 record(s)" in out
     assert "no config 'knowmem'" in err
@@ -109,11 +121,23 @@ def test_generate_calls_the_generator(capsys, monkeypatch, tmp_path, tiny_corpus
         calls.append((kind, size, seed, out_dir))
         return save_corpus(tiny_corpus, out_dir)
 
-    monkeypatch.setitem(sys.modules, "musebench.data.synthetic",
-                        types.SimpleNamespace(write_corpus=write_corpus))
+    monkeypatch.setitem(
+        sys.modules, "musebench.data.synthetic", types.SimpleNamespace(write_corpus=write_corpus)
+    )
     out_dir = str(tmp_path / "gen")
-    code, out, _ = run_cli(capsys, "data", "generate", "--corpus", "books-mini", "--size", "tiny", "--seed", "7",
-                           "--out", out_dir)
+    code, out, _ = run_cli(
+        capsys,
+        "data",
+        "generate",
+        "--corpus",
+        "books-mini",
+        "--size",
+        "tiny",
+        "--seed",
+        "7",
+        "--out",
+        out_dir,
+    )
     assert code == 0 and calls == [("books-mini", "tiny", 7, out_dir)]
     assert f"fingerprint {tiny_corpus.fingerprint()}" in out
     assert json.loads((tmp_path / "gen" / "corpus.json").read_text())["name"] == "tiny"

@@ -14,7 +14,8 @@ from musebench.errors import DataError
 any_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 # A .txt document cannot contain a blank line and loses surrounding whitespace (that is the format).
 txt_doc = any_text.map(lambda s: s.replace("\r", "").replace("\n\n", "\n").strip()).filter(
-    lambda s: s and "\n\n" not in s and not s.startswith("\n"))
+    lambda s: s and "\n\n" not in s and not s.startswith("\n")
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -22,7 +23,9 @@ txt_doc = any_text.map(lambda s: s.replace("\r", "").replace("\n\n", "\n").strip
 def test_json_and_jsonl_round_trip_any_string(tmp_path_factory, docs):
     root = tmp_path_factory.mktemp("rt")
     (root / "a.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
-    (root / "a.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    (root / "a.jsonl").write_text(
+        "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8"
+    )
     assert parse_items(root / "a.json") == docs
     assert parse_items(root / "a.jsonl") == docs
 
@@ -56,5 +59,7 @@ def test_strict_stops_at_first_problem_collect_keeps_all():
     kept = records_from_items(items, "f.json", ("question", "answer"), sink)
     assert kept == [{"question": "q", "answer": "a"}]
     assert [(p.field, p.message.split(",")[0]) for p in sink.problems] == [
-        ("answer", "missing in record 0"), ("question", "must be a string in record 1"),
-        (None, "record 3 must be a JSON object with 'question' and 'answer'")]
+        ("answer", "missing in record 0"),
+        ("question", "must be a string in record 1"),
+        (None, "record 3 must be a JSON object with 'question' and 'answer'"),
+    ]

@@ -15,6 +15,7 @@ from musebench.errors import DataError  # noqa: E402
 
 def hub_tables(corpus, old_names: bool = False) -> dict[str, dict[str, dict[str, list]]]:
     """config -> split -> columns, as the release publishes them (text / prompt,gt / question,answer)."""
+
     def docs(values):
         return {"text": list(values)}
 
@@ -23,15 +24,29 @@ def hub_tables(corpus, old_names: bool = False) -> dict[str, dict[str, dict[str,
 
     retain = "retain2" if old_names else "retain"
     return {
-        "raw": {"forget": docs(corpus.forget), "retain1": docs(corpus.retain1), "retain2": docs(corpus.retain2),
-                "holdout": docs(corpus.holdout)},
-        "verbmem": {"forget": {"prompt": [r.prompt for r in corpus.verbmem_forget],
-                               "gt": [r.gt for r in corpus.verbmem_forget]}},
-        "knowmem": {"forget_qa": qa(corpus.knowmem_forget_qa), f"{retain}_qa": qa(corpus.knowmem_retain_qa),
-                    "forget_qa_icl": qa(corpus.knowmem_forget_qa_icl),
-                    f"{retain}_qa_icl": qa(corpus.knowmem_retain_qa_icl)},
-        "privleak": {"forget": docs(corpus.privleak_forget), retain: docs(corpus.privleak_retain),
-                     "holdout": docs(corpus.privleak_holdout)},
+        "raw": {
+            "forget": docs(corpus.forget),
+            "retain1": docs(corpus.retain1),
+            "retain2": docs(corpus.retain2),
+            "holdout": docs(corpus.holdout),
+        },
+        "verbmem": {
+            "forget": {
+                "prompt": [r.prompt for r in corpus.verbmem_forget],
+                "gt": [r.gt for r in corpus.verbmem_forget],
+            }
+        },
+        "knowmem": {
+            "forget_qa": qa(corpus.knowmem_forget_qa),
+            f"{retain}_qa": qa(corpus.knowmem_retain_qa),
+            "forget_qa_icl": qa(corpus.knowmem_forget_qa_icl),
+            f"{retain}_qa_icl": qa(corpus.knowmem_retain_qa_icl),
+        },
+        "privleak": {
+            "forget": docs(corpus.privleak_forget),
+            retain: docs(corpus.privleak_retain),
+            "holdout": docs(corpus.privleak_holdout),
+        },
         "scal": {f"forget_{k}": docs(v) for k, v in corpus.scal.items()},
         "sust": {f"forget_{k}": docs(v) for k, v in corpus.sust.items()},
     }
@@ -48,7 +63,8 @@ def write_parquet_tree(tables, root):
 def write_saved_tree(tables, root):
     for config, splits in tables.items():
         datasets.DatasetDict({s: datasets.Dataset.from_dict(c) for s, c in splits.items()}).save_to_disk(
-            str(root / config))
+            str(root / config)
+        )
     return root
 
 
@@ -138,8 +154,9 @@ def test_any_datasets_failure_becomes_one_data_error():
 
     with pytest.raises(DataError) as info:
         load_hub_corpus("muse-bench/MUSE-News", loader=broken)
-    assert str(info.value) == ("muse-bench/MUSE-News [config 'raw', split 'forget']: could not load: "
-                               "ConnectionError: offline")
+    assert str(info.value) == (
+        "muse-bench/MUSE-News [config 'raw', split 'forget']: could not load: ConnectionError: offline"
+    )
 
 
 def test_real_hub_loader_offline_is_a_data_error(monkeypatch):
@@ -151,7 +168,7 @@ def test_real_hub_loader_offline_is_a_data_error(monkeypatch):
         if config == "verbmem":
             raise ValueError("BuilderConfig 'verbmem' not found. Available: ['raw']")
         if split == "retain1":
-            raise ValueError('Unknown split "retain1". Should be one of [\'forget\'].')
+            raise ValueError("Unknown split \"retain1\". Should be one of ['forget'].")
         raise OSError("couldn't reach the hub")
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
@@ -162,7 +179,8 @@ def test_real_hub_loader_offline_is_a_data_error(monkeypatch):
     with pytest.raises(MissingSplit) as missing_split:
         loader("muse-bench/MUSE-News", "raw", "retain1")
     assert not missing_split.value.config
-    with pytest.raises(DataError, match="no local directory of that name, and as a hub dataset: could not load: "
-                                        "OSError"):
+    with pytest.raises(
+        DataError, match="no local directory of that name, and as a hub dataset: could not load: OSError"
+    ):
         load_corpus("muse-bench/MUSE-News")
     assert seen[-1] == ("muse-bench/MUSE-News", "raw", "forget")

@@ -18,8 +18,14 @@ def test_round_trip_gives_equal_corpus_and_fingerprint(corpus_dir, tiny_corpus):
     loaded = load_corpus(corpus_dir)
     assert loaded == dataclasses.replace(tiny_corpus, source=str(corpus_dir))
     assert loaded.fingerprint() == tiny_corpus.fingerprint()
-    assert loaded.criteria() == ["verbmem_f", "knowmem_f", "knowmem_r", "privleak", "scalability",
-                                 "sustainability"]
+    assert loaded.criteria() == [
+        "verbmem_f",
+        "knowmem_f",
+        "knowmem_r",
+        "privleak",
+        "scalability",
+        "sustainability",
+    ]
 
 
 def test_name_comes_from_metadata_then_directory(corpus_dir, minimal_dir):
@@ -33,8 +39,14 @@ def test_name_comes_from_metadata_then_directory(corpus_dir, minimal_dir):
 
 def test_jsonl_files_load_like_json(corpus_dir, tiny_corpus):
     for attr in ("forget", "knowmem_forget_qa", "verbmem_forget"):
-        path = corpus_dir / {"forget": "raw/forget", "knowmem_forget_qa": "knowmem/forget_qa",
-                             "verbmem_forget": "verbmem/forget"}[attr]
+        path = (
+            corpus_dir
+            / {
+                "forget": "raw/forget",
+                "knowmem_forget_qa": "knowmem/forget_qa",
+                "verbmem_forget": "verbmem/forget",
+            }[attr]
+        )
         values = json.loads(path.with_suffix(".json").read_text())
         path.with_suffix(".json").unlink()
         write_jsonl(path.with_suffix(".jsonl"), values)
@@ -46,7 +58,9 @@ def test_jsonl_files_load_like_json(corpus_dir, tiny_corpus):
 def test_txt_documents_are_split_on_blank_lines(tmp_path):
     root = tmp_path / "c"
     (root / "raw").mkdir(parents=True)
-    (root / "raw" / "forget.txt").write_text("First doc line one\nline two.\n\nSecond doc.\n\n\n", encoding="utf-8")
+    (root / "raw" / "forget.txt").write_text(
+        "First doc line one\nline two.\n\nSecond doc.\n\n\n", encoding="utf-8"
+    )
     (root / "raw" / "retain2.txt").write_text("Kept doc.", encoding="utf-8")
     (root / "scal").mkdir()
     (root / "scal" / "forget_1.txt").write_text("First doc line one\nline two.", encoding="utf-8")
@@ -67,17 +81,24 @@ def test_committed_release_fixture_with_older_names_and_txt():
     with pytest.warns(MissingDataWarning, match="scalability"):
         corpus = load_corpus(FIXTURES / "legacy-release")
     assert len(corpus.forget) == 3 and len(corpus.retain2) == 2 and len(corpus.holdout) == 2
-    assert corpus.knowmem_retain_qa == [QAPair("Who repairs clocks in Quillan Ridge?", "Dario Fenn"),
-                                        QAPair("What does Cora Lutz pilot?", "river boats")]
+    assert corpus.knowmem_retain_qa == [
+        QAPair("Who repairs clocks in Quillan Ridge?", "Dario Fenn"),
+        QAPair("What does Cora Lutz pilot?", "river boats"),
+    ]
     assert len(corpus.privleak_retain) == 1
     assert corpus.verbmem_forget[0].prompt.startswith("Alda Vorn")
     assert corpus.criteria() == ["verbmem_f", "knowmem_f", "knowmem_r", "privleak"]
 
 
-@pytest.mark.parametrize("old, new", [("raw/retain2.json", "raw/retain.json"),
-                                      ("knowmem/retain_qa.json", "knowmem/retain2_qa.json"),
-                                      ("knowmem/retain_qa_icl.json", "knowmem/retain2_qa_icl.json"),
-                                      ("privleak/retain.json", "privleak/retain2.json")])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("raw/retain2.json", "raw/retain.json"),
+        ("knowmem/retain_qa.json", "knowmem/retain2_qa.json"),
+        ("knowmem/retain_qa_icl.json", "knowmem/retain2_qa_icl.json"),
+        ("privleak/retain.json", "privleak/retain2.json"),
+    ],
+)
 def test_every_alternative_name_is_accepted(corpus_dir, tiny_corpus, old, new):
     (corpus_dir / old).rename(corpus_dir / new)
     assert load_corpus(corpus_dir).fingerprint() == tiny_corpus.fingerprint()
@@ -109,6 +130,7 @@ def test_missing_optional_parts_warn_naming_the_criteria(minimal_dir):
 
 # ---- errors: one DataError naming the file, the field and the record -------------------------------------
 
+
 def _error(root) -> DataError:
     with pytest.raises(DataError) as info:
         load_corpus(root)
@@ -128,7 +150,9 @@ def test_empty_required_split(corpus_dir):
 
 
 def test_malformed_json_names_line_and_column(corpus_dir):
-    (corpus_dir / "knowmem" / "forget_qa.json").write_text('[\n  {"question": "a", "answer": "b"},\n  {"q" 5}\n]')
+    (corpus_dir / "knowmem" / "forget_qa.json").write_text(
+        '[\n  {"question": "a", "answer": "b"},\n  {"q" 5}\n]'
+    )
     err = _error(corpus_dir)
     assert err.file.endswith("knowmem/forget_qa.json")
     assert "line 3, column 8: Expecting ':' delimiter" in err.message
@@ -147,12 +171,15 @@ def test_json_object_instead_of_list(corpus_dir):
     assert "expected a JSON list" in err.message and "got a JSON object" in err.message
 
 
-@pytest.mark.parametrize("rel, record, field", [
-    ("knowmem/forget_qa.json", {"question": "Who?"}, "answer"),
-    ("knowmem/retain_qa_icl.json", {"answer": "x"}, "question"),
-    ("verbmem/forget.json", {"prompt": "p"}, "gt"),
-    ("verbmem/forget.json", {"gt": "g"}, "prompt"),
-])
+@pytest.mark.parametrize(
+    "rel, record, field",
+    [
+        ("knowmem/forget_qa.json", {"question": "Who?"}, "answer"),
+        ("knowmem/retain_qa_icl.json", {"answer": "x"}, "question"),
+        ("verbmem/forget.json", {"prompt": "p"}, "gt"),
+        ("verbmem/forget.json", {"gt": "g"}, "prompt"),
+    ],
+)
 def test_record_missing_a_field_names_field_and_index(corpus_dir, rel, record, field):
     records = json.loads((corpus_dir / rel).read_text())
     write_json(corpus_dir / rel, records + [record])

@@ -29,15 +29,23 @@ def own(tmp_path):
 def test_all_parts_given(own):
     with pytest.warns(MissingDataWarning) as record:
         corpus = load_corpus_from_files(
-            forget=own / "forget_docs", retain=own / "retain.txt", holdout=own / "holdout.json",
-            forget_qa=own / "forget_qa.jsonl", retain_qa=own / "retain_qa.json", verbmem=own / "verbmem.json",
-            name="mine")
+            forget=own / "forget_docs",
+            retain=own / "retain.txt",
+            holdout=own / "holdout.json",
+            forget_qa=own / "forget_qa.jsonl",
+            retain_qa=own / "retain_qa.json",
+            verbmem=own / "verbmem.json",
+            name="mine",
+        )
     assert corpus.name == "mine"
     assert corpus.forget == ["First forget document.", "Second forget document."]
     assert corpus.retain2 == ["Retain one.", "Retain two."]
     assert corpus.knowmem_forget_qa == [QAPair("Which is first?", "a")]
     # No privleak files: PrivLeak uses the raw forget documents against the holdout.
-    assert corpus.privleak_forget == corpus.forget and corpus.privleak_holdout == ["Holdout one.", "Holdout two."]
+    assert corpus.privleak_forget == corpus.forget and corpus.privleak_holdout == [
+        "Holdout one.",
+        "Holdout two.",
+    ]
     assert corpus.criteria() == ["verbmem_f", "knowmem_f", "knowmem_r", "privleak"]
     message = " ".join(str(w.message) for w in record)
     assert "scalability" in message and "privleak" not in message
@@ -48,15 +56,21 @@ def test_only_forget_and_retain_names_every_switched_off_criterion(own):
         corpus = load_corpus_from_files(forget=own / "forget_docs", retain=own / "retain.txt")
     assert corpus.criteria() == []
     message = str(record[0].message)
-    for crit, part in [("verbmem_f", "verbmem_forget"), ("knowmem_f", "knowmem_forget_qa"),
-                       ("knowmem_r", "knowmem_retain_qa"), ("privleak", "privleak_holdout")]:
+    for crit, part in [
+        ("verbmem_f", "verbmem_forget"),
+        ("knowmem_f", "knowmem_forget_qa"),
+        ("knowmem_r", "knowmem_retain_qa"),
+        ("privleak", "privleak_holdout"),
+    ]:
         assert f"{crit} (no" in message and part in message
 
 
 def test_holdout_leaking_forget_documents_is_warned(own):
     write_json(own / "leaky.json", ["  FIRST forget\ndocument. ", "Clean holdout."])
     with pytest.warns(DataWarning) as record:
-        load_corpus_from_files(forget=own / "forget_docs", retain=own / "retain.txt", holdout=own / "leaky.json")
+        load_corpus_from_files(
+            forget=own / "forget_docs", retain=own / "retain.txt", holdout=own / "leaky.json"
+        )
     leak = [w for w in record if not issubclass(w.category, MissingDataWarning)]
     assert len(leak) == 1 and "1 holdout document(s) also appear in forget" in str(leak[0].message)
 
@@ -68,15 +82,21 @@ def test_errors_name_the_file(own):
     with pytest.raises(DataError, match="required split is empty"):
         load_corpus_from_files(forget=own / "forget_docs", retain=own / "empty.txt")
     with pytest.raises(DataError, match="needs a .json or .jsonl file of records, not a folder"):
-        load_corpus_from_files(forget=own / "forget_docs", retain=own / "retain.txt", forget_qa=own / "forget_docs")
+        load_corpus_from_files(
+            forget=own / "forget_docs", retain=own / "retain.txt", forget_qa=own / "forget_docs"
+        )
     with pytest.raises(DataError, match="not plain .txt"):
-        load_corpus_from_files(forget=own / "forget_docs", retain=own / "retain.txt", retain_qa=own / "retain.txt")
+        load_corpus_from_files(
+            forget=own / "forget_docs", retain=own / "retain.txt", retain_qa=own / "retain.txt"
+        )
     empty_dir = own / "nothing"
     empty_dir.mkdir()
     with pytest.raises(DataError, match="no .txt documents"):
         load_corpus_from_files(forget=empty_dir, retain=own / "retain.txt")
     write_json(own / "bad_qa.json", [{"question": "q", "answer": "a"}, {"question": "q2"}])
     with pytest.raises(DataError) as info:
-        load_corpus_from_files(forget=own / "forget_docs", retain=own / "retain.txt", forget_qa=own / "bad_qa.json")
+        load_corpus_from_files(
+            forget=own / "forget_docs", retain=own / "retain.txt", forget_qa=own / "bad_qa.json"
+        )
     assert info.value.field == "answer" and "record 1" in info.value.message
     assert info.value.file == str(own / "bad_qa.json")

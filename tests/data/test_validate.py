@@ -69,26 +69,35 @@ def test_malformed_json(corpus_dir):
 
 
 def test_records_missing_fields_are_all_reported(corpus_dir):
-    write_json(corpus_dir / "verbmem" / "forget.json",
-               [{"prompt": "p"}, {"prompt": "p", "gt": "g"}, {"gt": "g"}, {"prompt": "p", "gt": 3}])
+    write_json(
+        corpus_dir / "verbmem" / "forget.json",
+        [{"prompt": "p"}, {"prompt": "p", "gt": "g"}, {"gt": "g"}, {"prompt": "p", "gt": 3}],
+    )
     report = validate_directory(corpus_dir)
     found = [(p.field, p.message) for p in report.errors]
-    assert found == [("gt", "missing in record 0"), ("prompt", "missing in record 2"),
-                     ("gt", "must be a string in record 3, not a number (got 3)")]
+    assert found == [
+        ("gt", "missing in record 0"),
+        ("prompt", "missing in record 2"),
+        ("gt", "must be a string in record 3, not a number (got 3)"),
+    ]
     assert {r.split: r.records for r in report.rows}["verbmem/forget"] == 1
 
 
 def test_non_string_values(corpus_dir):
     write_json(corpus_dir / "knowmem" / "forget_qa.json", [{"question": ["a"], "answer": None}])
     fields = [(p.field, p.message) for p in validate_directory(corpus_dir).errors]
-    assert fields == [("question", "must be a string in record 0, not a list (got ['a'])"),
-                      ("answer", "must be a string in record 0, not a null")]
+    assert fields == [
+        ("question", "must be a string in record 0, not a list (got ['a'])"),
+        ("answer", "must be a string in record 0, not a null"),
+    ]
 
 
 def test_invalid_utf8(corpus_dir):
     (corpus_dir / "raw" / "retain1.json").write_bytes(b'["ok",\n "bad \xff byte"]')
     err = only_error(validate_directory(corpus_dir))
-    assert err.file == "raw/retain1.json" and err.message.startswith("invalid UTF-8 at byte 13 (line 2): invalid start byte")
+    assert err.file == "raw/retain1.json" and err.message.startswith(
+        "invalid UTF-8 at byte 13 (line 2): invalid start byte"
+    )
 
 
 def test_forget_holdout_leakage_after_normalisation(corpus_dir, tiny_corpus):
@@ -147,25 +156,27 @@ def test_broken_fixture_reports_every_problem_at_once():
     report = validate_directory(FIXTURES / "broken")
     errors = {(p.file, p.field) for p in report.errors}
     assert errors == {
-        ("raw/forget.json", "text"),            # a number where a document belongs
-        ("raw/retain2.json", None),             # required split missing
-        ("raw/holdout.json", None),             # shares a document with forget
-        ("knowmem/forget_qa.json", "answer"),   # record without answer
-        ("knowmem/retain_qa.json", None),       # malformed JSON
-        ("verbmem/forget.json", None),          # an object, not a list
-        ("privleak/holdout.json", None),        # invalid UTF-8
-        ("scal/forget_2.json", None),           # not nested
-        ("sust/forget_2.json", None),           # overlapping folds
+        ("raw/forget.json", "text"),  # a number where a document belongs
+        ("raw/retain2.json", None),  # required split missing
+        ("raw/holdout.json", None),  # shares a document with forget
+        ("knowmem/forget_qa.json", "answer"),  # record without answer
+        ("knowmem/retain_qa.json", None),  # malformed JSON
+        ("verbmem/forget.json", None),  # an object, not a list
+        ("privleak/holdout.json", None),  # invalid UTF-8
+        ("scal/forget_2.json", None),  # not nested
+        ("sust/forget_2.json", None),  # overlapping folds
     }
     assert ("raw/forgt.json", "unrecognised file, ignored (see the release layout)") in {
-        (w.file, w.message) for w in report.warnings}
+        (w.file, w.message) for w in report.warnings
+    }
 
 
 def test_committed_valid_fixture_passes():
     report = validate_directory(FIXTURES / "legacy-release")
     assert report.ok, [str(p) for p in report]
     assert [w.message for w in report.warnings] == [
-        "corpus 'legacy-release' cannot compute: scalability (no scal); sustainability (no sust)"]
+        "corpus 'legacy-release' cannot compute: scalability (no scal); sustainability (no sust)"
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "txt"])

@@ -1,7 +1,8 @@
 """Generate, validate or show a MUSE corpus.
 
 A corpus is a directory in the release layout (raw/, verbmem/, knowmem/, privleak/, scal/, sust/; each file
-.json, .jsonl or .txt), a folder of hub-style parquet files, or a hub dataset name such as muse-bench/MUSE-News.
+.json, .jsonl or .txt), a folder of hub-style parquet files, or a hub dataset name such as
+muse-bench/MUSE-News.
 """
 
 from __future__ import annotations
@@ -28,17 +29,28 @@ SIZES = ("tiny", "small", "default")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="data_command", metavar="ACTION")
-    v = sub.add_parser("validate", help="check a corpus directory and list every problem",
-                       description="Check a corpus directory and list every problem (exit 2 on any error).")
+    v = sub.add_parser(
+        "validate",
+        help="check a corpus directory and list every problem",
+        description="Check a corpus directory and list every problem (exit 2 on any error).",
+    )
     v.add_argument("path", help="corpus directory in the release layout")
     v.add_argument("--tokenizer", default=None, help="tokenizer directory: adds token counts per split")
-    s = sub.add_parser("show", help="summarise a corpus and print a few records",
-                       description="Summarise a corpus, say which criteria it supports, print a few records.")
+    s = sub.add_parser(
+        "show",
+        help="summarise a corpus and print a few records",
+        description="Summarise a corpus, say which criteria it supports, print a few records.",
+    )
     s.add_argument("path", help="corpus directory, parquet folder or hub dataset name")
-    s.add_argument("--split", default="raw/forget", help="split to print, e.g. knowmem/forget_qa (default raw/forget)")
+    s.add_argument(
+        "--split", default="raw/forget", help="split to print, e.g. knowmem/forget_qa (default raw/forget)"
+    )
     s.add_argument("-n", type=int, default=3, help="records to print (default 3)")
-    g = sub.add_parser("generate", help="write a synthetic mini corpus (news-mini or books-mini)",
-                       description="Write a synthetic mini MUSE corpus and its tokenizer, deterministically.")
+    g = sub.add_parser(
+        "generate",
+        help="write a synthetic mini corpus (news-mini or books-mini)",
+        description="Write a synthetic mini MUSE corpus and its tokenizer, deterministically.",
+    )
     g.add_argument("--corpus", required=True, choices=CORPUS_KINDS, help="which mini corpus")
     g.add_argument("--size", default="default", choices=SIZES, help="corpus size (default 'default')")
     add_seed(g)
@@ -53,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
         return _show(args)
     if action == "generate":
         return _generate(args)
-    raise ConfigError("expected an action: generate, validate or show (see 'musebench data -h')",
-                      field="ACTION")
+    raise ConfigError(
+        "expected an action: generate, validate or show (see 'musebench data -h')", field="ACTION"
+    )
 
 
 def _console():
@@ -71,8 +84,9 @@ def _load_tokenizer(path: str):
     try:
         return AutoTokenizer.from_pretrained(path, local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure is a bad tokenizer directory
-        raise ConfigError(f"cannot load a tokenizer: {type(exc).__name__}: {exc}", field="--tokenizer",
-                          value=path) from exc
+        raise ConfigError(
+            f"cannot load a tokenizer: {type(exc).__name__}: {exc}", field="--tokenizer", value=path
+        ) from exc
 
 
 def _summary_table(rows, title: str):
@@ -118,10 +132,15 @@ def _validate(args: argparse.Namespace) -> int:
     for p in report.problems:
         colour = "red" if p.severity == "error" else "yellow"
         where = escape(p.file) + (f": field '{escape(p.field)}'" if p.field else "")
-        console.print(f"[{colour}]{p.severity}[/{colour}]: {where}: {escape(p.message)}", highlight=False,
-                      soft_wrap=True)
+        console.print(
+            f"[{colour}]{p.severity}[/{colour}]: {where}: {escape(p.message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     verdict = "valid" if report.ok else "INVALID"
-    console.print(f"{verdict}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)", markup=False)
+    console.print(
+        f"{verdict}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)", markup=False
+    )
     return 0 if report.ok else 2
 
 
@@ -175,11 +194,18 @@ def _generate(args: argparse.Namespace) -> int:
     except ImportError as exc:
         if exc.name != "musebench.data.synthetic":
             raise
-        raise ConfigError("the mini-corpus generator (musebench.data.synthetic) is not available in this "
-                          "installation", field="--corpus", value=args.corpus) from exc
+        raise ConfigError(
+            "the mini-corpus generator (musebench.data.synthetic) is not available in this installation",
+            field="--corpus",
+            value=args.corpus,
+        ) from exc
     out = write_corpus(args.corpus, args.size, args.seed, args.out)
     corpus = load_corpus(out)
     console = _console()
-    console.print(_summary_table(describe(corpus), f"wrote {args.corpus} ({args.size}, seed {args.seed}) to {out}"))
-    console.print(f"fingerprint {corpus.fingerprint()}; criteria: {', '.join(corpus.criteria())}", markup=False)
+    console.print(
+        _summary_table(describe(corpus), f"wrote {args.corpus} ({args.size}, seed {args.seed}) to {out}")
+    )
+    console.print(
+        f"fingerprint {corpus.fingerprint()}; criteria: {', '.join(corpus.criteria())}", markup=False
+    )
     return 0

@@ -1,4 +1,4 @@
-"""MUSE data: the typed corpus model, loaders for every source, validation, and the mini-benchmark generator."""
+"""MUSE data: the typed corpus, loaders for every source, validation and the mini-benchmark generator."""
 
 from musebench.data.corpus import CRITERION_REQUIREMENTS, CRITERION_TITLES, Corpus
 from musebench.data.files import DataWarning, MissingDataWarning, Problem

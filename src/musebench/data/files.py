@@ -23,7 +23,7 @@ RECORD_SUFFIXES = (".json", ".jsonl")
 
 
 class DataWarning(UserWarning):
-    """Something in a corpus is suspicious but usable (duplicated names, empty records, leakage in own files)."""
+    """Something in a corpus is suspicious but usable (both old and new names, empty records, leakage)."""
 
 
 class MissingDataWarning(DataWarning):
@@ -56,8 +56,13 @@ class ProblemSink:
             raise err
         self.problems.append(Problem("error", err.file or "", err.field, _message(err)))
 
-    def warning(self, message: str, file: str | Path = "", field: str | None = None,
-                category: type[Warning] = DataWarning) -> None:
+    def warning(
+        self,
+        message: str,
+        file: str | Path = "",
+        field: str | None = None,
+        category: type[Warning] = DataWarning,
+    ) -> None:
         if self.strict:
             where = f"{file}: " if file else ""
             warnings.warn(f"{where}{message}", category, stacklevel=3)
@@ -85,8 +90,11 @@ def read_text(path: str | Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise DataError(f"invalid UTF-8 at byte {exc.start} (line {line}): {exc.reason}", file=path,
-                        value=data[exc.start: exc.start + 4]) from None
+        raise DataError(
+            f"invalid UTF-8 at byte {exc.start} (line {line}): {exc.reason}",
+            file=path,
+            value=data[exc.start : exc.start + 4],
+        ) from None
 
 
 def parse_items(path: str | Path) -> list[Any]:
@@ -108,16 +116,18 @@ def parse_items(path: str | Path) -> list[Any]:
             try:
                 items.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise DataError(f"malformed JSON on line {lineno}, column {exc.colno}: {exc.msg}",
-                                file=path) from None
+                raise DataError(
+                    f"malformed JSON on line {lineno}, column {exc.colno}: {exc.msg}", file=path
+                ) from None
         return items
     if suffix == ".json":
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             hint = " (one value per line? name the file .jsonl)" if exc.msg == "Extra data" else ""
-            raise DataError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}",
-                            file=path) from None
+            raise DataError(
+                f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}", file=path
+            ) from None
         if not isinstance(value, list):
             raise DataError(f"expected a JSON list of records, got a JSON {_json_type(value)}", file=path)
         return value
@@ -144,20 +154,33 @@ def _json_type(value: Any) -> str:
     return "number"
 
 
-def documents_from_items(items: Iterable[Any], source: str | Path, sink: ProblemSink | None = None) -> list[str]:
+def documents_from_items(
+    items: Iterable[Any], source: str | Path, sink: ProblemSink | None = None
+) -> list[str]:
     """Documents from raw items: each a string, or an object with a string ``text`` (hub rows)."""
     sink = sink or ProblemSink()
     docs = []
     for i, item in enumerate(items):
         if isinstance(item, dict):
             if "text" not in item:
-                sink.error(DataError(f"missing in record {i} (a document object needs a 'text' string)",
-                                     file=source, field="text"))
+                sink.error(
+                    DataError(
+                        f"missing in record {i} (a document object needs a 'text' string)",
+                        file=source,
+                        field="text",
+                    )
+                )
                 continue
             item = item["text"]
         if not isinstance(item, str):
-            sink.error(DataError(f"record {i} must be a string, not a {_json_type(item)}", file=source,
-                                 field="text", value=item))
+            sink.error(
+                DataError(
+                    f"record {i} must be a string, not a {_json_type(item)}",
+                    file=source,
+                    field="text",
+                    value=item,
+                )
+            )
             continue
         if not item.strip():
             sink.warning(f"document {i} is empty", source, "text")
@@ -165,16 +188,22 @@ def documents_from_items(items: Iterable[Any], source: str | Path, sink: Problem
     return docs
 
 
-def records_from_items(items: Iterable[Any], source: str | Path, fields: Sequence[str],
-                       sink: ProblemSink | None = None) -> list[dict[str, str]]:
+def records_from_items(
+    items: Iterable[Any], source: str | Path, fields: Sequence[str], sink: ProblemSink | None = None
+) -> list[dict[str, str]]:
     """Records with the string ``fields`` (e.g. question/answer); extra keys are ignored."""
     sink = sink or ProblemSink()
     out = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             wanted = " and ".join(f"'{f}'" for f in fields)
-            sink.error(DataError(f"record {i} must be a JSON object with {wanted}, not a {_json_type(item)}",
-                                 file=source, value=item))
+            sink.error(
+                DataError(
+                    f"record {i} must be a JSON object with {wanted}, not a {_json_type(item)}",
+                    file=source,
+                    value=item,
+                )
+            )
             continue
         ok = True
         for f in fields:
@@ -182,8 +211,14 @@ def records_from_items(items: Iterable[Any], source: str | Path, fields: Sequenc
                 sink.error(DataError(f"missing in record {i}", file=source, field=f))
                 ok = False
             elif not isinstance(item[f], str):
-                sink.error(DataError(f"must be a string in record {i}, not a {_json_type(item[f])}",
-                                     file=source, field=f, value=item[f]))
+                sink.error(
+                    DataError(
+                        f"must be a string in record {i}, not a {_json_type(item[f])}",
+                        file=source,
+                        field=f,
+                        value=item[f],
+                    )
+                )
                 ok = False
             elif not item[f].strip():
                 sink.warning(f"empty in record {i}", source, f)

@@ -115,8 +115,13 @@ def _rows(name: str, config: str, split: str, loader: DatasetLoader, fields: tup
         raise DataError(f"could not load: {type(exc).__name__}: {exc}", file=label) from exc
 
 
-def load_hub_corpus(name: str, *, loader: DatasetLoader | None = None, config_map: dict[str, str] | None = None,
-                    corpus_name: str | None = None) -> Corpus:
+def load_hub_corpus(
+    name: str,
+    *,
+    loader: DatasetLoader | None = None,
+    config_map: dict[str, str] | None = None,
+    corpus_name: str | None = None,
+) -> Corpus:
     """Load every known config/split of hub dataset ``name``; absent configs leave their parts empty."""
     from musebench.data.loaders import RECORD_FIELDS, part_from_items, report_missing_criteria
 
@@ -142,7 +147,9 @@ def load_hub_corpus(name: str, *, loader: DatasetLoader | None = None, config_ma
         fields = RECORD_FIELDS.get(attr, ("text",))
         split, rows = fetch(family, splits, fields)
         if rows is not None:
-            setattr(corpus, attr, part_from_items(attr, rows, _label(name, config_map.get(family, family), split)))
+            setattr(
+                corpus, attr, part_from_items(attr, rows, _label(name, config_map.get(family, family), split))
+            )
     for family in FOLD_CONFIGS:
         folds = {}
         for k in range(1, MAX_FOLDS + 1):
@@ -155,10 +162,14 @@ def load_hub_corpus(name: str, *, loader: DatasetLoader | None = None, config_ma
     for attr in ("forget", "retain2"):
         family, splits = HUB_PARTS[attr]
         if not getattr(corpus, attr):
-            raise DataError("required split is missing or empty",
-                            file=_label(name, config_map.get(family, family), splits[0]))
+            raise DataError(
+                "required split is missing or empty",
+                file=_label(name, config_map.get(family, family), splits[0]),
+            )
     for config in sorted(absent_configs):
-        sink.warning(f"hub dataset '{name}' has no config '{config}'; its parts are left empty",
-                     category=MissingDataWarning)
+        sink.warning(
+            f"hub dataset '{name}' has no config '{config}'; its parts are left empty",
+            category=MissingDataWarning,
+        )
     report_missing_criteria(corpus, sink, name)
     return corpus

@@ -65,8 +65,10 @@ def read_part(path: str | Path, attr: str) -> list:
             raise DataError(f"'{attr}' needs a .json or .jsonl file of records, not a folder", file=path)
         return read_document_folder(path)
     if attr in RECORD_FIELDS and path.suffix.lower() == ".txt":
-        raise DataError(f"'{attr}' needs a .json or .jsonl file with fields {RECORD_FIELDS[attr]}, "
-                        "not plain .txt", file=path)
+        raise DataError(
+            f"'{attr}' needs a .json or .jsonl file with fields {RECORD_FIELDS[attr]}, not plain .txt",
+            file=path,
+        )
     return part_from_items(attr, parse_items(path), path)
 
 
@@ -82,8 +84,13 @@ def locate_part(root: Path, attr: str, sink: ProblemSink) -> Path | None:
     for rel in [LAYOUT[attr], *LEGACY_NAMES.get(attr, [])]:
         stem = root / rel.removesuffix(".json")
         if attr in RECORD_FIELDS and find_variants(stem, (".txt",)):
-            sink.error(DataError(f"'{attr}' records need .json or .jsonl (fields {', '.join(RECORD_FIELDS[attr])})"
-                                 ", not plain .txt", file=stem.with_name(stem.name + ".txt")))
+            sink.error(
+                DataError(
+                    f"'{attr}' records need .json or .jsonl (fields {', '.join(RECORD_FIELDS[attr])})"
+                    ", not plain .txt",
+                    file=stem.with_name(stem.name + ".txt"),
+                )
+            )
         variants = find_variants(stem, suffixes)
         if len(variants) > 1:
             names = ", ".join(p.name for p in variants)
@@ -91,8 +98,11 @@ def locate_part(root: Path, attr: str, sink: ProblemSink) -> Path | None:
         if variants:
             found.append(variants[0])
     if len(found) > 1:
-        sink.warning(f"both {found[0].relative_to(root)} and {found[1].relative_to(root)} exist; "
-                     f"using {found[0].relative_to(root)}", found[1])
+        sink.warning(
+            f"both {found[0].relative_to(root)} and {found[1].relative_to(root)} exist; "
+            f"using {found[0].relative_to(root)}",
+            found[1],
+        )
     return found[0] if found else None
 
 
@@ -107,8 +117,9 @@ def discover_folds(folder: Path, sink: ProblemSink) -> dict[int, Path]:
             continue
         k = int(match.group(1))
         if k in folds:
-            sink.error(DataError(f"fold {k} stored twice ({folds[k].name}, {path.name}); keep one file",
-                                 file=path))
+            sink.error(
+                DataError(f"fold {k} stored twice ({folds[k].name}, {path.name}); keep one file", file=path)
+            )
             continue
         folds[k] = path
     return dict(sorted(folds.items()))
@@ -126,7 +137,9 @@ def _metadata_name(root: Path, sink: ProblemSink) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def read_directory(root: str | Path, sink: ProblemSink, name: str | None = None) -> tuple[Corpus, dict[str, Path]]:
+def read_directory(
+    root: str | Path, sink: ProblemSink, name: str | None = None
+) -> tuple[Corpus, dict[str, Path]]:
     """Read a release-layout directory; returns the corpus and the file of every part found.
 
     With a strict ``sink`` the first problem raises; with a collecting one every problem is recorded and
@@ -143,8 +156,12 @@ def read_directory(root: str | Path, sink: ProblemSink, name: str | None = None)
         if path is None:
             if attr in REQUIRED_PARTS:
                 tried = ", ".join(f"{split_name(attr)}{s}" for s in DOCUMENT_SUFFIXES)
-                sink.error(DataError(f"missing required split '{split_name(attr)}' (none of {tried})",
-                                     file=root / LAYOUT[attr]))
+                sink.error(
+                    DataError(
+                        f"missing required split '{split_name(attr)}' (none of {tried})",
+                        file=root / LAYOUT[attr],
+                    )
+                )
             continue
         paths[attr] = path
         try:
@@ -191,13 +208,18 @@ def load_corpus_dir(root: str | Path, *, name: str | None = None) -> Corpus:
 
 
 def is_dataset_dir(root: Path) -> bool:
-    """True when ``root`` holds hub-style configs as parquet files or saved datasets (``raw/forget.parquet``)."""
+    """True when ``root`` holds hub-style configs as parquet files or saved datasets (raw/forget.parquet)."""
     raw = root / "raw"
     return (raw / "forget.parquet").is_file() or (raw / "dataset_dict.json").is_file()
 
 
-def load_corpus(source: str | Path, *, name: str | None = None, hub_config_map: dict[str, str] | None = None,
-                dataset_loader=None) -> Corpus:
+def load_corpus(
+    source: str | Path,
+    *,
+    name: str | None = None,
+    hub_config_map: dict[str, str] | None = None,
+    dataset_loader=None,
+) -> Corpus:
     """Load a corpus from a local release directory or a hub dataset name such as ``muse-bench/MUSE-News``.
 
     A local directory whose configs are parquet files or saved datasets (``DIR/raw/forget.parquet``) is read
@@ -209,29 +231,47 @@ def load_corpus(source: str | Path, *, name: str | None = None, hub_config_map: 
     path = Path(source)
     if dataset_loader is None and path.is_dir():
         if is_dataset_dir(path):
-            return hub.load_hub_corpus(str(path), loader=hub.local_dataset_loader(path),
-                                       config_map=hub_config_map, corpus_name=name or path.resolve().name)
+            return hub.load_hub_corpus(
+                str(path),
+                loader=hub.local_dataset_loader(path),
+                config_map=hub_config_map,
+                corpus_name=name or path.resolve().name,
+            )
         return load_corpus_dir(path, name=name)
     if dataset_loader is None and path.exists():
         raise DataError("expected a corpus directory or a hub dataset name, got a file", file=path)
     if dataset_loader is None and (not _HUB_NAME.match(str(source)) or path.parent.is_dir()):
         raise DataError("corpus directory not found", file=path)
     try:
-        return hub.load_hub_corpus(str(source), loader=dataset_loader, config_map=hub_config_map,
-                                   corpus_name=name)
+        return hub.load_hub_corpus(
+            str(source), loader=dataset_loader, config_map=hub_config_map, corpus_name=name
+        )
     except DataError as err:
         if dataset_loader is None:
-            raise DataError(f"no local directory of that name, and as a hub dataset: {err.message}",
-                            file=err.file, field=err.field, value=err.value) from err
+            raise DataError(
+                f"no local directory of that name, and as a hub dataset: {err.message}",
+                file=err.file,
+                field=err.field,
+                value=err.value,
+            ) from err
         raise
 
 
-def load_corpus_from_files(*, forget: str | Path, retain: str | Path, holdout: str | Path | None = None,
-                           forget_qa: str | Path | None = None, retain_qa: str | Path | None = None,
-                           forget_qa_icl: str | Path | None = None, retain_qa_icl: str | Path | None = None,
-                           verbmem: str | Path | None = None, retain1: str | Path | None = None,
-                           privleak_forget: str | Path | None = None, privleak_holdout: str | Path | None = None,
-                           name: str = "custom") -> Corpus:
+def load_corpus_from_files(
+    *,
+    forget: str | Path,
+    retain: str | Path,
+    holdout: str | Path | None = None,
+    forget_qa: str | Path | None = None,
+    retain_qa: str | Path | None = None,
+    forget_qa_icl: str | Path | None = None,
+    retain_qa_icl: str | Path | None = None,
+    verbmem: str | Path | None = None,
+    retain1: str | Path | None = None,
+    privleak_forget: str | Path | None = None,
+    privleak_holdout: str | Path | None = None,
+    name: str = "custom",
+) -> Corpus:
     """A corpus from a practitioner's own files: each a .txt/.json/.jsonl file or a folder of .txt files.
 
     ``retain`` is what both target and retrain saw (``retain2``); ``retain1``, when given, is the
@@ -239,11 +279,17 @@ def load_corpus_from_files(*, forget: str | Path, retain: str | Path, holdout: s
     against ``holdout``. Missing optional parts switch criteria off with a warning naming them.
     """
     given = {
-        "forget": forget, "retain2": retain, "holdout": holdout, "retain1": retain1,
+        "forget": forget,
+        "retain2": retain,
+        "holdout": holdout,
+        "retain1": retain1,
         "verbmem_forget": verbmem,
-        "knowmem_forget_qa": forget_qa, "knowmem_retain_qa": retain_qa,
-        "knowmem_forget_qa_icl": forget_qa_icl, "knowmem_retain_qa_icl": retain_qa_icl,
-        "privleak_forget": privleak_forget, "privleak_holdout": privleak_holdout,
+        "knowmem_forget_qa": forget_qa,
+        "knowmem_retain_qa": retain_qa,
+        "knowmem_forget_qa_icl": forget_qa_icl,
+        "knowmem_retain_qa_icl": retain_qa_icl,
+        "privleak_forget": privleak_forget,
+        "privleak_holdout": privleak_holdout,
     }
     corpus = Corpus(name=name, source="files: " + ", ".join(f"{k}={v}" for k, v in given.items() if v))
     for attr, path in given.items():
@@ -258,8 +304,10 @@ def load_corpus_from_files(*, forget: str | Path, retain: str | Path, holdout: s
         corpus.privleak_holdout = list(corpus.holdout)
     leaked = set(map(normalise_text, corpus.forget)) & set(map(normalise_text, corpus.holdout))
     if leaked:
-        sink.warning(f"{len(leaked)} holdout document(s) also appear in forget: PrivLeak would be biased",
-                     holdout or "")
+        sink.warning(
+            f"{len(leaked)} holdout document(s) also appear in forget: PrivLeak would be biased",
+            holdout or "",
+        )
     report_missing_criteria(corpus, sink)
     return corpus
 
@@ -267,4 +315,3 @@ def load_corpus_from_files(*, forget: str | Path, retain: str | Path, holdout: s
 def normalise_text(text: str) -> str:
     """Text as compared for leakage and nesting: Unicode NFKC, case-folded, whitespace collapsed."""
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-

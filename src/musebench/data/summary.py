@@ -52,15 +52,25 @@ def describe(corpus: Corpus, tokenizer=None) -> list[SplitSummary]:
         texts = [record_text(r) for r in records]
         tokens = None
         if tokenizer is not None:
-            tokens = sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]) if texts else 0
+            tokens = (
+                sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
+                if texts
+                else 0
+            )
         rows.append(SplitSummary(split, len(records), sum(len(t) for t in texts), tokens))
     return rows
 
 
 def split_records(corpus: Corpus, split: str) -> list:
-    """The records of one split by its release name (``raw/forget``, ``knowmem/retain_qa``, ``sust/forget_1``)."""
+    """The records of one split by its release name (``raw/forget``, ``sust/forget_1``...).
+
+    Unknown names raise ``ConfigError`` listing the splits the corpus has.
+    """
     splits = corpus_splits(corpus)
     if split not in splits:
-        raise ConfigError(f"corpus '{corpus.name}' has no split of that name; choose one of "
-                          f"{', '.join(splits)}", field="--split", value=split)
+        raise ConfigError(
+            f"corpus '{corpus.name}' has no split of that name; choose one of {', '.join(splits)}",
+            field="--split",
+            value=split,
+        )
     return splits[split]

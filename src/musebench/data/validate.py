@@ -16,7 +16,13 @@ from pathlib import Path
 from musebench.data.corpus import Corpus
 from musebench.data.files import DOCUMENT_SUFFIXES, Problem, ProblemSink
 from musebench.data.layout import LAYOUT, LEGACY_NAMES
-from musebench.data.loaders import FOLD_FAMILIES, FOLD_FILE, normalise_text, read_directory, report_missing_criteria
+from musebench.data.loaders import (
+    FOLD_FAMILIES,
+    FOLD_FILE,
+    normalise_text,
+    read_directory,
+    report_missing_criteria,
+)
 from musebench.data.summary import SplitSummary, describe
 from musebench.errors import DataError
 
@@ -112,25 +118,35 @@ def _normalised(docs: list[str]) -> dict[str, int]:
 
 def _check_leakage(corpus: Corpus, paths: dict[str, Path], sink: ProblemSink) -> None:
     for forget_attr, holdout_attr in LEAKAGE_PAIRS:
-        forget, holdout = _normalised(getattr(corpus, forget_attr)), _normalised(getattr(corpus, holdout_attr))
+        forget, holdout = (
+            _normalised(getattr(corpus, forget_attr)),
+            _normalised(getattr(corpus, holdout_attr)),
+        )
         shared = [holdout[t] for t in holdout if t in forget]
         if shared:
-            sink.error(DataError(
-                f"{len(shared)} document(s) also in {LAYOUT[forget_attr]} (compared after normalising case and "
-                f"whitespace), e.g. record {sorted(shared)[0]}; PrivLeak needs holdout data the model never saw",
-                file=paths[holdout_attr]))
+            sink.error(
+                DataError(
+                    f"{len(shared)} document(s) also in {LAYOUT[forget_attr]} (compared after normalising "
+                    f"case and whitespace), e.g. record {sorted(shared)[0]}; PrivLeak needs holdout data "
+                    "the model never saw",
+                    file=paths[holdout_attr],
+                )
+            )
 
 
 def _check_scal_nested(corpus: Corpus, paths: dict[str, Path], sink: ProblemSink) -> None:
     folds = sorted(corpus.scal)
-    for a, b in zip(folds, folds[1:]):
+    for a, b in zip(folds, folds[1:], strict=False):
         smaller, larger = _normalised(corpus.scal[a]), _normalised(corpus.scal[b])
         outside = [i for t, i in smaller.items() if t not in larger]
         if outside:
-            sink.error(DataError(
-                f"scal folds must be nested (forget_{a} ⊂ forget_{b}): {len(outside)} of {len(smaller)} "
-                f"document(s) of forget_{a} are missing here, e.g. its record {outside[0]}",
-                file=paths[f"scal/forget_{b}"]))
+            sink.error(
+                DataError(
+                    f"scal folds must be nested (forget_{a} ⊂ forget_{b}): {len(outside)} of {len(smaller)} "
+                    f"document(s) of forget_{a} are missing here, e.g. its record {outside[0]}",
+                    file=paths[f"scal/forget_{b}"],
+                )
+            )
     if folds and folds != list(range(1, len(folds) + 1)):
         sink.warning(f"fold numbers {folds} are not 1..{len(folds)}", paths[f"scal/forget_{folds[0]}"].parent)
 
@@ -141,9 +157,13 @@ def _check_sust_disjoint(corpus: Corpus, paths: dict[str, Path], sink: ProblemSi
     for a, b in combinations(folds, 2):
         shared = [i for t, i in normalised[b].items() if t in normalised[a]]
         if shared:
-            sink.error(DataError(
-                f"sust folds must be disjoint: {len(shared)} document(s) also in forget_{a}, "
-                f"e.g. record {shared[0]}", file=paths[f"sust/forget_{b}"]))
+            sink.error(
+                DataError(
+                    f"sust folds must be disjoint: {len(shared)} document(s) also in forget_{a}, "
+                    f"e.g. record {shared[0]}",
+                    file=paths[f"sust/forget_{b}"],
+                )
+            )
     if folds and folds != list(range(1, len(folds) + 1)):
         sink.warning(f"fold numbers {folds} are not 1..{len(folds)}", paths[f"sust/forget_{folds[0]}"].parent)
 
@@ -159,5 +179,9 @@ def _check_fingerprint(root: Path, corpus: Corpus, sink: ProblemSink) -> None:
         sink.warning("unreadable corpus metadata", meta)
         return
     if recorded and recorded != corpus.fingerprint():
-        sink.warning(f"fingerprint {recorded} differs from the files' content ({corpus.fingerprint()}): "
-                     "files were changed after the corpus was written", meta, "fingerprint")
+        sink.warning(
+            f"fingerprint {recorded} differs from the files' content ({corpus.fingerprint()}): "
+            "files were changed after the corpus was written",
+            meta,
+            "fingerprint",
+        )
