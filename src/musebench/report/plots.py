@@ -31,6 +31,8 @@ FLOOR_STYLE = {"color": "#d95f02", "linestyle": "-.", "linewidth": 1.3}
 BAND_COLOR = "#b8e186"
 PALETTE = ("#1f77b4", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e")
 DPI = 100
+#: Fixed margins for the 2 x 2 panel figures (a layout engine would cost a second full draw per figure).
+PANEL_GRID = {"left": 0.06, "right": 0.98, "bottom": 0.08, "top": 0.9, "hspace": 0.42, "wspace": 0.16}
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,8 @@ def _series(points: Sequence[Scored], key: str) -> tuple[list[int], list[float]]
 
 
 def _method_curves(tables: Tables, method: MethodResult, color: str) -> Figure:
-    fig = Figure(figsize=(10, 6.4), layout="constrained")
-    axes = fig.subplots(2, 2)
+    fig = Figure(figsize=(10, 6.4))
+    axes = fig.subplots(2, 2, gridspec_kw=PANEL_GRID)
     fig.suptitle(f"{method.name}: criteria over {_axis_name(method)}s", fontsize=12)
     ticks = [(_label_parts(c.label) or ("", c.label))[1] for c in method.checkpoints]
     chosen = next(i for i, c in enumerate(method.checkpoints) if c.label == method.selected)
@@ -153,8 +155,8 @@ def _method_curves(tables: Tables, method: MethodResult, color: str) -> Figure:
 
 def _tradeoff(tables: Tables, colors: dict[str, str]) -> Figure:
     results, rules = tables.results, tables.rules
-    fig = Figure(figsize=(8, 5.6), layout="constrained")
-    ax = fig.subplots()
+    fig = Figure(figsize=(8, 5.6))
+    ax = fig.subplots(gridspec_kw={"left": 0.09, "right": 0.97, "bottom": 0.1, "top": 0.93})
     ax.set_xlabel("KnowMem-f (forget set; lower = more forgotten)")
     ax.set_ylabel("KnowMem-r (retain set; utility)")
     ax.set_title("Forget vs utility trade-off")
@@ -188,9 +190,12 @@ def _tradeoff(tables: Tables, colors: dict[str, str]) -> Figure:
 def _privleak_bars(tables: Tables) -> Figure:
     rows = tables.rows
     tol = tables.rules.privleak_tolerance
-    fig = Figure(figsize=(8, 1.4 + 0.5 * len(rows)), layout="constrained")
-    ax = fig.subplots()
     labels = [f"{r.model} ({r.checkpoint})" if r.checkpoint else r.model for r in rows]
+    height = 1.4 + 0.5 * len(rows)
+    fig = Figure(figsize=(8, height))
+    longest = max(len(label) for label in labels)
+    ax = fig.subplots(gridspec_kw={"left": min(0.45, 0.04 + 0.0088 * longest), "right": 0.97,
+                                   "bottom": 0.62 / height, "top": 1 - 0.42 / height})
     values = [r.scored.get("privleak") for r in rows]
     ys = list(range(len(rows)))[::-1]
     ax.axvspan(-tol, tol, color=BAND_COLOR, alpha=0.5, label=f"±{tol:g} % (C3)")
@@ -218,8 +223,8 @@ def _fold_curves(tables: Tables, kind: str, colors: dict[str, str]) -> Figure | 
     ran = {n: m for n, m in tables.results.methods.items() if getattr(m, kind)}
     if not ran:
         return None
-    fig = Figure(figsize=(10, 6.4), layout="constrained")
-    axes = fig.subplots(2, 2)
+    fig = Figure(figsize=(10, 6.4))
+    axes = fig.subplots(2, 2, gridspec_kw=PANEL_GRID)
     title = "C5 scalability: criteria vs forget-set size" if kind == "scalability" else \
         "C6 sustainability: criteria vs unlearning request"
     fig.suptitle(title, fontsize=12)
