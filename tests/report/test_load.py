@@ -10,7 +10,6 @@ from musebench.errors import DataError
 from musebench.report.load import load_results
 
 
-
 def test_sample_loads_into_typed_values(sample_path):
     results = load_results(sample_path)
     assert results.name == "demo-news-mini"

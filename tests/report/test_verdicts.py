@@ -9,15 +9,23 @@ from __future__ import annotations
 import pytest
 
 from musebench.errors import ConfigError
-from musebench.report.load import (Checkpoint, MethodResult, Results, ScalabilityFold, Scored,
-                                   SustainabilityRequest, load_results)
+from musebench.report.load import (
+    Checkpoint,
+    MethodResult,
+    Results,
+    ScalabilityFold,
+    Scored,
+    SustainabilityRequest,
+    load_results,
+)
 from musebench.report.verdicts import MET, NOT_MET, NOT_RUN, VerdictRules, judge_all, judge_method
 
 TARGET = Scored({"verbmem_f": 60.0, "knowmem_f": 65.0, "knowmem_r": 60.0, "privleak": -99.0})
+DEFAULT_RULES = VerdictRules()
 RETRAIN = Scored({"verbmem_f": 20.0, "knowmem_f": 30.0, "knowmem_r": 59.0, "privleak": 0.0})
 
 
-def judge(scores: dict, folds=(), requests=(), rules=VerdictRules(), target=TARGET) -> dict:
+def judge(scores: dict, folds=(), requests=(), rules=DEFAULT_RULES, target=TARGET) -> dict:
     method = MethodResult("m", (Checkpoint(scores, label="epoch-1"),), "epoch-1",
                           scalability=tuple(ScalabilityFold({"knowmem_r": v} if v is not None else {}, fold=i + 1)
                                             for i, v in enumerate(folds)),

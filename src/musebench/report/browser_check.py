@@ -48,13 +48,13 @@ PROBE = """<script>(function () {
               complete: img.complete, natural_width: img.naturalWidth, natural_height: img.naturalHeight};
     });
     var out = document.createElement("pre");
-    out.id = "%s";
+    out.id = "__PROBE_ID__";
     out.textContent = JSON.stringify({title: document.title, images: images, errors: errors,
                                       height: document.documentElement.scrollHeight});
     document.body.appendChild(out);
   });
 })();</script>
-""" % PROBE_ID
+""".replace("__PROBE_ID__", PROBE_ID)
 
 
 class BrowserError(MusebenchError):

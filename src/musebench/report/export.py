@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from musebench.report.load import MethodResult, Scored
 from musebench.report.plots import Plot

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from html import escape
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
 
 from musebench.report.markdown import header_facts
 from musebench.report.plots import Plot
@@ -119,14 +119,14 @@ def render_html(tables: Tables, plots: Sequence[Plot], report_dir: Path) -> str:
         f'<section id="tradeoff"><h2>Forget vs utility</h2>{_img(by_key["tradeoff"], report_dir)}</section>',
         f'<section id="privacy"><h2>Privacy leakage</h2>{_img(by_key["privleak"], report_dir)}</section>',
         f'<section id="curves"><h2>Per-method curves</h2>{curves}</section>',
-        f'<section id="scalability"><h2>C5 Scalability</h2>'
-        f"{_fold_section(tables, 'scalability', by_key, report_dir)}</section>",
-        f'<section id="sustainability"><h2>C6 Sustainability</h2>'
-        f"{_fold_section(tables, 'sustainability', by_key, report_dir)}</section>",
-        f'<section id="provenance"><h2>Provenance</h2><details><summary>corpus, versions, settings, timing'
-        f"</summary><pre>{provenance}</pre></details></section>",
-        "<footer>musebench report · results.md, results.csv and results.json beside this page hold the same "
-        "numbers.</footer>",
+        (f'<section id="scalability"><h2>C5 Scalability</h2>'
+         f"{_fold_section(tables, 'scalability', by_key, report_dir)}</section>"),
+        (f'<section id="sustainability"><h2>C6 Sustainability</h2>'
+         f"{_fold_section(tables, 'sustainability', by_key, report_dir)}</section>"),
+        (f'<section id="provenance"><h2>Provenance</h2><details><summary>corpus, versions, settings, timing'
+         f"</summary><pre>{provenance}</pre></details></section>"),
+        ("<footer>musebench report · results.md, results.csv and results.json beside this page hold the same "
+         "numbers.</footer>"),
     ]
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from musebench.report.plots import Plot
-from musebench.report.tables import COLUMNS, CURVE_METRICS, MISSING, Tables, curve_rows, format_cell, row_label
+from musebench.report.tables import (
+    COLUMNS,
+    CURVE_METRICS,
+    MISSING,
+    Tables,
+    curve_rows,
+    format_cell,
+    row_label,
+)
 from musebench.report.verdicts import CRITERIA
 
 
@@ -53,8 +61,8 @@ def render_markdown(tables: Tables, plots: Sequence[Plot]) -> str:
     out += ["## Results (Table 3 style)", ""]
     out += _table(["model"] + list(COLUMNS.values()),
                   [[row_label(r)] + [format_cell(r.scored, k) for k in COLUMNS] for r in tables.rows])
-    out += ["", "ROUGE-L F1 x 100 for VerbMem and KnowMem; PrivLeak = (AUC - AUC_retrain) / AUC_retrain x 100. "
-            "Brackets: bootstrap confidence interval.", ""]
+    out += ["", ("ROUGE-L F1 x 100 for VerbMem and KnowMem; PrivLeak = (AUC - AUC_retrain) / AUC_retrain x 100. "
+                 "Brackets: bootstrap confidence interval."), ""]
 
     if tables.verdicts:
         out += ["### Why each verdict", ""]

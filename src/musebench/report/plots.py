@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")  # before anything else of matplotlib; the report never opens a window
 
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from musebench.report.load import MethodResult, ScalabilityFold, Scored, SustainabilityRequest  # noqa: E402
-from musebench.report.tables import Tables  # noqa: E402
+from musebench.report.load import MethodResult, ScalabilityFold, Scored, SustainabilityRequest
+from musebench.report.tables import Tables
 
 TITLES = {"verbmem_f": "VerbMem-f (lower = less verbatim)", "knowmem_f": "KnowMem-f (lower = forgotten)",
           "knowmem_r": "KnowMem-r (utility, higher = kept)", "privleak": "PrivLeak % (0 = like retrain)"}

@@ -7,8 +7,8 @@ contributes its selected checkpoint. Cells carry the bootstrap confidence interv
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from musebench.report.load import MethodResult, Results, Scored
 from musebench.report.verdicts import CRITERIA, Verdict, VerdictRules, judge_all

@@ -16,8 +16,9 @@ A criterion whose numbers are absent from the results is "not run", never a fail
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 from musebench.errors import ConfigError
 from musebench.report.load import MethodResult, Results, ScalabilityFold, Scored
