@@ -15,7 +15,7 @@ from musebench.errors import ConfigError, DataError
 from musebench.evaluate.bootstrap import bootstrap_ci
 from musebench.evaluate.cache import ENGINE_VERSION, ResultCache
 from musebench.evaluate.fingerprint import model_fingerprint, tokenizer_fingerprint
-from musebench.evaluate.metrics import METRICS, SELECTABLE, auc, mean_x100, privleak
+from musebench.evaluate.metrics import METRICS, SELECTABLE, auc, auc_by_ranks, mean_x100, privleak
 from musebench.evaluate.model_io import model_device
 from musebench.evaluate.privacy import attack_scores, k_label, privacy_table
 from musebench.evaluate.requests import LogprobRequest
@@ -116,7 +116,7 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
         forget = [r["scores"][headline] for r in split_rows if r["split"] == "forget"]
         holdout = [r["scores"][headline] for r in split_rows if r["split"] == "holdout"]
         scores["auc"] = auc(forget, holdout)
-        ci["auc"] = bootstrap_ci(auc, [forget, holdout], name="auc", **boot)
+        ci["auc"] = bootstrap_ci(auc_by_ranks, [forget, holdout], name="auc", **boot)
         privacy.update(retrain_auc=retrain_value, retrain_auc_source=retrain_source)
         if retrain_value is None:
             scores["privleak"] = None
@@ -125,7 +125,7 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
                          "--retrain-auc X|news|books (a constant); it is never assumed to be 0.5.")
         else:
             scores["privleak"] = privleak(scores["auc"], retrain_value)
-            ci["privleak"] = bootstrap_ci(lambda f, h: privleak(auc(f, h), retrain_value), [forget, holdout],
+            ci["privleak"] = bootstrap_ci(lambda f, h: privleak(auc_by_ranks(f, h), retrain_value), [forget, holdout],
                                           name="auc", **boot)  # same resamples as the AUC's CI
 
     provenance = {

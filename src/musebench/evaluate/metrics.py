@@ -135,6 +135,24 @@ def auc(member_scores: Sequence[float], nonmember_scores: Sequence[float]) -> fl
     return float(trapezoid_area(fpr, tpr))
 
 
+def auc_by_ranks(member_scores: Sequence[float], nonmember_scores: Sequence[float]) -> float:
+    """The same AUC as ``auc`` via the Mann-Whitney statistic (P(nonmember > member on -score), ties 1/2).
+
+    Equal to the trapezoid ROC area by construction, and ~100x faster than sklearn's validated path: the
+    bootstrap calls it thousands of times. Point estimates use ``auc``.
+    """
+    from scipy.stats import rankdata
+
+    member = np.asarray(member_scores, dtype=np.float64)
+    nonmember = np.asarray(nonmember_scores, dtype=np.float64)
+    n_m, n_h = len(member), len(nonmember)
+    if n_m == 0 or n_h == 0 or not (np.all(np.isfinite(member)) and np.all(np.isfinite(nonmember))):
+        return float("nan")
+    ranks = rankdata(-np.concatenate([member, nonmember]))  # average ranks of -score, ties shared
+    u = ranks[n_m:].sum() - n_h * (n_h + 1) / 2
+    return float(u / (n_m * n_h))
+
+
 def tpr_at_fpr(member_scores: Sequence[float], nonmember_scores: Sequence[float], fpr_target: float) -> float:
     """Attack true-positive rate on members at a false-positive rate <= ``fpr_target`` on non-members.
 
