@@ -94,3 +94,21 @@ def test_two_gloo_processes_match_one_process(tmp_path, tiny_model_dir, tiny_cor
     assert w_one.keys() == w_two.keys()
     assert max((w_one[k] - w_two[k]).abs().max().item() for k in w_one) < 1e-4
     assert max((w_one[k] - w_start[k]).abs().max().item() for k in w_one) > 1e-3  # it did train
+
+
+@pytest.mark.parametrize("name, kind", [("ddp_cpu", "MULTI_GPU"), ("ddp", "MULTI_GPU"), ("fsdp", "FSDP"),
+                                        ("deepspeed_zero3", "DEEPSPEED")])
+def test_shipped_launcher_configs_parse(name, kind):
+    """accelerate reads every shipped config; the GPU ones cannot run in CI, so at least their keys are right."""
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    path = DDP_CPU.with_name(f"{name}.yaml")
+    config = load_config_from_file(str(path))
+    assert config.distributed_type.value == kind
+    assert config.use_cpu == (name == "ddp_cpu")
+    assert config.mixed_precision == ("no" if name == "ddp_cpu" else "bf16")
+    assert path.read_text().startswith("#") and "accelerate launch --config_file" in path.read_text()
+    if name == "fsdp":
+        assert config.fsdp_config["fsdp_state_dict_type"] == "FULL_STATE_DICT"  # epoch dirs are plain HF models
+    if name == "deepspeed_zero3":
+        assert config.deepspeed_config["zero_stage"] == 3 and config.deepspeed_config["zero3_save_16bit_model"]
