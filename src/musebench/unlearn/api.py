@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 RUN_SCHEMA_VERSION = 1
 CHECKPOINT_DIR = "checkpoints"
+RESUME_FREE_FIELDS = ("progress", "keep_checkpoints")  # may differ between an interrupted run and its resume
 
 
 def run_unlearning(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir: str | Path,
@@ -44,11 +45,17 @@ def run_unlearning(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir
 
     previous = read_run(out_dir)
     if previous is not None:
-        if resume and previous.status == "complete":
-            return previous
         if not resume:
             raise ConfigError("output directory already holds an unlearning run; pass --resume to continue it or "
                               "choose another --out", file=out_dir)
+        changed = sorted(k for k, v in config.to_dict().items()
+                         if k not in RESUME_FREE_FIELDS and previous.config.get(k) != v)
+        if changed:
+            raise ConfigError("cannot resume with a different config (changed: " + ", ".join(
+                f"{k} {previous.config.get(k)!r} -> {getattr(config, k)!r}" for k in changed) + ")",
+                file=out_dir / "run.json", field=changed[0])
+        if previous.status == "complete":
+            return previous
     forget_docs = corpus.forget_split(forget_split)
     if not forget_docs:
         raise DataError(f"forget split '{forget_split}' of corpus '{corpus.name}' is empty", field="forget_split",
@@ -65,7 +72,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     from transformers.trainer_utils import get_last_checkpoint
 
     from musebench.models.loading import load_model
-    from transformers.trainer_callback import ProgressCallback
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from musebench.unlearn.callbacks import EpochDataCallback, EpochLogCallback, EpochSaveCallback, StepBarCallback
     from musebench.unlearn.data import PairCollator, PairedWindows, steps_per_epoch, token_windows
@@ -119,7 +126,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
         use_cpu=device == "cpu",
         bf16=mixed == "bf16",
         fp16=mixed == "fp16",
-        gradient_checkpointing=config.gradient_checkpointing,
+        **_checkpointing_args(config.gradient_checkpointing),
         remove_unused_columns=False,
         dataloader_num_workers=0,
     )
@@ -153,8 +160,9 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
             tqdm.write(line)
         logger.info(line)
 
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
     if config.progress:
-        trainer.remove_callback(ProgressCallback)
         trainer.add_callback(StepBarCallback)
     trainer.add_callback(EpochDataCallback(dataset))
     trainer.add_callback(EpochSaveCallback(save))
@@ -297,6 +305,18 @@ def _mixed_precision(name: str, device: str) -> str:
     if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
         return "bf16"
     return "no"
+
+
+def _checkpointing_args(enabled: bool) -> dict:
+    """Activation checkpointing, under the name this transformers version uses."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    if not enabled:
+        return {}
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": True}
 
 
 def _with_lora(model, config: UnlearnConfig):

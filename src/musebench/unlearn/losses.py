@@ -14,9 +14,8 @@ Two forms exist for NPO and the KL retain term (``UnlearnConfig.loss_form``):
   vocabulary entry, so the "log-ratio" is a difference of unnormalised scores of all tokens, not of the
   text's likelihood. Its KL is ``F.kl_div(logits, ref_logits, reduction="batchmean", log_target=True)`` on
   raw logits, i.e. ``sum exp(z_ref) * (z_ref - z) / B``: neither argument is a distribution, so it is not
-  a KL divergence (it is unbounded below and not zero-minimised at z = z_ref's shift class). Both differ
-  from the textbook forms except that both NPO forms equal (2/beta) log 2 when the model equals the
-  reference.
+  a KL divergence (it can be negative, and is not zero when the two next-token distributions agree). The
+  two NPO forms agree only at the start, where both equal (2/beta) log 2.
 """
 
 from __future__ import annotations
