@@ -11,7 +11,9 @@ from musebench.evaluate.metrics import METRICS
 from musebench.io import atomic_write_json, atomic_write_jsonl
 
 SCHEMA_VERSION = 1
-HEADLINE = ("verbmem_f", "knowmem_f", "knowmem_r", "auc", "privleak")
+HEADLINE = ("verbmem_f", "knowmem_f", "auc", "privleak", "knowmem_r")
+LABELS = {"verbmem_f": "C1 VerbMem on forget", "knowmem_f": "C2 KnowMem on forget", "auc": "   Min-K% AUC (f vs h)",
+          "privleak": "C3 PrivLeak (%)", "knowmem_r": "C4 KnowMem on retain"}
 
 
 @dataclass
@@ -82,6 +84,6 @@ def render_table(result: EvalResult, title: str = "MUSE evaluation"):
         shown = "unavailable" if value is None else f"{value:.{digits}f}"
         shown_ci = f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]" if ci else "-"
         hib = METRICS[key].higher_is_better
-        better = {True: "higher", False: "lower"}.get(hib, "near 0" if key == "privleak" else "-")
-        table.add_row(METRICS[key].name.split(" (")[0].split(" = ")[0] + f" [{key}]", shown, shown_ci, better)
+        better = {True: "higher", False: "lower"}.get(hib, "near 0" if key == "privleak" else "near retrain")
+        table.add_row(LABELS[key], shown, shown_ci, better)
     return table
