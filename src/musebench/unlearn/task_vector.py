@@ -46,7 +46,8 @@ class TaskVectorEditor:
     """Holds θ_target and the task vector Δ = θ_ft − θ_target of one model, and writes θ_α for any α.
 
     Memory: the model being edited, a copy of θ_target and Δ (three copies in the model's dtype; a 7B model
-    in bf16 needs ~40 GB of CPU RAM).
+    in bf16 needs ~40 GB of CPU RAM). Δ is written into the fine-tuned model's own tensors, which are
+    therefore consumed: no fourth copy is ever allocated.
     """
 
     def __init__(self, model, finetuned_model):
@@ -61,7 +62,12 @@ class TaskVectorEditor:
             f = ft_params[name]
             if f.shape != p.shape:
                 raise ModelError(f"shape mismatch for '{name}': {tuple(p.shape)} vs {tuple(f.shape)}")
-            self.delta[name] = (f.detach().float().to(p.device) - p.detach().float()).to(p.dtype)
+            delta = (f.detach().float().to(p.device) - p.detach().float()).to(p.dtype)
+            if f.device == delta.device and f.dtype == delta.dtype:
+                with torch.no_grad():
+                    f.copy_(delta)  # reuse the fine-tuned tensor's memory for Δ
+                delta = f.detach()
+            self.delta[name] = delta
         if all(not bool(d.any()) for d in self.delta.values()):
             raise TrainingError("the fine-tuned model equals the target (fine-tuning changed no weight), so "
                                 "the task vector is zero; check the fine-tuning lr/epochs")
@@ -148,7 +154,7 @@ def run_task_vector(model_dir, corpus, config, out_dir, forget_split: str = "for
     if is_main_process():
         target, finetuned = load_target_like(model_dir, ft_path, device="cpu", dtype=weights_dtype(config.dtype))
         editor = TaskVectorEditor(target.model, finetuned.model)
-        del finetuned  # the editor keeps the task vector; the fine-tuned weights are no longer needed
+        del finetuned  # its tensors now hold the task vector (owned by the editor)
         for alpha, ckpt in zip(tqdm(config.alphas, desc="task vector", disable=not config.progress), checkpoints):
             editor.save(alpha, ckpt.path, tokenizer=target.tokenizer)
         run = write_edit_run(out_dir, config, model_dir, corpus, forget_split, ft_path, checkpoints, history,
