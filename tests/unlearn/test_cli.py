@@ -1,0 +1,59 @@
+"""``musebench unlearn``: flags map onto UnlearnConfig, a real run writes its outputs, bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from musebench.cli import main
+from musebench.data import save_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory, tiny_corpus):
+    return save_corpus(tiny_corpus, tmp_path_factory.mktemp("corpus"))
+
+
+def test_cli_runs_a_method_and_writes_epochs(trained_model_dir, corpus_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    config = tmp_path / "opts.yaml"
+    config.write_text("lr: 0.5\nbatch_size: 2\nbeta: 0.2\n")
+    code = main(["unlearn", "--model", str(trained_model_dir), "--data", str(corpus_dir), "--method", "npo_gdr",
+                 "--out", str(out), "--config", str(config), "--lr", "1e-3", "--epochs", "2", "--max-len", "32",
+                 "--no-progress", "--threads", "1", "--forget-split", "scal/forget_1"])
+    assert code == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["config"]["lr"] == 1e-3  # the flag overrides the file
+    assert record["config"]["batch_size"] == 2 and record["config"]["beta"] == 0.2
+    assert record["config"]["progress"] is False and record["forget_split"] == "scal/forget_1"
+    assert (out / "epoch-2" / "model.safetensors").is_file()
+    printed = capsys.readouterr().out
+    assert "epoch-1" in printed and "mean loss" in printed and "run.json" in printed
+
+
+@pytest.mark.parametrize("flags,needle", [
+    (["--lr", "-1"], "lr"),
+    (["--loss-form", "paper"], "loss_form"),
+    (["--forget-split", "sust/forget_7"], "sust fold 7"),
+])
+def test_bad_values_exit_2_with_one_line(trained_model_dir, corpus_dir, tmp_path, capsys, flags, needle):
+    code = main(["unlearn", "--model", str(trained_model_dir), "--data", str(corpus_dir), "--method", "ga",
+                 "--out", str(tmp_path / "x"), "--no-progress", *flags])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and needle in err
+
+
+def test_unknown_yaml_option_and_alphas(tmp_path, capsys, corpus_dir, trained_model_dir):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("learning_rate: 0.1\n")
+    code = main(["unlearn", "--model", str(trained_model_dir), "--data", str(corpus_dir), "--method", "ga",
+                 "--out", str(tmp_path / "y"), "--config", str(bad)])
+    assert code == 2 and "learning_rate" in capsys.readouterr().err
+
+    from musebench.cli import build_parser
+
+    args = build_parser().parse_args(["unlearn", "--model", "m", "--data", "d", "--method", "whp", "--out", "o",
+                                      "--alphas", "1,2.5,8", "--gradient-checkpointing"])
+    assert args.alphas == (1.0, 2.5, 8.0) and args.gradient_checkpointing is True and args.progress is None
