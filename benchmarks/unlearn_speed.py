@@ -9,7 +9,9 @@ on what the weights have learned). Each method runs through ``run_unlearning`` e
 ``--warmup + --steps`` optimizer steps; the clock covers the measured steps only (start of a step to start
 of the next, so loading, the first compiled step and saving are excluded). Tokens/s counts the real
 (non-padding) forget tokens of each batch plus the retain tokens when the method trains on retain text;
-reference-model forward passes are work, but are not counted as tokens. ``task_vector`` rows are the forget
+reference-model forward passes are work, but are not counted as tokens. Rates are given per wall-clock
+second and per CPU second of the benchmark process: with one torch thread the second is what an idle core
+would do, and stays meaningful when other jobs share the CPU. ``task_vector`` rows are the forget
 fine-tune (the only training Task Vector and WHP do) and the per-alpha edit + save.
 """
 
@@ -64,6 +66,7 @@ class StepClock:
 
     def __init__(self):
         self.starts: list[float] = []
+        self.cpu_starts: list[float] = []
         self.tokens: list[int] = []
         self.count_retain = False
 
@@ -75,6 +78,7 @@ class StepClock:
 
         def timed(trainer, model, inputs, *args, **kwargs):
             clock.starts.append(time.perf_counter())
+            clock.cpu_starts.append(time.process_time())
             n = int(inputs["forget_attention_mask"].sum())
             if clock.count_retain and "retain_attention_mask" in inputs:
                 n += int(inputs["retain_attention_mask"].sum())
@@ -85,15 +89,18 @@ class StepClock:
         return original
 
     def reset(self, count_retain: bool):
-        self.starts, self.tokens, self.count_retain = [], [], count_retain
+        self.starts, self.cpu_starts, self.tokens, self.count_retain = [], [], [], count_retain
 
-    def rates(self, warmup: int) -> tuple[float, float]:
-        """Steps/s and tokens/s over steps ``warmup .. n-2`` (each interval ends where the next step starts)."""
-        starts, tokens = self.starts[warmup:], self.tokens[warmup:]
+    def rates(self, warmup: int) -> dict[str, float]:
+        """Steps and tokens per second over steps ``warmup .. n-2`` (an interval ends where the next step starts),
+        per wall-clock second and per CPU second of this process (the latter is stable on a shared machine)."""
+        starts, cpu, tokens = self.starts[warmup:], self.cpu_starts[warmup:], self.tokens[warmup:]
         if len(starts) < 2:
             raise SystemExit("too few steps measured; raise --steps")
-        elapsed = starts[-1] - starts[0]
-        return (len(starts) - 1) / elapsed, sum(tokens[:-1]) / elapsed
+        wall, cpu_s = starts[-1] - starts[0], cpu[-1] - cpu[0]
+        steps, n_tokens = len(starts) - 1, sum(tokens[:-1])
+        return {"steps_s": steps / wall, "tokens_s": n_tokens / wall,
+                "steps_cpu_s": steps / cpu_s, "tokens_cpu_s": n_tokens / cpu_s}
 
 
 def bench_method(method, model_dir, corpus, args, clock, work: Path) -> dict:
@@ -105,8 +112,7 @@ def bench_method(method, model_dir, corpus, args, clock, work: Path) -> dict:
     config = UnlearnConfig(method=method, epochs=1000, max_steps=args.warmup + args.steps, lr=1e-5,
                            batch_size=args.batch_size, max_len=args.max_len, device=args.device, progress=False)
     run_unlearning(model_dir, corpus, config, work / method)
-    steps_s, tokens_s = clock.rates(args.warmup)
-    return {"method": method, "steps_s": steps_s, "tokens_s": tokens_s, "retain": spec.retain,
+    return {"method": method, **clock.rates(args.warmup), "retain": spec.retain,
             "reference": spec.needs_reference}
 
 
@@ -168,12 +174,14 @@ def main(argv=None) -> int:
           f"parameters); data: {args.data or 'generated news-mini (default size)'}; batch {args.batch_size} x "
           f"{args.max_len} tokens; {args.steps} measured steps after {args.warmup}; device {args.device}, "
           f"torch threads {args.threads}; torch {torch.__version__}, {platform.processor() or platform.machine()}\n")
-    print("| method | retain term | reference model | steps/s | tokens/s |")
-    print("|---|---|---|---:|---:|")
+    print("| method | retain term | reference model | steps/s | tokens/s | steps/CPU-s | tokens/CPU-s |")
+    print("|---|---|---|---:|---:|---:|---:|")
     for r in rows:
         name = "task_vector / whp (forget fine-tune)" if r["method"] == "finetune" else r["method"]
         print(f"| {name} | {r['retain']} | {'yes' if r['reference'] else 'no'} | {r['steps_s']:.2f} | "
-              f"{r['tokens_s']:.0f} |")
+              f"{r['tokens_s']:.0f} | {r['steps_cpu_s']:.2f} | {r['tokens_cpu_s']:.0f} |")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nload average during the run: {load:.1f} on {os.cpu_count()} CPUs")
     if edit_s is not None:
         print(f"\nTask Vector edit + save + verify: {edit_s:.2f} s per alpha")
     if tmp is not None:

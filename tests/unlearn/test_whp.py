@@ -146,3 +146,13 @@ def test_run_whp_writes_one_small_checkpoint_per_alpha(tmp_path, tiny_model_dir,
     torch.testing.assert_close(z, whp_logits(z_t, z_f, 8.0))
     # the fine-tuned model really learned the forget text, and WHP lowers the logits it raised
     assert (z_f > z_t).any() and (z <= z_t + 1e-6).all()
+
+
+def test_whp_cannot_start_from_a_whp_checkpoint(tmp_path, tiny_model_dir, finetuned_dir, tiny_corpus):
+    from musebench.errors import ConfigError
+    from musebench.unlearn.config import UnlearnConfig
+    from musebench.unlearn.whp import run_whp
+
+    ckpt = write_whp_checkpoint(tmp_path / "alpha-2", tiny_model_dir, finetuned_dir, 2.0)
+    with pytest.raises(ConfigError, match="cannot start from a WHP checkpoint"):
+        run_whp(ckpt, tiny_corpus, UnlearnConfig(method="whp", device="cpu"), tmp_path / "next")

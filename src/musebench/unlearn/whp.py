@@ -220,6 +220,9 @@ def run_whp(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
                                              previous_edit_run, write_edit_run)
 
     out_dir = Path(out_dir)
+    if (Path(model_dir) / WHP_FILE).is_file():
+        raise ConfigError("WHP cannot start from a WHP checkpoint (its weights are two models); sequential WHP "
+                          "requests are not supported, start from a model directory", file=model_dir)
     if (done := previous_edit_run(out_dir, config, resume)) is not None:
         return done
     started = time.monotonic()
