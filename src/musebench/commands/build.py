@@ -1,15 +1,68 @@
-"""musebench build (not implemented yet; filled by its own issue)."""
+"""musebench build: train the target and retrain models of a corpus from scratch (tiny Llama).
+
+The target trains on forget ∪ retain1 ∪ retain2, the retrain on retain1 ∪ retain2, with the same recipe and
+seed. Models are written to OUT/target and OUT/retrain as standard Hugging Face directories; a second build
+with the same corpus, recipe and seed returns at once (the key is in OUT/ROLE/build.json).
+"""
 
 from __future__ import annotations
 
 import argparse
+import time
 
+from musebench.commands.common import add_device, add_seed, add_threads, resolve_device, set_threads
 from musebench.errors import ConfigError
+
+EXAMPLES = """examples:
+  musebench build target --data data/news-mini --out models/
+  musebench build both --data data/news-mini --out models/ --threads 2
+  musebench build retrain --data data/news-mini --out models/ --size tiny --epochs 20
+"""
+
+#: Flags that override one field of the recipe.
+OVERRIDES = {"epochs": int, "lr": float, "hidden_size": int, "num_layers": int, "batch_size": int,
+             "block_size": int}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.add_argument("role", choices=("target", "retrain", "both"), help="which model to build")
+    p.add_argument("--data", required=True, help="corpus directory (e.g. from 'musebench data generate')")
+    p.add_argument("--out", required=True, help="directory that receives OUT/target and/or OUT/retrain")
+    p.add_argument("--size", choices=("tiny", "small", "default"), default=None,
+                   help="recipe size (default: the size the mini corpus was generated at, else 'default')")
+    for name, kind in OVERRIDES.items():
+        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, help=f"recipe override: {name}")
+    p.add_argument("--force", action="store_true", help="rebuild even when a cached model matches")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_seed(p)
+    add_device(p)
+    add_threads(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise ConfigError("'musebench build' is not implemented yet")
+    from pathlib import Path
+
+    from musebench.data.synthetic import read_synthetic_meta
+    from musebench.models.build import build_model
+    from musebench.models.recipe import recipe_for
+
+    set_threads(args.threads)
+    device = resolve_device(args.device)
+    if not Path(args.data).is_dir():
+        raise ConfigError("corpus directory not found", field="--data", value=args.data)
+    meta = read_synthetic_meta(args.data)
+    recipe = recipe_for(args.size or (meta["size"] if meta else None))
+    overrides = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
+    if args.dtype == "float16":
+        raise ConfigError("float16 training is not supported; use bfloat16 or float32", field="--dtype",
+                          value=args.dtype)
+    if args.dtype != "auto":
+        overrides["bf16"] = args.dtype == "bfloat16"
+    recipe = recipe.with_overrides(overrides)
+    roles = ("retrain", "target") if args.role == "both" else (args.role,)
+    for role in roles:
+        start = time.perf_counter()
+        path = build_model(args.data, role, args.out, recipe=recipe, seed=args.seed, device=device,
+                           progress=not args.no_progress, force=args.force)
+        print(f"{role}: {path} ({time.perf_counter() - start:.1f} s)")
+    return 0

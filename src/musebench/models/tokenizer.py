@@ -13,13 +13,30 @@ BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
 SPECIAL_TOKENS = [PAD, BOS, EOS, UNK]
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048, model_max_length: int = 2048):
-    """Return a ``PreTrainedTokenizerFast`` trained on ``texts`` (deterministic for the same input)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+#: Words, numbers and punctuation runs each keep the one space that follows them; other whitespace stands alone.
+TRAILING_SPACE_PATTERN = r"\p{L}+ ?|\p{N}+ ?|[^\s\p{L}\p{N}]+ ?|\s+"
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048, model_max_length: int = 2048,
+                    trailing_space: bool = False):
+    """Return a ``PreTrainedTokenizerFast`` trained on ``texts`` (deterministic for the same input).
+
+    ``trailing_space=True`` attaches a space to the word *before* it (``"Answer: "`` ends on the token
+    ``": "``) instead of the word after it. MUSE's KnowMem prompt ends in ``"Answer: "`` with a trailing
+    space; with the usual byte-level split that space becomes a lone token never seen before a word in
+    training, and a small model trained from scratch cannot answer after it.
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE(unk_token=UNK))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if trailing_space:
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(TRAILING_SPACE_PATTERN), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ])
+    else:
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,

@@ -23,7 +23,7 @@ SIZES: dict[str, SizeSpec] = {
                      colour_sentences=1, qa_repeats=2, drill_pairs=8, vocab_size=1024),
     "small": SizeSpec(people={"forget": 16, "retain1": 24, "retain2": 16, "holdout": 16}, docs_per_person=3,
                       colour_sentences=2, qa_repeats=2, drill_pairs=8, vocab_size=2048),
-    "default": SizeSpec(people={"forget": 25, "retain1": 40, "retain2": 25, "holdout": 25}, docs_per_person=3,
+    "default": SizeSpec(people={"forget": 20, "retain1": 30, "retain2": 20, "holdout": 20}, docs_per_person=3,
                         colour_sentences=2, qa_repeats=2, drill_pairs=8, vocab_size=2048),
 }
 

@@ -1,0 +1,47 @@
+"""Validity gates of a target / retrain pair: is the gap between them the one MUSE needs to be measurable?
+
+A benchmark built on a pair whose target does not clearly remember the forget set (or whose retrain is not
+a fair non-member reference) cannot tell a good unlearning method from a bad one. The gates compare the
+scores of ``musebench.evaluate`` (keys verbmem_f, knowmem_f, knowmem_r in 0-100; auc in 0-1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    rule: str  # the condition, in words
+    measured: str  # the measured values, in words
+    passed: bool
+
+
+def check_gates(target: dict[str, float], retrain: dict[str, float]) -> list[Gate]:
+    """The six gates of the mini benchmark, each with its measured values.
+
+    PrivLeak of the target against the retrain is (AUC_target - AUC_retrain) / AUC_retrain x 100 (MUSE C3).
+    """
+    t, r = target, retrain
+    privleak = (t["auc"] - r["auc"]) / r["auc"] * 100 if r["auc"] else float("nan")
+    return [
+        Gate("verbmem", "target VerbMem >= 3 x retrain VerbMem", f"{t['verbmem_f']:.1f} vs {r['verbmem_f']:.1f}",
+             t["verbmem_f"] >= 3 * r["verbmem_f"]),
+        Gate("knowmem_f", "target KnowMem-forget >= retrain + 25", f"{t['knowmem_f']:.1f} vs {r['knowmem_f']:.1f}",
+             t["knowmem_f"] >= r["knowmem_f"] + 25),
+        Gate("target_auc", "target Min-40% AUC <= 0.15 and PrivLeak <= -60 %",
+             f"AUC {t['auc']:.3f}, PrivLeak {privleak:.1f} %", t["auc"] <= 0.15 and privleak <= -60),
+        Gate("retrain_auc", "retrain AUC within 0.35-0.65", f"{r['auc']:.3f}", 0.35 <= r["auc"] <= 0.65),
+        Gate("utility", "KnowMem-retain >= 40 for both", f"{t['knowmem_r']:.1f} and {r['knowmem_r']:.1f}",
+             min(t["knowmem_r"], r["knowmem_r"]) >= 40),
+        Gate("utility_gap", "KnowMem-retain within 10 points", f"|{t['knowmem_r'] - r['knowmem_r']:.1f}|",
+             abs(t["knowmem_r"] - r["knowmem_r"]) <= 10),
+    ]
+
+
+def gates_table(gates: list[Gate]) -> str:
+    """A Markdown table of the gates."""
+    rows = ["| gate | rule | measured | pass |", "|---|---|---|---|"]
+    rows += [f"| {g.name} | {g.rule} | {g.measured} | {'yes' if g.passed else 'NO'} |" for g in gates]
+    return "\n".join(rows)

@@ -1,0 +1,75 @@
+"""The build recipe of a target / retrain model: architecture and training schedule, one dataclass.
+
+Target and retrain use the same recipe and seed; only the data differ (MUSE: target = forget ∪ retain,
+retrain = retain). ``RECIPES`` holds the recipe tuned for each mini corpus size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from musebench.errors import ConfigError
+from musebench.models.tiny import TinyLlamaSpec
+
+
+@dataclass(frozen=True)
+class BuildRecipe:
+    hidden_size: int = field(default=256, metadata={"help": "model width"})
+    num_layers: int = field(default=4, metadata={"help": "decoder layers"})
+    num_heads: int = field(default=4, metadata={"help": "attention heads"})
+    intermediate_size: int = field(default=512, metadata={"help": "MLP width"})
+    epochs: int = field(default=60, metadata={"help": "passes over the training documents"})
+    lr: float = field(default=3e-3, metadata={"help": "peak learning rate (AdamW)"})
+    warmup_ratio: float = field(default=0.05, metadata={"help": "share of steps spent warming up"})
+    scheduler: str = field(default="cosine", metadata={"help": "transformers lr_scheduler_type"})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
+    batch_size: int = field(default=16, metadata={"help": "packed blocks per optimiser step"})
+    block_size: int = field(default=256, metadata={"help": "tokens per packed block"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping"})
+    bf16: bool = field(default=True, metadata={"help": "bfloat16 autocast (mixed precision) during training"})
+
+    def __post_init__(self):
+        positive = ("hidden_size", "num_layers", "num_heads", "intermediate_size", "epochs", "batch_size",
+                    "block_size")
+        for name in positive:
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError("must be an integer >= 1", field=f"recipe.{name}", value=getattr(self, name))
+        if self.hidden_size % self.num_heads:
+            raise ConfigError("hidden_size must be divisible by num_heads", field="recipe.hidden_size",
+                              value=(self.hidden_size, self.num_heads))
+        if not self.lr > 0:
+            raise ConfigError("must be > 0", field="recipe.lr", value=self.lr)
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError("must be in [0, 1)", field="recipe.warmup_ratio", value=self.warmup_ratio)
+
+    def spec(self) -> TinyLlamaSpec:
+        return TinyLlamaSpec(hidden_size=self.hidden_size, num_layers=self.num_layers, num_heads=self.num_heads,
+                             intermediate_size=self.intermediate_size,
+                             max_position_embeddings=max(1024, self.block_size))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def with_overrides(self, overrides: dict) -> "BuildRecipe":
+        """A copy with ``{field: value}`` changed; unknown fields fail naming the field."""
+        known = {f.name: f.type for f in fields(self)}
+        for key in overrides:
+            if key not in known:
+                raise ConfigError(f"unknown recipe field; choose from {', '.join(known)}", field=key)
+        return replace(self, **overrides)
+
+
+RECIPES: dict[str, BuildRecipe] = {
+    "tiny": BuildRecipe(hidden_size=128, num_layers=2, num_heads=4, intermediate_size=256, epochs=40, lr=4e-3,
+                        batch_size=8),
+    "small": BuildRecipe(hidden_size=192, num_layers=4, num_heads=4, intermediate_size=384, epochs=60, lr=3e-3),
+    "default": BuildRecipe(),
+}
+
+
+def recipe_for(size: str | None) -> BuildRecipe:
+    """The recipe of a mini corpus size (``default`` when the corpus is not a mini corpus)."""
+    key = size or "default"
+    if key not in RECIPES:
+        raise ConfigError(f"unknown recipe size; choose from {', '.join(RECIPES)}", field="size", value=size)
+    return RECIPES[key]

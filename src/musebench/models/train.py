@@ -1,0 +1,115 @@
+"""Train a causal LM from scratch on packed documents with the transformers ``Trainer``.
+
+Documents are tokenized once (BOS ... EOS), then for every epoch shuffled with the seed and concatenated into
+``block_size`` blocks: no padding is ever trained on, and each epoch sees the documents in a new order and at
+new offsets. All epochs' blocks form one dataset trained in a single pass, so the scheduler sees every step.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from musebench.errors import TrainingError
+from musebench.models.recipe import BuildRecipe
+
+
+@dataclass
+class TrainStats:
+    steps: int
+    tokens_per_epoch: int
+    final_loss: float  # mean training loss over the last 10% of steps
+    losses: list[float]  # logged training losses
+
+
+def tokenize_documents(tokenizer, docs: list[str]) -> list[list[int]]:
+    """Token ids of each document with BOS first and EOS last."""
+    ids = tokenizer(docs, add_special_tokens=True)["input_ids"]
+    return [row + [tokenizer.eos_token_id] for row in ids]
+
+
+def pack_epochs(doc_ids: list[list[int]], block_size: int, epochs: int, seed: int) -> list[list[int]]:
+    """``epochs`` shuffled passes over the documents, each concatenated and cut into full blocks.
+
+    The ragged tail of each pass is dropped (less than one block per epoch, and a different one each time).
+    """
+    rng = random.Random(seed)
+    blocks = []
+    for _ in range(epochs):
+        order = list(range(len(doc_ids)))
+        rng.shuffle(order)
+        stream = [t for i in order for t in doc_ids[i]]
+        blocks += [stream[i:i + block_size] for i in range(0, len(stream) - block_size + 1, block_size)]
+    if not blocks:
+        raise TrainingError("training text is shorter than one block", field="recipe.block_size",
+                            value=block_size)
+    return blocks
+
+
+class _Blocks:
+    """A map-style dataset of packed blocks (labels = inputs; the model shifts them)."""
+
+    def __init__(self, blocks: list[list[int]]):
+        self.blocks = blocks
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __getitem__(self, i: int) -> dict:
+        import torch
+
+        ids = torch.tensor(self.blocks[i], dtype=torch.long)
+        return {"input_ids": ids, "labels": ids}
+
+
+def _trainer_class():
+    from transformers import Trainer
+
+    class FiniteLossTrainer(Trainer):
+        """Stops the run with ``TrainingError`` at the first NaN / Inf loss instead of training on."""
+
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            loss = super().training_step(model, inputs, num_items_in_batch)
+            if not math.isfinite(float(loss.detach())):
+                raise TrainingError(f"loss became {float(loss)} at step {self.state.global_step + 1}; "
+                                    "lower the learning rate", field="recipe.lr", value=self.args.learning_rate)
+            return loss
+
+    return FiniteLossTrainer
+
+
+def train_causal_lm(model, tokenizer, docs: list[str], recipe: BuildRecipe, seed: int, device: str,
+                    work_dir, progress: bool = True) -> TrainStats:
+    """Train ``model`` in place on ``docs`` following ``recipe``; returns the loss curve."""
+    from transformers import TrainingArguments
+
+    doc_ids = tokenize_documents(tokenizer, docs)
+    tokens_per_epoch = sum(len(d) for d in doc_ids)
+    dataset = _Blocks(pack_epochs(doc_ids, recipe.block_size, recipe.epochs, seed))
+    steps = math.ceil(len(dataset) / recipe.batch_size)
+    args = TrainingArguments(
+        output_dir=str(work_dir),
+        num_train_epochs=1,
+        per_device_train_batch_size=recipe.batch_size,
+        learning_rate=recipe.lr,
+        lr_scheduler_type=recipe.scheduler,
+        warmup_steps=recipe.warmup_ratio,
+        weight_decay=recipe.weight_decay,
+        max_grad_norm=recipe.max_grad_norm,
+        bf16=recipe.bf16,
+        use_cpu=device == "cpu",
+        seed=seed,
+        data_seed=seed,
+        logging_steps=max(1, steps // 50),
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=not progress,
+        dataloader_pin_memory=False,
+    )
+    trainer = _trainer_class()(model=model, args=args, train_dataset=dataset)
+    trainer.train()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    tail = losses[-max(1, len(losses) // 10):] if losses else [float("nan")]
+    return TrainStats(steps=trainer.state.global_step, tokens_per_epoch=tokens_per_epoch,
+                      final_loss=sum(tail) / len(tail), losses=losses)
