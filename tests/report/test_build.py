@@ -117,3 +117,11 @@ def test_refuses_to_replace_a_directory_that_is_not_a_report(sample_path, tmp_pa
         build_report(sample_path.parent, tmp_path)
     assert err.value.field == "--out"
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_run_without_methods_still_has_a_page(tmp_path, doc, write_run):
+    doc["methods"] = {}
+    page = build_report(write_run(tmp_path, doc))
+    assert {p.name for p in (page.parent / "plots").iterdir()} == {"tradeoff.png", "privleak.png"}
+    assert "No unlearning method in these results." in page.read_text(encoding="utf-8")
+    assert (page.parent / "results.csv").read_text(encoding="utf-8").count("\n") == 3  # header, 2 refs

@@ -116,3 +116,11 @@ def test_top_level_list_is_rejected(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps([1, 2]), encoding="utf-8")
     with pytest.raises(DataError, match="expected a JSON object at the top level"):
         load_results(tmp_path)
+
+
+def test_a_run_still_in_progress_says_what_is_missing(tmp_path, doc, write_run):
+    """The runner rewrites results.json as stages finish; early on it has no references and no methods."""
+    doc["reference"], doc["methods"] = {}, {}
+    with pytest.raises(DataError, match="missing \\(has the run evaluated the target model yet\\?\\); "
+                                        "1 more problem\\(s\\) at reference.retrain"):
+        load_results(write_run(tmp_path, doc))

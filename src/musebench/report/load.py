@@ -219,7 +219,10 @@ def parse_results(doc: Any, file: Path) -> Results:
     references = check.mapping(doc.get("reference"), "reference")
     refs = {}
     for role in ("target", "retrain") if references is not None else ():
-        raw = check.mapping(references.get(role), f"reference.{role}")
+        if references.get(role) is None:  # results.json is rewritten as stages finish: maybe not yet
+            check.fail(f"reference.{role}", f"missing (has the run evaluated the {role} model yet?)")
+            continue
+        raw = check.mapping(references[role], f"reference.{role}")
         if raw is not None:
             refs[role] = Scored(*check.scored(raw, f"reference.{role}"))
     retrain_auc = doc.get("retrain_auc")
