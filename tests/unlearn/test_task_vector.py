@@ -176,3 +176,11 @@ def test_changed_recipe_is_not_silently_reused(tv_run, tiny_model_dir, tiny_corp
 
     with pytest.raises(ConfigError, match="recipe.lr"):
         run_task_vector(tiny_model_dir, tiny_corpus, _config(lr=1e-2), tv_run.out_dir)
+
+
+def test_another_methods_run_is_not_overwritten(tv_run, tiny_model_dir, tiny_corpus):
+    from musebench.errors import ConfigError
+    from musebench.unlearn.whp import run_whp
+
+    with pytest.raises(ConfigError, match="already holds a 'task_vector' run"):
+        run_whp(tiny_model_dir, tiny_corpus, _config(method="whp"), tv_run.out_dir)

@@ -152,10 +152,16 @@ def alpha_label(alpha: float) -> str:
 
 
 def previous_edit_run(out_dir, config, resume: bool):
-    """A finished Task Vector / WHP run with the same config, to return as it is when resuming."""
+    """A finished Task Vector / WHP run with the same config, to return as it is when resuming.
+
+    Without ``resume`` the α checkpoints are simply written again (cheap: θ_ft is cached); a directory that
+    holds another method's run is an error, never overwritten."""
     from musebench.unlearn.api import read_run
 
     previous = read_run(out_dir)
+    if previous is not None and previous.method != config.method:
+        raise ConfigError(f"output directory already holds a '{previous.method}' run; choose another output "
+                          "directory", file=out_dir)
     if resume and previous is not None and previous.status == "complete" and previous.config == config.to_dict():
         return previous
     return None
