@@ -123,18 +123,19 @@ def _forget_nll(model, tokenizer, docs):
 
 
 @pytest.fixture(scope="module")
-def tv_run(tmp_path_factory, tiny_model_dir, tiny_corpus):
+def tv_run(tmp_path_factory, trained_model_dir, tiny_corpus):
+    """Task Vector from the fixture model trained on the tiny corpus (tests/unlearn/conftest.py)."""
     from musebench.unlearn.task_vector import run_task_vector
 
     out = tmp_path_factory.mktemp("tv_run")
-    return run_task_vector(tiny_model_dir, tiny_corpus, _config(), out)
+    return run_task_vector(trained_model_dir, tiny_corpus, _config(), out)
 
 
-def test_run_writes_verified_alpha_checkpoints(tv_run, tiny_model_dir, tiny_corpus):
+def test_run_writes_verified_alpha_checkpoints(tv_run, trained_model_dir, tiny_corpus):
     from musebench.models.loading import load_model
 
     assert [c.label for c in tv_run.checkpoints] == ["alpha-1", "alpha-4"]
-    target = load_model(tiny_model_dir)
+    target = load_model(trained_model_dir)
     ft = load_model(tv_run.out_dir / "finetuned" / "epoch-2")
     a1 = load_model(tv_run.checkpoint("alpha-1").path)
     a4 = load_model(tv_run.checkpoint("alpha-4").path)
@@ -144,16 +145,16 @@ def test_run_writes_verified_alpha_checkpoints(tv_run, tiny_model_dir, tiny_corp
         torch.testing.assert_close(p1, t_sd[name] - delta, rtol=0, atol=1e-6)
         torch.testing.assert_close(a4.model.get_parameter(name), t_sd[name] - 4 * delta, rtol=0, atol=1e-5)
     assert any(not torch.equal(p, t_sd[n]) for n, p in a4.model.named_parameters())
-    # direction (catches a flipped sign): fine-tuning lowered the forget NLL, the negated vector raises it.
-    # (Only alpha 1 is checked: the random tiny target is near-uniform, so large alphas flatten it back
-    # towards log|V| instead of raising the NLL further.)
+    # direction (catches a flipped sign): fine-tuning lowered the forget NLL of the trained target, the
+    # negated task vector raises it, and more so at alpha 4 (measured: 1.55 < 1.66 < 2.07 < 4.26)
     docs = tiny_corpus.forget
     nll_t, nll_ft = _forget_nll(target.model, target.tokenizer, docs), _forget_nll(ft.model, ft.tokenizer, docs)
     nll_1 = _forget_nll(a1.model, a1.tokenizer, docs)
-    assert nll_ft < nll_t - 0.1 and nll_1 > nll_t + 0.1
+    nll_4 = _forget_nll(a4.model, a4.tokenizer, docs)
+    assert nll_ft < nll_t - 0.05 and nll_t + 0.2 < nll_1 and nll_1 + 1.0 < nll_4
 
 
-def test_run_json_is_readable_and_finetune_is_cached(tv_run, tiny_model_dir, tiny_corpus, monkeypatch):
+def test_run_json_is_readable_and_finetune_is_cached(tv_run, trained_model_dir, tiny_corpus, monkeypatch):
     import musebench.unlearn.api as api
     from musebench.unlearn.api import read_run
     from musebench.unlearn.task_vector import run_task_vector
@@ -166,21 +167,21 @@ def test_run_json_is_readable_and_finetune_is_cached(tv_run, tiny_model_dir, tin
         raise AssertionError("the fine-tuned model should have been reused")
 
     monkeypatch.setattr(api, "run_unlearning", no_training)
-    again = run_task_vector(tiny_model_dir, tiny_corpus, _config(alphas=(8.0,)), tv_run.out_dir)
+    again = run_task_vector(trained_model_dir, tiny_corpus, _config(alphas=(8.0,)), tv_run.out_dir)
     assert [c.label for c in again.checkpoints] == ["alpha-8"] and (tv_run.out_dir / "alpha-8").is_dir()
 
 
-def test_changed_recipe_is_not_silently_reused(tv_run, tiny_model_dir, tiny_corpus):
+def test_changed_recipe_is_not_silently_reused(tv_run, trained_model_dir, tiny_corpus):
     from musebench.errors import ConfigError
     from musebench.unlearn.task_vector import run_task_vector
 
     with pytest.raises(ConfigError, match="recipe.lr"):
-        run_task_vector(tiny_model_dir, tiny_corpus, _config(lr=1e-2), tv_run.out_dir)
+        run_task_vector(trained_model_dir, tiny_corpus, _config(lr=1e-2), tv_run.out_dir)
 
 
-def test_another_methods_run_is_not_overwritten(tv_run, tiny_model_dir, tiny_corpus):
+def test_another_methods_run_is_not_overwritten(tv_run, trained_model_dir, tiny_corpus):
     from musebench.errors import ConfigError
     from musebench.unlearn.whp import run_whp
 
     with pytest.raises(ConfigError, match="already holds a 'task_vector' run"):
-        run_whp(tiny_model_dir, tiny_corpus, _config(method="whp"), tv_run.out_dir)
+        run_whp(trained_model_dir, tiny_corpus, _config(method="whp"), tv_run.out_dir)
