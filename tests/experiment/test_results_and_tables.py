@@ -44,10 +44,12 @@ def test_table3_rows_are_target_retrain_then_selected_methods(run_dir):
     results = read_results(run_dir)
     rows = selected_rows(results)
     assert [(r[0], r[1]) for r in rows] == [("target", ""), ("retrain", ""), ("ga", "epoch-2"), ("npo", "epoch-3")]
-    text = render(table3(results))
-    ga_line = row_of(text, "ga")
-    # fake ga epoch-2: verbmem 15, knowmem_f 30 (CI +-1), knowmem_r 30
-    assert "15.0 [14.0, 16.0]" in ga_line and "30.0 [29.0, 31.0]" in ga_line
+    lines = render(table3(results)).splitlines()
+    ga = lines.index(row_of("\n".join(lines), "ga"))
+    # fake ga epoch-2: verbmem 15, knowmem_f 30, knowmem_r 30, each with CI +-1 on the line below
+    assert [c.strip() for c in lines[ga].split("│")[3:7]] == ["15.0", "30.0", "-16.7", "30.0"]
+    assert [c.strip() for c in lines[ga + 1].split("│")[3:7]] == ["[14.0, 16.0]", "[29.0, 31.0]",
+                                                                "[-17.7, -15.7]", "[29.0, 31.0]"]
 
 
 def test_compare_shows_deltas(run_dir, tmp_path):

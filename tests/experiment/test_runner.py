@@ -58,7 +58,9 @@ def test_results_json_follows_the_schema(tmp_path, fake_backend):
 
 def test_c5_unlearns_every_fold_from_the_target(tmp_path, fake_backend):
     run_experiment(cfg_of(), tmp_path / "run", fake_backend)
-    target = str(tmp_path / "cache" / "models" / "target")
+    (models,) = (tmp_path / "cache" / "models").iterdir()
+    assert models.name.startswith("fake-")
+    target = str(models / "target")
     scal = [c for c in fake_backend.calls["unlearn"] if c["split"].startswith("scal/")]
     assert [c["split"] for c in scal] == ["scal/forget_1", "scal/forget_3"]
     assert all(c["model"] == target and c["reference"] == target for c in scal)
@@ -68,7 +70,8 @@ def test_c6_chains_the_previous_selected_checkpoint_as_model_and_reference(tmp_p
     results = run_experiment(cfg_of(), tmp_path / "run", fake_backend)
     sust = [c for c in fake_backend.calls["unlearn"] if c["split"].startswith("sust/")]
     assert [c["split"] for c in sust] == ["sust/forget_1", "sust/forget_2", "sust/forget_3"]
-    assert sust[0]["model"] == sust[0]["reference"] == str(tmp_path / "cache" / "models" / "target")
+    assert sust[0]["model"] == sust[0]["reference"] == str(results["reference"]["target"]["model"])
+    assert sust[0]["model"].startswith(str(tmp_path / "cache" / "models"))
     rows = results["methods"]["npo"]["sustainability"]
     for previous, call, row in zip(rows, sust[1:], rows[1:]):
         expected = str(tmp_path / "run" / "sust" / "npo" / f"request-{previous['request']}" / previous["selected"])
@@ -156,3 +159,12 @@ def test_given_models_are_used_without_building(tmp_path, fake_backend):
     assert results["retrain_auc"] == 0.5
     assert results["reference"]["retrain"]["scores"]["privleak"] == pytest.approx(-4.0)
     assert Path(results["reference"]["target"]["model"]) == target
+
+
+def test_eval_metrics_limit_every_full_evaluation(tmp_path, fake_backend):
+    four = ["verbmem_f", "knowmem_f", "knowmem_r", "privleak"]
+    run_experiment(cfg_of(eval={"metrics": four}), tmp_path / "run", fake_backend)
+    modes = {m if m is None else tuple(m) for _, m, _ in fake_backend.calls["evaluate"]}
+    assert modes == {tuple(four), ("knowmem_f", "knowmem_r")}
+    with pytest.raises(ConfigError, match="must include knowmem_f"):
+        cfg_of(eval={"metrics": ["verbmem_f"]})

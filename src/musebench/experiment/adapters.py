@@ -90,9 +90,15 @@ class LibraryBackend:
 
     # models ----------------------------------------------------------------------------------------------
     def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: dict[str, Any], seed: int) -> Path:
-        from musebench.models.build import BuildRecipe, build_model
+        from musebench.data.synthetic import read_synthetic_meta
+        from musebench.models.build import build_model
+        from musebench.models.recipe import recipe_for
 
-        return Path(build_model(data_dir, role, out_dir, BuildRecipe(**recipe) if recipe else None, seed))
+        chosen = None
+        if recipe:  # overrides on top of the recipe tuned for this corpus
+            meta = read_synthetic_meta(data_dir)
+            chosen = recipe_for(meta["size"] if meta else None).with_overrides(recipe)
+        return Path(build_model(data_dir, role, out_dir, chosen, seed, device=self.device, progress=self.progress))
 
     def _load(self, model_path: str, checkpoint: bool):
         if checkpoint:
@@ -193,9 +199,15 @@ class LibraryBackend:
 
     # models ----------------------------------------------------------------------------------------------
     def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: dict[str, Any], seed: int) -> Path:
-        from musebench.models.build import BuildRecipe, build_model
+        from musebench.data.synthetic import read_synthetic_meta
+        from musebench.models.build import build_model
+        from musebench.models.recipe import recipe_for
 
-        return Path(build_model(data_dir, role, out_dir, BuildRecipe(**recipe) if recipe else None, seed))
+        chosen = None
+        if recipe:  # overrides on top of the recipe tuned for this corpus
+            meta = read_synthetic_meta(data_dir)
+            chosen = recipe_for(meta["size"] if meta else None).with_overrides(recipe)
+        return Path(build_model(data_dir, role, out_dir, chosen, seed, device=self.device, progress=self.progress))
 
     def _load(self, model_path: str, checkpoint: bool):
         if checkpoint:

@@ -61,7 +61,8 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
         return all(Path(ctx.absolute(c["path"])).exists() for c in result)
 
     done = ctx.store.run(f"{stage}/unlearn", key_parts, unlearn, still_valid=outputs_exist)
-    metrics = list(SELECTION_METRICS) if eval_mode == "selection" else None
+    full_metrics = ctx.cfg.eval.metrics
+    metrics = list(SELECTION_METRICS) if eval_mode == "selection" else full_metrics
     evaluated = []
     eval_wall = 0.0
     for ckpt in done.result:
@@ -74,8 +75,8 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
                                   target_knowmem_r=ctx.target_scores.get("knowmem_r"))
     chosen = done.result[selection.index]
     full = evaluated[selection.index]
-    if metrics is not None:  # only selection's criteria were computed per checkpoint: now all of them
-        ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{chosen['label']}/all", done.key, chosen, None)
+    if eval_mode == "selection":  # only selection's criteria were computed per checkpoint: now all of them
+        ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{chosen['label']}/all", done.key, chosen, full_metrics)
         eval_wall += ev.wall_s
         full = {"label": chosen["label"], **ev.result}
         evaluated[selection.index] = full  # the selected checkpoint carries every criterion

@@ -58,6 +58,9 @@ class ModelsSpec:
 class EvalSpec:
     settings: dict[str, Any] = field(default_factory=dict)  # EvalSettings field overrides
     retrain_auc: float | None = None  # a fixed retrain AUC (release: News 0.4772, Books 0.5393)
+    # criteria of a full evaluation (None: all the corpus allows, including the membership-attack suite
+    # "privacy"); e.g. [verbmem_f, knowmem_f, knowmem_r, privleak] for the four headline numbers only
+    metrics: list[str] | None = None
     # "all": every criterion for every checkpoint; "selection": only what selection needs for each
     # checkpoint, then every criterion for the selected one (much faster for many checkpoints).
     checkpoints: str = "all"
@@ -267,8 +270,8 @@ def _parse_models(value: Any, problems: _Problems) -> ModelsSpec:
 
 def _parse_eval(value: Any, problems: _Problems) -> EvalSpec:
     value = _mapping(value, "eval", problems)
-    for key in sorted(set(value) - {"settings", "retrain_auc", "checkpoints"}):
-        problems.add(f"eval.{key}", "unknown key; expected settings, retrain_auc, checkpoints")
+    for key in sorted(set(value) - {"settings", "retrain_auc", "checkpoints", "metrics"}):
+        problems.add(f"eval.{key}", "unknown key; expected settings, retrain_auc, checkpoints, metrics")
     spec = EvalSpec(settings=_mapping(value.get("settings"), "eval.settings", problems))
     auc = value.get("retrain_auc")
     if auc is not None and (not isinstance(auc, (int, float)) or not 0 < auc < 1):
@@ -276,6 +279,14 @@ def _parse_eval(value: Any, problems: _Problems) -> EvalSpec:
     else:
         spec.retrain_auc = None if auc is None else float(auc)
     spec.checkpoints = _checkpoint_mode(value.get("checkpoints", "all"), "eval.checkpoints", problems)
+    metrics = value.get("metrics")
+    if metrics is not None:
+        if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
+            problems.add("eval.metrics", "expected a non-empty list of criteria", metrics)
+        elif "knowmem_f" not in metrics:
+            problems.add("eval.metrics", "must include knowmem_f (checkpoint selection needs it)", metrics)
+        else:
+            spec.metrics = metrics
     return spec
 
 

@@ -132,11 +132,13 @@ def _check_folds(ctx: RunContext) -> tuple[list[int], list[int]]:
 
 def _prepare_models(ctx: RunContext) -> float:
     wall = 0.0
-    models_dir = cache_root(ctx.cfg) / "models"
+    recipe, seed = ctx.cfg.models.recipe, ctx.cfg.seed
+    # one directory per (corpus, recipe, seed): build_model names its output by role only
+    models_dir = cache_root(ctx.cfg) / "models" / (
+        f"{ctx.corpus.name}-{stable_hash({'corpus': ctx.corpus_key, 'recipe': recipe, 'seed': seed}, 10)}")
     for role in ("retrain", "target"):
         source = ctx.cfg.models.source(role)
         if source == BUILD:
-            recipe, seed = ctx.cfg.models.recipe, ctx.cfg.seed
             done = ctx.store.run(
                 f"build/{role}", {"corpus": ctx.corpus_key, "recipe": recipe, "role": role, "seed": seed},
                 lambda: str(ctx.backend.build_model(ctx.data_dir, role, models_dir, recipe, seed)),
@@ -164,8 +166,9 @@ def _evaluate_references(ctx: RunContext) -> None:
         auc = fixed_auc if role == "retrain" else ctx.retrain_auc
         done = ctx.store.run(f"eval/{role}",
                              {"model": ref.key, "corpus": ctx.corpus_key, "settings": ctx.eval_settings,
-                              "retrain_auc": auc},
-                             lambda: ctx.backend.evaluate(ref.path, ctx.corpus, ctx.eval_settings, None, auc, False,
+                              "retrain_auc": auc, "metrics": ctx.cfg.eval.metrics},
+                             lambda: ctx.backend.evaluate(ref.path, ctx.corpus, ctx.eval_settings,
+                                                          ctx.cfg.eval.metrics, auc, False,
                                                           ctx.run_dir / "eval" / role))
         evaluation = done.result
         if role == "retrain":

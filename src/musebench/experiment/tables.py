@@ -23,11 +23,12 @@ def selected_rows(results: dict[str, Any]) -> list[tuple[str, str, dict, dict]]:
 
 
 def format_score(value: float | None, ci: list[float] | None = None) -> str:
+    """``58.4`` or, with a CI, ``58.4`` over a dim ``[52.0, 63.1]`` line (keeps the columns narrow)."""
     if value is None:
         return "–"
     text = f"{value:.1f}"
     if ci:
-        text += f" [{ci[0]:.1f}, {ci[1]:.1f}]"
+        text += f"\n[dim][{ci[0]:.1f}, {ci[1]:.1f}][/dim]"
     return text
 
 
@@ -74,7 +75,7 @@ def compare_table(a: dict[str, Any], b: dict[str, Any], label_a: str = "A", labe
             va = ra[2].get(key) if ra else None
             vb = rb[2].get(key) if rb else None
             if va is None or vb is None:
-                cells.append(f"{format_score(va)} → {format_score(vb)}")
+                cells.append(f"{'–' if va is None else f'{va:.1f}'} → {'–' if vb is None else f'{vb:.1f}'}")
                 continue
             delta = vb - va
             style = _delta_style(delta, direction, va)
@@ -91,6 +92,6 @@ def follow_up_lines(results: dict[str, Any]) -> list[str]:
                                  ("sustainability", "C6 utility by request", "request")):
             rows = entry.get(key)
             if rows:
-                values = ", ".join(f"{r[index]}: {format_score(r['scores'].get('knowmem_r'))}" for r in rows)
+                values = ", ".join(f"{r[index]}: {r['scores'].get('knowmem_r', float('nan')):.1f}" for r in rows)
                 lines.append(f"{name:<12} {what:<26} {values}")
     return lines

@@ -1,0 +1,38 @@
+"""The built-in experiments behind ``musebench demo``: YAML files shipped in ``experiment/configs``.
+
+``news-mini`` runs every MUSE baseline plus SimNPO and RMU with C5 and C6; ``--quick`` picks the
+``*-quick`` variant (tiny corpus, fewer epochs and alphas, C5/C6 on a subset of methods) and ``--all``
+adds ``books-mini``.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from musebench.errors import ConfigError
+from musebench.experiment.config import ExperimentConfig, parse_experiment
+
+DEMO_CORPORA = ("news-mini", "books-mini")
+
+
+def builtin_names() -> list[str]:
+    files = resources.files("musebench.experiment").joinpath("configs")
+    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+def builtin_config(name: str) -> ExperimentConfig:
+    """The built-in experiment ``name`` (e.g. ``news-mini-quick``), validated."""
+    import yaml
+
+    from musebench.experiment.adapters import validate_method
+
+    path = resources.files("musebench.experiment").joinpath("configs", f"{name}.yaml")
+    if not path.is_file():
+        raise ConfigError(f"no built-in experiment '{name}'; have {', '.join(builtin_names())}")
+    return parse_experiment(yaml.safe_load(path.read_text(encoding="utf-8")), source_file=f"built-in {name}.yaml",
+                            method_validator=validate_method)
+
+
+def demo_names(quick: bool, all_corpora: bool) -> list[str]:
+    corpora = DEMO_CORPORA if all_corpora else DEMO_CORPORA[:1]
+    return [f"{c}-quick" if quick else c for c in corpora]

@@ -1,0 +1,57 @@
+"""The real pieces end to end on the test fixtures: a saved corpus, the random 2-layer Llama as both target and
+retrain, two methods, C5 and C6, the report. Slow-ish (real training and evaluation), kept small."""
+
+import json
+
+import pytest
+
+from musebench.cli import main
+from musebench.data.layout import save_corpus
+
+EXPERIMENT = """\
+# musebench run experiment.yaml --out run
+name: e2e
+device: cpu
+corpus: {{path: {data}}}
+models: {{target: {model}, retrain: {model}}}
+eval:
+  settings: {{verbmem_max_new_tokens: 6, verbmem_gt_max_tokens: 6, knowmem_max_new_tokens: 4,
+             knowmem_num_shots: 1, privleak_max_length: 48, bootstrap_samples: 20}}
+method_defaults: {{epochs: 2, lr: 1.0e-3, batch_size: 2, max_len: 24, progress: false}}
+methods:
+  ga_gdr: {{}}
+  task_vector: {{epochs: 1, alphas: [1, 8]}}
+scalability: {{methods: [ga_gdr], folds: [1, 2]}}
+sustainability: {{methods: [ga_gdr]}}
+"""
+
+
+@pytest.mark.slow
+def test_run_command_end_to_end_then_resume_without_work(tmp_path, tiny_corpus, tiny_model_dir, capsys):
+    data = save_corpus(tiny_corpus, tmp_path / "data")
+    exp = tmp_path / "experiment.yaml"
+    exp.write_text(EXPERIMENT.format(data=data, model=tiny_model_dir))
+    out = tmp_path / "run"
+    assert main(["run", str(exp), "--out", str(out), "--threads", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "selected checkpoints (95% CI)" in printed and "results:" in printed
+
+    results = json.loads((out / "results.json").read_text())
+    assert results["retrain_auc"] == results["reference"]["retrain"]["scores"]["auc"]
+    ga = results["methods"]["ga_gdr"]
+    assert [c["label"] for c in ga["checkpoints"]] == ["epoch-1", "epoch-2"]
+    assert ga["selected"] in ("epoch-1", "epoch-2")
+    assert set(ga["selected_scores"]) >= {"verbmem_f", "knowmem_f", "knowmem_r", "auc", "privleak"}
+    assert [c["label"] for c in results["methods"]["task_vector"]["checkpoints"]] == ["alpha-1", "alpha-8"]
+    assert [r["fold"] for r in ga["scalability"]] == [1, 2]
+    assert [r["forget_docs"] for r in ga["scalability"]] == [1, 2]
+    assert [r["request"] for r in ga["sustainability"]] == [1, 2]
+    assert ga["sustainability"][1]["started_from"].startswith("sust/ga_gdr/request-1/epoch-")
+    assert (out / results["report"]).exists()
+    assert (out / "methods" / "ga_gdr" / "eval" / "epoch-1" / "summary.json").is_file()
+
+    markers = sorted(p.name for p in (out / "stages").iterdir())
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir()}
+    assert main(["run", str(exp), "--out", str(out), "--threads", "1", "--no-report"]) == 0
+    assert sorted(p.name for p in (out / "stages").iterdir()) == markers
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir()} == before  # nothing redone

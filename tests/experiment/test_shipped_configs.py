@@ -1,0 +1,44 @@
+"""Every example file and built-in demo experiment parses against the real method registry."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from musebench.experiment.adapters import validate_method
+from musebench.experiment.config import parse_experiment
+from musebench.experiment.demo import builtin_config, builtin_names, demo_names
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_open_with_their_command_and_validate(path, tmp_path):
+    text = path.read_text()
+    assert text.startswith(f"# musebench run examples/{path.name}")
+    raw = yaml.safe_load(text)
+    if "path" in raw["corpus"]:
+        raw["corpus"] = {"path": str(tmp_path)}  # the user's directory does not exist here
+    cfg = parse_experiment(raw, source_file=str(path), method_validator=validate_method)
+    assert cfg.methods
+
+
+def test_demo_experiments_exist_and_cover_the_muse_baselines_plus_simnpo_and_rmu():
+    assert demo_names(quick=True, all_corpora=True) == ["news-mini-quick", "books-mini-quick"]
+    assert set(demo_names(False, True) + demo_names(True, True)) <= set(builtin_names())
+    for name in demo_names(False, True) + demo_names(True, True):
+        cfg = builtin_config(name)
+        assert {m.method for m in cfg.methods} >= {"ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr",
+                                                  "task_vector", "whp", "simnpo", "rmu"}
+        assert cfg.corpus.generate["kind"] == name.removesuffix("-quick")
+        assert cfg.follow_up_methods(cfg.scalability) and cfg.follow_up_methods(cfg.sustainability)
+
+
+def test_unknown_hyperparameter_is_reported_with_the_method():
+    from musebench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="methods.npo: .*learning_rate"):
+        parse_experiment({"corpus": "news-mini", "methods": {"npo": {"learning_rate": 1}}},
+                         method_validator=validate_method)
+    with pytest.raises(ConfigError, match="methods.ga: .*epochs"):
+        parse_experiment({"corpus": "news-mini", "methods": {"ga": {"epochs": 0}}}, method_validator=validate_method)
