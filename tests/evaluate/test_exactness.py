@@ -128,3 +128,22 @@ def test_knowmem_prompt_format():
 
     shots = [QAPair("Q1?", "A1"), QAPair("Q2?", "A2")]
     assert knowmem_prompt("Q?", shots) == "Question: Q1?\nAnswer: A1\n\nQuestion: Q2?\nAnswer: A2\n\nQuestion: Q?\nAnswer: "
+
+
+def test_shared_fewshot_prefix_gives_the_same_tokens(memorised_lm, tiny_corpus):
+    from musebench.evaluate.generation import MIN_SHARED_PREFIX, common_prefix_length, prefill_prefix
+
+    model, tok = memorised_lm.model, memorised_lm.tokenizer
+    shots = tiny_corpus.knowmem_retain_qa + tiny_corpus.knowmem_forget_qa_icl
+    questions = ["Where was Alda Vorn born?", "Who", "Where was Brin Osmund born? Tell me the town, please."]
+    prompts = encode(tok, [knowmem_prompt(q, shots) for q in questions])
+    shared = common_prefix_length(prompts)
+    assert shared >= MIN_SHARED_PREFIX and all(len(p) > shared for p in prompts)
+    caller, eos = ModelCaller(model), {tok.eos_token_id}
+    prefix = prefill_prefix(caller, prompts[0][:shared])
+    assert prefix is not None
+    with_prefix = greedy_generate(caller, prompts, 12, tok.pad_token_id, eos, prefix=prefix)
+    again = greedy_generate(caller, prompts, 12, tok.pad_token_id, eos, prefix=prefix)  # prefix cache untouched
+    plain = [greedy_generate(caller, [p], 12, tok.pad_token_id, eos)[0] for p in prompts]
+    assert [g.token_ids for g in with_prefix] == [g.token_ids for g in plain] == [g.token_ids for g in again]
+    assert common_prefix_length([[1, 2, 3], [1, 2, 3]]) == 2  # each row keeps >= 1 token of its own

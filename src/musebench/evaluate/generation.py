@@ -8,15 +8,56 @@ Exactness: with left padding each row's positions start at 0 at its first real t
 from the attention mask), so in fp32 a row's logits equal its unpadded, batch-1 logits up to float
 rounding and greedy argmax gives the same tokens (tested). Finished rows leave the batch when the cache
 can be narrowed, else they keep running and their outputs are ignored.
+
+Shared prefix: KnowMem prompts of one split share their few-shot context (~90% of each prompt). Its KV
+cache is computed once and repeated for every row; each row's own suffix follows after its left pads:
+``[prefix][pads][suffix]``, with the pads masked and the suffix at positions ``len(prefix) + i`` -- the
+same attention and positions as the unpadded prompt. The prefix is the longest common prefix of the
+*token ids* of the whole prompts, so tokenization is exactly the original's.
 """
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
+
 import torch
 
-from musebench.evaluate.model_io import ModelCaller, left_padded_positions, select_cache_rows
+from musebench.evaluate.model_io import ModelCaller, left_padded_positions, repeat_cache_rows, select_cache_rows
 from musebench.evaluate.requests import Generation
 from musebench.evaluate.stopping import StopMatcher
+
+#: Below this many shared tokens, prefix reuse is not worth a cache copy.
+MIN_SHARED_PREFIX = 16
+
+
+@dataclass
+class SharedPrefix:
+    ids: list[int]
+    cache: object  # batch-1 cache of ``ids``; copied, never modified
+
+
+def common_prefix_length(rows: list[list[int]]) -> int:
+    """Length of the longest common prefix of token-id rows, leaving every row >= 1 token of its own."""
+    if len(rows) < 2:
+        return 0
+    first, limit = rows[0], min(len(r) for r in rows) - 1
+    n = 0
+    while n < limit and all(r[n] == first[n] for r in rows):
+        n += 1
+    return n
+
+
+@torch.inference_mode()
+def prefill_prefix(caller: ModelCaller, ids: list[int]) -> SharedPrefix | None:
+    """The prefix's cache, or None when the model's cache cannot be repeated along the batch."""
+    input_ids = torch.tensor([ids], dtype=torch.long, device=caller.device)
+    mask = torch.ones_like(input_ids)
+    _, cache = caller(input_ids, mask, left_padded_positions(mask), cache=None, use_cache=True, last_only=True)
+    if cache is None or repeat_cache_rows(copy.deepcopy(cache), 1) is None:
+        return None
+    return SharedPrefix(ids=list(ids), cache=cache)
+
 
 
 def eos_ids(model, tokenizer) -> set[int]:
@@ -51,12 +92,24 @@ def greedy_generate(
     pad_id: int,
     eos: set[int],
     stop: StopMatcher | None = None,
+    prefix: SharedPrefix | None = None,
 ) -> list[Generation]:
-    """Greedy continuations of token-id ``prompts`` (one batch), ``max_new_tokens`` each at most."""
+    """Greedy continuations of token-id ``prompts`` (one batch), ``max_new_tokens`` each at most.
+
+    With ``prefix``, every prompt starts with ``prefix.ids`` and only the rest is run here.
+    """
     device = caller.device
-    input_ids, mask = left_pad(prompts, pad_id, device)
-    positions = left_padded_positions(mask)
-    logits, cache = caller(input_ids, mask, positions, cache=None, use_cache=True, last_only=True)
+    if prefix is None:
+        input_ids, mask = left_pad(prompts, pad_id, device)
+        positions = left_padded_positions(mask)
+        cache = None
+    else:
+        shared = len(prefix.ids)
+        input_ids, suffix_mask = left_pad([p[shared:] for p in prompts], pad_id, device)
+        positions = shared + left_padded_positions(suffix_mask)
+        mask = torch.cat([torch.ones((len(prompts), shared), dtype=suffix_mask.dtype, device=device), suffix_mask], 1)
+        cache = repeat_cache_rows(copy.deepcopy(prefix.cache), len(prompts))
+    logits, cache = caller(input_ids, mask, positions, cache=cache, use_cache=True, last_only=True)
     next_logits = logits[:, -1, :]
     last_pos = positions[:, -1]
 

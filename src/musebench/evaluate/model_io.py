@@ -72,3 +72,16 @@ def select_cache_rows(cache, keep: torch.Tensor):
         except (AttributeError, TypeError, RuntimeError):
             return None
     return None
+
+
+def repeat_cache_rows(cache, repeats: int):
+    """A batch-1 cache repeated ``repeats`` times along the batch (in place when the cache allows it)."""
+    if hasattr(cache, "batch_repeat_interleave"):
+        cache.batch_repeat_interleave(repeats)
+        return cache
+    if isinstance(cache, (tuple, list)) and all(isinstance(layer, (tuple, list)) for layer in cache):
+        try:
+            return type(cache)(type(layer)(t.repeat_interleave(repeats, dim=0) for t in layer) for layer in cache)
+        except (AttributeError, TypeError, RuntimeError):
+            return None
+    return None

@@ -8,7 +8,13 @@ from collections import defaultdict
 from musebench.errors import ModelError
 from musebench.evaluate.batching import ModelShape, plan_batches
 from musebench.evaluate.cache import ResultCache
-from musebench.evaluate.generation import eos_ids, greedy_generate
+from musebench.evaluate.generation import (
+    MIN_SHARED_PREFIX,
+    common_prefix_length,
+    eos_ids,
+    greedy_generate,
+    prefill_prefix,
+)
 from musebench.evaluate.model_io import ModelCaller
 from musebench.evaluate.requests import GenerateRequest, Generation, LogprobRequest, TokenLogprobs
 from musebench.evaluate.scoring import score_texts
@@ -65,13 +71,15 @@ class Runner:
             for (max_new, stop), reqs in by_budget.items():
                 prompts = encode(self.tokenizer, [r.prompt for r in reqs])
                 matcher = self._stop_matcher(stop)
+                shared = common_prefix_length(prompts)
+                prefix = prefill_prefix(self.caller, prompts[0][:shared]) if shared >= MIN_SHARED_PREFIX else None
                 batches = plan_batches([len(p) + max_new for p in prompts], batch_size=self.settings.batch_size,
                                        budget_bytes=self.budget_bytes,
                                        bytes_per_token=self.shape.generation_bytes_per_token(),
                                        bytes_per_row=self.shape.generation_bytes_per_row())
                 for batch in batches:
                     outs = greedy_generate(self.caller, [prompts[i] for i in batch], max_new, self.pad_id,
-                                           self.eos, matcher)
+                                           self.eos, matcher, prefix)
                     fresh = {reqs[i].key(): out for i, out in zip(batch, outs)}
                     self.cache.store(group, {k: g.to_json() for k, g in fresh.items()})
                     done.update(fresh)

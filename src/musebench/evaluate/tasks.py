@@ -47,8 +47,9 @@ def verbmem_rows(tokenizer, records, requests, outputs: dict[str, Generation], s
     for i, (rec, req) in enumerate(zip(records, requests)):
         output = decode_generation(tokenizer, outputs[req.key()])
         reference = verbmem_reference(tokenizer, rec.gt, settings.verbmem_gt_max_tokens)
+        generation = outputs[req.key()]
         rows.append({"criterion": "verbmem_f", "index": i, "input": rec.prompt, "reference": reference,
-                     "output": output, "finish": outputs[req.key()].finish,
+                     "output": output, "output_tokens": len(generation.token_ids), "finish": generation.finish,
                      "scores": {"rougeL_f1": rouge_l_f1(reference, output)}})
     return rows
 
@@ -59,6 +60,7 @@ def knowmem_rows(criterion: str, tokenizer, qa, requests, outputs: dict[str, Gen
         raw = decode_generation(tokenizer, outputs[req.key()])
         answer = knowmem_cut(raw)
         rows.append({"criterion": criterion, "index": i, "input": pair.question, "reference": pair.answer,
-                     "output": answer, "raw_output": raw, "finish": outputs[req.key()].finish,
+                     "output": answer, "raw_output": raw, "output_tokens": len(outputs[req.key()].token_ids),
+                     "finish": outputs[req.key()].finish,
                      "scores": {"rougeL_f1": rouge_l_f1(pair.answer, answer)}})
     return rows
