@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 import torch
 
@@ -185,3 +187,33 @@ def test_another_methods_run_is_not_overwritten(tv_run, trained_model_dir, tiny_
 
     with pytest.raises(ConfigError, match="already holds a 'task_vector' run"):
         run_whp(trained_model_dir, tiny_corpus, _config(method="whp"), tv_run.out_dir)
+
+
+def test_editing_loads_whole_models_after_a_zero3_run(tiny_model_dir, tmp_path, tiny_tokenizer):
+    """A live ZeRO-3 config would make from_pretrained partition (a collective); editing must bypass it."""
+    from transformers import AutoModelForCausalLM
+    from transformers.integrations import deepspeed as hf_deepspeed
+
+    from musebench.unlearn.finetuned import load_target_like
+
+    class Zero3Config:  # what DeepSpeed's HfDeepSpeedConfig answers during a ZeRO-3 run
+        config = {"zero_optimization": {"stage": 3}}
+
+        def is_zero3(self):
+            return True
+
+    ft_dir = tmp_path / "ft"
+    build_tiny_llama(tiny_tokenizer, SPEC, seed=5).save_pretrained(ft_dir, safe_serialization=True)
+    tiny_tokenizer.save_pretrained(ft_dir)
+    live = Zero3Config()
+    hf_deepspeed.set_hf_deepspeed_config(live)
+    try:
+        assert hf_deepspeed.is_deepspeed_zero3_enabled()
+        if importlib.util.find_spec("deepspeed") is None:
+            with pytest.raises(ImportError, match="deepspeed"):  # the plain load goes for zero.Init
+                AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+        target, finetuned = load_target_like(tiny_model_dir, ft_dir)
+        assert target.model.model.embed_tokens.weight.numel() > 0  # whole, not partitioned
+        assert hf_deepspeed.is_deepspeed_zero3_enabled()  # the run's config is restored afterwards
+    finally:
+        hf_deepspeed.unset_hf_deepspeed_config()

@@ -16,6 +16,7 @@ token the target checkpoint lacks, i.e. the task vector is zero on those rows.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -129,13 +130,37 @@ def align_vocabulary(target, finetuned) -> None:
         out_t.weight[n_target:] = out_f.weight[n_target:]
 
 
+@contextlib.contextmanager
+def without_zero3():
+    """Load whole models in one process, even after a DeepSpeed ZeRO-3 run in this process.
+
+    After ZeRO-3 training, transformers still sees the run's DeepSpeed config, so ``from_pretrained`` and
+    ``resize_token_embeddings`` would partition the weights with ``zero.Init``: a collective that the other
+    ranks (waiting for the main process to finish its edits) never join, i.e. a hang.
+    """
+    try:
+        from transformers.integrations import deepspeed as hf_deepspeed
+    except ImportError:  # pragma: no cover - transformers always has the module
+        yield
+        return
+    ref = hf_deepspeed._hf_deepspeed_config_weak_ref
+    config = ref() if ref is not None else None
+    hf_deepspeed.unset_hf_deepspeed_config()
+    try:
+        yield
+    finally:
+        if config is not None:
+            hf_deepspeed.set_hf_deepspeed_config(config)
+
+
 def load_target_like(target_dir, finetuned_dir, device: str = "cpu", dtype=None):
     """Load the target with θ_ft's tokenizer and aligned vocabulary; returns ``(target, finetuned)`` LoadedModels."""
     from musebench.models.loading import LoadedModel, load_model
 
-    finetuned = load_model(finetuned_dir, device=device, dtype=dtype)
-    target = load_model(target_dir, device=device, dtype=dtype, tokenizer_path=finetuned_dir)
-    align_vocabulary(target.model, finetuned.model)
+    with without_zero3():
+        finetuned = load_model(finetuned_dir, device=device, dtype=dtype)
+        target = load_model(target_dir, device=device, dtype=dtype, tokenizer_path=finetuned_dir)
+        align_vocabulary(target.model, finetuned.model)
     target.model.config.pad_token_id = finetuned.tokenizer.pad_token_id
     return LoadedModel(target.model, finetuned.tokenizer, target.name), finetuned
 
