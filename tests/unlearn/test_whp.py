@@ -65,8 +65,7 @@ def test_incremental_decoding_with_cache_matches_full_forward(pair, tiny_tokeniz
         full = model(input_ids=full_ids, attention_mask=full_mask, position_ids=full_pos).logits
         n = ids.shape[1]
         out = model(input_ids=ids, attention_mask=mask, position_ids=full_pos[:, :n], use_cache=True)
-        assert isinstance(out.past_key_values, tuple) and len(out.past_key_values) == 2
-        assert all(c is not None for c in out.past_key_values)
+        assert len(out.past_key_values) == 2 and all(c is not None for c in out.past_key_values)
         steps = [out.logits[:, -1]]
         past = out.past_key_values
         for j in range(extra.shape[1]):
@@ -76,6 +75,31 @@ def test_incremental_decoding_with_cache_matches_full_forward(pair, tiny_tokeniz
             steps.append(out.logits[:, -1])
     incremental = torch.stack(steps, dim=1)
     torch.testing.assert_close(incremental, full[:, n - 1:], rtol=1e-4, atol=1e-4)
+
+
+def test_cache_rows_can_be_dropped_and_repeated(pair, tiny_tokenizer):
+    """The generation loop's batch operations act on both halves of the pair cache."""
+    model = WHPModel(*pair, alpha=2.0)
+    batch = tiny_tokenizer(["Alda Vorn was", "Brin Osmund was"], return_tensors="pt", padding=True)
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    pos = (mask.cumsum(-1) - 1).clamp(min=0)
+    nxt = torch.tensor([[11], [12]])
+    with torch.no_grad():
+        full = model(input_ids=torch.cat([ids, nxt], 1), attention_mask=torch.cat([mask, mask[:, :1]], 1),
+                     position_ids=torch.cat([pos, pos[:, -1:] + 1], 1)).logits[:, -1]
+        cache = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True,
+                      logits_to_keep=1).past_key_values
+        cache.batch_select_indices(torch.tensor([1]))  # keep the second row only
+        assert cache.get_seq_length() == ids.shape[1]
+        row = model(input_ids=nxt[1:], attention_mask=torch.cat([mask[1:], mask[1:, :1]], 1),
+                    position_ids=pos[1:, -1:] + 1, past_key_values=cache, use_cache=True)
+        torch.testing.assert_close(row.logits[:, -1], full[1:], rtol=1e-4, atol=1e-4)
+        one = tiny_tokenizer(["Alda Vorn was"], return_tensors="pt")
+        prefix = model(**one, use_cache=True, logits_to_keep=1)
+        assert prefix.logits.shape[1] == 1  # only the last position was projected to the vocabulary
+        shared = prefix.past_key_values
+        shared.batch_repeat_interleave(3)
+        assert all(c.layers[0].keys.shape[0] == 3 for c in shared)
 
 
 def test_generate_is_greedy_on_the_whp_logits(pair, tiny_tokenizer):

@@ -8,7 +8,8 @@ says which next tokens the forget documents make *more* likely; WHP pushes those
 Nothing is trained per α, so a WHP "checkpoint" is a small directory holding ``whp.json``
 (``{"target": ..., "finetuned": ..., "alpha": ...}``) and :func:`load_whp` rebuilds the combined model.
 The combined model follows the evaluation model contract (``docs/architecture.md``): it is called like a
-causal LM with a KV cache, and its cache is the pair of the two models' caches, opaque to the caller.
+causal LM with a KV cache, and its cache is the pair of the two models' caches (:class:`PairCache`),
+opaque to the caller.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class WHPOutput:
     """What a causal LM returns, as far as the evaluation contract goes."""
 
     logits: torch.Tensor
-    past_key_values: Any = None  # (target cache, fine-tuned cache) or None
+    past_key_values: Any = None  # PairCache(target cache, fine-tuned cache) or None
 
     @property
     def cache(self):  # transformers >= 5 names the returned cache ``cache``
@@ -52,6 +53,39 @@ class WHPOutput:
 
     def __getitem__(self, key):  # ``out["logits"]`` works as with a transformers ModelOutput
         return getattr(self, key)
+
+
+class PairCache:
+    """The two models' KV caches, handed to the caller as one opaque object and passed back unchanged.
+
+    It forwards the in-place batch operations of transformers caches to both halves, so a generation loop
+    can drop finished rows (``batch_select_indices``) or share a prompt prefix (``batch_repeat_interleave``)
+    with WHP as with a plain model. It also unpacks like the pair it is: ``target, finetuned = cache``.
+    """
+
+    def __init__(self, target, finetuned):
+        self.target = target
+        self.finetuned = finetuned
+
+    def __iter__(self):
+        return iter((self.target, self.finetuned))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i):
+        return (self.target, self.finetuned)[i]
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        self.target.batch_select_indices(indices)
+        self.finetuned.batch_select_indices(indices)
+
+    def batch_repeat_interleave(self, repeats: int) -> None:
+        self.target.batch_repeat_interleave(repeats)
+        self.finetuned.batch_repeat_interleave(repeats)
+
+    def get_seq_length(self, *args) -> int:
+        return self.target.get_seq_length(*args)
 
 
 class WHPModel(nn.Module):
@@ -89,15 +123,17 @@ class WHPModel(nn.Module):
         return next(self.target.parameters()).dtype
 
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None,
-                use_cache=None, cache=None, **kwargs) -> WHPOutput:
+                use_cache=None, cache=None, logits_to_keep: int = 0, **kwargs) -> WHPOutput:
         past = past_key_values if past_key_values is not None else cache
         past_target, past_finetuned = past if past is not None else (None, None)
         common = dict(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                       use_cache=use_cache, **kwargs)
+        if logits_to_keep:  # prefill: only the last positions' logits, of both models
+            common["logits_to_keep"] = logits_to_keep
         out_t = self.target(**{self._cache_arg: past_target}, **common)
         out_f = self.finetuned(**{self._cache_arg: past_finetuned}, **common)
         logits = whp_logits(out_t.logits, out_f.logits, self.alpha)
-        past = (_returned_cache(out_t), _returned_cache(out_f)) if use_cache else None
+        past = PairCache(_returned_cache(out_t), _returned_cache(out_f)) if use_cache else None
         return WHPOutput(logits=logits, past_key_values=past)
 
     @torch.no_grad()
