@@ -127,14 +127,32 @@ def test_selection_mode_evaluates_only_selection_metrics_then_the_chosen_in_full
     scal_evals = [(p, m) for p, m, _ in fake_backend.calls["evaluate"] if "/scal/" in p]
     partial = [p for p, m in scal_evals if m is not None]
     full = [p for p, m in scal_evals if m is None]
-    assert len(partial) == 6 and all(m == ["knowmem_f", "knowmem_r"] for p, m in scal_evals if m)
+    # ga [40, 30, 10]: epoch-2 meets retrain's 33, so epoch-3 is never evaluated (the rule keeps the first)
+    assert len(partial) == 4 and all(m == ["knowmem_f"] for p, m in scal_evals if m)
+    assert not any(p.endswith("epoch-3") for p, _ in scal_evals)
     assert len(full) == 2
     row = results["methods"]["ga"]["scalability"][0]
     assert set(row["scores"]) >= {"verbmem_f", "knowmem_f", "knowmem_r", "privleak"}
-    # ga on fold 1 selects epoch-2: only it carries every criterion
-    assert row["selected"] == "epoch-2"
-    assert [set(c["scores"]) == {"knowmem_f", "knowmem_r"} for c in row["checkpoints"]] == [True, False, True]
+    assert row["selected"] == "epoch-2" and row["checkpoints_trained"] == 3
+    assert [set(c["scores"]) == {"knowmem_f"} for c in row["checkpoints"]] == [True, False]
     assert row["checkpoints"][1]["scores"] == row["scores"]
+    # npo never reaches 33 (C6 request 1): every checkpoint is evaluated, the last selected
+    first = results["methods"]["npo"]["sustainability"][0]
+    assert [c["label"] for c in first["checkpoints"]] == ["epoch-1", "epoch-2", "epoch-3"]
+    assert first["selected"] == "epoch-3"
+
+
+def test_lazy_selection_with_a_floor_reads_utility_too(tmp_path, fake_backend):
+    # target knowmem_r 55, floor 0.7 -> 38.5: only ga epoch-1 (kf 40, kr 40) is eligible; epoch-2 (kf 30, kr 30)
+    # meets retrain's 33 but breaks the floor. No eligible one meets 33 -> the last eligible: epoch-1.
+    cfg = cfg_of(selection={"utility_floor": 0.7}, methods={"ga": {"epochs": 3}},
+                 scalability={"methods": ["ga"], "folds": [1]}, sustainability=False)
+    results = run_experiment(cfg, tmp_path / "run", fake_backend)
+    row = results["methods"]["ga"]["scalability"][0]
+    assert [c["label"] for c in row["checkpoints"]] == ["epoch-1", "epoch-2", "epoch-3"]
+    assert set(row["checkpoints"][1]["scores"]) == {"knowmem_f", "knowmem_r"}
+    assert row["selected"] == "epoch-1" and "kept 1/3" in row["selection_reason"]
+    assert set(row["checkpoints"][0]["scores"]) >= {"verbmem_f", "privleak"}
 
 
 def test_missing_folds_fail_before_any_training(tmp_path, fake_backend):
@@ -165,6 +183,6 @@ def test_eval_metrics_limit_every_full_evaluation(tmp_path, fake_backend):
     four = ["verbmem_f", "knowmem_f", "knowmem_r", "privleak"]
     run_experiment(cfg_of(eval={"metrics": four}), tmp_path / "run", fake_backend)
     modes = {m if m is None else tuple(m) for _, m, _ in fake_backend.calls["evaluate"]}
-    assert modes == {tuple(four), ("knowmem_f", "knowmem_r")}
+    assert modes == {tuple(four), ("knowmem_f",)}
     with pytest.raises(ConfigError, match="must include knowmem_f"):
         cfg_of(eval={"metrics": ["verbmem_f"]})

@@ -47,3 +47,18 @@ def test_selection_needs_checkpoints_and_target_utility_for_a_floor():
         select_checkpoint([], 33.0)
     with pytest.raises(ValueError):
         select_checkpoint(ckpts((1, 1)), 33.0, utility_floor=0.5)
+
+
+def test_is_final_agrees_with_select_checkpoint_on_every_prefix():
+    """Stopping at the first ``is_final`` checkpoint gives the same choice as evaluating them all."""
+    import itertools
+
+    from musebench.experiment.selection import is_final
+
+    values = [(50, 45), (30, 20), (20, 41), (40, 42), (10, 5)]
+    for run in itertools.permutations(values, 4):
+        run = ckpts(*run)
+        for floor in (None, 0.8):
+            full = select_checkpoint(run, 33.0, floor, 50.0)
+            stop = next((i for i, (_, s) in enumerate(run) if is_final(s, 33.0, floor, 50.0)), len(run) - 1)
+            assert select_checkpoint(run[: stop + 1], 33.0, floor, 50.0).label == full.label

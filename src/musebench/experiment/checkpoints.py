@@ -13,7 +13,7 @@ from typing import Any
 
 from musebench.experiment.config import MethodSpec
 from musebench.experiment.context import ModelRef, RunContext
-from musebench.experiment.selection import SELECTION_METRICS, Selection, select_checkpoint
+from musebench.experiment.selection import Selection, is_final, select_checkpoint, selection_metrics
 from musebench.io import atomic_write_text, stable_hash
 
 STAGE_KEY_FILE = ".musebench-stage-key"
@@ -21,7 +21,8 @@ STAGE_KEY_FILE = ".musebench-stage-key"
 
 @dataclass
 class RequestOutcome:
-    checkpoints: list[dict[str, Any]]  # [{"label", "scores", "ci"}] in training order
+    checkpoints: list[dict[str, Any]]  # [{"label", "scores", "ci"}] in training order (evaluated ones)
+    trained: int  # checkpoints the unlearning run wrote (more than evaluated when selection stopped early)
     selection: Selection
     scores: dict[str, float]  # every criterion of the selected checkpoint
     ci: dict[str, list[float]]
@@ -62,28 +63,31 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
 
     done = ctx.store.run(f"{stage}/unlearn", key_parts, unlearn, still_valid=outputs_exist)
     full_metrics = ctx.cfg.eval.metrics
-    metrics = list(SELECTION_METRICS) if eval_mode == "selection" else full_metrics
+    floor = ctx.cfg.selection.utility_floor
+    rule = {"retrain_knowmem_f": ctx.retrain_scores["knowmem_f"], "utility_floor": floor,
+            "target_knowmem_r": ctx.target_scores.get("knowmem_r")}
+    lazy = eval_mode == "selection"
+    metrics = selection_metrics(floor) if lazy else full_metrics
     evaluated = []
     eval_wall = 0.0
     for ckpt in done.result:
         ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{ckpt['label']}", done.key, ckpt, metrics)
         eval_wall += ev.wall_s
         evaluated.append({"label": ckpt["label"], **ev.result})
-    selection = select_checkpoint([(c["label"], c["scores"]) for c in evaluated],
-                                  retrain_knowmem_f=ctx.retrain_scores["knowmem_f"],
-                                  utility_floor=ctx.cfg.selection.utility_floor,
-                                  target_knowmem_r=ctx.target_scores.get("knowmem_r"))
+        if lazy and is_final(ev.result["scores"], **rule):
+            break  # the rule keeps the first such checkpoint: later ones cannot change the choice
+    selection = select_checkpoint([(c["label"], c["scores"]) for c in evaluated], **rule)
     chosen = done.result[selection.index]
     full = evaluated[selection.index]
-    if eval_mode == "selection":  # only selection's criteria were computed per checkpoint: now all of them
+    if lazy:  # only selection's criteria were computed per checkpoint: now all of them
         ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{chosen['label']}/all", done.key, chosen, full_metrics)
         eval_wall += ev.wall_s
         full = {"label": chosen["label"], **ev.result}
         evaluated[selection.index] = full  # the selected checkpoint carries every criterion
     model = ModelRef(ctx.absolute(chosen["path"]), stable_hash([done.key, chosen["label"]]), checkpoint=True)
-    return RequestOutcome(checkpoints=evaluated, selection=selection, scores=full["scores"], ci=full["ci"],
-                          selected_model=model, timing_s={"unlearn": round(done.wall_s, 2),
-                                                          "eval": round(eval_wall, 2)},
+    return RequestOutcome(checkpoints=evaluated, trained=len(done.result), selection=selection,
+                          scores=full["scores"], ci=full["ci"], selected_model=model,
+                          timing_s={"unlearn": round(done.wall_s, 2), "eval": round(eval_wall, 2)},
                           unlearn_key=done.key)
 
 

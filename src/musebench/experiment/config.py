@@ -198,6 +198,10 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
     known = [m.name for m in methods]
     scal = _parse_follow_up("scalability", raw.get("scalability", False), known, problems)
     sust = _parse_follow_up("sustainability", raw.get("sustainability", False), known, problems)
+    if (selection.utility_floor is not None and eval_spec.metrics is not None
+            and "knowmem_r" not in eval_spec.metrics):
+        problems.add("eval.metrics", "must include knowmem_r when selection.utility_floor is set",
+                     eval_spec.metrics)
     cache_dir = raw.get("cache_dir")
     if cache_dir is not None and not isinstance(cache_dir, str):
         problems.add("cache_dir", "must be a directory path", cache_dir)

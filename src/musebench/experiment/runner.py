@@ -199,6 +199,7 @@ def _run_method(ctx: RunContext, spec: MethodSpec) -> None:
         "method": spec.method,
         "config": ctx.cfg.unlearn_fields(spec),
         "checkpoints": out.checkpoints,
+        "checkpoints_trained": out.trained,
         "selected": out.selection.label,
         "selection_reason": out.selection.reason,
         "selected_scores": out.scores,

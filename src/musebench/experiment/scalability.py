@@ -25,6 +25,7 @@ def run_scalability(ctx: RunContext, spec: MethodSpec, folds: list[int]) -> list
                      "forget_tokens": ctx.backend.count_tokens(ctx.target.path, docs),
                      "selected": out.selection.label, "selection_reason": out.selection.reason,
                      "scores": out.scores, "ci": out.ci,
-                     "checkpoints": out.checkpoints, "timing_s": out.timing_s})
+                     "checkpoints": out.checkpoints, "checkpoints_trained": out.trained,
+                     "timing_s": out.timing_s})
         ctx.results.set_follow_up(spec.name, "scalability", rows)
     return rows

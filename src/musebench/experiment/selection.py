@@ -19,8 +19,18 @@ class Selection:
     reason: str
 
 
-#: The scores selection reads; with ``eval.checkpoints: selection`` only these are computed per checkpoint.
-SELECTION_METRICS = ("knowmem_f", "knowmem_r")
+def selection_metrics(utility_floor: float | None) -> list[str]:
+    """The scores selection reads; with ``eval.checkpoints: selection`` only these are computed per checkpoint."""
+    return ["knowmem_f"] if utility_floor is None else ["knowmem_f", "knowmem_r"]
+
+
+def is_final(scores: dict[str, float], retrain_knowmem_f: float, utility_floor: float | None = None,
+             target_knowmem_r: float | None = None) -> bool:
+    """True when this checkpoint is selected whatever comes after it: it meets the forget target (and the
+    floor). Later checkpoints need not be evaluated, as the rule takes the FIRST such checkpoint."""
+    if scores["knowmem_f"] > retrain_knowmem_f:
+        return False
+    return utility_floor is None or scores["knowmem_r"] >= utility_floor * target_knowmem_r
 
 
 def select_checkpoint(

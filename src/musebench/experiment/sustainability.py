@@ -25,7 +25,8 @@ def run_sustainability(ctx: RunContext, spec: MethodSpec, folds: list[int]) -> l
                      "started_from": "target" if previous is ctx.target else ctx.relative(previous.path),
                      "selected": out.selection.label, "selection_reason": out.selection.reason,
                      "scores": out.scores, "ci": out.ci,
-                     "checkpoints": out.checkpoints, "timing_s": out.timing_s})
+                     "checkpoints": out.checkpoints, "checkpoints_trained": out.trained,
+                     "timing_s": out.timing_s})
         ctx.results.set_follow_up(spec.name, "sustainability", rows)
         previous = out.selected_model
     return rows
