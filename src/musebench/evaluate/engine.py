@@ -38,6 +38,8 @@ PACKAGES = ("musebench", "torch", "transformers", "tokenizers", "rouge-score", "
 
 def resolve_metrics(corpus, metrics) -> list[str]:
     """The criteria to compute, in MUSE order; unknown names and missing corpus parts fail together."""
+    if isinstance(metrics, str):
+        metrics = [m for m in metrics.split(",") if m.strip()]
     if metrics is None or list(metrics) in (["all"], []):
         return [m for m in SELECTABLE if all(getattr(corpus, p) for p in NEEDS[m])]
     chosen = [ALIASES.get(m.strip().lower(), m.strip().lower()) for m in metrics]
