@@ -62,6 +62,20 @@ def test_editor_matches_the_formula_and_alpha_zero_is_the_target(model_pair):
     assert not editor.differs_from_target()
 
 
+def test_bf16_target_with_fp32_finetuned_model(model_pair):
+    """MUSE targets are bf16 on disk, θ_ft is saved in fp32: Δ keeps fp32, the edited weights are bf16."""
+    target, finetuned = model_pair
+    target.to(torch.bfloat16)
+    target_sd = {n: p.detach().clone() for n, p in target.named_parameters()}
+    ft_sd = {n: p.detach().clone() for n, p in finetuned.named_parameters()}
+    editor = TaskVectorEditor(target, finetuned)
+    assert all(d.dtype == torch.float32 for d in editor.delta.values())
+    editor.apply(8.0)
+    expected = negate_task_vector(target_sd, ft_sd, 8.0)
+    for name, p in target.named_parameters():
+        assert p.dtype == torch.bfloat16 and torch.equal(p.detach(), expected[name])
+
+
 def test_saved_checkpoint_is_verified_from_disk(model_pair, tmp_path, tiny_tokenizer):
     target, finetuned = model_pair
     target_sd = {n: p.detach().clone() for n, p in target.named_parameters()}

@@ -166,9 +166,12 @@ def load_target_like(target_dir, finetuned_dir, device: str = "cpu", dtype=None)
 
 
 def weights_dtype(name: str):
-    """The config's ``dtype`` field as a torch dtype ('auto' keeps float32, as training does)."""
-    return {"auto": torch.float32, "float32": torch.float32, "bfloat16": torch.bfloat16,
-            "float16": torch.float16}[name]
+    """The config's ``dtype`` field for loading the models to edit.
+
+    'auto' keeps each checkpoint's stored dtype: the MUSE targets are bf16 on disk, so the α models are
+    written in bf16 (13 GB each, not 27), while the task vector is computed from θ_ft in its own precision.
+    """
+    return {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
 def alpha_label(alpha: float) -> str:

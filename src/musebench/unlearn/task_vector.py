@@ -45,9 +45,9 @@ def negate_task_vector(target: Mapping[str, torch.Tensor], finetuned: Mapping[st
 class TaskVectorEditor:
     """Holds θ_target and the task vector Δ = θ_ft − θ_target of one model, and writes θ_α for any α.
 
-    Memory: the model being edited, a copy of θ_target and Δ (three copies in the model's dtype; a 7B model
-    in bf16 needs ~40 GB of CPU RAM). Δ is written into the fine-tuned model's own tensors, which are
-    therefore consumed: no fourth copy is ever allocated.
+    Memory: the model being edited, a copy of θ_target and Δ: three copies (a 7B model: ~40 GB of CPU RAM
+    in bf16; 54 GB when θ_ft was saved in fp32). Δ is written into the fine-tuned model's own tensors, in
+    their precision, which are therefore consumed: no fourth copy is ever allocated.
     """
 
     def __init__(self, model, finetuned_model):
@@ -62,11 +62,13 @@ class TaskVectorEditor:
             f = ft_params[name]
             if f.shape != p.shape:
                 raise ModelError(f"shape mismatch for '{name}': {tuple(p.shape)} vs {tuple(f.shape)}")
-            delta = (f.detach().float().to(p.device) - p.detach().float()).to(p.dtype)
-            if f.device == delta.device and f.dtype == delta.dtype:
+            delta = f.detach().float().to(p.device) - p.detach().float()
+            if f.device == delta.device:
                 with torch.no_grad():
-                    f.copy_(delta)  # reuse the fine-tuned tensor's memory for Δ
+                    f.copy_(delta)  # reuse the fine-tuned tensor's memory (and precision) for Δ
                 delta = f.detach()
+            else:
+                delta = delta.to(p.dtype)
             self.delta[name] = delta
         if all(not bool(d.any()) for d in self.delta.values()):
             raise TrainingError("the fine-tuned model equals the target (fine-tuning changed no weight), so "
