@@ -60,3 +60,10 @@ def test_load_experiment_reads_yaml_and_names_the_file(tmp_path):
         load_experiment(path)
     with pytest.raises(ConfigError, match="experiment file not found"):
         load_experiment(tmp_path / "nope.yaml")
+
+
+def test_whp_cannot_be_chained_in_c6():
+    raw = {"corpus": "news-mini", "methods": {"ga": {}, "whp": {}}}
+    assert parse_experiment({**raw, "sustainability": {"methods": ["ga"]}}).sustainability.methods == ["ga"]
+    with pytest.raises(ConfigError, match="sustainability.methods: 'whp' is WHP"):
+        parse_experiment({**raw, "sustainability": True})

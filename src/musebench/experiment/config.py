@@ -198,6 +198,12 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
     known = [m.name for m in methods]
     scal = _parse_follow_up("scalability", raw.get("scalability", False), known, problems)
     sust = _parse_follow_up("sustainability", raw.get("sustainability", False), known, problems)
+    if sust.enabled:
+        chained = sust.methods if sust.methods is not None else known
+        for m in methods:
+            if m.name in chained and m.method == "whp":
+                problems.add("sustainability.methods", f"'{m.name}' is WHP, whose checkpoints combine two models' "
+                             "logits and cannot start the next request; leave it out of C6")
     if (selection.utility_floor is not None and eval_spec.metrics is not None
             and "knowmem_r" not in eval_spec.metrics):
         problems.add("eval.metrics", "must include knowmem_r when selection.utility_floor is set",
