@@ -231,3 +231,32 @@ def test_editing_loads_whole_models_after_a_zero3_run(tiny_model_dir, tmp_path, 
         assert hf_deepspeed.is_deepspeed_zero3_enabled()  # the run's config is restored afterwards
     finally:
         hf_deepspeed.unset_hf_deepspeed_config()
+
+
+def test_rows_the_target_lacks_come_from_the_finetuned_model(tmp_path, tiny_model_dir, tiny_tokenizer):
+    """A token added at fine-tuning time (Llama-2's missing <pad>) gets θ_ft's row: a zero task vector there,
+    not the difference between two random initialisations multiplied by alpha."""
+    from transformers import AutoTokenizer
+
+    from musebench.unlearn.finetuned import load_target_like
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tok.add_special_tokens({"additional_special_tokens": ["<extra>"]})
+    ft = build_tiny_llama(tiny_tokenizer, SPEC, seed=0)
+    ft.resize_token_embeddings(len(tok))
+    with torch.no_grad():
+        for p in ft.parameters():
+            p.add_(0.01)
+    ft.save_pretrained(tmp_path / "ft", safe_serialization=True)
+    tok.save_pretrained(tmp_path / "ft")
+    target, finetuned = load_target_like(tiny_model_dir, tmp_path / "ft")
+    n = len(tiny_tokenizer)
+    assert len(target.tokenizer) == n + 1
+    for get in ("get_input_embeddings", "get_output_embeddings"):
+        w_t, w_f = getattr(target.model, get)().weight, getattr(finetuned.model, get)().weight
+        assert w_t.shape == w_f.shape == (n + 1, SPEC.hidden_size)
+        assert torch.equal(w_t[n:], w_f[n:])
+        assert not torch.equal(w_t[:n], w_f[:n])  # the target's own rows are its own
+    editor = TaskVectorEditor(target.model, finetuned.model)
+    assert not editor.delta["model.embed_tokens.weight"][n:].any()
+    assert editor.delta["model.embed_tokens.weight"][:n].abs().min() > 0
