@@ -67,3 +67,9 @@ def test_whp_cannot_be_chained_in_c6():
     assert parse_experiment({**raw, "sustainability": {"methods": ["ga"]}}).sustainability.methods == ["ga"]
     with pytest.raises(ConfigError, match="sustainability.methods: 'whp' is WHP"):
         parse_experiment({**raw, "sustainability": True})
+
+
+def test_to_dict_round_trips(fake_backend):
+    cfg = parse_experiment(GOOD, method_validator=fake_backend.validate_method)
+    again = parse_experiment(cfg.to_dict(), method_validator=fake_backend.validate_method)
+    assert again == cfg

@@ -1,5 +1,5 @@
 """The real pieces end to end on the test fixtures: a saved corpus, the random 2-layer Llama as both target and
-retrain, two methods, C5 and C6, the report. Slow-ish (real training and evaluation), kept small."""
+retrain, real unlearning, evaluation and report. A small one always; a fuller one (two methods, C5, C6) is slow."""
 
 import json
 
@@ -55,3 +55,37 @@ def test_run_command_end_to_end_then_resume_without_work(tmp_path, tiny_corpus, 
     assert main(["run", str(exp), "--out", str(out), "--threads", "1", "--no-report"]) == 0
     assert sorted(p.name for p in (out / "stages").iterdir()) == markers
     assert {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir()} == before  # nothing redone
+
+
+SMALL = """\
+name: e2e-small
+device: cpu
+corpus: {{path: {data}}}
+models: {{target: {model}, retrain: {model}}}
+eval:
+  checkpoints: selection
+  metrics: [knowmem_f, privleak]
+  settings: {{knowmem_max_new_tokens: 3, knowmem_num_shots: 1, privleak_max_length: 32, bootstrap_samples: 10}}
+method_defaults: {{epochs: 1, lr: 1.0e-3, batch_size: 2, max_len: 16, progress: false}}
+methods: {{npo: {{}}}}
+sustainability: {{folds: [1, 2], eval_checkpoints: selection}}
+"""
+
+
+def test_small_run_chains_c6_through_real_checkpoints(tmp_path, tiny_corpus, tiny_model_dir):
+    from musebench.unlearn import load_unlearned
+
+    data = save_corpus(tiny_corpus, tmp_path / "data")
+    exp = tmp_path / "small.yaml"
+    exp.write_text(SMALL.format(data=data, model=tiny_model_dir))
+    out = tmp_path / "run"
+    assert main(["run", str(exp), "--out", str(out), "--threads", "1", "--no-report"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    rows = results["methods"]["npo"]["sustainability"]
+    assert [r["request"] for r in rows] == [1, 2] and rows[0]["started_from"] == "target"
+    second = json.loads((out / "sust" / "npo" / "request-2" / "run.json").read_text())
+    expected = str(out / "sust" / "npo" / "request-1" / "epoch-1")
+    assert second["model"] == expected and second["reference"] == expected  # C6: previous model is both
+    assert second["forget_split"] == "sust/forget_2"
+    assert set(rows[1]["scores"]) == {"knowmem_f", "auc", "privleak"}
+    assert load_unlearned(out / "sust" / "npo" / "request-2" / "epoch-1", "cpu", None).model is not None

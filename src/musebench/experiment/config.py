@@ -126,8 +126,11 @@ class ExperimentConfig:
         return [self.method(n) for n in names]
 
     def to_dict(self) -> dict[str, Any]:
+        """The experiment in the YAML file's own shape: ``parse_experiment(cfg.to_dict())`` gives it back."""
         d = asdict(self)
         d.pop("source_file")
+        d["corpus"] = {k: v for k, v in d["corpus"].items() if v is not None}
+        d["methods"] = {m.name: {"method": m.method, **m.params} for m in self.methods}
         return d
 
 

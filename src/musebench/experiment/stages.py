@@ -44,6 +44,7 @@ class StageStore:
         self.on_start = on_start
         self.on_finish = on_finish
         self._redone: set[str] = set()
+        self.work_s = 0.0  # wall time of every stage this run went through, cached ones at their first cost
 
     def marker_path(self, name: str) -> Path:
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "__", name)
@@ -88,6 +89,7 @@ class StageStore:
                                                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
             self._redone.add(name)
             done = StageOutcome(name, key, result, wall, cached=False)
+        self.work_s += done.wall_s
         if self.on_finish:
             self.on_finish(done)
         return done
