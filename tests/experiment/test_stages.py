@@ -67,3 +67,25 @@ def test_marker_is_json_with_key_and_wall_time(tmp_path):
     assert marker["result"] == {"scores": {"knowmem_f": 3.0}}
     assert marker["wall_s"] >= 0 and len(marker["key"]) == 16
     assert store.marker_path("methods/npo/eval/epoch-1").parent == tmp_path / "stages"
+
+
+def test_run_lock_refuses_a_second_live_process_and_takes_over_a_stale_lock(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from musebench.errors import ConfigError
+    from musebench.experiment.lock import LOCK_FILE, run_lock
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / LOCK_FILE).write_text(f"{sleeper.pid}\n")
+        with pytest.raises(ConfigError, match=f"pid {sleeper.pid}"):
+            with run_lock(tmp_path):
+                pass
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    with run_lock(tmp_path):  # the holder is gone: its lock is stale
+        assert (tmp_path / LOCK_FILE).read_text().strip() == str(os.getpid())
+    assert not (tmp_path / LOCK_FILE).exists()

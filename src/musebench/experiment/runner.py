@@ -18,6 +18,7 @@ from musebench.experiment.adapters import Backend
 from musebench.experiment.checkpoints import unlearn_and_select
 from musebench.experiment.config import BUILD, ExperimentConfig, MethodSpec
 from musebench.experiment.context import ModelRef, RunContext
+from musebench.experiment.lock import run_lock
 from musebench.experiment.progress import NullReporter
 from musebench.experiment.results import ResultsDoc
 from musebench.experiment.scalability import run_scalability
@@ -41,9 +42,14 @@ def cache_root(cfg: ExperimentConfig) -> Path:
 def run_experiment(cfg: ExperimentConfig, run_dir: str | Path, backend: Backend, force: bool = False,
                    reporter=None, report: bool = True) -> dict[str, Any]:
     """Run (or resume) ``cfg`` in ``run_dir``; returns the final ``results.json`` content."""
-    reporter = reporter or NullReporter()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(run_dir):
+        return _run_locked(cfg, run_dir, backend, force, reporter or NullReporter(), report)
+
+
+def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: bool, reporter,
+                report: bool) -> dict[str, Any]:
     _write_config(cfg, run_dir)
     start = time.perf_counter()
     store = StageStore(run_dir, force=force, on_start=reporter.start, on_finish=reporter.finish)
