@@ -222,3 +222,13 @@ def test_registry_and_resolved_defaults():
     defaults = UnlearnConfig(method="ga")
     assert (defaults.lr, defaults.epochs, defaults.batch_size, defaults.max_len, defaults.max_grad_norm,
             defaults.lr_scheduler) == (1e-5, 10, 4, 2048, 1.0, "constant")
+
+
+def test_load_unlearned_delegates_whp_directories(tmp_path, monkeypatch):
+    from musebench.unlearn import whp
+
+    seen = []
+    monkeypatch.setattr(whp, "load_whp", lambda path, device, dtype: seen.append((path, device, dtype)) or "wrapper")
+    (tmp_path / "whp.json").write_text("{}")
+    assert load_unlearned(tmp_path, "cpu", torch.float32) == "wrapper"
+    assert seen == [(tmp_path, "cpu", torch.float32)]

@@ -29,7 +29,7 @@ def token_windows(texts: Sequence[str], tokenizer, max_len: int, split: str = "f
     if bos is None:
         raise DataError("the tokenizer has no BOS token; the release recipe prefixes every window with BOS",
                         field="tokenizer")
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]  # long by design: no warning
     step = max_len - 1
     return [[bos] + ids[i:i + step] for i in range(0, len(ids), step)]
 
