@@ -155,7 +155,7 @@ class WHPModel(nn.Module):
         for _ in range(max_new_tokens):
             positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -step_ids.shape[1]:]
             out = self(input_ids=step_ids, attention_mask=mask, position_ids=positions, past_key_values=past,
-                       use_cache=True)
+                       use_cache=True, logits_to_keep=1)
             past = out.past_key_values
             nxt = out.logits[:, -1, :].argmax(-1)
             if pad is not None:
