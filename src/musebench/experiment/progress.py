@@ -1,6 +1,8 @@
-"""Progress of a run on the terminal: one overall bar (stages done / planned, with ETA) and a line per stage.
+"""Progress of a run on the terminal: one overall bar (work done / planned, with ETA) and a line per stage.
 
-The inner work (training steps, evaluation batches) shows its own bars; this bar says where the run is.
+The inner work (training steps, evaluation batches) shows its own bars with their own ETA; this bar says
+where the whole run is. Stages are weighted by their usual cost, so the overall ETA is not dominated by the
+many short evaluations.
 """
 
 from __future__ import annotations
@@ -8,6 +10,17 @@ from __future__ import annotations
 import sys
 
 from musebench.experiment.stages import StageOutcome
+
+
+def stage_weight(name: str) -> int:
+    """Rough relative cost of a stage on the mini benchmark (an evaluation of selection's metrics = 1)."""
+    if name.startswith("build/"):
+        return 20
+    if name.endswith("/unlearn"):
+        return 4
+    if name.startswith("eval/") or name.endswith("/all"):
+        return 3
+    return 1
 
 
 class NullReporter:
@@ -30,8 +43,8 @@ class ConsoleReporter(NullReporter):
     def plan(self, total: int) -> None:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=total, desc=self.title, unit="stage", file=sys.stderr, position=0,
-                        dynamic_ncols=True, bar_format="{desc}: {n_fmt}/{total_fmt} stages "
+        self.bar = tqdm(total=total, desc=self.title, unit="unit", file=sys.stderr, position=0,
+                        dynamic_ncols=True, bar_format="{desc}: {percentage:3.0f}% |{bar:20}| "
                                                        "[{elapsed}<{remaining}] {postfix}")
 
     def add(self, n: int) -> None:
@@ -48,7 +61,7 @@ class ConsoleReporter(NullReporter):
             return
         state = "cached" if outcome.cached else f"{outcome.wall_s:6.1f}s"
         self.bar.write(f"  {'·' if outcome.cached else '✓'} {outcome.name:<48} {state}", file=sys.stderr)
-        self.bar.update(1)
+        self.bar.update(min(stage_weight(outcome.name), self.bar.total - self.bar.n))
 
     def close(self) -> None:
         if self.bar is not None:

@@ -19,7 +19,7 @@ from musebench.experiment.checkpoints import unlearn_and_select
 from musebench.experiment.config import BUILD, ExperimentConfig, MethodSpec
 from musebench.experiment.context import ModelRef, RunContext
 from musebench.experiment.lock import run_lock
-from musebench.experiment.progress import NullReporter
+from musebench.experiment.progress import NullReporter, stage_weight
 from musebench.experiment.results import ResultsDoc
 from musebench.experiment.scalability import run_scalability
 from musebench.experiment.stages import StageStore
@@ -55,7 +55,7 @@ def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: b
     store = StageStore(run_dir, force=force, on_start=reporter.start, on_finish=reporter.finish)
     ctx = RunContext(cfg=cfg, run_dir=run_dir, backend=backend, store=store, results=ResultsDoc(run_dir, cfg.name))
     try:
-        reporter.plan(_planned_stages(cfg))
+        reporter.plan(_planned_work(cfg))
         corpus_wall = _prepare_corpus(ctx)
         scal_folds, sust_folds = _check_folds(ctx)
         build_wall = _prepare_models(ctx)
@@ -87,14 +87,17 @@ def _write_config(cfg: ExperimentConfig, run_dir: Path) -> None:
     atomic_write_text(run_dir / "experiment.yaml", text + yaml.safe_dump(cfg.to_dict(), sort_keys=False))
 
 
-def _planned_stages(cfg: ExperimentConfig) -> int:
-    """A first estimate for the progress bar (the true number of checkpoints is known after unlearning)."""
+def _planned_work(cfg: ExperimentConfig) -> int:
+    """Weighted stage count for the progress bar (``stage_weight``); the number of checkpoints is a guess
+    from ``epochs`` / ``alphas`` until unlearning has run, and selection mode may evaluate fewer."""
     def request(spec: MethodSpec, mode: str) -> int:
         fields = spec.params
         n = len(fields["alphas"]) if "alphas" in fields else int(fields.get("epochs", 1))
-        return 1 + n + (1 if mode == "selection" else 0)
+        return stage_weight("x/unlearn") + n * stage_weight("x/eval/c") + (
+            stage_weight("x/all") if mode == "selection" else 0)
 
-    total = 1 + sum(cfg.models.source(r) == BUILD for r in ("target", "retrain")) + 2
+    total = stage_weight("corpus") + 2 * stage_weight("eval/target")
+    total += sum(stage_weight(f"build/{r}") for r in ("target", "retrain") if cfg.models.source(r) == BUILD)
     total += sum(request(m, cfg.eval.checkpoints) for m in cfg.methods)
     n_scal = len(cfg.scalability.folds or [1, 2, 3, 4])
     n_sust = len(cfg.sustainability.folds or [1, 2, 3, 4])
