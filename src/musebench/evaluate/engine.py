@@ -146,6 +146,7 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
         "cache_key": cache.key if cache.enabled else None,
         "requests_computed": runner.computed,
         "timing_s": {k: round(v, 3) for k, v in runner.timing.items()},
+        "cpu_s": {k: round(v, 3) for k, v in runner.cpu_time.items()},
     }
     return EvalResult(scores=scores, ci=ci, privacy=privacy, notes=notes, provenance=provenance, per_example=rows)
 

@@ -21,6 +21,13 @@ import numpy as np
 from musebench.evaluate.settings import KNOWMEM_CUTS
 
 
+def _quick_sklearn():
+    """Inputs are already checked finite 1-D arrays: skip sklearn's per-call validation (half its cost)."""
+    import sklearn
+
+    return sklearn.config_context(skip_parameter_validation=True, assume_finite=True)
+
+
 @lru_cache(maxsize=1)
 def _rouge_l():
     from rouge_score import rouge_scorer
@@ -131,26 +138,27 @@ def auc(member_scores: Sequence[float], nonmember_scores: Sequence[float]) -> fl
     scores = -np.concatenate([member, nonmember])
     if not np.all(np.isfinite(scores)):
         return float("nan")
-    fpr, tpr, _ = roc_curve(labels, scores)
-    return float(trapezoid_area(fpr, tpr))
+    with _quick_sklearn():
+        fpr, tpr, _ = roc_curve(labels, scores)
+        return float(trapezoid_area(fpr, tpr))
 
 
 def auc_by_ranks(member_scores: Sequence[float], nonmember_scores: Sequence[float]) -> float:
-    """The same AUC as ``auc`` via the Mann-Whitney statistic (P(nonmember > member on -score), ties 1/2).
+    """The same AUC as ``auc`` via the Mann-Whitney statistic: P(nonmember < member on score), ties 1/2.
 
-    Equal to the trapezoid ROC area by construction, and ~100x faster than sklearn's validated path: the
+    Equal to the trapezoid ROC area by construction and ~100x faster than sklearn's validated path: the
     bootstrap calls it thousands of times. Point estimates use ``auc``.
     """
-    from scipy.stats import rankdata
-
-    member = np.asarray(member_scores, dtype=np.float64)
+    member = np.sort(np.asarray(member_scores, dtype=np.float64))
     nonmember = np.asarray(nonmember_scores, dtype=np.float64)
-    n_m, n_h = len(member), len(nonmember)
-    if n_m == 0 or n_h == 0 or not (np.all(np.isfinite(member)) and np.all(np.isfinite(nonmember))):
+    if len(member) == 0 or len(nonmember) == 0 or not (np.all(np.isfinite(member))
+                                                       and np.all(np.isfinite(nonmember))):
         return float("nan")
-    ranks = rankdata(-np.concatenate([member, nonmember]))  # average ranks of -score, ties shared
-    u = ranks[n_m:].sum() - n_h * (n_h + 1) / 2
-    return float(u / (n_m * n_h))
+    below_or_equal = np.searchsorted(member, nonmember, side="right")
+    below = np.searchsorted(member, nonmember, side="left")
+    greater = len(member) - below_or_equal  # members scoring above this non-member
+    ties = below_or_equal - below
+    return float((greater.sum() + 0.5 * ties.sum()) / (len(member) * len(nonmember)))
 
 
 def tpr_at_fpr(member_scores: Sequence[float], nonmember_scores: Sequence[float], fpr_target: float) -> float:
@@ -168,7 +176,8 @@ def tpr_at_fpr(member_scores: Sequence[float], nonmember_scores: Sequence[float]
     scores = -np.concatenate([member, nonmember])
     if not np.all(np.isfinite(scores)):
         return float("nan")
-    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    with _quick_sklearn():
+        fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
     ok = fpr <= fpr_target + 1e-12
     return float(tpr[ok].max()) if ok.any() else 0.0
 

@@ -9,6 +9,8 @@ use ``musebench.evaluate.evaluate`` for real work.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 
@@ -84,7 +86,8 @@ def naive_evaluate(model, tokenizer, corpus, settings: EvalSettings | None = Non
 
     settings = settings or EvalSettings()
     ks = tuple(sorted(set(MINK_PERCENTS) | {float(settings.mink_k)}))
-    out: dict = {"outputs": {}, "scores": {}, "privacy": {}}
+    out: dict = {"outputs": {}, "scores": {}, "privacy": {}, "cpu_s": {}}
+    clock = time.process_time()
     if corpus.verbmem_forget:
         texts, f1 = [], []
         for rec in tqdm(corpus.verbmem_forget, desc="naive verbmem", disable=not progress):
@@ -92,6 +95,7 @@ def naive_evaluate(model, tokenizer, corpus, settings: EvalSettings | None = Non
             texts.append(tokenizer.decode(ids, skip_special_tokens=True))
             f1.append(rouge_l_f1(verbmem_reference(tokenizer, rec.gt, settings.verbmem_gt_max_tokens), texts[-1]))
         out["outputs"]["verbmem_f"], out["scores"]["verbmem_f"] = texts, mean_x100(f1)
+        out["cpu_s"]["verbmem_f"], clock = time.process_time() - clock, time.process_time()
     for crit, qa, icl in (("knowmem_f", corpus.knowmem_forget_qa, corpus.knowmem_forget_qa_icl),
                           ("knowmem_r", corpus.knowmem_retain_qa, corpus.knowmem_retain_qa_icl)):
         if not qa:
@@ -104,6 +108,7 @@ def naive_evaluate(model, tokenizer, corpus, settings: EvalSettings | None = Non
             texts.append(knowmem_cut(tokenizer.decode(ids, skip_special_tokens=True), KNOWMEM_CUTS))
             f1.append(rouge_l_f1(pair.answer, texts[-1]))
         out["outputs"][crit], out["scores"][crit] = texts, mean_x100(f1)
+        out["cpu_s"][crit], clock = time.process_time() - clock, time.process_time()
     splits = {"forget": corpus.privleak_forget, "retain": corpus.privleak_retain, "holdout": corpus.privleak_holdout}
     for split, texts in splits.items():
         out["privacy"][split] = [naive_attacks(model, tokenizer, t, settings, ks)
@@ -112,4 +117,5 @@ def naive_evaluate(model, tokenizer, corpus, settings: EvalSettings | None = Non
         headline = f"mink_{k_label(float(settings.mink_k))}"
         out["scores"]["auc"] = auc([s[headline] for s in out["privacy"]["forget"]],
                                    [s[headline] for s in out["privacy"]["holdout"]])
+    out["cpu_s"]["privacy"] = time.process_time() - clock
     return out

@@ -46,7 +46,8 @@ class Runner:
         self.pad_id = int(tokenizer.pad_token_id)
         self.eos = eos_ids(model, tokenizer)
         self._stops: dict[tuple[str, ...], StopMatcher] = {}
-        self.timing: dict[str, float] = defaultdict(float)
+        self.timing: dict[str, float] = defaultdict(float)  # wall seconds per request group
+        self.cpu_time: dict[str, float] = defaultdict(float)  # process CPU seconds per request group
         self.computed = 0  # requests that ran the model (0 on a full cache hit)
 
     @property
@@ -63,7 +64,7 @@ class Runner:
         unique = {r.key(): r for r in requests}
         done = {k: Generation.from_json(v) for k, v in self.cache.load(group).items() if k in unique}
         todo = [r for k, r in unique.items() if k not in done]
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         by_budget: dict[tuple, list[GenerateRequest]] = defaultdict(list)
         for r in todo:
             by_budget[(r.max_new_tokens, r.stop)].append(r)
@@ -86,6 +87,7 @@ class Runner:
                     self.computed += len(batch)
                     bar.update(len(batch))
         self.timing[group] += time.perf_counter() - start
+        self.cpu_time[group] += time.process_time() - cpu_start
         return done
 
     def token_logprobs(self, group: str, requests: list[LogprobRequest]) -> dict[str, TokenLogprobs]:
@@ -93,7 +95,7 @@ class Runner:
         unique = {r.key(): r for r in requests}
         done = {k: TokenLogprobs.from_json(v) for k, v in self.cache.load(group).items() if k in unique}
         todo = [r for k, r in unique.items() if k not in done]
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         rows = [ids[: r.max_length] for r, ids in zip(todo, encode(self.tokenizer, [r.text for r in todo]))]
         batches = plan_batches([len(r) for r in rows], batch_size=self.settings.batch_size,
                                budget_bytes=self.budget_bytes,
@@ -107,6 +109,7 @@ class Runner:
                 self.computed += len(batch)
                 bar.update(len(batch))
         self.timing[group] += time.perf_counter() - start
+        self.cpu_time[group] += time.process_time() - cpu_start
         return done
 
     def _stop_matcher(self, stop: tuple[str, ...]) -> StopMatcher | None:
