@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from musebench.errors import ConfigError, DataError, TrainingError
 from musebench.unlearn import METHODS, UnlearnConfig, load_unlearned, run_unlearning
 
-SETTINGS = dict(epochs=6, lr=1e-3, batch_size=2, max_len=32, progress=False)
+SETTINGS = {"epochs": 6, "lr": 1e-3, "batch_size": 2, "max_len": 32, "progress": False}
 
 
 @pytest.fixture(scope="module")

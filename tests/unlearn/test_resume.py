@@ -9,11 +9,11 @@ import torch
 from safetensors.torch import load_file
 
 from musebench.errors import ConfigError
-from musebench.unlearn import UnlearnConfig, run_unlearning
-from musebench.unlearn import losses
+from musebench.unlearn import UnlearnConfig, losses, run_unlearning
 
 # batch 1: 3 forget windows -> 3 steps per epoch; 2 epochs; a Trainer checkpoint after every step
-CONFIG = dict(method="ga_gdr", epochs=2, lr=1e-3, batch_size=1, max_len=32, checkpoint_steps=1, progress=False)
+CONFIG = {"method": "ga_gdr", "epochs": 2, "lr": 1e-3, "batch_size": 1, "max_len": 32, "checkpoint_steps": 1,
+          "progress": False}
 CALLS_PER_STEP = 2  # forget NLL + retain NLL
 
 

@@ -29,8 +29,9 @@ METHODS: dict[str, Method] = {
                   "to a random direction, keep them on retain text", needs_reference=True, reads_retain_text=True,
                   default_alpha=1200.0),
     "task_vector": Method("musebench.unlearn.task_vector:run_task_vector",
-                          "subtract alpha x (fine-tuned - target) weights"),
-    "whp": Method("musebench.unlearn.whp:run_whp", "logits of target - alpha x ReLU(fine-tuned - target)"),
+                          "subtract alpha x (fine-tuned - target) weights", runner=True),
+    "whp": Method("musebench.unlearn.whp:run_whp", "logits of target - alpha x ReLU(fine-tuned - target)",
+                  runner=True),
     "finetune": Method("musebench.unlearn.finetune:FinetuneTrainer",
                        "plain NLL fine-tuning on the forget text (the fine-tuned model of Task Vector / WHP)"),
 }

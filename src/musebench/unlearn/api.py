@@ -68,13 +68,16 @@ def run_unlearning(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir
 
 
 def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, reference_dir, resume) -> UnlearnRun:
-    from transformers import TrainingArguments
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from transformers.trainer_utils import get_last_checkpoint
 
     from musebench.models.loading import load_model
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-    from musebench.unlearn.callbacks import EpochDataCallback, EpochLogCallback, EpochSaveCallback, StepBarCallback
+    from musebench.unlearn.callbacks import (
+        EpochDataCallback,
+        EpochLogCallback,
+        EpochSaveCallback,
+        StepBarCallback,
+    )
     from musebench.unlearn.data import PairCollator, PairedWindows, steps_per_epoch, token_windows
     from musebench.unlearn.export import export_model, quiet_shard_bar
 
@@ -102,34 +105,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
 
     checkpoints_dir = out_dir / CHECKPOINT_DIR
     mixed = _mixed_precision(config.mixed_precision, device)
-    args = TrainingArguments(
-        output_dir=str(checkpoints_dir),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.lr,
-        lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=config.warmup_steps,
-        weight_decay=config.weight_decay,
-        max_grad_norm=config.max_grad_norm,
-        optim="adamw_torch",
-        seed=config.seed,
-        data_seed=config.seed,
-        save_strategy="steps" if config.checkpoint_steps else "epoch",
-        save_steps=config.checkpoint_steps or 500,
-        save_total_limit=1,
-        logging_strategy="steps",
-        logging_steps=1,
-        report_to=[],
-        disable_tqdm=not config.progress,
-        use_cpu=device == "cpu",
-        bf16=mixed == "bf16",
-        fp16=mixed == "fp16",
-        **_checkpointing_args(config.gradient_checkpointing),
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-    )
+    args = _training_arguments(config, checkpoints_dir, device, mixed)
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset,
                           data_collator=PairCollator(tokenizer.pad_token_id), processing_class=tokenizer,
                           unlearn_config=config, retain=spec.retain, reference=reference)
@@ -183,9 +159,21 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
         if not config.keep_checkpoints:
             shutil.rmtree(checkpoints_dir, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
-    del trainer, reference
-    return UnlearnRun(method=config.method, out_dir=out_dir, checkpoints=record.checkpoint_objects(),
-                      config=config.to_dict(), history=record.history, status="complete")
+    _release(trainer)
+    return read_run(out_dir)  # the same answer on every process
+
+
+def _release(trainer) -> None:
+    """Free the trained model, its optimizer and the reference now: an experiment runs many requests in turn."""
+    import gc
+
+    import torch
+
+    trainer.model = trainer.model_wrapped = trainer.reference = trainer.optimizer = None
+    trainer.accelerator.free_memory()
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 class _RunRecord:
@@ -211,9 +199,6 @@ class _RunRecord:
     def add_checkpoint(self, label: str) -> None:
         self.checkpoints = [c for c in self.checkpoints if c.label != label]
         self.checkpoints.append(Checkpoint(label, self.out_dir / label))
-
-    def checkpoint_objects(self) -> list[Checkpoint]:
-        return list(self.checkpoints)
 
     def write(self, status: str, log_history: list[dict], elapsed_s: float, error: str | None = None) -> None:
         from musebench.unlearn.callbacks import LOGGED_PARTS, epoch_summaries
@@ -305,6 +290,42 @@ def _mixed_precision(name: str, device: str) -> str:
     if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
         return "bf16"
     return "no"
+
+
+def _training_arguments(config: UnlearnConfig, checkpoints_dir: Path, device: str, mixed: str):
+    """The Trainer's arguments: the recipe, a checkpoint per epoch (or per N steps) kept for --resume, one
+    log entry per step, no external reporting."""
+    from transformers import TrainingArguments
+
+    every_steps = {"save_strategy": "steps", "save_steps": config.checkpoint_steps} if config.checkpoint_steps \
+        else {"save_strategy": "epoch"}
+    return TrainingArguments(
+        output_dir=str(checkpoints_dir),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.lr,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_steps,
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        optim="adamw_torch",
+        seed=config.seed,
+        data_seed=config.seed,
+        **every_steps,
+        save_total_limit=1,
+        logging_strategy="steps",
+        logging_steps=1,
+        report_to=[],
+        disable_tqdm=not config.progress,
+        use_cpu=device == "cpu",
+        bf16=mixed == "bf16",
+        fp16=mixed == "fp16",
+        **_checkpointing_args(config.gradient_checkpointing),
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+    )
 
 
 def _checkpointing_args(enabled: bool) -> dict:

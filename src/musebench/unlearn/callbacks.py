@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from transformers import TrainerCallback
 from transformers.trainer_callback import ProgressCallback
@@ -11,7 +11,7 @@ from transformers.trainer_callback import ProgressCallback
 
 def completed_epochs(epoch: float | None) -> int:
     """Whole epochs done at a Trainer ``state.epoch`` (a float that is exact at epoch boundaries)."""
-    return int(math.floor((epoch or 0.0) + 1e-6))
+    return math.floor((epoch or 0.0) + 1e-6)
 
 
 def at_epoch_boundary(epoch: float | None) -> bool:

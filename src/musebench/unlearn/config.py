@@ -43,10 +43,11 @@ class Method:
     reads_retain_text: bool = False  # the method's own term reads retain text (RMU)
     default_beta: float | None = None
     default_alpha: float | None = None  # weight of the retain term
+    runner: bool = False  # entry is a function with run_unlearning's signature, not a trainer
 
     @property
     def is_trainer(self) -> bool:
-        return self.entry.rsplit(":", 1)[1].endswith("Trainer")
+        return not self.runner
 
     def load(self):
         import importlib
@@ -150,7 +151,7 @@ class UnlearnConfig(EditOptions, RMUOptions, PreferenceOptions, RetainOptions, T
 
         return METHODS[self.method]
 
-    def resolved(self) -> "UnlearnConfig":
+    def resolved(self) -> UnlearnConfig:
         """A copy with every method-dependent default filled in."""
         spec = self.spec
         values = {}
@@ -168,7 +169,7 @@ class UnlearnConfig(EditOptions, RMUOptions, PreferenceOptions, RetainOptions, T
         return d
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], file: str | Path | None = None) -> "UnlearnConfig":
+    def from_dict(cls, data: dict[str, Any], file: str | Path | None = None) -> UnlearnConfig:
         """Build from a mapping (YAML / JSON); unknown keys are an error naming the key."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)

@@ -12,7 +12,7 @@ not depend on the number of processes, one process with batch 2b sees the same p
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from musebench.errors import DataError
 

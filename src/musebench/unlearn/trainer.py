@@ -107,7 +107,7 @@ class UnlearnTrainer(Trainer):
             bad = self.accelerator.reduce(bad, reduction="sum")
         if bad.item() > 0:
             epoch = self.state.epoch or 0.0
-            done = int(math.floor(epoch + 1e-9))
+            done = math.floor(epoch + 1e-6)
             kept = f"the last good checkpoint is epoch-{done}" if done else "no epoch finished"
             raise TrainingError(
                 f"loss became {loss.detach().item()} at step {self.state.global_step + 1} (epoch {epoch:.2f}); "
