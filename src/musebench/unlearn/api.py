@@ -297,8 +297,10 @@ def _training_arguments(config: UnlearnConfig, checkpoints_dir: Path, device: st
     log entry per step, no external reporting."""
     from transformers import TrainingArguments
 
-    every_steps = {"save_strategy": "steps", "save_steps": config.checkpoint_steps} if config.checkpoint_steps \
-        else {"save_strategy": "epoch"}
+    if config.checkpoint_steps > 0:
+        every_steps = {"save_strategy": "steps", "save_steps": config.checkpoint_steps}
+    else:
+        every_steps = {"save_strategy": "no" if config.checkpoint_steps < 0 else "epoch"}
     return TrainingArguments(
         output_dir=str(checkpoints_dir),
         num_train_epochs=config.epochs,

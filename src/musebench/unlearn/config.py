@@ -87,7 +87,8 @@ class TrainingOptions:
     mixed_precision: str = field(default="auto", metadata=_help("auto (bf16 on a bf16-capable GPU), no, bf16, fp16"))
     gradient_checkpointing: bool = field(default=False, metadata=_help("recompute activations to save memory"))
     checkpoint_steps: int = field(default=0, metadata=_help("trainer checkpoint (for --resume) every N steps; "
-                                                           "0 = at the end of each epoch"))
+                                                           "0 = at the end of each epoch; -1 = none (saves "
+                                                           "disk: a checkpoint holds weights + optimizer)"))
     keep_checkpoints: bool = field(default=False, metadata=_help("keep trainer checkpoints after a finished run"))
     loss_form: str = field(default="textbook", metadata=_help("textbook (MUSE-SPEC) or original (the MUSE code's "
                                                              "element-wise-logits NPO and KL)"))
@@ -205,10 +206,12 @@ def _problems(c: UnlearnConfig):
         value = getattr(c, name)
         if value is not None and (not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0):
             yield name, value, "must be a finite number > 0"
-    for name in ("warmup_steps", "lora_r", "checkpoint_steps"):
+    for name in ("warmup_steps", "lora_r"):
         value = getattr(c, name)
         if not isinstance(value, int) or value < 0:
             yield name, value, "must be an integer >= 0"
+    if not isinstance(c.checkpoint_steps, int) or c.checkpoint_steps < -1:
+        yield "checkpoint_steps", c.checkpoint_steps, "must be -1 (none), 0 (each epoch) or a number of steps"
     if not isinstance(c.max_steps, int) or c.max_steps == 0 or c.max_steps < -1:
         yield "max_steps", c.max_steps, "must be -1 (all epochs) or an integer >= 1"
     if c.rmu_layer is not None and (not isinstance(c.rmu_layer, int) or c.rmu_layer < 0):
