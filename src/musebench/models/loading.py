@@ -80,7 +80,7 @@ def load_model(
     try:
         model = AutoModelForCausalLM.from_pretrained(
             str(name_or_path),
-            torch_dtype=dtype or torch.float32,
+            dtype=dtype or torch.float32,
             use_safetensors=True,
             trust_remote_code=trust_remote_code,
         )
