@@ -186,3 +186,11 @@ def test_eval_metrics_limit_every_full_evaluation(tmp_path, fake_backend):
     assert modes == {tuple(four), ("knowmem_f",)}
     with pytest.raises(ConfigError, match="must include knowmem_f"):
         cfg_of(eval={"metrics": ["verbmem_f"]})
+
+
+def test_display_only_fields_do_not_redo_unlearning(tmp_path, make_backend):
+    run_experiment(cfg_of(), tmp_path / "run", make_backend())
+    quiet = {**EXPERIMENT, "method_defaults": {"progress": False, "checkpoint_steps": -1}}
+    again = make_backend()
+    run_experiment(cfg_of(quiet), tmp_path / "run", again)
+    assert again.calls["unlearn"] == []

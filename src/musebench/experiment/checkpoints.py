@@ -17,6 +17,8 @@ from musebench.experiment.selection import Selection, is_final, select_checkpoin
 from musebench.io import atomic_write_text, stable_hash
 
 STAGE_KEY_FILE = ".musebench-stage-key"
+#: UnlearnConfig fields that change how a run is shown or saved, never its checkpoints: not in the stage key.
+NOT_IN_KEY = ("progress", "keep_checkpoints", "checkpoint_steps")
 
 
 @dataclass
@@ -46,7 +48,8 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
     """Unlearn ``forget_split`` from ``start`` with ``spec``; ``stage`` names the stages and the output dir."""
     fields = ctx.cfg.unlearn_fields(spec)
     out_dir = ctx.run_dir / stage
-    key_parts = {"start": start.key, "corpus": ctx.corpus_key, "fields": fields, "split": forget_split,
+    key_parts = {"start": start.key, "corpus": ctx.corpus_key, "split": forget_split,
+                 "fields": {k: v for k, v in fields.items() if k not in NOT_IN_KEY},
                  "reference": reference.key if reference else None}
     key = stable_hash(key_parts)
 
