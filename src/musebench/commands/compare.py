@@ -15,13 +15,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from musebench.experiment.results import read_results
     from musebench.experiment.tables import compare_table
+    from musebench.experiment.tables import console as make_console
 
     a, b = read_results(args.run_a), read_results(args.run_b)
-    console = Console()
+    console = make_console()
     if a.get("corpus", {}).get("fingerprint") != b.get("corpus", {}).get("fingerprint"):
         console.print(f"[yellow]note: the runs use different corpora ({a.get('corpus', {}).get('name')} vs "
                       f"{b.get('corpus', {}).get('name')}); scores are not directly comparable[/yellow]")

@@ -30,16 +30,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from musebench.commands.run import execute
     from musebench.experiment.demo import builtin_config, demo_names
+    from musebench.experiment.tables import console
 
     set_threads(args.threads)
     configs = [builtin_config(name) for name in demo_names(args.quick, args.all)]  # validate all first
     start = time.perf_counter()
     for cfg in configs:
         execute(cfg, Path(args.out) / cfg.name, force=args.force)
-    Console().print(f"demo finished in {time.perf_counter() - start:.0f}s; "
+    console().print(f"demo finished in {time.perf_counter() - start:.0f}s; "
                     f"compare two runs with: musebench compare RUN_A RUN_B")
     return 0

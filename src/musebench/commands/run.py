@@ -38,16 +38,15 @@ def run(args: argparse.Namespace) -> int:
 
 def execute(cfg, out: Path, force: bool = False, report: bool = True) -> dict:
     """Run ``cfg`` into ``out`` with progress on the terminal, then print the Table-3 summary."""
-    from rich.console import Console
-
     from musebench.experiment.adapters import LibraryBackend
     from musebench.experiment.progress import ConsoleReporter
     from musebench.experiment.runner import run_experiment
+    from musebench.experiment.tables import console as make_console
     from musebench.experiment.tables import follow_up_lines, table3
 
     backend = LibraryBackend(cfg.device, cfg.dtype)
     results = run_experiment(cfg, out, backend, force=force, reporter=ConsoleReporter(cfg.name), report=report)
-    console = Console()
+    console = make_console()
     console.print(table3(results))
     for line in follow_up_lines(results):
         console.print(line)

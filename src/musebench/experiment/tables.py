@@ -32,16 +32,24 @@ def format_score(value: float | None, ci: list[float] | None = None) -> str:
     return text
 
 
+def console():
+    """A rich console; 110 columns when output is not a terminal (logs, pipes), so rows do not wrap."""
+    from rich.console import Console
+
+    probe = Console()
+    return probe if probe.is_terminal else Console(width=110)
+
+
 def table3(results: dict[str, Any], title: str | None = None):
     """The paper's Table 3 for one run: scores with bootstrap 95% CIs."""
     from rich.table import Table
 
     table = Table(title=title or f"{results.get('name', 'run')}: selected checkpoints (95% CI)",
                   title_justify="left")
-    table.add_column("model")
-    table.add_column("checkpoint", style="dim")
+    table.add_column("model", no_wrap=True)
+    table.add_column("checkpoint", style="dim", no_wrap=True)
     for _, header, _ in COLUMNS:
-        table.add_column(header, justify="right")
+        table.add_column(header, justify="right", min_width=12, no_wrap=True)
     for i, (name, label, scores, ci) in enumerate(selected_rows(results)):
         table.add_row(name, label, *(format_score(scores.get(k), ci.get(k)) for k, _, _ in COLUMNS),
                       end_section=i == 1)
