@@ -128,3 +128,15 @@ def test_evaluate_never_imports_unlearn():
     code = "import sys, musebench.evaluate, musebench.commands.eval; " \
            "assert not [m for m in sys.modules if m.startswith('musebench.unlearn')]"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_reference_model_ratio_attack(tiny_lm, memorised_lm, tiny_corpus, small_settings):
+    model, tok = memorised_lm.model, memorised_lm.tokenizer
+    against_itself = evaluate(model, tok, tiny_corpus, small_settings, metrics=["privleak"], progress=False,
+                              reference_model=model)
+    rows = [r for r in against_itself.per_example if r["criterion"] == "privleak"]
+    assert rows and all(r["scores"]["reference"] == pytest.approx(1.0) for r in rows)
+    # calibrated by the untrained model, the memorised forget texts get the lowest ratios
+    calibrated = evaluate(model, tok, tiny_corpus, small_settings, metrics=["privleak"], progress=False,
+                          reference_model=tiny_lm.model)
+    assert calibrated.privacy["attacks"]["reference"]["auc"]["forget_vs_holdout"] == 0.0
