@@ -87,6 +87,9 @@ def test_cache_hit_needs_no_model_and_resume_continues(tiny_model_dir, tiny_corp
 def test_save_and_load_round_trip(tiny_lm, tiny_corpus, small_settings, tmp_path):
     result = evaluate(tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, retrain_auc=0.5,
                       progress=False)
+    lo, hi = result.ci["privleak"]
+    assert lo <= result.scores["privleak"] <= hi
+    assert [lo, hi] == pytest.approx([(v - 0.5) / 0.5 * 100 for v in result.ci["auc"]])
     result.save(tmp_path / "out")
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["scores"]["privleak"] == pytest.approx(result.scores["privleak"])
