@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from musebench.errors import ConfigError, DataError, ModelError
 from musebench.evaluate import EvalResult, EvalSettings, evaluate, measure_retrain_auc
@@ -143,3 +144,16 @@ def test_reference_model_ratio_attack(tiny_lm, memorised_lm, tiny_corpus, small_
     calibrated = evaluate(model, tok, tiny_corpus, small_settings, metrics=["privleak"], progress=False,
                           reference_model=tiny_lm.model)
     assert calibrated.privacy["attacks"]["reference"]["auc"]["forget_vs_holdout"] == 0.0
+
+
+def test_fingerprint_sees_weights_and_wrapper_settings(tiny_lm, memorised_lm):
+    from musebench.evaluate.fingerprint import model_fingerprint
+
+    class Scaled(torch.nn.Module):
+        def __init__(self, inner, alpha):
+            super().__init__()
+            self.inner, self.alpha = inner, alpha
+
+    assert model_fingerprint(tiny_lm.model) == model_fingerprint(load_model(tiny_lm.name).model)
+    assert model_fingerprint(tiny_lm.model) != model_fingerprint(memorised_lm.model)
+    assert model_fingerprint(Scaled(tiny_lm.model, 1.0)) != model_fingerprint(Scaled(tiny_lm.model, 2.0))

@@ -1,8 +1,9 @@
 """Content fingerprints of what an evaluation depends on: the model's weights and its tokenizer.
 
 A model may declare its own fingerprint with a ``musebench_fingerprint`` attribute (a wrapper such as WHP
-whose output depends on more than its parameters — e.g. alpha — should); otherwise we hash every tensor
-of the state dict, names, dtypes and bytes, plus the class name.
+whose output depends on more than its parameters should); otherwise we hash every tensor of the state
+dict (names, dtypes, bytes), the class name, and the module's plain scalar attributes (e.g. WHP's
+``alpha``), so two wrappers of the same weights with different settings never share cached results.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ def model_fingerprint(model, length: int = 16) -> str:
     if declared:
         return str(declared)
     h = hashlib.sha256(type(model).__name__.encode())
+    scalars = {k: v for k, v in vars(model).items()
+               if not k.startswith("_") and k != "training" and isinstance(v, (bool, int, float, str))}
+    h.update(repr(sorted(scalars.items())).encode())
     with torch.no_grad():
         for name, tensor in model.state_dict().items():
             t = tensor.detach().contiguous().cpu()
