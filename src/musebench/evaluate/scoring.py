@@ -30,10 +30,10 @@ def token_statistics(logits: torch.Tensor, targets: torch.Tensor):
     logp = torch.log_softmax(logits.float(), dim=-1)
     target_logp = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
     p = logp.exp()
-    mu = (p * logp).sum(-1)
+    mu = torch.linalg.vecdot(p, logp)
     # sigma^2 = sum p (log p)^2 - mu^2, computed centred: the raw form cancels catastrophically in fp32 when
-    # the distribution is nearly flat (sigma << |mu|)
-    sigma = (p * (logp - mu.unsqueeze(-1)).square()).sum(-1).sqrt()
+    # the distribution is nearly flat (sigma << |mu|). In place: logp is not needed any more.
+    sigma = torch.linalg.vecdot(p, logp.sub_(mu.unsqueeze(-1)).square_()).sqrt()
     return target_logp, mu, sigma
 
 
