@@ -14,16 +14,16 @@ from musebench.models.tiny import TinyLlamaSpec
 
 @dataclass(frozen=True)
 class BuildRecipe:
-    hidden_size: int = field(default=256, metadata={"help": "model width"})
+    hidden_size: int = field(default=192, metadata={"help": "model width"})
     num_layers: int = field(default=4, metadata={"help": "decoder layers"})
     num_heads: int = field(default=4, metadata={"help": "attention heads"})
     intermediate_size: int = field(default=512, metadata={"help": "MLP width"})
-    epochs: int = field(default=60, metadata={"help": "passes over the training documents"})
-    lr: float = field(default=3e-3, metadata={"help": "peak learning rate (AdamW)"})
+    epochs: int = field(default=50, metadata={"help": "passes over the training documents"})
+    lr: float = field(default=5e-3, metadata={"help": "peak learning rate (AdamW)"})
     warmup_ratio: float = field(default=0.05, metadata={"help": "share of steps spent warming up"})
     scheduler: str = field(default="cosine", metadata={"help": "transformers lr_scheduler_type"})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
-    batch_size: int = field(default=16, metadata={"help": "packed blocks per optimiser step"})
+    batch_size: int = field(default=4, metadata={"help": "packed blocks per optimiser step (small: many updates)"})
     block_size: int = field(default=256, metadata={"help": "tokens per packed block"})
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping"})
     bf16: bool = field(default=True, metadata={"help": "bfloat16 autocast (mixed precision) during training"})
@@ -60,9 +60,9 @@ class BuildRecipe:
 
 
 RECIPES: dict[str, BuildRecipe] = {
-    "tiny": BuildRecipe(hidden_size=128, num_layers=2, num_heads=4, intermediate_size=256, epochs=40, lr=4e-3,
-                        batch_size=8),
-    "small": BuildRecipe(hidden_size=192, num_layers=4, num_heads=4, intermediate_size=384, epochs=60, lr=3e-3),
+    "tiny": BuildRecipe(hidden_size=128, num_layers=2, num_heads=4, intermediate_size=256, epochs=30, lr=5e-3,
+                        block_size=128),
+    "small": BuildRecipe(hidden_size=160, num_layers=4, num_heads=4, intermediate_size=384, epochs=45),
     "default": BuildRecipe(),
 }
 

@@ -1,0 +1,57 @@
+"""build_model: standard HF directory, the right documents per role, cache hit, fold check."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from musebench.data import load_corpus
+from musebench.errors import DataError
+from musebench.models.build import build_model, training_documents
+
+
+def test_roles_train_on_the_right_documents(mini_data_dir):
+    corpus = load_corpus(mini_data_dir)
+    target = training_documents(corpus, "target")
+    retrain = training_documents(corpus, "retrain")
+    assert set(retrain) == set(corpus.retain1) | set(corpus.retain2)
+    assert set(target) == set(retrain) | set(corpus.forget)
+    assert not set(corpus.holdout) & set(target)
+
+
+def test_folds_outside_forget_are_rejected(mini_data_dir):
+    corpus = load_corpus(mini_data_dir)
+    corpus.sust[2] = corpus.sust[2] + [corpus.holdout[0]]
+    with pytest.raises(DataError, match="sust/forget_2"):
+        training_documents(corpus, "target")
+
+
+def test_build_saves_a_loadable_model_and_second_build_is_a_cache_hit(mini_data_dir, micro_recipe, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = build_model(mini_data_dir, "retrain", tmp_path, recipe=micro_recipe, seed=1, progress=False)
+    assert out == tmp_path / "retrain"
+    assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
+    assert not (out / ".trainer").exists()
+    record = json.loads((out / "build.json").read_text())
+    assert record["role"] == "retrain" and record["steps"] > 0 and record["recipe"]["hidden_size"] == 32
+    model = AutoModelForCausalLM.from_pretrained(out)
+    tok = AutoTokenizer.from_pretrained(out)
+    assert model.config.hidden_size == 32 and tok.pad_token_id != tok.eos_token_id
+    mtime = (out / "model.safetensors").stat().st_mtime_ns
+
+    start = time.perf_counter()
+    assert build_model(mini_data_dir, "retrain", tmp_path, recipe=micro_recipe, seed=1) == out
+    assert time.perf_counter() - start < 5
+    assert (out / "model.safetensors").stat().st_mtime_ns == mtime
+
+    build_model(mini_data_dir, "retrain", tmp_path, recipe=micro_recipe, seed=2, progress=False)
+    assert json.loads((out / "build.json").read_text())["key"] != record["key"]
+
+
+def test_same_seed_gives_same_weights(mini_data_dir, micro_recipe, tmp_path):
+    a = build_model(mini_data_dir, "target", tmp_path / "a", recipe=micro_recipe, seed=0, progress=False)
+    b = build_model(mini_data_dir, "target", tmp_path / "b", recipe=micro_recipe, seed=0, progress=False)
+    assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()

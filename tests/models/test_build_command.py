@@ -1,0 +1,29 @@
+"""musebench build on the command line: builds, reports the path, one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+
+from musebench.cli import main
+
+MICRO_FLAGS = ["--size", "tiny", "--hidden-size", "32", "--num-layers", "1", "--epochs", "1", "--block-size", "64",
+               "--dtype", "float32", "--device", "cpu", "--threads", "1", "--no-progress"]
+
+
+def test_build_both_writes_two_models(mini_data_dir, tmp_path, capsys):
+    assert main(["build", "both", "--data", str(mini_data_dir), "--out", str(tmp_path)] + MICRO_FLAGS) == 0
+    out = capsys.readouterr().out
+    assert "retrain:" in out and "target:" in out
+    for role in ("target", "retrain"):
+        record = json.loads((tmp_path / role / "build.json").read_text())
+        assert record["role"] == role and record["recipe"]["num_layers"] == 1 and record["recipe"]["bf16"] is False
+    assert json.loads((tmp_path / "target" / "build.json").read_text())["documents"] > \
+        json.loads((tmp_path / "retrain" / "build.json").read_text())["documents"]
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys, mini_data_dir):
+    assert main(["build", "target", "--data", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--data" in err
+    assert main(["build", "target", "--data", str(mini_data_dir), "--out", str(tmp_path), "--epochs", "0"]) == 2
+    assert "recipe.epochs" in capsys.readouterr().err

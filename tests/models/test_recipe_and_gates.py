@@ -1,0 +1,55 @@
+"""Recipe validation and the validity gates on hand-made score pairs."""
+
+from __future__ import annotations
+
+import pytest
+
+from musebench.errors import ConfigError
+from musebench.models.gates import check_gates, gates_table
+from musebench.models.recipe import RECIPES, BuildRecipe, recipe_for
+
+
+def test_recipe_rejects_bad_values_naming_the_field():
+    with pytest.raises(ConfigError, match="recipe.epochs"):
+        BuildRecipe(epochs=0)
+    with pytest.raises(ConfigError, match="recipe.hidden_size"):
+        BuildRecipe(hidden_size=30, num_heads=4)
+    with pytest.raises(ConfigError, match="recipe.lr"):
+        BuildRecipe(lr=0.0)
+    with pytest.raises(ConfigError, match="bogus"):
+        BuildRecipe().with_overrides({"bogus": 1})
+    with pytest.raises(ConfigError, match="size"):
+        recipe_for("huge")
+
+
+def test_recipe_overrides_and_sizes():
+    r = recipe_for("tiny").with_overrides({"epochs": 3})
+    assert r.epochs == 3 and r.hidden_size == RECIPES["tiny"].hidden_size
+    assert recipe_for(None) == RECIPES["default"]
+    assert r.spec().hidden_size == r.hidden_size
+
+
+GOOD_T = {"verbmem_f": 90.0, "knowmem_f": 60.0, "knowmem_r": 55.0, "auc": 0.02}
+GOOD_R = {"verbmem_f": 25.0, "knowmem_f": 10.0, "knowmem_r": 50.0, "auc": 0.50}
+
+
+def test_gates_pass_on_a_valid_pair():
+    gates = check_gates(GOOD_T, GOOD_R)
+    assert [g.name for g in gates] == ["verbmem", "knowmem_f", "target_auc", "retrain_auc", "utility",
+                                       "utility_gap"]
+    assert all(g.passed for g in gates)
+    assert "PrivLeak -96.0 %" in gates[2].measured  # (0.02 - 0.5) / 0.5 * 100
+    assert "| yes |" in gates_table(gates)
+
+
+@pytest.mark.parametrize("target, retrain, failing", [
+    ({"verbmem_f": 74.0}, {}, "verbmem"),  # 74 < 3 x 25
+    ({"knowmem_f": 34.0}, {}, "knowmem_f"),  # 34 < 10 + 25
+    ({"auc": 0.16}, {}, "target_auc"),
+    ({}, {"auc": 0.30}, "retrain_auc"),  # and PrivLeak (0.02-0.3)/0.3 = -93 still passes
+    ({"knowmem_r": 39.0}, {"knowmem_r": 45.0}, "utility"),
+    ({"knowmem_r": 70.0}, {"knowmem_r": 55.0}, "utility_gap"),
+])
+def test_each_gate_fails_alone(target, retrain, failing):
+    gates = check_gates({**GOOD_T, **target}, {**GOOD_R, **retrain})
+    assert [g.name for g in gates if not g.passed] == [failing]
