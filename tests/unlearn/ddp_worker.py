@@ -1,6 +1,9 @@
-"""One unlearning run, launched by ``test_ddp.py`` under ``torchrun`` (not a test module itself).
+"""Unlearning runs launched by ``test_ddp.py`` under ``accelerate launch`` (not a test module itself).
 
-Usage: torchrun --nproc_per_node 2 tests/unlearn/ddp_worker.py MODEL_DIR CORPUS_JSON OUT_DIR CONFIG_JSON
+Usage: accelerate launch ... tests/unlearn/ddp_worker.py MODEL_DIR CORPUS_JSON OUT_DIR RUNS_JSON
+
+``RUNS_JSON`` maps a run name to its ``UnlearnConfig`` fields; each run is saved under ``OUT_DIR/<name>``.
+Several runs share one launch, so the processes start (and import torch) once.
 """
 
 from __future__ import annotations
@@ -8,24 +11,23 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import torch  # noqa: E402
+import torch
 
-from musebench.data import Corpus  # noqa: E402
-from musebench.unlearn import UnlearnConfig, run_unlearning  # noqa: E402
+from musebench.data import Corpus
+from musebench.unlearn import UnlearnConfig, run_unlearning
 
 
-def main(model_dir: str, corpus_json: str, out_dir: str, config_json: str) -> None:
+def main(model_dir: str, corpus_json: str, out_dir: str, runs_json: str) -> None:
     torch.set_num_threads(1)
-    with open(corpus_json, encoding="utf-8") as fh:
-        splits = json.load(fh)
+    splits = json.loads(Path(corpus_json).read_text(encoding="utf-8"))
     corpus = Corpus(name="ddp", forget=splits["forget"], retain1=splits["retain1"])
-    with open(config_json, encoding="utf-8") as fh:
-        config = UnlearnConfig(**json.load(fh))
-    run_unlearning(model_dir, corpus, config, out_dir)
+    for name, values in json.loads(Path(runs_json).read_text(encoding="utf-8")).items():
+        run_unlearning(model_dir, corpus, UnlearnConfig(**values), Path(out_dir) / name)
 
 
 if __name__ == "__main__":

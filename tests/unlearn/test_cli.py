@@ -57,3 +57,22 @@ def test_unknown_yaml_option_and_alphas(tmp_path, capsys, corpus_dir, trained_mo
     args = build_parser().parse_args(["unlearn", "--model", "m", "--data", "d", "--method", "whp", "--out", "o",
                                       "--alphas", "1,2.5,8", "--gradient-checkpointing"])
     assert args.alphas == (1.0, 2.5, 8.0) and args.gradient_checkpointing is True and args.progress is None
+
+
+@pytest.mark.parametrize("rank, prints", [("0", True), ("1", False)])
+def test_only_the_main_process_prints_the_result(corpus_dir, tmp_path, capsys, monkeypatch, rank, prints):
+    """Under accelerate launch / torchrun every process returns the run; only rank 0 prints it."""
+    import musebench.unlearn
+    from musebench.unlearn.config import Checkpoint, UnlearnRun
+
+    def finished_run(model, corpus, config, out, **kwargs):
+        return UnlearnRun(method=config.method, out_dir=tmp_path, checkpoints=[Checkpoint("epoch-1", tmp_path)],
+                          config={}, history={"epochs": [{"epoch": 1, "loss": 1.5}]}, status="complete")
+
+    monkeypatch.setattr(musebench.unlearn, "run_unlearning", finished_run)
+    monkeypatch.setenv("RANK", rank)
+    code = main(["unlearn", "--model", str(tmp_path), "--data", str(corpus_dir), "--method", "ga",
+                 "--out", str(tmp_path / "run"), "--threads", "1"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert ("mean loss 1.5000" in printed) == prints and (printed == "") != prints

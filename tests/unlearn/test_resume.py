@@ -28,11 +28,11 @@ def test_resume_after_interruption_matches_uninterrupted_run(trained_model_dir, 
 
     real_nll, calls = losses.nll, []
 
-    def interrupted_nll(logits, labels):
+    def interrupted_nll(logits, labels, normaliser=None):
         calls.append(1)
         if len(calls) > 4 * CALLS_PER_STEP:  # crash inside step 5 (epoch 2), after checkpoint-4
             raise KeyboardInterrupt
-        return real_nll(logits, labels)
+        return real_nll(logits, labels, normaliser)
 
     monkeypatch.setattr(losses, "nll", interrupted_nll)
     out = tmp_path / "interrupted"
@@ -42,9 +42,9 @@ def test_resume_after_interruption_matches_uninterrupted_run(trained_model_dir, 
     assert (out / "checkpoints" / "checkpoint-4").is_dir()
     resumed_calls = []
 
-    def counting_nll(logits, labels):
+    def counting_nll(logits, labels, normaliser=None):
         resumed_calls.append(1)
-        return real_nll(logits, labels)
+        return real_nll(logits, labels, normaliser)
 
     monkeypatch.setattr(losses, "nll", counting_nll)
     with pytest.raises(ConfigError, match="lr"):

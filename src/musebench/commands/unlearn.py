@@ -73,10 +73,13 @@ def run(args: argparse.Namespace) -> int:
 
     from musebench.data import load_corpus
     from musebench.unlearn import run_unlearning
+    from musebench.unlearn.finetuned import is_main_process
 
     corpus = load_corpus(args.data)
     result = run_unlearning(args.model, corpus, config, args.out, forget_split=args.forget_split,
                             reference_dir=args.reference, resume=args.resume)
+    if not is_main_process():  # under accelerate launch / torchrun every process returns the same run
+        return 0
     epochs = {f"epoch-{e['epoch']}": e for e in result.history.get("epochs", [])}
     print(f"{config.method} on {corpus.name}/{args.forget_split}: {len(result.checkpoints)} checkpoint(s)")
     for ckpt in result.checkpoints:

@@ -8,7 +8,6 @@ checkpoints under ``checkpoints/`` from which ``resume=True`` continues to the s
 
 from __future__ import annotations
 
-import copy
 import logging
 import shutil
 import time
@@ -97,8 +96,9 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     reference = None
     if reference_dir is not None and spec.needs_reference:
         reference = load_model(reference_dir, device="cpu", dtype=dtype).model
-    elif spec.needs_reference and not config.lora_r:
-        reference = copy.deepcopy(model)  # the model at the start of the request, frozen
+    # otherwise the reference is the model at the start of the request: the trainer copies it once it is on
+    # its device (LoRA: the base with the adapter switched off, no copy)
+    copy_start = spec.needs_reference and reference is None and not config.lora_r
     trainer_cls = spec.load()
     if config.lora_r:
         model = _with_lora(model, config)
@@ -108,7 +108,8 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     args = _training_arguments(config, checkpoints_dir, device, mixed)
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset,
                           data_collator=PairCollator(tokenizer.pad_token_id), processing_class=tokenizer,
-                          unlearn_config=config, retain=spec.retain, reference=reference)
+                          unlearn_config=config, retain=spec.retain, reference=reference,
+                          copy_start_as_reference=copy_start)
 
     record = _RunRecord(out_dir, config, model_dir, reference_dir, forget_split, corpus, {
         "forget_windows": len(forget),
@@ -327,6 +328,9 @@ def _training_arguments(config: UnlearnConfig, checkpoints_dir: Path, device: st
         **_checkpointing_args(config.gradient_checkpointing),
         remove_unused_columns=False,
         dataloader_num_workers=0,
+        # every trainable parameter takes part in every step (RMU freezes the layers it does not train), so
+        # DDP need not search the graph for unused ones each step
+        ddp_find_unused_parameters=False,
     )
 
 

@@ -10,4 +10,4 @@ class FinetuneTrainer(UnlearnTrainer):
     """Minimise the forget NLL L_f (the opposite of gradient ascent)."""
 
     def forget_loss(self, model, forget, retain=None):
-        return losses.nll(self.logits(model, forget), forget["labels"])
+        return losses.nll(self.logits(model, forget), forget["labels"], self.normaliser("forget", "targets"))

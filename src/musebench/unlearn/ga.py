@@ -10,4 +10,4 @@ class GATrainer(UnlearnTrainer):
     """Forget term ``-L_f``: unbounded below, so GA alone collapses the model; the retain term slows that."""
 
     def forget_loss(self, model, forget, retain=None):
-        return -losses.nll(self.logits(model, forget), forget["labels"])
+        return -losses.nll(self.logits(model, forget), forget["labels"], self.normaliser("forget", "targets"))

@@ -5,6 +5,11 @@ The trainers run the forward passes; everything here is differentiable math chec
 ``-100`` on padding and are the inputs themselves (the functions shift: position t predicts token t+1).
 Log-softmax runs in float32 whatever the model's dtype.
 
+Normalisers: every mean here is a sum divided by a count. By default the count is that of the tensors
+given (a mean over this batch); ``normaliser=`` replaces it, so a trainer can divide by the count of the
+whole optimizer step (all micro-batches of gradient accumulation, all processes) and make the mean exact
+whatever the batch is split into.
+
 Two forms exist for NPO and the KL retain term (``UnlearnConfig.loss_form``):
 
 - ``textbook`` (MUSE-SPEC): NPO on sequence log-likelihoods ``log pi(x) = sum_t log pi(x_t | x_<t)``;
@@ -48,10 +53,32 @@ def average_logprob(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return logp.sum(-1) / mask.sum(-1).clamp(min=1)
 
 
-def nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean next-token cross-entropy over every real token of the batch (L_f / L_r of MUSE-SPEC)."""
+Normaliser = float | torch.Tensor | None
+
+
+def _divide(total: torch.Tensor, count: torch.Tensor, normaliser: Normaliser) -> torch.Tensor:
+    """``total / normaliser``, or ``total / count`` (the local count, at least 1) when no normaliser is given."""
+    if normaliser is None:
+        return total / count.clamp(min=1)
+    return total / normaliser
+
+
+def batch_mean(per_example: torch.Tensor, normaliser: Normaliser = None) -> torch.Tensor:
+    """Mean of per-sequence losses ``[B]`` (NPO, SimNPO): their sum over ``normaliser`` sequences (default B)."""
+    return _divide(per_example.sum(), torch.tensor(per_example.numel(), device=per_example.device), normaliser)
+
+
+def target_count(labels: torch.Tensor) -> torch.Tensor:
+    """Number of next-token targets of a batch (the denominator of ``nll``): non-padding labels after the first."""
+    return (labels[:, 1:] != IGNORE_INDEX).sum()
+
+
+def nll(logits: torch.Tensor, labels: torch.Tensor, normaliser: Normaliser = None) -> torch.Tensor:
+    """Mean next-token cross-entropy over every real token of the batch (L_f / L_r of MUSE-SPEC).
+
+    ``normaliser``: the number of targets to divide by (default ``target_count(labels)``)."""
     logp, mask = token_logprobs(logits, labels)
-    return -logp.sum() / mask.sum().clamp(min=1)
+    return _divide(-logp.sum(), mask.sum(), normaliser)
 
 
 def npo_loss(logp: torch.Tensor, ref_logp: torch.Tensor, beta: float) -> torch.Tensor:
@@ -65,45 +92,49 @@ def npo_loss(logp: torch.Tensor, ref_logp: torch.Tensor, beta: float) -> torch.T
 
 
 def npo_loss_original(logits: torch.Tensor, ref_logits: torch.Tensor, beta: float,
-                      mask: torch.Tensor | None = None) -> torch.Tensor:
+                      mask: torch.Tensor | None = None, normaliser: Normaliser = None) -> torch.Tensor:
     """The original MUSE code's NPO: ``-(2/beta) mean log sigmoid(beta (z_ref - z))`` over raw logits.
 
     The mean runs over every (example, position, vocabulary entry); ``mask`` ``[B, T]`` drops padding
-    positions (the original had none: its windows were full). A scalar.
+    positions (the original had none: its windows were full). A scalar. ``normaliser`` counts positions
+    (the vocabulary factor is applied here).
     """
     per_element = -(2.0 / beta) * F.logsigmoid(beta * (ref_logits.float() - logits.float()))
+    vocab = per_element.shape[-1]
     if mask is None:
-        return per_element.mean()
+        mask = torch.ones(per_element.shape[:-1], device=per_element.device)
     weights = mask.unsqueeze(-1).to(per_element.dtype)
-    return (per_element * weights).sum() / (weights.sum() * per_element.shape[-1]).clamp(min=1)
+    if normaliser is not None:
+        normaliser = normaliser * vocab
+    return _divide((per_element * weights).sum(), weights.sum() * vocab, normaliser)
 
 
-def kl_retain(logits_ref: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+def kl_retain(logits_ref: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor | None = None,
+              normaliser: Normaliser = None) -> torch.Tensor:
     """``KL(p_ref || p_theta)`` of the next-token distributions, averaged over real positions.
 
     ``sum_v p_ref(v) (log p_ref(v) - log p_theta(v))`` at each position (log-softmax of both models);
-    ``mask`` ``[B, T]`` (the attention mask) selects the positions. Zero iff the distributions agree.
+    ``mask`` ``[B, T]`` (the attention mask) selects the positions; ``normaliser`` counts positions.
+    Zero iff the distributions agree.
     """
     logq = torch.log_softmax(logits.float(), dim=-1)
     logp_ref = torch.log_softmax(logits_ref.float(), dim=-1)
     per_position = (logp_ref.exp() * (logp_ref - logq)).sum(-1)
-    if mask is None:
-        return per_position.mean()
-    mask = mask.to(per_position.dtype)
-    return (per_position * mask).sum() / mask.sum().clamp(min=1)
+    return _masked_mean(per_position, mask, normaliser)
 
 
 def kl_retain_original(logits_ref: torch.Tensor, logits: torch.Tensor,
-                       mask: torch.Tensor | None = None) -> torch.Tensor:
+                       mask: torch.Tensor | None = None, normaliser: Normaliser = None) -> torch.Tensor:
     """The original MUSE code's KL term: ``F.kl_div(z, z_ref, "batchmean", log_target=True)`` on raw logits.
 
-    Equals ``sum exp(z_ref) (z_ref - z) / B`` over positions and vocabulary; ``mask`` drops padding.
+    Equals ``sum exp(z_ref) (z_ref - z) / B`` over positions and vocabulary; ``mask`` drops padding;
+    ``normaliser`` replaces B (it counts sequences).
     """
     z, z_ref = logits.float(), logits_ref.float()
     per_element = z_ref.exp() * (z_ref - z)
     if mask is not None:
         per_element = per_element * mask.unsqueeze(-1).to(per_element.dtype)
-    return per_element.sum() / logits.shape[0]
+    return _divide(per_element.sum(), torch.tensor(logits.shape[0], device=logits.device), normaliser)
 
 
 def simnpo_loss(avg_logp: torch.Tensor, beta: float, gamma: float = 0.0) -> torch.Tensor:
@@ -115,23 +146,29 @@ def simnpo_loss(avg_logp: torch.Tensor, beta: float, gamma: float = 0.0) -> torc
     return -(2.0 / beta) * F.logsigmoid(-beta * avg_logp - gamma)
 
 
-def _masked_mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    per_position = (a.float() - b.float()).pow(2).mean(-1)
+def _masked_mean(per_position: torch.Tensor, mask: torch.Tensor | None, normaliser: Normaliser) -> torch.Tensor:
+    """Mean of ``[B, T]`` values over the positions where ``mask`` is 1 (all when None)."""
     if mask is None:
-        return per_position.mean()
+        mask = torch.ones_like(per_position)
     mask = mask.to(per_position.dtype)
-    return (per_position * mask).sum() / mask.sum().clamp(min=1)
+    return _divide((per_position * mask).sum(), mask.sum(), normaliser)
+
+
+def _masked_mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None,
+                normaliser: Normaliser = None) -> torch.Tensor:
+    return _masked_mean((a.float() - b.float()).pow(2).mean(-1), mask, normaliser)
 
 
 def rmu_loss(h_forget: torch.Tensor, control_vec: torch.Tensor, h_retain: torch.Tensor,
              h_retain_frozen: torch.Tensor, alpha: float, forget_mask: torch.Tensor | None = None,
-             retain_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+             retain_mask: torch.Tensor | None = None, forget_normaliser: Normaliser = None,
+             retain_normaliser: Normaliser = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """RMU (Li et al. 2024, WMDP Eq. 1-2): ``||h_f - c u||^2 + alpha ||h_r - h_r_frozen||^2``.
 
     Hidden states ``[B, T, D]`` of the steered layer; ``control_vec`` ``[D]`` is ``c u`` (a random unit
-    vector scaled by the steering coefficient); squared errors are means over D, then over real positions.
-    Returns (total, forget term, retain term).
+    vector scaled by the steering coefficient); squared errors are means over D, then over real positions
+    (the normalisers count positions). Returns (total, forget term, retain term).
     """
-    forget = _masked_mse(h_forget, control_vec.expand_as(h_forget), forget_mask)
-    retain = _masked_mse(h_retain, h_retain_frozen, retain_mask)
+    forget = _masked_mse(h_forget, control_vec.expand_as(h_forget), forget_mask, forget_normaliser)
+    retain = _masked_mse(h_retain, h_retain_frozen, retain_mask, retain_normaliser)
     return forget + alpha * retain, forget, retain

@@ -9,7 +9,7 @@ from musebench.unlearn.trainer import UnlearnTrainer
 
 
 class NPOTrainer(UnlearnTrainer):
-    """Forget term: mean over the batch of ``-(2/beta) log sigmoid(-beta (log pi(x) - log pi_ref(x)))``.
+    """Forget term: mean over the step's sequences of ``-(2/beta) log sigmoid(-beta (log pi(x) - log pi_ref(x)))``.
 
     ``loss_form="original"`` uses the original MUSE code's element-wise-logits form instead (see
     ``losses.npo_loss_original``).
@@ -20,8 +20,9 @@ class NPOTrainer(UnlearnTrainer):
         logits = self.logits(model, forget)
         if self.unlearn_config.loss_form == "original":
             ref_logits = self.reference_logits(model, forget)
-            return losses.npo_loss_original(logits, ref_logits, beta, forget["attention_mask"])
+            return losses.npo_loss_original(logits, ref_logits, beta, forget["attention_mask"],
+                                            self.normaliser("forget", "positions"))
         with torch.no_grad():
             ref_logp = losses.sequence_logprob(self.reference_logits(model, forget), forget["labels"])
         logp = losses.sequence_logprob(logits, forget["labels"])
-        return losses.npo_loss(logp, ref_logp, beta).mean()
+        return losses.batch_mean(losses.npo_loss(logp, ref_logp, beta), self.normaliser("forget", "sequences"))

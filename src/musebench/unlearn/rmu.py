@@ -3,11 +3,16 @@
 On forget text the output of one decoder layer (``rmu_layer``) is pushed towards a fixed random direction
 ``c u`` (``u`` uniform in [0, 1)^D, normalised; ``c = rmu_steering_coeff``), scrambling what later layers
 read; on retain text the same activations are held at the frozen start model's values (weight ``alpha``).
-Only the ``rmu_train_layers`` layers ending at ``rmu_layer`` are trained. The forward pass stops after the
-steered layer, so the layers above it cost nothing.
+Only the ``rmu_train_layers`` layers ending at ``rmu_layer`` are trained (the rest is frozen, so under DDP
+every trainable parameter is used and ``find_unused_parameters`` can stay off). The layers above the
+steered one are taken out of the model for the forward pass, so they cost nothing. (Stopping the forward
+with an exception instead would also skip DDP's post-forward step, which arms the gradient all-reduce: each
+process would then step with its own gradients.)
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import torch
 
@@ -16,17 +21,29 @@ from musebench.unlearn import losses
 from musebench.unlearn.trainer import UnlearnTrainer
 
 
-class _StopForward(Exception):
-    pass
+def _layers_and_owner(model) -> tuple[torch.nn.Module, str, torch.nn.ModuleList]:
+    n = model.config.num_hidden_layers
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) == n:
+            owner_name, _, attribute = name.rpartition(".")
+            return model.get_submodule(owner_name), attribute, module
+    raise ConfigError("cannot find the decoder layers of this model for RMU", field="rmu_layer")
 
 
 def decoder_layers(model) -> torch.nn.ModuleList:
     """The ModuleList of decoder layers (``model.model.layers`` for Llama; found by size otherwise)."""
-    n = model.config.num_hidden_layers
-    for _, module in model.named_modules():
-        if isinstance(module, torch.nn.ModuleList) and len(module) == n:
-            return module
-    raise ConfigError("cannot find the decoder layers of this model for RMU", field="rmu_layer")
+    return _layers_and_owner(model)[2]
+
+
+@contextlib.contextmanager
+def only_layers_up_to(model, index: int):
+    """Within the block the model has only decoder layers ``0..index`` (the same modules)."""
+    owner, attribute, layers = _layers_and_owner(model)
+    setattr(owner, attribute, torch.nn.ModuleList(list(layers)[:index + 1]))
+    try:
+        yield
+    finally:
+        setattr(owner, attribute, layers)
 
 
 def resolve_layer(config, num_layers: int) -> int:
@@ -36,19 +53,28 @@ def resolve_layer(config, num_layers: int) -> int:
     return layer
 
 
-def layer_output(model, batch: dict, layers: torch.nn.ModuleList, index: int) -> torch.Tensor:
-    """Hidden states ``[B, T, D]`` leaving decoder layer ``index``; the layers above it are not run."""
+def _accepts(model, argument: str) -> bool:
+    import inspect
+
+    forward = model.get_base_model().forward if hasattr(model, "get_base_model") else model.forward
+    return argument in inspect.signature(forward).parameters
+
+
+def layer_output(model, batch: dict, layers: torch.nn.ModuleList, index: int, base=None) -> torch.Tensor:
+    """Hidden states ``[B, T, D]`` leaving decoder layer ``index``; the layers above it are not run.
+
+    ``model`` may be a DDP / accelerate wrapper of ``base`` (the plain model whose layers are cut)."""
     captured = {}
 
     def hook(module, args, output):
         captured["h"] = output[0] if isinstance(output, tuple) else output
-        raise _StopForward
 
+    base = base if base is not None else model
+    extra = {"logits_to_keep": 1} if _accepts(base, "logits_to_keep") else {}  # no [B, T, V] logits
     handle = layers[index].register_forward_hook(hook)
     try:
-        model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False)
-    except _StopForward:
-        pass
+        with only_layers_up_to(base, index):
+            model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False, **extra)
     finally:
         handle.remove()
     return captured["h"]
@@ -78,13 +104,18 @@ class RMUTrainer(UnlearnTrainer):
         return decoder_layers(self.accelerator.unwrap_model(self.reference))
 
     def forget_loss(self, model, forget, retain=None):
-        h_forget = layer_output(model, forget, self.layers, self.layer)
-        h_retain = layer_output(model, retain, self.layers, self.layer)
+        base = self.accelerator.unwrap_model(model)
+        h_forget = layer_output(model, forget, self.layers, self.layer, base)
+        h_retain = layer_output(model, retain, self.layers, self.layer, base)
         with torch.no_grad(), self.reference_context(model):
-            h_frozen = layer_output(self.reference_model(model), retain, self.frozen_layers(model), self.layer)
+            reference = self.reference_model(model)
+            h_frozen = layer_output(reference, retain, self.frozen_layers(model), self.layer,
+                                    self.accelerator.unwrap_model(reference))
         total, forget_term, retain_term = losses.rmu_loss(
             h_forget, self.control_vec.to(h_forget.dtype), h_retain, h_frozen, self.unlearn_config.alpha,
-            forget_mask=forget["attention_mask"], retain_mask=retain["attention_mask"])
+            forget_mask=forget["attention_mask"], retain_mask=retain["attention_mask"],
+            forget_normaliser=self.normaliser("forget", "positions"),
+            retain_normaliser=self.normaliser("retain", "positions"))
         self._record("rmu_forget", forget_term)
         self._record("rmu_retain", retain_term)
         return total
