@@ -91,7 +91,6 @@ class FakeBackend:
 
     def build_report(self, run_dir):
         self.calls["report"].append(run_dir)
-        return None
 
     def versions(self):
         return {"musebench": "test"}

@@ -80,9 +80,8 @@ def test_run_lock_refuses_a_second_live_process_and_takes_over_a_stale_lock(tmp_
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         (tmp_path / LOCK_FILE).write_text(f"{sleeper.pid}\n")
-        with pytest.raises(ConfigError, match=f"pid {sleeper.pid}"):
-            with run_lock(tmp_path):
-                pass
+        with pytest.raises(ConfigError, match=f"pid {sleeper.pid}"), run_lock(tmp_path):
+            pass
     finally:
         sleeper.kill()
         sleeper.wait()

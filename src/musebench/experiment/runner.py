@@ -153,7 +153,7 @@ def _prepare_models(ctx: RunContext) -> float:
         if source == BUILD:
             done = ctx.store.run(
                 f"build/{role}", {"corpus": ctx.corpus_key, "recipe": recipe, "role": role, "seed": seed},
-                lambda: str(ctx.backend.build_model(ctx.data_dir, role, models_dir, recipe, seed)),
+                lambda role=role: str(ctx.backend.build_model(ctx.data_dir, role, models_dir, recipe, seed)),
                 still_valid=lambda p: Path(p).is_dir())
             wall += done.wall_s
             ref = ModelRef(done.result, done.key)
@@ -179,9 +179,9 @@ def _evaluate_references(ctx: RunContext) -> None:
         done = ctx.store.run(f"eval/{role}",
                              {"model": ref.key, "corpus": ctx.corpus_key, "settings": ctx.eval_settings,
                               "retrain_auc": auc, "metrics": ctx.cfg.eval.metrics},
-                             lambda: ctx.backend.evaluate(ref.path, ctx.corpus, ctx.eval_settings,
-                                                          ctx.cfg.eval.metrics, auc, False,
-                                                          ctx.run_dir / "eval" / role))
+                             lambda ref=ref, auc=auc, role=role: ctx.backend.evaluate(
+                                 ref.path, ctx.corpus, ctx.eval_settings, ctx.cfg.eval.metrics, auc, False,
+                                 ctx.run_dir / "eval" / role))
         evaluation = done.result
         if role == "retrain":
             if fixed_auc is None:

@@ -8,8 +8,8 @@ the paper's rule then runs on those that remain (falling back to all checkpoints
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 @dataclass(frozen=True)
