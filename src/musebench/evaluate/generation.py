@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
+from musebench.evaluate.kv_buffer import preallocate
 from musebench.evaluate.model_io import ModelCaller, left_padded_positions, repeat_cache_rows, select_cache_rows
 from musebench.evaluate.requests import Generation
 from musebench.evaluate.stopping import StopMatcher
@@ -110,6 +111,7 @@ def greedy_generate(
         mask = torch.cat([torch.ones((len(prompts), shared), dtype=suffix_mask.dtype, device=device), suffix_mask], 1)
         cache = repeat_cache_rows(copy.deepcopy(prefix.cache), len(prompts))
     logits, cache = caller(input_ids, mask, positions, cache=cache, use_cache=True, last_only=True)
+    cache = preallocate(cache, max_new_tokens)  # decode writes in place instead of re-concatenating
     next_logits = logits[:, -1, :]
     last_pos = positions[:, -1]
 

@@ -6,7 +6,7 @@ import time
 from collections import defaultdict
 
 from musebench.errors import ModelError
-from musebench.evaluate.batching import ModelShape, plan_batches
+from musebench.evaluate.batching import CPU_SCORING_ROWS, MAX_ROWS, ModelShape, plan_batches
 from musebench.evaluate.cache import ResultCache
 from musebench.evaluate.generation import (
     MIN_SHARED_PREFIX,
@@ -99,7 +99,8 @@ class Runner:
         rows = [ids[: r.max_length] for r, ids in zip(todo, encode(self.tokenizer, [r.text for r in todo]))]
         batches = plan_batches([len(r) for r in rows], batch_size=self.settings.batch_size,
                                budget_bytes=self.budget_bytes,
-                               bytes_per_token=self.shape.scoring_bytes_per_token())
+                               bytes_per_token=self.shape.scoring_bytes_per_token(),
+                               max_rows=CPU_SCORING_ROWS if self.caller.device.type == "cpu" else MAX_ROWS)
         with self._bar(len(todo), f"score {group}") as bar:
             for batch in batches:
                 outs = score_texts(self.caller, [rows[i] for i in batch], self.pad_id)
