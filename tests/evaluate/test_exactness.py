@@ -12,8 +12,8 @@ from musebench.evaluate import EvalSettings, evaluate
 from musebench.evaluate.generation import greedy_generate, left_pad
 from musebench.evaluate.model_io import ModelCaller, left_padded_positions
 from musebench.evaluate.reference import naive_evaluate, naive_generate, naive_token_logprobs
-from musebench.evaluate.runner import Runner, encode
 from musebench.evaluate.requests import GenerateRequest, LogprobRequest
+from musebench.evaluate.runner import Runner, encode
 from musebench.evaluate.settings import KNOWMEM_CUTS
 from musebench.evaluate.stopping import StopMatcher
 from musebench.evaluate.tasks import knowmem_prompt

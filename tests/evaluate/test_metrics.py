@@ -23,6 +23,7 @@ from musebench.evaluate.metrics import (
     minkpp_values,
     privleak,
     rouge_l_f1,
+    rows_mean_x100,
     tpr_at_fpr,
     zlib_ratio,
 )
@@ -141,3 +142,15 @@ def test_registry_metadata():
         assert key in METRICS and METRICS[key].version >= 1 and METRICS[key].needs
     assert METRICS["verbmem_f"].higher_is_better is False
     assert METRICS["knowmem_r"].higher_is_better is True
+
+
+def test_batched_bootstrap_equals_the_per_resample_loop():
+    values = np.random.default_rng(7).uniform(0, 1, 75)
+    loop = bootstrap_ci(mean_x100, [values], samples=400, seed=0, name="verbmem_f")
+    batched = bootstrap_ci(mean_x100, [values], samples=400, seed=0, name="verbmem_f", batched=rows_mean_x100)
+    assert batched == loop  # same draws, same rounding: bit-identical percentiles
+    # the draws are the historical ones: resample b takes rng.integers(0, n, n) per group, in group order
+    rng = np.random.default_rng([0, __import__("zlib").crc32(b"verbmem_f")])
+    first = values[rng.integers(0, 75, 75)]
+    stats = [mean_x100(first)] + [mean_x100(values[rng.integers(0, 75, 75)]) for _ in range(399)]
+    assert loop == list(np.percentile(stats, [2.5, 97.5]))

@@ -9,5 +9,12 @@ from musebench.evaluate.metrics import METRICS, Metric
 from musebench.evaluate.result import EvalResult
 from musebench.evaluate.settings import RELEASE_RETRAIN_AUC, EvalSettings
 
-__all__ = ["EvalResult", "EvalSettings", "METRICS", "Metric", "RELEASE_RETRAIN_AUC", "evaluate",
-           "measure_retrain_auc"]
+__all__ = [
+           "METRICS",
+           "RELEASE_RETRAIN_AUC",
+           "EvalResult",
+           "EvalSettings",
+           "Metric",
+           "evaluate",
+           "measure_retrain_auc",
+]

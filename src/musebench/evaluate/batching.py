@@ -24,7 +24,7 @@ class ModelShape:
     dtype_bytes: int
 
     @classmethod
-    def of(cls, model, tokenizer) -> "ModelShape":
+    def of(cls, model, tokenizer) -> ModelShape:
         config = getattr(model, "config", None)
         hidden = getattr(config, "hidden_size", None) or 4096
         layers = getattr(config, "num_hidden_layers", None) or 32

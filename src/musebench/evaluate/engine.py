@@ -10,12 +10,19 @@ from __future__ import annotations
 import datetime as _dt
 from importlib import metadata
 
-
 from musebench.errors import ConfigError, DataError
 from musebench.evaluate.bootstrap import bootstrap_ci
 from musebench.evaluate.cache import ENGINE_VERSION, ResultCache
 from musebench.evaluate.fingerprint import model_fingerprint, tokenizer_fingerprint
-from musebench.evaluate.metrics import METRICS, SELECTABLE, auc, auc_by_ranks, mean_x100, privleak
+from musebench.evaluate.metrics import (
+    METRICS,
+    SELECTABLE,
+    auc,
+    auc_by_ranks,
+    mean_x100,
+    privleak,
+    rows_mean_x100,
+)
 from musebench.evaluate.model_io import model_device
 from musebench.evaluate.privacy import attack_scores, k_label, privacy_table
 from musebench.evaluate.requests import LogprobRequest
@@ -162,7 +169,7 @@ def measure_retrain_auc(model, tokenizer, corpus, settings: EvalSettings | None 
 def _add_rouge_score(crit, crit_rows, scores, ci, boot) -> list[dict]:
     values = [r["scores"]["rougeL_f1"] for r in crit_rows]
     scores[crit] = mean_x100(values)
-    ci[crit] = bootstrap_ci(mean_x100, [values], name=crit, **boot)
+    ci[crit] = bootstrap_ci(mean_x100, [values], name=crit, batched=rows_mean_x100, **boot)
     return crit_rows
 
 

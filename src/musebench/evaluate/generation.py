@@ -24,7 +24,12 @@ from dataclasses import dataclass
 import torch
 
 from musebench.evaluate.kv_buffer import preallocate
-from musebench.evaluate.model_io import ModelCaller, left_padded_positions, repeat_cache_rows, select_cache_rows
+from musebench.evaluate.model_io import (
+    ModelCaller,
+    left_padded_positions,
+    repeat_cache_rows,
+    select_cache_rows,
+)
 from musebench.evaluate.requests import Generation
 from musebench.evaluate.stopping import StopMatcher
 

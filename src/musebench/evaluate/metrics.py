@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -53,6 +53,11 @@ def knowmem_cut(output: str, cuts: Sequence[str] = KNOWMEM_CUTS) -> str:
 def mean_x100(values: Sequence[float]) -> float:
     """Mean of per-example ROUGE F1 values, reported x 100 (NaN for no examples)."""
     return float(np.mean(values) * 100) if len(values) else float("nan")
+
+
+def rows_mean_x100(values: np.ndarray) -> np.ndarray:
+    """``mean_x100`` of each row of a 2-D array (the bootstrap's resamples), with the same rounding."""
+    return np.mean(values, axis=-1) * 100
 
 
 def mink_count(n_values: int, k: float) -> int:

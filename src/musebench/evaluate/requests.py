@@ -44,7 +44,7 @@ class Generation:
         return {"token_ids": self.token_ids, "finish": self.finish}
 
     @classmethod
-    def from_json(cls, d: dict) -> "Generation":
+    def from_json(cls, d: dict) -> Generation:
         return cls(token_ids=list(d["token_ids"]), finish=d["finish"])
 
 
@@ -67,5 +67,5 @@ class TokenLogprobs:
         return {k: getattr(self, k).astype(np.float32).tolist() for k in ("logprobs", "mu", "sigma")}
 
     @classmethod
-    def from_json(cls, d: dict) -> "TokenLogprobs":
+    def from_json(cls, d: dict) -> TokenLogprobs:
         return cls(**{k: np.asarray(d[k], dtype=np.float32) for k in ("logprobs", "mu", "sigma")})

@@ -46,7 +46,7 @@ class EvalResult:
         return out
 
     @classmethod
-    def load(cls, out_dir: str | Path) -> "EvalResult":
+    def load(cls, out_dir: str | Path) -> EvalResult:
         out = Path(out_dir)
         summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
         rows = []

@@ -68,7 +68,7 @@ class EvalSettings:
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "EvalSettings":
+    def from_dict(cls, data: dict) -> EvalSettings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
