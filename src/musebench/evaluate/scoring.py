@@ -2,8 +2,10 @@
 
 One batch, one forward, one ``log_softmax`` in fp32 and ONE ``gather`` for all next-token log-probs;
 the Min-K%++ moments ``mu = sum p log p`` and ``sigma^2 = sum p (log p)^2 - mu^2`` (computed as
-``sum p (log p - mu)^2``) come from the same log-softmax. Rows are right-padded: with causal attention a real token never sees a pad, so positions
-0..n-1 are the unpadded ones.
+``sum p (log p - mu)^2``) come from the same log-softmax. Rows are right-padded: with causal attention a real
+token never sees a pad, so positions 0..n-1 are the unpadded ones. For the same reason the model gets an
+all-ones attention mask: masking the pads would change nothing a real token sees (tested: bit-identical
+log-probs), while an all-ones mask lets SDPA run its causal kernel instead of a materialised 4-D mask.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def token_statistics(logits: torch.Tensor, targets: torch.Tensor):
 @torch.inference_mode()
 def score_texts(caller: ModelCaller, rows: list[list[int]], pad_id: int) -> list[TokenLogprobs]:
     """Per-token log-probs (and Min-K%++ moments) of each token-id row; rows need >= 1 token."""
-    ids, mask = right_pad(rows, pad_id, caller.device)
+    ids, _ = right_pad(rows, pad_id, caller.device)
+    mask = torch.ones_like(ids)  # causal + right padding: pads are only ever seen by pads (module docstring)
     positions = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0).expand_as(ids)
     logits, _ = caller(ids, mask, positions, cache=None, use_cache=False)
     target_logp, mu, sigma = token_statistics(logits[:, :-1, :], ids[:, 1:])
