@@ -6,7 +6,7 @@ import time
 from collections import defaultdict
 
 from musebench.errors import ModelError
-from musebench.evaluate.batching import CPU_SCORING_ROWS, MAX_ROWS, ModelShape, plan_batches
+from musebench.evaluate.batching import CPU_SCORING_ROWS, GENERATION_MAX_ROWS, MAX_ROWS, ModelShape, plan_batches
 from musebench.evaluate.cache import ResultCache
 from musebench.evaluate.generation import (
     MIN_SHARED_PREFIX,
@@ -77,7 +77,8 @@ class Runner:
                 batches = plan_batches([len(p) + max_new for p in prompts], batch_size=self.settings.batch_size,
                                        budget_bytes=self.budget_bytes,
                                        bytes_per_token=self.shape.generation_bytes_per_token(),
-                                       bytes_per_row=self.shape.generation_bytes_per_row())
+                                       bytes_per_row=self.shape.generation_bytes_per_row(),
+                                       max_rows=GENERATION_MAX_ROWS)
                 for batch in batches:
                     outs = greedy_generate(self.caller, [prompts[i] for i in batch], max_new, self.pad_id,
                                            self.eos, matcher, prefix)
