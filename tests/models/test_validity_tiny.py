@@ -1,6 +1,6 @@
 """The tiny mini benchmark keeps every MUSE gap pointing the right way (target remembers, retrain does not).
 
-Trains both tiny models from scratch (well under a minute on one thread) and scores them with
+Trains both tiny models from scratch with the ``tiny`` recipe and scores them with
 ``musebench.evaluate``. The full-size gates are measured in benchmarks/mini_validity.md; here only the
 direction of each gap is asserted, which a build that silently trained the wrong documents would break.
 """
@@ -13,6 +13,8 @@ from musebench.data import load_corpus
 from musebench.data.synthetic import MINI_EVAL_SETTINGS
 from musebench.models.build import build_model
 from musebench.models.recipe import RECIPES
+
+pytestmark = pytest.mark.slow  # two real trainings: ~1 min on one idle core, more on a busy one
 
 
 @pytest.fixture(scope="module")
