@@ -73,11 +73,18 @@ def test_two_gloo_processes_and_accumulation_match_one_process_on_ragged_windows
     runs_json.write_text(json.dumps({m: config_values(m, batch_size=1) for m in METHODS}))
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    two = subprocess.run(
-        [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(DDP_CPU),
-         "--num_processes", "2", "--main_process_port", str(free_port()),
-         str(WORKER), str(tiny_model_dir), str(corpus_json), str(tmp_path / "two"), str(runs_json)],
-        env=env, capture_output=True, text=True, timeout=300, check=False)
+    def launch() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(DDP_CPU),
+             "--num_processes", "2", "--main_process_port", str(free_port()),
+             str(WORKER), str(tiny_model_dir), str(corpus_json), str(tmp_path / "two"), str(runs_json)],
+            env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    two = launch()
+    # gloo's TCP rendezvous can drop a connection on an oversubscribed machine; that is the transport, not the
+    # numbers under test, so one relaunch (on a fresh port) is allowed for it and nothing else.
+    if two.returncode != 0 and "Connection closed by peer" in two.stderr:
+        two = launch()
     assert two.returncode == 0, two.stderr[-3000:]
     assert "find_unused_parameters=True was specified" not in two.stderr  # DDP's warning when nothing is unused
 
