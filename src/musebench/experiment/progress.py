@@ -32,6 +32,8 @@ class NullReporter:
 
     def finish(self, outcome: StageOutcome) -> None: ...
 
+    def complete(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -62,6 +64,12 @@ class ConsoleReporter(NullReporter):
         state = "cached" if outcome.cached else f"{outcome.wall_s:6.1f}s"
         self.bar.write(f"  {'·' if outcome.cached else '✓'} {outcome.name:<48} {state}", file=sys.stderr)
         self.bar.update(min(stage_weight(outcome.name), self.bar.total - self.bar.n))
+
+    def complete(self) -> None:
+        """The run finished: fewer stages than planned may have run (selection stopped early)."""
+        if self.bar is not None:
+            self.bar.n = self.bar.total
+            self.bar.set_postfix_str("done")
 
     def close(self) -> None:
         if self.bar is not None:

@@ -70,6 +70,7 @@ def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: b
         # found finished (so a resumed run still says what the whole experiment cost)
         ctx.results.set_timing(total=time.perf_counter() - start, work=store.work_s, generate=corpus_wall,
                                build=build_wall)
+        reporter.complete()
     finally:
         reporter.close()
     if report:
