@@ -20,9 +20,11 @@ def run(args: argparse.Namespace) -> int:
     from musebench.experiment.tables import console as make_console
 
     a, b = read_results(args.run_a), read_results(args.run_b)
-    console = make_console()
-    if a.get("corpus", {}).get("fingerprint") != b.get("corpus", {}).get("fingerprint"):
-        console.print(f"[yellow]note: the runs use different corpora ({a.get('corpus', {}).get('name')} vs "
-                      f"{b.get('corpus', {}).get('name')}); scores are not directly comparable[/yellow]")
+    console = make_console(width=160)
+    corpus_a, corpus_b = a.get("corpus", {}), b.get("corpus", {})
+    if corpus_a.get("fingerprint") != corpus_b.get("fingerprint"):
+        console.print(f"[yellow]note: the runs use different corpora ({corpus_a.get('name')} "
+                      f"{corpus_a.get('fingerprint')} vs {corpus_b.get('name')} {corpus_b.get('fingerprint')}); "
+                      "scores are not directly comparable[/yellow]")
     console.print(compare_table(a, b, label_a=args.run_a, label_b=args.run_b))
     return 0

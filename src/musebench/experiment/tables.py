@@ -32,12 +32,12 @@ def format_score(value: float | None, ci: list[float] | None = None) -> str:
     return text
 
 
-def console():
-    """A rich console; 110 columns when output is not a terminal (logs, pipes), so rows do not wrap."""
+def console(width: int = 110):
+    """A rich console; ``width`` columns when output is not a terminal (logs, pipes), so rows do not wrap."""
     from rich.console import Console
 
     probe = Console()
-    return probe if probe.is_terminal else Console(width=110)
+    return probe if probe.is_terminal else Console(width=width)
 
 
 def table3(results: dict[str, Any], title: str | None = None):
