@@ -18,7 +18,7 @@ class BuildRecipe:
     num_layers: int = field(default=4, metadata={"help": "decoder layers"})
     num_heads: int = field(default=4, metadata={"help": "attention heads"})
     intermediate_size: int = field(default=512, metadata={"help": "MLP width"})
-    epochs: int = field(default=75, metadata={"help": "passes over the training documents"})
+    epochs: int = field(default=90, metadata={"help": "passes over the training documents"})
     lr: float = field(default=3e-3, metadata={"help": "peak learning rate (AdamW)"})
     warmup_ratio: float = field(default=0.05, metadata={"help": "share of steps spent warming up"})
     scheduler: str = field(default="cosine", metadata={"help": "transformers lr_scheduler_type"})
