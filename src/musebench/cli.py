@@ -11,6 +11,7 @@ import importlib
 import logging
 import sys
 import traceback
+import warnings
 
 from musebench import __version__
 from musebench.errors import MusebenchError
@@ -62,11 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """User-facing warnings (missing corpus parts, ...) as one line, without the source line Python adds."""
+    print(f"warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.debug:
+        warnings.showwarning = _one_line_warning
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0
