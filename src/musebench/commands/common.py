@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from musebench.errors import ConfigError
+from musebench.models.device import resolve_device, resolve_dtype  # noqa: F401  (re-exported for commands)
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
@@ -26,28 +27,6 @@ def add_device(p: argparse.ArgumentParser) -> None:
 def add_threads(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: all cores; set 1 when running processes side by side)")
-
-
-def resolve_device(name: str) -> str:
-    """'auto' -> cuda if available else cpu; anything else is checked."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("CUDA requested but torch sees no GPU", field="--device", value=name)
-    if name not in ("cpu", "mps") and not name.startswith("cuda"):
-        raise ConfigError("expected cpu, cuda, cuda:N, mps or auto", field="--device", value=name)
-    return name
-
-
-def resolve_dtype(name: str, device: str):
-    """'auto' -> bfloat16 on CUDA, float32 elsewhere."""
-    import torch
-
-    if name == "auto":
-        return torch.bfloat16 if device.startswith("cuda") else torch.float32
-    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
 def set_threads(n: int | None) -> None:

@@ -46,7 +46,7 @@ class LibraryBackend:
     """The real pieces: ``musebench.data``, ``.models``, ``.unlearn``, ``.evaluate``, ``.report``."""
 
     def __init__(self, device: str = "auto", dtype: str = "auto", progress: bool = True):
-        from musebench.commands.common import resolve_device, resolve_dtype
+        from musebench.models.device import resolve_device, resolve_dtype
 
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)

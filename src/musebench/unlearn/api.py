@@ -16,6 +16,7 @@ from pathlib import Path
 
 from musebench.errors import ConfigError, DataError, MusebenchError
 from musebench.io import atomic_write_json
+from musebench.models.device import resolve_device
 from musebench.unlearn.config import Checkpoint, UnlearnConfig, UnlearnRun
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
 
     spec = config.spec
     started = time.monotonic()
-    device = _device(config.device)
+    device = resolve_device(config.device, field="device")
     dtype = _weights_dtype(config.dtype)
     loaded = load_model(model_dir, device="cpu", dtype=dtype)
     model, tokenizer = loaded.model, loaded.tokenizer
@@ -259,19 +260,6 @@ def library_versions() -> dict[str, str]:
         except md.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
-
-
-def _device(name: str) -> str:
-    """'auto' -> cuda when torch sees a GPU, else cpu. (Under ``accelerate launch`` the launcher places ranks.)"""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("CUDA requested but torch sees no GPU", field="device", value=name)
-    if name not in ("cpu", "mps") and not name.startswith("cuda"):
-        raise ConfigError("expected cpu, cuda, mps or auto", field="device", value=name)
-    return name
 
 
 def _weights_dtype(name: str):

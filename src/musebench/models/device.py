@@ -1,0 +1,27 @@
+"""Device and dtype names as users write them ('auto', 'cuda:1', 'bfloat16'), resolved once for every layer."""
+
+from __future__ import annotations
+
+from musebench.errors import ConfigError
+
+
+def resolve_device(name: str, field: str = "--device") -> str:
+    """'auto' -> cuda if available else cpu; anything else is checked."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("CUDA requested but torch sees no GPU", field=field, value=name)
+    if name not in ("cpu", "mps") and not name.startswith("cuda"):
+        raise ConfigError("expected cpu, cuda, cuda:N, mps or auto", field=field, value=name)
+    return name
+
+
+def resolve_dtype(name: str, device: str):
+    """'auto' -> bfloat16 on CUDA, float32 elsewhere."""
+    import torch
+
+    if name == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
