@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -26,7 +27,10 @@ def main(model_dir: str, corpus_json: str, out_dir: str, runs_json: str) -> None
     torch.set_num_threads(1)
     splits = json.loads(Path(corpus_json).read_text(encoding="utf-8"))
     corpus = Corpus(name="ddp", forget=splits["forget"], retain1=splits["retain1"])
+    late = int(os.environ.get("RANK", "0")) == 1
     for name, values in json.loads(Path(runs_json).read_text(encoding="utf-8")).items():
+        if late:  # rank 1 reaches each run after rank 0 has set it up: the order an oversubscribed machine gives
+            time.sleep(2.0)
         run_unlearning(model_dir, corpus, UnlearnConfig(**values), Path(out_dir) / name)
 
 

@@ -147,6 +147,9 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     trainer.add_callback(EpochLogCallback(write))
 
     resume_from = get_last_checkpoint(str(checkpoints_dir)) if resume and checkpoints_dir.is_dir() else None
+    # every process has read out_dir (the resume checks above) before the main one writes to it; without this a
+    # late process of a multi-run launch finds this run's fresh record and refuses to overwrite it
+    trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
         record.write("running", [], 0.0)
     try:
