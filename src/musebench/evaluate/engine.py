@@ -184,7 +184,7 @@ def _privacy(runner, corpus, settings, suite, reference_model, cache_dir, device
     texts = [t for split in splits.values() for t in split]
     requests = [LogprobRequest(t, max_len) for t in texts]
     if suite:
-        requests += [LogprobRequest(t.lower(), max_len) for t in texts]  # batched with the originals
+        requests += [LogprobRequest(t.lower(), max_len, moments=False) for t in texts]  # NLL only
     stats = runner.token_logprobs("logprobs-privleak", requests)
     ref_stats = None
     if reference_model is not None:
@@ -193,15 +193,16 @@ def _privacy(runner, corpus, settings, suite, reference_model, cache_dir, device
                                             "corpus": corpus.fingerprint(), "settings": settings.scoring_key(),
                                             "device": device.type})
         ref_runner = Runner(reference_model, runner.tokenizer, settings, ref_cache, runner.progress)
-        ref_stats = ref_runner.token_logprobs("logprobs-privleak", requests[: len(texts)])
+        ref_stats = ref_runner.token_logprobs("logprobs-privleak",
+                                              [LogprobRequest(t, max_len, moments=False) for t in texts])
 
     rows, by_split = [], {}
     for split, split_texts in splits.items():
         by_split[split] = []
         for i, text in enumerate(split_texts):
             key = LogprobRequest(text, max_len).key()
-            lower = stats[LogprobRequest(text.lower(), max_len).key()] if suite else None
-            ref = ref_stats[key] if ref_stats is not None else None
+            lower = stats[LogprobRequest(text.lower(), max_len, moments=False).key()] if suite else None
+            ref = ref_stats[LogprobRequest(text, max_len, moments=False).key()] if ref_stats is not None else None
             s = attack_scores(text, stats[key], lower, ref, ks)
             by_split[split].append(s)
             rows.append({"criterion": "privleak", "split": split, "index": i, "input": text,

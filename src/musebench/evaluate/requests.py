@@ -28,9 +28,16 @@ class GenerateRequest:
 class LogprobRequest:
     text: str
     max_length: int  # tokens, BOS included; longer texts are cut
+    # Min-K%++'s mu / sigma need an exp and two reductions over the vocabulary at every position, ~10x the
+    # cost of the log-softmax and gather alone; the lower-cased and reference-model texts only need their NLL
+    moments: bool = True
 
     def key(self) -> str:
-        return stable_hash(["logprobs", self.text, self.max_length], length=24)
+        return stable_hash(["logprobs", self.text, self.max_length] + ([] if self.moments else ["nll-only"]),
+                           length=24)
+
+    def with_moments(self) -> LogprobRequest:
+        return LogprobRequest(self.text, self.max_length, moments=True)
 
 
 @dataclass
@@ -52,20 +59,26 @@ class Generation:
 class TokenLogprobs:
     """Per predicted token t = 1..n-1: log p(x_t | x_<t), and mean / std of log p under p(. | x_<t).
 
-    ``mu`` and ``sigma`` are what Min-K%++ normalises by; all three come from one forward pass.
+    ``mu`` and ``sigma`` are what Min-K%++ normalises by; all three come from one forward pass. They are
+    ``None`` when the request asked for log-probs only (``LogprobRequest.moments=False``).
     """
 
     logprobs: np.ndarray  # float32 [n - 1]
-    mu: np.ndarray  # float32 [n - 1]
-    sigma: np.ndarray  # float32 [n - 1]
+    mu: np.ndarray | None = None  # float32 [n - 1]
+    sigma: np.ndarray | None = None  # float32 [n - 1]
 
     @property
     def n_tokens(self) -> int:
         return len(self.logprobs) + 1
 
+    @property
+    def has_moments(self) -> bool:
+        return self.mu is not None and self.sigma is not None
+
     def to_json(self) -> dict:
-        return {k: getattr(self, k).astype(np.float32).tolist() for k in ("logprobs", "mu", "sigma")}
+        return {k: getattr(self, k).astype(np.float32).tolist() for k in ("logprobs", "mu", "sigma")
+                if getattr(self, k) is not None}
 
     @classmethod
     def from_json(cls, d: dict) -> TokenLogprobs:
-        return cls(**{k: np.asarray(d[k], dtype=np.float32) for k in ("logprobs", "mu", "sigma")})
+        return cls(**{k: np.asarray(d[k], dtype=np.float32) for k in ("logprobs", "mu", "sigma") if k in d})

@@ -92,24 +92,36 @@ class Runner:
         return done
 
     def token_logprobs(self, group: str, requests: list[LogprobRequest]) -> dict[str, TokenLogprobs]:
-        """Key -> per-token log-probs and Min-K%++ moments, for every distinct request."""
+        """Key -> per-token log-probs (and Min-K%++ moments where asked), for every distinct request.
+
+        A log-probs-only request whose text is also asked with moments is answered by that one (no second
+        forward); moments and log-probs-only requests run in separate batches.
+        """
         unique = {r.key(): r for r in requests}
-        done = {k: TokenLogprobs.from_json(v) for k, v in self.cache.load(group).items() if k in unique}
-        todo = [r for k, r in unique.items() if k not in done]
+        answered_by = {k: r.with_moments().key() for k, r in unique.items()
+                       if not r.moments and r.with_moments().key() in unique}
+        needed = {k: r for k, r in unique.items() if k not in answered_by}
+        done = {k: TokenLogprobs.from_json(v) for k, v in self.cache.load(group).items() if k in needed}
+        todo = [r for k, r in needed.items() if k not in done]
         start, cpu_start = time.perf_counter(), time.process_time()
         rows = [ids[: r.max_length] for r, ids in zip(todo, encode(self.tokenizer, [r.text for r in todo]))]
-        batches = plan_batches([len(r) for r in rows], batch_size=self.settings.batch_size,
-                               budget_bytes=self.budget_bytes,
-                               bytes_per_token=self.shape.scoring_bytes_per_token(),
-                               max_rows=CPU_SCORING_ROWS if self.caller.device.type == "cpu" else MAX_ROWS)
+        max_rows = CPU_SCORING_ROWS if self.caller.device.type == "cpu" else MAX_ROWS
+        batches = []
+        for moments in (True, False):
+            members = [i for i, r in enumerate(todo) if r.moments == moments]
+            planned = plan_batches([len(rows[i]) for i in members], batch_size=self.settings.batch_size,
+                                   budget_bytes=self.budget_bytes,
+                                   bytes_per_token=self.shape.scoring_bytes_per_token(), max_rows=max_rows)
+            batches += [(moments, [members[j] for j in batch]) for batch in planned]
         with self._bar(len(todo), f"score {group}") as bar:
-            for batch in batches:
-                outs = score_texts(self.caller, [rows[i] for i in batch], self.pad_id)
+            for moments, batch in batches:
+                outs = score_texts(self.caller, [rows[i] for i in batch], self.pad_id, moments=moments)
                 fresh = {todo[i].key(): out for i, out in zip(batch, outs)}
                 self.cache.store(group, {k: s.to_json() for k, s in fresh.items()})
                 done.update(fresh)
                 self.computed += len(batch)
                 bar.update(len(batch))
+        done.update({k: done[twin] for k, twin in answered_by.items()})
         self.timing[group] += time.perf_counter() - start
         self.cpu_time[group] += time.process_time() - cpu_start
         return done

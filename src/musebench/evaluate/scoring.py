@@ -27,6 +27,11 @@ def right_pad(rows: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor,
     return ids.to(device), mask.to(device)
 
 
+def target_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """``logits`` [B, T, V] predicting ``targets`` [B, T] -> log p(target) [B, T] fp32 (no moments)."""
+    return torch.log_softmax(logits.float(), dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+
+
 def token_statistics(logits: torch.Tensor, targets: torch.Tensor):
     """``logits`` [B, T, V] predicting ``targets`` [B, T] -> (log p(target), mu, sigma), each [B, T] fp32."""
     logp = torch.log_softmax(logits.float(), dim=-1)
@@ -40,14 +45,18 @@ def token_statistics(logits: torch.Tensor, targets: torch.Tensor):
 
 
 @torch.inference_mode()
-def score_texts(caller: ModelCaller, rows: list[list[int]], pad_id: int) -> list[TokenLogprobs]:
-    """Per-token log-probs (and Min-K%++ moments) of each token-id row; rows need >= 1 token."""
+def score_texts(caller: ModelCaller, rows: list[list[int]], pad_id: int, moments: bool = True) -> list[TokenLogprobs]:
+    """Per-token log-probs (and, with ``moments``, Min-K%++'s mu / sigma) of each token-id row (>= 1 token)."""
     ids, _ = right_pad(rows, pad_id, caller.device)
     mask = torch.ones_like(ids)  # causal + right padding: pads are only ever seen by pads (module docstring)
     positions = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0).expand_as(ids)
     logits, _ = caller(ids, mask, positions, cache=None, use_cache=False)
-    target_logp, mu, sigma = token_statistics(logits[:, :-1, :], ids[:, 1:])
-    stats = torch.stack([target_logp, mu, sigma]).cpu().numpy()
-    return [TokenLogprobs(logprobs=stats[0, i, : len(r) - 1].astype(np.float32),
-                          mu=stats[1, i, : len(r) - 1].astype(np.float32),
-                          sigma=stats[2, i, : len(r) - 1].astype(np.float32)) for i, r in enumerate(rows)]
+    if moments:
+        stats = torch.stack(token_statistics(logits[:, :-1, :], ids[:, 1:])).cpu().numpy()
+    else:
+        stats = target_logprobs(logits[:, :-1, :], ids[:, 1:]).unsqueeze(0).cpu().numpy()
+
+    def cut(k: int, i: int, r: list[int]):
+        return stats[k, i, : len(r) - 1].astype(np.float32) if k < len(stats) else None
+
+    return [TokenLogprobs(logprobs=cut(0, i, r), mu=cut(1, i, r), sigma=cut(2, i, r)) for i, r in enumerate(rows)]
