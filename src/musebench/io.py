@@ -1,4 +1,4 @@
-"""Atomic file writes and small JSON helpers.
+"""Atomic file writes and small JSON helpers (writing atomically, reading with one clear error).
 
 Every result and checkpoint is written to a temporary file in the target directory and then moved into
 place with ``os.replace``, so a crash never leaves a half-written file that looks complete.
@@ -12,8 +12,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
@@ -67,6 +68,21 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def read_json(path: str | Path, missing: str = "file not found") -> Any:
+    """Parse a JSON file; a missing, non-UTF-8 or malformed file is one ``DataError`` naming it."""
+    from musebench.errors import DataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(missing, file=path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})", file=path) from err
+    except UnicodeDecodeError as err:
+        raise DataError("not UTF-8 text", file=path) from err
 
 
 def stable_hash(obj: Any, length: int = 16) -> str:

@@ -8,9 +8,9 @@ import pytest
 
 datasets = pytest.importorskip("datasets")
 
-from musebench.data import MissingDataWarning, load_corpus  # noqa: E402
-from musebench.data.hub import MissingSplit, hub_dataset_loader, load_hub_corpus, local_dataset_loader  # noqa: E402
-from musebench.errors import DataError  # noqa: E402
+from musebench.data import MissingDataWarning, load_corpus
+from musebench.data.hub import MissingSplit, hub_dataset_loader, load_hub_corpus, local_dataset_loader
+from musebench.errors import DataError
 
 
 def hub_tables(corpus, old_names: bool = False) -> dict[str, dict[str, dict[str, list]]]:

@@ -171,7 +171,7 @@ def test_run_writes_verified_alpha_checkpoints(tv_run, trained_model_dir, tiny_c
 
 
 def test_run_json_is_readable_and_finetune_is_cached(tv_run, trained_model_dir, tiny_corpus, monkeypatch):
-    import musebench.unlearn.api as api
+    from musebench.unlearn import api
     from musebench.unlearn.api import read_run
     from musebench.unlearn.task_vector import run_task_vector
 

@@ -9,8 +9,7 @@ import torch
 
 from musebench.errors import ModelError
 from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
-from musebench.unlearn.whp import (WHPModel, load_whp, read_whp_checkpoint, whp_logits,
-                                   write_whp_checkpoint)
+from musebench.unlearn.whp import WHPModel, load_whp, read_whp_checkpoint, whp_logits, write_whp_checkpoint
 
 SPEC = TinyLlamaSpec(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128)
 

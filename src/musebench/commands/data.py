@@ -83,7 +83,7 @@ def _load_tokenizer(path: str):
 
     try:
         return AutoTokenizer.from_pretrained(path, local_files_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure is a bad tokenizer directory
+    except Exception as exc:
         raise ConfigError(
             f"cannot load a tokenizer: {type(exc).__name__}: {exc}", field="--tokenizer", value=path
         ) from exc

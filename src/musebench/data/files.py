@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from musebench.errors import DataError
 

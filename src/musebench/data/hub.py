@@ -11,8 +11,9 @@ network unless the default hub loader is used.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from musebench.data.corpus import Corpus
 from musebench.data.files import MissingDataWarning, ProblemSink
@@ -111,7 +112,7 @@ def _rows(name: str, config: str, split: str, loader: DatasetLoader, fields: tup
         return dataset.to_list() if hasattr(dataset, "to_list") else list(dataset)
     except (MissingSplit, DataError):
         raise
-    except Exception as exc:  # noqa: BLE001 - every datasets failure becomes one DataError naming the split
+    except Exception as exc:
         raise DataError(f"could not load: {type(exc).__name__}: {exc}", file=label) from exc
 
 

@@ -6,7 +6,13 @@ import time
 from collections import defaultdict
 
 from musebench.errors import ModelError
-from musebench.evaluate.batching import CPU_SCORING_ROWS, GENERATION_MAX_ROWS, MAX_ROWS, ModelShape, plan_batches
+from musebench.evaluate.batching import (
+    CPU_SCORING_ROWS,
+    GENERATION_MAX_ROWS,
+    MAX_ROWS,
+    ModelShape,
+    plan_batches,
+)
 from musebench.evaluate.cache import ResultCache
 from musebench.evaluate.generation import (
     MIN_SHARED_PREFIX,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 from musebench.errors import DataError
-from musebench.io import atomic_write_json
+from musebench.io import atomic_write_json, read_json
 
 SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
@@ -66,12 +65,7 @@ def read_results(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if path.is_dir():
         path = path / RESULTS_FILE
-    if not path.is_file():
-        raise DataError("no results.json here (is this a `musebench run` output directory?)", file=path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataError(f"not valid JSON: {err}", file=path) from err
+    data = read_json(path, missing="no results.json here (is this a `musebench run` output directory?)")
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
         raise DataError(f"expected a results file with schema_version {SCHEMA_VERSION}", file=path,
                         value=data.get("schema_version") if isinstance(data, dict) else type(data).__name__)

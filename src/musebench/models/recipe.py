@@ -50,7 +50,7 @@ class BuildRecipe:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def with_overrides(self, overrides: dict) -> "BuildRecipe":
+    def with_overrides(self, overrides: dict) -> BuildRecipe:
         """A copy with ``{field: value}`` changed; unknown fields fail naming the field."""
         known = {f.name: f.type for f in fields(self)}
         for key in overrides:

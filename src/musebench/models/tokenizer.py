@@ -6,8 +6,8 @@ distinct BOS, EOS, PAD and UNK tokens: padding never masks a real EOS.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
 SPECIAL_TOKENS = [PAD, BOS, EOS, UNK]

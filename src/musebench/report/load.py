@@ -8,7 +8,6 @@ checkpoint's evaluation) are simply absent here, and the report shows them as "n
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from musebench.errors import DataError
+from musebench.io import read_json
 
 SCHEMA_VERSION = 1
 
@@ -195,15 +195,7 @@ def load_results(path: str | Path) -> Results:
     path = Path(path)
     if path.is_dir() or (not path.exists() and path.suffix != ".json"):
         path = path / "results.json"
-    if not path.is_file():
-        raise DataError("results file not found; run the experiment first", file=path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataError(f"not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})", file=path) from err
-    except UnicodeDecodeError as err:
-        raise DataError("not UTF-8 text", file=path) from err
-    return parse_results(doc, path)
+    return parse_results(read_json(path, missing="results file not found; run the experiment first"), path)
 
 
 def parse_results(doc: Any, file: Path) -> Results:

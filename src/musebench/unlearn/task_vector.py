@@ -14,8 +14,8 @@ checkpoint is read back from disk and compared with the edit, and a checkpoint t
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import torch
 
@@ -142,9 +142,16 @@ def run_task_vector(model_dir, corpus, config, out_dir, forget_split: str = "for
     from tqdm.auto import tqdm
 
     from musebench.unlearn.config import Checkpoint
-    from musebench.unlearn.finetuned import (alpha_label, barrier, ensure_finetuned, is_main_process,
-                                             load_target_like, previous_edit_run, weights_dtype,
-                                             write_edit_run)
+    from musebench.unlearn.finetuned import (
+        alpha_label,
+        barrier,
+        ensure_finetuned,
+        is_main_process,
+        load_target_like,
+        previous_edit_run,
+        weights_dtype,
+        write_edit_run,
+    )
 
     out_dir = Path(out_dir)
     if (done := previous_edit_run(out_dir, config, resume)) is not None:

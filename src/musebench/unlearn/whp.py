@@ -252,8 +252,14 @@ def run_whp(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
     import time
 
     from musebench.unlearn.config import Checkpoint
-    from musebench.unlearn.finetuned import (alpha_label, barrier, ensure_finetuned, is_main_process,
-                                             previous_edit_run, write_edit_run)
+    from musebench.unlearn.finetuned import (
+        alpha_label,
+        barrier,
+        ensure_finetuned,
+        is_main_process,
+        previous_edit_run,
+        write_edit_run,
+    )
 
     out_dir = Path(out_dir)
     if (Path(model_dir) / WHP_FILE).is_file():
