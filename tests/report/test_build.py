@@ -125,3 +125,13 @@ def test_a_run_without_methods_still_has_a_page(tmp_path, doc, write_run):
     assert {p.name for p in (page.parent / "plots").iterdir()} == {"tradeoff.png", "privleak.png"}
     assert "No unlearning method in these results." in page.read_text(encoding="utf-8")
     assert (page.parent / "results.csv").read_text(encoding="utf-8").count("\n") == 3  # header, 2 refs
+
+
+def test_the_demo_methods_get_distinct_colours_apart_from_target_and_retrain():
+    from musebench.report.plots import PALETTE, RETRAIN_STYLE, TARGET_STYLE, method_colors
+
+    demo = ["ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr", "task_vector", "whp", "simnpo", "rmu"]
+    colors = method_colors(demo)
+    assert len(set(colors.values())) == len(demo)
+    assert not {TARGET_STYLE["color"], RETRAIN_STYLE["color"]} & set(PALETTE)
+    assert method_colors(demo[:3]) == {k: colors[k] for k in demo[:3]}  # order-stable

@@ -29,10 +29,18 @@ TARGET_STYLE = {"color": "#444444", "linestyle": ":", "linewidth": 1.4}
 RETRAIN_STYLE = {"color": "#1a9850", "linestyle": "--", "linewidth": 1.6}
 FLOOR_STYLE = {"color": "#d95f02", "linestyle": "-.", "linewidth": 1.3}
 BAND_COLOR = "#b8e186"
-PALETTE = ("#1f77b4", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e")
+#: One colour per method, none of them the target's grey or the retrain's green; 12 so that the demo's ten
+#: methods (and a couple of the user's own) never share one.
+PALETTE = ("#1f77b4", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e",
+           "#393b79", "#e7969c", "#843c39", "#6b6ecf")
 DPI = 100
 #: Fixed margins for the 2 x 2 panel figures (a layout engine would cost a second full draw per figure).
 PANEL_GRID = {"left": 0.06, "right": 0.98, "bottom": 0.08, "top": 0.9, "hspace": 0.42, "wspace": 0.16}
+
+
+def method_colors(methods) -> dict[str, str]:
+    """A fixed colour per method, in the run's method order (the same method, the same colour in every plot)."""
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(methods)}
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ def render_plots(tables: Tables, out_dir: Path) -> list[Plot]:
     """Draw every figure the results allow into ``out_dir/plots`` and return them in page order."""
     plot_dir = Path(out_dir) / "plots"
     plot_dir.mkdir(parents=True, exist_ok=True)
-    colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(tables.results.methods)}
+    colors = method_colors(tables.results.methods)
     plots = [_save(plot_dir, "tradeoff", _tradeoff(tables, colors), "Forget vs utility",
                    "KnowMem on the forget set against KnowMem on the retain set. Faint paths follow each "
                    "method's checkpoints; the large marker is the selected one. The shaded corner is where "
