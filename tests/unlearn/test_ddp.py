@@ -57,6 +57,18 @@ def first_failure(stderr: str) -> str:
     return stderr[start:start + 4000] if start >= 0 else stderr[-4000:]
 
 
+def launch_two(config: Path, model_dir: Path, corpus_json: Path, out: Path, runs_json: Path):
+    """``accelerate launch`` the worker on 2 CPU processes, as a user would; fails with the rank's traceback."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    done = subprocess.run(
+        [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
+         "--num_processes", "2", "--main_process_port", str(free_port()),
+         str(WORKER), str(model_dir), str(corpus_json), str(out), str(runs_json)],
+        env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, first_failure(done.stderr)
+    return done
+
+
 def step_losses(run_dir: Path) -> list[float]:
     return [s["loss"] for s in json.loads((run_dir / "run.json").read_text())["history"]["steps"]]
 
@@ -80,14 +92,7 @@ def test_two_gloo_processes_and_accumulation_match_one_process_on_ragged_windows
     runs_json = tmp_path / "runs.json"
     runs_json.write_text(json.dumps({m: config_values(m, batch_size=1) for m in METHODS}))
 
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-
-    two = subprocess.run(
-        [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(DDP_CPU),
-         "--num_processes", "2", "--main_process_port", str(free_port()),
-         str(WORKER), str(tiny_model_dir), str(corpus_json), str(tmp_path / "two"), str(runs_json)],
-        env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert two.returncode == 0, first_failure(two.stderr)
+    two = launch_two(DDP_CPU, tiny_model_dir, corpus_json, tmp_path / "two", runs_json)
     assert "find_unused_parameters=True was specified" not in two.stderr  # DDP's warning when nothing is unused
 
     corpus = Corpus(name="ddp", forget=forget, retain1=retain)
@@ -100,6 +105,7 @@ def test_two_gloo_processes_and_accumulation_match_one_process_on_ragged_windows
             run_unlearning(tiny_model_dir, corpus, UnlearnConfig(**config_values(method, 1, grad_accum=2)), accum2)
         record_two = json.loads((tmp_path / "two" / method / "run.json").read_text())
         assert record_two["data"]["processes"] == 2 and record_two["data"]["steps_per_epoch"] == 5
+        assert record_two["data"]["distributed"] == "MULTI_CPU"
         reference = step_losses(batch2)
         assert len(reference) == 10 and len({round(x, 3) for x in reference}) > 5  # a real curve
         others = [tmp_path / "two" / method] + ([accum2] if method != "rmu" else [])

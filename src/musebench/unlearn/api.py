@@ -120,6 +120,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
                                            args.world_size),
         "device": str(args.device),
         "processes": args.world_size,
+        "distributed": str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type)),
         "mixed_precision": mixed,
     })
     if previous := read_run(out_dir):
