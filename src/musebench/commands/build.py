@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 
 from musebench.commands.common import add_device, add_seed, add_threads, resolve_device, set_threads
 from musebench.errors import ConfigError
@@ -24,12 +25,18 @@ OVERRIDES = {"epochs": int, "lr": float, "hidden_size": int, "num_layers": int, 
              "block_size": int}
 
 
+#: Sizes whose target / retrain pair does not pass the validity gates (measured; benchmarks/mini_validity.md).
+UNGATED_SIZES = ("tiny", "small")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("role", choices=("target", "retrain", "both"), help="which model to build")
     p.add_argument("--data", required=True, help="corpus directory (e.g. from 'musebench data generate')")
     p.add_argument("--out", required=True, help="directory that receives OUT/target and/or OUT/retrain")
     p.add_argument("--size", choices=("tiny", "small", "default"), default=None,
-                   help="recipe size (default: the size the mini corpus was generated at, else 'default')")
+                   help="recipe size (default: the size the mini corpus was generated at, else 'default'); only "
+                        "'default' passes the validity gates (benchmarks/mini_validity.md): 'tiny' is for tests "
+                        "and smoke runs, 'small' fails the knowledge and utility gates")
     for name, kind in OVERRIDES.items():
         p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, help=f"recipe override: {name}")
     p.add_argument("--force", action="store_true", help="rebuild even when a cached model matches")
@@ -51,7 +58,11 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.data).is_dir():
         raise ConfigError("corpus directory not found", field="--data", value=args.data)
     meta = read_synthetic_meta(args.data)
-    recipe = recipe_for(args.size or (meta["size"] if meta else None))
+    size = args.size or (meta["size"] if meta else None)
+    recipe = recipe_for(size)
+    if size in UNGATED_SIZES:
+        warnings.warn(f"size '{size}' does not pass the mini benchmark's validity gates (see "
+                      "benchmarks/mini_validity.md); build the 'default' size for numbers you report", stacklevel=1)
     overrides = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
     if args.dtype == "float16":
         raise ConfigError("float16 training is not supported; use bfloat16 or float32", field="--dtype",
