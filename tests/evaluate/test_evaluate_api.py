@@ -53,6 +53,7 @@ def test_cache_hit_needs_no_model_and_resume_continues(tiny_model_dir, tiny_corp
     lm = load_model(tiny_model_dir)
     first = evaluate(lm.model, lm.tokenizer, tiny_corpus, settings, cache_dir=tmp_path, progress=False)
     assert first.provenance["requests_computed"] > 0
+    assert first.provenance["torch_threads"] == torch.get_num_threads()  # the bits of a CPU run depend on it
 
     broken = load_model(tiny_model_dir)  # same weights, but it must not be called
     broken.model.forward = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("model was called"))

@@ -105,7 +105,7 @@ def test_two_gloo_processes_and_accumulation_match_one_process_on_ragged_windows
             run_unlearning(tiny_model_dir, corpus, UnlearnConfig(**config_values(method, 1, grad_accum=2)), accum2)
         record_two = json.loads((tmp_path / "two" / method / "run.json").read_text())
         assert record_two["data"]["processes"] == 2 and record_two["data"]["steps_per_epoch"] == 5
-        assert record_two["data"]["distributed"] == "MULTI_CPU"
+        assert record_two["data"]["distributed"] == "MULTI_CPU" and record_two["data"]["torch_threads"] == 1
         reference = step_losses(batch2)
         assert len(reference) == 10 and len({round(x, 3) for x in reference}) > 5  # a real curve
         others = [tmp_path / "two" / method] + ([accum2] if method != "rmu" else [])

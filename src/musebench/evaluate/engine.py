@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 from importlib import metadata
 
+import torch
+
 from musebench.errors import ConfigError, DataError
 from musebench.evaluate.bootstrap import bootstrap_ci
 from musebench.evaluate.cache import ENGINE_VERSION, ResultCache
@@ -149,6 +151,8 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
         "model_name": getattr(getattr(model, "config", None), "_name_or_path", None) or type(model).__name__,
         "device": str(device),
         "dtype": _dtype_name(model),
+        # CPU float reductions are split by thread: same machine + same thread count = the same bits
+        "torch_threads": torch.get_num_threads(),
         "packages": _package_versions(),
         "cache_key": cache.key if cache.enabled else None,
         "requests_computed": runner.computed,

@@ -31,8 +31,11 @@ class ResultsDoc:
 
     def set_provenance(self, versions: dict[str, str], seed: int, eval_settings: dict[str, Any],
                        config: dict[str, Any]) -> None:
-        self.data["provenance"] = {**versions, "seed": seed, "eval_settings": eval_settings,
-                                   "experiment": config, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        import torch
+
+        self.data["provenance"] = {**versions, "seed": seed, "torch_threads": torch.get_num_threads(),
+                                   "eval_settings": eval_settings, "experiment": config,
+                                   "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         self.save()
 
     def set_reference(self, role: str, evaluation: dict[str, Any], model: str) -> None:

@@ -68,6 +68,7 @@ def run_unlearning(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir
 
 
 def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, reference_dir, resume) -> UnlearnRun:
+    import torch
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -122,6 +123,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
         "processes": args.world_size,
         "distributed": str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type)),
         "mixed_precision": mixed,
+        "torch_threads": torch.get_num_threads(),  # per process; the bits of a CPU run depend on it
     })
     if previous := read_run(out_dir):
         record.checkpoints = list(previous.checkpoints)
