@@ -195,6 +195,36 @@ def previous_edit_run(out_dir, config, resume: bool):
     return None
 
 
+def run_alpha_edit(model_dir, corpus, config, out_dir, forget_split: str, resume: bool, write_alphas):
+    """The course every Task Vector / WHP request takes; ``write_alphas(ft_path, checkpoints)`` differs.
+
+    A finished run with the same config is returned as it is (with ``resume``); otherwise every process
+    trains (or reuses) θ_ft together, the main process writes one checkpoint per α and ``run.json``, and
+    after the barrier every process returns the saved run.
+    """
+    import time
+
+    from musebench.unlearn.config import Checkpoint
+
+    out_dir = Path(out_dir)
+    if (done := previous_edit_run(out_dir, config, resume)) is not None:
+        return done
+    started = time.monotonic()
+    ft_path, history = ensure_finetuned(model_dir, corpus, config, out_dir, forget_split, resume=resume)
+    checkpoints = [Checkpoint(alpha_label(a), out_dir / alpha_label(a)) for a in config.alphas]
+    run = None
+    if is_main_process():
+        write_alphas(ft_path, checkpoints)
+        run = write_edit_run(out_dir, config, model_dir, corpus, forget_split, ft_path, checkpoints, history,
+                             time.monotonic() - started)
+    barrier()
+    if run is None:  # other ranks: the main process wrote it
+        from musebench.unlearn.api import read_run
+
+        run = read_run(out_dir)
+    return run
+
+
 def write_edit_run(out_dir, config, model_dir, corpus, forget_split: str, finetuned_path, checkpoints,
                    history: dict, elapsed_s: float):
     """``run.json`` of a Task Vector / WHP run, in the schema ``read_run`` reads; returns the ``UnlearnRun``."""

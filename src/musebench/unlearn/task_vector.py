@@ -137,40 +137,15 @@ def run_task_vector(model_dir, corpus, config, out_dir, forget_split: str = "for
     ``reference_dir`` is unused (Task Vector has no reference model); it is accepted for the common signature.
     In a distributed run every process trains θ_ft together, then the main process edits and saves.
     """
-    import time
-
     from tqdm.auto import tqdm
 
-    from musebench.unlearn.config import Checkpoint
-    from musebench.unlearn.finetuned import (
-        alpha_label,
-        barrier,
-        ensure_finetuned,
-        is_main_process,
-        load_target_like,
-        previous_edit_run,
-        weights_dtype,
-        write_edit_run,
-    )
+    from musebench.unlearn.finetuned import load_target_like, run_alpha_edit, weights_dtype
 
-    out_dir = Path(out_dir)
-    if (done := previous_edit_run(out_dir, config, resume)) is not None:
-        return done
-    started = time.monotonic()
-    ft_path, history = ensure_finetuned(model_dir, corpus, config, out_dir, forget_split, resume=resume)
-    checkpoints = [Checkpoint(alpha_label(a), out_dir / alpha_label(a)) for a in config.alphas]
-    run = None
-    if is_main_process():
+    def write_alphas(ft_path, checkpoints) -> None:
         target, finetuned = load_target_like(model_dir, ft_path, device="cpu", dtype=weights_dtype(config.dtype))
         editor = TaskVectorEditor(target.model, finetuned.model)
         del finetuned  # its tensors now hold the task vector (owned by the editor)
         for alpha, ckpt in zip(tqdm(config.alphas, desc="task vector", disable=not config.progress), checkpoints):
             editor.save(alpha, ckpt.path, tokenizer=target.tokenizer)
-        run = write_edit_run(out_dir, config, model_dir, corpus, forget_split, ft_path, checkpoints, history,
-                             time.monotonic() - started)
-    barrier()
-    if run is None:  # other ranks: the main process wrote it
-        from musebench.unlearn.api import read_run
 
-        run = read_run(out_dir)
-    return run
+    return run_alpha_edit(model_dir, corpus, config, out_dir, forget_split, resume, write_alphas)

@@ -249,36 +249,14 @@ def run_whp(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
 
     ``reference_dir`` is unused (WHP's "reference" is the target itself); accepted for the common signature.
     """
-    import time
+    from musebench.unlearn.finetuned import run_alpha_edit
 
-    from musebench.unlearn.config import Checkpoint
-    from musebench.unlearn.finetuned import (
-        alpha_label,
-        barrier,
-        ensure_finetuned,
-        is_main_process,
-        previous_edit_run,
-        write_edit_run,
-    )
-
-    out_dir = Path(out_dir)
     if (Path(model_dir) / WHP_FILE).is_file():
         raise ConfigError("WHP cannot start from a WHP checkpoint (its weights are two models); sequential WHP "
                           "requests are not supported, start from a model directory", file=model_dir)
-    if (done := previous_edit_run(out_dir, config, resume)) is not None:
-        return done
-    started = time.monotonic()
-    ft_path, history = ensure_finetuned(model_dir, corpus, config, out_dir, forget_split, resume=resume)
-    checkpoints = [Checkpoint(alpha_label(a), out_dir / alpha_label(a)) for a in config.alphas]
-    run = None
-    if is_main_process():
+
+    def write_alphas(ft_path, checkpoints) -> None:
         for alpha, ckpt in zip(config.alphas, checkpoints):
             write_whp_checkpoint(ckpt.path, model_dir, ft_path, alpha)
-        run = write_edit_run(out_dir, config, model_dir, corpus, forget_split, ft_path, checkpoints, history,
-                             time.monotonic() - started)
-    barrier()
-    if run is None:
-        from musebench.unlearn.api import read_run
 
-        run = read_run(out_dir)
-    return run
+    return run_alpha_edit(model_dir, corpus, config, out_dir, forget_split, resume, write_alphas)
