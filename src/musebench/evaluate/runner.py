@@ -104,8 +104,8 @@ class Runner:
         forward); moments and log-probs-only requests run in separate batches.
         """
         unique = {r.key(): r for r in requests}
-        answered_by = {k: r.with_moments().key() for k, r in unique.items()
-                       if not r.moments and r.with_moments().key() in unique}
+        twins = {k: r.with_moments().key() for k, r in unique.items() if not r.moments}
+        answered_by = {k: twin for k, twin in twins.items() if twin in unique}
         needed = {k: r for k, r in unique.items() if k not in answered_by}
         done = {k: TokenLogprobs.from_json(v) for k, v in self.cache.load(group).items() if k in needed}
         todo = [r for k, r in needed.items() if k not in done]

@@ -45,7 +45,8 @@ def token_statistics(logits: torch.Tensor, targets: torch.Tensor):
 
 
 @torch.inference_mode()
-def score_texts(caller: ModelCaller, rows: list[list[int]], pad_id: int, moments: bool = True) -> list[TokenLogprobs]:
+def score_texts(caller: ModelCaller, rows: list[list[int]], pad_id: int,
+                moments: bool = True) -> list[TokenLogprobs]:
     """Per-token log-probs (and, with ``moments``, Min-K%++'s mu / sigma) of each token-id row (>= 1 token)."""
     ids, _ = right_pad(rows, pad_id, caller.device)
     mask = torch.ones_like(ids)  # causal + right padding: pads are only ever seen by pads (module docstring)
@@ -55,8 +56,6 @@ def score_texts(caller: ModelCaller, rows: list[list[int]], pad_id: int, moments
         stats = torch.stack(token_statistics(logits[:, :-1, :], ids[:, 1:])).cpu().numpy()
     else:
         stats = target_logprobs(logits[:, :-1, :], ids[:, 1:]).unsqueeze(0).cpu().numpy()
-
-    def cut(k: int, i: int, r: list[int]):
-        return stats[k, i, : len(r) - 1].astype(np.float32) if k < len(stats) else None
-
-    return [TokenLogprobs(logprobs=cut(0, i, r), mu=cut(1, i, r), sigma=cut(2, i, r)) for i, r in enumerate(rows)]
+    # one row per statistic computed: (log p) or (log p, mu, sigma); absent moments stay None
+    return [TokenLogprobs(*(stat[i, : len(r) - 1].astype(np.float32) for stat in stats))
+            for i, r in enumerate(rows)]
