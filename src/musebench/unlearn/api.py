@@ -64,10 +64,11 @@ def run_unlearning(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir
         raise DataError(f"method '{config.method}' needs retain text but corpus '{corpus.name}' has no retain1 "
                         "documents", field="retain1")
     return _train(Path(model_dir), corpus, config, out_dir, forget_split, forget_docs,
-                  Path(reference_dir) if reference_dir else None, resume)
+                  Path(reference_dir) if reference_dir else None, resume, previous)
 
 
-def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, reference_dir, resume) -> UnlearnRun:
+def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, reference_dir, resume,
+           previous: UnlearnRun | None) -> UnlearnRun:
     import torch
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from transformers.trainer_utils import get_last_checkpoint
@@ -125,7 +126,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
         "mixed_precision": mixed,
         "torch_threads": torch.get_num_threads(),  # per process; the bits of a CPU run depend on it
     })
-    if previous := read_run(out_dir):
+    if previous is not None:  # a resumed run keeps the epochs it already saved
         record.checkpoints = list(previous.checkpoints)
 
     def save(label: str) -> None:
