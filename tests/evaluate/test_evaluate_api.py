@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from musebench.errors import ConfigError, DataError, ModelError
+from musebench.errors import ConfigError, DataError
 from musebench.evaluate import EvalResult, EvalSettings, evaluate, measure_retrain_auc
 from musebench.models.loading import load_model
 
@@ -122,11 +122,14 @@ def test_bad_input_fails_before_any_forward(tiny_lm, tiny_corpus, small_settings
         EvalSettings(mink_k=0)
 
 
-def test_pad_equal_to_eos_is_refused(tiny_model_dir, tiny_corpus, small_settings):
+def test_pad_equal_to_eos_masks_no_real_token(tiny_model_dir, tiny_corpus, small_settings):
+    """Pads are placed by length under the mask, never found by id: pad = EOS scores exactly as a distinct pad."""
     lm = load_model(tiny_model_dir)
+    distinct = evaluate(lm.model, lm.tokenizer, tiny_corpus, small_settings, progress=False)
     lm.tokenizer.pad_token = lm.tokenizer.eos_token
-    with pytest.raises(ModelError, match="pad token"):
-        evaluate(lm.model, lm.tokenizer, tiny_corpus, small_settings, progress=False)
+    as_eos = evaluate(lm.model, lm.tokenizer, tiny_corpus, small_settings, progress=False)
+    assert as_eos.scores == distinct.scores
+    assert as_eos.per_example == distinct.per_example
 
 
 def test_evaluate_never_imports_unlearn():

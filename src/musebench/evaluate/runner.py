@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from musebench.errors import ModelError
 from musebench.evaluate.batching import (
     CPU_SCORING_ROWS,
     GENERATION_MAX_ROWS,
@@ -26,6 +25,7 @@ from musebench.evaluate.requests import GenerateRequest, Generation, LogprobRequ
 from musebench.evaluate.scoring import score_texts
 from musebench.evaluate.settings import EvalSettings
 from musebench.evaluate.stopping import StopMatcher
+from musebench.models.loading import padding_id
 
 
 def encode(tokenizer, texts: list[str]) -> list[list[int]]:
@@ -38,10 +38,6 @@ def encode(tokenizer, texts: list[str]) -> list[list[int]]:
 class Runner:
     def __init__(self, model, tokenizer, settings: EvalSettings, cache: ResultCache | None = None,
                  progress: bool = True):
-        if tokenizer.pad_token_id is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
-            raise ModelError("the tokenizer needs a pad token distinct from EOS (padding with EOS masks real "
-                             "tokens); call musebench.models.loading.ensure_pad_token(tokenizer, model)",
-                             field="pad_token", value=tokenizer.pad_token)
         self.model = model
         self.tokenizer = tokenizer
         self.settings = settings
@@ -49,7 +45,7 @@ class Runner:
         self.progress = progress
         self.caller = ModelCaller(model)
         self.shape = ModelShape.of(model, tokenizer)
-        self.pad_id = int(tokenizer.pad_token_id)
+        self.pad_id = padding_id(tokenizer, model)  # any embeddable id: pads are masked, never a new row
         self.eos = eos_ids(model, tokenizer)
         self._stops: dict[tuple[str, ...], StopMatcher] = {}
         self.timing: dict[str, float] = defaultdict(float)  # wall seconds per request group

@@ -1,8 +1,14 @@
 """Load a causal LM and its tokenizer from a local directory or a hub name, safely.
 
-Rules: weights only from safetensors; ``trust_remote_code`` only when the user asks; a pad token distinct
-from EOS (one is added when the tokenizer has none, and the embeddings are resized); left padding for
+Rules: weights only from safetensors; ``trust_remote_code`` only when the user asks; left padding for
 generation. Every failure becomes a ``ModelError`` that names the directory and what is missing.
+
+Pad tokens: the model is never changed for padding. A tokenizer without a pad token (Llama-2's) gets no new
+embedding row (a random row would change the model, its fingerprint and every checkpoint's vocabulary size).
+Every pad position is masked (attention mask 0 or causally unseen, label -100), so its id only has to exist in
+the embedding matrix: :func:`padding_id` picks the tokenizer's own pad when the model has a row for it, else
+EOS, BOS or UNK. :func:`check_vocabulary` turns a tokenizer that can produce ids the model has no row for into
+one ``ModelError`` instead of an ``IndexError`` deep inside the embedding.
 """
 
 from __future__ import annotations
@@ -12,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musebench.errors import ModelError
-
-PAD_TOKEN = "<pad>"
 
 
 @dataclass
@@ -37,16 +41,59 @@ def check_model_dir(path: Path) -> None:
         raise ModelError("no model weights (*.safetensors) in directory", file=path)
 
 
-def ensure_pad_token(tokenizer, model=None) -> None:
-    """Give the tokenizer a pad token that is not EOS; resize the model's embeddings if one was added."""
-    if tokenizer.pad_token_id is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
-        tokenizer.add_special_tokens({"pad_token": PAD_TOKEN})
-        if model is not None and model.get_input_embeddings().weight.shape[0] < len(tokenizer):
-            model.resize_token_embeddings(len(tokenizer))
-    if model is not None:
-        model.config.pad_token_id = tokenizer.pad_token_id
-        if getattr(model, "generation_config", None) is not None:
-            model.generation_config.pad_token_id = tokenizer.pad_token_id
+def embedding_rows(model) -> int | None:
+    """Rows of the model's input embedding matrix (the ids it can embed), or None when it cannot be told."""
+    get = getattr(model, "get_input_embeddings", None)
+    if callable(get):
+        try:
+            weight = getattr(get(), "weight", None)
+        except (AttributeError, NotImplementedError):
+            weight = None
+        if weight is not None and weight.ndim == 2 and weight.shape[0] > 0:
+            return int(weight.shape[0])
+    vocab = getattr(getattr(model, "config", None), "vocab_size", None)
+    return int(vocab) if isinstance(vocab, int) and vocab > 0 else None
+
+
+def padding_id(tokenizer, model=None) -> int:
+    """The id pad positions are filled with: any id the embedding holds will do, since pads are masked.
+
+    The tokenizer's pad when the model has a row for it, else its EOS, BOS or UNK, else 0. Neither the
+    tokenizer nor the model is changed.
+    """
+    rows = embedding_rows(model) if model is not None else None
+    for token_id in (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.bos_token_id,
+                     tokenizer.unk_token_id):
+        if isinstance(token_id, int) and token_id >= 0 and (rows is None or token_id < rows):
+            return token_id
+    return 0
+
+
+def producible_ids(tokenizer) -> dict[int, str]:
+    """Id -> token of every token the tokenizer can emit when encoding text: all but a pad-only token.
+
+    The pad token is excluded when it is nothing else (not BOS/EOS/UNK): musebench never feeds it to a
+    model (see :func:`padding_id`), so a tokenizer class that brings its own pad token beyond the
+    checkpoint's embedding (Qwen2's) is not a mismatch.
+    """
+    vocab = {int(i): tok for tok, i in tokenizer.get_vocab().items()}
+    pad = tokenizer.pad_token_id
+    if pad is not None and pad not in {tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id}:
+        vocab.pop(int(pad), None)
+    return vocab
+
+
+def check_vocabulary(tokenizer, model, name: str | Path | None = None) -> None:
+    """``ModelError`` when the tokenizer can produce ids the model has no embedding row for."""
+    rows = embedding_rows(model)
+    if rows is None:
+        return
+    beyond = sorted((i, tok) for i, tok in producible_ids(tokenizer).items() if i >= rows)
+    if beyond:
+        shown = ", ".join(f"{tok!r}={i}" for i, tok in beyond[:3]) + (" ..." if len(beyond) > 3 else "")
+        raise ModelError(f"tokenizer and model do not match: the tokenizer can produce {len(beyond)} token id(s) "
+                         f"beyond the model's {rows} embedding rows ({shown}); load the tokenizer the model "
+                         "was trained with", file=name)
 
 
 def load_tokenizer(name_or_path: str | Path, trust_remote_code: bool = False):
@@ -92,7 +139,7 @@ def load_model(
         raise ModelError(f"cannot load model: {msg}", file=name_or_path) from err
     except OSError as err:
         raise ModelError(f"cannot load model: {first_line(err)}", file=name_or_path) from err
-    ensure_pad_token(tokenizer, model)
+    check_vocabulary(tokenizer, model, name_or_path)
     model.to(device)
     model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, name=str(name_or_path))
