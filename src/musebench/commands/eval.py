@@ -5,6 +5,10 @@ PrivLeak needs the retrain model's AUC: measure it with --retrain DIR (cached), 
 --retrain-auc X (or 'news' / 'books' for the release constants 0.4772 / 0.5393). Without either,
 PrivLeak is reported as unavailable. Results are cached under --cache-dir (default OUT/cache): an
 interrupted run resumes; --force recomputes.
+
+Launched with several processes (``accelerate launch -m musebench.cli eval ...`` or ``torchrun
+--nproc_per_node N -m musebench.cli eval ...``), the requests are split across the processes, gathered on
+every one, and only the main process writes: the same summary.json / per_example.jsonl as one process.
 """
 
 from __future__ import annotations
@@ -103,17 +107,17 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from musebench.data import load_corpus
-    from musebench.evaluate import evaluate, measure_retrain_auc
     from musebench.evaluate.result import render_table
     from musebench.evaluate.settings import resolve_retrain_auc
-    from musebench.models.loading import load_model
+    from musebench.evaluate.sharding import init_from_environment, sharded_evaluation
 
     set_threads(args.threads)
+
     settings = build_settings(args, args.data)
     metrics = parse_csv(args.metrics) or None
     if args.retrain_auc is not None:
         resolve_retrain_auc(args.retrain_auc)  # fail before loading anything
-    device = resolve_device(args.device)
+    shard, device = init_from_environment(resolve_device(args.device))
     dtype = resolve_dtype(args.dtype, device)
     out = Path(args.out)
     cache_dir = Path(args.cache_dir) if args.cache_dir else out / "cache"
@@ -121,8 +125,25 @@ def run(args: argparse.Namespace) -> int:
     from musebench.evaluate.engine import check_texts, resolve_metrics
 
     check_texts(corpus, resolve_metrics(corpus, metrics))
-    progress = not args.no_progress
-    console = Console(stderr=True)
+    main = shard.is_main
+    progress = not args.no_progress and main
+    console = Console(stderr=True, quiet=not main)
+    with sharded_evaluation(shard):
+        result = _evaluate(args, corpus, settings, metrics, device, dtype, cache_dir, progress, console)
+    if not main:
+        return 0
+
+    result.save(out)
+    Console().print(render_table(result, title=f"MUSE evaluation of {args.model} on {corpus.name}"))
+    for note in result.notes:
+        console.print(f"note: {note}")
+    console.print(f"wrote {out / 'summary.json'} and {out / 'per_example.jsonl'}")
+    return 0
+
+
+def _evaluate(args, corpus, settings, metrics, device, dtype, cache_dir, progress, console):
+    from musebench.evaluate import evaluate, measure_retrain_auc
+    from musebench.models.loading import load_model
 
     retrain_auc = args.retrain_auc
     if args.retrain:
@@ -141,9 +162,4 @@ def run(args: argparse.Namespace) -> int:
     result.provenance["data_source"] = str(args.data)
     if args.retrain:
         result.privacy["retrain_auc_source"] = f"measured ({args.retrain})"
-    result.save(out)
-    Console().print(render_table(result, title=f"MUSE evaluation of {args.model} on {corpus.name}"))
-    for note in result.notes:
-        console.print(f"note: {note}")
-    console.print(f"wrote {out / 'summary.json'} and {out / 'per_example.jsonl'}")
-    return 0
+    return result

@@ -1,16 +1,23 @@
 """Resumable result cache: one directory per (model, corpus, scorer settings), one file per finished batch.
 
 Each completed batch of a request group (e.g. ``generate-verbmem_f``) is written atomically as its own
-JSON file, so an interrupted evaluation loses at most the batch in flight and a re-run computes only what
-is missing. ``ENGINE_VERSION`` is part of the key: a change to how outputs are computed invalidates old
-entries instead of silently reusing them.
+file, so an interrupted evaluation loses at most the batch in flight and a re-run computes only what is
+missing. Generations (a few token ids each) are JSON; per-token values (log-probs, Min-K%++ moments: 2,048
+floats per privacy text) are binary ``.npz`` files of float32 arrays, concatenated per field with offsets,
+about 4 bytes a value instead of ~20 as JSON text, and read back without parsing. ``ENGINE_VERSION`` is
+part of the key: a change to how outputs are computed invalidates old entries instead of reusing them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from musebench.io import atomic_write_json, stable_hash
 
@@ -33,7 +40,7 @@ class ResultCache:
             shutil.rmtree(self.dir)
 
     def load(self, group: str) -> dict[str, dict]:
-        """Every cached output of ``group``: request key -> JSON payload."""
+        """Every cached output of ``group``: request key -> payload (JSON values, or float32 arrays)."""
         if self.dir is None or not (self.dir / group).is_dir():
             return {}
         merged: dict[str, dict] = {}
@@ -42,11 +49,66 @@ class ResultCache:
                 merged.update(json.loads(path.read_text(encoding="utf-8")))
             except (OSError, json.JSONDecodeError):
                 continue  # a file we cannot read is recomputed, never trusted
+        for path in sorted((self.dir / group).glob("*.npz")):
+            try:
+                merged.update(read_arrays(path))
+            except (OSError, ValueError, KeyError):
+                continue
         return merged
 
     def store(self, group: str, items: dict[str, dict]) -> None:
+        """Cache one batch of JSON payloads."""
+        if self._start(items):
+            atomic_write_json(self.dir / group / f"{stable_hash(sorted(items))}.json", items, indent=None)
+
+    def store_arrays(self, group: str, items: dict[str, dict[str, np.ndarray]]) -> None:
+        """Cache one batch of per-token arrays: request key -> {field: 1-D array}."""
+        if self._start(items):
+            write_arrays(self.dir / group / f"{stable_hash(sorted(items))}.npz", items)
+
+    def _start(self, items) -> bool:
         if self.dir is None or not items:
-            return
+            return False
         if not (self.dir / "key.json").exists():
             atomic_write_json(self.dir / "key.json", self.key_parts)
-        atomic_write_json(self.dir / group / f"{stable_hash(sorted(items))}.json", items, indent=None)
+        return True
+
+
+def write_arrays(path: Path, items: dict[str, dict[str, np.ndarray]]) -> None:
+    """One ``.npz``: ``keys``, and per field the rows concatenated plus ``<field>.offsets`` (absent rows
+    have an empty span and are listed in ``<field>.present``). Written atomically."""
+    keys = list(items)
+    arrays: dict[str, np.ndarray] = {"keys": np.array(keys, dtype=str)}
+    fields = sorted({f for row in items.values() for f in row})
+    for f in fields:
+        rows = [np.asarray(items[k].get(f, ()), dtype=np.float32).reshape(-1) for k in keys]
+        arrays[f] = np.concatenate(rows) if rows else np.zeros(0, np.float32)
+        arrays[f"{f}.offsets"] = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
+        arrays[f"{f}.present"] = np.array([f in items[k] for k in keys], dtype=bool)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def read_arrays(path: Path) -> dict[str, dict[str, np.ndarray]]:
+    with np.load(path, allow_pickle=False) as data:
+        keys = [str(k) for k in data["keys"]]
+        fields = [n for n in data.files if n != "keys" and "." not in n]
+        out: dict[str, dict[str, np.ndarray]] = {k: {} for k in keys}
+        for f in fields:
+            values, offsets, present = data[f], data[f"{f}.offsets"], data[f"{f}.present"]
+            if len(offsets) != len(keys) + 1 or offsets[-1] != len(values):
+                raise ValueError(f"inconsistent cache file {path}")
+            for i, k in enumerate(keys):
+                if present[i]:
+                    out[k][f] = values[offsets[i]:offsets[i + 1]].copy()
+    return out

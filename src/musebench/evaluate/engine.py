@@ -30,6 +30,7 @@ from musebench.evaluate.privacy import attack_scores, k_label, privacy_table
 from musebench.evaluate.requests import LogprobRequest
 from musebench.evaluate.result import EvalResult
 from musebench.evaluate.runner import Runner
+from musebench.evaluate.sharding import current_shard
 from musebench.evaluate.settings import MINK_PERCENTS, EvalSettings, resolve_retrain_auc
 from musebench.evaluate.tasks import knowmem_requests, knowmem_rows, verbmem_requests, verbmem_rows
 
@@ -96,7 +97,7 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
     fingerprints = {"model": model_fingerprint(model), "tokenizer": tokenizer_fingerprint(tokenizer),
                     "corpus": corpus.fingerprint()}
     cache = ResultCache(cache_dir, {**fingerprints, "settings": settings.scoring_key(), "device": device.type})
-    if force:
+    if force and current_shard().is_main:  # the others start storing only after the main one's first broadcast
         cache.clear()
     runner = Runner(model, tokenizer, settings, cache, progress)
 
@@ -156,6 +157,7 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
         "packages": _package_versions(),
         "cache_key": cache.key if cache.enabled else None,
         "requests_computed": runner.computed,
+        "requests_by_process": runner.computed_by_process,  # sharded evaluation: each process's share
         "timing_s": {k: round(v, 3) for k, v in runner.timing.items()},
         "cpu_s": {k: round(v, 3) for k, v in runner.cpu_time.items()},
     }

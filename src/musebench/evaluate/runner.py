@@ -1,4 +1,8 @@
-"""Runs requests: deduplicate, reuse the cache, sort by length, batch, compute, cache each batch."""
+"""Runs requests: deduplicate, reuse the cache, sort by length, batch, compute, cache each batch.
+
+Under ``sharded_evaluation`` (several processes) each process computes only its share of the planned
+batches and the outputs are gathered on every process (``sharding.py``).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from musebench.evaluate.model_io import ModelCaller
 from musebench.evaluate.requests import GenerateRequest, Generation, LogprobRequest, TokenLogprobs
 from musebench.evaluate.scoring import score_texts
 from musebench.evaluate.settings import EvalSettings
+from musebench.evaluate.sharding import Shard, current_shard
 from musebench.evaluate.stopping import StopMatcher
 from musebench.models.loading import padding_id
 
@@ -35,14 +40,20 @@ def encode(tokenizer, texts: list[str]) -> list[list[int]]:
     return [list(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
 
 
+def token_arrays(stats: TokenLogprobs) -> dict:
+    """The per-token float32 arrays of one output, as the binary cache stores them."""
+    return {k: getattr(stats, k) for k in ("logprobs", "mu", "sigma") if getattr(stats, k) is not None}
+
+
 class Runner:
     def __init__(self, model, tokenizer, settings: EvalSettings, cache: ResultCache | None = None,
-                 progress: bool = True):
+                 progress: bool = True, shard: Shard | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.settings = settings
         self.cache = cache or ResultCache(None, {})
-        self.progress = progress
+        self.shard = shard or current_shard()
+        self.progress = progress and self.shard.is_main
         self.caller = ModelCaller(model)
         self.shape = ModelShape.of(model, tokenizer)
         self.pad_id = padding_id(tokenizer, model)  # any embeddable id: pads are masked, never a new row
@@ -50,7 +61,8 @@ class Runner:
         self._stops: dict[tuple[str, ...], StopMatcher] = {}
         self.timing: dict[str, float] = defaultdict(float)  # wall seconds per request group
         self.cpu_time: dict[str, float] = defaultdict(float)  # process CPU seconds per request group
-        self.computed = 0  # requests that ran the model (0 on a full cache hit)
+        self.computed = 0  # requests that ran the model (0 on a full cache hit), all processes together
+        self.computed_by_process = [0] * self.shard.world
 
     @property
     def budget_bytes(self) -> float:
@@ -64,31 +76,42 @@ class Runner:
     def generate(self, group: str, requests: list[GenerateRequest]) -> dict[str, Generation]:
         """Key -> greedy continuation, for every distinct request."""
         unique = {r.key(): r for r in requests}
-        done = {k: Generation.from_json(v) for k, v in self.cache.load(group).items() if k in unique}
+        done = self.shard.from_main(
+            lambda: {k: Generation.from_json(v) for k, v in self.cache.load(group).items() if k in unique})
         todo = [r for k, r in unique.items() if k not in done]
         start, cpu_start = time.perf_counter(), time.process_time()
         by_budget: dict[tuple, list[GenerateRequest]] = defaultdict(list)
         for r in todo:
             by_budget[(r.max_new_tokens, r.stop)].append(r)
+        planned = []  # (budget, prompts, batch): every process plans the same, computes its own share
+        for (max_new, stop), reqs in by_budget.items():
+            prompts = encode(self.tokenizer, [r.prompt for r in reqs])
+            batches = plan_batches([len(p) + max_new for p in prompts], batch_size=self.settings.batch_size,
+                                   budget_bytes=self.budget_bytes,
+                                   bytes_per_token=self.shape.generation_bytes_per_token(),
+                                   bytes_per_row=self.shape.generation_bytes_per_row(),
+                                   max_rows=GENERATION_MAX_ROWS)
+            planned += [((max_new, stop), reqs, prompts, batch) for batch in batches]
+        owners = self.shard.assign([sum(len(p[i]) + b[0] for i in batch) for b, _, p, batch in planned])
+        mine: dict[str, Generation] = {}
+        prefixes: dict[tuple, object] = {}
         with self._bar(len(todo), f"generate {group}") as bar:
-            for (max_new, stop), reqs in by_budget.items():
-                prompts = encode(self.tokenizer, [r.prompt for r in reqs])
-                matcher = self._stop_matcher(stop)
-                shared = common_prefix_length(prompts)
-                prefix = prefill_prefix(self.caller, prompts[0][:shared]) if shared >= MIN_SHARED_PREFIX else None
-                batches = plan_batches([len(p) + max_new for p in prompts], batch_size=self.settings.batch_size,
-                                       budget_bytes=self.budget_bytes,
-                                       bytes_per_token=self.shape.generation_bytes_per_token(),
-                                       bytes_per_row=self.shape.generation_bytes_per_row(),
-                                       max_rows=GENERATION_MAX_ROWS)
-                for batch in batches:
-                    outs = greedy_generate(self.caller, [prompts[i] for i in batch], max_new, self.pad_id,
-                                           self.eos, matcher, prefix)
-                    fresh = {reqs[i].key(): out for i, out in zip(batch, outs)}
-                    self.cache.store(group, {k: g.to_json() for k, g in fresh.items()})
-                    done.update(fresh)
-                    self.computed += len(batch)
-                    bar.update(len(batch))
+            for owner, (budget, reqs, prompts, batch) in zip(owners, planned):
+                if owner != self.shard.rank:
+                    continue
+                max_new, stop = budget
+                if budget not in prefixes:
+                    shared = common_prefix_length(prompts)
+                    prefixes[budget] = prefill_prefix(self.caller, prompts[0][:shared]) \
+                        if shared >= MIN_SHARED_PREFIX else None
+                outs = greedy_generate(self.caller, [prompts[i] for i in batch], max_new, self.pad_id,
+                                       self.eos, self._stop_matcher(stop), prefixes[budget])
+                fresh = {reqs[i].key(): out for i, out in zip(batch, outs)}
+                self.cache.store(group, {k: g.to_json() for k, g in fresh.items()})
+                mine.update(fresh)
+                bar.update(len(batch))
+        done.update(self.shard.gather(mine))
+        self._count(len(mine))
         self.timing[group] += time.perf_counter() - start
         self.cpu_time[group] += time.process_time() - cpu_start
         return done
@@ -103,7 +126,8 @@ class Runner:
         twins = {k: r.with_moments().key() for k, r in unique.items() if not r.moments}
         answered_by = {k: twin for k, twin in twins.items() if twin in unique}
         needed = {k: r for k, r in unique.items() if k not in answered_by}
-        done = {k: TokenLogprobs.from_json(v) for k, v in self.cache.load(group).items() if k in needed}
+        done = self.shard.from_main(
+            lambda: {k: TokenLogprobs.from_json(v) for k, v in self.cache.load(group).items() if k in needed})
         todo = [r for k, r in needed.items() if k not in done]
         start, cpu_start = time.perf_counter(), time.process_time()
         rows = [ids[: r.max_length] for r, ids in zip(todo, encode(self.tokenizer, [r.text for r in todo]))]
@@ -115,18 +139,29 @@ class Runner:
                                    budget_bytes=self.budget_bytes,
                                    bytes_per_token=self.shape.scoring_bytes_per_token(), max_rows=max_rows)
             batches += [(moments, [members[j] for j in batch]) for batch in planned]
+        owners = self.shard.assign([sum(len(rows[i]) for i in batch) for _, batch in batches])
+        mine: dict[str, TokenLogprobs] = {}
         with self._bar(len(todo), f"score {group}") as bar:
-            for moments, batch in batches:
+            for owner, (moments, batch) in zip(owners, batches):
+                if owner != self.shard.rank:
+                    continue
                 outs = score_texts(self.caller, [rows[i] for i in batch], self.pad_id, moments=moments)
                 fresh = {todo[i].key(): out for i, out in zip(batch, outs)}
-                self.cache.store(group, {k: s.to_json() for k, s in fresh.items()})
-                done.update(fresh)
-                self.computed += len(batch)
+                self.cache.store_arrays(group, {k: token_arrays(s) for k, s in fresh.items()})
+                mine.update(fresh)
                 bar.update(len(batch))
+        done.update(self.shard.gather(mine))
+        self._count(len(mine))
         done.update({k: done[twin] for k, twin in answered_by.items()})
         self.timing[group] += time.perf_counter() - start
         self.cpu_time[group] += time.process_time() - cpu_start
         return done
+
+    def _count(self, mine: int) -> None:
+        counts = self.shard.gather({self.shard.rank: mine})
+        for rank, n in counts.items():
+            self.computed_by_process[rank] += n
+        self.computed += sum(counts.values())
 
     def _stop_matcher(self, stop: tuple[str, ...]) -> StopMatcher | None:
         if not stop:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from musebench.errors import ModelError
+from musebench.models.weight_files import mark_weights_source
 
 
 @dataclass
@@ -142,6 +143,7 @@ def load_model(
     check_vocabulary(tokenizer, model, name_or_path)
     model.to(device)
     model.eval()
+    mark_weights_source(model, name_or_path)  # the model holds exactly its files' weights (never resized)
     return LoadedModel(model=model, tokenizer=tokenizer, name=str(name_or_path))
 
 
