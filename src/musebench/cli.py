@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "show two runs side by side"),
     "run": ("run", "run a whole MUSE experiment from a YAML file"),
     "demo": ("demo", "run the built-in experiment on the embedded mini benchmark"),
+    "plan": ("plan", "estimate an experiment's stages, steps, tokens and GPU-hours before running it"),
 }
 
 EPILOG = """examples:

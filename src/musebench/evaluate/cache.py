@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ class ResultCache:
         for path in sorted((self.dir / group).glob("*.npz")):
             try:
                 merged.update(read_arrays(path))
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 continue
         return merged
 

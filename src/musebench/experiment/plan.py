@@ -1,0 +1,195 @@
+"""What an experiment will cost before it runs: stages, unlearning steps, evaluations, tokens, GPU-hours.
+
+Counts come from the experiment file (methods, epochs / alphas, batch shape, folds, checkpoint mode) and
+the corpus sizes (the published release's, from MUSE-SPEC, for a hub corpus; measured from the files for a
+local one). Time comes from FLOPs: a training token costs 6N (forward + backward), a frozen reference or an
+evaluation prefill token 2N, at a throughput ``Rates`` states; greedy decoding is bound by memory
+bandwidth, so it is counted in decode steps. The default rates are ASSUMPTIONS for one H100-class GPU in
+bf16 (printed with the plan); ``benchmarks/gpu_unlearn_check.py`` measures them on the GPU at hand and
+writes a rates file that ``musebench plan --rates FILE`` reads. Method cost factors (in forward passes per
+forget token) agree with the measured per-method rates of ``benchmarks/unlearn_speed.md`` to ~20 %.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from musebench.errors import ConfigError
+
+#: Forward-pass equivalents per forget token: forward+backward = 3, a frozen reference forward = 1, a
+#: retain term adds its own forward+backward (3) and for KL a reference forward on the retain batch (1).
+FORWARDS_PER_TOKEN = {"ga": 3, "ga_gdr": 6, "ga_klr": 7, "npo": 4, "npo_gdr": 7, "npo_klr": 8, "simnpo": 3,
+                      "simnpo_gdr": 6, "finetune": 3, "task_vector": 3, "whp": 3}
+#: The published release's sizes (MUSE-SPEC): documents and characters of the News forget set; 100 records per
+#: criterion split; privacy texts ~2,048 tokens; the scal folds grow by one forget set each, sust folds disjoint.
+RELEASE = {"muse-bench/MUSE-News": {"forget_docs": 889, "forget_chars": 3.3e6, "verbmem": 100, "qa": 100,
+                                    "privleak": 100},
+           "muse-bench/MUSE-Books": {"forget_docs": 4, "forget_chars": 4.3e6, "verbmem": 100, "qa": 100,
+                                     "privleak": 100}}
+CHARS_PER_TOKEN = 4.0  # Llama-2 BPE on English news prose; used only where no tokenizer is at hand
+
+
+@dataclass
+class Rates:
+    """Throughput of ONE GPU. Defaults: assumed H100-class bf16 figures, replaced by measured ones from a file."""
+
+    flops_per_s: float = 4.0e14  # sustained dense bf16 FLOP/s in training/prefill (~40 % of 989 TFLOP/s)
+    memory_bandwidth: float = 2.5e12  # bytes/s reached when decoding (weights read once per decode step)
+    decode_batch: int = 64  # rows decoded together
+    bytes_per_param: float = 2.0  # bf16
+    source: str = "assumed (H100-class bf16); measure with benchmarks/gpu_unlearn_check.py --rates-out FILE"
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Rates:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            known = {k: data[k] for k in asdict(cls()) if k in data}
+            return cls(**{**known, "source": f"measured ({path})"})
+        except (OSError, json.JSONDecodeError, TypeError) as err:
+            raise ConfigError(f"cannot read rates: {err}", file=str(path), field="--rates") from err
+
+
+@dataclass
+class CorpusSize:
+    forget_tokens: float
+    verbmem: int = 100
+    qa: int = 100  # per split (forget, retain)
+    privleak: int = 100  # per split (forget, holdout)
+    fold_tokens: dict[str, list[float]] = field(default_factory=dict)  # scal / sust: tokens of each fold
+    source: str = ""
+
+
+@dataclass
+class Request:
+    """One unlearning request (a method on a forget split) and the evaluations it triggers."""
+
+    stage: str
+    method: str
+    forget_tokens: float
+    steps: int
+    train_tokens: float
+    checkpoints: int
+    evaluations: int  # selection-only evaluations (upper bound: every checkpoint) + the full one(s)
+    full_evaluations: int
+    gpu_s: float = 0.0
+    after: str | None = None  # the request this one starts from (C6)
+
+
+def parse_model_size(text: str) -> float:
+    """'7b', '1.3B', '350m', '7e9' -> parameters."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmbt]?)\s*", str(text).lower())
+    if not m:
+        raise ConfigError("expected a parameter count such as 7b, 1.3b, 350m", field="--model-size", value=text)
+    return float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}[m.group(2)]
+
+
+def corpus_size(cfg) -> CorpusSize:
+    """Sizes of the experiment's corpus without loading a model: the release's, or measured from files."""
+    spec = cfg.corpus
+    if spec.hub:
+        known = RELEASE.get(spec.hub)
+        if known is None:
+            raise ConfigError("no sizes known for this hub corpus; plan a local copy (corpus.path)",
+                              file=cfg.source_file, field="corpus.hub", value=spec.hub)
+        tokens = known["forget_chars"] / CHARS_PER_TOKEN
+        return CorpusSize(tokens, known["verbmem"], known["qa"], known["privleak"],
+                          {"scal": [k * tokens for k in (1, 2, 3, 4)], "sust": [tokens] * 4},
+                          source=f"release sizes of {spec.hub} (MUSE-SPEC), {CHARS_PER_TOKEN:g} chars/token")
+    if spec.generate:
+        from musebench.data.synthetic import generate_corpus
+
+        corpus = generate_corpus(spec.generate["kind"], spec.generate["size"], spec.generate["seed"])
+    else:
+        from musebench.data import load_corpus
+
+        corpus = load_corpus(spec.path)
+
+    def tokens(docs) -> float:
+        return sum(len(d) for d in docs) / CHARS_PER_TOKEN
+
+    return CorpusSize(tokens(corpus.forget), len(corpus.verbmem_forget), len(corpus.knowmem_forget_qa),
+                      len(corpus.privleak_forget),
+                      {"scal": [tokens(corpus.scal[k]) for k in sorted(corpus.scal)],
+                       "sust": [tokens(corpus.sust[k]) for k in sorted(corpus.sust)]},
+                      source=f"measured from the corpus files, {CHARS_PER_TOKEN:g} chars/token")
+
+
+def _request(stage: str, spec, fields: dict, tokens: float, gpus: int, eval_mode: str, after=None) -> Request:
+    from musebench.unlearn import UnlearnConfig
+
+    fields = UnlearnConfig.from_dict(fields).to_dict()  # the method's defaults filled in
+    max_len, batch = int(fields.get("max_len", 2048)), int(fields.get("batch_size", 4))
+    accum = int(fields.get("grad_accum", 1))
+    windows = math.ceil(tokens / max(1, max_len - 1))
+    per_step = batch * accum * gpus
+    epochs = int(fields.get("epochs", 10))
+    steps = epochs * math.ceil(windows / per_step)
+    checkpoints = len(fields.get("alphas", ())) if spec.method in ("task_vector", "whp") else epochs
+    lazy = eval_mode == "selection"
+    return Request(stage, spec.method, tokens, steps, steps * per_step * max_len, checkpoints,
+                   evaluations=checkpoints + (1 if lazy else 0), full_evaluations=1 if lazy else checkpoints,
+                   after=after)
+
+
+def eval_gpu_s(size: CorpusSize, params: float, rates: Rates, settings: dict, full: bool) -> float:
+    """One evaluation: prefill FLOPs at the training throughput, decode steps at memory bandwidth."""
+    prompt, gen = 1024, int(settings.get("verbmem_max_new_tokens", 128))
+    qa_prompt, qa_gen = 10 * 48 + 24, int(settings.get("knowmem_max_new_tokens", 32))
+    priv_len = int(settings.get("privleak_max_length", 2048))
+    prefill = size.qa * qa_prompt * (2 if full else 1)
+    decode_rows = [(size.qa, qa_gen)] * (2 if full else 1)
+    if full:
+        prefill += size.verbmem * prompt + 2 * size.privleak * priv_len * 2  # privacy texts and their lower twins
+        decode_rows.append((size.verbmem, gen))
+    step_s = params * rates.bytes_per_param / rates.memory_bandwidth
+    decode = sum(math.ceil(rows / rates.decode_batch) * new for rows, new in decode_rows) * step_s
+    return 2 * params * prefill / rates.flops_per_s + decode
+
+
+def plan_experiment(cfg, params: float, gpus: int, rates: Rates, size: CorpusSize | None = None) -> dict[str, Any]:
+    """Every request of ``cfg`` with its steps, tokens and GPU-seconds, and the totals and wall time."""
+    size = size or corpus_size(cfg)
+    settings = dict(cfg.eval.settings)
+    full_eval = eval_gpu_s(size, params, rates, settings, full=True)
+    select_eval = eval_gpu_s(size, params, rates, settings, full=False)
+    requests: list[Request] = []
+    for spec in cfg.methods:
+        requests.append(_request(f"methods/{spec.name}", spec, cfg.unlearn_fields(spec), size.forget_tokens, gpus,
+                                 cfg.eval.checkpoints))
+    for key, follow in (("scal", cfg.scalability), ("sust", cfg.sustainability)):
+        folds = follow.folds or list(range(1, len(size.fold_tokens.get(key, [])) + 1))
+        for spec in cfg.follow_up_methods(follow):
+            previous = None
+            for i, k in enumerate(folds, start=1):
+                tokens = size.fold_tokens[key][k - 1] if k - 1 < len(size.fold_tokens.get(key, [])) else 0
+                name = f"{key}/{spec.name}/" + (f"fold-{k}" if key == "scal" else f"request-{i}")
+                requests.append(_request(name, spec, cfg.unlearn_fields(spec), tokens, gpus,
+                                         follow.eval_checkpoints, after=previous if key == "sust" else None))
+                previous = name
+    for r in requests:
+        forwards = FORWARDS_PER_TOKEN.get(r.method, 8)  # rmu and unknown: as the dearest (NPO_KLR)
+        train = forwards * 2 * params * r.train_tokens / rates.flops_per_s
+        evals = (r.evaluations - r.full_evaluations) * select_eval + r.full_evaluations * full_eval
+        r.gpu_s = train + evals * (2 if r.method == "whp" else 1)  # WHP runs target and fine-tuned model
+    references = 2 * full_eval  # target and retrain
+    total_s = references + sum(r.gpu_s for r in requests)
+    chains: dict[str, float] = {}
+    for r in requests:  # C6 requests wait for the previous one; everything else is independent
+        chains[r.stage] = r.gpu_s + (chains[r.after] if r.after else 0.0)
+    critical = references / 2 + max(chains.values(), default=0.0)  # on one GPU per stage
+    return {"requests": requests, "gpu_hours": total_s / 3600,
+            # every stage data-parallel on all GPUs, one after another (accelerate launch ... run)
+            "wall_hours_data_parallel": total_s / gpus / 3600,
+            # independent stages side by side, one GPU each (run --executor ray): bounded by the C6 chain
+            "wall_hours_stages": max(total_s / gpus, critical) / 3600, "critical_hours": critical / 3600,
+            "eval_minutes": {"full": full_eval / 60, "selection": select_eval / 60},
+            "unlearn_steps": sum(r.steps for r in requests),
+            "train_tokens": sum(r.train_tokens for r in requests),
+            "evaluations": 2 + sum(r.evaluations for r in requests),
+            "stages": 2 + sum(1 + r.evaluations for r in requests), "size": size, "rates": rates,
+            "params": params, "gpus": gpus}
