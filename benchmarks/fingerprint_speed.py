@@ -113,7 +113,7 @@ def main() -> int:
         print("| fingerprint | seconds | vs previous |")
         print("|---|---:|---:|")
         for name, seconds in rows:
-            print(f"| {name} | {seconds:.4f} | {first["legacy"] / max(seconds, 1e-9):,.1f}x |")
+            print(f"| {name} | {seconds:.4f} | {first['legacy'] / max(seconds, 1e-9):,.1f}x |")
     return 0
 
 
