@@ -9,7 +9,9 @@ method, then C5 and C6 for the methods that ask for them, then the report. Every
 from __future__ import annotations
 
 import os
+import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from musebench.experiment.adapters import Backend
 from musebench.experiment.checkpoints import unlearn_and_select
 from musebench.experiment.config import BUILD, ExperimentConfig, MethodSpec
 from musebench.experiment.context import ModelRef, RunContext
+from musebench.experiment.executors import SerialExecutor
 from musebench.experiment.lock import run_lock
 from musebench.experiment.progress import NullReporter, stage_weight
 from musebench.experiment.results import ResultsDoc
@@ -40,32 +43,40 @@ def cache_root(cfg: ExperimentConfig) -> Path:
 
 
 def run_experiment(cfg: ExperimentConfig, run_dir: str | Path, backend: Backend, force: bool = False,
-                   reporter=None, report: bool = True) -> dict[str, Any]:
-    """Run (or resume) ``cfg`` in ``run_dir``; returns the final ``results.json`` content."""
+                   reporter=None, report: bool = True, executor=None) -> dict[str, Any]:
+    """Run (or resume) ``cfg`` in ``run_dir``; returns the final ``results.json`` content.
+
+    ``executor``: ``SerialExecutor`` (default) or ``RayExecutor`` (``experiment/executors``)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    executor = executor or SerialExecutor()
     with run_lock(run_dir):
-        return _run_locked(cfg, run_dir, backend, force, reporter or NullReporter(), report)
+        return _run_locked(cfg, run_dir, executor.wrap_backend(backend, run_dir), force,
+                           reporter or NullReporter(), report, executor)
 
 
 def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: bool, reporter,
-                report: bool) -> dict[str, Any]:
+                report: bool, executor) -> dict[str, Any]:
     _write_config(cfg, run_dir)
     start = time.perf_counter()
-    store = StageStore(run_dir, force=force, on_start=reporter.start, on_finish=reporter.finish)
-    ctx = RunContext(cfg=cfg, run_dir=run_dir, backend=backend, store=store, results=ResultsDoc(run_dir, cfg.name))
+    store = StageStore(run_dir, force=force, on_start=reporter.start, on_finish=reporter.finish,
+                       retries=executor.retries)
+    results = ResultsDoc(run_dir, cfg.name)
+    ctx = RunContext(cfg=cfg, run_dir=run_dir, backend=backend, store=store,
+                     results=SharedResults(results, cfg) if executor.parallel else results)
     try:
         reporter.plan(_planned_work(cfg))
         corpus_wall = _prepare_corpus(ctx)
         scal_folds, sust_folds = _check_folds(ctx)
-        build_wall = _prepare_models(ctx)
+        build_wall = _prepare_models(ctx, executor)
         _evaluate_references(ctx)
-        for spec in cfg.methods:
-            _run_method(ctx, spec)
-        for spec in cfg.follow_up_methods(cfg.scalability):
-            run_scalability(ctx, spec, scal_folds)
-        for spec in cfg.follow_up_methods(cfg.sustainability):
-            run_sustainability(ctx, spec, sust_folds)
+        failures = executor.run_lines(_lines(ctx, scal_folds, sust_folds, executor.parallel))
+        if executor.parallel:
+            ctx.results.in_config_order()
+        results.data["executor"] = executor.name
+        if failures:
+            results.data["failed"] = [f.to_dict() for f in failures]
+        results.save()
         # total: this invocation's wall time; work: every stage's own time, including stages a resumed run
         # found finished (so a resumed run still says what the whole experiment cost)
         ctx.results.set_timing(total=time.perf_counter() - start, work=store.work_s, generate=corpus_wall,
@@ -79,6 +90,60 @@ def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: b
             ctx.results.data["report"] = ctx.relative(report_dir)
             ctx.results.save()
     return ctx.results.data
+
+
+def _lines(ctx: RunContext, scal_folds: list[int], sust_folds: list[int], per_fold: bool):
+    """The independent lines of work after the references: each main method, each C5 fold (or, serially,
+    each method's folds in turn), each method's C6 requests in order."""
+    cfg = ctx.cfg
+    lines = [(f"methods/{spec.name}", partial(_run_method, ctx, spec)) for spec in cfg.methods]
+    for spec in cfg.follow_up_methods(cfg.scalability):
+        if per_fold:
+            lines += [(f"scal/{spec.name}/fold-{k}", partial(run_scalability, ctx, spec, [k])) for k in scal_folds]
+        else:
+            lines.append((f"scal/{spec.name}", partial(run_scalability, ctx, spec, scal_folds)))
+    lines += [(f"sust/{spec.name}", partial(run_sustainability, ctx, spec, sust_folds))
+              for spec in cfg.follow_up_methods(cfg.sustainability)]
+    return lines
+
+
+class SharedResults:
+    """``ResultsDoc`` for lines running at once: every update under one lock; C5 rows, which arrive one fold
+    per line, merged by fold; at the end, methods put back in the file's order (as a serial run writes them)."""
+
+    def __init__(self, doc: ResultsDoc, cfg: ExperimentConfig):
+        self.doc, self.cfg = doc, cfg
+        self._lock = threading.RLock()
+        self._rows: dict[tuple[str, str], dict] = {}
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.doc.data
+
+    def __getattr__(self, name: str):
+        attr = getattr(self.doc, name)
+        if not callable(attr):
+            return attr
+
+        def locked(*args, **kwargs):
+            with self._lock:
+                return attr(*args, **kwargs)
+        return locked
+
+    def set_follow_up(self, name: str, key: str, rows: list[dict[str, Any]]) -> None:
+        with self._lock:
+            order = "fold" if key == "scalability" else "request"
+            merged = self._rows.setdefault((name, key), {})
+            merged.update({row[order]: row for row in rows})
+            self.doc.set_follow_up(name, key, [merged[k] for k in sorted(merged)])
+
+    def in_config_order(self) -> None:
+        with self._lock:
+            methods = self.doc.data["methods"]
+            names = [s.name for s in self.cfg.methods] + [n for n in methods if n not in
+                                                         {s.name for s in self.cfg.methods}]
+            self.doc.data["methods"] = {n: methods[n] for n in names if n in methods}
+            self.doc.save()
 
 
 def _write_config(cfg: ExperimentConfig, run_dir: Path) -> None:
@@ -143,25 +208,27 @@ def _check_folds(ctx: RunContext) -> tuple[list[int], list[int]]:
     return chosen[0], chosen[1]
 
 
-def _prepare_models(ctx: RunContext) -> float:
-    wall = 0.0
+def _prepare_models(ctx: RunContext, executor=None) -> float:
+    """Target and retrain (built side by side by a parallel executor); returns the build stages' wall time."""
     recipe, seed = ctx.cfg.models.recipe, ctx.cfg.seed
     # one directory per (corpus, recipe, seed): build_model names its output by role only
     models_dir = cache_root(ctx.cfg) / "models" / (
         f"{ctx.corpus.name}-{stable_hash({'corpus': ctx.corpus_key, 'recipe': recipe, 'seed': seed}, 10)}")
-    for role in ("retrain", "target"):
+
+    def prepare(role: str) -> float:
         source = ctx.cfg.models.source(role)
         if source == BUILD:
             done = ctx.store.run(
                 f"build/{role}", {"corpus": ctx.corpus_key, "recipe": recipe, "role": role, "seed": seed},
-                lambda role=role: str(ctx.backend.build_model(ctx.data_dir, role, models_dir, recipe, seed)),
+                lambda: str(ctx.backend.build_model(ctx.data_dir, role, models_dir, recipe, seed)),
                 still_valid=lambda p: Path(p).is_dir())
-            wall += done.wall_s
-            ref = ModelRef(done.result, done.key)
-        else:
-            ref = ModelRef(source, stable_hash({"given": source, "files": _dir_signature(source)}))
-        setattr(ctx, role, ref)
-    return wall
+            setattr(ctx, role, ModelRef(done.result, done.key))
+            return done.wall_s
+        setattr(ctx, role, ModelRef(source, stable_hash({"given": source, "files": _dir_signature(source)})))
+        return 0.0
+
+    roles = ("retrain", "target")
+    return sum((executor or SerialExecutor()).map([partial(prepare, role) for role in roles]))
 
 
 def _dir_signature(source: str) -> list:

@@ -12,17 +12,28 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from musebench.errors import ConfigError, DataError
 from musebench.io import atomic_write_json, stable_hash
 
 logger = logging.getLogger(__name__)
 
 MARKER_VERSION = 1
+
+
+class StageFailed(RuntimeError):
+    """A stage failed on every attempt (``StageStore(retries=...)``); the last error is ``__cause__``."""
+
+    def __init__(self, stage: str, attempts: int, error: BaseException):
+        super().__init__(f"stage {stage} failed after {attempts} attempt(s): {error}")
+        self.stage = stage
+        self.attempts = attempts
 
 
 @dataclass
@@ -35,13 +46,18 @@ class StageOutcome:
 
 
 class StageStore:
-    """Markers of finished stages under ``<run_dir>/stages``; ``force`` ignores the ones already there."""
+    """Markers of finished stages under ``<run_dir>/stages``; ``force`` ignores the ones already there.
+
+    ``retries``: how many times a failing stage is run again before ``StageFailed`` (bad input, a
+    ``ConfigError`` / ``DataError``, is never retried). Safe to use from several threads."""
 
     def __init__(self, run_dir: str | Path, force: bool = False,
                  on_start: Callable[[str], None] | None = None,
-                 on_finish: Callable[[StageOutcome], None] | None = None):
+                 on_finish: Callable[[StageOutcome], None] | None = None, retries: int = 0):
         self.dir = Path(run_dir) / "stages"
         self.force = force
+        self.retries = retries
+        self._lock = threading.RLock()
         self.on_start = on_start
         self.on_finish = on_finish
         self._redone: set[str] = set()
@@ -81,16 +97,34 @@ class StageStore:
             done = None
         if done is None:
             if self.on_start:
-                self.on_start(name)
+                with self._lock:
+                    self.on_start(name)
             start = time.perf_counter()
-            result = fn()
+            result = self._attempt(name, fn)
             wall = time.perf_counter() - start
             atomic_write_json(self.marker_path(name), {"version": MARKER_VERSION, "name": name, "key": key,
                                                        "wall_s": round(wall, 3), "result": result,
                                                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-            self._redone.add(name)
+            with self._lock:
+                self._redone.add(name)
             done = StageOutcome(name, key, result, wall, cached=False)
-        self.work_s += done.wall_s
-        if self.on_finish:
-            self.on_finish(done)
+        with self._lock:
+            self.work_s += done.wall_s
+            if self.on_finish:
+                self.on_finish(done)
         return done
+
+    def _attempt(self, name: str, fn: Callable[[], Any]) -> Any:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return fn()
+            except (ConfigError, DataError):
+                raise
+            except Exception as err:
+                if attempts > self.retries:
+                    if self.retries:
+                        raise StageFailed(name, attempts, err) from err
+                    raise
+                logger.warning("stage %s failed (%s); trying it again", name, err)
