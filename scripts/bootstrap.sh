@@ -19,4 +19,5 @@ if ! "$PY" -c "import torch" >/dev/null 2>&1; then
   "$PY" -m pip install --quiet "torch==$TORCH_VERSION" \
     || "$PY" -m pip install --quiet "torch==$TORCH_VERSION" --index-url https://download.pytorch.org/whl/cpu
 fi
-"$PY" -m pip install --quiet -e ".[test]"
+# the Ray extra (musebench run --executor ray) is part of the test set-up: CI runs a quick experiment on it
+"$PY" -m pip install --quiet -e ".[test,ray]"

@@ -5,6 +5,7 @@ after a crash (or after editing the file) redoes only what is unfinished or chan
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from musebench.commands.common import add_threads, set_threads
@@ -13,6 +14,8 @@ EXAMPLES = """examples:
   musebench run examples/news-mini.yaml                  # results in runs/<name>/
   musebench run examples/news-mini.yaml --out runs/mine --threads 2
   musebench run examples/news-mini.yaml --force          # redo every stage
+  musebench run examples/news-mini.yaml --executor ray --num-cpus 2   # stages side by side on a local Ray
+  musebench run examples/muse-news-release.yaml --executor ray --address head-node:6379 --stage-gpus 1
 """
 
 
@@ -22,6 +25,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true",
                    help="redo every stage of this run (built target/retrain models stay cached)")
     p.add_argument("--no-report", action="store_true", help="skip building report/ at the end")
+    p.add_argument("--executor", choices=("serial", "ray"), default="serial",
+                   help="serial (default): stages one after another here; ray: independent stages as Ray tasks "
+                        "(pip install 'musebench[ray]')")
+    p.add_argument("--address", help="Ray cluster to join (default: start a local Ray instance)")
+    p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
+    p.add_argument("--stage-cpus", type=float, default=1.0, help="CPUs each Ray stage task asks for (default 1)")
+    p.add_argument("--stage-gpus", type=float, default=None,
+                   help="GPUs each Ray stage task asks for (default 1 on a CUDA device, else 0)")
     add_threads(p)
 
 
@@ -32,11 +43,28 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     cfg = load_experiment(args.experiment, method_validator=validate_method)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
-    execute(cfg, out, force=args.force, report=not args.no_report)
-    return 0
+    from musebench.experiment.executors import make_executor
+
+    if args.executor == "serial" and (args.address or args.num_cpus is not None):
+        from musebench.errors import ConfigError
+
+        raise ConfigError("only with --executor ray", field="--address" if args.address else "--num-cpus")
+    executor = make_executor(args.executor, address=args.address, num_cpus=args.num_cpus,
+                             stage_cpus=args.stage_cpus, stage_gpus=args.stage_gpus, device=cfg.device,
+                             dtype=cfg.dtype, threads=args.threads)
+    try:
+        results = execute(cfg, out, force=args.force, report=not args.no_report, executor=executor)
+    finally:
+        executor.close()
+    failed = results.get("failed") or []
+    for f in failed:
+        print(f"error: stage {f['stage']} failed after {f['attempts']} attempts: {f['error']} (log: {f['log']}); "
+              f"the other stages finished; re-run the same command to redo only what is missing",
+              file=sys.stderr)
+    return 1 if failed else 0
 
 
-def execute(cfg, out: Path, force: bool = False, report: bool = True) -> dict:
+def execute(cfg, out: Path, force: bool = False, report: bool = True, executor=None) -> dict:
     """Run ``cfg`` into ``out`` with progress on the terminal, then print the Table-3 summary."""
     from musebench.experiment.adapters import LibraryBackend
     from musebench.experiment.progress import ConsoleReporter
@@ -45,7 +73,8 @@ def execute(cfg, out: Path, force: bool = False, report: bool = True) -> dict:
     from musebench.experiment.tables import follow_up_lines, table3
 
     backend = LibraryBackend(cfg.device, cfg.dtype)
-    results = run_experiment(cfg, out, backend, force=force, reporter=ConsoleReporter(cfg.name), report=report)
+    results = run_experiment(cfg, out, backend, force=force, reporter=ConsoleReporter(cfg.name), report=report,
+                             executor=executor)
     console = make_console()
     console.print(table3(results))
     for line in follow_up_lines(results):

@@ -142,7 +142,10 @@ class SharedResults:
             methods = self.doc.data["methods"]
             names = [s.name for s in self.cfg.methods] + [n for n in methods if n not in
                                                          {s.name for s in self.cfg.methods}]
-            self.doc.data["methods"] = {n: methods[n] for n in names if n in methods}
+            follow = ("scalability", "sustainability")
+            self.doc.data["methods"] = {n: {**{k: v for k, v in methods[n].items() if k not in follow},
+                                            **{k: methods[n][k] for k in follow if k in methods[n]}}
+                                        for n in names if n in methods}
             self.doc.save()
 
 

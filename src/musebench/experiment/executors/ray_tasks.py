@@ -60,7 +60,7 @@ def log_path(run_dir: Path, out_dir: str | Path | None, fallback: str) -> Path:
     return Path(run_dir) / "logs" / (re.sub(r"[^A-Za-z0-9_.-]+", "__", name) + ".log")
 
 
-def stage_task(device: str, dtype: str, threads: int, call: str, log: str, args: tuple, kwargs: dict):
+def stage_task(device: str, dtype: str, threads: int, call: str, log: str, *args):
     """What a Ray worker runs for one stage call: its own backend, its output and log in the run directory."""
     import torch
 
@@ -75,7 +75,7 @@ def stage_task(device: str, dtype: str, threads: int, call: str, log: str, args:
                  f"{torch.get_num_threads()} torch threads)\n")
         fh.flush()
         try:
-            return getattr(LibraryBackend(device, dtype, progress=False), call)(*args, **kwargs)
+            return getattr(LibraryBackend(device, dtype, progress=False), call)(*args)
         except BaseException:
             traceback.print_exc(file=fh)
             raise
@@ -104,11 +104,12 @@ class RayBackend:
                 self._corpus_refs[id(corpus)] = (corpus, self.executor.ray.put(corpus))
             return self._corpus_refs[id(corpus)][1]
 
-    def _remote(self, call: str, out_dir, *args, **kwargs):
+    def _remote(self, call: str, out_dir, *args):
+        """Run ``LibraryBackend.<call>(*args)`` as a task (arguments top level, so Ray resolves object refs)."""
         ex = self.executor
         log = log_path(self.run_dir, out_dir, call)
         ref = ex.task.options(num_cpus=ex.stage_cpus, num_gpus=ex.stage_gpus, max_retries=0).remote(
-            ex.device, ex.dtype, ex.threads, call, str(log), args, kwargs)
+            ex.device, ex.dtype, ex.threads, call, str(log), *args)
         try:
             return ex.ray.get(ref)
         except Exception as err:  # RayTaskError (the stage raised), WorkerCrashedError, ...
