@@ -112,7 +112,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset,
                           data_collator=PairCollator(tokenizer.pad_token_id), processing_class=tokenizer,
                           unlearn_config=config, retain=spec.retain, reference=reference,
-                          copy_start_as_reference=copy_start)
+                          copy_start_as_reference=copy_start, start_model_dir=model_dir)
 
     record = _RunRecord(out_dir, config, model_dir, reference_dir, forget_split, corpus, {
         "forget_windows": len(forget),

@@ -29,6 +29,7 @@ from musebench.errors import TrainingError
 from musebench.unlearn import losses
 from musebench.unlearn.config import UnlearnConfig
 from musebench.unlearn.data import group
+from musebench.unlearn.reference import needs_fresh_load, prepare_reference
 
 RETAIN_TERMS = ("none", "gdr", "klr")
 GROUPS = ("forget", "retain")
@@ -54,9 +55,12 @@ class UnlearnTrainer(Trainer):
     loss_is_scaled_for_ga = True
 
     def __init__(self, *args, unlearn_config: UnlearnConfig, retain: str = "none",
-                 reference: torch.nn.Module | None = None, copy_start_as_reference: bool = False, **kwargs):
+                 reference: torch.nn.Module | None = None, copy_start_as_reference: bool = False,
+                 start_model_dir=None, **kwargs):
         """``copy_start_as_reference``: the reference is a frozen copy of the model at the start, taken here,
-        after the Trainer has moved the model to its device, so the host never holds two copies."""
+        after the Trainer has moved the model to its device, so the host never holds two copies. Under
+        ZeRO-3 the start model is partitioned and cannot be copied: the reference is then loaded from
+        ``start_model_dir`` (same weights). Either way it is placed / sharded by ``reference.py``."""
         if retain not in RETAIN_TERMS:
             raise ValueError(f"retain term must be one of {RETAIN_TERMS}, got {retain!r}")
         if copy_start_as_reference and reference is not None:
@@ -65,7 +69,13 @@ class UnlearnTrainer(Trainer):
         self.unlearn_config = unlearn_config
         self.retain = retain
         if copy_start_as_reference:
-            reference = copy.deepcopy(self.accelerator.unwrap_model(self.model))
+            if needs_fresh_load(self.accelerator) and start_model_dir is not None:
+                from musebench.models.loading import load_model
+
+                dtype = next(self.accelerator.unwrap_model(self.model).parameters()).dtype
+                reference = load_model(start_model_dir, device="cpu", dtype=dtype).model
+            else:
+                reference = copy.deepcopy(self.accelerator.unwrap_model(self.model))
         self.reference = reference
         if reference is not None:
             self.reference = self._prepare_reference(reference)
@@ -153,11 +163,8 @@ class UnlearnTrainer(Trainer):
             return self.logits(self.reference_model(model), batch)
 
     def _prepare_reference(self, reference: torch.nn.Module) -> torch.nn.Module:
-        reference.eval()
-        reference.requires_grad_(False)
-        if self.is_deepspeed_enabled or self.is_fsdp_enabled:
-            return self.accelerator.prepare_model(reference, evaluation_mode=True)
-        return reference.to(self.args.device)
+        """Frozen, on this process's device; sharded like the trained model under FSDP / ZeRO-3."""
+        return prepare_reference(reference, self.accelerator, self.args)
 
     def check_finite(self, loss: torch.Tensor) -> None:
         """Stop with a TrainingError before a NaN/Inf loss reaches the weights (every rank stops together)."""
