@@ -43,19 +43,33 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     cfg = load_experiment(args.experiment, method_validator=validate_method)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
+    import os
+
+    from musebench.errors import ConfigError
     from musebench.experiment.executors import make_executor
 
     if args.executor == "serial" and (args.address or args.num_cpus is not None):
-        from musebench.errors import ConfigError
-
         raise ConfigError("only with --executor ray", field="--address" if args.address else "--num-cpus")
-    executor = make_executor(args.executor, address=args.address, num_cpus=args.num_cpus,
-                             stage_cpus=args.stage_cpus, stage_gpus=args.stage_gpus, device=cfg.device,
-                             dtype=cfg.dtype, threads=args.threads)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # accelerate launch / torchrun: every process takes part
+        if args.executor != "serial":
+            raise ConfigError("a multi-process launch runs its stages itself; use one or the other",
+                              field="--executor", value=args.executor)
+        from musebench.evaluate.sharding import init_from_environment
+        from musebench.experiment.executors.ranks import RankExecutor
+        from musebench.models.device import resolve_device
+
+        shard, device = init_from_environment(resolve_device(cfg.device))
+        executor = RankExecutor(shard, device)
+    else:
+        executor = make_executor(args.executor, address=args.address, num_cpus=args.num_cpus,
+                                 stage_cpus=args.stage_cpus, stage_gpus=args.stage_gpus, device=cfg.device,
+                                 dtype=cfg.dtype, threads=args.threads)
     try:
         results = execute(cfg, out, force=args.force, report=not args.no_report, executor=executor)
     finally:
         executor.close()
+    if not executor.is_main:
+        return 0
     failed = results.get("failed") or []
     for f in failed:
         print(f"error: stage {f['stage']} failed after {f['attempts']} attempts: {f['error']} (log: {f['log']}); "
@@ -73,8 +87,11 @@ def execute(cfg, out: Path, force: bool = False, report: bool = True, executor=N
     from musebench.experiment.tables import follow_up_lines, table3
 
     backend = LibraryBackend(cfg.device, cfg.dtype)
-    results = run_experiment(cfg, out, backend, force=force, reporter=ConsoleReporter(cfg.name), report=report,
-                             executor=executor)
+    main = executor is None or executor.is_main
+    results = run_experiment(cfg, out, backend, force=force, reporter=ConsoleReporter(cfg.name) if main else None,
+                             report=report, executor=executor)
+    if not main:
+        return results
     console = make_console()
     console.print(table3(results))
     for line in follow_up_lines(results):

@@ -54,7 +54,7 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
     key = stable_hash(key_parts)
 
     def unlearn() -> list[dict[str, str]]:
-        resume = _prepare_out_dir(out_dir, key, ctx.store.force)
+        resume = ctx.store.once(lambda: _prepare_out_dir(out_dir, key, ctx.store.force))
         ckpts = ctx.backend.unlearn(start.path, ctx.corpus, fields, out_dir, forget_split,
                                     reference.path if reference else None, resume)
         if not ckpts:

@@ -8,6 +8,7 @@ method, then C5 and C6 for the methods that ask for them, then the report. Every
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -50,18 +51,22 @@ def run_experiment(cfg: ExperimentConfig, run_dir: str | Path, backend: Backend,
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     executor = executor or SerialExecutor()
-    with run_lock(run_dir):
+    # under a multi-process launch only the main process holds the lock and writes (executors/ranks.py)
+    with run_lock(run_dir) if executor.is_main else contextlib.nullcontext():
         return _run_locked(cfg, run_dir, executor.wrap_backend(backend, run_dir), force,
                            reporter or NullReporter(), report, executor)
 
 
 def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: bool, reporter,
                 report: bool, executor) -> dict[str, Any]:
-    _write_config(cfg, run_dir)
+    if executor.is_main:
+        _write_config(cfg, run_dir)
     start = time.perf_counter()
     store = StageStore(run_dir, force=force, on_start=reporter.start, on_finish=reporter.finish,
-                       retries=executor.retries)
+                       retries=executor.retries, shard=executor.shard)
     results = ResultsDoc(run_dir, cfg.name)
+    if not executor.is_main:
+        results.save = lambda: results.path  # the same content on every process, written by the main one
     ctx = RunContext(cfg=cfg, run_dir=run_dir, backend=backend, store=store,
                      results=SharedResults(results, cfg) if executor.parallel else results)
     try:

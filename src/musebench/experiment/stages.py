@@ -27,6 +27,14 @@ logger = logging.getLogger(__name__)
 MARKER_VERSION = 1
 
 
+class _OneProcess:
+    is_main = True
+
+    @staticmethod
+    def from_main(fn: Callable[[], Any]) -> Any:
+        return fn()
+
+
 class StageFailed(RuntimeError):
     """A stage failed on every attempt (``StageStore(retries=...)``); the last error is ``__cause__``."""
 
@@ -53,8 +61,11 @@ class StageStore:
 
     def __init__(self, run_dir: str | Path, force: bool = False,
                  on_start: Callable[[str], None] | None = None,
-                 on_finish: Callable[[StageOutcome], None] | None = None, retries: int = 0):
+                 on_finish: Callable[[StageOutcome], None] | None = None, retries: int = 0,
+                 shard=None):
         self.dir = Path(run_dir) / "stages"
+        # under a multi-process launch (``evaluate.sharding.Shard``): the main process decides and writes
+        self.shard = shard or _OneProcess()
         self.force = force
         self.retries = retries
         self._lock = threading.RLock()
@@ -91,10 +102,7 @@ class StageStore:
         ``still_valid(result)`` can reject a cached result whose outputs were deleted since (a model dir).
         """
         key = stable_hash(key_parts)
-        done = self.lookup(name, key)
-        if done is not None and still_valid is not None and not still_valid(done.result):
-            logger.info("stage %s: cached outputs are gone, redoing it", name)
-            done = None
+        done = self.shard.from_main(lambda: self._valid_lookup(name, key, still_valid))
         if done is None:
             if self.on_start:
                 with self._lock:
@@ -102,9 +110,10 @@ class StageStore:
             start = time.perf_counter()
             result = self._attempt(name, fn)
             wall = time.perf_counter() - start
-            atomic_write_json(self.marker_path(name), {"version": MARKER_VERSION, "name": name, "key": key,
-                                                       "wall_s": round(wall, 3), "result": result,
-                                                       "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+            if self.shard.is_main:
+                atomic_write_json(self.marker_path(name), {"version": MARKER_VERSION, "name": name, "key": key,
+                                                           "wall_s": round(wall, 3), "result": result,
+                                                           "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
             with self._lock:
                 self._redone.add(name)
             done = StageOutcome(name, key, result, wall, cached=False)
@@ -112,6 +121,17 @@ class StageStore:
             self.work_s += done.wall_s
             if self.on_finish:
                 self.on_finish(done)
+        return done
+
+    def once(self, fn: Callable[[], Any]) -> Any:
+        """``fn()`` on the main process only (it touches the run directory); its result on every process."""
+        return self.shard.from_main(fn)
+
+    def _valid_lookup(self, name: str, key: str, still_valid) -> StageOutcome | None:
+        done = self.lookup(name, key)
+        if done is not None and still_valid is not None and not still_valid(done.result):
+            logger.info("stage %s: cached outputs are gone, redoing it", name)
+            done = None
         return done
 
     def _attempt(self, name: str, fn: Callable[[], Any]) -> Any:

@@ -40,6 +40,8 @@ class SerialExecutor:
     name = "serial"
     parallel = False
     retries = 0
+    is_main = True
+    shard = None
 
     def wrap_backend(self, backend, run_dir):
         return backend
