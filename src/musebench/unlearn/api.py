@@ -82,6 +82,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     )
     from musebench.unlearn.data import PairCollator, PairedWindows, steps_per_epoch, token_windows
     from musebench.unlearn.export import export_model, quiet_shard_bar
+    from musebench.unlearn.reference import describe as describe_reference
 
     spec = config.spec
     started = time.monotonic()
@@ -125,6 +126,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
         "distributed": str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type)),
         "mixed_precision": mixed,
         "torch_threads": torch.get_num_threads(),  # per process; the bits of a CPU run depend on it
+        "reference": describe_reference(trainer.reference),  # FSDP / ZeRO-3: sharded like the model
     })
     if previous is not None:  # a resumed run keeps the epochs it already saved
         record.checkpoints = list(previous.checkpoints)

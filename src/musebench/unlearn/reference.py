@@ -100,3 +100,18 @@ def deepspeed_reference(model: torch.nn.Module, accelerator, args) -> torch.nn.M
     engine, *_ = deepspeed.initialize(model=model, config=config)
     engine.eval()
     return engine
+
+
+def describe(reference) -> dict | None:
+    """What ``run.json`` records of the reference: its wrapper class, whether it is sharded, where it is."""
+    if reference is None:
+        return None
+    try:
+        from torch.distributed.tensor import DTensor
+    except ImportError:  # torch without distributed tensors
+        DTensor = ()  # noqa: N806
+    params = list(reference.parameters())
+    sharded = type(reference).__name__ in ("DeepSpeedEngine", "FullyShardedDataParallel") or \
+        any(isinstance(p, DTensor) for p in params)
+    return {"class": type(reference).__name__, "sharded": bool(sharded),
+            "device": str(params[0].device) if params else None}
