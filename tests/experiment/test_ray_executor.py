@@ -61,7 +61,8 @@ def test_ray_run_matches_serial_then_a_failed_stage_is_retried_reported_and_redo
     start = time.perf_counter()
     assert main(["run", str(exp), "--out", str(ray_run), "--threads", "1", "--no-report", "--executor", "ray"]) == 0
     ray_s = time.perf_counter() - start
-    print(f"quick experiment: serial {serial_s:.1f} s, ray on 2 CPU workers {ray_s:.1f} s")
+    with capsys.disabled():
+        print(f"\nquick experiment: serial {serial_s:.1f} s, ray on 2 CPU workers {ray_s:.1f} s")
     one, two = (json.loads((d / "results.json").read_text()) for d in (serial, ray_run))
     assert two["executor"] == "ray" and "failed" not in two
     assert comparable(two) == comparable(one)  # every score, CI, selection, C5 / C6 row

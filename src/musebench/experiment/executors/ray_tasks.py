@@ -135,6 +135,8 @@ class RayExecutor:
     name = "ray"
     parallel = True
     retries = 1
+    is_main = True
+    shard = None
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None, stage_cpus: float = 1.0,
                  stage_gpus: float | None = None, device: str = "auto", dtype: str = "auto",
