@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,3 +81,14 @@ def test_binary_cache_round_trip_and_damaged_files_are_recomputed(tmp_path):
     assert set(cache.load("g")) == {"k1", "k2"}
     (next((cache.dir / "g").glob("*.npz"))).write_bytes(b"not a zip")
     assert cache.load("g") == {}
+
+
+def test_files_rewritten_after_the_load_no_longer_name_the_model(tiny_model_dir, tmp_path):
+    import shutil
+
+    copy = Path(shutil.copytree(tiny_model_dir, tmp_path / "m"))
+    model = load_model(copy).model
+    assert weights_source(model) is not None
+    weights = copy / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 5_000_000))
+    assert weights_source(model) is None  # the model in memory is what was loaded, not what is there now

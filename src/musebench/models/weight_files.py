@@ -58,10 +58,19 @@ def streamed_file_hash(path: str | Path, remember: bool = True) -> str:
     return digest
 
 
+def weight_files(model_dir: str | Path) -> list[Path]:
+    model_dir = Path(model_dir)
+    return sorted({p for pattern in WEIGHT_PATTERNS for p in model_dir.glob(pattern) if p.is_file()})
+
+
+def files_signature(model_dir: str | Path) -> list[tuple[str, int, int]]:
+    """(name, size, mtime_ns) of the weight files: what tells whether they changed since a load."""
+    return [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in weight_files(model_dir)]
+
+
 def weight_files_fingerprint(model_dir: str | Path, remember: bool = True) -> str:
     """One hash of a model directory's weight and config files (names and contents)."""
-    model_dir = Path(model_dir)
-    files = sorted({p for pattern in WEIGHT_PATTERNS for p in model_dir.glob(pattern) if p.is_file()})
+    files = weight_files(model_dir)
     h = hashlib.sha256()
     for p in files:
         h.update(f"{p.name}|{streamed_file_hash(p, remember)}\n".encode())
@@ -78,10 +87,12 @@ def _param_state(model) -> list[tuple[str, int, int, int]]:
 
 def mark_weights_source(model, source: str | Path, revision: str | None = None) -> None:
     """Record that ``model`` holds exactly the weights of ``source`` (a directory, or a hub name resolved
-    at ``revision``), as of now. Call it once loading (and any device move) is finished."""
+    at ``revision``), as of now. Call it once loading (and any device move) is finished. Nothing is hashed
+    here (a training run that never evaluates never pays for it): the files' hash is taken when a
+    fingerprint is first asked for, and only if the files still have the size and mtime they had now."""
     path = Path(source)
     if path.is_dir():
-        origin = {"files": weight_files_fingerprint(path)}
+        origin = {"dir": str(path.resolve()), "signature": files_signature(path)}
     elif revision or (revision := hub_revision(str(source))):
         origin = {"hub": str(source), "revision": str(revision)}
     else:
@@ -95,7 +106,13 @@ def weights_source(model) -> dict | None:
     if mark is None:
         return None
     origin, state = mark
-    return origin if _param_state(model) == state else None
+    if _param_state(model) != state:
+        return None
+    if "dir" in origin:
+        if files_signature(origin["dir"]) != origin["signature"]:
+            return None  # the files were rewritten after the load: they no longer say what the model holds
+        return {"files": weight_files_fingerprint(origin["dir"])}
+    return origin
 
 
 def hub_revision(name: str, revision: str | None = None) -> str | None:
