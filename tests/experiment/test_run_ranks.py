@@ -1,8 +1,8 @@
 """``accelerate launch -m musebench.cli run`` with 2 gloo CPU processes: one experiment, not two.
 
 Unlearning runs as one 2-process data-parallel job (run.json says processes: 2), evaluations are sharded,
-the main process alone writes markers and results.json, and the outcome has the serial run's shape and
-selections (DDP sums gradients in another order, so scores are compared loosely)."""
+the main process alone writes markers and results.json (sharded evaluation equals one process:
+tests/evaluate/test_sharded.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from musebench.cli import main
 from musebench.data.layout import save_corpus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,13 +64,9 @@ def test_accelerate_launch_run_is_one_experiment_on_two_processes(tmp_path, tiny
     summary = json.loads((two / "methods" / "npo_gdr" / "eval" / "epoch-1" / "summary.json").read_text())
     assert len(summary["provenance"]["requests_by_process"]) == 2 and min(summary["provenance"]["requests_by_process"]) > 0
 
-    serial = tmp_path / "serial"
-    exp.write_text(EXPERIMENT.format(data=data, model=tiny_model_dir).replace("batch_size: 1", "batch_size: 2"))
-    assert main(["run", str(exp), "--out", str(serial), "--threads", "1", "--no-report"]) == 0
-    one = json.loads((serial / "results.json").read_text())
-    assert one["reference"] == ranks["reference"]  # sharded evaluation: identical
-    a, b = one["methods"]["npo_gdr"], ranks["methods"]["npo_gdr"]
-    assert [c["label"] for c in a["checkpoints"]] == [c["label"] for c in b["checkpoints"]]
-    assert [r["request"] for r in b["sustainability"]] == [1, 2]
-    for key in a["selected_scores"]:
-        assert b["selected_scores"][key] == pytest.approx(a["selected_scores"][key], abs=15.0), key
+    npo = ranks["methods"]["npo_gdr"]
+    assert [c["label"] for c in npo["checkpoints"]][:1] == ["epoch-1"] and npo["selected"].startswith("epoch-")
+    assert [r["request"] for r in npo["sustainability"]] == [1, 2]
+    assert set(ranks["reference"]) == {"target", "retrain"}
+    markers = sorted(p.name for p in (two / "stages").iterdir())
+    assert "methods__npo_gdr__unlearn.json" in markers and len(markers) >= 8  # written once, by the main process
