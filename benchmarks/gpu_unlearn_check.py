@@ -54,10 +54,10 @@ def build_model(out: Path, data: Path, gpu: bool) -> int:
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     tok = AutoTokenizer.from_pretrained(str(data / "tokenizer"))
-    shape = dict(hidden_size=2048, intermediate_size=5632, num_hidden_layers=16, num_attention_heads=16,
-                 num_key_value_heads=16) if gpu else dict(hidden_size=64, intermediate_size=128,
-                                                          num_hidden_layers=2, num_attention_heads=4,
-                                                          num_key_value_heads=4)
+    shape = {"hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 16, "num_attention_heads": 16,
+             "num_key_value_heads": 16} if gpu else {"hidden_size": 64, "intermediate_size": 128,
+                                                     "num_hidden_layers": 2, "num_attention_heads": 4,
+                                                     "num_key_value_heads": 4}
     config = LlamaConfig(vocab_size=32000 if gpu else max(len(tok), 512), bos_token_id=tok.bos_token_id,
                          eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, tie_word_embeddings=False,
                          max_position_embeddings=2048, **shape)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -79,8 +80,7 @@ def test_ray_run_matches_serial_then_a_failed_stage_is_retried_reported_and_redo
     assert "stage methods/npo/unlearn failed after 2 attempts" in err and "TrainingError" in err
     failed = json.loads((ray_run / "results.json").read_text())
     assert [(f["stage"], f["attempts"]) for f in failed["failed"]] == [("methods/npo/unlearn", 2)]
-    log = (ray_run / failed["failed"][0]["log"]).read_text() if not failed["failed"][0]["log"].startswith("/") \
-        else open(failed["failed"][0]["log"]).read()
+    log = Path(failed["failed"][0]["log"]).read_text()
     assert log.count("=== unlearn attempt") >= 3 and "TrainingError" in log  # the first run's + two attempts
     assert comparable(failed["methods"]["ga_gdr"]) == comparable(one["methods"]["ga_gdr"])  # the rest went on
 

@@ -19,6 +19,7 @@ import torch
 
 from musebench.models.weight_files import weights_source
 
+
 def model_fingerprint(model, length: int = 16) -> str:
     declared = getattr(model, "musebench_fingerprint", None)
     if declared:

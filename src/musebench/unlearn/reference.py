@@ -109,7 +109,7 @@ def describe(reference) -> dict | None:
     try:
         from torch.distributed.tensor import DTensor
     except ImportError:  # torch without distributed tensors
-        DTensor = ()  # noqa: N806
+        DTensor = ()
     params = list(reference.parameters())
     sharded = type(reference).__name__ in ("DeepSpeedEngine", "FullyShardedDataParallel") or \
         any(isinstance(p, DTensor) for p in params)
