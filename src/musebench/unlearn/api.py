@@ -73,7 +73,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from transformers.trainer_utils import get_last_checkpoint
 
-    from musebench.models.loading import load_model
+    from musebench.models.loading import load_model, padding_id
     from musebench.unlearn.callbacks import (
         EpochDataCallback,
         EpochLogCallback,
@@ -111,7 +111,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     mixed = _mixed_precision(config.mixed_precision, device)
     args = _training_arguments(config, checkpoints_dir, device, mixed)
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset,
-                          data_collator=PairCollator(tokenizer.pad_token_id), processing_class=tokenizer,
+                          data_collator=PairCollator(padding_id(tokenizer, model)), processing_class=tokenizer,
                           unlearn_config=config, retain=spec.retain, reference=reference,
                           copy_start_as_reference=copy_start, start_model_dir=model_dir)
 

@@ -79,10 +79,15 @@ class PairCollator:
     """Right-pads each group to the longest window of the batch; pad positions get label -100 and mask 0.
 
     Produces ``forget_input_ids``, ``forget_attention_mask``, ``forget_labels`` (and ``retain_*``). Labels
-    are the inputs themselves; the loss functions shift them.
+    are the inputs themselves; the loss functions shift them. Pads are found by position, never by id, so
+    ``pad_token_id`` may be any id the model embeds (EOS for a tokenizer without a pad token: a real EOS
+    keeps its label).
     """
 
     def __init__(self, pad_token_id: int):
+        if not isinstance(pad_token_id, int) or pad_token_id < 0:
+            raise TypeError(f"pad_token_id must be an existing token id, got {pad_token_id!r} "
+                            "(use musebench.models.loading.padding_id)")
         self.pad_token_id = pad_token_id
 
     def __call__(self, items: list[dict[str, list[int]]]) -> dict:

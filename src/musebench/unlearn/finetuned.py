@@ -7,11 +7,11 @@ call with the same key reuses it, so sweeping more α values costs no training. 
 never a silent retrain or a silently stale model. Only the last epoch is kept (the others are deleted: a
 7B model is 13 GB per epoch).
 
-Vocabulary: ``load_model`` adds a ``<pad>`` token to tokenizers that have none (Llama-2) and appends a
-*randomly initialised* embedding row. The fine-tuned model carries the row it was trained with; loading the
-target again would draw a different one, and subtracting the two (times α up to 512) would turn the pad
-logit into noise. :func:`align_vocabulary` instead gives the target the fine-tuned model's rows for every
-token the target checkpoint lacks, i.e. the task vector is zero on those rows.
+Vocabulary: ``load_model`` never adds tokens or embedding rows (a tokenizer without a pad token pads with an
+existing id under the mask), so θ_ft and the target normally have the same vocabulary. When θ_ft's tokenizer
+does carry tokens the target lacks (added at fine-tuning time), :func:`align_vocabulary` gives the target the
+fine-tuned model's rows for them, i.e. the task vector is zero on those rows, instead of subtracting two random
+initialisations times α (up to 512).
 """
 
 from __future__ import annotations

@@ -1,0 +1,71 @@
+"""Training with a tokenizer that has no pad token: pads never reach the loss, checkpoints keep the vocabulary."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from musebench.unlearn.api import run_unlearning
+from musebench.unlearn.config import UnlearnConfig
+from musebench.unlearn.data import IGNORE_INDEX, PairCollator
+
+
+def test_collator_masks_pads_by_position_not_by_id():
+    eos = 2
+    collate = PairCollator(pad_token_id=eos)  # a pad-less tokenizer pads with EOS
+    batch = collate([{"forget": [1, 5, eos]}, {"forget": [1, 6, 7, eos, 8]}])
+    assert batch["forget_input_ids"].tolist() == [[1, 5, eos, eos, eos], [1, 6, 7, eos, 8]]
+    assert batch["forget_attention_mask"].tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]
+    # the real EOS of each window keeps its label; only the two pad positions are ignored
+    assert batch["forget_labels"].tolist() == [[1, 5, eos, IGNORE_INDEX, IGNORE_INDEX], [1, 6, 7, eos, 8]]
+
+
+def test_collator_refuses_a_missing_pad_id():
+    with pytest.raises(TypeError, match="padding_id"):
+        PairCollator(None)
+
+
+@pytest.fixture(scope="module")
+def padless_target(tmp_path_factory, trained_model_dir, tiny_tokenizer):
+    """The trained fixture model with a tokenizer that has no pad token (as Llama-2's)."""
+    from transformers import PreTrainedTokenizerFast
+
+    out = tmp_path_factory.mktemp("padless_target")
+    tok = PreTrainedTokenizerFast(tokenizer_object=tiny_tokenizer.backend_tokenizer,
+                                  bos_token=tiny_tokenizer.bos_token, eos_token=tiny_tokenizer.eos_token,
+                                  unk_token=tiny_tokenizer.unk_token, clean_up_tokenization_spaces=False)
+    tok.save_pretrained(out)
+    for f in ("config.json", "generation_config.json", "model.safetensors"):
+        (out / f).write_bytes((trained_model_dir / f).read_bytes())
+    return out
+
+
+def _unlearn(model_dir, corpus, out, seed=0):
+    config = UnlearnConfig(method="ga_gdr", epochs=1, lr=1e-3, batch_size=8, max_len=24, progress=False,
+                           seed=seed)
+    return run_unlearning(model_dir, corpus, config, out)
+
+
+def test_padless_unlearning_keeps_vocabulary_and_ignores_pad_ids(padless_target, tiny_corpus, tmp_path,
+                                                                monkeypatch):
+    vocab = json.loads((padless_target / "config.json").read_text())["vocab_size"]
+    first = _unlearn(padless_target, tiny_corpus, tmp_path / "a")
+    ckpt = first.checkpoints[-1].path
+    assert json.loads((ckpt / "config.json").read_text())["vocab_size"] == vocab
+    weights = load_file(ckpt / "model.safetensors")
+    assert weights["model.embed_tokens.weight"].shape[0] == vocab
+    assert weights["lm_head.weight"].shape[0] == vocab
+    assert json.loads((ckpt / "tokenizer_config.json").read_text()).get("pad_token") is None
+
+    # the same run padded with another id gives the same weights, bit for bit: pads never reach the loss
+    asked = []
+    monkeypatch.setattr("musebench.models.loading.padding_id", lambda tokenizer, model=None: asked.append(1) or 9)
+    second = _unlearn(padless_target, tiny_corpus, tmp_path / "b")  # one batch: 5 forget windows, the last 2 long
+    assert asked
+    again = load_file(second.checkpoints[-1].path / "model.safetensors")
+    assert weights.keys() == again.keys()
+    assert all(torch.equal(weights[k], again[k]) for k in weights)
+    assert any(not torch.equal(weights[k], t) for k, t in load_file(padless_target / "model.safetensors").items())
