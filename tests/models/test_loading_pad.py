@@ -12,26 +12,24 @@ from musebench.evaluate import EvalSettings, evaluate
 from musebench.evaluate.fingerprint import model_fingerprint, tokenizer_fingerprint
 from musebench.models.loading import embedding_rows, load_model, padding_id
 from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
+from musebench.models.tokenizer import train_tokenizer
 
 SETTINGS = EvalSettings(verbmem_max_new_tokens=8, verbmem_gt_max_tokens=8, knowmem_max_new_tokens=6,
                         privleak_max_length=64, bootstrap_samples=20)
 METRICS = ["verbmem_f", "knowmem_f", "privleak"]
 
 
-def without_pad(tokenizer):
-    """The same BPE and special tokens, but no pad token (as Llama-2's tokenizer)."""
-    from transformers import PreTrainedTokenizerFast
-
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer.backend_tokenizer, bos_token=tokenizer.bos_token,
-                                   eos_token=tokenizer.eos_token, unk_token=tokenizer.unk_token,
-                                   clean_up_tokenization_spaces=False)
+def padless_tokenizer(corpus):
+    """A BPE tokenizer with no pad token, not even in its vocabulary (as Llama-2's)."""
+    return train_tokenizer((corpus.forget + corpus.retain1 + corpus.retain2 + corpus.holdout) * 3, vocab_size=400,
+                           pad=False)
 
 
 @pytest.fixture(scope="module")
-def padless_dir(tmp_path_factory, tiny_tokenizer):
+def padless_dir(tmp_path_factory, tiny_corpus):
     out = tmp_path_factory.mktemp("padless")
-    tok = without_pad(tiny_tokenizer)
-    assert tok.pad_token is None
+    tok = padless_tokenizer(tiny_corpus)
+    assert tok.pad_token is None and "<pad>" not in tok.get_vocab()
     model = build_tiny_llama(tok, TinyLlamaSpec(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64))
     model.config.pad_token_id = None
     model.generation_config.pad_token_id = None

@@ -8,6 +8,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
+from musebench.models.tokenizer import train_tokenizer
 from musebench.unlearn.api import run_unlearning
 from musebench.unlearn.config import UnlearnConfig
 from musebench.unlearn.data import IGNORE_INDEX, PairCollator
@@ -29,17 +31,14 @@ def test_collator_refuses_a_missing_pad_id():
 
 
 @pytest.fixture(scope="module")
-def padless_target(tmp_path_factory, trained_model_dir, tiny_tokenizer):
-    """The trained fixture model with a tokenizer that has no pad token (as Llama-2's)."""
-    from transformers import PreTrainedTokenizerFast
-
+def padless_target(tmp_path_factory, tiny_corpus):
+    """A random tiny Llama whose tokenizer has no pad token, not even in its vocabulary (as Llama-2's)."""
     out = tmp_path_factory.mktemp("padless_target")
-    tok = PreTrainedTokenizerFast(tokenizer_object=tiny_tokenizer.backend_tokenizer,
-                                  bos_token=tiny_tokenizer.bos_token, eos_token=tiny_tokenizer.eos_token,
-                                  unk_token=tiny_tokenizer.unk_token, clean_up_tokenization_spaces=False)
+    texts = tiny_corpus.forget + tiny_corpus.retain1 + tiny_corpus.retain2 + tiny_corpus.holdout
+    tok = train_tokenizer(texts * 3, vocab_size=400, pad=False)
+    model = build_tiny_llama(tok, TinyLlamaSpec(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64))
+    model.save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
-    for f in ("config.json", "generation_config.json", "model.safetensors"):
-        (out / f).write_bytes((trained_model_dir / f).read_bytes())
     return out
 
 

@@ -30,7 +30,7 @@ from musebench.evaluate.scoring import score_texts
 from musebench.evaluate.settings import EvalSettings
 from musebench.evaluate.sharding import Shard, current_shard
 from musebench.evaluate.stopping import StopMatcher
-from musebench.models.loading import padding_id
+from musebench.models.loading import check_vocabulary, padding_id
 
 
 def encode(tokenizer, texts: list[str]) -> list[list[int]]:
@@ -48,6 +48,7 @@ def token_arrays(stats: TokenLogprobs) -> dict:
 class Runner:
     def __init__(self, model, tokenizer, settings: EvalSettings, cache: ResultCache | None = None,
                  progress: bool = True, shard: Shard | None = None):
+        check_vocabulary(tokenizer, model)  # one ModelError, not an IndexError inside the embedding
         self.model = model
         self.tokenizer = tokenizer
         self.settings = settings

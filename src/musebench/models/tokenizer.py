@@ -1,7 +1,7 @@
 """Train a byte-level BPE tokenizer on a corpus and save it as a ``PreTrainedTokenizerFast``.
 
 Like Llama's tokenizer it prepends BOS to every encoded text (``add_special_tokens=True``) and has
-distinct BOS, EOS, PAD and UNK tokens: padding never masks a real EOS.
+distinct BOS, EOS, PAD and UNK tokens (or, with ``pad=False``, no pad token, as Llama-2's).
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ TRAILING_SPACE_PATTERN = r"\p{L}+ ?|\p{N}+ ?|[^\s\p{L}\p{N}]+ ?|\s+"
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048, model_max_length: int = 2048,
-                    trailing_space: bool = False):
+                    trailing_space: bool = False, pad: bool = True):
     """Return a ``PreTrainedTokenizerFast`` trained on ``texts`` (deterministic for the same input).
 
     ``trailing_space=True`` attaches a space to the word *before* it (``"Answer: "`` ends on the token
     ``": "``) instead of the word after it. MUSE's KnowMem prompt ends in ``"Answer: "`` with a trailing
     space; with the usual byte-level split that space becomes a lone token never seen before a word in
     training, and a small model trained from scratch cannot answer after it.
+
+    ``pad=False`` gives a tokenizer with no pad token at all (not in the vocabulary either), as Llama-2's.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
@@ -41,7 +43,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048, model_max_leng
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=2,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=SPECIAL_TOKENS if pad else [t for t in SPECIAL_TOKENS if t != PAD],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -54,7 +56,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048, model_max_leng
         tokenizer_object=tok,
         bos_token=BOS,
         eos_token=EOS,
-        pad_token=PAD,
+        pad_token=PAD if pad else None,
         unk_token=UNK,
         model_max_length=model_max_length,
         clean_up_tokenization_spaces=False,
