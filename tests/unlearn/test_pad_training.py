@@ -68,3 +68,18 @@ def test_padless_unlearning_keeps_vocabulary_and_ignores_pad_ids(padless_target,
     assert weights.keys() == again.keys()
     assert all(torch.equal(weights[k], again[k]) for k in weights)
     assert any(not torch.equal(weights[k], t) for k, t in load_file(padless_target / "model.safetensors").items())
+
+
+def test_gradient_accumulation_equals_the_larger_batch(padless_target, tiny_corpus, tmp_path):
+    """Batch 1 x 2 accumulation steps = batch 2: the loss is a mean over the whole optimizer step, which the
+    Trainer must not divide again (``loss_is_scaled_for_ga``, transformers >= 5.19; the dependency floor)."""
+    runs = {}
+    for name, batch, accum in (("batch2", 2, 1), ("accum2", 1, 2)):
+        config = UnlearnConfig(method="ga_gdr", epochs=1, lr=1e-3, batch_size=batch, grad_accum=accum, max_len=24,
+                               progress=False)
+        ckpt = run_unlearning(padless_target, tiny_corpus, config, tmp_path / name).checkpoints[-1].path
+        runs[name] = load_file(ckpt / "model.safetensors")
+    start = load_file(padless_target / "model.safetensors")
+    moved = max((runs["batch2"][k] - start[k]).abs().max().item() for k in start)
+    diff = max((runs["batch2"][k] - runs["accum2"][k]).abs().max().item() for k in start)
+    assert moved > 1e-4 and diff < 1e-6, (moved, diff)

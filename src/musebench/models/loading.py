@@ -114,8 +114,13 @@ def load_model(
     dtype=None,
     trust_remote_code: bool = False,
     tokenizer_path: str | Path | None = None,
+    vocabulary_check: bool = True,
 ) -> LoadedModel:
-    """Load ``AutoModelForCausalLM`` + tokenizer in eval mode on ``device``."""
+    """Load ``AutoModelForCausalLM`` + tokenizer in eval mode on ``device``.
+
+    ``vocabulary_check=False`` is for a caller that pairs the model with another model's tokenizer and
+    aligns the embeddings itself (Task Vector / WHP's target with θ_ft's tokenizer).
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -140,7 +145,8 @@ def load_model(
         raise ModelError(f"cannot load model: {msg}", file=name_or_path) from err
     except OSError as err:
         raise ModelError(f"cannot load model: {first_line(err)}", file=name_or_path) from err
-    check_vocabulary(tokenizer, model, name_or_path)
+    if vocabulary_check:
+        check_vocabulary(tokenizer, model, name_or_path)
     model.to(device)
     model.eval()
     mark_weights_source(model, name_or_path)  # the model holds exactly its files' weights (never resized)

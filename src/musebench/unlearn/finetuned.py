@@ -159,7 +159,8 @@ def load_target_like(target_dir, finetuned_dir, device: str = "cpu", dtype=None)
 
     with without_zero3():
         finetuned = load_model(finetuned_dir, device=device, dtype=dtype)
-        target = load_model(target_dir, device=device, dtype=dtype, tokenizer_path=finetuned_dir)
+        target = load_model(target_dir, device=device, dtype=dtype, tokenizer_path=finetuned_dir,
+                            vocabulary_check=False)  # aligned on the next line
         align_vocabulary(target.model, finetuned.model)
     target.model.config.pad_token_id = finetuned.tokenizer.pad_token_id
     return LoadedModel(target.model, finetuned.tokenizer, target.name), finetuned
