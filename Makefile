@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.musebench-installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean floors
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh
@@ -17,6 +17,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 $(ARGS)
+
+floors:  # optional CI step (network, a few minutes): every dependency at its declared floor
+	PYTHON=$(PYTHON) bash scripts/check_floors.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
