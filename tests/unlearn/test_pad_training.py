@@ -83,3 +83,18 @@ def test_gradient_accumulation_equals_the_larger_batch(padless_target, tiny_corp
     moved = max((runs["batch2"][k] - start[k]).abs().max().item() for k in start)
     diff = max((runs["batch2"][k] - runs["accum2"][k]).abs().max().item() for k in start)
     assert moved > 1e-4 and diff < 1e-6, (moved, diff)
+
+
+def test_task_vector_checkpoints_of_a_padless_model_keep_the_vocabulary(padless_target, tiny_corpus, tmp_path):
+    """θ_ft and the α model have the target's vocabulary: no pad row is added on either side to be aligned."""
+    from musebench.unlearn.task_vector import run_task_vector
+
+    vocab = json.loads((padless_target / "config.json").read_text())["vocab_size"]
+    config = UnlearnConfig(method="task_vector", epochs=1, lr=1e-3, batch_size=8, max_len=24, alphas=(2.0,),
+                           progress=False)
+    run = run_task_vector(padless_target, tiny_corpus, config, tmp_path / "tv")
+    finetuned = next(p for p in (tmp_path / "tv" / "finetuned").iterdir() if p.is_dir())
+    for ckpt in (finetuned, run.checkpoint("alpha-2").path):
+        weights = load_file(ckpt / "model.safetensors")
+        assert weights["model.embed_tokens.weight"].shape[0] == weights["lm_head.weight"].shape[0] == vocab, ckpt
+        assert json.loads((ckpt / "config.json").read_text())["vocab_size"] == vocab
