@@ -1,8 +1,8 @@
 """Speed and exactness of the evaluation engine against a naive scorer written like the original.
 
-The same model and corpus go through (a) ``musebench.evaluate.reference.naive_evaluate``: batch 1, no
-padding, ``model.generate`` one prompt at a time, a separate forward per attack with log-probs read one
-token at a time; and (b) ``musebench.evaluate.evaluate``: deduplicated, length-sorted, batched requests,
+The same model and corpus go through (a) ``musebench.evaluate.naive_scorer.naive_evaluate``: batch 1, no
+padding, ``model.generate`` one prompt at a time, one forward per privacy text (plus one for its lower-cased
+twin) with log-probs read one token at a time, as the original scorer does; and (b) ``musebench.evaluate.evaluate``: deduplicated, length-sorted, batched requests,
 our KV-cache decode loop, one forward per text. Each path runs in its own process (clean peak RSS) with
 the same torch thread count. Prints a Markdown table: wall time, tokens/s, peak RSS, speed-up, and
 whether outputs and scores are identical.
@@ -68,7 +68,7 @@ def worker(path: str, model_dir: str, data: str, settings: dict, threads: int, o
 
     from musebench.data import load_corpus
     from musebench.evaluate import EvalSettings, evaluate
-    from musebench.evaluate.reference import naive_evaluate
+    from musebench.evaluate.naive_scorer import naive_evaluate
     from musebench.models.loading import load_model
 
     torch.set_num_threads(threads)
@@ -102,7 +102,8 @@ def worker(path: str, model_dir: str, data: str, settings: dict, threads: int, o
     else:
         naive = naive_evaluate(lm.model, lm.tokenizer, corpus, settings)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-        outputs, privacy, scores, tokens = naive["outputs"], naive["privacy"], naive["scores"], None
+        outputs, scores, tokens = naive["outputs"], naive["scores"], None
+        privacy = {split: [r["scores"] for r in rows] for split, rows in naive["privacy"].items() if rows}
         phases = naive["cpu_s"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     Path(out).write_text(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak / 1024, "rss_before_mb": rss_before / 1024,
@@ -165,7 +166,7 @@ def main() -> int:
         "",
         "| path | wall (s) | CPU (s) | tokens/s (CPU) | peak RSS (MB) | speed-up wall / CPU | identical |",
         "|---|---:|---:|---:|---:|---:|---|",
-        f"| naive (batch 1, HF generate, forward per attack) | {naive['wall_s']:.1f} | {naive['cpu_s']:.1f} "
+        f"| naive (batch 1, HF generate, one forward per text) | {naive['wall_s']:.1f} | {naive['cpu_s']:.1f} "
         f"| {tokens / naive['cpu_s']:,.0f} | {naive['peak_rss_mb']:.0f} | 1.0x / 1.0x | reference |",
         f"| musebench fast path | {fast['wall_s']:.1f} | {fast['cpu_s']:.1f} | {tokens / fast['cpu_s']:,.0f} "
         f"| {fast['peak_rss_mb']:.0f} | {naive['wall_s'] / fast['wall_s']:.1f}x / {naive['cpu_s'] / fast['cpu_s']:.1f}x "

@@ -32,7 +32,14 @@ from musebench.evaluate.result import EvalResult
 from musebench.evaluate.runner import Runner
 from musebench.evaluate.sharding import current_shard
 from musebench.evaluate.settings import MINK_PERCENTS, EvalSettings, resolve_retrain_auc
-from musebench.evaluate.tasks import knowmem_requests, knowmem_rows, verbmem_requests, verbmem_rows
+from musebench.evaluate.tasks import (
+    knowmem_requests,
+    knowmem_rows,
+    knowmem_shots,
+    privleak_length_limit,
+    verbmem_requests,
+    verbmem_rows,
+)
 
 #: What each selectable criterion needs from the corpus (attribute names of ``Corpus``).
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -106,6 +113,13 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
     rows: list[dict] = []
     notes: list[str] = []
     boot = dict(samples=settings.bootstrap_samples, seed=settings.seed)
+    # KnowMem criterion -> shots used / requested / available (warns, before any model call, when short)
+    shots = {}
+    for crit, icl in (("knowmem_f", corpus.knowmem_forget_qa_icl), ("knowmem_r", corpus.knowmem_retain_qa_icl)):
+        if crit in selected:
+            shots[crit] = knowmem_shots(crit, icl, settings, corpus.source)
+    notes += [f"KnowMem shots: {s['warning']}" for s in shots.values() if "warning" in s]
+    length_rule = None  # PrivLeak: the length limit and how many texts it cut
 
     if "verbmem_f" in selected:
         reqs = verbmem_requests(corpus.verbmem_forget, settings)
@@ -124,6 +138,11 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
         suite = "privacy" in selected
         privacy, split_rows = _privacy(runner, corpus, settings, suite, reference_model, cache_dir, device)
         rows += split_rows
+        length_rule = privleak_length_limit(tokenizer, [r["input"] for r in split_rows],
+                                            settings.privleak_max_length)
+        if length_rule["texts_cut"]:
+            notes.append(f"PrivLeak: {length_rule['texts_cut']} of {length_rule['texts']} privacy texts cut to "
+                         f"{length_rule['max_length']} tokens (privleak_max_length); MUSE scores whole texts")
         headline = privacy["headline_attack"]
         forget = [r["scores"][headline] for r in split_rows if r["split"] == "forget"]
         holdout = [r["scores"][headline] for r in split_rows if r["split"] == "holdout"]
@@ -145,6 +164,8 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
         "engine_version": ENGINE_VERSION,
         "settings": settings.to_dict(),
         "metrics_selected": selected,
+        "knowmem_shots": shots,
+        "privleak_length": length_rule,
         "metric_versions": {k: m.version for k, m in METRICS.items()},
         "model_fingerprint": fingerprints["model"],
         "tokenizer_fingerprint": fingerprints["tokenizer"],

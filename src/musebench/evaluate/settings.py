@@ -30,7 +30,9 @@ class EvalSettings:
     knowmem_max_new_tokens: int = field(default=32, metadata={"help": "KnowMem answer budget"})
     knowmem_num_shots: int | None = field(default=10, metadata={
         "help": "in-context examples in the KnowMem prompt (None = every ICL example given)"})
-    privleak_max_length: int = field(default=2048, metadata={"help": "tokens per PrivLeak text (BOS counts)"})
+    privleak_max_length: int | None = field(default=None, metadata={
+        "help": "cut PrivLeak texts to this many tokens, BOS counted (None = score whole texts, as MUSE "
+                "does; a limit is recorded in the provenance)"})
     mink_k: float = field(default=40.0, metadata={"help": "K of the headline Min-K% attack"})
     batch_size: int | None = field(default=None, metadata={"help": "rows per batch (None = from memory budget)"})
     memory_budget_gb: float = field(default=2.0, metadata={"help": "activation memory per batch, GB"})
@@ -39,10 +41,13 @@ class EvalSettings:
 
     def __post_init__(self):
         problems = []
-        for name in ("verbmem_max_new_tokens", "verbmem_gt_max_tokens", "knowmem_max_new_tokens",
-                     "privleak_max_length"):
+        for name in ("verbmem_max_new_tokens", "verbmem_gt_max_tokens", "knowmem_max_new_tokens"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 problems.append((name, getattr(self, name), "must be an integer >= 1"))
+        if self.privleak_max_length is not None and (not isinstance(self.privleak_max_length, int)
+                                                     or self.privleak_max_length < 2):
+            problems.append(("privleak_max_length", self.privleak_max_length,
+                             "must be an integer >= 2 (BOS and one scored token) or None"))
         if self.knowmem_num_shots is not None and (not isinstance(self.knowmem_num_shots, int)
                                                    or self.knowmem_num_shots < 0):
             problems.append(("knowmem_num_shots", self.knowmem_num_shots, "must be >= 0 or None"))

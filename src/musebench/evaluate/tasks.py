@@ -2,12 +2,19 @@
 
 VerbMem (C1): continue each forget-text prompt; reference = ``gt`` tokenized with BOS, cut to the first
 ``verbmem_gt_max_tokens`` ids (BOS counts), decoded without special tokens.
-KnowMem (C2 on forget, C4 on retain): a few-shot prompt, the answer cut by MUSE's rule.
+KnowMem (C2 on forget, C4 on retain): a few-shot prompt, the answer cut by MUSE's rule; the number of shots
+really used is recorded, and fewer than asked (a missing or short ``*_icl`` file) is a warning, never a silent
+zero-shot score.
+PrivLeak (C3): texts are scored whole, as MUSE does; a length limit, if the user sets one, is recorded with
+the number of texts it cut.
 """
 
 from __future__ import annotations
 
-from musebench.data import QAPair, VerbMemRecord
+import warnings
+
+from musebench.data import MissingDataWarning, QAPair, VerbMemRecord
+from musebench.data.layout import LAYOUT
 from musebench.evaluate.metrics import knowmem_cut, rouge_l_f1
 from musebench.evaluate.requests import GenerateRequest, Generation
 from musebench.evaluate.settings import KNOWMEM_CUTS, EvalSettings
@@ -21,6 +28,44 @@ def knowmem_prompt(question: str, shots: list[QAPair]) -> str:
 
 def select_shots(icl: list[QAPair], num_shots: int | None) -> list[QAPair]:
     return list(icl) if num_shots is None else list(icl[:num_shots])
+
+
+#: What a KnowMem criterion measures, for warnings that name what a short few-shot file weakens.
+KNOWMEM_TITLES = {"knowmem_f": "C2 KnowMem on forget, and the checkpoint selection judged by it",
+                  "knowmem_r": "C4 utility (KnowMem on retain)"}
+#: The corpus part holding each KnowMem criterion's few-shot examples.
+ICL_PARTS = {"knowmem_f": "knowmem_forget_qa_icl", "knowmem_r": "knowmem_retain_qa_icl"}
+
+
+def knowmem_shots(criterion: str, icl: list[QAPair], settings: EvalSettings, source: str = "") -> dict:
+    """The shots a KnowMem criterion gets, for the provenance; warns when fewer than asked are available.
+
+    ``knowmem_num_shots=None`` asks for every example of the ``*_icl`` file, so only a missing or empty file
+    is short then.
+    """
+    requested = settings.knowmem_num_shots
+    used = len(select_shots(icl, requested))
+    file = LAYOUT[ICL_PARTS[criterion]]
+    record = {"used": used, "requested": requested, "available": len(icl), "file": file}
+    if used == 0 and requested != 0 or requested is not None and used < requested:
+        where = f"{source.rstrip('/')}/{file}" if source else file
+        state = "missing or empty" if not icl else f"holds {len(icl)} example(s)"
+        wanted = "every example" if requested is None else f"{requested} shots"
+        warnings.warn(f"{where}: {state}; {criterion} asks for {wanted}, so it is scored {used}-shot: this "
+                      f"weakens {KNOWMEM_TITLES[criterion]} (not comparable with {wanted})",
+                      MissingDataWarning, stacklevel=3)
+        record["warning"] = f"{where}: {state}, scored {used}-shot"
+    return record
+
+
+def privleak_length_limit(tokenizer, texts: list[str], max_length: int | None) -> dict:
+    """Provenance of the PrivLeak length rule: the limit (None = whole texts) and how many texts it cut."""
+    if max_length is None:
+        return {"max_length": None, "texts_cut": 0, "texts": len(texts)}
+    lengths = ([len(ids) for ids in tokenizer(list(texts), add_special_tokens=True)["input_ids"]]
+               if texts else [])
+    return {"max_length": max_length, "texts_cut": sum(n > max_length for n in lengths), "texts": len(texts),
+            "longest_tokens": max(lengths, default=0)}
 
 
 def verbmem_reference(tokenizer, gt: str, max_tokens: int) -> str:
