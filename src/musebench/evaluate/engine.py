@@ -23,6 +23,7 @@ from musebench.evaluate.metrics import (
     auc_by_ranks,
     mean_x100,
     privleak,
+    reported_mean_x100,
     rows_mean_x100,
 )
 from musebench.evaluate.model_io import model_device
@@ -195,7 +196,7 @@ def measure_retrain_auc(model, tokenizer, corpus, settings: EvalSettings | None 
 
 def _add_rouge_score(crit, crit_rows, scores, ci, boot) -> list[dict]:
     values = [r["scores"]["rougeL_f1"] for r in crit_rows]
-    scores[crit] = mean_x100(values)
+    scores[crit] = reported_mean_x100(values)
     ci[crit] = bootstrap_ci(mean_x100, [values], name=crit, batched=rows_mean_x100, **boot)
     return crit_rows
 

@@ -55,6 +55,14 @@ def mean_x100(values: Sequence[float]) -> float:
     return float(np.mean(values) * 100) if len(values) else float("nan")
 
 
+def reported_mean_x100(values: Sequence[float]) -> float:
+    """The reported criterion: ``sum(values) / n x 100`` summed left to right, as MUSE's logger computes it.
+
+    ``mean_x100`` (numpy's pairwise sum) can differ from it in the last bit; the bootstrap keeps numpy's.
+    """
+    return float(sum(values) / len(values) * 100) if len(values) else float("nan")
+
+
 def rows_mean_x100(values: np.ndarray) -> np.ndarray:
     """``mean_x100`` of each row of a 2-D array (the bootstrap's resamples), with the same rounding."""
     return np.mean(values, axis=-1) * 100

@@ -76,6 +76,15 @@ def naive_forward(model, tokenizer, text: str, max_length: int | None = None):
     return loss, values, mus[:, 0].tolist(), sigmas.tolist()
 
 
+@torch.inference_mode()
+def naive_loss(model, tokenizer, text: str, max_length: int | None = None) -> float:
+    """Mean NLL of a text from one forward (the cross-entropy loss): all its lower-cased twin needs."""
+    ids = torch.tensor(tokenizer.encode(text, add_special_tokens=True)).unsqueeze(0)[:, :max_length]
+    ids = ids.to(model.device)
+    logits = model(input_ids=ids).logits[0].float()
+    return torch.nn.functional.cross_entropy(logits[:-1], ids[0, 1:]).item()
+
+
 def naive_token_logprobs(model, tokenizer, text: str, max_length: int | None = None) -> list[float]:
     return naive_forward(model, tokenizer, text, max_length)[1]
 
@@ -91,7 +100,7 @@ def _lowest_mean(values: list[float], k: float) -> float:
 def naive_attacks(model, tokenizer, text: str, max_length: int | None = None, ks=ORIGINAL_KS) -> dict:
     """Every attack's score for one text (lower = member), keyed as the engine reports them."""
     loss, values, mus, sigmas = naive_forward(model, tokenizer, text, max_length)
-    lower_loss = naive_forward(model, tokenizer, text.lower(), max_length)[0]
+    lower_loss = naive_loss(model, tokenizer, text.lower(), max_length)
     scores = {"nll": loss, "zlib": loss / len(zlib.compress(bytes(text, "utf-8"))),
               "lowercase": loss / lower_loss if lower_loss != 0 else float("nan")}
     tiny = np.finfo(np.float64).tiny
