@@ -55,7 +55,9 @@ def test_a_length_limit_is_applied_and_recorded(tiny_lm, long_text_corpus):
     assert row["scores"]["mink_40"] == pytest.approx(cut["scores"]["mink_40"], rel=1e-5)
     rule = result.provenance["privleak_length"]
     assert rule == {"max_length": 2048, "texts_cut": 1, "texts": 4, "longest_tokens": n_tokens}
-    assert any("1 of 4 privacy texts cut to 2048 tokens" in note for note in result.notes)
+    assert any("cut to 2048 tokens (privleak_max_length): 1 of 4 texts" in note for note in result.notes)
+    suite = evaluate(tiny_lm.model, tiny_lm.tokenizer, corpus, settings, metrics=["privacy"], progress=False)
+    assert suite.provenance["privleak_length"]["lowercase_twins_cut"] == 1  # the twin is scored, and cut, too
     assert result.provenance["settings"]["privleak_max_length"] == 2048
 
 

@@ -140,10 +140,12 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
         privacy, split_rows = _privacy(runner, corpus, settings, suite, reference_model, cache_dir, device)
         rows += split_rows
         length_rule = privleak_length_limit(tokenizer, [r["input"] for r in split_rows],
-                                            settings.privleak_max_length)
-        if length_rule["texts_cut"]:
-            notes.append(f"PrivLeak: {length_rule['texts_cut']} of {length_rule['texts']} privacy texts cut to "
-                         f"{length_rule['max_length']} tokens (privleak_max_length); MUSE scores whole texts")
+                                            settings.privleak_max_length, lowercase_twins=suite)
+        cut = length_rule["texts_cut"] + length_rule.get("lowercase_twins_cut", 0)
+        if cut:
+            notes.append(f"PrivLeak: privacy texts cut to {length_rule['max_length']} tokens "
+                         f"(privleak_max_length): {length_rule['texts_cut']} of {length_rule['texts']} texts, "
+                         f"{length_rule.get('lowercase_twins_cut', 0)} lower-cased twins; MUSE scores whole texts")
         headline = privacy["headline_attack"]
         forget = [r["scores"][headline] for r in split_rows if r["split"] == "forget"]
         holdout = [r["scores"][headline] for r in split_rows if r["split"] == "holdout"]

@@ -58,14 +58,25 @@ def knowmem_shots(criterion: str, icl: list[QAPair], settings: EvalSettings, sou
     return record
 
 
-def privleak_length_limit(tokenizer, texts: list[str], max_length: int | None) -> dict:
-    """Provenance of the PrivLeak length rule: the limit (None = whole texts) and how many texts it cut."""
+def privleak_length_limit(tokenizer, texts: list[str], max_length: int | None,
+                          lowercase_twins: bool = False) -> dict:
+    """Provenance of the PrivLeak length rule: the limit (None = whole texts) and how many texts it cut.
+
+    With ``lowercase_twins`` the lower-cased copies (scored for the NLL / NLL(lower) attack) are counted too:
+    they often tokenize longer than the text itself.
+    """
     if max_length is None:
         return {"max_length": None, "texts_cut": 0, "texts": len(texts)}
-    lengths = ([len(ids) for ids in tokenizer(list(texts), add_special_tokens=True)["input_ids"]]
-               if texts else [])
-    return {"max_length": max_length, "texts_cut": sum(n > max_length for n in lengths), "texts": len(texts),
-            "longest_tokens": max(lengths, default=0)}
+
+    def lengths(batch):
+        return [len(ids) for ids in tokenizer(list(batch), add_special_tokens=True)["input_ids"]] if batch else []
+
+    own = lengths(texts)
+    rule = {"max_length": max_length, "texts_cut": sum(n > max_length for n in own), "texts": len(texts),
+            "longest_tokens": max(own, default=0)}
+    if lowercase_twins:
+        rule["lowercase_twins_cut"] = sum(n > max_length for n in lengths([t.lower() for t in texts]))
+    return rule
 
 
 def verbmem_reference(tokenizer, gt: str, max_tokens: int) -> str:
