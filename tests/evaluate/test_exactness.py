@@ -152,3 +152,25 @@ def test_shared_fewshot_prefix_gives_the_same_tokens(memorised_lm, tiny_corpus):
     plain = [greedy_generate(caller, [p], 12, tok.pad_token_id, eos)[0] for p in prompts]
     assert [g.token_ids for g in with_prefix] == [g.token_ids for g in plain] == [g.token_ids for g in again]
     assert common_prefix_length([[1, 2, 3], [1, 2, 3]]) == 2  # each row keeps >= 1 token of its own
+
+
+def test_naive_scorer_shares_no_code_with_the_engine():
+    """The oracle's only musebench import is the settings type it reads: its rules are its own."""
+    import ast
+    from pathlib import Path
+
+    import musebench.evaluate.naive_scorer as oracle
+
+    tree = ast.parse(Path(oracle.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert {m for m in imported if m and m.startswith("musebench")} == {"musebench.evaluate.settings"}
+
+
+def test_mink_count_equals_the_original_float_product():
+    """metrics.mink_count's claim: int(n * K / 100) in integers = the original's int(n * ratio) for every n
+    up to 20,000 and K in 5..60 (then at least 1, where the original averages nothing)."""
+    from musebench.evaluate.metrics import mink_count
+
+    for k, ratio in ((5, 0.05), (10, 0.1), (20, 0.2), (30, 0.3), (40, 0.4), (50, 0.5), (60, 0.6)):
+        assert all(mink_count(n, float(k)) == max(1, int(n * ratio)) for n in range(1, 20001)), k

@@ -1,5 +1,7 @@
-"""musebench.evaluate: the six-way MUSE evaluation, exact to the paper's scorer and batched.
+"""musebench.evaluate: the six-way MUSE evaluation, batched, with the original MUSE scorer's numbers.
 
+Per example: texts, ROUGE and AUCs equal, log-prob statistics within 1e-5 relative
+(``tests/evaluate/test_golden.py``, against the original scorer's outputs on a fixture).
 Never imports ``musebench.unlearn``: an unlearned model is anything satisfying the evaluation model
 contract (see ``model_io``).
 """

@@ -30,11 +30,11 @@ SIZES: dict[str, SizeSpec] = {
 #: EvalSettings field overrides for the mini corpora: documents are ~100 tokens, answers one word.
 MINI_EVAL_SETTINGS: dict[str, dict] = {
     "tiny": {"verbmem_max_new_tokens": 32, "verbmem_gt_max_tokens": 32, "knowmem_max_new_tokens": 8,
-             "knowmem_num_shots": 4, "privleak_max_length": 256, "bootstrap_samples": 100},
+             "knowmem_num_shots": 4, "bootstrap_samples": 100},
     "small": {"verbmem_max_new_tokens": 48, "verbmem_gt_max_tokens": 48, "knowmem_max_new_tokens": 16,
-              "knowmem_num_shots": 10, "privleak_max_length": 256, "bootstrap_samples": 200},
+              "knowmem_num_shots": 10, "bootstrap_samples": 200},
     "default": {"verbmem_max_new_tokens": 64, "verbmem_gt_max_tokens": 64, "knowmem_max_new_tokens": 16,
-                "knowmem_num_shots": 10, "privleak_max_length": 256, "bootstrap_samples": 1000},
+                "knowmem_num_shots": 10, "bootstrap_samples": 1000},
 }
 
 KINDS = ("news-mini", "books-mini")
