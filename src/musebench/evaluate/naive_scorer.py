@@ -38,6 +38,7 @@ SPLIT_PAIRS = (("forget", "holdout"), ("forget", "retain"), ("retain", "holdout"
 
 
 def _decode(tokenizer, ids) -> str:
+    # the original's call; transformers >= 5 skips the space clean-up for BPE tokenizers (Llama, GPT-2, ...)
     return tokenizer.batch_decode([list(ids)], skip_special_tokens=True, clean_up_tokenization_spaces=True)[0]
 
 
@@ -61,9 +62,7 @@ def naive_generate(model, tokenizer, prompt: str, max_new_tokens: int) -> list[i
 @torch.inference_mode()
 def naive_forward(model, tokenizer, text: str, max_length: int | None = None):
     """One forward over the text: (mean NLL from the loss, the n-1 next-token log-probs, their mu / sigma)."""
-    ids = torch.tensor(tokenizer.encode(text, add_special_tokens=True)).unsqueeze(0)
-    if max_length is not None:
-        ids = ids[:, :max_length]
+    ids = torch.tensor(tokenizer.encode(text, add_special_tokens=True)).unsqueeze(0)[:, :max_length]
     ids = ids.to(model.device)
     logits = model(input_ids=ids).logits[0].float()
     loss = torch.nn.functional.cross_entropy(logits[:-1], ids[0, 1:]).item()
