@@ -140,6 +140,7 @@ def test_cli_equals_original_scorer(engine_run, tmp_path):
     assert_equals_original(engine_view(rows, summary["privacy"], summary["scores"]))
 
 
+@pytest.mark.slow  # ~13 CPU s: HF generate one prompt at a time and batch-1 forwards, as the original
 def test_naive_scorer_equals_original_scorer(golden_lm, golden_corpus):
     out = naive_evaluate(golden_lm.model, golden_lm.tokenizer, golden_corpus, SETTINGS, retrain_auc=RETRAIN_AUC)
     assert out["shots"] == {"knowmem_f": 10, "knowmem_r": 10}
