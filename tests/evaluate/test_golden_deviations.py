@@ -11,7 +11,8 @@ from musebench.data import MissingDataWarning, QAPair
 from musebench.evaluate import EvalSettings, evaluate
 from musebench.evaluate.naive_scorer import naive_attacks
 
-FAST = dict(bootstrap_samples=0, verbmem_max_new_tokens=4, verbmem_gt_max_tokens=4, knowmem_max_new_tokens=4)
+FAST = {"bootstrap_samples": 0, "verbmem_max_new_tokens": 4, "verbmem_gt_max_tokens": 4,
+        "knowmem_max_new_tokens": 4}
 
 
 @pytest.fixture(scope="module")
