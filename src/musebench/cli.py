@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "run a whole MUSE experiment from a YAML file"),
     "demo": ("demo", "run the built-in experiment on the embedded mini benchmark"),
     "plan": ("plan", "estimate an experiment's stages, steps, tokens and GPU-hours before running it"),
+    "audit": ("audit", "audit a model against a takedown request (no retrain model, no QA needed)"),
 }
 
 EPILOG = """examples:
