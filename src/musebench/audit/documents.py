@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from musebench.data.files import documents_from_items, parse_items, read_document_folder
+from musebench.data.files import ProblemSink, documents_from_items, parse_items, read_document_folder
 from musebench.data.loaders import normalise_text
 from musebench.errors import DataError
 
@@ -51,7 +51,12 @@ def load_documents(path: str | Path, role: str = "forget") -> DocumentSet:
     if path.is_dir():
         docs = read_document_folder(path)
     else:
-        docs = documents_from_items(parse_items(path), path)
+        sink = ProblemSink(strict=False)  # empty documents are an error here, not the loader's warning
+        docs = documents_from_items(parse_items(path), path, sink)
+        errors = [p for p in sink.problems if p.severity == "error"]
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise DataError(errors[0].message + more, file=path, field=errors[0].field)
     blank = [i for i, d in enumerate(docs) if not d.strip()]
     if not docs:
         raise DataError(f"no {role} documents in the file", file=path)

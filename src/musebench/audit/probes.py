@@ -186,14 +186,16 @@ def cloze_candidates(docs: DocumentSet, settings: AuditSettings) -> list[ClozePr
     return out
 
 
-def pick_shots(pool: list[ClozeProbe], settings: AuditSettings, source: str) -> list[ClozeProbe]:
-    """``cloze_shots`` solved examples from distinct documents of ``pool`` (seeded)."""
+def pick_shots(pool: list[ClozeProbe], docs: DocumentSet, settings: AuditSettings) -> list[ClozeProbe]:
+    """``cloze_shots`` solved examples from distinct documents of ``pool``, chosen by content (seeded)."""
     by_doc: dict[int, list[ClozeProbe]] = {}
     for p in pool:
         by_doc.setdefault(p.doc, []).append(p)
-    rng = random.Random(int(stable_hash([settings.seed, "shots", source]), 16))
-    docs = rng.sample(sorted(by_doc), min(settings.cloze_shots, len(by_doc)))
-    return [rng.choice(by_doc[d]) for d in sorted(docs)]
+    hashes = {d: doc_hash(docs.documents[d]) for d in by_doc}
+    ordered = sorted(by_doc, key=lambda d: (hashes[d], d))  # the same shots whatever the document order
+    rng = random.Random(int(stable_hash([settings.seed, "shots", [hashes[d] for d in ordered]]), 16))
+    chosen = rng.sample(ordered, min(settings.cloze_shots, len(ordered)))
+    return [rng.choice(by_doc[d]) for d in chosen]
 
 
 def build_probes(
@@ -230,7 +232,7 @@ def build_probes(
         # shots come from the never-seen documents when there are some, so no prompt gives a forget fact away
         shots_from = "holdout" if "holdout" in roles else "forget"
         donor = roles[shots_from]
-        shots = pick_shots(donor.cloze, settings, donor.documents.fingerprint())
+        shots = pick_shots(donor.cloze, donor.documents, settings)
         used = {s.doc for s in shots}
         donor.cloze = [p for p in donor.cloze if p.doc not in used]
         if not donor.cloze:
