@@ -16,25 +16,85 @@ from musebench.models.loading import load_model
 from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
 from musebench.models.tokenizer import train_tokenizer
 
-FIRST = ["Alda", "Brin", "Cora", "Dario", "Esme", "Faro", "Gil", "Hana", "Ivo", "Jela", "Kemal", "Lior", "Mira",
-         "Nils", "Oda", "Pim"]
-LAST = ["Vorn", "Osmund", "Lutz", "Fenn", "Tarrow", "Quist", "Maddox", "Rell", "Stane", "Ubrik", "Wend", "Yarrow",
-        "Zell", "Achter", "Brume", "Calder"]
-TOWNS = ["Kestrel Bay", "Tallowmere", "Emberfield", "Quillan Ridge", "Harrowgate", "Nettlebrook", "Ossary",
-         "Pellwick", "Ronsford", "Saltmarsh", "Thornby", "Ulverdale", "Varrow", "Wickham", "Yelland", "Zennor"]
+FIRST = [
+    "Alda",
+    "Brin",
+    "Cora",
+    "Dario",
+    "Esme",
+    "Faro",
+    "Gil",
+    "Hana",
+    "Ivo",
+    "Jela",
+    "Kemal",
+    "Lior",
+    "Mira",
+    "Nils",
+    "Oda",
+    "Pim",
+]
+LAST = [
+    "Vorn",
+    "Osmund",
+    "Lutz",
+    "Fenn",
+    "Tarrow",
+    "Quist",
+    "Maddox",
+    "Rell",
+    "Stane",
+    "Ubrik",
+    "Wend",
+    "Yarrow",
+    "Zell",
+    "Achter",
+    "Brume",
+    "Calder",
+]
+TOWNS = [
+    "Kestrel Bay",
+    "Tallowmere",
+    "Emberfield",
+    "Quillan Ridge",
+    "Harrowgate",
+    "Nettlebrook",
+    "Ossary",
+    "Pellwick",
+    "Ronsford",
+    "Saltmarsh",
+    "Thornby",
+    "Ulverdale",
+    "Varrow",
+    "Wickham",
+    "Yelland",
+    "Zennor",
+]
 JOBS = ["glassblower", "river pilot", "clockmaker", "cartographer", "beekeeper", "weaver", "mason", "luthier"]
 
 #: probe sizes for documents of ~40 tokens (the defaults need 58+ tokens)
-SETTINGS = AuditSettings(continuation_tokens=12, prefix_tokens=10, min_prefix_tokens=4, chunks_per_doc=2,
-                         cloze_per_doc=2, cloze_shots=2, cloze_max_new_tokens=6, membership_max_length=96,
-                         bootstrap_samples=200, min_documents=4)
+SETTINGS = AuditSettings(
+    continuation_tokens=12,
+    prefix_tokens=10,
+    min_prefix_tokens=4,
+    chunks_per_doc=2,
+    cloze_per_doc=2,
+    cloze_shots=2,
+    cloze_max_new_tokens=6,
+    membership_max_length=96,
+    bootstrap_samples=200,
+    min_documents=4,
+)
 
 
 def person_doc(i: int) -> str:
     name = f"{FIRST[i]} {LAST[i]}"
-    return (f"{name} was born in {TOWNS[i]} in {1950 + 3 * i}. {name} works as a {JOBS[i % len(JOBS)]} "
-            f"in {TOWNS[(i + 5) % 16]}. Last spring {LAST[i]} repaired {12 + i} boats on the {TOWNS[(i + 9) % 16]} "
-            "canal.")
+    return (
+        f"{name} was born in {TOWNS[i]} in {1950 + 3 * i}. {name} works as a {JOBS[i % len(JOBS)]} "
+        f"in {TOWNS[(i + 5) % 16]}. Last spring {LAST[i]} repaired {12 + i} boats on the "
+        f"{TOWNS[(i + 9) % 16]} "
+        "canal."
+    )
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +108,9 @@ def doc_files(tmp_path_factory, audit_docs):
     """forget.json (a JSON list), holdout.jsonl ({"text": ...} lines) and forget_txt/ (one .txt each)."""
     root = tmp_path_factory.mktemp("audit_docs")
     (root / "forget.json").write_text(json.dumps(audit_docs["forget"]), encoding="utf-8")
-    (root / "holdout.jsonl").write_text("".join(json.dumps({"text": d}) + "\n" for d in audit_docs["holdout"]),
-                                        encoding="utf-8")
+    (root / "holdout.jsonl").write_text(
+        "".join(json.dumps({"text": d}) + "\n" for d in audit_docs["holdout"]), encoding="utf-8"
+    )
     folder = root / "forget_txt"
     folder.mkdir()
     for i, d in enumerate(audit_docs["forget"]):
@@ -62,8 +123,9 @@ def audit_model_dir(tmp_path_factory, audit_docs):
     """A random 2-layer, 64-dim Llama and a tokenizer trained on all 16 documents (safetensors directory)."""
     out = tmp_path_factory.mktemp("audit_model")
     tok = train_tokenizer((audit_docs["forget"] + audit_docs["holdout"]) * 3, vocab_size=400)
-    model = build_tiny_llama(tok, TinyLlamaSpec(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128),
-                             seed=0)
+    model = build_tiny_llama(
+        tok, TinyLlamaSpec(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128), seed=0
+    )
     model.save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
     return out
@@ -87,8 +149,12 @@ def memorised_dir(tmp_path_factory, audit_model_dir, audit_docs):
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
     for _ in range(80):
-        loss = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=positions,
-                     labels=labels).loss
+        loss = model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            position_ids=positions,
+            labels=labels,
+        ).loss
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -14,15 +14,23 @@ from musebench.errors import ConfigError
 
 @pytest.fixture(scope="module")
 def docs(audit_docs):
-    return DocumentSet("forget.json", tuple(audit_docs["forget"])), DocumentSet("holdout.json",
-                                                                                 tuple(audit_docs["holdout"]))
+    return DocumentSet("forget.json", tuple(audit_docs["forget"])), DocumentSet(
+        "holdout.json", tuple(audit_docs["holdout"])
+    )
 
 
 @pytest.fixture(scope="module")
 def memorised_audit(memorised_model, random_model, docs, settings):
     forget, holdout = docs
-    return run_audit(memorised_model, forget, holdout, settings, original=random_model, progress=False,
-                     command="musebench audit ...")
+    return run_audit(
+        memorised_model,
+        forget,
+        holdout,
+        settings,
+        original=random_model,
+        progress=False,
+        command="musebench audit ...",
+    )
 
 
 def test_a_model_that_memorised_the_forget_documents_leaks(memorised_audit):
@@ -57,27 +65,41 @@ def test_a_model_against_itself_as_reference_is_indistinguishable(random_model, 
     assert {r["model"] for r in rows} == {"model", "reference"}
 
 
-def test_audit_is_deterministic_given_the_seed(memorised_model, random_model, docs, settings, memorised_audit):
+def test_audit_is_deterministic_given_the_seed(
+    memorised_model, random_model, docs, settings, memorised_audit
+):
     forget, holdout = docs
-    again, _ = run_audit(memorised_model, forget, holdout, settings, original=random_model, progress=False,
-                         command="musebench audit ...")
+    again, _ = run_audit(
+        memorised_model,
+        forget,
+        holdout,
+        settings,
+        original=random_model,
+        progress=False,
+        command="musebench audit ...",
+    )
     first, _ = memorised_audit
     assert again["probes"] == first["probes"] and again["choices"] == first["choices"]
 
 
-def test_an_attack_reruns_the_probes_on_the_rest_of_the_forget_set(memorised_model, random_model, docs, settings):
-    """An attack that hands back the memorising model turns a clean model's verdict into 'leak under attack'."""
+def test_an_attack_reruns_the_probes_on_the_rest_of_the_forget_set(
+    memorised_model, random_model, docs, settings
+):
+    """An attack handing back the memorising model turns a clean model's verdict into 'leak under attack'."""
     forget, holdout = docs
     trained = [0, 1, 2]
-    attack = Attack("swap", "returns the memorising model", lambda m, texts: memorised_model,
-                    trains_on=lambda n: trained)
+    attack = Attack(
+        "swap", "returns the memorising model", lambda m, texts: memorised_model, trains_on=lambda n: trained
+    )
     audit, rows = run_audit(random_model, forget, holdout, settings, attacks=[attack], progress=False)
     assert audit["model_verdict"] != "leak" and audit["verdict"] == "leak"
     assert audit["leaked_under_attack"] == ["swap"] and audit["verdict_text"].startswith("LEAK UNDER ATTACK")
     attacked = audit["attacks"][0]
     assert attacked["trained_on_docs"] == trained
     assert attacked["probes"]["verbatim_rougeL"]["n_forget"] == len(forget) - len(trained)
-    assert not {r["doc"] for r in rows if r["model"] == "attack:swap" and r["role"] == "forget"} & set(trained)
+    assert not {r["doc"] for r in rows if r["model"] == "attack:swap" and r["role"] == "forget"} & set(
+        trained
+    )
 
 
 def test_needs_a_never_seen_level(random_model, docs, settings):
@@ -94,8 +116,12 @@ def test_written_audit_is_complete(memorised_audit, tmp_path):
     assert saved["kind"] == "musebench-audit" and saved["verdict"] == "leak" and "_probe_rows" not in saved
     assert saved["choices"]["knowledge"]["shots_from"] == "holdout"
     md = (out / "audit.md").read_text()
-    assert md.index("Verdict: LEAK") < md.index("## Probes") < md.index("## Documents that leak most") \
+    assert (
+        md.index("Verdict: LEAK")
+        < md.index("## Probes")
+        < md.index("## Documents that leak most")
         < md.index("## Reproduce")
+    )
     html = (out / "audit.html").read_text()
     assert "Content-Security-Policy" in html and "data:image/png;base64," in html and "<script" not in html
     assert len((out / "probes.jsonl").read_text().splitlines()) == saved["generated_probes"]

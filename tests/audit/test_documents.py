@@ -19,16 +19,21 @@ def test_every_supported_source_reads_the_same_documents(doc_files, audit_docs, 
 
 
 def test_fingerprint_depends_on_content_not_on_format(doc_files):
-    assert load_documents(doc_files / "forget.json").fingerprint() == \
-        load_documents(doc_files / "forget_txt").fingerprint()
+    assert (
+        load_documents(doc_files / "forget.json").fingerprint()
+        == load_documents(doc_files / "forget_txt").fingerprint()
+    )
 
 
-@pytest.mark.parametrize("content, message", [
-    ("[]", "no forget documents"),
-    ('["a real document", "   "]', "document 1 is empty"),
-    ('{"not": "a list"}', "expected a JSON list"),
-    ("[1, 2", "malformed JSON"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[]", "no forget documents"),
+        ('["a real document", "   "]', "document 1 is empty"),
+        ('{"not": "a list"}', "expected a JSON list"),
+        ("[1, 2", "malformed JSON"),
+    ],
+)
 def test_bad_files_name_the_file(tmp_path, content, message):
     path = tmp_path / "forget.json"
     path.write_text(content, encoding="utf-8")
@@ -65,7 +70,9 @@ def test_holdout_largely_copied_from_the_forget_set(audit_docs):
 
 
 def test_similar_but_distinct_documents_pass(audit_docs):
-    check_overlap(DocumentSet("f", tuple(audit_docs["forget"])), DocumentSet("h", tuple(audit_docs["holdout"])))
+    check_overlap(
+        DocumentSet("f", tuple(audit_docs["forget"])), DocumentSet("h", tuple(audit_docs["holdout"]))
+    )
 
 
 def test_jsonl_objects_without_text_are_refused(tmp_path):

@@ -21,8 +21,8 @@ def test_verbatim_chunks_sit_where_the_arithmetic_says(random_model, audit_docs,
         starts = [p.start_token for p in probes if p.doc == d]
         assert starts == list(range(10, len(ids) - 12 + 1, 22))
         for p in (p for p in probes if p.doc == d):
-            assert p.reference == tok.decode(ids[p.start_token:p.start_token + 12])
-            assert p.prompt == tok.decode(ids[p.start_token - 10:p.start_token])
+            assert p.reference == tok.decode(ids[p.start_token : p.start_token + 12])
+            assert p.prompt == tok.decode(ids[p.start_token - 10 : p.start_token])
 
 
 def test_a_short_document_gets_one_probe_with_all_it_has_as_prefix(random_model, settings):
@@ -52,14 +52,21 @@ def test_probes_of_a_document_do_not_depend_on_the_order_of_the_documents(random
     assert [(s.masked, s.answer) for s in forward.shots] == [(s.masked, s.answer) for s in backward.shots]
     fwd, bwd = forward.roles["forget"], backward.roles["forget"]
     assert sorted((p.doc, p.masked, p.answer) for p in fwd.cloze) == sorted(
-        (n - 1 - p.doc, p.masked, p.answer) for p in bwd.cloze)
-    assert sorted((p.doc, p.prompt) for p in fwd.verbatim) == sorted((n - 1 - p.doc, p.prompt) for p in bwd.verbatim)
+        (n - 1 - p.doc, p.masked, p.answer) for p in bwd.cloze
+    )
+    assert sorted((p.doc, p.prompt) for p in fwd.verbatim) == sorted(
+        (n - 1 - p.doc, p.prompt) for p in bwd.verbatim
+    )
 
 
 def test_shots_come_from_the_holdout_and_are_not_probed(random_model, audit_docs, settings):
     tok = random_model.tokenizer
-    probes = build_probes(tok, DocumentSet("f", tuple(audit_docs["forget"])),
-                          DocumentSet("h", tuple(audit_docs["holdout"])), settings)
+    probes = build_probes(
+        tok,
+        DocumentSet("f", tuple(audit_docs["forget"])),
+        DocumentSet("h", tuple(audit_docs["holdout"])),
+        settings,
+    )
     assert probes.shots_from == "holdout" and len(probes.shots) == settings.cloze_shots
     shot_docs = {s.doc for s in probes.shots}
     assert not shot_docs & {p.doc for p in probes.roles["holdout"].cloze}
@@ -74,14 +81,20 @@ def test_shots_come_from_the_holdout_and_are_not_probed(random_model, audit_docs
 
 def test_documents_too_short_for_any_verbatim_probe(random_model, settings, tmp_path):
     with pytest.raises(DataError, match="no forget document is long enough .*need 16 tokens") as err:
-        build_probes(random_model.tokenizer, DocumentSet(str(tmp_path / "f.json"), ("Alda Vorn.",)), None,
-                     settings)
+        build_probes(
+            random_model.tokenizer, DocumentSet(str(tmp_path / "f.json"), ("Alda Vorn.",)), None, settings
+        )
     assert err.value.file == str(tmp_path / "f.json")
 
 
 def test_documents_without_any_salient_span(random_model, settings):
-    docs = DocumentSet("plain.txt", ("there was nothing at all to say about the place, nothing whatsoever, "
-                                     "and so we said nothing at all for a long long while.",))
+    docs = DocumentSet(
+        "plain.txt",
+        (
+            "there was nothing at all to say about the place, nothing whatsoever, "
+            "and so we said nothing at all for a long long while.",
+        ),
+    )
     with pytest.raises(DataError, match="no forget sentence has a salient span") as err:
         build_probes(random_model.tokenizer, docs, None, replace(settings, probes=("knowledge",)))
     assert err.value.file == "plain.txt"

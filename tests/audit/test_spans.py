@@ -11,7 +11,11 @@ def spans(sentence):
 
 def test_dates_numbers_and_names_in_text_order():
     assert spans("NEHAVEN, July 26, 2016 - Bemia Heaash drew 1,490 visitors to Tordane.") == [
-        ("date", "July 26, 2016"), ("name", "Bemia Heaash"), ("number", "1,490"), ("name", "Tordane")]
+        ("date", "July 26, 2016"),
+        ("name", "Bemia Heaash"),
+        ("number", "1,490"),
+        ("name", "Tordane"),
+    ]
 
 
 def test_a_date_is_not_also_a_number_or_a_name():
@@ -24,8 +28,10 @@ def test_lone_sentence_initial_capital_is_no_name_but_a_run_of_two_is():
 
 
 def test_leading_function_words_are_cut_from_a_name():
-    assert spans("At Brandvor, Basus Rirkmore is a familiar face.") == [("name", "Brandvor"),
-                                                                       ("name", "Basus Rirkmore")]
+    assert spans("At Brandvor, Basus Rirkmore is a familiar face.") == [
+        ("name", "Brandvor"),
+        ("name", "Basus Rirkmore"),
+    ]
     assert spans("The Braiterka fair was held.") == [("name", "Braiterka")]
 
 
@@ -43,8 +49,12 @@ def test_a_span_still_visible_after_blanking_is_not_usable():
 
 def test_sentences_split_after_end_punctuation_and_on_blank_lines():
     text = "Alda was born in 1950. She left! Did she return? yes.\n\nA new paragraph."
-    assert split_sentences(text) == ["Alda was born in 1950.", "She left!", "Did she return? yes.",
-                                     "A new paragraph."]
+    assert split_sentences(text) == [
+        "Alda was born in 1950.",
+        "She left!",
+        "Did she return? yes.",
+        "A new paragraph.",
+    ]
 
 
 def test_answers_compare_without_case_and_punctuation():
