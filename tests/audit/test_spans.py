@@ -59,3 +59,8 @@ def test_sentences_split_after_end_punctuation_and_on_blank_lines():
 
 def test_answers_compare_without_case_and_punctuation():
     assert normalise_answer(" Kestrel-Bay. ") == normalise_answer("kestrel bay") == "kestrel bay"
+
+
+def test_the_word_after_a_dateline_dash_opens_the_sentence():
+    assert spans("BROUSFELL, December 18, 2022 - Born in Gulfell, Sundia Pothmore stays.") == [
+        ("date", "December 18, 2022"), ("name", "Gulfell"), ("name", "Sundia Pothmore")]

@@ -84,7 +84,7 @@ def attack_table(audit: dict) -> tuple[list[str], list[list[str]]] | None:
     if not audit.get("attacks"):
         return None
     keys = list(audit["probes"])
-    header = ["model", "verdict"] + [audit["probes"][k]["label"].split(":")[0] + f" ({k})" for k in keys]
+    header = ["model", "verdict"] + [f"{k}: excess over never seen" for k in keys]
     rows = [
         ["audited model", audit["model_verdict"]]
         + [

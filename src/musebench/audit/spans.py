@@ -62,7 +62,8 @@ def salient_spans(sentence: str) -> list[Span]:
     for m in NUMBER.finditer(sentence):
         if free(m.start(), m.end()):
             taken.append(Span(m.start(), m.end(), "number", m.group()))
-    first_word = re.match(r"\W*", sentence).end()
+    # where a sentence (or a dateline's sentence: "CITY, May 1 - Born in ...") begins
+    openers = {re.match(r"\W*", sentence).end()} | {m.end() for m in re.finditer(r"\s[-–—:]\s+", sentence)}
     for m in NAME_RUN.finditer(sentence):
         start, text = m.start(), m.group()
         while text.split()[0].casefold() in LEADING_WORDS and len(text.split()) > 1:
@@ -72,7 +73,7 @@ def salient_spans(sentence: str) -> list[Span]:
             start, text = start + cut, text[cut:]
         if text.casefold() in LEADING_WORDS:
             continue
-        if start == first_word and len(text.split()) < 2:
+        if start in openers and len(text.split()) < 2:
             continue  # a lone sentence-initial capital says nothing
         if free(start, start + len(text)):
             taken.append(Span(start, start + len(text), "name", text))
