@@ -318,10 +318,15 @@ def render_html(audit: dict) -> str:
     for title, table in (
         ("Before / after unlearning", change_table(audit)),
         ("Attacks: the same probes on attacked copies", attack_table(audit)),
-        ("Membership attacks", suite_table(audit)),
     ):
         if table:
             sections += [f"<h2>{escape(title)}</h2>", _html_table(*table)]
+    suite = suite_table(audit)
+    if suite:
+        sections.append(
+            f"<details><summary>Every membership attack (AUC, forget vs holdout)</summary>"
+            f"{_html_table(*suite)}</details>"
+        )
     docs = document_rows(audit)
     if docs:
         items = ""
@@ -347,7 +352,8 @@ def render_html(audit: dict) -> str:
         "<h2>How the probes were chosen</h2>",
         f"<ul>{choices}</ul>",
         "<h2>Reproduce</h2>",
-        f"<pre>{escape(audit.get('reproduce') or '(run through the Python API)')}</pre>",
+        f'<pre style="white-space:pre-wrap;word-break:break-all">'
+        f"{escape(audit.get('reproduce') or '(run through the Python API)')}</pre>",
         f"<p>Wall time {audit['timing_s']['total']:.1f} s. Settings, fingerprints and package versions are "
         "in audit.json; every probe is in probes.jsonl and every answer in outputs.jsonl.</p>",
     ]
