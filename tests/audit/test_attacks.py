@@ -10,6 +10,8 @@ import torch
 from musebench.audit.attacks import parse_attacks, relearn_split
 from musebench.errors import ConfigError
 
+pytest.importorskip("musebench.robustness", reason="the C7 package (musebench.robustness) is not installed")
+
 
 def test_attack_names_and_options_fail_before_any_model_loads():
     with pytest.raises(ConfigError, match="unknown attack"):

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import random
 import tempfile
 
@@ -23,6 +24,13 @@ RELEARN_FRACTION = 0.5
 
 def parse_attacks(spec: list[str] | None, device: str, seed: int = 0) -> list[Attack]:
     """``["quantize:nf4", "relearn:10"]`` -> attacks; unknown names or options fail before any model loads."""
+    if spec and importlib.util.find_spec("musebench.robustness") is None:
+        raise ConfigError(
+            "the attacks need the musebench.robustness package (criterion C7), missing from this "
+            "installation",
+            field="--attacks",
+            value=",".join(spec),
+        )
     out = []
     for item in spec or []:
         name, _, option = item.partition(":")

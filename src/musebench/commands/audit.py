@@ -123,7 +123,7 @@ def reproduce_command(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
-def _load(path: str, device, dtype, args, flag: str):
+def _load(path: str, device, dtype, args):
     from musebench.audit import AuditModel
     from musebench.unlearn import load_unlearned
 
@@ -162,9 +162,9 @@ def run(args: argparse.Namespace) -> int:
     dtype = resolve_dtype(args.dtype, device)
     attacks = parse_attacks(parse_csv(args.attacks), str(device), args.seed)
     console = Console(stderr=True)
-    model = _load(args.model, device, dtype, args, "--model")
-    original = _load(args.original, device, dtype, args, "--original") if args.original else None
-    reference = _load(args.reference, device, dtype, args, "--reference") if args.reference else None
+    model = _load(args.model, device, dtype, args)
+    original = _load(args.original, device, dtype, args) if args.original else None
+    reference = _load(args.reference, device, dtype, args) if args.reference else None
     audit, rows = run_audit(
         model,
         forget,
