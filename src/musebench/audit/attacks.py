@@ -24,34 +24,33 @@ RELEARN_FRACTION = 0.5
 
 def parse_attacks(spec: list[str] | None, device: str, seed: int = 0) -> list[Attack]:
     """``["quantize:nf4", "relearn:10"]`` -> attacks; unknown names or options fail before any model loads."""
-    if spec and importlib.util.find_spec("musebench.robustness") is None:
-        raise ConfigError(
-            "the attacks need the musebench.robustness package (criterion C7), missing from this "
-            "installation",
-            field="--attacks",
-            value=",".join(spec),
-        )
-    out = []
+    parsed = []
     for item in spec or []:
         name, _, option = item.partition(":")
         name = name.strip().lower()
-        if name == "quantize":
-            out.append(quantize_attack(option or "nf4", device))
-        elif name == "relearn":
-            try:
-                steps = int(option or 10)
-            except ValueError:
-                raise ConfigError(
-                    "relearn takes a number of steps, e.g. relearn:10", field="--attacks", value=item
-                ) from None
-            out.append(relearn_attack(steps, device, seed))
-        else:
+        if name not in ATTACKS:
             raise ConfigError(
                 f"unknown attack; choose from {', '.join(ATTACKS)} (e.g. quantize:nf4, relearn:10)",
                 field="--attacks",
                 value=item,
             )
-    return out
+        if name == "relearn":
+            try:
+                option = int(option or 10)
+            except ValueError:
+                raise ConfigError(
+                    "relearn takes a number of steps, e.g. relearn:10", field="--attacks", value=item
+                ) from None
+        parsed.append((name, option))
+    if parsed and importlib.util.find_spec("musebench.robustness") is None:
+        raise ConfigError(
+            "the attacks need the musebench.robustness package (criterion C7), not in this installation",
+            field="--attacks",
+            value=",".join(spec),
+        )
+    make = {"quantize": lambda opt: quantize_attack(opt or "nf4", device),
+            "relearn": lambda opt: relearn_attack(opt, device, seed)}
+    return [make[name](option) for name, option in parsed]
 
 
 def quantize_attack(scheme: str, device: str) -> Attack:
