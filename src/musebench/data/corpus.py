@@ -22,6 +22,10 @@ CRITERION_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "sustainability": ("sust",),
 }
 
+#: Parts no model trains on and none of the six criteria reads (C7's probes): left out of the fingerprint, so
+#: adding them does not invalidate built models or cached evaluations; the robustness stages hash them.
+PROBE_PARTS = ("knowmem_forget_qa_paraphrase",)
+
 #: Human names for the six MUSE criteria.
 CRITERION_TITLES: dict[str, str] = {
     "verbmem_f": "C1 no verbatim memorization (VerbMem on forget)",
@@ -51,6 +55,8 @@ class Corpus:
     knowmem_retain_qa: list[QAPair] = field(default_factory=list)
     knowmem_forget_qa_icl: list[QAPair] = field(default_factory=list)
     knowmem_retain_qa_icl: list[QAPair] = field(default_factory=list)
+    # the forget QA asked in other words (C7's rephrased probe); optional, read by no other criterion
+    knowmem_forget_qa_paraphrase: list[QAPair] = field(default_factory=list)
     privleak_forget: list[str] = field(default_factory=list)
     privleak_retain: list[str] = field(default_factory=list)
     privleak_holdout: list[str] = field(default_factory=list)
@@ -90,7 +96,7 @@ class Corpus:
 
     def fingerprint(self) -> str:
         """A content hash: the cache key of everything computed from this corpus."""
-        payload = {k: v for k, v in self.to_dict().items() if k not in ("source", "name")}
+        payload = {k: v for k, v in self.to_dict().items() if k not in ("source", "name", *PROBE_PARTS)}
         return stable_hash(payload)
 
     def to_dict(self) -> dict:
@@ -107,6 +113,7 @@ class Corpus:
             "knowmem_retain_qa": [r.__dict__ for r in self.knowmem_retain_qa],
             "knowmem_forget_qa_icl": [r.__dict__ for r in self.knowmem_forget_qa_icl],
             "knowmem_retain_qa_icl": [r.__dict__ for r in self.knowmem_retain_qa_icl],
+            "knowmem_forget_qa_paraphrase": [r.__dict__ for r in self.knowmem_forget_qa_paraphrase],
             "privleak_forget": self.privleak_forget,
             "privleak_retain": self.privleak_retain,
             "privleak_holdout": self.privleak_holdout,

@@ -3,7 +3,7 @@
 ```
 raw/{forget,retain1,retain2,holdout}.json
 verbmem/forget.json
-knowmem/{forget_qa,retain_qa,forget_qa_icl,retain_qa_icl}.json
+knowmem/{forget_qa,retain_qa,forget_qa_icl,retain_qa_icl}.json   (+ optional forget_qa_paraphrase.json)
 privleak/{forget,retain,holdout}.json
 scal/forget_{1..4}.json
 sust/forget_{1..4}.json
@@ -29,6 +29,7 @@ LAYOUT: dict[str, str] = {
     "knowmem_retain_qa": "knowmem/retain_qa.json",
     "knowmem_forget_qa_icl": "knowmem/forget_qa_icl.json",
     "knowmem_retain_qa_icl": "knowmem/retain_qa_icl.json",
+    "knowmem_forget_qa_paraphrase": "knowmem/forget_qa_paraphrase.json",
     "privleak_forget": "privleak/forget.json",
     "privleak_retain": "privleak/retain.json",
     "privleak_holdout": "privleak/holdout.json",

@@ -39,6 +39,7 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
     "knowmem_retain_qa": QA_FIELDS,
     "knowmem_forget_qa_icl": QA_FIELDS,
     "knowmem_retain_qa_icl": QA_FIELDS,
+    "knowmem_forget_qa_paraphrase": QA_FIELDS,
 }
 
 FOLD_FAMILIES = ("scal", "sust")

@@ -1,4 +1,5 @@
-"""Write a mini corpus to disk: the release layout, a tokenizer trained on its text, and its recipe."""
+"""Write a mini corpus to disk: the release layout (with C7's probes), a tokenizer trained on its text, and its
+recipe."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from musebench.data.corpus import Corpus
 from musebench.data.layout import save_corpus
 from musebench.data.synthetic.assemble import generate_corpus
+from musebench.data.synthetic.probes import with_paraphrases, write_tags
 from musebench.data.synthetic.sizes import size_spec
 from musebench.errors import DataError
 from musebench.io import atomic_directory, atomic_write_json
@@ -28,12 +30,13 @@ def write_corpus(kind: str, size: str, seed: int, out_dir: str | Path) -> Path:
     """Generate ``kind`` at ``size`` and write it, with ``tokenizer/`` and ``synthetic.json``, atomically."""
     from musebench.models.tokenizer import save_tokenizer, train_tokenizer
 
-    corpus = generate_corpus(kind, size, seed)
+    corpus = with_paraphrases(kind, generate_corpus(kind, size, seed))  # + C7's rephrased probe
     tokenizer = train_tokenizer(tokenizer_texts(corpus), vocab_size=size_spec(size).vocab_size,
                                 trailing_space=True)
     out = Path(out_dir)
     with atomic_directory(out) as tmp:
         save_corpus(corpus, tmp)
+        write_tags(kind, corpus, tmp)  # who each forget record is about (C7's relearning split)
         save_tokenizer(tokenizer, tmp / TOKENIZER_DIR)
         atomic_write_json(tmp / SYNTHETIC_META, {"kind": kind, "size": size, "seed": seed,
                                                  "fingerprint": corpus.fingerprint()})
