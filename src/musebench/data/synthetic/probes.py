@@ -20,7 +20,7 @@ from musebench.data.synthetic.style import STYLES
 from musebench.errors import DataError
 from musebench.io import atomic_write_json
 
-TAGS_FILE = "tags/forget.json"
+TAGS_FILE = "tags/forget.json"  # read by musebench.robustness.split
 
 #: kind -> fact -> rephrasings (the i-th person gets template i mod len); none reuses the KnowMem wording.
 PARAPHRASES: dict[str, dict[str, list[str]]] = {
