@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("build", "train the target / retrain models of a corpus"),
     "unlearn": ("unlearn", "run an unlearning method on a model"),
     "eval": ("eval", "evaluate a model on the six MUSE criteria"),
+    "attack": ("attack", "attack an unlearned model: quantization, relearning, rephrased questions (C7)"),
     "report": ("report", "rebuild the HTML/Markdown report of a run directory"),
     "compare": ("compare", "show two runs side by side"),
     "run": ("run", "run a whole MUSE experiment from a YAML file"),

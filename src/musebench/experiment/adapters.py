@@ -37,6 +37,12 @@ class Backend(Protocol):
 
     def count_tokens(self, model_path: str, texts: list[str]) -> int: ...
 
+    def evaluate_quantized(self, model_path: str, scheme: str, corpus, settings: dict[str, Any],
+                           metrics: list[str] | None, retrain_auc: float | None) -> dict[str, Any]: ...
+
+    def evaluate_relearned(self, model_path: str, split, budget: dict[str, Any], settings: dict[str, Any],
+                           checkpoint: bool) -> dict[str, Any]: ...
+
     def build_report(self, run_dir: Path) -> Path | None: ...
 
     def versions(self) -> dict[str, str]: ...
@@ -140,6 +146,22 @@ class LibraryBackend:
 
     def validate_method(self, method: str, fields: dict[str, Any]) -> list[str]:
         return validate_method(method, fields)
+
+    # robustness (C7) ------------------------------------------------------------------------------------
+    def evaluate_quantized(self, model_path: str, scheme: str, corpus, settings: dict[str, Any],
+                           metrics: list[str] | None, retrain_auc: float | None) -> dict[str, Any]:
+        from musebench.robustness.attacks import quantized_scores
+
+        return quantized_scores(model_path, scheme, corpus, settings, metrics, retrain_auc, self.device,
+                                self.progress)
+
+    def evaluate_relearned(self, model_path: str, split, budget: dict[str, Any], settings: dict[str, Any],
+                           checkpoint: bool) -> dict[str, Any]:
+        from musebench.robustness import RelearnBudget
+        from musebench.robustness.attacks import relearned_scores
+
+        return relearned_scores(model_path, split, RelearnBudget(**budget), settings, self.device, self.dtype,
+                                self.progress)
 
     def unlearn(self, model_path: str, corpus, fields: dict[str, Any], out_dir: Path, forget_split: str,
                 reference_path: str | None, resume: bool) -> list[dict[str, str]]:

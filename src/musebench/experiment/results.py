@@ -58,6 +58,11 @@ class ResultsDoc:
         self.method(name)[key] = rows
         self.save()
 
+    def set_robustness(self, doc: dict[str, Any]) -> None:
+        """C7: attacks, controls and recoveries (``musebench.robustness.summary``)."""
+        self.data["robustness"] = doc
+        self.save()
+
     def set_timing(self, **timings: float) -> None:
         self.data["timing_s"].update({k: round(v, 2) for k, v in timings.items()})
         self.save()

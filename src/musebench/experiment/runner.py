@@ -25,6 +25,7 @@ from musebench.experiment.executors import SerialExecutor
 from musebench.experiment.lock import run_lock
 from musebench.experiment.progress import NullReporter, stage_weight
 from musebench.experiment.results import ResultsDoc
+from musebench.experiment.robustness import run_robustness
 from musebench.experiment.scalability import run_scalability
 from musebench.experiment.stages import StageStore
 from musebench.experiment.sustainability import run_sustainability
@@ -82,6 +83,7 @@ def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: b
         if failures:
             results.data["failed"] = [f.to_dict() for f in failures]
         results.save()
+        run_robustness(ctx)  # C7 (the robustness: block), once every selected checkpoint is known
         # total: this invocation's wall time; work: every stage's own time, including stages a resumed run
         # found finished (so a resumed run still says what the whole experiment cost)
         ctx.results.set_timing(total=time.perf_counter() - start, work=store.work_s, generate=corpus_wall,
@@ -179,6 +181,8 @@ def _planned_work(cfg: ExperimentConfig) -> int:
                  for m in cfg.follow_up_methods(cfg.scalability))
     total += sum(n_sust * request(m, cfg.sustainability.eval_checkpoints)
                  for m in cfg.follow_up_methods(cfg.sustainability))
+    attacks = len(cfg.robustness.quantize) + len(cfg.robustness.relearn_on) + cfg.robustness.paraphrase
+    total += (2 + len(cfg.robustness_methods())) * attacks * stage_weight("robustness/x")
     return total
 
 
@@ -283,6 +287,7 @@ def _evaluate_references(ctx: RunContext) -> None:
 def _run_method(ctx: RunContext, spec: MethodSpec) -> None:
     out = unlearn_and_select(ctx, f"methods/{spec.name}", spec, ctx.target, "forget", reference=ctx.target,
                              eval_mode=ctx.cfg.eval.checkpoints)
+    ctx.selected[spec.name] = out.selected_model
     ctx.results.set_method(spec.name, {
         "method": spec.method,
         "config": ctx.cfg.unlearn_fields(spec),

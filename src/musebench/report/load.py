@@ -92,6 +92,7 @@ class Results:
     provenance: Mapping[str, Any] = field(default_factory=dict)
     timing_s: Mapping[str, float] = field(default_factory=dict)
     source: Path | None = None
+    robustness: Mapping[str, Any] = field(default_factory=dict)  # C7, checked by report.robustness
 
 
 class _Checker:
@@ -229,9 +230,13 @@ def parse_results(doc: Any, file: Path) -> Results:
     corpus = check.mapping(doc.get("corpus"), "corpus", required=False) or {}
     provenance = check.mapping(doc.get("provenance"), "provenance", required=False) or {}
     timing = _timing(check, doc.get("timing_s"), "timing_s")
+    from musebench.report.robustness import check_robustness
+
+    robustness = check_robustness(check, doc.get("robustness"), list(methods))
     check.raise_if_any()
     return Results(name=name, target=refs["target"], retrain=refs["retrain"], methods=methods,
-                   retrain_auc=retrain_auc, corpus=corpus, provenance=provenance, timing_s=timing, source=file)
+                   retrain_auc=retrain_auc, corpus=corpus, provenance=provenance, timing_s=timing, source=file,
+                   robustness=robustness)
 
 
 def _timing(check: _Checker, obj: Any, path: str) -> dict[str, float]:

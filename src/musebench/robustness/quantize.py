@@ -46,6 +46,11 @@ def check_scheme(scheme: str, device: str) -> None:
         raise ConfigError(f"bitsandbytes cannot run {scheme} on device '{device}' (it supports cpu and cuda)",
                           field="--scheme", value=scheme)
     if kind == "cpu":
+        import logging
+
+        # without the optional `kernels` package bitsandbytes logs a warning at import and uses its own
+        # CPU 4-bit path instead (slower, not wrong)
+        logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
         import bitsandbytes
         from packaging.version import Version
 
