@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # bitsandbytes (the quant extra; transformers' Trainer imports it when installed) logs at import that an
+    # optional kernels package is missing on CPU; musebench users only need to see its errors
+    logging.getLogger("bitsandbytes").setLevel(logging.INFO if args.verbose else logging.ERROR)
     if not args.debug:
         warnings.showwarning = _one_line_warning
     if not getattr(args, "_run", None):
