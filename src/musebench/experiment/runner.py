@@ -181,8 +181,9 @@ def _planned_work(cfg: ExperimentConfig) -> int:
                  for m in cfg.follow_up_methods(cfg.scalability))
     total += sum(n_sust * request(m, cfg.sustainability.eval_checkpoints)
                  for m in cfg.follow_up_methods(cfg.sustainability))
-    attacks = len(cfg.robustness.quantize) + len(cfg.robustness.relearn_on) + cfg.robustness.paraphrase
-    total += (2 + len(cfg.robustness_methods())) * attacks * stage_weight("robustness/x")
+    if cfg.robustness.enabled:
+        attacks = len(cfg.robustness.quantize) + len(cfg.robustness.relearn_on) + cfg.robustness.paraphrase
+        total += (2 + len(cfg.robustness_methods())) * attacks * stage_weight("robustness/x")
     return total
 
 
