@@ -454,8 +454,10 @@ def _parse_robustness(value: Any, known: list[str], problems: _Problems) -> Robu
         spec.relearn_on = []
     else:
         relearn = _mapping({} if relearn is True else relearn, "robustness.relearn", problems)
-        for extra in sorted(set(relearn) - RELEARN_KEYS):
-            problems.add(f"robustness.relearn.{extra}", f"unknown key; expected one of {sorted(RELEARN_KEYS)}")
+        for extra in sorted(set(relearn) - RELEARN_KEYS, key=str):
+            hint = " (YAML reads a bare `on` as true: write train_on)" if extra is True else ""
+            problems.add(f"robustness.relearn.{extra}",
+                         f"unknown key; expected one of {sorted(RELEARN_KEYS)}{hint}")
         on = relearn.get("train_on", spec.relearn_on)
         on = [on] if isinstance(on, str) else on
         if not isinstance(on, list) or any(o not in ("forget-slice", "retain") for o in on):
