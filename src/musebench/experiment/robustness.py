@@ -47,36 +47,42 @@ def _models(ctx: RunContext) -> list[tuple[str, ModelRef, bool]]:
     return out
 
 
-def _stage_runs(ctx: RunContext, name: str, ref: ModelRef, splits: dict) -> dict[str, Any]:
-    """Every attack on one model, one stage each; returns attack -> stage result."""
+def _stage_runs(ctx: RunContext, name: str, ref: ModelRef, splits: dict, wall: list[float]) -> dict[str, Any]:
+    """Every attack on one model, one stage each; returns attack -> stage result (``wall`` gets the times)."""
     spec = ctx.cfg.robustness
     backend, base = ctx.backend, {"model": ref.key, "corpus": ctx.corpus_key, "settings": ctx.eval_settings,
                                   "version": ROBUSTNESS_VERSION}
     out: dict[str, Any] = {}
+
+    def run(stage: str, key: dict, fn) -> Any:
+        done = ctx.store.run(stage, key, fn)
+        wall.append(done.wall_s)
+        return done.result
+
     for scheme in spec.quantize:
-        out[f"quantize-{scheme}"] = ctx.store.run(
+        out[f"quantize-{scheme}"] = run(
             f"robustness/{name}/quantize-{scheme}",
             {**base, "scheme": scheme, "metrics": ctx.cfg.eval.metrics, "retrain_auc": ctx.retrain_auc},
             lambda scheme=scheme: backend.evaluate_quantized(ref.path, scheme, ctx.corpus, ctx.eval_settings,
-                                                             ctx.cfg.eval.metrics, ctx.retrain_auc)).result
+                                                             ctx.cfg.eval.metrics, ctx.retrain_auc))
     budget = spec.relearn_budget(ctx.cfg.seed)
     for on, split in splits.items():
         if ref.checkpoint and ctx.cfg.method(name).method == "whp":
             out[f"relearn-{on}"] = {"skipped": WHP_NO_RELEARN}
             continue
-        out[f"relearn-{on}"] = ctx.store.run(
+        out[f"relearn-{on}"] = run(
             f"robustness/{name}/relearn-{on}",
             {**base, "split": split.describe(), "fraction": spec.fraction, "budget": budget,
              "seed": ctx.cfg.seed},
             lambda split=split: backend.evaluate_relearned(ref.path, split, budget, ctx.eval_settings,
-                                                           ref.checkpoint)).result
+                                                           ref.checkpoint))
     if spec.paraphrase and ctx.corpus.knowmem_forget_qa_paraphrase:
         from musebench.robustness.attacks import paraphrase_corpus
 
-        out["paraphrase"] = ctx.store.run(
+        out["paraphrase"] = run(
             f"robustness/{name}/paraphrase", {**base, "paraphrase": _paraphrase_key(ctx)},
             lambda: backend.evaluate(ref.path, paraphrase_corpus(ctx.corpus), ctx.eval_settings, ["knowmem_f"],
-                                     None, ref.checkpoint)).result
+                                     None, ref.checkpoint))
     return out
 
 
@@ -94,16 +100,18 @@ def run_robustness(ctx: RunContext) -> dict[str, Any] | None:
     notes += [f"relearn-{on}: {s.note}" for on, s in splits.items()]
     runs: dict[str, dict[str, Any]] = {}
     selected = {}
+    wall: list[float] = []
     for name, ref, is_method in _models(ctx):
-        runs[name] = _stage_runs(ctx, name, ref, splits)
+        runs[name] = _stage_runs(ctx, name, ref, splits, wall)
         if is_method:
             entry = ctx.results.data["methods"][name]
             selected[name] = {"checkpoint": entry["selected"], "scores": entry["selected_scores"]}
         doc = summarise(runs, selected, ctx.target_scores, ctx.retrain_scores)
-        doc["settings"] = {"quantize": spec.quantize, "relearn": {"on": spec.relearn_on, "fraction": spec.fraction,
-                                                                  **spec.relearn_budget(ctx.cfg.seed)},
+        relearn = {"on": spec.relearn_on, "fraction": spec.fraction, **spec.relearn_budget(ctx.cfg.seed)}
+        doc["settings"] = {"quantize": spec.quantize, "relearn": relearn,
                            "paraphrase": spec.paraphrase,
                            "split": {on: s.describe() for on, s in splits.items()}}
         doc["notes"] = notes
+        doc["timing_s"] = {"attacks": round(sum(wall), 2), "stages": len(wall)}  # first cost of cached stages
         ctx.results.set_robustness(doc)
     return ctx.results.data.get("robustness")
