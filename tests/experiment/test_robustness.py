@@ -104,7 +104,7 @@ def test_rerun_redoes_no_attack_and_a_changed_budget_redoes_only_relearning(tmp_
 def test_robustness_block_defaults_and_round_trip():
     cfg = parse_experiment({"corpus": "news-mini", "methods": ["ga", "npo"], "robustness": True})
     spec = cfg.robustness
-    assert spec.enabled and spec.quantize == ["int8", "nf4", "fp4"] and spec.relearn_on == ["forget-slice", "retain"]
+    assert spec.enabled and spec.quantize == ["nf4", "fp4"] and spec.relearn_on == ["forget-slice", "retain"]
     assert [m.name for m in cfg.robustness_methods()] == ["ga", "npo"]
     assert parse_experiment(cfg.to_dict()).robustness == spec
     off = parse_experiment({"corpus": "news-mini", "methods": ["ga"]})

@@ -8,7 +8,12 @@ import pytest
 
 from musebench.data import load_corpus
 from musebench.data.synthetic import generate_corpus, write_corpus
-from musebench.data.synthetic.probes import forget_tags, paraphrase_questions, parse_question, with_paraphrases
+from musebench.data.synthetic.probes import (
+    forget_tags,
+    paraphrase_questions,
+    parse_question,
+    with_paraphrases,
+)
 
 
 @pytest.mark.parametrize("kind", ["news-mini", "books-mini"])
