@@ -78,7 +78,7 @@ def _load_quantized_causal_lm(path: str | Path, scheme: str, device: str):
 
 def load_quantized(path: str | Path, scheme: str, device: str = "cpu"):
     """A ``LoadedModel`` quantized with ``scheme``; a WHP checkpoint quantizes both of its models."""
-    from musebench.models.loading import LoadedModel, check_model_dir, ensure_pad_token, load_tokenizer
+    from musebench.models.loading import LoadedModel, check_model_dir, check_vocabulary, load_tokenizer
 
     check_scheme(scheme, device)
     path = Path(path)
@@ -87,10 +87,7 @@ def load_quantized(path: str | Path, scheme: str, device: str = "cpu"):
     check_model_dir(path)
     tokenizer = load_tokenizer(path)
     model = _load_quantized_causal_lm(path, scheme, device)
-    if tokenizer.pad_token_id is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
-        raise ModelError("a quantized model cannot grow a pad-token row; give the tokenizer a pad token "
-                         "distinct from EOS", file=path)
-    ensure_pad_token(tokenizer, model)
+    check_vocabulary(tokenizer, model, path)  # as load_model: pads are any embedded id under the mask
     return LoadedModel(model=model, tokenizer=tokenizer, name=f"{path} ({scheme})")
 
 

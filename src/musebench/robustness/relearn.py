@@ -70,6 +70,8 @@ def relearn_in_memory(model, tokenizer, texts, budget: RelearnBudget, device: st
     """Fine-tune ``model`` in place for ``budget.steps`` steps on ``texts`` (cycled); returns the losses."""
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
+    from musebench.models.loading import padding_id
+
     if not texts:
         raise ConfigError("nothing to relearn on", field="--relearn-on")
     dataset = _Texts(tokenizer, texts, budget.max_len)
@@ -81,7 +83,7 @@ def relearn_in_memory(model, tokenizer, texts, budget: RelearnBudget, device: st
         logging_steps=1, save_strategy="no", report_to="none", disable_tqdm=not progress,
         dataloader_pin_memory=False, remove_unused_columns=False)
     model.train()
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=_collate(tokenizer.pad_token_id))
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=_collate(padding_id(tokenizer, model)))
     if not progress:
         trainer.remove_callback(PrinterCallback)  # the losses are returned, not printed step by step
     trainer.train()
