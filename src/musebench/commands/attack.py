@@ -148,7 +148,8 @@ def _retrain_auc(args, corpus, settings, device, dtype, progress) -> float | Non
         return None
     from musebench.robustness.attacks import plain_scores
 
-    return plain_scores(args.retrain, corpus, settings, ["privleak"], None, device, dtype, progress)["scores"].get("auc")
+    scores = plain_scores(args.retrain, corpus, settings, ["privleak"], None, device, dtype, progress)["scores"]
+    return scores.get("auc")
 
 
 def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
@@ -211,12 +212,14 @@ def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
         if "excess" in entry:
             rows.append(("retrain", "recovery (control)", entry["control_recovery"]))
             rows.append(("unlearned", "beyond control", entry["excess"]))
-    doc = {"attack": "relearn", "relearn_on": args.relearn_on, "fraction": args.fraction, "budget": budget.to_dict(),
-           "model": args.model, "target": args.target, "retrain": args.retrain, "data": args.data,
-           "split": split.describe(), "runs": {("unlearned" if r == "method" else r): v[attack] for r, v in runs.items()},
+    measured = {("unlearned" if r == "method" else r): v[attack] for r, v in runs.items()}
+    doc = {"attack": "relearn", "relearn_on": args.relearn_on, "fraction": args.fraction,
+           "budget": budget.to_dict(), "model": args.model, "target": args.target, "retrain": args.retrain,
+           "data": args.data, "split": split.describe(), "runs": measured,
            "recovery": entry.get("recovery") if args.target else None,
            "control_recovery": entry.get("control_recovery"), "beyond_control": entry.get("excess"), "notes": notes}
-    return _finish(out, doc, f"relearning attack ({args.relearn_on}, {args.steps} steps) on {corpus.name}", rows, notes)
+    title = f"relearning attack ({args.relearn_on}, {args.steps} steps) on {corpus.name}"
+    return _finish(out, doc, title, rows, notes)
 
 
 def _paraphrase(args, corpus, settings, device, dtype, out: Path) -> int:

@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 #: Bump when what a robustness stage computes changes.
 ROBUSTNESS_VERSION = 1
-WHP_NO_RELEARN = "not run: a WHP checkpoint combines two models' logits and has no weights of its own to fine-tune"
+WHP_NO_RELEARN = ("not run: a WHP checkpoint combines two models' logits and has no weights of its own to "
+                  "fine-tune")
 
 
 def _split(ctx: RunContext, on: str):

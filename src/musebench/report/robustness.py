@@ -142,7 +142,8 @@ def _score(value: float | None, key: str) -> str:
     return f"{value:+.1f}" if key == "privleak" else f"{value:.1f}"
 
 
-TABLE_HEADER = ["model", "attack", "criterion", "attacked [CI]", "unattacked", "recovery", "beyond retrain control"]
+TABLE_HEADER = ["model", "attack", "criterion", "attacked [CI]", "unattacked", "recovery",
+                "beyond retrain control"]
 
 
 def table_cells(row: RobustnessRow) -> list[str]:

@@ -83,7 +83,8 @@ def relearn_in_memory(model, tokenizer, texts, budget: RelearnBudget, device: st
         logging_steps=1, save_strategy="no", report_to="none", disable_tqdm=not progress,
         dataloader_pin_memory=False, remove_unused_columns=False)
     model.train()
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=_collate(padding_id(tokenizer, model)))
+    collate = _collate(padding_id(tokenizer, model))
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate)
     if not progress:
         trainer.remove_callback(PrinterCallback)  # the losses are returned, not printed step by step
     trainer.train()

@@ -44,7 +44,8 @@ class RelearnSplit:
     def describe(self) -> dict:
         return {"unit": self.unit, "slice_units": self.slice_units, "rest_units": self.rest_units,
                 "train_texts": len(self.train_texts), "metrics": list(self.metrics), "note": self.note,
-                "rest_verbmem": len(self.held_out.verbmem_forget), "rest_knowmem": len(self.held_out.knowmem_forget_qa)}
+                "rest_verbmem": len(self.held_out.verbmem_forget),
+                "rest_knowmem": len(self.held_out.knowmem_forget_qa)}
 
 
 def load_tags(data_dir: str | Path | None, corpus) -> ForgetTags | None:
