@@ -52,6 +52,12 @@ class RobustBackend(FakeBackend):
             out["scores"] = {"knowmem_f": out["scores"]["knowmem_f"] / 2}  # rephrasing halves every score
         return out
 
+    def check_attacks(self, schemes):
+        if "fp4" in schemes:
+            from musebench.errors import ConfigError
+
+            raise ConfigError("bitsandbytes cannot run fp4 on device 'fake'", field="--scheme", value="fp4")
+
     def evaluate_quantized(self, model_path, scheme, corpus, settings, metrics, retrain_auc):
         self.calls["quantize"].append((model_path, scheme))
         s = self._scores(model_path)
@@ -122,3 +128,13 @@ def test_robustness_block_defaults_and_round_trip():
 def test_bad_robustness_block_names_the_field(block, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         parse_experiment({"corpus": "news-mini", "methods": ["ga"], "robustness": block})
+
+
+@pytest.mark.parametrize("block, field", [({"quantize": ["fp4"]}, "robustness.quantize"),
+                                          ({"relearn": {"fraction": 0.9}}, "robustness.relearn.fraction")])
+def test_attacks_that_cannot_run_fail_before_any_training(tmp_path, block, field):
+    backend = RobustBackend()
+    raw = {**EXPERIMENT, "robustness": {"quantize": ["nf4"], **block}}
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        run_experiment(parse_experiment(raw), tmp_path / "run", backend)
+    assert backend.calls["build"] == [] and backend.calls["unlearn"] == []

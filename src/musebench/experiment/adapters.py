@@ -37,6 +37,8 @@ class Backend(Protocol):
 
     def count_tokens(self, model_path: str, texts: list[str]) -> int: ...
 
+    def check_attacks(self, schemes: list[str]) -> None: ...
+
     def evaluate_quantized(self, model_path: str, scheme: str, corpus, settings: dict[str, Any],
                            metrics: list[str] | None, retrain_auc: float | None) -> dict[str, Any]: ...
 
@@ -148,6 +150,12 @@ class LibraryBackend:
         return validate_method(method, fields)
 
     # robustness (C7) ------------------------------------------------------------------------------------
+    def check_attacks(self, schemes: list[str]) -> None:
+        from musebench.robustness import check_scheme
+
+        for scheme in schemes:
+            check_scheme(scheme, self.device)
+
     def evaluate_quantized(self, model_path: str, scheme: str, corpus, settings: dict[str, Any],
                            metrics: list[str] | None, retrain_auc: float | None) -> dict[str, Any]:
         from musebench.robustness.attacks import quantized_scores

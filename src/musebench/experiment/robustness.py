@@ -87,6 +87,24 @@ def _stage_runs(ctx: RunContext, name: str, ref: ModelRef, splits: dict, wall: l
     return out
 
 
+def check_robustness(ctx: RunContext) -> None:
+    """Fail before any training when the block cannot run: schemes bitsandbytes cannot run on the device,
+    a fraction that leaves no held-out part, an unknown split. Cheap: nothing is loaded."""
+    spec = ctx.cfg.robustness
+    if not spec.enabled:
+        return
+    from musebench.errors import ConfigError, MusebenchError
+
+    try:
+        ctx.backend.check_attacks(spec.quantize)
+        for on in spec.relearn_on:
+            _split(ctx, on)
+    except MusebenchError as err:
+        field = {"--scheme": "robustness.quantize", "--fraction": "robustness.relearn.fraction"}.get(
+            err.field or "", err.field or "robustness")
+        raise ConfigError(err.message, file=ctx.cfg.source_file, field=field, value=err.value) from err
+
+
 def run_robustness(ctx: RunContext) -> dict[str, Any] | None:
     """Run C7 for the experiment's ``robustness:`` block; ``results.json`` is updated after each model."""
     from musebench.robustness.summary import summarise

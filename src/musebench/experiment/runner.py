@@ -25,7 +25,7 @@ from musebench.experiment.executors import SerialExecutor
 from musebench.experiment.lock import run_lock
 from musebench.experiment.progress import NullReporter, stage_weight
 from musebench.experiment.results import ResultsDoc
-from musebench.experiment.robustness import run_robustness
+from musebench.experiment.robustness import check_robustness, run_robustness
 from musebench.experiment.scalability import run_scalability
 from musebench.experiment.stages import StageStore
 from musebench.experiment.sustainability import run_sustainability
@@ -74,6 +74,7 @@ def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: b
         reporter.plan(_planned_work(cfg))
         corpus_wall = _prepare_corpus(ctx)
         scal_folds, sust_folds = _check_folds(ctx)
+        check_robustness(ctx)  # C7's schemes and relearning split, before any training
         build_wall = _prepare_models(ctx, executor)
         _evaluate_references(ctx)
         failures = executor.run_lines(_lines(ctx, scal_folds, sust_folds, executor.parallel))
