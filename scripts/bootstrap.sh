@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create or reuse a virtual environment and install musebench with its test and quantization extras
+# Create or reuse a virtual environment and install musebench with its test, Ray and quantization extras
 # (bitsandbytes: C7's quantization attack, so CI tests it).
 # Installs a CPU build of PyTorch first when none is present, so that the `torch` requirement
 # does not pull a multi-GB CUDA build. GPU users: install the CUDA wheel you want into the venv
