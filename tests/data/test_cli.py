@@ -122,7 +122,7 @@ def test_generate_calls_the_generator(capsys, monkeypatch, tmp_path, tiny_corpus
         return save_corpus(tiny_corpus, out_dir)
 
     monkeypatch.setitem(
-        sys.modules, "musebench.data.synthetic", types.SimpleNamespace(write_corpus=write_corpus)
+        sys.modules, "musebench.models.mini_corpus", types.SimpleNamespace(write_mini_corpus=write_corpus)
     )
     out_dir = str(tmp_path / "gen")
     code, out, _ = run_cli(
@@ -145,6 +145,7 @@ def test_generate_calls_the_generator(capsys, monkeypatch, tmp_path, tiny_corpus
 
 def test_generate_without_the_generator_module(capsys, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "musebench.data.synthetic", None)  # import now fails as if absent
+    monkeypatch.setitem(sys.modules, "musebench.models.mini_corpus", None)
     code, _, err = run_cli(capsys, "data", "generate", "--corpus", "news-mini", "--out", str(tmp_path / "g"))
     assert code == 2 and "musebench.data.synthetic) is not available" in err
 

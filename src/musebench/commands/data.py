@@ -190,16 +190,16 @@ def _generate(args: argparse.Namespace) -> int:
     from musebench.data.summary import describe
 
     try:
-        from musebench.data.synthetic import write_corpus
+        from musebench.models.mini_corpus import write_mini_corpus
     except ImportError as exc:
-        if exc.name != "musebench.data.synthetic":
+        if exc.name not in ("musebench.data.synthetic", "musebench.models.mini_corpus"):
             raise
         raise ConfigError(
             "the mini-corpus generator (musebench.data.synthetic) is not available in this installation",
             field="--corpus",
             value=args.corpus,
         ) from exc
-    out = write_corpus(args.corpus, args.size, args.seed, args.out)
+    out = write_mini_corpus(args.corpus, args.size, args.seed, args.out)
     corpus = load_corpus(out)
     console = _console()
     console.print(

@@ -11,51 +11,31 @@ import json
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
 
+from musebench.data import hub
 from musebench.data.corpus import Corpus
 from musebench.data.files import (
     DOCUMENT_SUFFIXES,
     RECORD_SUFFIXES,
-    MissingDataWarning,
     ProblemSink,
     documents_from_items,
     find_variants,
     parse_items,
     read_document_folder,
-    records_from_items,
 )
 from musebench.data.layout import LAYOUT, LEGACY_NAMES, REQUIRED_PARTS
-from musebench.data.records import QAPair, VerbMemRecord
+from musebench.data.parts import (  # noqa: F401  (re-exported: validate and callers import them from here)
+    QA_FIELDS,
+    RECORD_FIELDS,
+    VERBMEM_FIELDS,
+    part_from_items,
+    report_missing_criteria,
+)
 from musebench.errors import DataError
-
-QA_FIELDS = ("question", "answer")
-VERBMEM_FIELDS = ("prompt", "gt")
-
-#: Corpus attribute -> the string fields of its records; attributes not listed hold plain documents.
-RECORD_FIELDS: dict[str, tuple[str, ...]] = {
-    "verbmem_forget": VERBMEM_FIELDS,
-    "knowmem_forget_qa": QA_FIELDS,
-    "knowmem_retain_qa": QA_FIELDS,
-    "knowmem_forget_qa_icl": QA_FIELDS,
-    "knowmem_retain_qa_icl": QA_FIELDS,
-    "knowmem_forget_qa_paraphrase": QA_FIELDS,
-}
 
 FOLD_FAMILIES = ("scal", "sust")
 FOLD_FILE = re.compile(r"^forget_(\d+)\.(json|jsonl|txt)$")
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-def part_from_items(attr: str, items: list[Any], source: str | Path, sink: ProblemSink | None = None) -> list:
-    """Typed records of corpus part ``attr`` (documents, ``QAPair`` or ``VerbMemRecord``) from raw items."""
-    fields = RECORD_FIELDS.get(attr)
-    if fields is None:
-        return documents_from_items(items, source, sink)
-    records = records_from_items(items, source, fields, sink)
-    if fields == QA_FIELDS:
-        return [QAPair(**r) for r in records]
-    return [VerbMemRecord(**r) for r in records]
 
 
 def read_part(path: str | Path, attr: str) -> list:
@@ -192,14 +172,6 @@ def read_directory(
     return corpus, paths
 
 
-def report_missing_criteria(corpus: Corpus, sink: ProblemSink, where: str | Path = "") -> None:
-    """One warning naming every criterion the corpus cannot support, and the parts it lacks."""
-    missing = corpus.missing_criteria()
-    if missing:
-        listed = "; ".join(f"{crit} (no {', '.join(parts)})" for crit, parts in missing.items())
-        sink.warning(f"corpus '{corpus.name}' cannot compute: {listed}", where, category=MissingDataWarning)
-
-
 def load_corpus_dir(root: str | Path, *, name: str | None = None) -> Corpus:
     """Load a local directory in the release layout (see ``musebench.data.layout``)."""
     sink = ProblemSink(strict=True)
@@ -227,8 +199,6 @@ def load_corpus(
     like the hub. ``dataset_loader(name, config, split)`` replaces ``datasets.load_dataset`` (tests, mirrors);
     ``hub_config_map`` renames configs (``{"knowmem": "knowmem_v2"}``).
     """
-    from musebench.data import hub
-
     path = Path(source)
     if dataset_loader is None and path.is_dir():
         if is_dataset_dir(path):

@@ -66,10 +66,10 @@ class LibraryBackend:
         if spec.path:
             return Path(spec.path)
         if spec.generate:
-            from musebench.data.synthetic import write_corpus
+            from musebench.models.mini_corpus import write_mini_corpus
 
             g = spec.generate
-            return Path(write_corpus(g["kind"], g["size"], g["seed"], out_dir))
+            return Path(write_mini_corpus(g["kind"], g["size"], g["seed"], out_dir))
         from musebench.data import load_corpus
         from musebench.data.layout import save_corpus
 

@@ -1,9 +1,13 @@
-"""Write a mini corpus to disk: the release layout (with C7's probes), a tokenizer trained on its text, and its
-recipe."""
+"""Write a mini corpus to disk: the release layout (with C7's probes), its tokenizer and its recipe.
+
+The tokenizer is trained by the caller (``musebench.models.mini_corpus``): ``data/`` is the ground floor and
+imports nothing above it.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from musebench.data.corpus import Corpus
@@ -26,18 +30,19 @@ def tokenizer_texts(corpus: Corpus) -> list[str]:
             + [f"Question: {p.question}\nAnswer: {p.answer}\n\n" for p in qa])
 
 
-def write_corpus(kind: str, size: str, seed: int, out_dir: str | Path) -> Path:
-    """Generate ``kind`` at ``size`` and write it, with ``tokenizer/`` and ``synthetic.json``, atomically."""
-    from musebench.models.tokenizer import save_tokenizer, train_tokenizer
+#: ``write_tokenizer(corpus, vocab_size, directory)`` trains a tokenizer on the corpus and saves it there.
+TokenizerWriter = Callable[[Corpus, int, Path], None]
 
+
+def write_corpus(kind: str, size: str, seed: int, out_dir: str | Path, *,
+                 write_tokenizer: TokenizerWriter) -> Path:
+    """Generate ``kind`` at ``size`` and write it, with ``tokenizer/`` and ``synthetic.json``, atomically."""
     corpus = with_paraphrases(kind, generate_corpus(kind, size, seed))  # + C7's rephrased probe
-    tokenizer = train_tokenizer(tokenizer_texts(corpus), vocab_size=size_spec(size).vocab_size,
-                                trailing_space=True)
     out = Path(out_dir)
     with atomic_directory(out) as tmp:
         save_corpus(corpus, tmp)
         write_tags(kind, corpus, tmp)  # who each forget record is about (C7's relearning split)
-        save_tokenizer(tokenizer, tmp / TOKENIZER_DIR)
+        write_tokenizer(corpus, size_spec(size).vocab_size, tmp / TOKENIZER_DIR)
         atomic_write_json(tmp / SYNTHETIC_META, {"kind": kind, "size": size, "seed": seed,
                                                  "fingerprint": corpus.fingerprint()})
     return out
