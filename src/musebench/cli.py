@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "show two runs side by side"),
     "run": ("run", "run a whole MUSE experiment from a YAML file"),
     "demo": ("demo", "run the built-in experiment on the embedded mini benchmark"),
+    "ls": ("ls", "list the unlearning methods, metrics and built-in experiments"),
     "plan": ("plan", "estimate an experiment's stages, steps, tokens and GPU-hours before running it"),
     "audit": ("audit", "audit a model against a takedown request (no retrain model, no QA needed)"),
 }
