@@ -52,6 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="recompute instead of reusing cached results")
     p.add_argument("--trust-remote-code", action="store_true", help="allow models with custom code")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="only the first N items of every split (smoke test; recorded, never a full score)")
     add_out(p)
     add_seed(p)
     add_device(p)
@@ -121,7 +123,11 @@ def run(args: argparse.Namespace) -> int:
     dtype = resolve_dtype(args.dtype, device)
     out = Path(args.out)
     cache_dir = Path(args.cache_dir) if args.cache_dir else out / "cache"
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("must be >= 1", field="--limit", value=args.limit)
     corpus = load_corpus(args.data)
+    if args.limit is not None:
+        corpus = corpus.head(args.limit)
     from musebench.evaluate.engine import check_texts, resolve_metrics
 
     check_texts(corpus, resolve_metrics(corpus, metrics))
@@ -134,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     result.save(out)
-    Console().print(render_table(result, title=f"MUSE evaluation of {args.model} on {corpus.name}"))
+    limited = f" (first {args.limit} items per split: smoke test)" if args.limit is not None else ""
+    Console().print(render_table(result, title=f"MUSE evaluation of {args.model} on {corpus.name}{limited}"))
     for note in result.notes:
         console.print(f"note: {note}")
     console.print(f"wrote {out / 'summary.json'} and {out / 'per_example.jsonl'}")
@@ -160,6 +167,10 @@ def _evaluate(args, corpus, settings, metrics, device, dtype, cache_dir, progres
                       cache_dir=cache_dir, progress=progress, reference_model=reference, force=args.force)
     result.provenance["model_source"] = str(args.model)
     result.provenance["data_source"] = str(args.data)
+    if args.limit is not None:
+        result.provenance["limit"] = args.limit
+        result.notes.append(f"--limit {args.limit}: only the first {args.limit} items of every split were scored; "
+                            "a smoke test, not a MUSE result")
     if args.retrain:
         result.privacy["retrain_auc_source"] = f"measured ({args.retrain})"
     return result

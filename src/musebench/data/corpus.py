@@ -7,7 +7,7 @@ empty lists / dicts; ``criteria()`` says which of the six criteria can then be c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from musebench.data.records import QAPair, VerbMemRecord
 from musebench.io import stable_hash
@@ -93,6 +93,16 @@ class Corpus:
             return folds[k]
         raise ConfigError("expected 'forget', 'scal/forget_K' or 'sust/forget_K'", field="forget_split",
                           value=spec)
+
+    def head(self, n: int) -> Corpus:
+        """The first ``n`` items of every split and fold, for smoke tests (``musebench eval --limit``).
+
+        The in-context examples of KnowMem stay whole: they are part of every prompt, not items scored.
+        """
+        keep = ("knowmem_forget_qa_icl", "knowmem_retain_qa_icl")
+        lists = {k: v[:n] for k, v in self.__dict__.items() if isinstance(v, list) and k not in keep}
+        folds = {k: {fold: docs[:n] for fold, docs in getattr(self, k).items()} for k in ("scal", "sust")}
+        return replace(self, **lists, **folds)
 
     def fingerprint(self) -> str:
         """A content hash: the cache key of everything computed from this corpus."""
