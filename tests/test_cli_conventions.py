@@ -56,3 +56,25 @@ def test_unknown_ls_section_is_a_usage_error():
     with pytest.raises(SystemExit) as info:
         main(["ls", "models"])
     assert info.value.code == 2
+
+
+def test_several_problems_print_one_per_line(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    text = (EXAMPLES / "news-mini.yaml").read_text().replace("npo_gdr:", "npo_gdrr:", 1).replace("ga:", "gaa:", 1)
+    bad.write_text(text)
+    assert main(["run", str(bad), "--dry-run"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0].startswith("musebench run: error: ") and lines[0].endswith(f"{len(lines) - 1} problems:")
+    assert len(lines) >= 3 and all(line.startswith("  - ") for line in lines[1:])
+    assert any("npo_gdrr" in line for line in lines[1:]) and any("gaa" in line for line in lines[1:])
+
+
+def test_unlearn_config_lists_every_problem_on_its_own_line():
+    from musebench.errors import ConfigError
+    from musebench.unlearn import UnlearnConfig
+
+    with pytest.raises(ConfigError) as info:
+        UnlearnConfig.from_dict({"method": "npo", "epochs": 0, "lr": -1.0})
+    lines = str(info.value).splitlines()
+    assert lines[0].endswith("problems:") and len(lines) == 1 + len(info.value.problems) >= 3
+    assert any("epochs" in line for line in lines[1:]) and any("lr" in line for line in lines[1:])

@@ -1,7 +1,8 @@
 """One family of exceptions for everything a user can get wrong.
 
 The CLI catches ``MusebenchError`` and prints a single line (``str(err)``) naming the file, field and
-value, then exits with code 2. Anything else is a bug and keeps its traceback.
+value, then exits with code 2; an error listing several ``problems`` prints a header line and then one
+problem per line. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ class MusebenchError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, *, file: str | Path | None = None, field: str | None = None,
-                 value: object = None):
+                 value: object = None, problems: list[str] | None = None):
         self.message = message
+        self.problems = list(problems or [])
         self.file = str(file) if file is not None else None
         self.field = field
         self.value = value
@@ -35,6 +37,8 @@ class MusebenchError(Exception):
             if len(shown) > 80:
                 shown = shown[:77] + "..."
             text += f" (got {shown})"
+        if self.problems:
+            text += "".join(f"\n  - {p}" for p in self.problems)
         return text
 
 

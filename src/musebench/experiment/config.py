@@ -178,7 +178,7 @@ class _Problems:
         if len(self.items) == 1:
             raise ConfigError(self.items[0], file=self.file)
         if self.items:
-            raise ConfigError(f"{len(self.items)} problems: " + "; ".join(self.items), file=self.file)
+            raise ConfigError(f"{len(self.items)} problems:", file=self.file, problems=self.items)
 
 
 def load_experiment(path: str | Path, method_validator=None) -> ExperimentConfig:

@@ -143,8 +143,8 @@ class UnlearnConfig(EditOptions, RMUOptions, PreferenceOptions, RetainOptions, T
             name, value, message = problems[0]
             raise ConfigError(message, field=name, value=value)
         if problems:
-            raise ConfigError("invalid unlearning config: " + "; ".join(
-                f"field '{n}': {m} (got {v!r})" for n, v, m in problems))
+            raise ConfigError(f"invalid unlearning config, {len(problems)} problems:",
+                              problems=[f"field '{n}': {m} (got {v!r})" for n, v, m in problems])
 
     @property
     def spec(self) -> Method:
