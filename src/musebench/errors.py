@@ -56,3 +56,23 @@ class ModelError(MusebenchError):
 
 class TrainingError(MusebenchError):
     """Training stopped for a reason the user must see (NaN/Inf loss, diverged run)."""
+
+
+def check_schema(doc: object, expected: int, file: str | Path, what: str, key: str = "schema_version") -> None:
+    """Raise a ``DataError`` saying which musebench made ``file`` when its ``schema_version`` is not ours.
+
+    A record without the field, or with an older number, was written before a format change: the message
+    says so (and what to do) instead of letting a missing key surface later as a traceback.
+    """
+    found = doc.get(key) if isinstance(doc, dict) else None
+    if found == expected:
+        return
+    if not isinstance(doc, dict):
+        raise DataError(f"not a musebench {what} (expected a JSON object)", file=file, value=type(doc).__name__)
+    if isinstance(found, int) and found > expected:
+        raise DataError(f"{what} made by a newer musebench ({key} {found}; this one reads {expected}): "
+                        "upgrade musebench to read it", file=file)
+    shown = "none" if found is None else found
+    raise DataError(f"{what} made by an older musebench ({key} {shown}; this one reads {expected}): "
+                    "re-run the command that made it into a new directory, or read it with the musebench "
+                    "version that wrote it", file=file)

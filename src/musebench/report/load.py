@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from musebench.errors import DataError
+from musebench.errors import DataError, check_schema
 from musebench.io import read_json
 
 SCHEMA_VERSION = 1
@@ -204,10 +204,7 @@ def parse_results(doc: Any, file: Path) -> Results:
     check = _Checker(file)
     if not isinstance(doc, dict):
         raise DataError("expected a JSON object at the top level", file=file, value=type(doc).__name__)
-    version = doc.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise DataError(f"unsupported schema version (this musebench reads {SCHEMA_VERSION})", file=file,
-                        field="schema_version", value=version)
+    check_schema(doc, SCHEMA_VERSION, file, "results file")
     name = check.text(doc.get("name"), "name")
     references = check.mapping(doc.get("reference"), "reference")
     refs = {}

@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from musebench.errors import ConfigError, DataError, MusebenchError
+from musebench.errors import ConfigError, DataError, MusebenchError, check_schema
 from musebench.io import atomic_write_json
 from musebench.models.device import resolve_device
 from musebench.unlearn.config import Checkpoint, UnlearnConfig, UnlearnRun
@@ -236,6 +236,7 @@ def read_run(out_dir: str | Path) -> UnlearnRun | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        check_schema(data, RUN_SCHEMA_VERSION, path, "run record")
         checkpoints = [Checkpoint(c["label"], Path(out_dir) / c["path"]) for c in data.get("checkpoints", [])]
         return UnlearnRun(method=data["method"], out_dir=Path(out_dir), checkpoints=checkpoints,
                           config=data["config"], history=data.get("history", {}), status=data.get("status", ""))
