@@ -45,6 +45,11 @@ class ConsoleReporter(NullReporter):
     def plan(self, total: int) -> None:
         from tqdm.auto import tqdm
 
+        from musebench.console import LineProgress, is_terminal
+
+        if not is_terminal():  # a log file: one line per finished stage, no redrawn bar
+            self.bar = LineProgress(total=total, desc=self.title, unit="units of work", file=sys.stderr)
+            return
         self.bar = tqdm(total=total, desc=self.title, unit="unit", file=sys.stderr, position=0,
                         dynamic_ncols=True, bar_format="{desc}: {percentage:3.0f}% |{bar:20}| "
                                                        "[{elapsed}<{remaining}] {postfix}")

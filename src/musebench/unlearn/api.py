@@ -73,6 +73,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from transformers.trainer_utils import get_last_checkpoint
 
+    from musebench.console import is_terminal
     from musebench.models.loading import load_model, padding_id
     from musebench.unlearn.callbacks import (
         EpochDataCallback,
@@ -146,7 +147,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
 
     trainer.remove_callback(ProgressCallback)
     trainer.remove_callback(PrinterCallback)
-    if config.progress:
+    if config.progress and is_terminal():  # in a log file the per-epoch line below is the progress
         trainer.add_callback(StepBarCallback)
     trainer.add_callback(EpochDataCallback(dataset))
     trainer.add_callback(EpochSaveCallback(save))
