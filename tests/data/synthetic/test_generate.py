@@ -8,9 +8,9 @@ import pytest
 
 from musebench.data import load_corpus
 from musebench.data.synthetic import KINDS, MINI_EVAL_SETTINGS, SIZES, generate_corpus
-from musebench.models.mini_corpus import write_mini_corpus as write_corpus
 from musebench.data.synthetic.world import FACTS
 from musebench.errors import ConfigError
+from musebench.models.mini_corpus import write_mini_corpus as write_corpus
 
 
 @pytest.fixture(scope="module", params=KINDS)
