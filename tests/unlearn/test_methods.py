@@ -192,7 +192,8 @@ def test_bad_requests_fail_before_training(trained_model_dir, tiny_corpus, tmp_p
     with pytest.raises(ConfigError, match="sust fold 9"):
         run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path / "b", forget_split="sust/forget_9")
     (tmp_path / "c").mkdir()
-    (tmp_path / "c" / "run.json").write_text(json.dumps({"method": "ga", "config": {}, "status": "complete"}))
+    (tmp_path / "c" / "run.json").write_text(json.dumps({"schema_version": 1, "method": "ga", "config": {},
+                                                                 "status": "complete"}))
     with pytest.raises(ConfigError, match="already holds"):
         run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path / "c")
     with pytest.raises(ConfigError, match="run directory"):
