@@ -7,7 +7,8 @@ import json
 import pytest
 
 from musebench.data import load_corpus
-from musebench.data.synthetic import generate_corpus, write_corpus
+from musebench.data.synthetic import generate_corpus
+from musebench.models.mini_corpus import write_mini_corpus as write_corpus
 from musebench.data.synthetic.probes import (
     forget_tags,
     paraphrase_questions,
