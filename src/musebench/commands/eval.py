@@ -32,6 +32,7 @@ EXAMPLES = """examples:
   musebench eval --model models/target --data data/news-mini --retrain models/retrain --out eval/target
   musebench eval --model muse-bench/MUSE-News_target --data muse-bench/MUSE-News --retrain-auc news --out eval/t
   musebench eval --model runs/npo/epoch-3 --data data/news-mini --metrics knowmem_f,knowmem_r --out eval/npo3
+  musebench eval --model runs/whp/alpha-4 --data data/news-mini --retrain-auc 0.49 --out eval/whp4
 """
 
 
@@ -150,19 +151,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _evaluate(args, corpus, settings, metrics, device, dtype, cache_dir, progress, console):
     from musebench.evaluate import evaluate, measure_retrain_auc
-    from musebench.models.loading import load_model
+    from musebench.unlearn import load_unlearned
 
     retrain_auc = args.retrain_auc
     if args.retrain:
-        retrain = load_model(args.retrain, device, dtype, trust_remote_code=args.trust_remote_code)
+        retrain = load_unlearned(args.retrain, device, dtype, trust_remote_code=args.trust_remote_code)
         retrain_auc = measure_retrain_auc(retrain.model, retrain.tokenizer, corpus, settings, cache_dir,
                                           progress=progress, force=args.force)
         console.print(f"retrain AUC (measured, {args.retrain}): {retrain_auc:.4f}")
         del retrain
     reference = None
     if args.reference:
-        reference = load_model(args.reference, device, dtype, trust_remote_code=args.trust_remote_code).model
-    loaded = load_model(args.model, device, dtype, trust_remote_code=args.trust_remote_code)
+        reference = load_unlearned(args.reference, device, dtype, trust_remote_code=args.trust_remote_code).model
+    # any checkpoint musebench writes: a model directory, an epoch or alpha directory, a WHP directory
+    # (whp.json: target + fine-tuned model combined at the logits); the command layer joins unlearn and evaluate
+    loaded = load_unlearned(args.model, device, dtype, trust_remote_code=args.trust_remote_code)
     result = evaluate(loaded.model, loaded.tokenizer, corpus, settings, metrics=metrics, retrain_auc=retrain_auc,
                       cache_dir=cache_dir, progress=progress, reference_model=reference, force=args.force)
     result.provenance["model_source"] = str(args.model)

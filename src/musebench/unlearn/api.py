@@ -245,20 +245,22 @@ def read_run(out_dir: str | Path) -> UnlearnRun | None:
         raise DataError(f"unreadable run record: {err}", file=path) from err
 
 
-def load_unlearned(path: str | Path, device: str = "cpu", dtype=None):
-    """Load any checkpoint of a run as a ``LoadedModel``; WHP directories (``whp.json``) become a wrapper."""
+def load_unlearned(path: str | Path, device: str = "cpu", dtype=None, trust_remote_code: bool = False):
+    """Load any checkpoint musebench writes as a ``LoadedModel``: a model or epoch / alpha directory, or a
+    WHP directory (``whp.json``), which becomes a wrapper under the evaluation model contract. A hub name
+    or any other model directory goes to ``load_model`` unchanged."""
     from musebench.models.loading import load_model
 
-    path = Path(path)
-    if (path / "whp.json").is_file():
+    local = Path(path)
+    if (local / "whp.json").is_file():
         from musebench.unlearn.whp import load_whp
 
-        return load_whp(path, device, dtype)
-    if (path / "run.json").is_file() and not (path / "config.json").is_file():
-        run = read_run(path)
+        return load_whp(local, device, dtype)
+    if (local / "run.json").is_file() and not (local / "config.json").is_file():
+        run = read_run(local)
         labels = ", ".join(c.label for c in run.checkpoints) or "none yet"
-        raise ConfigError(f"this is a run directory; load one of its checkpoints ({labels})", file=path)
-    return load_model(path, device=device, dtype=dtype)
+        raise ConfigError(f"this is a run directory; load one of its checkpoints ({labels})", file=local)
+    return load_model(path, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
 
 
 def library_versions() -> dict[str, str]:
