@@ -45,7 +45,7 @@ def test_validate_broken_corpus_lists_every_problem_and_exits_2(capsys):
     error_lines = [line for line in out.splitlines() if line.startswith("error: ")]
     assert len(error_lines) == 9
     assert "error: knowmem/forget_qa.json: field 'answer': missing in record 1" in out
-    assert "INVALID: 9 error(s), 2 warning(s)" in out
+    assert "INVALID: 9 error(s), 4 warning(s)" in out  # + scal/sust fold 1 that is not raw/forget
 
 
 def test_validate_bad_tokenizer_dir_is_one_line(capsys, corpus_dir, tmp_path):

@@ -62,6 +62,10 @@ class Corpus:
     privleak_holdout: list[str] = field(default_factory=list)
     scal: dict[int, list[str]] = field(default_factory=dict)  # fold k -> documents, forget_k ⊂ forget_{k+1}
     sust: dict[int, list[str]] = field(default_factory=dict)  # fold k -> documents, pairwise disjoint
+    # KnowMem questions about each fold's documents (optional; the release has only knowmem/forget_qa, which
+    # is fold 1's): knowmem/scal/forget_k_qa.json, knowmem/sust/forget_k_qa.json
+    scal_qa: dict[int, list[QAPair]] = field(default_factory=dict)
+    sust_qa: dict[int, list[QAPair]] = field(default_factory=dict)
     source: str = ""  # where it was loaded from (directory, hub name, files)
 
     def criteria(self) -> list[str]:
@@ -101,8 +105,17 @@ class Corpus:
         """
         keep = ("knowmem_forget_qa_icl", "knowmem_retain_qa_icl")
         lists = {k: v[:n] for k, v in self.__dict__.items() if isinstance(v, list) and k not in keep}
-        folds = {k: {fold: docs[:n] for fold, docs in getattr(self, k).items()} for k in ("scal", "sust")}
+        folds = {k: {fold: docs[:n] for fold, docs in getattr(self, k).items()} for k in ("scal", "sust", "scal_qa", "sust_qa")}
         return replace(self, **lists, **folds)
+
+    def fold_questions(self, spec: str) -> list[QAPair]:
+        """The KnowMem questions about a forget request's documents: ``knowmem_forget_qa`` for ``forget``,
+        the fold's own ``*_qa`` file for ``scal/forget_k`` / ``sust/forget_k`` (empty when the corpus has none)."""
+        self.forget_split(spec)  # an unknown split is the same error as there
+        if spec in ("forget", "raw/forget"):
+            return self.knowmem_forget_qa
+        family, _, fold = spec.partition("/")
+        return getattr(self, f"{family}_qa").get(int(fold[7:]), [])
 
     def fingerprint(self) -> str:
         """A content hash: the cache key of everything computed from this corpus."""
@@ -130,4 +143,8 @@ class Corpus:
             "scal": {str(k): v for k, v in sorted(self.scal.items())},
             "sust": {str(k): v for k, v in sorted(self.sust.items())},
         }
+        for family in ("scal_qa", "sust_qa"):  # only when present: older corpora keep their fingerprint
+            folds = getattr(self, family)
+            if folds:
+                d[family] = {str(k): [r.__dict__ for r in v] for k, v in sorted(folds.items())}
         return d

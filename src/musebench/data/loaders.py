@@ -35,6 +35,7 @@ from musebench.errors import DataError
 
 FOLD_FAMILIES = ("scal", "sust")
 FOLD_FILE = re.compile(r"^forget_(\d+)\.(json|jsonl|txt)$")
+FOLD_QA_FILE = re.compile(r"^forget_(\d+)_qa\.(json|jsonl)$")
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -87,13 +88,14 @@ def locate_part(root: Path, attr: str, sink: ProblemSink) -> Path | None:
     return found[0] if found else None
 
 
-def discover_folds(folder: Path, sink: ProblemSink) -> dict[int, Path]:
-    """``forget_{k}.{json,jsonl,txt}`` files of a scal/ or sust/ folder, by fold number."""
+def discover_folds(folder: Path, sink: ProblemSink, pattern: re.Pattern = FOLD_FILE) -> dict[int, Path]:
+    """``forget_{k}.{json,jsonl,txt}`` files of a scal/ or sust/ folder (or, with ``FOLD_QA_FILE``, the
+    ``forget_{k}_qa.{json,jsonl}`` files of knowmem/scal or knowmem/sust), by fold number."""
     folds: dict[int, Path] = {}
     if not folder.is_dir():
         return folds
     for path in sorted(folder.iterdir()):
-        match = FOLD_FILE.match(path.name)
+        match = pattern.match(path.name)
         if not match or not path.is_file():
             continue
         k = int(match.group(1))
@@ -169,6 +171,14 @@ def read_directory(
                 sink.warning("fold holds no documents", path)
             folds[k] = docs
         setattr(corpus, family, {k: v for k, v in folds.items() if v})
+        questions = {}
+        for k, path in discover_folds(root / "knowmem" / family, sink, FOLD_QA_FILE).items():
+            paths[f"knowmem/{family}/forget_{k}_qa"] = path
+            try:
+                questions[k] = part_from_items("knowmem_forget_qa", parse_items(path), path, sink)
+            except DataError as err:
+                sink.error(err)
+        setattr(corpus, f"{family}_qa", {k: v for k, v in questions.items() if v})
     return corpus, paths
 
 

@@ -26,7 +26,9 @@ TOKENIZER_DIR = "tokenizer"
 def tokenizer_texts(corpus: Corpus) -> list[str]:
     """Every text a model will read or be asked about, so names and answers are whole tokens."""
     qa = corpus.knowmem_forget_qa + corpus.knowmem_retain_qa + corpus.knowmem_retain_qa_icl
-    return (corpus.forget + corpus.retain1 + corpus.retain2 + corpus.holdout
+    qa += [p for k in sorted(corpus.sust_qa) if k > 1 for p in corpus.sust_qa[k]]
+    fold_docs = [d for k in sorted(corpus.sust) if k > 1 for d in corpus.sust[k]]
+    return (corpus.forget + fold_docs + corpus.retain1 + corpus.retain2 + corpus.holdout
             + [f"Question: {p.question}\nAnswer: {p.answer}\n\n" for p in qa])
 
 
