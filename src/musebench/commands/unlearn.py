@@ -25,7 +25,7 @@ EXAMPLES = """examples:
   musebench unlearn ... --out runs/npo_gdr --resume      # continue an interrupted run
 """
 
-_SCALARS = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float}
+_SCALARS = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float, "str | None": str}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -18,7 +18,13 @@ from musebench.io import atomic_write_text, stable_hash
 
 STAGE_KEY_FILE = ".musebench-stage-key"
 #: UnlearnConfig fields that change how a run is shown or saved, never its checkpoints: not in the stage key.
-NOT_IN_KEY = ("progress", "keep_checkpoints", "checkpoint_steps")
+NOT_IN_KEY = ("progress", "keep_checkpoints", "checkpoint_steps", "finetuned_dir")
+#: Methods built on θ_ft, the target fine-tuned on the forget set (``unlearn.finetuned``). In one experiment
+#: they share it, as MUSE did: keyed by start model, forget split and recipe, it is trained once.
+FINETUNE_METHODS = ("task_vector", "whp")
+#: Fields that do not change θ_ft (the edit strengths; the method itself).
+NOT_IN_FINETUNE_KEY = (*NOT_IN_KEY, "method", "alphas")
+SHARED_FINETUNED = "finetuned"
 
 
 @dataclass
@@ -47,6 +53,8 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
                        reference: ModelRef | None, eval_mode: str) -> RequestOutcome:
     """Unlearn ``forget_split`` from ``start`` with ``spec``; ``stage`` names the stages and the output dir."""
     fields = ctx.cfg.unlearn_fields(spec)
+    if spec.method in FINETUNE_METHODS:
+        fields["finetuned_dir"] = str(shared_finetuned_dir(ctx, start, forget_split, fields))
     out_dir = ctx.run_dir / stage
     key_parts = {"start": start.key, "corpus": ctx.corpus_key, "split": forget_split,
                  "fields": {k: v for k, v in fields.items() if k not in NOT_IN_KEY},
@@ -92,6 +100,26 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
                           scores=full["scores"], ci=full["ci"], selected_model=model,
                           timing_s={"unlearn": round(done.wall_s, 2), "eval": round(eval_wall, 2)},
                           unlearn_key=done.key)
+
+
+def shared_finetuned_dir(ctx: RunContext, start: ModelRef, forget_split: str, fields: dict[str, Any]) -> Path:
+    """``RUN/finetuned/<key>``: the one θ_ft of this start model, forget split and recipe in the run.
+
+    Registered as a cached stage: under ``--force`` its first use in the invocation empties it (θ_ft is
+    trained again, once), otherwise an existing one, even from an interrupted run, is reused or resumed by
+    ``unlearn.finetuned.ensure_finetuned``, which also checks its recorded key."""
+    recipe = {k: v for k, v in fields.items() if k not in NOT_IN_FINETUNE_KEY}
+    key_parts = {"start": start.key, "corpus": ctx.corpus_key, "split": forget_split, "recipe": recipe}
+    path = ctx.run_dir / SHARED_FINETUNED / stable_hash(key_parts, 12)
+
+    def prepare() -> str:
+        if path.exists():
+            shutil.rmtree(path)  # forced, or left by a run whose stage marker was lost: trained again
+        path.mkdir(parents=True)
+        return ctx.relative(path)
+
+    ctx.store.run(f"finetuned/{path.name}", key_parts, prepare, still_valid=lambda p: Path(ctx.absolute(p)).is_dir())
+    return path
 
 
 def _evaluate_checkpoint(ctx: RunContext, stage: str, unlearn_key: str, ckpt: dict[str, str],

@@ -136,6 +136,9 @@ class EditOptions:
     """Task Vector and WHP: edit strengths swept after one fine-tuning run (each alpha is a checkpoint)."""
 
     alphas: tuple[float, ...] = field(default=DEFAULT_ALPHAS, metadata=_help("edit strengths, one checkpoint each"))
+    finetuned_dir: str | None = field(default=None, metadata=_help(
+        "where the fine-tuned model is kept (default OUT/finetuned); Task Vector and WHP runs naming the same "
+        "directory with the same start model, forget documents and recipe fine-tune once, as MUSE did"))
 
 
 @dataclass
