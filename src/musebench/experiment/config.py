@@ -19,6 +19,7 @@ from musebench.errors import ConfigError
 GENERATED_KINDS = ("news-mini", "books-mini")
 GENERATED_SIZES = ("tiny", "small", "default")
 BUILD = "build"
+FOLLOW_UP_RULES = ("main", "own_fold")
 TOP_LEVEL_KEYS = {"name", "seed", "device", "dtype", "cache_dir", "corpus", "models", "eval", "selection",
                   "method_defaults", "methods", "scalability", "sustainability", "robustness"}
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -68,9 +69,15 @@ class EvalSpec:
 
 @dataclass
 class SelectionSpec:
-    """The paper's rule, with an optional utility floor: ``knowmem_r >= utility_floor x target's``."""
+    """The paper's rule, with an optional utility floor: ``knowmem_r >= utility_floor x target's``.
+
+    ``follow_ups`` says how C5 / C6 requests pick their checkpoint: ``main`` (the paper) takes the epoch / alpha
+    the rule chose on the method's main request; ``own_fold`` applies the rule to each request with KnowMem on
+    that fold's own questions (``knowmem/{scal,sust}/forget_k_qa``) against the retrain model's on the same
+    questions. Never the main forget questions for a request that does not target them."""
 
     utility_floor: float | None = None
+    follow_ups: str = "main"
 
 
 @dataclass
@@ -342,15 +349,19 @@ def _checkpoint_mode(value: Any, where: str, problems: _Problems) -> str:
 
 def _parse_selection(value: Any, problems: _Problems) -> SelectionSpec:
     value = _mapping(value, "selection", problems)
-    for key in sorted(set(value) - {"utility_floor"}):
-        problems.add(f"selection.{key}", "unknown key; expected utility_floor")
+    for key in sorted(set(value) - {"utility_floor", "follow_ups"}):
+        problems.add(f"selection.{key}", "unknown key; expected utility_floor or follow_ups")
+    follow_ups = value.get("follow_ups", "main")
+    if follow_ups not in FOLLOW_UP_RULES:
+        problems.add("selection.follow_ups", f"expected one of {', '.join(FOLLOW_UP_RULES)}", follow_ups)
+        follow_ups = "main"
     floor = value.get("utility_floor")
     if floor is not None and (not isinstance(floor, (int, float)) or isinstance(floor, bool)
                               or not 0 <= floor <= 1):
         problems.add("selection.utility_floor", "must be a fraction of the target's KnowMem-r in [0, 1]",
                      floor)
         floor = None
-    return SelectionSpec(utility_floor=None if floor is None else float(floor))
+    return SelectionSpec(utility_floor=None if floor is None else float(floor), follow_ups=follow_ups)
 
 
 def _parse_methods(value: Any, defaults: Any, seed: int, device: str, dtype: str, problems: _Problems,

@@ -219,6 +219,13 @@ def _check_folds(ctx: RunContext) -> tuple[list[int], list[int]]:
             raise ConfigError(f"corpus '{ctx.corpus.name}' has {key[:4]} folds {available}, not {missing}",
                               file=ctx.cfg.source_file, field=f"{key}.folds")
         chosen.append(spec.folds or available)
+        if ctx.cfg.selection.follow_ups == "own_fold":  # each request is judged by its fold's questions
+            lacking = [k for k in chosen[-1] if not ctx.corpus.fold_questions(f"{key[:4]}/forget_{k}")]
+            if lacking:
+                raise ConfigError(f"selection.follow_ups: own_fold needs KnowMem questions per fold; corpus "
+                                  f"'{ctx.corpus.name}' has none for {key[:4]} folds {lacking} "
+                                  f"(knowmem/{key[:4]}/forget_K_qa.json)", file=ctx.cfg.source_file,
+                                  field="selection.follow_ups")
     return chosen[0], chosen[1]
 
 
