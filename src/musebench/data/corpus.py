@@ -105,7 +105,8 @@ class Corpus:
         """
         keep = ("knowmem_forget_qa_icl", "knowmem_retain_qa_icl")
         lists = {k: v[:n] for k, v in self.__dict__.items() if isinstance(v, list) and k not in keep}
-        folds = {k: {fold: docs[:n] for fold, docs in getattr(self, k).items()} for k in ("scal", "sust", "scal_qa", "sust_qa")}
+        folds = {k: {fold: docs[:n] for fold, docs in getattr(self, k).items()}
+                 for k in ("scal", "sust", "scal_qa", "sust_qa")}
         return replace(self, **lists, **folds)
 
     def fold_questions(self, spec: str) -> list[QAPair]:
