@@ -18,7 +18,7 @@ from typing import Any
 
 from musebench.errors import ConfigError
 from musebench.experiment.adapters import Backend
-from musebench.experiment.checkpoints import unlearn_and_select
+from musebench.experiment.checkpoints import FINETUNE_METHODS, unlearn_and_select
 from musebench.experiment.config import BUILD, ExperimentConfig, MethodSpec
 from musebench.experiment.context import ModelRef, RunContext
 from musebench.experiment.executors import SerialExecutor
@@ -104,6 +104,8 @@ def _lines(ctx: RunContext, scal_folds: list[int], sust_folds: list[int], per_fo
     """The independent lines of work after the references: each main method, each C5 fold (or, serially,
     each method's folds in turn), each method's C6 requests in order."""
     cfg = ctx.cfg
+    if per_fold:
+        return _parallel_lines(ctx, scal_folds, sust_folds)
     lines = [(f"methods/{spec.name}", partial(_run_method, ctx, spec)) for spec in cfg.methods]
     for spec in cfg.follow_up_methods(cfg.scalability):
         if per_fold:
@@ -113,6 +115,41 @@ def _lines(ctx: RunContext, scal_folds: list[int], sust_folds: list[int], per_fo
     lines += [(f"sust/{spec.name}", partial(run_sustainability, ctx, spec, sust_folds))
               for spec in cfg.follow_up_methods(cfg.sustainability)]
     return lines
+
+
+def _parallel_lines(ctx: RunContext, scal_folds: list[int], sust_folds: list[int]):
+    """Lines that may run side by side. Two orderings must hold inside a line: under ``selection.follow_ups:
+    main`` a method's C5 / C6 requests need the epoch its main request chose, so they follow it in its line;
+    Task Vector and WHP share θ_ft (``RUN/finetuned/<key>``), so all their requests form one line. Otherwise
+    each C5 fold is a line of its own and each method's C6 requests one line."""
+    cfg = ctx.cfg
+    after_main = cfg.selection.follow_ups == "main"
+    scal = {s.name for s in cfg.follow_up_methods(cfg.scalability)}
+    sust = {s.name for s in cfg.follow_up_methods(cfg.sustainability)}
+    grouped: dict[str, list] = {}  # line name -> its steps in order
+    lines = []
+    for spec in cfg.methods:
+        shares = spec.method in FINETUNE_METHODS
+        name = "methods/task_vector+whp" if shares else f"methods/{spec.name}"
+        steps = grouped.setdefault(name, [])
+        steps.append(partial(_run_method, ctx, spec))
+        if spec.name in scal:
+            if after_main or shares:
+                steps.append(partial(run_scalability, ctx, spec, scal_folds))
+            else:
+                lines += [(f"scal/{spec.name}/fold-{k}", partial(run_scalability, ctx, spec, [k]))
+                          for k in scal_folds]
+        if spec.name in sust:
+            if after_main or shares:
+                steps.append(partial(run_sustainability, ctx, spec, sust_folds))
+            else:
+                lines.append((f"sust/{spec.name}", partial(run_sustainability, ctx, spec, sust_folds)))
+    return [(name, partial(_in_order, steps)) for name, steps in grouped.items()] + lines
+
+
+def _in_order(steps) -> None:
+    for step in steps:
+        step()
 
 
 class SharedResults:
