@@ -112,7 +112,7 @@ def test_stop_strings_checked_on_token_ids(tiny_tokenizer):
 
 def test_full_evaluation_equals_naive_scorer(memorised_lm, tiny_corpus, small_settings):
     model, tok = memorised_lm.model, memorised_lm.tokenizer
-    fast = evaluate(model, tok, tiny_corpus, small_settings, progress=False)
+    fast = evaluate(model, tok, tiny_corpus, small_settings, metrics="all", progress=False)
     slow = naive_evaluate(model, tok, tiny_corpus, small_settings)
     for crit in ("verbmem_f", "knowmem_f", "knowmem_r"):
         outputs = [r["output"] for r in fast.per_example if r["criterion"] == crit]

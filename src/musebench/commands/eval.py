@@ -43,8 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     group.add_argument("--retrain", help="retrain model directory: its AUC is measured and used for PrivLeak")
     group.add_argument("--retrain-auc", help="retrain AUC for PrivLeak: a number, or 'news' / 'books'")
     p.add_argument("--reference", help="reference model (same tokenizer) for the NLL-ratio attack")
-    p.add_argument("--metrics", help="comma list of verbmem_f,knowmem_f,knowmem_r,privleak,privacy "
-                                     "(default: every one the corpus has data for)")
+    p.add_argument("--metrics", help="comma list of verbmem_f,knowmem_f,knowmem_r,privleak,privacy, or 'all' "
+                                     "(default: the four MUSE criteria the corpus has data for; 'privacy', the "
+                                     "membership-attack suite, adds a lower-cased forward per text and Min-K%%++)")
     p.add_argument("--batch-size", type=int, default=None, help="rows per batch (default: from memory budget)")
     p.add_argument("--memory-budget-gb", type=float, default=None, help="activation memory per batch")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",

@@ -54,12 +54,22 @@ ALIASES = {"auc": "privleak", "utility": "knowmem_r", "verbmem": "verbmem_f"}
 PACKAGES = ("musebench", "torch", "transformers", "tokenizers", "rouge-score", "scikit-learn", "numpy")
 
 
+#: The membership-inference suite costs a second forward per text and the moments of every next-token
+#: distribution (~3x the work of PrivLeak alone): only computed when asked for by name or with 'all'.
+OPT_IN = ("privacy",)
+
+
 def resolve_metrics(corpus, metrics) -> list[str]:
-    """The criteria to compute, in MUSE order; unknown names and missing corpus parts fail together."""
+    """The criteria to compute, in MUSE order; unknown names and missing corpus parts fail together.
+
+    Default: every MUSE criterion the corpus has data for; 'all' adds the opt-in membership suite.
+    """
     if isinstance(metrics, str):
         metrics = [m for m in metrics.split(",") if m.strip()]
     if metrics is None or list(metrics) in (["all"], []):
-        return [m for m in SELECTABLE if all(getattr(corpus, p) for p in NEEDS[m])]
+        everything = metrics is not None and list(metrics) == ["all"]
+        return [m for m in SELECTABLE if all(getattr(corpus, p) for p in NEEDS[m])
+                and (everything or m not in OPT_IN)]
     chosen = [ALIASES.get(m.strip().lower(), m.strip().lower()) for m in metrics]
     unknown = [m for m in chosen if m not in SELECTABLE]
     if unknown:
@@ -204,15 +214,21 @@ def _add_rouge_score(crit, crit_rows, scores, ci, boot) -> list[dict]:
 
 
 def _privacy(runner, corpus, settings, suite, reference_model, cache_dir, device):
-    """Per-split attack scores (rows) and the attack table."""
-    ks = tuple(sorted(set(MINK_PERCENTS) | {float(settings.mink_k)}))
+    """Per-split attack scores (rows) and the attack table.
+
+    PrivLeak alone asks for one log-probs-only forward per text and its headline Min-K%; the suite adds
+    every K, Min-K%++'s moments, zlib and the lower-cased twin (module ``privacy``).
+    """
+    headline_k = float(settings.mink_k)
+    ks = tuple(sorted(set(MINK_PERCENTS) | {headline_k})) if suite else (headline_k,)
     splits = {"forget": corpus.privleak_forget, "holdout": corpus.privleak_holdout}
     if suite and corpus.privleak_retain:
         splits = {"forget": corpus.privleak_forget, "retain": corpus.privleak_retain,
                   "holdout": corpus.privleak_holdout}
     max_len = settings.privleak_max_length
     texts = [t for split in splits.values() for t in split]
-    requests = [LogprobRequest(t, max_len) for t in texts]
+    own = [LogprobRequest(t, max_len, moments=suite) for t in texts]
+    requests = list(own)
     if suite:
         requests += [LogprobRequest(t.lower(), max_len, moments=False) for t in texts]  # NLL only
     stats = runner.token_logprobs("logprobs-privleak", requests)
@@ -230,17 +246,17 @@ def _privacy(runner, corpus, settings, suite, reference_model, cache_dir, device
     for split, split_texts in splits.items():
         by_split[split] = []
         for i, text in enumerate(split_texts):
-            key = LogprobRequest(text, max_len).key()
+            key = LogprobRequest(text, max_len, moments=suite).key()
             lower = stats[LogprobRequest(text.lower(), max_len, moments=False).key()] if suite else None
             ref = ref_stats[LogprobRequest(text, max_len, moments=False).key()] if ref_stats is not None else None
-            s = attack_scores(text, stats[key], lower, ref, ks)
+            s = attack_scores(text, stats[key], lower, ref, ks, suite=suite)
             by_split[split].append(s)
             rows.append({"criterion": "privleak", "split": split, "index": i, "input": text,
                          "n_tokens": stats[key].n_tokens, "scores": s})
-    headline = f"mink_{k_label(float(settings.mink_k))}"
+    headline = f"mink_{k_label(headline_k)}"
     table = privacy_table(by_split)
     return {"headline_attack": headline, "splits": {s: len(v) for s, v in splits.items()},
-            "attacks": table}, rows
+            "suite": suite, "attacks": table}, rows
 
 
 def _dtype_name(model) -> str | None:

@@ -1,6 +1,8 @@
 """The membership-inference suite (C3) from one log-prob pass per text (plus one per lower-cased text).
 
-Per text: mean NLL, NLL / zlib bytes, NLL / NLL(lower-cased), Min-K% and Min-K%++ for each K, and
+PrivLeak alone needs only the headline Min-K% (and the mean NLL it comes with for free): one log-probs-only
+forward per text. The opt-in suite (``privacy``) adds NLL / zlib bytes, NLL / NLL(lower-cased) (a second
+forward per text), Min-K% and Min-K%++ for each K (the moments of every next-token distribution), and
 optionally NLL / NLL(reference model). Every score is "lower = member". Per attack: the AUC of every
 ordered pair of splits (``A_vs_B``: A the would-be members labelled 0, B labelled 1 — MUSE's orientation),
 and TPR at 1% and 5% FPR with forget as positives and holdout as negatives.
@@ -32,18 +34,21 @@ def k_label(k: float) -> str:
 
 
 def attack_scores(text: str, stats: TokenLogprobs, lower: TokenLogprobs | None = None,
-                  reference: TokenLogprobs | None = None, ks=MINK_PERCENTS) -> dict[str, float]:
-    """Every attack's score for one text (lower = more likely a member)."""
+                  reference: TokenLogprobs | None = None, ks=MINK_PERCENTS, suite: bool = True) -> dict[str, float]:
+    """Each attack's score for one text (lower = more likely a member); without ``suite``, NLL and Min-K% only."""
     nll = mean_nll(stats.logprobs)
-    scores = {"nll": nll, "zlib": zlib_ratio(nll, text)}
+    scores = {"nll": nll}
+    if suite:
+        scores["zlib"] = zlib_ratio(nll, text)
     if lower is not None:
         scores["lowercase"] = lowercase_ratio(nll, mean_nll(lower.logprobs))
     if reference is not None:
         scores["reference"] = reference_ratio(nll, mean_nll(reference.logprobs))
     for k in ks:
         scores[f"mink_{k_label(k)}"] = mink_score(stats.logprobs, k)
-    for k in ks:
-        scores[f"minkpp_{k_label(k)}"] = minkpp_score(stats.logprobs, stats.mu, stats.sigma, k)
+    if stats.has_moments:
+        for k in ks:
+            scores[f"minkpp_{k_label(k)}"] = minkpp_score(stats.logprobs, stats.mu, stats.sigma, k)
     return scores
 
 

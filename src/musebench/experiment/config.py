@@ -59,8 +59,8 @@ class ModelsSpec:
 class EvalSpec:
     settings: dict[str, Any] = field(default_factory=dict)  # EvalSettings field overrides
     retrain_auc: float | None = None  # a fixed retrain AUC (release: News 0.4772, Books 0.5393)
-    # criteria of a full evaluation (None: all the corpus allows, including the membership-attack suite
-    # "privacy"); e.g. [verbmem_f, knowmem_f, knowmem_r, privleak] for the four headline numbers only
+    # criteria of a full evaluation (None: the four MUSE criteria the corpus allows; "all" or a list naming
+    # "privacy" adds the membership-attack suite: a lower-cased forward per text, Min-K%++, zlib)
     metrics: list[str] | None = None
     # "all": every criterion for every checkpoint; "selection": only what selection needs for each
     # checkpoint, then every criterion for the selected one (much faster for many checkpoints).
