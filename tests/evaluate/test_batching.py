@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -42,3 +43,34 @@ def test_bf16_scores_close_to_fp32_and_log_softmax_in_fp32(memorised_lm, tiny_co
         np.testing.assert_allclose(bf16_out[r.key()].logprobs, fp32_out[r.key()].logprobs, atol=0.25)
     gen = Runner(bf16, tok, EvalSettings(), progress=False).generate("g", [GenerateRequest(tiny_corpus.forget[0][:30], 8)])
     assert len(next(iter(gen.values())).token_ids) >= 1
+
+
+def test_budget_is_a_share_of_free_memory_unless_fixed(monkeypatch):
+    from musebench.evaluate import batching
+
+    monkeypatch.setattr(batching, "free_memory_bytes", lambda device: 10e9)
+    assert batching.memory_budget_bytes(torch.device("cpu"), None) == 10e9 * batching.FREE_MEMORY_SHARE["cpu"]
+    assert batching.memory_budget_bytes(torch.device("cpu"), 1.5) == 1.5e9
+    monkeypatch.setattr(batching, "free_memory_bytes", lambda device: None)
+    assert batching.memory_budget_bytes(torch.device("cpu"), None) == 2e9
+    assert batching.free_memory_bytes.__module__  # the real reader exists; on Linux it reads MemAvailable
+
+
+def test_model_shape_costs_follow_grouped_kv_heads_and_the_fused_head():
+    from transformers import LlamaConfig
+
+    config = LlamaConfig(vocab_size=32000, hidden_size=4096, num_hidden_layers=32, num_attention_heads=32,
+                         num_key_value_heads=8, intermediate_size=11008)
+    model = SimpleNamespace(config=config, parameters=lambda: iter([torch.zeros(1, dtype=torch.bfloat16)]))
+    shape = ModelShape.of(model, [0] * 32000)
+    assert shape.kv_size == 8 * 128 and shape.dtype_bytes == 2
+    assert shape.generation_bytes_per_token() == 2 * 32 * 1024 * 2 + shape.activation_bytes_per_token()
+    # the fused pass never holds a token's logits; a model called whole does (in fp32)
+    assert shape.scoring_bytes_per_token(whole_logits=True) - shape.scoring_bytes_per_token() == 32000 * 4
+    # 2,048-token texts of the 7B shape: 64 rows fit 80 GB free; the old fixed 2 GB allowed 8
+    def first_batch(budget):
+        return plan_batches([2048] * 64, batch_size=None, budget_bytes=budget,
+                            bytes_per_token=shape.scoring_bytes_per_token(),
+                            bytes_per_batch=shape.scoring_bytes_per_batch(64))[0]
+
+    assert first_batch(80e9) == list(range(64)) and len(first_batch(2e9)) == 8

@@ -14,6 +14,7 @@ from musebench.evaluate.batching import (
     GENERATION_MAX_ROWS,
     MAX_ROWS,
     ModelShape,
+    memory_budget_bytes,
     plan_batches,
 )
 from musebench.evaluate.cache import ResultCache
@@ -26,7 +27,7 @@ from musebench.evaluate.generation import (
 )
 from musebench.evaluate.model_io import ModelCaller
 from musebench.evaluate.requests import GenerateRequest, Generation, LogprobRequest, TokenLogprobs
-from musebench.evaluate.scoring import score_texts
+from musebench.evaluate.scoring import chunk_positions, score_texts, split_head
 from musebench.evaluate.settings import EvalSettings
 from musebench.evaluate.sharding import Shard, current_shard
 from musebench.evaluate.stopping import StopMatcher
@@ -64,10 +65,14 @@ class Runner:
         self.cpu_time: dict[str, float] = defaultdict(float)  # process CPU seconds per request group
         self.computed = 0  # requests that ran the model (0 on a full cache hit), all processes together
         self.computed_by_process = [0] * self.shard.world
+        self._budget: float | None = None
 
     @property
     def budget_bytes(self) -> float:
-        return self.settings.memory_budget_gb * 1e9
+        """Per batch: ``memory_budget_gb``, or a share of the device's free memory when first asked."""
+        if self._budget is None:
+            self._budget = memory_budget_bytes(self.caller.device, self.settings.memory_budget_gb)
+        return self._budget
 
     def _bar(self, total: int, desc: str):
         from musebench.console import progress_bar
@@ -134,11 +139,14 @@ class Runner:
         rows = [ids[: r.max_length] for r, ids in zip(todo, encode(self.tokenizer, [r.text for r in todo]))]
         max_rows = CPU_SCORING_ROWS if self.caller.device.type == "cpu" else MAX_ROWS
         batches = []
+        whole_logits = bool(todo) and split_head(self.model) is None
+        chunk = chunk_positions(self.shape.vocab_size, self.caller.device.type)
         for moments in (True, False):
             members = [i for i, r in enumerate(todo) if r.moments == moments]
             planned = plan_batches([len(rows[i]) for i in members], batch_size=self.settings.batch_size,
                                    budget_bytes=self.budget_bytes,
-                                   bytes_per_token=self.shape.scoring_bytes_per_token(), max_rows=max_rows)
+                                   bytes_per_token=self.shape.scoring_bytes_per_token(whole_logits),
+                                   bytes_per_batch=self.shape.scoring_bytes_per_batch(chunk), max_rows=max_rows)
             batches += [(moments, [members[j] for j in batch]) for batch in planned]
         owners = self.shard.assign([sum(len(rows[i]) for i in batch) for _, batch in batches])
         mine: dict[str, TokenLogprobs] = {}

@@ -35,7 +35,8 @@ class EvalSettings:
                 "does; a limit is recorded in the provenance)"})
     mink_k: float = field(default=40.0, metadata={"help": "K of the headline Min-K% attack"})
     batch_size: int | None = field(default=None, metadata={"help": "rows per batch (None = from memory budget)"})
-    memory_budget_gb: float = field(default=2.0, metadata={"help": "activation memory per batch, GB"})
+    memory_budget_gb: float | None = field(default=None, metadata={
+        "help": "memory per batch, GB (None = a share of the device's free memory at the start)"})
     bootstrap_samples: int = field(default=1000, metadata={"help": "bootstrap resamples for the 95% CIs"})
     seed: int = field(default=0, metadata={"help": "seed of the bootstrap"})
 
@@ -55,7 +56,7 @@ class EvalSettings:
             problems.append(("mink_k", self.mink_k, "must be in (0, 100]"))
         if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
             problems.append(("batch_size", self.batch_size, "must be >= 1 or None"))
-        if not self.memory_budget_gb > 0:
+        if self.memory_budget_gb is not None and not self.memory_budget_gb > 0:
             problems.append(("memory_budget_gb", self.memory_budget_gb, "must be > 0"))
         if not isinstance(self.bootstrap_samples, int) or self.bootstrap_samples < 0:
             problems.append(("bootstrap_samples", self.bootstrap_samples, "must be an integer >= 0"))
