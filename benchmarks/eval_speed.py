@@ -9,6 +9,7 @@ whether outputs and scores are identical.
 
     python benchmarks/eval_speed.py                       # mini default corpus + random mini-size Llama
     python benchmarks/eval_speed.py --model models/target --data data/news-mini
+    python benchmarks/eval_speed.py --workload muse-shaped --threads 2 --records 100 --scaling   # muse_shaped.md
 """
 
 from __future__ import annotations
@@ -138,9 +139,22 @@ def main() -> int:
     parser.add_argument("--size", default="default", choices=("tiny", "small", "default"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both paths (default 1)")
     parser.add_argument("--markdown", help="also write the table to this file")
+    parser.add_argument("--workload", default="mini", choices=("mini", "muse-shaped"),
+                        help="mini: a news-mini corpus (below); muse-shaped: release-shaped texts, 32k vocabulary, "
+                             "both paths interleaved phase by phase with a roofline (muse_shaped_bench.py)")
+    parser.add_argument("--records", type=int, default=100, help="muse-shaped: records per part (release: 100)")
+    parser.add_argument("--work", default="bench/muse-shaped", help="muse-shaped: where the workload is kept")
+    parser.add_argument("--scaling", action="store_true", help="muse-shaped: also time PrivLeak vs texts / length")
+    parser.add_argument("--scaling-only", action="store_true", help="muse-shaped: only the scaling tables")
+    parser.add_argument("--json", help="muse-shaped: also write the raw measurements here")
     parser.add_argument("--worker", choices=("naive", "fast"), help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.workload == "muse-shaped":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import muse_shaped_bench
+
+        return muse_shaped_bench.main(args)
     if args.worker:
         spec = json.loads(args.spec)
         worker(args.worker, spec["model"], spec["data"], spec["settings"], args.threads, spec["out"])

@@ -1,8 +1,8 @@
 """Teacher-forced scoring: every per-token statistic the membership attacks need, in one pass.
 
 One batch, one forward through the transformer body, then ONE fused, chunked pass over the vocabulary:
-for a chunk of real (unpadded) positions the output head's logits are computed in fp32, normalised in
-place (``logits - logsumexp``), the next token's log-prob gathered and, if asked, Min-K%++'s moments
+for a chunk of real (unpadded) positions the output head's logits are computed, log-softmaxed in fp32,
+the next token's log-prob gathered and, if asked, Min-K%++'s moments
 ``mu = sum p log p`` and ``sigma^2 = sum p (log p - mu)^2`` (centred: the raw form cancels in fp32 when
 the distribution is nearly flat) taken from the same chunk. No [batch, length, vocab] tensor ever
 exists: at MUSE's shape (2,048 tokens x 32,000 ids) it would be 262 MB of fp32 per text, times three for
@@ -28,9 +28,11 @@ import torch
 from musebench.evaluate.model_io import ModelCaller
 from musebench.evaluate.requests import TokenLogprobs
 
-#: fp32 logits held at once, by device type: on CPU a chunk stays in the last-level cache; on a GPU
-#: the chunk only has to be wide enough to keep the matmul efficient.
-CHUNK_BYTES = {"cpu": 8 * 2**20}
+#: fp32 logits held at once, by device type. On CPU 256 positions x 32,000 ids: wide enough that the head's
+#: weight is not re-read for every few rows (measured, 1 thread, 4,096 x 256 x 32,000: 128 GFLOP/s at 256
+#: rows, 90 at 64 or 1,024) and small enough to stay in the last-level cache; on a GPU wide enough to keep
+#: the matmul efficient. A chunk's log-softmax (and, for moments, its probabilities) live beside it.
+CHUNK_BYTES = {"cpu": 32 * 2**20}
 DEFAULT_CHUNK_BYTES = 512 * 2**20
 
 
@@ -67,10 +69,10 @@ def token_statistics(logits: torch.Tensor, targets: torch.Tensor):
 def chunk_statistics(logits: torch.Tensor, targets: torch.Tensor, moments: bool) -> list[torch.Tensor]:
     """One chunk's [N, V] logits -> [log p(target)] or [log p(target), mu, sigma], each [N] fp32.
 
-    Works in place on an fp32 chunk the caller owns (one chunk of fp32 memory, plus ``p`` for moments).
+    ``log_softmax`` is torch's fused kernel (one read, one write: measured 9 ms for 256 x 32,000 on one core,
+    against 16 ms for ``logsumexp`` alone) and gives the same bits per row as over the whole tensor.
     """
-    logp = logits.float()
-    logp.sub_(torch.logsumexp(logp, dim=-1, keepdim=True))
+    logp = torch.log_softmax(logits.float(), dim=-1)
     target_logp = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
     if not moments:
         return [target_logp]
@@ -155,8 +157,7 @@ def score_texts(caller: ModelCaller, rows: list[list[int]], pad_id: int,
         del full
 
         def logits_of(a: int, b: int) -> torch.Tensor:
-            chunk = flat[a:b]
-            return chunk.clone() if chunk.dtype == torch.float32 else chunk
+            return flat[a:b]
 
     step = chunk_positions(vocab, ids.device.type)
     n = len(targets)
