@@ -2,6 +2,8 @@
 
 Each subcommand lives in its own module with ``add_arguments(parser)`` and ``run(args) -> int``.
 User errors (``MusebenchError``) print one line and exit 2; ``--debug`` shows the traceback.
+Start-up stays small: only the chosen subcommand's module is imported (``musebench --help`` imports none),
+and those modules import torch / transformers inside ``run``, when the work needs them.
 """
 
 from __future__ import annotations
@@ -43,7 +45,16 @@ EPILOG = """examples:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: list[str] | None) -> str | None:
+    """The subcommand named on the command line (the first word that is one), if any."""
+    for word in sys.argv[1:] if argv is None else argv:
+        if word in COMMANDS:
+            return word
+    return None
+
+
+def build_parser(only: str | None = None, *, all_commands: bool = True) -> argparse.ArgumentParser:
+    """The parser; with ``all_commands=False`` only ``only``'s module is imported and given its arguments."""
     parser = argparse.ArgumentParser(
         prog="musebench",
         description="Machine unlearning for language models, measured six ways (MUSE).",
@@ -55,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="more logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
+        if not all_commands and name != only:
+            sub.add_parser(name, help=help_text)
+            continue
         module = importlib.import_module(f"musebench.commands.{module_name}")
         p = sub.add_parser(
             name,
@@ -76,7 +90,7 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 def main(argv: list[str] | None = None) -> int:
     if not sys.stderr.isatty():  # a log file: no redrawn Hugging Face bars (weights loading, shard writing)
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    parser = build_parser()
+    parser = build_parser(chosen_command(argv), all_commands=False)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
