@@ -114,7 +114,9 @@ def write_workload(out: str | Path, shape: WorkloadShape = WorkloadShape(), seed
 
     forget_qa, retain_qa = qa(shape.records), qa(shape.records)
     forget_icl, retain_icl = qa(shape.shots), qa(shape.shots)
-    extra = [src.text(4000) for _ in range(60)]  # more text, so rarer words reach the BPE's frequency floor
+    # more text, so rarer words reach the BPE's frequency floor: ~970k words in all reach 32,000 ids
+    drawn = sum(len(d.split()) for d in verb_docs + sum(priv_docs.values(), []))
+    extra = [src.text(4000) for _ in range(max(60, (970_000 - drawn) // 4000))]
     qa_text = [f"Question: {p.question}\nAnswer: {p.answer}\n\n" for p in forget_qa + retain_qa + forget_icl]
     tokenizer = train_tokenizer(verb_docs + sum(priv_docs.values(), []) + extra + qa_text, vocab_size=VOCAB_SIZE,
                                 model_max_length=2 * shape.privacy_tokens)
