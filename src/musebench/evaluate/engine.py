@@ -98,29 +98,35 @@ def check_texts(corpus, selected: list[str]) -> None:
                         file=getattr(corpus, "source", None) or corpus.name)
 
 
-def prefetch_scorer_modules(selected: list[str]) -> None:
+def prefetch_scorer_modules(selected: list[str]):
     """Import ROUGE (rouge_score pulls in nltk) and sklearn (scipy) in a background thread while the model runs.
 
     They are needed only after the forward passes, and importing them costs ~1.5 CPU seconds of start-up.
     Importing is thread-safe (the import lock); torch releases the GIL during its kernels, so this overlaps.
+    The caller joins the returned thread before it returns: no import is left running (e.g. across a fork).
     """
     import threading
 
     from musebench.evaluate import metrics
 
     def load():
-        if any(m.startswith(("verbmem", "knowmem")) for m in selected):
-            metrics._rouge_l()
-        if "privleak" in selected or "privacy" in selected:
-            import sklearn.metrics  # noqa: F401
+        try:
+            if any(m.startswith(("verbmem", "knowmem")) for m in selected):
+                metrics._rouge_l()
+            if "privleak" in selected or "privacy" in selected:
+                import sklearn.metrics  # noqa: F401
+        except Exception:  # noqa: BLE001 - the main thread meets the same error where it can report it
+            pass
 
-    threading.Thread(target=load, name="musebench-prefetch", daemon=True).start()
+    thread = threading.Thread(target=load, name="musebench-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, metrics=None,
              retrain_auc: float | str | None = None, cache_dir=None, progress: bool = True, *,
              reference_model=None, force: bool = False) -> EvalResult:
-    """Score ``model`` on ``corpus`` (MUSE C1-C4 + the membership suite); see ``EvalResult``.
+    """Score ``model`` on ``corpus`` (MUSE C1-C4; the membership suite when asked); see ``EvalResult``.
 
     ``retrain_auc``: a measured retrain AUC, or 'news' / 'books' for the release constants; without it
     PrivLeak is reported as unavailable (never against a made-up 0.5). ``reference_model`` (same tokenizer)
@@ -130,7 +136,16 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
     selected = resolve_metrics(corpus, metrics)
     check_texts(corpus, selected)
     retrain_value, retrain_source = resolve_retrain_auc(retrain_auc)
-    prefetch_scorer_modules(selected)
+    prefetch = prefetch_scorer_modules(selected)
+    try:
+        return _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retrain_source, cache_dir,
+                         progress, reference_model, force)
+    finally:
+        prefetch.join()
+
+
+def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retrain_source, cache_dir, progress,
+              reference_model, force) -> EvalResult:
     device = model_device(model)
     fingerprints = {"model": model_fingerprint(model), "tokenizer": tokenizer_fingerprint(tokenizer),
                     "corpus": corpus.fingerprint()}
