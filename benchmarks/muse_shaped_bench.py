@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import time
 import zlib
 
@@ -277,6 +278,9 @@ def benchmark(model, tokenizer, corpus, settings, records: int, device: torch.de
         sub = phase_corpus(corpus, phase, records)
         phases[phase] = run_phase(model, tokenizer, sub, settings, phase, original_first=i % 2 == 0)
         new_tokens[phase] = phases[phase].get("new_tokens")
+        p = phases[phase]
+        print(f"[{phase}] original {p['original_s']:.1f} s, musebench {p['musebench_s']:.1f} s "
+              f"(model work {p['model_work_s']:.1f} s), identical: {p['identical']}", file=sys.stderr, flush=True)
     sub = dataclasses.replace(phase_corpus(corpus, "verbmem_f", records),
                               **{p: getattr(phase_corpus(corpus, ph, records), p) for ph, ps in
                                  (("knowmem_f", ("knowmem_forget_qa", "knowmem_forget_qa_icl")),
