@@ -429,7 +429,7 @@ def main(args) -> int:
         out["speed"] = result
         print(markdown(result, title))
     if args.scaling or args.scaling_only:
-        s = scaling(lm.model, lm.tokenizer, corpus, settings, counts=(5, 10, 20, 40), lengths=(256, 512, 1024, 2048))
+        s = scaling(lm.model, lm.tokenizer, corpus, settings, counts=(2, 4, 8, 16), lengths=(256, 512, 1024, 2048))
         out["scaling"] = s
         print()
         print(scaling_markdown(s))
