@@ -279,8 +279,9 @@ def benchmark(model, tokenizer, corpus, settings, records: int, device: torch.de
         phases[phase] = run_phase(model, tokenizer, sub, settings, phase, original_first=i % 2 == 0)
         new_tokens[phase] = phases[phase].get("new_tokens")
         p = phases[phase]
-        print(f"[{phase}] original {p['original_s']:.1f} s, musebench {p['musebench_s']:.1f} s "
-              f"(model work {p['model_work_s']:.1f} s), identical: {p['identical']}", file=sys.stderr, flush=True)
+        print(f"[{phase}] original {p['original_s']:.1f} s ({p['original_cpu_s']:.1f} CPU s), musebench "
+              f"{p['musebench_s']:.1f} s ({p['musebench_cpu_s']:.1f} CPU s; model work {p['model_work_s']:.1f} s), "
+              f"identical: {p['identical']}", file=sys.stderr, flush=True)
     sub = dataclasses.replace(phase_corpus(corpus, "verbmem_f", records),
                               **{p: getattr(phase_corpus(corpus, ph, records), p) for ph, ps in
                                  (("knowmem_f", ("knowmem_forget_qa", "knowmem_forget_qa_icl")),
@@ -323,19 +324,22 @@ def markdown(result: dict, title: str) -> str:
              f"machine rates (measured): GEMM {rates['matmul_flops'] / 1e9:,.0f} GFLOP/s, copy bandwidth "
              f"{rates['bandwidth'] / 1e9:,.1f} GB/s; original algorithm = {result['oracle']}; "
              f"{result['records']} records per part", "",
-             "| phase | original (s) | musebench (s) | speed-up | least work: GFLOP / MB | limit (s) | musebench model "
-             "work (s) | fraction of roofline | identical |",
+             "| phase | original s (CPU s) | musebench s (CPU s) | speed-up wall (CPU) | least work: GFLOP / MB | "
+             "limit (s) | musebench model work (s) | fraction of roofline | identical |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
-    tot_o = tot_m = 0.0
+    tot_o = tot_m = cpu_o = cpu_m = 0.0
     for name, p in phases.items():
         tot_o, tot_m = tot_o + p["original_s"], tot_m + p["musebench_s"]
+        cpu_o, cpu_m = cpu_o + p["original_cpu_s"], cpu_m + p["musebench_cpu_s"]
         same = "yes" if p["identical"] else "NO"
         if "max_abs_diff" in p:
             same += f" (AUC equal, Min-40% within {p['max_abs_diff']:.1e})"
-        lines.append(f"| {name} | {p['original_s']:.1f} | {p['musebench_s']:.1f} | "
-                     f"{p['original_s'] / p['musebench_s']:.1f}x | {p['flops'] / 1e9:,.0f} / {p['bytes'] / 1e6:,.0f} | "
+        lines.append(f"| {name} | {p['original_s']:.1f} ({p['original_cpu_s']:.1f}) | {p['musebench_s']:.1f} "
+                     f"({p['musebench_cpu_s']:.1f}) | {p['original_s'] / p['musebench_s']:.1f}x "
+                     f"({p['original_cpu_s'] / p['musebench_cpu_s']:.1f}x) | {p['flops'] / 1e9:,.0f} / {p['bytes'] / 1e6:,.0f} | "
                      f"{p['limit_s']:.2f} | {p['model_work_s']:.2f} | {p['fraction'] * 100:.0f} % | {same} |")
-    lines.append(f"| **whole evaluation** | {tot_o:.1f} | {tot_m:.1f} | **{tot_o / tot_m:.1f}x** | | | | | |")
+    lines.append(f"| **whole evaluation** | {tot_o:.1f} ({cpu_o:.1f}) | {tot_m:.1f} ({cpu_m:.1f}) | "
+                 f"**{tot_o / tot_m:.1f}x** ({cpu_o / cpu_m:.1f}x) | | | | | |")
     if "cli" in result:
         c = result["cli"]
         lines += ["", f"`musebench eval` as a fresh process on the same work: {c['process_s']:.1f} s wall "
