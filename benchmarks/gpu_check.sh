@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One prepared GPU check, sized for a session's ~15 minutes of GPU time: every benchmarks/gpu_*_check.py
 # section in turn (evaluation: gpu_eval_check.py, <= 5 min; unlearning: gpu_unlearn_check.py when present),
-# each under its own time limit, the whole script under 8 minutes. Each section writes OUT/<section>/ and
-# OUT/<section>.log; a section that fails or runs out of time is reported and the next one still runs.
+# each under its own time limit, the whole script under 8 minutes. Each section is called with
+# `--work OUT/<section>` (and `--dry-run-cpu` in a dry run) and logs to OUT/<section>.log; a section that
+# fails or runs out of time is reported and the next one still runs.
 #
 #   bash benchmarks/gpu_check.sh OUT                  # on a machine with one CUDA GPU
 #   GPU_CHECK_DRY_RUN=1 bash benchmarks/gpu_check.sh OUT    # CPU, tiny shapes: checks the script itself
@@ -20,6 +21,7 @@ section_limit() {  # seconds allowed to one section: its own budget, never past 
     local own
     case "$1" in
         gpu_eval_check) own=300 ;;
+        gpu_unlearn_check) own=180 ;;
         *) own=$TOTAL_S ;;
     esac
     local left=$(( TOTAL_S - ($(date +%s) - START) ))
@@ -27,7 +29,7 @@ section_limit() {  # seconds allowed to one section: its own budget, never past 
 }
 
 dry=()
-[ -n "${GPU_CHECK_DRY_RUN:-}" ] && dry=(--dry-run)
+[ -n "${GPU_CHECK_DRY_RUN:-}" ] && dry=(--dry-run-cpu)
 "$PY" -c "import torch; print('torch', torch.__version__, '| cuda:', torch.cuda.is_available(),
       torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')" || exit 2
 
@@ -44,7 +46,7 @@ for script in benchmarks/gpu_*_check.py; do
     fi
     echo "== $name (limit ${limit}s)"
     t0=$(date +%s)
-    timeout --kill-after=10 "$limit" "$PY" "$script" --out "$OUT/$name" "${dry[@]}" > "$OUT/$name.log" 2>&1
+    timeout --kill-after=10 "$limit" "$PY" "$script" --work "$OUT/$name" "${dry[@]}" > "$OUT/$name.log" 2>&1
     rc=$?
     cat "$OUT/$name.log" | grep -v "Loading weights" | tail -40
     echo "== $name: exit $rc after $(( $(date +%s) - t0 ))s"

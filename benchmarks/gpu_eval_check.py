@@ -8,8 +8,8 @@ musebench's batched path: time and the greedy agreement rate in bf16 (batched bf
 from batch-1 ones, so a few continuations may part ways after a near-tie; fp32 agreement is what the CPU
 exactness tests pin down).
 
-    python benchmarks/gpu_eval_check.py --out OUT                      # on the GPU machine
-    python benchmarks/gpu_eval_check.py --out OUT --dry-run            # CPU, tiny shape, 2 records: seconds
+    python benchmarks/gpu_eval_check.py --work OUT                     # on the GPU machine
+    python benchmarks/gpu_eval_check.py --work OUT --dry-run-cpu       # CPU, tiny shape, 2 records: seconds
 """
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ def sync(device):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="where the workload, the JSON and the table go")
+    parser.add_argument("--work", "--out", dest="out", required=True,
+                        help="where the workload, the JSON and the table go")
     parser.add_argument("--size", default="7b", choices=sorted(muse_shaped.MODEL_SIZES))
     parser.add_argument("--records", type=int, default=100, help="records per part for the musebench run")
     parser.add_argument("--subset", type=int, default=8, help="records per part for the batch-1 comparison")
-    parser.add_argument("--dry-run", action="store_true", help="CPU, tiny shape, 2 records (checks the script)")
+    parser.add_argument("--dry-run-cpu", "--dry-run", dest="dry_run", action="store_true",
+                        help="CPU, tiny shape, 2 records (checks the script)")
     args = parser.parse_args()
     if args.dry_run:
         args.size, args.records, args.subset, device = "tiny", 2, 1, torch.device("cpu")
