@@ -146,6 +146,9 @@ def main() -> int:
     parser.add_argument("--work", default="bench/muse-shaped", help="muse-shaped: where the workload is kept")
     parser.add_argument("--scaling", action="store_true", help="muse-shaped: also time PrivLeak vs texts / length")
     parser.add_argument("--scaling-only", action="store_true", help="muse-shaped: only the scaling tables")
+    parser.add_argument("--scaling-counts", default="2,4,8,16", help="muse-shaped: text pairs per scaling point")
+    parser.add_argument("--scaling-lengths", default="256,512,1024,2048",
+                        help="muse-shaped: text lengths (tokens) of the scaling points, at the most pairs")
     parser.add_argument("--json", help="muse-shaped: also write the raw measurements here")
     parser.add_argument("--worker", choices=("naive", "fast"), help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)

@@ -19,11 +19,13 @@ export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONPATH="src${PYTHONPATH
 
 section_limit() {  # seconds allowed to one section: its own budget, never past the whole script's
     local own
-    case "$1" in
+    if [ -n "${GPU_CHECK_DRY_RUN:-}" ]; then  # a CPU dry run checks logic, not GPU budgets
+        own=$TOTAL_S
+    else case "$1" in
         gpu_eval_check) own=300 ;;
         gpu_unlearn_check) own=180 ;;
         *) own=$TOTAL_S ;;
-    esac
+    esac; fi
     local left=$(( TOTAL_S - ($(date +%s) - START) ))
     echo $(( own < left ? own : left ))
 }

@@ -433,7 +433,9 @@ def main(args) -> int:
         out["speed"] = result
         print(markdown(result, title))
     if args.scaling or args.scaling_only:
-        s = scaling(lm.model, lm.tokenizer, corpus, settings, counts=(2, 4, 8, 16), lengths=(256, 512, 1024, 2048))
+        counts = tuple(int(c) for c in args.scaling_counts.split(","))
+        lengths = tuple(int(n) for n in args.scaling_lengths.split(","))
+        s = scaling(lm.model, lm.tokenizer, corpus, settings, counts=counts, lengths=lengths)
         out["scaling"] = s
         print()
         print(scaling_markdown(s))
