@@ -26,9 +26,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import muse_shaped  # noqa: E402
-import muse_shaped_bench as bench  # noqa: E402
-import torch  # noqa: E402
+import muse_shaped
+import muse_shaped_bench as bench
+import torch
 
 
 def sync(device):

@@ -31,7 +31,6 @@ from musebench.evaluate.privacy import attack_scores, k_label, privacy_table
 from musebench.evaluate.requests import LogprobRequest
 from musebench.evaluate.result import EvalResult
 from musebench.evaluate.runner import Runner
-from musebench.evaluate.sharding import current_shard
 from musebench.evaluate.settings import MINK_PERCENTS, EvalSettings, resolve_retrain_auc
 from musebench.evaluate.tasks import (
     knowmem_requests,
