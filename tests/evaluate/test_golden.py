@@ -103,8 +103,8 @@ def golden_corpus():
 @pytest.fixture(scope="module")
 def engine_run(golden_lm, golden_corpus, tmp_path_factory):
     cache = tmp_path_factory.mktemp("golden-cache")
-    result = evaluate(golden_lm.model, golden_lm.tokenizer, golden_corpus, SETTINGS, retrain_auc=RETRAIN_AUC,
-                      cache_dir=cache, progress=False)
+    result = evaluate(golden_lm.model, golden_lm.tokenizer, golden_corpus, SETTINGS, metrics="all",
+                      retrain_auc=RETRAIN_AUC, cache_dir=cache, progress=False)
     return result, cache
 
 
@@ -131,7 +131,7 @@ def test_cli_equals_original_scorer(engine_run, tmp_path):
     """``musebench eval`` with the scorer's settings: the same cache key as the API run, the same numbers."""
     _, cache = engine_run
     out = tmp_path / "eval"
-    code = main(["eval", "--model", str(GOLDEN / "model"), "--data", str(GOLDEN / "corpus"), *CLI_SETTINGS,
+    code = main(["eval", "--model", str(GOLDEN / "model"), "--data", str(GOLDEN / "corpus"), *CLI_SETTINGS, "--metrics", "all",
                  "--cache-dir", str(cache), "--out", str(out), "--threads", "1", "--no-progress"])
     assert code == 0
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))

@@ -32,6 +32,7 @@ from musebench.evaluate.requests import LogprobRequest
 from musebench.evaluate.result import EvalResult
 from musebench.evaluate.runner import Runner
 from musebench.evaluate.settings import MINK_PERCENTS, EvalSettings, resolve_retrain_auc
+from musebench.evaluate.sharding import current_shard
 from musebench.evaluate.tasks import (
     knowmem_requests,
     knowmem_rows,
