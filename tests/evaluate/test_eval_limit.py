@@ -25,7 +25,7 @@ def test_eval_limit_scores_n_items_and_says_so(tiny_model_dir, tiny_corpus, tmp_
     data = save_corpus(tiny_corpus, tmp_path / "corpus")
     out = tmp_path / "eval"
     assert main(["eval", "--model", str(tiny_model_dir), "--data", str(data), "--out", str(out), "--limit", "1",
-                 *SMALL]) == 0
+                 "--metrics", "all", *SMALL]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["provenance"]["limit"] == 1
     assert any("--limit 1" in note and "not a MUSE result" in note for note in summary["notes"])
