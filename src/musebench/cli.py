@@ -39,8 +39,15 @@ EPILOG = """examples:
 """
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose flag errors are one line (and exit 2) like every other musebench error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} -h')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="musebench",
         description="Machine unlearning for language models, measured six ways (MUSE).",
         epilog=EPILOG,

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from musebench.errors import ConfigError, DataError, MusebenchError
-from musebench.io import atomic_write_json
+from musebench.io import atomic_write_json, foreign_entries, is_ours
 from musebench.models.device import resolve_device
 from musebench.unlearn.config import Checkpoint, UnlearnConfig, UnlearnRun
 
@@ -44,6 +44,9 @@ def run_unlearning(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir
                       reference_dir=reference_dir, resume=resume)
 
     previous = read_run(out_dir)
+    if previous is None and out_dir.is_dir() and not is_ours(out_dir, ("run.json",)):
+        raise ConfigError("output directory holds files musebench did not write (" + ", ".join(
+            foreign_entries(out_dir)[:3]) + "); choose another --out or pass --force", file=out_dir)
     if previous is not None:
         if not resume:
             raise ConfigError("output directory already holds an unlearning run; pass --resume to continue it or "
@@ -71,7 +74,6 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
            previous: UnlearnRun | None) -> UnlearnRun:
     import torch
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
-    from transformers.trainer_utils import get_last_checkpoint
 
     from musebench.models.loading import load_model, padding_id
     from musebench.unlearn.callbacks import (
@@ -83,6 +85,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     from musebench.unlearn.data import PairCollator, PairedWindows, steps_per_epoch, token_windows
     from musebench.unlearn.export import export_model, quiet_shard_bar
     from musebench.unlearn.reference import describe as describe_reference
+    from musebench.unlearn.resume import last_complete_checkpoint
 
     spec = config.spec
     started = time.monotonic()
@@ -152,7 +155,8 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     trainer.add_callback(EpochSaveCallback(save))
     trainer.add_callback(EpochLogCallback(write))
 
-    resume_from = get_last_checkpoint(str(checkpoints_dir)) if resume and checkpoints_dir.is_dir() else None
+    # an interrupted save leaves a checkpoint the Trainer cannot read: the newest complete one is used instead
+    resume_from = last_complete_checkpoint(checkpoints_dir, trainer.is_world_process_zero()) if resume else None
     # every process has read out_dir (the resume checks above) before the main one writes to it; without this a
     # late process of a multi-run launch finds this run's fresh record and refuses to overwrite it
     trainer.accelerator.wait_for_everyone()

@@ -24,15 +24,18 @@ def tokenizer_texts(corpus: Corpus) -> list[str]:
             + [f"Question: {p.question}\nAnswer: {p.answer}\n\n" for p in qa])
 
 
-def write_corpus(kind: str, size: str, seed: int, out_dir: str | Path) -> Path:
-    """Generate ``kind`` at ``size`` and write it, with ``tokenizer/`` and ``synthetic.json``, atomically."""
+def write_corpus(kind: str, size: str, seed: int, out_dir: str | Path, keep: tuple[str, ...] = ()) -> Path:
+    """Generate ``kind`` at ``size`` and write it, with ``tokenizer/`` and ``synthetic.json``, atomically.
+
+    ``keep``: entries of an existing ``out_dir`` carried into the new one (its lock and mark, a user's files).
+    """
     from musebench.models.tokenizer import save_tokenizer, train_tokenizer
 
     corpus = generate_corpus(kind, size, seed)
     tokenizer = train_tokenizer(tokenizer_texts(corpus), vocab_size=size_spec(size).vocab_size,
                                 trailing_space=True)
     out = Path(out_dir)
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, keep=keep) as tmp:
         save_corpus(corpus, tmp)
         save_tokenizer(tokenizer, tmp / TOKENIZER_DIR)
         atomic_write_json(tmp / SYNTHETIC_META, {"kind": kind, "size": size, "seed": seed,
