@@ -7,6 +7,7 @@ User errors (``MusebenchError``) print one line and exit 2; ``--debug`` shows th
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -28,6 +29,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "run the built-in experiment on the embedded mini benchmark"),
     "plan": ("plan", "estimate an experiment's stages, steps, tokens and GPU-hours before running it"),
 }
+
+#: OS errors that mean "this machine cannot store the result" (disk full, quota, read-only): one line, exit 2.
+WRITE_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
 
 EPILOG = """examples:
   musebench demo --quick                      # the whole benchmark on the embedded mini corpus
@@ -93,6 +97,15 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"musebench {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:
+        if err.errno not in WRITE_FAILURES:
+            raise
+        if args.debug:
+            traceback.print_exc()
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"musebench {args.command}: error: {where}cannot write: {err.strerror or err}; nothing half-written "
+              "was kept (free space and re-run: finished work resumes)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"musebench {args.command}: interrupted; finished stages are kept and a re-run resumes",
               file=sys.stderr)

@@ -124,24 +124,24 @@ def check_output_dir(path: str | Path, *, flag: str = "--out", owned_if: Iterabl
 
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise ConfigError("exists and is not a directory", field=flag, value=str(path))
+        raise ConfigError("exists and is not a directory", file=path, field=flag)
     if path.is_dir():
         foreign = [] if is_ours(path, owned_if) else foreign_entries(path, owned_if)
         if foreign and not force:
             shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
             raise ConfigError(f"directory holds files musebench did not write ({shown}); choose another {flag} "
-                              "or pass --force to write into it anyway (its files are kept)", field=flag,
-                              value=str(path))
+                              "or pass --force to write into it anyway (its files are kept)", file=path,
+                              field=flag)
         if not os.access(path, os.W_OK | os.X_OK):
-            raise ConfigError("directory is not writable", field=flag, value=str(path))
+            raise ConfigError("directory is not writable", file=path, field=flag)
         return path
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
-        raise ConfigError(f"cannot create it: {parent} is not a directory", field=flag, value=str(path))
+        raise ConfigError(f"cannot create it: {parent} is not a directory", file=path, field=flag)
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"cannot create it: {parent} is not writable", field=flag, value=str(path))
+        raise ConfigError(f"cannot create it: {parent} is not writable", file=path, field=flag)
     return path
 
 
@@ -165,7 +165,7 @@ def output_dir(path: str | Path, *, flag: str = "--out", owned_if: Iterable[str]
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ConfigError(f"cannot create it: {err.strerror}", field=flag, value=str(path)) from err
+        raise ConfigError(f"cannot create it: {err.strerror}", file=path, field=flag) from err
     lock = take_lock(path, flag, lock_name)
     marked = not (path / OWNER_MARK).exists()
     not_ours = foreign_entries(path, owned_if)
@@ -191,9 +191,9 @@ def take_lock(path: Path, flag: str = "--out", lock_name: str = LOCK_NAME):
         lock.acquire()
     except Timeout:
         raise ConfigError(f"another musebench process{_holder(Path(path))} is writing to this directory; wait "
-                          f"for it or choose another {flag}", field=flag, value=str(path)) from None
+                          f"for it or choose another {flag}", file=path, field=flag) from None
     except OSError as err:
-        raise ConfigError(f"cannot lock it: {err.strerror}", field=flag, value=str(path)) from err
+        raise ConfigError(f"cannot lock it: {err.strerror}", file=path, field=flag) from err
     return lock
 
 

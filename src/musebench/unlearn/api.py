@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from musebench.errors import ConfigError, DataError, MusebenchError
-from musebench.io import atomic_write_json, foreign_entries, is_ours
+from musebench.io import atomic_write_json
 from musebench.models.device import resolve_device
 from musebench.unlearn.config import Checkpoint, UnlearnConfig, UnlearnRun
 
@@ -44,9 +44,6 @@ def run_unlearning(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir
                       reference_dir=reference_dir, resume=resume)
 
     previous = read_run(out_dir)
-    if previous is None and out_dir.is_dir() and not is_ours(out_dir, ("run.json",)):
-        raise ConfigError("output directory holds files musebench did not write (" + ", ".join(
-            foreign_entries(out_dir)[:3]) + "); choose another --out or pass --force", file=out_dir)
     if previous is not None:
         if not resume:
             raise ConfigError("output directory already holds an unlearning run; pass --resume to continue it or "
