@@ -29,3 +29,4 @@ def test_damaged_input_is_one_clean_error(case, pristine, tmp_path):
                             "model": tmp_path / "ws" / "model", "out": tmp_path / "ws" / "out"})
     assert expected in outcome.error_lines[0]
     assert outcome.written == [], outcome.written
+    assert outcome.lost == [], outcome.lost
