@@ -202,6 +202,10 @@ case("options file missing", F, nothing, lambda ws: _unlearn(ws, "--config", str
 case("options not YAML", F, lambda ws: _yaml(ws, "epochs: [1,\n"), lambda ws: _unlearn(ws, "--config",
                                                                                       str(ws["tmp"] / "options.yaml")),
      "options.yaml")
+case("options not UTF-8", F, lambda ws: _write(ws["tmp"] / "options.yaml", b"epochs: \xed\xa0\x80\n"),
+     lambda ws: _unlearn(ws, "--config", str(ws["tmp"] / "options.yaml")), "options.yaml")
+case("experiment not UTF-8", F, lambda ws: _write(ws["tmp"] / "experiment.yaml", b"name: \xff\n"),
+     lambda ws: ["run", str(ws["tmp"] / "experiment.yaml"), "--out", str(ws["out"])], "experiment.yaml")
 case("options a list", F, lambda ws: _yaml(ws, "- 1\n- 2\n"),
      lambda ws: _unlearn(ws, "--config", str(ws["tmp"] / "options.yaml")), "options.yaml")
 case("options unknown key", F, lambda ws: _yaml(ws, "epocks: 2\n"),

@@ -126,6 +126,8 @@ def _read_yaml(path: str) -> dict:
         data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"not valid YAML: {str(err).splitlines()[0]}", file=file) from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"not UTF-8 text (byte {err.start})", file=file) from err
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping of unlearning options", file=file, value=type(data).__name__)
     return data
