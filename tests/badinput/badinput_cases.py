@@ -301,3 +301,5 @@ case("run --out is a file", O, lambda ws: (_file(ws), _experiment(ws, EXP + "met
      lambda ws: ["run", str(ws["tmp"] / "experiment.yaml"), "--out", str(ws["out"])], "--out")
 case("run --out holds foreign files", O, lambda ws: (_foreign(ws), _experiment(ws, EXP + "methods: {{ga: {{}}}}\n")),
      lambda ws: ["run", str(ws["tmp"] / "experiment.yaml"), "--out", str(ws["out"])], "thesis.tex")
+case("report --out holds foreign files", O, _foreign, lambda ws: ["report", str(ws["tmp"]), "--out", str(ws["out"])],
+     "thesis.tex")
