@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from badinput_cases import CASES  # noqa: E402
-from badinput_outcome import run_case  # noqa: E402
+from badinput_cases import CASES
+from badinput_outcome import run_case
 
 
 def test_the_suite_covers_every_category_with_at_least_60_cases():

@@ -87,7 +87,8 @@ def attempt(argv: list[str], target, log_path: str, counts_path: str | None = No
 
 
 def main() -> int:
-    plan = json.loads(open(sys.argv[1]).read())
+    with open(sys.argv[1]) as fh:
+        plan = json.load(fh)
     report_path = sys.argv[2]
     import torch
 
@@ -101,7 +102,8 @@ def main() -> int:
     if rc != 0:
         print(f"reference run failed (rc {rc}); see {log}", file=sys.stderr)
         return 1
-    counts = {k: v for k, v in json.loads(open(counts_path).read()).items() if v > 0}
+    with open(counts_path) as fh:
+        counts = {k: v for k, v in json.load(fh).items() if v > 0}
     rng = random.Random(plan["seed"])
     kills, events, chains = 0, [], []
     while kills < plan["kills"]:

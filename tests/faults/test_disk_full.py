@@ -52,7 +52,7 @@ def test_eval_on_a_full_disk_writes_no_summary_and_a_rerun_completes(tmp_path, t
 @pytest.mark.slow
 def test_unlearn_on_a_full_disk_leaves_no_epoch_model_and_resumes(tmp_path, tiny_corpus, tiny_model_dir, capsys,
                                                                   monkeypatch):
-    import transformers.modeling_utils as modeling_utils
+    from transformers import modeling_utils
 
     data = save_corpus(tiny_corpus, tmp_path / "data")
     out = tmp_path / "run"

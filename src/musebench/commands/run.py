@@ -43,7 +43,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from musebench.experiment.adapters import validate_method
     from musebench.experiment.config import load_experiment
-
     from musebench.io import check_output_dir
 
     set_threads(args.threads)
