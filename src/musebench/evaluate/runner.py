@@ -135,7 +135,6 @@ class Runner:
         todo = [r for k, r in needed.items() if k not in done]
         start, cpu_start = time.perf_counter(), time.process_time()
         rows = [ids[: r.max_length] for r, ids in zip(todo, encode(self.tokenizer, [r.text for r in todo]))]
-        check_lengths([len(r) for r in rows], self.context, group, "text scored")
         max_rows = CPU_SCORING_ROWS if self.caller.device.type == "cpu" else MAX_ROWS
         batches = []
         for moments in (True, False):
