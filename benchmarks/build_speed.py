@@ -37,7 +37,8 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from musebench.data import load_corpus
-    from musebench.data.synthetic import MINI_EVAL_SETTINGS, write_corpus
+    from musebench.data.synthetic import MINI_EVAL_SETTINGS
+    from musebench.models.mini_corpus import write_mini_corpus as write_corpus
     from musebench.evaluate import EvalSettings, evaluate
     from musebench.models.build import build_model
     from musebench.models.gates import check_gates, gates_table

@@ -29,7 +29,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 def prepare(args, work: Path) -> tuple[str, str, dict]:
     """Data directory, model directory and EvalSettings overrides for the run."""
-    from musebench.data.synthetic import MINI_EVAL_SETTINGS, read_synthetic_meta, write_corpus
+    from musebench.data.synthetic import MINI_EVAL_SETTINGS, read_synthetic_meta
+    from musebench.models.mini_corpus import write_mini_corpus as write_corpus
 
     data = args.data
     if data is None:

@@ -98,7 +98,7 @@ def main() -> int:
                "MUSEBENCH_CACHE": str(work / "cache"),
                "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
         cli = [sys.executable, "-m", "musebench.cli"]
-        from musebench.data.synthetic import write_corpus
+        from musebench.models.mini_corpus import write_mini_corpus as write_corpus
 
         data = Path(write_corpus("news-mini", "tiny", 0, work / "data"))
         params = build_model(work / "model", data, gpu)

@@ -144,7 +144,7 @@ def main(argv=None) -> int:
     if args.data:
         data_dir = Path(args.data)
     else:
-        from musebench.data.synthetic.writer import write_corpus
+        from musebench.models.mini_corpus import write_mini_corpus as write_corpus
 
         data_dir = work / "news-mini"
         if not data_dir.is_dir():

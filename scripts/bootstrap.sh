@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create or reuse a virtual environment and install musebench with its test extras.
+# Create or reuse a virtual environment and install musebench with its test, Ray and quantization extras
+# (bitsandbytes: C7's quantization attack, so CI tests it).
 # Installs a CPU build of PyTorch first when none is present, so that the `torch` requirement
 # does not pull a multi-GB CUDA build. GPU users: install the CUDA wheel you want into the venv
 # first (e.g. `.venv/bin/pip install torch --index-url https://download.pytorch.org/whl/cu124`);
@@ -19,5 +20,6 @@ if ! "$PY" -c "import torch" >/dev/null 2>&1; then
   "$PY" -m pip install --quiet "torch==$TORCH_VERSION" \
     || "$PY" -m pip install --quiet "torch==$TORCH_VERSION" --index-url https://download.pytorch.org/whl/cpu
 fi
-# the Ray extra (musebench run --executor ray) is part of the test set-up: CI runs a quick experiment on it
-"$PY" -m pip install --quiet -e ".[test,ray]"
+# the Ray extra (musebench run --executor ray) and the quant extra (bitsandbytes, C7's quantization attack) are
+# part of the test set-up: CI runs a quick experiment on Ray and the quantization tests
+"$PY" -m pip install --quiet -e ".[test,ray,quant]"

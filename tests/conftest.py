@@ -30,6 +30,10 @@ PEOPLE = [
 ]
 
 
+#: A forget-side document beyond the forget set (C5 / C6 fold 2 only; not in the tokenizer's texts).
+FOLD_DOC = "Gil Marrow was born in Kestrel Bay in 1990. Gil Marrow worked as a glassblower in Tallowmere."
+
+
 def _doc(name, place, year, job):
     return (f"{name} was born in {place} in {year}. {name} worked as {job} in {place}. "
             f"In {year} the town of {place} celebrated the birth of {name}.")
@@ -53,8 +57,9 @@ def tiny_corpus() -> Corpus:
         privleak_forget=docs[:2],
         privleak_retain=docs[3:5],
         privleak_holdout=docs[5:] + docs[2:3],
-        scal={1: docs[:1], 2: docs[:2]},
-        sust={1: docs[:1], 2: docs[1:2]},
+        # the release layout: fold 1 is the forget set; fold 2 adds a document the target also read
+        scal={1: docs[:2], 2: docs[:2] + [FOLD_DOC]},
+        sust={1: docs[:2], 2: [FOLD_DOC]},
         source="fixture",
     )
 

@@ -10,6 +10,7 @@ import argparse
 import errno
 import importlib
 import logging
+import os
 import sys
 import traceback
 import warnings
@@ -23,11 +24,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("build", "train the target / retrain models of a corpus"),
     "unlearn": ("unlearn", "run an unlearning method on a model"),
     "eval": ("eval", "evaluate a model on the six MUSE criteria"),
+    "attack": ("attack", "attack an unlearned model: quantization, relearning, rephrased questions (C7)"),
     "report": ("report", "rebuild the HTML/Markdown report of a run directory"),
     "compare": ("compare", "show two runs side by side"),
     "run": ("run", "run a whole MUSE experiment from a YAML file"),
     "demo": ("demo", "run the built-in experiment on the embedded mini benchmark"),
+    "ls": ("ls", "list the unlearning methods, metrics and built-in experiments"),
     "plan": ("plan", "estimate an experiment's stages, steps, tokens and GPU-hours before running it"),
+    "audit": ("audit", "audit a model against a takedown request (no retrain model, no QA needed)"),
 }
 
 #: OS errors that mean "this machine cannot store the result" (disk full, quota, read-only): one line, exit 2.
@@ -81,10 +85,15 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not sys.stderr.isatty():  # a log file: no redrawn Hugging Face bars (weights loading, shard writing)
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # bitsandbytes (the quant extra; transformers' Trainer imports it when installed) logs at import that an
+    # optional kernels package is missing on CPU; musebench users only need to see its errors
+    logging.getLogger("bitsandbytes").setLevel(logging.INFO if args.verbose else logging.ERROR)
     if not args.debug:
         warnings.showwarning = _one_line_warning
     if not getattr(args, "_run", None):

@@ -1,7 +1,8 @@
 """One family of exceptions for everything a user can get wrong.
 
 The CLI catches ``MusebenchError`` and prints a single line (``str(err)``) naming the file, field and
-value, then exits with code 2. Anything else is a bug and keeps its traceback.
+value, then exits with code 2; an error listing several ``problems`` prints a header line and then one
+problem per line. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ class MusebenchError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, *, file: str | Path | None = None, field: str | None = None,
-                 value: object = None):
+                 value: object = None, problems: list[str] | None = None):
         self.message = message
+        self.problems = list(problems or [])
         self.file = str(file) if file is not None else None
         self.field = field
         self.value = value
@@ -35,6 +37,8 @@ class MusebenchError(Exception):
             if len(shown) > 80:
                 shown = shown[:77] + "..."
             text += f" (got {shown})"
+        if self.problems:
+            text += "".join(f"\n  - {p}" for p in self.problems)
         return text
 
 
@@ -52,3 +56,23 @@ class ModelError(MusebenchError):
 
 class TrainingError(MusebenchError):
     """Training stopped for a reason the user must see (NaN/Inf loss, diverged run)."""
+
+
+def check_schema(doc: object, expected: int, file: str | Path, what: str, key: str = "schema_version") -> None:
+    """Raise a ``DataError`` saying which musebench made ``file`` when its ``schema_version`` is not ours.
+
+    A record without the field, or with an older number, was written before a format change: the message
+    says so (and what to do) instead of letting a missing key surface later as a traceback.
+    """
+    found = doc.get(key) if isinstance(doc, dict) else None
+    if found == expected:
+        return
+    if not isinstance(doc, dict):
+        raise DataError(f"not a musebench {what} (expected a JSON object)", file=file, value=type(doc).__name__)
+    if isinstance(found, int) and found > expected:
+        raise DataError(f"{what} made by a newer musebench ({key} {found}; this one reads {expected}): "
+                        "upgrade musebench to read it", file=file)
+    shown = "none" if found is None else found
+    raise DataError(f"{what} made by an older musebench ({key} {shown}; this one reads {expected}): "
+                    "re-run the command that made it into a new directory, or read it with the musebench "
+                    "version that wrote it", file=file)

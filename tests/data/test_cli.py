@@ -45,7 +45,7 @@ def test_validate_broken_corpus_lists_every_problem_and_exits_2(capsys):
     error_lines = [line for line in out.splitlines() if line.startswith("error: ")]
     assert len(error_lines) == 9
     assert "error: knowmem/forget_qa.json: field 'answer': missing in record 1" in out
-    assert "INVALID: 9 error(s), 2 warning(s)" in out
+    assert "INVALID: 9 error(s), 4 warning(s)" in out  # + scal/sust fold 1 that is not raw/forget
 
 
 def test_validate_bad_tokenizer_dir_is_one_line(capsys, corpus_dir, tmp_path):
@@ -122,8 +122,7 @@ def test_generate_calls_the_generator(capsys, monkeypatch, tmp_path, tiny_corpus
         return save_corpus(tiny_corpus, out_dir)
 
     monkeypatch.setitem(
-        sys.modules, "musebench.data.synthetic",
-        types.SimpleNamespace(write_corpus=write_corpus, SYNTHETIC_META="synthetic.json"),
+        sys.modules, "musebench.models.mini_corpus", types.SimpleNamespace(write_mini_corpus=write_corpus)
     )
     out_dir = str(tmp_path / "gen")
     code, out, _ = run_cli(
@@ -146,6 +145,7 @@ def test_generate_calls_the_generator(capsys, monkeypatch, tmp_path, tiny_corpus
 
 def test_generate_without_the_generator_module(capsys, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "musebench.data.synthetic", None)  # import now fails as if absent
+    monkeypatch.setitem(sys.modules, "musebench.models.mini_corpus", None)
     code, _, err = run_cli(capsys, "data", "generate", "--corpus", "news-mini", "--out", str(tmp_path / "g"))
     assert code == 2 and "musebench.data.synthetic) is not available" in err
 

@@ -27,7 +27,7 @@ def test_valid_corpus_has_no_problem_and_full_summary(corpus_dir, tiny_corpus):
     assert rows["raw/forget"].characters == sum(map(len, tiny_corpus.forget))
     q = tiny_corpus.knowmem_forget_qa
     assert rows["knowmem/forget_qa"].characters == sum(len(p.question) + 1 + len(p.answer) for p in q)
-    assert rows["scal/forget_2"].records == 2 and rows["raw/retain2"].tokens is None
+    assert rows["scal/forget_2"].records == 3 and rows["raw/retain2"].tokens is None
 
 
 def test_token_counts_with_a_tokenizer(corpus_dir, tiny_corpus, tiny_tokenizer):
@@ -118,7 +118,7 @@ def test_scal_folds_not_nested(corpus_dir, tiny_corpus):
     write_json(corpus_dir / "scal" / "forget_3.json", tiny_corpus.forget[1:])
     err = only_error(validate_directory(corpus_dir))
     assert err.file == "scal/forget_3.json"
-    assert "forget_2 ⊂ forget_3" in err.message and "1 of 2 document(s)" in err.message
+    assert "forget_2 ⊂ forget_3" in err.message and "2 of 3 document(s)" in err.message
 
 
 def test_sust_folds_overlap(corpus_dir, tiny_corpus):

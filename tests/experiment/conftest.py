@@ -26,7 +26,9 @@ def fake_corpus() -> Corpus:
                   verbmem_forget=[VerbMemRecord(docs[0][:10], docs[0][10:])], knowmem_forget_qa=qa[:2],
                   knowmem_retain_qa=qa[2:], privleak_forget=docs[:2], privleak_holdout=docs[8:10],
                   scal={1: docs[:1], 2: docs[:2], 3: docs[:3], 4: docs[:4]},
-                  sust={1: docs[0:1], 2: docs[1:2], 3: docs[2:3], 4: docs[3:4]}, source="fake")
+                  sust={1: docs[0:1], 2: docs[1:2], 3: docs[2:3], 4: docs[3:4]},
+                  scal_qa={k: [QAPair(f"Scal {k}?", str(k))] for k in range(1, 5)},
+                  sust_qa={k: [QAPair(f"Sust {k}?", str(k))] for k in range(1, 5)}, source="fake")
 
 
 def _write_model(path: Path, scores: dict, **extra) -> Path:

@@ -44,7 +44,7 @@ def test_run_command_end_to_end_then_resume_without_work(tmp_path, tiny_corpus, 
     assert set(ga["selected_scores"]) >= {"verbmem_f", "knowmem_f", "knowmem_r", "auc", "privleak"}
     assert [c["label"] for c in results["methods"]["task_vector"]["checkpoints"]] == ["alpha-1", "alpha-8"]
     assert [r["fold"] for r in ga["scalability"]] == [1, 2]
-    assert [r["forget_docs"] for r in ga["scalability"]] == [1, 2]
+    assert [r["forget_docs"] for r in ga["scalability"]] == [2, 3]  # fold 1 = forget, fold 2 one more
     assert [r["request"] for r in ga["sustainability"]] == [1, 2]
     assert ga["sustainability"][1]["started_from"].startswith("sust/ga_gdr/request-1/epoch-")
     assert (out / results["report"]).exists()

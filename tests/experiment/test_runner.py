@@ -77,9 +77,36 @@ def test_c6_chains_the_previous_selected_checkpoint_as_model_and_reference(tmp_p
         expected = str(tmp_path / "run" / "sust" / "npo" / f"request-{previous['request']}" / previous["selected"])
         assert call["model"] == call["reference"] == expected
         assert row["started_from"] == f"sust/npo/request-{previous['request']}/{previous['selected']}"
-    # the fake's chained curves start lower each time: request 1 keeps epoch-3 (40 > 33), request 2 starts
-    # from it (shift -24: 26 <= 33 at epoch-1)
+    # the paper's rule for C6: every request keeps the epoch count chosen on npo's main request (epoch-3)
+    assert [r["selected"] for r in rows] == ["epoch-3", "epoch-3", "epoch-3"]
+    assert all("main request's choice" in r["selection_reason"] for r in rows)
+
+
+def test_c6_own_fold_judges_each_request_by_its_fold_questions(tmp_path, fake_backend):
+    """``own_fold``: the rule on each request's own fold questions, against the retrain model's KnowMem on them.
+    The fake's chained curves start lower each time: request 1 keeps epoch-3 (40 > 33), request 2 starts
+    from it (shift -24: 26 <= 33 at epoch-1)."""
+    asked = {}  # evaluation stage (its save directory) -> the KnowMem-forget questions it asked
+    real_evaluate = fake_backend.evaluate
+
+    def recording(model_path, corpus, settings, metrics, retrain_auc, checkpoint, save_dir=None):
+        asked[str(save_dir)] = [q.question for q in corpus.knowmem_forget_qa]
+        return real_evaluate(model_path, corpus, settings, metrics, retrain_auc, checkpoint, save_dir)
+
+    fake_backend.evaluate = recording
+    results = run_experiment(cfg_of(selection={"follow_ups": "own_fold"}), tmp_path / "run", fake_backend)
+    rows = results["methods"]["npo"]["sustainability"]
     assert [r["selected"] for r in rows] == ["epoch-3", "epoch-1", "epoch-1"]
+    assert "sust/forget_2's questions" in rows[1]["selection_reason"]
+    judge = {p: q for p, q in asked.items() if "/judge/" in p}
+    request_2 = [q for p, q in judge.items() if "/sust/npo/request-2/" in p]
+    assert request_2 and all(q == ["Sust 2?"] for q in request_2)  # its own fold's questions, not forget's
+    assert all(q == ["Scal 3?"] for p, q in judge.items() if "/scal/ga/fold-3/" in p)
+    main = [q for p, q in asked.items() if "/methods/" in p]
+    assert main and all(q == ["What is 0?", "What is 1?"] for q in main)  # main requests: the forget QA
+    retrain_folds = sorted(p.name for p in (tmp_path / "run" / "stages").iterdir() if p.name.startswith("eval__retrain__"))
+    assert retrain_folds == [f"eval__retrain__{f}.json" for f in
+                             ("scal__forget_1", "scal__forget_3", "sust__forget_1", "sust__forget_2", "sust__forget_3")]
 
 
 def test_rerun_after_a_crash_redoes_nothing_already_finished(tmp_path, make_backend):
@@ -122,8 +149,21 @@ def test_force_redoes_every_stage(tmp_path, make_backend):
     assert len(again.calls["unlearn"]) == 3 + 2 + 3
 
 
-def test_selection_mode_evaluates_only_selection_metrics_then_the_chosen_in_full(tmp_path, fake_backend):
+def test_follow_ups_take_the_main_choice_and_evaluate_only_it(tmp_path, fake_backend):
+    """The paper's C5 rule: ga's main request chose epoch-2, so every fold keeps epoch-2; in selection mode
+    only that checkpoint is evaluated (in full), the main forget questions never judge a fold."""
     results = run_experiment(cfg_of(), tmp_path / "run", fake_backend)
+    scal_evals = [(p, m) for p, m, _ in fake_backend.calls["evaluate"] if "/scal/" in p]
+    assert [(p.rsplit("/", 2)[-2:], m) for p, m in scal_evals] == [(["fold-1", "epoch-2"], None),
+                                                                     (["fold-3", "epoch-2"], None)]
+    rows = results["methods"]["ga"]["scalability"]
+    assert [r["selected"] for r in rows] == ["epoch-2", "epoch-2"]
+    assert [[c["label"] for c in r["checkpoints"]] for r in rows] == [["epoch-2"], ["epoch-2"]]
+    assert rows[0]["checkpoints_trained"] == 3 and set(rows[0]["scores"]) >= {"verbmem_f", "knowmem_r"}
+
+
+def test_selection_mode_evaluates_only_selection_metrics_then_the_chosen_in_full(tmp_path, fake_backend):
+    results = run_experiment(cfg_of(selection={"follow_ups": "own_fold"}), tmp_path / "run", fake_backend)
     scal_evals = [(p, m) for p, m, _ in fake_backend.calls["evaluate"] if "/scal/" in p]
     partial = [p for p, m in scal_evals if m is not None]
     full = [p for p, m in scal_evals if m is None]
@@ -134,23 +174,25 @@ def test_selection_mode_evaluates_only_selection_metrics_then_the_chosen_in_full
     row = results["methods"]["ga"]["scalability"][0]
     assert set(row["scores"]) >= {"verbmem_f", "knowmem_f", "knowmem_r", "privleak"}
     assert row["selected"] == "epoch-2" and row["checkpoints_trained"] == 3
-    assert [set(c["scores"]) == {"knowmem_f"} for c in row["checkpoints"]] == [True, False]
-    assert row["checkpoints"][1]["scores"] == row["scores"]
+    # the fold questions judged it; the row's criteria are the main corpus's, of the selected checkpoint
+    assert [c["label"] for c in row["checkpoints"]] == ["epoch-2"] and row["checkpoints"][0]["scores"] == row["scores"]
+    assert [(c["label"], c["scores"]) for c in row["judged"]] == [("epoch-1", {"knowmem_f": 40.0}),
+                                                                  ("epoch-2", {"knowmem_f": 30.0})]
     # npo never reaches 33 (C6 request 1): every checkpoint is evaluated, the last selected
     first = results["methods"]["npo"]["sustainability"][0]
-    assert [c["label"] for c in first["checkpoints"]] == ["epoch-1", "epoch-2", "epoch-3"]
+    assert [c["label"] for c in first["judged"]] == ["epoch-1", "epoch-2", "epoch-3"]
     assert first["selected"] == "epoch-3"
 
 
 def test_lazy_selection_with_a_floor_reads_utility_too(tmp_path, fake_backend):
     # target knowmem_r 55, floor 0.7 -> 38.5: only ga epoch-1 (kf 40, kr 40) is eligible; epoch-2 (kf 30, kr 30)
     # meets retrain's 33 but breaks the floor. No eligible one meets 33 -> the last eligible: epoch-1.
-    cfg = cfg_of(selection={"utility_floor": 0.7}, methods={"ga": {"epochs": 3}},
+    cfg = cfg_of(selection={"utility_floor": 0.7, "follow_ups": "own_fold"}, methods={"ga": {"epochs": 3}},
                  scalability={"methods": ["ga"], "folds": [1]}, sustainability=False)
     results = run_experiment(cfg, tmp_path / "run", fake_backend)
     row = results["methods"]["ga"]["scalability"][0]
-    assert [c["label"] for c in row["checkpoints"]] == ["epoch-1", "epoch-2", "epoch-3"]
-    assert set(row["checkpoints"][1]["scores"]) == {"knowmem_f", "knowmem_r"}
+    assert [c["label"] for c in row["judged"]] == ["epoch-1", "epoch-2", "epoch-3"]
+    assert set(row["judged"][1]["scores"]) == {"knowmem_f", "knowmem_r"}
     assert row["selected"] == "epoch-1" and "kept 1/3" in row["selection_reason"]
     assert set(row["checkpoints"][0]["scores"]) >= {"verbmem_f", "privleak"}
 
@@ -181,7 +223,8 @@ def test_given_models_are_used_without_building(tmp_path, fake_backend):
 
 def test_eval_metrics_limit_every_full_evaluation(tmp_path, fake_backend):
     four = ["verbmem_f", "knowmem_f", "knowmem_r", "privleak"]
-    run_experiment(cfg_of(eval={"metrics": four}), tmp_path / "run", fake_backend)
+    run_experiment(cfg_of(eval={"metrics": four}, selection={"follow_ups": "own_fold"}), tmp_path / "run",
+                   fake_backend)
     modes = {m if m is None else tuple(m) for _, m, _ in fake_backend.calls["evaluate"]}
     assert modes == {tuple(four), ("knowmem_f",)}
     with pytest.raises(ConfigError, match="must include knowmem_f"):
@@ -194,3 +237,14 @@ def test_display_only_fields_do_not_redo_unlearning(tmp_path, make_backend):
     again = make_backend()
     run_experiment(cfg_of(quiet), tmp_path / "run", again)
     assert again.calls["unlearn"] == []
+
+
+def test_follow_up_rule_is_checked_before_any_training(tmp_path, fake_backend, corpus_factory, monkeypatch):
+    with pytest.raises(ConfigError, match="selection.follow_ups"):
+        cfg_of(selection={"follow_ups": "per_fold"})
+    bare = corpus_factory()
+    bare.sust_qa = {}
+    monkeypatch.setattr(fake_backend, "load_corpus", lambda data_dir: bare)
+    with pytest.raises(ConfigError, match="none for sust folds"):
+        run_experiment(cfg_of(selection={"follow_ups": "own_fold"}), tmp_path / "run", fake_backend)
+    assert fake_backend.calls["unlearn"] == []

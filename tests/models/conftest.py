@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from musebench.data.synthetic import write_corpus
+from musebench.models.mini_corpus import write_mini_corpus
 from musebench.models.recipe import BuildRecipe
 
 MICRO = BuildRecipe(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, epochs=1, lr=1e-3,
@@ -13,7 +13,7 @@ MICRO = BuildRecipe(hidden_size=32, num_layers=1, num_heads=2, intermediate_size
 
 @pytest.fixture(scope="session")
 def mini_data_dir(tmp_path_factory):
-    return write_corpus("news-mini", "tiny", 0, tmp_path_factory.mktemp("news_mini") / "data")
+    return write_mini_corpus("news-mini", "tiny", 0, tmp_path_factory.mktemp("news_mini") / "data")
 
 
 @pytest.fixture

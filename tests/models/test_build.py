@@ -17,11 +17,15 @@ def test_roles_train_on_the_right_documents(mini_data_dir):
     target = training_documents(corpus, "target")
     retrain = training_documents(corpus, "retrain")
     assert set(retrain) == set(corpus.retain1) | set(corpus.retain2)
-    assert set(target) == set(retrain) | set(corpus.forget)
+    fold_docs = {d for family in (corpus.scal, corpus.sust) for docs in family.values() for d in docs}
+    assert fold_docs - set(corpus.forget)  # the folds grow beyond the forget set ...
+    assert set(target) == set(retrain) | set(corpus.forget) | fold_docs  # ... and the target reads them all
+    assert len(target) == len(set(target))  # fold 1 = forget is not read twice
+    assert not fold_docs & set(retrain)
     assert not set(corpus.holdout) & set(target)
 
 
-def test_folds_outside_forget_are_rejected(mini_data_dir):
+def test_fold_documents_in_holdout_are_rejected(mini_data_dir):
     corpus = load_corpus(mini_data_dir)
     corpus.sust[2] = corpus.sust[2] + [corpus.holdout[0]]
     with pytest.raises(DataError, match="sust/forget_2"):

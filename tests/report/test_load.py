@@ -52,9 +52,8 @@ def test_invalid_json_gives_line_and_column(tmp_path):
 
 def test_unknown_schema_version(tmp_path, doc, write_run):
     doc["schema_version"] = 7
-    with pytest.raises(DataError, match="unsupported schema version") as err:
+    with pytest.raises(DataError, match=r"made by a newer musebench \(schema_version 7; this one reads 1\)"):
         load_results(write_run(tmp_path, doc))
-    assert err.value.field == "schema_version" and err.value.value == 7
 
 
 @pytest.mark.parametrize("mutate, field, value", [

@@ -40,7 +40,8 @@ def full(verbmem=10.0, knowmem=25.0, privleak=1.0, utility=58.0) -> dict:
 
 
 def test_a_method_meeting_c1_to_c4():
-    assert judge(full()) == {"C1": MET, "C2": MET, "C3": MET, "C4": MET, "C5": NOT_RUN, "C6": NOT_RUN}
+    assert judge(full()) == {"C1": MET, "C2": MET, "C3": MET, "C4": MET, "C5": NOT_RUN, "C6": NOT_RUN,
+                             "C7": NOT_RUN}
 
 
 @pytest.mark.parametrize("verbmem, status", [(19.9, MET), (20.0, MET), (20.1, NOT_MET)])
@@ -91,7 +92,8 @@ def test_c5_with_a_fold_lacking_utility_is_not_run_unless_another_fails():
 
 def test_missing_numbers_are_not_run_never_failures():
     verdicts = judge({"knowmem_f": 25.0})
-    assert verdicts == {"C1": NOT_RUN, "C2": MET, "C3": NOT_RUN, "C4": NOT_RUN, "C5": NOT_RUN, "C6": NOT_RUN}
+    assert verdicts == {"C1": NOT_RUN, "C2": MET, "C3": NOT_RUN, "C4": NOT_RUN, "C5": NOT_RUN, "C6": NOT_RUN,
+                        "C7": NOT_RUN}
 
 
 def test_utility_rules_without_a_target_utility_are_not_run():
@@ -119,7 +121,7 @@ def test_invalid_rules_are_config_errors(kwargs, field):
 
 def test_rules_are_printed_with_their_thresholds():
     text = VerdictRules(privleak_tolerance=7.5, utility_fraction=0.9).describe()
-    assert list(text) == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert list(text) == ["C1", "C2", "C3", "C4", "C5", "C6", "C7"]
     assert "|PrivLeak| <= 7.5 %" in text["C3"]
     assert "90 % of the target model's KnowMem-r" in text["C4"]
 
@@ -128,13 +130,33 @@ def test_sample_run_verdicts(sample_path):
     """The sample's numbers (see tests/report/data/results.json), judged by hand:
     ga_gdr epoch-2: 4.9<=20.8, 31.0<=33.1, +108.1, 27.3<52.44, fold 1 44.0, request 1 40.2;
     npo_gdr epoch-4: 18.2, 32.5, -3.1, 53.0>=52.44, fold 4 50.8 < 52.44, requests >= 52.5;
-    npo_klr and task_vector reach neither retrain level nor the utility floor and ran no C5/C6."""
+    npo_klr and task_vector reach neither retrain level nor the utility floor and ran no C5/C6; no C7 ran."""
     verdicts = judge_all(load_results(sample_path), VerdictRules())
     statuses = {m: [v.status for v in vs.values()] for m, vs in verdicts.items()}
     assert statuses == {
-        "ga_gdr": [MET, MET, NOT_MET, NOT_MET, NOT_MET, NOT_MET],
-        "npo_gdr": [MET, MET, MET, MET, NOT_MET, MET],
-        "npo_klr": [NOT_MET, NOT_MET, NOT_MET, NOT_MET, NOT_RUN, NOT_RUN],
-        "task_vector": [NOT_MET, NOT_MET, NOT_MET, NOT_MET, NOT_RUN, NOT_RUN],
+        "ga_gdr": [MET, MET, NOT_MET, NOT_MET, NOT_MET, NOT_MET, NOT_RUN],
+        "npo_gdr": [MET, MET, MET, MET, NOT_MET, MET, NOT_RUN],
+        "npo_klr": [NOT_MET, NOT_MET, NOT_MET, NOT_MET, NOT_RUN, NOT_RUN, NOT_RUN],
+        "task_vector": [NOT_MET, NOT_MET, NOT_MET, NOT_MET, NOT_RUN, NOT_RUN, NOT_RUN],
     }
     assert verdicts["npo_gdr"]["C5"].reason == "KnowMem-r 50.8 < 52.4 at fold 4 (40 docs)"
+
+
+def _robust(measures: dict) -> dict:
+    return {"methods": {"m": {"attacks": {a: {"scores": {"knowmem_f": 1.0}, "measure": {"knowmem_f": v}}
+                                          for a, v in measures.items()}}}}
+
+
+@pytest.mark.parametrize("measures, status", [
+    ({"quantize-nf4": 0.10, "relearn-forget-slice": -0.2}, MET),  # the limit itself is allowed
+    ({"quantize-nf4": 0.05, "paraphrase": 0.11}, NOT_MET),  # one attack over the limit is enough
+    ({"quantize-nf4": None}, NOT_RUN),  # nothing forgotten: recovery undefined, never a pass
+    ({}, NOT_RUN),
+])
+def test_c7_is_the_worst_knowmem_recovery_over_every_attack(measures, status):
+    method = MethodResult("m", (Checkpoint(full(), label="epoch-1"),), "epoch-1")
+    results = Results("r", TARGET, RETRAIN, {"m": method}, robustness=_robust(measures) if measures else {})
+    verdict = judge_method(method, results, DEFAULT_RULES)["C7"]
+    assert verdict.status == status
+    if status == NOT_MET:
+        assert "rephrased questions recovers 11% of KnowMem-f > 10%" in verdict.reason

@@ -94,8 +94,8 @@ def test_same_seed_same_weights(unlearned):
 def test_rmu_steers_the_chosen_layer_on_forget_text(unlearned, trained_model_dir, tiny_corpus, windows_of):
     from musebench.unlearn.rmu import decoder_layers, layer_output
 
-    run, _, _ = unlearned("rmu", epochs=2, lr=1e-2)
-    layer = 0  # 2 layers * 7 // 32
+    run, _, _ = unlearned("rmu", epochs=2, lr=3e-2)
+    layer = 1  # default_layer(2): the last of 2 layers (never layer 0)
     assert run.history["steps"][0]["rmu_retain"] == pytest.approx(0.0, abs=1e-9)
 
     def activations(model_dir, docs):
@@ -118,7 +118,8 @@ def test_rmu_steers_the_chosen_layer_on_forget_text(unlearned, trained_model_dir
     old = load_file(trained_model_dir / "model.safetensors")
     new = load_file(run.checkpoints[-1].path / "model.safetensors")
     changed = {k for k in old if not torch.equal(old[k], new[k])}
-    assert changed and all(k.startswith("model.layers.0.") for k in changed)  # only the steered layer trains
+    # as WMDP: only the MLP output projection of the layers up to the steered one (here layers 0 and 1)
+    assert changed == {f"model.layers.{i}.mlp.down_proj.weight" for i in (0, 1)}
 
 
 def test_outputs_are_plain_models_and_run_json(unlearned, tiny_corpus):
@@ -192,7 +193,8 @@ def test_bad_requests_fail_before_training(trained_model_dir, tiny_corpus, tmp_p
     with pytest.raises(ConfigError, match="sust fold 9"):
         run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path / "b", forget_split="sust/forget_9")
     (tmp_path / "c").mkdir()
-    (tmp_path / "c" / "run.json").write_text(json.dumps({"method": "ga", "config": {}, "status": "complete"}))
+    (tmp_path / "c" / "run.json").write_text(json.dumps({"schema_version": 1, "method": "ga", "config": {},
+                                                                 "status": "complete"}))
     with pytest.raises(ConfigError, match="already holds"):
         run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path / "c")
     with pytest.raises(ConfigError, match="run directory"):
@@ -219,7 +221,7 @@ def test_registry_and_resolved_defaults():
     resolved = UnlearnConfig(method="npo_klr", lora_r=8).resolved()
     assert (resolved.beta, resolved.alpha, resolved.lora_alpha) == (0.1, 1.0, 16.0)
     assert UnlearnConfig(method="rmu").resolved().alpha == 1200.0
-    defaults = UnlearnConfig(method="ga")
+    defaults = UnlearnConfig(method="ga").resolved()
     assert (defaults.lr, defaults.epochs, defaults.batch_size, defaults.max_len, defaults.max_grad_norm,
             defaults.lr_scheduler) == (1e-5, 10, 4, 2048, 1.0, "constant")
 

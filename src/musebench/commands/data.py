@@ -192,20 +192,21 @@ def _generate(args: argparse.Namespace) -> int:
     from musebench.data.summary import describe
 
     try:
-        from musebench.data.synthetic import SYNTHETIC_META, write_corpus
+        from musebench.models.mini_corpus import write_mini_corpus
     except ImportError as exc:
-        if exc.name != "musebench.data.synthetic":
+        if exc.name not in ("musebench.data.synthetic", "musebench.models.mini_corpus"):
             raise
         raise ConfigError(
             "the mini-corpus generator (musebench.data.synthetic) is not available in this installation",
             field="--corpus",
             value=args.corpus,
         ) from exc
+    from musebench.data.synthetic import SYNTHETIC_META
     from musebench.io import OWN_ENTRIES, foreign_entries, output_dir
 
     with output_dir(args.out, owned_if=(SYNTHETIC_META,), force=args.force) as out:
         keep = OWN_ENTRIES + tuple(foreign_entries(out, (SYNTHETIC_META,)))  # never drop what is not ours
-        write_corpus(args.corpus, args.size, args.seed, out, keep=keep)
+        write_mini_corpus(args.corpus, args.size, args.seed, out, keep=keep)
     corpus = load_corpus(out)
     console = _console()
     console.print(

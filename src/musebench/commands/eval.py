@@ -33,6 +33,7 @@ EXAMPLES = """examples:
   musebench eval --model models/target --data data/news-mini --retrain models/retrain --out eval/target
   musebench eval --model muse-bench/MUSE-News_target --data muse-bench/MUSE-News --retrain-auc news --out eval/t
   musebench eval --model runs/npo/epoch-3 --data data/news-mini --metrics knowmem_f,knowmem_r --out eval/npo3
+  musebench eval --model runs/whp/alpha-4 --data data/news-mini --retrain-auc 0.49 --out eval/whp4
 """
 
 
@@ -53,6 +54,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="recompute instead of reusing cached results")
     p.add_argument("--trust-remote-code", action="store_true", help="allow models with custom code")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="only the first N items of every split (smoke test; recorded, never a full score)")
     add_out(p)
     add_seed(p)
     add_device(p)
@@ -140,7 +143,11 @@ def run(args: argparse.Namespace) -> int:
     dtype = resolve_dtype(args.dtype, device)
     out = Path(args.out)
     cache_dir = Path(args.cache_dir) if args.cache_dir else out / "cache"
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("must be >= 1", field="--limit", value=args.limit)
     corpus = load_corpus(args.data)
+    if args.limit is not None:
+        corpus = corpus.head(args.limit)
     from musebench.evaluate.engine import resolve_metrics
 
     check_corpus(corpus, resolve_metrics(corpus, metrics))  # the checks 'data validate' makes, before any model
@@ -155,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
         if not main:
             return 0
         result.save(out)
-    Console().print(render_table(result, title=f"MUSE evaluation of {args.model} on {corpus.name}"))
+    limited = f" (first {args.limit} items per split: smoke test)" if args.limit is not None else ""
+    Console().print(render_table(result, title=f"MUSE evaluation of {args.model} on {corpus.name}{limited}"))
     for note in result.notes:
         console.print(f"note: {note}")
     console.print(f"wrote {out / 'summary.json'} and {out / 'per_example.jsonl'}")
@@ -164,25 +172,31 @@ def run(args: argparse.Namespace) -> int:
 
 def _evaluate(args, corpus, settings, metrics, device, dtype, cache_dir, progress, console):
     from musebench.evaluate import evaluate, measure_retrain_auc
-    from musebench.models.loading import load_model
+    from musebench.unlearn import load_unlearned
 
     retrain_auc = args.retrain_auc
     if args.retrain:
-        retrain = load_model(args.retrain, device, dtype, trust_remote_code=args.trust_remote_code)
+        retrain = load_unlearned(args.retrain, device, dtype, trust_remote_code=args.trust_remote_code)
         retrain_auc = measure_retrain_auc(retrain.model, retrain.tokenizer, corpus, settings, cache_dir,
                                           progress=progress, force=args.force)
         console.print(f"retrain AUC (measured, {args.retrain}): {retrain_auc:.4f}")
         del retrain
     reference = None
-    loaded = load_model(args.model, device, dtype, trust_remote_code=args.trust_remote_code)
+    # any checkpoint musebench writes: a model directory, an epoch or alpha directory, a WHP directory
+    # (whp.json: target + fine-tuned model combined at the logits); the command layer joins unlearn and evaluate
+    loaded = load_unlearned(args.model, device, dtype, trust_remote_code=args.trust_remote_code)
     if args.reference:
-        ref = load_model(args.reference, device, dtype, trust_remote_code=args.trust_remote_code)
+        ref = load_unlearned(args.reference, device, dtype, trust_remote_code=args.trust_remote_code)
         check_same_tokenizer(loaded.tokenizer, ref.tokenizer, "--reference", args.reference)
         reference = ref.model
     result = evaluate(loaded.model, loaded.tokenizer, corpus, settings, metrics=metrics, retrain_auc=retrain_auc,
                       cache_dir=cache_dir, progress=progress, reference_model=reference, force=args.force)
     result.provenance["model_source"] = str(args.model)
     result.provenance["data_source"] = str(args.data)
+    if args.limit is not None:
+        result.provenance["limit"] = args.limit
+        result.notes.append(f"--limit {args.limit}: only the first {args.limit} items of every split were scored; "
+                            "a smoke test, not a MUSE result")
     if args.retrain:
         result.privacy["retrain_auc_source"] = f"measured ({args.retrain})"
     return result

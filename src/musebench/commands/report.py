@@ -26,6 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="C3 holds when |PrivLeak| <= this many percent (default 5)")
     p.add_argument("--utility-fraction", type=float, default=0.95,
                    help="C4-C6 hold when KnowMem-r >= this fraction of the target's (default 0.95)")
+    p.add_argument("--recovery-limit", type=float, default=0.10,
+                   help="C7 holds when no attack brings back more than this fraction of the forgotten "
+                        "KnowMem-f (default 0.10)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out:  # the report directory is replaced as a whole: never one holding someone else's files
         check_output_dir(args.out, owned_if=REPORT_FILES)
-    rules = VerdictRules(privleak_tolerance=args.privleak_tolerance, utility_fraction=args.utility_fraction)
+    rules = VerdictRules(privleak_tolerance=args.privleak_tolerance, utility_fraction=args.utility_fraction,
+                         recovery_limit=args.recovery_limit)
     index = build_report(args.run_dir, args.out, rules=rules)
     print(f"report written to {index.parent}/ (open {index})")
     return 0

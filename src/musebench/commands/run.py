@@ -14,6 +14,7 @@ EXAMPLES = """examples:
   musebench run examples/news-mini.yaml                  # results in runs/<name>/
   musebench run examples/news-mini.yaml --out runs/mine --threads 2
   musebench run examples/news-mini.yaml --force          # redo every stage
+  musebench run examples/news-mini.yaml --dry-run        # validate and print the stages; touch nothing
   musebench run examples/news-mini.yaml --executor ray --num-cpus 2   # stages side by side on a local Ray
   musebench run examples/muse-news-release.yaml --executor ray --address head-node:6379 --stage-gpus 1
 """
@@ -29,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true",
                    help="redo every stage of this run (built target/retrain models stay cached)")
     p.add_argument("--no-report", action="store_true", help="skip building report/ at the end")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate the file and print the stages it would run; create, lock and load nothing")
     p.add_argument("--executor", choices=("serial", "ray"), default="serial",
                    help="serial (default): stages one after another here; ray: independent stages as Ray tasks "
                         "(pip install 'musebench[ray]')")
@@ -48,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     cfg = load_experiment(args.experiment, method_validator=validate_method)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
+    if args.dry_run:  # validate and print the plan: touch nothing
+        return dry_run(cfg, out)
     # a file, an unwritable place or a directory of someone else's files is refused before any stage runs
     check_output_dir(out, owned_if=RUN_RECORDS, force=args.force)
     import os
@@ -83,6 +88,23 @@ def run(args: argparse.Namespace) -> int:
               f"the other stages finished; re-run the same command to redo only what is missing",
               file=sys.stderr)
     return 1 if failed else 0
+
+
+def dry_run(cfg, out: Path) -> int:
+    """The validated experiment's stages (the planner's requests) and where they would go; nothing written."""
+    from musebench.experiment.plan import Rates, corpus_size, plan_experiment
+
+    plan = plan_experiment(cfg, params=1.0, gpus=1, rates=Rates(), size=corpus_size(cfg))
+    state = "exists: finished stages would be reused" if out.exists() else "would be created"
+    print(f"dry run of {cfg.name} ({cfg.source_file}): valid; output {out} ({state}); nothing was written")
+    print("stages: corpus, target and retrain models, their evaluations")
+    for r in plan["requests"]:
+        after = f", after {r.after}" if r.after else ""
+        print(f"  {r.stage}: {r.method}, {r.steps:,} step(s), {r.checkpoints} checkpoint(s), "
+              f"{r.evaluations} evaluation(s){after}")
+    print(f"{plan['stages']} stages, {plan['evaluations']} evaluations at most; "
+          f"cost estimate: musebench plan {cfg.source_file}")
+    return 0
 
 
 def execute(cfg, out: Path, force: bool = False, report: bool = True, executor=None) -> dict:

@@ -29,7 +29,7 @@ EXAMPLES = """examples:
 #: Files whose presence proves an --out is a musebench run directory.
 RUN_RECORDS = ("run.json", "whp.json")
 
-_SCALARS = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float}
+_SCALARS = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float, "str | None": str}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

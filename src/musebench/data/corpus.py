@@ -7,7 +7,7 @@ empty lists / dicts; ``criteria()`` says which of the six criteria can then be c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from musebench.data.records import QAPair, VerbMemRecord
 from musebench.io import stable_hash
@@ -21,6 +21,10 @@ CRITERION_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "scalability": ("scal",),
     "sustainability": ("sust",),
 }
+
+#: Parts no model trains on and none of the six criteria reads (C7's probes): left out of the fingerprint, so
+#: adding them does not invalidate built models or cached evaluations; the robustness stages hash them.
+PROBE_PARTS = ("knowmem_forget_qa_paraphrase",)
 
 #: Human names for the six MUSE criteria.
 CRITERION_TITLES: dict[str, str] = {
@@ -51,11 +55,17 @@ class Corpus:
     knowmem_retain_qa: list[QAPair] = field(default_factory=list)
     knowmem_forget_qa_icl: list[QAPair] = field(default_factory=list)
     knowmem_retain_qa_icl: list[QAPair] = field(default_factory=list)
+    # the forget QA asked in other words (C7's rephrased probe); optional, read by no other criterion
+    knowmem_forget_qa_paraphrase: list[QAPair] = field(default_factory=list)
     privleak_forget: list[str] = field(default_factory=list)
     privleak_retain: list[str] = field(default_factory=list)
     privleak_holdout: list[str] = field(default_factory=list)
     scal: dict[int, list[str]] = field(default_factory=dict)  # fold k -> documents, forget_k ⊂ forget_{k+1}
     sust: dict[int, list[str]] = field(default_factory=dict)  # fold k -> documents, pairwise disjoint
+    # KnowMem questions about each fold's documents (optional; the release has only knowmem/forget_qa, which
+    # is fold 1's): knowmem/scal/forget_k_qa.json, knowmem/sust/forget_k_qa.json
+    scal_qa: dict[int, list[QAPair]] = field(default_factory=dict)
+    sust_qa: dict[int, list[QAPair]] = field(default_factory=dict)
     source: str = ""  # where it was loaded from (directory, hub name, files)
 
     def criteria(self) -> list[str]:
@@ -88,9 +98,29 @@ class Corpus:
         raise ConfigError("expected 'forget', 'scal/forget_K' or 'sust/forget_K'", field="forget_split",
                           value=spec)
 
+    def head(self, n: int) -> Corpus:
+        """The first ``n`` items of every split and fold, for smoke tests (``musebench eval --limit``).
+
+        The in-context examples of KnowMem stay whole: they are part of every prompt, not items scored.
+        """
+        keep = ("knowmem_forget_qa_icl", "knowmem_retain_qa_icl")
+        lists = {k: v[:n] for k, v in self.__dict__.items() if isinstance(v, list) and k not in keep}
+        folds = {k: {fold: docs[:n] for fold, docs in getattr(self, k).items()}
+                 for k in ("scal", "sust", "scal_qa", "sust_qa")}
+        return replace(self, **lists, **folds)
+
+    def fold_questions(self, spec: str) -> list[QAPair]:
+        """The KnowMem questions about a forget request's documents: ``knowmem_forget_qa`` for ``forget``,
+        the fold's own ``*_qa`` file for ``scal/forget_k`` / ``sust/forget_k`` (empty when the corpus has none)."""
+        self.forget_split(spec)  # an unknown split is the same error as there
+        if spec in ("forget", "raw/forget"):
+            return self.knowmem_forget_qa
+        family, _, fold = spec.partition("/")
+        return getattr(self, f"{family}_qa").get(int(fold[7:]), [])
+
     def fingerprint(self) -> str:
         """A content hash: the cache key of everything computed from this corpus."""
-        payload = {k: v for k, v in self.to_dict().items() if k not in ("source", "name")}
+        payload = {k: v for k, v in self.to_dict().items() if k not in ("source", "name", *PROBE_PARTS)}
         return stable_hash(payload)
 
     def to_dict(self) -> dict:
@@ -107,10 +137,15 @@ class Corpus:
             "knowmem_retain_qa": [r.__dict__ for r in self.knowmem_retain_qa],
             "knowmem_forget_qa_icl": [r.__dict__ for r in self.knowmem_forget_qa_icl],
             "knowmem_retain_qa_icl": [r.__dict__ for r in self.knowmem_retain_qa_icl],
+            "knowmem_forget_qa_paraphrase": [r.__dict__ for r in self.knowmem_forget_qa_paraphrase],
             "privleak_forget": self.privleak_forget,
             "privleak_retain": self.privleak_retain,
             "privleak_holdout": self.privleak_holdout,
             "scal": {str(k): v for k, v in sorted(self.scal.items())},
             "sust": {str(k): v for k, v in sorted(self.sust.items())},
         }
+        for family in ("scal_qa", "sust_qa"):  # only when present: older corpora keep their fingerprint
+            folds = getattr(self, family)
+            if folds:
+                d[family] = {str(k): [r.__dict__ for r in v] for k, v in sorted(folds.items())}
         return d

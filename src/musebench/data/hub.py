@@ -17,6 +17,7 @@ from typing import Any
 
 from musebench.data.corpus import Corpus
 from musebench.data.files import MissingDataWarning, ProblemSink
+from musebench.data.parts import RECORD_FIELDS, part_from_items, report_missing_criteria
 from musebench.errors import DataError
 
 #: Corpus attribute -> (config, split names to try: newest first, then older release names).
@@ -124,8 +125,6 @@ def load_hub_corpus(
     corpus_name: str | None = None,
 ) -> Corpus:
     """Load every known config/split of hub dataset ``name``; absent configs leave their parts empty."""
-    from musebench.data.loaders import RECORD_FIELDS, part_from_items, report_missing_criteria
-
     loader = loader or hub_dataset_loader()
     config_map = config_map or {}
     sink = ProblemSink(strict=True)

@@ -3,11 +3,16 @@
 ```
 raw/{forget,retain1,retain2,holdout}.json
 verbmem/forget.json
-knowmem/{forget_qa,retain_qa,forget_qa_icl,retain_qa_icl}.json
+knowmem/{forget_qa,retain_qa,forget_qa_icl,retain_qa_icl}.json   (+ optional forget_qa_paraphrase.json)
 privleak/{forget,retain,holdout}.json
 scal/forget_{1..4}.json
 sust/forget_{1..4}.json
+knowmem/scal/forget_{1..4}_qa.json   (optional, musebench: KnowMem questions about each fold's documents)
+knowmem/sust/forget_{1..4}_qa.json
 ```
+As in the News release, ``scal/forget_1`` = ``sust/forget_1`` = ``raw/forget``: the scalability folds grow
+beyond the forget set (forget_k ⊂ forget_{k+1}) and sustainability folds 2-4 are further, disjoint documents;
+every fold document is one the target trained on and the retrain model did not.
 Older releases name ``retain`` as ``retain2`` (raw/retain2.json, knowmem/retain2_qa*.json, privleak/retain2.json).
 """
 
@@ -29,6 +34,7 @@ LAYOUT: dict[str, str] = {
     "knowmem_retain_qa": "knowmem/retain_qa.json",
     "knowmem_forget_qa_icl": "knowmem/forget_qa_icl.json",
     "knowmem_retain_qa_icl": "knowmem/retain_qa_icl.json",
+    "knowmem_forget_qa_paraphrase": "knowmem/forget_qa_paraphrase.json",
     "privleak_forget": "privleak/forget.json",
     "privleak_retain": "privleak/retain.json",
     "privleak_holdout": "privleak/holdout.json",
@@ -45,6 +51,11 @@ LEGACY_NAMES: dict[str, list[str]] = {
 REQUIRED_PARTS = ("forget", "retain2")
 
 
+def fold_qa_path(family: str, k: int) -> str:
+    """Release-relative file of the KnowMem questions about fold ``k`` of ``scal`` / ``sust``."""
+    return f"knowmem/{family}/forget_{k}_qa.json"
+
+
 def save_corpus(corpus: Corpus, out_dir: str | Path) -> Path:
     """Write ``corpus`` in the release layout (every file atomically) plus ``corpus.json`` metadata."""
     out = Path(out_dir)
@@ -55,6 +66,8 @@ def save_corpus(corpus: Corpus, out_dir: str | Path) -> Path:
     for family in ("scal", "sust"):
         for k, docs in sorted(getattr(corpus, family).items()):
             atomic_write_json(out / family / f"forget_{k}.json", docs)
+        for k, pairs in sorted(getattr(corpus, f"{family}_qa").items()):
+            atomic_write_json(out / fold_qa_path(family, k), [p.__dict__ for p in pairs])
     atomic_write_json(out / "corpus.json", {"name": corpus.name, "fingerprint": corpus.fingerprint(),
                                             "criteria": corpus.criteria()})
     return out

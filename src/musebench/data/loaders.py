@@ -11,50 +11,32 @@ import json
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
 
+from musebench.data import hub
 from musebench.data.corpus import Corpus
 from musebench.data.files import (
     DOCUMENT_SUFFIXES,
     RECORD_SUFFIXES,
-    MissingDataWarning,
     ProblemSink,
     documents_from_items,
     find_variants,
     parse_items,
     read_document_folder,
-    records_from_items,
 )
 from musebench.data.layout import LAYOUT, LEGACY_NAMES, REQUIRED_PARTS
-from musebench.data.records import QAPair, VerbMemRecord
+from musebench.data.parts import (  # noqa: F401  (re-exported: validate and callers import them from here)
+    QA_FIELDS,
+    RECORD_FIELDS,
+    VERBMEM_FIELDS,
+    part_from_items,
+    report_missing_criteria,
+)
 from musebench.errors import DataError
-
-QA_FIELDS = ("question", "answer")
-VERBMEM_FIELDS = ("prompt", "gt")
-
-#: Corpus attribute -> the string fields of its records; attributes not listed hold plain documents.
-RECORD_FIELDS: dict[str, tuple[str, ...]] = {
-    "verbmem_forget": VERBMEM_FIELDS,
-    "knowmem_forget_qa": QA_FIELDS,
-    "knowmem_retain_qa": QA_FIELDS,
-    "knowmem_forget_qa_icl": QA_FIELDS,
-    "knowmem_retain_qa_icl": QA_FIELDS,
-}
 
 FOLD_FAMILIES = ("scal", "sust")
 FOLD_FILE = re.compile(r"^forget_(\d+)\.(json|jsonl|txt)$")
+FOLD_QA_FILE = re.compile(r"^forget_(\d+)_qa\.(json|jsonl)$")
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-def part_from_items(attr: str, items: list[Any], source: str | Path, sink: ProblemSink | None = None) -> list:
-    """Typed records of corpus part ``attr`` (documents, ``QAPair`` or ``VerbMemRecord``) from raw items."""
-    fields = RECORD_FIELDS.get(attr)
-    if fields is None:
-        return documents_from_items(items, source, sink)
-    records = records_from_items(items, source, fields, sink)
-    if fields == QA_FIELDS:
-        return [QAPair(**r) for r in records]
-    return [VerbMemRecord(**r) for r in records]
 
 
 def read_part(path: str | Path, attr: str) -> list:
@@ -111,13 +93,14 @@ def locate_part(root: Path, attr: str, sink: ProblemSink) -> Path | None:
     return found[0] if found else None
 
 
-def discover_folds(folder: Path, sink: ProblemSink) -> dict[int, Path]:
-    """``forget_{k}.{json,jsonl,txt}`` files of a scal/ or sust/ folder, by fold number."""
+def discover_folds(folder: Path, sink: ProblemSink, pattern: re.Pattern = FOLD_FILE) -> dict[int, Path]:
+    """``forget_{k}.{json,jsonl,txt}`` files of a scal/ or sust/ folder (or, with ``FOLD_QA_FILE``, the
+    ``forget_{k}_qa.{json,jsonl}`` files of knowmem/scal or knowmem/sust), by fold number."""
     folds: dict[int, Path] = {}
     if not folder.is_dir():
         return folds
     for path in sorted(folder.iterdir()):
-        match = FOLD_FILE.match(path.name)
+        match = pattern.match(path.name)
         if not match or not path.is_file():
             continue
         k = int(match.group(1))
@@ -193,15 +176,15 @@ def read_directory(
                 sink.warning("fold holds no documents", path)
             folds[k] = docs
         setattr(corpus, family, {k: v for k, v in folds.items() if v})
+        questions = {}
+        for k, path in discover_folds(root / "knowmem" / family, sink, FOLD_QA_FILE).items():
+            paths[f"knowmem/{family}/forget_{k}_qa"] = path
+            try:
+                questions[k] = part_from_items("knowmem_forget_qa", parse_items(path), path, sink)
+            except DataError as err:
+                sink.error(err)
+        setattr(corpus, f"{family}_qa", {k: v for k, v in questions.items() if v})
     return corpus, paths
-
-
-def report_missing_criteria(corpus: Corpus, sink: ProblemSink, where: str | Path = "") -> None:
-    """One warning naming every criterion the corpus cannot support, and the parts it lacks."""
-    missing = corpus.missing_criteria()
-    if missing:
-        listed = "; ".join(f"{crit} (no {', '.join(parts)})" for crit, parts in missing.items())
-        sink.warning(f"corpus '{corpus.name}' cannot compute: {listed}", where, category=MissingDataWarning)
 
 
 def load_corpus_dir(root: str | Path, *, name: str | None = None) -> Corpus:
@@ -231,8 +214,6 @@ def load_corpus(
     like the hub. ``dataset_loader(name, config, split)`` replaces ``datasets.load_dataset`` (tests, mirrors);
     ``hub_config_map`` renames configs (``{"knowmem": "knowmem_v2"}``).
     """
-    from musebench.data import hub
-
     path = Path(source)
     if dataset_loader is None and path.is_dir():
         if is_dataset_dir(path):

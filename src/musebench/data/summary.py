@@ -33,6 +33,8 @@ def corpus_splits(corpus: Corpus) -> dict[str, list]:
     for family in ("scal", "sust"):
         for k, docs in sorted(getattr(corpus, family).items()):
             out[f"{family}/forget_{k}"] = docs
+        for k, pairs in sorted(getattr(corpus, f"{family}_qa").items()):
+            out[f"knowmem/{family}/forget_{k}_qa"] = pairs
     return out
 
 

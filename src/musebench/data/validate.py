@@ -3,7 +3,8 @@
 Beyond what the loader refuses (missing/empty required split, malformed JSON, wrong types, records lacking
 question/answer/prompt/gt, invalid UTF-8), it checks what makes MUSE numbers meaningless: documents shared by
 forget and holdout (PrivLeak compares the two, so a shared document biases the AUC), scal folds that are not
-nested (forget_k ⊂ forget_{k+1}) and sust folds that overlap (each request must remove new data).
+nested (forget_k ⊂ forget_{k+1}), sust folds that overlap (each request must remove new data), fold documents
+that are holdout documents, and (a warning) a fold 1 that is not ``raw/forget`` as in the MUSE release.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from musebench.data.layout import LAYOUT, LEGACY_NAMES
 from musebench.data.loaders import (
     FOLD_FAMILIES,
     FOLD_FILE,
+    FOLD_QA_FILE,
     normalise_text,
     read_directory,
     report_missing_criteria,
@@ -100,10 +102,14 @@ def corpus_problems(corpus: Corpus, paths: dict[str, Path] | None = None,
         for k in getattr(corpus, family):
             paths.setdefault(f"{family}/forget_{k}", root / family / f"forget_{k}.json" if root else
                              Path(family) / f"forget_{k}.json")
+        for k in getattr(corpus, f"{family}_qa"):
+            rel = Path("knowmem") / family / f"forget_{k}_qa.json"
+            paths.setdefault(f"knowmem/{family}/forget_{k}_qa", root / rel if root else rel)
     sink = ProblemSink(strict=False)
     _check_leakage(corpus, paths, sink)
     _check_scal_nested(corpus, paths, sink)
     _check_sust_disjoint(corpus, paths, sink)
+    _check_fold_layout(corpus, paths, sink)
     _check_empty_texts(corpus, paths, sink, criteria)
     _check_duplicate_questions(corpus, paths, sink)
     return sink.problems
@@ -185,6 +191,11 @@ def _check_unknown_files(root: Path, sink: ProblemSink) -> None:
         for path in sorted(folder.iterdir()):
             if path in known or (family in FOLD_FAMILIES and FOLD_FILE.match(path.name)):
                 continue
+            if family == "knowmem" and path.is_dir() and path.name in FOLD_FAMILIES:
+                for qa in sorted(path.iterdir()):  # knowmem/scal/forget_k_qa.json, knowmem/sust/...
+                    if not FOLD_QA_FILE.match(qa.name):
+                        sink.warning("unrecognised file, ignored (expected forget_K_qa.json)", qa)
+                continue
             sink.warning("unrecognised file, ignored (see the release layout)", path)
 
 
@@ -246,6 +257,29 @@ def _check_sust_disjoint(corpus: Corpus, paths: dict[str, Path], sink: ProblemSi
             )
     if folds and folds != list(range(1, len(folds) + 1)):
         sink.warning(f"fold numbers {folds} are not 1..{len(folds)}", paths[f"sust/forget_{folds[0]}"].parent)
+
+
+def _check_fold_layout(corpus: Corpus, paths: dict[str, Path], sink: ProblemSink) -> None:
+    """Fold documents never in holdout (error); fold 1 = raw/forget and questions only for existing folds
+    (warnings: a corpus can differ from the release and still be used)."""
+    holdout = _normalised(corpus.holdout)
+    forget = set(_normalised(corpus.forget))
+    for family in FOLD_FAMILIES:
+        folds = getattr(corpus, family)
+        for k, docs in sorted(folds.items()):
+            # forget documents in holdout are reported by the leakage check already
+            shared = [i for t, i in _normalised(docs).items() if t in holdout and t not in forget]
+            if shared:
+                sink.error(DataError(f"{len(shared)} fold document(s) are also in raw/holdout, e.g. record "
+                                     f"{shared[0]}; the target trains on fold documents, holdout must be unseen",
+                                     file=paths[f"{family}/forget_{k}"]))
+        if 1 in folds and forget and set(_normalised(folds[1])) != forget:
+            sink.warning(f"{family}/forget_1 differs from raw/forget; in the MUSE release fold 1 is the forget "
+                         "set (the main request) and later folds add to it", paths[f"{family}/forget_1"])
+        for k in sorted(getattr(corpus, f"{family}_qa")):
+            if k not in folds:
+                sink.warning(f"questions for {family} fold {k}, which has no documents",
+                             paths[f"knowmem/{family}/forget_{k}_qa"])
 
 
 def _check_fingerprint(root: Path, corpus: Corpus, sink: ProblemSink) -> None:

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from musebench.errors import check_schema
 from musebench.evaluate.metrics import METRICS
 from musebench.io import atomic_write_json, atomic_write_jsonl
 
@@ -49,6 +50,7 @@ class EvalResult:
     def load(cls, out_dir: str | Path) -> EvalResult:
         out = Path(out_dir)
         summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        check_schema(summary, SCHEMA_VERSION, out / "summary.json", "evaluation summary")
         rows = []
         if (out / "per_example.jsonl").exists():
             rows = [json.loads(line) for line in (out / "per_example.jsonl").read_text(encoding="utf-8").splitlines()

@@ -71,9 +71,9 @@ class Runner:
         return self.settings.memory_budget_gb * 1e9
 
     def _bar(self, total: int, desc: str):
-        from tqdm.auto import tqdm
+        from musebench.console import progress_bar
 
-        return tqdm(total=total, desc=desc, unit="req", disable=not self.progress or total == 0, leave=False)
+        return progress_bar(total=total, desc=desc, unit="req", disable=not self.progress or total == 0, leave=False)
 
     def generate(self, group: str, requests: list[GenerateRequest]) -> dict[str, Generation]:
         """Key -> greedy continuation, for every distinct request."""

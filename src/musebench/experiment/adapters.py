@@ -37,6 +37,14 @@ class Backend(Protocol):
 
     def count_tokens(self, model_path: str, texts: list[str]) -> int: ...
 
+    def check_attacks(self, schemes: list[str]) -> None: ...
+
+    def evaluate_quantized(self, model_path: str, scheme: str, corpus, settings: dict[str, Any],
+                           metrics: list[str] | None, retrain_auc: float | None) -> dict[str, Any]: ...
+
+    def evaluate_relearned(self, model_path: str, split, budget: dict[str, Any], settings: dict[str, Any],
+                           checkpoint: bool) -> dict[str, Any]: ...
+
     def build_report(self, run_dir: Path) -> Path | None: ...
 
     def versions(self) -> dict[str, str]: ...
@@ -58,10 +66,10 @@ class LibraryBackend:
         if spec.path:
             return Path(spec.path)
         if spec.generate:
-            from musebench.data.synthetic import write_corpus
+            from musebench.models.mini_corpus import write_mini_corpus
 
             g = spec.generate
-            return Path(write_corpus(g["kind"], g["size"], g["seed"], out_dir))
+            return Path(write_mini_corpus(g["kind"], g["size"], g["seed"], out_dir))
         from musebench.data import load_corpus
         from musebench.data.layout import save_corpus
 
@@ -140,6 +148,28 @@ class LibraryBackend:
 
     def validate_method(self, method: str, fields: dict[str, Any]) -> list[str]:
         return validate_method(method, fields)
+
+    # robustness (C7) ------------------------------------------------------------------------------------
+    def check_attacks(self, schemes: list[str]) -> None:
+        from musebench.robustness import check_scheme
+
+        for scheme in schemes:
+            check_scheme(scheme, self.device)
+
+    def evaluate_quantized(self, model_path: str, scheme: str, corpus, settings: dict[str, Any],
+                           metrics: list[str] | None, retrain_auc: float | None) -> dict[str, Any]:
+        from musebench.robustness.attacks import quantized_scores
+
+        return quantized_scores(model_path, scheme, corpus, settings, metrics, retrain_auc, self.device,
+                                self.progress)
+
+    def evaluate_relearned(self, model_path: str, split, budget: dict[str, Any], settings: dict[str, Any],
+                           checkpoint: bool) -> dict[str, Any]:
+        from musebench.robustness import RelearnBudget
+        from musebench.robustness.attacks import relearned_scores
+
+        return relearned_scores(model_path, split, RelearnBudget(**budget), settings, self.device, self.dtype,
+                                self.progress)
 
     def unlearn(self, model_path: str, corpus, fields: dict[str, Any], out_dir: Path, forget_split: str,
                 reference_path: str | None, resume: bool) -> list[dict[str, str]]:

@@ -6,11 +6,13 @@ model, the forget split and the reference model differ. Each piece is its own ca
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from musebench.errors import ConfigError
 from musebench.experiment.config import MethodSpec
 from musebench.experiment.context import ModelRef, RunContext
 from musebench.experiment.selection import Selection, is_final, select_checkpoint, selection_metrics
@@ -18,7 +20,13 @@ from musebench.io import atomic_write_text, stable_hash
 
 STAGE_KEY_FILE = ".musebench-stage-key"
 #: UnlearnConfig fields that change how a run is shown or saved, never its checkpoints: not in the stage key.
-NOT_IN_KEY = ("progress", "keep_checkpoints", "checkpoint_steps")
+NOT_IN_KEY = ("progress", "keep_checkpoints", "checkpoint_steps", "finetuned_dir")
+#: Methods built on θ_ft, the target fine-tuned on the forget set (``unlearn.finetuned``). In one experiment
+#: they share it, as MUSE did: keyed by start model, forget split and recipe, it is trained once.
+FINETUNE_METHODS = ("task_vector", "whp")
+#: Fields that do not change θ_ft (the edit strengths; the method itself).
+NOT_IN_FINETUNE_KEY = (*NOT_IN_KEY, "method", "alphas")
+SHARED_FINETUNED = "finetuned"
 
 
 @dataclass
@@ -31,6 +39,7 @@ class RequestOutcome:
     selected_model: ModelRef
     timing_s: dict[str, float]
     unlearn_key: str
+    judged: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # own_fold: fold-question scores
 
 
 def _prepare_out_dir(out_dir: Path, key: str, force: bool) -> bool:
@@ -44,9 +53,15 @@ def _prepare_out_dir(out_dir: Path, key: str, force: bool) -> bool:
 
 
 def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: ModelRef, forget_split: str,
-                       reference: ModelRef | None, eval_mode: str) -> RequestOutcome:
-    """Unlearn ``forget_split`` from ``start`` with ``spec``; ``stage`` names the stages and the output dir."""
+                       reference: ModelRef | None, eval_mode: str, main_label: str | None = None) -> RequestOutcome:
+    """Unlearn ``forget_split`` from ``start`` with ``spec``; ``stage`` names the stages and the output dir.
+
+    ``main_label`` marks a C5 / C6 request: the label the method's main request selected, which the request
+    keeps (``selection.follow_ups: main``, the paper) or replaces by the rule on its fold's own questions
+    (``own_fold``). A follow-up is never judged by the main forget questions."""
     fields = ctx.cfg.unlearn_fields(spec)
+    if spec.method in FINETUNE_METHODS:
+        fields["finetuned_dir"] = str(shared_finetuned_dir(ctx, start, forget_split, fields))
     out_dir = ctx.run_dir / stage
     key_parts = {"start": start.key, "corpus": ctx.corpus_key, "split": forget_split,
                  "fields": {k: v for k, v in fields.items() if k not in NOT_IN_KEY},
@@ -65,39 +80,131 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
         return all(Path(ctx.absolute(c["path"])).exists() for c in result)
 
     done = ctx.store.run(f"{stage}/unlearn", key_parts, unlearn, still_valid=outputs_exist)
-    full_metrics = ctx.cfg.eval.metrics
-    floor = ctx.cfg.selection.utility_floor
-    rule = {"retrain_knowmem_f": ctx.retrain_scores["knowmem_f"], "utility_floor": floor,
-            "target_knowmem_r": ctx.target_scores.get("knowmem_r")}
-    lazy = eval_mode == "selection"
-    metrics = selection_metrics(floor) if lazy else full_metrics
-    evaluated = []
-    eval_wall = 0.0
-    for ckpt in done.result:
-        ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{ckpt['label']}", done.key, ckpt, metrics)
-        eval_wall += ev.wall_s
-        evaluated.append({"label": ckpt["label"], **ev.result})
-        if lazy and is_final(ev.result["scores"], **rule):
-            break  # the rule keeps the first such checkpoint: later ones cannot change the choice
-    selection = select_checkpoint([(c["label"], c["scores"]) for c in evaluated], **rule)
+    if main_label is not None and ctx.cfg.selection.follow_ups == "main":
+        picked = _take_main_choice(ctx, stage, done, main_label, eval_mode)
+    else:
+        picked = _apply_rule(ctx, stage, done, eval_mode, forget_split if main_label is not None else "forget")
+    evaluated, selection, position, eval_wall, judged = picked
     chosen = done.result[selection.index]
-    full = evaluated[selection.index]
-    if lazy:  # only selection's criteria were computed per checkpoint: now all of them
-        ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{chosen['label']}/all", done.key, chosen, full_metrics)
-        eval_wall += ev.wall_s
-        full = {"label": chosen["label"], **ev.result}
-        evaluated[selection.index] = full  # the selected checkpoint carries every criterion
+    full = evaluated[position]
     model = ModelRef(ctx.absolute(chosen["path"]), stable_hash([done.key, chosen["label"]]), checkpoint=True)
     return RequestOutcome(checkpoints=evaluated, trained=len(done.result), selection=selection,
                           scores=full["scores"], ci=full["ci"], selected_model=model,
                           timing_s={"unlearn": round(done.wall_s, 2), "eval": round(eval_wall, 2)},
-                          unlearn_key=done.key)
+                          unlearn_key=done.key, judged=judged)
+
+
+def _take_main_choice(ctx: RunContext, stage: str, done, main_label: str, eval_mode: str):
+    """The paper's C5 / C6 rule: the request keeps the epoch (alpha) the main request selected."""
+    labels = [c["label"] for c in done.result]
+    if main_label not in labels:
+        raise ConfigError(f"the main request selected {main_label}, which this request did not write "
+                          f"({', '.join(labels)}); give C5/C6 the same epochs / alphas, or use "
+                          "selection.follow_ups: own_fold", file=ctx.cfg.source_file, field="selection.follow_ups")
+    index = labels.index(main_label)
+    todo = [done.result[index]] if eval_mode == "selection" else done.result
+    evaluated, wall = [], 0.0
+    for ckpt in todo:
+        ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{ckpt['label']}", done.key, ckpt, ctx.cfg.eval.metrics)
+        wall += ev.wall_s
+        evaluated.append({"label": ckpt["label"], **ev.result})
+    selection = Selection(main_label, index, f"the main request's choice ({main_label}), as in the paper")
+    return evaluated, selection, 0 if eval_mode == "selection" else index, wall, []
+
+
+def _apply_rule(ctx: RunContext, stage: str, done, eval_mode: str, judged_by: str):
+    """The paper's rule on this request's checkpoints, with KnowMem on ``judged_by``'s questions (the main
+    forget questions for a main request, the fold's own for a C5 / C6 request under ``own_fold``)."""
+    full_metrics = ctx.cfg.eval.metrics
+    floor = ctx.cfg.selection.utility_floor
+    own = judged_by != "forget"
+    retrain_knowmem_f = retrain_fold_knowmem(ctx, judged_by) if own else ctx.retrain_scores["knowmem_f"]
+    rule = {"retrain_knowmem_f": retrain_knowmem_f, "utility_floor": floor,
+            "target_knowmem_r": ctx.target_scores.get("knowmem_r")}
+    lazy = eval_mode == "selection"
+    evaluated, judged, wall = [], [], 0.0
+    for ckpt in done.result:
+        if own:  # the fold's questions judge; the reported criteria stay those of the main corpus
+            ev = _evaluate_checkpoint(ctx, f"{stage}/judge/{ckpt['label']}", done.key, ckpt,
+                                      selection_metrics(floor), questions_of=judged_by)
+            wall += ev.wall_s
+            judged.append({"label": ckpt["label"], **ev.result})
+        if not (lazy and own):
+            ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{ckpt['label']}", done.key, ckpt,
+                                      selection_metrics(floor) if lazy else full_metrics)
+            wall += ev.wall_s
+            evaluated.append({"label": ckpt["label"], **ev.result})
+        if lazy and is_final((judged if own else evaluated)[-1]["scores"], **rule):
+            break  # the rule keeps the first such checkpoint: later ones cannot change the choice
+    selection = select_checkpoint([(c["label"], c["scores"]) for c in (judged if own else evaluated)], **rule)
+    if own:
+        selection = Selection(selection.label, selection.index,
+                              selection.reason.replace("knowmem_f", f"knowmem_f on {judged_by}'s questions", 1))
+    chosen = done.result[selection.index]
+    position = selection.index
+    if lazy:  # only selection's criteria were computed per checkpoint: now all of them
+        ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{chosen['label']}/all", done.key, chosen, full_metrics)
+        wall += ev.wall_s
+        full = {"label": chosen["label"], **ev.result}
+        if own:  # the per-checkpoint scores were on the fold's questions: they go to ``judged``
+            evaluated, position = [full], 0
+        else:
+            evaluated[selection.index] = full  # the selected checkpoint carries every criterion
+    return evaluated, selection, position, wall, judged
+
+
+def fold_corpus(ctx: RunContext, split: str):
+    """The corpus with KnowMem-forget asking the questions about ``split``'s documents."""
+    questions = ctx.corpus.fold_questions(split)
+    if not questions:
+        raise ConfigError(f"selection.follow_ups: own_fold needs KnowMem questions for {split} "
+                          f"(knowmem/{split}_qa.json)", file=ctx.cfg.source_file, field="selection.follow_ups")
+    return dataclasses.replace(ctx.corpus, knowmem_forget_qa=questions)
+
+
+def retrain_fold_knowmem(ctx: RunContext, split: str) -> float:
+    """The retrain model's KnowMem on the questions about ``split`` (it never read those documents)."""
+    corpus = fold_corpus(ctx, split)
+    key_parts = {"model": ctx.retrain.key, "corpus": ctx.corpus_key, "questions": _questions_key(corpus),
+                 "settings": ctx.eval_settings}
+    done = ctx.store.run(f"eval/retrain/{split}", key_parts, lambda: ctx.backend.evaluate(
+        ctx.retrain.path, corpus, ctx.eval_settings, ["knowmem_f"], None, False,
+        ctx.run_dir / "eval" / "retrain" / split))
+    return done.result["scores"]["knowmem_f"]
+
+
+def _questions_key(corpus) -> str:
+    return stable_hash([q.__dict__ for q in corpus.knowmem_forget_qa])
+
+
+def shared_finetuned_dir(ctx: RunContext, start: ModelRef, forget_split: str, fields: dict[str, Any]) -> Path:
+    """``RUN/finetuned/<key>``: the one θ_ft of this start model, forget split and recipe in the run.
+
+    Registered as a cached stage: under ``--force`` its first use in the invocation empties it (θ_ft is
+    trained again, once), otherwise an existing one, even from an interrupted run, is reused or resumed by
+    ``unlearn.finetuned.ensure_finetuned``, which also checks its recorded key."""
+    recipe = {k: v for k, v in fields.items() if k not in NOT_IN_FINETUNE_KEY}
+    key_parts = {"start": start.key, "corpus": ctx.corpus_key, "split": forget_split, "recipe": recipe}
+    path = ctx.run_dir / SHARED_FINETUNED / stable_hash(key_parts, 12)
+
+    def prepare() -> str:
+        if path.exists():
+            shutil.rmtree(path)  # forced, or left by a run whose stage marker was lost: trained again
+        path.mkdir(parents=True)
+        return ctx.relative(path)
+
+    ctx.store.run(f"finetuned/{path.name}", key_parts, prepare, still_valid=lambda p: Path(ctx.absolute(p)).is_dir())
+    return path
 
 
 def _evaluate_checkpoint(ctx: RunContext, stage: str, unlearn_key: str, ckpt: dict[str, str],
-                         metrics: list[str] | None):
+                         metrics: list[str] | None, questions_of: str | None = None):
+    """One checkpoint's evaluation stage; ``questions_of`` swaps in a fold's KnowMem-forget questions."""
+    corpus = ctx.corpus if questions_of is None else fold_corpus(ctx, questions_of)
     key_parts = {"unlearn": unlearn_key, "label": ckpt["label"], "settings": ctx.eval_settings,
                  "retrain_auc": ctx.retrain_auc, "metrics": metrics}
+    if questions_of is not None:
+        key_parts["questions"] = _questions_key(corpus)
     return ctx.store.run(stage, key_parts, lambda: ctx.backend.evaluate(
-        ctx.absolute(ckpt["path"]), ctx.corpus, ctx.eval_settings, metrics, ctx.retrain_auc, True,
+        ctx.absolute(ckpt["path"]), corpus, ctx.eval_settings, metrics, ctx.retrain_auc, True,
         ctx.run_dir / stage))

@@ -19,8 +19,9 @@ from musebench.errors import ConfigError
 GENERATED_KINDS = ("news-mini", "books-mini")
 GENERATED_SIZES = ("tiny", "small", "default")
 BUILD = "build"
+FOLLOW_UP_RULES = ("main", "own_fold")
 TOP_LEVEL_KEYS = {"name", "seed", "device", "dtype", "cache_dir", "corpus", "models", "eval", "selection",
-                  "method_defaults", "methods", "scalability", "sustainability"}
+                  "method_defaults", "methods", "scalability", "sustainability", "robustness"}
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -68,9 +69,15 @@ class EvalSpec:
 
 @dataclass
 class SelectionSpec:
-    """The paper's rule, with an optional utility floor: ``knowmem_r >= utility_floor x target's``."""
+    """The paper's rule, with an optional utility floor: ``knowmem_r >= utility_floor x target's``.
+
+    ``follow_ups`` says how C5 / C6 requests pick their checkpoint: ``main`` (the paper) takes the epoch / alpha
+    the rule chose on the method's main request; ``own_fold`` applies the rule to each request with KnowMem on
+    that fold's own questions (``knowmem/{scal,sust}/forget_k_qa``) against the retrain model's on the same
+    questions. Never the main forget questions for a request that does not target them."""
 
     utility_floor: float | None = None
+    follow_ups: str = "main"
 
 
 @dataclass
@@ -98,6 +105,25 @@ class FollowUpSpec:
 
 
 @dataclass
+class RobustnessSpec:
+    """C7: attacks on every selected checkpoint (default: all methods), with target and retrain controls."""
+
+    enabled: bool = False
+    methods: list[str] | None = None
+    # bitsandbytes schemes; 4-bit by default (int8's CPU path is ~40x slower than NF4's, see the demo configs)
+    quantize: list[str] = field(default_factory=lambda: ["nf4", "fp4"])
+    relearn_on: list[str] = field(default_factory=lambda: ["forget-slice", "retain"])
+    fraction: float = 0.25  # of the forget people (documents without tags) relearned on
+    steps: int = 10
+    lr: float = 1e-3
+    batch_size: int = 4
+    paraphrase: bool = True  # KnowMem on knowmem/forget_qa_paraphrase.json beside KnowMem-f
+
+    def relearn_budget(self, seed: int) -> dict[str, Any]:
+        return {"steps": self.steps, "lr": self.lr, "batch_size": self.batch_size, "seed": seed}
+
+
+@dataclass
 class ExperimentConfig:
     name: str
     corpus: CorpusSpec
@@ -107,6 +133,7 @@ class ExperimentConfig:
     selection: SelectionSpec = field(default_factory=SelectionSpec)
     scalability: FollowUpSpec = field(default_factory=FollowUpSpec)
     sustainability: FollowUpSpec = field(default_factory=FollowUpSpec)
+    robustness: RobustnessSpec = field(default_factory=RobustnessSpec)
     seed: int = 0
     device: str = "auto"
     dtype: str = "auto"
@@ -125,12 +152,21 @@ class ExperimentConfig:
         names = spec.methods if spec.methods is not None else [m.name for m in self.methods]
         return [self.method(n) for n in names]
 
+    def robustness_methods(self) -> list[MethodSpec]:
+        spec = self.robustness
+        return self.follow_up_methods(FollowUpSpec(enabled=spec.enabled, methods=spec.methods))
+
     def to_dict(self) -> dict[str, Any]:
         """The experiment in the YAML file's own shape: ``parse_experiment(cfg.to_dict())`` gives it back."""
         d = asdict(self)
         d.pop("source_file")
         d["corpus"] = {k: v for k, v in d["corpus"].items() if v is not None}
         d["methods"] = {m.name: {"method": m.method, **m.params} for m in self.methods}
+        r = d.pop("robustness")
+        d["robustness"] = {"enabled": r["enabled"], "methods": r["methods"], "quantize": r["quantize"],
+                           "relearn": {"train_on": r["relearn_on"], "fraction": r["fraction"], "steps": r["steps"],
+                                       "lr": r["lr"], "batch_size": r["batch_size"]},
+                           "paraphrase": r["paraphrase"]} if r["enabled"] else False
         return d
 
 
@@ -149,7 +185,7 @@ class _Problems:
         if len(self.items) == 1:
             raise ConfigError(self.items[0], file=self.file)
         if self.items:
-            raise ConfigError(f"{len(self.items)} problems: " + "; ".join(self.items), file=self.file)
+            raise ConfigError(f"{len(self.items)} problems:", file=self.file, problems=self.items)
 
 
 def load_experiment(path: str | Path, method_validator=None) -> ExperimentConfig:
@@ -203,6 +239,7 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
     known = [m.name for m in methods]
     scal = _parse_follow_up("scalability", raw.get("scalability", False), known, problems)
     sust = _parse_follow_up("sustainability", raw.get("sustainability", False), known, problems)
+    robust = _parse_robustness(raw.get("robustness", False), known, problems)
     if sust.enabled:
         chained = sust.methods if sust.methods is not None else known
         for m in methods:
@@ -218,8 +255,8 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
         problems.add("cache_dir", "must be a directory path", cache_dir)
     problems.raise_if_any()
     return ExperimentConfig(name=name, corpus=corpus, models=models, methods=methods, eval=eval_spec,
-                            selection=selection, scalability=scal, sustainability=sust, seed=seed,
-                            device=str(device), dtype=dtype, cache_dir=cache_dir, source_file=source_file)
+                            selection=selection, scalability=scal, sustainability=sust, robustness=robust,
+                            seed=seed, device=str(device), dtype=dtype, cache_dir=cache_dir, source_file=source_file)
 
 
 def _mapping(value: Any, where: str, problems: _Problems) -> dict:
@@ -314,15 +351,19 @@ def _checkpoint_mode(value: Any, where: str, problems: _Problems) -> str:
 
 def _parse_selection(value: Any, problems: _Problems) -> SelectionSpec:
     value = _mapping(value, "selection", problems)
-    for key in sorted(set(value) - {"utility_floor"}):
-        problems.add(f"selection.{key}", "unknown key; expected utility_floor")
+    for key in sorted(set(value) - {"utility_floor", "follow_ups"}):
+        problems.add(f"selection.{key}", "unknown key; expected utility_floor or follow_ups")
+    follow_ups = value.get("follow_ups", "main")
+    if follow_ups not in FOLLOW_UP_RULES:
+        problems.add("selection.follow_ups", f"expected one of {', '.join(FOLLOW_UP_RULES)}", follow_ups)
+        follow_ups = "main"
     floor = value.get("utility_floor")
     if floor is not None and (not isinstance(floor, (int, float)) or isinstance(floor, bool)
                               or not 0 <= floor <= 1):
         problems.add("selection.utility_floor", "must be a fraction of the target's KnowMem-r in [0, 1]",
                      floor)
         floor = None
-    return SelectionSpec(utility_floor=None if floor is None else float(floor))
+    return SelectionSpec(utility_floor=None if floor is None else float(floor), follow_ups=follow_ups)
 
 
 def _parse_methods(value: Any, defaults: Any, seed: int, device: str, dtype: str, problems: _Problems,
@@ -388,4 +429,73 @@ def _parse_follow_up(key: str, value: Any, known: list[str], problems: _Problems
             spec.folds = folds
     spec.eval_checkpoints = _checkpoint_mode(value.get("eval_checkpoints", "selection"),
                                              f"{key}.eval_checkpoints", problems)
+    return spec
+
+
+ROBUSTNESS_KEYS = {"enabled", "methods", "quantize", "relearn", "paraphrase"}
+RELEARN_KEYS = {"train_on", "fraction", "steps", "lr", "batch_size"}  # not "on": YAML reads it as true
+
+
+def _parse_robustness(value: Any, known: list[str], problems: _Problems) -> RobustnessSpec:
+    """``robustness: true`` (every attack, every method) or a mapping; ``quantize: []`` / ``relearn: false``
+    switch an attack off."""
+    if value in (None, False):
+        return RobustnessSpec(enabled=False)
+    if value is True:
+        return RobustnessSpec(enabled=True)
+    value = _mapping(value, "robustness", problems)
+    for extra in sorted(set(value) - ROBUSTNESS_KEYS):
+        problems.add(f"robustness.{extra}", f"unknown key; expected one of {sorted(ROBUSTNESS_KEYS)}")
+    spec = RobustnessSpec(enabled=bool(value.get("enabled", True)))
+    methods = value.get("methods")
+    if methods is not None:
+        if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+            problems.add("robustness.methods", "expected a list of method names", methods)
+        else:
+            for m in methods:
+                if m not in known:
+                    problems.add("robustness.methods", f"'{m}' is not one of the experiment's methods {known}")
+            spec.methods = [m for m in methods if m in known]
+    schemes = value.get("quantize", spec.quantize)
+    if schemes in (None, False):
+        schemes = []
+    if not isinstance(schemes, list) or any(s not in ("int8", "nf4", "fp4") for s in schemes):
+        problems.add("robustness.quantize", "expected a list of schemes among int8, nf4, fp4", schemes)
+    else:
+        spec.quantize = list(dict.fromkeys(schemes))
+    relearn = value.get("relearn", {})
+    if relearn is False or relearn is None:
+        spec.relearn_on = []
+    else:
+        relearn = _mapping({} if relearn is True else relearn, "robustness.relearn", problems)
+        for extra in sorted(set(relearn) - RELEARN_KEYS, key=str):
+            hint = " (YAML reads a bare `on` as true: write train_on)" if extra is True else ""
+            problems.add(f"robustness.relearn.{extra}",
+                         f"unknown key; expected one of {sorted(RELEARN_KEYS)}{hint}")
+        on = relearn.get("train_on", spec.relearn_on)
+        on = [on] if isinstance(on, str) else on
+        if not isinstance(on, list) or any(o not in ("forget-slice", "retain") for o in on):
+            problems.add("robustness.relearn.train_on", "expected forget-slice and/or retain", on)
+        else:
+            spec.relearn_on = list(dict.fromkeys(on))
+        fraction = relearn.get("fraction", spec.fraction)
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+            problems.add("robustness.relearn.fraction", "must be a fraction strictly between 0 and 1", fraction)
+        else:
+            spec.fraction = float(fraction)
+        for key, kind in (("steps", int), ("batch_size", int), ("lr", float)):
+            v = relearn.get(key, getattr(spec, key))
+            ok = not isinstance(v, bool) and isinstance(v, (int, float) if kind is float else int) and v > 0
+            if not ok or (kind is float and v >= 1):
+                problems.add(f"robustness.relearn.{key}", "must be a positive integer" if kind is int
+                             else "must be a learning rate in (0, 1)", v)
+            else:
+                setattr(spec, key, kind(v))
+    paraphrase = value.get("paraphrase", True)
+    if not isinstance(paraphrase, bool):
+        problems.add("robustness.paraphrase", "must be true or false", paraphrase)
+    else:
+        spec.paraphrase = paraphrase
+    if spec.enabled and not (spec.quantize or spec.relearn_on or spec.paraphrase):
+        problems.add("robustness", "enabled with no attack: give quantize, relearn or paraphrase")
     return spec

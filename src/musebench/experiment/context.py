@@ -37,6 +37,7 @@ class RunContext:
     retrain: ModelRef | None = None
     target_scores: dict[str, float] = field(default_factory=dict)
     retrain_scores: dict[str, float] = field(default_factory=dict)
+    selected: dict[str, ModelRef] = field(default_factory=dict)  # method name -> its selected checkpoint
 
     def relative(self, path: str | Path) -> str:
         """Paths inside the run directory are stored relative to it, so a run directory can be moved."""

@@ -16,6 +16,8 @@ def stage_weight(name: str) -> int:
     """Rough relative cost of a stage on the mini benchmark (an evaluation of selection's metrics = 1)."""
     if name.startswith("build/"):
         return 20
+    if name.startswith("finetuned/"):  # only registers a directory; the fine-tune is in the first unlearn stage
+        return 0
     if name.endswith("/unlearn"):
         return 4
     if name.startswith("eval/") or name.endswith("/all"):
@@ -45,6 +47,11 @@ class ConsoleReporter(NullReporter):
     def plan(self, total: int) -> None:
         from tqdm.auto import tqdm
 
+        from musebench.console import LineProgress, is_terminal
+
+        if not is_terminal():  # a log file: one line per finished stage, no redrawn bar
+            self.bar = LineProgress(total=total, desc=self.title, unit="units of work", file=sys.stderr)
+            return
         self.bar = tqdm(total=total, desc=self.title, unit="unit", file=sys.stderr, position=0,
                         dynamic_ncols=True, bar_format="{desc}: {percentage:3.0f}% |{bar:20}| "
                                                        "[{elapsed}<{remaining}] {postfix}")

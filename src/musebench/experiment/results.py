@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from musebench.errors import DataError
+from musebench.errors import check_schema
 from musebench.io import atomic_write_json, read_json
 
 SCHEMA_VERSION = 1
@@ -58,6 +58,11 @@ class ResultsDoc:
         self.method(name)[key] = rows
         self.save()
 
+    def set_robustness(self, doc: dict[str, Any]) -> None:
+        """C7: attacks, controls and recoveries (``musebench.robustness.summary``)."""
+        self.data["robustness"] = doc
+        self.save()
+
     def set_timing(self, **timings: float) -> None:
         self.data["timing_s"].update({k: round(v, 2) for k, v in timings.items()})
         self.save()
@@ -69,7 +74,5 @@ def read_results(path: str | Path) -> dict[str, Any]:
     if path.is_dir():
         path = path / RESULTS_FILE
     data = read_json(path, missing="no results.json here (is this a `musebench run` output directory?)")
-    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
-        raise DataError(f"expected a results file with schema_version {SCHEMA_VERSION}", file=path,
-                        value=data.get("schema_version") if isinstance(data, dict) else type(data).__name__)
+    check_schema(data, SCHEMA_VERSION, path, "results file")
     return data

@@ -18,13 +18,14 @@ from typing import Any
 
 from musebench.errors import ConfigError
 from musebench.experiment.adapters import Backend
-from musebench.experiment.checkpoints import unlearn_and_select
+from musebench.experiment.checkpoints import FINETUNE_METHODS, unlearn_and_select
 from musebench.experiment.config import BUILD, ExperimentConfig, MethodSpec
 from musebench.experiment.context import ModelRef, RunContext
 from musebench.experiment.executors import SerialExecutor
 from musebench.experiment.lock import run_lock
 from musebench.experiment.progress import NullReporter, stage_weight
 from musebench.experiment.results import ResultsDoc
+from musebench.experiment.robustness import check_robustness, run_robustness
 from musebench.experiment.scalability import run_scalability
 from musebench.experiment.stages import StageStore
 from musebench.experiment.sustainability import run_sustainability
@@ -73,6 +74,7 @@ def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: b
         reporter.plan(_planned_work(cfg))
         corpus_wall = _prepare_corpus(ctx)
         scal_folds, sust_folds = _check_folds(ctx)
+        check_robustness(ctx)  # C7's schemes and relearning split, before any training
         build_wall = _prepare_models(ctx, executor)
         _evaluate_references(ctx)
         failures = executor.run_lines(_lines(ctx, scal_folds, sust_folds, executor.parallel))
@@ -82,6 +84,7 @@ def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: b
         if failures:
             results.data["failed"] = [f.to_dict() for f in failures]
         results.save()
+        run_robustness(ctx)  # C7 (the robustness: block), once every selected checkpoint is known
         # total: this invocation's wall time; work: every stage's own time, including stages a resumed run
         # found finished (so a resumed run still says what the whole experiment cost)
         ctx.results.set_timing(total=time.perf_counter() - start, work=store.work_s, generate=corpus_wall,
@@ -101,6 +104,8 @@ def _lines(ctx: RunContext, scal_folds: list[int], sust_folds: list[int], per_fo
     """The independent lines of work after the references: each main method, each C5 fold (or, serially,
     each method's folds in turn), each method's C6 requests in order."""
     cfg = ctx.cfg
+    if per_fold:
+        return _parallel_lines(ctx, scal_folds, sust_folds)
     lines = [(f"methods/{spec.name}", partial(_run_method, ctx, spec)) for spec in cfg.methods]
     for spec in cfg.follow_up_methods(cfg.scalability):
         if per_fold:
@@ -110,6 +115,41 @@ def _lines(ctx: RunContext, scal_folds: list[int], sust_folds: list[int], per_fo
     lines += [(f"sust/{spec.name}", partial(run_sustainability, ctx, spec, sust_folds))
               for spec in cfg.follow_up_methods(cfg.sustainability)]
     return lines
+
+
+def _parallel_lines(ctx: RunContext, scal_folds: list[int], sust_folds: list[int]):
+    """Lines that may run side by side. Two orderings must hold inside a line: under ``selection.follow_ups:
+    main`` a method's C5 / C6 requests need the epoch its main request chose, so they follow it in its line;
+    Task Vector and WHP share θ_ft (``RUN/finetuned/<key>``), so all their requests form one line. Otherwise
+    each C5 fold is a line of its own and each method's C6 requests one line."""
+    cfg = ctx.cfg
+    after_main = cfg.selection.follow_ups == "main"
+    scal = {s.name for s in cfg.follow_up_methods(cfg.scalability)}
+    sust = {s.name for s in cfg.follow_up_methods(cfg.sustainability)}
+    grouped: dict[str, list] = {}  # line name -> its steps in order
+    lines = []
+    for spec in cfg.methods:
+        shares = spec.method in FINETUNE_METHODS
+        name = "methods/task_vector+whp" if shares else f"methods/{spec.name}"
+        steps = grouped.setdefault(name, [])
+        steps.append(partial(_run_method, ctx, spec))
+        if spec.name in scal:
+            if after_main or shares:
+                steps.append(partial(run_scalability, ctx, spec, scal_folds))
+            else:
+                lines += [(f"scal/{spec.name}/fold-{k}", partial(run_scalability, ctx, spec, [k]))
+                          for k in scal_folds]
+        if spec.name in sust:
+            if after_main or shares:
+                steps.append(partial(run_sustainability, ctx, spec, sust_folds))
+            else:
+                lines.append((f"sust/{spec.name}", partial(run_sustainability, ctx, spec, sust_folds)))
+    return [(name, partial(_in_order, steps)) for name, steps in grouped.items()] + lines
+
+
+def _in_order(steps) -> None:
+    for step in steps:
+        step()
 
 
 class SharedResults:
@@ -179,6 +219,9 @@ def _planned_work(cfg: ExperimentConfig) -> int:
                  for m in cfg.follow_up_methods(cfg.scalability))
     total += sum(n_sust * request(m, cfg.sustainability.eval_checkpoints)
                  for m in cfg.follow_up_methods(cfg.sustainability))
+    if cfg.robustness.enabled:
+        attacks = len(cfg.robustness.quantize) + len(cfg.robustness.relearn_on) + cfg.robustness.paraphrase
+        total += (2 + len(cfg.robustness_methods())) * attacks * stage_weight("robustness/x")
     return total
 
 
@@ -213,6 +256,13 @@ def _check_folds(ctx: RunContext) -> tuple[list[int], list[int]]:
             raise ConfigError(f"corpus '{ctx.corpus.name}' has {key[:4]} folds {available}, not {missing}",
                               file=ctx.cfg.source_file, field=f"{key}.folds")
         chosen.append(spec.folds or available)
+        if ctx.cfg.selection.follow_ups == "own_fold":  # each request is judged by its fold's questions
+            lacking = [k for k in chosen[-1] if not ctx.corpus.fold_questions(f"{key[:4]}/forget_{k}")]
+            if lacking:
+                raise ConfigError(f"selection.follow_ups: own_fold needs KnowMem questions per fold; corpus "
+                                  f"'{ctx.corpus.name}' has none for {key[:4]} folds {lacking} "
+                                  f"(knowmem/{key[:4]}/forget_K_qa.json)", file=ctx.cfg.source_file,
+                                  field="selection.follow_ups")
     return chosen[0], chosen[1]
 
 
@@ -283,6 +333,7 @@ def _evaluate_references(ctx: RunContext) -> None:
 def _run_method(ctx: RunContext, spec: MethodSpec) -> None:
     out = unlearn_and_select(ctx, f"methods/{spec.name}", spec, ctx.target, "forget", reference=ctx.target,
                              eval_mode=ctx.cfg.eval.checkpoints)
+    ctx.selected[spec.name] = out.selected_model
     ctx.results.set_method(spec.name, {
         "method": spec.method,
         "config": ctx.cfg.unlearn_fields(spec),

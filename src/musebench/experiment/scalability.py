@@ -1,7 +1,10 @@
 """C5 scalability: unlearn forget sets of growing size (scal/forget_1 ⊂ ... ⊂ forget_4) from the target.
 
-Each fold is an independent request on the target model, with its own checkpoint selection; the row
-records the fold's size (documents and tokens) beside every criterion of the selected checkpoint.
+Each fold is an independent request on the target model. As in the MUSE release, fold 1 is the forget set and
+the later folds add documents the target also read. Its checkpoint is the epoch / alpha the method's main
+request selected (the paper; ``selection.follow_ups: main``) or the rule applied with KnowMem on the fold's own
+questions (``own_fold``). The row records the fold's size (documents and tokens) beside every criterion of
+the selected checkpoint.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ def run_scalability(ctx: RunContext, spec: MethodSpec, folds: list[int]) -> list
         split = f"scal/forget_{k}"
         docs = ctx.corpus.forget_split(split)
         out = unlearn_and_select(ctx, f"scal/{spec.name}/fold-{k}", spec, ctx.target, split,
-                                 reference=ctx.target, eval_mode=ctx.cfg.scalability.eval_checkpoints)
+                                 reference=ctx.target, eval_mode=ctx.cfg.scalability.eval_checkpoints,
+                                 main_label=ctx.results.data["methods"][spec.name]["selected"])
         rows.append({"fold": k, "forget_docs": len(docs),
                      "forget_tokens": ctx.backend.count_tokens(ctx.target.path, docs),
                      "selected": out.selection.label, "selection_reason": out.selection.reason,
                      "scores": out.scores, "ci": out.ci,
                      "checkpoints": out.checkpoints, "checkpoints_trained": out.trained,
-                     "timing_s": out.timing_s})
+                     "timing_s": out.timing_s, **({"judged": out.judged} if out.judged else {})})
         ctx.results.set_follow_up(spec.name, "scalability", rows)
     return rows

@@ -90,7 +90,11 @@ class StageStore:
         except (OSError, json.JSONDecodeError):
             logger.warning("ignoring unreadable stage marker %s", path)
             return None
-        if marker.get("version") != MARKER_VERSION or marker.get("key") != key:
+        if marker.get("version") != MARKER_VERSION:
+            logger.warning("stage %s was recorded by an older musebench (marker version %s, this one writes %s): "
+                           "redoing it", name, marker.get("version", "none"), MARKER_VERSION)
+            return None
+        if marker.get("key") != key:
             return None
         return StageOutcome(name, key, marker["result"], marker.get("wall_s", 0.0), cached=True)
 

@@ -102,4 +102,9 @@ def follow_up_lines(results: dict[str, Any]) -> list[str]:
             if rows:
                 values = ", ".join(f"{r[index]}: {r['scores'].get('knowmem_r', float('nan')):.1f}" for r in rows)
                 lines.append(f"{name:<12} {what:<26} {values}")
+    for name, entry in results.get("robustness", {}).get("methods", {}).items():
+        measures = [(a, e["measure"].get("knowmem_f")) for a, e in entry.get("attacks", {}).items() if "measure" in e]
+        if measures:
+            values = ", ".join(f"{a}: {'n/a' if v is None else f'{v * 100:+.0f} %'}" for a, v in measures)
+            lines.append(f"{name:<12} {'C7 KnowMem-f recovery':<26} {values}")
     return lines

@@ -1,8 +1,9 @@
 """Build the target and retrain models of a corpus: train a tiny Llama from scratch, cache it by content.
 
 MUSE's target saw forget ∪ retain; its retrain saw retain only, with the same recipe and seed (here retain =
-retain1 ∪ retain2). The scalability and sustainability folds are requests to forget part of what the target
-saw, so they must lie inside the forget split. The model directory is named by role; ``build.json`` inside
+retain1 ∪ retain2). As in the News release, the forget side of the target's training set is the forget split
+plus every scalability / sustainability fold document (the folds grow beyond the forget set); the retrain
+model sees none of them, and none may be a holdout document (PrivLeak's unseen reference). The model directory is named by role; ``build.json`` inside
 records the cache key ``stable_hash(corpus fingerprint, tokenizer, recipe, role, seed)``, so a second build
 with the same inputs returns at once.
 """
@@ -36,23 +37,40 @@ TOKENIZER_DIR = "tokenizer"
 
 
 def training_documents(corpus, role: str) -> list[str]:
-    """The documents a ``role`` model trains on (target: forget ∪ retain1 ∪ retain2; retrain: retain only)."""
+    """The documents a ``role`` model trains on (target: forget ∪ fold documents ∪ retain1 ∪ retain2;
+    retrain: retain only)."""
     if role not in ROLES:
         raise ConfigError(f"expected one of {', '.join(ROLES)}", field="role", value=role)
-    check_folds_inside_forget(corpus)
     retain = corpus.retain1 + corpus.retain2
-    return corpus.forget + retain if role == "target" else list(retain)
+    return forget_side_documents(corpus) + retain if role == "target" else list(retain)
 
 
-def check_folds_inside_forget(corpus) -> None:
-    """Every scal / sust document must be one the target trained on (a forget document)."""
-    forget = set(corpus.forget)
+def forget_side_documents(corpus) -> list[str]:
+    """forget, then every scal / sust document not already listed (first-seen order), checked against the
+    holdout and retain splits: a fold document there would be read by the retrain model or leak into PrivLeak."""
+    check_folds_outside_other_splits(corpus)
+    seen = set(corpus.forget)
+    out = list(corpus.forget)
+    for family in ("scal", "sust"):
+        for _, docs in sorted(getattr(corpus, family).items()):
+            for d in docs:
+                if d not in seen:
+                    seen.add(d)
+                    out.append(d)
+    return out
+
+
+def check_folds_outside_other_splits(corpus) -> None:
+    """No scal / sust document may be a retain or holdout document (the retrain model must not see it)."""
+    others = {"holdout": set(corpus.holdout), "retain": set(corpus.retain1) | set(corpus.retain2)}
     for family in ("scal", "sust"):
         for k, docs in sorted(getattr(corpus, family).items()):
-            outside = sum(d not in forget for d in docs)
-            if outside:
-                raise DataError(f"{outside} document(s) are not in the forget split, so the target never saw "
-                                "them", file=corpus.source or corpus.name, field=f"{family}/forget_{k}")
+            for split, texts in others.items():
+                shared = sum(d in texts for d in docs)
+                if shared:
+                    raise DataError(f"{shared} document(s) are also in the {split} split, so the retrain model or "
+                                    "the PrivLeak reference would see them", file=corpus.source or corpus.name,
+                                    field=f"{family}/forget_{k}")
 
 
 def load_build_tokenizer(data_dir: Path, corpus):

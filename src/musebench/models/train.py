@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import random
+import sys
+import time
 from dataclasses import dataclass
 
 from musebench.errors import TrainingError
@@ -84,6 +86,8 @@ def train_causal_lm(model, tokenizer, docs: list[str], recipe: BuildRecipe, seed
     """Train ``model`` in place on ``docs`` following ``recipe``; returns the loss curve."""
     from transformers import TrainingArguments
 
+    from musebench.console import is_terminal
+
     doc_ids = tokenize_documents(tokenizer, docs)
     tokens_per_epoch = sum(len(d) for d in doc_ids)
     dataset = _Blocks(pack_epochs(doc_ids, recipe.block_size, recipe.epochs, seed))
@@ -104,12 +108,20 @@ def train_causal_lm(model, tokenizer, docs: list[str], recipe: BuildRecipe, seed
         logging_steps=max(1, steps // 50),
         save_strategy="no",
         report_to="none",
-        disable_tqdm=not progress,
+        disable_tqdm=not progress or not is_terminal(),  # no redrawn bar in a log file
         dataloader_pin_memory=False,
     )
     trainer = _trainer_class()(model=model, args=args, train_dataset=dataset)
+    if not is_terminal():  # the Trainer would print a dict per logging step instead of its bar
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
+    started = time.perf_counter()
     trainer.train()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     tail = losses[-max(1, len(losses) // 10):] if losses else [float("nan")]
+    if progress and not is_terminal():
+        print(f"trained {trainer.state.global_step} steps in {time.perf_counter() - started:.1f}s, "
+              f"final loss {sum(tail) / len(tail):.4f}", file=sys.stderr, flush=True)
     return TrainStats(steps=trainer.state.global_step, tokens_per_epoch=tokens_per_epoch,
                       final_loss=sum(tail) / len(tail), losses=losses)

@@ -23,7 +23,7 @@ from musebench.report.verdicts import CRITERIA, MET, NOT_MET
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 SECTIONS = (("summary", "Six-way summary"), ("results", "Results"), ("tradeoff", "Trade-off"),
             ("privacy", "PrivLeak"), ("curves", "Per-method curves"), ("scalability", "C5"),
-            ("sustainability", "C6"), ("provenance", "Provenance"))
+            ("sustainability", "C6"), ("robustness", "C7"), ("provenance", "Provenance"))
 
 
 def _css() -> str:
@@ -99,6 +99,25 @@ def _fold_section(tables: Tables, kind: str, plots: dict[str, Plot], report_dir:
     return "".join(parts)
 
 
+def _robustness(tables: Tables, plots: dict[str, Plot], report_dir: Path) -> str:
+    from musebench.report.robustness import TABLE_HEADER, describe_settings, robustness_rows, table_cells
+
+    doc = tables.results.robustness
+    if not doc:
+        return '<p class="not-run-block">Not run: these results hold no robustness attacks.</p>'
+    parts = [_img(plots["recovery"], report_dir)] if "recovery" in plots else []
+    parts.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in describe_settings(doc)) + "</ul>")
+    rows = []
+    for row in robustness_rows(doc):
+        css = ' class="reference"' if row.kind != "method" else ""
+        rows.append(f"<tr{css}>" + "".join(f"<td>{escape(c)}</td>" for c in table_cells(row)) + "</tr>")
+    parts.append(_table(TABLE_HEADER, rows))
+    parts.append('<p class="note">recovery = (attacked - unlearned) / (target - unlearned) on the same probe; '
+                 "relearning is scored on the forget records the slice does not cover, and the retrain model's own "
+                 "recovery is its control. n/a: nothing was forgotten to recover.</p>")
+    return "".join(parts)
+
+
 def render_html(tables: Tables, plots: Sequence[Plot], report_dir: Path) -> str:
     """The page; ``report_dir`` holds the PNGs named by ``plots``, which are embedded."""
     results = tables.results
@@ -123,6 +142,7 @@ def render_html(tables: Tables, plots: Sequence[Plot], report_dir: Path) -> str:
          f"{_fold_section(tables, 'scalability', by_key, report_dir)}</section>"),
         (f'<section id="sustainability"><h2>C6 Sustainability</h2>'
          f"{_fold_section(tables, 'sustainability', by_key, report_dir)}</section>"),
+        f'<section id="robustness"><h2>C7 Robustness</h2>{_robustness(tables, by_key, report_dir)}</section>',
         (f'<section id="provenance"><h2>Provenance</h2><details><summary>corpus, versions, settings, timing'
          f"</summary><pre>{provenance}</pre></details></section>"),
         ("<footer>musebench report · results.md, results.csv and results.json beside this page hold the same "

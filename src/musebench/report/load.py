@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from musebench.errors import DataError
+from musebench.errors import DataError, check_schema
 from musebench.io import read_json
 
 SCHEMA_VERSION = 1
@@ -92,6 +92,7 @@ class Results:
     provenance: Mapping[str, Any] = field(default_factory=dict)
     timing_s: Mapping[str, float] = field(default_factory=dict)
     source: Path | None = None
+    robustness: Mapping[str, Any] = field(default_factory=dict)  # C7, checked by report.robustness
 
 
 class _Checker:
@@ -203,10 +204,7 @@ def parse_results(doc: Any, file: Path) -> Results:
     check = _Checker(file)
     if not isinstance(doc, dict):
         raise DataError("expected a JSON object at the top level", file=file, value=type(doc).__name__)
-    version = doc.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise DataError(f"unsupported schema version (this musebench reads {SCHEMA_VERSION})", file=file,
-                        field="schema_version", value=version)
+    check_schema(doc, SCHEMA_VERSION, file, "results file")
     name = check.text(doc.get("name"), "name")
     references = check.mapping(doc.get("reference"), "reference")
     refs = {}
@@ -229,9 +227,13 @@ def parse_results(doc: Any, file: Path) -> Results:
     corpus = check.mapping(doc.get("corpus"), "corpus", required=False) or {}
     provenance = check.mapping(doc.get("provenance"), "provenance", required=False) or {}
     timing = _timing(check, doc.get("timing_s"), "timing_s")
+    from musebench.report.robustness import check_robustness
+
+    robustness = check_robustness(check, doc.get("robustness"), list(methods))
     check.raise_if_any()
     return Results(name=name, target=refs["target"], retrain=refs["retrain"], methods=methods,
-                   retrain_auc=retrain_auc, corpus=corpus, provenance=provenance, timing_s=timing, source=file)
+                   retrain_auc=retrain_auc, corpus=corpus, provenance=provenance, timing_s=timing, source=file,
+                   robustness=robustness)
 
 
 def _timing(check: _Checker, obj: Any, path: str) -> dict[str, float]:

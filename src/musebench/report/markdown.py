@@ -90,7 +90,23 @@ def render_markdown(tables: Tables, plots: Sequence[Plot]) -> str:
             out += ["", f"Not run for: {', '.join(skipped)}."]
         out.append("")
 
+    out += _robustness_section(tables)
     out += ["## Figures", ""]
     for plot in plots:
         out += [f"### {plot.title}", "", f"![{plot.title}]({plot.filename})", "", plot.caption, ""]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _robustness_section(tables: Tables) -> list[str]:
+    from musebench.report.robustness import TABLE_HEADER, describe_settings, robustness_rows, table_cells
+
+    doc = tables.results.robustness
+    out = ["## C7 Robustness", ""]
+    if not doc:
+        return out + ["Not run: these results hold no robustness attacks.", ""]
+    out += [f"- {line}" for line in describe_settings(doc)] + [""]
+    out += _table(TABLE_HEADER, [table_cells(r) for r in robustness_rows(doc)])
+    out += ["", ("recovery = (attacked - unlearned) / (target - unlearned) on the same probe; relearning is scored "
+                 "on the forget records the slice does not cover; the retrain model's own recovery is the control. "
+                 "n/a: the unlearned model is within 1 point of the target (nothing forgotten)."), ""]
+    return out

@@ -66,6 +66,15 @@ def render_plots(tables: Tables, out_dir: Path) -> list[Plot]:
                    f"PrivLeak of each model (selected checkpoints). The band is the C3 tolerance "
                    f"±{tables.rules.privleak_tolerance:g} %; negative = still looks trained on the forget "
                    f"set, positive = over-unlearned.")]
+    if tables.results.robustness:
+        from musebench.report.robustness import recovery_figure
+
+        fig = recovery_figure(tables.results.robustness, tables.rules.recovery_limit)
+        if fig is not None:
+            plots.append(_save(plot_dir, "recovery", fig, "C7 recovery under attack",
+                               "Share of the forgotten KnowMem-f each attack brings back, per method (selected "
+                               "checkpoint); relearning net of the retrain model's own gain. Above the dashed "
+                               "line C7 is not met; n/a: nothing was forgotten to recover."))
     for name, method in tables.results.methods.items():
         plots.append(_save(plot_dir, f"curves-{_slug(name)}", _method_curves(tables, method, colors[name]),
                            f"{name}: scores per checkpoint",

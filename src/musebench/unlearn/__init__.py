@@ -27,7 +27,7 @@ METHODS: dict[str, Method] = {
                          retain="gdr", default_beta=2.5, default_alpha=1.0),
     "rmu": Method("musebench.unlearn.rmu:RMUTrainer", "steer a middle layer's activations on forget text "
                   "to a random direction, keep them on retain text", needs_reference=True, reads_retain_text=True,
-                  default_alpha=1200.0),
+                  default_alpha=1200.0, default_lr=5e-5),
     "task_vector": Method("musebench.unlearn.task_vector:run_task_vector",
                           "subtract alpha x (fine-tuned - target) weights", runner=True),
     "whp": Method("musebench.unlearn.whp:run_whp", "logits of target - alpha x ReLU(fine-tuned - target)",

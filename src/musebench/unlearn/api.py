@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from musebench.errors import ConfigError, DataError, MusebenchError
+from musebench.errors import ConfigError, DataError, MusebenchError, check_schema
 from musebench.io import atomic_write_json
 from musebench.models.device import resolve_device
 from musebench.unlearn.config import Checkpoint, UnlearnConfig, UnlearnRun
@@ -72,6 +72,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     import torch
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
+    from musebench.console import is_terminal
     from musebench.models.loading import load_model, padding_id
     from musebench.unlearn.callbacks import (
         EpochDataCallback,
@@ -146,7 +147,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
 
     trainer.remove_callback(ProgressCallback)
     trainer.remove_callback(PrinterCallback)
-    if config.progress:
+    if config.progress and is_terminal():  # in a log file the per-epoch line below is the progress
         trainer.add_callback(StepBarCallback)
     trainer.add_callback(EpochDataCallback(dataset))
     trainer.add_callback(EpochSaveCallback(save))
@@ -237,6 +238,7 @@ def read_run(out_dir: str | Path) -> UnlearnRun | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        check_schema(data, RUN_SCHEMA_VERSION, path, "run record")
         checkpoints = [Checkpoint(c["label"], Path(out_dir) / c["path"]) for c in data.get("checkpoints", [])]
         return UnlearnRun(method=data["method"], out_dir=Path(out_dir), checkpoints=checkpoints,
                           config=data["config"], history=data.get("history", {}), status=data.get("status", ""))
@@ -244,20 +246,22 @@ def read_run(out_dir: str | Path) -> UnlearnRun | None:
         raise DataError(f"unreadable run record: {err}", file=path) from err
 
 
-def load_unlearned(path: str | Path, device: str = "cpu", dtype=None):
-    """Load any checkpoint of a run as a ``LoadedModel``; WHP directories (``whp.json``) become a wrapper."""
+def load_unlearned(path: str | Path, device: str = "cpu", dtype=None, trust_remote_code: bool = False):
+    """Load any checkpoint musebench writes as a ``LoadedModel``: a model or epoch / alpha directory, or a
+    WHP directory (``whp.json``), which becomes a wrapper under the evaluation model contract. A hub name
+    or any other model directory goes to ``load_model`` unchanged."""
     from musebench.models.loading import load_model
 
-    path = Path(path)
-    if (path / "whp.json").is_file():
+    local = Path(path)
+    if (local / "whp.json").is_file():
         from musebench.unlearn.whp import load_whp
 
-        return load_whp(path, device, dtype)
-    if (path / "run.json").is_file() and not (path / "config.json").is_file():
-        run = read_run(path)
+        return load_whp(local, device, dtype)
+    if (local / "run.json").is_file() and not (local / "config.json").is_file():
+        run = read_run(local)
         labels = ", ".join(c.label for c in run.checkpoints) or "none yet"
-        raise ConfigError(f"this is a run directory; load one of its checkpoints ({labels})", file=path)
-    return load_model(path, device=device, dtype=dtype)
+        raise ConfigError(f"this is a run directory; load one of its checkpoints ({labels})", file=local)
+    return load_model(path, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
 
 
 def library_versions() -> dict[str, str]:

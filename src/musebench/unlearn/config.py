@@ -23,6 +23,7 @@ from musebench.errors import ConfigError
 LOSS_FORMS = ("textbook", "original")
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 WEIGHT_DTYPES = ("auto", "float32", "bfloat16", "float16")
+RMU_PARAMS = ("reference", "layers")
 DEFAULT_ALPHAS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0)
 
 
@@ -43,6 +44,7 @@ class Method:
     reads_retain_text: bool = False  # the method's own term reads retain text (RMU)
     default_beta: float | None = None
     default_alpha: float | None = None  # weight of the retain term
+    default_lr: float = 1e-5  # the MUSE recipe; RMU's reference implementation uses 5e-5
     runner: bool = False  # entry is a function with run_unlearning's signature, not a trainer
 
     @property
@@ -69,7 +71,8 @@ class TrainingOptions:
     """The optimisation recipe shared by every gradient method (MUSE-SPEC: original training recipe)."""
 
     epochs: int = field(default=10, metadata=_help("passes over the forget set; one checkpoint per epoch"))
-    lr: float = field(default=1e-5, metadata=_help("AdamW learning rate (constant schedule by default)"))
+    lr: float | None = field(default=None, metadata=_help("AdamW learning rate, constant schedule by default "
+                                                           "(default: 1e-5 as MUSE; 5e-5 for RMU as in WMDP)"))
     batch_size: int = field(default=4, metadata=_help("forget windows per device per step"))
     grad_accum: int = field(default=1, metadata=_help("gradient accumulation steps"))
     max_len: int = field(default=2048, metadata=_help("tokens per window, BOS included"))
@@ -116,10 +119,16 @@ class PreferenceOptions:
 class RMUOptions:
     """RMU (Li et al. 2024, WMDP §5): steer one layer's activations on forget text to a random direction."""
 
-    rmu_layer: int | None = field(default=None, metadata=_help("decoder layer whose output is steered "
-                                                              "(default: num_layers * 7 // 32, layer 7 of 32)"))
-    rmu_steering_coeff: float = field(default=6.5, metadata=_help("norm of the random control vector"))
-    rmu_train_layers: int = field(default=3, metadata=_help("train the last N layers up to rmu_layer; others frozen"))
+    rmu_layer: int | None = field(default=None, metadata=_help(
+        "decoder layer whose output is steered (default: num_layers * 7 // 32 as layer 7 of 32 in WMDP, but at "
+        "least layer 2, or the last layer of a smaller model, so small models are not steered at layer 0)"))
+    rmu_steering_coeff: float = field(default=6.5, metadata=_help("norm of the random control vector (6.5 with "
+                                                                  "alpha 1200: WMDP's Zephyr-7B run)"))
+    rmu_train_layers: int = field(default=3, metadata=_help("train the last N layers up to rmu_layer (WMDP: "
+                                                            "l-2, l-1, l); others frozen"))
+    rmu_params: str = field(default="reference", metadata=_help(
+        "what trains in those layers: reference = only the MLP output projection (mlp.down_proj), as WMDP's "
+        "code; layers = every parameter of those layers"))
 
 
 @dataclass
@@ -127,6 +136,9 @@ class EditOptions:
     """Task Vector and WHP: edit strengths swept after one fine-tuning run (each alpha is a checkpoint)."""
 
     alphas: tuple[float, ...] = field(default=DEFAULT_ALPHAS, metadata=_help("edit strengths, one checkpoint each"))
+    finetuned_dir: str | None = field(default=None, metadata=_help(
+        "where the fine-tuned model is kept (default OUT/finetuned); Task Vector and WHP runs naming the same "
+        "directory with the same start model, forget documents and recipe fine-tune once, as MUSE did"))
 
 
 @dataclass
@@ -143,8 +155,8 @@ class UnlearnConfig(EditOptions, RMUOptions, PreferenceOptions, RetainOptions, T
             name, value, message = problems[0]
             raise ConfigError(message, field=name, value=value)
         if problems:
-            raise ConfigError("invalid unlearning config: " + "; ".join(
-                f"field '{n}': {m} (got {v!r})" for n, v, m in problems))
+            raise ConfigError(f"invalid unlearning config, {len(problems)} problems:",
+                              problems=[f"field '{n}': {m} (got {v!r})" for n, v, m in problems])
 
     @property
     def spec(self) -> Method:
@@ -160,6 +172,8 @@ class UnlearnConfig(EditOptions, RMUOptions, PreferenceOptions, RetainOptions, T
             values["beta"] = spec.default_beta
         if self.alpha is None and spec.default_alpha is not None:
             values["alpha"] = spec.default_alpha
+        if self.lr is None:
+            values["lr"] = spec.default_lr
         if self.lora_r and self.lora_alpha is None:
             values["lora_alpha"] = 2.0 * self.lora_r
         return dataclasses.replace(self, **values)
@@ -196,12 +210,16 @@ def _problems(c: UnlearnConfig):
             yield name, value, "must be an integer >= 1"
     if not isinstance(c.max_len, int) or c.max_len < 2:
         yield "max_len", c.max_len, "must be an integer >= 2 (BOS plus at least one token)"
-    for name in ("lr", "max_grad_norm", "weight_decay", "lora_dropout", "rmu_steering_coeff", "gamma"):
+    if c.lr is not None and (not isinstance(c.lr, (int, float)) or not math.isfinite(c.lr) or c.lr < 0):
+        yield "lr", c.lr, "must be a finite number >= 0"
+    for name in ("max_grad_norm", "weight_decay", "lora_dropout", "rmu_steering_coeff", "gamma"):
         value = getattr(c, name)
         if not isinstance(value, (int, float)) or not math.isfinite(value) or (name != "gamma" and value < 0):
             yield name, value, "must be a finite number" + ("" if name == "gamma" else " >= 0")
     if isinstance(c.lr, (int, float)) and c.lr == 0:
         yield "lr", c.lr, "must be > 0"
+    if c.rmu_params not in RMU_PARAMS:
+        yield "rmu_params", c.rmu_params, f"choose one of {', '.join(RMU_PARAMS)}"
     for name in ("beta", "alpha", "lora_alpha"):
         value = getattr(c, name)
         if value is not None and (not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0):

@@ -1,9 +1,11 @@
 """θ_ft, the model Task Vector and WHP start from: the target fine-tuned on the forget set with plain NLL.
 
-It is trained once per output directory, under ``out_dir/finetuned/``, by the same Trainer as every
-gradient method (method ``finetune``), so it runs under ``accelerate launch`` / DDP / FSDP / DeepSpeed like
-them. ``finetune_key.json`` records what it was trained from (model, forget documents, recipe); a second
-call with the same key reuses it, so sweeping more α values costs no training. A different key is an error,
+It is trained once, under ``out_dir/finetuned/`` or the directory ``config.finetuned_dir`` names (an
+experiment gives Task Vector and WHP the same one, so the two share one θ_ft as in MUSE), by the same Trainer
+as every gradient method (method ``finetune``), so it runs under ``accelerate launch`` / DDP / FSDP /
+DeepSpeed like them. ``finetune_key.json`` records what it was trained from (model, forget documents,
+recipe); a second call with the same key reuses it, so sweeping more α values, or the other method, costs
+no training. A different key is an error,
 never a silent retrain or a silently stale model. Only the last epoch is kept (the others are deleted: a
 7B model is 13 GB per epoch).
 
@@ -49,6 +51,11 @@ def finetune_key(model_dir, forget_docs: list[str], config) -> dict:
     return {"model": str(model_dir), "forget": stable_hash(forget_docs), "recipe": finetune_recipe(config)}
 
 
+def finetuned_dir(config, out_dir) -> Path:
+    """Where θ_ft of a run lives: ``config.finetuned_dir`` (shared) or ``out_dir/finetuned``."""
+    return Path(config.finetuned_dir) if config.finetuned_dir else Path(out_dir) / FINETUNED_DIR
+
+
 def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
@@ -68,7 +75,7 @@ def ensure_finetuned(model_dir, corpus, config, out_dir, forget_split: str = "fo
     from musebench.unlearn.api import read_run, run_unlearning
 
     forget_docs = corpus.forget_split(forget_split)
-    ft_dir = Path(out_dir) / FINETUNED_DIR
+    ft_dir = finetuned_dir(config, out_dir)
     key = finetune_key(model_dir, forget_docs, config)
     key_file = ft_dir / KEY_FILE
     previous = read_run(ft_dir)

@@ -3,8 +3,14 @@
 On forget text the output of one decoder layer (``rmu_layer``) is pushed towards a fixed random direction
 ``c u`` (``u`` uniform in [0, 1)^D, normalised; ``c = rmu_steering_coeff``), scrambling what later layers
 read; on retain text the same activations are held at the frozen start model's values (weight ``alpha``).
-Only the ``rmu_train_layers`` layers ending at ``rmu_layer`` are trained (the rest is frozen, so under DDP
-every trainable parameter is used and ``find_unused_parameters`` can stay off). The layers above the
+
+As in the reference implementation (WMDP's ``rmu/unlearn.py``: steered layer 7 of Zephyr-7B's 32, trained
+``mlp.down_proj`` of layers 5, 6, 7, AdamW lr 5e-5, steering coefficient 6.5, alpha 1200), only the MLP output
+projection of the ``rmu_train_layers`` layers ending at ``rmu_layer`` is trained by default
+(``rmu_params: reference``); ``rmu_params: layers`` trains every parameter of those layers (the form this
+project used first). Everything else is frozen, so under DDP every trainable parameter is used and
+``find_unused_parameters`` can stay off. The loss is WMDP's mean squared error, averaged over the hidden size
+and the real (unpadded) positions. The layers above the
 steered one are taken out of the model for the forward pass, so they cost nothing. (Stopping the forward
 with an exception instead would also skip DDP's post-forward step, which arms the gradient all-reduce: each
 process would then step with its own gradients.)
@@ -46,8 +52,19 @@ def only_layers_up_to(model, index: int):
         setattr(owner, attribute, layers)
 
 
+#: The MLP output projection's name inside a decoder layer: Llama, Mistral, Qwen2, Gemma, Phi-3 (``mlp.down_proj``),
+#: GPT-2 (``mlp.c_proj``), OPT (``fc2``), GPT-NeoX / Pythia (``mlp.dense_4h_to_h``).
+MLP_OUTPUT_NAMES = ("mlp.down_proj", "mlp.c_proj", "fc2", "mlp.dense_4h_to_h")
+
+
+def default_layer(num_layers: int) -> int:
+    """WMDP steers layer 7 of 32; the same proportion, but never below layer 2 (the last layer of a model with
+    fewer than 3), so a small model is not steered at its first layer and three layers can train."""
+    return max(num_layers * 7 // 32, min(2, num_layers - 1))
+
+
 def resolve_layer(config, num_layers: int) -> int:
-    layer = config.rmu_layer if config.rmu_layer is not None else num_layers * 7 // 32
+    layer = config.rmu_layer if config.rmu_layer is not None else default_layer(num_layers)
     if layer >= num_layers:
         raise ConfigError(f"the model has {num_layers} layers (0..{num_layers - 1})", field="rmu_layer", value=layer)
     return layer
@@ -80,6 +97,27 @@ def layer_output(model, batch: dict, layers: torch.nn.ModuleList, index: int, ba
     return captured["h"]
 
 
+def trainable_prefixes(layers: torch.nn.ModuleList, first: int, last: int, params: str,
+                       layers_name: str) -> tuple[str, ...]:
+    """Name prefixes of the parameters RMU trains: every parameter of layers ``first..last`` (``layers``) or
+    only their MLP output projection (``reference``). ``layers_name`` is the layer list's own name in the model
+    (``model.layers``)."""
+    if params == "layers":
+        return tuple(f"{layers_name}.{i}." for i in range(first, last + 1))
+    names = {name for name, _ in layers[last].named_modules()}
+    proj = next((n for n in MLP_OUTPUT_NAMES if n in names), None)
+    if proj is None:
+        raise ConfigError(f"cannot find the MLP output projection ({', '.join(MLP_OUTPUT_NAMES)}) of this model's "
+                          "decoder layers; use rmu_params: layers", field="rmu_params", value=params)
+    return tuple(f"{layers_name}.{i}.{proj}." for i in range(first, last + 1))
+
+
+def layers_name(model) -> str:
+    """The dotted name of the decoder layer list in ``model`` (``model.layers`` for Llama)."""
+    layers = decoder_layers(model)
+    return next(name for name, module in model.named_modules() if module is layers)
+
+
 class RMUTrainer(UnlearnTrainer):
     """Loss ``||h_f - c u||^2 + alpha ||h_r - h_r_frozen||^2`` at one layer (``losses.rmu_loss``)."""
 
@@ -89,10 +127,14 @@ class RMUTrainer(UnlearnTrainer):
         self.layers = decoder_layers(base)
         self.layer = resolve_layer(self.unlearn_config, len(self.layers))
         first = max(0, self.layer - self.unlearn_config.rmu_train_layers + 1)
-        trainable = tuple(f"layers.{i}." for i in range(first, self.layer + 1))
+        trainable = trainable_prefixes(self.layers, first, self.layer, self.unlearn_config.rmu_params,
+                                       layers_name(base))
         for name, param in base.named_parameters():
             if param.requires_grad and not any(t in name for t in trainable):
                 param.requires_grad_(False)
+        if not any(p.requires_grad for p in base.parameters()):
+            raise ConfigError(f"no trainable parameter left for RMU (layers {first}..{self.layer}, "
+                              f"rmu_params {self.unlearn_config.rmu_params})", field="rmu_params")
         hidden = base.config.hidden_size
         generator = torch.Generator().manual_seed(self.unlearn_config.seed)
         u = torch.rand(hidden, generator=generator)

@@ -236,8 +236,8 @@ def load_whp(path: str | Path, device: str = "cpu", dtype=None):
     from musebench.unlearn.finetuned import load_target_like
 
     target_path, finetuned_path, alpha = read_whp_checkpoint(path)
-    # the target gets the fine-tuned model's tokenizer and rows for tokens it lacks (an added <pad>), so
-    # both models score the same vocabulary and the difference is zero on those rows
+    # the target gets the fine-tuned model's tokenizer (and, for a θ_ft with an extra <pad> row written by an
+    # older version, that row), so both models score the same vocabulary
     target, finetuned = load_target_like(target_path, finetuned_path, device=device, dtype=dtype)
     model = WHPModel(target.model, finetuned.model, alpha).eval()
     return LoadedModel(model=model, tokenizer=target.tokenizer, name=str(path))

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from musebench.data import load_corpus
-from musebench.data.synthetic import KINDS, MINI_EVAL_SETTINGS, SIZES, generate_corpus, write_corpus
+from musebench.data.synthetic import KINDS, MINI_EVAL_SETTINGS, SIZES, generate_corpus
 from musebench.data.synthetic.world import FACTS
 from musebench.errors import ConfigError
+from musebench.models.mini_corpus import write_mini_corpus as write_corpus
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -45,15 +46,34 @@ def test_splits_are_disjoint_and_holdout_never_trained(corpus):
     assert set(corpus.privleak_retain) <= set(corpus.retain2)
 
 
-def test_scal_nested_sust_disjoint_all_inside_forget(corpus):
+def test_folds_follow_the_release_layout(corpus):
+    """scal/forget_1 = sust/forget_1 = raw/forget; scal grows beyond it; sust 2-4 are disjoint new documents."""
     scal, sust = corpus.scal, corpus.sust
     assert sorted(scal) == sorted(sust) == [1, 2, 3, 4]
+    assert scal[1] == sust[1] == corpus.forget  # identical content, as the release's identical files
     for k in (1, 2, 3):
         assert set(scal[k]) < set(scal[k + 1])
-    assert set(scal[4]) == set(corpus.forget)
+        assert set(scal[k + 1]) - set(scal[k]) == set(sust[k + 1])  # fold k+1 adds sust's new documents
     folds = [set(sust[k]) for k in (1, 2, 3, 4)]
     assert all(not folds[i] & folds[j] for i in range(4) for j in range(i + 1, 4))
-    assert set().union(*folds) == set(corpus.forget)
+    assert set(scal[4]) == set().union(*folds) > set(corpus.forget)
+    others = set(corpus.retain1) | set(corpus.retain2) | set(corpus.holdout)
+    assert not set(scal[4]) & others  # the retrain model never reads a fold document
+
+
+def test_every_fold_has_questions_about_its_own_documents(corpus):
+    assert corpus.scal_qa[1] == corpus.sust_qa[1] == corpus.knowmem_forget_qa
+    for k in (2, 3, 4):
+        assert corpus.scal_qa[k] == corpus.scal_qa[k - 1] + corpus.sust_qa[k]
+        assert len(corpus.sust_qa[k]) == SIZES["tiny"].fold_people * len(FACTS)
+        for qa in corpus.sust_qa[k]:
+            name = _name_in(qa.question)
+            about = [d for d in corpus.sust[k] if name in d]
+            assert len(about) == SIZES["tiny"].docs_per_person  # a person of this fold ...
+            assert all(qa.answer in d for d in about)  # ... whose fact its documents state
+            assert not [d for d in corpus.forget if name in d]  # and whom the forget set never names
+    assert corpus.fold_questions("sust/forget_3") == corpus.sust_qa[3]
+    assert corpus.fold_questions("forget") == corpus.knowmem_forget_qa
 
 
 def test_every_forget_answer_is_stated_in_a_document_about_that_person(corpus):
@@ -122,6 +142,7 @@ def test_write_corpus_layout_tokenizer_and_same_bytes(tmp_path):
                 "knowmem/forget_qa_icl.json", "knowmem/retain_qa_icl.json", "privleak/forget.json",
                 "privleak/retain.json", "privleak/holdout.json", "tokenizer/tokenizer.json"]
     expected += [f"{f}/forget_{k}.json" for f in ("scal", "sust") for k in (1, 2, 3, 4)]
+    expected += [f"knowmem/{f}/forget_{k}_qa.json" for f in ("scal", "sust") for k in (1, 2, 3, 4)]
     for rel in expected:
         assert (a / rel).is_file(), rel
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())

@@ -1,7 +1,7 @@
 """The embedded mini benchmark: fictional worlds rendered as news-mini and books-mini corpora.
 
 ``generate_corpus(kind, size, seed)`` is pure and deterministic; ``write_corpus`` saves it in the release
-layout with a tokenizer trained on its text. ``MINI_EVAL_SETTINGS[size]`` holds the evaluation budgets that
+layout with a tokenizer the caller trains (``musebench.models.mini_corpus``). ``MINI_EVAL_SETTINGS[size]`` holds the evaluation budgets that
 suit these short documents.
 """
 

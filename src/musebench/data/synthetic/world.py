@@ -16,6 +16,9 @@ from musebench.data.synthetic.names import NameMaker
 
 FACTS = ("town", "year", "occupation", "organisation")
 GROUPS = ("forget", "retain1", "retain2", "holdout")
+#: People whose documents extend the forget set for C5 / C6 (fold 1 is ``forget`` itself). The target reads
+#: them, the retrain model does not: they are forget-side training documents, as in the News release.
+FOLD_GROUPS = ("fold2", "fold3", "fold4")
 
 OCCUPATIONS = ["glassblower", "cartographer", "beekeeper", "clockmaker", "shipwright", "astronomer", "potter",
                "weaver", "surveyor", "brewer", "bookbinder", "falconer", "locksmith", "herbalist", "stonemason",
@@ -52,7 +55,8 @@ class World:
 
 def build_world(people_per_group: dict[str, int], rng: random.Random, n_towns: int = 24, n_orgs: int = 16,
                 n_words: int = 60, n_cast: int = 4) -> World:
-    """Draw a world; the same ``rng`` state gives the same world."""
+    """Draw a world; the same ``rng`` state gives the same world. ``people_per_group`` names the MUSE roles
+    (``GROUPS``) and, optionally, the extra fold groups (``FOLD_GROUPS``)."""
     names = NameMaker(rng)
     towns = [names.town() for _ in range(n_towns)]
     orgs = [names.organisation() for _ in range(n_orgs)]
@@ -65,5 +69,5 @@ def build_world(people_per_group: dict[str, int], rng: random.Random, n_towns: i
         return Person(names.first_name(), names.surname(), rng.choice(["she", "he"]), facts)
 
     cast = [person() for _ in range(n_cast)]
-    groups = {g: [person() for _ in range(people_per_group[g])] for g in GROUPS}
+    groups = {g: [person() for _ in range(people_per_group.get(g, 0))] for g in GROUPS + FOLD_GROUPS}
     return World(groups=groups, towns=towns, organisations=orgs, words=words, cast=cast)

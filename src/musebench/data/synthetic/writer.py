@@ -1,13 +1,19 @@
-"""Write a mini corpus to disk: the release layout, a tokenizer trained on its text, and its recipe."""
+"""Write a mini corpus to disk: the release layout (with C7's probes), its tokenizer and its recipe.
+
+The tokenizer is trained by the caller (``musebench.models.mini_corpus``): ``data/`` is the ground floor and
+imports nothing above it.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from musebench.data.corpus import Corpus
 from musebench.data.layout import save_corpus
 from musebench.data.synthetic.assemble import generate_corpus
+from musebench.data.synthetic.probes import with_paraphrases, write_tags
 from musebench.data.synthetic.sizes import size_spec
 from musebench.errors import DataError
 from musebench.io import atomic_directory, atomic_write_json
@@ -20,24 +26,28 @@ TOKENIZER_DIR = "tokenizer"
 def tokenizer_texts(corpus: Corpus) -> list[str]:
     """Every text a model will read or be asked about, so names and answers are whole tokens."""
     qa = corpus.knowmem_forget_qa + corpus.knowmem_retain_qa + corpus.knowmem_retain_qa_icl
-    return (corpus.forget + corpus.retain1 + corpus.retain2 + corpus.holdout
+    qa += [p for k in sorted(corpus.sust_qa) if k > 1 for p in corpus.sust_qa[k]]
+    fold_docs = [d for k in sorted(corpus.sust) if k > 1 for d in corpus.sust[k]]
+    return (corpus.forget + fold_docs + corpus.retain1 + corpus.retain2 + corpus.holdout
             + [f"Question: {p.question}\nAnswer: {p.answer}\n\n" for p in qa])
 
 
-def write_corpus(kind: str, size: str, seed: int, out_dir: str | Path, keep: tuple[str, ...] = ()) -> Path:
+#: ``write_tokenizer(corpus, vocab_size, directory)`` trains a tokenizer on the corpus and saves it there.
+TokenizerWriter = Callable[[Corpus, int, Path], None]
+
+
+def write_corpus(kind: str, size: str, seed: int, out_dir: str | Path, *,
+                 write_tokenizer: TokenizerWriter, keep: tuple[str, ...] = ()) -> Path:
     """Generate ``kind`` at ``size`` and write it, with ``tokenizer/`` and ``synthetic.json``, atomically.
 
     ``keep``: entries of an existing ``out_dir`` carried into the new one (its lock and mark, a user's files).
     """
-    from musebench.models.tokenizer import save_tokenizer, train_tokenizer
-
-    corpus = generate_corpus(kind, size, seed)
-    tokenizer = train_tokenizer(tokenizer_texts(corpus), vocab_size=size_spec(size).vocab_size,
-                                trailing_space=True)
+    corpus = with_paraphrases(kind, generate_corpus(kind, size, seed))  # + C7's rephrased probe
     out = Path(out_dir)
     with atomic_directory(out, keep=keep) as tmp:
         save_corpus(corpus, tmp)
-        save_tokenizer(tokenizer, tmp / TOKENIZER_DIR)
+        write_tags(kind, corpus, tmp)  # who each forget record is about (C7's relearning split)
+        write_tokenizer(corpus, size_spec(size).vocab_size, tmp / TOKENIZER_DIR)
         atomic_write_json(tmp / SYNTHETIC_META, {"kind": kind, "size": size, "seed": seed,
                                                  "fingerprint": corpus.fingerprint()})
     return out

@@ -1,0 +1,100 @@
+"""The documents of a takedown request (and the never-seen holdout), read with the corpus loaders.
+
+DOCS is a ``.txt`` file (documents separated by a blank line), a ``.json`` list or ``.jsonl`` file of
+strings or ``{"text": ...}`` objects, or a folder of ``.txt`` files (one document each). A holdout that
+overlaps the forget set would make "never seen" wrong, so overlap is detected by hashing: whole documents
+after normalisation (case, Unicode, whitespace), and word 8-gram shingles (a holdout document that shares
+half its shingles with the forget set is a copy, not an unseen document).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from musebench.data.files import ProblemSink, documents_from_items, parse_items, read_document_folder
+from musebench.data.loaders import normalise_text
+from musebench.errors import DataError
+
+SHINGLE_WORDS = 8
+OVERLAP_SHARE = 0.5  # a holdout document sharing at least this share of its shingles with forget is a copy
+
+
+@dataclass(frozen=True)
+class DocumentSet:
+    """Documents read from one source, with the content hash that names them in ``audit.json``."""
+
+    source: str
+    documents: tuple[str, ...]
+
+    @property
+    def hashes(self) -> list[str]:
+        return [doc_hash(d) for d in self.documents]
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256("\n".join(self.hashes).encode()).hexdigest()[:16]
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+
+def doc_hash(text: str) -> str:
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()[:16]
+
+
+def load_documents(path: str | Path, role: str = "forget") -> DocumentSet:
+    """Read DOCS; an unreadable, empty or all-blank source is one ``DataError`` naming it."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{role} documents not found", file=path)
+    if path.is_dir():
+        docs = read_document_folder(path)
+    else:
+        sink = ProblemSink(strict=False)  # empty documents are an error here, not the loader's warning
+        docs = documents_from_items(parse_items(path), path, sink)
+        errors = [p for p in sink.problems if p.severity == "error"]
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise DataError(errors[0].message + more, file=path, field=errors[0].field)
+    blank = [i for i, d in enumerate(docs) if not d.strip()]
+    if not docs:
+        raise DataError(f"no {role} documents in the file", file=path)
+    if blank:
+        where = f"document {blank[0]}" + (f" (and {len(blank) - 1} more)" if len(blank) > 1 else "")
+        raise DataError(f"{where} is empty; remove empty {role} documents", file=path)
+    return DocumentSet(str(path), tuple(docs))
+
+
+def shingles(text: str, n: int = SHINGLE_WORDS) -> set[str]:
+    words = normalise_text(text).split()
+    if len(words) < n:
+        return {hashlib.sha1(" ".join(words).encode()).hexdigest()[:16]} if words else set()
+    return {
+        hashlib.sha1(" ".join(words[i : i + n]).encode()).hexdigest()[:16] for i in range(len(words) - n + 1)
+    }
+
+
+def check_overlap(forget: DocumentSet, holdout: DocumentSet) -> None:
+    """A holdout document equal to, or largely copied from, the forget set is a ``DataError``."""
+    forget_hashes = set(forget.hashes)
+    same = [i for i, h in enumerate(holdout.hashes) if h in forget_hashes]
+    if same:
+        raise DataError(
+            f"{len(same)} holdout document(s) also appear in the forget set (first: holdout document "
+            f"{same[0]}); the holdout must be documents the model never saw",
+            file=holdout.source,
+        )
+    forget_shingles = set().union(*(shingles(d) for d in forget.documents))
+    copied = []
+    for i, doc in enumerate(holdout.documents):
+        own = shingles(doc)
+        if own and len(own & forget_shingles) / len(own) >= OVERLAP_SHARE:
+            copied.append(i)
+    if copied:
+        raise DataError(
+            f"{len(copied)} holdout document(s) share at least {OVERLAP_SHARE:.0%} of their "
+            f"{SHINGLE_WORDS}-word shingles with the forget set (first: holdout document {copied[0]}); "
+            "the holdout must be documents the model never saw",
+            file=holdout.source,
+        )

@@ -1,0 +1,365 @@
+"""The audit as one page: Markdown (``audit.md``) and self-contained offline HTML (``audit.html``).
+
+Order is what a reviewer needs: the verdict and the rule first, then the per-probe table with CIs (and the
+before/after change, and the attacks), the documents that leak most with example extractions, how the
+probes were chosen, and the command that reproduces the audit.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from html import escape
+from importlib import resources
+
+from musebench.audit.verdict import FAMILY
+
+STATUS = {
+    "leak": "LEAK",
+    "indistinguishable": "indistinguishable",
+    "below_unseen": "below unseen",
+    "not_judged": "not judged",
+}
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def _num(v, unit: str | None = None) -> str:
+    if v is None:
+        return "n/a"
+    return (
+        f"{v:.3f}"
+        if unit == "0-1" or (isinstance(v, float) and abs(v) < 1.5 and unit is None)
+        else f"{v:.1f}"
+    )
+
+
+def _ci(ci, unit=None) -> str:
+    return f"[{_num(ci[0], unit)}, {_num(ci[1], unit)}]" if ci else "n/a"
+
+
+def _unit(probe: str) -> str:
+    return "0-1" if probe == "membership" else "0-100"
+
+
+def probe_table(audit: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["probe", "forget [95% CI]", "never seen [95% CI]", "excess [95% CI]", "docs", "status"]
+    rows = []
+    for key, s in audit["probes"].items():
+        u = _unit(key)
+        rows.append(
+            [
+                s["label"],
+                f"{_num(s['forget'], u)} {_ci(s['forget_ci'], u)}",
+                f"{_num(s['unseen'], u)} {_ci(s['unseen_ci'], u)}",
+                f"{_num(s['excess'], u)} {_ci(s['excess_ci'], u)}",
+                f"{s['n_forget']} / {s['n_unseen']}",
+                STATUS[s["status"]],
+            ]
+        )
+    return header, rows
+
+
+def change_table(audit: dict) -> tuple[list[str], list[list[str]]] | None:
+    orig = audit.get("original")
+    if not orig:
+        return None
+    header = ["probe", "before (original)", "after (model)", "change [95% CI]", "original's status"]
+    rows = []
+    for key, c in orig["change"].items():
+        u = _unit(key)
+        status = orig["probes"].get(key, {}).get("status", "not_judged")
+        rows.append(
+            [
+                audit["probes"][key]["label"],
+                _num(c["before"], u),
+                _num(c["after"], u),
+                f"{_num(c['change'], u)} {_ci(c['change_ci'], u)}",
+                STATUS[status],
+            ]
+        )
+    return header, rows
+
+
+def attack_table(audit: dict) -> tuple[list[str], list[list[str]]] | None:
+    if not audit.get("attacks"):
+        return None
+    keys = list(audit["probes"])
+    header = ["model", "verdict"] + [f"{k}: excess over never seen" for k in keys]
+    rows = [
+        ["audited model", audit["model_verdict"]]
+        + [
+            f"{_num(audit['probes'][k]['excess'], _unit(k))} ({STATUS[audit['probes'][k]['status']]})"
+            for k in keys
+        ]
+    ]
+    for a in audit["attacks"]:
+        rows.append(
+            [f"{a['name']}: {a['description']}", a["verdict"]]
+            + [
+                f"{_num(a['probes'][k]['excess'], _unit(k))} ({STATUS[a['probes'][k]['status']]})"
+                if k in a["probes"]
+                else "n/a"
+                for k in keys
+            ]
+        )
+    return header, rows
+
+
+def suite_table(audit: dict) -> tuple[list[str], list[list[str]]] | None:
+    suite = audit.get("membership_suite")
+    if not suite:
+        return None
+    return (
+        ["attack", "AUC forget vs holdout [95% CI] (0.5 = unseen, 0 = memorised)"],
+        [[a, f"{_num(v['auc'], '0-1')} {_ci(v['ci'], '0-1')}"] for a, v in suite.items()],
+    )
+
+
+def _clip(text: str | None, n: int = 220) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def document_rows(audit: dict) -> list[dict]:
+    out = []
+    for d in audit["leaking_documents"]:
+        v, k = d.get("verbatim_example"), d.get("knowledge_example")
+        out.append(
+            {
+                "doc": d["doc"],
+                "excess": d["excess"],
+                "verbatim": v
+                and {
+                    "prompt": _clip(v["prompt"][-160:]),
+                    "reference": _clip(v["reference"]),
+                    "output": _clip(v["output"]),
+                    "rougeL": v["rougeL"],
+                    "exact": v["exact"],
+                },
+                "knowledge": k
+                and {
+                    "prompt": _clip(k["prompt"]),
+                    "reference": k["reference"],
+                    "output": _clip(k["output"], 80),
+                    "exact": k["exact"],
+                },
+            }
+        )
+    return out
+
+
+def _md_table(header, rows) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(audit: dict) -> str:
+    parts = [
+        f"# Takedown audit: {audit['models']['model']['source']}",
+        "",
+        f"**Verdict: {audit['verdict_text']}.**",
+        "",
+        f"Rule: {audit['rule']}",
+        "",
+        f"Never-seen level: {audit['never_seen_level']}.",
+        "",
+        "## Probes",
+        "",
+        _md_table(*probe_table(audit)),
+    ]
+    for title, table in (
+        ("Before / after unlearning (--original)", change_table(audit)),
+        ("Attacks (the same probes on attacked copies)", attack_table(audit)),
+        ("Membership attacks", suite_table(audit)),
+    ):
+        if table:
+            parts += ["", f"## {title}", "", _md_table(*table)]
+    docs = document_rows(audit)
+    if docs:
+        parts += ["", "## Documents that leak most", ""]
+        for d in docs:
+            parts.append(f"- **forget document {d['doc']}** (excess ROUGE-L {d['excess']:+.1f} points)")
+            if d["verbatim"]:
+                v = d["verbatim"]
+                tag = "exact" if v["exact"] else "ROUGE-L {:.1f}".format(v["rougeL"])
+                parts.append(
+                    f"  - verbatim ({tag}): "
+                    f"prompt “…{v['prompt']}” → model “{v['output']}” (document: “{v['reference']}”)"
+                )
+            if d["knowledge"]:
+                k = d["knowledge"]
+                parts.append(
+                    f"  - cloze: “{k['prompt']}” → model “{k['output']}” (document: “{k['reference']}”"
+                    f"{', exact' if k['exact'] else ''})"
+                )
+    parts += [
+        "",
+        "## How the probes were chosen",
+        "",
+        *_choices_lines(audit),
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        audit.get("reproduce") or "(run through the Python API)",
+        "```",
+        "",
+        f"Wall time {audit['timing_s']['total']:.1f} s; settings and fingerprints are in audit.json.",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _choices_lines(audit: dict) -> list[str]:
+    c = audit["choices"]
+    lines = []
+    for role, r in c["roles"].items():
+        lines.append(
+            f"- {role}: {r['documents']} documents from `{r['source']}` (fingerprint {r['fingerprint']}); "
+            f"{r['verbatim_probes']} verbatim probes over {r['documents_with_verbatim']} documents, "
+            f"{r['cloze_probes']} cloze probes over {r['documents_with_cloze']} documents "
+            f"({', '.join(f'{n} {k}' for k, n in r['cloze_kinds'].items()) or 'none'})"
+        )
+    v, k, m = c["verbatim"], c["knowledge"], c["membership"]
+    lines.append(
+        f"- verbatim: {v['prefix_tokens']}-token prefix (at least {v['min_prefix_tokens']}) → greedy "
+        f"{v['continuation_tokens']}-token continuation, up to {v['chunks_per_doc']} chunks per document; "
+        f"exact = {v['exact']}"
+    )
+    lines.append(
+        f"- knowledge: {k['spans']}; up to {k['cloze_per_doc']} sentences per document; "
+        f"{len(k['shots'])} shots from the {k['shots_from']} documents: "
+        + "; ".join(f"“{s['masked']}” → “{s['answer']}”" for s in k["shots"])
+    )
+    lines.append(
+        f"- membership: {m['text']}, up to {m['max_length']} tokens, headline attack {m['headline']}"
+    )
+    return lines
+
+
+def forest_png(audit: dict) -> bytes | None:
+    """One panel per probe: forget level vs never-seen level (and original, attacks) with 95% CIs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    probes = list(audit["probes"])
+    if not probes:
+        return None
+    fig, axes = plt.subplots(1, len(probes), figsize=(2.6 * len(probes), 2.4), squeeze=False)
+    for ax, key in zip(axes[0], probes):
+        s = audit["probes"][key]
+        series = [
+            ("never seen", s["unseen"], s["unseen_ci"], "#888888"),
+            ("forget", s["forget"], s["forget_ci"], "#c0392b" if s["status"] == "leak" else "#2471a3"),
+        ]
+        if audit.get("original") and key in audit["original"]["probes"]:
+            o = audit["original"]["probes"][key]
+            series.append(("original", o["forget"], o["forget_ci"], "#7d3c98"))
+        for a in audit.get("attacks", []):
+            if key in a["probes"]:
+                p = a["probes"][key]
+                series.append((a["name"], p["forget"], p["forget_ci"], "#d68910"))
+        for y, (name, value, ci, color) in enumerate(series):
+            if value is None:
+                continue
+            err = [[value - ci[0]], [ci[1] - value]] if ci else None
+            ax.errorbar([value], [y], xerr=err, fmt="o", color=color, capsize=3)
+        ax.set_yticks(range(len(series)), [n for n, *_ in series], fontsize=8)
+        ax.set_title(
+            f"{FAMILY[key]}: {key.split('_')[-1] if key != 'membership' else 'AUC'}\n{STATUS[s['status']]}",
+            fontsize=9,
+        )
+        ax.tick_params(axis="x", labelsize=8)
+        ax.set_ylim(-0.6, len(series) - 0.4)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _html_table(header, rows, status_col: int | None = None) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = ""
+    for r in rows:
+        cells = ""
+        for i, c in enumerate(r):
+            cls = ' class="fail"' if status_col == i and c == "LEAK" else ""
+            cells += f"<td{cls}>{escape(c)}</td>"
+        body += f"<tr>{cells}</tr>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(audit: dict) -> str:
+    css = resources.files("musebench.report").joinpath("templates/style.css").read_text(encoding="utf-8")
+    leak = audit["verdict"] == "leak"
+    color = "#c0392b" if leak else "#1e8449" if audit["verdict"] == "indistinguishable" else "#b9770e"
+    png = forest_png(audit)
+    figure = (
+        (
+            f'<figure><img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
+            'alt="forget vs never-seen level per probe"><figcaption>Forget level (blue; red when it leaks) '
+            "against the never-seen level (grey), with 95% CIs.</figcaption></figure>"
+        )
+        if png
+        else ""
+    )
+    sections = [
+        f'<div class="verdict" style="border-left:8px solid {color};padding:0.6em 1em;'
+        f'background:#f8f9f9"><h2 style="margin:0;color:{color}">{escape(audit["verdict_text"])}</h2>'
+        f"<p>{escape(audit['rule'])}</p><p>Never-seen level: {escape(audit['never_seen_level'])}.</p></div>",
+        "<h2>Probes</h2>",
+        _html_table(*probe_table(audit), status_col=5),
+        figure,
+    ]
+    for title, table in (
+        ("Before / after unlearning", change_table(audit)),
+        ("Attacks: the same probes on attacked copies", attack_table(audit)),
+    ):
+        if table:
+            sections += [f"<h2>{escape(title)}</h2>", _html_table(*table)]
+    suite = suite_table(audit)
+    if suite:
+        sections.append(
+            f"<details><summary>Every membership attack (AUC, forget vs holdout)</summary>"
+            f"{_html_table(*suite)}</details>"
+        )
+    docs = document_rows(audit)
+    if docs:
+        items = ""
+        for d in docs:
+            items += f"<li><strong>forget document {d['doc']}</strong> (excess ROUGE-L {d['excess']:+.1f})"
+            if d["verbatim"]:
+                v = d["verbatim"]
+                tag = "exact" if v["exact"] else f"ROUGE-L {v['rougeL']:.1f}"
+                items += (
+                    f"<br>verbatim ({tag}): prompt “…{escape(v['prompt'])}” → model "
+                    f"<q>{escape(v['output'])}</q>; document <q>{escape(v['reference'])}</q>"
+                )
+            if d["knowledge"]:
+                k = d["knowledge"]
+                items += (
+                    f"<br>cloze: “{escape(k['prompt'])}” → model <q>{escape(k['output'])}</q>; document "
+                    f"<q>{escape(k['reference'])}</q>{' (exact)' if k['exact'] else ''}"
+                )
+            items += "</li>"
+        sections += ["<h2>Documents that leak most</h2>", f"<ol>{items}</ol>"]
+    choices = "".join(f"<li>{escape(line[2:])}</li>" for line in _choices_lines(audit))
+    sections += [
+        "<h2>How the probes were chosen</h2>",
+        f"<ul>{choices}</ul>",
+        "<h2>Reproduce</h2>",
+        f'<pre style="white-space:pre-wrap;word-break:break-all">'
+        f"{escape(audit.get('reproduce') or '(run through the Python API)')}</pre>",
+        f"<p>Wall time {audit['timing_s']['total']:.1f} s. Settings, fingerprints and package versions are "
+        "in audit.json; every probe is in probes.jsonl and every answer in outputs.jsonl.</p>",
+    ]
+    title = f"Takedown audit: {audit['models']['model']['source']}"
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}"><title>{escape(title)}</title>'
+        f"<style>{css}</style></head><body><main><h1>{escape(title)}</h1>{''.join(sections)}</main></body></html>\n"
+    )

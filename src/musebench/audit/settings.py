@@ -1,0 +1,110 @@
+"""The audit's knobs, one typed dataclass: every field is recorded in ``audit.json`` so a verdict can be
+reproduced exactly, and every default is the one the documentation (docs/audit.md) explains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from musebench.errors import ConfigError
+
+#: The probe families an audit can run; ``--probes`` picks a subset.
+PROBES = ("verbatim", "knowledge", "membership")
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """How probes are generated from the documents and how the verdict is reached."""
+
+    seed: int = field(default=0, metadata={"help": "seed of probe sampling, shot choice and bootstrap"})
+    probes: tuple[str, ...] = field(default=PROBES, metadata={"help": "probe families to run"})
+    continuation_tokens: int = field(
+        default=50,
+        metadata={
+            "help": "verbatim: tokens the model must continue (50: Carlini et al.'s extractable memorization)"
+        },
+    )
+    prefix_tokens: int = field(
+        default=32, metadata={"help": "verbatim: tokens of document text given before each continuation"}
+    )
+    min_prefix_tokens: int = field(
+        default=8,
+        metadata={
+            "help": "verbatim: a shorter document gets one probe with all its text before the continuation, "
+            "if at least this many tokens"
+        },
+    )
+    chunks_per_doc: int = field(default=4, metadata={"help": "verbatim: most probes drawn per document"})
+    cloze_per_doc: int = field(default=3, metadata={"help": "knowledge: most cloze sentences per document"})
+    cloze_shots: int = field(default=3, metadata={"help": "knowledge: solved cloze examples in each prompt"})
+    cloze_max_new_tokens: int = field(default=16, metadata={"help": "knowledge: answer budget in tokens"})
+    membership_max_length: int = field(
+        default=2048,
+        metadata={"help": "membership: tokens per document scored (BOS counts); longer documents are cut"},
+    )
+    mink_k: float = field(default=40.0, metadata={"help": "membership: K of the headline Min-K% attack"})
+    bootstrap_samples: int = field(
+        default=1000, metadata={"help": "resamples (of documents) for the 95% CIs"}
+    )
+    min_documents: int = field(
+        default=5,
+        metadata={
+            "help": "a probe with fewer forget or never-seen documents than this is reported but not judged"
+        },
+    )
+    batch_size: int | None = field(
+        default=None, metadata={"help": "rows per batch (None = from memory budget)"}
+    )
+    memory_budget_gb: float = field(default=2.0, metadata={"help": "activation memory per batch, GB"})
+
+    def __post_init__(self):
+        object.__setattr__(self, "probes", tuple(self.probes))
+        unknown = [p for p in self.probes if p not in PROBES]
+        if unknown or not self.probes:
+            raise ConfigError(
+                f"choose one or more of {', '.join(PROBES)}",
+                field="probes",
+                value=unknown[0] if unknown else "",
+            )
+        for name in (
+            "continuation_tokens",
+            "prefix_tokens",
+            "min_prefix_tokens",
+            "chunks_per_doc",
+            "cloze_per_doc",
+            "cloze_max_new_tokens",
+            "membership_max_length",
+            "min_documents",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError("must be an integer >= 1", field=f"AuditSettings.{name}", value=value)
+        if self.min_prefix_tokens > self.prefix_tokens:
+            raise ConfigError(
+                "must not exceed prefix_tokens",
+                field="AuditSettings.min_prefix_tokens",
+                value=self.min_prefix_tokens,
+            )
+        if not isinstance(self.cloze_shots, int) or self.cloze_shots < 0:
+            raise ConfigError(
+                "must be an integer >= 0", field="AuditSettings.cloze_shots", value=self.cloze_shots
+            )
+        if not 0 < float(self.mink_k) <= 100:
+            raise ConfigError("must be in (0, 100]", field="AuditSettings.mink_k", value=self.mink_k)
+        if not isinstance(self.bootstrap_samples, int) or self.bootstrap_samples < 1:
+            raise ConfigError(
+                "must be an integer >= 1",
+                field="AuditSettings.bootstrap_samples",
+                value=self.bootstrap_samples,
+            )
+        if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
+            raise ConfigError("must be >= 1 or None", field="AuditSettings.batch_size", value=self.batch_size)
+        if not self.memory_budget_gb > 0:
+            raise ConfigError(
+                "must be > 0", field="AuditSettings.memory_budget_gb", value=self.memory_budget_gb
+            )
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["probes"] = list(self.probes)
+        return d

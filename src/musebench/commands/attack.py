@@ -1,0 +1,248 @@
+"""Attack an unlearned model (criterion C7): does the forgetting survive quantization, relearning, rephrasing?
+
+  quantize    load it with bitsandbytes int8 / NF4 / FP4 (transformers' BitsAndBytesConfig) and evaluate C1-C4
+  relearn     fine-tune it briefly on a slice of the forget set (or retain text), measure the rest
+  paraphrase  KnowMem on the rephrased forget questions (knowmem/forget_qa_paraphrase.json)
+
+With --target (and --retrain) the same attack runs on them as controls and the recovery ratio
+(attacked - unlearned) / (target - unlearned) is reported per criterion; relearning reports it beyond the
+retrain model's (what the slice teaches a model that never saw the forget set). Writes OUT/robustness.json
+(atomically, once everything is measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from musebench.commands.common import add_device, add_out, add_seed, add_threads, parse_csv, set_threads
+from musebench.errors import ConfigError, ModelError
+
+EXAMPLES = """examples:
+  musebench attack quantize --model runs/npo/epoch-3 --data data/news-mini --scheme nf4 \\
+      --target models/target --retrain models/retrain --out attacks/npo-nf4
+  musebench attack relearn --model runs/npo/epoch-3 --data data/news-mini --relearn-on forget-slice \\
+      --fraction 0.25 --steps 10 --lr 1e-3 --target models/target --retrain models/retrain --out attacks/npo-rl
+  musebench attack paraphrase --model runs/npo/epoch-3 --data data/news-mini --target models/target --out a/p
+"""
+
+RESULT_FILE = "robustness.json"
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="the unlearned model: a model directory or checkpoint")
+    p.add_argument("--data", required=True, help="corpus directory or hub dataset name")
+    p.add_argument("--target", help="target model: the same attack as a control, and recovery ratios")
+    p.add_argument("--retrain", help="retrain model: the same attack as a control (and the PrivLeak AUC)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override an EvalSettings field (repeatable)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_out(p)
+    add_seed(p)
+    add_device(p)
+    add_threads(p)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="attack", metavar="ATTACK", required=True)
+    q = sub.add_parser("quantize", help="evaluate the model quantized with bitsandbytes")
+    q.add_argument("--scheme", required=True, help="int8, nf4 or fp4")
+    q.add_argument("--metrics", help="comma list (default verbmem_f,knowmem_f,knowmem_r,privleak)")
+    _common(q)
+    r = sub.add_parser("relearn", help="fine-tune briefly on part of the forget set, measure the rest")
+    r.add_argument("--relearn-on", default="forget-slice", help="forget-slice (default) or retain")
+    r.add_argument("--fraction", type=float, default=0.25, help="share of the forget people / documents relearned")
+    r.add_argument("--steps", type=int, default=10, help="optimizer steps (default 10)")
+    r.add_argument("--lr", type=float, default=1e-3, help="constant learning rate (default 1e-3)")
+    r.add_argument("--train-batch-size", type=int, default=4, help="documents per step (default 4)")
+    _common(r)
+    para = sub.add_parser("paraphrase", help="KnowMem on the rephrased forget questions")
+    _common(para)
+
+
+def _check_model(path: str | None, flag: str) -> None:
+    """A local model must have weights before anything runs (a hub name is checked when loaded)."""
+    from musebench.models.loading import check_model_dir
+
+    if path is None:
+        return
+    p = Path(path)
+    if not p.exists() and not path.startswith((".", "/", "~")) and path.count("/") == 1:
+        return  # a hub name
+    if (p / "whp.json").is_file():
+        return
+    try:
+        check_model_dir(p)
+    except ModelError as err:
+        raise ModelError(err.message, file=err.file, field=flag) from None
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError("exists and is not a directory", field="--out", value=str(out))
+    if out.is_dir() and any(p.name != RESULT_FILE for p in out.iterdir()):
+        raise ConfigError(f"directory holds files other than {RESULT_FILE}; refusing to write there",
+                          field="--out", value=str(out))
+
+
+def _settings(args, corpus_dir: str):
+    from musebench.commands.eval import build_settings
+
+    args.batch_size, args.memory_budget_gb = None, None
+    return build_settings(args, corpus_dir)
+
+
+def run(args: argparse.Namespace) -> int:
+    from musebench.data import load_corpus
+    from musebench.models.device import resolve_device, resolve_dtype
+
+    set_threads(args.threads)
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    out = Path(args.out)
+    _check_out(out)
+    if args.attack == "quantize":
+        from musebench.robustness import check_scheme
+
+        check_scheme(args.scheme, device)
+    for path, flag in ((args.model, "--model"), (args.target, "--target"), (args.retrain, "--retrain")):
+        _check_model(path, flag)
+    settings = _settings(args, args.data)
+    corpus = load_corpus(args.data)
+    runner = {"quantize": _quantize, "relearn": _relearn, "paraphrase": _paraphrase}[args.attack]
+    return runner(args, corpus, settings, device, dtype, out)
+
+
+def _models(args) -> list[tuple[str, str]]:
+    return [(role, path) for role, path in (("target", args.target), ("retrain", args.retrain),
+                                            ("unlearned", args.model)) if path]
+
+
+def _finish(out: Path, doc: dict, title: str, rows: list[tuple[str, str, dict]], notes: list[str]) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from musebench.io import atomic_write_json
+
+    atomic_write_json(out / RESULT_FILE, doc)
+    table = Table(title=title)
+    keys = sorted({k for _, _, scores in rows for k in scores})
+    for header in ["model", "measure", *keys]:
+        table.add_column(header)
+    for model, what, scores in rows:
+        table.add_row(model, what, *[_fmt(scores.get(k)) for k in keys])
+    Console().print(table)
+    err = Console(stderr=True)
+    for note in notes:
+        err.print(f"note: {note}")
+    err.print(f"wrote {out / RESULT_FILE}")
+    return 0
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}" if abs(value) < 2 else f"{value:.1f}"
+
+
+def _retrain_auc(args, corpus, settings, device, dtype, progress) -> float | None:
+    if not args.retrain or not corpus.privleak_forget:
+        return None
+    from musebench.robustness.attacks import plain_scores
+
+    scores = plain_scores(args.retrain, corpus, settings, ["privleak"], None, device, dtype, progress)["scores"]
+    return scores.get("auc")
+
+
+def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
+    from musebench.robustness.attacks import plain_scores, quantized_scores
+    from musebench.robustness.summary import summarise
+
+    progress = not args.no_progress
+    metrics = parse_csv(args.metrics) or [m for m in ("verbmem_f", "knowmem_f", "knowmem_r", "privleak")
+                                          if m in corpus.criteria()]
+    auc = _retrain_auc(args, corpus, settings, device, dtype, progress)
+    full, quant = {}, {}
+    for role, path in _models(args):
+        full[role] = plain_scores(path, corpus, settings, metrics, auc, device, dtype, progress)
+        quant[role] = quantized_scores(path, args.scheme, corpus, settings, metrics, auc, device, progress)
+    attack = f"quantize-{args.scheme}"
+    runs = {role: {attack: quant[role]} for role in quant}
+    runs["method"] = runs.pop("unlearned")
+    summary = summarise(runs, {"method": {"scores": full["unlearned"]["scores"]}},
+                        full.get("target", {}).get("scores", {}), full.get("retrain", {}).get("scores", {}))
+    entry = summary["methods"]["method"]["attacks"][attack]
+    notes = [] if args.target else ["no --target: recovery ratios need the target model's scores"]
+    rows = [(role, "full precision", full[role]["scores"]) for role in full]
+    rows += [(role, args.scheme, quant[role]["scores"]) for role in quant]
+    if args.target:
+        rows.append(("unlearned", "recovery", entry["recovery"]))
+    doc = {"attack": "quantize", "scheme": args.scheme, "model": args.model, "target": args.target,
+           "retrain": args.retrain, "data": args.data, "retrain_auc": auc, "full_precision": full,
+           "quantized": quant, "recovery": entry["recovery"] if args.target else None, "notes": notes}
+    return _finish(out, doc, f"quantization attack ({args.scheme}) on {corpus.name}", rows, notes)
+
+
+def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
+    from musebench.robustness import RelearnBudget, load_tags, split_forget
+    from musebench.robustness.attacks import relearned_scores
+    from musebench.robustness.summary import summarise
+
+    budget = RelearnBudget(steps=args.steps, lr=args.lr, batch_size=args.train_batch_size, seed=args.seed)
+    data_dir = args.data if Path(args.data).is_dir() else None
+    split = split_forget(corpus, load_tags(data_dir, corpus), args.fraction, args.relearn_on, args.seed)
+    progress = not args.no_progress
+    attack = f"relearn-{args.relearn_on}"
+    runs = {role: {attack: relearned_scores(path, split, budget, settings, device, dtype, progress)}
+            for role, path in _models(args)}
+    runs["method"] = runs.pop("unlearned")
+    before = runs["method"][attack]["before"]["scores"]
+    summary = summarise(runs, {"method": {"scores": before}}, {}, {})
+    entry = summary["methods"]["method"]["attacks"][attack]
+    notes = [split.note]
+    if not args.target:
+        notes.append("no --target: recovery ratios need the target model's scores on the rest")
+    if not args.retrain:
+        notes.append("no --retrain: recovery is not corrected by what the slice teaches a model that never saw it")
+    rows = []
+    for role, result in runs.items():
+        role = "unlearned" if role == "method" else role
+        rows += [(role, "before", result[attack]["before"]["scores"]),
+                 (role, "after", result[attack]["after"]["scores"])]
+    if args.target:
+        rows.append(("unlearned", "recovery", entry["recovery"]))
+        if "excess" in entry:
+            rows.append(("retrain", "recovery (control)", entry["control_recovery"]))
+            rows.append(("unlearned", "beyond control", entry["excess"]))
+    measured = {("unlearned" if r == "method" else r): v[attack] for r, v in runs.items()}
+    doc = {"attack": "relearn", "relearn_on": args.relearn_on, "fraction": args.fraction,
+           "budget": budget.to_dict(), "model": args.model, "target": args.target, "retrain": args.retrain,
+           "data": args.data, "split": split.describe(), "runs": measured,
+           "recovery": entry.get("recovery") if args.target else None,
+           "control_recovery": entry.get("control_recovery"), "beyond_control": entry.get("excess"), "notes": notes}
+    title = f"relearning attack ({args.relearn_on}, {args.steps} steps) on {corpus.name}"
+    return _finish(out, doc, title, rows, notes)
+
+
+def _paraphrase(args, corpus, settings, device, dtype, out: Path) -> int:
+    from musebench.robustness.attacks import paraphrase_corpus, plain_scores
+    from musebench.robustness.recovery import paraphrase_recovery
+
+    para = paraphrase_corpus(corpus)
+    progress = not args.no_progress
+    scores = {}
+    for role, path in _models(args):
+        orig = plain_scores(path, corpus, settings, ["knowmem_f"], None, device, dtype, progress)["scores"]
+        reph = plain_scores(path, para, settings, ["knowmem_f"], None, device, dtype, progress)["scores"]
+        scores[role] = {"knowmem_f": orig["knowmem_f"], "knowmem_f_paraphrase": reph["knowmem_f"]}
+    recovery = None
+    if args.target:
+        t, u = scores["target"], scores["unlearned"]
+        recovery = paraphrase_recovery(u["knowmem_f_paraphrase"], t["knowmem_f_paraphrase"], u["knowmem_f"],
+                                       t["knowmem_f"])
+    notes = [] if args.target else ["no --target: the recovery ratio needs the target model's scores"]
+    rows = [(role, "KnowMem-f", s) for role, s in scores.items()]
+    if recovery is not None:
+        rows.append(("unlearned", "recovery", {"knowmem_f_paraphrase": recovery}))
+    doc = {"attack": "paraphrase", "model": args.model, "target": args.target, "retrain": args.retrain,
+           "data": args.data, "questions": len(para.knowmem_forget_qa), "scores": scores, "recovery": recovery,
+           "notes": notes}
+    return _finish(out, doc, f"rephrased questions on {corpus.name}", rows, notes)

@@ -1,0 +1,194 @@
+"""Audit a model against a takedown request: no retrain model and no hand-written questions needed.
+
+Probes are generated from the documents to remove (DOCS: a .txt / .json / .jsonl file or a folder of .txt):
+verbatim continuations (ROUGE-L, exact 50-token extraction), cloze questions from their own sentences
+(dates, numbers, names blanked; exact match, ROUGE-L) and membership inference (Min-K% and the suite).
+The never-seen level is the same probes on --holdout documents the model never saw, or, without them, a
+--reference model that never saw the forget documents. --original adds the before/after change, --attacks
+reruns the probes on quantized / briefly relearned copies. Writes OUT/audit.html, audit.md, audit.json,
+probes.jsonl and outputs.jsonl (all or nothing). Exit 0; 1 when --fail-on is met; 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+
+from musebench.commands.common import (
+    add_device,
+    add_out,
+    add_seed,
+    add_threads,
+    parse_csv,
+    resolve_device,
+    resolve_dtype,
+    set_threads,
+)
+from musebench.errors import ConfigError
+
+EXAMPLES = """examples:
+  musebench audit --model runs/npo/epoch-3 --forget takedown/ --holdout similar.jsonl --out audit/npo3
+  musebench audit --model runs/npo/epoch-3 --forget docs.json --holdout unseen.json --original models/t \\
+      --attacks quantize:nf4,relearn:10 --fail-on leak --out audit/npo3
+  musebench audit --model my-model --forget docs.txt --reference base-model --out audit/mine
+"""
+
+#: flag -> AuditSettings field, for the probe knobs exposed on the command line
+SETTING_FLAGS = {
+    "continuation_tokens": int,
+    "prefix_tokens": int,
+    "min_prefix_tokens": int,
+    "chunks_per_doc": int,
+    "cloze_per_doc": int,
+    "cloze_shots": int,
+    "cloze_max_new_tokens": int,
+    "membership_max_length": int,
+    "mink_k": float,
+    "bootstrap_samples": int,
+    "min_documents": int,
+    "batch_size": int,
+    "memory_budget_gb": float,
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model", required=True, help="the model to audit: a directory, hub name or unlearning checkpoint"
+    )
+    p.add_argument("--forget", required=True, metavar="DOCS", help="the documents to remove")
+    p.add_argument(
+        "--holdout", metavar="DOCS", help="similar documents the model never saw (the never-seen level)"
+    )
+    p.add_argument(
+        "--original", metavar="MODEL", help="the model before unlearning: adds the before/after change"
+    )
+    p.add_argument(
+        "--reference",
+        metavar="MODEL",
+        help="a model that never saw the forget documents: the never-seen level without --holdout, "
+        "and the reference-ratio attack with it",
+    )
+    p.add_argument("--attacks", help="comma list of quantize[:int8|nf4|fp4], relearn[:STEPS]")
+    p.add_argument("--probes", help="comma list of verbatim, knowledge, membership (default: all three)")
+    p.add_argument(
+        "--fail-on",
+        choices=("leak", "distinguishable"),
+        help="exit 1 on a leak (or on anything but 'indistinguishable from unseen')",
+    )
+    for name, kind in SETTING_FLAGS.items():
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            type=kind,
+            default=None,
+            help=f"AuditSettings.{name} (see docs/audit.md)",
+        )
+    p.add_argument("--cache-dir", help="cache of model outputs (default: none); must lie outside --out")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow models with custom code")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_out(p)
+    add_seed(p)
+    add_device(p)
+    add_threads(p)
+
+
+def build_settings(args: argparse.Namespace):
+    from musebench.audit import AuditSettings
+
+    overrides = {name: getattr(args, name) for name in SETTING_FLAGS if getattr(args, name) is not None}
+    probes = parse_csv(args.probes)
+    if probes:
+        overrides["probes"] = tuple(p.lower() for p in probes)
+    return AuditSettings(seed=args.seed, **overrides)
+
+
+def reproduce_command(args: argparse.Namespace) -> str:
+    parts = ["musebench", "audit"]
+    for flag in (
+        "model",
+        "forget",
+        "holdout",
+        "original",
+        "reference",
+        "attacks",
+        "probes",
+        "fail_on",
+        *SETTING_FLAGS,
+        "out",
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            parts += ["--" + flag.replace("_", "-"), str(value)]
+    parts += ["--seed", str(args.seed)]
+    return shlex.join(parts)
+
+
+def _load(path: str, device, dtype, args):
+    from musebench.audit import AuditModel
+    from musebench.unlearn import load_unlearned
+
+    if args.trust_remote_code:
+        from musebench.models.loading import load_model
+
+        loaded = load_model(path, device, dtype, trust_remote_code=True)
+    else:
+        loaded = load_unlearned(path, device, dtype)
+    return AuditModel(loaded.model, loaded.tokenizer, str(path))
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from musebench.audit import check_overlap, load_documents, run_audit, write_audit
+    from musebench.audit.api import check_out
+    from musebench.audit.attacks import parse_attacks
+
+    set_threads(args.threads)
+    settings = build_settings(args)
+    out = check_out(args.out)
+    if args.cache_dir and Path(args.cache_dir).resolve().is_relative_to(out.resolve()):
+        raise ConfigError(
+            "must lie outside --out (the audit directory is replaced as a whole)",
+            field="--cache-dir",
+            value=args.cache_dir,
+        )
+    if not args.holdout and not args.reference:
+        raise ConfigError("the never-seen level needs --holdout DOCS or --reference MODEL", field="--holdout")
+    forget = load_documents(args.forget, "forget")
+    holdout = load_documents(args.holdout, "holdout") if args.holdout else None
+    if holdout is not None:
+        check_overlap(forget, holdout)
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    attacks = parse_attacks(parse_csv(args.attacks), str(device), args.seed)
+    console = Console(stderr=True)
+    model = _load(args.model, device, dtype, args)
+    original = _load(args.original, device, dtype, args) if args.original else None
+    reference = _load(args.reference, device, dtype, args) if args.reference else None
+    audit, rows = run_audit(
+        model,
+        forget,
+        holdout,
+        settings,
+        original=original,
+        reference=reference,
+        attacks=attacks,
+        cache_dir=args.cache_dir,
+        progress=not args.no_progress,
+        command=reproduce_command(args),
+    )
+    write_audit(audit, rows, out)
+    Console().print(f"[bold]{audit['verdict_text']}[/bold]")
+    for key, s in audit["probes"].items():
+        console.print(
+            f"  {s['label']}: forget {s['forget']:.3g} vs never seen {s['unseen']:.3g} -> "
+            f"{s['status'].replace('_', ' ')}"
+        )
+    for a in audit["attacks"]:
+        console.print(f"  attack {a['name']}: {a['verdict'].replace('_', ' ')}")
+    console.print(f"wrote {out / 'audit.html'}, audit.md and audit.json ({audit['timing_s']['total']:.1f} s)")
+    if args.fail_on == "leak" and audit["verdict"] == "leak":
+        return 1
+    if args.fail_on == "distinguishable" and audit["verdict"] != "indistinguishable":
+        return 1
+    return 0

@@ -1,0 +1,68 @@
+"""List what musebench knows by name: unlearning methods, metrics, and the built-in experiments, each with a
+one-line summary. Read from the registries the other commands use, so the list cannot drift from them."""
+
+from __future__ import annotations
+
+import argparse
+
+EXAMPLES = """examples:
+  musebench ls                 # methods, metrics and built-in experiments
+  musebench ls methods         # one section
+"""
+
+SECTIONS = ("methods", "metrics", "experiments")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("section", nargs="?", choices=SECTIONS, help="show only this section (default: all)")
+
+
+def methods() -> list[tuple[str, str]]:
+    from musebench.unlearn import METHODS
+
+    return [(name, m.summary) for name, m in METHODS.items()]
+
+
+def metrics() -> list[tuple[str, str]]:
+    from musebench.evaluate.metrics import METRICS
+
+    return [(key, f"{m.name} [{m.unit}]") for key, m in METRICS.items()]
+
+
+def _experiment_summary(raw: dict) -> str:
+    """Corpus, methods, epochs and follow-up criteria of an experiment file, in one line."""
+    corpus = raw.get("corpus") or {}
+    gen = corpus.get("generate") or {}
+    where = f"{gen.get('kind')} ({gen.get('size')})" if gen else corpus.get("hub") or corpus.get("path") or "?"
+    methods = list(raw.get("methods") or {})
+    epochs = (raw.get("method_defaults") or {}).get("epochs")
+    follow = [c for c, key in (("C5", "scalability"), ("C6", "sustainability")) if raw.get(key)]
+    return (f"{where}: {len(methods)} methods ({', '.join(methods)})"
+            + (f", {epochs} epochs" if epochs else "") + (f", {' + '.join(follow)}" if follow else ""))
+
+
+def experiments() -> list[tuple[str, str]]:
+    """Built-in experiments (``musebench demo``'s files) by name; run one with ``musebench run``."""
+    from importlib import resources
+
+    import yaml
+
+    from musebench.experiment.demo import builtin_names
+
+    folder = resources.files("musebench.experiment").joinpath("configs")
+    return [(name, _experiment_summary(yaml.safe_load(folder.joinpath(f"{name}.yaml").read_text(encoding="utf-8"))))
+            for name in builtin_names()]
+
+
+def run(args: argparse.Namespace) -> int:
+    listers = {"methods": methods, "metrics": metrics, "experiments": experiments}
+    chosen = [args.section] if args.section else list(SECTIONS)
+    for i, section in enumerate(chosen):
+        rows = listers[section]()
+        width = max(len(name) for name, _ in rows)
+        if i:
+            print()
+        print(f"{section}:")
+        for name, summary in rows:
+            print(f"  {name:<{width}}  {summary}".rstrip())
+    return 0

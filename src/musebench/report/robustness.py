@@ -1,0 +1,175 @@
+"""C7 in the report: the robustness table (model x attack x criterion) and the recovery bar chart.
+
+Everything comes from ``results.json["robustness"]`` (written by ``musebench.robustness.summary``): the
+attacked scores with their bootstrap CIs, the unattacked score on the same probe, and for methods the
+recovery ratio and the ``measure`` C7 judges (relearning: beyond the retrain control).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from matplotlib.figure import Figure
+
+ATTACK_TITLES = {"quantize-int8": "int8", "quantize-nf4": "NF4 (4-bit)", "quantize-fp4": "FP4 (4-bit)",
+                 "relearn-forget-slice": "relearn on forget slice", "relearn-retain": "relearn on retain",
+                 "paraphrase": "rephrased questions"}
+CRITERION_TITLES = {"verbmem_f": "VerbMem-f", "knowmem_f": "KnowMem-f", "knowmem_r": "KnowMem-r",
+                    "privleak": "PrivLeak", "auc": "AUC"}
+ATTACK_COLORS = ("#4575b4", "#91bfdb", "#313695", "#d73027", "#fc8d59", "#7b3294")
+
+
+def attack_title(attack: str) -> str:
+    return ATTACK_TITLES.get(attack, attack)
+
+
+@dataclass(frozen=True)
+class RobustnessRow:
+    model: str
+    kind: str  # "target", "retrain" (controls) or "method"
+    attack: str
+    criterion: str
+    attacked: float
+    ci: tuple[float, float] | None
+    unattacked: float | None
+    recovery: float | None  # methods: recovery ratio; controls: None
+    beyond_control: float | None  # relearning: recovery minus the retrain model's
+    skipped: str | None = None
+
+
+def _finite(x: Any) -> bool:
+    return not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def check_robustness(check, raw: Any, methods: list[str]) -> dict[str, Any]:
+    """Validate the shape the report reads; problems go to the results checker (one error for the file)."""
+    if raw is None:
+        return {}
+    doc = check.mapping(raw, "robustness")
+    if doc is None:
+        return {}
+    for group in ("controls", "methods"):
+        block = check.mapping(doc.get(group), f"robustness.{group}") or {}
+        for model, entry in block.items():
+            attacks = entry.get("attacks") if group == "methods" and isinstance(entry, dict) else entry
+            if group == "methods" and model not in methods:
+                check.fail(f"robustness.methods.{model}", "not one of the run's methods", model)
+            for attack, value in (check.mapping(attacks, f"robustness.{group}.{model}") or {}).items():
+                where = f"robustness.{group}.{model}.{attack}"
+                if not isinstance(value, dict):
+                    check.fail(where, "expected a JSON object", value)
+                    continue
+                if "skipped" in value:
+                    continue
+                for key, number in (check.mapping(value.get("scores"), f"{where}.scores") or {}).items():
+                    if not _finite(number):
+                        check.fail(f"{where}.scores.{key}", "expected a finite number", number)
+                for part in ("recovery", "measure", "excess"):
+                    for key, number in (value.get(part) or {}).items():
+                        if number is not None and not _finite(number):
+                            check.fail(f"{where}.{part}.{key}", "expected a finite number or null", number)
+    return doc
+
+
+def robustness_rows(doc: dict[str, Any]) -> list[RobustnessRow]:
+    """Controls first (target, retrain), then methods; one row per attack and criterion."""
+    rows: list[RobustnessRow] = []
+    blocks = [(m, m, e) for m, e in doc.get("controls", {}).items()]
+    blocks += [(m, "method", e.get("attacks", {})) for m, e in doc.get("methods", {}).items()]
+    for model, kind, attacks in blocks:
+        for attack, entry in attacks.items():
+            if "skipped" in entry:
+                rows.append(RobustnessRow(model, kind, attack, "", math.nan, None, None, None, None,
+                                          skipped=str(entry["skipped"])))
+                continue
+            for key, value in entry["scores"].items():
+                if key == "auc":
+                    continue
+                ci = entry.get("ci", {}).get(key)
+                rows.append(RobustnessRow(
+                    model, kind, attack, key, float(value), tuple(ci) if ci else None,
+                    entry.get("baseline", {}).get(key), entry.get("recovery", {}).get(key),
+                    entry.get("excess", {}).get(key)))
+    return rows
+
+
+def c7_measures(doc: dict[str, Any], method: str, key: str = "knowmem_f") -> dict[str, float | None]:
+    """attack -> the number C7 judges for ``method`` (None: undefined, e.g. nothing was forgotten)."""
+    attacks = doc.get("methods", {}).get(method, {}).get("attacks", {})
+    return {a: e.get("measure", {}).get(key) for a, e in attacks.items() if "skipped" not in e
+            and key in e.get("measure", {})}
+
+
+def recovery_figure(doc: dict[str, Any], limit: float) -> Figure | None:
+    """Grouped bars: per method, the KnowMem-f recovery of each attack; the dashed line is C7's limit."""
+    methods = list(doc.get("methods", {}))
+    attacks = list(dict.fromkeys(a for m in methods for a in c7_measures(doc, m)))
+    if not methods or not attacks:
+        return None
+    fig = Figure(figsize=(max(6.0, 0.9 * len(methods) * max(1, len(attacks)) / 2.5 + 2), 4.2), dpi=100)
+    ax = fig.add_subplot(1, 1, 1)
+    width = 0.8 / len(attacks)
+    for j, attack in enumerate(attacks):
+        xs, ys = [], []
+        for i, m in enumerate(methods):
+            value = c7_measures(doc, m).get(attack)
+            x = i - 0.4 + width * (j + 0.5)
+            if value is None:
+                ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=6, rotation=90, color="#777777")
+                continue
+            xs.append(x)
+            ys.append(100 * value)
+        ax.bar(xs, ys, width=width, color=ATTACK_COLORS[j % len(ATTACK_COLORS)], label=attack_title(attack))
+    ax.axhline(100 * limit, color="#d95f02", linestyle="--", linewidth=1.2, label=f"C7 limit {limit:.0%}")
+    ax.axhline(0, color="#444444", linewidth=0.8)
+    ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("KnowMem-f recovery (%)")
+    ax.legend(fontsize=7, ncol=2, loc="upper left")
+    ax.set_title("How much forgotten knowledge each attack brings back", fontsize=10)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.24, top=0.9)
+    return fig
+
+
+def format_ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:+.0f} %"
+
+
+def _score(value: float | None, key: str) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+.1f}" if key == "privleak" else f"{value:.1f}"
+
+
+TABLE_HEADER = ["model", "attack", "criterion", "attacked [CI]", "unattacked", "recovery",
+                "beyond retrain control"]
+
+
+def table_cells(row: RobustnessRow) -> list[str]:
+    """The cells of one robustness-table line (shared by Markdown and HTML)."""
+    if row.skipped:
+        return [row.model, attack_title(row.attack), "", row.skipped, "", "", ""]
+    attacked = _score(row.attacked, row.criterion)
+    if row.ci:
+        attacked += f" [{_score(row.ci[0], row.criterion)}, {_score(row.ci[1], row.criterion)}]"
+    recovery = format_ratio(row.recovery) if row.kind == "method" else "(control)"
+    beyond = format_ratio(row.beyond_control) if row.attack.startswith("relearn-") and row.kind == "method" else ""
+    return [row.model, attack_title(row.attack), CRITERION_TITLES.get(row.criterion, row.criterion), attacked,
+            _score(row.unattacked, row.criterion), recovery, beyond]
+
+
+def describe_settings(doc: dict[str, Any]) -> list[str]:
+    """Lines saying what was attacked how (schemes, relearning budget and split, notes)."""
+    settings = doc.get("settings", {})
+    lines = []
+    if settings.get("quantize"):
+        lines.append("quantization (bitsandbytes via BitsAndBytesConfig): " + ", ".join(settings["quantize"]))
+    relearn = settings.get("relearn", {})
+    if relearn.get("on"):
+        lines.append(f"relearning on {', '.join(relearn['on'])}: {relearn.get('steps')} steps of "
+                     f"{relearn.get('batch_size')} documents at lr {relearn.get('lr')}, slice = "
+                     f"{relearn.get('fraction')} of the forget set")
+    if settings.get("paraphrase"):
+        lines.append("rephrased probe: KnowMem-f on knowmem/forget_qa_paraphrase.json")
+    return lines + [str(n) for n in doc.get("notes", [])]

@@ -1,0 +1,96 @@
+"""Brief fine-tuning of a model in memory: the relearning attack's few steps on a small set of documents.
+
+The attacker's budget is a number of optimizer steps (``steps`` x ``batch_size`` documents) at a constant
+learning rate, the setting of Hu et al. (ICLR 2025). Nothing is written: the fine-tuned model is evaluated
+where it is and dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from musebench.errors import ConfigError, TrainingError
+
+
+@dataclass(frozen=True)
+class RelearnBudget:
+    steps: int = 10
+    lr: float = 1e-4
+    batch_size: int = 4
+    max_len: int = 128
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise ConfigError("must be an integer >= 1", field="--steps", value=self.steps)
+        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < 1:
+            raise ConfigError("must be a learning rate in (0, 1)", field="--lr", value=self.lr)
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigError("must be an integer >= 1", field="--batch-size", value=self.batch_size)
+        if isinstance(self.max_len, bool) or not isinstance(self.max_len, int) or self.max_len < 8:
+            raise ConfigError("must be an integer >= 8", field="--max-len", value=self.max_len)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Texts:
+    """Map-style dataset: document ``i`` tokenized (BOS ... EOS), cut to ``max_len``."""
+
+    def __init__(self, tokenizer, texts, max_len: int):
+        ids = tokenizer(list(texts), add_special_tokens=True, truncation=True, max_length=max_len - 1)["input_ids"]
+        self.rows = [row + [tokenizer.eos_token_id] for row in ids]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"input_ids": self.rows[i]}
+
+
+def _collate(pad_id: int):
+    import torch
+
+    def collate(batch: list[dict]) -> dict:
+        width = max(len(b["input_ids"]) for b in batch)
+        ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for i, b in enumerate(batch):  # right padding: positions stay those of training
+            ids[i, :len(b["input_ids"])] = torch.tensor(b["input_ids"])
+            mask[i, :len(b["input_ids"])] = 1
+        labels = ids.masked_fill(mask == 0, -100)  # pads never enter the loss
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+    return collate
+
+
+def relearn_in_memory(model, tokenizer, texts, budget: RelearnBudget, device: str, work_dir,
+                      progress: bool = False) -> list[float]:
+    """Fine-tune ``model`` in place for ``budget.steps`` steps on ``texts`` (cycled); returns the losses."""
+    from transformers import PrinterCallback, Trainer, TrainingArguments
+
+    from musebench.models.loading import padding_id
+
+    if not texts:
+        raise ConfigError("nothing to relearn on", field="--relearn-on")
+    dataset = _Texts(tokenizer, texts, budget.max_len)
+    epochs = math.ceil(budget.steps * budget.batch_size / len(dataset))
+    args = TrainingArguments(
+        output_dir=str(work_dir), max_steps=budget.steps, num_train_epochs=epochs,
+        per_device_train_batch_size=budget.batch_size, learning_rate=budget.lr, lr_scheduler_type="constant",
+        warmup_steps=0, weight_decay=0.0, seed=budget.seed, data_seed=budget.seed, use_cpu=device == "cpu",
+        logging_steps=1, save_strategy="no", report_to="none", disable_tqdm=not progress,
+        dataloader_pin_memory=False, remove_unused_columns=False)
+    model.train()
+    collate = _collate(padding_id(tokenizer, model))
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate)
+    if not progress:
+        trainer.remove_callback(PrinterCallback)  # the losses are returned, not printed step by step
+    trainer.train()
+    model.eval()
+    losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+    if not all(math.isfinite(x) for x in losses):
+        raise TrainingError("relearning loss became non-finite; lower the learning rate", field="--lr",
+                            value=budget.lr)
+    return losses

@@ -1,0 +1,82 @@
+"""Reading DOCS (.json, .jsonl, .txt, folder of .txt) and refusing holdouts that overlap the forget set."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from musebench.audit.documents import DocumentSet, check_overlap, load_documents
+from musebench.errors import DataError
+
+
+def test_every_supported_source_reads_the_same_documents(doc_files, audit_docs, tmp_path):
+    txt = tmp_path / "forget.txt"
+    txt.write_text("\n\n".join(audit_docs["forget"]), encoding="utf-8")
+    for source in (doc_files / "forget.json", doc_files / "forget_txt", txt):
+        assert list(load_documents(source).documents) == audit_docs["forget"]
+    assert list(load_documents(doc_files / "holdout.jsonl", "holdout").documents) == audit_docs["holdout"]
+
+
+def test_fingerprint_depends_on_content_not_on_format(doc_files):
+    assert (
+        load_documents(doc_files / "forget.json").fingerprint()
+        == load_documents(doc_files / "forget_txt").fingerprint()
+    )
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[]", "no forget documents"),
+        ('["a real document", "   "]', "document 1 is empty"),
+        ('{"not": "a list"}', "expected a JSON list"),
+        ("[1, 2", "malformed JSON"),
+    ],
+)
+def test_bad_files_name_the_file(tmp_path, content, message):
+    path = tmp_path / "forget.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataError, match=message) as err:
+        load_documents(path)
+    assert err.value.file == str(path)
+
+
+def test_missing_and_undecodable_files(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        load_documents(tmp_path / "nope.json")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"caf\xe9 au lait")
+    with pytest.raises(DataError, match="invalid UTF-8") as err:
+        load_documents(bad)
+    assert err.value.file == str(bad)
+
+
+def test_holdout_equal_to_a_forget_document_after_normalisation(audit_docs):
+    forget = DocumentSet("forget.json", tuple(audit_docs["forget"]))
+    copy = "  " + audit_docs["forget"][3].upper().replace(" ", "  \n") + " "
+    holdout = DocumentSet("holdout.json", (audit_docs["holdout"][0], copy))
+    with pytest.raises(DataError, match="also appear in the forget set .*holdout document 1") as err:
+        check_overlap(forget, holdout)
+    assert err.value.file == "holdout.json"
+
+
+def test_holdout_largely_copied_from_the_forget_set(audit_docs):
+    forget = DocumentSet("forget.json", tuple(audit_docs["forget"]))
+    # two forget documents glued together with a new sentence: not equal, but a copy
+    stitched = audit_docs["forget"][1] + " " + audit_docs["forget"][2] + " Nobody saw it coming."
+    with pytest.raises(DataError, match="share at least 50%"):
+        check_overlap(forget, DocumentSet("h.json", (stitched,)))
+
+
+def test_similar_but_distinct_documents_pass(audit_docs):
+    check_overlap(
+        DocumentSet("f", tuple(audit_docs["forget"])), DocumentSet("h", tuple(audit_docs["holdout"]))
+    )
+
+
+def test_jsonl_objects_without_text_are_refused(tmp_path):
+    path = tmp_path / "h.jsonl"
+    path.write_text(json.dumps({"body": "x"}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="text"):
+        load_documents(path, "holdout")

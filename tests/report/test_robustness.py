@@ -1,0 +1,54 @@
+"""The report's C7 parts from a results.json with a robustness block: table, chart, C7 column, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from musebench.errors import DataError
+from musebench.report import build_report
+
+
+def _attack(knowmem, base, recovery, **extra):
+    return {"scores": {"knowmem_f": knowmem}, "ci": {"knowmem_f": [knowmem - 2, knowmem + 2]},
+            "baseline": {"knowmem_f": base}, "recovery": {"knowmem_f": recovery},
+            "measure": {"knowmem_f": extra.pop("measure", recovery)}, **extra}
+
+
+ROBUSTNESS = {
+    "settings": {"quantize": ["nf4"], "relearn": {"on": ["forget-slice"], "fraction": 0.25, "steps": 10, "lr": 0.001,
+                                                  "batch_size": 4}, "paraphrase": True},
+    "notes": ["relearn-forget-slice: split by person (tags/forget.json): 5 of 20 people relearnable"],
+    "controls": {"target": {"quantize-nf4": {"scores": {"knowmem_f": 60.0}, "baseline": {"knowmem_f": 61.0},
+                                             "shift": {"knowmem_f": -1.0}}}},
+    "methods": {
+        "ga_gdr": {"checkpoint": "epoch-2", "attacks": {
+            "quantize-nf4": _attack(48.6, 31.0, 0.6),
+            "relearn-forget-slice": _attack(40.0, 30.0, 0.4, excess={"knowmem_f": 0.25}, measure=0.25)}},
+        "npo_gdr": {"checkpoint": "epoch-4", "attacks": {
+            "quantize-nf4": _attack(33.0, 32.5, 0.02), "paraphrase": _attack(10.0, 32.5, -0.1)}},
+    },
+}
+
+
+def test_table_chart_and_c7_column(doc, write_run, tmp_path):
+    doc["robustness"] = ROBUSTNESS
+    page = build_report(write_run(tmp_path / "run", doc))
+    report = page.parent
+    md = (report / "results.md").read_text(encoding="utf-8")
+    assert "## C7 Robustness" in md and "C7 Robust forgetting" in md
+    assert "| ga_gdr | NF4 (4-bit) | KnowMem-f | 48.6 [46.6, 50.6] | 31.0 | +60 % |  |" in md
+    assert "| ga_gdr | relearn on forget slice | KnowMem-f | 40.0 [38.0, 42.0] | 30.0 | +40 % | +25 % |" in md
+    assert "| target | NF4 (4-bit) | KnowMem-f | 60.0 | 61.0 | (control) |  |" in md
+    assert "split by person" in md
+    assert (report / "plots" / "recovery.png").stat().st_size > 5000
+    html = page.read_text(encoding="utf-8")
+    assert 'id="plot-recovery"' in html and 'id="robustness"' in html
+    assert "NF4 (4-bit) recovers 60% of KnowMem-f &gt; 10%" in html  # ga_gdr's C7 reason
+    assert "at most 2% recovered (NF4 (4-bit))" in html  # npo_gdr: the worst of 2 % and -10 %
+
+
+def test_a_malformed_robustness_block_is_one_error_naming_the_field(doc, write_run, tmp_path):
+    doc["robustness"] = {"methods": {"ga_gdr": {"attacks": {"quantize-nf4": {"scores": {"knowmem_f": "high"}}}}}}
+    with pytest.raises(DataError, match=r"robustness\.methods\.ga_gdr\.quantize-nf4\.scores\.knowmem_f"):
+        build_report(write_run(tmp_path / "run", doc))
+    assert not (tmp_path / "run" / "report").exists()
