@@ -76,7 +76,7 @@ def make_pristine(root: Path) -> Path:
     """A tiny news-mini corpus, a random 1-layer Llama on its tokenizer, and a model with another tokenizer."""
     import torch
 
-    from musebench.data.synthetic import write_corpus
+    from musebench.models.mini_corpus import write_mini_corpus as write_corpus
     from musebench.models.loading import load_tokenizer
     from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
     from musebench.models.tokenizer import train_tokenizer
