@@ -9,6 +9,7 @@ and those modules import torch / transformers inside ``run``, when the work need
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -35,6 +36,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit", "audit a model against a takedown request (no retrain model, no QA needed)"),
 }
 
+#: OS errors that mean "this machine cannot store the result" (disk full, quota, read-only): one line, exit 2.
+WRITE_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+
 EPILOG = """examples:
   musebench demo --quick                      # the whole benchmark on the embedded mini corpus
   musebench data generate --corpus news-mini --out data/news-mini
@@ -43,6 +47,13 @@ EPILOG = """examples:
   musebench eval --model models/target --data data/news-mini --retrain models/retrain --out eval/target
   musebench unlearn --model models/target --data data/news-mini --method npo_gdr --out runs/npo_gdr
 """
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose flag errors are one line (and exit 2) like every other musebench error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} -h')\n")
 
 
 def chosen_command(argv: list[str] | None) -> str | None:
@@ -55,7 +66,7 @@ def chosen_command(argv: list[str] | None) -> str | None:
 
 def build_parser(only: str | None = None, *, all_commands: bool = True) -> argparse.ArgumentParser:
     """The parser; with ``all_commands=False`` only ``only``'s module is imported and given its arguments."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="musebench",
         description="Machine unlearning for language models, measured six ways (MUSE).",
         epilog=EPILOG,
@@ -109,6 +120,15 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"musebench {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:
+        if err.errno not in WRITE_FAILURES:
+            raise
+        if args.debug:
+            traceback.print_exc()
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"musebench {args.command}: error: {where}cannot write: {err.strerror or err}; nothing half-written "
+              "was kept (free space and re-run: finished work resumes)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"musebench {args.command}: interrupted; finished stages are kept and a re-run resumes",
               file=sys.stderr)

@@ -117,8 +117,8 @@ def test_show_a_parquet_folder(capsys, tmp_path, tiny_corpus, monkeypatch):
 def test_generate_calls_the_generator(capsys, monkeypatch, tmp_path, tiny_corpus):
     calls = []
 
-    def write_corpus(kind, size, seed, out_dir):
-        calls.append((kind, size, seed, out_dir))
+    def write_corpus(kind, size, seed, out_dir, keep=()):
+        calls.append((kind, size, seed, str(out_dir)))
         return save_corpus(tiny_corpus, out_dir)
 
     monkeypatch.setitem(

@@ -70,21 +70,25 @@ def test_marker_is_json_with_key_and_wall_time(tmp_path):
 
 
 def test_run_lock_refuses_a_second_live_process_and_takes_over_a_stale_lock(tmp_path):
+    """A live holder (another process) is refused by pid; once it is killed with -9 its lock is taken over."""
     import os
+    import signal
     import subprocess
     import sys
 
     from musebench.errors import ConfigError
-    from musebench.experiment.lock import LOCK_FILE, run_lock
+    from musebench.experiment.lock import run_lock
 
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    code = ("import sys, time; from pathlib import Path; from musebench.experiment.lock import run_lock\n"
+            "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     try:
-        (tmp_path / LOCK_FILE).write_text(f"{sleeper.pid}\n")
-        with pytest.raises(ConfigError, match=f"pid {sleeper.pid}"), run_lock(tmp_path):
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ConfigError, match=f"pid {holder.pid}"), run_lock(tmp_path):
             pass
     finally:
-        sleeper.kill()
-        sleeper.wait()
-    with run_lock(tmp_path):  # the holder is gone: its lock is stale
-        assert (tmp_path / LOCK_FILE).read_text().strip() == str(os.getpid())
-    assert not (tmp_path / LOCK_FILE).exists()
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with run_lock(tmp_path):  # the holder died without releasing: its lock is stale and taken over
+        pass

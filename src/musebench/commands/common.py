@@ -14,8 +14,19 @@ def add_out(p: argparse.ArgumentParser, required: bool = True, help: str = "outp
     p.add_argument("--out", required=required, help=help)
 
 
+def seed_value(text: str) -> int:
+    """A seed as numpy / torch take it: an integer in [0, 2**32)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected 0 <= seed < 2**32, got {value}")
+    return value
+
+
 def add_seed(p: argparse.ArgumentParser, default: int = 0) -> None:
-    p.add_argument("--seed", type=int, default=default, help=f"random seed (default {default})")
+    p.add_argument("--seed", type=seed_value, default=default, help=f"random seed (default {default})")
 
 
 def add_device(p: argparse.ArgumentParser) -> None:

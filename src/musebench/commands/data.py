@@ -55,6 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--size", default="default", choices=SIZES, help="corpus size (default 'default')")
     add_seed(g)
     add_out(g, help="output directory of the corpus")
+    g.add_argument("--force", action="store_true",
+                   help="write into a directory that holds other files (they are kept; same names are replaced)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -199,7 +201,12 @@ def _generate(args: argparse.Namespace) -> int:
             field="--corpus",
             value=args.corpus,
         ) from exc
-    out = write_mini_corpus(args.corpus, args.size, args.seed, args.out)
+    from musebench.data.synthetic import SYNTHETIC_META
+    from musebench.io import OWN_ENTRIES, foreign_entries, output_dir
+
+    with output_dir(args.out, owned_if=(SYNTHETIC_META,), force=args.force) as out:
+        keep = OWN_ENTRIES + tuple(foreign_entries(out, (SYNTHETIC_META,)))  # never drop what is not ours
+        write_mini_corpus(args.corpus, args.size, args.seed, out, keep=keep)
     corpus = load_corpus(out)
     console = _console()
     console.print(

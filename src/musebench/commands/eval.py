@@ -14,6 +14,7 @@ every one, and only the main process writes: the same summary.json / per_example
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 from musebench.commands.common import (
@@ -60,6 +61,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_seed(p)
     add_device(p)
     add_threads(p)
+
+
+#: Files whose presence proves an --out holds a musebench evaluation.
+RESULT_FILES = ("summary.json",)
+
+
+def check_same_tokenizer(tokenizer, other, flag: str, path: str) -> None:
+    """The NLL-ratio attack compares per-token log-probs: both models must cut text into the same tokens."""
+    from musebench.errors import ModelError
+
+    if tokenizer.get_vocab() != other.get_vocab():
+        raise ModelError("its tokenizer differs from the model's (the per-token log-probs would not line up)",
+                         file=path, field=flag)
 
 
 def parse_overrides(pairs: list[str]) -> dict:
@@ -111,10 +125,15 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from musebench.data import load_corpus
+    from musebench.data.validate import check_corpus
     from musebench.evaluate.result import render_table
     from musebench.evaluate.settings import resolve_retrain_auc
     from musebench.evaluate.sharding import init_from_environment, sharded_evaluation
+    from musebench.io import check_output_dir, output_dir
 
+    check_output_dir(args.out, owned_if=RESULT_FILES, force=args.force)  # an unusable --out fails before compute
+    if args.cache_dir:
+        check_output_dir(args.cache_dir, flag="--cache-dir", force=True)
     set_threads(args.threads)
 
     settings = build_settings(args, args.data)
@@ -130,18 +149,20 @@ def run(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.data)
     if args.limit is not None:
         corpus = corpus.head(args.limit)
-    from musebench.evaluate.engine import check_texts, resolve_metrics
+    from musebench.evaluate.engine import resolve_metrics
 
-    check_texts(corpus, resolve_metrics(corpus, metrics))
+    check_corpus(corpus, resolve_metrics(corpus, metrics))  # the checks 'data validate' makes, before any model
     main = shard.is_main
     progress = not args.no_progress and main
     console = Console(stderr=True, quiet=not main)
-    with sharded_evaluation(shard):
-        result = _evaluate(args, corpus, settings, metrics, device, dtype, cache_dir, progress, console)
-    if not main:
-        return 0
-
-    result.save(out)
+    # one writer per --out: the main process holds its lock (the other shards write nothing there)
+    claim = output_dir(out, owned_if=RESULT_FILES, force=args.force) if main else contextlib.nullcontext()
+    with claim:
+        with sharded_evaluation(shard):
+            result = _evaluate(args, corpus, settings, metrics, device, dtype, cache_dir, progress, console)
+        if not main:
+            return 0
+        result.save(out)
     limited = f" (first {args.limit} items per split: smoke test)" if args.limit is not None else ""
     Console().print(render_table(result, title=f"MUSE evaluation of {args.model} on {corpus.name}{limited}"))
     for note in result.notes:
@@ -162,11 +183,13 @@ def _evaluate(args, corpus, settings, metrics, device, dtype, cache_dir, progres
         console.print(f"retrain AUC (measured, {args.retrain}): {retrain_auc:.4f}")
         del retrain
     reference = None
-    if args.reference:
-        reference = load_unlearned(args.reference, device, dtype, trust_remote_code=args.trust_remote_code).model
     # any checkpoint musebench writes: a model directory, an epoch or alpha directory, a WHP directory
     # (whp.json: target + fine-tuned model combined at the logits); the command layer joins unlearn and evaluate
     loaded = load_unlearned(args.model, device, dtype, trust_remote_code=args.trust_remote_code)
+    if args.reference:
+        ref = load_unlearned(args.reference, device, dtype, trust_remote_code=args.trust_remote_code)
+        check_same_tokenizer(loaded.tokenizer, ref.tokenizer, "--reference", args.reference)
+        reference = ref.model
     result = evaluate(loaded.model, loaded.tokenizer, corpus, settings, metrics=metrics, retrain_auc=retrain_auc,
                       cache_dir=cache_dir, progress=progress, reference_model=reference, force=args.force)
     result.provenance["model_source"] = str(args.model)

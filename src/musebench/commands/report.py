@@ -14,6 +14,10 @@ EXAMPLES = """examples:
 """
 
 
+#: Files whose presence proves a directory is a musebench report.
+REPORT_FILES = ("index.html", "results.md")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="experiment run directory holding results.json "
                                                        "(or the results.json file itself)")
@@ -28,8 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from musebench.io import check_output_dir
     from musebench.report import VerdictRules, build_report
 
+    if args.out:  # the report directory is replaced as a whole: never one holding someone else's files
+        check_output_dir(args.out, owned_if=REPORT_FILES)
     rules = VerdictRules(privleak_tolerance=args.privleak_tolerance, utility_fraction=args.utility_fraction,
                          recovery_limit=args.recovery_limit)
     index = build_report(args.run_dir, args.out, rules=rules)

@@ -20,6 +20,10 @@ EXAMPLES = """examples:
 """
 
 
+#: Files whose presence proves a directory is a musebench run directory.
+RUN_RECORDS = ("results.json", "stages")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment YAML file (see examples/*.yaml)")
     p.add_argument("--out", default=None, help="run directory (default: runs/<experiment name>)")
@@ -42,12 +46,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from musebench.experiment.adapters import validate_method
     from musebench.experiment.config import load_experiment
+    from musebench.io import check_output_dir
 
     set_threads(args.threads)
     cfg = load_experiment(args.experiment, method_validator=validate_method)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
-    if args.dry_run:
+    if args.dry_run:  # validate and print the plan: touch nothing
         return dry_run(cfg, out)
+    # a file, an unwritable place or a directory of someone else's files is refused before any stage runs
+    check_output_dir(out, owned_if=RUN_RECORDS, force=args.force)
     import os
 
     from musebench.errors import ConfigError

@@ -8,6 +8,7 @@ Llama-2-7B (AdamW, lr 1e-5 constant, clip 1.0, 10 epochs, batches of 4 x 2048 to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 from pathlib import Path
 
@@ -25,6 +26,9 @@ EXAMPLES = """examples:
   musebench unlearn ... --out runs/npo_gdr --resume      # continue an interrupted run
 """
 
+#: Files whose presence proves an --out is a musebench run directory.
+RUN_RECORDS = ("run.json", "whp.json")
+
 _SCALARS = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float, "str | None": str}
 
 
@@ -39,6 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", default=None,
                    help="reference model of the NPO / KL terms (default: the start model; C6: previous stage)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--force", action="store_true",
+                   help="write into an --out that holds other files (they are kept; same names are replaced)")
     p.add_argument("--config", default=None, help="YAML file of unlearning options (flags override it)")
     add_threads(p)
     group = p.add_argument_group("unlearning options")
@@ -72,12 +78,18 @@ def run(args: argparse.Namespace) -> int:
     config = UnlearnConfig.from_dict(values, file=args.config)
 
     from musebench.data import load_corpus
+    from musebench.io import check_output_dir, output_dir
     from musebench.unlearn import run_unlearning
     from musebench.unlearn.finetuned import is_main_process
 
+    check_output_dir(args.out, owned_if=RUN_RECORDS, force=args.force)  # before any model loads
     corpus = load_corpus(args.data)
-    result = run_unlearning(args.model, corpus, config, args.out, forget_split=args.forget_split,
-                            reference_dir=args.reference, resume=args.resume)
+    # one writer per run directory: the main process holds its lock (the others of a launch write nothing)
+    claim = output_dir(args.out, owned_if=RUN_RECORDS, force=args.force) if is_main_process() \
+        else contextlib.nullcontext()
+    with claim:
+        result = run_unlearning(args.model, corpus, config, args.out, forget_split=args.forget_split,
+                                reference_dir=args.reference, resume=args.resume)
     if not is_main_process():  # under accelerate launch / torchrun every process returns the same run
         return 0
     epochs = {f"epoch-{e['epoch']}": e for e in result.history.get("epochs", [])}
@@ -114,6 +126,8 @@ def _read_yaml(path: str) -> dict:
         data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"not valid YAML: {str(err).splitlines()[0]}", file=file) from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"not UTF-8 text (byte {err.start})", file=file) from err
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping of unlearning options", file=file, value=type(data).__name__)
     return data

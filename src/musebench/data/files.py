@@ -183,10 +183,23 @@ def documents_from_items(
                 )
             )
             continue
+        if not is_unicode(item):
+            sink.error(DataError(f"record {i} holds a lone surrogate (\\ud800-\\udfff), not Unicode text",
+                                 file=source, field="text"))
+            continue
         if not item.strip():
             sink.warning(f"document {i} is empty", source, "text")
         docs.append(item)
     return docs
+
+
+def is_unicode(text: str) -> bool:
+    """False for strings JSON can carry but UTF-8 cannot (lone surrogates from ``"\\ud800"`` escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def records_from_items(
@@ -220,6 +233,10 @@ def records_from_items(
                         value=item[f],
                     )
                 )
+                ok = False
+            elif not is_unicode(item[f]):
+                sink.error(DataError(f"record {i} holds a lone surrogate (\\ud800-\\udfff), not Unicode text",
+                                     file=source, field=f))
                 ok = False
             elif not item[f].strip():
                 sink.warning(f"empty in record {i}", source, f)

@@ -73,6 +73,11 @@ def locate_part(root: Path, attr: str, sink: ProblemSink) -> Path | None:
                     file=stem.with_name(stem.name + ".txt"),
                 )
             )
+        folders = [stem.with_name(stem.name + x) for x in ("", *suffixes)
+                   if stem.with_name(stem.name + x).is_dir()]
+        if folders:  # a folder where the split file belongs: reading past it would drop a criterion silently
+            sink.error(DataError(f"is a directory; split '{split_name(attr)}' must be a "
+                                 f"{' / '.join(suffixes)} file", file=folders[0]))
         variants = find_variants(stem, suffixes)
         if len(variants) > 1:
             names = ", ".join(p.name for p in variants)

@@ -68,15 +68,98 @@ def validate_directory(path: str | Path, tokenizer=None) -> ValidationReport:
     corpus, paths = read_directory(root, sink)
     if root.is_dir():
         _check_unknown_files(root, sink)
-        _check_leakage(corpus, paths, sink)
-        _check_scal_nested(corpus, paths, sink)
-        _check_sust_disjoint(corpus, paths, sink)
-        _check_fold_layout(corpus, paths, sink)
+        sink.problems.extend(corpus_problems(corpus, paths))
         if not any(p.severity == "error" for p in sink.problems):
             _check_fingerprint(root, corpus, sink)
         report_missing_criteria(corpus, sink, root)
     problems = [_relative(p, root) for p in sink.problems]
     return ValidationReport(str(root), problems, describe(corpus, tokenizer), corpus.criteria())
+
+
+#: Criterion -> the corpus parts it scores and the text of one record; an empty text cannot be scored.
+SCORED_TEXTS = {
+    "verbmem_f": [("verbmem_forget", lambda r: r.prompt)],
+    "knowmem_f": [("knowmem_forget_qa", lambda r: r.question)],
+    "knowmem_r": [("knowmem_retain_qa", lambda r: r.question)],
+    "privleak": [("privleak_forget", str), ("privleak_holdout", str)],
+    "privacy": [("privleak_forget", str), ("privleak_holdout", str), ("privleak_retain", str)],
+}
+
+
+def corpus_problems(corpus: Corpus, paths: dict[str, Path] | None = None,
+                    criteria: list[str] | None = None) -> list[Problem]:
+    """The checks ``data validate`` and ``eval`` share: one list, so the two can never disagree.
+
+    Errors: forget text also in holdout (PrivLeak would compare a document with itself), scal folds not
+    nested, sust folds overlapping, empty texts a criterion must score. Warning: a question asked twice
+    (it would count twice in KnowMem). ``criteria`` limits the text checks to what will be scored.
+    """
+    paths = dict(paths or {})
+    root = Path(corpus.source) if corpus.source and Path(corpus.source).is_dir() else None
+    for attr, rel in LAYOUT.items():
+        paths.setdefault(attr, root / rel if root else Path(rel))
+    for family in FOLD_FAMILIES:
+        for k in getattr(corpus, family):
+            paths.setdefault(f"{family}/forget_{k}", root / family / f"forget_{k}.json" if root else
+                             Path(family) / f"forget_{k}.json")
+        for k in getattr(corpus, f"{family}_qa"):
+            rel = Path("knowmem") / family / f"forget_{k}_qa.json"
+            paths.setdefault(f"knowmem/{family}/forget_{k}_qa", root / rel if root else rel)
+    sink = ProblemSink(strict=False)
+    _check_leakage(corpus, paths, sink)
+    _check_scal_nested(corpus, paths, sink)
+    _check_sust_disjoint(corpus, paths, sink)
+    _check_fold_layout(corpus, paths, sink)
+    _check_empty_texts(corpus, paths, sink, criteria)
+    _check_duplicate_questions(corpus, paths, sink)
+    return sink.problems
+
+
+def check_corpus(corpus: Corpus, criteria: list[str] | None = None) -> None:
+    """Raise one ``DataError`` listing every error ``corpus_problems`` finds (eval's gate before any model)."""
+    import warnings
+
+    from musebench.data.files import MissingDataWarning
+
+    problems = corpus_problems(corpus, criteria=criteria)
+    for p in problems:
+        if p.severity == "warning":
+            warnings.warn(f"{p.file}: {p.message}", MissingDataWarning, stacklevel=2)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more problem(s); see 'musebench data validate')" if len(errors) > 1 else ""
+        raise DataError(first.message + more, file=first.file, field=first.field)
+
+
+def _check_empty_texts(corpus: Corpus, paths: dict, sink: ProblemSink, criteria: list[str] | None) -> None:
+    checked = set()
+    for crit, parts in SCORED_TEXTS.items():
+        if criteria is not None and crit not in criteria:
+            continue
+        for attr, text_of in parts:
+            if attr in checked:
+                continue
+            checked.add(attr)
+            empty = [i for i, r in enumerate(getattr(corpus, attr)) if not text_of(r).strip()]
+            if empty:
+                sink.error(DataError(f"{len(empty)} empty text(s), e.g. record {empty[0]}: they cannot be scored",
+                                     file=paths[attr]))
+
+
+def _check_duplicate_questions(corpus: Corpus, paths: dict, sink: ProblemSink) -> None:
+    for attr in ("knowmem_forget_qa", "knowmem_retain_qa"):
+        seen: dict[str, int] = {}
+        repeats = []
+        for i, qa in enumerate(getattr(corpus, attr)):
+            key = normalise_text(qa.question)
+            if key in seen:
+                repeats.append((i, seen[key]))
+            seen.setdefault(key, i)
+        if repeats:
+            i, first = repeats[0]
+            sink.warning(f"{len(repeats)} question(s) asked more than once (e.g. record {i} repeats record {first}); "
+                         "each copy counts in KnowMem", paths[attr], "question")
 
 
 def _relative(problem: Problem, root: Path) -> Problem:

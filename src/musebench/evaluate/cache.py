@@ -47,9 +47,11 @@ class ResultCache:
         merged: dict[str, dict] = {}
         for path in sorted((self.dir / group).glob("*.json")):
             try:
-                merged.update(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, json.JSONDecodeError):
+                batch = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
                 continue  # a file we cannot read is recomputed, never trusted
+            if isinstance(batch, dict):  # a file of another shape is recomputed too
+                merged.update({k: v for k, v in batch.items() if isinstance(v, dict)})
         for path in sorted((self.dir / group).glob("*.npz")):
             try:
                 merged.update(read_arrays(path))

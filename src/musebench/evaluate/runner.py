@@ -25,7 +25,7 @@ from musebench.evaluate.generation import (
     greedy_generate,
     prefill_prefix,
 )
-from musebench.evaluate.model_io import ModelCaller
+from musebench.evaluate.guards import GuardedCaller, check_lengths, context_length
 from musebench.evaluate.requests import GenerateRequest, Generation, LogprobRequest, TokenLogprobs
 from musebench.evaluate.scoring import chunk_positions, score_texts, split_head
 from musebench.evaluate.settings import EvalSettings
@@ -56,7 +56,8 @@ class Runner:
         self.cache = cache or ResultCache(None, {})
         self.shard = shard or current_shard()
         self.progress = progress and self.shard.is_main
-        self.caller = ModelCaller(model)
+        self.caller = GuardedCaller(model)  # non-finite logits are an error, never a score
+        self.context = context_length(model)
         self.shape = ModelShape.of(model, tokenizer)
         self.pad_id = padding_id(tokenizer, model)  # any embeddable id: pads are masked, never a new row
         self.eos = eos_ids(model, tokenizer)
@@ -92,6 +93,8 @@ class Runner:
         planned = []  # (budget, prompts, batch): every process plans the same, computes its own share
         for (max_new, stop), reqs in by_budget.items():
             prompts = encode(self.tokenizer, [r.prompt for r in reqs])
+            check_lengths([len(p) + max_new for p in prompts], self.context, group,
+                          f"prompt + {max_new} new tokens")
             batches = plan_batches([len(p) + max_new for p in prompts], batch_size=self.settings.batch_size,
                                    budget_bytes=self.budget_bytes,
                                    bytes_per_token=self.shape.generation_bytes_per_token(),

@@ -199,6 +199,8 @@ def load_experiment(path: str | Path, method_validator=None) -> ExperimentConfig
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise ConfigError(f"not valid YAML: {str(err).splitlines()[0]}", file=path) from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"not UTF-8 text (byte {err.start})", file=path) from err
     return parse_experiment(raw, source_file=str(path), method_validator=method_validator)
 
 

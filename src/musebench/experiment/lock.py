@@ -7,43 +7,22 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from musebench.errors import ConfigError
+from musebench.io import OWNER_MARK, atomic_write_json, take_lock
 
 LOCK_FILE = ".musebench-run.lock"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @contextlib.contextmanager
 def run_lock(run_dir: Path) -> Iterator[None]:
-    """Hold ``run_dir/.musebench-run.lock`` (our pid) while the block runs; a stale lock is taken over."""
-    path = Path(run_dir) / LOCK_FILE
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            break
-        except FileExistsError:
-            try:
-                pid = int(path.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid != os.getpid() and _alive(pid):
-                raise ConfigError(f"another musebench process (pid {pid}) is running in this directory; wait for "
-                                  f"it or choose another --out", file=run_dir) from None
-            path.unlink(missing_ok=True)  # left by a process that died
-    else:
-        raise ConfigError("cannot take the run directory's lock", file=path)
+    """Hold the run directory's ``filelock`` lock while the block runs.
+
+    A second live process is refused at once; a lock whose holder was killed (-9 included) is free again,
+    because the kernel drops a dead process's flock, and the next run takes it over.
+    """
+    run_dir = Path(run_dir)
+    lock = take_lock(run_dir, "--out", LOCK_FILE)
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(f"{os.getpid()}\n")
+        atomic_write_json(run_dir / OWNER_MARK, {"written_by": "musebench", "pid": os.getpid()})
         yield
     finally:
-        path.unlink(missing_ok=True)
+        lock.release()

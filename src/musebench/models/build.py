@@ -17,7 +17,16 @@ import time
 from pathlib import Path
 
 from musebench.errors import ConfigError, DataError
-from musebench.io import atomic_directory, atomic_write_json, file_hash, stable_hash
+from musebench.io import (
+    OWN_ENTRIES,
+    atomic_directory,
+    atomic_write_json,
+    check_output_dir,
+    file_hash,
+    foreign_entries,
+    output_dir,
+    stable_hash,
+)
 from musebench.models.recipe import BuildRecipe, recipe_for
 
 log = logging.getLogger(__name__)
@@ -102,6 +111,8 @@ def build_model(data_dir: str | Path, role: str, out_dir: str | Path, recipe: Bu
     from musebench.data.synthetic import read_synthetic_meta
 
     data_dir = Path(data_dir)
+    out = Path(out_dir) / role
+    check_output_dir(out, owned_if=(BUILD_RECORD,), force=force)  # before any work: never replace a user's model
     corpus = load_corpus(data_dir)
     docs = training_documents(corpus, role)
     if recipe is None:
@@ -109,15 +120,16 @@ def build_model(data_dir: str | Path, role: str, out_dir: str | Path, recipe: Bu
         recipe = recipe_for(meta["size"] if meta else None)
     tokenizer, tokenizer_id = load_build_tokenizer(data_dir, corpus)
     key = build_key(corpus.fingerprint(), tokenizer_id, recipe, role, seed)
-    out = Path(out_dir) / role
     if not force and cached(out, key):
         log.info("cache hit: %s (%s)", out, key)
         return out
-    with atomic_directory(out) as tmp:
-        record = train_and_save(tokenizer, docs, recipe, seed, device, tmp, progress)
-        record.update(role=role, key=key, corpus=corpus.name, corpus_fingerprint=corpus.fingerprint(),
-                      documents=len(docs), seed=seed, recipe=recipe.to_dict())
-        atomic_write_json(tmp / BUILD_RECORD, record)
+    with output_dir(out, owned_if=(BUILD_RECORD,), force=force):
+        keep = OWN_ENTRIES + tuple(foreign_entries(out, (BUILD_RECORD,)))  # --force keeps a user's other files
+        with atomic_directory(out, keep=keep) as tmp:
+            record = train_and_save(tokenizer, docs, recipe, seed, device, tmp, progress)
+            record.update(role=role, key=key, corpus=corpus.name, corpus_fingerprint=corpus.fingerprint(),
+                          documents=len(docs), seed=seed, recipe=recipe.to_dict())
+            atomic_write_json(tmp / BUILD_RECORD, record)
     return out
 
 

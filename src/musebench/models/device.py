@@ -15,6 +15,12 @@ def resolve_device(name: str, field: str = "--device") -> str:
         raise ConfigError("CUDA requested but torch sees no GPU", field=field, value=name)
     if name not in ("cpu", "mps") and not name.startswith("cuda"):
         raise ConfigError("expected cpu, cuda, cuda:N, mps or auto", field=field, value=name)
+    if name.startswith("cuda:"):
+        index = name.partition(":")[2]
+        if not index.isdigit() or int(index) >= torch.cuda.device_count():
+            raise ConfigError(f"no such GPU; torch sees {torch.cuda.device_count()}", field=field, value=name)
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("mps requested but this torch has no usable MPS backend", field=field, value=name)
     return name
 
 

@@ -102,7 +102,9 @@ def load_tokenizer(name_or_path: str | Path, trust_remote_code: bool = False):
 
     try:
         tok = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=trust_remote_code)
-    except (OSError, ValueError) as err:
+    except Exception as err:  # a damaged tokenizer or config.json, whatever the library calls it
+        if not is_loading_error(err):
+            raise
         raise ModelError(f"cannot load tokenizer: {first_line(err)}", file=name_or_path) from err
     tok.padding_side = "left"
     return tok
@@ -131,11 +133,12 @@ def load_model(
         check_model_dir(path)
     tokenizer = load_tokenizer(tokenizer_path or name_or_path, trust_remote_code=trust_remote_code)
     try:
-        model = AutoModelForCausalLM.from_pretrained(
+        model, info = AutoModelForCausalLM.from_pretrained(
             str(name_or_path),
             dtype=dtype or torch.float32,
             use_safetensors=True,
             trust_remote_code=trust_remote_code,
+            output_loading_info=True,
         )
     except ValueError as err:
         msg = first_line(err)
@@ -143,14 +146,37 @@ def load_model(
             raise ModelError("this model needs custom code; re-run with --trust-remote-code if you trust it",
                              file=name_or_path) from err
         raise ModelError(f"cannot load model: {msg}", file=name_or_path) from err
-    except OSError as err:
+    except (OSError, TypeError, KeyError, AttributeError, RuntimeError) as err:
         raise ModelError(f"cannot load model: {first_line(err)}", file=name_or_path) from err
+    except Exception as err:  # safetensors' header errors and config validation have their own classes
+        if not is_loading_error(err):
+            raise
+        raise ModelError(f"cannot load model: {first_line(err)}", file=name_or_path) from err
+    check_loading_info(info, name_or_path)
     if vocabulary_check:
         check_vocabulary(tokenizer, model, name_or_path)
     model.to(device)
     model.eval()
     mark_weights_source(model, name_or_path)  # the model holds exactly its files' weights (never resized)
     return LoadedModel(model=model, tokenizer=tokenizer, name=str(name_or_path))
+
+
+def is_loading_error(err: BaseException) -> bool:
+    """Errors that describe damaged files (not bugs): the builtin kinds and the loaders' own classes."""
+    builtin = (OSError, ValueError, TypeError, KeyError, AttributeError, RuntimeError, UnicodeError)
+    return isinstance(err, builtin) or type(err).__module__.split(".")[0] in (
+        "safetensors", "safetensors_rust", "huggingface_hub", "transformers", "tokenizers")
+
+
+def check_loading_info(info: dict, name_or_path) -> None:
+    """A weight the checkpoint lacks would be initialised at random and scored as if trained: refuse it."""
+    for kind, what in (("missing_keys", "missing from the weights (it would be random)"),
+                       ("unexpected_keys", "in the weights but not in the architecture"),
+                       ("mismatched_keys", "of another shape than config.json says")):
+        keys = sorted(str(k[0] if isinstance(k, tuple) else k) for k in info.get(kind) or [])
+        if keys:
+            shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+            raise ModelError(f"{len(keys)} tensor(s) {what}: {shown}", file=name_or_path, field=kind)
 
 
 def first_line(err: BaseException) -> str:

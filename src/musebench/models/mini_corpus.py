@@ -18,6 +18,9 @@ def _train_and_save_tokenizer(corpus: Corpus, vocab_size: int, directory: Path) 
     save_tokenizer(tokenizer, directory)
 
 
-def write_mini_corpus(kind: str, size: str, seed: int, out_dir: str | Path) -> Path:
-    """Generate the mini corpus ``kind`` at ``size`` and write it with a tokenizer trained on its text."""
-    return write_corpus(kind, size, seed, out_dir, write_tokenizer=_train_and_save_tokenizer)
+def write_mini_corpus(kind: str, size: str, seed: int, out_dir: str | Path, keep: tuple[str, ...] = ()) -> Path:
+    """Generate the mini corpus ``kind`` at ``size`` and write it with a tokenizer trained on its text.
+
+    ``keep``: entries of an existing ``out_dir`` carried into the new one (see ``write_corpus``).
+    """
+    return write_corpus(kind, size, seed, out_dir, write_tokenizer=_train_and_save_tokenizer, keep=keep)

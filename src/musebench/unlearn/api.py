@@ -71,7 +71,6 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
            previous: UnlearnRun | None) -> UnlearnRun:
     import torch
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
-    from transformers.trainer_utils import get_last_checkpoint
 
     from musebench.console import is_terminal
     from musebench.models.loading import load_model, padding_id
@@ -84,6 +83,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     from musebench.unlearn.data import PairCollator, PairedWindows, steps_per_epoch, token_windows
     from musebench.unlearn.export import export_model, quiet_shard_bar
     from musebench.unlearn.reference import describe as describe_reference
+    from musebench.unlearn.resume import last_complete_checkpoint
 
     spec = config.spec
     started = time.monotonic()
@@ -153,7 +153,8 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     trainer.add_callback(EpochSaveCallback(save))
     trainer.add_callback(EpochLogCallback(write))
 
-    resume_from = get_last_checkpoint(str(checkpoints_dir)) if resume and checkpoints_dir.is_dir() else None
+    # an interrupted save leaves a checkpoint the Trainer cannot read: the newest complete one is used instead
+    resume_from = last_complete_checkpoint(checkpoints_dir, trainer.is_world_process_zero()) if resume else None
     # every process has read out_dir (the resume checks above) before the main one writes to it; without this a
     # late process of a multi-run launch finds this run's fresh record and refuses to overwrite it
     trainer.accelerator.wait_for_everyone()

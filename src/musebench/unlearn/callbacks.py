@@ -31,15 +31,30 @@ class EpochDataCallback(TrainerCallback):
 class EpochSaveCallback(TrainerCallback):
     """At the end of every full epoch call ``save(label)`` with label ``epoch-K``.
 
-    A run that stops mid-epoch (``max_steps``) gets a final ``step-N`` checkpoint instead.
+    The save happens at the epoch's last optimiser step (``on_step_end``), before the Trainer writes that
+    step's checkpoint: a run killed while the epoch model is written resumes from the checkpoint before it and
+    writes the model again. Saved on ``on_epoch_end`` instead, a checkpoint taken at that step would come
+    first, and a resume from it would never write the epoch's model. A run that stops mid-epoch
+    (``max_steps``) gets a final ``step-N`` checkpoint instead.
     """
 
     def __init__(self, save: Callable[[str], None]):
         self.save = save
+        self.saved: set[str] = set()
+
+    def _save_epoch(self, state) -> None:
+        label = f"epoch-{round(state.epoch)}"
+        if label not in self.saved:
+            self.saved.add(label)
+            self.save(label)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if at_epoch_boundary(state.epoch):
+            self._save_epoch(state)
 
     def on_epoch_end(self, args, state, control, **kwargs):
         if at_epoch_boundary(state.epoch):
-            self.save(f"epoch-{round(state.epoch)}")
+            self._save_epoch(state)
 
     def on_train_end(self, args, state, control, **kwargs):
         if state.global_step > 0 and not at_epoch_boundary(state.epoch):

@@ -202,7 +202,7 @@ def field_help(name: str) -> str:
 def _problems(c: UnlearnConfig):
     from musebench.unlearn import METHODS
 
-    if c.method not in METHODS:
+    if not isinstance(c.method, str) or c.method not in METHODS:
         yield "method", c.method, f"unknown method; choose one of {', '.join(METHODS)}"
     for name in ("epochs", "batch_size", "grad_accum"):
         value = getattr(c, name)
@@ -242,8 +242,24 @@ def _problems(c: UnlearnConfig):
         yield "mixed_precision", c.mixed_precision, f"choose one of {', '.join(MIXED_PRECISION)}"
     if c.dtype not in WEIGHT_DTYPES:
         yield "dtype", c.dtype, f"choose one of {', '.join(WEIGHT_DTYPES)}"
-    if not c.alphas or any(not isinstance(a, (int, float)) or not math.isfinite(a) or a <= 0 for a in c.alphas):
+    if not isinstance(c.alphas, (tuple, list)) or not c.alphas or any(
+            not isinstance(a, (int, float)) or isinstance(a, bool) or not math.isfinite(a) or a <= 0
+            for a in c.alphas):
         yield "alphas", c.alphas, "must be a non-empty list of finite numbers > 0"
+    schedulers = _scheduler_names()
+    if c.lr_scheduler not in schedulers:
+        yield "lr_scheduler", c.lr_scheduler, f"choose one of {', '.join(schedulers)}"
+    if not isinstance(c.seed, int) or isinstance(c.seed, bool) or not 0 <= c.seed < 2**32:
+        yield "seed", c.seed, "must be an integer in [0, 2**32)"
+    if not isinstance(c.device, str):
+        yield "device", c.device, "must be a string"
+
+
+def _scheduler_names() -> tuple[str, ...]:
+    """The learning-rate schedules ``TrainingArguments`` accepts by name."""
+    from transformers.trainer_utils import SchedulerType
+
+    return tuple(s.value for s in SchedulerType)
 
 
 @dataclass(frozen=True)

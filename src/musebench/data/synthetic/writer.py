@@ -37,11 +37,14 @@ TokenizerWriter = Callable[[Corpus, int, Path], None]
 
 
 def write_corpus(kind: str, size: str, seed: int, out_dir: str | Path, *,
-                 write_tokenizer: TokenizerWriter) -> Path:
-    """Generate ``kind`` at ``size`` and write it, with ``tokenizer/`` and ``synthetic.json``, atomically."""
+                 write_tokenizer: TokenizerWriter, keep: tuple[str, ...] = ()) -> Path:
+    """Generate ``kind`` at ``size`` and write it, with ``tokenizer/`` and ``synthetic.json``, atomically.
+
+    ``keep``: entries of an existing ``out_dir`` carried into the new one (its lock and mark, a user's files).
+    """
     corpus = with_paraphrases(kind, generate_corpus(kind, size, seed))  # + C7's rephrased probe
     out = Path(out_dir)
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, keep=keep) as tmp:
         save_corpus(corpus, tmp)
         write_tags(kind, corpus, tmp)  # who each forget record is about (C7's relearning split)
         write_tokenizer(corpus, size_spec(size).vocab_size, tmp / TOKENIZER_DIR)
