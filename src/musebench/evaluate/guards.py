@@ -27,6 +27,20 @@ def context_length(model) -> int | None:
     return None
 
 
+#: Module names of learned absolute position tables (GPT-2 ``wpe``, OPT ``embed_positions``, BERT-style).
+LEARNED_POSITION_NAMES = ("wpe", "embed_positions", "position_embeddings")
+
+
+def has_learned_positions(model) -> bool:
+    """True when positions index a learned table: such a model cannot read past its context at all.
+
+    Rotary / ALiBi models (Llama, Mistral, Qwen2, Gemma, Phi-3) compute any position, and MUSE scores privacy
+    texts whole on them, as the original does; a learned table would fail with an index error instead.
+    """
+    return any(isinstance(module, torch.nn.Embedding) and name.rsplit(".", 1)[-1] in LEARNED_POSITION_NAMES
+               for name, module in model.named_modules())
+
+
 def check_finite(logits: torch.Tensor, attention_mask: torch.Tensor | None = None) -> None:
     """Raise when any real (unmasked) position has a NaN or infinite logit.
 

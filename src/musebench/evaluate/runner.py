@@ -25,7 +25,7 @@ from musebench.evaluate.generation import (
     greedy_generate,
     prefill_prefix,
 )
-from musebench.evaluate.guards import GuardedCaller, check_lengths, context_length
+from musebench.evaluate.guards import GuardedCaller, check_lengths, context_length, has_learned_positions
 from musebench.evaluate.requests import GenerateRequest, Generation, LogprobRequest, TokenLogprobs
 from musebench.evaluate.scoring import chunk_positions, score_texts, split_head
 from musebench.evaluate.settings import EvalSettings
@@ -140,6 +140,9 @@ class Runner:
         todo = [r for k, r in needed.items() if k not in done]
         start, cpu_start = time.perf_counter(), time.process_time()
         rows = [ids[: r.max_length] for r, ids in zip(todo, encode(self.tokenizer, [r.text for r in todo]))]
+        if todo and has_learned_positions(self.model):  # scored whole on rotary models, as the original does
+            check_lengths([len(r) for r in rows], self.context, group,
+                          "tokens of a scored text; this model's learned position table ends there")
         max_rows = CPU_SCORING_ROWS if self.caller.device.type == "cpu" else MAX_ROWS
         batches = []
         whole_logits = bool(todo) and split_head(self.model) is None
