@@ -70,8 +70,10 @@ def relearn_in_memory(model, tokenizer, texts, budget: RelearnBudget, device: st
     """Fine-tune ``model`` in place for ``budget.steps`` steps on ``texts`` (cycled); returns the losses."""
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
+    from musebench.console import is_terminal
     from musebench.models.loading import padding_id
 
+    progress = progress and is_terminal()  # in a log, no redrawn step bar and no loss dict per step
     if not texts:
         raise ConfigError("nothing to relearn on", field="--relearn-on")
     dataset = _Texts(tokenizer, texts, budget.max_len)

@@ -137,7 +137,7 @@ def run_task_vector(model_dir, corpus, config, out_dir, forget_split: str = "for
     ``reference_dir`` is unused (Task Vector has no reference model); it is accepted for the common signature.
     In a distributed run every process trains θ_ft together, then the main process edits and saves.
     """
-    from tqdm.auto import tqdm
+    from musebench.console import progress_bar
 
     from musebench.unlearn.finetuned import load_target_like, run_alpha_edit, weights_dtype
 
@@ -145,7 +145,7 @@ def run_task_vector(model_dir, corpus, config, out_dir, forget_split: str = "for
         target, finetuned = load_target_like(model_dir, ft_path, device="cpu", dtype=weights_dtype(config.dtype))
         editor = TaskVectorEditor(target.model, finetuned.model)
         del finetuned  # its tensors now hold the task vector (owned by the editor)
-        for alpha, ckpt in zip(tqdm(config.alphas, desc="task vector", disable=not config.progress), checkpoints):
+        for alpha, ckpt in zip(progress_bar(config.alphas, desc="task vector", disable=not config.progress), checkpoints):
             editor.save(alpha, ckpt.path, tokenizer=target.tokenizer)
 
     return run_alpha_edit(model_dir, corpus, config, out_dir, forget_split, resume, write_alphas)
