@@ -12,7 +12,6 @@ import datetime as _dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from musebench.audit.documents import DocumentSet, check_overlap
@@ -29,6 +28,7 @@ from musebench.audit.verdict import (
     probe_stats,
 )
 from musebench.errors import ConfigError, ModelError
+from musebench.versions import package_versions
 
 SCHEMA_VERSION = 1
 KIND = "musebench-audit"
@@ -187,7 +187,7 @@ def run_audit(
             "timing_s": {k: round(v, 3) for k, v in timing.items()},
             "provenance": {
                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "packages": _versions(),
+                "packages": package_versions(PACKAGES),
             },
             "generated_probes": len(probe_rows(probes)),
         }
@@ -201,15 +201,6 @@ def _model_info(m: AuditModel) -> dict:
 
     return {"source": m.source, "fingerprint": model_fingerprint(m.model)}
 
-
-def _versions() -> dict[str, str | None]:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def check_out(out: str | Path) -> Path:

@@ -8,7 +8,6 @@ and adds seeded bootstrap CIs. Everything is validated before the first forward 
 from __future__ import annotations
 
 import datetime as _dt
-from importlib import metadata
 
 import torch
 
@@ -41,6 +40,7 @@ from musebench.evaluate.tasks import (
     verbmem_requests,
     verbmem_rows,
 )
+from musebench.versions import package_versions
 
 #: What each selectable criterion needs from the corpus (attribute names of ``Corpus``).
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -223,7 +223,7 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
         "dtype": _dtype_name(model),
         # CPU float reductions are split by thread: same machine + same thread count = the same bits
         "torch_threads": torch.get_num_threads(),
-        "packages": _package_versions(),
+        "packages": package_versions(PACKAGES),
         "cache_key": cache.key if cache.enabled else None,
         "requests_computed": runner.computed,
         "requests_by_process": runner.computed_by_process,  # sharded evaluation: each process's share
@@ -300,15 +300,6 @@ def _dtype_name(model) -> str | None:
     except (StopIteration, AttributeError, TypeError):
         return None
 
-
-def _package_versions() -> dict[str, str | None]:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 __all__ = ["evaluate", "measure_retrain_auc", "resolve_metrics"]
