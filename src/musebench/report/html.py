@@ -104,7 +104,7 @@ def _robustness(tables: Tables, plots: dict[str, Plot], report_dir: Path) -> str
     from musebench.report.robustness import TABLE_HEADER, describe_settings, robustness_rows, table_cells
 
     doc = tables.results.robustness
-    if not doc:
+    if doc is None:
         return '<p class="not-run-block">Not run: these results hold no robustness attacks.</p>'
     parts = [_img(plots["recovery"], report_dir)] if "recovery" in plots else []
     parts.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in describe_settings(doc)) + "</ul>")

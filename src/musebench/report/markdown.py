@@ -104,7 +104,7 @@ def _robustness_section(tables: Tables) -> list[str]:
 
     doc = tables.results.robustness
     out = ["## C7 Robustness", ""]
-    if not doc:
+    if doc is None:
         return out + ["Not run: these results hold no robustness attacks.", ""]
     out += [f"- {line}" for line in describe_settings(doc)] + [""]
     out += _table(TABLE_HEADER, [table_cells(r) for r in robustness_rows(doc)])

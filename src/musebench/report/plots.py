@@ -66,7 +66,7 @@ def render_plots(tables: Tables, out_dir: Path) -> list[Plot]:
                    f"PrivLeak of each model (selected checkpoints). The band is the C3 tolerance "
                    f"±{tables.rules.privleak_tolerance:g} %; negative = still looks trained on the forget "
                    f"set, positive = over-unlearned.")]
-    if tables.results.robustness:
+    if tables.results.robustness is not None:
         from musebench.report.robustness import recovery_figure
 
         fig = recovery_figure(tables.results.robustness, tables.rules.recovery_limit)
