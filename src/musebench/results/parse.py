@@ -259,6 +259,13 @@ def _follow_up(check: Checker, key: str, item: dict, where: str):
         started_from=check.text(item.get("started_from"), f"{where}.started_from", required=False), **common)
 
 
+def _any_text(check: Checker, obj: Any, path: str) -> str:
+    if not isinstance(obj, str):
+        check.fail(path, "expected a string" if obj is not None else "missing", obj)
+        return ""
+    return obj
+
+
 def _failed(check: Checker, obj: Any) -> tuple[FailedLine, ...]:
     out = []
     for i, item in enumerate(check.list_of_objects(obj, "failed", required=False)):
@@ -266,7 +273,7 @@ def _failed(check: Checker, obj: Any) -> tuple[FailedLine, ...]:
         out.append(FailedLine(
             line=check.text(item.get("line"), f"{where}.line") or "",
             stage=check.text(item.get("stage"), f"{where}.stage", required=False),
-            error=check.text(item.get("error"), f"{where}.error") or "",
+            error=_any_text(check, item.get("error"), f"{where}.error"),  # an exception may say nothing
             log=check.text(item.get("log"), f"{where}.log", required=False),
             attempts=check.integer(item.get("attempts"), f"{where}.attempts", 1, required=False) or 1))
     return tuple(out)
