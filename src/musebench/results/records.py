@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ class Results:
     executor: str | None = None
     failed: tuple[FailedLine, ...] = ()
     report: str | None = None  # the report directory, relative to the run
-    source: Any = None  # the file it was read from (not written)
+    source: Path | None = None  # the file it was read from (not written)
 
     def reference(self, role: str) -> Reference | None:
         return self.target if role == "target" else self.retrain
