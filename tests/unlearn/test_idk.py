@@ -75,6 +75,9 @@ def test_refusal_file(tmp_path):
     assert "empty.txt" in str(err.value) and "idk_refusals" in str(err.value)
     with pytest.raises(DataError, match="not found"):
         read_refusals(tmp_path / "missing.txt")
+    with pytest.raises(ConfigError, match="idk_refusals.*not found"):  # at config time: nothing is loaded or written
+        UnlearnConfig(method="idk_nll", idk_refusals=str(tmp_path / "missing.txt"))
+    assert UnlearnConfig(method="idk_nll", idk_refusals=str(own)).idk_refusals == str(own)
     with pytest.raises(ConfigError, match="idk_prompt_tokens"):
         UnlearnConfig(method="idk_nll", idk_prompt_tokens=0)
 

@@ -18,32 +18,15 @@ Retain terms (GDR / KLR) come from the shared trainer, as OpenUnlearning's IdkNL
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
 
 import torch
 
-from musebench.errors import ConfigError, DataError
+from musebench.errors import ConfigError
 from musebench.unlearn import losses
+from musebench.unlearn.idk_options import DEFAULT_REFUSALS, read_refusals  # noqa: F401 (part of this API)
 from musebench.unlearn.trainer import UnlearnTrainer
 
-DEFAULT_REFUSALS = Path(__file__).with_name("idk_refusals.txt")
 IGNORE_INDEX = -100
-
-
-def read_refusals(path: str | Path | None = None) -> list[str]:
-    """The refusal sentences of ``path`` (default: the shipped list); a missing or empty file is a DataError."""
-    path = Path(path) if path else DEFAULT_REFUSALS
-    if not path.is_file():
-        raise DataError("refusal file not found", file=path, field="idk_refusals")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"cannot read the refusal file: {err}", file=path, field="idk_refusals") from err
-    refusals = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    if not refusals:
-        raise DataError("the refusal file has no refusal (one per line; '#' lines are comments)", file=path,
-                        field="idk_refusals")
-    return refusals
 
 
 def tokenize_refusals(tokenizer, refusals: list[str]) -> list[list[int]]:
