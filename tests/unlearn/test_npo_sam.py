@@ -8,7 +8,7 @@ from safetensors.torch import load_file
 
 from musebench.errors import ConfigError
 from musebench.unlearn import UnlearnConfig, losses, run_unlearning
-from musebench.unlearn.api import _training_arguments
+from musebench.unlearn.arguments import _training_arguments
 from musebench.unlearn.data import PairCollator, group
 from musebench.unlearn.npo_sam import NPOSAMTrainer
 
