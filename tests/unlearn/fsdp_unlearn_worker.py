@@ -29,7 +29,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch
 
-WRAPPER_PREFIXES = ("_fsdp_wrapped_module.", "_checkpoint_wrapped_module.", "module.")
+WRAPPER_PREFIXES = ("_fsdp_wrapped_module.", "_checkpoint_wrapped_module.")
 
 
 def fsdp_on_cpu() -> None:
@@ -91,7 +91,7 @@ def fsdp_on_cpu() -> None:
 def clean(name: str) -> str:
     for prefix in WRAPPER_PREFIXES:
         name = name.replace(prefix, "")
-    return name
+    return name.removeprefix("module.")  # DeepSpeed's engine holds the model as .module
 
 
 def full_weights(model) -> dict[str, torch.Tensor]:
@@ -99,6 +99,12 @@ def full_weights(model) -> dict[str, torch.Tensor]:
     from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
     from torch.distributed.tensor import DTensor
 
+    params = dict(model.named_parameters())
+    if any(hasattr(p, "ds_id") for p in params.values()):  # DeepSpeed ZeRO-3: partitioned, gathered here
+        import deepspeed
+
+        with deepspeed.zero.GatheredParameters(list(params.values())):
+            return {clean(n): p.detach().clone() for n, p in params.items()}
     if isinstance(model, FSDP):
         with FSDP.summon_full_params(model, writeback=False, recurse=True):
             return {clean(n): p.detach().clone() for n, p in model.named_parameters()}
@@ -118,7 +124,8 @@ def local_fraction(model) -> float:
     from torch.distributed.tensor import DTensor
 
     params = list(model.parameters())
-    local = sum(p.to_local().numel() if isinstance(p, DTensor) else p.numel() for p in params)
+    local = sum(p.ds_tensor.numel() if hasattr(p, "ds_tensor") else
+                p.to_local().numel() if isinstance(p, DTensor) else p.numel() for p in params)
     return local
 
 
@@ -207,7 +214,12 @@ def main(model_dir: str, corpus_json: str, out_dir: str, runs_json: str) -> None
     weights_only_on_rank_0()
     # the process group exists before the model loads, as under `musebench run` in a launch and in every run
     # of a launch after its first; only then does transformers' RAM-efficient loading skip the weights on rank > 0
-    torch.distributed.init_process_group("gloo")
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
+        import deepspeed  # DeepSpeed's own communication layer over the same gloo group
+
+        deepspeed.init_distributed(dist_backend="gloo")
+    else:
+        torch.distributed.init_process_group("gloo")
     splits = json.loads(Path(corpus_json).read_text(encoding="utf-8"))
     corpus = Corpus(name="fsdp", forget=splits["forget"], retain1=splits["retain1"])
     for name, values in json.loads(Path(runs_json).read_text(encoding="utf-8")).items():
