@@ -155,10 +155,23 @@ def load_model(
     check_loading_info(info, name_or_path)
     if vocabulary_check:
         check_vocabulary(tokenizer, model, name_or_path)
-    model.to(device)
     model.eval()
+    if any(p.device.type == "meta" for p in model.parameters()):
+        if not weights_come_from_rank_0():
+            raise ModelError("the weights were not loaded (parameters left on the meta device)", file=name_or_path)
+        # RAM-efficient loading on a rank > 0: the FSDP wrapper fills them with rank 0's; no fingerprint here
+        return LoadedModel(model=model, tokenizer=tokenizer, name=str(name_or_path))
+    model.to(device)
     mark_weights_source(model, name_or_path)  # the model holds exactly its files' weights (never resized)
     return LoadedModel(model=model, tokenizer=tokenizer, name=str(name_or_path))
+
+
+def weights_come_from_rank_0() -> bool:
+    """True on a process > 0 of an FSDP launch with ``fsdp_cpu_ram_efficient_loading``: only the local rank 0
+    reads weights, the others get them from it when the model is wrapped (so they may load none)."""
+    flag = lambda name: os.environ.get(name, "").lower() in ("1", "true", "yes")  # noqa: E731
+    return flag("ACCELERATE_USE_FSDP") and flag("FSDP_CPU_RAM_EFFICIENT_LOADING") and \
+        int(os.environ.get("LOCAL_RANK", "0")) > 0
 
 
 def is_loading_error(err: BaseException) -> bool:

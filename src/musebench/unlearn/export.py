@@ -43,7 +43,9 @@ def merged_lora_state_dict(peft_model, state_dict: dict[str, torch.Tensor]) -> d
 
 def export_model(trainer, tokenizer, path: Path) -> Path | None:
     """Save ``trainer.model`` to ``path`` (main process only; every process must call it)."""
-    state_dict = trainer.accelerator.get_state_dict(trainer.model)
+    # the wrapped model: under DeepSpeed only the engine can gather ZeRO-3 partitions (trainer.model is the bare
+    # module there); under FSDP and DDP the two are the same model or accelerate unwraps it
+    state_dict = trainer.accelerator.get_state_dict(trainer.model_wrapped)
     if not trainer.is_world_process_zero():
         return None
     model = trainer.accelerator.unwrap_model(trainer.model)

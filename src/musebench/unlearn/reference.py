@@ -52,7 +52,9 @@ def fsdp_reference(model: torch.nn.Module, accelerator) -> torch.nn.Module:
         from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
 
         plugin.set_auto_wrap_policy(model)
-        wrapped = FSDP(model, sharding_strategy=plugin.sharding_strategy, cpu_offload=plugin.cpu_offload,
+        # accelerate may hold the strategy as reshard_after_forward only (its own FSDP1 wrapping falls back too)
+        strategy = plugin.sharding_strategy or getattr(plugin, "reshard_after_forward", None)
+        wrapped = FSDP(model, sharding_strategy=strategy, cpu_offload=plugin.cpu_offload,
                        auto_wrap_policy=plugin.auto_wrap_policy, mixed_precision=plugin.mixed_precision_policy,
                        sync_module_states=True,  # every rank gets rank 0's weights, whatever it loaded
                        param_init_fn=plugin.param_init_fn, use_orig_params=plugin.use_orig_params,
