@@ -35,16 +35,15 @@ logger = logging.getLogger(__name__)
 
 FINETUNED_DIR = "finetuned"
 KEY_FILE = "finetune_key.json"
-#: Fields of the config that do not change the fine-tuned weights.
-NOT_IN_KEY = {"device", "progress", "keep_checkpoints", "checkpoint_steps"}
 
 
 def finetune_recipe(config) -> dict:
-    """The training fields of ``config`` that determine θ_ft (method options and α values excluded)."""
-    from musebench.unlearn.config import TrainingOptions
+    """The fields of ``config`` that determine θ_ft: the training recipe's weight-changing fields
+    (``unlearn.config.recipe_fields``: not the device, progress or checkpointing; no method options or α)."""
+    from musebench.unlearn.config import recipe_fields
 
-    return {f.name: getattr(config, f.name) for f in dataclasses.fields(TrainingOptions)
-            if f.name not in NOT_IN_KEY}
+    values = config.weight_values()
+    return {name: values[name] for name in recipe_fields() if name != "method"}
 
 
 def finetune_key(model_dir, forget_docs: list[str], config) -> dict:
@@ -174,12 +173,14 @@ def load_target_like(target_dir, finetuned_dir, device: str = "cpu", dtype=None)
 
 
 def weights_dtype(name: str):
-    """The config's ``dtype`` field for loading the models to edit.
+    """The config's ``dtype`` field for loading the models to edit (``models.dtypes``, use ``edit``).
 
     'auto' keeps each checkpoint's stored dtype: the MUSE targets are bf16 on disk, so the α models are
     written in bf16 (13 GB each, not 27), while the task vector is computed from θ_ft in its own precision.
     """
-    return {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+    from musebench.models.dtypes import resolve_dtype
+
+    return resolve_dtype(name, use="edit")
 
 
 def alpha_label(alpha: float) -> str:
@@ -198,7 +199,8 @@ def previous_edit_run(out_dir, config, resume: bool):
     if previous is not None and previous.method != config.method:
         raise ConfigError(f"output directory already holds a '{previous.method}' run; choose another output "
                           "directory", file=out_dir)
-    if resume and previous is not None and previous.status == "complete" and previous.config == config.to_dict():
+    if resume and previous is not None and previous.status == "complete" \
+            and not config.changed_from(previous.config):
         return previous
     return None
 
@@ -245,7 +247,7 @@ def write_edit_run(out_dir, config, model_dir, corpus, forget_split: str, finetu
     atomic_write_json(out_dir / "run.json", {
         "schema_version": RUN_SCHEMA_VERSION,
         "method": config.method,
-        "config": config.to_dict(),
+        "config": config.record(),
         "model": str(model_dir),
         "reference": None,
         "finetuned": os.path.relpath(Path(finetuned_path).resolve(), out_dir.resolve()),
@@ -260,4 +262,4 @@ def write_edit_run(out_dir, config, model_dir, corpus, forget_split: str, finetu
         "timing_s": {"unlearn": round(elapsed_s, 3)},
     })
     return UnlearnRun(method=config.method, out_dir=out_dir, checkpoints=list(checkpoints),
-                      config=config.to_dict(), history=history, status="complete")
+                      config=config.record(), history=history, status="complete")
