@@ -97,10 +97,7 @@ def add_config_flags(group) -> None:
     from musebench.unlearn.config import ALIASES, UnlearnConfig, config_fields
 
     hints = typing.get_type_hints(UnlearnConfig)
-    renames: dict[str, list[str]] = {}
-    for alias in ALIASES.values():
-        if alias.convert is None:
-            renames.setdefault(alias.target, []).extend(_spellings(alias.name))
+    fields = {f.name: f for f in config_fields()}
     for f in config_fields():
         if f.name in NOT_FLAGS:
             continue
@@ -115,12 +112,10 @@ def add_config_flags(group) -> None:
         metadata["help"] = re.sub(r"(?<!%)%(?!%)", "%%", text)
         if f.type not in (bool, bool | None):  # a bool's --no_ twin takes no metavar
             metadata["metavar"] = _metavar(f.name)
-        if renames.get(f.name):
-            metadata["aliases"] = renames[f.name]
         f.metadata = metadata
         before = len(group._group_actions)
         if f.type == bool | None and f.default is None:  # an unset choice (bf16: the machine decides): a bare
-            group.add_argument(*_spellings(f.name), *metadata.get("aliases", []), dest=f.name, nargs="?",
+            group.add_argument(*_spellings(f.name), dest=f.name, nargs="?",
                                const=True, type=_bool, help=metadata["help"], metavar="BOOL")  # flag is true, as for bools
         elif typing.get_origin(f.type) is dict:
             group.add_argument(*_spellings(f.name), dest=f.name, type=_json_mapping, metavar="JSON",
@@ -131,10 +126,19 @@ def add_config_flags(group) -> None:
             action.default = UNSET
             if action.nargs == "+" and action.type is float:  # --alphas 1 2 4, or the old 1,2,4
                 action.type = _floats
-    for alias in ALIASES.values():
+    for alias in ALIASES.values():  # their own dests, so an error names the flag the user typed
         if alias.convert is not None:
             group.add_argument(*_spellings(alias.name), dest=f"_alias_{alias.name}", type=alias.flag_type,
                                default=UNSET, help=f"short for: {alias.help}", metavar=alias.name.upper())
+            continue
+        target = copy.copy(fields[alias.target])
+        target.type = hints[alias.target]
+        kind = _bool if target.type in (bool, bool | None) else target.type
+        kind = next((t for t in typing.get_args(kind) if t is not type(None)), kind) \
+            if typing.get_origin(kind) is not None else kind
+        group.add_argument(*_spellings(alias.name), dest=f"_alias_{alias.name}", default=UNSET,
+                           type=_enum_value(kind), help=f"short for --{alias.target}", metavar=alias.name.upper(),
+                           **({"nargs": "?", "const": True} if kind is _bool else {}))
 
 
 def config_from_args(args: argparse.Namespace):
@@ -150,8 +154,9 @@ def config_from_args(args: argparse.Namespace):
             values[f.name] = value
     for alias in ALIASES.values():
         value = getattr(args, f"_alias_{alias.name}", UNSET)
-        if alias.convert is not None and value is not UNSET:
-            values[alias.name] = value  # converted (and checked) by from_layers
+        if value is not UNSET:
+            values.pop(alias.target, None)  # the short flag and the long one: the short one, as typed
+            values[alias.name] = value  # mapped (and checked) by from_layers
     values["method"] = args.method
     in_file = _read_yaml(args.config) if args.config else {}
     return UnlearnConfig.from_layers(in_file, values, file=args.config)
@@ -189,6 +194,15 @@ def run(args: argparse.Namespace) -> int:
 def _spellings(name: str) -> list[str]:
     """``--max_len`` and ``--max-len``, as ``HfArgumentParser`` spells a field's flag."""
     return [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+
+
+def _enum_value(kind):
+    """An Enum field's flag takes the value's string (``--lr_scheduler linear``), as HfArgumentParser's does."""
+    import enum
+
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return str
+    return kind
 
 
 def _choices(kind) -> list[str]:

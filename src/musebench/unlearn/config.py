@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,20 +266,28 @@ class UnlearnConfig(EditOptions, RMUOptions, PreferenceOptions, RetainOptions, T
         each under either name; every problem of every layer is reported at once."""
         values: dict[str, Any] = {}
         problems: list[str] = []
+        typed: dict[str, str] = {}  # field -> the (old) name the user wrote for it
         for layer in layers:
             problems += [f"'{key}' is set by the run (OUT/checkpoints), not an option"
                          for key in _UNRECORDED if key in layer]
             layer_values, layer_problems = _canonical({k: v for k, v in layer.items() if k not in _UNRECORDED})
             values.update(layer_values)
             problems += layer_problems
+            for key in layer:
+                alias = ALIASES.get(key)
+                if alias is not None and alias.convert is None:
+                    typed[alias.target] = key
+                elif key in layer_values:
+                    typed.pop(key, None)
         try:
             config = cls(**values)
         except ConfigError as err:
+            err = _as_typed(err, typed)
             if not problems:
                 if file is not None and err.file is None:
                     err.file = str(file)
                     err.args = (err._format(),)
-                raise
+                raise err from None
             problems += err.problems or [f"field '{err.field}': {err.message}"
                                          + ("" if err.value is None else f" (got {err.value!r})")]
         if problems:
@@ -287,6 +296,19 @@ class UnlearnConfig(EditOptions, RMUOptions, PreferenceOptions, RetainOptions, T
             raise ConfigError(f"invalid unlearning options, {len(problems)} problems:", file=file,
                               problems=problems)
         return config
+
+
+def _as_typed(err: ConfigError, typed: dict[str, str]) -> ConfigError:
+    """``err`` naming a field by the old name the user wrote, beside the field's (``lr (learning_rate)``)."""
+    if not typed:
+        return err
+
+    def name(field_name: str) -> str:
+        return f"{typed[field_name]} ({field_name})" if field_name in typed else field_name
+
+    problems = [re.sub(r"^field '([^']+)'", lambda m: f"field '{name(m.group(1))}'", p) for p in err.problems]
+    return ConfigError(err.message, field=name(err.field) if err.field else None, value=err.value,
+                       problems=problems)
 
 
 _MISSING = object()
