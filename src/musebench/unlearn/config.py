@@ -192,6 +192,7 @@ class UnlearnConfig(EditOptions, RMUOptions, PreferenceOptions, RetainOptions, T
         if isinstance(self.alphas, tuple):
             self.alphas = list(self.alphas)
         problems = list(_problems(self))
+        problems += _type_problems(self, {name for name, _, _ in problems})
         problems += _hf_problems(self, {name for name, _, _ in problems})
         if len(problems) == 1:
             name, value, message = problems[0]
@@ -524,6 +525,61 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _type_problems(c: UnlearnConfig, flagged: set[str]) -> list[tuple[str, Any, str]]:
+    """Values of a type their field does not declare (a YAML list where a name goes), named before
+    ``TrainingArguments.__post_init__`` trips over them."""
+    problems = []
+    for f in config_fields():
+        value = getattr(c, f.name)
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if f.name in flagged or value is default or value == default or \
+                type(value) not in (str, int, float, bool, list, dict):  # an object: made by code, not by YAML
+            continue
+        allowed = _plain_types(_HINTS()[f.name])
+        if allowed is None:
+            continue
+        ok = any(isinstance(value, t) and not (isinstance(value, bool) and t in (int, float)) for t in allowed)
+        if not ok:
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+            problems.append((f.name, value, f"expected {names}"))
+    return problems
+
+
+def _plain_types(annotation) -> tuple[type, ...] | None:
+    """The plain types an annotation admits (an Enum admits its values' strings); None: not checked."""
+    import enum
+    import types
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        parts = [_plain_types(a) for a in typing.get_args(annotation)]
+        return None if any(p is None for p in parts) else tuple(t for p in parts for t in p)
+    if origin in (list, dict):
+        return (origin,)
+    if annotation is type(None):
+        return (type(None),)
+    if annotation is float:
+        return (int, float)
+    if annotation in (bool, int, str, list, dict):
+        return (annotation,)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return (annotation, str)
+    return None
+
+
+def _HINTS() -> dict[str, Any]:
+    global _TYPE_HINTS
+    if _TYPE_HINTS is None:
+        import typing
+
+        _TYPE_HINTS = typing.get_type_hints(UnlearnConfig)
+    return _TYPE_HINTS
+
+
+_TYPE_HINTS: dict[str, Any] | None = None
+
+
 def _hf_problems(c: UnlearnConfig, flagged: set[str]) -> list[tuple[str, Any, str]]:
     """What ``TrainingArguments.__post_init__`` rejects, with the fields we already reported at their defaults
     (so one bad value is reported once, and the others are still checked)."""
@@ -538,7 +594,7 @@ def _hf_problems(c: UnlearnConfig, flagged: set[str]) -> list[tuple[str, Any, st
         c.bf16 = False
     try:
         _post_init_without_devices(c)
-    except (ValueError, TypeError, KeyError, NotImplementedError, ImportError) as err:
+    except Exception as err:  # noqa: BLE001 - whatever it rejects is a problem of the user's options
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         return [("TrainingArguments", None, message)]
     finally:

@@ -34,21 +34,21 @@ import torch
 from musebench.errors import ConfigError, ModelError, TrainingError
 from musebench.io import atomic_write_json, stable_hash
 from musebench.unlearn import training
-from musebench.unlearn.config import Checkpoint, TrainingOptions, UnlearnRun
+from musebench.models.dtypes import resolve_dtype
+from musebench.unlearn.config import Checkpoint, UnlearnRun, recipe_fields
 from musebench.unlearn.record import RunRecord, corpus_entry, read_run
 
 logger = logging.getLogger(__name__)
 
 FINETUNED_DIR = "finetuned"
 KEY_FILE = "finetune_key.json"
-#: Fields of the config that do not change the fine-tuned weights.
-NOT_IN_KEY = {"device", "progress", "keep_checkpoints", "checkpoint_steps"}
 
 
 def finetune_recipe(config) -> dict:
-    """The training fields of ``config`` that determine θ_ft (method options and α values excluded)."""
-    return {f.name: getattr(config, f.name) for f in dataclasses.fields(TrainingOptions)
-            if f.name not in NOT_IN_KEY}
+    """The fields of ``config`` that determine θ_ft: the training recipe's weight-changing fields
+    (``unlearn.config.recipe_fields``: not the device, progress or checkpointing; no method options or α)."""
+    values = config.weight_values()
+    return {name: values[name] for name in recipe_fields()}
 
 
 def finetune_key(model_dir, forget_docs: list[str], config) -> dict:
@@ -175,12 +175,12 @@ def load_target_like(target_dir, finetuned_dir, device: str = "cpu", dtype=None)
 
 
 def weights_dtype(name: str):
-    """The config's ``dtype`` field for loading the models to edit.
+    """The config's ``dtype`` field for loading the models to edit (``models.dtypes``, use ``edit``).
 
     'auto' keeps each checkpoint's stored dtype: the MUSE targets are bf16 on disk, so the α models are
     written in bf16 (13 GB each, not 27), while the task vector is computed from θ_ft in its own precision.
     """
-    return {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+    return resolve_dtype(name, use="edit")
 
 
 def alpha_label(alpha: float) -> str:
@@ -197,7 +197,8 @@ def previous_edit_run(out_dir, config, resume: bool):
     if previous is not None and previous.method != config.method:
         raise ConfigError(f"output directory already holds a '{previous.method}' run; choose another output "
                           "directory", file=out_dir)
-    if resume and previous is not None and previous.status == "complete" and previous.config == config.to_dict():
+    if resume and previous is not None and previous.status == "complete" \
+            and not config.changed_from(previous.config):
         return previous
     return None
 
@@ -230,7 +231,7 @@ def write_edit_run(out_dir, config, model_dir, corpus, forget_split: str, finetu
                    history: dict, elapsed_s: float) -> UnlearnRun:
     """``run.json`` of a finished Task Vector / WHP run; returns the ``UnlearnRun`` it records."""
     out_dir = Path(out_dir)
-    record = RunRecord(out_dir, config.method, config.to_dict(), model=str(model_dir),
+    record = RunRecord(out_dir, config.method, config.record(), model=str(model_dir),
                        finetuned=os.path.relpath(Path(finetuned_path).resolve(), out_dir.resolve()),
                        forget_split=forget_split, corpus=corpus_entry(corpus), status="complete",
                        checkpoints=[{"label": c.label, "path": c.label} for c in checkpoints], history=history,
