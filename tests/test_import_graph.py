@@ -38,7 +38,7 @@ MAY_IMPORT: dict[str, set[str] | None] = {
     "robustness": {"data", "models", "evaluate", "unlearn"},
     "experiment": {"data", "models", "evaluate", "unlearn", "robustness", "results"},
     "audit": {"data", "models", "evaluate", "unlearn", "robustness"},
-    "report": {"data", "experiment", "results"},  # report reads saved results through the results schema
+    "report": {"data", "results"},  # report reads saved results through the results schema, never experiment
     "commands": None,
     "cli": None,
 }

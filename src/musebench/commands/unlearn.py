@@ -104,7 +104,7 @@ def add_config_flags(group) -> None:
         f = copy.copy(f)
         f.type = hints[f.name]
         shown = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        metadata = {k: v for k, v in f.metadata.items() if k != "weights"}  # ours, not argparse's
+        metadata = {"help": f.metadata.get("help", "")}  # "weights", a method's "check": ours, not argparse's
         text = metadata.get("help", "")
         text += "" if shown is None else f" (default: {_shown(shown)})"
         choices = _choices(f.type)

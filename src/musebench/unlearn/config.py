@@ -36,6 +36,8 @@ from transformers.training_args import OptimizerNames
 
 from musebench.errors import ConfigError
 from musebench.models.dtypes import DTYPE_NAMES
+from musebench.unlearn.idk_options import IdkOptions
+from musebench.unlearn.npo_sam_options import SAMOptions
 
 LOSS_FORMS = ("textbook", "original")
 RMU_PARAMS = ("reference", "layers")
@@ -149,7 +151,8 @@ class EditOptions:
 
 
 @dataclass
-class UnlearnConfig(EditOptions, RMUOptions, PreferenceOptions, RetainOptions, TrainingOptions, TrainingArguments):
+class UnlearnConfig(SAMOptions, IdkOptions, EditOptions, RMUOptions, PreferenceOptions, RetainOptions, TrainingOptions,
+                    TrainingArguments):
     """Everything one unlearning request needs besides the model, the corpus and the output directory.
 
     A new method family adds its options dataclass as one more base, first in the list (its fields are
@@ -519,6 +522,9 @@ def _problems(c: UnlearnConfig):
         yield "lr_scheduler_type", c.lr_scheduler_type, f"choose one of {', '.join(schedulers)}"
     if not isinstance(c.seed, int) or isinstance(c.seed, bool) or not 0 <= c.seed < 2**32:
         yield "seed", c.seed, "must be an integer in [0, 2**32)"
+    for f in dataclasses.fields(c):  # a method's own options carry their check in their metadata
+        if "check" in f.metadata and (message := f.metadata["check"](getattr(c, f.name))) is not None:
+            yield f.name, getattr(c, f.name), message
 
 
 def _finite(value: Any) -> bool:
