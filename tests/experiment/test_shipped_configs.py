@@ -37,8 +37,8 @@ def test_demo_experiments_exist_and_cover_the_muse_baselines_plus_simnpo_and_rmu
 def test_unknown_hyperparameter_is_reported_with_the_method():
     from musebench.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="methods.npo: .*learning_rate"):
-        parse_experiment({"corpus": "news-mini", "methods": {"npo": {"learning_rate": 1}}},
+    with pytest.raises(ConfigError, match="methods.npo: .*learn_rate.*did you mean.*learning_rate"):
+        parse_experiment({"corpus": "news-mini", "methods": {"npo": {"learn_rate": 1}}},
                          method_validator=validate_method)
     with pytest.raises(ConfigError, match="methods.ga: .*epochs"):
         parse_experiment({"corpus": "news-mini", "methods": {"ga": {"epochs": 0}}}, method_validator=validate_method)

@@ -24,8 +24,8 @@ def test_cli_runs_a_method_and_writes_epochs(trained_model_dir, corpus_dir, tmp_
                  "--no-progress", "--threads", "1", "--forget-split", "scal/forget_1"])
     assert code == 0
     record = json.loads((out / "run.json").read_text())
-    assert record["config"]["lr"] == 1e-3  # the flag overrides the file
-    assert record["config"]["batch_size"] == 2 and record["config"]["beta"] == 0.2
+    assert record["config"]["learning_rate"] == 1e-3  # the flag overrides the file
+    assert record["config"]["per_device_train_batch_size"] == 2 and record["config"]["beta"] == 0.2
     assert record["config"]["progress"] is False and record["forget_split"] == "scal/forget_1"
     assert (out / "epoch-2" / "model.safetensors").is_file()
     printed = capsys.readouterr().out
@@ -33,7 +33,7 @@ def test_cli_runs_a_method_and_writes_epochs(trained_model_dir, corpus_dir, tmp_
 
 
 @pytest.mark.parametrize("flags,needle", [
-    (["--lr", "-1"], "lr"),
+    (["--lr", "-1"], "learning_rate"),
     (["--loss-form", "paper"], "loss_form"),
     (["--forget-split", "sust/forget_7"], "sust fold 7"),
 ])
@@ -47,16 +47,21 @@ def test_bad_values_exit_2_with_one_line(trained_model_dir, corpus_dir, tmp_path
 
 def test_unknown_yaml_option_and_alphas(tmp_path, capsys, corpus_dir, trained_model_dir):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("learning_rate: 0.1\n")
+    bad.write_text("learn_rate: 0.1\n")
     code = main(["unlearn", "--model", str(trained_model_dir), "--data", str(corpus_dir), "--method", "ga",
                  "--out", str(tmp_path / "y"), "--config", str(bad)])
-    assert code == 2 and "learning_rate" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2 and "learn_rate" in err and "did you mean" in err and "learning_rate" in err
 
     from musebench.cli import build_parser
+    from musebench.commands.unlearn import UNSET, config_from_args
 
-    args = build_parser().parse_args(["unlearn", "--model", "m", "--data", "d", "--method", "whp", "--out", "o",
-                                      "--alphas", "1,2.5,8", "--gradient-checkpointing"])
-    assert args.alphas == (1.0, 2.5, 8.0) and args.gradient_checkpointing is True and args.progress is None
+    for alphas in (["1,2.5,8"], ["1", "2.5", "8"]):  # the old comma list, or HfArgumentParser's nargs
+        args = build_parser().parse_args(["unlearn", "--model", "m", "--data", "d", "--method", "whp", "--out", "o",
+                                          "--alphas", *alphas, "--gradient-checkpointing"])
+        assert args.progress is UNSET  # untyped flags leave the file's value (or the default) alone
+        config = config_from_args(args)
+        assert config.alphas == [1.0, 2.5, 8.0] and config.activation_checkpointing is True
 
 
 @pytest.mark.parametrize("rank, prints", [("0", True), ("1", False)])

@@ -203,16 +203,16 @@ def test_bad_requests_fail_before_training(trained_model_dir, tiny_corpus, tmp_p
 
 def test_config_validation_names_field_and_value():
     with pytest.raises(ConfigError) as err:
-        UnlearnConfig(method="npo", lr=-1.0)
-    assert err.value.field == "lr" and err.value.value == -1.0
+        UnlearnConfig(method="npo", lr=-1.0)  # the old name; the field is Hugging Face's
+    assert err.value.field == "learning_rate" and err.value.value == -1.0
     with pytest.raises(ConfigError, match="unknown method"):
         UnlearnConfig(method="sgd")
     with pytest.raises(ConfigError) as err:  # every problem at once
         UnlearnConfig(method="npo", epochs=0, beta=-2.0, loss_form="paper")
-    assert all(name in str(err.value) for name in ("epochs", "beta", "loss_form"))
+    assert all(name in str(err.value) for name in ("num_train_epochs", "beta", "loss_form"))
     with pytest.raises(ConfigError, match="unknown unlearning option"):
-        UnlearnConfig.from_dict({"method": "ga", "learning_rate": 1e-5})
-    assert UnlearnConfig.from_dict({"method": "whp", "alphas": [1, 2]}).alphas == (1, 2)
+        UnlearnConfig.from_dict({"method": "ga", "learn_rate": 1e-5})
+    assert UnlearnConfig.from_dict({"method": "whp", "alphas": (1, 2)}).alphas == [1, 2]
 
 
 def test_registry_and_resolved_defaults():
@@ -222,8 +222,10 @@ def test_registry_and_resolved_defaults():
     assert (resolved.beta, resolved.alpha, resolved.lora_alpha) == (0.1, 1.0, 16.0)
     assert UnlearnConfig(method="rmu").resolved().alpha == 1200.0
     defaults = UnlearnConfig(method="ga").resolved()
-    assert (defaults.lr, defaults.epochs, defaults.batch_size, defaults.max_len, defaults.max_grad_norm,
-            defaults.lr_scheduler) == (1e-5, 10, 4, 2048, 1.0, "constant")
+    assert (defaults.learning_rate, defaults.num_train_epochs, defaults.per_device_train_batch_size,
+            defaults.max_len, defaults.max_grad_norm, defaults.lr_scheduler_type.value, defaults.optim.value,
+            defaults.weight_decay, defaults.seed, defaults.save_strategy.value, defaults.logging_steps,
+            defaults.report_to) == (1e-5, 10, 4, 2048, 1.0, "constant", "adamw_torch", 0.0, 0, "epoch", 1, [])
 
 
 def test_load_unlearned_delegates_whp_directories(tmp_path, monkeypatch):

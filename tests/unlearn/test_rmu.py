@@ -18,7 +18,7 @@ SPEC = TinyLlamaSpec(hidden_size=32, num_layers=5, num_heads=4, intermediate_siz
 def _trainer(tmp_path, tokenizer, **fields) -> RMUTrainer:
     model = build_tiny_llama(tokenizer, SPEC, seed=0)
     config = UnlearnConfig(method="rmu", max_len=16, progress=False, **fields).resolved()
-    args = _training_arguments(config, tmp_path / "ckpt", "cpu", "no")
+    args = _training_arguments(config, tmp_path / "ckpt")
     return RMUTrainer(model=model, args=args, unlearn_config=config, copy_start_as_reference=True)
 
 
@@ -30,10 +30,10 @@ def _batch():
 
 def test_defaults_are_the_reference_implementation():
     config = UnlearnConfig(method="rmu").resolved()
-    assert (config.lr, config.alpha, config.rmu_steering_coeff, config.rmu_train_layers, config.rmu_params) == (
+    assert (config.learning_rate, config.alpha, config.rmu_steering_coeff, config.rmu_train_layers, config.rmu_params) == (
         5e-5, 1200.0, 6.5, 3, "reference")
-    assert UnlearnConfig(method="ga").resolved().lr == 1e-5  # every other method keeps the MUSE recipe
-    assert UnlearnConfig(method="rmu", lr=1e-3).resolved().lr == 1e-3
+    assert UnlearnConfig(method="ga").resolved().learning_rate == 1e-5  # every other method keeps the MUSE recipe
+    assert UnlearnConfig(method="rmu", lr=1e-3).resolved().learning_rate == 1e-3
     # WMDP: layer 7 of 32; small models are steered at layer 2 (or their last layer), never at layer 0
     assert [default_layer(n) for n in (32, 16, 8, 5, 4, 2, 1)] == [7, 3, 2, 2, 2, 1, 0]
     with pytest.raises(ConfigError, match="rmu_params"):

@@ -191,7 +191,7 @@ def test_changed_recipe_is_not_silently_reused(tv_run, trained_model_dir, tiny_c
     from musebench.errors import ConfigError
     from musebench.unlearn.task_vector import run_task_vector
 
-    with pytest.raises(ConfigError, match="recipe.lr"):
+    with pytest.raises(ConfigError, match="recipe.learning_rate"):
         run_task_vector(trained_model_dir, tiny_corpus, _config(lr=1e-2), tv_run.out_dir)
 
 

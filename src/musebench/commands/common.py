@@ -6,8 +6,7 @@ import argparse
 
 from musebench.errors import ConfigError
 from musebench.models.device import resolve_device, resolve_dtype  # noqa: F401  (re-exported for commands)
-
-DTYPES = ("auto", "float32", "bfloat16", "float16")
+from musebench.models.dtypes import DTYPE_NAMES as DTYPES
 
 
 def add_out(p: argparse.ArgumentParser, required: bool = True, help: str = "output directory") -> None:

@@ -35,7 +35,8 @@ def _experiment_summary(raw: dict) -> str:
     gen = corpus.get("generate") or {}
     where = f"{gen.get('kind')} ({gen.get('size')})" if gen else corpus.get("hub") or corpus.get("path") or "?"
     methods = list(raw.get("methods") or {})
-    epochs = (raw.get("method_defaults") or {}).get("epochs")
+    defaults = raw.get("method_defaults") or {}
+    epochs = defaults.get("num_train_epochs", defaults.get("epochs"))
     follow = [c for c, key in (("C5", "scalability"), ("C6", "sustainability")) if raw.get(key)]
     return (f"{where}: {len(methods)} methods ({', '.join(methods)})"
             + (f", {epochs} epochs" if epochs else "") + (f", {' + '.join(follow)}" if follow else ""))

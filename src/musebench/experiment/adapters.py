@@ -207,6 +207,8 @@ def validate_method(method: str, fields: dict[str, Any]) -> list[str]:
     except TypeError as err:
         return [f"invalid hyperparameters: {err}"]
     except MusebenchError as err:
+        if err.problems:  # every problem of the method, one per line
+            return list(err.problems)
         return [err.message if err.field is None else f"{err.field}: {err.message}"
                 + ("" if err.value is None else f" (got {err.value!r})")]
     return []

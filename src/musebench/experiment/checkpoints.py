@@ -20,13 +20,9 @@ from musebench.io import atomic_write_text, stable_hash
 from musebench.results import Checkpoint
 
 STAGE_KEY_FILE = ".musebench-stage-key"
-#: UnlearnConfig fields that change how a run is shown or saved, never its checkpoints: not in the stage key.
-NOT_IN_KEY = ("progress", "keep_checkpoints", "checkpoint_steps", "finetuned_dir")
 #: Methods built on θ_ft, the target fine-tuned on the forget set (``unlearn.finetuned``). In one experiment
 #: they share it, as MUSE did: keyed by start model, forget split and recipe, it is trained once.
 FINETUNE_METHODS = ("task_vector", "whp")
-#: Fields that do not change θ_ft (the edit strengths; the method itself).
-NOT_IN_FINETUNE_KEY = (*NOT_IN_KEY, "method", "alphas")
 SHARED_FINETUNED = "finetuned"
 
 
@@ -54,6 +50,15 @@ class RequestOutcome:
                 "timing_s": self.timing_s, "judged": self.checkpoint_records("judged")}
 
 
+def _weight_fields(fields: dict[str, Any], recipe_only: bool = False) -> dict[str, Any]:
+    """The request's fields that change its checkpoints (``UnlearnConfig``'s ``weights`` metadata: not
+    progress, checkpoint keeping, the device or where θ_ft lives), under their Hugging Face names; with
+    ``recipe_only`` only the training recipe's, which decide θ_ft (no method options, no α values)."""
+    from musebench.unlearn.config import key_fields, recipe_fields
+
+    return key_fields(fields, only=recipe_fields() if recipe_only else None)
+
+
 def _prepare_out_dir(out_dir: Path, key: str, force: bool) -> bool:
     """Resume a crashed unlearning run only if it was started with the same key; else start clean."""
     marker = out_dir / STAGE_KEY_FILE
@@ -76,7 +81,7 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
         fields["finetuned_dir"] = str(shared_finetuned_dir(ctx, start, forget_split, fields))
     out_dir = ctx.run_dir / stage
     key_parts = {"start": start.key, "corpus": ctx.corpus_key, "split": forget_split,
-                 "fields": {k: v for k, v in fields.items() if k not in NOT_IN_KEY},
+                 "fields": _weight_fields(fields),
                  "reference": reference.key if reference else None}
     key = stable_hash(key_parts)
 
@@ -207,7 +212,7 @@ def shared_finetuned_dir(ctx: RunContext, start: ModelRef, forget_split: str, fi
     Registered as a cached stage: under ``--force`` its first use in the invocation empties it (θ_ft is
     trained again, once), otherwise an existing one, even from an interrupted run, is reused or resumed by
     ``unlearn.finetuned.ensure_finetuned``, which also checks its recorded key."""
-    recipe = {k: v for k, v in fields.items() if k not in NOT_IN_FINETUNE_KEY}
+    recipe = _weight_fields(fields, recipe_only=True)
     key_parts = {"start": start.key, "corpus": ctx.corpus_key, "split": forget_split, "recipe": recipe}
     path = ctx.run_dir / SHARED_FINETUNED / stable_hash(key_parts, 12)
 

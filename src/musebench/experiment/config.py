@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from musebench.errors import ConfigError
+from musebench.models.dtypes import DTYPE_NAMES
 
 GENERATED_KINDS = ("news-mini", "books-mini")
 GENERATED_SIZES = ("tiny", "small", "default")
@@ -227,8 +228,8 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
         seed = 0
     device = raw.get("device", "auto")
     dtype = raw.get("dtype", "auto")
-    if dtype not in ("auto", "float32", "bfloat16", "float16"):
-        problems.add("dtype", "expected auto, float32, bfloat16 or float16", dtype)
+    if dtype not in DTYPE_NAMES:
+        problems.add("dtype", f"expected {', '.join(DTYPE_NAMES)}", dtype)
 
     corpus = _parse_corpus(raw.get("corpus"), problems)
     models = _parse_models(raw.get("models", {}), problems)

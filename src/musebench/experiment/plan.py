@@ -122,14 +122,14 @@ def corpus_size(cfg) -> CorpusSize:
 def _request(stage: str, spec, fields: dict, tokens: float, gpus: int, eval_mode: str, after=None) -> Request:
     from musebench.unlearn import UnlearnConfig
 
-    fields = UnlearnConfig.from_dict(fields).to_dict()  # the method's defaults filled in
-    max_len, batch = int(fields.get("max_len", 2048)), int(fields.get("batch_size", 4))
-    accum = int(fields.get("grad_accum", 1))
+    config = UnlearnConfig.from_dict(fields)  # the method's defaults filled in
+    max_len, batch = config.max_len, config.per_device_train_batch_size
+    accum = config.gradient_accumulation_steps
     windows = math.ceil(tokens / max(1, max_len - 1))
     per_step = batch * accum * gpus
-    epochs = int(fields.get("epochs", 10))
+    epochs = int(config.num_train_epochs)
     steps = epochs * math.ceil(windows / per_step)
-    checkpoints = len(fields.get("alphas", ())) if spec.method in ("task_vector", "whp") else epochs
+    checkpoints = len(config.alphas) if spec.method in ("task_vector", "whp") else epochs
     lazy = eval_mode == "selection"
     return Request(stage, spec.method, tokens, steps, steps * per_step * max_len, checkpoints,
                    evaluations=checkpoints + (1 if lazy else 0), full_evaluations=1 if lazy else checkpoints,

@@ -198,7 +198,8 @@ def _planned_work(cfg: ExperimentConfig) -> int:
     from ``epochs`` / ``alphas`` until unlearning has run, and selection mode may evaluate fewer."""
     def request(spec: MethodSpec, mode: str) -> int:
         fields = spec.params
-        n = len(fields["alphas"]) if "alphas" in fields else int(fields.get("epochs", 1))
+        n = len(fields["alphas"]) if "alphas" in fields else int(fields.get("num_train_epochs",
+                                                                             fields.get("epochs", 1)))
         return stage_weight("x/unlearn") + n * stage_weight("x/eval/c") + (
             stage_weight("x/all") if mode == "selection" else 0)
 

@@ -25,9 +25,7 @@ def resolve_device(name: str, field: str = "--device") -> str:
 
 
 def resolve_dtype(name: str, device: str):
-    """'auto' -> bfloat16 on CUDA, float32 elsewhere."""
-    import torch
+    """The dtype of weights used for inference (``models.dtypes``: 'auto' -> bfloat16 on CUDA, else float32)."""
+    from musebench.models import dtypes
 
-    if name == "auto":
-        return torch.bfloat16 if device.startswith("cuda") else torch.float32
-    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+    return dtypes.resolve_dtype(name, device, use="inference")

@@ -33,7 +33,8 @@ def previous_edit_run(out_dir, config, resume: bool):
     if previous is not None and previous.method != config.method:
         raise ConfigError(f"output directory already holds a '{previous.method}' run; choose another output "
                           "directory", file=out_dir)
-    if resume and previous is not None and previous.status == "complete" and previous.config == config.to_dict():
+    if resume and previous is not None and previous.status == "complete" \
+            and not config.changed_from(previous.config):
         return previous
     return None
 
@@ -66,7 +67,7 @@ def write_edit_run(out_dir, config, model_dir, corpus, forget_split: str, finetu
                    history: dict, elapsed_s: float) -> UnlearnRun:
     """``run.json`` of a finished Task Vector / WHP run; returns the ``UnlearnRun`` it records."""
     out_dir = Path(out_dir)
-    record = RunRecord(out_dir, config.method, config.to_dict(), model=str(model_dir),
+    record = RunRecord(out_dir, config.method, config.record(), model=str(model_dir),
                        finetuned=os.path.relpath(Path(finetuned_path).resolve(), out_dir.resolve()),
                        forget_split=forget_split, corpus=corpus_entry(corpus), status="complete",
                        checkpoints=[{"label": c.label, "path": c.label} for c in checkpoints], history=history,

@@ -32,21 +32,21 @@ import torch
 from musebench.errors import ConfigError, ModelError, TrainingError
 from musebench.io import atomic_write_json, stable_hash
 from musebench.unlearn import training
-from musebench.unlearn.config import TrainingOptions
+from musebench.models.dtypes import resolve_dtype
+from musebench.unlearn.config import recipe_fields
 from musebench.unlearn.record import RunRecord, read_run
 
 logger = logging.getLogger(__name__)
 
 FINETUNED_DIR = "finetuned"
 KEY_FILE = "finetune_key.json"
-#: Fields of the config that do not change the fine-tuned weights.
-NOT_IN_KEY = {"device", "progress", "keep_checkpoints", "checkpoint_steps"}
 
 
 def finetune_recipe(config) -> dict:
-    """The training fields of ``config`` that determine θ_ft (method options and α values excluded)."""
-    return {f.name: getattr(config, f.name) for f in dataclasses.fields(TrainingOptions)
-            if f.name not in NOT_IN_KEY}
+    """The fields of ``config`` that determine θ_ft: the training recipe's weight-changing fields
+    (``unlearn.config.recipe_fields``: not the device, progress or checkpointing; no method options or α)."""
+    values = config.weight_values()
+    return {name: values[name] for name in recipe_fields()}
 
 
 def finetune_key(model_dir, forget_docs: list[str], config) -> dict:
@@ -173,9 +173,9 @@ def load_target_like(target_dir, finetuned_dir, device: str = "cpu", dtype=None)
 
 
 def weights_dtype(name: str):
-    """The config's ``dtype`` field for loading the models to edit.
+    """The config's ``dtype`` field for loading the models to edit (``models.dtypes``, use ``edit``).
 
     'auto' keeps each checkpoint's stored dtype: the MUSE targets are bf16 on disk, so the α models are
     written in bf16 (13 GB each, not 27), while the task vector is computed from θ_ft in its own precision.
     """
-    return {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+    return resolve_dtype(name, use="edit")

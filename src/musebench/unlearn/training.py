@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from musebench.errors import ConfigError, DataError, MusebenchError
-from musebench.models.device import resolve_device
 from musebench.unlearn.arguments import _mixed_precision, _training_arguments, _weights_dtype
 from musebench.unlearn.config import UnlearnConfig, UnlearnRun
 from musebench.unlearn.record import RunRecord, corpus_entry
@@ -23,7 +22,6 @@ from musebench.unlearn.record import RunRecord, corpus_entry
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
-RESUME_FREE_FIELDS = ("progress", "keep_checkpoints")  # may differ between an interrupted run and its resume
 
 
 def train(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir: str | Path,
@@ -41,12 +39,13 @@ def train(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir: str | P
         if not resume:
             raise ConfigError("output directory already holds an unlearning run; pass --resume to continue it or "
                               "choose another --out", file=out_dir)
-        changed = sorted(k for k, v in config.to_dict().items()
-                         if k not in RESUME_FREE_FIELDS and previous.config.get(k) != v)
+        # only what changes the weights must match (UnlearnConfig's "weights" metadata): progress, checkpoint
+        # keeping, logging or the device may differ between an interrupted run and its resume
+        changed = config.changed_from(previous.config)
         if changed:
             raise ConfigError("cannot resume with a different config (changed: " + ", ".join(
-                f"{k} {previous.config.get(k)!r} -> {getattr(config, k)!r}" for k in changed) + ")",
-                file=previous.path, field=changed[0])
+                f"{k} {then!r} -> {now!r}" for k, (then, now) in changed.items()) + ")",
+                file=out_dir / "run.json", field=next(iter(changed)))
         if previous.status == "complete":
             return previous.as_run()
     forget_docs = corpus.forget_split(forget_split)
@@ -89,7 +88,6 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
 
     spec = config.spec
     started = time.monotonic()
-    device = resolve_device(config.device, field="device")
     dtype = _weights_dtype(config.dtype)
     loaded = load_model(model_dir, device="cpu", dtype=dtype)
     model, tokenizer = loaded.model, loaded.tokenizer
@@ -111,8 +109,8 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
         model = _with_lora(model, config)
 
     checkpoints_dir = out_dir / CHECKPOINT_DIR
-    mixed = _mixed_precision(config.mixed_precision, device)
-    args = _training_arguments(config, checkpoints_dir, device, mixed)
+    args = _training_arguments(config, checkpoints_dir)
+    mixed = _mixed_precision(args)
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset,
                           data_collator=PairCollator(padding_id(tokenizer, model)), processing_class=tokenizer,
                           unlearn_config=config, retain=spec.retain, reference=reference,
@@ -122,7 +120,8 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
         "forget_windows": len(forget),
         "forget_tokens": sum(len(w) for w in forget),
         "retain_windows": len(retain) if retain is not None else 0,
-        "steps_per_epoch": steps_per_epoch(len(forget), config.batch_size, config.grad_accum,
+        "steps_per_epoch": steps_per_epoch(len(forget), config.per_device_train_batch_size,
+                                           config.gradient_accumulation_steps,
                                            args.world_size),
         "device": str(args.device),
         "processes": args.world_size,
@@ -131,7 +130,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
         "torch_threads": torch.get_num_threads(),  # per process; the bits of a CPU run depend on it
         "reference": describe_reference(trainer.reference),  # FSDP / ZeRO-3: sharded like the model
     }
-    record = RunRecord(out_dir, config.method, config.to_dict(), model=str(model_dir),
+    record = RunRecord(out_dir, config.method, config.record(), model=str(model_dir),
                        reference=str(reference_dir) if reference_dir else None, forget_split=forget_split,
                        corpus=corpus_entry(corpus), data=data)
     if previous is not None:  # a resumed run keeps the epochs it already saved
