@@ -4,12 +4,13 @@ Run by ``benchmarks/gpu_check.sh`` (which runs every ``benchmarks/gpu_*_check.py
 
     python benchmarks/gpu_unlearn_check.py                  # one GPU, <= 3 minutes
     python benchmarks/gpu_unlearn_check.py --rates-out rates.json   # also the measured rates for `musebench plan`
+    python benchmarks/gpu_unlearn_check.py --launch fsdp1   # FSDP1 (sync_module_states); --launch zero3: ZeRO-3
     python benchmarks/gpu_unlearn_check.py --dry-run-cpu    # the same steps on CPU with a tiny model, no FSDP
 
 On a GPU: a random 1B-class Llama (hidden 2048, 16 layers, 32k vocabulary; bf16 safetensors) on the tiny
-news-mini corpus; ``accelerate launch`` with an FSDP2 config (one process: the same wrapping path as many,
-RAM-efficient loading on) runs ``musebench unlearn --method npo_klr`` for one epoch of a few steps; the check
-requires ``run.json`` to say FSDP, the reference to be sharded on the GPU, every loss finite; then
+news-mini corpus; ``accelerate launch`` with an FSDP2 config (or FSDP1 / ZeRO-3 with ``--launch``; one process:
+the same wrapping path as many, RAM-efficient loading on under FSDP) runs ``musebench unlearn --method npo_klr``
+for one epoch of a few steps; the check requires ``run.json`` to say FSDP (DEEPSPEED), the reference to be sharded on the GPU, every loss finite; then
 ``musebench eval`` scores ``epoch-1`` on the GPU. Prints a table and exits 1 on any failed requirement.
 """
 
@@ -27,17 +28,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BUDGET_S = 180
-FSDP_ONE_GPU = """\
+COMMON = """\
 compute_environment: LOCAL_MACHINE
-distributed_type: FSDP
-fsdp_config:
-  fsdp_version: 2
-  fsdp_auto_wrap_policy: TRANSFORMER_BASED_WRAP
-  fsdp_transformer_layer_cls_to_wrap: LlamaDecoderLayer
-  fsdp_reshard_after_forward: true
-  fsdp_state_dict_type: FULL_STATE_DICT
-  fsdp_cpu_ram_efficient_loading: true
-  fsdp_offload_params: false
 num_processes: 1
 num_machines: 1
 machine_rank: 0
@@ -46,6 +38,31 @@ rdzv_backend: static
 same_network: true
 use_cpu: false
 """
+FSDP = """\
+distributed_type: FSDP
+fsdp_config:
+  fsdp_version: {version}
+  fsdp_auto_wrap_policy: TRANSFORMER_BASED_WRAP
+  fsdp_transformer_layer_cls_to_wrap: LlamaDecoderLayer
+  fsdp_state_dict_type: FULL_STATE_DICT
+  fsdp_cpu_ram_efficient_loading: true
+  fsdp_offload_params: false
+{extra}"""
+# one process, one GPU: the wrapping path of many (FSDP2 by default; FSDP1 and ZeRO-3 with --launch)
+LAUNCH_CONFIGS = {
+    "fsdp2": COMMON + FSDP.format(version=2, extra="  fsdp_reshard_after_forward: true\n"),
+    "fsdp1": COMMON + FSDP.format(version=1, extra="  fsdp_sync_module_states: true\n  fsdp_use_orig_params: true\n"),
+    "zero3": COMMON + """\
+distributed_type: DEEPSPEED
+deepspeed_config:
+  zero_stage: 3
+  zero3_init_flag: true
+  zero3_save_16bit_model: true
+  offload_optimizer_device: none
+  offload_param_device: none
+""",
+}
+DISTRIBUTED = {"fsdp2": "FSDP", "fsdp1": "FSDP", "zero3": "DEEPSPEED"}
 
 
 def build_model(out: Path, data: Path, gpu: bool) -> int:
@@ -83,6 +100,8 @@ def main() -> int:
     p.add_argument("--dry-run-cpu", action="store_true", help="tiny model on CPU, no FSDP: checks the script's logic")
     p.add_argument("--rates-out", help="write the measured per-GPU rates (JSON) for `musebench plan --rates`")
     p.add_argument("--work", help="working directory (default: a temporary one)")
+    p.add_argument("--launch", choices=sorted(LAUNCH_CONFIGS), default="fsdp2",
+                   help="how the one GPU process is launched (zero3 needs deepspeed installed)")
     args = p.parse_args()
     import torch
 
@@ -107,8 +126,9 @@ def main() -> int:
                         "--epochs", "1", "--lr", "1e-5", "--batch-size", "2", "--max-len", "512" if gpu else "64",
                         "--out", str(work / "run")]
         if gpu:
-            (work / "fsdp1.yaml").write_text(FSDP_ONE_GPU)
-            launch = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(work / "fsdp1.yaml"),
+            config = work / f"{args.launch}.yaml"
+            config.write_text(LAUNCH_CONFIGS[args.launch])
+            launch = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
                       "--num_processes", "1", "-m", "musebench.cli"]
             unlearn_s = run(launch + unlearn_args + ["--dtype", "bfloat16"], env, work / "unlearn.log", BUDGET_S)
         else:
@@ -126,8 +146,8 @@ def main() -> int:
         losses = [s["loss"] for s in steps if "loss" in s]
         ref = record["data"].get("reference") or {}
         checks = {
-            "distributed FSDP" if gpu else "distributed NO (dry run)":
-                record["data"]["distributed"] == ("FSDP" if gpu else "NO"),
+            f"distributed {DISTRIBUTED[args.launch]}" if gpu else "distributed NO (dry run)":
+                record["data"]["distributed"] == (DISTRIBUTED[args.launch] if gpu else "NO"),
             "reference sharded on the GPU" if gpu else "reference present":
                 (ref.get("sharded") and str(ref.get("device", "")).startswith("cuda")) if gpu else bool(ref),
             "losses finite": bool(losses) and all(math.isfinite(v) for v in losses),
@@ -137,7 +157,8 @@ def main() -> int:
         tokens = record["data"]["forget_tokens"]
         train_tok_s = 2 * tokens / max(unlearn_s, 1e-9)  # forget + retain tokens of the epoch, start-up included
         print(f"gpu_unlearn_check ({'GPU: ' + torch.cuda.get_device_name(0) if gpu else 'CPU dry run'}): "
-              f"random Llama {params / 1e9:.2f}B, NPO_KLR, {len(losses)} logged steps\n")
+              f"random Llama {params / 1e9:.2f}B, NPO_KLR, {len(losses)} logged steps"
+              f"{', launch ' + args.launch if gpu else ''}\n")
         print("| step | seconds |\n|---|---:|")
         for name, secs in (("corpus + model build", build_s), ("unlearn (launch included)", unlearn_s),
                            ("eval of epoch-1", eval_s), ("total", total_s)):

@@ -177,10 +177,11 @@ LOADED: list[dict] = []
 
 def weights_only_on_rank_0() -> None:
     """What RAM-efficient loading allows: ranks > 0 read no weights. transformers 5.24 reads them anyway (only
-    keys missing from the checkpoint stay unset), so ranks > 0 are given here what the loaders of each FSDP
-    generation left there: FSDP1 every parameter on ``meta`` (materialised by ``param_init_fn``), FSDP2
-    uninitialised CPU tensors (accelerate: "non-main ranks only have ``torch.empty``"; filled with a constant
-    so that they cannot pass for rank 0's). Nothing of the file can then reach them but by the broadcast."""
+    keys missing from the checkpoint stay unset), so ranks > 0 are given no weights here: FSDP1 every parameter
+    on ``meta`` (the harder case, materialised by ``param_init_fn``), FSDP2 uninitialised CPU tensors
+    (accelerate's convention: "non-main ranks only have ``torch.empty``"; its optimizer mapping by ``data_ptr``
+    cannot tell ``meta`` tensors apart), filled with a constant so that they cannot pass for rank 0's. Nothing
+    of the file can then reach them but by the broadcast."""
     from transformers import AutoModelForCausalLM
 
     original = AutoModelForCausalLM.from_pretrained.__func__
