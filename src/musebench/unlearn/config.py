@@ -21,6 +21,9 @@ from typing import Any
 from musebench.errors import ConfigError
 from musebench.unlearn.idk_options import IdkOptions
 from musebench.unlearn.npo_sam_options import SAMOptions
+from musebench.unlearn.satimp_options import SatImpOptions
+from musebench.unlearn.undial_options import UndialOptions
+from musebench.unlearn.wga_options import WGAOptions
 
 LOSS_FORMS = ("textbook", "original")
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
@@ -144,8 +147,8 @@ class EditOptions:
 
 
 @dataclass
-class UnlearnConfig(SAMOptions, IdkOptions, EditOptions, RMUOptions, PreferenceOptions, RetainOptions,
-                    TrainingOptions):
+class UnlearnConfig(SatImpOptions, WGAOptions, UndialOptions, SAMOptions, IdkOptions, EditOptions, RMUOptions,
+                    PreferenceOptions, RetainOptions, TrainingOptions):
     """Everything one unlearning request needs besides the model, the corpus and the output directory."""
 
     method: str = field(default="", metadata=_help("unlearning method, a key of musebench.unlearn.METHODS"))
