@@ -55,8 +55,8 @@ METHODS: dict[str, Method] = {
                       default_alpha=1.0),
     "satimp": Method("musebench.unlearn.satimp:SatImpTrainer",
                      "gradient ascent with tokens weighted by p^beta1 (1-p)^beta2 (SatImp)"),
-    "satimp_gdr": Method("musebench.unlearn.satimp:SatImpTrainer", "SatImp + NLL on retain text", retain="gdr",
-                         default_alpha=10.0),
+    "satimp_gdr": Method("musebench.unlearn.satimp:SatImpTrainer", "SatImp + NLL on retain text (alpha 10: "
+                         "OpenUnlearning's forget 0.1 : retain 1)", retain="gdr", default_alpha=10.0),
     "finetune": Method("musebench.unlearn.finetune:FinetuneTrainer",
                        "plain NLL fine-tuning on the forget text (the fine-tuned model of Task Vector / WHP)"),
 }
