@@ -61,3 +61,17 @@ def test_undial_trainer_lowers_forget_likelihood(trained_model_dir, tiny_corpus,
     assert after > before + 0.5
     steps = run.history["steps"]
     assert len(steps) == 2 and all(math.isfinite(s["forget_loss"]) for s in steps)
+
+
+def test_undial_split_batches_sum_to_the_whole_batch_mean():
+    """With the step's target count as normaliser, the halves of a ragged batch add up to the whole batch's mean
+    (what makes gradient accumulation and data parallelism exact)."""
+    torch.manual_seed(1)
+    logits, ref = torch.randn(4, 6, 5), torch.randn(4, 6, 5)
+    labels = torch.randint(0, 5, (4, 6))
+    labels[1, 3:] = -100
+    labels[3, 2:] = -100
+    whole = losses.undial_loss(logits, ref, labels, 3.0)
+    count = losses.target_count(labels)
+    halves = sum(losses.undial_loss(logits[i:i + 2], ref[i:i + 2], labels[i:i + 2], 3.0, count) for i in (0, 2))
+    assert halves.item() == pytest.approx(whole.item(), abs=1e-6)

@@ -54,3 +54,18 @@ def test_wga_beta_zero_first_step_is_gradient_ascent(trained_model_dir, tiny_cor
     assert "retain_loss" in wga.history["steps"][0]
     before = nll_of(trained_model_dir, tiny_corpus.forget)
     assert nll_of(wga.checkpoints[-1].path, tiny_corpus.forget) > before + 0.5
+
+
+@pytest.mark.parametrize("loss", [lambda z, y, n=None: losses.wga_loss(z, y, 1.0, n),
+                                  lambda z, y, n=None: losses.satimp_loss(z, y, 5.0, 1.0, n)])
+def test_split_batches_sum_to_the_whole_batch_mean(loss):
+    """WGA and SatImp (one weighted-ascent sum): halves of a ragged batch over the step's target count add up to
+    the whole batch's mean."""
+    torch.manual_seed(2)
+    logits = torch.randn(4, 6, 5)
+    labels = torch.randint(0, 5, (4, 6))
+    labels[0, 4:] = -100
+    labels[2, 1:] = -100
+    count = losses.target_count(labels)
+    halves = sum(loss(logits[i:i + 2], labels[i:i + 2], count) for i in (0, 2))
+    assert halves.item() == pytest.approx(loss(logits, labels).item(), abs=1e-6)
