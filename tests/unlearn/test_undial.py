@@ -10,6 +10,9 @@ import torch
 from musebench.errors import ConfigError
 from musebench.unlearn import UnlearnConfig, losses, run_unlearning
 
+# two optimizer steps at a high rate (old short names: from_dict reads them under either name)
+TWO_STEPS = {"epochs": 1, "max_steps": 2, "lr": 3e-3, "batch_size": 2, "max_len": 32, "progress": False}
+
 
 def test_undial_loss_hand_case_masks_padding():
     """V = 3, one real target (token 1) and one padding target. Reference logits [0, ln 4, 0] lowered by
@@ -46,14 +49,13 @@ def test_undial_gradient_moves_mass_off_the_true_token():
 
 def test_undial_beta_is_checked():
     with pytest.raises(ConfigError, match="undial_beta"):
-        UnlearnConfig(method="undial", undial_beta=-1.0)
+        UnlearnConfig.from_dict({"method": "undial", "undial_beta": -1.0})
 
 
 def test_undial_trainer_lowers_forget_likelihood(trained_model_dir, tiny_corpus, tmp_path, nll_of):
     """Two steps at a high rate: the forget NLL rises from the trained model's; the first logged loss is the
     cross-entropy from the adjusted teacher to the start model itself, which exceeds that model's own NLL."""
-    config = UnlearnConfig(method="undial", epochs=1, max_steps=2, lr=3e-3, batch_size=2, max_len=32,
-                           progress=False)
+    config = UnlearnConfig.from_dict({"method": "undial", **TWO_STEPS})
     run = run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path)
     assert run.config["undial_beta"] == 10.0
     before, after = nll_of(trained_model_dir, tiny_corpus.forget), nll_of(run.checkpoints[-1].path,

@@ -9,6 +9,9 @@ import torch
 
 from musebench.unlearn import UnlearnConfig, losses, run_unlearning
 
+# two optimizer steps at a high rate (old short names: from_dict reads them under either name)
+TWO_STEPS = {"epochs": 1, "max_steps": 2, "lr": 3e-3, "batch_size": 2, "max_len": 32, "progress": False}
+
 LOGITS = torch.tensor([[[0.0, math.log(3.0)], [0.0, 0.0], [5.0, -5.0]]])  # p = 3/4, then 1/2
 
 
@@ -41,8 +44,7 @@ def test_wga_beta_zero_first_step_is_gradient_ascent(trained_model_dir, tiny_cor
     """With wga_beta = 0 the first step's loss is GA's (same seed, same batch); with the default beta the
     loss is smaller in size (weights <= 1) and two steps raise the forget NLL."""
     def first_steps(method, out, **options):
-        config = UnlearnConfig(method=method, epochs=1, max_steps=2, lr=3e-3, batch_size=2, max_len=32,
-                               progress=False, **options)
+        config = UnlearnConfig.from_dict({"method": method, **TWO_STEPS, **options})
         return run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path / out)
 
     ga = first_steps("ga", "ga")
