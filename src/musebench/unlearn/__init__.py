@@ -48,6 +48,15 @@ METHODS: dict[str, Method] = {
                           needs_reference=True, default_beta=0.1, default_alpha=1.0),
     "npo_sam_klr": Method("musebench.unlearn.npo_sam:NPOSAMTrainer", "NPO-SAM + KL to the reference on retain text",
                           retain="klr", needs_reference=True, default_beta=0.1, default_alpha=1.0),
+    "undial": Method("musebench.unlearn.undial:UNDIALTrainer", "self-distillation from the reference with the "
+                     "true token's logit lowered by undial_beta (UNDIAL)", needs_reference=True),
+    "wga": Method("musebench.unlearn.wga:WGATrainer", "gradient ascent with tokens weighted by p^wga_beta (WGA)"),
+    "wga_gdr": Method("musebench.unlearn.wga:WGATrainer", "WGA + NLL on retain text", retain="gdr",
+                      default_alpha=1.0),
+    "satimp": Method("musebench.unlearn.satimp:SatImpTrainer",
+                     "gradient ascent with tokens weighted by p^beta1 (1-p)^beta2 (SatImp)"),
+    "satimp_gdr": Method("musebench.unlearn.satimp:SatImpTrainer", "SatImp + NLL on retain text (alpha 10: "
+                         "OpenUnlearning's forget 0.1 : retain 1)", retain="gdr", default_alpha=10.0),
     "finetune": Method("musebench.unlearn.finetune:FinetuneTrainer",
                        "plain NLL fine-tuning on the forget text (the fine-tuned model of Task Vector / WHP)"),
 }

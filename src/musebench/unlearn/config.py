@@ -38,6 +38,9 @@ from musebench.errors import ConfigError
 from musebench.models.dtypes import DTYPE_NAMES
 from musebench.unlearn.idk_options import IdkOptions
 from musebench.unlearn.npo_sam_options import SAMOptions
+from musebench.unlearn.satimp_options import SatImpOptions
+from musebench.unlearn.undial_options import UndialOptions
+from musebench.unlearn.wga_options import WGAOptions
 
 LOSS_FORMS = ("textbook", "original")
 RMU_PARAMS = ("reference", "layers")
@@ -151,8 +154,8 @@ class EditOptions:
 
 
 @dataclass
-class UnlearnConfig(SAMOptions, IdkOptions, EditOptions, RMUOptions, PreferenceOptions, RetainOptions, TrainingOptions,
-                    TrainingArguments):
+class UnlearnConfig(SatImpOptions, WGAOptions, UndialOptions, SAMOptions, IdkOptions, EditOptions, RMUOptions,
+                    PreferenceOptions, RetainOptions, TrainingOptions, TrainingArguments):
     """Everything one unlearning request needs besides the model, the corpus and the output directory.
 
     A new method family adds its options dataclass as one more base, first in the list (its fields are

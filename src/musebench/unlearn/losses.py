@@ -207,3 +207,66 @@ def sam_perturbation(grads: list[torch.Tensor], rho: float, eps: float = 1e-12) 
     norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
     scale = rho / (norm + eps)
     return [g * scale.to(g.dtype) for g in grads]
+
+
+# ----- UNDIAL (Dong et al. 2024, arXiv:2402.10052) ------------------------------------------------------------
+
+def undial_loss(logits: torch.Tensor, ref_logits: torch.Tensor, labels: torch.Tensor, beta: float,
+                normaliser: Normaliser = None) -> torch.Tensor:
+    """UNDIAL: self-distillation on adjusted logits (Dong et al. 2024, "UNDIAL", NAACL 2025, arXiv:2402.10052).
+
+    The teacher at each position is the frozen reference with the true next token's logit lowered by
+    ``beta``: ``q = softmax(z_ref - beta * onehot(x_{t+1}))``; the student minimises the cross-entropy
+    ``-sum_v q(v) log p_theta(v)``, averaged over real targets (``normaliser`` counts targets). Its gradient
+    is that of ``KL(q || p_theta)`` (the teacher is fixed), so the student moves the mass of the forgotten
+    token onto the reference's other candidates, and the loss is bounded below by the teacher's entropy:
+    unlike gradient ascent it cannot run away.
+    """
+    logits, ref_logits = logits[:, :-1].float(), ref_logits[:, :-1].float()
+    targets = labels[:, 1:]
+    mask = targets != IGNORE_INDEX
+    index = targets.clamp(min=0).unsqueeze(-1)
+    adjusted = ref_logits.scatter_add(-1, index, torch.full(index.shape, -float(beta), device=ref_logits.device))
+    teacher = torch.softmax(adjusted, dim=-1)
+    per_target = -(teacher * torch.log_softmax(logits, dim=-1)).sum(-1)
+    return _divide((per_target * mask).sum(), mask.sum(), normaliser)
+
+
+# ----- WGA and SatImp: token-reweighted gradient ascent ----------------------------------------------------------
+
+def weighted_ascent(logp: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor,
+                    normaliser: Normaliser = None) -> torch.Tensor:
+    """``-mean_t w_t * (-log p_t)`` over real targets: gradient ascent with each token's NLL weighted.
+
+    ``logp``/``mask``/``weights`` are ``[B, T-1]`` (``token_logprobs``); the weights are detached, so they
+    scale each token's ascent step without being optimised themselves. ``normaliser`` counts targets.
+    """
+    weights = weights.detach() * mask
+    return _divide((weights * logp).sum(), mask.sum(), normaliser)
+
+
+def wga_loss(logits: torch.Tensor, labels: torch.Tensor, beta: float, normaliser: Normaliser = None) -> torch.Tensor:
+    """WGA, weighted gradient ascent (Wang et al. 2025, "Rethinking LLM Unlearning Objectives: A Gradient
+    Perspective and Go Beyond", ICLR 2025, arXiv:2502.19301).
+
+    ``L = -mean_t p_t^beta * (-log p_t)`` with ``p_t = pi(x_t | x_<t)`` detached: tokens the model still
+    predicts confidently are pushed hardest, and a token already forgotten (p_t -> 0) stops contributing,
+    so the ascent does not diverge on it as plain GA's ``-log p_t`` does. ``beta = 0`` is GA.
+    """
+    logp, mask = token_logprobs(logits, labels)
+    return weighted_ascent(logp, mask, logp.detach().exp().pow(beta), normaliser)
+
+
+def satimp_loss(logits: torch.Tensor, labels: torch.Tensor, beta1: float, beta2: float,
+                normaliser: Normaliser = None) -> torch.Tensor:
+    """SatImp (Yang et al. 2025, "Exploring Criteria of Loss Reweighting to Enhance LLM Unlearning",
+    ICML 2025, arXiv:2505.11953).
+
+    ``L = -mean_t w_t * (-log p_t)`` with the detached weight ``w_t = p_t^beta1 * (1 - p_t)^beta2``: the
+    saturation factor ``p^beta1`` (as WGA) stops pushing tokens already forgotten, the importance factor
+    ``(1 - p)^beta2`` damps tokens the model is sure of, so the ascent concentrates on tokens in between.
+    ``beta2 = 0`` is WGA with ``beta = beta1``.
+    """
+    logp, mask = token_logprobs(logits, labels)
+    p = logp.detach().exp()
+    return weighted_ascent(logp, mask, p.pow(beta1) * (1.0 - p).pow(beta2), normaliser)
