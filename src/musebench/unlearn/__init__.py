@@ -49,7 +49,8 @@ METHODS: dict[str, Method] = {
     "npo_sam_klr": Method("musebench.unlearn.npo_sam:NPOSAMTrainer", "NPO-SAM + KL to the reference on retain text",
                           retain="klr", needs_reference=True, default_beta=0.1, default_alpha=1.0),
     "undial": Method("musebench.unlearn.undial:UNDIALTrainer", "self-distillation from the reference with the "
-                     "true token's logit lowered by undial_beta (UNDIAL)", needs_reference=True),
+                     "true token's logit lowered by undial_beta (UNDIAL)", needs_reference=True,
+                     default_lr=1e-4),  # OpenUnlearning's UNDIAL.yaml (the paper: 1e-4 with LoRA)
     "wga": Method("musebench.unlearn.wga:WGATrainer", "gradient ascent with tokens weighted by p^wga_beta (WGA)"),
     "wga_gdr": Method("musebench.unlearn.wga:WGATrainer", "WGA + NLL on retain text", retain="gdr",
                       default_alpha=1.0),
