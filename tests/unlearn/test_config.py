@@ -163,3 +163,17 @@ def test_dtype_vocabulary_is_one_and_auto_depends_on_the_use():
         resolve_dtype("fp8")
     with pytest.raises(ConfigError, match="dtype"):
         UnlearnConfig(method="ga", dtype="fp8")
+
+
+def test_a_refusal_file_enters_the_stage_key_by_its_content(tmp_path):
+    """Editing the refusal file in place must not reuse a cached IdkDPO run trained on the old refusals."""
+    from musebench.unlearn.config import key_fields
+
+    refusals = tmp_path / "refusals.txt"
+    refusals.write_text("I cannot say.\n", encoding="utf-8")
+    before = key_fields({"method": "idk_dpo", "idk_refusals": str(refusals)})
+    refusals.write_text("I do not know.\n", encoding="utf-8")
+    after = key_fields({"method": "idk_dpo", "idk_refusals": str(refusals)})
+    assert before["idk_refusals"]["path"] == after["idk_refusals"]["path"] == str(refusals)
+    assert before != after
+    assert key_fields({"method": "idk_dpo"}).get("idk_refusals") is None  # the shipped default: no file named

@@ -373,7 +373,20 @@ def key_fields(values: dict[str, Any], only: tuple[str, ...] | None = None) -> d
     among these): the part of a cache key that must differ when the checkpoints would."""
     canonical_values, _ = _canonical(values)
     keep = set(weight_fields() if only is None else only)
-    return {k: v for k, v in _plain(canonical_values).items() if k in keep}
+    kept = {k: v for k, v in _plain(canonical_values).items() if k in keep}
+    for f in config_fields():  # a file the method reads: its bytes decide the weights, not its name
+        if f.metadata.get("content") and kept.get(f.name):
+            kept[f.name] = {"path": kept[f.name], "sha256": _file_digest(kept[f.name])}
+    return kept
+
+
+def _file_digest(path: str) -> str | None:
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None  # the config check reports the missing file
 
 
 # ── the one table of old / short names ──────────────────────────────────────────────────────────────────

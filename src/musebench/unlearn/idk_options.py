@@ -49,7 +49,7 @@ class IdkOptions:
 
     idk_refusals: str | None = field(default=None, metadata={
         "help": "text file of refusal answers, one per line, '#' lines skipped (default: the 40 shipped in "
-                "musebench/unlearn/idk_refusals.txt)", "weights": True, "check": _refusal_file})
+                "musebench/unlearn/idk_refusals.txt)", "weights": True, "content": True, "check": _refusal_file})
     idk_prompt_tokens: int = field(default=32, metadata={
         "help": "tokens of each forget window (BOS included) that form the prompt; the rest of the window is the "
                 "rejected answer", "weights": True, "check": _prompt_tokens})
