@@ -73,3 +73,22 @@ def test_to_dict_round_trips(fake_backend):
     cfg = parse_experiment(GOOD, method_validator=fake_backend.validate_method)
     again = parse_experiment(cfg.to_dict(), method_validator=fake_backend.validate_method)
     assert again == cfg
+
+
+def test_a_mini_corpus_named_by_path_gets_its_size_budgets(tmp_path):
+    """An experiment naming a generated mini corpus by ``path:`` evaluates it as ``musebench eval`` does, with
+    the mini size's budgets, not the release defaults (which made its target row differ from ``eval``'s)."""
+    import json
+
+    from musebench.data.synthetic import MINI_EVAL_SETTINGS
+    from musebench.experiment.adapters import LibraryBackend
+    from musebench.experiment.config import CorpusSpec
+
+    (tmp_path / "synthetic.json").write_text(json.dumps({"size": "tiny"}), encoding="utf-8")
+    backend = LibraryBackend(device="cpu")
+    by_path = backend.eval_settings(CorpusSpec(path=str(tmp_path)), {})
+    generated = backend.eval_settings(CorpusSpec(generate={"kind": "news-mini", "size": "tiny", "seed": 0}), {})
+    assert by_path == generated
+    assert all(by_path[k] == v for k, v in MINI_EVAL_SETTINGS["tiny"].items())
+    release = backend.eval_settings(CorpusSpec(path=str(tmp_path / "elsewhere")), {})
+    assert release != by_path  # no generation record: the paper's budgets

@@ -85,11 +85,14 @@ class LibraryBackend:
         from musebench.errors import ConfigError
         from musebench.evaluate import EvalSettings
 
-        base: dict[str, Any] = {}
-        if spec.mini_size:
-            from musebench.data.synthetic import MINI_EVAL_SETTINGS
+        from musebench.data.synthetic import MINI_EVAL_SETTINGS, read_synthetic_meta
 
-            base = dict(MINI_EVAL_SETTINGS[spec.mini_size])
+        base: dict[str, Any] = {}
+        size = spec.mini_size
+        if size is None and spec.path and Path(spec.path).is_dir():  # a mini corpus generated earlier, named by path
+            size = (read_synthetic_meta(spec.path) or {}).get("size")  # (as `musebench eval` reads it)
+        if size in MINI_EVAL_SETTINGS:
+            base = dict(MINI_EVAL_SETTINGS[size])
         try:
             return asdict(EvalSettings(**{**base, **overrides}))
         except TypeError as err:
