@@ -15,7 +15,7 @@ from pathlib import Path
 from musebench.commands.common import add_out, add_threads, set_threads
 from musebench.errors import ConfigError
 from musebench.unlearn import METHODS
-from musebench.unlearn.config import UnlearnConfig
+from musebench.unlearn.config import UnlearnConfig, field_help
 
 EXAMPLES = """examples:
   musebench unlearn --model models/target --data data/news-mini --method npo_gdr --out runs/npo_gdr
@@ -48,8 +48,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, help="YAML file of unlearning options (flags override it)")
     add_threads(p)
     group = p.add_argument_group("unlearning options")
+    group.add_argument("--method-option", dest="method_option", action="append", default=[], type=_option,
+                       metavar="KEY=VALUE", help=field_help("method_options") + " (repeatable)")
     for f in dataclasses.fields(UnlearnConfig):
-        if f.name == "method":
+        if f.name in ("method", "method_options"):
             continue
         flag = "--" + f.name.replace("_", "-")
         help_text = f.metadata.get("help", "")
@@ -74,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     for f in dataclasses.fields(UnlearnConfig):
         if f.name != "method" and getattr(args, f.name, None) is not None:
             values[f.name] = getattr(args, f.name)
+    if args.method_option:  # flags override the file's options key by key (a non-mapping is reported below)
+        in_file = values.get("method_options") or {}
+        values["method_options"] = {**in_file, **dict(args.method_option)} if isinstance(in_file, dict) else in_file
     values["method"] = args.method
     config = UnlearnConfig.from_dict(values, file=args.config)
 
@@ -100,6 +105,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {ckpt.label:<10} {ckpt.path}{loss}")
     print(f"run record: {result.run_json}")
     return 0
+
+
+def _option(text: str) -> tuple[str, object]:
+    from musebench.unlearn.method_options import parse_option
+
+    try:
+        return parse_option(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def _float_list(text: str) -> tuple[float, ...]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from musebench.errors import ConfigError
+from musebench.unlearn.method_options import MethodOptionsField, option_problems, resolved_options
 
 LOSS_FORMS = ("textbook", "original")
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
@@ -46,6 +47,7 @@ class Method:
     default_alpha: float | None = None  # weight of the retain term
     default_lr: float = 1e-5  # the MUSE recipe; RMU's reference implementation uses 5e-5
     runner: bool = False  # entry is a function with run_unlearning's signature, not a trainer
+    options: type | None = None  # a dataclass of the method's own options (``method_options``; plugins)
 
     @property
     def is_trainer(self) -> bool:
@@ -142,7 +144,7 @@ class EditOptions:
 
 
 @dataclass
-class UnlearnConfig(EditOptions, RMUOptions, PreferenceOptions, RetainOptions, TrainingOptions):
+class UnlearnConfig(MethodOptionsField, EditOptions, RMUOptions, PreferenceOptions, RetainOptions, TrainingOptions):
     """Everything one unlearning request needs besides the model, the corpus and the output directory."""
 
     method: str = field(default="", metadata=_help("unlearning method, a key of musebench.unlearn.METHODS"))
@@ -176,6 +178,7 @@ class UnlearnConfig(EditOptions, RMUOptions, PreferenceOptions, RetainOptions, T
             values["lr"] = spec.default_lr
         if self.lora_r and self.lora_alpha is None:
             values["lora_alpha"] = 2.0 * self.lora_r
+        values["method_options"] = resolved_options(spec.options, self.method_options)
         return dataclasses.replace(self, **values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -204,6 +207,11 @@ def _problems(c: UnlearnConfig):
 
     if not isinstance(c.method, str) or c.method not in METHODS:
         yield "method", c.method, f"unknown method; choose one of {', '.join(METHODS)}"
+    else:
+        try:
+            yield from option_problems(METHODS[c.method].options, c.method_options, c.method)
+        except ConfigError as err:  # a broken plugin: its error names the package
+            yield "method", c.method, err.message
     for name in ("epochs", "batch_size", "grad_accum"):
         value = getattr(c, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
