@@ -36,6 +36,10 @@ METHODS: dict[str, Method] = {
                   runner=True),
     "finetune": Method("musebench.unlearn.finetune:FinetuneTrainer",
                        "plain NLL fine-tuning on the forget text (the fine-tuned model of Task Vector / WHP)"),
+    "uld": Method("musebench.unlearn.uld:run_uld", "logits of target - alpha x assistant (first layers of the "
+                  "target trained to remember forget text, be uniform on retain text)", runner=True),
+    "uld_assistant": Method("musebench.unlearn.uld_model:ULDAssistantTrainer", "ULD's assistant alone: NLL on "
+                            "forget + KL(uniform || p) on retain (run by uld)", reads_retain_text=True),
 }
 
 __all__ = ["METHODS", "Checkpoint", "Method", "UnlearnConfig", "UnlearnRun", "load_unlearned", "run_unlearning"]

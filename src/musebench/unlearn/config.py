@@ -20,6 +20,7 @@ from typing import Any
 
 from musebench.errors import ConfigError
 from musebench.unlearn.method_options import MethodOptionsField, option_problems, resolved_options
+from musebench.unlearn.uld import ULDOptions
 
 LOSS_FORMS = ("textbook", "original")
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
@@ -144,7 +145,8 @@ class EditOptions:
 
 
 @dataclass
-class UnlearnConfig(MethodOptionsField, EditOptions, RMUOptions, PreferenceOptions, RetainOptions, TrainingOptions):
+class UnlearnConfig(ULDOptions, MethodOptionsField, EditOptions, RMUOptions, PreferenceOptions, RetainOptions,
+                    TrainingOptions):
     """Everything one unlearning request needs besides the model, the corpus and the output directory."""
 
     method: str = field(default="", metadata=_help("unlearning method, a key of musebench.unlearn.METHODS"))
@@ -240,6 +242,12 @@ def _problems(c: UnlearnConfig):
         yield "checkpoint_steps", c.checkpoint_steps, "must be -1 (none), 0 (each epoch) or a number of steps"
     if not isinstance(c.max_steps, int) or c.max_steps == 0 or c.max_steps < -1:
         yield "max_steps", c.max_steps, "must be -1 (all epochs) or an integer >= 1"
+    if c.uld_layers is not None and (not isinstance(c.uld_layers, int) or isinstance(c.uld_layers, bool)
+                                     or c.uld_layers < 1):
+        yield "uld_layers", c.uld_layers, "must be an integer >= 1"
+    if not isinstance(c.uld_retain_weight, (int, float)) or not math.isfinite(c.uld_retain_weight) \
+            or c.uld_retain_weight < 0:
+        yield "uld_retain_weight", c.uld_retain_weight, "must be a finite number >= 0"
     if c.rmu_layer is not None and (not isinstance(c.rmu_layer, int) or c.rmu_layer < 0):
         yield "rmu_layer", c.rmu_layer, "must be a layer index >= 0"
     if not isinstance(c.rmu_train_layers, int) or c.rmu_train_layers < 1:
