@@ -12,7 +12,9 @@ of the next, so loading, the first compiled step and saving are excluded). Token
 reference-model forward passes are work, but are not counted as tokens. Rates are given per wall-clock
 second and per CPU second of the benchmark process: with one torch thread the second is what an idle core
 would do, and stays meaningful when other jobs share the CPU. ``task_vector`` rows are the forget
-fine-tune (the only training Task Vector and WHP do) and the per-alpha edit + save.
+fine-tune (the only training Task Vector and WHP do) and the per-alpha edit + save; the ``uld`` row is the
+training of ULD's assistant (the target cut to its first quarter of layers; its only training). Methods of
+installed plugins are measured by name like the built-ins.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-METHODS = ["ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr", "simnpo", "rmu", "finetune"]
+METHODS = ["ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr", "simnpo", "rmu", "finetune", "uld"]
 
 
 def parse_args(argv=None):
@@ -107,12 +109,19 @@ def bench_method(method, model_dir, corpus, args, clock, work: Path) -> dict:
     from musebench.unlearn import METHODS as REGISTRY
     from musebench.unlearn import UnlearnConfig, run_unlearning
 
+    name = method
+    if method == "uld":  # ULD trains only its assistant, the target cut to its first layers
+        from musebench.unlearn.uld import write_assistant_start
+
+        model_dir = write_assistant_start(model_dir, work / "uld-assistant-start", None)
+        method = "uld_assistant"
     spec = REGISTRY[method]
-    clock.reset(count_retain=spec.retain == "gdr" or spec.retain == "klr" or method == "rmu")
+    clock.reset(count_retain=spec.uses_retain_text)
     config = UnlearnConfig(method=method, epochs=1000, max_steps=args.warmup + args.steps, lr=1e-5,
                            batch_size=args.batch_size, max_len=args.max_len, device=args.device, progress=False)
     run_unlearning(model_dir, corpus, config, work / method)
-    return {"method": method, **clock.rates(args.warmup), "retain": spec.retain,
+    return {"method": name, **clock.rates(args.warmup), "retain": spec.retain if not spec.reads_retain_text
+            else "own term",
             "reference": spec.needs_reference}
 
 
@@ -177,7 +186,8 @@ def main(argv=None) -> int:
     print("| method | retain term | reference model | steps/s | tokens/s | steps/CPU-s | tokens/CPU-s |")
     print("|---|---|---|---:|---:|---:|---:|")
     for r in rows:
-        name = "task_vector / whp (forget fine-tune)" if r["method"] == "finetune" else r["method"]
+        name = {"finetune": "task_vector / whp (forget fine-tune)",
+                "uld": "uld (assistant: the first quarter of the layers)"}.get(r["method"], r["method"])
         print(f"| {name} | {r['retain']} | {'yes' if r['reference'] else 'no'} | {r['steps_s']:.2f} | "
               f"{r['tokens_s']:.0f} | {r['steps_cpu_s']:.2f} | {r['tokens_cpu_s']:.0f} |")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

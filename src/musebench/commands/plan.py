@@ -59,7 +59,7 @@ def cost_growth(cfg, params, gpus, rates, size, plan) -> dict[str, float]:
     out = {"per_method": sum(main) / len(main) / 3600 if main else 0.0}
     more = copy.deepcopy(cfg)
     for spec in more.methods:
-        if spec.method not in ("task_vector", "whp"):
+        if spec.method not in ("task_vector", "whp", "uld"):
             spec.params["epochs"] = int(cfg.unlearn_fields(spec).get("epochs", 10)) + 1
     out["per_epoch"] = plan_experiment(more, params, gpus, rates, size)["gpu_hours"] - plan["gpu_hours"]
     for key in ("scal", "sust"):

@@ -24,7 +24,7 @@ from musebench.errors import ConfigError
 #: Forward-pass equivalents per forget token: forward+backward = 3, a frozen reference forward = 1, a
 #: retain term adds its own forward+backward (3) and for KL a reference forward on the retain batch (1).
 FORWARDS_PER_TOKEN = {"ga": 3, "ga_gdr": 6, "ga_klr": 7, "npo": 4, "npo_gdr": 7, "npo_klr": 8, "simnpo": 3,
-                      "simnpo_gdr": 6, "finetune": 3, "task_vector": 3, "whp": 3}
+                      "simnpo_gdr": 6, "finetune": 3, "task_vector": 3, "whp": 3, "uld": 6}
 #: The published release's sizes (MUSE-SPEC): documents and characters of the News forget set; 100 records per
 #: criterion split; privacy texts ~2,048 tokens; the scal folds grow by one forget set each, sust folds disjoint.
 RELEASE = {"muse-bench/MUSE-News": {"forget_docs": 889, "forget_chars": 3.3e6, "verbmem": 100, "qa": 100,
@@ -129,7 +129,8 @@ def _request(stage: str, spec, fields: dict, tokens: float, gpus: int, eval_mode
     per_step = batch * accum * gpus
     epochs = int(fields.get("epochs", 10))
     steps = epochs * math.ceil(windows / per_step)
-    checkpoints = len(fields.get("alphas", ())) if spec.method in ("task_vector", "whp") else epochs
+    checkpoints = len(fields.get("alphas", ())) if spec.method in ("task_vector", "whp", "uld") \
+        else epochs
     lazy = eval_mode == "selection"
     return Request(stage, spec.method, tokens, steps, steps * per_step * max_len, checkpoints,
                    evaluations=checkpoints + (1 if lazy else 0), full_evaluations=1 if lazy else checkpoints,
