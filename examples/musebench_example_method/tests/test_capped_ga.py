@@ -3,7 +3,6 @@
 import math
 
 import torch
-
 from musebench_example_method import capped_ga_loss
 
 

@@ -87,7 +87,7 @@ def option_problems(options_cls, values: Any, method: str):
     if not bad:
         try:
             options_cls(**values)
-        except Exception as err:  # the dataclass's own checks (a plugin raises what it raises)
+        except Exception as err:  # noqa: BLE001 - the dataclass's own checks (a plugin raises what it raises)
             yield FIELD, values, f"rejected by {options_cls.__name__}: {getattr(err, 'message', err)}"
 
 

@@ -144,14 +144,14 @@ def method_problems(method: Method) -> list[str]:
         else:
             try:
                 method.options()
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - a plugin's dataclass raises what it raises; reported
                 problems.append(f"options {method.options.__name__} cannot be built from its defaults: {err}")
             for f in option_fields(method.options):
                 if not f.metadata.get("help"):
                     problems.append(f"option '{f.name}' has no metadata help text")
     try:
         target = method.load()
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - any import failure of a plugin's trainer is reported as its own
         problems.append(f"its entry '{method.entry}' cannot be imported: {type(err).__name__}: {err}")
         return problems
     if method.runner:

@@ -144,7 +144,13 @@ def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
 
     from musebench.unlearn.api import read_run, run_unlearning
     from musebench.unlearn.config import Checkpoint
-    from musebench.unlearn.finetuned import alpha_label, barrier, is_main_process, previous_edit_run, write_edit_run
+    from musebench.unlearn.finetuned import (
+        alpha_label,
+        barrier,
+        is_main_process,
+        previous_edit_run,
+        write_edit_run,
+    )
 
     if is_logit_wrapper(model_dir):
         raise ConfigError("ULD cannot start from a WHP / ULD checkpoint (its weights are two models); start "
