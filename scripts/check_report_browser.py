@@ -17,7 +17,7 @@ from pathlib import Path
 
 from musebench.errors import MusebenchError
 from musebench.report import build_report
-from musebench.report.browser_check import check_page, screenshot
+from report_browser import check_page, screenshot  # scripts/report_browser.py, beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_RUN = REPO / "tests" / "report" / "data"

@@ -36,7 +36,7 @@ def test_report_and_compare_on_an_old_run_dir(command, tmp_path, capsys):
 
 
 def test_old_unlearning_run_record(tmp_path):
-    from musebench.unlearn.api import read_run
+    from musebench.unlearn.record import read_run
 
     (tmp_path / "run.json").write_text(json.dumps({"method": "ga", "checkpoints": []}))
     with pytest.raises(DataError, match="run record made by an older musebench"):

@@ -9,6 +9,7 @@ from musebench.experiment.config import parse_experiment
 from musebench.experiment.results import read_results
 from musebench.experiment.runner import run_experiment
 from musebench.experiment.tables import compare_table, selected_rows, table3
+from musebench.results import parse_results
 
 EXPERIMENT = {"name": "t", "corpus": "news-mini", "methods": {"ga": {"epochs": 3}, "npo": {"epochs": 3}},
               "scalability": {"methods": ["ga"]}, "sustainability": {"methods": ["npo"], "folds": [1, 2]}}
@@ -54,9 +55,9 @@ def test_table3_rows_are_target_retrain_then_selected_methods(run_dir):
 
 def test_compare_shows_deltas(run_dir, tmp_path):
     a = read_results(run_dir)
-    b = json.loads(json.dumps(a))
-    b["methods"]["ga"]["selected_scores"]["knowmem_r"] = 42.5  # was 30.0
-    text = render(compare_table(a, b))
+    b = json.loads((run_dir / "results.json").read_text())
+    b["methods"]["ga"]["checkpoints"][1]["scores"]["knowmem_r"] = 42.5  # epoch-2, the selected one: was 30.0
+    text = render(compare_table(a, parse_results(b, "b.json")))
     ga_line = row_of(text, "ga")
     assert "30.0 → 42.5 (+12.5)" in ga_line
     assert "30.0 → 30.0 (+0.0)" in ga_line  # knowmem_f unchanged
@@ -66,7 +67,18 @@ def test_compare_command_and_its_errors(run_dir, tmp_path, capsys):
     assert main(["compare", str(run_dir), str(run_dir / "results.json")]) == 0
     assert "npo" in capsys.readouterr().out
     assert main(["compare", str(run_dir), str(tmp_path / "nothing")]) == 2
-    assert "no results.json here" in capsys.readouterr().err
+    assert "results file not found (is this a `musebench run` output directory?" in capsys.readouterr().err
     with pytest.raises(DataError, match="schema_version"):
         (tmp_path / "old.json").write_text('{"schema_version": 0}')
         read_results(tmp_path / "old.json")
+
+
+def test_what_a_run_writes_reads_back_whole(tmp_path, fake_backend):
+    """Every field the experiment writes (own_fold's judged rows, C6's started_from...) survives the reader:
+    reading the file and writing it again gives the same document."""
+    raw = {**EXPERIMENT, "selection": {"follow_ups": "own_fold"}}
+    run_experiment(parse_experiment(raw), tmp_path / "run", fake_backend)
+    on_disk = json.loads((tmp_path / "run" / "results.json").read_text(encoding="utf-8"))
+    assert parse_results(on_disk, tmp_path / "run" / "results.json").to_dict() == on_disk
+    assert all(row["judged"] for row in on_disk["methods"]["ga"]["scalability"])
+    assert on_disk["methods"]["npo"]["sustainability"][0]["started_from"] == "target"

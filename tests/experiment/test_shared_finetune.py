@@ -26,17 +26,17 @@ methods:
 
 
 def test_task_vector_and_whp_fine_tune_once(tmp_path, tiny_corpus, tiny_model_dir, monkeypatch):
-    from musebench.unlearn import api
+    from musebench.unlearn import training
 
     fine_tunes = []
-    real = api.run_unlearning
+    real = training.train
 
     def counting(model_dir, corpus, config, out_dir, **kwargs):
         if config.method == "finetune":
             fine_tunes.append(Path(out_dir))
         return real(model_dir, corpus, config, out_dir, **kwargs)
 
-    monkeypatch.setattr(api, "run_unlearning", counting)  # ensure_finetuned's call goes through here
+    monkeypatch.setattr(training, "train", counting)  # ensure_finetuned's call goes through here
     data = save_corpus(tiny_corpus, tmp_path / "data")
     exp = tmp_path / "experiment.yaml"
     exp.write_text(EXPERIMENT.format(data=data, model=tiny_model_dir))

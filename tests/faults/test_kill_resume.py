@@ -23,7 +23,7 @@ from musebench.io import file_hash
 HERE = Path(__file__).parent
 SRC = Path(__file__).parents[2] / "src"
 KILLS = {"unlearn": 8, "eval": 7, "run": 7}  # 22 kill -9 in all
-PRELOAD = {"unlearn": ["musebench.cli", "musebench.commands.unlearn", "musebench.unlearn.api", "musebench.data",
+PRELOAD = {"unlearn": ["musebench.cli", "musebench.commands.unlearn", "musebench.unlearn.api", "musebench.unlearn.training", "musebench.data",
                        "musebench.unlearn.trainer", "musebench.unlearn.export", "musebench.models.loading", "peft"],
            "eval": ["musebench.cli", "musebench.commands.eval", "musebench.evaluate", "musebench.data",
                     "musebench.models.loading"],

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from musebench.report.browser_check import check_page, find_chromium, screenshot
+from report_browser import check_page, find_chromium, screenshot  # scripts/report_browser.py (pytest pythonpath)
 
 REQUIRED = os.environ.get("MUSEBENCH_REQUIRE_BROWSER") == "1"
 pytestmark = pytest.mark.skipif(find_chromium() is None and not REQUIRED,

@@ -1,4 +1,5 @@
-"""Reading results.json: typed values from the sample, and one clear DataError per malformed field."""
+"""Reading results.json through the results schema: typed values from the sample, and one DataError naming
+every malformed field by its JSON path and value."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import pytest
 
 from musebench.errors import DataError
-from musebench.report.load import load_results
+from musebench.results import load_results
 
 
 def test_sample_loads_into_typed_values(sample_path):
@@ -87,16 +88,22 @@ def test_bad_field_is_named_with_its_value(tmp_path, doc, mutate, field, value, 
     assert "\n" not in str(err.value)
 
 
-def test_every_problem_is_counted_in_one_line(tmp_path, doc, write_run):
+def test_every_problem_is_named_one_per_line(tmp_path, doc, write_run):
     doc["name"] = ""
     doc["methods"]["ga_gdr"]["checkpoints"][0]["scores"]["knowmem_r"] = -1
     doc["methods"]["task_vector"]["selected"] = 3
+    doc["methods"]["npo_gdr"]["sustainability"][0]["checkpoints"] = [{"label": "epoch-1", "scores": {"auc": 2}}]
     with pytest.raises(DataError) as err:
         load_results(write_run(tmp_path, doc))
-    text = str(err.value)
-    assert err.value.field == "name"
-    assert "2 more problem(s) at methods.ga_gdr.checkpoints[0].scores.knowmem_r, " \
-           "methods.task_vector.selected" in text
+    assert err.value.problems == [
+        "name: expected a non-empty string (got '')",
+        "methods.ga_gdr.checkpoints[0].scores.knowmem_r: out of range [0, 100] (got -1)",
+        "methods.npo_gdr.sustainability[0].checkpoints[0].scores.auc: out of range [0, 1] (got 2)",
+        "methods.task_vector.selected: expected a non-empty string (got 3)",
+    ]
+    lines = str(err.value).splitlines()
+    assert lines[0].endswith("results.json: 4 problems in the results file") and len(lines) == 5
+    assert lines[2] == "  - methods.ga_gdr.checkpoints[0].scores.knowmem_r: out of range [0, 100] (got -1)"
 
 
 def test_metrics_left_out_of_a_checkpoint_are_absent_not_zero(tmp_path, doc, write_run):
@@ -120,6 +127,9 @@ def test_top_level_list_is_rejected(tmp_path):
 def test_a_run_still_in_progress_says_what_is_missing(tmp_path, doc, write_run):
     """The runner rewrites results.json as stages finish; early on it has no references and no methods."""
     doc["reference"], doc["methods"] = {}, {}
-    with pytest.raises(DataError, match="missing \\(has the run evaluated the target model yet\\?\\); "
-                                        "1 more problem\\(s\\) at reference.retrain"):
+    with pytest.raises(DataError) as err:
         load_results(write_run(tmp_path, doc))
+    assert err.value.problems == ["reference.target: missing (has the run evaluated the target model yet?)",
+                                  "reference.retrain: missing (has the run evaluated the retrain model yet?)"]
+    partial = load_results(tmp_path, complete=False)  # what compare and the run's own table accept
+    assert partial.target is None and partial.methods == {}

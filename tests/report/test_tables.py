@@ -8,9 +8,9 @@ import io
 import pytest
 
 from musebench.report.export import table_csv
-from musebench.report.load import Scored, load_results
 from musebench.report.tables import build_tables, format_cell, format_value, row_label
 from musebench.report.verdicts import VerdictRules
+from musebench.results import Scored, load_results
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from musebench.errors import ConfigError
-from musebench.report.load import (
+from musebench.report.verdicts import MET, NOT_MET, NOT_RUN, VerdictRules, judge_all, judge_method
+from musebench.results import (
     Checkpoint,
     MethodResult,
     Results,
@@ -18,7 +19,6 @@ from musebench.report.load import (
     SustainabilityRequest,
     load_results,
 )
-from musebench.report.verdicts import MET, NOT_MET, NOT_RUN, VerdictRules, judge_all, judge_method
 
 TARGET = Scored({"verbmem_f": 60.0, "knowmem_f": 65.0, "knowmem_r": 60.0, "privleak": -99.0})
 DEFAULT_RULES = VerdictRules()

@@ -8,7 +8,7 @@ import torch
 from musebench.errors import ConfigError
 from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
 from musebench.unlearn import UnlearnConfig
-from musebench.unlearn.api import _training_arguments
+from musebench.unlearn.arguments import _training_arguments
 from musebench.unlearn.data import PairCollator
 from musebench.unlearn.rmu import RMUTrainer, default_layer
 

@@ -171,8 +171,8 @@ def test_run_writes_verified_alpha_checkpoints(tv_run, trained_model_dir, tiny_c
 
 
 def test_run_json_is_readable_and_finetune_is_cached(tv_run, trained_model_dir, tiny_corpus, monkeypatch):
-    from musebench.unlearn import api
-    from musebench.unlearn.api import read_run
+    from musebench.unlearn import training
+    from musebench.unlearn.record import read_run
     from musebench.unlearn.task_vector import run_task_vector
 
     saved = read_run(tv_run.out_dir)
@@ -182,7 +182,7 @@ def test_run_json_is_readable_and_finetune_is_cached(tv_run, trained_model_dir, 
     def no_training(*args, **kwargs):
         raise AssertionError("the fine-tuned model should have been reused")
 
-    monkeypatch.setattr(api, "run_unlearning", no_training)
+    monkeypatch.setattr(training, "train", no_training)
     again = run_task_vector(trained_model_dir, tiny_corpus, _config(alphas=(8.0,)), tv_run.out_dir)
     assert [c.label for c in again.checkpoints] == ["alpha-8"] and (tv_run.out_dir / "alpha-8").is_dir()
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from musebench.unlearn import UnlearnConfig
-from musebench.unlearn.api import _training_arguments
+from musebench.unlearn.arguments import _training_arguments
 from musebench.unlearn.data import PairCollator
 from musebench.unlearn.npo import NPOTrainer
 from musebench.unlearn.trainer import batch_counts

@@ -88,23 +88,30 @@ def test_run_writes_one_small_checkpoint_per_alpha_and_the_wrapper_lowers_forget
     assert rise["forget"] > 3 * rise["retain1"] and rise["forget"] > 2.0
 
 
-def test_generate_with_the_pair_cache_is_the_cache_free_greedy_loop(uld_run, tiny_tokenizer):
+def test_engine_decoding_of_uld_equals_greedy_by_definition(uld_run, tiny_tokenizer):
+    """ULD decodes through the engine's one path (batched, left-padded, both KV caches); the naive scorer's
+    cache-free loop, one full forward per token, gives the same tokens, and they are not the target's."""
+    from musebench.evaluate import EvalSettings
+    from musebench.evaluate.naive_scorer import naive_generate
+    from musebench.evaluate.requests import GenerateRequest
+    from musebench.evaluate.runner import Runner
     from musebench.unlearn import load_unlearned
 
     model = load_unlearned(uld_run.checkpoints[-1].path).model
-    prompt = tiny_tokenizer(["Alda Vorn was born"], return_tensors="pt")
-    out = model.generate(**prompt, max_new_tokens=4, eos_token_id=-1)
-    ids = prompt["input_ids"]
+    prompts = ["Alda Vorn was born in", "Brin", "Cora Lutz worked as a river pilot in"]
+    requests = [GenerateRequest(p, 5) for p in prompts]
+    out = Runner(model, tiny_tokenizer, EvalSettings(batch_size=3), progress=False).generate("g", requests)
+    by_definition = [naive_generate(model, tiny_tokenizer, p, 5) for p in prompts]
+    assert [out[r.key()].token_ids for r in requests] == by_definition
     with torch.no_grad():
-        for _ in range(4):
-            ids = torch.cat([ids, model(input_ids=ids).logits[:, -1].argmax(-1)[:, None]], dim=1)
-    assert torch.equal(out, ids)
+        plain = [naive_generate(model.target, tiny_tokenizer, p, 5) for p in prompts]
+    assert plain != by_definition  # the subtraction changed what the target would say
 
 
 def test_a_finished_run_resumes_as_it_is_and_bad_input_is_one_error(uld_run, trained_model_dir, tiny_corpus,
                                                                    tmp_path):
     from musebench.unlearn import UnlearnConfig, run_unlearning
-    from musebench.unlearn.api import read_run
+    from musebench.unlearn.record import read_run
     from musebench.unlearn.uld import read_uld_checkpoint
 
     config = UnlearnConfig(**{**uld_run.config, "method": "uld"})

@@ -101,16 +101,31 @@ def test_cache_rows_can_be_dropped_and_repeated(pair, tiny_tokenizer):
         assert all(c.layers[0].keys.shape[0] == 3 for c in shared)
 
 
-def test_generate_is_greedy_on_the_whp_logits(pair, tiny_tokenizer):
-    model = WHPModel(*pair, alpha=8.0)
-    prompt = tiny_tokenizer(["Esme Tarrow was"], return_tensors="pt")
-    out = model.generate(**prompt, max_new_tokens=5, eos_token_id=-1)  # no EOS: all five tokens
-    ids = prompt["input_ids"]
+def test_engine_decoding_of_whp_equals_greedy_by_definition(pair, tiny_tokenizer):
+    """WHP's one decoding path is the engine's (batched, left-padded, both KV caches, finished rows dropped);
+    the naive scorer decodes a wrapper without a cache, one full forward per token: the two agree."""
+    import copy
+
+    from musebench.evaluate import EvalSettings
+    from musebench.evaluate.naive_scorer import naive_generate
+    from musebench.evaluate.requests import GenerateRequest
+    from musebench.evaluate.runner import Runner
+
+    target = pair[0]
+    finetuned = copy.deepcopy(target)  # logits 2 z_t: WHP's z_t - 8 ReLU(z_t) moves the argmax off the target's
     with torch.no_grad():
-        for _ in range(5):  # the slow, cache-free reference loop
-            nxt = model(input_ids=ids).logits[:, -1].argmax(-1)
-            ids = torch.cat([ids, nxt[:, None]], dim=1)
-    assert torch.equal(out, ids)
+        finetuned.lm_head.weight.mul_(2.0)
+    model = WHPModel(target, finetuned, alpha=8.0)
+    assert not hasattr(model, "generate")  # no decoding loop of its own
+    prompts = ["Esme Tarrow was", "Brin", "Alda Vorn was born in the north of"]
+    requests = [GenerateRequest(p, 6) for p in prompts]
+    out = Runner(model, tiny_tokenizer, EvalSettings(batch_size=3), progress=False).generate("g", requests)
+    by_definition = [naive_generate(model, tiny_tokenizer, p, 6) for p in prompts]
+    assert [out[r.key()].token_ids for r in requests] == by_definition
+    assert len({tuple(t) for t in by_definition}) == 3  # the prompts really decode differently
+    with torch.no_grad():  # and the wrapper's tokens are not the target's: WHP changed the argmax somewhere
+        plain = [naive_generate(pair[0], tiny_tokenizer, p, 6) for p in prompts]
+    assert plain != by_definition
 
 
 def test_checkpoint_roundtrip_and_load(tmp_path, tiny_model_dir, finetuned_dir, tiny_tokenizer):
@@ -149,9 +164,10 @@ def test_missing_checkpoint(tmp_path):
 
 def test_run_whp_writes_one_small_checkpoint_per_alpha(tmp_path, trained_model_dir, tiny_corpus, tiny_tokenizer):
     """WHP from the fixture model trained on the tiny corpus (tests/unlearn/conftest.py)."""
-    from musebench.unlearn.api import load_unlearned, read_run
+    from musebench.unlearn.api import load_unlearned
     from musebench.unlearn.config import UnlearnConfig
     from musebench.unlearn.losses import nll
+    from musebench.unlearn.record import read_run
     from musebench.unlearn.whp import run_whp
 
     config = UnlearnConfig(method="whp", epochs=2, lr=1e-3, batch_size=2, max_len=24, alphas=(1.0, 8.0),

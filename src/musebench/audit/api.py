@@ -32,7 +32,6 @@ from musebench.versions import package_versions
 
 SCHEMA_VERSION = 1
 KIND = "musebench-audit"
-PACKAGES = ("musebench", "torch", "transformers", "rouge-score", "numpy")
 
 
 @dataclass
@@ -187,7 +186,7 @@ def run_audit(
             "timing_s": {k: round(v, 3) for k, v in timing.items()},
             "provenance": {
                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "packages": package_versions(PACKAGES),
+                "packages": package_versions(),
             },
             "generated_probes": len(probe_rows(probes)),
         }

@@ -159,8 +159,9 @@ def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
     from musebench.robustness.summary import summarise
 
     progress = not args.no_progress
-    metrics = parse_csv(args.metrics) or [m for m in ("verbmem_f", "knowmem_f", "knowmem_r", "privleak")
-                                          if m in corpus.criteria()]
+    from musebench.criteria import CRITERION_SCORES
+
+    metrics = parse_csv(args.metrics) or [m for m in CRITERION_SCORES if m in corpus.criteria()]
     auc = _retrain_auc(args, corpus, settings, device, dtype, progress)
     full, quant = {}, {}
     for role, path in _models(args):

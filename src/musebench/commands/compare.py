@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
 
     a, b = read_results(args.run_a), read_results(args.run_b)
     console = make_console(width=160)
-    corpus_a, corpus_b = a.get("corpus", {}), b.get("corpus", {})
+    corpus_a, corpus_b = a.corpus, b.corpus
     if corpus_a.get("fingerprint") != corpus_b.get("fingerprint"):
         console.print(f"[yellow]note: the runs use different corpora ({corpus_a.get('name')} "
                       f"{corpus_a.get('fingerprint')} vs {corpus_b.get('name')} {corpus_b.get('fingerprint')}); "

@@ -114,6 +114,7 @@ def execute(cfg, out: Path, force: bool = False, report: bool = True, executor=N
     from musebench.experiment.runner import run_experiment
     from musebench.experiment.tables import console as make_console
     from musebench.experiment.tables import follow_up_lines, table3
+    from musebench.results import RESULTS_FILE, parse_results
 
     backend = LibraryBackend(cfg.device, cfg.dtype)
     main = executor is None or executor.is_main
@@ -121,9 +122,10 @@ def execute(cfg, out: Path, force: bool = False, report: bool = True, executor=N
                              report=report, executor=executor)
     if not main:
         return results
+    record = parse_results(results, out / RESULTS_FILE, complete=False)  # the table reads what the file holds
     console = make_console()
-    console.print(table3(results))
-    for line in follow_up_lines(results):
+    console.print(table3(record))
+    for line in follow_up_lines(record):
         console.print(line)
     where = f"{out / 'results.json'}" + (f", report in {out / results['report']}" if results.get("report") else "")
     console.print(f"results: {where}  (total {results['timing_s'].get('total', 0):.0f}s)")

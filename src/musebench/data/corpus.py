@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from musebench.criteria import CRITERIA, MUSE_CRITERIA
 from musebench.data.records import QAPair, VerbMemRecord
 from musebench.io import stable_hash
 
@@ -26,15 +27,8 @@ CRITERION_REQUIREMENTS: dict[str, tuple[str, ...]] = {
 #: adding them does not invalidate built models or cached evaluations; the robustness stages hash them.
 PROBE_PARTS = ("knowmem_forget_qa_paraphrase",)
 
-#: Human names for the six MUSE criteria.
-CRITERION_TITLES: dict[str, str] = {
-    "verbmem_f": "C1 no verbatim memorization (VerbMem on forget)",
-    "knowmem_f": "C2 no knowledge memorization (KnowMem on forget)",
-    "privleak": "C3 no privacy leakage (PrivLeak)",
-    "knowmem_r": "C4 utility preserved (KnowMem on retain)",
-    "scalability": "C5 scalability (forget sets of growing size)",
-    "sustainability": "C6 sustainability (sequential requests)",
-}
+#: Human names for the six MUSE criteria (``musebench.criteria``), by what each needs from a corpus.
+CRITERION_TITLES: dict[str, str] = {CRITERIA[code].key: CRITERIA[code].title for code in MUSE_CRITERIA}
 
 
 @dataclass

@@ -51,7 +51,6 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "privacy": ("privleak_forget", "privleak_holdout"),
 }
 ALIASES = {"auc": "privleak", "utility": "knowmem_r", "verbmem": "verbmem_f"}
-PACKAGES = ("musebench", "torch", "transformers", "tokenizers", "rouge-score", "scikit-learn", "numpy")
 
 
 #: The membership-inference suite costs a second forward per text and the moments of every next-token
@@ -223,7 +222,7 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
         "dtype": _dtype_name(model),
         # CPU float reductions are split by thread: same machine + same thread count = the same bits
         "torch_threads": torch.get_num_threads(),
-        "packages": package_versions(PACKAGES),
+        "packages": package_versions(),
         "cache_key": cache.key if cache.enabled else None,
         "requests_computed": runner.computed,
         "requests_by_process": runner.computed_by_process,  # sharded evaluation: each process's share

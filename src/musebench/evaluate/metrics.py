@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from musebench.criteria import CRITERION_SCORES, SCORES
 from musebench.evaluate.settings import KNOWMEM_CUTS
 
 
@@ -217,18 +218,19 @@ class Metric:
     unit: str
 
 
+def _criterion_metric(key: str, fn: Callable, needs: tuple[str, ...], version: int) -> Metric:
+    """A MUSE score's metric: name, direction and unit from ``musebench.criteria``."""
+    score = SCORES[key]
+    return Metric(score.description, fn, score.higher_is_better, needs, version, score.unit)
+
+
 #: Every score musebench reports. Criterion keys (``verbmem_f``...) follow docs/architecture.md.
 METRICS: dict[str, Metric] = {
-    "verbmem_f": Metric("VerbMem on forget (ROUGE-L F1 x100)", rouge_l_f1, False,
-                        ("generate:verbmem_f", "reference_gt"), 1, "0-100"),
-    "knowmem_f": Metric("KnowMem on forget (ROUGE-L F1 x100)", rouge_l_f1, False,
-                        ("generate:knowmem_f", "knowmem_cut"), 1, "0-100"),
-    "knowmem_r": Metric("KnowMem on retain, utility (ROUGE-L F1 x100)", rouge_l_f1, True,
-                        ("generate:knowmem_r", "knowmem_cut"), 1, "0-100"),
-    "auc": Metric("Min-K% AUC, forget vs holdout (holdout = 1)", auc, None,
-                  ("token_logprobs:privleak_forget", "token_logprobs:privleak_holdout"), 1, "0-1"),
-    "privleak": Metric("PrivLeak = (AUC - AUC_retrain) / AUC_retrain x100", privleak, None,
-                       ("auc", "retrain_auc"), 1, "%"),
+    "verbmem_f": _criterion_metric("verbmem_f", rouge_l_f1, ("generate:verbmem_f", "reference_gt"), 1),
+    "knowmem_f": _criterion_metric("knowmem_f", rouge_l_f1, ("generate:knowmem_f", "knowmem_cut"), 1),
+    "knowmem_r": _criterion_metric("knowmem_r", rouge_l_f1, ("generate:knowmem_r", "knowmem_cut"), 1),
+    "auc": _criterion_metric("auc", auc, ("token_logprobs:privleak_forget", "token_logprobs:privleak_holdout"), 1),
+    "privleak": _criterion_metric("privleak", privleak, ("auc", "retrain_auc"), 1),
     "mink": Metric("Min-K% Prob", mink_score, False, ("token_logprobs",), 1, "nats"),
     "minkpp": Metric("Min-K%++", minkpp_score, False, ("token_logprobs", "token_mu", "token_sigma"), 1, "z"),
     "nll": Metric("mean NLL per token", mean_nll, False, ("token_logprobs",), 1, "nats"),
@@ -241,7 +243,7 @@ METRICS: dict[str, Metric] = {
 }
 
 #: Criteria a user can select with ``--metrics`` (``privacy`` = the whole attack suite, incl. lower-case pass).
-SELECTABLE = ("verbmem_f", "knowmem_f", "knowmem_r", "privleak", "privacy")
+SELECTABLE = (*CRITERION_SCORES, "privacy")
 
 
 def is_finite(x) -> bool:

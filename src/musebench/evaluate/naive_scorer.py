@@ -7,6 +7,8 @@ Min-K% counts and AUCs are its own):
 
 - generation: Hugging Face ``model.generate`` for one prompt at a time (greedy, one beam; stops at the model's
   EOS or the token budget), the new ids decoded with special tokens skipped and tokenization spaces cleaned;
+  a wrapper that only has the evaluation contract's forward call (WHP) is decoded by the definition of
+  greedy decoding instead: a full forward over prompt + new ids per token, no cache, same stopping rule;
 - VerbMem: reference = ``gt`` tokenized with BOS, its first ``verbmem_gt_max_tokens`` ids decoded;
 - KnowMem: ``"Question: {q}\\nAnswer: {a}\\n\\n"`` per shot, then ``"Question: {q}\\nAnswer: "``; the output
   cut at the first ``"\\n\\n"``, then ``"\\nQuestion"``, then ``"Question:"``;
@@ -53,10 +55,27 @@ def _rouge_l_f1(reference: str, output: str) -> float:
 def naive_generate(model, tokenizer, prompt: str, max_new_tokens: int) -> list[int]:
     """Greedy continuation of one prompt with HF ``generate``: the new token ids (EOS kept if produced)."""
     ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=True).input_ids.to(model.device)
+    if not hasattr(model, "generate"):  # a logit wrapper (WHP): forward calls only, as the engine sees it
+        return _greedy_without_cache(model, ids, max_new_tokens)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
                          do_sample=False, num_beams=1, pad_token_id=pad)
     return out[0, ids.shape[1]:].tolist()
+
+
+def _greedy_without_cache(model, ids, max_new_tokens: int) -> list[int]:
+    """Greedy decoding as defined: argmax of the last logits of a full forward, one token at a time, until
+    one of the generation config's EOS ids (as ``generate`` stops) or the budget."""
+    eos = model.generation_config.eos_token_id
+    eos = set(eos if isinstance(eos, (list, tuple)) else [] if eos is None else [eos])
+    new: list[int] = []
+    for _ in range(max_new_tokens):
+        token = int(model(input_ids=ids).logits[0, -1].argmax())
+        new.append(token)
+        ids = torch.cat([ids, ids.new_tensor([[token]])], dim=1)
+        if token in eos:
+            break
+    return new
 
 
 @torch.inference_mode()

@@ -7,14 +7,16 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from musebench.criteria import CRITERIA
 from musebench.errors import check_schema
 from musebench.evaluate.metrics import METRICS
 from musebench.io import atomic_write_json, atomic_write_jsonl
 
 SCHEMA_VERSION = 1
 HEADLINE = ("verbmem_f", "knowmem_f", "auc", "privleak", "knowmem_r")
-LABELS = {"verbmem_f": "C1 VerbMem on forget", "knowmem_f": "C2 KnowMem on forget", "auc": "   Min-K% AUC (f vs h)",
-          "privleak": "C3 PrivLeak (%)", "knowmem_r": "C4 KnowMem on retain"}
+#: Row names of the terminal table: the criterion code and what measures it (``musebench.criteria``).
+LABELS = {**{c.key: f"{c.code} {c.measured_by}" for c in CRITERIA.values() if c.key in HEADLINE},
+          "auc": "   Min-K% AUC (f vs h)", "privleak": "C3 PrivLeak (%)"}
 
 
 @dataclass

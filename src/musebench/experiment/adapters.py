@@ -188,14 +188,11 @@ class LibraryBackend:
             return None
         return Path(build_report(run_dir))
 
-    def versions(self) -> dict[str, str]:
-        import torch
-        import transformers
+    def versions(self) -> dict[str, str | None]:
+        """Python and the recorded packages (``musebench.versions``), then the device and dtype run on."""
+        from musebench.versions import environment_versions
 
-        from musebench import __version__
-
-        return {"musebench": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
-                "device": self.device, "dtype": str(self.dtype).replace("torch.", "")}
+        return {**environment_versions(), "device": self.device, "dtype": str(self.dtype).replace("torch.", "")}
 
 
 def validate_method(method: str, fields: dict[str, Any]) -> list[str]:

@@ -17,6 +17,7 @@ from musebench.experiment.config import MethodSpec
 from musebench.experiment.context import ModelRef, RunContext
 from musebench.experiment.selection import Selection, is_final, select_checkpoint, selection_metrics
 from musebench.io import atomic_write_text, stable_hash
+from musebench.results import Checkpoint
 
 STAGE_KEY_FILE = ".musebench-stage-key"
 #: UnlearnConfig fields that change how a run is shown or saved, never its checkpoints: not in the stage key.
@@ -40,6 +41,17 @@ class RequestOutcome:
     timing_s: dict[str, float]
     unlearn_key: str
     judged: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # own_fold: fold-question scores
+
+    def checkpoint_records(self, which: str = "checkpoints") -> tuple[Checkpoint, ...]:
+        """``checkpoints`` (or ``judged``) as results records."""
+        return tuple(Checkpoint.from_evaluation(c, label=c["label"]) for c in getattr(self, which))
+
+    def follow_up_fields(self) -> dict[str, Any]:
+        """What a C5 fold's or C6 request's record takes from the request (``musebench.results.FollowUp``)."""
+        return {"selected": self.selection.label, "selection_reason": self.selection.reason,
+                "scores": dict(self.scores), "ci": {k: (v[0], v[1]) for k, v in self.ci.items()},
+                "checkpoints": self.checkpoint_records(), "checkpoints_trained": self.trained,
+                "timing_s": self.timing_s, "judged": self.checkpoint_records("judged")}
 
 
 def _prepare_out_dir(out_dir: Path, key: str, force: bool) -> bool:
@@ -92,6 +104,18 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
                           scores=full["scores"], ci=full["ci"], selected_model=model,
                           timing_s={"unlearn": round(done.wall_s, 2), "eval": round(eval_wall, 2)},
                           unlearn_key=done.key, judged=judged)
+
+
+def main_label(ctx: RunContext, spec: MethodSpec) -> str:
+    """The label the method's main request selected, which a C5 / C6 request keeps under ``follow_ups: main``
+    (the main request runs first in the line). Under ``own_fold`` it only marks the request as a follow-up:
+    the main request may still be running beside it."""
+    method = ctx.results.record.methods.get(spec.name)
+    if method is not None:
+        return method.selected
+    if ctx.cfg.selection.follow_ups == "main":
+        raise RuntimeError(f"C5 / C6 of {spec.name} started before its main request was selected")
+    return ""
 
 
 def _take_main_choice(ctx: RunContext, stage: str, done, main_label: str, eval_mode: str):

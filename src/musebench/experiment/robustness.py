@@ -123,8 +123,8 @@ def run_robustness(ctx: RunContext) -> dict[str, Any] | None:
     for name, ref, is_method in _models(ctx):
         runs[name] = _stage_runs(ctx, name, ref, splits, wall)
         if is_method:
-            entry = ctx.results.data["methods"][name]
-            selected[name] = {"checkpoint": entry["selected"], "scores": entry["selected_scores"]}
+            method = ctx.results.record.methods[name]
+            selected[name] = {"checkpoint": method.selected, "scores": dict(method.selected_checkpoint.scores)}
         doc = summarise(runs, selected, ctx.target_scores, ctx.retrain_scores)
         relearn = {"on": spec.relearn_on, "fraction": spec.fraction, **spec.relearn_budget(ctx.cfg.seed)}
         doc["settings"] = {"quantize": spec.quantize, "relearn": relearn,
@@ -133,4 +133,4 @@ def run_robustness(ctx: RunContext) -> dict[str, Any] | None:
         doc["notes"] = notes
         doc["timing_s"] = {"attacks": round(sum(wall), 2), "stages": len(wall)}  # first cost of cached stages
         ctx.results.set_robustness(doc)
-    return ctx.results.data.get("robustness")
+    return dict(ctx.results.record.robustness) or None

@@ -30,6 +30,7 @@ from musebench.experiment.scalability import run_scalability
 from musebench.experiment.stages import StageStore
 from musebench.experiment.sustainability import run_sustainability
 from musebench.io import atomic_write_text, stable_hash
+from musebench.results import FollowUp, MethodResult, Results
 
 #: Bump when the way stages compute their results changes, so old markers are not trusted.
 PIPELINE_VERSION = 1
@@ -46,7 +47,8 @@ def cache_root(cfg: ExperimentConfig) -> Path:
 
 def run_experiment(cfg: ExperimentConfig, run_dir: str | Path, backend: Backend, force: bool = False,
                    reporter=None, report: bool = True, executor=None) -> dict[str, Any]:
-    """Run (or resume) ``cfg`` in ``run_dir``; returns the final ``results.json`` content.
+    """Run (or resume) ``cfg`` in ``run_dir``; returns the final ``results.json`` content (read it back as
+    typed records with ``musebench.results.parse_results``).
 
     ``executor``: ``SerialExecutor`` (default) or ``RayExecutor`` (``experiment/executors``)."""
     run_dir = Path(run_dir)
@@ -79,11 +81,8 @@ def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: b
         _evaluate_references(ctx)
         failures = executor.run_lines(_lines(ctx, scal_folds, sust_folds, executor.parallel))
         if executor.parallel:
-            ctx.results.in_config_order()
-        results.data["executor"] = executor.name
-        if failures:
-            results.data["failed"] = [f.to_dict() for f in failures]
-        results.save()
+            ctx.results.order_methods([s.name for s in cfg.methods])
+        ctx.results.set_outcome(executor.name, [f.to_dict() for f in failures])
         run_robustness(ctx)  # C7 (the robustness: block), once every selected checkpoint is known
         # total: this invocation's wall time; work: every stage's own time, including stages a resumed run
         # found finished (so a resumed run still says what the whole experiment cost)
@@ -95,8 +94,7 @@ def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: b
     if report:
         report_dir = backend.build_report(run_dir)
         if report_dir is not None:
-            ctx.results.data["report"] = ctx.relative(report_dir)
-            ctx.results.save()
+            ctx.results.set_report(ctx.relative(report_dir))
     return ctx.results.data
 
 
@@ -154,16 +152,22 @@ def _in_order(steps) -> None:
 
 class SharedResults:
     """``ResultsDoc`` for lines running at once: every update under one lock; C5 rows, which arrive one fold
-    per line, merged by fold; at the end, methods put back in the file's order (as a serial run writes them)."""
+    per line, merged by fold. The runner puts the methods back in the file's order at the end."""
 
     def __init__(self, doc: ResultsDoc, cfg: ExperimentConfig):
         self.doc, self.cfg = doc, cfg
         self._lock = threading.RLock()
-        self._rows: dict[tuple[str, str], dict] = {}
+        self._rows: dict[tuple[str, str], dict[int, FollowUp]] = {}
 
     @property
     def data(self) -> dict[str, Any]:
-        return self.doc.data
+        with self._lock:
+            return self.doc.data
+
+    @property
+    def record(self) -> Results:
+        with self._lock:
+            return self.doc.record
 
     def __getattr__(self, name: str):
         attr = getattr(self.doc, name)
@@ -175,23 +179,11 @@ class SharedResults:
                 return attr(*args, **kwargs)
         return locked
 
-    def set_follow_up(self, name: str, key: str, rows: list[dict[str, Any]]) -> None:
+    def set_follow_up(self, name: str, key: str, rows: list[FollowUp]) -> None:
         with self._lock:
-            order = "fold" if key == "scalability" else "request"
             merged = self._rows.setdefault((name, key), {})
-            merged.update({row[order]: row for row in rows})
+            merged.update({row.number: row for row in rows})
             self.doc.set_follow_up(name, key, [merged[k] for k in sorted(merged)])
-
-    def in_config_order(self) -> None:
-        with self._lock:
-            methods = self.doc.data["methods"]
-            names = [s.name for s in self.cfg.methods] + [n for n in methods if n not in
-                                                         {s.name for s in self.cfg.methods}]
-            follow = ("scalability", "sustainability")
-            self.doc.data["methods"] = {n: {**{k: v for k, v in methods[n].items() if k not in follow},
-                                            **{k: methods[n][k] for k in follow if k in methods[n]}}
-                                        for n in names if n in methods}
-            self.doc.save()
 
 
 def _write_config(cfg: ExperimentConfig, run_dir: Path) -> None:
@@ -334,14 +326,7 @@ def _run_method(ctx: RunContext, spec: MethodSpec) -> None:
     out = unlearn_and_select(ctx, f"methods/{spec.name}", spec, ctx.target, "forget", reference=ctx.target,
                              eval_mode=ctx.cfg.eval.checkpoints)
     ctx.selected[spec.name] = out.selected_model
-    ctx.results.set_method(spec.name, {
-        "method": spec.method,
-        "config": ctx.cfg.unlearn_fields(spec),
-        "checkpoints": out.checkpoints,
-        "checkpoints_trained": out.trained,
-        "selected": out.selection.label,
-        "selection_reason": out.selection.reason,
-        "selected_scores": out.scores,
-        "selected_ci": out.ci,
-        "timing_s": out.timing_s,
-    })
+    ctx.results.set_method(MethodResult(
+        name=spec.name, method=spec.method, config=ctx.cfg.unlearn_fields(spec),
+        checkpoints=out.checkpoint_records(), checkpoints_trained=out.trained, selected=out.selection.label,
+        selection_reason=out.selection.reason, timing_s=out.timing_s))

@@ -9,27 +9,24 @@ the selected checkpoint.
 
 from __future__ import annotations
 
-from typing import Any
-
+from musebench.experiment.checkpoints import main_label as _main_label
 from musebench.experiment.checkpoints import unlearn_and_select
 from musebench.experiment.config import MethodSpec
 from musebench.experiment.context import RunContext
+from musebench.results import ScalabilityFold
 
 
-def run_scalability(ctx: RunContext, spec: MethodSpec, folds: list[int]) -> list[dict[str, Any]]:
+def run_scalability(ctx: RunContext, spec: MethodSpec, folds: list[int]) -> list[ScalabilityFold]:
     """One row per fold, in fold order; ``results.json`` is updated after each fold."""
-    rows: list[dict[str, Any]] = []
+    rows: list[ScalabilityFold] = []
     for k in folds:
         split = f"scal/forget_{k}"
         docs = ctx.corpus.forget_split(split)
         out = unlearn_and_select(ctx, f"scal/{spec.name}/fold-{k}", spec, ctx.target, split,
                                  reference=ctx.target, eval_mode=ctx.cfg.scalability.eval_checkpoints,
-                                 main_label=ctx.results.data["methods"][spec.name]["selected"])
-        rows.append({"fold": k, "forget_docs": len(docs),
-                     "forget_tokens": ctx.backend.count_tokens(ctx.target.path, docs),
-                     "selected": out.selection.label, "selection_reason": out.selection.reason,
-                     "scores": out.scores, "ci": out.ci,
-                     "checkpoints": out.checkpoints, "checkpoints_trained": out.trained,
-                     "timing_s": out.timing_s, **({"judged": out.judged} if out.judged else {})})
+                                 main_label=_main_label(ctx, spec))
+        rows.append(ScalabilityFold(fold=k, forget_docs=len(docs),
+                                    forget_tokens=ctx.backend.count_tokens(ctx.target.path, docs),
+                                    **out.follow_up_fields()))
         ctx.results.set_follow_up(spec.name, "scalability", rows)
     return rows

@@ -9,28 +9,26 @@ fold's questions (``own_fold``), never by the main forget questions it does not 
 
 from __future__ import annotations
 
-from typing import Any
-
+from musebench.experiment.checkpoints import main_label as _main_label
 from musebench.experiment.checkpoints import unlearn_and_select
 from musebench.experiment.config import MethodSpec
 from musebench.experiment.context import RunContext
+from musebench.results import SustainabilityRequest
 
 
-def run_sustainability(ctx: RunContext, spec: MethodSpec, folds: list[int]) -> list[dict[str, Any]]:
+def run_sustainability(ctx: RunContext, spec: MethodSpec, folds: list[int]) -> list[SustainabilityRequest]:
     """One row per request, in order; each row names the model it started from."""
-    rows: list[dict[str, Any]] = []
+    rows: list[SustainabilityRequest] = []
     previous = ctx.target
     for request, k in enumerate(folds, start=1):
         split = f"sust/forget_{k}"
         out = unlearn_and_select(ctx, f"sust/{spec.name}/request-{request}", spec, previous, split,
                                  reference=previous, eval_mode=ctx.cfg.sustainability.eval_checkpoints,
-                                 main_label=ctx.results.data["methods"][spec.name]["selected"])
-        rows.append({"request": request, "fold": k, "forget_docs": len(ctx.corpus.forget_split(split)),
-                     "started_from": "target" if previous is ctx.target else ctx.relative(previous.path),
-                     "selected": out.selection.label, "selection_reason": out.selection.reason,
-                     "scores": out.scores, "ci": out.ci,
-                     "checkpoints": out.checkpoints, "checkpoints_trained": out.trained,
-                     "timing_s": out.timing_s, **({"judged": out.judged} if out.judged else {})})
+                                 main_label=_main_label(ctx, spec))
+        rows.append(SustainabilityRequest(
+            request=request, fold=k, forget_docs=len(ctx.corpus.forget_split(split)),
+            started_from="target" if previous is ctx.target else ctx.relative(previous.path),
+            **out.follow_up_fields()))
         ctx.results.set_follow_up(spec.name, "sustainability", rows)
         previous = out.selected_model
     return rows

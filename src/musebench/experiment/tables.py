@@ -1,28 +1,30 @@
-"""Terminal tables read from ``results.json``: the paper's Table 3, and two runs side by side."""
+"""Terminal tables of ``results.json`` records: the paper's Table 3, and two runs side by side."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+
+from musebench.criteria import FOLLOW_UPS, SCORES, TABLE3
+from musebench.results import Results
 
 #: (score key, column title, better direction) in the paper's Table 3 order.
-COLUMNS = (("verbmem_f", "VerbMem-f ↓", "low"), ("knowmem_f", "KnowMem-f ↓", "low"),
-           ("privleak", "PrivLeak →0", "zero"), ("knowmem_r", "KnowMem-r ↑", "high"))
+COLUMNS = tuple((key, SCORES[key].column, SCORES[key].better) for key in TABLE3)
 
 
-def selected_rows(results: dict[str, Any]) -> list[tuple[str, str, dict, dict]]:
+def selected_rows(results: Results) -> list[tuple[str, str, Mapping[str, float], Mapping[str, tuple]]]:
     """``(row name, checkpoint, scores, ci)`` for target, retrain and each method at its selected checkpoint."""
     rows = []
     for role in ("target", "retrain"):
-        ref = results.get("reference", {}).get(role)
-        if ref:
-            rows.append((role, "", ref.get("scores", {}), ref.get("ci", {})))
-    for name, entry in results.get("methods", {}).items():
-        if "selected_scores" in entry:
-            rows.append((name, entry.get("selected", ""), entry["selected_scores"], entry.get("selected_ci", {})))
+        ref = results.reference(role)
+        if ref is not None:
+            rows.append((role, "", ref.scores, ref.ci))
+    for name, method in results.methods.items():
+        chosen = method.selected_checkpoint
+        rows.append((name, method.selected, chosen.scores, chosen.ci))
     return rows
 
 
-def format_score(value: float | None, ci: list[float] | None = None) -> str:
+def format_score(value: float | None, ci: tuple[float, float] | None = None) -> str:
     """``58.4`` or, with a CI, ``58.4`` over a dim ``[52.0, 63.1]`` line (keeps the columns narrow)."""
     if value is None:
         return "–"
@@ -40,11 +42,11 @@ def console(width: int = 110):
     return probe if probe.is_terminal else Console(width=width)
 
 
-def table3(results: dict[str, Any], title: str | None = None):
+def table3(results: Results, title: str | None = None):
     """The paper's Table 3 for one run: scores with bootstrap 95% CIs."""
     from rich.table import Table
 
-    table = Table(title=title or f"{results.get('name', 'run')}: selected checkpoints (95% CI)",
+    table = Table(title=title or f"{results.name or 'run'}: selected checkpoints (95% CI)",
                   title_justify="left")
     table.add_column("model", no_wrap=True)
     table.add_column("checkpoint", style="dim", no_wrap=True)
@@ -63,7 +65,7 @@ def _delta_style(delta: float, direction: str, before: float) -> str:
     return "green" if better else "red"
 
 
-def compare_table(a: dict[str, Any], b: dict[str, Any], label_a: str = "A", label_b: str = "B"):
+def compare_table(a: Results, b: Results, label_a: str = "A", label_b: str = "B"):
     """Rows present in either run; each cell ``A → B (Δ)``, Δ green when B is better on that criterion."""
     from rich.table import Table
 
@@ -92,17 +94,17 @@ def compare_table(a: dict[str, Any], b: dict[str, Any], label_a: str = "A", labe
     return table
 
 
-def follow_up_lines(results: dict[str, Any]) -> list[str]:
+def follow_up_lines(results: Results) -> list[str]:
     """One line per method with C5 / C6 rows: KnowMem-r (utility) per fold / request."""
     lines = []
-    for name, entry in results.get("methods", {}).items():
-        for key, what, index in (("scalability", "C5 utility by forget size", "fold"),
-                                 ("sustainability", "C6 utility by request", "request")):
-            rows = entry.get(key)
+    titles = {"scalability": "C5 utility by forget size", "sustainability": "C6 utility by request"}
+    for name, method in results.methods.items():
+        for key in FOLLOW_UPS:
+            rows = method.follow_ups(key)
             if rows:
-                values = ", ".join(f"{r[index]}: {r['scores'].get('knowmem_r', float('nan')):.1f}" for r in rows)
-                lines.append(f"{name:<12} {what:<26} {values}")
-    for name, entry in results.get("robustness", {}).get("methods", {}).items():
+                values = ", ".join(f"{r.number}: {r.scores.get('knowmem_r', float('nan')):.1f}" for r in rows)
+                lines.append(f"{name:<12} {titles[key]:<26} {values}")
+    for name, entry in results.robustness.get("methods", {}).items():
         measures = [(a, e["measure"].get("knowmem_f")) for a, e in entry.get("attacks", {}).items() if "measure" in e]
         if measures:
             values = ", ".join(f"{a}: {'n/a' if v is None else f'{v * 100:+.0f} %'}" for a, v in measures)

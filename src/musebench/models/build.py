@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from musebench.io import (
     stable_hash,
 )
 from musebench.models.recipe import BuildRecipe, recipe_for
+from musebench.versions import environment_versions
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,6 @@ def train_and_save(tokenizer, docs: list[str], recipe: BuildRecipe, seed: int, d
     import shutil
 
     import torch
-    import transformers
 
     from musebench.models.tiny import build_tiny_llama
     from musebench.models.train import train_causal_lm
@@ -156,5 +155,4 @@ def train_and_save(tokenizer, docs: list[str], recipe: BuildRecipe, seed: int, d
     return {"train_seconds": round(seconds, 1), "steps": stats.steps, "tokens_per_epoch": stats.tokens_per_epoch,
             "final_loss": round(stats.final_loss, 4), "losses": [round(v, 4) for v in stats.losses],
             "parameters": sum(p.numel() for p in model.parameters()), "threads": torch.get_num_threads(),
-            "device": device, "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                                           "python": platform.python_version()}}
+            "device": device, "versions": environment_versions()}

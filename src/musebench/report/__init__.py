@@ -4,8 +4,8 @@ Reads saved results only; never imports unlearn, evaluate or experiment, and nev
 """
 
 from musebench.report.build import build_report
-from musebench.report.load import Results, load_results
 from musebench.report.verdicts import CRITERIA, Verdict, VerdictRules, judge_all, judge_method
+from musebench.results import Results, load_results
 
 __all__ = ["CRITERIA", "Results", "Verdict", "VerdictRules", "build_report", "judge_all", "judge_method",
            "load_results"]

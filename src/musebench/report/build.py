@@ -12,11 +12,11 @@ from musebench.errors import ConfigError
 from musebench.io import atomic_directory, atomic_write_json, atomic_write_text
 from musebench.report.export import table_csv, table_json
 from musebench.report.html import render_html
-from musebench.report.load import load_results
 from musebench.report.markdown import render_markdown
 from musebench.report.plots import render_plots
 from musebench.report.tables import build_tables
 from musebench.report.verdicts import VerdictRules
+from musebench.results import load_results
 
 REPORT_FILES = ("index.html", "results.md", "results.csv", "results.json", "plots")
 

@@ -10,10 +10,10 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from musebench.report.load import MethodResult, Scored
 from musebench.report.plots import Plot
 from musebench.report.tables import COLUMNS, Tables
 from musebench.report.verdicts import CRITERIA
+from musebench.results import MethodResult, Scored
 
 REPORT_SCHEMA_VERSION = 1
 CSV_SCORE_KEYS = tuple(COLUMNS) + ("auc",)

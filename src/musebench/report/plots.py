@@ -19,12 +19,12 @@ matplotlib.use("Agg")  # before anything else of matplotlib; the report never op
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from musebench.report.load import MethodResult, ScalabilityFold, Scored, SustainabilityRequest
+from musebench.criteria import SCORES
 from musebench.report.tables import Tables
+from musebench.results import MethodResult, ScalabilityFold, Scored, SustainabilityRequest
 
-TITLES = {"verbmem_f": "VerbMem-f (lower = less verbatim)", "knowmem_f": "KnowMem-f (lower = forgotten)",
-          "knowmem_r": "KnowMem-r (utility, higher = kept)", "privleak": "PrivLeak % (0 = like retrain)"}
 PANEL_ORDER = ("knowmem_f", "verbmem_f", "knowmem_r", "privleak")
+TITLES = {key: SCORES[key].plot_title for key in PANEL_ORDER}
 TARGET_STYLE = {"color": "#444444", "linestyle": ":", "linewidth": 1.4}
 RETRAIN_STYLE = {"color": "#1a9850", "linestyle": "--", "linewidth": 1.6}
 FLOOR_STYLE = {"color": "#d95f02", "linestyle": "-.", "linewidth": 1.3}

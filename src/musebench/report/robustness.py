@@ -13,11 +13,11 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from musebench.criteria import title
+
 ATTACK_TITLES = {"quantize-int8": "int8", "quantize-nf4": "NF4 (4-bit)", "quantize-fp4": "FP4 (4-bit)",
                  "relearn-forget-slice": "relearn on forget slice", "relearn-retain": "relearn on retain",
                  "paraphrase": "rephrased questions"}
-CRITERION_TITLES = {"verbmem_f": "VerbMem-f", "knowmem_f": "KnowMem-f", "knowmem_r": "KnowMem-r",
-                    "privleak": "PrivLeak", "auc": "AUC"}
 ATTACK_COLORS = ("#4575b4", "#91bfdb", "#313695", "#d73027", "#fc8d59", "#7b3294")
 
 
@@ -37,40 +37,6 @@ class RobustnessRow:
     recovery: float | None  # methods: recovery ratio; controls: None
     beyond_control: float | None  # relearning: recovery minus the retrain model's
     skipped: str | None = None
-
-
-def _finite(x: Any) -> bool:
-    return not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x)
-
-
-def check_robustness(check, raw: Any, methods: list[str]) -> dict[str, Any]:
-    """Validate the shape the report reads; problems go to the results checker (one error for the file)."""
-    if raw is None:
-        return {}
-    doc = check.mapping(raw, "robustness")
-    if doc is None:
-        return {}
-    for group in ("controls", "methods"):
-        block = check.mapping(doc.get(group), f"robustness.{group}") or {}
-        for model, entry in block.items():
-            attacks = entry.get("attacks") if group == "methods" and isinstance(entry, dict) else entry
-            if group == "methods" and model not in methods:
-                check.fail(f"robustness.methods.{model}", "not one of the run's methods", model)
-            for attack, value in (check.mapping(attacks, f"robustness.{group}.{model}") or {}).items():
-                where = f"robustness.{group}.{model}.{attack}"
-                if not isinstance(value, dict):
-                    check.fail(where, "expected a JSON object", value)
-                    continue
-                if "skipped" in value:
-                    continue
-                for key, number in (check.mapping(value.get("scores"), f"{where}.scores") or {}).items():
-                    if not _finite(number):
-                        check.fail(f"{where}.scores.{key}", "expected a finite number", number)
-                for part in ("recovery", "measure", "excess"):
-                    for key, number in (value.get(part) or {}).items():
-                        if number is not None and not _finite(number):
-                            check.fail(f"{where}.{part}.{key}", "expected a finite number or null", number)
-    return doc
 
 
 def robustness_rows(doc: dict[str, Any]) -> list[RobustnessRow]:
@@ -155,7 +121,7 @@ def table_cells(row: RobustnessRow) -> list[str]:
         attacked += f" [{_score(row.ci[0], row.criterion)}, {_score(row.ci[1], row.criterion)}]"
     recovery = format_ratio(row.recovery) if row.kind == "method" else "(control)"
     beyond = format_ratio(row.beyond_control) if row.attack.startswith("relearn-") and row.kind == "method" else ""
-    return [row.model, attack_title(row.attack), CRITERION_TITLES.get(row.criterion, row.criterion), attacked,
+    return [row.model, attack_title(row.attack), title(row.criterion), attacked,
             _score(row.unattacked, row.criterion), recovery, beyond]
 
 

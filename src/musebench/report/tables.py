@@ -10,16 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from musebench.report.load import MethodResult, Results, Scored
+from musebench.criteria import SCORES, TABLE3
 from musebench.report.verdicts import CRITERIA, Verdict, VerdictRules, judge_all
+from musebench.results import MethodResult, Results, Scored
 
 #: Table 3 columns: score key -> header.
-COLUMNS: dict[str, str] = {
-    "verbmem_f": "VerbMem-f",
-    "knowmem_f": "KnowMem-f",
-    "privleak": "PrivLeak (%)",
-    "knowmem_r": "KnowMem-r (utility)",
-}
+COLUMNS: dict[str, str] = {key: SCORES[key].header for key in TABLE3}
 
 #: The columns of the C5 / C6 tables and curves (Table 3's four).
 CURVE_METRICS = tuple(COLUMNS)

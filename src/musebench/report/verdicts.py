@@ -23,22 +23,16 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from musebench.criteria import CRITERIA as _CRITERIA
+from musebench.criteria import title
 from musebench.errors import ConfigError
-from musebench.report.load import MethodResult, Results, ScalabilityFold, Scored
+from musebench.results import MethodResult, Results, ScalabilityFold, Scored
 
 MET, NOT_MET, NOT_RUN = "met", "not met", "not run"
 Status = Literal["met", "not met", "not run"]
 
-#: code -> the paper's short name of the criterion.
-CRITERIA: dict[str, str] = {
-    "C1": "No verbatim memorization",
-    "C2": "No knowledge memorization",
-    "C3": "No privacy leakage",
-    "C4": "Utility preserved",
-    "C5": "Scalability",
-    "C6": "Sustainability",
-    "C7": "Robust forgetting",
-}
+#: code -> the paper's short name of the criterion (``musebench.criteria``).
+CRITERIA: dict[str, str] = {code: c.name for code, c in _CRITERIA.items()}
 
 
 @dataclass(frozen=True)
@@ -91,8 +85,8 @@ def judge_method(method: MethodResult, results: Results, rules: VerdictRules) ->
     chosen = method.selected_checkpoint
     floor = _utility_floor(results.target, rules)
     return {
-        "C1": _at_most(chosen, results.retrain, "verbmem_f", "VerbMem-f"),
-        "C2": _at_most(chosen, results.retrain, "knowmem_f", "KnowMem-f"),
+        "C1": _at_most(chosen, results.retrain, "verbmem_f"),
+        "C2": _at_most(chosen, results.retrain, "knowmem_f"),
         "C3": _privleak(chosen, rules),
         "C4": _utility(chosen, floor),
         "C5": _utility_everywhere([(_fold_name(f), f) for f in method.scalability], floor,
@@ -112,15 +106,15 @@ def _fold_name(fold: ScalabilityFold) -> str:
     return f"fold {fold.fold}{docs}"
 
 
-def _at_most(model: Scored, retrain: Scored, key: str, title: str) -> Verdict:
-    value, limit = model.get(key), retrain.get(key)
+def _at_most(model: Scored, retrain: Scored, key: str) -> Verdict:
+    value, limit, title_ = model.get(key), retrain.get(key), title(key)
     if value is None:
-        return Verdict(NOT_RUN, f"{title} not evaluated for the selected checkpoint")
+        return Verdict(NOT_RUN, f"{title_} not evaluated for the selected checkpoint")
     if limit is None:
-        return Verdict(NOT_RUN, f"retrain model has no {title}")
+        return Verdict(NOT_RUN, f"retrain model has no {title_}")
     if value <= limit:
-        return Verdict(MET, f"{title} {value:.1f} <= retrain {limit:.1f}")
-    return Verdict(NOT_MET, f"{title} {value:.1f} > retrain {limit:.1f}")
+        return Verdict(MET, f"{title_} {value:.1f} <= retrain {limit:.1f}")
+    return Verdict(NOT_MET, f"{title_} {value:.1f} > retrain {limit:.1f}")
 
 
 def _privleak(model: Scored, rules: VerdictRules) -> Verdict:

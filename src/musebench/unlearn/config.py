@@ -20,7 +20,7 @@ from typing import Any
 
 from musebench.errors import ConfigError
 from musebench.unlearn.method_options import MethodOptionsField, option_problems, resolved_options
-from musebench.unlearn.uld import ULDOptions
+from musebench.unlearn.uld_options import ULDOptions
 
 LOSS_FORMS = ("textbook", "original")
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")

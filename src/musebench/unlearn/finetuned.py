@@ -1,9 +1,11 @@
-"""θ_ft, the model Task Vector and WHP start from: the target fine-tuned on the forget set with plain NLL.
+"""The fine-tune-then-edit course of Task Vector and WHP (:func:`run_alpha_edit`), and θ_ft, where it starts:
+the target fine-tuned on the forget set with plain NLL.
 
-It is trained once, under ``out_dir/finetuned/`` or the directory ``config.finetuned_dir`` names (an
-experiment gives Task Vector and WHP the same one, so the two share one θ_ft as in MUSE), by the same Trainer
-as every gradient method (method ``finetune``), so it runs under ``accelerate launch`` / DDP / FSDP /
-DeepSpeed like them. ``finetune_key.json`` records what it was trained from (model, forget documents,
+θ_ft is trained once, under ``out_dir/finetuned/`` or the directory ``config.finetuned_dir`` names (an
+experiment gives Task Vector and WHP the same one, so the two share one θ_ft as in MUSE), by a direct call of
+``training.train`` with method ``finetune`` (the Trainer of every gradient method), so it runs under
+``accelerate launch`` / DDP / FSDP / DeepSpeed like them. The methods import this module; it imports only
+training and the run record, never the API above it. ``finetune_key.json`` records what it was trained from (model, forget documents,
 recipe); a second call with the same key reuses it, so sweeping more α values, or the other method, costs
 no training. A different key is an error,
 never a silent retrain or a silently stale model. Only the last epoch is kept (the others are deleted: a
@@ -24,12 +26,16 @@ import json
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 import torch
 
 from musebench.errors import ConfigError, ModelError, TrainingError
 from musebench.io import atomic_write_json, stable_hash
+from musebench.unlearn import training
+from musebench.unlearn.config import Checkpoint, TrainingOptions, UnlearnRun
+from musebench.unlearn.record import RunRecord, corpus_entry, read_run
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +47,6 @@ NOT_IN_KEY = {"device", "progress", "keep_checkpoints", "checkpoint_steps"}
 
 def finetune_recipe(config) -> dict:
     """The training fields of ``config`` that determine θ_ft (method options and α values excluded)."""
-    from musebench.unlearn.config import TrainingOptions
-
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(TrainingOptions)
             if f.name not in NOT_IN_KEY}
 
@@ -72,8 +76,6 @@ def ensure_finetuned(model_dir, corpus, config, out_dir, forget_split: str = "fo
 
     Every process of a distributed run must call this (training is collective).
     """
-    from musebench.unlearn.api import read_run, run_unlearning
-
     forget_docs = corpus.forget_split(forget_split)
     ft_dir = finetuned_dir(config, out_dir)
     key = finetune_key(model_dir, forget_docs, config)
@@ -99,8 +101,8 @@ def ensure_finetuned(model_dir, corpus, config, out_dir, forget_split: str = "fo
 
     if is_main_process():
         atomic_write_json(key_file, key)
-    ft_config = dataclasses.replace(config, method="finetune")
-    run = run_unlearning(model_dir, corpus, ft_config, ft_dir, forget_split=forget_split, resume=resume)
+    ft_config = dataclasses.replace(config, method="finetune").resolved()
+    run = training.train(model_dir, corpus, ft_config, ft_dir, forget_split=forget_split, resume=resume)
     if not run.checkpoints:
         raise TrainingError("fine-tuning on the forget set produced no checkpoint", file=ft_dir)
     final = run.checkpoints[-1]
@@ -112,13 +114,12 @@ def ensure_finetuned(model_dir, corpus, config, out_dir, forget_split: str = "fo
 
 def _keep_only(ft_dir: Path, final) -> None:
     """Delete every epoch but the last and record that in run.json (which lists its checkpoints)."""
-    run_json = ft_dir / "run.json"
-    data = json.loads(run_json.read_text(encoding="utf-8"))
-    for ckpt in data.get("checkpoints", []):
+    record = RunRecord.read(ft_dir)
+    for ckpt in record.checkpoints:
         if ckpt["label"] != final.label:
             shutil.rmtree(ft_dir / ckpt["path"], ignore_errors=True)
-    data["checkpoints"] = [c for c in data.get("checkpoints", []) if c["label"] == final.label]
-    atomic_write_json(run_json, data)
+    record.checkpoints = [c for c in record.checkpoints if c["label"] == final.label]
+    record.write()
 
 
 @torch.no_grad()
@@ -192,8 +193,6 @@ def previous_edit_run(out_dir, config, resume: bool):
 
     Without ``resume`` the α checkpoints are simply written again (cheap: θ_ft is cached); a directory that
     holds another method's run is an error, never overwritten."""
-    from musebench.unlearn.api import read_run
-
     previous = read_run(out_dir)
     if previous is not None and previous.method != config.method:
         raise ConfigError(f"output directory already holds a '{previous.method}' run; choose another output "
@@ -210,10 +209,6 @@ def run_alpha_edit(model_dir, corpus, config, out_dir, forget_split: str, resume
     trains (or reuses) θ_ft together, the main process writes one checkpoint per α and ``run.json``, and
     after the barrier every process returns the saved run.
     """
-    import time
-
-    from musebench.unlearn.config import Checkpoint
-
     out_dir = Path(out_dir)
     if (done := previous_edit_run(out_dir, config, resume)) is not None:
         return done
@@ -227,37 +222,18 @@ def run_alpha_edit(model_dir, corpus, config, out_dir, forget_split: str, resume
                              time.monotonic() - started)
     barrier()
     if run is None:  # other ranks: the main process wrote it
-        from musebench.unlearn.api import read_run
-
         run = read_run(out_dir)
     return run
 
 
 def write_edit_run(out_dir, config, model_dir, corpus, forget_split: str, finetuned_path, checkpoints,
-                   history: dict, elapsed_s: float):
-    """``run.json`` of a Task Vector / WHP run, in the schema ``read_run`` reads; returns the ``UnlearnRun``."""
-    from datetime import datetime, timezone
-
-    from musebench.unlearn.api import RUN_SCHEMA_VERSION, library_versions
-    from musebench.unlearn.config import UnlearnRun
-
+                   history: dict, elapsed_s: float) -> UnlearnRun:
+    """``run.json`` of a finished Task Vector / WHP run; returns the ``UnlearnRun`` it records."""
     out_dir = Path(out_dir)
-    atomic_write_json(out_dir / "run.json", {
-        "schema_version": RUN_SCHEMA_VERSION,
-        "method": config.method,
-        "config": config.to_dict(),
-        "model": str(model_dir),
-        "reference": None,
-        "finetuned": os.path.relpath(Path(finetuned_path).resolve(), out_dir.resolve()),
-        "forget_split": forget_split,
-        "corpus": {"name": corpus.name, "fingerprint": corpus.fingerprint(), "source": corpus.source},
-        "versions": library_versions(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "status": "complete",
-        "error": None,
-        "checkpoints": [{"label": c.label, "path": c.label} for c in checkpoints],
-        "history": history,
-        "timing_s": {"unlearn": round(elapsed_s, 3)},
-    })
-    return UnlearnRun(method=config.method, out_dir=out_dir, checkpoints=list(checkpoints),
-                      config=config.to_dict(), history=history, status="complete")
+    record = RunRecord(out_dir, config.method, config.to_dict(), model=str(model_dir),
+                       finetuned=os.path.relpath(Path(finetuned_path).resolve(), out_dir.resolve()),
+                       forget_split=forget_split, corpus=corpus_entry(corpus), status="complete",
+                       checkpoints=[{"label": c.label, "path": c.label} for c in checkpoints], history=history,
+                       timing_s={"unlearn": round(elapsed_s, 3)})
+    record.write()
+    return record.as_run()

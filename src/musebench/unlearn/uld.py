@@ -20,11 +20,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from musebench.errors import ConfigError, ModelError
 from musebench.io import atomic_directory, atomic_write_json
+from musebench.unlearn.uld_options import ULDOptions, default_layers
+
+__all__ = ["ULDOptions", "is_logit_wrapper", "load_uld", "read_uld_checkpoint", "run_uld", "write_uld_checkpoint"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,24 +38,9 @@ ASSISTANT_RUN = "assistant"
 START_FILE = "uld_start.json"  # what the untrained assistant was cut from
 
 
-@dataclass
-class ULDOptions:
-    """The ULD assistant (Ji et al. 2024): its size and the weight of its retain (flattening) term."""
-
-    uld_layers: int | None = field(default=None, metadata={"help": (
-        "decoder layers of the target the assistant keeps (its first ones; default: a quarter of the "
-        "target's, at least 1)"), "weights": True})
-    uld_retain_weight: float = field(default=1.0, metadata={"help": (
-        "weight of the assistant's retain term KL(uniform || p) against its forget NLL"), "weights": True})
-
-
 def is_logit_wrapper(path: str | Path) -> bool:
     """A WHP or ULD checkpoint: two models combined at the logits (cannot be relearned, chained or merged)."""
     return any((Path(path) / name).is_file() for name in LOGIT_WRAPPER_FILES)
-
-
-def default_layers(num_layers: int) -> int:
-    return max(1, num_layers // 4)
 
 
 def write_uld_checkpoint(out_dir: str | Path, target: str | Path, assistant: str | Path, alpha: float) -> Path:
@@ -134,7 +121,7 @@ def write_assistant_start(model_dir, out: Path, layers: int | None) -> Path:
 def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", reference_dir=None,
             resume: bool = False):
     """Build the assistant from the target, train it with the reversed objectives (method ``uld_assistant``,
-    the shared Trainer), then write one ``alpha-<α>/uld.json`` per α of ``config.alphas``.
+    ``training.train`` as every gradient method), then write one ``alpha-<α>/uld.json`` per α of ``config.alphas``.
 
     ``reference_dir`` is unused (ULD has no reference model); accepted for the common signature. A
     finished run with the same config is returned as it is when resuming; an interrupted assistant
@@ -142,7 +129,6 @@ def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
     """
     import time
 
-    from musebench.unlearn.api import read_run, run_unlearning
     from musebench.unlearn.config import Checkpoint
     from musebench.unlearn.finetuned import (
         alpha_label,
@@ -151,6 +137,8 @@ def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
         previous_edit_run,
         write_edit_run,
     )
+    from musebench.unlearn.record import read_run
+    from musebench.unlearn.training import train
 
     if is_logit_wrapper(model_dir):
         raise ConfigError("ULD cannot start from a WHP / ULD checkpoint (its weights are two models); start "
@@ -166,13 +154,13 @@ def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
     if is_main_process():
         write_assistant_start(model_dir, start, config.uld_layers)
     barrier()
-    assistant_config = dataclasses.replace(config, method="uld_assistant")
+    assistant_config = dataclasses.replace(config, method="uld_assistant").resolved()
     assistant_dir = out_dir / ASSISTANT_RUN
     previous = read_run(assistant_dir)
     reuse = previous is not None and previous.status == "complete" and previous.checkpoints and \
-        previous.config == assistant_config.resolved().to_dict()
-    run = previous if reuse else run_unlearning(start, corpus, assistant_config, assistant_dir,
-                                                forget_split=forget_split, resume=resume or previous is not None)
+        previous.config == assistant_config.to_dict()
+    run = previous if reuse else train(start, corpus, assistant_config, assistant_dir, forget_split=forget_split,
+                                       resume=resume or previous is not None)
     final = run.checkpoints[-1].path
     checkpoints = [Checkpoint(alpha_label(a), out_dir / alpha_label(a)) for a in config.alphas]
     result = None

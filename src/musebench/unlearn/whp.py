@@ -136,39 +136,6 @@ class WHPModel(nn.Module):
         past = PairCache(_returned_cache(out_t), _returned_cache(out_f)) if use_cache else None
         return WHPOutput(logits=logits, past_key_values=past)
 
-    @torch.no_grad()
-    def generate(self, input_ids, attention_mask=None, max_new_tokens: int = 32, eos_token_id=None,
-                 pad_token_id=None, **_ignored) -> torch.Tensor:
-        """Greedy decoding with both KV caches (a ``generate``-compatible subset: no sampling, no beams).
-
-        Works with left padding: positions come from the attention mask, finished rows get ``pad_token_id``.
-        Returns prompt + new ids, like ``transformers`` does for decoder-only models.
-        """
-        eos = self.generation_config.eos_token_id if eos_token_id is None else eos_token_id
-        eos_ids = torch.tensor(eos if isinstance(eos, (list, tuple)) else [eos], device=input_ids.device) \
-            if eos is not None else None
-        pad = self.generation_config.pad_token_id if pad_token_id is None else pad_token_id
-        mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
-        ids, past = input_ids, None
-        step_ids = input_ids
-        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-        for _ in range(max_new_tokens):
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -step_ids.shape[1]:]
-            out = self(input_ids=step_ids, attention_mask=mask, position_ids=positions, past_key_values=past,
-                       use_cache=True, logits_to_keep=1)
-            past = out.past_key_values
-            nxt = out.logits[:, -1, :].argmax(-1)
-            if pad is not None:
-                nxt = torch.where(done, torch.full_like(nxt, pad), nxt)
-            ids = torch.cat([ids, nxt[:, None]], dim=-1)
-            mask = torch.cat([mask, (~done).long()[:, None].to(mask.dtype)], dim=-1)
-            if eos_ids is not None:
-                done = done | torch.isin(nxt, eos_ids)
-                if bool(done.all()):
-                    break
-            step_ids = nxt[:, None]
-        return ids
-
 
 def _returned_cache(output):
     cache = getattr(output, "cache", None)

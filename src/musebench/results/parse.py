@@ -1,0 +1,305 @@
+"""Read ``results.json`` back into ``musebench.results.records``, checking every field on the way.
+
+Nothing downstream recomputes a score, so the file is checked before anything is drawn: every problem is
+named by its JSON path (``methods.npo_gdr.checkpoints[2].scores.knowmem_f``) and value, all of them in one
+error, one per line. Score keys and ranges come from ``musebench.criteria``; keys this version does not know
+are left out (a newer musebench's extra score is not an error).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from musebench.criteria import FOLLOW_UPS, SCORES
+from musebench.errors import DataError, check_schema
+from musebench.io import read_json
+from musebench.results.records import (
+    RESULTS_FILE,
+    SCHEMA_VERSION,
+    Checkpoint,
+    FailedLine,
+    MethodResult,
+    Reference,
+    Results,
+    ScalabilityFold,
+    SustainabilityRequest,
+)
+
+MISSING_FILE = "results file not found (is this a `musebench run` output directory? run the experiment first)"
+
+
+class Checker:
+    """Collects every problem of a document (path, message, value), so one reading names them all."""
+
+    def __init__(self, file: Path | str):
+        self.file = file
+        self.problems: list[tuple[str, str, object]] = []
+
+    def fail(self, path: str, message: str, value: object = None) -> None:
+        self.problems.append((path, message, value))
+
+    def raise_if_any(self) -> None:
+        """One problem: one line naming its field and value; several: a header, then one per line."""
+        if not self.problems:
+            return
+        if len(self.problems) == 1:
+            path, message, value = self.problems[0]
+            raise DataError(message, file=self.file, field=path, value=value)
+        lines = [f"{path}: {message}" + ("" if value is None else f" (got {_shown(value)})")
+                 for path, message, value in self.problems]
+        raise DataError(f"{len(lines)} problems in the results file", file=self.file, problems=lines)
+
+    def mapping(self, obj: Any, path: str, required: bool = True) -> dict | None:
+        if obj is None and not required:
+            return None
+        if not isinstance(obj, dict):
+            self.fail(path, "expected a JSON object" if obj is not None else "missing", obj)
+            return None
+        return obj
+
+    def text(self, obj: Any, path: str, required: bool = True) -> str | None:
+        if obj is None and not required:
+            return None
+        if not isinstance(obj, str) or not obj:
+            self.fail(path, "expected a non-empty string" if obj is not None else "missing", obj)
+            return None
+        return obj
+
+    def number(self, obj: Any, path: str, lo: float = -math.inf, hi: float = math.inf) -> float | None:
+        if isinstance(obj, bool) or not isinstance(obj, (int, float)) or not math.isfinite(obj):
+            self.fail(path, "expected a finite number" if obj is not None else "missing", obj)
+            return None
+        if not lo <= obj <= hi:
+            self.fail(path, f"out of range [{lo:g}, {hi:g}]", obj)
+            return None
+        return float(obj)
+
+    def integer(self, obj: Any, path: str, minimum: int, required: bool = True) -> int | None:
+        if obj is None and not required:
+            return None
+        if isinstance(obj, bool) or not isinstance(obj, int) or obj < minimum:
+            self.fail(path, f"expected an integer >= {minimum}" if obj is not None else "missing", obj)
+            return None
+        return obj
+
+    def list_of_objects(self, obj: Any, path: str, required: bool = True) -> list[dict]:
+        if obj is None and not required:
+            return []
+        if not isinstance(obj, list):
+            self.fail(path, "expected a JSON list" if obj is not None else "missing", obj)
+            return []
+        out = []
+        for i, item in enumerate(obj):
+            if isinstance(item, dict):
+                out.append(item)
+            else:
+                self.fail(f"{path}[{i}]", "expected a JSON object", item)
+        return out
+
+    def scored(self, obj: dict, path: str) -> dict[str, Any]:
+        """``scores`` (known keys checked against their ranges), optional ``ci`` and ``privacy``."""
+        scores: dict[str, float] = {}
+        raw = self.mapping(obj.get("scores"), f"{path}.scores")
+        for key, score in SCORES.items():
+            if raw is not None and raw.get(key) is not None:
+                value = self.number(raw[key], f"{path}.scores.{key}", score.low, score.high)
+                if value is not None:
+                    scores[key] = value
+        ci: dict[str, tuple[float, float]] = {}
+        raw_ci = self.mapping(obj.get("ci"), f"{path}.ci", required=False) or {}
+        for key in SCORES:
+            pair = raw_ci.get(key)
+            if pair is None:
+                continue
+            where = f"{path}.ci.{key}"
+            if not isinstance(pair, list) or len(pair) != 2:
+                self.fail(where, "expected [lo, hi]", pair)
+                continue
+            lo_v, hi_v = self.number(pair[0], f"{where}[0]"), self.number(pair[1], f"{where}[1]")
+            if lo_v is None or hi_v is None:
+                continue
+            if lo_v > hi_v:
+                self.fail(where, "lower bound above upper bound", pair)
+                continue
+            ci[key] = (lo_v, hi_v)
+        privacy = self.mapping(obj.get("privacy"), f"{path}.privacy", required=False)
+        return {"scores": scores, "ci": ci, "privacy": privacy}
+
+    def timing(self, obj: Any, path: str) -> dict[str, float]:
+        raw = self.mapping(obj, path, required=False) or {}
+        out = {}
+        for key, value in raw.items():
+            number = self.number(value, f"{path}.{key}", 0.0)
+            if number is not None:
+                out[key] = number
+        return out
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def load_results(path: str | Path, complete: bool = True) -> Results:
+    """Read ``RUN_DIR/results.json`` (or the file itself); ``complete``: both references must be there (the
+    report's need; ``compare`` and the run's own table take a run that is still going)."""
+    path = Path(path)
+    if path.is_dir() or (not path.exists() and path.suffix != ".json"):
+        path = path / RESULTS_FILE
+    return parse_results(read_json(path, missing=MISSING_FILE), path, complete=complete)
+
+
+def parse_results(doc: Any, file: Path | str, complete: bool = True) -> Results:
+    """Check a parsed ``results.json`` document into ``Results``; one ``DataError`` names every bad field."""
+    if not isinstance(doc, dict):
+        raise DataError("expected a JSON object at the top level", file=file, value=type(doc).__name__)
+    check_schema(doc, SCHEMA_VERSION, file, "results file")
+    check = Checker(file)
+    name = check.text(doc.get("name"), "name")
+    references = check.mapping(doc.get("reference"), "reference")
+    refs: dict[str, Reference] = {}
+    for role in ("target", "retrain") if references is not None else ():
+        if references.get(role) is None:  # results.json is rewritten as stages finish: maybe not yet
+            if complete:
+                check.fail(f"reference.{role}", f"missing (has the run evaluated the {role} model yet?)")
+            continue
+        raw = check.mapping(references[role], f"reference.{role}")
+        if raw is not None:
+            refs[role] = Reference(**check.scored(raw, f"reference.{role}"),
+                                   model=check.text(raw.get("model"), f"reference.{role}.model", required=False))
+    retrain_auc = doc.get("retrain_auc")
+    if retrain_auc is not None:
+        retrain_auc = check.number(retrain_auc, "retrain_auc", 0.0, 1.0)
+    methods = {}
+    for method_name, raw in (check.mapping(doc.get("methods"), "methods") or {}).items():
+        method = _method(check, method_name, raw)
+        if method is not None:
+            methods[method_name] = method
+    robustness = check_robustness(check, doc.get("robustness"), list(methods))
+    results = Results(
+        name=name or "", target=refs.get("target"), retrain=refs.get("retrain"), methods=methods,
+        retrain_auc=retrain_auc,
+        retrain_auc_source=check.text(doc.get("retrain_auc_source"), "retrain_auc_source", required=False),
+        corpus=check.mapping(doc.get("corpus"), "corpus", required=False) or {},
+        provenance=check.mapping(doc.get("provenance"), "provenance", required=False) or {},
+        timing_s=check.timing(doc.get("timing_s"), "timing_s"), robustness=robustness,
+        executor=check.text(doc.get("executor"), "executor", required=False),
+        failed=_failed(check, doc.get("failed")),
+        report=check.text(doc.get("report"), "report", required=False), source=Path(file))
+    check.raise_if_any()
+    return results
+
+
+def _checkpoints(check: Checker, obj: Any, path: str, required: bool) -> tuple[list[Checkpoint], set[str]]:
+    out, seen = [], set()
+    for i, item in enumerate(check.list_of_objects(obj, path, required)):
+        where = f"{path}[{i}]"
+        label = check.text(item.get("label"), f"{where}.label")
+        if label is not None and label in seen:
+            check.fail(f"{where}.label", "duplicate checkpoint label", label)
+        seen.add(label or "")
+        out.append(Checkpoint(**check.scored(item, where), label=label or ""))
+    return out, seen
+
+
+def _method(check: Checker, name: str, obj: Any) -> MethodResult | None:
+    path = f"methods.{name}"
+    raw = check.mapping(obj, path)
+    if raw is None:
+        return None
+    checkpoints, seen = _checkpoints(check, raw.get("checkpoints"), f"{path}.checkpoints", True)
+    if not checkpoints and isinstance(raw.get("checkpoints"), list) and not raw["checkpoints"]:
+        check.fail(f"{path}.checkpoints", "a method needs at least one evaluated checkpoint", [])
+    selected = check.text(raw.get("selected"), f"{path}.selected")
+    if selected is not None and checkpoints and selected not in seen:
+        check.fail(f"{path}.selected", f"names no checkpoint (have {', '.join(sorted(seen))})", selected)
+    follow: dict[str, list] = {}
+    for key, order in FOLLOW_UPS.items():
+        rows = [_follow_up(check, key, item, f"{path}.{key}[{i}]")
+                for i, item in enumerate(check.list_of_objects(raw.get(key), f"{path}.{key}", False))]
+        numbers = [r.number for r in rows]
+        duplicates = sorted({n for n in numbers if numbers.count(n) > 1 and n})
+        if duplicates:
+            check.fail(f"{path}.{key}", f"duplicate {order} numbers", duplicates)
+        follow[key] = sorted(rows, key=lambda r: r.number)
+    return MethodResult(
+        name=name, checkpoints=tuple(checkpoints), selected=selected or "",
+        selection_reason=check.text(raw.get("selection_reason"), f"{path}.selection_reason", required=False),
+        method=check.text(raw.get("method"), f"{path}.method", required=False),
+        config=check.mapping(raw.get("config"), f"{path}.config", required=False) or {},
+        checkpoints_trained=check.integer(raw.get("checkpoints_trained"), f"{path}.checkpoints_trained", 1,
+                                          required=False),
+        scalability=tuple(follow["scalability"]), sustainability=tuple(follow["sustainability"]),
+        timing_s=check.timing(raw.get("timing_s"), f"{path}.timing_s"))
+
+
+def _follow_up(check: Checker, key: str, item: dict, where: str):
+    checkpoints, _ = _checkpoints(check, item.get("checkpoints"), f"{where}.checkpoints", False)
+    judged, _ = _checkpoints(check, item.get("judged"), f"{where}.judged", False)
+    common = dict(
+        **check.scored(item, where),
+        forget_docs=check.integer(item.get("forget_docs"), f"{where}.forget_docs", 0, required=False),
+        selected=check.text(item.get("selected"), f"{where}.selected", required=False),
+        selection_reason=check.text(item.get("selection_reason"), f"{where}.selection_reason", required=False),
+        checkpoints=tuple(checkpoints), judged=tuple(judged),
+        checkpoints_trained=check.integer(item.get("checkpoints_trained"), f"{where}.checkpoints_trained", 1,
+                                          required=False),
+        timing_s=check.timing(item.get("timing_s"), f"{where}.timing_s"))
+    if key == "scalability":
+        return ScalabilityFold(
+            fold=check.integer(item.get("fold"), f"{where}.fold", 1) or 0,
+            forget_tokens=check.integer(item.get("forget_tokens"), f"{where}.forget_tokens", 0, required=False),
+            **common)
+    return SustainabilityRequest(
+        request=check.integer(item.get("request"), f"{where}.request", 1) or 0,
+        fold=check.integer(item.get("fold"), f"{where}.fold", 1, required=False),
+        started_from=check.text(item.get("started_from"), f"{where}.started_from", required=False), **common)
+
+
+def _failed(check: Checker, obj: Any) -> tuple[FailedLine, ...]:
+    out = []
+    for i, item in enumerate(check.list_of_objects(obj, "failed", required=False)):
+        where = f"failed[{i}]"
+        out.append(FailedLine(
+            line=check.text(item.get("line"), f"{where}.line") or "",
+            stage=check.text(item.get("stage"), f"{where}.stage", required=False),
+            error=check.text(item.get("error"), f"{where}.error") or "",
+            log=check.text(item.get("log"), f"{where}.log", required=False),
+            attempts=check.integer(item.get("attempts"), f"{where}.attempts", 1, required=False) or 1))
+    return tuple(out)
+
+
+def _finite(x: Any) -> bool:
+    return not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def check_robustness(check: Checker, raw: Any, methods: list[str]) -> dict[str, Any]:
+    """C7's block (``musebench.robustness.summary``): the shape the report reads, kept as a mapping."""
+    if raw is None:
+        return {}
+    doc = check.mapping(raw, "robustness")
+    if doc is None:
+        return {}
+    for group in ("controls", "methods"):
+        block = check.mapping(doc.get(group), f"robustness.{group}") or {}
+        for model, entry in block.items():
+            attacks = entry.get("attacks") if group == "methods" and isinstance(entry, dict) else entry
+            if group == "methods" and model not in methods:
+                check.fail(f"robustness.methods.{model}", "not one of the run's methods", model)
+            for attack, value in (check.mapping(attacks, f"robustness.{group}.{model}") or {}).items():
+                where = f"robustness.{group}.{model}.{attack}"
+                if not isinstance(value, dict):
+                    check.fail(where, "expected a JSON object", value)
+                    continue
+                if "skipped" in value:
+                    continue
+                for key, number in (check.mapping(value.get("scores"), f"{where}.scores") or {}).items():
+                    if not _finite(number):
+                        check.fail(f"{where}.scores.{key}", "expected a finite number", number)
+                for part in ("recovery", "measure", "excess"):
+                    for key, number in (value.get(part) or {}).items():
+                        if number is not None and not _finite(number):
+                            check.fail(f"{where}.{part}.{key}", "expected a finite number or null", number)
+    return doc

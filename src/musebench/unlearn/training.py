@@ -1,0 +1,208 @@
+"""One Trainer-driven training request: a gradient method (or the plain fine-tune of Task Vector / WHP) on
+one model and one forget split, saved as one Hugging Face model per epoch plus ``run.json``.
+
+The checks come first (an existing run is resumed only with ``resume`` and an unchanged config; empty or
+missing data is an error before any model is loaded), then the Trainer runs with the callbacks that save each
+epoch and keep ``run.json`` current. While unfinished, the Trainer's own checkpoints under ``checkpoints/``
+let ``resume=True`` continue to the same weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from musebench.errors import ConfigError, DataError, MusebenchError
+from musebench.models.device import resolve_device
+from musebench.unlearn.arguments import _mixed_precision, _training_arguments, _weights_dtype
+from musebench.unlearn.config import UnlearnConfig, UnlearnRun
+from musebench.unlearn.record import RunRecord, corpus_entry
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_DIR = "checkpoints"
+RESUME_FREE_FIELDS = ("progress", "keep_checkpoints")  # may differ between an interrupted run and its resume
+
+
+def train(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir: str | Path,
+          forget_split: str = "forget", reference_dir: str | Path | None = None,
+          resume: bool = False) -> UnlearnRun:
+    """Train ``config.method`` (a trainer method; ``config`` already resolved) on ``corpus``'s forget split.
+
+    A finished run in ``out_dir`` with the same config is returned as it is when ``resume`` is set.
+    Every process of a distributed run calls this (training is collective); all return the saved run.
+    """
+    spec = config.spec
+    out_dir = Path(out_dir)
+    previous = RunRecord.read(out_dir)
+    if previous is not None:
+        if not resume:
+            raise ConfigError("output directory already holds an unlearning run; pass --resume to continue it or "
+                              "choose another --out", file=out_dir)
+        changed = sorted(k for k, v in config.to_dict().items()
+                         if k not in RESUME_FREE_FIELDS and previous.config.get(k) != v)
+        if changed:
+            raise ConfigError("cannot resume with a different config (changed: " + ", ".join(
+                f"{k} {previous.config.get(k)!r} -> {getattr(config, k)!r}" for k in changed) + ")",
+                file=previous.path, field=changed[0])
+        if previous.status == "complete":
+            return previous.as_run()
+    forget_docs = corpus.forget_split(forget_split)
+    if not forget_docs:
+        raise DataError(f"forget split '{forget_split}' of corpus '{corpus.name}' is empty", field="forget_split",
+                        value=forget_split)
+    if spec.uses_retain_text and not corpus.retain1:
+        raise DataError(f"method '{config.method}' needs retain text but corpus '{corpus.name}' has no retain1 "
+                        "documents", field="retain1")
+    return _train(Path(model_dir), corpus, config, out_dir, forget_split, forget_docs,
+                  Path(reference_dir) if reference_dir else None, resume, previous)
+
+
+def training_history(log_history: list[dict]) -> dict:
+    """What ``run.json`` keeps of the Trainer's ``log_history``: the logged parts per step, means per epoch."""
+    from musebench.unlearn.callbacks import LOGGED_PARTS, epoch_summaries
+
+    keep = ("step", "epoch", "learning_rate") + LOGGED_PARTS
+    steps = [{k: v for k, v in e.items() if k in keep} for e in log_history if "loss" in e]
+    return {"steps": steps, "epochs": epoch_summaries(log_history)}
+
+
+def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, reference_dir, resume,
+           previous: RunRecord | None) -> UnlearnRun:
+    import torch
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from musebench.console import is_terminal
+    from musebench.models.loading import load_model, padding_id
+    from musebench.unlearn.callbacks import (
+        EpochDataCallback,
+        EpochLogCallback,
+        EpochSaveCallback,
+        StepBarCallback,
+    )
+    from musebench.unlearn.data import PairCollator, PairedWindows, steps_per_epoch, token_windows
+    from musebench.unlearn.export import export_model, quiet_shard_bar
+    from musebench.unlearn.reference import describe as describe_reference
+    from musebench.unlearn.resume import last_complete_checkpoint
+
+    spec = config.spec
+    started = time.monotonic()
+    device = resolve_device(config.device, field="device")
+    dtype = _weights_dtype(config.dtype)
+    loaded = load_model(model_dir, device="cpu", dtype=dtype)
+    model, tokenizer = loaded.model, loaded.tokenizer
+    model.config.use_cache = False
+
+    forget = token_windows(forget_docs, tokenizer, config.max_len, split=forget_split)
+    retain = token_windows(corpus.retain1, tokenizer, config.max_len, split="retain1") \
+        if spec.uses_retain_text else None
+    dataset = PairedWindows(forget, retain, seed=config.seed)
+
+    reference = None
+    if reference_dir is not None and spec.needs_reference:
+        reference = load_model(reference_dir, device="cpu", dtype=dtype).model
+    # otherwise the reference is the model at the start of the request: the trainer copies it once it is on
+    # its device (LoRA: the base with the adapter switched off, no copy)
+    copy_start = spec.needs_reference and reference is None and not config.lora_r
+    trainer_cls = spec.load()
+    if config.lora_r:
+        model = _with_lora(model, config)
+
+    checkpoints_dir = out_dir / CHECKPOINT_DIR
+    mixed = _mixed_precision(config.mixed_precision, device)
+    args = _training_arguments(config, checkpoints_dir, device, mixed)
+    trainer = trainer_cls(model=model, args=args, train_dataset=dataset,
+                          data_collator=PairCollator(padding_id(tokenizer, model)), processing_class=tokenizer,
+                          unlearn_config=config, retain=spec.retain, reference=reference,
+                          copy_start_as_reference=copy_start, start_model_dir=model_dir)
+
+    record = RunRecord(out_dir, config.method, config.to_dict(), model=str(model_dir),
+                       reference=str(reference_dir) if reference_dir else None, forget_split=forget_split,
+                       corpus=corpus_entry(corpus), data={
+        "forget_windows": len(forget),
+        "forget_tokens": sum(len(w) for w in forget),
+        "retain_windows": len(retain) if retain is not None else 0,
+        "steps_per_epoch": steps_per_epoch(len(forget), config.batch_size, config.grad_accum,
+                                           args.world_size),
+        "device": str(args.device),
+        "processes": args.world_size,
+        "distributed": str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type)),
+        "mixed_precision": mixed,
+        "torch_threads": torch.get_num_threads(),  # per process; the bits of a CPU run depend on it
+        "reference": describe_reference(trainer.reference),  # FSDP / ZeRO-3: sharded like the model
+    })
+    if previous is not None:  # a resumed run keeps the epochs it already saved
+        record.checkpoints = list(previous.checkpoints)
+
+    def write_record(status: str, error: str | None = None) -> None:
+        record.status, record.error = status, error
+        record.history = training_history(trainer.state.log_history)
+        record.timing_s = {"unlearn": round(time.monotonic() - started, 3)}
+        record.write()
+
+    def save(label: str) -> None:
+        export_model(trainer, tokenizer, out_dir / label)
+        if trainer.is_world_process_zero():
+            record.add_checkpoint(label)
+            write_record("running")
+
+    def write(line: str) -> None:
+        if config.progress:
+            from tqdm.auto import tqdm
+
+            tqdm.write(line)
+        logger.info(line)
+
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
+    if config.progress and is_terminal():  # in a log file the per-epoch line below is the progress
+        trainer.add_callback(StepBarCallback)
+    trainer.add_callback(EpochDataCallback(dataset))
+    trainer.add_callback(EpochSaveCallback(save))
+    trainer.add_callback(EpochLogCallback(write))
+
+    # an interrupted save leaves a checkpoint the Trainer cannot read: the newest complete one is used instead
+    resume_from = last_complete_checkpoint(checkpoints_dir, trainer.is_world_process_zero()) if resume else None
+    # every process has read out_dir (the resume checks above) before the main one writes to it; without this a
+    # late process of a multi-run launch finds this run's fresh record and refuses to overwrite it
+    trainer.accelerator.wait_for_everyone()
+    if trainer.is_world_process_zero():
+        record.timing_s = {"unlearn": 0.0}
+        record.write()  # status "running", no history yet
+    try:
+        with quiet_shard_bar():
+            trainer.train(resume_from_checkpoint=resume_from)
+    except MusebenchError as err:
+        if trainer.is_world_process_zero():
+            write_record("failed", error=str(err))
+        raise
+    if trainer.is_world_process_zero():
+        write_record("complete")
+        if not config.keep_checkpoints:
+            shutil.rmtree(checkpoints_dir, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()
+    _release(trainer)
+    return RunRecord.read(out_dir).as_run()  # the same answer on every process
+
+
+def _release(trainer) -> None:
+    """Free the trained model, its optimizer and the reference now: an experiment runs many requests in turn."""
+    import gc
+
+    import torch
+
+    trainer.model = trainer.model_wrapped = trainer.reference = trainer.optimizer = None
+    trainer.accelerator.free_memory()
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _with_lora(model, config: UnlearnConfig):
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules="all-linear", task_type="CAUSAL_LM")
+    return get_peft_model(model, lora)
