@@ -31,15 +31,23 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-METHODS = ["ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr", "simnpo", "rmu", "finetune", "uld"]
+#: Not measured by default: ULD's assistant is measured as ``uld``; Task Vector and WHP train only ``finetune``.
+NOT_MEASURED = ("uld_assistant", "task_vector", "whp")
+
+
+def registered_methods() -> list[str]:
+    """Every method that trains, built-in or from an installed plugin (the default of ``--methods``)."""
+    from musebench.unlearn import METHODS as REGISTRY
+
+    return [name for name in REGISTRY if name not in NOT_MEASURED and (REGISTRY[name].is_trainer or name == "uld")]
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", help="model directory (default: a random mini-size Llama)")
     p.add_argument("--data", help="corpus directory (default: the generated news-mini corpus)")
-    p.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods ('finetune' = the "
-                   "Task Vector / WHP fine-tune)")
+    p.add_argument("--methods", default=None, help="comma-separated methods (default: every registered method "
+                   "that trains; 'finetune' = the Task Vector / WHP fine-tune, 'uld' = ULD's assistant)")
     p.add_argument("--steps", type=int, default=8, help="measured optimizer steps per method")
     p.add_argument("--warmup", type=int, default=2, help="optimizer steps run before the clock starts")
     p.add_argument("--batch-size", type=int, default=4)
@@ -166,7 +174,7 @@ def main(argv=None) -> int:
     clock = StepClock()
     clock.install()
     rows = []
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else registered_methods()
     for method in methods:
         print(f"... {method}", file=sys.stderr, flush=True)
         rows.append(bench_method(method, model_dir, corpus, args, clock, work))
