@@ -24,7 +24,8 @@ from musebench.errors import ConfigError
 #: Forward-pass equivalents per forget token: forward+backward = 3, a frozen reference forward = 1, a
 #: retain term adds its own forward+backward (3) and for KL a reference forward on the retain batch (1).
 FORWARDS_PER_TOKEN = {"ga": 3, "ga_gdr": 6, "ga_klr": 7, "npo": 4, "npo_gdr": 7, "npo_klr": 8, "simnpo": 3,
-                      "simnpo_gdr": 6, "finetune": 3, "task_vector": 3, "whp": 3, "uld": 6}
+                      "simnpo_gdr": 6, "finetune": 3, "task_vector": 3, "whp": 3,
+                      "uld": 2}  # ULD: forget + retain forward+backward (6) of an assistant ~1/4 of the target
 #: The published release's sizes (MUSE-SPEC): documents and characters of the News forget set; 100 records per
 #: criterion split; privacy texts ~2,048 tokens; the scal folds grow by one forget set each, sust folds disjoint.
 RELEASE = {"muse-bench/MUSE-News": {"forget_docs": 889, "forget_chars": 3.3e6, "verbmem": 100, "qa": 100,
