@@ -128,3 +128,20 @@ def test_a_finished_run_resumes_as_it_is_and_bad_input_is_one_error(uld_run, tra
     (tmp_path / "bad" / "uld.json").write_text('{"target": "a", "alpha": 1}')
     with pytest.raises(ModelError, match="missing field.*assistant"):
         read_uld_checkpoint(tmp_path / "bad")
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("bitsandbytes") is None,
+                    reason="bitsandbytes (musebench[quant]) not installed")
+def test_the_quantization_attack_quantizes_both_models(uld_run, tiny_tokenizer):
+    from musebench.robustness.quantize import load_quantized
+    from musebench.unlearn.uld_model import ULDModel
+
+    loaded = load_quantized(uld_run.checkpoints[-1].path, "nf4", "cpu")
+    model = loaded.model
+    assert isinstance(model, ULDModel) and model.alpha == 1.0
+    for half in (model.target, model.assistant):
+        assert type(half.model.layers[0].mlp.up_proj).__name__ == "Linear4bit"
+    ids = torch.tensor([tiny_tokenizer("Alda Vorn was born in")["input_ids"]])
+    with torch.no_grad():
+        expected = losses.uld_logits(model.target(input_ids=ids).logits, model.assistant(input_ids=ids).logits, 1.0)
+        torch.testing.assert_close(model(input_ids=ids).logits, expected)

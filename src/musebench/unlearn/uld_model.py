@@ -8,7 +8,7 @@ from torch import nn
 from musebench.errors import ModelError
 from musebench.unlearn import losses
 from musebench.unlearn.trainer import UnlearnTrainer
-from musebench.unlearn.whp import PairCache, WHPModel, WHPOutput, _returned_cache
+from musebench.unlearn.whp import WHPModel
 
 
 class ULDAssistantTrainer(UnlearnTrainer):
@@ -40,23 +40,12 @@ def truncate_layers(model: nn.Module, keep: int) -> nn.Module:
 
 
 class ULDModel(WHPModel):
-    """Target and assistant behind one causal-LM call: logits ``z_target − α z_assistant``, the pair of KV
-    caches as WHP's (so ``generate`` and the engine's decoding run unchanged)."""
+    """Target and assistant behind one causal-LM call: logits ``z_target − α z_assistant``; everything else
+    (the pair of KV caches, the evaluation model contract, the engine's decoding) is WHP's wrapper."""
 
     @property
     def assistant(self) -> nn.Module:
         return self.finetuned
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None,
-                use_cache=None, cache=None, logits_to_keep: int = 0, **kwargs) -> WHPOutput:
-        past = past_key_values if past_key_values is not None else cache
-        past_target, past_assistant = past if past is not None else (None, None)
-        common = dict(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                      use_cache=use_cache, **kwargs)
-        if logits_to_keep:
-            common["logits_to_keep"] = logits_to_keep
-        out_t = self.target(**{self._cache_arg: past_target}, **common)
-        out_a = self.finetuned(**{self._cache_arg: past_assistant}, **common)
-        logits = losses.uld_logits(out_t.logits, out_a.logits, self.alpha)
-        past = PairCache(_returned_cache(out_t), _returned_cache(out_a)) if use_cache else None
-        return WHPOutput(logits=logits, past_key_values=past)
+    def combine(self, z_target, z_assistant):
+        return losses.uld_logits(z_target, z_assistant, self.alpha)
