@@ -141,3 +141,21 @@ def test_experiment_yaml_names_the_plugin_and_checks_its_options(installed_examp
     raw["methods"]["capped_ga"]["method_options"] = {"capped_flor": 3}
     with pytest.raises(ConfigError, match="methods.capped_ga.*capped_flor"):
         parse_experiment(raw, method_validator=validate_method)
+
+
+def test_a_broken_plugin_is_one_line_in_unlearn_and_marked_in_ls(fake_site, capsys, tmp_path):
+    info = fake_site / "pkg_gone-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pkg-gone\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[musebench.methods]\ngone = mb_gone_module:METHOD\n")
+    METHODS.refresh()
+    try:
+        code = main(["unlearn", "--model", "m", "--data", "d", "--method", "gone", "--out", str(tmp_path / "o")])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1
+        assert "plugin package 'pkg-gone'" in err and "ModuleNotFoundError" in err
+        assert main(["ls", "methods"]) == 2  # listed, marked, and the exit code says something is wrong
+        out = capsys.readouterr().out
+        assert "gone" in out and "BROKEN: plugin package 'pkg-gone'" in out and "npo_gdr" in out
+    finally:
+        METHODS.refresh()
