@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ def test_ls_lists_every_registered_method_metric_and_builtin_experiment(capsys):
         assert listed == list(names), section
         assert all(len(line.split(None, 1)) == 2 for line in sections[section].splitlines()[1:])  # a summary each
     assert "npo_gdr      NPO + NLL on retain text" in sections["methods"]
-    assert "news-mini-quick   news-mini (tiny): 10 methods" in sections["experiments"]
+    assert re.search(r"news-mini-quick   news-mini \(tiny\): \d+ methods", sections["experiments"])
 
 
 def test_ls_one_section(capsys):

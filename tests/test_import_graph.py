@@ -28,20 +28,21 @@ KINDS = ("top", "lazy", "typing")
 
 # The floors of docs/architecture.md. A package may import the shared modules, itself, and what its entry
 # names. ``None``: the package may import anything (the command layer on top).
-SHARED = {"musebench", "errors", "io", "console", "versions"}
+SHARED = {"musebench", "errors", "io", "console", "versions", "criteria"}
 MAY_IMPORT: dict[str, set[str] | None] = {
     "data": set(),  # the ground floor (its shared modules too are restricted, below)
+    "results": set(),  # the results.json schema: written by experiment, read by report / commands
     "models": {"data"},
     "evaluate": {"data", "models"},
     "unlearn": {"data", "models"},
     "robustness": {"data", "models", "evaluate", "unlearn"},
-    "experiment": {"data", "models", "evaluate", "unlearn", "robustness"},
+    "experiment": {"data", "models", "evaluate", "unlearn", "robustness", "results"},
     "audit": {"data", "models", "evaluate", "unlearn", "robustness"},
-    "report": {"data", "experiment"},  # report reads saved results through experiment's schema
+    "report": {"data", "results"},  # report reads saved results through the results schema, never experiment
     "commands": None,
     "cli": None,
 }
-DATA_SHARED = {"musebench", "errors", "io"}  # data/ imports only these of the shared modules
+DATA_SHARED = {"musebench", "errors", "io", "criteria"}  # data/ imports only these of the shared modules
 NEVER = {("evaluate", "unlearn"), ("unlearn", "evaluate")}  # at any level, stated separately in the docs
 NOBODY_IMPORTS = {"cli", "commands", "audit"}  # entry points and the audit sit on top (commands call them)
 # Known edges against the floors, each with its reason. The run's backend builds the report after

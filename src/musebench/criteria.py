@@ -74,6 +74,11 @@ class Criterion:
     key: str  # the score key, or the results block (``scalability``, ``sustainability``, ``robustness``)
 
     @property
+    def heading(self) -> str:
+        """``"C5 Scalability"``: the code and the paper's name, as the report's sections say."""
+        return f"{self.code} {self.name}"
+
+    @property
     def title(self) -> str:
         """``"C1 no verbatim memorization (VerbMem on forget)"``."""
         return f"{self.code} {self.name[0].lower()}{self.name[1:]} ({self.measured_by})"

@@ -138,3 +138,17 @@ def test_attacks_that_cannot_run_fail_before_any_training(tmp_path, block, field
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         run_experiment(parse_experiment(raw), tmp_path / "run", backend)
     assert backend.calls["build"] == [] and backend.calls["unlearn"] == []
+
+
+def test_the_c7_block_reads_back_whole(tmp_path):
+    """What the experiment writes for C7 is a fixed point of the results schema's reader."""
+    import json
+
+    from musebench.results import parse_results
+
+    run_experiment(parse_experiment(EXPERIMENT), tmp_path / "run", RobustBackend())
+    on_disk = json.loads((tmp_path / "run" / "results.json").read_text(encoding="utf-8"))
+    back = parse_results(on_disk, tmp_path / "run" / "results.json")
+    assert back.to_dict() == on_disk and list(on_disk["robustness"]) == list(back.robustness.to_dict())
+    assert back.robustness.methods["ga"].measures() == {
+        a: e["measure"]["knowmem_f"] for a, e in on_disk["robustness"]["methods"]["ga"]["attacks"].items()}

@@ -11,9 +11,12 @@ import pytest
 from musebench.errors import ConfigError
 from musebench.report.verdicts import MET, NOT_MET, NOT_RUN, VerdictRules, judge_all, judge_method
 from musebench.results import (
+    AttackResult,
     Checkpoint,
     MethodResult,
     Results,
+    RobustMethod,
+    Robustness,
     ScalabilityFold,
     Scored,
     SustainabilityRequest,
@@ -142,9 +145,9 @@ def test_sample_run_verdicts(sample_path):
     assert verdicts["npo_gdr"]["C5"].reason == "KnowMem-r 50.8 < 52.4 at fold 4 (40 docs)"
 
 
-def _robust(measures: dict) -> dict:
-    return {"methods": {"m": {"attacks": {a: {"scores": {"knowmem_f": 1.0}, "measure": {"knowmem_f": v}}
-                                          for a, v in measures.items()}}}}
+def _robust(measures: dict) -> Robustness:
+    return Robustness(methods={"m": RobustMethod(attacks={
+        a: AttackResult(scores={"knowmem_f": 1.0}, measure={"knowmem_f": v}) for a, v in measures.items()})})
 
 
 @pytest.mark.parametrize("measures, status", [
@@ -155,7 +158,7 @@ def _robust(measures: dict) -> dict:
 ])
 def test_c7_is_the_worst_knowmem_recovery_over_every_attack(measures, status):
     method = MethodResult("m", (Checkpoint(full(), label="epoch-1"),), "epoch-1")
-    results = Results("r", TARGET, RETRAIN, {"m": method}, robustness=_robust(measures) if measures else {})
+    results = Results("r", TARGET, RETRAIN, {"m": method}, robustness=_robust(measures) if measures else None)
     verdict = judge_method(method, results, DEFAULT_RULES)["C7"]
     assert verdict.status == status
     if status == NOT_MET:

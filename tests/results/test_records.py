@@ -115,6 +115,7 @@ def test_unknown_score_keys_are_left_out_and_follow_up_rows_sorted(tmp_path):
     raw = doc.data
     raw["methods"]["ga"]["checkpoints"][0]["scores"]["newer_score"] = 3.0
     raw["methods"]["ga"]["sustainability"].reverse()
+    raw["failed"][0]["error"] = ""  # str() of an exception raised without a message
     back = parse_results(raw, tmp_path / "results.json")
-    assert "newer_score" not in back.methods["ga"].checkpoints[0].scores
+    assert "newer_score" not in back.methods["ga"].checkpoints[0].scores and back.failed[0].error == ""
     assert [r.request for r in back.methods["ga"].sustainability] == [1, 2]

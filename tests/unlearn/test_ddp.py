@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("ddp_worker.py")
 DDP_CPU = REPO / "configs" / "accelerate" / "ddp_cpu.yaml"
 MAX_LEN = 16  # windows of 15 tokens after BOS
-METHODS = ("ga_gdr", "npo_gdr", "rmu")
+METHODS = ("ga_gdr", "npo_gdr", "rmu", "npo_sam_gdr", "idk_nll_gdr")
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
                                 reason="torch built without gloo")

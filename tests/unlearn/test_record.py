@@ -23,8 +23,8 @@ def test_written_record_reads_back_field_for_field(tmp_path):
     on_disk = json.loads((tmp_path / "run.json").read_text())
     assert next(iter(on_disk)) == "schema_version" and on_disk["schema_version"] == RUN_SCHEMA_VERSION
     assert "out_dir" not in on_disk  # where the file lives is not part of it (the run directory can move)
-    assert on_disk["versions"] == package_versions(("musebench", "torch", "transformers", "accelerate", "peft",
-                                                    "tokenizers"))
+    assert on_disk["versions"] == package_versions()  # the one list of recorded packages
+    assert on_disk["versions"]["torch"] and on_disk["versions"]["transformers"]
     again = RunRecord.read(tmp_path)
     assert again == record
     run = read_run(tmp_path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 
+from musebench.criteria import CRITERIA
 from musebench.data import MissingDataWarning, QAPair, VerbMemRecord
 from musebench.data.layout import LAYOUT
 from musebench.evaluate.metrics import knowmem_cut, rouge_l_f1
@@ -31,8 +32,8 @@ def select_shots(icl: list[QAPair], num_shots: int | None) -> list[QAPair]:
 
 
 #: What a KnowMem criterion measures, for warnings that name what a short few-shot file weakens.
-KNOWMEM_TITLES = {"knowmem_f": "C2 KnowMem on forget, and the checkpoint selection judged by it",
-                  "knowmem_r": "C4 utility (KnowMem on retain)"}
+KNOWMEM_TITLES = {"knowmem_f": f"C2 {CRITERIA['C2'].measured_by}, and the checkpoint selection judged by it",
+                  "knowmem_r": f"C4 utility ({CRITERIA['C4'].measured_by})"}
 #: The corpus part holding each KnowMem criterion's few-shot examples.
 ICL_PARTS = {"knowmem_f": "knowmem_forget_qa_icl", "knowmem_r": "knowmem_retain_qa_icl"}
 

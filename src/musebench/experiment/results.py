@@ -18,6 +18,7 @@ from musebench.io import atomic_write_json
 from musebench.results import (
     RESULTS_FILE,
     SCHEMA_VERSION,
+    Checker,
     FailedLine,
     FollowUp,
     MethodResult,
@@ -25,6 +26,7 @@ from musebench.results import (
     Results,
     load_results,
 )
+from musebench.results.robustness import parse_robustness
 
 __all__ = ["RESULTS_FILE", "SCHEMA_VERSION", "ResultsDoc", "read_results"]
 
@@ -91,8 +93,12 @@ class ResultsDoc:
         self._update(methods={n: methods[n] for n in order})
 
     def set_robustness(self, doc: dict[str, Any]) -> None:
-        """C7: attacks, controls and recoveries (``musebench.robustness.summary``)."""
-        self._update(robustness=doc)
+        """C7: attacks, controls and recoveries (``musebench.robustness.summary``), checked into records as a
+        reader would (a non-finite recovery is an error here, not in the report)."""
+        check = Checker(self.path)
+        record = parse_robustness(check, doc, list(self.record.methods))
+        check.raise_if_any()
+        self._update(robustness=record)
 
     def set_timing(self, **timings: float) -> None:
         self._update(timing_s={**self.record.timing_s, **{k: round(v, 2) for k, v in timings.items()}})

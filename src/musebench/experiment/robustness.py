@@ -133,4 +133,5 @@ def run_robustness(ctx: RunContext) -> dict[str, Any] | None:
         doc["notes"] = notes
         doc["timing_s"] = {"attacks": round(sum(wall), 2), "stages": len(wall)}  # first cost of cached stages
         ctx.results.set_robustness(doc)
-    return dict(ctx.results.record.robustness) or None
+    robustness = ctx.results.record.robustness
+    return robustness.to_dict() if robustness is not None else None

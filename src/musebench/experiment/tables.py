@@ -104,8 +104,8 @@ def follow_up_lines(results: Results) -> list[str]:
             if rows:
                 values = ", ".join(f"{r.number}: {r.scores.get('knowmem_r', float('nan')):.1f}" for r in rows)
                 lines.append(f"{name:<12} {titles[key]:<26} {values}")
-    for name, entry in results.robustness.get("methods", {}).items():
-        measures = [(a, e["measure"].get("knowmem_f")) for a, e in entry.get("attacks", {}).items() if "measure" in e]
+    for name, entry in (results.robustness.methods if results.robustness is not None else {}).items():
+        measures = [(a, e.measure.get("knowmem_f")) for a, e in entry.attacks.items() if e.measure is not None]
         if measures:
             values = ", ".join(f"{a}: {'n/a' if v is None else f'{v * 100:+.0f} %'}" for a, v in measures)
             lines.append(f"{name:<12} {'C7 KnowMem-f recovery':<26} {values}")

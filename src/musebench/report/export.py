@@ -75,5 +75,5 @@ def table_json(tables: Tables, plots: Sequence[Plot]) -> dict[str, Any]:
                      for name, verdicts in tables.verdicts.items()},
         "methods": {name: _method_dict(m) for name, m in results.methods.items()},
         "plots": [{"key": p.key, "file": p.filename, "title": p.title} for p in plots],
-        "robustness": dict(results.robustness) or None,
+        "robustness": results.robustness.to_dict() if results.robustness is not None else None,
     }

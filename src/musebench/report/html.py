@@ -14,6 +14,7 @@ from html import escape
 from importlib import resources
 from pathlib import Path
 
+from musebench.criteria import FOLLOW_UPS, criterion_of
 from musebench.report.markdown import header_facts
 from musebench.report.plots import Plot
 from musebench.report.tables import COLUMNS, CURVE_METRICS, Tables, curve_rows, format_cell, row_label
@@ -103,7 +104,7 @@ def _robustness(tables: Tables, plots: dict[str, Plot], report_dir: Path) -> str
     from musebench.report.robustness import TABLE_HEADER, describe_settings, robustness_rows, table_cells
 
     doc = tables.results.robustness
-    if not doc:
+    if doc is None:
         return '<p class="not-run-block">Not run: these results hold no robustness attacks.</p>'
     parts = [_img(plots["recovery"], report_dir)] if "recovery" in plots else []
     parts.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in describe_settings(doc)) + "</ul>")
@@ -138,10 +139,8 @@ def render_html(tables: Tables, plots: Sequence[Plot], report_dir: Path) -> str:
         f'<section id="tradeoff"><h2>Forget vs utility</h2>{_img(by_key["tradeoff"], report_dir)}</section>',
         f'<section id="privacy"><h2>Privacy leakage</h2>{_img(by_key["privleak"], report_dir)}</section>',
         f'<section id="curves"><h2>Per-method curves</h2>{curves}</section>',
-        (f'<section id="scalability"><h2>C5 Scalability</h2>'
-         f"{_fold_section(tables, 'scalability', by_key, report_dir)}</section>"),
-        (f'<section id="sustainability"><h2>C6 Sustainability</h2>'
-         f"{_fold_section(tables, 'sustainability', by_key, report_dir)}</section>"),
+        *(f'<section id="{kind}"><h2>{criterion_of(kind).heading}</h2>'
+          f"{_fold_section(tables, kind, by_key, report_dir)}</section>" for kind in FOLLOW_UPS),
         f'<section id="robustness"><h2>C7 Robustness</h2>{_robustness(tables, by_key, report_dir)}</section>',
         (f'<section id="provenance"><h2>Provenance</h2><details><summary>corpus, versions, settings, timing'
          f"</summary><pre>{provenance}</pre></details></section>"),

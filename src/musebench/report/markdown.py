@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from musebench.criteria import FOLLOW_UPS, criterion_of
 from musebench.report.plots import Plot
 from musebench.report.tables import (
     COLUMNS,
@@ -75,7 +76,8 @@ def render_markdown(tables: Tables, plots: Sequence[Plot]) -> str:
                        for name, m in results.methods.items()])
         out.append("")
 
-    for kind, title in (("scalability", "C5 Scalability"), ("sustainability", "C6 Sustainability")):
+    for kind in FOLLOW_UPS:
+        title = criterion_of(kind).heading
         out += [f"## {title}", ""]
         ran = {n: m for n, m in results.methods.items() if getattr(m, kind)}
         if not ran:
@@ -102,7 +104,7 @@ def _robustness_section(tables: Tables) -> list[str]:
 
     doc = tables.results.robustness
     out = ["## C7 Robustness", ""]
-    if not doc:
+    if doc is None:
         return out + ["Not run: these results hold no robustness attacks.", ""]
     out += [f"- {line}" for line in describe_settings(doc)] + [""]
     out += _table(TABLE_HEADER, [table_cells(r) for r in robustness_rows(doc)])

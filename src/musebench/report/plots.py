@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # before anything else of matplotlib; the report never op
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from musebench.criteria import SCORES
+from musebench.criteria import FOLLOW_UPS, SCORES, criterion_of
 from musebench.report.tables import Tables
 from musebench.results import MethodResult, ScalabilityFold, Scored, SustainabilityRequest
 
@@ -66,7 +66,7 @@ def render_plots(tables: Tables, out_dir: Path) -> list[Plot]:
                    f"PrivLeak of each model (selected checkpoints). The band is the C3 tolerance "
                    f"±{tables.rules.privleak_tolerance:g} %; negative = still looks trained on the forget "
                    f"set, positive = over-unlearned.")]
-    if tables.results.robustness:
+    if tables.results.robustness is not None:
         from musebench.report.robustness import recovery_figure
 
         fig = recovery_figure(tables.results.robustness, tables.rules.recovery_limit)
@@ -81,7 +81,8 @@ def render_plots(tables: Tables, out_dir: Path) -> list[Plot]:
                            f"Scores of {name} after each {_axis_name(method)}; dashed green = retrain, dotted "
                            f"grey = target, dash-dot orange = utility floor; the ringed point is the selected "
                            f"checkpoint ({method.selected})."))
-    for kind, title in (("scalability", "C5 scalability"), ("sustainability", "C6 sustainability")):
+    for kind in FOLLOW_UPS:
+        title = f"{criterion_of(kind).code} {criterion_of(kind).name.lower()}"
         figure = _fold_curves(tables, kind, colors)
         if figure is not None:
             ran = [n for n, m in tables.results.methods.items() if getattr(m, kind)]

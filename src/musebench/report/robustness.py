@@ -1,6 +1,6 @@
 """C7 in the report: the robustness table (model x attack x criterion) and the recovery bar chart.
 
-Everything comes from ``results.json["robustness"]`` (written by ``musebench.robustness.summary``): the
+Everything comes from ``results.json["robustness"]`` (``musebench.results.Robustness``): the
 attacked scores with their bootstrap CIs, the unattacked score on the same probe, and for methods the
 recovery ratio and the ``measure`` C7 judges (relearning: beyond the retrain control).
 """
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from matplotlib.figure import Figure
 
 from musebench.criteria import title
+from musebench.results import Robustness
 
 ATTACK_TITLES = {"quantize-int8": "int8", "quantize-nf4": "NF4 (4-bit)", "quantize-fp4": "FP4 (4-bit)",
                  "relearn-forget-slice": "relearn on forget slice", "relearn-retain": "relearn on retain",
@@ -39,38 +39,36 @@ class RobustnessRow:
     skipped: str | None = None
 
 
-def robustness_rows(doc: dict[str, Any]) -> list[RobustnessRow]:
+def robustness_rows(doc: Robustness) -> list[RobustnessRow]:
     """Controls first (target, retrain), then methods; one row per attack and criterion."""
     rows: list[RobustnessRow] = []
-    blocks = [(m, m, e) for m, e in doc.get("controls", {}).items()]
-    blocks += [(m, "method", e.get("attacks", {})) for m, e in doc.get("methods", {}).items()]
+    blocks = [(m, m, attacks) for m, attacks in doc.controls.items()]
+    blocks += [(m, "method", r.attacks) for m, r in doc.methods.items()]
     for model, kind, attacks in blocks:
         for attack, entry in attacks.items():
-            if "skipped" in entry:
+            if entry.skipped is not None:
                 rows.append(RobustnessRow(model, kind, attack, "", math.nan, None, None, None, None,
-                                          skipped=str(entry["skipped"])))
+                                          skipped=entry.skipped))
                 continue
-            for key, value in entry["scores"].items():
+            for key, value in entry.scores.items():
                 if key == "auc":
                     continue
-                ci = entry.get("ci", {}).get(key)
                 rows.append(RobustnessRow(
-                    model, kind, attack, key, float(value), tuple(ci) if ci else None,
-                    entry.get("baseline", {}).get(key), entry.get("recovery", {}).get(key),
-                    entry.get("excess", {}).get(key)))
+                    model, kind, attack, key, float(value), (entry.ci or {}).get(key),
+                    (entry.baseline or {}).get(key), (entry.recovery or {}).get(key),
+                    (entry.excess or {}).get(key)))
     return rows
 
 
-def c7_measures(doc: dict[str, Any], method: str, key: str = "knowmem_f") -> dict[str, float | None]:
+def c7_measures(doc: Robustness, method: str, key: str = "knowmem_f") -> dict[str, float | None]:
     """attack -> the number C7 judges for ``method`` (None: undefined, e.g. nothing was forgotten)."""
-    attacks = doc.get("methods", {}).get(method, {}).get("attacks", {})
-    return {a: e.get("measure", {}).get(key) for a, e in attacks.items() if "skipped" not in e
-            and key in e.get("measure", {})}
+    entry = doc.methods.get(method)
+    return entry.measures(key) if entry is not None else {}
 
 
-def recovery_figure(doc: dict[str, Any], limit: float) -> Figure | None:
+def recovery_figure(doc: Robustness, limit: float) -> Figure | None:
     """Grouped bars: per method, the KnowMem-f recovery of each attack; the dashed line is C7's limit."""
-    methods = list(doc.get("methods", {}))
+    methods = list(doc.methods)
     attacks = list(dict.fromkeys(a for m in methods for a in c7_measures(doc, m)))
     if not methods or not attacks:
         return None
@@ -125,9 +123,9 @@ def table_cells(row: RobustnessRow) -> list[str]:
             _score(row.unattacked, row.criterion), recovery, beyond]
 
 
-def describe_settings(doc: dict[str, Any]) -> list[str]:
+def describe_settings(doc: Robustness) -> list[str]:
     """Lines saying what was attacked how (schemes, relearning budget and split, notes)."""
-    settings = doc.get("settings", {})
+    settings = doc.settings or {}
     lines = []
     if settings.get("quantize"):
         lines.append("quantization (bitsandbytes via BitsAndBytesConfig): " + ", ".join(settings["quantize"]))
@@ -138,4 +136,4 @@ def describe_settings(doc: dict[str, Any]) -> list[str]:
                      f"{relearn.get('fraction')} of the forget set")
     if settings.get("paraphrase"):
         lines.append("rephrased probe: KnowMem-f on knowmem/forget_qa_paraphrase.json")
-    return lines + [str(n) for n in doc.get("notes", [])]
+    return lines + list(doc.notes or ())

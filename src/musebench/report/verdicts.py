@@ -164,7 +164,7 @@ def _utility_everywhere(points: Sequence[tuple[str, Scored]], floor: float | Non
 def _robust(results: Results, method: str, limit: float) -> Verdict:
     from musebench.report.robustness import attack_title, c7_measures
 
-    measures = c7_measures(results.robustness, method) if results.robustness else {}
+    measures = c7_measures(results.robustness, method) if results.robustness is not None else {}
     if not measures:
         return Verdict(NOT_RUN, "no robustness attacks in these results")
     defined = {a: v for a, v in measures.items() if v is not None}

@@ -19,7 +19,8 @@ from musebench.results.records import (
     Scored,
     SustainabilityRequest,
 )
+from musebench.results.robustness import AttackResult, RobustMethod, Robustness
 
-__all__ = ["RESULTS_FILE", "SCHEMA_VERSION", "Checker", "Checkpoint", "FailedLine", "FollowUp", "MethodResult",
-           "Reference", "Results", "ScalabilityFold", "Scored", "SustainabilityRequest", "load_results",
-           "parse_results"]
+__all__ = ["RESULTS_FILE", "SCHEMA_VERSION", "AttackResult", "Checker", "Checkpoint", "FailedLine", "FollowUp",
+           "MethodResult", "Reference", "Results", "RobustMethod", "Robustness", "ScalabilityFold", "Scored",
+           "SustainabilityRequest", "load_results", "parse_results"]

@@ -26,6 +26,7 @@ from musebench.results.records import (
     ScalabilityFold,
     SustainabilityRequest,
 )
+from musebench.results.robustness import parse_robustness
 
 MISSING_FILE = "results file not found (is this a `musebench run` output directory? run the experiment first)"
 
@@ -177,7 +178,7 @@ def parse_results(doc: Any, file: Path | str, complete: bool = True) -> Results:
         method = _method(check, method_name, raw)
         if method is not None:
             methods[method_name] = method
-    robustness = check_robustness(check, doc.get("robustness"), list(methods))
+    robustness = parse_robustness(check, doc.get("robustness"), list(methods))
     results = Results(
         name=name or "", target=refs.get("target"), retrain=refs.get("retrain"), methods=methods,
         retrain_auc=retrain_auc,
@@ -258,6 +259,13 @@ def _follow_up(check: Checker, key: str, item: dict, where: str):
         started_from=check.text(item.get("started_from"), f"{where}.started_from", required=False), **common)
 
 
+def _any_text(check: Checker, obj: Any, path: str) -> str:
+    if not isinstance(obj, str):
+        check.fail(path, "expected a string" if obj is not None else "missing", obj)
+        return ""
+    return obj
+
+
 def _failed(check: Checker, obj: Any) -> tuple[FailedLine, ...]:
     out = []
     for i, item in enumerate(check.list_of_objects(obj, "failed", required=False)):
@@ -265,41 +273,7 @@ def _failed(check: Checker, obj: Any) -> tuple[FailedLine, ...]:
         out.append(FailedLine(
             line=check.text(item.get("line"), f"{where}.line") or "",
             stage=check.text(item.get("stage"), f"{where}.stage", required=False),
-            error=check.text(item.get("error"), f"{where}.error") or "",
+            error=_any_text(check, item.get("error"), f"{where}.error"),  # an exception may say nothing
             log=check.text(item.get("log"), f"{where}.log", required=False),
             attempts=check.integer(item.get("attempts"), f"{where}.attempts", 1, required=False) or 1))
     return tuple(out)
-
-
-def _finite(x: Any) -> bool:
-    return not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x)
-
-
-def check_robustness(check: Checker, raw: Any, methods: list[str]) -> dict[str, Any]:
-    """C7's block (``musebench.robustness.summary``): the shape the report reads, kept as a mapping."""
-    if raw is None:
-        return {}
-    doc = check.mapping(raw, "robustness")
-    if doc is None:
-        return {}
-    for group in ("controls", "methods"):
-        block = check.mapping(doc.get(group), f"robustness.{group}") or {}
-        for model, entry in block.items():
-            attacks = entry.get("attacks") if group == "methods" and isinstance(entry, dict) else entry
-            if group == "methods" and model not in methods:
-                check.fail(f"robustness.methods.{model}", "not one of the run's methods", model)
-            for attack, value in (check.mapping(attacks, f"robustness.{group}.{model}") or {}).items():
-                where = f"robustness.{group}.{model}.{attack}"
-                if not isinstance(value, dict):
-                    check.fail(where, "expected a JSON object", value)
-                    continue
-                if "skipped" in value:
-                    continue
-                for key, number in (check.mapping(value.get("scores"), f"{where}.scores") or {}).items():
-                    if not _finite(number):
-                        check.fail(f"{where}.scores.{key}", "expected a finite number", number)
-                for part in ("recovery", "measure", "excess"):
-                    for key, number in (value.get(part) or {}).items():
-                        if number is not None and not _finite(number):
-                            check.fail(f"{where}.{part}.{key}", "expected a finite number or null", number)
-    return doc

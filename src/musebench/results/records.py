@@ -2,8 +2,8 @@
 
 ``experiment`` builds these as stages finish and saves ``Results.to_dict()``; ``report``, ``musebench run``'s
 table and ``musebench compare`` read the file back through ``musebench.results.parse_results`` into the
-same types. Free-form blocks (the experiment's provenance, a method's config, C7's attack tables) stay
-mappings: they are shown, not computed with. Absent parts (C5 not run, a metric left out of a checkpoint's
+same types (C7's block: ``musebench.results.robustness``). Free-form blocks (the experiment's provenance,
+a method's config, the corpus) stay mappings: they are shown, not computed with. Absent parts (C5 not run, a metric left out of a checkpoint's
 evaluation) are empty or ``None``, never zeros.
 """
 
@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from musebench.results.robustness import Robustness
 
 SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
@@ -210,11 +214,11 @@ class Results:
     corpus: Mapping[str, Any] = field(default_factory=dict)  # name, fingerprint, source
     provenance: Mapping[str, Any] = field(default_factory=dict)  # versions, seed, eval settings, experiment
     timing_s: Mapping[str, float] = field(default_factory=dict)
-    robustness: Mapping[str, Any] = field(default_factory=dict)  # C7 (``musebench.robustness.summary``)
+    robustness: Robustness | None = None  # C7, when the run attacked its models
     executor: str | None = None
     failed: tuple[FailedLine, ...] = ()
     report: str | None = None  # the report directory, relative to the run
-    source: Any = None  # the file it was read from (not written)
+    source: Path | None = None  # the file it was read from (not written)
 
     def reference(self, role: str) -> Reference | None:
         return self.target if role == "target" else self.retrain
@@ -232,8 +236,8 @@ class Results:
             out["executor"] = self.executor
         if self.failed:
             out["failed"] = [f.to_dict() for f in self.failed]
-        if self.robustness:
-            out["robustness"] = dict(self.robustness)
+        if self.robustness is not None:
+            out["robustness"] = self.robustness.to_dict()
         if self.report is not None:
             out["report"] = self.report
         return out

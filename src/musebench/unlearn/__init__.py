@@ -34,6 +34,22 @@ METHODS: dict[str, Method] = {
                           "subtract alpha x (fine-tuned - target) weights", runner=True),
     "whp": Method("musebench.unlearn.whp:run_whp", "logits of target - alpha x ReLU(fine-tuned - target)",
                   runner=True),
+    "idk_nll": Method("musebench.unlearn.idk:IdkNLLTrainer", "NLL of a refusal after each forget window's prompt "
+                      "(IdkNLL)"),
+    "idk_nll_gdr": Method("musebench.unlearn.idk:IdkNLLTrainer", "IdkNLL + NLL on retain text", retain="gdr",
+                          default_alpha=1.0),
+    "idk_dpo": Method("musebench.unlearn.idk:IdkDPOTrainer", "DPO preferring a refusal to the forget text "
+                      "(IdkDPO, beta 0.1)", needs_reference=True, default_beta=0.1),
+    "idk_dpo_gdr": Method("musebench.unlearn.idk:IdkDPOTrainer", "IdkDPO + NLL on retain text", retain="gdr",
+                          needs_reference=True, default_beta=0.1, default_alpha=1.0),
+    "idk_dpo_klr": Method("musebench.unlearn.idk:IdkDPOTrainer", "IdkDPO + KL to the reference on retain text",
+                          retain="klr", needs_reference=True, default_beta=0.1, default_alpha=1.0),
+    "npo_sam": Method("musebench.unlearn.npo_sam:NPOSAMTrainer", "NPO with the forget gradient at SAM-perturbed "
+                      "weights (NPO-SAM, rho 0.01)", needs_reference=True, default_beta=0.1),
+    "npo_sam_gdr": Method("musebench.unlearn.npo_sam:NPOSAMTrainer", "NPO-SAM + NLL on retain text", retain="gdr",
+                          needs_reference=True, default_beta=0.1, default_alpha=1.0),
+    "npo_sam_klr": Method("musebench.unlearn.npo_sam:NPOSAMTrainer", "NPO-SAM + KL to the reference on retain text",
+                          retain="klr", needs_reference=True, default_beta=0.1, default_alpha=1.0),
     "finetune": Method("musebench.unlearn.finetune:FinetuneTrainer",
                        "plain NLL fine-tuning on the forget text (the fine-tuned model of Task Vector / WHP)"),
     "uld": Method("musebench.unlearn.uld:run_uld", "logits of target - alpha x assistant (first layers of the "

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from musebench.errors import ConfigError
+from musebench.unlearn.idk_options import IdkOptions
 from musebench.unlearn.method_options import MethodOptionsField, option_problems, resolved_options
+from musebench.unlearn.npo_sam_options import SAMOptions
 from musebench.unlearn.uld_options import ULDOptions
 
 LOSS_FORMS = ("textbook", "original")
@@ -145,8 +147,8 @@ class EditOptions:
 
 
 @dataclass
-class UnlearnConfig(ULDOptions, MethodOptionsField, EditOptions, RMUOptions, PreferenceOptions, RetainOptions,
-                    TrainingOptions):
+class UnlearnConfig(SAMOptions, IdkOptions, ULDOptions, MethodOptionsField, EditOptions, RMUOptions,
+                    PreferenceOptions, RetainOptions, TrainingOptions):
     """Everything one unlearning request needs besides the model, the corpus and the output directory."""
 
     method: str = field(default="", metadata=_help("unlearning method, a key of musebench.unlearn.METHODS"))
@@ -269,6 +271,9 @@ def _problems(c: UnlearnConfig):
         yield "seed", c.seed, "must be an integer in [0, 2**32)"
     if not isinstance(c.device, str):
         yield "device", c.device, "must be a string"
+    for f in dataclasses.fields(c):  # a method's own options carry their check in their metadata
+        if "check" in f.metadata and (message := f.metadata["check"](getattr(c, f.name))) is not None:
+            yield f.name, getattr(c, f.name), message
 
 
 def _scheduler_names() -> tuple[str, ...]:

@@ -1,11 +1,10 @@
-"""The fine-tune-then-edit course of Task Vector and WHP (:func:`run_alpha_edit`), and θ_ft, where it starts:
-the target fine-tuned on the forget set with plain NLL.
+"""θ_ft, the model Task Vector and WHP start from: the target fine-tuned on the forget set with plain NLL.
 
-θ_ft is trained once, under ``out_dir/finetuned/`` or the directory ``config.finetuned_dir`` names (an
+It is trained once, under ``out_dir/finetuned/`` or the directory ``config.finetuned_dir`` names (an
 experiment gives Task Vector and WHP the same one, so the two share one θ_ft as in MUSE), by a direct call of
 ``training.train`` with method ``finetune`` (the Trainer of every gradient method), so it runs under
-``accelerate launch`` / DDP / FSDP / DeepSpeed like them. The methods import this module; it imports only
-training and the run record, never the API above it. ``finetune_key.json`` records what it was trained from (model, forget documents,
+``accelerate launch`` / DDP / FSDP / DeepSpeed like them; this module imports training and the run record,
+never the API above it. ``finetune_key.json`` records what it was trained from (model, forget documents,
 recipe); a second call with the same key reuses it, so sweeping more α values, or the other method, costs
 no training. A different key is an error,
 never a silent retrain or a silently stale model. Only the last epoch is kept (the others are deleted: a
@@ -26,7 +25,6 @@ import json
 import logging
 import os
 import shutil
-import time
 from pathlib import Path
 
 import torch
@@ -34,8 +32,8 @@ import torch
 from musebench.errors import ConfigError, ModelError, TrainingError
 from musebench.io import atomic_write_json, stable_hash
 from musebench.unlearn import training
-from musebench.unlearn.config import Checkpoint, TrainingOptions, UnlearnRun
-from musebench.unlearn.record import RunRecord, corpus_entry, read_run
+from musebench.unlearn.config import TrainingOptions
+from musebench.unlearn.record import RunRecord, read_run
 
 logger = logging.getLogger(__name__)
 
@@ -181,59 +179,3 @@ def weights_dtype(name: str):
     written in bf16 (13 GB each, not 27), while the task vector is computed from θ_ft in its own precision.
     """
     return {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
-
-
-def alpha_label(alpha: float) -> str:
-    """``alpha-1``, ``alpha-512``, ``alpha-0.5``: the checkpoint label of an edit strength."""
-    return f"alpha-{alpha:g}"
-
-
-def previous_edit_run(out_dir, config, resume: bool):
-    """A finished Task Vector / WHP run with the same config, to return as it is when resuming.
-
-    Without ``resume`` the α checkpoints are simply written again (cheap: θ_ft is cached); a directory that
-    holds another method's run is an error, never overwritten."""
-    previous = read_run(out_dir)
-    if previous is not None and previous.method != config.method:
-        raise ConfigError(f"output directory already holds a '{previous.method}' run; choose another output "
-                          "directory", file=out_dir)
-    if resume and previous is not None and previous.status == "complete" and previous.config == config.to_dict():
-        return previous
-    return None
-
-
-def run_alpha_edit(model_dir, corpus, config, out_dir, forget_split: str, resume: bool, write_alphas):
-    """The course every Task Vector / WHP request takes; ``write_alphas(ft_path, checkpoints)`` differs.
-
-    A finished run with the same config is returned as it is (with ``resume``); otherwise every process
-    trains (or reuses) θ_ft together, the main process writes one checkpoint per α and ``run.json``, and
-    after the barrier every process returns the saved run.
-    """
-    out_dir = Path(out_dir)
-    if (done := previous_edit_run(out_dir, config, resume)) is not None:
-        return done
-    started = time.monotonic()
-    ft_path, history = ensure_finetuned(model_dir, corpus, config, out_dir, forget_split, resume=resume)
-    checkpoints = [Checkpoint(alpha_label(a), out_dir / alpha_label(a)) for a in config.alphas]
-    run = None
-    if is_main_process():
-        write_alphas(ft_path, checkpoints)
-        run = write_edit_run(out_dir, config, model_dir, corpus, forget_split, ft_path, checkpoints, history,
-                             time.monotonic() - started)
-    barrier()
-    if run is None:  # other ranks: the main process wrote it
-        run = read_run(out_dir)
-    return run
-
-
-def write_edit_run(out_dir, config, model_dir, corpus, forget_split: str, finetuned_path, checkpoints,
-                   history: dict, elapsed_s: float) -> UnlearnRun:
-    """``run.json`` of a finished Task Vector / WHP run; returns the ``UnlearnRun`` it records."""
-    out_dir = Path(out_dir)
-    record = RunRecord(out_dir, config.method, config.to_dict(), model=str(model_dir),
-                       finetuned=os.path.relpath(Path(finetuned_path).resolve(), out_dir.resolve()),
-                       forget_split=forget_split, corpus=corpus_entry(corpus), status="complete",
-                       checkpoints=[{"label": c.label, "path": c.label} for c in checkpoints], history=history,
-                       timing_s={"unlearn": round(elapsed_s, 3)})
-    record.write()
-    return record.as_run()

@@ -174,6 +174,41 @@ def rmu_loss(h_forget: torch.Tensor, control_vec: torch.Tensor, h_retain: torch.
     return forget + alpha * retain, forget, retain
 
 
+# ----- IdkDPO (methods-b) ------------------------------------------------------------------------------------
+# IdkNLL needs no function of its own: it is ``nll`` on the refusal tokens of prompt + refusal sequences (the
+# prompt's labels are -100), see ``unlearn/idk.py``.
+
+
+def idk_dpo_loss(logp_chosen: torch.Tensor, ref_logp_chosen: torch.Tensor, logp_rejected: torch.Tensor,
+                 ref_logp_rejected: torch.Tensor, beta: float) -> torch.Tensor:
+    """IdkDPO, per example: DPO (Rafailov et al. 2023, arXiv 2305.18290, Eq. 7) with a refusal as the preferred
+    answer and the forget text as the rejected one (Maini et al. 2024, TOFU, arXiv 2401.06121):
+
+    ``-(2/beta) log sigmoid(beta ((log pi(y_w|x) - log pi_ref(y_w|x)) - (log pi(y_l|x) - log pi_ref(y_l|x))))``
+
+    Arguments are sequence log-likelihoods of the answers ``[B]``. The ``2/beta`` factor (DPO's Eq. 7 has 1) is
+    OpenUnlearning's scale: without the chosen term the loss is exactly NPO (``npo_loss``), so the two methods'
+    learning rates are comparable. At the start (pi = pi_ref) every example costs (2/beta) log 2.
+    """
+    margin = (logp_chosen - ref_logp_chosen) - (logp_rejected - ref_logp_rejected)
+    return -(2.0 / beta) * F.logsigmoid(beta * margin)
+
+
+# ----- NPO-SAM (methods-b) -----------------------------------------------------------------------------------
+
+
+def sam_perturbation(grads: list[torch.Tensor], rho: float, eps: float = 1e-12) -> list[torch.Tensor]:
+    """SAM's first-order worst-case weight offset (Foret et al. 2021, arXiv 2010.01412, Eq. 2), as NPO-SAM uses it
+    on the forget loss (Fan et al. 2025, arXiv 2502.05374): ``delta = rho g / ||g||_2``.
+
+    ``grads`` are the gradient's tensors (one per trained parameter); ``||g||`` is the norm of all of them
+    together, so ``delta`` has norm ``rho`` (0 when ``g`` is 0). New tensors; ``grads`` is not changed.
+    """
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+    scale = rho / (norm + eps)
+    return [g * scale.to(g.dtype) for g in grads]
+
+
 # ULD (Ji et al. 2024) -------------------------------------------------------------------------------------
 
 def uniform_kl(logits: torch.Tensor, mask: torch.Tensor | None = None, normaliser: Normaliser = None) -> torch.Tensor:

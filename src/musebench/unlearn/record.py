@@ -22,8 +22,6 @@ from musebench.versions import package_versions
 
 RUN_FILE = "run.json"
 RUN_SCHEMA_VERSION = 1
-#: The packages whose versions decide a run's bits (recorded for provenance).
-RUN_PACKAGES = ("musebench", "torch", "transformers", "accelerate", "peft", "tokenizers")
 
 
 def _now() -> str:
@@ -48,7 +46,7 @@ class RunRecord:
     forget_split: str = "forget"
     corpus: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)  # window / step counts, device, processes, ...
-    versions: dict[str, str | None] = field(default_factory=lambda: package_versions(RUN_PACKAGES))
+    versions: dict[str, str | None] = field(default_factory=package_versions)  # the recorded packages
     created: str = field(default_factory=_now)
     status: str = "running"
     error: str | None = None

@@ -118,9 +118,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
                           unlearn_config=config, retain=spec.retain, reference=reference,
                           copy_start_as_reference=copy_start, start_model_dir=model_dir)
 
-    record = RunRecord(out_dir, config.method, config.to_dict(), model=str(model_dir),
-                       reference=str(reference_dir) if reference_dir else None, forget_split=forget_split,
-                       corpus=corpus_entry(corpus), data={
+    data = {
         "forget_windows": len(forget),
         "forget_tokens": sum(len(w) for w in forget),
         "retain_windows": len(retain) if retain is not None else 0,
@@ -132,7 +130,10 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
         "mixed_precision": mixed,
         "torch_threads": torch.get_num_threads(),  # per process; the bits of a CPU run depend on it
         "reference": describe_reference(trainer.reference),  # FSDP / ZeRO-3: sharded like the model
-    })
+    }
+    record = RunRecord(out_dir, config.method, config.to_dict(), model=str(model_dir),
+                       reference=str(reference_dir) if reference_dir else None, forget_split=forget_split,
+                       corpus=corpus_entry(corpus), data=data)
     if previous is not None:  # a resumed run keeps the epochs it already saved
         record.checkpoints = list(previous.checkpoints)
 

@@ -130,13 +130,8 @@ def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
     import time
 
     from musebench.unlearn.config import Checkpoint
-    from musebench.unlearn.finetuned import (
-        alpha_label,
-        barrier,
-        is_main_process,
-        previous_edit_run,
-        write_edit_run,
-    )
+    from musebench.unlearn.edit_course import alpha_label, previous_edit_run, write_edit_run
+    from musebench.unlearn.finetuned import barrier, is_main_process
     from musebench.unlearn.record import read_run
     from musebench.unlearn.training import train
 

@@ -220,7 +220,7 @@ def run_whp(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
 
     ``reference_dir`` is unused (WHP's "reference" is the target itself); accepted for the common signature.
     """
-    from musebench.unlearn.finetuned import run_alpha_edit
+    from musebench.unlearn.edit_course import run_alpha_edit
 
     if (Path(model_dir) / WHP_FILE).is_file():
         raise ConfigError("WHP cannot start from a WHP checkpoint (its weights are two models); sequential WHP "
