@@ -79,6 +79,7 @@ class StepClock:
         self.cpu_starts: list[float] = []
         self.tokens: list[int] = []
         self.count_retain = False
+        self.last_inputs = None
 
     def install(self):
         from musebench.unlearn.trainer import UnlearnTrainer
@@ -87,12 +88,16 @@ class StepClock:
         clock = self
 
         def timed(trainer, model, inputs, *args, **kwargs):
-            clock.starts.append(time.perf_counter())
-            clock.cpu_starts.append(time.process_time())
-            n = int(inputs["forget_attention_mask"].sum())
-            if clock.count_retain and "retain_attention_mask" in inputs:
-                n += int(inputs["retain_attention_mask"].sum())
-            clock.tokens.append(n)
+            # one micro-batch is one entry, even when a trainer calls the base step more than once on it (NPO-SAM
+            # with a retain term: the forget pass at the perturbed weights, then the retain pass)
+            if inputs is not clock.last_inputs:
+                clock.last_inputs = inputs
+                clock.starts.append(time.perf_counter())
+                clock.cpu_starts.append(time.process_time())
+                n = int(inputs["forget_attention_mask"].sum())
+                if clock.count_retain and "retain_attention_mask" in inputs:
+                    n += int(inputs["retain_attention_mask"].sum())
+                clock.tokens.append(n)
             return original(trainer, model, inputs, *args, **kwargs)
 
         UnlearnTrainer.training_step = timed
@@ -100,6 +105,7 @@ class StepClock:
 
     def reset(self, count_retain: bool):
         self.starts, self.cpu_starts, self.tokens, self.count_retain = [], [], [], count_retain
+        self.last_inputs = None
 
     def rates(self, warmup: int) -> dict[str, float]:
         """Steps and tokens per second over steps ``warmup .. n-2`` (an interval ends where the next step starts),
