@@ -12,7 +12,9 @@ of the next, so loading, the first compiled step and saving are excluded). Token
 reference-model forward passes are work, but are not counted as tokens. Rates are given per wall-clock
 second and per CPU second of the benchmark process: with one torch thread the second is what an idle core
 would do, and stays meaningful when other jobs share the CPU. ``task_vector`` rows are the forget
-fine-tune (the only training Task Vector and WHP do) and the per-alpha edit + save.
+fine-tune (the only training Task Vector and WHP do) and the per-alpha edit + save; the ``uld`` row is the
+training of ULD's assistant (the target cut to its first quarter of layers; its only training). Methods of
+installed plugins are measured by name like the built-ins.
 """
 
 from __future__ import annotations
@@ -29,15 +31,23 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-METHODS = ["ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr", "simnpo", "rmu", "finetune"]
+#: Not measured by default: ULD's assistant is measured as ``uld``; Task Vector and WHP train only ``finetune``.
+NOT_MEASURED = ("uld_assistant", "task_vector", "whp")
+
+
+def registered_methods() -> list[str]:
+    """Every method that trains, built-in or from an installed plugin (the default of ``--methods``)."""
+    from musebench.unlearn import METHODS as REGISTRY
+
+    return [name for name in REGISTRY if name not in NOT_MEASURED and (REGISTRY[name].is_trainer or name == "uld")]
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", help="model directory (default: a random mini-size Llama)")
     p.add_argument("--data", help="corpus directory (default: the generated news-mini corpus)")
-    p.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods ('finetune' = the "
-                   "Task Vector / WHP fine-tune)")
+    p.add_argument("--methods", default=None, help="comma-separated methods (default: every registered method "
+                   "that trains; 'finetune' = the Task Vector / WHP fine-tune, 'uld' = ULD's assistant)")
     p.add_argument("--steps", type=int, default=8, help="measured optimizer steps per method")
     p.add_argument("--warmup", type=int, default=2, help="optimizer steps run before the clock starts")
     p.add_argument("--batch-size", type=int, default=4)
@@ -69,6 +79,7 @@ class StepClock:
         self.cpu_starts: list[float] = []
         self.tokens: list[int] = []
         self.count_retain = False
+        self.last_inputs = None
 
     def install(self):
         from musebench.unlearn.trainer import UnlearnTrainer
@@ -77,12 +88,16 @@ class StepClock:
         clock = self
 
         def timed(trainer, model, inputs, *args, **kwargs):
-            clock.starts.append(time.perf_counter())
-            clock.cpu_starts.append(time.process_time())
-            n = int(inputs["forget_attention_mask"].sum())
-            if clock.count_retain and "retain_attention_mask" in inputs:
-                n += int(inputs["retain_attention_mask"].sum())
-            clock.tokens.append(n)
+            # one micro-batch is one entry, even when a trainer calls the base step more than once on it (NPO-SAM
+            # with a retain term: the forget pass at the perturbed weights, then the retain pass)
+            if inputs is not clock.last_inputs:
+                clock.last_inputs = inputs
+                clock.starts.append(time.perf_counter())
+                clock.cpu_starts.append(time.process_time())
+                n = int(inputs["forget_attention_mask"].sum())
+                if clock.count_retain and "retain_attention_mask" in inputs:
+                    n += int(inputs["retain_attention_mask"].sum())
+                clock.tokens.append(n)
             return original(trainer, model, inputs, *args, **kwargs)
 
         UnlearnTrainer.training_step = timed
@@ -90,6 +105,7 @@ class StepClock:
 
     def reset(self, count_retain: bool):
         self.starts, self.cpu_starts, self.tokens, self.count_retain = [], [], [], count_retain
+        self.last_inputs = None
 
     def rates(self, warmup: int) -> dict[str, float]:
         """Steps and tokens per second over steps ``warmup .. n-2`` (an interval ends where the next step starts),
@@ -107,12 +123,19 @@ def bench_method(method, model_dir, corpus, args, clock, work: Path) -> dict:
     from musebench.unlearn import METHODS as REGISTRY
     from musebench.unlearn import UnlearnConfig, run_unlearning
 
+    name = method
+    if method == "uld":  # ULD trains only its assistant, the target cut to its first layers
+        from musebench.unlearn.uld import write_assistant_start
+
+        model_dir = write_assistant_start(model_dir, work / "uld-assistant-start", None)
+        method = "uld_assistant"
     spec = REGISTRY[method]
-    clock.reset(count_retain=spec.retain == "gdr" or spec.retain == "klr" or method == "rmu")
+    clock.reset(count_retain=spec.uses_retain_text)
     config = UnlearnConfig(method=method, epochs=1000, max_steps=args.warmup + args.steps, lr=1e-5,
                            batch_size=args.batch_size, max_len=args.max_len, device=args.device, progress=False)
     run_unlearning(model_dir, corpus, config, work / method)
-    return {"method": method, **clock.rates(args.warmup), "retain": spec.retain,
+    return {"method": name, **clock.rates(args.warmup), "retain": spec.retain if not spec.reads_retain_text
+            else "own term",
             "reference": spec.needs_reference}
 
 
@@ -157,7 +180,7 @@ def main(argv=None) -> int:
     clock = StepClock()
     clock.install()
     rows = []
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else registered_methods()
     for method in methods:
         print(f"... {method}", file=sys.stderr, flush=True)
         rows.append(bench_method(method, model_dir, corpus, args, clock, work))
@@ -177,7 +200,8 @@ def main(argv=None) -> int:
     print("| method | retain term | reference model | steps/s | tokens/s | steps/CPU-s | tokens/CPU-s |")
     print("|---|---|---|---:|---:|---:|---:|")
     for r in rows:
-        name = "task_vector / whp (forget fine-tune)" if r["method"] == "finetune" else r["method"]
+        name = {"finetune": "task_vector / whp (forget fine-tune)",
+                "uld": "uld (assistant: the first quarter of the layers)"}.get(r["method"], r["method"])
         print(f"| {name} | {r['retain']} | {'yes' if r['reference'] else 'no'} | {r['steps_s']:.2f} | "
               f"{r['tokens_s']:.0f} | {r['steps_cpu_s']:.2f} | {r['tokens_cpu_s']:.0f} |")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

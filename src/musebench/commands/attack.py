@@ -69,7 +69,9 @@ def _check_model(path: str | None, flag: str) -> None:
     p = Path(path)
     if not p.exists() and not path.startswith((".", "/", "~")) and path.count("/") == 1:
         return  # a hub name
-    if (p / "whp.json").is_file():
+    from musebench.unlearn.uld import is_logit_wrapper
+
+    if is_logit_wrapper(p):  # WHP / ULD: checked when its two models load
         return
     try:
         check_model_dir(p)

@@ -18,9 +18,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def methods() -> list[tuple[str, str]]:
+    """Built-in methods, then those of installed plugins (``[package]``, with their own options); a broken
+    plugin is listed with its error (and ``ls`` exits 2)."""
     from musebench.unlearn import METHODS
 
-    return [(name, m.summary) for name, m in METHODS.items()]
+    rows = []
+    broken = METHODS.problems()
+    for name in METHODS:
+        if name in broken:
+            rows.append((name, f"BROKEN: {broken[name]}"))
+            continue
+        method = METHODS[name]
+        source = METHODS.source(name)
+        rows.append((name, method.summary if source == "musebench" else f"[{source}] {method.summary}"))
+        if method.options is not None:
+            rows.append(("", "method options: " + ", ".join(_option_line(f) for f in _fields(method.options))))
+    return rows
+
+
+def _fields(options):
+    from musebench.unlearn.method_options import option_fields
+
+    return option_fields(options)
+
+
+def _option_line(f) -> str:
+    import dataclasses
+
+    default = f.default if f.default is not dataclasses.MISSING else "required"
+    return f"{f.name}={default}"
 
 
 def metrics() -> list[tuple[str, str]]:
@@ -58,12 +84,14 @@ def experiments() -> list[tuple[str, str]]:
 def run(args: argparse.Namespace) -> int:
     listers = {"methods": methods, "metrics": metrics, "experiments": experiments}
     chosen = [args.section] if args.section else list(SECTIONS)
+    broken = False
     for i, section in enumerate(chosen):
         rows = listers[section]()
+        broken = broken or any(summary.startswith("BROKEN: ") for _, summary in rows)
         width = max(len(name) for name, _ in rows)
         if i:
             print()
         print(f"{section}:")
         for name, summary in rows:
             print(f"  {name:<{width}}  {summary}".rstrip())
-    return 0
+    return 2 if broken else 0

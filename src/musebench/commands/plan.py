@@ -59,7 +59,7 @@ def cost_growth(cfg, params, gpus, rates, size, plan) -> dict[str, float]:
     out = {"per_method": sum(main) / len(main) / 3600 if main else 0.0}
     more = copy.deepcopy(cfg)
     for spec in more.methods:
-        if spec.method not in ("task_vector", "whp"):
+        if spec.method not in ("task_vector", "whp", "uld"):
             fields = cfg.unlearn_fields(spec)
             spec.params.pop("epochs", None)  # the short name of num_train_epochs
             spec.params["num_train_epochs"] = int(fields.get("num_train_epochs", fields.get("epochs", 10))) + 1

@@ -38,7 +38,7 @@ EXAMPLES = """examples:
 RUN_RECORDS = ("run.json", "whp.json")
 #: Config fields that are not flags of their own: --method is the command's, output_dir is --out/checkpoints,
 #: --debug is musebench's (tracebacks; Hugging Face's ``debug`` options stay reachable in --config YAML).
-NOT_FLAGS = ("method", "output_dir", "debug")
+NOT_FLAGS = ("method", "output_dir", "debug", "method_options")  # method_options: --method-option KEY=VALUE
 
 
 class _Unset:
@@ -126,6 +126,10 @@ def add_config_flags(group) -> None:
             action.default = UNSET
             if action.nargs == "+" and action.type is float:  # --alphas 1 2 4, or the old 1,2,4
                 action.type = _floats
+    group.add_argument("--method-option", "--method_option", dest="method_option", action="append", default=[],
+                       type=_option, metavar="KEY=VALUE",
+                       help="an option of the method's own options dataclass (plugins; see 'musebench ls methods'); "
+                            "repeatable, overrides --config's method_options key by key")
     for alias in ALIASES.values():  # their own dests, so an error names the flag the user typed
         if alias.convert is not None:
             group.add_argument(*_spellings(alias.name), dest=f"_alias_{alias.name}", type=alias.flag_type,
@@ -159,6 +163,9 @@ def config_from_args(args: argparse.Namespace):
             values[alias.name] = value  # mapped (and checked) by from_layers
     values["method"] = args.method
     in_file = _read_yaml(args.config) if args.config else {}
+    if getattr(args, "method_option", None):  # key by key over the file's (a non-mapping is reported by the config)
+        base = in_file.get("method_options") or {}
+        values["method_options"] = {**base, **dict(args.method_option)} if isinstance(base, dict) else base
     return UnlearnConfig.from_layers(in_file, values, file=args.config)
 
 
@@ -225,6 +232,15 @@ def _shown(value) -> str:
     if value is None:
         return "unset"
     return str(getattr(value, "value", value))
+
+
+def _option(text: str) -> tuple[str, object]:
+    from musebench.unlearn.method_options import parse_option
+
+    try:
+        return parse_option(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def _floats(text: str) -> tuple[float, ...]:

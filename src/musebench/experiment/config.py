@@ -244,8 +244,8 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
     if sust.enabled:
         chained = sust.methods if sust.methods is not None else known
         for m in methods:
-            if m.name in chained and m.method == "whp":
-                problems.add("sustainability.methods", f"'{m.name}' is WHP, whose checkpoints combine two models' "
+            if m.name in chained and m.method in ("whp", "uld"):
+                problems.add("sustainability.methods", f"'{m.name}' is {m.method.upper()}, whose checkpoints combine two models' "
                              "logits and cannot start the next request; leave it out of C6")
     if (selection.utility_floor is not None and eval_spec.metrics is not None
             and "knowmem_r" not in eval_spec.metrics):

@@ -25,7 +25,8 @@ from musebench.errors import ConfigError
 #: retain term adds its own forward+backward (3) and for KL a reference forward on the retain batch (1).
 FORWARDS_PER_TOKEN = {"ga": 3, "ga_gdr": 6, "ga_klr": 7, "npo": 4, "npo_gdr": 7, "npo_klr": 8, "simnpo": 3,
                       "simnpo_gdr": 6, "finetune": 3, "task_vector": 3, "whp": 3,
-                      "undial": 4, "wga": 3, "wga_gdr": 6, "satimp": 3, "satimp_gdr": 6}
+                      "undial": 4, "wga": 3, "wga_gdr": 6, "satimp": 3, "satimp_gdr": 6,
+                      "uld": 2}  # ULD: forget + retain forward+backward (6) of an assistant ~1/4 of the target
 #: The published release's sizes (MUSE-SPEC): documents and characters of the News forget set; 100 records per
 #: criterion split; privacy texts ~2,048 tokens; the scal folds grow by one forget set each, sust folds disjoint.
 RELEASE = {"muse-bench/MUSE-News": {"forget_docs": 889, "forget_chars": 3.3e6, "verbmem": 100, "qa": 100,
@@ -130,7 +131,7 @@ def _request(stage: str, spec, fields: dict, tokens: float, gpus: int, eval_mode
     per_step = batch * accum * gpus
     epochs = int(config.num_train_epochs)
     steps = epochs * math.ceil(windows / per_step)
-    checkpoints = len(config.alphas) if spec.method in ("task_vector", "whp") else epochs
+    checkpoints = len(config.alphas) if spec.method in ("task_vector", "whp", "uld") else epochs
     lazy = eval_mode == "selection"
     return Request(stage, spec.method, tokens, steps, steps * per_step * max_len, checkpoints,
                    evaluations=checkpoints + (1 if lazy else 0), full_evaluations=1 if lazy else checkpoints,

@@ -25,8 +25,8 @@ logger = logging.getLogger(__name__)
 
 #: Bump when what a robustness stage computes changes.
 ROBUSTNESS_VERSION = 1
-WHP_NO_RELEARN = ("not run: a WHP checkpoint combines two models' logits and has no weights of its own to "
-                  "fine-tune")
+WHP_NO_RELEARN = ("not run: a WHP / ULD checkpoint combines two models' logits and has no weights of its own "
+                  "to fine-tune")
 
 
 def _split(ctx: RunContext, on: str):
@@ -68,7 +68,7 @@ def _stage_runs(ctx: RunContext, name: str, ref: ModelRef, splits: dict, wall: l
                                                              ctx.cfg.eval.metrics, ctx.retrain_auc))
     budget = spec.relearn_budget(ctx.cfg.seed)
     for on, split in splits.items():
-        if ref.checkpoint and ctx.cfg.method(name).method == "whp":
+        if ref.checkpoint and ctx.cfg.method(name).method in ("whp", "uld"):
             out[f"relearn-{on}"] = {"skipped": WHP_NO_RELEARN}
             continue
         out[f"relearn-{on}"] = run(

@@ -84,6 +84,8 @@ def load_quantized(path: str | Path, scheme: str, device: str = "cpu"):
     path = Path(path)
     if (path / "whp.json").is_file():
         return _load_whp_quantized(path, scheme, device)
+    if (path / "uld.json").is_file():
+        return _load_uld_quantized(path, scheme, device)
     check_model_dir(path)
     tokenizer = load_tokenizer(path)
     model = _load_quantized_causal_lm(path, scheme, device)
@@ -105,4 +107,19 @@ def _load_whp_quantized(path: Path, scheme: str, device: str):
         raise ModelError(f"cannot quantize a WHP checkpoint whose two models differ in vocabulary size {rows}",
                          file=path)
     return LoadedModel(model=WHPModel(target, finetuned, alpha).eval(), tokenizer=load_tokenizer(finetuned_path),
+                       name=f"{path} ({scheme})")
+
+
+def _load_uld_quantized(path: Path, scheme: str, device: str):
+    """A ULD checkpoint with both of its models (target and assistant) quantized."""
+    from musebench.models.loading import LoadedModel, check_model_dir, load_tokenizer
+    from musebench.unlearn.uld import read_uld_checkpoint
+    from musebench.unlearn.uld_model import ULDModel
+
+    target_path, assistant_path, alpha = read_uld_checkpoint(path)
+    for p in (target_path, assistant_path):
+        check_model_dir(Path(p))
+    target = _load_quantized_causal_lm(target_path, scheme, device)
+    assistant = _load_quantized_causal_lm(assistant_path, scheme, device)
+    return LoadedModel(model=ULDModel(target, assistant, alpha).eval(), tokenizer=load_tokenizer(target_path),
                        name=f"{path} ({scheme})")

@@ -3,11 +3,13 @@
 ``METHODS`` is the one registry. Gradient methods are ``UnlearnTrainer`` subclasses that only define their
 forget term; the retain term (none / GDR / KLR), the reference model, the NaN guard and per-epoch saving are
 written once in ``trainer.py``. Task Vector and WHP are functions with ``run_unlearning``'s signature.
-Entries are import paths, loaded when a method runs, so importing this package stays cheap.
+Entries are import paths, loaded when a method runs, so importing this package stays cheap. Other
+packages add methods through the ``musebench.methods`` entry points (``registry.py``).
 """
 
 from musebench.unlearn.api import load_unlearned, run_unlearning
 from musebench.unlearn.config import Checkpoint, Method, UnlearnConfig, UnlearnRun
+from musebench.unlearn.registry import MethodRegistry
 
 METHODS: dict[str, Method] = {
     "ga": Method("musebench.unlearn.ga:GATrainer", "gradient ascent on the forget NLL"),
@@ -60,6 +62,15 @@ METHODS: dict[str, Method] = {
                          "OpenUnlearning's forget 0.1 : retain 1)", retain="gdr", default_alpha=10.0),
     "finetune": Method("musebench.unlearn.finetune:FinetuneTrainer",
                        "plain NLL fine-tuning on the forget text (the fine-tuned model of Task Vector / WHP)"),
+    "uld": Method("musebench.unlearn.uld:run_uld", "logits of target - alpha x assistant (first layers of the "
+                  "target trained to remember forget text, be uniform on retain text)", runner=True),
+    "uld_assistant": Method("musebench.unlearn.uld_model:ULDAssistantTrainer", "ULD's assistant alone: NLL on "
+                            "forget + KL(uniform || p) on retain (run by uld)", reads_retain_text=True),
 }
 
 __all__ = ["METHODS", "Checkpoint", "Method", "UnlearnConfig", "UnlearnRun", "load_unlearned", "run_unlearning"]
+
+#: From here on ``METHODS`` is the registry: the built-ins above, then the methods of installed plugins
+#: (entry-point group ``musebench.methods``, discovered when first needed; ``registry.py``,
+#: docs/adding_a_method.md). A read-only mapping, used like the dict.
+METHODS = MethodRegistry(METHODS)

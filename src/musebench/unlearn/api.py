@@ -47,6 +47,10 @@ def load_unlearned(path: str | Path, device: str = "cpu", dtype=None, trust_remo
         from musebench.unlearn.whp import load_whp
 
         return load_whp(local, device, dtype)
+    if (local / "uld.json").is_file():
+        from musebench.unlearn.uld import load_uld
+
+        return load_uld(local, device, dtype)
     if (local / RUN_FILE).is_file() and not (local / "config.json").is_file():
         run = RunRecord.read(local)
         labels = ", ".join(c["label"] for c in run.checkpoints) or "none yet"

@@ -37,8 +37,10 @@ from transformers.training_args import OptimizerNames
 from musebench.errors import ConfigError
 from musebench.models.dtypes import DTYPE_NAMES
 from musebench.unlearn.idk_options import IdkOptions
+from musebench.unlearn.method_options import MethodOptionsField, option_problems, resolved_options
 from musebench.unlearn.npo_sam_options import SAMOptions
 from musebench.unlearn.satimp_options import SatImpOptions
+from musebench.unlearn.uld_options import ULDOptions
 from musebench.unlearn.undial_options import UndialOptions
 from musebench.unlearn.wga_options import WGAOptions
 
@@ -69,6 +71,7 @@ class Method:
     default_alpha: float | None = None  # weight of the retain term
     default_lr: float = 1e-5  # the MUSE recipe; RMU's reference implementation uses 5e-5
     runner: bool = False  # entry is a function with run_unlearning's signature, not a trainer
+    options: type | None = None  # a dataclass of the method's own options (``method_options``; plugins)
 
     @property
     def is_trainer(self) -> bool:
@@ -154,12 +157,13 @@ class EditOptions:
 
 
 @dataclass
-class UnlearnConfig(SatImpOptions, WGAOptions, UndialOptions, SAMOptions, IdkOptions, EditOptions, RMUOptions,
-                    PreferenceOptions, RetainOptions, TrainingOptions, TrainingArguments):
+class UnlearnConfig(SatImpOptions, WGAOptions, UndialOptions, SAMOptions, IdkOptions, ULDOptions, MethodOptionsField,
+                    EditOptions, RMUOptions, PreferenceOptions, RetainOptions, TrainingOptions, TrainingArguments):
     """Everything one unlearning request needs besides the model, the corpus and the output directory.
 
     A new method family adds its options dataclass as one more base, first in the list (its fields are
-    prefixed with the method's name, ``metadata={"help": ..., "weights": ...}``)."""
+    prefixed with the method's name, ``metadata={"help": ..., "weights": ...}``); a plugin's options live in
+    ``method_options``, checked by its ``Method.options`` dataclass."""
 
     method: str = field(default="", metadata=_help("unlearning method, a key of musebench.unlearn.METHODS"))
 
@@ -226,6 +230,9 @@ class UnlearnConfig(SatImpOptions, WGAOptions, UndialOptions, SAMOptions, IdkOpt
             values["learning_rate"] = spec.default_lr
         if self.lora_r and self.lora_alpha is None:
             values["lora_alpha"] = 2.0 * self.lora_r
+        options = resolved_options(spec.options, self.method_options)
+        if options != self.method_options:
+            values["method_options"] = options
         return dataclasses.replace(self, **values) if values else self
 
     def record(self) -> dict[str, Any]:
@@ -496,6 +503,11 @@ def _problems(c: UnlearnConfig):
 
     if not isinstance(c.method, str) or c.method not in METHODS:
         yield "method", c.method, f"unknown method; choose one of {', '.join(METHODS)}"
+    else:
+        try:
+            yield from option_problems(METHODS[c.method].options, c.method_options, c.method)
+        except ConfigError as err:  # a broken plugin: its error names the package
+            yield "method", c.method, err.message
     for name in ("num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps"):
         value = getattr(c, name)
         if isinstance(value, float) and value.is_integer() and value >= 1:
@@ -523,6 +535,12 @@ def _problems(c: UnlearnConfig):
         yield "lora_r", c.lora_r, "must be an integer >= 0"
     if not isinstance(c.max_steps, int) or c.max_steps == 0 or c.max_steps < -1:
         yield "max_steps", c.max_steps, "must be -1 (all epochs) or an integer >= 1"
+    if c.uld_layers is not None and (not isinstance(c.uld_layers, int) or isinstance(c.uld_layers, bool)
+                                     or c.uld_layers < 1):
+        yield "uld_layers", c.uld_layers, "must be an integer >= 1"
+    if not isinstance(c.uld_retain_weight, (int, float)) or not math.isfinite(c.uld_retain_weight) \
+            or c.uld_retain_weight < 0:
+        yield "uld_retain_weight", c.uld_retain_weight, "must be a finite number >= 0"
     if c.rmu_layer is not None and (not isinstance(c.rmu_layer, int) or c.rmu_layer < 0):
         yield "rmu_layer", c.rmu_layer, "must be a layer index >= 0"
     if not isinstance(c.rmu_train_layers, int) or c.rmu_train_layers < 1:

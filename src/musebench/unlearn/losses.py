@@ -270,3 +270,28 @@ def satimp_loss(logits: torch.Tensor, labels: torch.Tensor, beta1: float, beta2:
     logp, mask = token_logprobs(logits, labels)
     p = logp.detach().exp()
     return weighted_ascent(logp, mask, p.pow(beta1) * (1.0 - p).pow(beta2), normaliser)
+# ULD (Ji et al. 2024) -------------------------------------------------------------------------------------
+
+def uniform_kl(logits: torch.Tensor, mask: torch.Tensor | None = None, normaliser: Normaliser = None) -> torch.Tensor:
+    """``KL(U || p)`` of each position's next-token distribution from the uniform one, averaged over positions.
+
+    ``sum_v (1/V) (log(1/V) - log p(v)) = -log V - mean_v log p(v)``: zero iff ``p`` is uniform. The ULD
+    assistant's retain objective (Ji et al. 2024, "Reversing the forget-retain objectives", arXiv 2406.08607:
+    the assistant *forgets* retain text by predicting a flat distribution on it, the cross-entropy to the
+    uniform distribution up to the constant log V). ``mask`` ``[B, T]`` selects positions; ``normaliser``
+    counts positions.
+    """
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    log_vocab = torch.tensor(float(logp.shape[-1]), device=logp.device).log()
+    per_position = -log_vocab - logp.mean(-1)
+    return _masked_mean(per_position, mask, normaliser)
+
+
+def uld_logits(z_target: torch.Tensor, z_assistant: torch.Tensor, alpha: float) -> torch.Tensor:
+    """ULD's unlearned logits ``z_target - alpha * z_assistant`` (Ji et al. 2024, arXiv 2406.08607), float32.
+
+    The assistant remembers the forget text, so its logits there peak on the remembered tokens and the
+    subtraction lowers them; on retain text it is flat, which shifts every logit alike (no change).
+    """
+    z_t = z_target.float()
+    return z_t - alpha * z_assistant.to(device=z_t.device, dtype=torch.float32)

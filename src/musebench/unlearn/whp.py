@@ -132,9 +132,13 @@ class WHPModel(nn.Module):
             common["logits_to_keep"] = logits_to_keep
         out_t = self.target(**{self._cache_arg: past_target}, **common)
         out_f = self.finetuned(**{self._cache_arg: past_finetuned}, **common)
-        logits = whp_logits(out_t.logits, out_f.logits, self.alpha)
+        logits = self.combine(out_t.logits, out_f.logits)
         past = PairCache(_returned_cache(out_t), _returned_cache(out_f)) if use_cache else None
         return WHPOutput(logits=logits, past_key_values=past)
+
+    def combine(self, z_target: torch.Tensor, z_other: torch.Tensor) -> torch.Tensor:
+        """The two models' logits made one (WHP's formula; ULD's wrapper overrides only this)."""
+        return whp_logits(z_target, z_other, self.alpha)
 
 
 def _returned_cache(output):

@@ -1,0 +1,168 @@
+"""ULD, unlearning from logit difference (Ji et al. 2024, arXiv 2406.08607): a logit wrapper beside WHP.
+
+The objectives are reversed: instead of making the target forget, a small *assistant* model is trained to
+REMEMBER the forget text (NLL on forget) and to FORGET the retain text (a flat, uniform next-token
+distribution on it: ``losses.uniform_kl``). The unlearned model is the logit difference
+
+    z = z_target − α · z_assistant                                   (``losses.uld_logits``)
+
+which lowers what the assistant remembers and, where the assistant is flat, shifts every logit alike (no
+change). The assistant is built as in the paper from the target itself: its first ``uld_layers`` decoder
+layers with the target's embeddings, final norm and LM head (so it shares the tokenizer), then trained
+(all of its weights, or a LoRA adapter with ``lora_r``). Like WHP nothing is trained per α: each α is a
+small ``alpha-<α>/uld.json`` (``{"method": "uld", "target", "assistant", "alpha"}``) that
+:func:`load_uld` turns into a wrapper under the evaluation model contract (``uld_model.ULDModel``, with
+WHP's pair cache), so it decodes through the engine's one path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+from musebench.errors import ConfigError, ModelError
+from musebench.io import atomic_directory, atomic_write_json
+from musebench.unlearn.uld_options import ULDOptions, default_layers
+
+__all__ = ["ULDOptions", "is_logit_wrapper", "load_uld", "read_uld_checkpoint", "run_uld", "write_uld_checkpoint"]
+
+logger = logging.getLogger(__name__)
+
+ULD_FILE = "uld.json"
+#: Files that make a checkpoint directory a two-model logit wrapper (WHP, ULD), not one set of weights.
+LOGIT_WRAPPER_FILES = ("whp.json", ULD_FILE)
+ASSISTANT_START = "assistant-start"
+ASSISTANT_RUN = "assistant"
+START_FILE = "uld_start.json"  # what the untrained assistant was cut from
+
+
+def is_logit_wrapper(path: str | Path) -> bool:
+    """A WHP or ULD checkpoint: two models combined at the logits (cannot be relearned, chained or merged)."""
+    return any((Path(path) / name).is_file() for name in LOGIT_WRAPPER_FILES)
+
+
+def write_uld_checkpoint(out_dir: str | Path, target: str | Path, assistant: str | Path, alpha: float) -> Path:
+    """One ULD checkpoint directory (``uld.json`` only; the weights stay where they are)."""
+    from musebench.unlearn.whp import _portable_path
+
+    out = Path(out_dir)
+    with atomic_directory(out) as tmp:
+        atomic_write_json(tmp / ULD_FILE, {"method": "uld", "target": _portable_path(target, out),
+                                           "assistant": _portable_path(assistant, out), "alpha": float(alpha)})
+    return out
+
+
+def read_uld_checkpoint(path: str | Path) -> tuple[str, str, float]:
+    """``(target, assistant, alpha)`` of a ULD checkpoint, local paths resolved against its directory."""
+    path = Path(path)
+    spec_file = path / ULD_FILE if path.is_dir() else path
+    if not spec_file.is_file():
+        raise ModelError(f"not a ULD checkpoint: {ULD_FILE} is missing", file=path)
+    try:
+        spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ModelError(f"invalid JSON: {err.msg} (line {err.lineno})", file=spec_file) from err
+    if not isinstance(spec, dict):
+        raise ModelError("expected a JSON object", file=spec_file, value=type(spec).__name__)
+    missing = [f for f in ("target", "assistant", "alpha") if f not in spec]
+    if missing:
+        raise ModelError(f"missing field(s): {', '.join(missing)}", file=spec_file)
+    alpha = spec["alpha"]
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
+        raise ModelError("alpha must be a number >= 0", file=spec_file, field="alpha", value=alpha)
+
+    def resolve(name: str) -> str:
+        value = spec[name]
+        if not isinstance(value, str) or not value:
+            raise ModelError("must be a non-empty path or hub name", file=spec_file, field=name, value=value)
+        local = spec_file.parent / value
+        return str(local) if Path(value).is_absolute() or local.exists() else value
+
+    return resolve("target"), resolve("assistant"), float(alpha)
+
+
+def load_uld(path: str | Path, device: str = "cpu", dtype=None):
+    """A ULD checkpoint as a ``LoadedModel`` whose ``.model`` is a ``ULDModel`` (target's tokenizer)."""
+    from musebench.models.loading import LoadedModel, load_model
+    from musebench.unlearn.uld_model import ULDModel
+
+    target_path, assistant_path, alpha = read_uld_checkpoint(path)
+    target = load_model(target_path, device=device, dtype=dtype)
+    assistant = load_model(assistant_path, device=device, dtype=dtype)
+    return LoadedModel(model=ULDModel(target.model, assistant.model, alpha).eval(), tokenizer=target.tokenizer,
+                       name=str(path))
+
+
+def write_assistant_start(model_dir, out: Path, layers: int | None) -> Path:
+    """The untrained assistant: the target cut to its first ``layers`` decoder layers, saved once."""
+    from musebench.models.loading import load_model
+    from musebench.unlearn.uld_model import truncate_layers
+
+    made_from = {"model": str(model_dir), "uld_layers": layers}
+    record = out / START_FILE
+    if (out / "config.json").is_file() and record.is_file() and json.loads(record.read_text()) == made_from:
+        return out
+    loaded = load_model(model_dir, device="cpu")
+    total = loaded.model.config.num_hidden_layers
+    keep = default_layers(total) if layers is None else layers
+    if not 1 <= keep <= total:
+        raise ConfigError(f"the target has {total} decoder layers; the assistant keeps 1 to {total}",
+                          field="uld_layers", value=layers)
+    truncate_layers(loaded.model, keep)
+    with atomic_directory(out) as tmp:
+        loaded.model.save_pretrained(tmp, safe_serialization=True)
+        loaded.tokenizer.save_pretrained(tmp)
+        atomic_write_json(tmp / START_FILE, made_from)
+    return out
+
+
+def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", reference_dir=None,
+            resume: bool = False):
+    """Build the assistant from the target, train it with the reversed objectives (method ``uld_assistant``,
+    ``training.train`` as every gradient method), then write one ``alpha-<α>/uld.json`` per α of ``config.alphas``.
+
+    ``reference_dir`` is unused (ULD has no reference model); accepted for the common signature. A
+    finished run with the same config is returned as it is when resuming; an interrupted assistant
+    training resumes from its last Trainer checkpoint.
+    """
+    import time
+
+    from musebench.unlearn.config import Checkpoint
+    from musebench.unlearn.edit_course import alpha_label, previous_edit_run, write_edit_run
+    from musebench.unlearn.finetuned import barrier, is_main_process
+    from musebench.unlearn.record import read_run
+    from musebench.unlearn.training import train
+
+    if is_logit_wrapper(model_dir):
+        raise ConfigError("ULD cannot start from a WHP / ULD checkpoint (its weights are two models); start "
+                          "from a model directory", file=model_dir)
+    if not corpus.retain1:
+        raise ConfigError(f"ULD's assistant needs retain text but corpus '{corpus.name}' has no retain1 documents",
+                          field="retain1")
+    out_dir = Path(out_dir)
+    if (done := previous_edit_run(out_dir, config, resume)) is not None:
+        return done
+    started = time.monotonic()
+    start = out_dir / ASSISTANT_START
+    if is_main_process():
+        write_assistant_start(model_dir, start, config.uld_layers)
+    barrier()
+    assistant_config = dataclasses.replace(config, method="uld_assistant").resolved()
+    assistant_dir = out_dir / ASSISTANT_RUN
+    previous = read_run(assistant_dir)
+    reuse = previous is not None and previous.status == "complete" and previous.checkpoints and \
+        previous.config == assistant_config.to_dict()
+    run = previous if reuse else train(start, corpus, assistant_config, assistant_dir, forget_split=forget_split,
+                                       resume=resume or previous is not None)
+    final = run.checkpoints[-1].path
+    checkpoints = [Checkpoint(alpha_label(a), out_dir / alpha_label(a)) for a in config.alphas]
+    result = None
+    if is_main_process():
+        for alpha, ckpt in zip(config.alphas, checkpoints):
+            write_uld_checkpoint(ckpt.path, model_dir, final, alpha)
+        result = write_edit_run(out_dir, config, model_dir, corpus, forget_split, final, checkpoints, run.history,
+                                time.monotonic() - started)
+    barrier()
+    return result if result is not None else read_run(out_dir)
