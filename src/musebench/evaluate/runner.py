@@ -143,7 +143,8 @@ class Runner:
         if todo and has_learned_positions(self.model):  # scored whole on rotary models, as the original does
             check_lengths([len(r) for r in rows], self.context, group,
                           "tokens of a scored text; this model's learned position table ends there")
-        max_rows = CPU_SCORING_ROWS if self.caller.device.type == "cpu" else MAX_ROWS
+        on_cpu = self.caller.device.type == "cpu"
+        max_rows = CPU_SCORING_ROWS if on_cpu else MAX_ROWS
         batches = []
         whole_logits = bool(todo) and split_head(self.model) is None
         chunk = chunk_positions(self.shape.vocab_size, self.caller.device.type)
@@ -152,7 +153,8 @@ class Runner:
             planned = plan_batches([len(rows[i]) for i in members], batch_size=self.settings.batch_size,
                                    budget_bytes=self.budget_bytes,
                                    bytes_per_token=self.shape.scoring_bytes_per_token(whole_logits),
-                                   bytes_per_batch=self.shape.scoring_bytes_per_batch(chunk), max_rows=max_rows)
+                                   bytes_per_batch=self.shape.scoring_bytes_per_batch(chunk), max_rows=max_rows,
+                                   max_tokens=self.shape.cpu_scoring_tokens() if on_cpu else None)
             batches += [(moments, [members[j] for j in batch]) for batch in planned]
         owners = self.shard.assign([sum(len(rows[i]) for i in batch) for _, batch in batches])
         mine: dict[str, TokenLogprobs] = {}
