@@ -97,9 +97,10 @@ class ModelShape:
     def scoring_bytes_per_batch(self, chunk_rows: int) -> int:
         return 3 * chunk_rows * self.vocab_size * 4  # a chunk of fp32 logits, its probabilities, scratch
 
-    def cpu_scoring_tokens(self) -> int:
-        """Tokens per CPU scoring batch whose widest layer tensor fits ``CPU_LAYER_TENSOR_BYTES``."""
-        widest = max(self.intermediate_size, 4 * self.hidden_size) * self.dtype_bytes
+    def cpu_batch_tokens(self) -> int:
+        """Tokens per CPU forward (a scoring batch, a prefill part) whose widest layer tensor fits
+        ``CPU_LAYER_TENSOR_BYTES``."""
+        widest = max(self.intermediate_size, self.hidden_size) * self.dtype_bytes
         return max(1, CPU_LAYER_TENSOR_BYTES // widest)
 
     def generation_bytes_per_token(self) -> int:

@@ -104,6 +104,8 @@ class Runner:
         owners = self.shard.assign([sum(len(p[i]) + b[0] for i in batch) for b, _, p, batch in planned])
         mine: dict[str, Generation] = {}
         prefixes: dict[tuple, object] = {}
+        # CPU: prompts prefilled in row parts whose layer tensors stay reusable, then decoded together
+        part_tokens = self.shape.cpu_batch_tokens() if self.caller.device.type == "cpu" else None
         with self._bar(len(todo), f"generate {group}") as bar:
             for owner, (budget, reqs, prompts, batch) in zip(owners, planned):
                 if owner != self.shard.rank:
@@ -114,7 +116,8 @@ class Runner:
                     prefixes[budget] = prefill_prefix(self.caller, prompts[0][:shared]) \
                         if shared >= MIN_SHARED_PREFIX else None
                 outs = greedy_generate(self.caller, [prompts[i] for i in batch], max_new, self.pad_id,
-                                       self.eos, self._stop_matcher(stop), prefixes[budget])
+                                       self.eos, self._stop_matcher(stop), prefixes[budget],
+                                       prefill_tokens=part_tokens)
                 fresh = {reqs[i].key(): out for i, out in zip(batch, outs)}
                 self.cache.store(group, {k: g.to_json() for k, g in fresh.items()})
                 mine.update(fresh)
@@ -154,7 +157,7 @@ class Runner:
                                    budget_bytes=self.budget_bytes,
                                    bytes_per_token=self.shape.scoring_bytes_per_token(whole_logits),
                                    bytes_per_batch=self.shape.scoring_bytes_per_batch(chunk), max_rows=max_rows,
-                                   max_tokens=self.shape.cpu_scoring_tokens() if on_cpu else None)
+                                   max_tokens=self.shape.cpu_batch_tokens() if on_cpu else None)
             batches += [(moments, [members[j] for j in batch]) for batch in planned]
         owners = self.shard.assign([sum(len(rows[i]) for i in batch) for _, batch in batches])
         mine: dict[str, TokenLogprobs] = {}
