@@ -187,5 +187,5 @@ class Runner:
         if not stop:
             return None
         if stop not in self._stops:
-            self._stops[stop] = StopMatcher(self.tokenizer, stop, self.shape.vocab_size)
+            self._stops[stop] = StopMatcher(self.tokenizer, stop)
         return self._stops[stop]
