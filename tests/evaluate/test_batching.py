@@ -22,6 +22,20 @@ def test_plan_batches_longest_first_and_within_budget():
     assert plan_batches(lengths, batch_size=None, budget_bytes=1, bytes_per_token=1) == [[1], [3], [2], [0]]
     assert plan_batches(lengths, batch_size=None, budget_bytes=1e12, bytes_per_token=1, max_rows=3) == [[1, 3, 2], [0]]
     assert plan_batches([], batch_size=None, budget_bytes=1, bytes_per_token=1) == []
+    # a token cap of 150 padded tokens: 2 x 100 is over it, 3 x 50 is not; a row wider than the cap runs alone
+    assert plan_batches(lengths, batch_size=None, budget_bytes=1e12, bytes_per_token=1, max_tokens=150) == \
+        [[1], [3, 2, 0]]
+    assert plan_batches([300], batch_size=None, budget_bytes=1e12, bytes_per_token=1, max_tokens=150) == [[0]]
+
+
+def test_cpu_forwards_keep_the_widest_layer_tensor_under_the_heap_ceiling():
+    from musebench.evaluate.batching import CPU_LAYER_TENSOR_BYTES
+
+    shape = ModelShape(vocab_size=32000, hidden_size=256, num_layers=4, dtype_bytes=4, intermediate_size=688)
+    tokens = shape.cpu_batch_tokens()
+    assert tokens * 688 * 4 <= CPU_LAYER_TENSOR_BYTES < (tokens + 1) * 688 * 4
+    assert 5 * 2048 <= tokens < 6 * 2048  # MUSE's 2,048-token privacy texts: 5 per scoring batch
+    assert ModelShape(32000, 4096, 32, 2, intermediate_size=11008).cpu_batch_tokens() == 1524
 
 
 def test_model_shape_reads_config(tiny_lm):

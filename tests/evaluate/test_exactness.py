@@ -102,9 +102,10 @@ def test_stop_strings_checked_on_token_ids(tiny_tokenizer):
     matcher = StopMatcher(tiny_tokenizer, KNOWMEM_CUTS)
     ids = tiny_tokenizer("Kestrel Bay\n\nQuestion", add_special_tokens=False)["input_ids"]
     newline = [i for i in range(len(tiny_tokenizer)) if "\n" in tiny_tokenizer.decode([i])]
-    assert newline and all(matcher.candidate[i] for i in newline)
+    assert newline and all(matcher.is_candidate(newline))
     plain = tiny_tokenizer("Kestrel", add_special_tokens=False)["input_ids"]
-    assert not matcher.candidate[plain[0]]
+    assert matcher.candidates(torch.tensor([plain[0], newline[0]])).tolist() == [False, True]
+    assert len(matcher.known) < len(tiny_tokenizer)  # learnt per generated id, not for the whole vocabulary
     hits = [matcher.hit(ids[: j + 1]) for j in range(len(ids))]
     first = hits.index(True)
     assert "\n\n" in tiny_tokenizer.decode(ids[: first + 1]) and "\n\n" not in tiny_tokenizer.decode(ids[:first])

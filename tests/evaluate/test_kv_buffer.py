@@ -6,7 +6,7 @@ import torch
 from transformers.cache_utils import DynamicCache, DynamicLayer
 
 from musebench.evaluate.generation import eos_ids, greedy_generate
-from musebench.evaluate.kv_buffer import PreallocatedLayer, preallocate
+from musebench.evaluate.kv_buffer import PreallocatedLayer, preallocate, preallocate_joined
 from musebench.evaluate.model_io import ModelCaller
 
 
@@ -58,3 +58,23 @@ def test_decoding_with_the_buffer_gives_the_dynamic_cache_tokens(memorised_lm, t
     assert [g.token_ids for g in buffered] == [g.token_ids for g in dynamic]
     assert [g.finish for g in buffered] == [g.finish for g in dynamic]
     assert sum(len(g.token_ids) for g in buffered) > 6  # something was decoded
+
+
+def test_prefill_in_row_parts_joins_into_the_whole_batch_cache(memorised_lm, tiny_corpus):
+    model, tok = memorised_lm.model, memorised_lm.tokenizer
+    prompts = [list(tok(r.prompt)["input_ids"]) for r in tiny_corpus.verbmem_forget[:5]]
+    caller, eos = ModelCaller(model), eos_ids(model, tok)
+    width = max(len(p) for p in prompts)
+    whole = greedy_generate(caller, prompts, 12, tok.pad_token_id, eos)
+    parts = greedy_generate(caller, prompts, 12, tok.pad_token_id, eos, prefill_tokens=2 * width)  # 2 + 2 + 1 rows
+    assert [g.token_ids for g in parts] == [g.token_ids for g in whole]
+    k0, v0 = _states(2, 3, 0)
+    k1, v1 = _states(1, 3, 1)
+    caches = []
+    for k, v in ((k0, v0), (k1, v1)):
+        cache = DynamicCache()
+        cache.update(k, v, 0)
+        caches.append(cache)
+    joined = preallocate_joined(caches, 4)
+    assert torch.equal(joined.layers[0].keys, torch.cat([k0, k1])) and joined.layers[0]._key_buffer.shape[-2] == 7
+    assert preallocate_joined([((k0, v0),)], 4) is None  # opaque caches cannot be joined

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from musebench.evaluate.kv_buffer import preallocate
+from musebench.evaluate.kv_buffer import is_plain_cache, preallocate, preallocate_joined
 from musebench.evaluate.model_io import (
     ModelCaller,
     left_padded_positions,
@@ -90,6 +90,29 @@ def left_pad(rows: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, 
     return ids.to(device), mask.to(device)
 
 
+def prefill(caller: ModelCaller, input_ids, mask, positions, cache, extra_tokens: int,
+            part_tokens: int | None = None):
+    """The prompts' last-position logits and their cache, with room for ``extra_tokens`` more (decode
+    writes in place instead of re-concatenating). With ``part_tokens``, in row parts joined afterwards;
+    a cache that cannot be joined means one whole-batch prefill instead."""
+    n, width = input_ids.shape
+    rows = n if part_tokens is None else max(1, part_tokens // max(width, 1))
+    if rows < n and cache is None:
+        logits, caches = [], []
+        for a in range(0, n, rows):
+            part_logits, part_cache = caller(input_ids[a:a + rows], mask[a:a + rows], positions[a:a + rows],
+                                             cache=None, use_cache=True, last_only=True)
+            logits.append(part_logits[:, -1, :])
+            caches.append(part_cache)
+            if not is_plain_cache(part_cache):
+                break  # an opaque cache: it cannot be joined
+        else:
+            joined = preallocate_joined(caches, extra_tokens)
+            return torch.cat(logits), joined
+    logits, cache = caller(input_ids, mask, positions, cache=cache, use_cache=True, last_only=True)
+    return logits[:, -1, :], preallocate(cache, extra_tokens)
+
+
 @torch.inference_mode()
 def greedy_generate(
     caller: ModelCaller,
@@ -99,10 +122,13 @@ def greedy_generate(
     eos: set[int],
     stop: StopMatcher | None = None,
     prefix: SharedPrefix | None = None,
+    prefill_tokens: int | None = None,
 ) -> list[Generation]:
     """Greedy continuations of token-id ``prompts`` (one batch), ``max_new_tokens`` each at most.
 
-    With ``prefix``, every prompt starts with ``prefix.ids`` and only the rest is run here.
+    With ``prefix``, every prompt starts with ``prefix.ids`` and only the rest is run here. With
+    ``prefill_tokens``, the prompts are prefilled in row parts of at most that many padded tokens (then
+    decoded together): on CPU this keeps each layer's tensors small enough to be reused (``batching``).
     """
     device = caller.device
     if prefix is None:
@@ -115,9 +141,8 @@ def greedy_generate(
         positions = shared + left_padded_positions(suffix_mask)
         mask = torch.cat([torch.ones((len(prompts), shared), dtype=suffix_mask.dtype, device=device), suffix_mask], 1)
         cache = repeat_cache_rows(copy.deepcopy(prefix.cache), len(prompts))
-    logits, cache = caller(input_ids, mask, positions, cache=cache, use_cache=True, last_only=True)
-    cache = preallocate(cache, max_new_tokens)  # decode writes in place instead of re-concatenating
-    next_logits = logits[:, -1, :]
+    next_logits, cache = prefill(caller, input_ids, mask, positions, cache, max_new_tokens,
+                                 prefill_tokens if prefix is None else None)
     last_pos = positions[:, -1]
 
     n = len(prompts)

@@ -21,11 +21,26 @@ class PreallocatedLayer(DynamicLayer):
         self.is_initialized = True
         self._set_buffers(self._allocate(keys, capacity), self._allocate(values, capacity), keys.shape[-2])
 
+    @classmethod
+    def joined(cls, keys: list[torch.Tensor], values: list[torch.Tensor], capacity: int) -> PreallocatedLayer:
+        """One layer from row parts of equal length, stacked along the batch in this order."""
+        layer = cls.__new__(cls)
+        DynamicLayer.__init__(layer)
+        layer.device = keys[0].device
+        layer.is_initialized = True
+        layer._set_buffers(cls._allocate(keys, capacity), cls._allocate(values, capacity), keys[0].shape[-2])
+        return layer
+
     @staticmethod
-    def _allocate(states: torch.Tensor, capacity: int) -> torch.Tensor:
-        shape = (*states.shape[:-2], max(capacity, states.shape[-2]), states.shape[-1])
-        buffer = torch.empty(shape, dtype=states.dtype, device=states.device)
-        buffer[..., : states.shape[-2], :].copy_(states)
+    def _allocate(states: torch.Tensor | list[torch.Tensor], capacity: int) -> torch.Tensor:
+        parts = states if isinstance(states, list) else [states]
+        first = parts[0]
+        shape = (sum(p.shape[0] for p in parts), *first.shape[1:-2], max(capacity, first.shape[-2]), first.shape[-1])
+        buffer = torch.empty(shape, dtype=first.dtype, device=first.device)
+        row = 0
+        for p in parts:
+            buffer[row: row + p.shape[0], ..., : p.shape[-2], :].copy_(p)
+            row += p.shape[0]
         return buffer
 
     def _set_buffers(self, key_buffer: torch.Tensor, value_buffer: torch.Tensor, length: int) -> None:
@@ -63,16 +78,35 @@ class PreallocatedLayer(DynamicLayer):
         super().reset()
 
 
+def is_plain_cache(cache) -> bool:
+    """Whether every layer of ``cache`` is an initialised, 4-D ``DynamicLayer`` (the kind we can buffer)."""
+    layers = getattr(cache, "layers", None)
+    return bool(layers) and all(type(layer) is DynamicLayer and layer.is_initialized and layer.keys is not None
+                                and layer.keys.dim() == 4 for layer in layers)
+
+
+def preallocate_joined(caches: list, extra_tokens: int):
+    """The caches of row parts of one batch (same padded width), joined along the batch into one
+    preallocated cache with room for ``extra_tokens``; None when any is not plain ``DynamicLayer`` s."""
+    if not caches or not all(is_plain_cache(c) for c in caches) or \
+            len({len(c.layers) for c in caches}) != 1:
+        return None
+    joined = caches[0]
+    for i in range(len(joined.layers)):
+        keys = [c.layers[i].keys for c in caches]
+        values = [c.layers[i].values for c in caches]
+        joined.layers[i] = PreallocatedLayer.joined(keys, values, keys[0].shape[-2] + extra_tokens)
+    return joined
+
+
 def preallocate(cache, extra_tokens: int):
     """``cache`` with every plain ``DynamicLayer`` moved into a buffer with room for ``extra_tokens`` more.
 
     Any other cache (a wrapper's own, legacy tuples, sliding-window layers) is returned untouched.
     """
-    layers = getattr(cache, "layers", None)
-    if not layers or not all(type(layer) is DynamicLayer and layer.is_initialized for layer in layers):
+    if not is_plain_cache(cache):
         return cache
-    if any(layer.keys is None or layer.keys.dim() != 4 for layer in layers):
-        return cache
+    layers = cache.layers
     for i, layer in enumerate(layers):
         layers[i] = PreallocatedLayer(layer.keys, layer.values, layer.keys.shape[-2] + extra_tokens)
     return cache

@@ -104,6 +104,8 @@ class Runner:
         owners = self.shard.assign([sum(len(p[i]) + b[0] for i in batch) for b, _, p, batch in planned])
         mine: dict[str, Generation] = {}
         prefixes: dict[tuple, object] = {}
+        # CPU: prompts prefilled in row parts whose layer tensors stay reusable, then decoded together
+        part_tokens = self.shape.cpu_batch_tokens() if self.caller.device.type == "cpu" else None
         with self._bar(len(todo), f"generate {group}") as bar:
             for owner, (budget, reqs, prompts, batch) in zip(owners, planned):
                 if owner != self.shard.rank:
@@ -114,7 +116,8 @@ class Runner:
                     prefixes[budget] = prefill_prefix(self.caller, prompts[0][:shared]) \
                         if shared >= MIN_SHARED_PREFIX else None
                 outs = greedy_generate(self.caller, [prompts[i] for i in batch], max_new, self.pad_id,
-                                       self.eos, self._stop_matcher(stop), prefixes[budget])
+                                       self.eos, self._stop_matcher(stop), prefixes[budget],
+                                       prefill_tokens=part_tokens)
                 fresh = {reqs[i].key(): out for i, out in zip(batch, outs)}
                 self.cache.store(group, {k: g.to_json() for k, g in fresh.items()})
                 mine.update(fresh)
@@ -143,7 +146,8 @@ class Runner:
         if todo and has_learned_positions(self.model):  # scored whole on rotary models, as the original does
             check_lengths([len(r) for r in rows], self.context, group,
                           "tokens of a scored text; this model's learned position table ends there")
-        max_rows = CPU_SCORING_ROWS if self.caller.device.type == "cpu" else MAX_ROWS
+        on_cpu = self.caller.device.type == "cpu"
+        max_rows = CPU_SCORING_ROWS if on_cpu else MAX_ROWS
         batches = []
         whole_logits = bool(todo) and split_head(self.model) is None
         chunk = chunk_positions(self.shape.vocab_size, self.caller.device.type)
@@ -152,7 +156,8 @@ class Runner:
             planned = plan_batches([len(rows[i]) for i in members], batch_size=self.settings.batch_size,
                                    budget_bytes=self.budget_bytes,
                                    bytes_per_token=self.shape.scoring_bytes_per_token(whole_logits),
-                                   bytes_per_batch=self.shape.scoring_bytes_per_batch(chunk), max_rows=max_rows)
+                                   bytes_per_batch=self.shape.scoring_bytes_per_batch(chunk), max_rows=max_rows,
+                                   max_tokens=self.shape.cpu_batch_tokens() if on_cpu else None)
             batches += [(moments, [members[j] for j in batch]) for batch in planned]
         owners = self.shard.assign([sum(len(rows[i]) for i in batch) for _, batch in batches])
         mine: dict[str, TokenLogprobs] = {}
@@ -182,5 +187,5 @@ class Runner:
         if not stop:
             return None
         if stop not in self._stops:
-            self._stops[stop] = StopMatcher(self.tokenizer, stop, self.shape.vocab_size)
+            self._stops[stop] = StopMatcher(self.tokenizer, stop)
         return self._stops[stop]
