@@ -51,7 +51,7 @@ def test_undial_beta_is_checked_and_defaults_are_openunlearnings():
     with pytest.raises(ConfigError, match="undial_beta"):
         UnlearnConfig.from_dict({"method": "undial", "undial_beta": -1.0})
     resolved = UnlearnConfig.from_dict({"method": "undial"}).resolved()
-    assert (resolved.undial_beta, resolved.lr) == (10.0, 1e-4)
+    assert (resolved.undial_beta, resolved.learning_rate) == (10.0, 1e-4)
 
 
 def test_undial_trainer_lowers_forget_likelihood(trained_model_dir, tiny_corpus, tmp_path, nll_of):
