@@ -1,6 +1,7 @@
 """Run the built-in MUSE experiment on the embedded mini benchmark: generate the corpus, build target and
-retrain, run the MUSE baselines (GA, GA_GDR, GA_KLR, NPO, NPO_GDR, NPO_KLR, Task Vector, WHP) plus SimNPO and
-RMU with the paper's checkpoint selection, then C5 scalability, C6 sustainability and the report.
+retrain, run the MUSE baselines (GA, GA_GDR, GA_KLR, NPO, NPO_GDR, NPO_KLR, Task Vector, WHP), SimNPO, RMU
+and the later methods (IdkNLL, IdkDPO, NPO-SAM, UNDIAL, WGA, SatImp, ULD) with the paper's checkpoint selection,
+then C5 scalability, C6 sustainability, C7 robustness and the report (`musebench ls methods` lists them all).
 
 Built target/retrain models are kept in the shared cache ($MUSEBENCH_CACHE, default ~/.cache/musebench),
 so later demos (and `--out` elsewhere) reuse them; every other stage is cached in the output directory."""

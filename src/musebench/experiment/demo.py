@@ -1,6 +1,7 @@
 """The built-in experiments behind ``musebench demo``: YAML files shipped in ``experiment/configs``.
 
-``news-mini`` runs every MUSE baseline plus SimNPO and RMU with C5 and C6; ``--quick`` picks the
+``news-mini`` runs every MUSE baseline, SimNPO, RMU and the later methods (IdkNLL / IdkDPO, NPO-SAM,
+UNDIAL, WGA, SatImp, ULD) with C5, C6 and C7; ``--quick`` picks the
 ``*-quick`` variant (tiny corpus, fewer epochs and alphas, C5/C6 on a subset of methods) and ``--all``
 adds ``books-mini``.
 """
