@@ -101,13 +101,15 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 def main(argv: list[str] | None = None) -> int:
     if not sys.stderr.isatty():  # a log file: no redrawn Hugging Face bars (weights loading, shard writing)
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # bitsandbytes (the quant extra; transformers imports it when installed, already while `unlearn` builds its
+    # HfArgumentParser flags) logs at import that an optional kernels package is missing on CPU; musebench users
+    # only need to see its errors
+    verbose = any(a in ("-v", "--verbose") for a in (sys.argv[1:] if argv is None else argv))
+    logging.getLogger("bitsandbytes").setLevel(logging.INFO if verbose else logging.ERROR)
     parser = build_parser(chosen_command(argv), all_commands=False)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    # bitsandbytes (the quant extra; transformers' Trainer imports it when installed) logs at import that an
-    # optional kernels package is missing on CPU; musebench users only need to see its errors
-    logging.getLogger("bitsandbytes").setLevel(logging.INFO if args.verbose else logging.ERROR)
     if not args.debug:
         warnings.showwarning = _one_line_warning
     if not getattr(args, "_run", None):
