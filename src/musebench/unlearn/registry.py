@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from importlib import metadata
 
 from musebench.errors import ConfigError
-from musebench.unlearn.config import Method
+from musebench.unlearn.method import Method
 
 ENTRY_POINT_GROUP = "musebench.methods"
 BUILT_IN = "musebench"
