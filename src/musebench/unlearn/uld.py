@@ -22,7 +22,7 @@ import json
 import logging
 from pathlib import Path
 
-from musebench.errors import ConfigError, ModelError
+from musebench.errors import ConfigError
 from musebench.io import atomic_directory, atomic_write_json
 from musebench.unlearn.uld_options import ULDOptions, default_layers
 
@@ -56,31 +56,9 @@ def write_uld_checkpoint(out_dir: str | Path, target: str | Path, assistant: str
 
 def read_uld_checkpoint(path: str | Path) -> tuple[str, str, float]:
     """``(target, assistant, alpha)`` of a ULD checkpoint, local paths resolved against its directory."""
-    path = Path(path)
-    spec_file = path / ULD_FILE if path.is_dir() else path
-    if not spec_file.is_file():
-        raise ModelError(f"not a ULD checkpoint: {ULD_FILE} is missing", file=path)
-    try:
-        spec = json.loads(spec_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ModelError(f"invalid JSON: {err.msg} (line {err.lineno})", file=spec_file) from err
-    if not isinstance(spec, dict):
-        raise ModelError("expected a JSON object", file=spec_file, value=type(spec).__name__)
-    missing = [f for f in ("target", "assistant", "alpha") if f not in spec]
-    if missing:
-        raise ModelError(f"missing field(s): {', '.join(missing)}", file=spec_file)
-    alpha = spec["alpha"]
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
-        raise ModelError("alpha must be a number >= 0", file=spec_file, field="alpha", value=alpha)
+    from musebench.unlearn.whp import read_pair_checkpoint
 
-    def resolve(name: str) -> str:
-        value = spec[name]
-        if not isinstance(value, str) or not value:
-            raise ModelError("must be a non-empty path or hub name", file=spec_file, field=name, value=value)
-        local = spec_file.parent / value
-        return str(local) if Path(value).is_absolute() or local.exists() else value
-
-    return resolve("target"), resolve("assistant"), float(alpha)
+    return read_pair_checkpoint(path, ULD_FILE, "ULD", "assistant", alpha_field="alpha")
 
 
 def load_uld(path: str | Path, device: str = "cpu", dtype=None):

@@ -172,22 +172,29 @@ def write_whp_checkpoint(out_dir: str | Path, target: str | Path, finetuned: str
 
 def read_whp_checkpoint(path: str | Path) -> tuple[str, str, float]:
     """``(target, finetuned, alpha)`` of a WHP checkpoint, local paths resolved against its directory."""
+    return read_pair_checkpoint(path, WHP_FILE, "WHP", "finetuned")
+
+
+def read_pair_checkpoint(path: str | Path, file_name: str, kind: str, second: str,
+                         alpha_field: str | None = None) -> tuple[str, str, float]:
+    """``(target, second model, alpha)`` of a logit-wrapper checkpoint (WHP, ULD): ``file_name`` in ``path``
+    names the two models and the strength; local paths are resolved against the checkpoint's directory."""
     path = Path(path)
-    spec_file = path / WHP_FILE if path.is_dir() else path
+    spec_file = path / file_name if path.is_dir() else path
     if not spec_file.is_file():
-        raise ModelError(f"not a WHP checkpoint: {WHP_FILE} is missing", file=path)
+        raise ModelError(f"not a {kind} checkpoint: {file_name} is missing", file=path)
     try:
         spec = json.loads(spec_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ModelError(f"invalid JSON: {err.msg} (line {err.lineno})", file=spec_file) from err
     if not isinstance(spec, dict):
         raise ModelError("expected a JSON object", file=spec_file, value=type(spec).__name__)
-    problems = [f for f in ("target", "finetuned", "alpha") if f not in spec]
-    if problems:
-        raise ModelError(f"missing field(s): {', '.join(problems)}", file=spec_file)
+    missing = [f for f in ("target", second, "alpha") if f not in spec]
+    if missing:
+        raise ModelError(f"missing field(s): {', '.join(missing)}", file=spec_file)
     alpha = spec["alpha"]
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
-        raise ModelError("alpha must be a number >= 0", file=spec_file, value=alpha)
+        raise ModelError("alpha must be a number >= 0", file=spec_file, field=alpha_field, value=alpha)
 
     def resolve(field: str) -> str:
         value = spec[field]
@@ -198,7 +205,7 @@ def read_whp_checkpoint(path: str | Path) -> tuple[str, str, float]:
             return str(local)
         return value  # a hub name
 
-    return resolve("target"), resolve("finetuned"), float(alpha)
+    return resolve("target"), resolve(second), float(alpha)
 
 
 def load_whp(path: str | Path, device: str = "cpu", dtype=None):
