@@ -7,6 +7,7 @@ place with ``os.replace``, so a crash never leaves a half-written file that look
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -64,6 +65,10 @@ def atomic_directory(path: str | Path, keep: Iterable[str] = ()) -> Iterator[Pat
     try:
         yield tmp
         if path.exists():
+            clash = sorted(n for n in keep if n not in OWN_ENTRIES and (path / n).exists() and (tmp / n).exists())
+            if clash:  # a user's file under a name we write: never overwritten
+                raise ConfigError(f"holds {', '.join(clash[:3])}, which musebench did not write and would "
+                                  "overwrite; move it away or choose another --out", file=path)
             for name in keep:
                 if (path / name).exists() and not (tmp / name).exists():
                     os.replace(path / name, tmp / name)
@@ -80,58 +85,179 @@ def atomic_directory(path: str | Path, keep: Iterable[str] = ()) -> Iterator[Pat
         raise
 
 
-#: Written into every output directory musebench claims: what is in it from then on is musebench's.
+#: Written into every output directory musebench claims: which command kind wrote it, in which format, and
+#: which of its entries that command wrote (everything else in it is someone else's and is never replaced).
 OWNER_MARK = ".musebench"
 #: The ``filelock`` lock file of an output directory (flock: the kernel drops it when its holder dies).
 LOCK_NAME = ".musebench.lock"
-OWN_ENTRIES = (OWNER_MARK, LOCK_NAME)
+RUN_LOCK_NAME = ".musebench-run.lock"  # ``musebench run``'s lock (experiment/lock.py)
+OWN_ENTRIES = (OWNER_MARK, LOCK_NAME, RUN_LOCK_NAME)
+#: Format of the mark: 1 (no ``kind``, no ``files``: written before ownership by kind) or 2.
+MARK_FORMAT = 2
+
+#: Each kind of output directory: the command that writes it and the records that prove an unmarked (or
+#: format-1 marked) directory is of that kind. Order matters for inference: a report holds a results.json too.
+KINDS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
+    "report": ("musebench report", (("index.html", "results.md", "results.json"),)),
+    "experiment": ("musebench run", (("stages",), ("results.json",))),
+    "corpus": ("musebench data generate", (("synthetic.json",),)),
+    "model": ("musebench build", (("build.json",),)),
+    "unlearning run": ("musebench unlearn", (("run.json",), ("whp.json",))),
+    "evaluation": ("musebench eval", (("summary.json",),)),
+    "audit": ("musebench audit", (("audit.json",),)),
+    "attack": ("musebench attack", (("robustness.json",),)),
+}
 
 
-def _mark(path: Path) -> dict | None:
-    with contextlib.suppress(OSError, ValueError):
-        data = json.loads((path / OWNER_MARK).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
+@dataclasses.dataclass(frozen=True)
+class Mark:
+    """What the ``.musebench`` mark of a directory says (``kind`` inferred from its records for format 1)."""
+
+    kind: str | None
+    format: int
+    files: tuple[str, ...] | None  # entries the owning command wrote; None: not recorded (format 1)
+    not_ours: tuple[str, ...]  # entries that were there when it was claimed with --force
+    pid: int | None = None
+
+
+#: Records a user might also name so: an unmarked one proves its kind only when it reads as ours.
+_SIGNED = {"robustness.json": ("attack", ("quantize", "relearn", "paraphrase")),
+           "audit.json": ("kind", ("musebench-audit",))}
+
+
+def infer_kind(path: Path) -> str | None:
+    """The kind of a directory from the records in it (directories written before the mark had a kind)."""
+    for kind, (_, proofs) in KINDS.items():
+        if any(all(_is_record(Path(path) / name) for name in proof) for proof in proofs):
+            return kind
     return None
+
+
+def _is_record(path: Path) -> bool:
+    if path.name not in _SIGNED:
+        return path.exists()
+    key, values = _SIGNED[path.name]
+    with contextlib.suppress(OSError, ValueError, RecursionError):
+        if path.stat().st_size < 50_000_000:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            return isinstance(doc, dict) and doc.get(key) in values
+    return False
+
+
+def read_mark(path: str | Path) -> Mark | None:
+    """The mark of directory ``path``; None when it has none. A format-1 mark gets its kind from the records."""
+    path = Path(path)
+    raw = None
+    with contextlib.suppress(OSError, ValueError, RecursionError):
+        raw = json.loads((path / OWNER_MARK).read_text(encoding="utf-8"))
+    if raw is None:
+        if not (path / OWNER_MARK).exists():
+            return None
+        raw = {}  # unreadable or damaged: a mark all the same (musebench wrote it), its kind from the records
+    if not isinstance(raw, dict):
+        raw = {}
+
+    def names(key: str) -> tuple[str, ...] | None:
+        value = raw.get(key)
+        return tuple(n for n in value if isinstance(n, str)) if isinstance(value, list) else None
+
+    kind = raw.get("kind") if raw.get("kind") in KINDS else infer_kind(path)
+    fmt = raw.get("format") if isinstance(raw.get("format"), int) else 1
+    pid = raw.get("pid") if isinstance(raw.get("pid"), int) else None
+    return Mark(kind, fmt, names("files"), names("not_ours") or (), pid)
+
+
+def write_mark(path: Path, kind: str | None, not_ours: Iterable[str] = (), files: Iterable[str] | None = None) -> None:
+    """Mark ``path`` as written by the command of ``kind``; ``files``: the entries it wrote (default: all but
+    ``not_ours`` and musebench's own entries)."""
+    path = Path(path)
+    not_ours = sorted(set(not_ours))
+    if files is None:
+        files = [p.name for p in path.iterdir() if p.name not in OWN_ENTRIES and p.name not in not_ours
+                 and not p.name.startswith(f".{OWNER_MARK}")]
+    doc = {"written_by": "musebench", "kind": kind, "format": MARK_FORMAT, "pid": os.getpid(),
+           "files": sorted(set(files)), "not_ours": not_ours}
+    atomic_write_json(path / OWNER_MARK, doc)
 
 
 def foreign_entries(path: Path, owned_if: Iterable[str] = ()) -> list[str]:
     """Names in directory ``path`` that musebench did not write.
 
-    A directory with our mark lists the foreign names it held when it was claimed (``--force``); one with a
-    record of ours (``owned_if``) holds none; any other directory: everything in it.
+    A marked directory: the names its mark does not list as written (format 1: the foreign names it held when
+    it was claimed with ``--force``); an unmarked one holding a record of ours (``owned_if``, or any kind's
+    records): none; any other directory: everything in it.
     """
     path = Path(path)
-    mark = _mark(path)
+    mark = read_mark(path)
+    present = [p.name for p in path.iterdir() if p.name not in OWN_ENTRIES and not _is_temporary(p.name)]
     if mark is not None:
-        return sorted(n for n in mark.get("not_ours", []) if isinstance(n, str) and (path / n).exists())
-    if any((path / name).exists() for name in owned_if):
+        if mark.files is not None:
+            return sorted(n for n in present if n not in mark.files)
+        return sorted(n for n in mark.not_ours if (path / n).exists())
+    if any((path / name).exists() for name in owned_if) or infer_kind(path) is not None:
         return []
-    return sorted(p.name for p in path.iterdir() if p.name not in OWN_ENTRIES)
+    return sorted(present)
+
+
+def _is_temporary(name: str) -> bool:
+    """Our own temporary siblings (``.name.XXXX.tmp``, ``.name.old``) left by a killed writer."""
+    return name.startswith(".") and name.endswith((".tmp", ".old"))
 
 
 def is_ours(path: Path, owned_if: Iterable[str] = ()) -> bool:
     """True for an empty directory or one musebench marked or recorded a result in."""
     path = Path(path)
-    return _mark(path) is not None or any((path / n).exists() for n in owned_if) or not foreign_entries(path)
+    return read_mark(path) is not None or any((path / n).exists() for n in owned_if) or not foreign_entries(path)
 
 
-def check_output_dir(path: str | Path, *, flag: str = "--out", owned_if: Iterable[str] = (),
-                     force: bool = False) -> Path:
-    """Refuse, before any work, an output path that is a file, is not writable, or is a directory holding
-    files musebench did not write (unless ``force``). ``owned_if``: records whose presence proves a
-    directory is ours (``run.json``, ``summary.json``...)."""
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def check_output_dir(path: str | Path, *, kind: str | None = None, flag: str = "--out",
+                     owned_if: Iterable[str] = (), force: bool = False, writes: Iterable[str] = (),
+                     results: Iterable[str] = ()) -> Path:
+    """Refuse, before any work, an output path this command may not write to; returns it.
+
+    Refused with one line naming the path, what was found and the way out: a file; an empty path or ``.``
+    (``--out`` must name a directory of its own); an unwritable place; a musebench directory of another
+    ``kind``; a directory holding files musebench did not write (unless ``force``, which writes beside them);
+    one of those files under a name this command writes (``writes``: never overwritten, not even with
+    ``force``); and, without ``force``, a directory of this kind that already holds ``results`` (records
+    this command would replace).
+    """
     from musebench.errors import ConfigError
 
+    if str(path).strip() == "":
+        raise ConfigError("is empty; name the directory to write to", field=flag)
     path = Path(path)
+    if path.resolve() == Path.cwd().resolve() or path.resolve() == Path(path.anchor or "/").resolve():
+        raise ConfigError("is the current (or root) directory; name a directory of its own, e.g. "
+                          f"{flag} results", file=path, field=flag)
     if path.exists() and not path.is_dir():
         raise ConfigError("exists and is not a directory", file=path, field=flag)
     if path.is_dir():
-        foreign = [] if is_ours(path, owned_if) else foreign_entries(path, owned_if)
-        if foreign and not force:
-            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-            raise ConfigError(f"directory holds files musebench did not write ({shown}); choose another {flag} "
-                              "or pass --force to write into it anyway (its files are kept)", file=path,
-                              field=flag)
+        mark = read_mark(path)
+        found = mark.kind if mark is not None else infer_kind(path)
+        if kind is not None and found is not None and found != kind:
+            raise ConfigError(f"holds a musebench {found} (written by `{KINDS[found][0]}`), not {_a(kind)}; "
+                              f"it is never replaced by another command: choose another {flag}",
+                              file=path, field=flag)
+        foreign = foreign_entries(path, owned_if)
+        accepted = mark.not_ours if mark is not None else ()  # kept beside our files by an earlier --force
+        unaccepted = [n for n in foreign if n not in accepted]
+        if unaccepted and not force:
+            raise ConfigError(f"directory holds files musebench did not write ({_shown(unaccepted)}); choose "
+                              f"another {flag} or pass --force to write into it anyway (its files are kept)",
+                              file=path, field=flag)
+        clash = sorted(set(foreign) & set(writes))
+        if clash:
+            raise ConfigError(f"holds {_shown(clash)}, which musebench did not write and would overwrite; "
+                              f"move it away or choose another {flag}", file=path, field=flag)
+        held = [n for n in results if (path / n).exists()] if found == kind else []
+        if held and not force:
+            raise ConfigError(f"holds the results of an earlier {KINDS[kind][0].split()[-1]} ({_shown(held)}); "
+                              f"pass --force to replace them or choose another {flag}", file=path, field=flag)
         if not os.access(path, os.W_OK | os.X_OK):
             raise ConfigError("directory is not writable", file=path, field=flag)
         return path
@@ -145,18 +271,31 @@ def check_output_dir(path: str | Path, *, flag: str = "--out", owned_if: Iterabl
     return path
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def kept_entries(path: str | Path) -> tuple[str, ...]:
+    """What ``atomic_directory(path, keep=...)`` must carry over: musebench's own entries and a user's files."""
+    path = Path(path)
+    return OWN_ENTRIES + (tuple(foreign_entries(path)) if path.is_dir() else ())
+
+
 @contextlib.contextmanager
-def output_dir(path: str | Path, *, flag: str = "--out", owned_if: Iterable[str] = (), force: bool = False,
+def output_dir(path: str | Path, *, kind: str | None = None, flag: str = "--out", owned_if: Iterable[str] = (),
+               force: bool = False, writes: Iterable[str] = (), results: Iterable[str] = (),
                lock_name: str = LOCK_NAME) -> Iterator[Path]:
-    """Claim an output directory for the block: checked, created, locked and marked as musebench's.
+    """Claim an output directory for the block: checked (``check_output_dir``), created, locked and marked.
 
     A second writer on the same directory fails at once naming the holder; a lock left by a process killed
-    with -9 is free again (the kernel releases flock locks with the process) and is taken over. When the
-    block fails before writing anything, what this call created (the directory, its mark, its lock) goes.
+    with -9 is free again (the kernel releases flock locks with the process) and is taken over. The mark
+    records ``kind`` and, when the block ends, the entries this command wrote. When the block fails before
+    writing anything, what this call created (the directory, its mark, its lock) goes.
     """
     from musebench.errors import ConfigError
 
-    path = check_output_dir(path, flag=flag, owned_if=owned_if, force=force)
+    path = check_output_dir(path, kind=kind, flag=flag, owned_if=owned_if, force=force, writes=writes,
+                            results=results)
     created = []
     probe = path
     while not probe.exists():
@@ -168,12 +307,15 @@ def output_dir(path: str | Path, *, flag: str = "--out", owned_if: Iterable[str]
         raise ConfigError(f"cannot create it: {err.strerror}", file=path, field=flag) from err
     lock = take_lock(path, flag, lock_name)
     marked = not (path / OWNER_MARK).exists()
-    not_ours = foreign_entries(path, owned_if)
     ok = False
     try:
-        atomic_write_json(path / OWNER_MARK, {"written_by": "musebench", "pid": os.getpid(), "not_ours": not_ours})
+        # checked again under the lock: a writer that finished meanwhile may have changed the directory
+        check_output_dir(path, kind=kind, flag=flag, owned_if=owned_if, force=force, writes=writes)
+        not_ours = foreign_entries(path, owned_if)
+        write_mark(path, kind, not_ours)
         yield path
         ok = True
+        write_mark(path, kind, not_ours)
     finally:
         lock.release()
         if not ok:
@@ -198,10 +340,8 @@ def take_lock(path: Path, flag: str = "--out", lock_name: str = LOCK_NAME):
 
 
 def _holder(path: Path) -> str:
-    with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
-        pid = int(json.loads((path / OWNER_MARK).read_text(encoding="utf-8"))["pid"])
-        return f" (pid {pid})"
-    return ""
+    mark = read_mark(path)
+    return f" (pid {mark.pid})" if mark is not None and mark.pid is not None else ""
 
 
 def _undo_claim(path: Path, lock_name: str, marked: bool, created: list[Path]) -> None:

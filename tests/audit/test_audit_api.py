@@ -111,7 +111,9 @@ def test_written_audit_is_complete(memorised_audit, tmp_path):
     audit, rows = memorised_audit
     out = write_audit(audit, rows, tmp_path / "audit")
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["audit.html", "audit.json", "audit.md", "outputs.jsonl", "probes.jsonl"]
+    assert names == [".musebench", ".musebench.lock", "audit.html", "audit.json", "audit.md", "outputs.jsonl",
+                     "probes.jsonl"]  # the mark (kind audit) and the lock every writer takes
+    assert json.loads((out / ".musebench").read_text())["kind"] == "audit"
     saved = json.loads((out / "audit.json").read_text())
     assert saved["kind"] == "musebench-audit" and saved["verdict"] == "leak" and "_probe_rows" not in saved
     assert saved["choices"]["knowledge"]["shots_from"] == "holdout"
@@ -131,10 +133,13 @@ def test_write_refuses_a_foreign_directory(memorised_audit, tmp_path):
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
-    with pytest.raises(ConfigError, match="holds no earlier audit"):
+    with pytest.raises(ConfigError, match=r"did not write \(notes.txt\)"):
         write_audit(*memorised_audit, foreign)
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
-    # a previous audit's directory is replaced as a whole
+    # a previous audit's directory is replaced only with force; a user's note added there is kept
     out = write_audit(*memorised_audit, tmp_path / "again")
-    write_audit(*memorised_audit, out)
-    assert (out / "audit.json").is_file()
+    with pytest.raises(ConfigError, match="--force"):
+        write_audit(*memorised_audit, out)
+    (out / "notes.txt").write_text("mine")
+    write_audit(*memorised_audit, out, force=True)
+    assert (out / "audit.json").is_file() and (out / "notes.txt").read_text() == "mine"

@@ -206,6 +206,6 @@ def test_a_foreign_out_directory_is_left_alone(audit_model_dir, doc_files, tmp_p
             out,
         ),
         out,
-        "holds no earlier audit",
+        "did not write (thesis.tex)",
     )
     assert [p.name for p in out.iterdir()] == ["thesis.tex"]

@@ -18,7 +18,7 @@ EXPECTED_PLOTS = {"tradeoff", "privleak", "curves-ga_gdr", "curves-npo_gdr", "cu
 def test_every_expected_file_is_written(built_report):
     report = built_report.parent
     assert report.name == "report" and built_report.name == "index.html"
-    assert {p.name for p in report.iterdir()} == {"index.html", "results.md", "results.csv", "results.json",
+    assert {p.name for p in report.iterdir() if p.name[0] != "."} == {"index.html", "results.md", "results.csv", "results.json",
                                                   "plots"}
     assert {p.stem for p in (report / "plots").iterdir()} == EXPECTED_PLOTS
     for png in (report / "plots").iterdir():
@@ -114,10 +114,26 @@ def test_rebuild_in_place_gives_the_same_bytes(small_report):
 
 def test_refuses_to_replace_a_directory_that_is_not_a_report(sample_path, tmp_path):
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
-    with pytest.raises(ConfigError, match="refusing to replace it") as err:
+    with pytest.raises(ConfigError, match=r"did not write \(notes.txt\)") as err:
         build_report(sample_path.parent, tmp_path)
     assert err.value.field == "--out"
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_users_own_index_html_is_never_overwritten(sample_path, tmp_path):
+    """`report RUN --out site` with the user's own site/index.html: refused, with --force too; other files
+    of the user's are kept beside a report written with --force, and a re-run replaces only the report."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("my page", encoding="utf-8")
+    for force in (False, True):
+        with pytest.raises(ConfigError, match="index.html"):
+            build_report(sample_path.parent, site, force=force)
+    assert sorted(p.name for p in site.iterdir()) == ["index.html"]
+    (site / "index.html").rename(site / "about.html")
+    build_report(sample_path.parent, site, force=True)
+    build_report(sample_path.parent, site)  # ours now: re-written without --force, the user's page kept
+    assert (site / "about.html").read_text(encoding="utf-8") == "my page" and (site / "results.md").is_file()
 
 
 def test_a_run_without_methods_still_has_a_page(tmp_path, doc, write_run):

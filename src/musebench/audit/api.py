@@ -202,35 +202,45 @@ def _model_info(m: AuditModel) -> dict:
 
 
 
-def check_out(out: str | Path) -> Path:
-    """``--out`` must be new, empty, or a previous audit's directory: nothing else is ever replaced."""
-    from musebench.io import read_json
-
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError("exists and is not a directory", file=out, field="--out")
-    if out.is_dir() and any(out.iterdir()):
-        marker = out / "audit.json"
-        if not marker.is_file() or (read_json(marker) or {}).get("kind") != KIND:
-            raise ConfigError(
-                "directory is not empty and holds no earlier audit; choose a new --out",
-                file=out,
-                field="--out",
-            )
-    return out
+#: What an audit writes into its --out (a user's file of one of these names is never overwritten).
+AUDIT_FILES = ("audit.json", "audit.md", "audit.html", "probes.jsonl", "outputs.jsonl")
 
 
-def write_audit(audit: dict, rows: list[dict], out: str | Path) -> Path:
+def _out_rules(force: bool) -> dict:
+    return {"kind": "audit", "force": force, "writes": AUDIT_FILES, "results": ("audit.json",)}
+
+
+def check_out(out: str | Path, force: bool = False) -> Path:
+    """``--out`` must be new, empty, or an audit's directory (an earlier audit is replaced only with
+    ``force``); a user's files in it are kept, never overwritten (``musebench.io.check_output_dir``)."""
+    from musebench.io import check_output_dir
+
+    return check_output_dir(out, **_out_rules(force))
+
+
+def claim_out(out: str | Path, force: bool = False):
+    """The audit's output directory, checked, locked and marked for the block (``musebench.io.output_dir``)."""
+    from musebench.io import output_dir
+
+    return output_dir(out, **_out_rules(force))
+
+
+def write_audit(audit: dict, rows: list[dict], out: str | Path, force: bool = False) -> Path:
     """Write audit.json, audit.md, audit.html, probes.jsonl, outputs.jsonl: all of them or none."""
+    with claim_out(out, force) as claimed:
+        return save_audit(audit, rows, claimed)
+
+
+def save_audit(audit: dict, rows: list[dict], out: Path) -> Path:
+    """``write_audit`` into a directory the caller has claimed (``claim_out``)."""
     import json
 
     from musebench.audit.render import render_html, render_markdown
-    from musebench.io import atomic_directory
+    from musebench.io import atomic_directory, kept_entries
 
-    out = check_out(out)
     audit = dict(audit)
     probe_jsonl = audit.pop("_probe_rows", [])
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, keep=kept_entries(out)) as tmp:  # a user's files in it stay
         (tmp / "probes.jsonl").write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in probe_jsonl), encoding="utf-8"
         )

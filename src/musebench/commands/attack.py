@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 from musebench.commands.common import add_device, add_out, add_seed, add_threads, parse_csv, set_threads
-from musebench.errors import ConfigError, ModelError
+from musebench.errors import ModelError
 
 EXAMPLES = """examples:
   musebench attack quantize --model runs/npo/epoch-3 --data data/news-mini --scheme nf4 \\
@@ -27,6 +27,7 @@ EXAMPLES = """examples:
 """
 
 RESULT_FILE = "robustness.json"
+KIND = "attack"  # the kind its --out is marked with (musebench.io.KINDS)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -37,6 +38,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override an EvalSettings field (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--force", action="store_true",
+                   help=f"replace the earlier {RESULT_FILE} in --out (a user's files there are kept either way)")
     add_out(p)
     add_seed(p)
     add_device(p)
@@ -79,12 +82,9 @@ def _check_model(path: str | None, flag: str) -> None:
         raise ModelError(err.message, file=err.file, field=flag) from None
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError("exists and is not a directory", field="--out", value=str(out))
-    if out.is_dir() and any(p.name != RESULT_FILE for p in out.iterdir()):
-        raise ConfigError(f"directory holds files other than {RESULT_FILE}; refusing to write there",
-                          field="--out", value=str(out))
+def _out_rules(args) -> dict:
+    """--out: an attack's directory (musebench.io.check_output_dir); its result replaced only with --force."""
+    return {"kind": KIND, "force": args.force, "writes": (RESULT_FILE,), "results": (RESULT_FILE,)}
 
 
 def _settings(args, corpus_dir: str):
@@ -101,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
-    out = Path(args.out)
-    _check_out(out)
+    from musebench.io import check_output_dir, output_dir
+
+    out = check_output_dir(args.out, **_out_rules(args))
     if args.attack == "quantize":
         from musebench.robustness import check_scheme
 
@@ -112,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(args, args.data)
     corpus = load_corpus(args.data)
     runner = {"quantize": _quantize, "relearn": _relearn, "paraphrase": _paraphrase}[args.attack]
-    return runner(args, corpus, settings, device, dtype, out)
+    with output_dir(out, **_out_rules(args)):  # one writer per --out: the lock is held until the result is in
+        return runner(args, corpus, settings, device, dtype, out)
 
 
 def _models(args) -> list[tuple[str, str]]:

@@ -86,6 +86,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", help="cache of model outputs (default: none); must lie outside --out")
     p.add_argument("--trust-remote-code", action="store_true", help="allow models with custom code")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--force", action="store_true",
+                   help="replace the earlier audit in --out (a user's files there are kept either way)")
     add_out(p)
     add_seed(p)
     add_device(p)
@@ -137,15 +139,14 @@ def _load(path: str, device, dtype, args):
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
 
-    from musebench.audit import check_overlap, load_documents, run_audit, write_audit
-    from musebench.audit.api import check_out
+    from musebench.audit import check_overlap, load_documents
+    from musebench.audit.api import check_out, claim_out
     from musebench.audit.attacks import parse_attacks
 
     set_threads(args.threads)
     settings = build_settings(args)
-    out = check_out(args.out)
+    out = check_out(args.out, force=args.force)
     if args.cache_dir and Path(args.cache_dir).resolve().is_relative_to(out.resolve()):
         raise ConfigError(
             "must lie outside --out (the audit directory is replaced as a whole)",
@@ -161,6 +162,16 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
     attacks = parse_attacks(parse_csv(args.attacks), str(device), args.seed)
+    with claim_out(out, force=args.force):  # one audit per --out at a time: the lock is held throughout
+        return _audit(args, settings, forget, holdout, attacks, device, dtype, out)
+
+
+def _audit(args, settings, forget, holdout, attacks, device, dtype, out: Path) -> int:
+    from rich.console import Console
+
+    from musebench.audit import run_audit
+    from musebench.audit.api import save_audit
+
     console = Console(stderr=True)
     model = _load(args.model, device, dtype, args)
     original = _load(args.original, device, dtype, args) if args.original else None
@@ -177,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         command=reproduce_command(args),
     )
-    write_audit(audit, rows, out)
+    save_audit(audit, rows, out)
     Console().print(f"[bold]{audit['verdict_text']}[/bold]")
     for key, s in audit["probes"].items():
         console.print(

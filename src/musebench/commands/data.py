@@ -201,12 +201,10 @@ def _generate(args: argparse.Namespace) -> int:
             field="--corpus",
             value=args.corpus,
         ) from exc
-    from musebench.data.synthetic import SYNTHETIC_META
-    from musebench.io import OWN_ENTRIES, foreign_entries, output_dir
+    from musebench.io import kept_entries, output_dir
 
-    with output_dir(args.out, owned_if=(SYNTHETIC_META,), force=args.force) as out:
-        keep = OWN_ENTRIES + tuple(foreign_entries(out, (SYNTHETIC_META,)))  # never drop what is not ours
-        write_mini_corpus(args.corpus, args.size, args.seed, out, keep=keep)
+    with output_dir(args.out, kind="corpus", force=args.force) as out:
+        write_mini_corpus(args.corpus, args.size, args.seed, out, keep=kept_entries(out))  # a user's files stay
     corpus = load_corpus(out)
     console = _console()
     console.print(

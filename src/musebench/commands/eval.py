@@ -65,6 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 #: Files whose presence proves an --out holds a musebench evaluation.
 RESULT_FILES = ("summary.json",)
+KIND = "evaluation"  # the kind its --out is marked with (musebench.io.KINDS)
 
 
 def check_same_tokenizer(tokenizer, other, flag: str, path: str) -> None:
@@ -131,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     from musebench.evaluate.sharding import init_from_environment, sharded_evaluation
     from musebench.io import check_output_dir, output_dir
 
-    check_output_dir(args.out, owned_if=RESULT_FILES, force=args.force)  # an unusable --out fails before compute
+    check_output_dir(args.out, kind=KIND, force=args.force)  # an unusable --out fails before compute
     if args.cache_dir:
         check_output_dir(args.cache_dir, flag="--cache-dir", force=True)
     set_threads(args.threads)
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     progress = not args.no_progress and main
     console = Console(stderr=True, quiet=not main)
     # one writer per --out: the main process holds its lock (the other shards write nothing there)
-    claim = output_dir(out, owned_if=RESULT_FILES, force=args.force) if main else contextlib.nullcontext()
+    claim = output_dir(out, kind=KIND, force=args.force) if main else contextlib.nullcontext()
     with claim:
         with sharded_evaluation(shard):
             result = _evaluate(args, corpus, settings, metrics, device, dtype, cache_dir, progress, console)

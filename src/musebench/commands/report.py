@@ -14,14 +14,13 @@ EXAMPLES = """examples:
 """
 
 
-#: Files whose presence proves a directory is a musebench report.
-REPORT_FILES = ("index.html", "results.md")
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="experiment run directory holding results.json "
                                                        "(or the results.json file itself)")
     p.add_argument("--out", default=None, help="report directory (default RUN_DIR/report)")
+    p.add_argument("--force", action="store_true",
+                   help="write into an --out holding other files (they are kept; one named like a report "
+                        "file is never overwritten)")
     p.add_argument("--privleak-tolerance", type=float, default=5.0,
                    help="C3 holds when |PrivLeak| <= this many percent (default 5)")
     p.add_argument("--utility-fraction", type=float, default=0.95,
@@ -34,11 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from musebench.io import check_output_dir
     from musebench.report import VerdictRules, build_report
+    from musebench.report.build import KIND, REPORT_FILES
 
-    if args.out:  # the report directory is replaced as a whole: never one holding someone else's files
-        check_output_dir(args.out, owned_if=REPORT_FILES)
+    if args.out:  # the report directory is replaced as a whole: never another's, never over a user's file
+        check_output_dir(args.out, kind=KIND, writes=REPORT_FILES, force=args.force)
     rules = VerdictRules(privleak_tolerance=args.privleak_tolerance, utility_fraction=args.utility_fraction,
                          recovery_limit=args.recovery_limit)
-    index = build_report(args.run_dir, args.out, rules=rules)
+    index = build_report(args.run_dir, args.out, rules=rules, force=args.force)
     print(f"report written to {index.parent}/ (open {index})")
     return 0

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:  # validate and print the plan: touch nothing
         return dry_run(cfg, out)
     # a file, an unwritable place or a directory of someone else's files is refused before any stage runs
-    check_output_dir(out, owned_if=RUN_RECORDS, force=args.force)
+    check_output_dir(out, kind="experiment", force=args.force)
     import os
 
     from musebench.errors import ConfigError

@@ -36,6 +36,7 @@ EXAMPLES = """examples:
 
 #: Files whose presence proves an --out is a musebench run directory.
 RUN_RECORDS = ("run.json", "whp.json")
+KIND = "unlearning run"  # the kind its --out is marked with (musebench.io.KINDS)
 #: Config fields that are not flags of their own: --method is the command's, output_dir is --out/checkpoints,
 #: --debug is musebench's (tracebacks; Hugging Face's ``debug`` options stay reachable in --config YAML).
 NOT_FLAGS = ("method", "output_dir", "debug", "method_options")  # method_options: --method-option KEY=VALUE
@@ -178,10 +179,10 @@ def run(args: argparse.Namespace) -> int:
     from musebench.unlearn import run_unlearning
     from musebench.unlearn.finetuned import is_main_process
 
-    check_output_dir(args.out, owned_if=RUN_RECORDS, force=args.force)  # before any model loads
+    check_output_dir(args.out, kind=KIND, force=args.force)  # before any model loads
     corpus = load_corpus(args.data)
     # one writer per run directory: the main process holds its lock (the others of a launch write nothing)
-    claim = output_dir(args.out, owned_if=RUN_RECORDS, force=args.force) if is_main_process() \
+    claim = output_dir(args.out, kind=KIND, force=args.force) if is_main_process() \
         else contextlib.nullcontext()
     with claim:
         result = run_unlearning(args.model, corpus, config, args.out, forget_split=args.forget_split,

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from musebench.io import OWNER_MARK, atomic_write_json, take_lock
+from musebench.io import RUN_LOCK_NAME, check_output_dir, foreign_entries, take_lock, write_mark
 
-LOCK_FILE = ".musebench-run.lock"
+LOCK_FILE = RUN_LOCK_NAME
+KIND = "experiment"
 
 
 @contextlib.contextmanager
 def run_lock(run_dir: Path) -> Iterator[None]:
-    """Hold the run directory's ``filelock`` lock while the block runs.
+    """Hold the run directory's ``filelock`` lock while the block runs, and mark it as an experiment's.
 
     A second live process is refused at once; a lock whose holder was killed (-9 included) is free again,
-    because the kernel drops a dead process's flock, and the next run takes it over.
+    because the kernel drops a dead process's flock, and the next run takes it over. The mark lists what
+    the run wrote (when the block ends, even by an error: the stages written so far are the run's).
     """
     run_dir = Path(run_dir)
+    check_output_dir(run_dir, kind=KIND, force=True)  # never another command's directory (the demo calls this)
+    run_dir.mkdir(parents=True, exist_ok=True)
     lock = take_lock(run_dir, "--out", LOCK_FILE)
     try:
-        atomic_write_json(run_dir / OWNER_MARK, {"written_by": "musebench", "pid": os.getpid()})
-        yield
+        not_ours = foreign_entries(run_dir)
+        write_mark(run_dir, KIND, not_ours)
+        try:
+            yield
+        finally:
+            write_mark(run_dir, KIND, not_ours)
     finally:
         lock.release()

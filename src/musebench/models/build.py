@@ -17,12 +17,11 @@ from pathlib import Path
 
 from musebench.errors import ConfigError, DataError
 from musebench.io import (
-    OWN_ENTRIES,
     atomic_directory,
     atomic_write_json,
     check_output_dir,
     file_hash,
-    foreign_entries,
+    kept_entries,
     output_dir,
     stable_hash,
 )
@@ -33,6 +32,7 @@ log = logging.getLogger(__name__)
 
 ROLES = ("target", "retrain")
 BUILD_RECORD = "build.json"
+KIND = "model"  # the kind its output directory is marked with (musebench.io.KINDS)
 TOKENIZER_DIR = "tokenizer"
 
 
@@ -112,7 +112,7 @@ def build_model(data_dir: str | Path, role: str, out_dir: str | Path, recipe: Bu
 
     data_dir = Path(data_dir)
     out = Path(out_dir) / role
-    check_output_dir(out, owned_if=(BUILD_RECORD,), force=force)  # before any work: never replace a user's model
+    check_output_dir(out, kind=KIND, force=force)  # before any work: never replace a user's model
     corpus = load_corpus(data_dir)
     docs = training_documents(corpus, role)
     if recipe is None:
@@ -123,13 +123,12 @@ def build_model(data_dir: str | Path, role: str, out_dir: str | Path, recipe: Bu
     if not force and cached(out, key):
         log.info("cache hit: %s (%s)", out, key)
         return out
-    with output_dir(out, owned_if=(BUILD_RECORD,), force=force):
-        keep = OWN_ENTRIES + tuple(foreign_entries(out, (BUILD_RECORD,)))  # --force keeps a user's other files
-        with atomic_directory(out, keep=keep) as tmp:
-            record = train_and_save(tokenizer, docs, recipe, seed, device, tmp, progress)
-            record.update(role=role, key=key, corpus=corpus.name, corpus_fingerprint=corpus.fingerprint(),
-                          documents=len(docs), seed=seed, recipe=recipe.to_dict())
-            atomic_write_json(tmp / BUILD_RECORD, record)
+    # --force keeps a user's other files (carried over); a model of another kind's directory is never replaced
+    with output_dir(out, kind=KIND, force=force), atomic_directory(out, keep=kept_entries(out)) as tmp:
+        record = train_and_save(tokenizer, docs, recipe, seed, device, tmp, progress)
+        record.update(role=role, key=key, corpus=corpus.name, corpus_fingerprint=corpus.fingerprint(),
+                      documents=len(docs), seed=seed, recipe=recipe.to_dict())
+        atomic_write_json(tmp / BUILD_RECORD, record)
     return out
 
 

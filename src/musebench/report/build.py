@@ -1,15 +1,21 @@
 """``build_report``: saved ``results.json`` in, ``report/`` out (HTML, Markdown, CSV, JSON and PNG figures).
 
 The whole directory is written to a temporary sibling and renamed into place, so a report is never seen
-half-written. Only a directory that holds nothing but a previous report is replaced.
+half-written. Only a report's directory is replaced; a user's files in it are kept, never overwritten.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from musebench.errors import ConfigError
-from musebench.io import atomic_directory, atomic_write_json, atomic_write_text
+from musebench.io import (
+    atomic_directory,
+    atomic_write_json,
+    atomic_write_text,
+    check_output_dir,
+    kept_entries,
+    output_dir,
+)
 from musebench.report.export import table_csv, table_json
 from musebench.report.html import render_html
 from musebench.report.markdown import render_markdown
@@ -19,21 +25,22 @@ from musebench.report.verdicts import VerdictRules
 from musebench.results import load_results
 
 REPORT_FILES = ("index.html", "results.md", "results.csv", "results.json", "plots")
+KIND = "report"  # the kind its directory is marked with (musebench.io.KINDS)
 
 
 def build_report(run_dir: str | Path, out_dir: str | Path | None = None,
-                 rules: VerdictRules | None = None) -> Path:
+                 rules: VerdictRules | None = None, force: bool = False) -> Path:
     """Read ``run_dir/results.json`` and write the report to ``out_dir`` (default ``run_dir/report``).
 
     Returns the path of ``index.html``. Raises ``DataError`` for a missing or malformed results file and
-    ``ConfigError`` when ``out_dir`` holds anything other than an earlier report.
+    ``ConfigError`` when ``out_dir`` is another command's directory or holds files musebench did not write.
     """
     run_dir = Path(run_dir)
     results = load_results(run_dir)
     out = Path(out_dir) if out_dir is not None else results.source.parent / "report"
-    _check_replaceable(out)
+    check_output_dir(out, kind=KIND, writes=REPORT_FILES, force=force)  # before any work
     tables = build_tables(results, rules or VerdictRules())
-    with atomic_directory(out) as tmp:
+    with output_dir(out, kind=KIND, writes=REPORT_FILES, force=force), atomic_directory(out, keep=kept_entries(out)) as tmp:
         plots = render_plots(tables, tmp)
         atomic_write_text(tmp / "results.md", render_markdown(tables, plots))
         atomic_write_text(tmp / "results.csv", table_csv(tables))
@@ -41,17 +48,6 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None,
         atomic_write_text(tmp / "index.html", render_html(tables, plots, tmp))
         _make_readable(tmp)
     return out / "index.html"
-
-
-def _check_replaceable(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError("report output is a file, not a directory", field="--out", value=str(out))
-    if out.is_dir():
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in REPORT_FILES)
-        if foreign:
-            raise ConfigError(f"output directory holds files that are not a musebench report "
-                              f"({', '.join(foreign[:3])}); refusing to replace it", field="--out",
-                              value=str(out))
 
 
 def _make_readable(root: Path) -> None:
