@@ -9,7 +9,6 @@ and those modules import torch / transformers inside ``run``, when the work need
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib
 import logging
 import os
@@ -19,6 +18,7 @@ import warnings
 
 from musebench import __version__
 from musebench.errors import MusebenchError
+from musebench.io import storage_failure
 
 #: subcommand -> (module under musebench.commands, one-line help). Order is the help order.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -36,8 +36,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit", "audit a model against a takedown request (no retrain model, no QA needed)"),
 }
 
-#: OS errors that mean "this machine cannot store the result" (disk full, quota, read-only): one line, exit 2.
-WRITE_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
 
 EPILOG = """examples:
   musebench demo --quick                      # the whole benchmark on the embedded mini corpus
@@ -122,14 +120,23 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"musebench {args.command}: error: {err}", file=sys.stderr)
         return err.exit_code
-    except OSError as err:
-        if err.errno not in WRITE_FAILURES:
+    except RecursionError:  # a hostile input nested thousands of levels deep, met outside the parsers
+        if args.debug:
+            traceback.print_exc()
+        print(f"musebench {args.command}: error: an input is nested too deeply to read (thousands of levels); "
+              "check the files given (--debug shows where)", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001  (a full disk or a denied file is one line; anything else re-raised)
+        failure = storage_failure(err)
+        if failure is None:
             raise
         if args.debug:
             traceback.print_exc()
-        where = f"{err.filename}: " if err.filename else ""
-        print(f"musebench {args.command}: error: {where}cannot write: {err.strerror or err}; nothing half-written "
-              "was kept (free space and re-run: finished work resumes)", file=sys.stderr)
+        what, file = failure
+        where = f"{file}: " if file else (f"{args.out}: " if getattr(args, "out", None) else "")
+        hint = ("nothing half-written was kept (free space and re-run: finished work resumes)"
+                if what.startswith("cannot write") else "make it readable (or writable) for this user")
+        print(f"musebench {args.command}: error: {where}{what}; {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"musebench {args.command}: interrupted; finished stages are kept and a re-run resumes",

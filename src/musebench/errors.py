@@ -7,6 +7,7 @@ problem per line. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
 
 
@@ -33,13 +34,26 @@ class MusebenchError(Exception):
         prefix = ": ".join(where)
         text = f"{prefix}: {self.message}" if prefix else self.message
         if self.value is not None:
-            shown = repr(self.value)
-            if len(shown) > 80:
-                shown = shown[:77] + "..."
-            text += f" (got {shown})"
+            text += f" (got {shown_value(self.value)})"
         if self.problems:
             text += "".join(f"\n  - {p}" for p in self.problems)
         return text
+
+
+#: ``repr`` with every size bounded: a value from a hostile file (a YAML alias bomb expands to billions of
+#: items, a nested list to thousands of levels) is shown in constant time, never expanded.
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 78, 78
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+
+
+def shown_value(value: object, limit: int = 80) -> str:
+    """A short ``repr`` of ``value`` for an error line (at most ``limit`` characters)."""
+    try:
+        shown = _REPR.repr(value)
+    except Exception:  # noqa: BLE001  (a value whose repr fails is still named by its type)
+        shown = f"<{type(value).__name__}>"
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 class DataError(MusebenchError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import json
 import os
@@ -368,6 +369,10 @@ def read_json(path: str | Path, missing: str = "file not found") -> Any:
         raise DataError(f"not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})", file=path) from err
     except UnicodeDecodeError as err:
         raise DataError("not UTF-8 text", file=path) from err
+    except RecursionError:
+        raise DataError("JSON nested too deeply to read", file=path) from None
+    except OSError as err:
+        raise DataError(f"cannot read it: {err.strerror or err}", file=path) from None
 
 
 def stable_hash(obj: Any, length: int = 16) -> str:
@@ -383,3 +388,151 @@ def file_hash(path: str | Path, length: int = 16) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()[:length]
+
+
+# ---------------------------------------------------------------- YAML with a size and alias budget
+
+#: Largest YAML file read (an experiment or option file is a few kB).
+YAML_MAX_BYTES = 1 << 20
+#: Most values a YAML document may hold once its aliases are expanded (a 600-byte "billion laughs" file
+#: expands to 10^9: refused before anything walks, copies or prints it).
+YAML_MAX_VALUES = 100_000
+
+
+def read_yaml(path: str | Path, what: str = "file") -> Any:
+    """Parse a YAML file with a size and alias budget; every problem is one ``ConfigError`` naming it."""
+    from musebench.errors import ConfigError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} not found", file=path)
+    try:
+        size = path.stat().st_size
+        if size > YAML_MAX_BYTES:
+            raise ConfigError(f"is {size:,} bytes; a {what} is read up to {YAML_MAX_BYTES:,}", file=path)
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"not UTF-8 text (byte {err.start})", file=path) from err
+    except OSError as err:
+        raise ConfigError(f"cannot read it: {err.strerror or err}", file=path) from err
+    return parse_yaml(text, file=path)
+
+
+def parse_yaml(text: str, file: str | Path | None = None, max_values: int = YAML_MAX_VALUES) -> Any:
+    """``yaml.safe_load`` that refuses, before building anything, a document whose aliases expand past
+    ``max_values`` values, a recursive alias, and a mapping that names a key twice (YAML keeps the last one
+    silently: a duplicated method would vanish)."""
+    import yaml
+
+    from musebench.errors import ConfigError
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"not valid YAML: {str(err).splitlines()[0]}", file=file) from None
+    except RecursionError:
+        raise ConfigError("not valid YAML: nested too deeply", file=file) from None
+    if node is None:
+        return None
+    _check_yaml_node(node, max_values, file)
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"not valid YAML: {str(err).splitlines()[0]}", file=file) from None
+    finally:
+        loader.dispose()
+
+
+def _check_yaml_node(root, max_values: int, file) -> None:
+    import yaml
+
+    from musebench.errors import ConfigError
+
+    sizes: dict[int, int] = {}  # expanded size of each node, computed once per node (aliases share nodes)
+    active: set[int] = set()
+
+    def size(node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise ConfigError(f"YAML alias refers to itself (line {node.start_mark.line + 1})", file=file)
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: set = set()
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in seen:
+                        raise ConfigError(f"key '{k.value[:60]}' is given twice in one mapping (line "
+                                          f"{k.start_mark.line + 1}); YAML would keep only the last", file=file)
+                    seen.add(k.value)
+                total += size(k) + size(v)
+                if total > max_values:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size(item)
+                if total > max_values:
+                    break
+        active.discard(key)
+        if total > max_values:
+            raise ConfigError(f"YAML document expands to more than {max_values:,} values (aliases such as "
+                              "*name repeat what they point to); refused", file=file)
+        sizes[key] = total
+        return total
+
+    try:
+        size(root)
+    except RecursionError:
+        raise ConfigError("YAML nested too deeply", file=file) from None
+
+
+# ---------------------------------------------------------------- the machine cannot store or read a file
+
+#: OS errors that mean "this machine cannot store the result" (disk full, quota, read-only, file too big).
+WRITE_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+#: How the libraries that write weights say the same thing without an ``OSError``: safetensors' Rust I/O
+#: error ("No space left on device (os error 28)") and torch's zip writer ("unexpected pos", "file write
+#: failed", "iostream error": it does not keep the errno).
+_LIBRARY_WRITE_FAILURES = ("os error 28", "os error 122", "os error 30", "os error 27", "No space left on device",
+                           "Disk quota exceeded", "Read-only file system", "unexpected pos", "file write failed",
+                           "iostream error", "PytorchStreamWriter failed")
+
+
+def storage_failure(err: BaseException) -> tuple[str, str | None] | None:
+    """``(what, file)`` when ``err`` (or an error it was raised from) is a failed write or a denied read:
+    a full disk from any writer, a read-only or quota-limited one, a permission refused. None otherwise."""
+    seen = 0
+    while err is not None and seen < 8:
+        if isinstance(err, OSError) and err.errno in WRITE_FAILURES:
+            return f"cannot write: {err.strerror or err}", err.filename
+        if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM):
+            return f"permission denied ({err.strerror or err})", err.filename
+        text = str(err)
+        if type(err).__name__ in ("SafetensorError", "RuntimeError") and \
+                any(s in text for s in _LIBRARY_WRITE_FAILURES):
+            detail = text.split("I/O error: ")[-1] if "I/O error: " in text else "the disk is probably full"
+            return f"cannot write: {type(err).__name__} ({detail[:80]})", None
+        err = err.__cause__ or err.__context__
+        seen += 1
+    return None
+
+
+def lock_is_held(lock_file: str | Path) -> bool:
+    """Whether a live process holds the ``filelock`` lock ``lock_file`` (probed without waiting; a missing
+    lock file is not created: nobody holds it)."""
+    from filelock import FileLock, Timeout
+
+    if not Path(lock_file).is_file():
+        return False
+    lock = FileLock(str(lock_file), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        return True
+    except OSError:  # cannot open it (a read-only copy of a run): cannot tell, say no
+        return False
+    lock.release()
+    return False

@@ -9,6 +9,17 @@ from musebench.models.device import resolve_device, resolve_dtype  # noqa: F401 
 from musebench.models.dtypes import DTYPE_NAMES as DTYPES
 
 
+#: Exit status of ``report`` / ``compare --fail-on-incomplete`` when a run has not finished (its page and
+#: table are still written; 1 as ``audit --fail-on``: "done, but the condition you asked about holds").
+INCOMPLETE_EXIT = 1
+
+
+def add_fail_on_incomplete(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fail-on-incomplete", action="store_true",
+                   help=f"exit {INCOMPLETE_EXIT} when a run is still going or was interrupted (the output is "
+                        "written either way, its first line saying what is missing)")
+
+
 def add_out(p: argparse.ArgumentParser, required: bool = True, help: str = "output directory") -> None:
     p.add_argument("--out", required=required, help=help)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from musebench.commands.common import INCOMPLETE_EXIT, add_fail_on_incomplete
+
 EXAMPLES = """examples:
   musebench report runs/demo-news-mini
   musebench report runs/demo-news-mini --out /tmp/demo-report --privleak-tolerance 10
@@ -18,6 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="experiment run directory holding results.json "
                                                        "(or the results.json file itself)")
     p.add_argument("--out", default=None, help="report directory (default RUN_DIR/report)")
+    add_fail_on_incomplete(p)
     p.add_argument("--force", action="store_true",
                    help="write into an --out holding other files (they are kept; one named like a report "
                         "file is never overwritten)")
@@ -34,11 +37,16 @@ def run(args: argparse.Namespace) -> int:
     from musebench.io import check_output_dir
     from musebench.report import VerdictRules, build_report
     from musebench.report.build import KIND, REPORT_FILES
+    from musebench.results import load_results
+    from musebench.results.completeness import completeness
 
     if args.out:  # the report directory is replaced as a whole: never another's, never over a user's file
         check_output_dir(args.out, kind=KIND, writes=REPORT_FILES, force=args.force)
     rules = VerdictRules(privleak_tolerance=args.privleak_tolerance, utility_fraction=args.utility_fraction,
                          recovery_limit=args.recovery_limit)
+    incomplete = completeness(load_results(args.run_dir))
+    if incomplete is not None:  # the first line says so (and the page, at its top)
+        print(incomplete.line(), flush=True)
     index = build_report(args.run_dir, args.out, rules=rules, force=args.force)
     print(f"report written to {index.parent}/ (open {index})")
-    return 0
+    return INCOMPLETE_EXIT if incomplete is not None and args.fail_on_incomplete else 0

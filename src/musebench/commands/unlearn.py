@@ -67,7 +67,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="reference model of the NPO / KL terms (default: the start model; C6: previous stage)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--force", action="store_true",
-                   help="write into an --out that holds other files (they are kept; same names are replaced)")
+                   help="write into an --out that holds other files (they are kept)")
+    p.add_argument("--allow-hub-push", action="store_true",
+                   help="let push_to_hub upload the model (needs a token: --hub_token or HF_TOKEN); refused "
+                        "otherwise, before any work")
     p.add_argument("--config", default=None, help="YAML file of unlearning options, Hugging Face or short names "
                                                   "(flags override it)")
     add_threads(p)
@@ -167,7 +170,23 @@ def config_from_args(args: argparse.Namespace):
     if getattr(args, "method_option", None):  # key by key over the file's (a non-mapping is reported by the config)
         base = in_file.get("method_options") or {}
         values["method_options"] = {**base, **dict(args.method_option)} if isinstance(base, dict) else base
-    return UnlearnConfig.from_layers(in_file, values, file=args.config)
+    config = UnlearnConfig.from_layers(in_file, values, file=args.config)
+    check_hub_push(config, getattr(args, "allow_hub_push", False))
+    return config
+
+
+def check_hub_push(config, allowed: bool) -> None:
+    """``push_to_hub`` reaches the network: refused unless asked for (``--allow-hub-push``) with a token."""
+    if not getattr(config, "push_to_hub", False):
+        return
+    if not allowed:
+        raise ConfigError("would upload the model to the Hugging Face Hub; musebench runs offline unless "
+                          "--allow-hub-push is given (with a token: --hub_token or HF_TOKEN)", field="push_to_hub")
+    import os
+
+    if not (getattr(config, "hub_token", None) or os.environ.get("HF_TOKEN")
+            or os.environ.get("HUGGING_FACE_HUB_TOKEN")):
+        raise ConfigError("--allow-hub-push needs a token: set --hub_token or HF_TOKEN", field="push_to_hub")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -273,17 +292,12 @@ def _json_mapping(text: str) -> dict:
 
 
 def _read_yaml(path: str) -> dict:
-    import yaml
+    from musebench.io import read_yaml
 
     file = Path(path)
     if not file.is_file():
         raise ConfigError("config file does not exist", file=file)
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"not valid YAML: {str(err).splitlines()[0]}", file=file) from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"not UTF-8 text (byte {err.start})", file=file) from err
+    data = read_yaml(file, "config file") or {}
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping of unlearning options", file=file, value=type(data).__name__)
     return data

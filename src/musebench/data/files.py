@@ -86,7 +86,10 @@ def read_text(path: str | Path) -> str:
         raise DataError("file not found", file=path)
     if path.is_dir():
         raise DataError("expected a file, found a directory", file=path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # unreadable for this user (permissions), a broken mount...
+        raise DataError(f"cannot read it: {exc.strerror or exc}", file=path) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -120,6 +123,8 @@ def parse_items(path: str | Path) -> list[Any]:
                 raise DataError(
                     f"malformed JSON on line {lineno}, column {exc.colno}: {exc.msg}", file=path
                 ) from None
+            except RecursionError:
+                raise DataError(f"JSON on line {lineno} is nested too deeply to read", file=path) from None
         return items
     if suffix == ".json":
         try:
@@ -129,6 +134,8 @@ def parse_items(path: str | Path) -> list[Any]:
             raise DataError(
                 f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}", file=path
             ) from None
+        except RecursionError:
+            raise DataError("JSON nested too deeply to read", file=path) from None
         if not isinstance(value, list):
             raise DataError(f"expected a JSON list of records, got a JSON {_json_type(value)}", file=path)
         return value

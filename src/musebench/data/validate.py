@@ -30,6 +30,9 @@ from musebench.errors import DataError
 
 FAMILY_DIRS = ("raw", "verbmem", "knowmem", "privleak", *FOLD_FAMILIES)
 LEAKAGE_PAIRS = (("forget", "holdout"), ("privleak_forget", "privleak_holdout"))
+#: Forget documents must not be retain documents either: retrain would have seen them (retain2), unlearning
+#: would be told to keep them (retain1), PrivLeak's retain texts would be forget texts.
+RETAIN_LEAKAGE_PAIRS = (("forget", "retain1"), ("forget", "retain2"), ("privleak_forget", "privleak_retain"))
 
 
 @dataclass
@@ -223,6 +226,24 @@ def _check_leakage(corpus: Corpus, paths: dict[str, Path], sink: ProblemSink) ->
                     file=paths[holdout_attr],
                 )
             )
+    for forget_attr, retain_attr in RETAIN_LEAKAGE_PAIRS:
+        forget = _normalised(getattr(corpus, forget_attr))
+        retain = _normalised(getattr(corpus, retain_attr))
+        shared = sorted(retain[t] for t in retain if t in forget)
+        if shared:
+            sink.error(DataError(
+                f"{len(shared)} document(s) also in {LAYOUT[forget_attr]} (compared after normalising case and "
+                f"whitespace), e.g. record {shared[0]}; retain text must not be forget text (the retrain model "
+                "would have seen it)", file=paths[retain_attr]))
+    forget_q = {normalise_text(qa.question): i for i, qa in reversed(list(enumerate(corpus.knowmem_forget_qa)))}
+    same = [(i, forget_q[normalise_text(qa.question)]) for i, qa in enumerate(corpus.knowmem_retain_qa)
+            if normalise_text(qa.question) in forget_q]
+    if same:
+        i, j = same[0]
+        sink.error(DataError(
+            f"{len(same)} question(s) also asked in {LAYOUT['knowmem_forget_qa']} (compared after normalising case "
+            f"and whitespace), e.g. record {i} = forget record {j}; KnowMem-r and KnowMem-f would score the same "
+            "question", file=paths["knowmem_retain_qa"]))
 
 
 def _check_scal_nested(corpus: Corpus, paths: dict[str, Path], sink: ProblemSink) -> None:

@@ -200,11 +200,13 @@ class LibraryBackend:
 
 def validate_method(method: str, fields: dict[str, Any]) -> list[str]:
     """Problems of one method's hyperparameters, checked by building its ``UnlearnConfig`` (no device)."""
-    from musebench.errors import MusebenchError
+    from musebench.errors import MusebenchError, shown_value
     from musebench.unlearn import METHODS, UnlearnConfig
 
     if method not in METHODS:
         return [f"unknown method '{method}'; expected one of {sorted(METHODS)}"]
+    if fields.get("push_to_hub"):
+        return ["push_to_hub: an experiment never uploads its models (musebench unlearn --allow-hub-push does)"]
     try:
         UnlearnConfig.from_dict(fields)
     except TypeError as err:
@@ -213,5 +215,5 @@ def validate_method(method: str, fields: dict[str, Any]) -> list[str]:
         if err.problems:  # every problem of the method, one per line
             return list(err.problems)
         return [err.message if err.field is None else f"{err.field}: {err.message}"
-                + ("" if err.value is None else f" (got {err.value!r})")]
+                + ("" if err.value is None else f" (got {shown_value(err.value)})")]
     return []

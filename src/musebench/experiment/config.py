@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from musebench.errors import ConfigError
+from musebench.errors import ConfigError, shown_value
 from musebench.models.dtypes import DTYPE_NAMES
 
 GENERATED_KINDS = ("news-mini", "books-mini")
@@ -179,7 +179,7 @@ class _Problems:
         self.items: list[str] = []
 
     def add(self, where: str, message: str, value: Any = None) -> None:
-        shown = "" if value is None else f" (got {value!r})"
+        shown = "" if value is None else f" (got {shown_value(value)})"
         self.items.append(f"{where}: {message}{shown}")
 
     def raise_if_any(self) -> None:
@@ -190,18 +190,11 @@ class _Problems:
 
 
 def load_experiment(path: str | Path, method_validator=None) -> ExperimentConfig:
-    """Read and validate an experiment YAML file."""
-    import yaml
+    """Read and validate an experiment YAML file (size and alias budget: ``musebench.io.read_yaml``)."""
+    from musebench.io import read_yaml
 
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError("experiment file not found", file=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(f"not valid YAML: {str(err).splitlines()[0]}", file=path) from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"not UTF-8 text (byte {err.start})", file=path) from err
+    raw = read_yaml(path, "experiment file")
     return parse_experiment(raw, source_file=str(path), method_validator=method_validator)
 
 
@@ -318,7 +311,26 @@ def _parse_models(value: Any, problems: _Problems) -> ModelsSpec:
             continue
         setattr(spec, role, src)
     spec.recipe = _mapping(value.get("recipe"), "models.recipe", problems)
+    _check_fields(spec.recipe, "models.recipe", "musebench.models.recipe", "BuildRecipe", problems)
     return spec
+
+
+def _check_fields(overrides: dict, where: str, module: str, name: str, problems: _Problems) -> None:
+    """Keys of a settings mapping that its dataclass (``module.name``) lacks: the run would refuse them, so
+    ``run --dry-run`` and ``plan`` refuse them too; an ``EvalSettings`` value it would refuse as well."""
+    import dataclasses
+    import importlib
+
+    cls = getattr(importlib.import_module(module), name)
+    known = sorted(f.name for f in dataclasses.fields(cls))
+    unknown = [k for k in overrides if k not in known]
+    for key in unknown:
+        problems.add(f"{where}.{key}", f"unknown {name} field; expected one of {known}")
+    if not unknown and name == "EvalSettings" and overrides:
+        try:
+            cls(**overrides)
+        except (ConfigError, TypeError, ValueError) as err:
+            problems.add(where, str(err.message if isinstance(err, ConfigError) else err))
 
 
 def _parse_eval(value: Any, problems: _Problems) -> EvalSpec:
@@ -326,6 +338,7 @@ def _parse_eval(value: Any, problems: _Problems) -> EvalSpec:
     for key in sorted(set(value) - {"settings", "retrain_auc", "checkpoints", "metrics"}):
         problems.add(f"eval.{key}", "unknown key; expected settings, retrain_auc, checkpoints, metrics")
     spec = EvalSpec(settings=_mapping(value.get("settings"), "eval.settings", problems))
+    _check_fields(spec.settings, "eval.settings", "musebench.evaluate.settings", "EvalSettings", problems)
     auc = value.get("retrain_auc")
     if auc is not None and (not isinstance(auc, (int, float)) or not 0 < auc < 1):
         problems.add("eval.retrain_auc", "must be a number strictly between 0 and 1", auc)
@@ -375,7 +388,11 @@ def _parse_methods(value: Any, defaults: Any, seed: int, device: str, dtype: str
     if isinstance(value, list):  # [ga, npo] or [{ga: {...}}]: normalise to a mapping
         as_map: dict[str, Any] = {}
         for item in value:
-            if isinstance(item, str):
+            if isinstance(item, (str, dict)) and (item if isinstance(item, str) else next(iter(item), None)) \
+                    in as_map:
+                problems.add("methods", "a method name is listed twice (each run needs its own name)",
+                             item if isinstance(item, str) else next(iter(item)))
+            elif isinstance(item, str):
                 as_map[item] = {}
             elif isinstance(item, dict) and len(item) == 1:
                 as_map.update(item)

@@ -40,6 +40,26 @@ def check_model_dir(path: Path) -> None:
             raise ModelError("only pickle weights (.bin/.pt) found; musebench loads safetensors only "
                              "(convert with `model.save_pretrained(dir, safe_serialization=True)`)", file=path)
         raise ModelError("no model weights (*.safetensors) in directory", file=path)
+    for index in path.glob("*.safetensors.index.json"):
+        check_shard_index(index)
+
+
+def check_shard_index(index: Path) -> None:
+    """A shard index must name safetensors files beside it: a pickle (``.bin``) or a path elsewhere is
+    refused before the loader would open it."""
+    import json
+
+    try:
+        doc = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as err:
+        raise ModelError(f"unreadable shard index ({type(err).__name__})", file=index) from None
+    weight_map = doc.get("weight_map") if isinstance(doc, dict) else None
+    if not isinstance(weight_map, dict):
+        raise ModelError("shard index has no 'weight_map' mapping", file=index)
+    for shard in sorted({v for v in weight_map.values()}, key=str):
+        if not isinstance(shard, str) or not shard.endswith(".safetensors") or Path(shard).name != shard:
+            raise ModelError("shard index names a file that is not a safetensors file beside it; musebench "
+                             "loads safetensors only", file=index, value=shard)
 
 
 def embedding_rows(model) -> int | None:

@@ -34,7 +34,7 @@ from transformers import TrainingArguments
 from transformers.trainer_utils import SaveStrategy, SchedulerType
 from transformers.training_args import OptimizerNames
 
-from musebench.errors import ConfigError
+from musebench.errors import ConfigError, shown_value
 from musebench.models.dtypes import DTYPE_NAMES
 from musebench.unlearn.idk_options import IdkOptions
 from musebench.unlearn.method import Method
@@ -113,7 +113,7 @@ class UnlearnConfig(SatImpOptions, WGAOptions, UndialOptions, SAMOptions, IdkOpt
             raise ConfigError(message, field=name, value=value)
         if problems:
             raise ConfigError(f"invalid unlearning config, {len(problems)} problems:",
-                              problems=[f"field '{n}': {m}" + ("" if v is None else f" (got {v!r})")
+                              problems=[f"field '{n}': {m}" + ("" if v is None else f" (got {shown_value(v)})")
                                         for n, v, m in problems])
 
     @property
@@ -207,7 +207,7 @@ class UnlearnConfig(SatImpOptions, WGAOptions, UndialOptions, SAMOptions, IdkOpt
                     err.args = (err._format(),)
                 raise err from None
             problems += err.problems or [f"field '{err.field}': {err.message}"
-                                         + ("" if err.value is None else f" (got {err.value!r})")]
+                                         + ("" if err.value is None else f" (got {shown_value(err.value)})")]
         if problems:
             if len(problems) == 1:
                 raise ConfigError(problems[0], file=file)
@@ -383,11 +383,11 @@ def _canonical(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             try:
                 mapped = alias.convert(value)
             except ValueError as err:
-                problems.append(f"field '{key}': {err} (got {value!r})")
+                problems.append(f"field '{key}': {err} (got {shown_value(value)})")
                 continue
         for name, v in mapped.items():
             if name in values and given[name] != key and _plain({name: values[name]}) != _plain({name: v}):
-                problems.append(f"field '{key}' and '{given[name]}' both set {name} ({v!r} vs {values[name]!r})")
+                problems.append(f"field '{key}' and '{given[name]}' both set {name} ({shown_value(v)} vs {shown_value(values[name])})")
             values[name], given[name] = v, key
     return values, problems
 

@@ -106,13 +106,16 @@ def options_of(config):
 
 def parse_option(text: str) -> tuple[str, Any]:
     """``KEY=VALUE`` of ``--method-option``; the value is read as YAML (``3``, ``0.5``, ``true``, ``abc``)."""
-    import yaml
+    from musebench.errors import ConfigError
+    from musebench.io import parse_yaml
 
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ValueError(f"expected KEY=VALUE, got {text!r}")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = parse_yaml(raw, max_values=1_000) if raw.strip() else ""
+    except ConfigError as err:
+        if "not valid YAML" not in err.message:
+            raise ValueError(f"{key.strip()}: {err.message}") from None
         value = raw
     return key.strip(), value

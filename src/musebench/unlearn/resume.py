@@ -51,3 +51,42 @@ def last_complete_checkpoint(checkpoints_dir: Path, remove_incomplete: bool = Tr
             if remove_incomplete:
                 shutil.rmtree(folder, ignore_errors=True)
     return chosen
+
+
+#: Files of a Trainer checkpoint that ``torch.load`` reads on resume (``weights_only=True``, as the Trainer).
+PICKLED = ("*.pt", "*.pth", "*.bin")
+
+
+def check_pickled_files(folder: str | Path) -> None:
+    """Refuse a checkpoint whose optimizer / scheduler / RNG files are not plain tensor files.
+
+    The Trainer loads them with ``weights_only=True``: nothing they name is run, but a tampered or foreign
+    file ends the run in an unpickler traceback. Each is read here the same way first (memory-mapped: the
+    tensors are not copied), so such a file is one ``ModelError`` naming it, before any training.
+    """
+    import torch
+
+    from musebench.errors import ModelError
+
+    try:
+        from transformers.trainer_pt_utils import safe_globals
+    except ImportError:  # an older transformers: torch's own allow-list only
+        import contextlib
+
+        safe_globals = contextlib.nullcontext
+    folder = Path(folder)
+    for pattern in PICKLED:
+        for path in sorted(folder.glob(pattern)):
+            try:
+                with safe_globals():
+                    try:
+                        torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+                    except RuntimeError as err:
+                        if "mmap" not in str(err):
+                            raise
+                        torch.load(path, map_location="cpu", weights_only=True)  # an old, non-zip file
+            except Exception as err:  # noqa: BLE001  (any failure to read it plainly is a refusal)
+                reason = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
+                raise ModelError(f"not a plain tensor file, refused before resuming ({type(err).__name__}: "
+                                 f"{reason}); delete {folder.name}/ to restart from the last good state, or "
+                                 "re-run without --resume", file=path) from None

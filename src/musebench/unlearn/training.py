@@ -84,7 +84,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     from musebench.unlearn.data import PairCollator, PairedWindows, steps_per_epoch, token_windows
     from musebench.unlearn.export import export_model, quiet_shard_bar
     from musebench.unlearn.reference import describe as describe_reference
-    from musebench.unlearn.resume import last_complete_checkpoint
+    from musebench.unlearn.resume import check_pickled_files, last_complete_checkpoint
 
     spec = config.spec
     started = time.monotonic()
@@ -165,6 +165,8 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
 
     # an interrupted save leaves a checkpoint the Trainer cannot read: the newest complete one is used instead
     resume_from = last_complete_checkpoint(checkpoints_dir, trainer.is_world_process_zero()) if resume else None
+    if resume_from is not None:
+        check_pickled_files(resume_from)  # a tampered optimizer / RNG file: one line, not an unpickler traceback
     # every process has read out_dir (the resume checks above) before the main one writes to it; without this a
     # late process of a multi-run launch finds this run's fresh record and refuses to overwrite it
     trainer.accelerator.wait_for_everyone()
