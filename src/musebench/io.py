@@ -108,6 +108,13 @@ KINDS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
     "audit": ("musebench audit", (("audit.json",),)),
     "attack": ("musebench attack", (("robustness.json",),)),
 }
+#: The entries a kind writes, where they are a fixed few: in a directory marked before the mark listed what
+#: it wrote, anything else (a note the user added) is the user's. Other kinds: everything in it is ours.
+LEGACY_ENTRIES: dict[str, tuple[str, ...]] = {
+    "report": ("index.html", "results.md", "results.csv", "results.json", "plots"),
+    "audit": ("audit.json", "audit.md", "audit.html", "probes.jsonl", "outputs.jsonl"),
+    "attack": ("robustness.json",),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +126,7 @@ class Mark:
     files: tuple[str, ...] | None  # entries the owning command wrote; None: not recorded (format 1)
     not_ours: tuple[str, ...]  # entries that were there when it was claimed with --force
     pid: int | None = None
+    open: bool = False  # a command was writing and has not finished (killed): ``files`` may lack some of its
 
 
 #: Records a user might also name so: an unmarked one proves its kind only when it reads as ours.
@@ -165,37 +173,44 @@ def read_mark(path: str | Path) -> Mark | None:
     kind = raw.get("kind") if raw.get("kind") in KINDS else infer_kind(path)
     fmt = raw.get("format") if isinstance(raw.get("format"), int) else 1
     pid = raw.get("pid") if isinstance(raw.get("pid"), int) else None
-    return Mark(kind, fmt, names("files"), names("not_ours") or (), pid)
+    return Mark(kind, fmt, names("files"), names("not_ours") or (), pid, raw.get("open") is True)
 
 
-def write_mark(path: Path, kind: str | None, not_ours: Iterable[str] = (), files: Iterable[str] | None = None) -> None:
+def write_mark(path: Path, kind: str | None, not_ours: Iterable[str] = (), files: Iterable[str] | None = None,
+               open: bool = False) -> None:  # noqa: A002  (the mark's field)
     """Mark ``path`` as written by the command of ``kind``; ``files``: the entries it wrote (default: all but
-    ``not_ours`` and musebench's own entries)."""
+    ``not_ours`` and musebench's own entries); ``open``: the command is still writing (until it ends)."""
     path = Path(path)
     not_ours = sorted(set(not_ours))
     if files is None:
         files = [p.name for p in path.iterdir() if p.name not in OWN_ENTRIES and p.name not in not_ours
                  and not p.name.startswith(f".{OWNER_MARK}")]
     doc = {"written_by": "musebench", "kind": kind, "format": MARK_FORMAT, "pid": os.getpid(),
-           "files": sorted(set(files)), "not_ours": not_ours}
+           "files": sorted(set(files)), "not_ours": not_ours, "open": open}
     atomic_write_json(path / OWNER_MARK, doc)
 
 
 def foreign_entries(path: Path, owned_if: Iterable[str] = ()) -> list[str]:
     """Names in directory ``path`` that musebench did not write.
 
-    A marked directory: the names its mark does not list as written (format 1: the foreign names it held when
-    it was claimed with ``--force``); an unmarked one holding a record of ours (``owned_if``, or any kind's
-    records): none; any other directory: everything in it.
+    A marked directory: the names its mark does not list as written; one whose writer was killed (the mark
+    still open) or marked before the mark listed files (format 1): the foreign names it held when it was
+    claimed with ``--force`` (for report, audit and attack, whose few names are known: anything else); an
+    unmarked one holding a record of ours (``owned_if``, or any kind's records): none; any other: everything.
     """
     path = Path(path)
     mark = read_mark(path)
     present = [p.name for p in path.iterdir() if p.name not in OWN_ENTRIES and not _is_temporary(p.name)]
+    if mark is not None and mark.files is not None:
+        if mark.open:  # its writer is at work or was killed: what it found foreign when it claimed the directory
+            return sorted(n for n in mark.not_ours if n in present)
+        return sorted(n for n in present if n not in mark.files)
+    kind = mark.kind if mark is not None else infer_kind(path)
+    if kind in LEGACY_ENTRIES:  # written before the mark listed files: the kind's own few names are ours
+        return sorted(n for n in present if n not in LEGACY_ENTRIES[kind])
     if mark is not None:
-        if mark.files is not None:
-            return sorted(n for n in present if n not in mark.files)
         return sorted(n for n in mark.not_ours if (path / n).exists())
-    if any((path / name).exists() for name in owned_if) or infer_kind(path) is not None:
+    if any((path / name).exists() for name in owned_if) or kind is not None:
         return []
     return sorted(present)
 
@@ -308,16 +323,20 @@ def output_dir(path: str | Path, *, kind: str | None = None, flag: str = "--out"
         raise ConfigError(f"cannot create it: {err.strerror}", file=path, field=flag) from err
     lock = take_lock(path, flag, lock_name)
     marked = not (path / OWNER_MARK).exists()
-    ok = False
+    ok = claimed = False
+    not_ours: list[str] = []
     try:
         # checked again under the lock: a writer that finished meanwhile may have changed the directory
         check_output_dir(path, kind=kind, flag=flag, owned_if=owned_if, force=force, writes=writes)
         not_ours = foreign_entries(path, owned_if)
-        write_mark(path, kind, not_ours)
+        write_mark(path, kind, not_ours, open=True)
+        claimed = True
         yield path
         ok = True
-        write_mark(path, kind, not_ours)
     finally:
+        if claimed:  # what it wrote is its own, finished or not (a full disk: the mark stays as it was)
+            with contextlib.suppress(OSError):
+                write_mark(path, kind, not_ours, open=False)
         lock.release()
         if not ok:
             _undo_claim(path, lock_name, marked, created)
@@ -493,12 +512,12 @@ def _check_yaml_node(root, max_values: int, file) -> None:
 
 #: OS errors that mean "this machine cannot store the result" (disk full, quota, read-only, file too big).
 WRITE_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
-#: How the libraries that write weights say the same thing without an ``OSError``: safetensors' Rust I/O
-#: error ("No space left on device (os error 28)") and torch's zip writer ("unexpected pos", "file write
-#: failed", "iostream error": it does not keep the errno).
-_LIBRARY_WRITE_FAILURES = ("os error 28", "os error 122", "os error 30", "os error 27", "No space left on device",
-                           "Disk quota exceeded", "Read-only file system", "unexpected pos", "file write failed",
-                           "iostream error", "PytorchStreamWriter failed")
+#: How the libraries that write weights say the same thing without an ``OSError``: the Rust ones
+#: (safetensors, tokenizers: "No space left on device (os error 28)") in any exception's text, and torch's zip
+#: writer in a ``RuntimeError`` ("unexpected pos", "file write failed", "iostream error": it keeps no errno).
+_LIBRARY_WRITE_FAILURES = ("(os error 28)", "(os error 122)", "(os error 30)", "(os error 27)",
+                           "No space left on device", "Disk quota exceeded", "Read-only file system")
+_TORCH_WRITE_FAILURES = ("unexpected pos", "file write failed", "iostream error", "PytorchStreamWriter failed")
 
 
 def storage_failure(err: BaseException) -> tuple[str, str | None] | None:
@@ -510,10 +529,12 @@ def storage_failure(err: BaseException) -> tuple[str, str | None] | None:
             return f"cannot write: {err.strerror or err}", err.filename
         if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM):
             return f"permission denied ({err.strerror or err})", err.filename
-        text = str(err)
-        if type(err).__name__ in ("SafetensorError", "RuntimeError") and \
-                any(s in text for s in _LIBRARY_WRITE_FAILURES):
-            detail = text.split("I/O error: ")[-1] if "I/O error: " in text else "the disk is probably full"
+        text = str(err)[:2000]
+        if not isinstance(err, OSError) and (any(s in text for s in _LIBRARY_WRITE_FAILURES) or (
+                isinstance(err, RuntimeError) and any(s in text for s in _TORCH_WRITE_FAILURES))):
+            found = next((s for s in _LIBRARY_WRITE_FAILURES if s in text), None)
+            detail = text.split("I/O error: ")[-1] if "I/O error: " in text else (
+                found.strip("()") if found else "torch could not write its file: is the disk full?")
             return f"cannot write: {type(err).__name__} ({detail[:80]})", None
         err = err.__cause__ or err.__context__
         seen += 1

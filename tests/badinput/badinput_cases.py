@@ -24,6 +24,8 @@ class Case:
     damage: Callable[[Ws], None]
     argv: Callable[[Ws], list[str]]
     expect: Callable[[Ws], str]
+    rc: int = 2  # 0: the command must succeed, write, and say ``expect`` on its first line
+    isolated: bool = False  # run in a subprocess with a time and memory limit (a case that once hung)
 
 
 def _eval(ws: Ws, *extra: str, out: Path | None = None) -> list[str]:
@@ -303,3 +305,5 @@ case("run --out holds foreign files", O, lambda ws: (_foreign(ws), _experiment(w
      lambda ws: ["run", str(ws["tmp"] / "experiment.yaml"), "--out", str(ws["out"])], "thesis.tex")
 case("report --out holds foreign files", O, _foreign, lambda ws: ["report", str(ws["tmp"]), "--out", str(ws["out"])],
      "thesis.tex")
+
+import badinput_ownership  # noqa: E402, F401  (appends its cases to CASES)

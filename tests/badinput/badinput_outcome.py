@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
 import traceback
 from dataclasses import dataclass
@@ -19,11 +20,18 @@ class Outcome:
     traceback: str | None
     written: list[str]  # paths the command created
     lost: list[str]  # paths that were there before and that the command changed or removed
+    first_line: str = ""  # the first line the command printed (stdout, else stderr)
+    hang: bool = False  # an isolated case that ran past its time limit
 
     @property
     def clean(self) -> bool:
         return (self.rc == 2 and len(self.error_lines) == 1 and self.traceback is None and not self.written
                 and not self.lost)
+
+
+#: Limits of an isolated case (one that hung before): wall seconds and address space.
+HANG_S = 60
+MEMORY_BYTES = 3 << 30
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
@@ -46,17 +54,26 @@ def run_case(case: Case, pristine: Path, root: Path) -> Outcome:
 
     ws = workspace(pristine, root)
     case.damage(ws)
+    argv = case.argv(ws)
     before = snapshot(root)
     err, out = io.StringIO(), io.StringIO()
-    rc, tb = None, None
+    rc, tb, hang = None, None, False
+    cwd = os.getcwd()
+    os.chdir(ws["tmp"])  # a relative --out (".") lands in the workspace, never in the checkout
     try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            rc = main(case.argv(ws))
+        if case.isolated:
+            rc, stdout, stderr, hang = _isolated(argv, ws["tmp"])
+            out.write(stdout)
+            err.write(stderr)
+        else:
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+                rc = main(argv)
     except SystemExit as exit_:  # argparse
         rc = exit_.code if isinstance(exit_.code, int) else 1
     except Exception:  # noqa: BLE001  (a traceback is exactly what the suite counts)
         tb = traceback.format_exc()
     finally:
+        os.chdir(cwd)
         held = ws.get("_release")
         if held is not None:
             held.__exit__(None, None, None)
@@ -69,9 +86,30 @@ def run_case(case: Case, pristine: Path, root: Path) -> Outcome:
     lost = sorted(k for k in before if before[k] != after.get(k))
     text = err.getvalue()
     lines = [line for line in text.splitlines() if "error:" in line]
+    lines += [line for line in out.getvalue().splitlines() if line.startswith("error:")]  # data validate's list
     if "Traceback (most recent call last)" in text and tb is None:
         tb = text
-    return Outcome(rc, lines, tb, written, lost)
+    printed = [line for line in out.getvalue().splitlines() if line.strip()] or \
+        [line for line in text.splitlines() if line.strip()]
+    return Outcome(rc, lines, tb, written, lost, printed[0] if printed else "", hang)
+
+
+def _isolated(argv: list[str], cwd: Path) -> tuple[int | None, str, str, bool]:
+    """Run the CLI in a child process under ``HANG_S`` seconds and ``MEMORY_BYTES`` of address space."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "musebench.cli", *argv], cwd=cwd, env=env, text=True,
+                              capture_output=True, timeout=HANG_S, preexec_fn=limit)
+    except subprocess.TimeoutExpired as timeout:
+        return None, timeout.stdout or "", timeout.stderr or "", True
+    return done.returncode, done.stdout, done.stderr, False
 
 
 def make_pristine(root: Path) -> Path:

@@ -329,8 +329,12 @@ def _check_fields(overrides: dict, where: str, module: str, name: str, problems:
     if not unknown and name == "EvalSettings" and overrides:
         try:
             cls(**overrides)
-        except (ConfigError, TypeError, ValueError) as err:
-            problems.add(where, str(err.message if isinstance(err, ConfigError) else err))
+        except ConfigError as err:
+            for line in err.problems or [err.message]:
+                problems.add(f"{where}.{err.field}" if err.field and not err.problems else where, line,
+                             None if err.problems else err.value)
+        except (TypeError, ValueError) as err:
+            problems.add(where, str(err))
 
 
 def _parse_eval(value: Any, problems: _Problems) -> EvalSpec:

@@ -26,10 +26,11 @@ def run_lock(run_dir: Path) -> Iterator[None]:
     lock = take_lock(run_dir, "--out", LOCK_FILE)
     try:
         not_ours = foreign_entries(run_dir)
-        write_mark(run_dir, KIND, not_ours)
+        write_mark(run_dir, KIND, not_ours, open=True)  # killed with -9: the next run resumes what it wrote
         try:
             yield
         finally:
-            write_mark(run_dir, KIND, not_ours)
+            with contextlib.suppress(OSError):
+                write_mark(run_dir, KIND, not_ours)
     finally:
         lock.release()
