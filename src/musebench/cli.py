@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"musebench {args.command}: error: an input is nested too deeply to read (thousands of levels); "
               "check the files given (--debug shows where)", file=sys.stderr)
         return 2
-    except Exception as err:  # noqa: BLE001  (a full disk or a denied file is one line; anything else re-raised)
+    except Exception as err:  # a full disk or a denied file is one line; anything else re-raised
         failure = storage_failure(err)
         if failure is None:
             raise

@@ -177,7 +177,7 @@ def read_mark(path: str | Path) -> Mark | None:
 
 
 def write_mark(path: Path, kind: str | None, not_ours: Iterable[str] = (), files: Iterable[str] | None = None,
-               open: bool = False) -> None:  # noqa: A002  (the mark's field)
+               open: bool = False) -> None:
     """Mark ``path`` as written by the command of ``kind``; ``files``: the entries it wrote (default: all but
     ``not_ours`` and musebench's own entries); ``open``: the command is still writing (until it ends)."""
     path = Path(path)

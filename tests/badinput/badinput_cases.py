@@ -306,4 +306,4 @@ case("run --out holds foreign files", O, lambda ws: (_foreign(ws), _experiment(w
 case("report --out holds foreign files", O, _foreign, lambda ws: ["report", str(ws["tmp"]), "--out", str(ws["out"])],
      "thesis.tex")
 
-import badinput_ownership  # noqa: E402, F401  (appends its cases to CASES)
+import badinput_ownership  # noqa: F401  (appends its cases to CASES)

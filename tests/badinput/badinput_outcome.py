@@ -106,7 +106,7 @@ def _isolated(argv: list[str], cwd: Path) -> tuple[int | None, str, str, bool]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     try:
         done = subprocess.run([sys.executable, "-m", "musebench.cli", *argv], cwd=cwd, env=env, text=True,
-                              capture_output=True, timeout=HANG_S, preexec_fn=limit)
+                              capture_output=True, timeout=HANG_S, preexec_fn=limit, check=False)
     except subprocess.TimeoutExpired as timeout:
         return None, timeout.stdout or "", timeout.stderr or "", True
     return done.returncode, done.stdout, done.stderr, False
@@ -116,8 +116,8 @@ def make_pristine(root: Path) -> Path:
     """A tiny news-mini corpus, a random 1-layer Llama on its tokenizer, and a model with another tokenizer."""
     import torch
 
-    from musebench.models.mini_corpus import write_mini_corpus as write_corpus
     from musebench.models.loading import load_tokenizer
+    from musebench.models.mini_corpus import write_mini_corpus as write_corpus
     from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
     from musebench.models.tokenizer import train_tokenizer
 

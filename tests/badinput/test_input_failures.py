@@ -16,7 +16,7 @@ from musebench.errors import ConfigError, DataError, ModelError
 from musebench.io import parse_yaml, read_json, read_yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from badinput_ownership import ALIAS_BOMB  # noqa: E402
+from badinput_ownership import ALIAS_BOMB
 
 
 def test_a_yaml_alias_bomb_is_refused_before_anything_expands_it(tmp_path):
@@ -142,7 +142,8 @@ def _without_file_override() -> None:
 def _can_drop() -> str | None:
     if not sys.platform.startswith("linux"):
         return "Linux capabilities only"
-    probe = subprocess.run([sys.executable, "-c", "pass"], preexec_fn=_without_file_override, capture_output=True)
+    probe = subprocess.run([sys.executable, "-c", "pass"], preexec_fn=_without_file_override, capture_output=True,
+                           check=False)
     return None if probe.returncode == 0 else "cannot drop CAP_DAC_OVERRIDE here"
 
 
@@ -165,7 +166,7 @@ def test_an_unreadable_corpus_file_is_one_line(tmp_path, tiny_corpus, tiny_model
     args = [a.format(data=data, model=tiny_model_dir, out=tmp_path / "out") for a in argv]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "musebench.cli", *args], env=env, text=True, capture_output=True,
-                          timeout=300, preexec_fn=_without_file_override, cwd=tmp_path)
+                          timeout=300, preexec_fn=_without_file_override, cwd=tmp_path, check=False)
     errors = [line for line in done.stderr.splitlines() + done.stdout.splitlines() if "error:" in line]
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 2, (done.returncode, done.stderr)

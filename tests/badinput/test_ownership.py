@@ -95,10 +95,10 @@ def test_a_replaced_directory_keeps_a_users_file_and_never_overwrites_one(tmp_pa
     (out / "audit.md").write_text("my own summary")
     mark = json.loads((out / OWNER_MARK).read_text())
     assert "audit.md" not in mark["files"]
-    with pytest.raises(ConfigError, match="audit.md, which musebench did not write"):
-        with output_dir(out, kind="audit", force=True) as claimed, \
-                atomic_directory(claimed, keep=kept_entries(claimed)) as tmp:
-            (tmp / "audit.md").write_text("ours")
+    with pytest.raises(ConfigError, match="audit.md, which musebench did not write"), \
+            output_dir(out, kind="audit", force=True) as claimed, \
+            atomic_directory(claimed, keep=kept_entries(claimed)) as tmp:
+        (tmp / "audit.md").write_text("ours")
     assert (out / "audit.md").read_text() == "my own summary"
 
 

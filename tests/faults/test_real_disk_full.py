@@ -28,7 +28,7 @@ def small_disk(size: str):
     where.mkdir()
     try:
         done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
     except OSError as err:
         where.rmdir()
         pytest.skip(f"cannot mount a tmpfs here: {err}")
@@ -38,7 +38,7 @@ def small_disk(size: str):
     try:
         yield where
     finally:
-        subprocess.run(["umount", str(where)], capture_output=True)
+        subprocess.run(["umount", str(where)], capture_output=True, check=False)
         with contextlib.suppress(OSError):
             where.rmdir()
 
@@ -63,7 +63,7 @@ def test_each_writers_real_disk_full_error_is_recognised():
         for write in (lambda: save_file(tensors, str(disk / "m.safetensors")),
                       lambda: torch.save(tensors, disk / "o.pt"),
                       lambda: atomic_write_json(disk / "r.json", list(range(50_000)))):
-            with pytest.raises(Exception) as err:  # noqa: PT011  (each library raises its own type)
+            with pytest.raises(Exception) as err:  # each library raises its own type
                 write()
             failures.append((type(err.value).__name__, storage_failure(err.value)))
             for p in disk.iterdir():

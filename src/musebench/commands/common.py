@@ -8,7 +8,6 @@ from musebench.errors import ConfigError
 from musebench.models.device import resolve_device, resolve_dtype  # noqa: F401  (re-exported for commands)
 from musebench.models.dtypes import DTYPE_NAMES as DTYPES
 
-
 #: Exit status of ``report`` / ``compare --fail-on-incomplete`` when a run has not finished (its page and
 #: table are still written; 1 as ``audit --fail-on``: "done, but the condition you asked about holds").
 INCOMPLETE_EXIT = 1

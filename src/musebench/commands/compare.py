@@ -21,7 +21,6 @@ def run(args: argparse.Namespace) -> int:
     from musebench.experiment.results import read_results
     from musebench.experiment.tables import compare_table
     from musebench.experiment.tables import console as make_console
-
     from musebench.results.completeness import completeness
 
     a, b = read_results(args.run_a), read_results(args.run_b)

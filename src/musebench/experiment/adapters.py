@@ -82,10 +82,9 @@ class LibraryBackend:
 
     def eval_settings(self, spec: CorpusSpec, overrides: dict[str, Any]) -> dict[str, Any]:
         """Full ``EvalSettings`` as a dict: defaults, then the mini corpus's budgets, then the file's."""
+        from musebench.data.synthetic import MINI_EVAL_SETTINGS, read_synthetic_meta
         from musebench.errors import ConfigError
         from musebench.evaluate import EvalSettings
-
-        from musebench.data.synthetic import MINI_EVAL_SETTINGS, read_synthetic_meta
 
         base: dict[str, Any] = {}
         size = spec.mini_size
