@@ -210,6 +210,10 @@ _case("experiment recipe typo", F,
       lambda ws: _experiment(ws, EXP.replace("models: {{target: {model}, retrain: {model}}}",
                                              "models: {{target: build, retrain: build, recipe: {{epoch: 3}}}}")
                              + "methods: {{ga: {{}}}}\n"), _dry, "epoch")
+_case("experiment recipe learning rate overflows", F,
+      lambda ws: _experiment(ws, EXP.replace("models: {{target: {model}, retrain: {model}}}",
+                                             "models: {{target: build, retrain: build, recipe: {{lr: 1.0e+400}}}}")
+                             + "methods: {{ga: {{}}}}\n"), _dry, "models.recipe.lr")
 _case("experiment method pushes to the hub", F,
       lambda ws: _experiment(ws, EXP + "methods: {{ga: {{push_to_hub: true}}}}\n"), _dry, "push_to_hub")
 _case("unlearn --push_to_hub", F, nothing, lambda ws: _unlearn(ws, "--push_to_hub", "true"), "push_to_hub")

@@ -316,8 +316,8 @@ def _parse_models(value: Any, problems: _Problems) -> ModelsSpec:
 
 
 def _check_fields(overrides: dict, where: str, module: str, name: str, problems: _Problems) -> None:
-    """Keys of a settings mapping that its dataclass (``module.name``) lacks: the run would refuse them, so
-    ``run --dry-run`` and ``plan`` refuse them too; an ``EvalSettings`` value it would refuse as well."""
+    """Keys of a settings mapping that its dataclass (``module.name``) lacks, and values it refuses: the run
+    would refuse them, so ``run --dry-run`` and ``plan`` refuse them too."""
     import dataclasses
     import importlib
 
@@ -326,12 +326,13 @@ def _check_fields(overrides: dict, where: str, module: str, name: str, problems:
     unknown = [k for k in overrides if k not in known]
     for key in unknown:
         problems.add(f"{where}.{key}", f"unknown {name} field; expected one of {known}")
-    if not unknown and name == "EvalSettings" and overrides:
-        try:
-            cls(**overrides)
+    if not unknown and overrides:
+        try:  # a recipe on the default one (every size's has the same heads); a value the run would refuse
+            cls(**overrides) if name == "EvalSettings" else cls().with_overrides(overrides)
         except ConfigError as err:
             for line in err.problems or [err.message]:
-                problems.add(f"{where}.{err.field}" if err.field and not err.problems else where, line,
+                field_name = (err.field or "").rsplit(".", 1)[-1]  # recipe.lr, EvalSettings.mink_k
+                problems.add(f"{where}.{field_name}" if field_name and not err.problems else where, line,
                              None if err.problems else err.value)
         except (TypeError, ValueError) as err:
             problems.add(where, str(err))

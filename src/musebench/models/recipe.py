@@ -6,6 +6,7 @@ retrain = retain). ``RECIPES`` holds the recipe tuned for each mini corpus size.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from musebench.errors import ConfigError
@@ -37,8 +38,8 @@ class BuildRecipe:
         if self.hidden_size % self.num_heads:
             raise ConfigError("hidden_size must be divisible by num_heads", field="recipe.hidden_size",
                               value=(self.hidden_size, self.num_heads))
-        if not self.lr > 0:
-            raise ConfigError("must be > 0", field="recipe.lr", value=self.lr)
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):  # 1e400 is inf
+            raise ConfigError("must be a finite number > 0", field="recipe.lr", value=self.lr)
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError("must be in [0, 1)", field="recipe.warmup_ratio", value=self.warmup_ratio)
 
