@@ -129,27 +129,30 @@ class Mark:
     open: bool = False  # a command was writing and has not finished (killed): ``files`` may lack some of its
 
 
-#: Records a user might also name so: an unmarked one proves its kind only when it reads as ours.
-_SIGNED = {"robustness.json": ("attack", ("quantize", "relearn", "paraphrase")),
-           "audit.json": ("kind", ("musebench-audit",))}
+#: Records a user might also name so: an unmarked one proves its kind only when its JSON reads as ours.
+_SIGNED: dict[tuple[str, str], Any] = {
+    ("attack", "robustness.json"): lambda d: d.get("attack") in ("quantize", "relearn", "paraphrase"),
+    ("audit", "audit.json"): lambda d: d.get("kind") == "musebench-audit",
+    ("experiment", "results.json"): lambda d: "schema_version" in d and "methods" in d,
+}
 
 
 def infer_kind(path: Path) -> str | None:
     """The kind of a directory from the records in it (directories written before the mark had a kind)."""
     for kind, (_, proofs) in KINDS.items():
-        if any(all(_is_record(Path(path) / name) for name in proof) for proof in proofs):
+        if any(all(_is_record(kind, Path(path) / name) for name in proof) for proof in proofs):
             return kind
     return None
 
 
-def _is_record(path: Path) -> bool:
-    if path.name not in _SIGNED:
+def _is_record(kind: str, path: Path) -> bool:
+    signed = _SIGNED.get((kind, path.name))
+    if signed is None:
         return path.exists()
-    key, values = _SIGNED[path.name]
     with contextlib.suppress(OSError, ValueError, RecursionError):
-        if path.stat().st_size < 50_000_000:
+        if path.is_file() and path.stat().st_size < 200_000_000:
             doc = json.loads(path.read_text(encoding="utf-8"))
-            return isinstance(doc, dict) and doc.get(key) in values
+            return isinstance(doc, dict) and bool(signed(doc))
     return False
 
 
@@ -184,7 +187,7 @@ def write_mark(path: Path, kind: str | None, not_ours: Iterable[str] = (), files
     not_ours = sorted(set(not_ours))
     if files is None:
         files = [p.name for p in path.iterdir() if p.name not in OWN_ENTRIES and p.name not in not_ours
-                 and not p.name.startswith(f".{OWNER_MARK}")]
+                 and not _is_temporary(p.name)]
     doc = {"written_by": "musebench", "kind": kind, "format": MARK_FORMAT, "pid": os.getpid(),
            "files": sorted(set(files)), "not_ours": not_ours, "open": open}
     atomic_write_json(path / OWNER_MARK, doc)

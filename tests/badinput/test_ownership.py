@@ -173,3 +173,12 @@ def test_a_killed_writers_entries_stay_its_own(tmp_path):
     with output_dir(out, kind="unlearning run"):
         pass
     assert json.loads((out / OWNER_MARK).read_text())["files"] == ["checkpoints", "run.json"]
+
+
+def test_a_users_results_json_is_not_an_experiment(tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps({"accuracy": 0.9}))
+    assert infer_kind(tmp_path) is None
+    with pytest.raises(ConfigError, match=r"did not write \(results.json\)"):
+        check_output_dir(tmp_path, kind="experiment")
+    (tmp_path / "results.json").write_text(json.dumps({"schema_version": 1, "methods": {}}))
+    assert infer_kind(tmp_path) == "experiment"  # a run directory from before the mark
