@@ -82,10 +82,9 @@ class LibraryBackend:
 
     def eval_settings(self, spec: CorpusSpec, overrides: dict[str, Any]) -> dict[str, Any]:
         """Full ``EvalSettings`` as a dict: defaults, then the mini corpus's budgets, then the file's."""
+        from musebench.data.synthetic import MINI_EVAL_SETTINGS, read_synthetic_meta
         from musebench.errors import ConfigError
         from musebench.evaluate import EvalSettings
-
-        from musebench.data.synthetic import MINI_EVAL_SETTINGS, read_synthetic_meta
 
         base: dict[str, Any] = {}
         size = spec.mini_size
@@ -147,6 +146,9 @@ class LibraryBackend:
                "ci": {k: [float(v[0]), float(v[1])] for k, v in (result.ci or {}).items() if v is not None}}
         if result.privacy:
             out["privacy"] = result.privacy
+        from musebench.robustness.attacks import item_scores
+
+        out["items"] = item_scores(result.per_example)  # per question: C7's paired bootstrap
         return out
 
     def validate_method(self, method: str, fields: dict[str, Any]) -> list[str]:

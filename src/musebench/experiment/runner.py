@@ -302,6 +302,7 @@ def _evaluate_references(ctx: RunContext) -> None:
                                  ref.path, ctx.corpus, ctx.eval_settings, ctx.cfg.eval.metrics, auc, False,
                                  ctx.run_dir / "eval" / role))
         evaluation = done.result
+        ctx.items[role] = evaluation.get("items") or {}
         if role == "retrain":
             if fixed_auc is None:
                 if "auc" not in evaluation["scores"]:
@@ -327,6 +328,7 @@ def _run_method(ctx: RunContext, spec: MethodSpec) -> None:
     out = unlearn_and_select(ctx, f"methods/{spec.name}", spec, ctx.target, "forget", reference=ctx.target,
                              eval_mode=ctx.cfg.eval.checkpoints)
     ctx.selected[spec.name] = out.selected_model
+    ctx.items[spec.name] = out.items
     ctx.results.set_method(MethodResult(
         name=spec.name, method=spec.method, config=ctx.cfg.unlearn_fields(spec),
         checkpoints=out.checkpoint_records(), checkpoints_trained=out.trained, selected=out.selection.label,
