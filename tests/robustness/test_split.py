@@ -68,12 +68,11 @@ def test_bad_fraction_is_one_error_naming_the_flag(mini, fraction, message):
 
 def _real_corpus():
     """No tags: a document split. Every record's text is taken from one forget document, then altered."""
-    from musebench.data import Corpus, VerbMemRecord
-
     import random
 
-    vocab = ("council harbour budget mayor river bridge school market winter festival railway museum "
-             "library tower garden station ferry quarry orchard mill").split()
+    from musebench.data import Corpus, VerbMemRecord
+
+    vocab = ["council", "harbour", "budget", "mayor", "river", "bridge", "school", "market", "winter", "festival", "railway", "museum", "library", "tower", "garden", "station", "ferry", "quarry", "orchard", "mill"]
     rng = random.Random(0)
     docs = [" ".join(["Report", str(i) + ":", "the"] + [rng.choice(vocab) + ("," if j % 5 == 4 else "")
                                                        for j in range(30)]) for i in range(8)]
