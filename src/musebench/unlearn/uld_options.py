@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 #: ULD's alphas when none are given: the paper subtracts the assistant with a weight of at most 1 (its
 #: reference eval scripts use 0.8 on TOFU and 0.7 on Harry Potter); Task Vector / WHP's powers of two up to
 #: 512 would erase everything.
