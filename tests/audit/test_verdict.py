@@ -147,3 +147,12 @@ def test_exact_reproduction_ignores_whitespace_only():
     assert exact_reproduction("the  cat sat\n", "the cat sat on the mat")
     assert not exact_reproduction("the cat sat", "the cat sits")
     assert not exact_reproduction("", "anything")
+
+
+def test_the_vectorised_mean_test_agrees_with_the_general_one():
+    rng = np.random.default_rng(2)
+    f, h = Side.of(rng.normal(1, 1, 12), [str(i // 3) for i in range(12)]), Side.of(rng.normal(0, 1, 12))
+    fast, slow = two_sample(None, f, h, 2000, 0, "x"), two_sample(_diff, f, h, 2000, 0, "x")
+    assert fast.observed == pytest.approx(slow.observed) and fast.min_p == slow.min_p
+    assert fast.p_higher == pytest.approx(slow.p_higher, abs=0.02)
+    assert fast.ci95 == pytest.approx(slow.ci95, abs=0.15)

@@ -83,9 +83,12 @@ def _p(observed: float, null: np.ndarray) -> tuple[float, float]:
     return float(higher), float(lower)
 
 
-def two_sample(stat: Callable[[np.ndarray, np.ndarray], float], forget: Side, unseen: Side, samples: int,
+def two_sample(stat: Callable[[np.ndarray, np.ndarray], float] | None, forget: Side, unseen: Side, samples: int,
                seed: int, name: str) -> TestResult:
-    """``stat(forget_values, unseen_values)`` (positive = forget higher), tested by permuting units."""
+    """``stat(forget_values, unseen_values)`` (positive = forget higher), tested by permuting units;
+    ``stat=None`` is the difference of the means, computed for all resamples at once (same draws)."""
+    if stat is None:
+        return _two_sample_means(forget, unseen, samples, seed, name)
     observed = float(stat(forget.values, unseen.values))
     f_members, h_members = forget.members(), unseen.members()
     pooled = f_members + [m + len(forget.values) for m in h_members]
@@ -110,6 +113,42 @@ def two_sample(stat: Callable[[np.ndarray, np.ndarray], float], forget: Side, un
     return TestResult(observed, p_higher, p_lower, ci95, ci90, (forget.n_units, unseen.n_units), min_p)
 
 
+def _unit_sums(side: Side) -> tuple[np.ndarray, np.ndarray]:
+    members = side.members()
+    return (np.array([side.values[m].sum() for m in members]), np.array([len(m) for m in members], dtype=float))
+
+
+def _counts(rng: np.random.Generator, units: int, samples: int) -> np.ndarray:
+    """How often each unit is drawn in each of ``samples`` bootstrap draws of ``units`` units."""
+    draws = rng.integers(0, units, (samples, units))
+    counts = np.zeros((samples, units))
+    np.add.at(counts, (np.repeat(np.arange(samples), units), draws.ravel()), 1.0)
+    return counts
+
+
+def _two_sample_means(forget: Side, unseen: Side, samples: int, seed: int, name: str) -> TestResult:
+    """``two_sample`` for the difference of means, vectorised over resamples (the same null and bootstrap:
+    units permuted between the sides; units redrawn within each side)."""
+    fs, fc = _unit_sums(forget)
+    hs, hc = _unit_sums(unseen)
+    observed = float(fs.sum() / fc.sum() - hs.sum() / hc.sum())
+    sums, counts = np.concatenate([fs, hs]), np.concatenate([fc, hc])
+    k, n = len(fs), len(fs) + len(hs)
+    rng = _rng(seed, name, "permutation")
+    order = np.argsort(rng.random((samples, n)), axis=1)
+    on_forget = np.zeros((samples, n))
+    np.put_along_axis(on_forget, order[:, :k], 1.0, axis=1)
+    f_sum, f_cnt = on_forget @ sums, on_forget @ counts
+    null = f_sum / f_cnt - (sums.sum() - f_sum) / (counts.sum() - f_cnt)
+    p_higher, p_lower = _p(observed, null)
+    rng = _rng(seed, name, "bootstrap")
+    wf, wh = _counts(rng, len(fs), samples), _counts(rng, len(hs), samples)
+    boot = (wf @ fs) / (wf @ fc) - (wh @ hs) / (wh @ hc)
+    ci95, ci90 = _percentiles(boot)
+    min_p = max(1 / math.comb(n, k), 1 / (1 + samples))
+    return TestResult(observed, p_higher, p_lower, ci95, ci90, (forget.n_units, unseen.n_units), min_p)
+
+
 def paired(differences: Side, samples: int, seed: int, name: str) -> TestResult:
     """The mean per-document difference (model - reference), tested by flipping the sign of whole units."""
     d = differences.values
@@ -119,12 +158,9 @@ def paired(differences: Side, samples: int, seed: int, name: str) -> TestResult:
     signs = rng.choice([-1.0, 1.0], size=(samples, len(sums)))
     null = signs @ sums / len(d)
     p_higher, p_lower = _p(observed, null)
-    members = differences.members()
-    rng = _rng(seed, name, "bootstrap")
-    boot = np.empty(samples)
-    for b in range(samples):
-        idx = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
-        boot[b] = np.mean(d[idx])
+    counts = np.array([len(m) for m in differences.members()], dtype=float)
+    w = _counts(_rng(seed, name, "bootstrap"), len(sums), samples)
+    boot = (w @ sums) / (w @ counts)
     ci95, ci90 = _percentiles(boot)
     n = differences.n_units
     return TestResult(observed, p_higher, p_lower, ci95, ci90, (n, n), max(0.5 ** n, 1 / (1 + samples)))

@@ -212,7 +212,7 @@ def _raw_stats(m, settings, reference, groups, name) -> dict[str, ProbeStat]:
                 h = np.array([h_by_doc[x] - rh[x] for x in hd])
             informative = len(f) > 0 and len(h) > 0 and float(np.ptp(np.concatenate([f, h]))) > 0
             fs, hs = Side.of(f, _labels(groups, "forget", fd)), Side.of(h, _labels(groups, "holdout", hd))
-            test = two_sample(_diff, fs, hs, samples, seed, tag) if informative and len(f) and len(h) else None
+            test = two_sample(None, fs, hs, samples, seed, tag) if informative and len(f) and len(h) else None
             sd = float(np.std(np.concatenate([f, h]), ddof=1)) if len(f) + len(h) > 1 else 0.0
             f_ci = _level_ci(f, _labels(groups, "forget", fd), settings, f"{tag}:f")
             h_ci = _level_ci(h, _labels(groups, "holdout", hd), settings, f"{tag}:h")
