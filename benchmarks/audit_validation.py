@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 PRIVLEAK_TOLERANCE = 5.0  # the report's C3 rule (musebench.report.verdicts.VerdictRules)
@@ -298,6 +299,19 @@ def _rates(verdicts: list[str]) -> dict[str, float]:
             for v in ("leak", "indistinguishable", "inconclusive", "below_unseen")}
 
 
+def _simulated_side(rng, units: int, per_unit: int, shift: float) -> dict:
+    """One side's per-document values of the five probes; with ``per_unit`` > 1 half the variance is the unit's."""
+    import numpy as np
+
+    values = {}
+    for probe in (*VALUE_PROBES, "membership"):
+        person = rng.normal(0, np.sqrt(0.5), units) if per_unit > 1 else np.zeros(units)
+        noise = rng.normal(0, np.sqrt(0.5) if per_unit > 1 else 1.0, units * per_unit)
+        x = np.repeat(person, per_unit) + noise + shift
+        values[probe] = -x if probe == "membership" else x  # membership: lower = member
+    return values
+
+
 def simulate(trials: int, samples: int, out: Path) -> None:
     """Five independent probes; never seen (effect 0) or leaking (each probe 0.5 SD higher on forget: the
     membership AUC about 0.36); documents alone, or 3 documents per person (half the variance is the person's);
@@ -316,22 +330,14 @@ def simulate(trials: int, samples: int, out: Path) -> None:
                 rng = np.random.default_rng([units, per_unit, int(effect * 10), attacked])
                 old, new = [], []
                 for t in range(trials):
-                    def side(shift):
-                        values = {}
-                        for probe in (*VALUE_PROBES, "membership"):
-                            person = rng.normal(0, np.sqrt(0.5), units) if per_unit > 1 else np.zeros(units)
-                            noise = rng.normal(0, np.sqrt(0.5) if per_unit > 1 else 1.0, units * per_unit)
-                            x = np.repeat(person, per_unit) + noise + shift
-                            values[probe] = -x if probe == "membership" else x  # membership: lower = member
-                        return values
-
                     groups = None
                     if per_unit > 1:
                         labels = tuple(str(i // per_unit) for i in range(units * per_unit))
                         groups = {"forget": labels, "holdout": labels}
-                    fams = [(_measurement(side(effect), side(0.0)), groups, f"t{t}:model")]
+                    draw = partial(_simulated_side, rng, units, per_unit)
+                    fams = [(_measurement(draw(effect), draw(0.0)), groups, f"t{t}:model")]
                     if attacked:
-                        fams.append((_measurement(side(effect), side(0.0)), groups, f"t{t}:attack"))
+                        fams.append((_measurement(draw(effect), draw(0.0)), groups, f"t{t}:attack"))
                     old.append("leak" if any(old_verdict(m, samples, t) == "leak" for m, _, _ in fams)
                                else old_verdict(fams[0][0], samples, t))
                     new.append(new_verdict(fams, settings))
