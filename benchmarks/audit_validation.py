@@ -359,16 +359,15 @@ def simulate(trials: int, samples: int, out: Path) -> None:
     print(table)
 
 
-def _holdout_groups(results: dict, holdout_docs) -> tuple[str, ...]:
+def _holdout_groups(run: Path, holdout_docs) -> tuple[str, ...]:
     """The person of every holdout document of a generated mini corpus (the world is redrawn from its seed)."""
     import random
-    import re
 
     from musebench.data.synthetic.sizes import size_spec
     from musebench.data.synthetic.world import build_world
 
-    source = results["corpus"]["source"]
-    kind, size, seed = re.search(r"synthetic (\S+) size=(\S+) seed=(\d+)", source).groups()
+    spec = json.loads((run / "data" / "synthetic.json").read_text())
+    kind, size, seed = spec["kind"], spec["size"], spec["seed"]
     world = build_world(size_spec(size).people_per_group(), random.Random(f"{kind}/{size}/{seed}"))
     names = [p.name for p in world.groups["holdout"]]
     out = []
@@ -427,7 +426,7 @@ def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: 
     holdout = load_documents(run / "data" / "raw" / "holdout.json", "holdout")
     tags = json.loads((run / "data" / "tags" / "forget.json").read_text())
     forget = DocumentSet(forget.source, forget.documents, tuple(tags["forget"]))
-    holdout = DocumentSet(holdout.source, holdout.documents, _holdout_groups(results, holdout.documents))
+    holdout = DocumentSet(holdout.source, holdout.documents, _holdout_groups(run, holdout.documents))
     settings = AuditSettings(bootstrap_samples=samples)
     retrain_scores = results["reference"]["retrain"]["scores"]
     models = [("target", results["reference"]["target"]["model"], results["reference"]["target"]["scores"]),

@@ -39,10 +39,9 @@ BOOTSTRAP_SAMPLES = 1000
 JUDGED, TOO_SMALL, NO_ITEMS = "judged", "too small to judge", "no per-question scores"
 #: What each attack's ratio nets out (printed in the report).
 CONTROLS = {
-    "quantize": "none: measured from the unlearned model at full precision (the quantized target's own shift "
-                "is shown as a control row)",
-    "relearn": "the retrain model relearned on the same slice: its gain in points is subtracted",
-    "paraphrase": "the target on the rephrased questions: each question set is normalised by the target's score",
+    "quantize": "none (the quantized target's shift is a control row)",
+    "relearn": "retrain model, relearned alike: its gain subtracted",
+    "paraphrase": "target on the rephrased questions (normalised)",
 }
 
 
