@@ -140,9 +140,21 @@ def random_model(audit_model_dir) -> AuditModel:
 @pytest.fixture(scope="session")
 def memorised_dir(tmp_path_factory, audit_model_dir, audit_docs):
     """The random model fine-tuned 80 steps on the forget documents only (fp32, CPU, a few seconds), saved."""
+    return _memorise(tmp_path_factory, audit_model_dir, audit_docs["forget"], "audit_memorised")
+
+
+@pytest.fixture(scope="session")
+def holdout_memorised_model(tmp_path_factory, audit_model_dir, audit_docs) -> AuditModel:
+    """The same fine-tuning on the holdout documents only: what relearning teaches about *other* documents."""
+    out = _memorise(tmp_path_factory, audit_model_dir, audit_docs["holdout"], "audit_memorised_holdout")
+    lm = load_model(out)
+    return AuditModel(lm.model, lm.tokenizer, str(out))
+
+
+def _memorise(tmp_path_factory, audit_model_dir, texts, name):
     lm = load_model(audit_model_dir)
     model, tok = lm.model, lm.tokenizer
-    batch = tok(audit_docs["forget"], return_tensors="pt", padding=True, add_special_tokens=True)
+    batch = tok(texts, return_tensors="pt", padding=True, add_special_tokens=True)
     labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
     positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
     torch.manual_seed(0)
@@ -159,7 +171,7 @@ def memorised_dir(tmp_path_factory, audit_model_dir, audit_docs):
         loss.backward()
         opt.step()
     model.eval()
-    out = tmp_path_factory.mktemp("audit_memorised")
+    out = tmp_path_factory.mktemp(name)
     model.save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
     return out

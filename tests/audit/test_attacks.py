@@ -23,11 +23,25 @@ def test_attack_names_and_options_fail_before_any_model_loads():
     assert [a.name for a in parse_attacks(["relearn"], "cpu")] == ["relearn:10"]
 
 
-def test_relearn_split_is_seeded_half_of_the_documents():
-    assert relearn_split(8, 0) == relearn_split(8, 0) and len(relearn_split(8, 0)) == 4
-    assert len({tuple(relearn_split(8, s)) for s in range(5)}) > 1
+def test_relearn_split_is_seeded_half_of_the_units_and_probes_no_shared_content():
+    from musebench.audit.documents import DocumentSet, shingles
+
+    docs = DocumentSet("d", tuple(f"Document {i} tells about person {i // 2} in words all its own {i * 7}"
+                                  for i in range(8)))
+    relearned, probed = relearn_split(docs, 0)
+    assert relearn_split(docs, 0) == (relearned, probed) and len(relearned) == 4
+    assert not set(relearned) & set(probed)
+    # grouped by person (two documents each): a person is relearned or probed, never both
+    grouped = DocumentSet("d", docs.documents, tuple(str(i // 2) for i in range(8)))
+    relearned, probed = relearn_split(grouped, 0)
+    assert {i // 2 for i in relearned}.isdisjoint({i // 2 for i in probed}) and len(relearned) == 4
+    # a probed document sharing an 8-gram with a relearned one is dropped
+    shared = DocumentSet("d", tuple(d + " the same closing sentence of eight words here" for d in docs.documents))
+    with pytest.raises(ConfigError, match="shares a word 8-gram"):
+        relearn_split(shared, 0)
+    assert all(not shingles(docs.documents[p]) & shingles(docs.documents[r]) for p in probed for r in relearned)
     with pytest.raises(ConfigError, match="at least 2"):
-        relearn_split(1, 0)
+        relearn_split(DocumentSet("d", ("one document only",)), 0)
 
 
 def test_relearning_trains_a_copy_and_leaves_the_audited_model_alone(random_model, audit_docs):

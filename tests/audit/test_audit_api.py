@@ -4,6 +4,7 @@ the before/after change is measured, and the output is complete and reproducible
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -56,11 +57,17 @@ def test_before_after_change_is_paired_by_document(memorised_audit):
 
 def test_a_model_against_itself_as_reference_is_indistinguishable(random_model, docs, settings):
     forget, _ = docs
-    audit, rows = run_audit(random_model, forget, None, settings, reference=random_model, progress=False)
+    # 8 documents: too few units for the equivalence test (10 by default): inconclusive, naming what it needs
+    audit, _ = run_audit(random_model, forget, None, settings, reference=random_model, progress=False)
+    assert audit["verdict"] == "inconclusive" and audit["units_needed"] == 10  # zero-width CIs: only the floor
+    assert {s["status"] for s in audit["probes"].values()} <= {"inconclusive", "uninformative"}
+    audit, rows = run_audit(random_model, forget, None, replace(settings, min_units_equivalence=8),
+                            reference=random_model, progress=False)
     assert audit["verdict"] == "indistinguishable"
     for stat in audit["probes"].values():
         assert stat["excess"] == pytest.approx(0.0, abs=1e-12)
-        assert stat["excess_ci"] == pytest.approx([0.0, 0.0], abs=1e-12)
+        if stat["status"] != "uninformative":  # a probe both models score 0 on everywhere is left out
+            assert stat["excess_ci"] == pytest.approx([0.0, 0.0], abs=1e-12)
     assert audit["probes"]["membership"]["forget"] == pytest.approx(1.0)  # NLL ratio of a model to itself
     assert {r["model"] for r in rows} == {"model", "reference"}
 
@@ -89,7 +96,8 @@ def test_an_attack_reruns_the_probes_on_the_rest_of_the_forget_set(
     forget, holdout = docs
     trained = [0, 1, 2]
     attack = Attack(
-        "swap", "returns the memorising model", lambda m, texts: memorised_model, trains_on=lambda n: trained
+        "swap", "returns the memorising model", lambda m, texts: memorised_model,
+        trains_on=lambda d: (trained, [i for i in range(len(d)) if i not in trained]),
     )
     audit, rows = run_audit(random_model, forget, holdout, settings, attacks=[attack], progress=False)
     assert audit["model_verdict"] != "leak" and audit["verdict"] == "leak"
@@ -100,6 +108,29 @@ def test_an_attack_reruns_the_probes_on_the_rest_of_the_forget_set(
     assert not {r["doc"] for r in rows if r["model"] == "attack:swap" and r["role"] == "forget"} & set(
         trained
     )
+
+
+def test_relearning_is_judged_against_the_same_attack_on_the_never_seen_side(
+    random_model, memorised_model, holdout_memorised_model, docs, settings
+):
+    """A model that never saw the documents, relearned on half of them, learns what they share with the other
+    half (people, phrasing): a fake relearning that memorises whichever side it is given. Against the
+    unattacked holdout that looked like a leak ("LEAK UNDER ATTACK" for a retrain model); against the same
+    attack on the holdout side (the control) it is not one."""
+    from musebench.audit.attacks import relearn_split
+
+    forget, holdout = docs
+
+    def make(model, texts):
+        return memorised_model if texts[0] in forget.documents else holdout_memorised_model
+
+    attack = Attack("relearn-like", "memorises whichever side it relearns", make,
+                    trains_on=lambda d: relearn_split(d, 0))
+    audit, rows = run_audit(random_model, forget, holdout, settings, attacks=[attack], progress=False)
+    entry = audit["attacks"][0]
+    assert entry["control"].startswith("the model under the same attack on 4 holdout documents")
+    assert entry["verdict"] != "leak" and audit["leaked_under_attack"] == [] and audit["verdict"] != "leak"
+    assert {r["model"] for r in rows} >= {"attack:relearn-like", "attack:relearn-like:control"}
 
 
 def test_needs_a_never_seen_level(random_model, docs, settings):

@@ -80,3 +80,22 @@ def test_jsonl_objects_without_text_are_refused(tmp_path):
     path.write_text(json.dumps({"body": "x"}) + "\n", encoding="utf-8")
     with pytest.raises(DataError, match="text"):
         load_documents(path, "holdout")
+
+
+def test_documents_may_name_their_unit(tmp_path):
+    import json
+
+    from musebench.audit.documents import load_documents
+    from musebench.errors import DataError
+
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"text": f"doc {i}", "person": f"p{i // 2}"}) + "\n" for i in range(4)))
+    docs = load_documents(path)
+    assert docs.groups == ("p0", "p0", "p1", "p1") and docs.units() == 2
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps(["a", "b"]))
+    assert load_documents(plain).groups is None and load_documents(plain).units() == 2
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(json.dumps({"text": "a", "group": "x"}) + "\n" + json.dumps({"text": "b"}) + "\n")
+    with pytest.raises(DataError, match="names no group"):
+        load_documents(mixed)

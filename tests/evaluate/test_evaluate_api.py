@@ -46,6 +46,33 @@ def test_privleak_is_unavailable_without_a_retrain_auc(tiny_lm, tiny_corpus, sma
     with_measured = evaluate(tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, metrics=["privleak"],
                              retrain_auc=measured, progress=False)
     assert with_measured.scores["privleak"] == pytest.approx(0.0)  # a model against itself leaks nothing
+    # the measured retrain AUC's own noise is in the CI: wider than the CI that holds the AUC fixed
+    fixed = evaluate(tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, metrics=["privleak"],
+                     retrain_auc=float(measured), progress=False)
+    wide, narrow = with_measured.ci["privleak"], fixed.ci["privleak"]
+    assert narrow[1] - narrow[0] > 0
+    assert wide == pytest.approx([0.0, 0.0])  # the same texts drawn for both, a model against itself: always 0
+
+
+def test_privleak_ci_includes_the_retrain_aucs_own_uncertainty():
+    """60 + 60 texts, two models that cannot tell the splits apart (AUC ~0.5 each): holding the retrain AUC
+    fixed leaves out a large part of PrivLeak's uncertainty."""
+    import numpy as np
+
+    from musebench.evaluate.bootstrap import bootstrap_ci
+    from musebench.evaluate.metrics import auc_by_ranks, privleak
+    from musebench.evaluate.privacy import MeasuredAUC, c3_resolution_note, privleak_ci
+
+    rng = np.random.default_rng(0)
+    fm, hm, fr, hr = (rng.normal(0, 1, 60) for _ in range(4))
+    retrain = MeasuredAUC(fr, hr)
+    joint = privleak_ci(fm, hm, retrain, samples=1000, seed=0)
+    auc_ci = bootstrap_ci(auc_by_ranks, [fm, hm], samples=1000, seed=0, name="auc")
+    fixed = [privleak(v, float(retrain)) for v in auc_ci]
+    assert joint[1] - joint[0] > 1.25 * (fixed[1] - fixed[0])
+    assert joint[1] - joint[0] > 40  # about +-20 PrivLeak points or more, against C3's +-5
+    assert c3_resolution_note(joint).startswith("C3 not resolvable at this sample size")
+    assert c3_resolution_note([-3.0, 4.0]) is None and c3_resolution_note([-100.0, -80.0]) is None
 
 
 def test_cache_hit_needs_no_model_and_resume_continues(tiny_model_dir, tiny_corpus, small_settings, tmp_path):

@@ -154,3 +154,14 @@ def test_batched_bootstrap_equals_the_per_resample_loop():
     first = values[rng.integers(0, 75, 75)]
     stats = [mean_x100(first)] + [mean_x100(values[rng.integers(0, 75, 75)]) for _ in range(399)]
     assert loop == list(np.percentile(stats, [2.5, 97.5]))
+
+
+def test_outputs_and_references_are_decoded_with_tokenization_spaces_cleaned(tiny_tokenizer):
+    """The original scorer decodes with clean_up_tokenization_spaces=True: " ," and " 's" lose their space."""
+    from musebench.evaluate.requests import Generation
+    from musebench.evaluate.tasks import decode_generation, verbmem_reference
+
+    ids = tiny_tokenizer("He said so , and it 's done .", add_special_tokens=False)["input_ids"]
+    assert tiny_tokenizer.decode(ids, skip_special_tokens=True) == "He said so , and it 's done ."  # raw
+    assert decode_generation(tiny_tokenizer, Generation(token_ids=ids, finish="length")) == "He said so, and it's done."
+    assert verbmem_reference(tiny_tokenizer, "He said so , and it 's done .", 100) == "He said so, and it's done."

@@ -84,9 +84,10 @@ def test_every_attack_runs_on_controls_and_selected_checkpoints(tmp_path):
                                                                      "paraphrase"}
     # ga epoch-2 knowmem_f 30 (target 64): quantized 47 -> (47 - 30) / (64 - 30) = 0.5
     assert ga["attacks"]["quantize-nf4"]["recovery"]["knowmem_f"] == 0.5
-    # relearned +10 on the rest for both ga and retrain (33): (40-30)/34 - (43-33)/31
+    # relearned +10 on the rest for both ga and retrain: the control's gain exactly, so nothing beyond it
+    # ((40 - 30) - (43 - 33)) / (64 - 30) = 0 (a difference of ratios made it 10/34 - 10/31)
     relearn = ga["attacks"]["relearn-forget-slice"]
-    assert relearn["excess"]["knowmem_f"] == pytest.approx(10 / 34 - 10 / 31, abs=1e-4)
+    assert relearn["excess"]["knowmem_f"] == 0.0 and relearn["control_gain"]["knowmem_f"] == 10.0
     # rephrased: both halved, so normalised by the target nothing more comes back
     assert ga["attacks"]["paraphrase"]["recovery"]["knowmem_f"] == 0.0
     assert "split by person" in doc["notes"][0] and doc["settings"]["split"]["forget-slice"]["slice_units"] == 2

@@ -29,8 +29,13 @@ def test_demo_experiments_exist_and_cover_the_muse_baselines_plus_simnpo_and_rmu
     for name in demo_names(False, True) + demo_names(True, True):
         cfg = builtin_config(name)
         assert {m.method for m in cfg.methods} >= {"ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr",
-                                                  "task_vector", "whp", "simnpo", "rmu"}
+                                                  "task_vector", "whp", "simnpo_gdr", "rmu"}
         assert cfg.corpus.generate["kind"] == name.removesuffix("-quick")
+        # SimNPO as its authors ran MUSE (simnpo_gdr, beta 0.7 News / 0.75 Books, retain weight 0.1); ULD <= 1
+        simnpo = next(m for m in cfg.methods if m.method == "simnpo_gdr")
+        assert simnpo.params["beta"] == (0.7 if name.startswith("news") else 0.75) and simnpo.params["alpha"] == 0.1
+        uld = next(m for m in cfg.methods if m.method == "uld")
+        assert max(uld.params["alphas"]) <= 1 and "uld_retain_weight" not in uld.params  # the default, 5
         assert cfg.follow_up_methods(cfg.scalability) and cfg.follow_up_methods(cfg.sustainability)
 
 

@@ -11,8 +11,11 @@ import os
 import shutil
 
 import pytest
-
-from report_browser import check_page, find_chromium, screenshot  # scripts/report_browser.py (pytest pythonpath)
+from report_browser import (  # scripts/report_browser.py (pytest pythonpath)
+    check_page,
+    find_chromium,
+    screenshot,
+)
 
 REQUIRED = os.environ.get("MUSEBENCH_REQUIRE_BROWSER") == "1"
 pytestmark = pytest.mark.skipif(find_chromium() is None and not REQUIRED,

@@ -39,9 +39,10 @@ def test_html_embeds_every_plot_and_loads_nothing_from_outside(built_report):
 def test_html_shows_table_verdicts_and_rules(built_report):
     page = built_report.read_text(encoding="utf-8")
     assert "<td class=\"num\">18.2 [14.1, 22.3]</td>" in page
-    # summary cells: ga_gdr 2 met / 4 not; npo_gdr 5 / 1; npo_klr and task_vector 0 / 4 and 2 not run each;
-    # C7 is not run for all four (the sample has no robustness block)
-    assert page.count('<td class="met"') == 7
+    # summary cells: ga_gdr 2 met / 4 not; npo_gdr 4 / 1 and C3 inconclusive (PrivLeak -3.1, CI [-11.5, +5.3]);
+    # npo_klr and task_vector 0 / 4 and 2 not run each; C7 is not run for all four (no robustness block)
+    assert page.count('<td class="met"') == 6
+    assert page.count('<td class="inconclusive"') == 1
     assert page.count('<td class="not-met"') == 13
     assert page.count('<td class="not-run"') == 8
     assert "|PrivLeak| &lt;= 5 %" in page
@@ -53,7 +54,7 @@ def test_markdown_table_rows(built_report):
     md = (built_report.parent / "results.md").read_text(encoding="utf-8")
     assert "| npo_gdr (epoch-4) | 18.2 [14.1, 22.3] | 32.5 [27.2, 37.8] | -3.1 [-11.5, +5.3] | " \
            "53.0 [48.0, 58.0] |" in md
-    assert "| npo_gdr (epoch-4) | ✓ | ✓ | ✓ | ✓ | ✗ | ✓ |" in md
+    assert "| npo_gdr (epoch-4) | ✓ | ✓ | ? | ✓ | ✗ | ✓ |" in md
     assert "| npo_klr (epoch-4) | ✗ | ✗ | ✗ | ✗ | not run | not run |" in md
     assert "Not run for: npo_klr, task_vector." in md
     for plot in EXPECTED_PLOTS:
@@ -93,7 +94,7 @@ def test_missing_c5_c6_are_shown_as_not_run(small_report):
     md = (report / "results.md").read_text(encoding="utf-8")
     assert "## C5 Scalability\n\nNot run: these results hold no scalability runs." in md
     assert "## C6 Sustainability\n\nNot run: these results hold no sustainability runs." in md
-    assert "| npo_gdr (epoch-4) | ✓ | ✓ | ✓ | ✓ | not run | not run | not run |" in md
+    assert "| npo_gdr (epoch-4) | ✓ | ✓ | ? | ✓ | not run | not run | not run |" in md
     page = small_report.read_text(encoding="utf-8")
     assert page.count("Not run: these results hold no") == 3  # C5, C6 and C7
     assert page.count('<img src="data:image/png;base64,') == 4

@@ -25,7 +25,7 @@ def test_rows_are_target_retrain_then_each_selected_checkpoint(tables):
     npo = tables.rows[3]
     assert dict(npo.scored.scores) == {"verbmem_f": 18.2, "knowmem_f": 32.5, "knowmem_r": 53.0,
                                        "auc": 0.4624, "privleak": -3.1}
-    assert tables.rows[0].verdicts is None and npo.verdicts["C3"].status == "met"
+    assert tables.rows[0].verdicts is None and npo.verdicts["C3"].status == "inconclusive"
 
 
 def test_cells_carry_the_confidence_interval(tables):
@@ -53,6 +53,6 @@ def test_csv_holds_values_bounds_and_verdicts(tables):
         ("epoch-4", "32.5000", "27.2000", "37.8000")
     assert npo["privleak"] == "-3.1000" and npo["auc"] == "0.4624"
     assert [npo[c] for c in ("C1", "C2", "C3", "C4", "C5", "C6")] == \
-        ["met", "met", "met", "met", "not met", "met"]
+        ["met", "met", "inconclusive", "met", "not met", "met"]
     assert rows[4]["C5"] == "not run"
     assert rows[0]["C1"] == "" and rows[0]["verbmem_f"] == "58.4000"

@@ -9,7 +9,15 @@ from __future__ import annotations
 import pytest
 
 from musebench.errors import ConfigError
-from musebench.report.verdicts import MET, NOT_MET, NOT_RUN, VerdictRules, judge_all, judge_method
+from musebench.report.verdicts import (
+    INCONCLUSIVE,
+    MET,
+    NOT_MET,
+    NOT_RUN,
+    VerdictRules,
+    judge_all,
+    judge_method,
+)
 from musebench.results import (
     AttackResult,
     Checkpoint,
@@ -138,28 +146,55 @@ def test_sample_run_verdicts(sample_path):
     statuses = {m: [v.status for v in vs.values()] for m, vs in verdicts.items()}
     assert statuses == {
         "ga_gdr": [MET, MET, NOT_MET, NOT_MET, NOT_MET, NOT_MET, NOT_RUN],
-        "npo_gdr": [MET, MET, MET, MET, NOT_MET, MET, NOT_RUN],
+        "npo_gdr": [MET, MET, INCONCLUSIVE, MET, NOT_MET, MET, NOT_RUN],  # PrivLeak -3.1, CI [-11.5, 5.3]
         "npo_klr": [NOT_MET, NOT_MET, NOT_MET, NOT_MET, NOT_RUN, NOT_RUN, NOT_RUN],
         "task_vector": [NOT_MET, NOT_MET, NOT_MET, NOT_MET, NOT_RUN, NOT_RUN, NOT_RUN],
     }
     assert verdicts["npo_gdr"]["C5"].reason == "KnowMem-r 50.8 < 52.4 at fold 4 (40 docs)"
 
 
-def _robust(measures: dict) -> Robustness:
+def _robust(cis: dict) -> Robustness:
+    """attack -> (value, [lo, hi]) judged on KnowMem-f, or a status string (not judged)."""
+    def judged(v):
+        if isinstance(v, str):
+            return {"status": v, "value": None, "ci": None}
+        return {"status": "judged", "value": v[0], "ci": list(v[1]), "gap": 30.0, "noise": 8.0, "n": 25}
+
     return Robustness(methods={"m": RobustMethod(attacks={
-        a: AttackResult(scores={"knowmem_f": 1.0}, measure={"knowmem_f": v}) for a, v in measures.items()})})
+        a: AttackResult(scores={"knowmem_f": 1.0}, measure={"knowmem_f": v if isinstance(v, str) else v[0]}
+                        if not isinstance(v, str) else {"knowmem_f": None},
+                        judged={"knowmem_f": judged(v)}) for a, v in cis.items()})})
 
 
-@pytest.mark.parametrize("measures, status", [
-    ({"quantize-nf4": 0.10, "relearn-forget-slice": -0.2}, MET),  # the limit itself is allowed
-    ({"quantize-nf4": 0.05, "paraphrase": 0.11}, NOT_MET),  # one attack over the limit is enough
-    ({"quantize-nf4": None}, NOT_RUN),  # nothing forgotten: recovery undefined, never a pass
+@pytest.mark.parametrize("cis, status", [
+    ({"quantize-nf4": (0.02, [-0.05, 0.10]), "relearn-forget-slice": (-0.2, [-0.3, -0.1])}, MET),
+    ({"quantize-nf4": (0.05, [0.0, 0.09]), "paraphrase": (0.3, [0.11, 0.5])}, NOT_MET),  # one lower bound > 10 %
+    ({"quantize-nf4": (0.05, [-0.1, 0.3])}, INCONCLUSIVE),  # the CI straddles the limit
+    ({"quantize-nf4": (0.0, [-0.05, 0.05]), "relearn-forget-slice": "too small to judge"}, INCONCLUSIVE),
     ({}, NOT_RUN),
 ])
-def test_c7_is_the_worst_knowmem_recovery_over_every_attack(measures, status):
+def test_c7_is_three_valued_on_every_attacks_ci(cis, status):
     method = MethodResult("m", (Checkpoint(full(), label="epoch-1"),), "epoch-1")
-    results = Results("r", TARGET, RETRAIN, {"m": method}, robustness=_robust(measures) if measures else None)
+    results = Results("r", TARGET, RETRAIN, {"m": method}, robustness=_robust(cis) if cis else None)
     verdict = judge_method(method, results, DEFAULT_RULES)["C7"]
     assert verdict.status == status
     if status == NOT_MET:
-        assert "rephrased questions recovers 11% of KnowMem-f > 10%" in verdict.reason
+        assert "rephrased questions recovers 30% of KnowMem-f (95 % CI 11% to 50%) > 10%" in verdict.reason
+    if cis.get("relearn-forget-slice") == "too small to judge":
+        assert "could not judge relearn on forget slice" in verdict.reason
+
+
+@pytest.mark.parametrize("value, ci, status", [
+    (-3.1, [-11.5, 5.3], INCONCLUSIVE),  # +-8 points of CI against a +-5 band: not resolvable
+    (-3.1, [-5.0, 1.0], MET),
+    (-95.8, [-100.0, -87.4], NOT_MET),  # wider than the band but wholly outside it: a clear miss
+    (2.0, None, MET),  # no CI (a constant retrain AUC and no bootstrap): the point value decides
+])
+def test_c3_is_not_resolvable_when_privleaks_ci_is_wider_than_the_tolerance(value, ci, status):
+    scores = full(privleak=value)
+    method = MethodResult("m", (Checkpoint(scores, ci={"privleak": tuple(ci)} if ci else {}, label="e"),), "e")
+    results = Results("r", TARGET, RETRAIN, {"m": method})
+    verdict = judge_method(method, results, DEFAULT_RULES)["C3"]
+    assert verdict.status == status
+    if status == INCONCLUSIVE:
+        assert verdict.reason.startswith("C3 not resolvable at this sample size")

@@ -64,3 +64,40 @@ def test_bad_fraction_is_one_error_naming_the_flag(mini, fraction, message):
     with pytest.raises(ConfigError, match=message) as err:
         split_forget(corpus, tags, fraction)
     assert err.value.field == "--fraction"
+
+
+def _real_corpus():
+    """No tags: a document split. Every record's text is taken from one forget document, then altered."""
+    import random
+
+    from musebench.data import Corpus, VerbMemRecord
+
+    vocab = ["council", "harbour", "budget", "mayor", "river", "bridge", "school", "market", "winter", "festival", "railway", "museum", "library", "tower", "garden", "station", "ferry", "quarry", "orchard", "mill"]
+    rng = random.Random(0)
+    docs = [" ".join(["Report", str(i) + ":", "the"] + [rng.choice(vocab) + ("," if j % 5 == 4 else "")
+                                                       for j in range(30)]) for i in range(8)]
+
+    def record(i, prompt_edit=lambda s: s, gt_edit=lambda s: s):
+        text = docs[i]
+        return VerbMemRecord(prompt_edit(text[:60]), gt_edit(text[60:]))
+
+    records = [record(i) for i in range(8)]
+    records += [record(i, prompt_edit=lambda s: s.replace(" the ", "  the ")) for i in range(8)]  # doubled space
+    records += [record(i, prompt_edit=lambda s: s.replace(", ", " , "), gt_edit=lambda s: s.replace(", ", " , "))
+                for i in range(8)]  # a decoder's space before punctuation
+    records += [VerbMemRecord("An unrelated prompt about weather:", docs[i][60:140]) for i in range(8)]  # 8-grams
+    return docs, Corpus(name="real", forget=docs, verbmem_forget=records, source="real")
+
+
+def test_document_split_excludes_a_record_on_any_overlap_with_a_relearned_document():
+    docs, corpus = _real_corpus()
+    split = split_forget(corpus, None, 0.5, "forget-slice", seed=0)
+    relearned = {docs.index(t) for t in split.train_texts}
+    assert len(relearned) == 4
+    kept = split.held_out.verbmem_forget
+    # 8 kinds of record per document: none of a relearned document survives, in any of its four forms
+    for kind in range(4):
+        for i in range(8):
+            record = corpus.verbmem_forget[8 * kind + i]
+            assert (record in kept) == (i not in relearned), (kind, i)
+    assert len(kept) == 4 * 4

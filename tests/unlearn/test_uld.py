@@ -33,6 +33,39 @@ def test_uld_logits_by_hand():
     torch.testing.assert_close(torch.softmax(losses.uld_logits(z_t, flat, 2.0), -1), torch.softmax(z_t, -1))
 
 
+def test_relative_top_filter_keeps_the_assistant_off_implausible_tokens():
+    """Ten tokens; the target's top two are plausible (p >= 0.1 x the top's), the rest are not. An assistant
+    with strongly negative logits on a junk token pushes it to the top without the filter (the collapse);
+    with the reference code's filter it is not subtracted there and the target's plausible choice wins."""
+    z_t = torch.tensor([[[3.0, 2.5, 0.0, -5.0, -5.0, -5.0, -5.0, -5.0, -5.0, -5.0]]])
+    z_a = torch.tensor([[[4.0, 0.0, -10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]])
+    mask = losses.relative_top_mask(z_t, 0.1)
+    assert mask[0, 0].tolist() == [False, False] + [True] * 8  # exp(-0.5) >= 0.1 > exp(-3)
+    assert int(losses.uld_logits(z_t, z_a, 1.0).argmax()) == 2  # junk: 0 + 10
+    filtered = losses.uld_logits(z_t, z_a, 1.0, 0.1)
+    assert int(filtered.argmax()) == 1 and filtered[0, 0, 0] == pytest.approx(-1.0)
+    torch.testing.assert_close(filtered[0, 0, 2:], z_t[0, 0, 2:])  # implausible tokens: the target's logits
+    # at least int(0.1 x vocab) tokens stay plausible: with 100 tokens, the top 10 whatever their share
+    wide = torch.cat([torch.tensor([20.0]), -torch.arange(1.0, 100.0)]).view(1, 1, 100)
+    assert int((~losses.relative_top_mask(wide, 0.1)).sum()) == 10
+
+
+def test_uld_and_simnpo_defaults_are_their_authors():
+    from musebench.unlearn import METHODS, UnlearnConfig
+    from musebench.unlearn.uld_options import ULD_ALPHAS
+
+    uld = UnlearnConfig(method="uld")
+    assert uld.alphas == list(ULD_ALPHAS) and max(uld.alphas) <= 1
+    assert uld.uld_retain_weight == 5.0 and uld.uld_top_logit_filter == 0.1
+    assert UnlearnConfig(method="uld", alphas=[2.0]).alphas == [2.0]  # an explicit sweep is kept
+    assert UnlearnConfig(method="task_vector").alphas[-1] == 512.0  # the Task Vector / WHP sweep unchanged
+    simnpo = UnlearnConfig(method="simnpo_gdr").resolved()
+    assert (simnpo.beta, simnpo.alpha) == (0.7, 0.1)
+    assert "MUSE" in METHODS["simnpo_gdr"].summary and "TOFU" in METHODS["simnpo"].summary
+    with pytest.raises(ConfigError, match="uld_top_logit_filter"):
+        UnlearnConfig(method="uld", uld_top_logit_filter=1.5)
+
+
 def test_truncate_layers_keeps_embeddings_and_head(tiny_model_dir):
     from transformers import AutoModelForCausalLM
 
@@ -78,7 +111,8 @@ def test_run_writes_one_small_checkpoint_per_alpha_and_the_wrapper_lowers_forget
                 z_t = model.target(input_ids=ids, attention_mask=mask).logits
                 z_a = model.assistant(input_ids=ids, attention_mask=mask).logits
                 z = model(input_ids=ids, attention_mask=mask).logits
-            torch.testing.assert_close(z, losses.uld_logits(z_t, z_a, model.alpha))
+            assert model.top_logit_filter == 0.1  # the reference code's filter, on by default
+            torch.testing.assert_close(z, losses.uld_logits(z_t, z_a, model.alpha, 0.1))
             nll[split, "target"] = float(losses.nll(z_t, labels))
             nll[split, ckpt.label] = float(losses.nll(z, labels))
     # forget NLL rises with alpha, and far more than retain NLL does (the assistant is flatter on retain text;

@@ -21,9 +21,12 @@ from musebench.audit.settings import AuditSettings
 from musebench.audit.verdict import (
     RULE,
     VERDICT_TEXT,
+    _raw_stats,
     attack_suite,
+    calibrate,
     change,
     leaking_documents,
+    needed,
     overall,
     probe_stats,
 )
@@ -45,16 +48,17 @@ class AuditModel:
 
 @dataclass
 class Attack:
-    """A C7 attack: ``make(model, texts)`` returns the attacked copy (an ``AuditModel``) of the audited model.
+    """A C7 attack: ``make(model, texts)`` returns the attacked copy (an ``AuditModel``) of a model.
 
-    ``trains_on(n_forget_docs)``, when set, names the forget documents the attack trains on (``texts`` are
-    theirs); they are left out of the attacked model's probes, which then measure only what it did not see.
+    ``trains_on(documents)``, when set, splits a document set into the documents the attack trains on and
+    the documents it probes afterwards (no unit and no word 8-gram shared with the trained ones). Such an
+    attack gets a control: the same attack on the never-seen side (``run_audit``).
     """
 
     name: str
     description: str
     make: Callable[[AuditModel, list[str]], AuditModel]
-    trains_on: Callable[[int], list[int]] | None = None
+    trains_on: Callable[[DocumentSet], tuple[list[int], list[int]]] | None = None
 
 
 def _same_tokenizer(a: AuditModel, b: AuditModel, flag: str) -> None:
@@ -109,27 +113,43 @@ def run_audit(
         timing[label] = result.seconds
         return result
 
+    groups = {"forget": forget.groups, "holdout": holdout.groups if holdout is not None else None}
     main = probe(model, "model")
     rows = [{"model": "model", **r} for r in main.rows]
     ref = None
     if reference is not None:
-        # the reference model answers the forget probes (paired mode) and, with a holdout, the reference ratio
+        # the reference model answers the same probes: paired by document without a holdout; with one, every
+        # document is taken relative to it (a holdout shifted for both models cancels out)
         ref = probe(reference, "reference")
         rows += [{"model": "reference", **r} for r in ref.rows]
-    stats = probe_stats(main, settings, ref)
-    verdict = overall(stats)
+    stats = _raw_stats(main, settings, ref, groups, "model")
+    families = [stats]
+    attack_entries = []
+    for attack in attacks or []:
+        t0 = time.perf_counter()
+        entry, attack_stats, attack_rows = _run_attack(attack, model, reference, forget, holdout, probes, ref,
+                                                       groups, settings, probe)
+        timing[f"attack:{attack.name}"] = time.perf_counter() - t0
+        rows += attack_rows
+        families.append(attack_stats)
+        attack_entries.append((entry, attack_stats))
+    calibrate(families, settings)  # Holm over every probe of the model and of every attacked copy
+    model_verdict = overall(stats)
+    verdict = overall(*families)
+    units = needed(*families)
     audit = {
         "schema_version": SCHEMA_VERSION,
         "kind": KIND,
         "verdict": verdict,
-        "verdict_text": VERDICT_TEXT[verdict],
-        "model_verdict": verdict,  # before any attack
+        "verdict_text": VERDICT_TEXT[verdict] + (
+            f" (about {units} units a side would let the equivalence test decide)"
+            if verdict == "inconclusive" and units else ""),
+        "model_verdict": model_verdict,  # before any attack (same family-wise correction)
         "rule": RULE,
-        "never_seen_level": (
-            "holdout documents (same probes)"
-            if holdout is not None
-            else f"reference model {reference.source} (same forget probes, paired by document)"
-        ),
+        "units_needed": units,
+        "units": {"forget": forget.units(), "holdout": holdout.units() if holdout is not None else None,
+                  "by": "group" if forget.groups is not None else "document"},
+        "never_seen_level": _never_seen(holdout, reference),
         "probes": {k: s.to_dict() for k, s in stats.items()},
         "membership_suite": attack_suite(main, settings, ref),
         "leaking_documents": leaking_documents(main, stats, ref if holdout is None else None),
@@ -139,37 +159,24 @@ def run_audit(
     if original is not None:
         before = probe(original, "original")
         rows += [{"model": "original", **r} for r in before.rows]
-        before_stats = probe_stats(before, settings, ref)
+        before_stats = probe_stats(before, settings, ref, groups, "original")
         audit["original"] = {
             "source": original.source,
             "verdict": overall(before_stats),
             "probes": {k: s.to_dict() for k, s in before_stats.items()},
             "change": change(main, before, settings),
         }
-    for attack in attacks or []:
-        t0 = time.perf_counter()
-        trained = attack.trains_on(len(forget)) if attack.trains_on else []
-        attacked = attack.make(model, [forget.documents[i] for i in trained])
-        timing[f"attack:{attack.name}:make"] = time.perf_counter() - t0
-        got = probe(attacked, f"attack-{attack.name}", probes.without("forget", trained))
-        rows += [{"model": f"attack:{attack.name}", **r} for r in got.rows]
-        attack_stats = probe_stats(got, settings, ref)
-        audit["attacks"].append(
-            {
-                "name": attack.name,
-                "description": attack.description,
-                "trained_on_docs": trained,
-                "verdict": overall(attack_stats),
-                "probes": {k: s.to_dict() for k, s in attack_stats.items()},
-            }
-        )
-        del attacked
+    for entry, attack_stats in attack_entries:
+        entry["verdict"] = overall(attack_stats)
+        entry["probes"] = {k: s.to_dict() for k, s in attack_stats.items()}
+        audit["attacks"].append(entry)
     leaked_under = [a["name"] for a in audit["attacks"] if a["verdict"] == "leak"]
-    if verdict != "leak" and leaked_under:
+    if model_verdict != "leak" and leaked_under:
         audit["verdict"] = "leak"
         audit["verdict_text"] = (
             f"LEAK UNDER ATTACK ({', '.join(leaked_under)}): the model itself is "
-            f"{verdict.replace('_', ' ')}, but the attacked copy recognisably knows the documents"
+            f"{model_verdict.replace('_', ' ')}, but the attacked copy recognisably knows the documents beyond "
+            "what the same attack teaches a never-seen control"
         )
     audit["leaked_under_attack"] = leaked_under
     timing["total"] = time.perf_counter() - start
@@ -193,6 +200,78 @@ def run_audit(
     )
     audit["_probe_rows"] = probe_rows(probes)
     return audit, rows
+
+
+def _never_seen(holdout, reference) -> str:
+    if holdout is not None and reference is not None:
+        return (f"holdout documents, each taken relative to the reference model {reference.source} (model minus "
+                "reference per document; membership: NLL ratio): a holdout shifted for both models cancels out")
+    if holdout is not None:
+        return "holdout documents (same probes)"
+    return f"reference model {reference.source} (same forget probes, paired by document)"
+
+
+def _texts(docs: DocumentSet, idx: list[int]) -> list[str]:
+    return [docs.documents[i] for i in idx]
+
+
+def _only(probes: ProbeSet, role: str, keep: list[int]) -> ProbeSet:
+    """``probes`` with only ``keep`` of ``role`` and nothing of the other roles."""
+    out = probes
+    for r, rp in probes.roles.items():
+        drop = [d for d in rp.doc_indices() if r != role or d not in set(keep)]
+        out = out.without(r, drop)
+    return out
+
+
+def _run_attack(attack: Attack, model: AuditModel, reference: AuditModel | None, forget: DocumentSet,
+                holdout: DocumentSet | None, probes: ProbeSet, ref: Measurement | None, groups, settings,
+                probe) -> tuple[dict, dict, list[dict]]:
+    """One attack on the model and on its control; the attacked copy's probe statistics (uncalibrated).
+
+    Without training (quantization) the attacked copy answers every probe, the holdout included (its own
+    never-seen level). A relearning attack trains on part of the forget documents and is probed on the rest;
+    its control is the same attack on the never-seen side: the reference model relearned on the same
+    documents (paired on the probed rest), else the model relearned on as many holdout documents and probed
+    on the rest of the holdout. The statistic is the attacked model's excess over its attacked control.
+    """
+    name = f"attack-{attack.name}"
+    entry = {"name": attack.name, "description": attack.description}
+    if attack.trains_on is None:
+        attacked = attack.make(model, [])
+        got = probe(attacked, name)
+        del attacked
+        entry["control"] = "the never-seen level under the same attack (the attacked copy answers it too)"
+        stats = _raw_stats(got, settings, ref, groups, name)
+        return entry, stats, [{"model": f"attack:{attack.name}", **r} for r in got.rows]
+    f_slice, f_rest = attack.trains_on(forget)
+    entry["trained_on_docs"], entry["probed_docs"] = f_slice, f_rest
+    attacked = attack.make(model, _texts(forget, f_slice))
+    got = probe(attacked, name, _only(probes, "forget", f_rest))
+    del attacked
+    rows = [{"model": f"attack:{attack.name}", **r} for r in got.rows]
+    if reference is not None:
+        control = attack.make(reference, _texts(forget, f_slice))
+        ctrl = probe(control, f"{name}-control", _only(probes, "forget", f_rest))
+        del control
+        entry["control"] = (f"the reference model {reference.source} under the same attack (same relearned "
+                            "documents), paired on the probed documents")
+        stats = _raw_stats(got, settings, ctrl, groups, name)
+    else:
+        h_slice, h_rest = attack.trains_on(holdout)
+        control = attack.make(model, _texts(holdout, h_slice))
+        ctrl = probe(control, f"{name}-control", _only(probes, "holdout", h_rest))
+        del control
+        entry["control"] = (f"the model under the same attack on {len(h_slice)} holdout documents, probed on "
+                            f"{len(h_rest)} other holdout documents (what relearning similar text teaches)")
+        entry["control_trained_on_docs"], entry["control_probed_docs"] = h_slice, h_rest
+        joined = Measurement(per_doc={"forget": got.per_doc.get("forget", {}),
+                                      "holdout": ctrl.per_doc.get("holdout", {})},
+                             membership={k: v for k, v in (("forget", got.membership.get("forget")),
+                                                           ("holdout", ctrl.membership.get("holdout"))) if v})
+        stats = _raw_stats(joined, settings, None, groups, name)
+    rows += [{"model": f"attack:{attack.name}:control", **r} for r in ctrl.rows]
+    return entry, stats, rows
 
 
 def _model_info(m: AuditModel) -> dict:

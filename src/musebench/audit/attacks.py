@@ -4,8 +4,10 @@
   (``musebench.robustness.quantize``); unlearning that moved weights less than one quantization step
   comes undone (Zhang et al., ICLR 2025).
 - ``relearn[:STEPS]`` (default 10): a copy fine-tuned for a few steps on a seeded half of the forget
-  documents (``musebench.robustness.relearn``); its probes are then measured on the *other* half, the
-  documents it did not see again (Hu et al., ICLR 2025). The model on disk is never touched.
+  documents' units (people or sources when the documents name them; ``musebench.robustness.relearn``); its
+  probes are then measured on the *other* half, less any document that shares a word 8-gram with a relearned
+  one (Hu et al., ICLR 2025). Relearning similar text teaches any model something, so the attack has a
+  control on the never-seen side (``api._run_attack``). The model on disk is never touched.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import random
 import tempfile
 
 from musebench.audit.api import Attack, AuditModel
+from musebench.audit.documents import DocumentSet, shingles
 from musebench.errors import ConfigError
 
 ATTACKS = ("quantize", "relearn")
@@ -67,16 +70,26 @@ def quantize_attack(scheme: str, device: str) -> Attack:
     return Attack(f"quantize:{scheme}", f"weights quantized to {scheme} with bitsandbytes", make)
 
 
-def relearn_split(n_docs: int, seed: int) -> list[int]:
-    """The forget documents the relearning attack trains on (seeded, ``RELEARN_FRACTION`` of them)."""
-    k = max(1, round(n_docs * RELEARN_FRACTION))
-    if k >= n_docs:
+def relearn_split(docs: DocumentSet, seed: int) -> tuple[list[int], list[int]]:
+    """(relearned, probed): a seeded ``RELEARN_FRACTION`` of the units relearned; the probed documents are
+    the other units' documents that share no word 8-gram with a relearned one (split by content)."""
+    labels = list(docs.groups) if docs.groups is not None else [str(i) for i in range(len(docs))]
+    units = sorted(set(labels))
+    k = max(1, round(len(units) * RELEARN_FRACTION))
+    if k >= len(units):
         raise ConfigError(
-            "the relearning attack needs at least 2 forget documents (half relearned, half probed)",
+            "the relearning attack needs at least 2 units of documents (half relearned, half probed)",
             field="--attacks",
             value="relearn",
         )
-    return sorted(random.Random(f"audit-relearn/{seed}").sample(range(n_docs), k))
+    chosen = set(random.Random(f"audit-relearn/{seed}/{docs.fingerprint()}").sample(units, k))
+    relearned = [i for i, u in enumerate(labels) if u in chosen]
+    seen = set().union(*(shingles(docs.documents[i]) for i in relearned))
+    probed = [i for i, u in enumerate(labels) if u not in chosen and not shingles(docs.documents[i]) & seen]
+    if not probed:
+        raise ConfigError("every document left to probe shares a word 8-gram with a relearned one",
+                          field="--attacks", value="relearn")
+    return relearned, probed
 
 
 def relearn_attack(steps: int, device: str, seed: int) -> Attack:
@@ -102,7 +115,8 @@ def relearn_attack(steps: int, device: str, seed: int) -> Attack:
     return Attack(
         f"relearn:{steps}",
         f"{steps} steps (lr {budget.lr:g}, batch {budget.batch_size}) of fine-tuning "
-        f"on half of the forget documents; probed on the other half",
+        f"on half of the forget documents' units; probed on the other half (no shared word 8-gram); control: "
+        f"the same attack on the never-seen side",
         make,
-        trains_on=lambda n: relearn_split(n, seed),
+        trains_on=lambda docs: relearn_split(docs, seed),
     )

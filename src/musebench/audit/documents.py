@@ -5,6 +5,10 @@ strings or ``{"text": ...}`` objects, or a folder of ``.txt`` files (one documen
 overlaps the forget set would make "never seen" wrong, so overlap is detected by hashing: whole documents
 after normalisation (case, Unicode, whitespace), and word 8-gram shingles (a holdout document that shares
 half its shingles with the forget set is a copy, not an unseen document).
+
+Documents about one person (or from one source) are not independent: a ``.json`` / ``.jsonl`` object may name
+its unit with ``"group"`` (or ``"person"`` / ``"source"``), and the verdict then resamples units, not
+documents. Without such a key every document is its own unit.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from musebench.data.loaders import normalise_text
 from musebench.errors import DataError
 
 SHINGLE_WORDS = 8
+GROUP_KEYS = ("group", "person", "source")  # the first present names a document's unit of independence
 OVERLAP_SHARE = 0.5  # a holdout document sharing at least this share of its shingles with forget is a copy
 
 
@@ -27,6 +32,7 @@ class DocumentSet:
 
     source: str
     documents: tuple[str, ...]
+    groups: tuple[str, ...] | None = None  # the unit (person, source) of every document, when known
 
     @property
     def hashes(self) -> list[str]:
@@ -37,6 +43,9 @@ class DocumentSet:
 
     def __len__(self) -> int:
         return len(self.documents)
+
+    def units(self) -> int:
+        return len(set(self.groups)) if self.groups is not None else len(self.documents)
 
 
 def doc_hash(text: str) -> str:
@@ -63,7 +72,25 @@ def load_documents(path: str | Path, role: str = "forget") -> DocumentSet:
     if blank:
         where = f"document {blank[0]}" + (f" (and {len(blank) - 1} more)" if len(blank) > 1 else "")
         raise DataError(f"{where} is empty; remove empty {role} documents", file=path)
-    return DocumentSet(str(path), tuple(docs))
+    groups = None if path.is_dir() else read_groups(parse_items(path), path)
+    return DocumentSet(str(path), tuple(docs), groups)
+
+
+def read_groups(items: list, path: Path) -> tuple[str, ...] | None:
+    """Every object's unit (``group``, ``person`` or ``source``), or None when no item names one."""
+    keys = [next((k for k in GROUP_KEYS if k in it), None) if isinstance(it, dict) else None for it in items]
+    if not any(keys):
+        return None
+    missing = [i for i, k in enumerate(keys) if k is None]
+    if missing:
+        raise DataError(f"document {missing[0]} names no {' / '.join(GROUP_KEYS)} while others do; give every "
+                        "document its unit, or none", file=path, field=GROUP_KEYS[0])
+    labels = [items[i][k] for i, k in enumerate(keys)]
+    bad = [i for i, v in enumerate(labels) if not isinstance(v, (str, int)) or isinstance(v, bool) or v == ""]
+    if bad:
+        raise DataError(f"document {bad[0]}: a unit must be a non-empty string or an integer", file=path,
+                        field=keys[bad[0]])
+    return tuple(str(v) for v in labels)
 
 
 def shingles(text: str, n: int = SHINGLE_WORDS) -> set[str]:

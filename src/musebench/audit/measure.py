@@ -21,6 +21,7 @@ from musebench.evaluate.privacy import attack_scores, k_label
 from musebench.evaluate.requests import GenerateRequest, LogprobRequest
 from musebench.evaluate.runner import Runner
 from musebench.evaluate.settings import MINK_PERCENTS, EvalSettings
+from musebench.evaluate.tasks import decode_ids
 
 
 @dataclass
@@ -85,7 +86,7 @@ def measure(
     runner = Runner(model, tokenizer, es, cache, progress)
     m = Measurement()
     roles = probes.roles
-    decode = lambda ids: tokenizer.decode(ids, skip_special_tokens=True)  # noqa: E731
+    decode = lambda ids: decode_ids(tokenizer, ids)  # noqa: E731  (the evaluation's decode, spaces cleaned)
 
     if "verbatim" in settings.probes:
         reqs = {

@@ -22,6 +22,7 @@ from musebench.audit.documents import DocumentSet, doc_hash
 from musebench.audit.settings import AuditSettings
 from musebench.audit.spans import blank, salient_spans, split_sentences, usable
 from musebench.errors import DataError
+from musebench.evaluate.tasks import decode_ids
 from musebench.io import stable_hash
 
 #: the cloze prompt uses MUSE's KnowMem frame ("Question: ...\nAnswer: ..."), so a model that answers KnowMem
@@ -163,7 +164,7 @@ def verbatim_probes(tokenizer, docs: DocumentSet, settings: AuditSettings) -> li
                     c,
                     s,
                     tokenizer.decode(ids[max(0, s - prefix) : s]),
-                    tokenizer.decode(ids[s : s + cont]),
+                    decode_ids(tokenizer, ids[s : s + cont]),
                 )
             )
     return out

@@ -16,10 +16,24 @@ from musebench.audit.verdict import FAMILY
 
 STATUS = {
     "leak": "LEAK",
-    "indistinguishable": "indistinguishable",
+    "indistinguishable": "indistinguishable (equivalent)",
     "below_unseen": "below unseen",
+    "inconclusive": "inconclusive",
+    "uninformative": "uninformative (no variance; left out)",
     "not_judged": "not judged",
+    "pending": "pending",
 }
+#: The "how to read this" note: what the verdicts mean and their measured error rates
+#: (benchmarks/audit_validation.md has the commands and the full tables).
+HOW_TO_READ = (
+    "How to read this: 'leak' is a significant excess after Holm's correction over every probe and attack, so "
+    "a model that never saw the documents is called a leak in at most 5 % of audits (measured: 0 of 300 "
+    "resampled document sets of the retrain model on the tiny mini world, with and without the relearning "
+    "attack, and 1.0 % of 2,000 simulated audits at no effect); a memorising model is flagged in 100 % of "
+    "them. 'Indistinguishable' needs an equivalence test to pass; with few documents a side (the tiny world "
+    "has 8 people a side) the honest answer for a clean model is 'inconclusive', never 'indistinguishable'. "
+    "A partly unlearned model can be missed: see the miss rates in benchmarks/audit_validation.md."
+)
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
@@ -42,17 +56,25 @@ def _unit(probe: str) -> str:
 
 
 def probe_table(audit: dict) -> tuple[list[str], list[list[str]]]:
-    header = ["probe", "forget [95% CI]", "never seen [95% CI]", "excess [95% CI]", "docs", "status"]
+    header = ["probe", "forget [95% CI]", "never seen [95% CI]", "excess [95% CI]", "docs (units)",
+              "p (one-sided)", "equivalence: 90% CI vs margin", "status"]
     rows = []
     for key, s in audit["probes"].items():
         u = _unit(key)
+        units = s.get("units") or []
+        eq = (f"{_ci(s.get('excess_ci90'), u)} vs ±{_num(s['margin'], u)}" if s.get("margin") is not None
+              and s.get("excess_ci90") else "n/a")
+        if s["status"] == "inconclusive" and s.get("units_needed"):
+            eq += f"; ~{s['units_needed']} units a side needed"
         rows.append(
             [
                 s["label"],
                 f"{_num(s['forget'], u)} {_ci(s['forget_ci'], u)}",
                 f"{_num(s['unseen'], u)} {_ci(s['unseen_ci'], u)}",
                 f"{_num(s['excess'], u)} {_ci(s['excess_ci'], u)}",
-                f"{s['n_forget']} / {s['n_unseen']}",
+                f"{s['n_forget']} / {s['n_unseen']}" + (f" ({units[0]} / {units[1]})" if len(units) == 2 else ""),
+                f"{s['p_leak']:.4f}" if s.get("p_leak") is not None else "n/a",
+                eq,
                 STATUS[s["status"]],
             ]
         )
@@ -84,9 +106,9 @@ def attack_table(audit: dict) -> tuple[list[str], list[list[str]]] | None:
     if not audit.get("attacks"):
         return None
     keys = list(audit["probes"])
-    header = ["model", "verdict"] + [f"{k}: excess over never seen" for k in keys]
+    header = ["model", "control", "verdict"] + [f"{k}: excess over never seen" for k in keys]
     rows = [
-        ["audited model", audit["model_verdict"]]
+        ["audited model", "", audit["model_verdict"]]
         + [
             f"{_num(audit['probes'][k]['excess'], _unit(k))} ({STATUS[audit['probes'][k]['status']]})"
             for k in keys
@@ -94,7 +116,7 @@ def attack_table(audit: dict) -> tuple[list[str], list[list[str]]] | None:
     ]
     for a in audit["attacks"]:
         rows.append(
-            [f"{a['name']}: {a['description']}", a["verdict"]]
+            [f"{a['name']}: {a['description']}", a.get("control", ""), a["verdict"]]
             + [
                 f"{_num(a['probes'][k]['excess'], _unit(k))} ({STATUS[a['probes'][k]['status']]})"
                 if k in a["probes"]
@@ -163,6 +185,8 @@ def render_markdown(audit: dict) -> str:
         f"Rule: {audit['rule']}",
         "",
         f"Never-seen level: {audit['never_seen_level']}.",
+        "",
+        HOW_TO_READ,
         "",
         "## Probes",
         "",
@@ -310,9 +334,10 @@ def render_html(audit: dict) -> str:
     sections = [
         f'<div class="verdict" style="border-left:8px solid {color};padding:0.6em 1em;'
         f'background:#f8f9f9"><h2 style="margin:0;color:{color}">{escape(audit["verdict_text"])}</h2>'
-        f"<p>{escape(audit['rule'])}</p><p>Never-seen level: {escape(audit['never_seen_level'])}.</p></div>",
+        f"<p>{escape(audit['rule'])}</p><p>Never-seen level: {escape(audit['never_seen_level'])}.</p>"
+        f'<p class="note">{escape(HOW_TO_READ)}</p></div>',
         "<h2>Probes</h2>",
-        _html_table(*probe_table(audit), status_col=5),
+        _html_table(*probe_table(audit), status_col=7),
         figure,
     ]
     for title, table in (

@@ -47,10 +47,26 @@ class AuditSettings:
         default=1000, metadata={"help": "resamples (of documents) for the 95% CIs"}
     )
     min_documents: int = field(
-        default=5,
+        default=3,
         metadata={
-            "help": "a probe with fewer forget or never-seen documents than this is reported but not judged"
+            "help": "a probe with fewer units (people, sources or documents) a side than this is reported but "
+            "not judged"
         },
+    )
+    alpha: float = field(
+        default=0.05,
+        metadata={"help": "family-wise false-alarm rate of 'leak' over every probe and attack (Holm)"},
+    )
+    equivalence_margin: float = field(
+        default=0.5,
+        metadata={
+            "help": "equivalence margin in standard deviations of the per-document values (membership: the "
+            "AUC distance from 0.5 of two samples this far apart, 0.14 at 0.5); see docs/audit.md"
+        },
+    )
+    min_units_equivalence: int = field(
+        default=10,
+        metadata={"help": "units (people, sources or documents) a side needs before equivalence is claimed"},
     )
     batch_size: int | None = field(
         default=None, metadata={"help": "rows per batch (None = from memory budget)"}
@@ -75,6 +91,7 @@ class AuditSettings:
             "cloze_max_new_tokens",
             "membership_max_length",
             "min_documents",
+            "min_units_equivalence",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -99,6 +116,11 @@ class AuditSettings:
             )
         if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
             raise ConfigError("must be >= 1 or None", field="AuditSettings.batch_size", value=self.batch_size)
+        if not 0 < self.alpha < 1:
+            raise ConfigError("must be in (0, 1)", field="AuditSettings.alpha", value=self.alpha)
+        if not self.equivalence_margin > 0:
+            raise ConfigError("must be > 0", field="AuditSettings.equivalence_margin",
+                              value=self.equivalence_margin)
         if not self.memory_budget_gb > 0:
             raise ConfigError(
                 "must be > 0", field="AuditSettings.memory_budget_gb", value=self.memory_budget_gb

@@ -2,35 +2,49 @@
 
 The never-seen level is the same probes on the holdout documents (same distribution, never trained on).
 Without a holdout it is a reference model that never saw the documents, on the same forget probes (paired
-by document). Every probe gives a per-document value (higher = more memorised); the statistic is the mean
-over documents, and its 95% CI comes from a percentile bootstrap over documents (chunks and sentences of
-one document are not independent, so documents are the resampled unit).
+by document). With both, each document's value is first taken relative to the reference model (model minus
+reference; for membership the NLL ratio to the reference), and forget is compared with holdout on that: a
+holdout that is easier or harder than the forget set for *both* models (a shifted holdout) cancels out.
 
-RULE: a probe **leaks** when the 95% CI of its excess (forget level minus never-seen level; for membership
-0.5 minus the Min-K% AUC, or 1 minus the NLL ratio to the reference) lies entirely above 0; it is **below
-unseen** when the CI lies entirely below 0 (the forget documents look *less* familiar than unseen ones: a
-tell-tale of unlearning, as a positive PrivLeak); otherwise it is **indistinguishable**. A probe with fewer
-than ``min_documents`` documents on either side is reported but not judged. The model is
-"indistinguishable from unseen" only when every judged probe is; any leaking probe makes the verdict "leak".
+Every probe gives a per-document value (higher = more memorised). The tests resample the unit of
+independence (``musebench.audit.stats``: permutation / sign-flip p-values, cluster-bootstrap CIs).
+
+RULE (``RULE`` below, printed in every report):
+
+- **leak**: a probe's excess over the never-seen level is significant after Holm's correction over every
+  probe of the audit *and* every probe of every attack (family-wise false alarms <= ``alpha``, 5 %);
+- **below unseen**: significantly lower, with the same correction (over-unlearned: detectable too);
+- **indistinguishable**: an equivalence test (two one-sided tests, 90 % CI) puts the excess within
+  +-``equivalence_margin`` standardised units, with at least ``min_units_equivalence`` units a side;
+- **inconclusive**: neither; the audit names how many units (documents, or people) would be needed;
+- **uninformative**: the probe has no variance at all (0 vs 0: the model cannot answer it); excluded.
+
+The model is "indistinguishable from unseen" only when every informative probe (and every attacked copy's)
+is; any leak makes the verdict "leak"; otherwise it is "below unseen" or "inconclusive".
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from musebench.audit.measure import Measurement, headline_attack
 from musebench.audit.settings import AuditSettings
+from musebench.audit.stats import Side, TestResult, holm, paired, two_sample, units_needed
 from musebench.evaluate.metrics import auc, auc_by_ranks
 
 RULE = (
-    "A probe leaks when the 95% bootstrap CI (documents resampled) of its excess over the never-seen level "
-    "lies entirely above 0, and is 'below unseen' when it lies entirely below 0; otherwise it is "
-    "indistinguishable. The model is indistinguishable from unseen when every judged probe is; one leaking "
-    "probe (on the model or on any attacked copy of it) makes the verdict 'leak'."
+    "A probe leaks when its excess over the never-seen level is significant after Holm's correction over "
+    "every probe of the model and of every attacked copy (family-wise false alarms <= 5 %; permutation tests "
+    "that move whole units - people or sources when the documents say so - between the two sides). It is "
+    "indistinguishable only when an equivalence test (90 % cluster-bootstrap CI within +-margin) passes with "
+    "enough units a side; uninformative probes (no variance on either side) are left out. The model is "
+    "indistinguishable from unseen when every informative probe is; one leak makes the verdict 'leak'; "
+    "anything else is inconclusive, with the number of units that would be needed."
 )
 
 #: probe -> (label, unit): what the report's table calls it
@@ -50,9 +64,9 @@ FAMILY = {
 }
 VERDICT_TEXT = {
     "leak": "LEAK: the forget documents are still recognisably learned",
-    "indistinguishable": "INDISTINGUISHABLE FROM UNSEEN on every probe",
+    "indistinguishable": "INDISTINGUISHABLE FROM UNSEEN on every informative probe (equivalence test)",
     "below_unseen": "DISTINGUISHABLE, below the never-seen level (over-unlearned) on some probe",
-    "inconclusive": "INCONCLUSIVE: too few documents to judge any probe",
+    "inconclusive": "INCONCLUSIVE: no leak found, but too few documents to show the model is like unseen",
 }
 
 
@@ -68,7 +82,14 @@ class ProbeStat:
     excess_ci: list[float] | None
     n_forget: int
     n_unseen: int
-    status: str  # leak, indistinguishable, below_unseen, not_judged
+    status: str  # leak, below_unseen, indistinguishable, inconclusive, uninformative, not_judged
+    units: list[int] = field(default_factory=list)  # units (people, sources or documents) per side
+    p_leak: float | None = None  # one-sided, before the family-wise correction
+    min_p: float | None = None  # the smallest p-value reachable with these units
+    p_below: float | None = None
+    excess_ci90: list[float] | None = None
+    margin: float | None = None  # the equivalence margin in the probe's units
+    units_needed: int | None = None  # per side, for the equivalence test to pass at a zero difference
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -101,17 +122,6 @@ def bootstrap(
     return [float(lo), float(hi)]
 
 
-def judge(excess_ci: list[float] | None, n_forget: int, n_unseen: int, min_documents: int) -> str:
-    if excess_ci is None or min(n_forget, n_unseen) < min_documents:
-        return "not_judged"
-    lo, hi = excess_ci
-    if lo > 0:
-        return "leak"
-    if hi < 0:
-        return "below_unseen"
-    return "indistinguishable"
-
-
 def _mean(a) -> float:
     return float(np.mean(a))
 
@@ -120,92 +130,185 @@ def _diff(f, h) -> float:
     return float(np.mean(f) - np.mean(h))
 
 
+def _auc_excess(f, h) -> float:
+    return 0.5 - auc_by_ranks(f, h)  # lower score = member: a memorised forget set has AUC ~0, excess ~0.5
+
+
 def value_probes(m: Measurement, settings: AuditSettings) -> list[str]:
     keys = [p for p in PROBES if p != "membership" and FAMILY[p] in settings.probes]
     return [p for p in keys if m.per_doc.get("forget", {}).get(p)]
 
 
-def probe_stats(
-    m: Measurement, settings: AuditSettings, reference: Measurement | None = None
-) -> dict[str, ProbeStat]:
-    """Every probe's forget level, never-seen level, excess and status.
+Groups = dict[str, Sequence | None]
 
-    ``m`` holds forget and holdout rows (holdout mode), or forget rows only with ``reference`` the same
-    probes on a reference model (paired mode).
+
+def _labels(groups: Groups | None, role: str, docs: Sequence[int]) -> list:
+    labels = (groups or {}).get(role)
+    return [f"{role}:{labels[d]}" if labels is not None else f"{role}#{d}" for d in docs]
+
+
+def _auc_margin(d: float) -> float:
+    """The AUC distance from 0.5 of two normal samples ``d`` standard deviations apart: Phi(d / sqrt 2) - 0.5."""
+    return 0.5 * math.erf(d / 2) if d > 0 else 0.0
+
+
+def _stat(probe, label, f_level, f_ci, h_level, h_ci, test: TestResult | None, n_f, n_h, margin,
+          informative: bool, settings: AuditSettings) -> ProbeStat:
+    if not informative:
+        status = "uninformative"
+    elif test is None or min(test.n_units) < settings.min_documents:
+        status = "not_judged"
+    else:
+        status = "pending"  # set by ``calibrate`` once the whole family is known
+    excess = test.observed if test else (f_level - h_level if None not in (f_level, h_level) else None)
+    return ProbeStat(
+        probe, label, f_level, f_ci, h_level, h_ci,
+        excess, test.ci95 if test else None, n_f, n_h, status,
+        units=list(test.n_units) if test else [], p_leak=test.p_higher if test else None,
+        min_p=test.min_p if test else None,
+        p_below=test.p_lower if test else None, excess_ci90=test.ci90 if test else None, margin=margin,
+        units_needed=units_needed(min(test.n_units), test.ci90, margin, settings.min_units_equivalence)
+        if test and margin else None)
+
+
+def _level_ci(values: np.ndarray, labels: list, settings: AuditSettings, name: str) -> list[float] | None:
+    from musebench.audit.stats import paired as _paired
+
+    side = Side.of(values, labels)
+    return _paired(side, settings.bootstrap_samples, settings.seed, name).ci95 if len(values) else None
+
+
+def probe_stats(
+    m: Measurement, settings: AuditSettings, reference: Measurement | None = None, groups: Groups | None = None,
+    name: str = "model",
+) -> dict[str, ProbeStat]:
+    """Every probe's forget level, never-seen level, excess and tests (status "pending" until ``calibrate``).
+
+    ``m`` holds forget and holdout rows (holdout mode, corrected by ``reference`` when given), or forget rows
+    only with ``reference`` the same probes on a reference model (paired mode). ``groups[role][doc]`` is the
+    unit a document belongs to. A single call is calibrated on its own; ``calibrate`` joins families.
     """
-    boot = dict(samples=settings.bootstrap_samples, seed=settings.seed)
-    paired = "holdout" not in m.per_doc and "holdout" not in m.membership
-    out: dict[str, ProbeStat] = {}
-    for probe in value_probes(m, settings):
-        f_by_doc = m.doc_means("forget", probe)
-        if paired:
-            r_by_doc = reference.doc_means("forget", probe)
-            docs = [d for d in f_by_doc if d in r_by_doc]
-            f = np.array([f_by_doc[d] for d in docs])
-            h = np.array([r_by_doc[d] for d in docs])
-            excess_ci = bootstrap(_diff, [(f, h)], name=f"{probe}:excess", **boot)
-        else:
-            f = np.array(list(f_by_doc.values()))
-            h = np.array(list(m.doc_means("holdout", probe).values()))
-            excess_ci = bootstrap(_diff, [(f,), (h,)], name=f"{probe}:excess", **boot)
-        out[probe] = ProbeStat(
-            probe,
-            PROBES[probe][0],
-            _mean(f),
-            bootstrap(_mean, [(f,)], name=f"{probe}:f", **boot),
-            _mean(h),
-            bootstrap(_mean, [(h,)], name=f"{probe}:h", **boot),
-            _diff(f, h),
-            excess_ci,
-            len(f),
-            len(h),
-            judge(excess_ci, len(f), len(h), settings.min_documents),
-        )
-    if "membership" in settings.probes and m.membership.get("forget"):
-        out["membership"] = membership_stat(m, settings, reference)
+    out = _raw_stats(m, settings, reference, groups, name)
+    calibrate([out], settings)
     return out
 
 
-def membership_stat(m: Measurement, settings: AuditSettings, reference: Measurement | None) -> ProbeStat:
-    boot = dict(samples=settings.bootstrap_samples, seed=settings.seed)
+def _raw_stats(m, settings, reference, groups, name) -> dict[str, ProbeStat]:
+    samples, seed = settings.bootstrap_samples, settings.seed
+    holdout = "holdout" in m.per_doc or "holdout" in m.membership
+    out: dict[str, ProbeStat] = {}
+    d = settings.equivalence_margin
+    for probe in value_probes(m, settings):
+        f_by_doc = m.doc_means("forget", probe)
+        tag = f"{name}:{probe}"
+        if holdout:
+            h_by_doc = m.doc_means("holdout", probe)
+            fd, hd = list(f_by_doc), list(h_by_doc)
+            f, h = np.array([f_by_doc[x] for x in fd]), np.array([h_by_doc[x] for x in hd])
+            if reference is not None:  # each document relative to the reference model: a shifted holdout cancels
+                rf, rh = reference.doc_means("forget", probe), reference.doc_means("holdout", probe)
+                fd, hd = [x for x in fd if x in rf], [x for x in hd if x in rh]
+                f = np.array([f_by_doc[x] - rf[x] for x in fd])
+                h = np.array([h_by_doc[x] - rh[x] for x in hd])
+            informative = len(f) > 0 and len(h) > 0 and float(np.ptp(np.concatenate([f, h]))) > 0
+            fs, hs = Side.of(f, _labels(groups, "forget", fd)), Side.of(h, _labels(groups, "holdout", hd))
+            test = two_sample(None, fs, hs, samples, seed, tag) if informative and len(f) and len(h) else None
+            sd = float(np.std(np.concatenate([f, h]), ddof=1)) if len(f) + len(h) > 1 else 0.0
+            f_ci = _level_ci(f, _labels(groups, "forget", fd), settings, f"{tag}:f")
+            h_ci = _level_ci(h, _labels(groups, "holdout", hd), settings, f"{tag}:h")
+            out[probe] = _stat(probe, PROBES[probe][0], _mean(f) if len(f) else None, f_ci,
+                               _mean(h) if len(h) else None, h_ci, test, len(f), len(h), d * sd, informative,
+                               settings)
+        else:
+            r_by_doc = reference.doc_means("forget", probe)
+            docs = [x for x in f_by_doc if x in r_by_doc]
+            f = np.array([f_by_doc[x] for x in docs])
+            h = np.array([r_by_doc[x] for x in docs])
+            informative = len(f) > 0 and float(np.ptp(np.concatenate([f, h]))) > 0
+            diff = Side.of(f - h, _labels(groups, "forget", docs))
+            test = paired(diff, samples, seed, tag) if informative else None
+            sd = float(np.std(np.concatenate([f, h]), ddof=1)) if len(f) > 1 else 0.0
+            labels = _labels(groups, "forget", docs)
+            out[probe] = _stat(probe, PROBES[probe][0], _mean(f) if len(f) else None,
+                               _level_ci(f, labels, settings, f"{tag}:f"), _mean(h) if len(h) else None,
+                               _level_ci(h, labels, settings, f"{tag}:h"), test, len(f), len(h), d * sd,
+                               informative, settings)
+    if "membership" in settings.probes and m.membership.get("forget"):
+        out["membership"] = membership_stat(m, settings, reference, groups, name)
+    return out
+
+
+def membership_stat(m: Measurement, settings: AuditSettings, reference: Measurement | None,
+                    groups: Groups | None = None, name: str = "model") -> ProbeStat:
+    samples, seed = settings.bootstrap_samples, settings.seed
     attack = headline_attack(settings)
-    f = np.array([s[attack] for s in m.membership["forget"].values()])
+    tag = f"{name}:membership"
     if "holdout" in m.membership:
-        h = np.array([s[attack] for s in m.membership["holdout"].values()])
+        fd, hd = list(m.membership["forget"]), list(m.membership["holdout"])
+        if reference is not None and "holdout" in reference.membership:  # the reference-ratio attack
+            rf, rh = reference.membership["forget"], reference.membership["holdout"]
+            fd, hd = [x for x in fd if x in rf], [x for x in hd if x in rh]
+            f = np.array([m.membership["forget"][x]["nll"] / rf[x]["nll"] for x in fd])
+            h = np.array([m.membership["holdout"][x]["nll"] / rh[x]["nll"] for x in hd])
+            label = "Membership: AUC of NLL / NLL(reference), forget vs never-seen (0.5 = unseen)"
+        else:
+            f = np.array([m.membership["forget"][x][attack] for x in fd])
+            h = np.array([m.membership["holdout"][x][attack] for x in hd])
+            label = PROBES["membership"][0].replace("Min-K%", f"Min-{settings.mink_k:g}%")
         value = auc(f, h)
-        ci = bootstrap(auc_by_ranks, [(f,), (h,)], name="membership:auc", **boot)
-        excess_ci = [0.5 - ci[1], 0.5 - ci[0]] if ci else None
-        label = PROBES["membership"][0].replace("Min-K%", f"Min-{settings.mink_k:g}%")
-        return ProbeStat(
-            "membership",
-            label,
-            value,
-            ci,
-            0.5,
-            [0.5, 0.5],
-            0.5 - value,
-            excess_ci,
-            len(f),
-            len(h),
-            judge(excess_ci, len(f), len(h), settings.min_documents),
-        )
+        test = two_sample(_auc_excess, Side.of(f, _labels(groups, "forget", fd)),
+                          Side.of(h, _labels(groups, "holdout", hd)), samples, seed, tag)
+        ci = [0.5 - test.ci95[1], 0.5 - test.ci95[0]] if test.ci95 else None
+        return _stat("membership", label, value, ci, 0.5, [0.5, 0.5], test, len(f), len(h),
+                     _auc_margin(settings.equivalence_margin), True, settings)
     # paired: NLL under the model / NLL under the reference model, per forget document (1 = unseen level)
-    ratio = reference_ratios(m, reference)
-    ci = bootstrap(_mean, [(ratio,)], name="membership:ratio", **boot)
-    excess_ci = [1 - ci[1], 1 - ci[0]] if ci else None
-    return ProbeStat(
-        "membership",
-        "Membership: NLL / NLL(reference model) on forget (1 = unseen)",
-        _mean(ratio),
-        ci,
-        1.0,
-        [1.0, 1.0],
-        1 - _mean(ratio),
-        excess_ci,
-        len(ratio),
-        len(ratio),
-        judge(excess_ci, len(ratio), len(ratio), settings.min_documents),
-    )
+    docs = [x for x in m.membership["forget"] if x in reference.membership["forget"]]
+    ratio = np.array([m.membership["forget"][x]["nll"] / reference.membership["forget"][x]["nll"] for x in docs])
+    labels = _labels(groups, "forget", docs)
+    test = paired(Side.of(1 - ratio, labels), samples, seed, tag)
+    sd = float(np.std(ratio, ddof=1)) if len(ratio) > 1 else 0.0
+    ci = [1 - test.ci95[1], 1 - test.ci95[0]] if test.ci95 else None
+    return _stat("membership", "Membership: NLL / NLL(reference model) on forget (1 = unseen)", _mean(ratio), ci,
+                 1.0, [1.0, 1.0], test, len(ratio), len(ratio), settings.equivalence_margin * sd,
+                 sd > 0, settings)
+
+
+def calibrate(families: Sequence[dict[str, ProbeStat]], settings: AuditSettings) -> None:
+    """Statuses for every judged probe of every family together (the model and each attacked copy):
+    Holm over all their leak p-values (and, apart, over the below-unseen ones), then the equivalence test."""
+    judged = [s for fam in families for s in fam.values() if s.status not in ("uninformative", "not_judged")]
+    reachable = [s.min_p for s in judged]
+    leak = holm([s.p_leak for s in judged], settings.alpha, reachable)
+    below = holm([s.p_below for s in judged], settings.alpha, reachable)
+    for s, is_leak, is_below in zip(judged, leak, below):
+        if is_leak:
+            s.status = "leak"
+        elif is_below:
+            s.status = "below_unseen"
+        elif (s.excess_ci90 is not None and s.margin and -s.margin <= s.excess_ci90[0]
+              and s.excess_ci90[1] <= s.margin and min(s.units) >= settings.min_units_equivalence):
+            s.status = "indistinguishable"
+        else:
+            s.status = "inconclusive"
+
+
+def overall(*families: dict[str, ProbeStat]) -> str:
+    statuses = [s.status for fam in families for s in fam.values()]
+    judged = [x for x in statuses if x not in ("uninformative", "not_judged")]
+    if "leak" in judged:
+        return "leak"
+    if "below_unseen" in judged:
+        return "below_unseen"
+    if judged and all(x == "indistinguishable" for x in judged):
+        return "indistinguishable"
+    return "inconclusive"
+
+
+def needed(*families: dict[str, ProbeStat]) -> int | None:
+    """Units a side that every probe short of equivalence would need (the largest), None when none is short."""
+    short = [s.units_needed for fam in families for s in fam.values()
+             if s.status == "inconclusive" and s.units_needed is not None]
+    return max(short) if short else None
 
 
 def reference_ratios(m: Measurement, reference: Measurement, role: str = "forget") -> np.ndarray:
@@ -240,17 +343,6 @@ def attack_suite(
             ),
         }
     return suite
-
-
-def overall(stats: dict[str, ProbeStat]) -> str:
-    judged = [s.status for s in stats.values() if s.status != "not_judged"]
-    if not judged:
-        return "inconclusive"
-    if "leak" in judged:
-        return "leak"
-    if "below_unseen" in judged:
-        return "below_unseen"
-    return "indistinguishable"
 
 
 def change(after: Measurement, before: Measurement, settings: AuditSettings) -> dict[str, dict]:

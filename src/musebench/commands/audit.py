@@ -47,6 +47,9 @@ SETTING_FLAGS = {
     "mink_k": float,
     "bootstrap_samples": int,
     "min_documents": int,
+    "alpha": float,
+    "equivalence_margin": float,
+    "min_units_equivalence": int,
     "batch_size": int,
     "memory_budget_gb": float,
 }
@@ -56,7 +59,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model", required=True, help="the model to audit: a directory, hub name or unlearning checkpoint"
     )
-    p.add_argument("--forget", required=True, metavar="DOCS", help="the documents to remove")
+    p.add_argument("--forget", required=True, metavar="DOCS",
+                   help='the documents to remove (.json / .jsonl objects may name their unit: "group", '
+                   '"person" or "source")')
     p.add_argument(
         "--holdout", metavar="DOCS", help="similar documents the model never saw (the never-seen level)"
     )
@@ -66,8 +71,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference",
         metavar="MODEL",
-        help="a model that never saw the forget documents: the never-seen level without --holdout, "
-        "and the reference-ratio attack with it",
+        help="a model that never saw the forget documents: the never-seen level without --holdout; with "
+        "--holdout every document is taken relative to it (corrects a shifted holdout), and it is the "
+        "relearning attack's control",
     )
     p.add_argument("--attacks", help="comma list of quantize[:int8|nf4|fp4], relearn[:STEPS]")
     p.add_argument("--probes", help="comma list of verbatim, knowledge, membership (default: all three)")

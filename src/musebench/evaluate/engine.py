@@ -26,7 +26,14 @@ from musebench.evaluate.metrics import (
     rows_mean_x100,
 )
 from musebench.evaluate.model_io import model_device
-from musebench.evaluate.privacy import attack_scores, k_label, privacy_table
+from musebench.evaluate.privacy import (
+    MeasuredAUC,
+    attack_scores,
+    c3_resolution_note,
+    k_label,
+    privacy_table,
+    privleak_ci,
+)
 from musebench.evaluate.requests import LogprobRequest
 from musebench.evaluate.result import EvalResult
 from musebench.evaluate.runner import Runner
@@ -135,6 +142,8 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
     selected = resolve_metrics(corpus, metrics)
     check_texts(corpus, selected)
     retrain_value, retrain_source = resolve_retrain_auc(retrain_auc)
+    if isinstance(retrain_auc, MeasuredAUC):
+        retrain_value, retrain_source = retrain_auc, "measured (its per-text scores resampled with the model's)"
     prefetch = prefetch_scorer_modules(selected)
     try:
         return _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retrain_source, cache_dir,
@@ -203,8 +212,14 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
                          "--retrain-auc X|news|books (a constant); it is never assumed to be 0.5.")
         else:
             scores["privleak"] = privleak(scores["auc"], retrain_value)
-            # PrivLeak is an increasing affine map of the AUC: its bootstrap percentiles are the AUC's, mapped
-            ci["privleak"] = [privleak(v, retrain_value) for v in ci["auc"]] if ci["auc"] else None
+            if isinstance(retrain_value, MeasuredAUC):  # both AUCs uncertain: resample both models' scores
+                ci["privleak"] = privleak_ci(forget, holdout, retrain_value, **boot)
+                retrain_value = float(retrain_value)
+            else:  # a constant: PrivLeak is an increasing affine map of the AUC, its percentiles the AUC's
+                ci["privleak"] = [privleak(v, retrain_value) for v in ci["auc"]] if ci["auc"] else None
+            note = c3_resolution_note(ci["privleak"])
+            if note:
+                notes.append(note)
 
     provenance = {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -233,11 +248,24 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
 
 
 def measure_retrain_auc(model, tokenizer, corpus, settings: EvalSettings | None = None, cache_dir=None,
-                        progress: bool = True, force: bool = False) -> float:
-    """The retrain model's headline AUC (Min-K%, forget vs holdout): PrivLeak's denominator."""
+                        progress: bool = True, force: bool = False) -> MeasuredAUC:
+    """The retrain model's headline AUC (Min-K%, forget vs holdout): PrivLeak's denominator, with the
+    per-text scores it came from (PrivLeak's CI resamples them with the evaluated model's)."""
     result = evaluate(model, tokenizer, corpus, settings, metrics=["privleak"], cache_dir=cache_dir,
                       progress=progress, force=force)
-    return float(result.scores["auc"])
+    return retrain_reference(result)
+
+
+def retrain_reference(result: EvalResult) -> MeasuredAUC | None:
+    """The retrain model's AUC with its per-text headline scores, from its evaluation (None without one)."""
+    headline = (result.privacy or {}).get("headline_attack")
+    if headline is None or result.scores.get("auc") is None:
+        return None
+    forget = [r["scores"][headline] for r in result.per_example
+              if r.get("criterion") == "privleak" and r["split"] == "forget"]
+    holdout = [r["scores"][headline] for r in result.per_example
+               if r.get("criterion") == "privleak" and r["split"] == "holdout"]
+    return MeasuredAUC(forget, holdout, float(result.scores["auc"]))
 
 
 def _add_rouge_score(crit, crit_rows, scores, ci, boot) -> list[dict]:

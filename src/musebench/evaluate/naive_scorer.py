@@ -40,8 +40,13 @@ SPLIT_PAIRS = (("forget", "holdout"), ("forget", "retain"), ("retain", "holdout"
 
 
 def _decode(tokenizer, ids) -> str:
-    # the original's call; transformers >= 5 skips the space clean-up for BPE tokenizers (Llama, GPT-2, ...)
-    return tokenizer.batch_decode([list(ids)], skip_special_tokens=True, clean_up_tokenization_spaces=True)[0]
+    # the original's call, clean_up_tokenization_spaces=True; transformers >= 5 ignores that flag for BPE
+    # tokenizers (Llama, GPT-2, ...), so the clean-up (" ," -> ",", " 's" -> "'s", ...) is applied here
+    text = tokenizer.batch_decode([list(ids)], skip_special_tokens=True, clean_up_tokenization_spaces=False)[0]
+    for spaced, joined in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+                           (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
+        text = text.replace(spaced, joined)
+    return text
 
 
 def _rouge_l_f1(reference: str, output: str) -> float:

@@ -65,3 +65,56 @@ def privacy_table(scores: dict[str, list[dict[str, float]]]) -> dict[str, dict]:
                 entry[f"tpr_at_{fpr * 100:g}%_fpr"] = tpr_at_fpr(column["forget"], column["holdout"], fpr)
         table[attack] = entry
     return table
+
+
+class MeasuredAUC(float):
+    """A retrain AUC measured on this corpus, carrying the per-text headline scores it came from.
+
+    It is the AUC (a float, so it goes wherever a retrain AUC goes) and lets PrivLeak's CI resample the
+    retrain model's scores jointly with the evaluated model's: with 60 + 60 texts the retrain AUC alone is
+    uncertain by about +-20 PrivLeak points, which a CI holding it fixed leaves out.
+    """
+
+    forget: tuple[float, ...]
+    holdout: tuple[float, ...]
+
+    def __new__(cls, forget, holdout, value: float | None = None):
+        from musebench.evaluate.metrics import auc as _auc
+
+        obj = super().__new__(cls, _auc(forget, holdout) if value is None else value)
+        obj.forget, obj.holdout = tuple(float(x) for x in forget), tuple(float(x) for x in holdout)
+        return obj
+
+    def __reduce__(self):
+        return (MeasuredAUC, (self.forget, self.holdout, float(self)))
+
+
+def privleak_ci(forget, holdout, retrain: MeasuredAUC, samples: int, seed: int) -> list[float] | None:
+    """PrivLeak's 95 % CI with both models' scores resampled: the same texts drawn for both (paired) when the
+    two score lists are of the same texts (same lengths), else each model's texts drawn on their own."""
+    from musebench.evaluate.bootstrap import paired_bootstrap_ci
+    from musebench.evaluate.metrics import auc_by_ranks, privleak
+
+    if len(forget) == len(retrain.forget) and len(holdout) == len(retrain.holdout):
+        groups = [(forget, retrain.forget), (holdout, retrain.holdout)]
+
+        def stat(fm, fr, hm, hr):
+            return privleak(auc_by_ranks(fm, hm), auc_by_ranks(fr, hr))
+    else:
+        groups = [(forget,), (holdout,), (retrain.forget,), (retrain.holdout,)]
+
+        def stat(fm, hm, fr, hr):
+            return privleak(auc_by_ranks(fm, hm), auc_by_ranks(fr, hr))
+    return paired_bootstrap_ci(stat, groups, samples, seed, name="privleak")
+
+
+#: C3's default tolerance band (``musebench.report.verdicts.VerdictRules.privleak_tolerance``), in PrivLeak %.
+C3_TOLERANCE = 5.0
+
+
+def c3_resolution_note(ci: list[float] | None, tolerance: float = C3_TOLERANCE) -> str | None:
+    """The note an evaluation carries when PrivLeak's CI is wider than C3's band and not wholly outside it."""
+    if not ci or ci[1] - ci[0] <= 2 * tolerance or ci[0] > tolerance or ci[1] < -tolerance:
+        return None
+    return (f"C3 not resolvable at this sample size: PrivLeak's 95 % CI [{ci[0]:+.1f}, {ci[1]:+.1f}] is wider "
+            f"than C3's ±{tolerance:g} % band (more privacy texts, or a larger retrain set, would narrow it)")

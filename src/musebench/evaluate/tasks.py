@@ -82,7 +82,7 @@ def privleak_length_limit(tokenizer, texts: list[str], max_length: int | None,
 
 def verbmem_reference(tokenizer, gt: str, max_tokens: int) -> str:
     ids = tokenizer(gt, add_special_tokens=True)["input_ids"][:max_tokens]
-    return tokenizer.decode(ids, skip_special_tokens=True)
+    return decode_ids(tokenizer, ids)
 
 
 def verbmem_requests(records: list[VerbMemRecord], settings: EvalSettings) -> list[GenerateRequest]:
@@ -95,8 +95,16 @@ def knowmem_requests(qa: list[QAPair], icl: list[QAPair], settings: EvalSettings
             for p in qa]
 
 
+def decode_ids(tokenizer, ids) -> str:
+    """The original scorer's decode (``clean_up_tokenization_spaces=True``): special tokens skipped, then
+    " ," -> ",", " 's" -> "'s" and the like. transformers >= 5 ignores that flag for BPE tokenizers (Llama,
+    GPT-2, ...), so the clean-up is applied explicitly with the tokenizer's own ``clean_up_tokenization``."""
+    text = tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+    return tokenizer.clean_up_tokenization(text)
+
+
 def decode_generation(tokenizer, generation: Generation) -> str:
-    return tokenizer.decode(generation.token_ids, skip_special_tokens=True)
+    return decode_ids(tokenizer, generation.token_ids)
 
 
 def verbmem_rows(tokenizer, records, requests, outputs: dict[str, Generation], settings) -> list[dict]:

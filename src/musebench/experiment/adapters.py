@@ -146,6 +146,14 @@ class LibraryBackend:
                "ci": {k: [float(v[0]), float(v[1])] for k, v in (result.ci or {}).items() if v is not None}}
         if result.privacy:
             out["privacy"] = result.privacy
+        from musebench.robustness.attacks import item_scores
+
+        out["items"] = item_scores(result.per_example)  # per question: C7's paired bootstrap
+        from musebench.evaluate.engine import retrain_reference
+
+        measured = retrain_reference(result)
+        if measured is not None:  # per text: a retrain model's scores enter PrivLeak's CI (MeasuredAUC)
+            out["privleak_scores"] = {"forget": list(measured.forget), "holdout": list(measured.holdout)}
         return out
 
     def validate_method(self, method: str, fields: dict[str, Any]) -> list[str]:

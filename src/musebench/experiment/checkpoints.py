@@ -37,6 +37,7 @@ class RequestOutcome:
     timing_s: dict[str, float]
     unlearn_key: str
     judged: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # own_fold: fold-question scores
+    items: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # the selected one's per question
 
     def checkpoint_records(self, which: str = "checkpoints") -> tuple[Checkpoint, ...]:
         """``checkpoints`` (or ``judged``) as results records."""
@@ -108,7 +109,7 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
     return RequestOutcome(checkpoints=evaluated, trained=len(done.result), selection=selection,
                           scores=full["scores"], ci=full["ci"], selected_model=model,
                           timing_s={"unlearn": round(done.wall_s, 2), "eval": round(eval_wall, 2)},
-                          unlearn_key=done.key, judged=judged)
+                          unlearn_key=done.key, judged=judged, items=full.get("items") or {})
 
 
 def main_label(ctx: RunContext, spec: MethodSpec) -> str:

@@ -38,6 +38,8 @@ class RunContext:
     target_scores: dict[str, float] = field(default_factory=dict)
     retrain_scores: dict[str, float] = field(default_factory=dict)
     selected: dict[str, ModelRef] = field(default_factory=dict)  # method name -> its selected checkpoint
+    # target / method -> per-question scores (criterion -> list): C7's paired bootstrap resamples them
+    items: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def relative(self, path: str | Path) -> str:
         """Paths inside the run directory are stored relative to it, so a run directory can be moved."""

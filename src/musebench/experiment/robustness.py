@@ -24,7 +24,7 @@ from musebench.io import stable_hash
 logger = logging.getLogger(__name__)
 
 #: Bump when what a robustness stage computes changes.
-ROBUSTNESS_VERSION = 1
+ROBUSTNESS_VERSION = 2
 WHP_NO_RELEARN = ("not run: a WHP / ULD checkpoint combines two models' logits and has no weights of its own "
                   "to fine-tune")
 
@@ -125,7 +125,8 @@ def run_robustness(ctx: RunContext) -> dict[str, Any] | None:
         if is_method:
             method = ctx.results.record.methods[name]
             selected[name] = {"checkpoint": method.selected, "scores": dict(method.selected_checkpoint.scores)}
-        doc = summarise(runs, selected, ctx.target_scores, ctx.retrain_scores)
+        doc = summarise(runs, selected, ctx.target_scores, ctx.retrain_scores, baseline_items=ctx.items,
+                        seed=ctx.cfg.seed)
         relearn = {"on": spec.relearn_on, "fraction": spec.fraction, **spec.relearn_budget(ctx.cfg.seed)}
         doc["settings"] = {"quantize": spec.quantize, "relearn": relearn,
                            "paraphrase": spec.paraphrase,

@@ -290,6 +290,17 @@ def _dir_signature(source: str) -> list:
     return sorted((f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in path.iterdir() if f.is_file())
 
 
+def _measured_auc(evaluation: dict) -> float:
+    """The retrain AUC; with the per-text scores it came from (``MeasuredAUC``) when the evaluation kept them,
+    so every PrivLeak CI resamples the retrain model's scores too."""
+    from musebench.evaluate.privacy import MeasuredAUC
+
+    texts = evaluation.get("privleak_scores")
+    if not texts:
+        return evaluation["scores"]["auc"]
+    return MeasuredAUC(texts["forget"], texts["holdout"], evaluation["scores"]["auc"])
+
+
 def _evaluate_references(ctx: RunContext) -> None:
     fixed_auc = ctx.cfg.eval.retrain_auc
     for role in ("retrain", "target"):
@@ -302,6 +313,7 @@ def _evaluate_references(ctx: RunContext) -> None:
                                  ref.path, ctx.corpus, ctx.eval_settings, ctx.cfg.eval.metrics, auc, False,
                                  ctx.run_dir / "eval" / role))
         evaluation = done.result
+        ctx.items[role] = evaluation.get("items") or {}
         if role == "retrain":
             if fixed_auc is None:
                 if "auc" not in evaluation["scores"]:
@@ -311,7 +323,7 @@ def _evaluate_references(ctx: RunContext) -> None:
                 # PrivLeak compares with the retrain AUC, so the retrain model's own PrivLeak is 0 by definition.
                 evaluation = {**evaluation, "scores": {**evaluation["scores"], "privleak": 0.0}}
                 evaluation["ci"] = {k: v for k, v in evaluation.get("ci", {}).items() if k != "privleak"}
-            ctx.retrain_auc = fixed_auc if fixed_auc is not None else evaluation["scores"]["auc"]
+            ctx.retrain_auc = fixed_auc if fixed_auc is not None else _measured_auc(evaluation)
             ctx.results.set_retrain_auc(ctx.retrain_auc, "fixed (eval.retrain_auc)" if fixed_auc is not None
                                         else "measured on the retrain model")
             ctx.retrain_scores = evaluation["scores"]
@@ -327,6 +339,7 @@ def _run_method(ctx: RunContext, spec: MethodSpec) -> None:
     out = unlearn_and_select(ctx, f"methods/{spec.name}", spec, ctx.target, "forget", reference=ctx.target,
                              eval_mode=ctx.cfg.eval.checkpoints)
     ctx.selected[spec.name] = out.selected_model
+    ctx.items[spec.name] = out.items
     ctx.results.set_method(MethodResult(
         name=spec.name, method=spec.method, config=ctx.cfg.unlearn_fields(spec),
         checkpoints=out.checkpoint_records(), checkpoints_trained=out.trained, selected=out.selection.label,

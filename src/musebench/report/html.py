@@ -18,7 +18,7 @@ from musebench.criteria import FOLLOW_UPS, criterion_of
 from musebench.report.markdown import header_facts
 from musebench.report.plots import Plot
 from musebench.report.tables import COLUMNS, CURVE_METRICS, Tables, curve_rows, format_cell, row_label
-from musebench.report.verdicts import CRITERIA, MET, NOT_MET
+from musebench.report.verdicts import CRITERIA, INCONCLUSIVE, MET, NOT_MET
 
 #: No fetches, no scripts: only inline styles and embedded images.
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -44,7 +44,7 @@ def _table(header: Sequence[str], rows: Sequence[str]) -> str:
 
 
 def _verdict_cell(status: str, symbol: str, reason: str) -> str:
-    css = {MET: "met", NOT_MET: "not-met"}.get(status, "not-run")
+    css = {MET: "met", NOT_MET: "not-met", INCONCLUSIVE: "inconclusive"}.get(status, "not-run")
     return (f'<td class="{css}" title="{escape(reason)}">{escape(symbol)}'
             f'<span class="why">{escape(reason)}</span></td>')
 
@@ -101,7 +101,15 @@ def _fold_section(tables: Tables, kind: str, plots: dict[str, Plot], report_dir:
 
 
 def _robustness(tables: Tables, plots: dict[str, Plot], report_dir: Path) -> str:
-    from musebench.report.robustness import TABLE_HEADER, describe_settings, robustness_rows, table_cells
+    from musebench.report.robustness import (
+        C7_HEADER,
+        NOTE,
+        TABLE_HEADER,
+        c7_rows,
+        describe_settings,
+        robustness_rows,
+        table_cells,
+    )
 
     doc = tables.results.robustness
     if doc is None:
@@ -113,9 +121,10 @@ def _robustness(tables: Tables, plots: dict[str, Plot], report_dir: Path) -> str
         css = ' class="reference"' if row.kind != "method" else ""
         rows.append(f"<tr{css}>" + "".join(f"<td>{escape(c)}</td>" for c in table_cells(row)) + "</tr>")
     parts.append(_table(TABLE_HEADER, rows))
-    parts.append('<p class="note">recovery = (attacked - unlearned) / (target - unlearned) on the same probe; '
-                 "relearning is scored on the forget records the slice does not cover, and the retrain model's own "
-                 "recovery is its control. n/a: nothing was forgotten to recover.</p>")
+    parts.append("<h3>C7 per method (met / not met / inconclusive)</h3>")
+    parts.append(_table(C7_HEADER, ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in line) + "</tr>"
+                                    for line in c7_rows(doc, tables.rules.recovery_limit)]))
+    parts.append(f'<p class="note">{escape(NOTE)}</p>')
     return "".join(parts)
 
 

@@ -100,7 +100,15 @@ def render_markdown(tables: Tables, plots: Sequence[Plot]) -> str:
 
 
 def _robustness_section(tables: Tables) -> list[str]:
-    from musebench.report.robustness import TABLE_HEADER, describe_settings, robustness_rows, table_cells
+    from musebench.report.robustness import (
+        C7_HEADER,
+        NOTE,
+        TABLE_HEADER,
+        c7_rows,
+        describe_settings,
+        robustness_rows,
+        table_cells,
+    )
 
     doc = tables.results.robustness
     out = ["## C7 Robustness", ""]
@@ -108,7 +116,7 @@ def _robustness_section(tables: Tables) -> list[str]:
         return out + ["Not run: these results hold no robustness attacks.", ""]
     out += [f"- {line}" for line in describe_settings(doc)] + [""]
     out += _table(TABLE_HEADER, [table_cells(r) for r in robustness_rows(doc)])
-    out += ["", ("recovery = (attacked - unlearned) / (target - unlearned) on the same probe; relearning is scored "
-                 "on the forget records the slice does not cover; the retrain model's own recovery is the control. "
-                 "n/a: the unlearned model is within 1 point of the target (nothing forgotten)."), ""]
+    out += ["", "### C7 per method (met / not met / inconclusive)", ""]
+    out += _table(C7_HEADER, c7_rows(doc, tables.rules.recovery_limit))
+    out += ["", NOTE, ""]
     return out

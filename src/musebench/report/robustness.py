@@ -66,6 +66,81 @@ def c7_measures(doc: Robustness, method: str, key: str = "knowmem_f") -> dict[st
     return entry.measures(key) if entry is not None else {}
 
 
+JUDGED = "judged"
+NOTE = ("recovery = (attacked - unlearned) / (target - unlearned) on the same probe. Relearning is scored on the "
+        "forget records the slice does not cover, and nets out the retrain model's gain on the same records: "
+        "excess = (method's gain - retrain's gain) / (target - method before), in points. Quantization nets out "
+        "nothing (the quantized target's shift is the control row); rephrasing normalises each question set by "
+        "the target's score. C7 reads the 95 % paired bootstrap CI (questions resampled, before and after "
+        "together): met when every attack's upper bound is within the limit, not met when some lower bound "
+        "exceeds it, inconclusive otherwise. 'too small to judge': the gap to the target is within 2 standard "
+        "errors of the per-question gap's mean (one question moves a 25-question KnowMem by 4 points).")
+
+
+def c7_judgements(doc: Robustness, method: str) -> dict[str, dict]:
+    """attack -> the judgement C7 reads for ``method`` (KnowMem-f, else VerbMem-f); skipped attacks left out.
+
+    Entries written before judgements existed get ``status`` "no per-question scores" (rerun the attacks).
+    """
+    entry = doc.methods.get(method)
+    out: dict[str, dict] = {}
+    for attack, e in (entry.attacks.items() if entry is not None else ()):
+        if e.skipped is not None:
+            continue
+        found = e.judgement()
+        if found is None:
+            out[attack] = {"status": "no per-question scores", "value": (e.measure or {}).get("knowmem_f"),
+                           "ci": None, "criterion": "knowmem_f"}
+        else:
+            out[attack] = {**found[1], "criterion": found[0]}
+    return out
+
+
+def c7_outcome(judged: dict[str, dict], limit: float) -> tuple[str, dict[str, list[str]]]:
+    """met (every attack judged, upper bound <= limit), not met (some lower bound > limit), or inconclusive;
+    with the attacks by outcome (``open``: CI straddles the limit; ``not judged``: no CI)."""
+    by: dict[str, list[str]] = {"met": [], "not met": [], "open": [], "not judged": []}
+    for attack, j in judged.items():
+        if j.get("status") != JUDGED or j.get("ci") is None:
+            by["not judged"].append(attack)
+        elif j["ci"][0] > limit:
+            by["not met"].append(attack)
+        elif j["ci"][1] <= limit:
+            by["met"].append(attack)
+        else:
+            by["open"].append(attack)
+    if by["not met"]:
+        return "not met", by
+    if by["met"] and not by["open"] and not by["not judged"]:
+        return "met", by
+    return "inconclusive", by
+
+
+C7_HEADER = ["method", "attack", "criterion", "ratio [95 % CI]", "gap / noise (points, n)", "judged",
+             "control netted out", "C7"]
+
+
+def c7_rows(doc: Robustness, limit: float) -> list[list[str]]:
+    """One line per method and attack: the ratio C7 reads, its CI, the gap against its noise floor, the
+    attack's outcome, and (on each method's first line) the method's three-valued C7."""
+    rows = []
+    for method in doc.methods:
+        judged = c7_judgements(doc, method)
+        status, by = c7_outcome(judged, limit)
+        outcome = {a: k for k, attacks in by.items() for a in attacks}
+        for i, (attack, j) in enumerate(judged.items()):
+            ratio = format_ratio(j.get("value"))
+            if j.get("ci"):
+                ratio += f" [{j['ci'][0] * 100:+.0f}, {j['ci'][1] * 100:+.0f}] %"
+            gap = (f"{j['gap']:.1f} / {j['noise']:.1f} (n={j['n']})" if j.get("gap") is not None
+                   and j.get("noise") is not None else "")
+            said = {"met": "within limit", "not met": "over limit", "open": "CI straddles limit"}.get(
+                outcome[attack], j.get("status", "not judged"))
+            rows.append([method if i == 0 else "", attack_title(attack), title(j.get("criterion", "knowmem_f")),
+                         ratio, gap, said, j.get("control", ""), status if i == 0 else ""])
+    return rows
+
+
 def recovery_figure(doc: Robustness, limit: float) -> Figure | None:
     """Grouped bars: per method, the KnowMem-f recovery of each attack; the dashed line is C7's limit."""
     methods = list(doc.methods)
@@ -107,7 +182,7 @@ def _score(value: float | None, key: str) -> str:
 
 
 TABLE_HEADER = ["model", "attack", "criterion", "attacked [CI]", "unattacked", "recovery",
-                "beyond retrain control"]
+                "excess over retrain's gain"]
 
 
 def table_cells(row: RobustnessRow) -> list[str]:

@@ -17,7 +17,9 @@ from typing import Any
 from musebench.results.records import Interval
 
 #: Per-criterion ratio blocks of an attack entry, in the order the file lists them.
-RATIO_FIELDS = ("shift", "recovery", "control_recovery", "excess", "measure", "kept")
+RATIO_FIELDS = ("shift", "recovery", "control_recovery", "control_gain", "excess", "measure", "kept")
+#: A ``judged`` entry's status when its ratio has a CI (``musebench.robustness.recovery``).
+JUDGED = "judged"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class AttackResult:
     excess: Mapping[str, float | None] | None = None
     measure: Mapping[str, float | None] | None = None
     kept: Mapping[str, float | None] | None = None
+    control_gain: Mapping[str, float | None] | None = None
+    # criterion -> {"status", "value", "ci", "gap", "noise", "n", "control"}: what C7 judges, with its CI
+    judged: Mapping[str, Mapping[str, Any]] | None = None
     skipped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,7 +48,16 @@ class AttackResult:
             value = getattr(self, name)
             if value is not None:
                 out[name] = dict(value)
+        if self.judged is not None:
+            out["judged"] = {k: dict(v) for k, v in self.judged.items()}
         return out
+
+    def judgement(self, keys=("knowmem_f", "verbmem_f")) -> tuple[str, Mapping[str, Any]] | None:
+        """The criterion C7 judges on this attack (KnowMem-f, else VerbMem-f) and its judgement."""
+        for key in keys:
+            if self.judged and key in self.judged:
+                return key, self.judged[key]
+        return None
 
 
 @dataclass(frozen=True)
@@ -120,7 +134,16 @@ def _attack(check, value: Any, where: str) -> AttackResult | None:
             if number is not None and not _finite(number):
                 check.fail(f"{where}.{part}.{key}", "expected a finite number or null", number)
         blocks[part] = dict(raw)
-    return AttackResult(scores=scores, ci=ci, **blocks)
+    judged = check.mapping(value.get("judged"), f"{where}.judged", required=False)
+    if judged is not None:
+        for key, j in judged.items():
+            if not isinstance(j, dict) or not isinstance(j.get("status"), str):
+                check.fail(f"{where}.judged.{key}", "expected an object with a status", j)
+            elif j.get("ci") is not None and not (isinstance(j["ci"], list) and len(j["ci"]) == 2
+                                                   and all(_finite(x) for x in j["ci"])):
+                check.fail(f"{where}.judged.{key}.ci", "expected [lo, hi] of finite numbers", j["ci"])
+        judged = {k: dict(j) for k, j in judged.items() if isinstance(j, dict)}
+    return AttackResult(scores=scores, ci=ci, judged=judged, **blocks)
 
 
 def parse_robustness(check, raw: Any, methods: list[str]) -> Robustness | None:

@@ -19,7 +19,21 @@ from musebench.robustness.split import RelearnSplit
 
 def _scores(result) -> dict:
     return {"scores": {k: float(v) for k, v in result.scores.items() if v is not None},
-            "ci": {k: [float(v[0]), float(v[1])] for k, v in (result.ci or {}).items() if v is not None}}
+            "ci": {k: [float(v[0]), float(v[1])] for k, v in (result.ci or {}).items() if v is not None},
+            "items": item_scores(result.per_example)}
+
+
+#: The criteria whose per-question (per-record) scores C7's paired bootstrap resamples.
+ITEM_CRITERIA = ("verbmem_f", "knowmem_f", "knowmem_r")
+
+
+def item_scores(rows) -> dict[str, list[float]]:
+    """Per criterion, every question's (record's) ROUGE-L in the score's units (0-100), by corpus order."""
+    out: dict[str, dict[int, float]] = {}
+    for r in rows or ():
+        if r.get("criterion") in ITEM_CRITERIA and "rougeL_f1" in r.get("scores", {}):
+            out.setdefault(r["criterion"], {})[int(r["index"])] = round(100 * float(r["scores"]["rougeL_f1"]), 4)
+    return {k: [v[i] for i in sorted(v)] for k, v in out.items()}
 
 
 def _evaluate(loaded, corpus, settings, metrics, retrain_auc, progress: bool) -> dict:

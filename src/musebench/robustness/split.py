@@ -4,20 +4,27 @@ Hu et al. and Deeb & Roger (ICLR 2025) fine-tune an unlearned model on a small p
 measure the part it did not see again. That needs a well-defined complement: with ``tags/forget.json`` (the
 mini world) the unit is a person, so the rest's questions and VerbMem records are about people the slice
 never mentions; a real corpus falls back to a document split, where a VerbMem record belongs to the rest
-only if its text lies in no relearned document, and KnowMem is not measured (its questions are not tied
-to documents).
+only if it overlaps no relearned document in any way: not its prompt, not the start of its reference, and
+not one word 8-gram (compared as words, so doubled spaces, case, Unicode forms and a decoder's spacing
+around punctuation do not hide an overlap). KnowMem is not measured there (its questions are not tied to
+documents).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
+import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from musebench.errors import ConfigError, DataError
 
 TAGS_FILE = "tags/forget.json"
+SHINGLE_WORDS = 8
+PREFIX_WORDS = 20  # the start of a record's reference compared on its own (a shorter reference: all of it)
+_WORD = re.compile(r"\w+")
 RELEARN_ON = ("forget-slice", "retain")
 
 
@@ -73,6 +80,25 @@ def load_tags(data_dir: str | Path | None, corpus) -> ForgetTags | None:
     return ForgetTags(unit=str(raw.get("unit", "person")), **parts)
 
 
+def words(text: str) -> list[str]:
+    """Words as compared for overlap: NFKC, case-folded, punctuation and spacing dropped."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def shingles(tokens: list[str], n: int = SHINGLE_WORDS) -> set[tuple[str, ...]]:
+    return {tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def overlaps(record, documents_words: list[str], documents_shingles: set) -> bool:
+    """Does a VerbMem record share anything with the relearned documents (prompt, reference start, 8-gram)?"""
+    prompt, gt = words(record.prompt), words(record.gt)
+    joined = " " + documents_words + " "
+    for part in (prompt, gt[:PREFIX_WORDS]):
+        if part and " " + " ".join(part) + " " in joined:
+            return True
+    return bool(shingles(prompt + gt) & documents_shingles)
+
+
 def _slice_size(n: int, fraction: float, unit: str) -> int:
     if not 0 < fraction < 1:
         raise ConfigError("must be a fraction strictly between 0 and 1", field="--fraction", value=fraction)
@@ -123,13 +149,15 @@ def split_forget(corpus, tags: ForgetTags | None, fraction: float, relearn_on: s
         order = list(range(n))
         rng.shuffle(order)
         slice_docs = [corpus.forget[i] for i in sorted(order[:k])]
-        verbmem = [r for r in corpus.verbmem_forget
-                   if not any(r.prompt.strip() in d and r.gt.strip()[:200] in d for d in slice_docs)]
+        doc_words = [words(d) for d in slice_docs]
+        joined = " \n ".join(" ".join(w) for w in doc_words)  # never a match across two documents
+        doc_shingles = set().union(*(shingles(w) for w in doc_words))
+        verbmem = [r for r in corpus.verbmem_forget if not overlaps(r, joined, doc_shingles)]
         qa = []
         metrics = ("verbmem_f",) if verbmem else ()
         note = (f"document split (no tags/forget.json): {k} of {n} forget documents relearnable; VerbMem only, on "
-                f"the {len(verbmem)} records found in no relearned document (KnowMem questions are not tied to "
-                "documents)")
+                f"the {len(verbmem)} records that overlap no relearned document (prompt, reference start or a "
+                f"word {SHINGLE_WORDS}-gram; KnowMem questions are not tied to documents)")
         rest = n - k
         unit = "document"
     if not metrics:

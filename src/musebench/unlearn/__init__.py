@@ -17,16 +17,21 @@ METHODS: dict[str, Method] = {
                      retain="gdr", default_alpha=1.0),
     "ga_klr": Method("musebench.unlearn.ga:GATrainer", "gradient ascent + KL to the reference on retain text",
                      retain="klr", needs_reference=True, default_alpha=1.0),
+    # sources of the defaults: beta 0.1 and retain weight 1 are MUSE's (Shi et al. 2024, its NPO / GDR / KLR
+    # runs); lr 1e-5 the MUSE recipe
     "npo": Method("musebench.unlearn.npo:NPOTrainer", "negative preference optimization (beta 0.1)",
                   needs_reference=True, default_beta=0.1),
     "npo_gdr": Method("musebench.unlearn.npo:NPOTrainer", "NPO + NLL on retain text",
                       retain="gdr", needs_reference=True, default_beta=0.1, default_alpha=1.0),
     "npo_klr": Method("musebench.unlearn.npo:NPOTrainer", "NPO + KL to the reference on retain text",
                       retain="klr", needs_reference=True, default_beta=0.1, default_alpha=1.0),
-    "simnpo": Method("musebench.unlearn.simnpo:SimNPOTrainer", "length-normalised NPO without a reference",
-                     default_beta=2.5),
-    "simnpo_gdr": Method("musebench.unlearn.simnpo:SimNPOTrainer", "SimNPO + NLL on retain text",
-                         retain="gdr", default_beta=2.5, default_alpha=1.0),
+    # SimNPO (Fan et al. 2024): its authors' MUSE runs are simnpo_gdr with beta 0.7 (News; 0.75 on Books) and
+    # retain weight 0.1 (the SimNPO repository's MUSE configs); beta 2.5 without a retain term is their TOFU setup
+    "simnpo": Method("musebench.unlearn.simnpo:SimNPOTrainer", "length-normalised NPO without a reference "
+                     "(beta 2.5: the authors' TOFU setting; for MUSE use simnpo_gdr)", default_beta=2.5),
+    "simnpo_gdr": Method("musebench.unlearn.simnpo:SimNPOTrainer", "SimNPO + NLL on retain text, the authors' "
+                         "MUSE setup (beta 0.7 News / 0.75 Books, retain weight 0.1)",
+                         retain="gdr", default_beta=0.7, default_alpha=0.1),
     "rmu": Method("musebench.unlearn.rmu:RMUTrainer", "steer a middle layer's activations on forget text "
                   "to a random direction, keep them on retain text", needs_reference=True, reads_retain_text=True,
                   default_alpha=1200.0, default_lr=5e-5),
@@ -62,8 +67,11 @@ METHODS: dict[str, Method] = {
                          "OpenUnlearning's forget 0.1 : retain 1)", retain="gdr", default_alpha=10.0),
     "finetune": Method("musebench.unlearn.finetune:FinetuneTrainer",
                        "plain NLL fine-tuning on the forget text (the fine-tuned model of Task Vector / WHP)"),
+    # ULD (Ji et al. 2024) as its reference code runs it: alphas <= 1, retain weight 5, the relative-top
+    # plausibility filter 0.1 (uld_options.py names the files)
     "uld": Method("musebench.unlearn.uld:run_uld", "logits of target - alpha x assistant (first layers of the "
-                  "target trained to remember forget text, be uniform on retain text)", runner=True),
+                  "target trained to remember forget text, be uniform on retain text; alphas <= 1, the "
+                  "reference code's plausibility filter)", runner=True),
     "uld_assistant": Method("musebench.unlearn.uld_model:ULDAssistantTrainer", "ULD's assistant alone: NLL on "
                             "forget + KL(uniform || p) on retain (run by uld)", reads_retain_text=True),
 }

@@ -41,6 +41,7 @@ from musebench.unlearn.method import Method
 from musebench.unlearn.method_options import MethodOptionsField, option_problems, resolved_options
 from musebench.unlearn.npo_sam_options import SAMOptions
 from musebench.unlearn.options import (
+    DEFAULT_ALPHAS,
     LOSS_FORMS,
     RMU_PARAMS,
     EditOptions,
@@ -51,7 +52,7 @@ from musebench.unlearn.options import (
     _help,
 )
 from musebench.unlearn.satimp_options import SatImpOptions
-from musebench.unlearn.uld_options import ULDOptions
+from musebench.unlearn.uld_options import ULD_ALPHAS, ULDOptions
 from musebench.unlearn.undial_options import UndialOptions
 from musebench.unlearn.wga_options import WGAOptions
 
@@ -105,6 +106,8 @@ class UnlearnConfig(SatImpOptions, WGAOptions, UndialOptions, SAMOptions, IdkOpt
     def __post_init__(self) -> None:
         if isinstance(self.alphas, tuple):
             self.alphas = list(self.alphas)
+        if self.method == "uld" and self.alphas == list(DEFAULT_ALPHAS):
+            self.alphas = list(ULD_ALPHAS)  # the shared default is Task Vector / WHP's sweep; ULD's is <= 1
         problems = list(_problems(self))
         problems += _type_problems(self, {name for name, _, _ in problems})
         problems += _hf_problems(self, {name for name, _, _ in problems})
@@ -445,6 +448,9 @@ def _problems(c: UnlearnConfig):
     if not isinstance(c.uld_retain_weight, (int, float)) or not math.isfinite(c.uld_retain_weight) \
             or c.uld_retain_weight < 0:
         yield "uld_retain_weight", c.uld_retain_weight, "must be a finite number >= 0"
+    if isinstance(c.uld_top_logit_filter, bool) or not isinstance(c.uld_top_logit_filter, (int, float)) \
+            or not 0 <= c.uld_top_logit_filter < 1:
+        yield "uld_top_logit_filter", c.uld_top_logit_filter, "must be a number in [0, 1) (0 = off)"
     if c.rmu_layer is not None and (not isinstance(c.rmu_layer, int) or c.rmu_layer < 0):
         yield "rmu_layer", c.rmu_layer, "must be a layer index >= 0"
     if not isinstance(c.rmu_train_layers, int) or c.rmu_train_layers < 1:

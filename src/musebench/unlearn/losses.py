@@ -25,6 +25,8 @@ Two forms exist for NPO and the KL retain term (``UnlearnConfig.loss_form``):
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -287,11 +289,29 @@ def uniform_kl(logits: torch.Tensor, mask: torch.Tensor | None = None, normalise
     return _masked_mean(per_position, mask, normaliser)
 
 
-def uld_logits(z_target: torch.Tensor, z_assistant: torch.Tensor, alpha: float) -> torch.Tensor:
+def relative_top_mask(z_target: torch.Tensor, relative_top: float) -> torch.Tensor:
+    """True where a token is implausible under the target: its log-probability is below both the top
+    token's + log(``relative_top``) and the ``int(relative_top x vocab)``-th largest (so at least that
+    many tokens always stay plausible), as ULD's reference filter (after DoLa's relative-top rule)."""
+    logp = torch.log_softmax(z_target.float(), dim=-1)
+    keep = max(1, int(relative_top * logp.shape[-1]))
+    kth = torch.topk(logp, keep, dim=-1).values[..., -1:]
+    relative = logp.max(dim=-1, keepdim=True).values + math.log(relative_top)
+    return logp < torch.minimum(kth, relative)
+
+
+def uld_logits(z_target: torch.Tensor, z_assistant: torch.Tensor, alpha: float,
+               top_logit_filter: float = 0.0) -> torch.Tensor:
     """ULD's unlearned logits ``z_target - alpha * z_assistant`` (Ji et al. 2024, arXiv 2406.08607), float32.
 
     The assistant remembers the forget text, so its logits there peak on the remembered tokens and the
-    subtraction lowers them; on retain text it is flat, which shifts every logit alike (no change).
+    subtraction lowers them; on retain text it is flat, which shifts every logit alike (no change). With
+    ``top_logit_filter`` > 0 the assistant's logit is zeroed on tokens the target finds implausible
+    (``relative_top_mask``): subtracting it there only reorders the tail, which can push a junk token to the
+    top once the plausible ones are lowered (the collapse the reference code's filter prevents).
     """
     z_t = z_target.float()
-    return z_t - alpha * z_assistant.to(device=z_t.device, dtype=torch.float32)
+    z_a = z_assistant.to(device=z_t.device, dtype=torch.float32)
+    if top_logit_filter > 0:
+        z_a = z_a.masked_fill(relative_top_mask(z_t, top_logit_filter), 0.0)
+    return z_t - alpha * z_a

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from musebench.errors import ConfigError
 from musebench.io import atomic_directory, atomic_write_json
-from musebench.unlearn.uld_options import ULDOptions, default_layers
+from musebench.unlearn.uld_options import ULD_TOP_LOGIT_FILTER, ULDOptions, default_layers
 
 __all__ = ["ULDOptions", "is_logit_wrapper", "load_uld", "read_uld_checkpoint", "run_uld", "write_uld_checkpoint"]
 
@@ -43,15 +43,27 @@ def is_logit_wrapper(path: str | Path) -> bool:
     return any((Path(path) / name).is_file() for name in LOGIT_WRAPPER_FILES)
 
 
-def write_uld_checkpoint(out_dir: str | Path, target: str | Path, assistant: str | Path, alpha: float) -> Path:
+def write_uld_checkpoint(out_dir: str | Path, target: str | Path, assistant: str | Path, alpha: float,
+                         top_logit_filter: float = ULD_TOP_LOGIT_FILTER) -> Path:
     """One ULD checkpoint directory (``uld.json`` only; the weights stay where they are)."""
     from musebench.unlearn.whp import _portable_path
 
     out = Path(out_dir)
     with atomic_directory(out) as tmp:
         atomic_write_json(tmp / ULD_FILE, {"method": "uld", "target": _portable_path(target, out),
-                                           "assistant": _portable_path(assistant, out), "alpha": float(alpha)})
+                                           "assistant": _portable_path(assistant, out), "alpha": float(alpha),
+                                           "top_logit_filter": float(top_logit_filter)})
     return out
+
+
+def read_top_logit_filter(path: str | Path) -> float:
+    """The checkpoint's plausibility filter; one written before the filter existed gets the reference's."""
+    value = json.loads((Path(path) / ULD_FILE).read_text(encoding="utf-8")).get("top_logit_filter",
+                                                                               ULD_TOP_LOGIT_FILTER)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ConfigError("must be a number in [0, 1)", file=Path(path) / ULD_FILE, field="top_logit_filter",
+                          value=value)
+    return float(value)
 
 
 def read_uld_checkpoint(path: str | Path) -> tuple[str, str, float]:
@@ -69,8 +81,8 @@ def load_uld(path: str | Path, device: str = "cpu", dtype=None):
     target_path, assistant_path, alpha = read_uld_checkpoint(path)
     target = load_model(target_path, device=device, dtype=dtype)
     assistant = load_model(assistant_path, device=device, dtype=dtype)
-    return LoadedModel(model=ULDModel(target.model, assistant.model, alpha).eval(), tokenizer=target.tokenizer,
-                       name=str(path))
+    model = ULDModel(target.model, assistant.model, alpha, read_top_logit_filter(path))
+    return LoadedModel(model=model.eval(), tokenizer=target.tokenizer, name=str(path))
 
 
 def write_assistant_start(model_dir, out: Path, layers: int | None) -> Path:
@@ -139,7 +151,7 @@ def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
     result = None
     if is_main_process():
         for alpha, ckpt in zip(config.alphas, checkpoints):
-            write_uld_checkpoint(ckpt.path, model_dir, final, alpha)
+            write_uld_checkpoint(ckpt.path, model_dir, final, alpha, config.uld_top_logit_filter)
         result = write_edit_run(out_dir, config, model_dir, corpus, forget_split, final, checkpoints, run.history,
                                 time.monotonic() - started)
     barrier()

@@ -43,9 +43,13 @@ class ULDModel(WHPModel):
     """Target and assistant behind one causal-LM call: logits ``z_target − α z_assistant``; everything else
     (the pair of KV caches, the evaluation model contract, the engine's decoding) is WHP's wrapper."""
 
+    def __init__(self, target: nn.Module, assistant: nn.Module, alpha: float, top_logit_filter: float = 0.0):
+        super().__init__(target, assistant, alpha)
+        self.top_logit_filter = float(top_logit_filter)
+
     @property
     def assistant(self) -> nn.Module:
         return self.finetuned
 
     def combine(self, z_target, z_assistant):
-        return losses.uld_logits(z_target, z_assistant, self.alpha)
+        return losses.uld_logits(z_target, z_assistant, self.alpha, self.top_logit_filter)
