@@ -43,6 +43,7 @@ class ConsoleReporter(NullReporter):
     def __init__(self, title: str):
         self.title = title
         self.bar = None
+        self.cached_units = 0  # work found done: it took no time, so it does not count for the ETA
 
     def plan(self, total: int) -> None:
         from tqdm.auto import tqdm
@@ -50,7 +51,8 @@ class ConsoleReporter(NullReporter):
         from musebench.console import LineProgress, is_terminal
 
         if not is_terminal():  # a log file: one line per finished stage, no redrawn bar
-            self.bar = LineProgress(total=total, desc=self.title, unit="units of work", file=sys.stderr)
+            self.bar = LineProgress(total=total, desc=self.title, unit="units of work", file=sys.stderr,
+                                    summary=True, every=float("inf"))  # its lines are the stage lines
             return
         self.bar = tqdm(total=total, desc=self.title, unit="unit", file=sys.stderr, position=0,
                         dynamic_ncols=True, bar_format="{desc}: {percentage:3.0f}% |{bar:20}| "
@@ -68,9 +70,26 @@ class ConsoleReporter(NullReporter):
     def finish(self, outcome: StageOutcome) -> None:
         if self.bar is None:
             return
+        from musebench.console import LineProgress
+
         state = "cached" if outcome.cached else f"{outcome.wall_s:6.1f}s"
-        self.bar.write(f"  {'·' if outcome.cached else '✓'} {outcome.name:<48} {state}", file=sys.stderr)
-        self.bar.update(min(stage_weight(outcome.name), self.bar.total - self.bar.n))
+        units = min(stage_weight(outcome.name), self.bar.total - self.bar.n)
+        self.cached_units += units if outcome.cached else 0
+        self.bar.update(units)
+        where = ""
+        if isinstance(self.bar, LineProgress):  # a log: where the whole run is, on the stage's own line
+            where = f"   [{self.bar.n * 100 // max(1, self.bar.total):3d}%, {self._eta()}]"
+        self.bar.write(f"  {'·' if outcome.cached else '✓'} {outcome.name:<48} {state}{where}", file=sys.stderr)
+
+    def _eta(self) -> str:
+        from musebench.console import format_duration
+
+        bar = self.bar
+        text = f"{format_duration(bar.elapsed)} elapsed"
+        worked = bar.n - self.cached_units
+        if 0 < worked and bar.n < bar.total:
+            text += f", ~{format_duration(bar.elapsed / worked * (bar.total - bar.n))} left"
+        return text
 
     def complete(self) -> None:
         """The run finished: fewer stages than planned may have run (selection stopped early)."""

@@ -146,7 +146,7 @@ def train_and_save(tokenizer, docs: list[str], recipe: BuildRecipe, seed: int, d
     model = build_tiny_llama(tokenizer, recipe.spec(), seed=seed).to(device)
     work = out / ".trainer"
     start = time.perf_counter()
-    stats = train_causal_lm(model, tokenizer, docs, recipe, seed, device, work, progress)
+    stats = train_causal_lm(model, tokenizer, docs, recipe, seed, device, work, progress, desc=f"build/{out.name}")
     seconds = time.perf_counter() - start
     shutil.rmtree(work, ignore_errors=True)
     model.to("cpu").eval()
