@@ -126,7 +126,7 @@ def build_model(data_dir: str | Path, role: str, out_dir: str | Path, recipe: Bu
     with output_dir(out, owned_if=(BUILD_RECORD,), force=force):
         keep = OWN_ENTRIES + tuple(foreign_entries(out, (BUILD_RECORD,)))  # --force keeps a user's other files
         with atomic_directory(out, keep=keep) as tmp:
-            record = train_and_save(tokenizer, docs, recipe, seed, device, tmp, progress)
+            record = train_and_save(tokenizer, docs, recipe, seed, device, tmp, progress, desc=f"build/{role}")
             record.update(role=role, key=key, corpus=corpus.name, corpus_fingerprint=corpus.fingerprint(),
                           documents=len(docs), seed=seed, recipe=recipe.to_dict())
             atomic_write_json(tmp / BUILD_RECORD, record)
@@ -134,7 +134,7 @@ def build_model(data_dir: str | Path, role: str, out_dir: str | Path, recipe: Bu
 
 
 def train_and_save(tokenizer, docs: list[str], recipe: BuildRecipe, seed: int, device: str, out: Path,
-                   progress: bool) -> dict:
+                   progress: bool, desc: str = "build") -> dict:
     """Train a fresh tiny Llama on ``docs`` and save it (safetensors + tokenizer) into ``out``."""
     import shutil
 
@@ -146,7 +146,7 @@ def train_and_save(tokenizer, docs: list[str], recipe: BuildRecipe, seed: int, d
     model = build_tiny_llama(tokenizer, recipe.spec(), seed=seed).to(device)
     work = out / ".trainer"
     start = time.perf_counter()
-    stats = train_causal_lm(model, tokenizer, docs, recipe, seed, device, work, progress, desc=f"build/{out.name}")
+    stats = train_causal_lm(model, tokenizer, docs, recipe, seed, device, work, progress, desc=desc)
     seconds = time.perf_counter() - start
     shutil.rmtree(work, ignore_errors=True)
     model.to("cpu").eval()
