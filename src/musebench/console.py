@@ -65,15 +65,18 @@ def progress_text(desc: str, n: int, total: int | None, unit: str, elapsed: floa
 class LineProgress:
     """The part of tqdm's interface musebench uses, writing whole lines (see the module docstring).
 
-    ``summary=True``: always print a closing line (the run's overall progress), even for short work.
+    ``summary=True``: always print a closing line (the run's overall progress), even for short work;
+    ``closing_line=False``: never (the caller prints its own summary when the loop ends).
     """
 
     def __init__(self, iterable=None, total: int | None = None, desc: str = "", unit: str = "it", file=None,
-                 summary: bool = False, every: float | None = None, clock: Callable[[], float] = time.monotonic):
+                 summary: bool = False, every: float | None = None, clock: Callable[[], float] = time.monotonic,
+                 closing_line: bool = True):
         self.iterable = iterable
         self.total = total if total is not None else (len(iterable) if hasattr(iterable, "__len__") else None)
         self.desc, self.unit, self.file = desc, unit, file
         self.summary = summary
+        self.closing_line = closing_line
         self.every = progress_every() if every is None else every
         self.clock = clock
         self.n = 0
@@ -121,7 +124,7 @@ class LineProgress:
         if self._closed:
             return
         self._closed = True
-        if not self.n or not (self._printed or self.summary):
+        if not self.n or not self.closing_line or not (self._printed or self.summary):
             return
         of = f"/{self.total}" if self.total else ""
         extra = f" ({self.postfix})" if self.postfix else ""
@@ -152,7 +155,8 @@ def trainer_progress(desc: str, unit: str = "steps"):
             if state.is_world_process_zero:  # a resumed run counts (and times) only the steps left
                 self.first = state.global_step
                 left = state.max_steps - state.global_step if state.max_steps else None
-                self.bar = LineProgress(total=left, desc=desc, unit=unit)
+                # no closing line: the build prints "trained N steps ...", unlearning its epoch line
+                self.bar = LineProgress(total=left, desc=desc, unit=unit, closing_line=False)
 
         def on_step_end(self, args, state, control, **kwargs):
             if self.bar is not None:
