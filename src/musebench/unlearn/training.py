@@ -165,7 +165,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
         trainer.add_callback(trainer_progress(f"unlearn {config.method}"))
     trainer.add_callback(EpochDataCallback(dataset))
     trainer.add_callback(EpochSaveCallback(save))
-    trainer.add_callback(EpochLogCallback(write))
+    trainer.add_callback(EpochLogCallback(lambda line: write(f"unlearn {config.method} {line}")))
 
     # an interrupted save leaves a checkpoint the Trainer cannot read: the newest complete one is used instead
     resume_from = last_complete_checkpoint(checkpoints_dir, trainer.is_world_process_zero()) if resume else None
