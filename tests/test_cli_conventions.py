@@ -25,7 +25,7 @@ def test_ls_lists_every_registered_method_metric_and_builtin_experiment(capsys):
         assert listed == list(names), section
         assert all(len(line.split(None, 1)) == 2 for line in sections[section].splitlines()[1:])  # a summary each
     assert re.search(r"\n  npo_gdr +NPO \+ NLL on retain text\n", sections["methods"])  # columns: the longest name
-    assert re.search(r"news-mini-quick   news-mini \(tiny\): \d+ methods", sections["experiments"])
+    assert re.search(r"\n  news-mini-quick +news-mini \(tiny\): 5 methods", sections["experiments"])
 
 
 def test_ls_one_section(capsys):

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "attack": ("attack", "attack an unlearned model: quantization, relearning, rephrased questions (C7)"),
     "report": ("report", "rebuild the HTML/Markdown report of a run directory"),
     "compare": ("compare", "show two runs side by side"),
+    "leaderboard": ("leaderboard", "rank methods over several runs or seeds on one offline HTML page"),
     "run": ("run", "run a whole MUSE experiment from a YAML file"),
     "demo": ("demo", "run the built-in experiment on the embedded mini benchmark"),
     "ls": ("ls", "list the unlearning methods, metrics and built-in experiments"),

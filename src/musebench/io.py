@@ -19,12 +19,21 @@ from pathlib import Path
 from typing import Any
 
 
+def user_mode(directory: bool = False) -> int:
+    """The mode ``open`` / ``mkdir`` would give under the user's umask (temporary files are created private:
+    0600 / 0700; results must not stay owner-only when the user's umask says otherwise)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
+
+
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, user_mode())
         with os.fdopen(fd, "w", encoding=encoding) as fh:
             fh.write(text)
             fh.flush()
@@ -64,6 +73,7 @@ def atomic_directory(path: str | Path, keep: Iterable[str] = ()) -> Iterator[Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        tmp.chmod(user_mode(directory=True))
         yield tmp
         if path.exists():
             clash = sorted(n for n in keep if n not in OWN_ENTRIES and (path / n).exists() and (tmp / n).exists())

@@ -153,3 +153,29 @@ def test_the_c7_block_reads_back_whole(tmp_path):
     assert back.to_dict() == on_disk and list(on_disk["robustness"]) == list(back.robustness.to_dict())
     assert back.robustness.methods["ga"].measures() == {
         a: e["measure"]["knowmem_f"] for a, e in on_disk["robustness"]["methods"]["ga"]["attacks"].items()}
+
+
+def test_missing_bitsandbytes_skips_quantization_with_one_warning(tmp_path, monkeypatch, recwarn):
+    """The core install has no bitsandbytes: the built-in experiments still run, the quantization attacks are
+    noted as not run (with the extra that runs them) in results.json and the report, never an error."""
+    import sys
+
+    from musebench.experiment.robustness import QUANT_NOT_RUN
+    from musebench.report import build_report
+
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # `import bitsandbytes` now fails, as when absent
+    backend = RobustBackend()  # its check_attacks refuses fp4: with the library missing nothing is checked
+    raw = {**EXPERIMENT, "robustness": {**EXPERIMENT["robustness"], "quantize": ["nf4", "fp4"]}}
+    results = run_experiment(parse_experiment(raw), tmp_path / "run", backend)
+    assert [str(w.message) for w in recwarn if "bitsandbytes" in str(w.message)] == [
+        "bitsandbytes is not installed: C7's quantization attacks (nf4, fp4) are skipped "
+        "(pip install 'musebench[quant]' runs them)"]
+    assert backend.calls["quantize"] == [] and len(backend.calls["relearn"]) == 3
+    doc = results["robustness"]
+    for entry in [doc["methods"]["ga"]["attacks"], doc["controls"]["target"], doc["controls"]["retrain"]]:
+        assert entry["quantize-nf4"] == entry["quantize-fp4"] == {"skipped": QUANT_NOT_RUN}
+    assert "relearn-forget-slice" in doc["methods"]["ga"]["attacks"]
+    report = build_report(tmp_path / "run").parent
+    assert QUANT_NOT_RUN == "not run: pip install 'musebench[quant]'"
+    assert QUANT_NOT_RUN in (report / "results.md").read_text(encoding="utf-8")
+    assert "musebench[quant]" in (report / "index.html").read_text(encoding="utf-8")

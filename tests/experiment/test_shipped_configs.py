@@ -25,18 +25,33 @@ def test_examples_open_with_their_command_and_validate(path, tmp_path):
 
 def test_demo_experiments_exist_and_cover_the_muse_baselines_plus_simnpo_and_rmu():
     assert demo_names(quick=True, all_corpora=True) == ["news-mini-quick", "books-mini-quick"]
-    assert set(demo_names(False, True) + demo_names(True, True)) <= set(builtin_names())
-    for name in demo_names(False, True) + demo_names(True, True):
+    assert demo_names(True, False, all_methods=True) == ["news-mini-quick-all"]
+    every = demo_names(False, True) + demo_names(True, True, all_methods=True)
+    assert set(every + demo_names(True, True)) == set(builtin_names())
+    for name in every:
         cfg = builtin_config(name)
         assert {m.method for m in cfg.methods} >= {"ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr",
                                                   "task_vector", "whp", "simnpo_gdr", "rmu"}
-        assert cfg.corpus.generate["kind"] == name.removesuffix("-quick")
+        assert cfg.corpus.generate["kind"] == name.removesuffix("-all").removesuffix("-quick")
         # SimNPO as its authors ran MUSE (simnpo_gdr, beta 0.7 News / 0.75 Books, retain weight 0.1); ULD <= 1
         simnpo = next(m for m in cfg.methods if m.method == "simnpo_gdr")
         assert simnpo.params["beta"] == (0.7 if name.startswith("news") else 0.75) and simnpo.params["alpha"] == 0.1
         uld = next(m for m in cfg.methods if m.method == "uld")
         assert max(uld.params["alphas"]) <= 1 and "uld_retain_weight" not in uld.params  # the default, 5
         assert cfg.follow_up_methods(cfg.scalability) and cfg.follow_up_methods(cfg.sustainability)
+
+
+def test_quick_demo_is_a_handful_of_methods_with_every_criterion_on_one():
+    """The first look stays small: five methods, one of them newer than MUSE, C5/C6/C7 on NPO_GDR only."""
+    for name in demo_names(quick=True, all_corpora=True):
+        cfg = builtin_config(name)
+        assert [m.method for m in cfg.methods] == ["ga", "ga_gdr", "npo_gdr", "task_vector", "undial"]
+        assert [m.name for m in cfg.follow_up_methods(cfg.scalability)] == ["npo_gdr"]
+        assert [m.name for m in cfg.follow_up_methods(cfg.sustainability)] == ["npo_gdr"]
+    news = builtin_config("news-mini-quick")
+    assert [m.name for m in news.robustness_methods()] == ["npo_gdr"] and news.robustness.quantize == ["nf4"]
+    full = builtin_config("news-mini-quick-all")
+    assert len(full.methods) > 15 and full.corpus.generate == news.corpus.generate
 
 
 def test_unknown_hyperparameter_is_reported_with_the_method():

@@ -65,7 +65,8 @@ def test_unknown_yaml_option_and_alphas(tmp_path, capsys, corpus_dir, trained_mo
 
 
 @pytest.mark.parametrize("rank, prints", [("0", True), ("1", False)])
-def test_only_the_main_process_prints_the_result(corpus_dir, tmp_path, capsys, monkeypatch, rank, prints):
+def test_only_the_main_process_prints_the_result(corpus_dir, tiny_model_dir, tmp_path, capsys, monkeypatch, rank,
+                                                 prints):
     """Under accelerate launch / torchrun every process returns the run; only rank 0 prints it."""
     import musebench.unlearn
     from musebench.unlearn.config import Checkpoint, UnlearnRun
@@ -76,7 +77,7 @@ def test_only_the_main_process_prints_the_result(corpus_dir, tmp_path, capsys, m
 
     monkeypatch.setattr(musebench.unlearn, "run_unlearning", finished_run)
     monkeypatch.setenv("RANK", rank)
-    code = main(["unlearn", "--model", str(tmp_path), "--data", str(corpus_dir), "--method", "ga",
+    code = main(["unlearn", "--model", str(tiny_model_dir), "--data", str(corpus_dir), "--method", "ga",
                  "--out", str(tmp_path / "run"), "--threads", "1"])
     assert code == 0
     printed = capsys.readouterr().out

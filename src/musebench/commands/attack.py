@@ -65,21 +65,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _check_model(path: str | None, flag: str) -> None:
     """A local model must have weights before anything runs (a hub name is checked when loaded)."""
-    from musebench.models.loading import check_model_dir
+    from musebench.commands.common import check_model_arg
 
-    if path is None:
-        return
-    p = Path(path)
-    if not p.exists() and not path.startswith((".", "/", "~")) and path.count("/") == 1:
-        return  # a hub name
-    from musebench.unlearn.uld import is_logit_wrapper
-
-    if is_logit_wrapper(p):  # WHP / ULD: checked when its two models load
-        return
-    try:
-        check_model_dir(p)
-    except ModelError as err:
-        raise ModelError(err.message, file=err.file, field=flag) from None
+    check_model_arg(path, flag)
 
 
 def _out_rules(args) -> dict:

@@ -20,6 +20,7 @@ from musebench.commands.common import (
     add_out,
     add_seed,
     add_threads,
+    check_model_arg,
     parse_csv,
     resolve_device,
     resolve_dtype,
@@ -153,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     settings = build_settings(args)
     out = check_out(args.out, force=args.force)
+    for name, flag in ((args.model, "--model"), (args.original, "--original"), (args.reference, "--reference")):
+        check_model_arg(name, flag)  # a mistyped local path fails now, offline, before any work
     if args.cache_dir and Path(args.cache_dir).resolve().is_relative_to(out.resolve()):
         raise ConfigError(
             "must lie outside --out (the audit directory is replaced as a whole)",

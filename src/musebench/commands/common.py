@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
-from musebench.errors import ConfigError
+from musebench.errors import ConfigError, ModelError
 from musebench.models.device import resolve_device, resolve_dtype  # noqa: F401  (re-exported for commands)
 from musebench.models.dtypes import DTYPE_NAMES as DTYPES
 
@@ -60,3 +62,37 @@ def set_threads(n: int | None) -> None:
 
 def parse_csv(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def looks_local(name: str) -> bool:
+    """Whether a ``--model`` value means a local directory rather than a hub name (``org/name``): it exists, is
+    spelled as a path (``./``, ``../``, ``/``, ``~``, a trailing slash, two or more ``/``), its first part is a
+    local directory (``models/targt``: a typo, not the hub organisation "models"), or the hub is switched off."""
+    if Path(name).expanduser().exists() or name.startswith((".", "/", "~")) or name.endswith(("/", os.sep)):
+        return True
+    if name.count("/") > 1 or (os.sep != "/" and os.sep in name):
+        return True
+    if name.count("/") == 1 and Path(name.split("/")[0]).is_dir():
+        return True
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def check_model_arg(name: str | None, flag: str = "--model") -> None:
+    """Fail at once, offline, naming the path, when a local model directory is missing or holds no model; before
+    any work (a typo never waits on hub retries). Hub names and logit wrappers (WHP / ULD) are checked on load."""
+    if not name or not looks_local(name):
+        return
+    from musebench.models.loading import check_model_dir
+
+    path = Path(name).expanduser()
+    if not path.exists():
+        hint = " (a hub model is named ORG/NAME; nothing was looked up)" if name.count("/") == 1 else ""
+        raise ModelError(f"model directory does not exist{hint}", file=name, field=flag)
+    from musebench.unlearn.uld import is_logit_wrapper
+
+    if is_logit_wrapper(path):
+        return
+    try:
+        check_model_dir(path)
+    except ModelError as err:
+        raise ModelError(err.message, file=err.file, field=flag) from None

@@ -15,15 +15,18 @@ from pathlib import Path
 from musebench.commands.common import add_threads, set_threads
 
 EXAMPLES = """examples:
-  musebench demo --quick          # about 3 minutes on 2 CPU cores, from nothing
-  musebench demo                  # the full news-mini experiment
-  musebench demo --all --out runs/demo
+  musebench demo --quick                 # a first look: five methods, C5/C6/C7 on NPO_GDR (a minute or two)
+  musebench demo --quick --all-methods   # every method on the same tiny corpus
+  musebench demo                         # the full news-mini experiment
+  musebench demo --all --out runs/demo   # books-mini as well
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true",
-                   help="the small variant: fewer epochs and alphas, C5/C6 on a subset of methods")
+                   help="a first look: the tiny corpus, five representative methods, C5/C6/C7 on one of them")
+    p.add_argument("--all-methods", action="store_true",
+                   help="with --quick: every method on the tiny corpus (the full demo always runs every method)")
     p.add_argument("--all", action="store_true", help="books-mini as well as news-mini")
     p.add_argument("--out", default="musebench_out", help="output directory (default musebench_out/)")
     p.add_argument("--force", action="store_true", help="redo every stage (built models stay cached)")
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from musebench.experiment.tables import console
 
     set_threads(args.threads)
-    configs = [builtin_config(name) for name in demo_names(args.quick, args.all)]  # validate all first
+    configs = [builtin_config(name) for name in demo_names(args.quick, args.all, args.all_methods)]  # validate all first
     start = time.perf_counter()
     for cfg in configs:
         execute(cfg, Path(args.out) / cfg.name, force=args.force)

@@ -22,6 +22,7 @@ from musebench.commands.common import (
     add_out,
     add_seed,
     add_threads,
+    check_model_arg,
     parse_csv,
     resolve_device,
     resolve_dtype,
@@ -133,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
     from musebench.io import check_output_dir, output_dir
 
     check_output_dir(args.out, kind=KIND, force=args.force)  # an unusable --out fails before compute
+    check_model_arg(args.model)  # a mistyped local path fails now, offline, before any work
+    check_model_arg(args.retrain, "--retrain")
     if args.cache_dir:
         check_output_dir(args.cache_dir, flag="--cache-dir", force=True)
     set_threads(args.threads)

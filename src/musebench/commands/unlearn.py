@@ -19,7 +19,7 @@ import re
 import typing
 from pathlib import Path
 
-from musebench.commands.common import add_out, add_threads, set_threads
+from musebench.commands.common import add_out, add_threads, check_model_arg, set_threads
 from musebench.errors import ConfigError
 from musebench.unlearn import METHODS
 
@@ -190,6 +190,8 @@ def check_hub_push(config, allowed: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_model_arg(args.model)  # a mistyped local path fails now, offline, before any work
+    check_model_arg(args.reference, "--reference")
     set_threads(args.threads)
     config = config_from_args(args)
 

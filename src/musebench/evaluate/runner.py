@@ -106,7 +106,7 @@ class Runner:
         prefixes: dict[tuple, object] = {}
         # CPU: prompts prefilled in row parts whose layer tensors stay reusable, then decoded together
         part_tokens = self.shape.cpu_batch_tokens() if self.caller.device.type == "cpu" else None
-        with self._bar(len(todo), f"generate {group}") as bar:
+        with self._bar(len(todo), f"eval {group}") as bar:
             for owner, (budget, reqs, prompts, batch) in zip(owners, planned):
                 if owner != self.shard.rank:
                     continue
@@ -161,7 +161,7 @@ class Runner:
             batches += [(moments, [members[j] for j in batch]) for batch in planned]
         owners = self.shard.assign([sum(len(rows[i]) for i in batch) for _, batch in batches])
         mine: dict[str, TokenLogprobs] = {}
-        with self._bar(len(todo), f"score {group}") as bar:
+        with self._bar(len(todo), f"eval {group}") as bar:
             for owner, (moments, batch) in zip(owners, batches):
                 if owner != self.shard.rank:
                     continue

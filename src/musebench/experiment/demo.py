@@ -1,9 +1,9 @@
 """The built-in experiments behind ``musebench demo``: YAML files shipped in ``experiment/configs``.
 
 ``news-mini`` runs every MUSE baseline, SimNPO, RMU and the later methods (IdkNLL / IdkDPO, NPO-SAM,
-UNDIAL, WGA, SatImp, ULD) with C5, C6 and C7; ``--quick`` picks the
-``*-quick`` variant (tiny corpus, fewer epochs and alphas, C5/C6 on a subset of methods) and ``--all``
-adds ``books-mini``.
+UNDIAL, WGA, SatImp, ULD) with C5, C6 and C7; ``--quick`` picks the ``*-quick`` variant, a first look of a
+minute or two (tiny corpus, five representative methods, C5 / C6 / C7 on one of them); ``--quick
+--all-methods`` the ``*-quick-all`` one (every method on the tiny corpus); ``--all`` adds ``books-mini``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ def builtin_config(name: str) -> ExperimentConfig:
                             method_validator=validate_method)
 
 
-def demo_names(quick: bool, all_corpora: bool) -> list[str]:
+def demo_names(quick: bool, all_corpora: bool, all_methods: bool = False) -> list[str]:
+    """The built-in experiments ``musebench demo`` runs; the full ones already hold every method."""
     corpora = DEMO_CORPORA if all_corpora else DEMO_CORPORA[:1]
-    return [f"{c}-quick" if quick else c for c in corpora]
+    if not quick:
+        return list(corpora)
+    return [f"{c}-quick-all" if all_methods else f"{c}-quick" for c in corpora]

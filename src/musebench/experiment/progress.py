@@ -50,7 +50,8 @@ class ConsoleReporter(NullReporter):
         from musebench.console import LineProgress, is_terminal
 
         if not is_terminal():  # a log file: one line per finished stage, no redrawn bar
-            self.bar = LineProgress(total=total, desc=self.title, unit="units of work", file=sys.stderr)
+            self.bar = LineProgress(total=total, desc=self.title, unit="units of work", file=sys.stderr,
+                                    summary=True, every=float("inf"))  # its lines are the stage lines
             return
         self.bar = tqdm(total=total, desc=self.title, unit="unit", file=sys.stderr, position=0,
                         dynamic_ncols=True, bar_format="{desc}: {percentage:3.0f}% |{bar:20}| "
@@ -68,9 +69,21 @@ class ConsoleReporter(NullReporter):
     def finish(self, outcome: StageOutcome) -> None:
         if self.bar is None:
             return
+        from musebench.console import LineProgress
+
         state = "cached" if outcome.cached else f"{outcome.wall_s:6.1f}s"
-        self.bar.write(f"  {'·' if outcome.cached else '✓'} {outcome.name:<48} {state}", file=sys.stderr)
         self.bar.update(min(stage_weight(outcome.name), self.bar.total - self.bar.n))
+        where = ""
+        if isinstance(self.bar, LineProgress):  # a log: where the whole run is, on the stage's own line
+            where = f"   [{self.bar.n * 100 // max(1, self.bar.total):3d}%, {self._eta()}]"
+        self.bar.write(f"  {'·' if outcome.cached else '✓'} {outcome.name:<48} {state}{where}", file=sys.stderr)
+
+    def _eta(self) -> str:
+        from musebench.console import format_duration
+
+        # no run-wide estimate of the time left: stage weights are rough (a model build is worth 20
+        # evaluations here and 200 on another machine); the loops inside a stage print their own
+        return f"{format_duration(self.bar.elapsed)} elapsed"
 
     def complete(self) -> None:
         """The run finished: fewer stages than planned may have run (selection stopped early)."""

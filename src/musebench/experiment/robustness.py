@@ -15,7 +15,9 @@ The recovery ratios (``musebench.robustness.recovery``) are computed from the st
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import warnings
 from typing import Any
 
 from musebench.experiment.context import ModelRef, RunContext
@@ -27,6 +29,20 @@ logger = logging.getLogger(__name__)
 ROBUSTNESS_VERSION = 2
 WHP_NO_RELEARN = ("not run: a WHP / ULD checkpoint combines two models' logits and has no weights of its own "
                   "to fine-tune")
+
+
+#: The extra that brings bitsandbytes, and the note a quantization attack gets in results and report without it.
+QUANT_EXTRA = "pip install 'musebench[quant]'"
+QUANT_NOT_RUN = f"not run: {QUANT_EXTRA}"
+
+
+def quantization_library_missing() -> bool:
+    """Whether bitsandbytes (the optional ``quant`` extra) is absent: the built-in experiments then skip their
+    quantization attacks instead of failing, so they run with what the core install brings."""
+    try:
+        return importlib.util.find_spec("bitsandbytes") is None
+    except (ImportError, ValueError):  # a broken or blocked install counts as missing
+        return True
 
 
 def _split(ctx: RunContext, on: str):
@@ -61,6 +77,9 @@ def _stage_runs(ctx: RunContext, name: str, ref: ModelRef, splits: dict, wall: l
         return done.result
 
     for scheme in spec.quantize:
+        if quantization_library_missing():
+            out[f"quantize-{scheme}"] = {"skipped": QUANT_NOT_RUN}  # not a stage: installing the extra runs it
+            continue
         out[f"quantize-{scheme}"] = run(
             f"robustness/{name}/quantize-{scheme}",
             {**base, "scheme": scheme, "metrics": ctx.cfg.eval.metrics, "retrain_auc": ctx.retrain_auc},
@@ -95,8 +114,13 @@ def check_robustness(ctx: RunContext) -> None:
         return
     from musebench.errors import ConfigError, MusebenchError
 
+    schemes = spec.quantize
+    if schemes and quantization_library_missing():
+        warnings.warn(f"bitsandbytes is not installed: C7's quantization attacks ({', '.join(schemes)}) are "
+                      f"skipped ({QUANT_EXTRA} runs them)", stacklevel=2)
+        schemes = []
     try:
-        ctx.backend.check_attacks(spec.quantize)
+        ctx.backend.check_attacks(schemes)
         for on in spec.relearn_on:
             _split(ctx, on)
     except MusebenchError as err:

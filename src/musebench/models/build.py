@@ -125,7 +125,7 @@ def build_model(data_dir: str | Path, role: str, out_dir: str | Path, recipe: Bu
         return out
     # --force keeps a user's other files (carried over); a model of another kind's directory is never replaced
     with output_dir(out, kind=KIND, force=force), atomic_directory(out, keep=kept_entries(out)) as tmp:
-        record = train_and_save(tokenizer, docs, recipe, seed, device, tmp, progress)
+        record = train_and_save(tokenizer, docs, recipe, seed, device, tmp, progress, desc=f"build/{role}")
         record.update(role=role, key=key, corpus=corpus.name, corpus_fingerprint=corpus.fingerprint(),
                       documents=len(docs), seed=seed, recipe=recipe.to_dict())
         atomic_write_json(tmp / BUILD_RECORD, record)
@@ -133,7 +133,7 @@ def build_model(data_dir: str | Path, role: str, out_dir: str | Path, recipe: Bu
 
 
 def train_and_save(tokenizer, docs: list[str], recipe: BuildRecipe, seed: int, device: str, out: Path,
-                   progress: bool) -> dict:
+                   progress: bool, desc: str = "build") -> dict:
     """Train a fresh tiny Llama on ``docs`` and save it (safetensors + tokenizer) into ``out``."""
     import shutil
 
@@ -145,7 +145,7 @@ def train_and_save(tokenizer, docs: list[str], recipe: BuildRecipe, seed: int, d
     model = build_tiny_llama(tokenizer, recipe.spec(), seed=seed).to(device)
     work = out / ".trainer"
     start = time.perf_counter()
-    stats = train_causal_lm(model, tokenizer, docs, recipe, seed, device, work, progress)
+    stats = train_causal_lm(model, tokenizer, docs, recipe, seed, device, work, progress, desc=desc)
     seconds = time.perf_counter() - start
     shutil.rmtree(work, ignore_errors=True)
     model.to("cpu").eval()

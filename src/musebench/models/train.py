@@ -82,11 +82,11 @@ def _trainer_class():
 
 
 def train_causal_lm(model, tokenizer, docs: list[str], recipe: BuildRecipe, seed: int, device: str,
-                    work_dir, progress: bool = True) -> TrainStats:
+                    work_dir, progress: bool = True, desc: str = "build") -> TrainStats:
     """Train ``model`` in place on ``docs`` following ``recipe``; returns the loss curve."""
     from transformers import TrainingArguments
 
-    from musebench.console import is_terminal
+    from musebench.console import is_terminal, trainer_progress
 
     doc_ids = tokenize_documents(tokenizer, docs)
     tokens_per_epoch = sum(len(d) for d in doc_ids)
@@ -116,6 +116,8 @@ def train_causal_lm(model, tokenizer, docs: list[str], recipe: BuildRecipe, seed
         from transformers import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)
+        if progress:  # a line every ~30 s: steps, elapsed, time left
+            trainer.add_callback(trainer_progress(desc))
     started = time.perf_counter()
     trainer.train()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]

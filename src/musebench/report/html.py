@@ -64,7 +64,15 @@ def _summary(tables: Tables) -> str:
                     for c, rule in tables.rules.describe().items())
     return (f"{body}<p>Verdict rules, applied to each method's selected checkpoint:</p>"
             f'<ol class="rules">{rules}</ol><p class="note">✓ met, ✗ not met, <em>not run</em>: the results '
-            f"hold no numbers for this criterion (not a failure).</p>")
+            f"hold no numbers for this criterion (not a failure); – not judged: the method forgot almost nothing, "
+            f"so C4-C7 say nothing about it.</p>{_retrain_note(tables)}")
+
+
+def _retrain_note(tables: Tables) -> str:
+    from musebench.report.verdicts import retrain_utility_note
+
+    note = retrain_utility_note(tables.results, tables.rules)
+    return f'<p class="warning"><strong>{escape(note)}</strong></p>' if note else ""
 
 
 def _results_table(tables: Tables) -> str:

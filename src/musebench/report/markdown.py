@@ -15,7 +15,7 @@ from musebench.report.tables import (
     format_cell,
     row_label,
 )
-from musebench.report.verdicts import CRITERIA
+from musebench.report.verdicts import CRITERIA, retrain_utility_note
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -57,7 +57,11 @@ def render_markdown(tables: Tables, plots: Sequence[Plot]) -> str:
         out.append("No unlearning method in these results.")
     out += ["", "Verdict rules (selected checkpoint of each method):", ""]
     out += [f"- **{code} {CRITERIA[code]}**: {rule}." for code, rule in tables.rules.describe().items()]
-    out += ["- ✓ met, ✗ not met, *not run*: the results hold no numbers for it (not a failure).", ""]
+    out += ["- ✓ met, ✗ not met, *not run*: the results hold no numbers for it (not a failure); – not judged: "
+            "the method forgot almost nothing, so C4-C7 say nothing about it.", ""]
+    note = retrain_utility_note(results, tables.rules)
+    if note:
+        out += [f"**{note}**", ""]
 
     out += ["## Results (Table 3 style)", ""]
     out += _table(["model"] + list(COLUMNS.values()),

@@ -74,7 +74,8 @@ def render_plots(tables: Tables, out_dir: Path) -> list[Plot]:
             plots.append(_save(plot_dir, "recovery", fig, "C7 recovery under attack",
                                "Share of the forgotten KnowMem-f each attack brings back, per method (selected "
                                "checkpoint); relearning net of the retrain model's own gain. Above the dashed "
-                               "line C7 is not met; n/a: nothing was forgotten to recover."))
+                               "line C7 is not met; n/a: nothing was forgotten to recover. The axis is clipped to "
+                               "-100..+150 %: a hatched bar runs past it and is labelled with its value."))
     for name, method in tables.results.methods.items():
         plots.append(_save(plot_dir, f"curves-{_slug(name)}", _method_curves(tables, method, colors[name]),
                            f"{name}: scores per checkpoint",

@@ -141,30 +141,53 @@ def c7_rows(doc: Robustness, limit: float) -> list[list[str]]:
     return rows
 
 
+#: The recovery chart's axis (percent): readable for the usual -100 .. +100 %; a bar beyond is drawn to the edge
+#: and labelled with its value, so one outlier (a recovery of -1167 % when almost nothing was forgotten) does
+#: not flatten every other bar.
+RECOVERY_AXIS = (-100.0, 150.0)
+
+
+def clip_recovery(value: float, axis: tuple[float, float] = RECOVERY_AXIS) -> tuple[float, bool]:
+    """``(height drawn, clipped?)`` for a recovery in percent."""
+    low, high = axis
+    return min(max(value, low), high), not low <= value <= high
+
+
 def recovery_figure(doc: Robustness, limit: float) -> Figure | None:
-    """Grouped bars: per method, the KnowMem-f recovery of each attack; the dashed line is C7's limit."""
+    """Grouped bars: per method, the KnowMem-f recovery of each attack; the dashed line is C7's limit. The axis
+    is clipped to ``RECOVERY_AXIS`` (widened to show the limit); clipped bars are hatched and labelled."""
     methods = list(doc.methods)
     attacks = list(dict.fromkeys(a for m in methods for a in c7_measures(doc, m)))
     if not methods or not attacks:
         return None
+    axis = (RECOVERY_AXIS[0], max(RECOVERY_AXIS[1], 100 * limit * 1.5))
     fig = Figure(figsize=(max(6.0, 0.9 * len(methods) * max(1, len(attacks)) / 2.5 + 2), 4.2), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     width = 0.8 / len(attacks)
     for j, attack in enumerate(attacks):
-        xs, ys = [], []
+        xs, ys, clipped = [], [], []
         for i, m in enumerate(methods):
             value = c7_measures(doc, m).get(attack)
             x = i - 0.4 + width * (j + 0.5)
             if value is None:
                 ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=6, rotation=90, color="#777777")
                 continue
+            height, cut = clip_recovery(100 * value, axis)
             xs.append(x)
-            ys.append(100 * value)
-        ax.bar(xs, ys, width=width, color=ATTACK_COLORS[j % len(ATTACK_COLORS)], label=attack_title(attack))
+            ys.append(height)
+            if cut:
+                clipped.append((x, height, 100 * value))
+        color = ATTACK_COLORS[j % len(ATTACK_COLORS)]
+        ax.bar(xs, ys, width=width, color=color, label=attack_title(attack))
+        for x, height, value in clipped:
+            ax.bar([x], [height], width=width, color=color, hatch="///", edgecolor="white", linewidth=0)
+            ax.text(x, height * 0.96, f"{value:+.0f} %", ha="center", va="top" if height > 0 else "bottom",
+                    fontsize=6, rotation=90, color="#111111", backgroundcolor="#ffffffcc")
     ax.axhline(100 * limit, color="#d95f02", linestyle="--", linewidth=1.2, label=f"C7 limit {limit:.0%}")
     ax.axhline(0, color="#444444", linewidth=0.8)
+    ax.set_ylim(axis[0] * 1.05, axis[1] * 1.05)
     ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("KnowMem-f recovery (%)")
+    ax.set_ylabel(f"KnowMem-f recovery (%, clipped to {axis[0]:+.0f}..{axis[1]:+.0f})")
     ax.legend(fontsize=7, ncol=2, loc="upper left")
     ax.set_title("How much forgotten knowledge each attack brings back", fontsize=10)
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.24, top=0.9)

@@ -18,7 +18,9 @@ criteria in words; the rules below make them exact, and the report prints them n
   every attack's upper bound is <= 10 %, not met when some lower bound is > 10 %, inconclusive otherwise
   (an attack whose gap to the target is within the noise of the measure cannot be judged).
 
-A criterion whose numbers are absent from the results is "not run", never a failure.
+A criterion whose numbers are absent from the results is "not run", never a failure. A method that forgot
+almost none of the forget knowledge is "not judged" on C4-C7 instead of passing them: keeping utility or
+resisting attacks is no achievement for a model left as it was (``unless_forgotten``).
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from musebench.criteria import title
 from musebench.errors import ConfigError
 from musebench.results import MethodResult, Results, ScalabilityFold, Scored
 
-MET, NOT_MET, NOT_RUN, INCONCLUSIVE = "met", "not met", "not run", "inconclusive"
-Status = Literal["met", "not met", "not run", "inconclusive"]
+MET, NOT_MET, NOT_RUN, INCONCLUSIVE, NOT_JUDGED = "met", "not met", "not run", "inconclusive", "not judged"
+Status = Literal["met", "not met", "not run", "inconclusive", "not judged"]
+#: The share of the target's KnowMem-f lead over the retrain model a method must remove before C4-C7 can pass.
+MIN_FORGOTTEN = 0.25
 
 #: code -> the paper's short name of the criterion (``musebench.criteria``).
 CRITERIA: dict[str, str] = {code: c.name for code, c in _CRITERIA.items()}
@@ -87,14 +91,14 @@ class Verdict:
 
     @property
     def symbol(self) -> str:
-        return {MET: "✓", NOT_MET: "✗", NOT_RUN: "not run", INCONCLUSIVE: "?"}[self.status]
+        return {MET: "✓", NOT_MET: "✗", NOT_RUN: "not run", INCONCLUSIVE: "?", NOT_JUDGED: "–"}[self.status]
 
 
 def judge_method(method: MethodResult, results: Results, rules: VerdictRules) -> dict[str, Verdict]:
     """All six verdicts of one method, in order C1..C6."""
     chosen = method.selected_checkpoint
     floor = _utility_floor(results.target, rules)
-    return {
+    verdicts = {
         "C1": _at_most(chosen, results.retrain, "verbmem_f"),
         "C2": _at_most(chosen, results.retrain, "knowmem_f"),
         "C3": _privleak(chosen, rules),
@@ -105,6 +109,7 @@ def judge_method(method: MethodResult, results: Results, rules: VerdictRules) ->
                                   "no sustainability requests"),
         "C7": _robust(results, method.name, rules.recovery_limit),
     }
+    return unless_forgotten(_with_retrain_bar(verdicts, results, floor), chosen, results)
 
 
 def judge_all(results: Results, rules: VerdictRules) -> dict[str, dict[str, Verdict]]:
@@ -198,3 +203,46 @@ def _robust(results: Results, method: str, limit: float) -> Verdict:
                             f"{attack_title(attack)}) <= {limit:.0%} under {len(by['met'])} attacks")
     open_ = f"CI straddles {limit:.0%} for {names(by['open'])}" if by["open"] else ""
     return Verdict(INCONCLUSIVE, "; ".join(x for x in (open_, unjudged.lstrip("; ")) if x) or "nothing judged")
+
+
+def forgotten_share(model: Scored, target: Scored, retrain: Scored) -> float | None:
+    """How much of the target's KnowMem-f lead over the retrain model ``model`` removed (1 = all of it); None
+    when a number is missing or the lead is under one point (nothing to forget)."""
+    values = (model.get("knowmem_f"), target.get("knowmem_f"), retrain.get("knowmem_f"))
+    if None in values or values[1] - values[2] < 1.0:
+        return None
+    return (values[1] - values[0]) / (values[1] - values[2])
+
+
+def unless_forgotten(verdicts: dict[str, Verdict], model: Scored, results: Results) -> dict[str, Verdict]:
+    """C4-C7 passes of a method that forgot less than ``MIN_FORGOTTEN`` of the forget knowledge become "not
+    judged": a model left as it was keeps its utility and resists every attack, which rewards nothing."""
+    share = forgotten_share(model, results.target, results.retrain)
+    if share is None or share >= MIN_FORGOTTEN:
+        return verdicts
+    why = (f"not judged: KnowMem-f {model.scores['knowmem_f']:.1f} removed only {max(share, 0):.0%} of the "
+           f"target's lead over the retrain model ({results.target.scores['knowmem_f']:.1f} vs "
+           f"{results.retrain.scores['knowmem_f']:.1f}); nothing forgotten, so this criterion says nothing")
+    return {c: Verdict(NOT_JUDGED, why) if c in ("C4", "C5", "C6", "C7") and v.status == MET else v
+            for c, v in verdicts.items()}
+
+
+def retrain_utility_note(results: Results, rules: VerdictRules) -> str | None:
+    """A sentence for the report when the retrain model itself misses the C4 bar (else None)."""
+    floor, value = _utility_floor(results.target, rules), results.retrain.get("knowmem_r")
+    if floor is None or value is None or value >= floor:
+        return None
+    return (f"The retrain model itself misses the C4 bar: its KnowMem-r {value:.1f} < {floor:.1f} "
+            f"({rules.utility_fraction:.0%} of the target's {results.target.scores['knowmem_r']:.1f}). A method "
+            "that forgets exactly as retraining does would fail C4 too; on this corpus read C4-C6 as 'kept the "
+            "target's utility', a stricter bar than 'behaves like the retrain model'.")
+
+
+def _with_retrain_bar(verdicts: dict[str, Verdict], results: Results, floor: float | None) -> dict[str, Verdict]:
+    """Failed utility verdicts say when the retrain model fails the same bar."""
+    value = results.retrain.get("knowmem_r")
+    if floor is None or value is None or value >= floor:
+        return verdicts
+    tail = f" (the retrain model itself has {value:.1f})"
+    return {c: Verdict(v.status, v.reason + tail) if c in ("C4", "C5", "C6") and v.status == NOT_MET else v
+            for c, v in verdicts.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 from transformers import TrainerCallback
@@ -84,6 +85,12 @@ class EpochLogCallback(TrainerCallback):
 
     def __init__(self, write: Callable[[str], None]):
         self.write = write
+        self.started: float | None = None
+        self.first_epoch = 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.monotonic()
+        self.first_epoch = round(state.epoch or 0)  # a resumed run times only the epochs it runs
 
     def on_epoch_end(self, args, state, control, **kwargs):
         if not state.is_world_process_zero or not at_epoch_boundary(state.epoch):
@@ -97,7 +104,20 @@ class EpochLogCallback(TrainerCallback):
             if key in summary:
                 parts.append(f"{key.replace('_loss', '')} {summary[key]:.4g}")
         total = math.ceil(args.num_train_epochs) if args.max_steps <= 0 else "?"
-        self.write(f"epoch {k}/{total}: " + ", ".join(parts))
+        self.write(f"epoch {k}/{total}: " + ", ".join(parts) + self._timing(k, total))
+
+    def _timing(self, k: int, total) -> str:
+        """`` (12s elapsed, ~24s left)``: how long the run has taken and, per epoch so far, still takes."""
+        if self.started is None:
+            return ""
+        from musebench.console import format_duration
+
+        elapsed = time.monotonic() - self.started
+        text = f" ({format_duration(elapsed)} elapsed"
+        done = k - self.first_epoch
+        if isinstance(total, int) and done > 0 and k < total:
+            text += f", ~{format_duration(elapsed / done * (total - k))} left"
+        return text + ")"
 
 
 class StepBarCallback(ProgressCallback):

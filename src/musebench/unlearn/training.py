@@ -157,11 +157,15 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
 
     trainer.remove_callback(ProgressCallback)
     trainer.remove_callback(PrinterCallback)
-    if config.progress and is_terminal():  # in a log file the per-epoch line below is the progress
+    if config.progress and is_terminal():
         trainer.add_callback(StepBarCallback)
+    elif config.progress:  # a log file: the per-epoch line below, and a step line every ~30 s within an epoch
+        from musebench.console import trainer_progress
+
+        trainer.add_callback(trainer_progress(f"unlearn {config.method}"))
     trainer.add_callback(EpochDataCallback(dataset))
     trainer.add_callback(EpochSaveCallback(save))
-    trainer.add_callback(EpochLogCallback(write))
+    trainer.add_callback(EpochLogCallback(lambda line: write(f"unlearn {config.method} {line}")))
 
     # an interrupted save leaves a checkpoint the Trainer cannot read: the newest complete one is used instead
     resume_from = last_complete_checkpoint(checkpoints_dir, trainer.is_world_process_zero()) if resume else None

@@ -1,0 +1,261 @@
+"""``musebench leaderboard``: several runs (seeds, machines, corpora) of the same methods on one offline page.
+
+Per method: the mean and the spread (sample standard deviation) over the runs of each MUSE score of its selected
+checkpoint, how many runs met each of the C1-C7 verdicts, and a rank. One run is noise (the mini world's
+KnowMem CIs are ±10 points); the spread says how far a ranking can be trusted. The page is a single HTML file
+with its figure embedded, no script and nothing fetched (the report's Content-Security-Policy), linking to
+each run's own report.
+
+Rank: the mean over runs of the number of criteria met (✓; "not run" and "not judged" count nothing), then the
+mean KnowMem-r (utility), then the name.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+from musebench.errors import ConfigError
+from musebench.report.verdicts import CRITERIA, MET, NOT_JUDGED, NOT_MET, NOT_RUN, VerdictRules, judge_all
+from musebench.results import Results, load_results
+
+#: The scores of a selected checkpoint the board shows, with their direction.
+SCORES = {"verbmem_f": "VerbMem-f ↓", "knowmem_f": "KnowMem-f ↓", "privleak": "PrivLeak → 0",
+          "knowmem_r": "KnowMem-r ↑"}
+CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean and sample standard deviation (None for a single value) of the values present."""
+
+    values: tuple[float, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float | None:
+        return sum(self.values) / self.n if self.values else None
+
+    @property
+    def spread(self) -> float | None:
+        if self.n < 2:
+            return None
+        mean = self.mean
+        return math.sqrt(sum((v - mean) ** 2 for v in self.values) / (self.n - 1))
+
+    def text(self, signed: bool = False) -> str:
+        if self.mean is None:
+            return "not run"
+        mean = f"{self.mean:+.1f}" if signed else f"{self.mean:.1f}"
+        return mean if self.spread is None else f"{mean} ± {self.spread:.1f}"
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str
+    path: Path
+    results: Results
+    report: Path | None  # the run's report page, when it has one
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    method: str
+    runs: int  # runs holding this method
+    scores: dict[str, Stat]
+    verdicts: dict[str, Counter]  # criterion -> status -> runs
+    selected: tuple[str, ...]  # the selected checkpoint in each run
+    met: Stat  # criteria met per run
+
+    def sort_key(self) -> tuple:
+        utility = self.scores["knowmem_r"].mean
+        return (-(self.met.mean or 0.0), -(utility if utility is not None else -math.inf), self.method)
+
+
+@dataclass(frozen=True)
+class Board:
+    runs: tuple[Run, ...]
+    rows: tuple[BoardRow, ...]
+    references: dict[str, dict[str, Stat]]  # target / retrain -> score -> stat
+    rules: VerdictRules
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _labels(paths: list[Path]) -> list[str]:
+    """Each run's directory name, with its parent's where two names collide."""
+    names = [p.name or str(p) for p in paths]
+    return [f"{p.parent.name}/{p.name}" if names.count(n) > 1 else n for p, n in zip(paths, names)]
+
+
+def load_runs(run_dirs: list[str | Path]) -> tuple[Run, ...]:
+    """Every run's ``results.json`` (both references required); a bad one is one error naming it."""
+    if not run_dirs:
+        raise ConfigError("give at least one run directory", field="RUN")
+    paths = [Path(p) for p in run_dirs]
+    seen = set()
+    for p in paths:
+        key = p.resolve()
+        if key in seen:
+            raise ConfigError("the same run is given twice", field="RUN", value=str(p))
+        seen.add(key)
+    runs = []
+    for label, path in zip(_labels(paths), paths):
+        results = load_results(path)
+        run_dir = results.source.parent if results.source is not None else path
+        page = run_dir / (results.report or "report") / "index.html"
+        runs.append(Run(label, run_dir, results, page if page.is_file() else None))
+    return tuple(runs)
+
+
+def build_board(runs: tuple[Run, ...], rules: VerdictRules | None = None) -> Board:
+    rules = rules or VerdictRules()
+    judged = [judge_all(run.results, rules) for run in runs]
+    methods = list(dict.fromkeys(m for run in runs for m in run.results.methods))
+    rows = []
+    for name in methods:
+        present = [(run, verdicts[name]) for run, verdicts in zip(runs, judged) if name in run.results.methods]
+        chosen = [run.results.methods[name] for run, _ in present]
+        scores = {k: Stat(tuple(m.selected_checkpoint.scores[k] for m in chosen
+                                if m.selected_checkpoint.get(k) is not None)) for k in SCORES}
+        counts = {c: Counter(v[c].status for _, v in present) for c in CRITERIA}
+        met = Stat(tuple(float(sum(x.status == MET for x in v.values())) for _, v in present))
+        rows.append(BoardRow(name, len(present), scores, counts, tuple(m.selected for m in chosen), met))
+    references = {role: {k: Stat(tuple(ref.scores[k] for run in runs
+                                       if (ref := run.results.reference(role)) is not None
+                                       and ref.get(k) is not None)) for k in SCORES}
+                  for role in ("target", "retrain")}
+    notes = []
+    corpora = {run.results.corpus.get("name") for run in runs} - {None}
+    if len(corpora) > 1:
+        notes.append(f"these runs use different corpora ({', '.join(sorted(corpora))}): their means mix worlds")
+    missing = [row.method for row in rows if row.runs < len(runs)]
+    if missing:
+        notes.append(f"not in every run: {', '.join(missing)} (their statistics cover the runs that hold them)")
+    return Board(runs, tuple(sorted(rows, key=BoardRow.sort_key)), references, rules, tuple(notes))
+
+
+def _verdict_cell(counts: Counter, runs: int) -> str:
+    met, failed = counts.get(MET, 0), counts.get(NOT_MET, 0)
+    judged = met + failed
+    if not judged:
+        state = NOT_JUDGED if counts.get(NOT_JUDGED) else NOT_RUN
+        symbol = "–" if state == NOT_JUDGED else "not run"
+        return f'<td class="not-run" title="{escape(state)} in {runs} of {runs} runs">{symbol}</td>'
+    css = "met" if failed == 0 else ("not-met" if met == 0 else "mixed")
+    detail = ", ".join(f"{status}: {n}" for status, n in sorted(counts.items()))
+    return f'<td class="{css}" title="{escape(detail)}">{"✓" if met else "✗"} {met}/{judged}</td>'
+
+
+def _figure(board: Board) -> str:
+    """KnowMem-f vs KnowMem-r, mean ± spread per method, the references marked: an embedded PNG."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8.0, 4.8), dpi=100)
+    ax = fig.add_subplot(1, 1, 1)
+    for row in board.rows:
+        x, y = row.scores["knowmem_f"], row.scores["knowmem_r"]
+        if x.mean is None or y.mean is None:
+            continue
+        ax.errorbar(x.mean, y.mean, xerr=x.spread or 0, yerr=y.spread or 0, fmt="o", capsize=3, markersize=5)
+        ax.annotate(row.method, (x.mean, y.mean), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    for role, marker, color in (("target", "s", "#d73027"), ("retrain", "D", "#1a9850")):
+        x, y = board.references[role]["knowmem_f"], board.references[role]["knowmem_r"]
+        if x.mean is not None and y.mean is not None:
+            ax.errorbar(x.mean, y.mean, xerr=x.spread or 0, yerr=y.spread or 0, fmt=marker, color=color,
+                        capsize=3, markersize=7, label=role)
+    ax.set_xlabel("KnowMem-f (lower: more forgotten)")
+    ax.set_ylabel("KnowMem-r (higher: more utility kept)")
+    ax.set_title(f"Forget vs utility over {len(board.runs)} runs (mean ± standard deviation)", fontsize=10)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="lower right")
+    fig.subplots_adjust(left=0.09, right=0.97, bottom=0.12, top=0.92)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<figure id="tradeoff"><img src="data:image/png;base64,{data}" alt="forget vs utility" ' \
+           f'data-file="tradeoff"></figure>'
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1200px; color: #1d2330; }
+table { border-collapse: collapse; margin: 8px 0 20px; font-size: 0.9em; }
+th, td { border: 1px solid #d5d9e0; padding: 4px 8px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #eef1f6; }
+td.met { background: #dff3e3; text-align: center; } td.not-met { background: #fbe1e1; text-align: center; }
+td.mixed { background: #fff1d6; text-align: center; }
+td.not-run { background: #f1f1f1; color: #777; text-align: center; font-style: italic; }
+.note { color: #5b6270; font-size: 0.9em; } figure { margin: 0; } img { max-width: 100%; }
+"""
+
+
+def render_board_html(board: Board, out_dir: Path) -> str:
+    head = ["#", "method", "runs", "criteria met (mean)"] + list(SCORES.values()) + \
+        [f"{c} {n}" for c, n in CRITERIA.items()] + ["selected"]
+    body = []
+    for i, row in enumerate(board.rows, 1):
+        cells = [f"<td>{i}</td>", f"<th>{escape(row.method)}</th>", f"<td>{row.runs}</td>",
+                 f"<td>{escape(row.met.text())}</td>"]
+        cells += [f"<td>{escape(row.scores[k].text(k == 'privleak'))}</td>" for k in SCORES]
+        cells += [_verdict_cell(row.verdicts[c], row.runs) for c in CRITERIA]
+        cells.append(f"<td>{escape(', '.join(dict.fromkeys(row.selected)))}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    refs = "".join(f"<tr><th>{role}</th>" + "".join(f"<td>{escape(board.references[role][k].text(k == 'privleak'))}"
+                                                   "</td>" for k in SCORES) + "</tr>" for role in board.references)
+    runs = []
+    for run in board.runs:
+        seed = run.results.provenance.get("seed")
+        link = (f'<a href="{escape(Path(os.path.relpath(run.report.resolve(), out_dir)).as_posix())}">report</a>'
+                if run.report is not None else f"no report yet: <code>musebench report {escape(str(run.path))}</code>")
+        runs.append(f"<tr><th>{escape(run.label)}</th><td>{escape(run.results.name)}</td>"
+                    f"<td>{escape(str(seed) if seed is not None else '')}</td>"
+                    f"<td>{len(run.results.methods)}</td><td>{link}</td></tr>")
+    rules = "".join(f"<li><strong>{c}</strong>: {escape(r)}.</li>" for c, r in board.rules.describe().items())
+    notes = "".join(f'<p class="note">{escape(n)}</p>' for n in board.notes)
+    table = (lambda header, rows: "<table><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header)
+             + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'
+        f"<title>musebench leaderboard: {len(board.rows)} methods over {len(board.runs)} runs</title>\n"
+        f"<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
+        f"<h1>Leaderboard: {len(board.rows)} methods over {len(board.runs)} runs</h1>\n"
+        "<p>Each method's selected checkpoint in every run: the mean ± standard deviation over the runs of each "
+        "score, and in how many runs each verdict was met (✓ k/n; amber: the runs disagree). Ranked by the mean "
+        "number of criteria met, then by mean KnowMem-r.</p>\n"
+        f"{notes}<section id=\"ranking\"><h2>Ranking</h2>{table(head, body)}</section>\n"
+        f"<section id=\"references\"><h2>Reference models</h2>{table(['model'] + list(SCORES.values()), [refs])}"
+        "</section>\n"
+        f"<section id=\"figure\"><h2>Forget vs utility</h2>{_figure(board)}</section>\n"
+        f"<section id=\"runs\"><h2>Runs</h2>{table(['run', 'experiment', 'seed', 'methods', 'report'], runs)}"
+        "</section>\n"
+        f'<section id="rules"><h2>Verdict rules</h2><ol class="note">{rules}</ol><p class="note">– not judged: '
+        "the method forgot almost nothing in those runs; not run: no numbers for it.</p></section>\n"
+        "</main>\n</body>\n</html>\n")
+
+
+def write_leaderboard(run_dirs: list[str | Path], out_dir: str | Path, rules: VerdictRules | None = None) -> Path:
+    """Read the runs, write ``out_dir/index.html`` (atomically); returns its path."""
+    from musebench.io import atomic_write_text
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError("output is a file, not a directory", field="--out", value=str(out))
+    board = build_board(load_runs(run_dirs), rules)
+    out.mkdir(parents=True, exist_ok=True)
+    page = out / "index.html"
+    atomic_write_text(page, render_board_html(board, out.resolve()))
+    umask = os.umask(0)
+    os.umask(umask)
+    page.chmod(0o666 & ~umask)  # a page to share: the user's umask, not the private temporary file's mode
+    return page
