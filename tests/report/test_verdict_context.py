@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from musebench.report.verdicts import (
+    INCONCLUSIVE,
     MET,
     NOT_JUDGED,
     NOT_MET,
@@ -45,7 +46,8 @@ def test_a_method_that_forgot_nothing_gets_no_utility_or_robustness_tick(knowmem
     """The case of a logit-difference method that kept KnowMem-f 70.0 of the target's 71.2: its utility and its
     'robustness' were the target's own, and the report gave it the only green C4 and C7."""
     v = verdicts(knowmem_f)
-    assert v["C4"].status == c4 and v["C7"].status == c4
+    # C7 of a method that forgot: inconclusive here, as the attack entry has no per-question scores to judge
+    assert v["C4"].status == c4 and v["C7"].status == (c4 if c4 == NOT_JUDGED else INCONCLUSIVE)
     assert v["C1"].status == v["C2"].status == NOT_MET  # the failures stay failures
     if c4 == NOT_JUDGED:
         assert v["C4"].symbol == "–" and "not judged" in v["C4"].reason and "65.0 vs 30.0" in v["C4"].reason

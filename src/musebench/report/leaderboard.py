@@ -22,7 +22,16 @@ from html import escape
 from pathlib import Path
 
 from musebench.errors import ConfigError
-from musebench.report.verdicts import CRITERIA, MET, NOT_JUDGED, NOT_MET, NOT_RUN, VerdictRules, judge_all
+from musebench.report.verdicts import (
+    CRITERIA,
+    INCONCLUSIVE,
+    MET,
+    NOT_JUDGED,
+    NOT_MET,
+    NOT_RUN,
+    VerdictRules,
+    judge_all,
+)
 from musebench.results import Results, load_results
 
 #: The scores of a selected checkpoint the board shows, with their direction.
@@ -147,8 +156,8 @@ def _verdict_cell(counts: Counter, runs: int) -> str:
     met, failed = counts.get(MET, 0), counts.get(NOT_MET, 0)
     judged = met + failed
     if not judged:
-        state = NOT_JUDGED if counts.get(NOT_JUDGED) else NOT_RUN
-        symbol = "–" if state == NOT_JUDGED else "not run"
+        state = next((s for s in (INCONCLUSIVE, NOT_JUDGED) if counts.get(s)), NOT_RUN)
+        symbol = {INCONCLUSIVE: "?", NOT_JUDGED: "–"}.get(state, "not run")
         return f'<td class="not-run" title="{escape(state)} in {runs} of {runs} runs">{symbol}</td>'
     css = "met" if failed == 0 else ("not-met" if met == 0 else "mixed")
     detail = ", ".join(f"{status}: {n}" for status, n in sorted(counts.items()))

@@ -215,15 +215,16 @@ def forgotten_share(model: Scored, target: Scored, retrain: Scored) -> float | N
 
 
 def unless_forgotten(verdicts: dict[str, Verdict], model: Scored, results: Results) -> dict[str, Verdict]:
-    """C4-C7 passes of a method that forgot less than ``MIN_FORGOTTEN`` of the forget knowledge become "not
-    judged": a model left as it was keeps its utility and resists every attack, which rewards nothing."""
+    """C4-C7 passes (and inconclusive C7s) of a method that forgot less than ``MIN_FORGOTTEN`` of the forget
+    knowledge become "not judged": a model left as it was keeps its utility and resists every attack, which
+    rewards nothing."""
     share = forgotten_share(model, results.target, results.retrain)
     if share is None or share >= MIN_FORGOTTEN:
         return verdicts
     why = (f"not judged: KnowMem-f {model.scores['knowmem_f']:.1f} removed only {max(share, 0):.0%} of the "
            f"target's lead over the retrain model ({results.target.scores['knowmem_f']:.1f} vs "
            f"{results.retrain.scores['knowmem_f']:.1f}); nothing forgotten, so this criterion says nothing")
-    return {c: Verdict(NOT_JUDGED, why) if c in ("C4", "C5", "C6", "C7") and v.status == MET else v
+    return {c: Verdict(NOT_JUDGED, why) if c in ("C4", "C5", "C6", "C7") and v.status in (MET, INCONCLUSIVE) else v
             for c, v in verdicts.items()}
 
 
