@@ -172,3 +172,14 @@ def test_an_unreadable_corpus_file_is_one_line(tmp_path, tiny_corpus, tiny_model
     assert done.returncode == 2, (done.returncode, done.stderr)
     assert len(errors) == 1 and "raw/forget.json" in errors[0] and "ermission denied" in errors[0], errors
     assert not (tmp_path / "out").exists()
+
+
+def test_the_checkpoint_check_reads_only_what_the_trainer_reads(tmp_path):
+    """``training_args.bin`` is a whole pickled object the Trainer never loads back: it must not be refused."""
+    import torch
+
+    from musebench.unlearn.resume import check_pickled_files
+
+    torch.save({"last_epoch": 1}, tmp_path / "scheduler.pt")
+    (tmp_path / "training_args.bin").write_bytes(pickle.dumps({"an": object.__name__}) + pickle.dumps(_Evil()))
+    check_pickled_files(tmp_path)

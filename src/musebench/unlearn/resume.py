@@ -53,8 +53,9 @@ def last_complete_checkpoint(checkpoints_dir: Path, remove_incomplete: bool = Tr
     return chosen
 
 
-#: Files of a Trainer checkpoint that ``torch.load`` reads on resume (``weights_only=True``, as the Trainer).
-PICKLED = ("*.pt", "*.pth", "*.bin")
+#: Files of a Trainer checkpoint that the Trainer reads with ``torch.load(weights_only=True)`` on resume
+#: (``training_args.bin`` is a pickled ``TrainingArguments`` the Trainer never reads back: not checked).
+PICKLED = ("optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state*.pth", "pytorch_model*.bin")
 
 
 def check_pickled_files(folder: str | Path) -> None:
