@@ -57,6 +57,7 @@ def main() -> None:
     p.add_argument("--relearn-steps", type=int, default=150, help="resample: the relearning attack's steps")
     p.add_argument("--relearn-seeds", type=int, default=3, help="resample: relearning splits per model")
     p.add_argument("--extra", action="append", default=[], help="resample: MODEL_DIR:LABEL, audited as well")
+    p.add_argument("--only", default="", help="resample: comma list of model labels to run (default: all)")
     p.add_argument("--samples", type=int, default=400, help="permutations / resamples per test")
     p.add_argument(
         "--run", help="a finished experiment directory (results.json, data/, methods/)"
@@ -77,7 +78,7 @@ def main() -> None:
         return
     if args.mode == "resample":
         resample(Path(args.run), args.sets, args.relearn_steps, args.relearn_seeds, args.samples, args.extra,
-                 Path(args.out))
+                 Path(args.out), [m for m in args.methods.split(",") if m], [m for m in args.only.split(",") if m])
         return
     from musebench.audit import AuditModel, AuditSettings, load_documents, run_audit, write_audit
     from musebench.audit.attacks import parse_attacks
@@ -284,12 +285,16 @@ def new_stats(m, groups, settings, name: str):
     return out
 
 
-def new_verdict(families, settings) -> str:
-    """``families``: [(Measurement, groups, name)]; Holm over all of them together, then the overall verdict."""
+def new_verdict(families, settings, leaking: dict | None = None) -> str:
+    """``families``: [(Measurement, groups, name)]; Holm over all of them together, then the overall verdict.
+    ``leaking`` (optional) counts, per probe, the families in which it leaked."""
     from musebench.audit.verdict import calibrate, overall
 
     stats = [new_stats(m, g, settings, name) for m, g, name in families]
     calibrate(stats, settings)
+    for fam in stats if leaking is not None else ():
+        for probe, s in fam.items():
+            leaking[probe] = leaking.get(probe, 0) + (s.status == "leak")
     return overall(*stats)
 
 
@@ -396,18 +401,16 @@ def _subset(m, draws: dict[str, list[int]]):
 
 
 def _draw(rng, groups: tuple[str, ...], keep: list[int]) -> tuple[list[int], tuple[str, ...]]:
-    """People drawn with replacement (as many as there are), their documents among ``keep``; unit labels."""
+    """Three quarters of the people (at least 2; without replacement: a drawn twice would look like two
+    independent people), their documents among ``keep``; unit labels."""
     people = sorted({groups[i] for i in keep})
-    docs, labels = [], []
-    for k, person in enumerate(rng.choice(people, len(people))):
-        for i in keep:
-            if groups[i] == person:
-                docs.append(i)
-                labels.append(f"{person}#{k}")
-    return docs, tuple(labels)
+    chosen = set(rng.choice(people, max(2, round(0.75 * len(people))), replace=False))
+    docs = [i for i in keep if groups[i] in chosen]
+    return docs, tuple(groups[i] for i in docs)
 
 
-def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: list[str], out: Path) -> None:
+def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: list[str], out: Path,
+             methods: list[str] | None = None, only: list[str] | None = None) -> None:
     import copy
     import tempfile
 
@@ -432,6 +435,8 @@ def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: 
     models = [("target", results["reference"]["target"]["model"], results["reference"]["target"]["scores"]),
               ("retrain", results["reference"]["retrain"]["model"], retrain_scores)]
     for name, m in results["methods"].items():
+        if methods and name not in methods:
+            continue
         models.append((f"{name} ({m['selected']})", str(run / "methods" / name / m["selected"]),
                        m["selected_scores"]))
     for item in extra:
@@ -440,6 +445,8 @@ def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: 
     rows = []
     start = time.perf_counter()
     for label, path, scores in models:
+        if only and label not in only:
+            continue
         loaded = load_unlearned(path, "cpu")
         probes = build_probes(loaded.tokenizer, forget, holdout, settings)
         full = measure(loaded.model, loaded.tokenizer, probes, settings, label=label, progress=False)
@@ -466,13 +473,14 @@ def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: 
                 attacks.append((got[0], got[1], f_rest, [h for h in h_rest if h in h_all]))
         rng = np.random.default_rng(0)
         old, new, old_att, new_att = [], [], [], []
+        leaking: dict[str, int] = {}
         for k in range(sets):
             fd, fl = _draw(rng, forget.groups, f_all)
             hd, hl = _draw(rng, holdout.groups, h_all)
             sub = _subset(full, {"forget": fd, "holdout": hd})
             groups = {"forget": fl, "holdout": hl}
             old.append(old_verdict(sub, samples, k))
-            new.append(new_verdict([(sub, groups, f"s{k}")], settings))
+            new.append(new_verdict([(sub, groups, f"s{k}")], settings, leaking))
             if attacks:
                 attacked, control, f_rest, h_rest = attacks[k % len(attacks)]
                 afd, afl = _draw(rng, forget.groups, f_rest)
@@ -491,7 +499,7 @@ def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: 
         rows.append({"model": label, "muse_reading": reading, "sets": sets, "old": _rates(old), "new": _rates(new),
                      "old_attack": _rates(old_att) if old_att else None,
                      "new_attack": _rates(new_att) if new_att else None,
-                     "units": [len(set(forget.groups)), len(set(holdout.groups))]})
+                     "units": [len(set(forget.groups)), len(set(holdout.groups))], "leaking_probes": leaking})
         print(f"{label}: {rows[-1]} ({time.perf_counter() - start:.0f}s)", flush=True)
         del loaded
     out.mkdir(parents=True, exist_ok=True)

@@ -26,13 +26,16 @@ STATUS = {
 #: The "how to read this" note: what the verdicts mean and their measured error rates
 #: (benchmarks/audit_validation.md has the commands and the full tables).
 HOW_TO_READ = (
-    "How to read this: 'leak' is a significant excess after Holm's correction over every probe and attack, so "
-    "a model that never saw the documents is called a leak in at most 5 % of audits (measured: 0 of 300 "
-    "resampled document sets of the retrain model on the tiny mini world, with and without the relearning "
-    "attack, and 1.0 % of 2,000 simulated audits at no effect); a memorising model is flagged in 100 % of "
-    "them. 'Indistinguishable' needs an equivalence test to pass; with few documents a side (the tiny world "
-    "has 8 people a side) the honest answer for a clean model is 'inconclusive', never 'indistinguishable'. "
-    "A partly unlearned model can be missed: see the miss rates in benchmarks/audit_validation.md."
+    "How to read this: 'leak' is a significant excess after Holm's correction over every probe and attack, "
+    "with tests that move whole units (people, sources) between the sides, so a model that never saw the "
+    "documents - and whose forget and holdout documents are alike to it - is called a leak in about 5 % of "
+    "audits or fewer (measured on the tiny mini world's retrain model over 100 resampled document sets: 3 %, "
+    "0 % under the relearning attack with its control; the rule before issue 23: 12 % and 17 %); the target is "
+    "flagged in all of them. 'Indistinguishable' needs an equivalence test to pass; with few units a side (the "
+    "tiny world has 8 people a side) a clean model is 'inconclusive', never 'indistinguishable'. A model that "
+    "finds the forget documents easier for reasons of its own (a pretrained model and famous names) is called "
+    "a leak: give --reference to take that out. Miss rates for partly unlearned models and the simulation "
+    "are in benchmarks/audit_validation.md."
 )
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
