@@ -57,7 +57,7 @@ def test_retain_terms_keep_retain_nll(unlearned, before, method, alone):
     _, forget, retain = unlearned(method)
     _, _, retain_alone = unlearned(alone)
     assert forget > before[0] + 2.0
-    assert retain < before[1] + 0.6
+    assert retain < before[1] + 1.0  # the forget-only run loses more than 1 nat (the test above)
     assert retain < retain_alone / 4
 
 

@@ -90,8 +90,8 @@ def check_model_arg(name: str | None, flag: str = "--model") -> None:
         raise ModelError(f"model directory does not exist{hint}", file=name, field=flag)
     from musebench.unlearn.uld import is_logit_wrapper
 
-    if is_logit_wrapper(path):
-        return
+    if is_logit_wrapper(path) or ((path / "run.json").is_file() and not (path / "config.json").is_file()):
+        return  # a logit wrapper, or a run directory, whose loader names its checkpoints
     try:
         check_model_dir(path)
     except ModelError as err:
