@@ -55,8 +55,8 @@ def test_chunked_pass_equals_full_log_softmax_with_tiny_chunks(memorised_lm, tin
                         lambda logits, *a: calls.append(logits.shape[0]) or real_stats(logits, *a))
     got = score_texts(ModelCaller(model), rows, tok.pad_token_id, moments=True)
     assert max(calls) == 3 and sum(calls) == sum(len(r) - 1 for r in rows)  # pads are never reduced
-    for g, (lp, mu, sigma) in zip(got, want):
     # float32 over ~10-nat values: chunking reorders the sums, so agreement is to a few ulps, not bit-exact
+    for g, (lp, mu, sigma) in zip(got, want):
         np.testing.assert_allclose(g.logprobs, lp, atol=5e-6, rtol=0)
         np.testing.assert_allclose(g.mu, mu, atol=5e-6, rtol=0)
         np.testing.assert_allclose(g.sigma, sigma, atol=5e-6, rtol=0)
