@@ -80,8 +80,8 @@ def check_model_arg(name: str | None, flag: str = "--model") -> None:
         raise ModelError(f"model directory does not exist{hint}", file=name, field=flag)
     from musebench.unlearn.uld import is_logit_wrapper
 
-    if is_logit_wrapper(path):
-        return
+    if is_logit_wrapper(path) or ((path / "run.json").is_file() and not (path / "config.json").is_file()):
+        return  # WHP / ULD are checked as their two models load; a run directory gets its own error then
     try:
         check_model_dir(path)
     except ModelError as err:
