@@ -170,10 +170,10 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    set_threads(args.threads)
+    config = config_from_args(args)  # the method and its options first (a broken plugin names itself)
     check_model_arg(args.model)  # a mistyped local path fails now, offline, before any work
     check_model_arg(args.reference, "--reference")
-    set_threads(args.threads)
-    config = config_from_args(args)
 
     from musebench.data import load_corpus
     from musebench.io import check_output_dir, output_dir
