@@ -190,10 +190,10 @@ def check_hub_push(config, allowed: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = config_from_args(args)  # the method and its options first: checked offline, in no time
+    set_threads(args.threads)
+    config = config_from_args(args)  # the method and its options first (a broken plugin names itself)
     check_model_arg(args.model)  # a mistyped local path fails now, offline, before any work
     check_model_arg(args.reference, "--reference")
-    set_threads(args.threads)
 
     from musebench.data import load_corpus
     from musebench.io import check_output_dir, output_dir

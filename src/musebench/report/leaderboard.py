@@ -120,7 +120,8 @@ def load_runs(run_dirs: list[str | Path]) -> tuple[Run, ...]:
     for label, path in zip(_labels(paths), paths):
         results = load_results(path)
         run_dir = results.source.parent if results.source is not None else path
-        page = run_dir / (results.report or "report") / "index.html"
+        page = run_dir / (results.report or "report")  # results.json names the page (report/index.html)
+        page = page if page.suffix == ".html" else page / "index.html"
         runs.append(Run(label, run_dir, results, page if page.is_file() else None))
     return tuple(runs)
 
@@ -196,10 +197,11 @@ def _figure(board: Board) -> str:
 
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1200px; color: #1d2330; }
+body { font-family: system-ui, sans-serif; margin: 24px; color: #1d2330; }
 table { border-collapse: collapse; margin: 8px 0 20px; font-size: 0.9em; }
 th, td { border: 1px solid #d5d9e0; padding: 4px 8px; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+tbody th, td.text { text-align: left; } th { font-weight: 600; }
+td { white-space: nowrap; } td.text { white-space: normal; }
 thead th { background: #eef1f6; }
 td.met { background: #dff3e3; text-align: center; } td.not-met { background: #fbe1e1; text-align: center; }
 td.mixed { background: #fff1d6; text-align: center; }
@@ -209,15 +211,14 @@ td.not-run { background: #f1f1f1; color: #777; text-align: center; font-style: i
 
 
 def render_board_html(board: Board, out_dir: Path) -> str:
-    head = ["#", "method", "runs", "criteria met (mean)"] + list(SCORES.values()) + \
-        [f"{c} {n}" for c, n in CRITERIA.items()] + ["selected"]
+    head = ["#", "method", "runs", "criteria met"] + list(SCORES.values()) + list(CRITERIA) + ["selected"]
     body = []
     for i, row in enumerate(board.rows, 1):
         cells = [f"<td>{i}</td>", f"<th>{escape(row.method)}</th>", f"<td>{row.runs}</td>",
                  f"<td>{escape(row.met.text())}</td>"]
         cells += [f"<td>{escape(row.scores[k].text(k == 'privleak'))}</td>" for k in SCORES]
         cells += [_verdict_cell(row.verdicts[c], row.runs) for c in CRITERIA]
-        cells.append(f"<td>{escape(', '.join(dict.fromkeys(row.selected)))}</td>")
+        cells.append(f'<td class="text">{escape(", ".join(dict.fromkeys(row.selected)))}</td>')
         body.append(f"<tr>{''.join(cells)}</tr>")
     refs = "".join(f"<tr><th>{role}</th>" + "".join(f"<td>{escape(board.references[role][k].text(k == 'privleak'))}"
                                                    "</td>" for k in SCORES) + "</tr>" for role in board.references)
@@ -226,10 +227,11 @@ def render_board_html(board: Board, out_dir: Path) -> str:
         seed = run.results.provenance.get("seed")
         link = (f'<a href="{escape(Path(os.path.relpath(run.report.resolve(), out_dir)).as_posix())}">report</a>'
                 if run.report is not None else f"no report yet: <code>musebench report {escape(str(run.path))}</code>")
-        runs.append(f"<tr><th>{escape(run.label)}</th><td>{escape(run.results.name)}</td>"
+        runs.append(f'<tr><th>{escape(run.label)}</th><td class="text">{escape(run.results.name)}</td>'
                     f"<td>{escape(str(seed) if seed is not None else '')}</td>"
-                    f"<td>{len(run.results.methods)}</td><td>{link}</td></tr>")
-    rules = "".join(f"<li><strong>{c}</strong>: {escape(r)}.</li>" for c, r in board.rules.describe().items())
+                    f'<td>{len(run.results.methods)}</td><td class="text">{link}</td></tr>')
+    rules = "".join(f"<li><strong>{c} {escape(CRITERIA[c])}</strong>: {escape(r)}.</li>"
+                    for c, r in board.rules.describe().items())
     notes = "".join(f'<p class="note">{escape(n)}</p>' for n in board.notes)
     table = (lambda header, rows: "<table><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header)
              + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
@@ -241,7 +243,7 @@ def render_board_html(board: Board, out_dir: Path) -> str:
         f"<h1>Leaderboard: {len(board.rows)} methods over {len(board.runs)} runs</h1>\n"
         "<p>Each method's selected checkpoint in every run: the mean ± standard deviation over the runs of each "
         "score, and in how many runs each verdict was met (✓ k/n; amber: the runs disagree). Ranked by the mean "
-        "number of criteria met, then by mean KnowMem-r.</p>\n"
+        "number of criteria met, then by mean KnowMem-r; C1-C7 are the verdicts (rules at the bottom).</p>\n"
         f"{notes}<section id=\"ranking\"><h2>Ranking</h2>{table(head, body)}</section>\n"
         f"<section id=\"references\"><h2>Reference models</h2>{table(['model'] + list(SCORES.values()), [refs])}"
         "</section>\n"
