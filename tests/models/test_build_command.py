@@ -15,6 +15,7 @@ def test_build_both_writes_two_models(mini_data_dir, tmp_path, capsys):
     assert main(["build", "both", "--data", str(mini_data_dir), "--out", str(tmp_path)] + MICRO_FLAGS) == 0
     captured = capsys.readouterr()
     assert "retrain:" in captured.out and "target:" in captured.out
+    assert "constant-answer baseline" in captured.out
     # an ungated size says so, in one line, and still builds
     assert [line for line in captured.err.splitlines() if line.startswith("warning:")] == [
         "warning: size 'tiny' does not pass the mini benchmark's validity gates (see benchmarks/mini_validity.md); "

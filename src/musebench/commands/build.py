@@ -88,4 +88,8 @@ def run(args: argparse.Namespace) -> int:
         path = build_model(args.data, role, args.out, recipe=recipe, seed=args.seed, device=device,
                            progress=not args.no_progress, force=args.force, base=args.base)
         print(f"{role}: {path} ({time.perf_counter() - start:.1f} s)")
+    if meta and "constant_answer" in meta:  # what KnowMem reads from the answer prior alone
+        prior = meta["constant_answer"]
+        print(f"constant-answer baseline (the most frequent value per fact type): KnowMem-f {prior['knowmem_f']:.1f}, "
+              f"KnowMem-r {prior['knowmem_r']:.1f}")
     return 0
