@@ -1,11 +1,15 @@
-"""The tiny mini benchmark keeps every MUSE gap pointing the right way (target remembers, retrain does not).
+"""The tiny mini benchmark keeps every MUSE gap pointing the right way, above the answer prior.
 
-Trains both tiny models from scratch with the ``tiny`` recipe (55 s for both plus evaluation on one thread of a lightly loaded 2-core machine) and scores them with
-``musebench.evaluate``. The full-size gates are measured in benchmarks/mini_validity.md; here only the
-direction of each gap is asserted, which a build that silently trained the wrong documents would break.
+Builds the tiny base (pretrained on the background text) and fine-tunes target and retrain from it with the
+``tiny`` recipe (base 773 steps, target and retrain 385 each: 292 s on one thread of a 2-core machine at load 7,
+benchmarks/mini_validity.md), then scores them with ``musebench.evaluate``. The tiny world's own gates
+(``models.gates``: base extraction >= 30, target KnowMem-f >= constant-answer baseline + 15) are asserted; the
+full-size gates are measured in benchmarks/mini_validity.md.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -14,12 +18,13 @@ from musebench.data.synthetic import MINI_EVAL_SETTINGS
 from musebench.models.build import build_model
 from musebench.models.recipe import RECIPES
 
-pytestmark = pytest.mark.slow  # two real trainings: ~1 min on one idle core, more on a busy one
+pytestmark = pytest.mark.slow  # three real trainings: ~1.5 min on one idle core, more on a busy one
 
 
 @pytest.fixture(scope="module")
 def scores(mini_data_dir, tmp_path_factory):
     from musebench.evaluate import EvalSettings, evaluate
+    from musebench.models.base import probe_corpus
     from musebench.models.loading import load_model
 
     out = tmp_path_factory.mktemp("tiny_models")
@@ -30,6 +35,11 @@ def scores(mini_data_dir, tmp_path_factory):
         path = build_model(mini_data_dir, role, out, recipe=RECIPES["tiny"], seed=0, progress=False)
         loaded = load_model(path)
         result[role] = evaluate(loaded.model, loaded.tokenizer, corpus, settings, progress=False).scores
+    base = load_model(out / "base")
+    result["base"] = evaluate(base.model, base.tokenizer, probe_corpus(mini_data_dir), settings,
+                              metrics=["knowmem_f"], progress=False).scores
+    result["steps"] = {r: json.loads((out / r / "build.json").read_text())["steps"] for r in ("target", "retrain")}
+    result["prior"] = json.loads((mini_data_dir / "synthetic.json").read_text())["constant_answer"]
     return result
 
 
@@ -37,8 +47,21 @@ def test_target_remembers_the_forget_text_verbatim(scores):
     assert scores["target"]["verbmem_f"] > scores["retrain"]["verbmem_f"] + 10
 
 
-def test_target_knows_the_forget_facts(scores):
+def test_target_knows_the_forget_facts_above_the_answer_prior(scores):
+    from musebench.models.gates import above_prior_gate
+
     assert scores["target"]["knowmem_f"] > scores["retrain"]["knowmem_f"]
+    assert above_prior_gate(scores["target"]["knowmem_f"], scores["prior"]["knowmem_f"], "tiny").passed
+
+
+def test_the_base_extracts_facts_it_read_only_in_articles(scores):
+    from musebench.models.gates import check_base_gate
+
+    assert check_base_gate(scores["base"]["knowmem_f"], "tiny").passed
+
+
+def test_target_and_retrain_take_the_same_steps(scores):
+    assert scores["steps"]["target"] == scores["steps"]["retrain"]
 
 
 def test_membership_auc_points_the_right_way(scores):
