@@ -113,3 +113,19 @@ def test_constant_answer_baseline_is_recorded_for_both_splits():
                       if line.startswith("Answer: "))
     assert all(drilled[v] >= 1 for v in prior.values())  # the prior answers are values the models read
     assert 0 <= world.constant_answer["knowmem_f"] < 50 and 0 <= world.constant_answer["knowmem_r"] < 50
+
+
+def test_the_tokenizer_reads_forget_and_holdout_people_alike():
+    """Forget and holdout people are named only in their own documents (three each) in the tokenizer's texts,
+    never in a KnowMem question list (which names forget people, not holdout ones): otherwise forget names get
+    more merges and a model that read neither tells the two apart by tokenization alone."""
+    world = generate_world("news-mini", "tiny", 1)
+    corpus, background = world.corpus, world.background
+    texts = tokenizer_texts(corpus, background)
+    assert sorted(texts) == sorted(corpus.forget + corpus.retain1 + corpus.retain2 + corpus.holdout
+                                   + background.articles + background.drills)
+    joined = "\n".join(texts)
+    for qa in corpus.knowmem_forget_qa:
+        name = parse_question("news-mini", qa.question)[1]
+        assert joined.count(name) == "\n".join(corpus.forget).count(name)
+    assert not [q for q in corpus.knowmem_forget_qa if q.question in joined]

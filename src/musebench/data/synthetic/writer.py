@@ -29,15 +29,19 @@ BACKGROUND_FILES = {"articles": "articles.json", "drills": "drills.json", "probe
 
 
 def tokenizer_texts(corpus: Corpus, background: Background | None = None) -> list[str]:
-    """The texts the tokenizer learns from: the forget, retain and holdout splits, their questions and the
-    base's pretraining text, so most names and answers are whole tokens. Never a C5 / C6 fold or the filler
-    (whose size follows the folds'): adding or resizing folds leaves the tokenizer, and so the base, unchanged."""
-    qa = corpus.knowmem_forget_qa + corpus.knowmem_retain_qa + corpus.knowmem_retain_qa_icl
+    """The texts the tokenizer learns from: the forget, retain and holdout documents and the base's pretraining
+    text (its Question/Answer drills teach the prompt format's tokens).
+
+    Never a C5 / C6 fold or the filler (whose size follows the folds'): adding or resizing folds leaves the
+    tokenizer, and so the base, unchanged. Never the KnowMem questions either: they name the forget and retain
+    people but not the holdout people, so their names would get more merges (fewer, likelier tokens) than
+    holdout names, and even a model that never read a forget document would tell the two apart (a retrain
+    Min-40% AUC of 0.09 on tiny seed 1, measured, where 0.5 is fair).
+    """
     texts = corpus.forget + corpus.retain1 + corpus.retain2 + corpus.holdout
     if background is not None:
         texts = texts + background.articles + background.drills
-        qa = qa + background.probe_qa
-    return texts + [f"Question: {p.question}\nAnswer: {p.answer}\n\n" for p in qa]
+    return texts
 
 
 #: ``write_tokenizer(texts, vocab_size, directory)`` trains a tokenizer on the texts and saves it there.
