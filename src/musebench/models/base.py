@@ -62,7 +62,7 @@ def build_base(data_dir: str | Path, out_dir: str | Path, recipe: BuildRecipe, s
     with FileLock(str(out_dir / f".{BASE_ROLE}.build.lock")):
         if not force and cached(out, key):
             return out
-        with output_dir(out, owned_if=(BUILD_RECORD,), force=True):
+        with output_dir(out, owned_if=(BUILD_RECORD,), force=force):
             keep = OWN_ENTRIES + tuple(foreign_entries(out, (BUILD_RECORD,)))
             with atomic_directory(out, keep=keep) as tmp:
                 start = Start("scratch", None, None, tokenizer, tokenizer_id)

@@ -77,7 +77,7 @@ RECIPES: dict[str, BuildRecipe] = {
 
 #: The fine-tune of a real pretrained base (``musebench build --base``): a few epochs at a small learning rate,
 #: as MUSE fine-tunes Llama-2-7B; the architecture fields are unused (the base brings its own).
-PRETRAINED_RECIPE = BuildRecipe(epochs=6, lr=5e-5, batch_size=4, block_size=128, warmup_ratio=0.05)
+PRETRAINED_RECIPE = BuildRecipe(epochs=6, lr=5e-5, batch_size=4, block_size=128, warmup_ratio=0.05, bf16=False)
 
 
 def recipe_for(size: str | None) -> BuildRecipe:
