@@ -143,7 +143,8 @@ def test_write_corpus_layout_tokenizer_and_same_bytes(tmp_path):
                 "privleak/retain.json", "privleak/holdout.json", "tokenizer/tokenizer.json"]
     expected += [f"{f}/forget_{k}.json" for f in ("scal", "sust") for k in (1, 2, 3, 4)]
     expected += [f"knowmem/{f}/forget_{k}_qa.json" for f in ("scal", "sust") for k in (1, 2, 3, 4)]
-    expected += [f"background/{n}.json" for n in ("articles", "drills", "probe_qa", "probe_icl", "filler")]
+    expected += [f"background/{n}.json" for n in ("articles", "drills", "probe_qa", "probe_icl", "filler",
+                                                    "names")]
     for rel in expected:
         assert (a / rel).is_file(), rel
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())

@@ -31,7 +31,7 @@ def test_adding_or_resizing_folds_never_changes_a_byte_of_retain_data(kind, fold
     for part in UNCHANGED:
         assert changed[part] == reference[part], part
     ref_world = _world(kind)
-    for part in ("articles", "drills", "probe_qa", "probe_icl"):  # the base's text
+    for part in ("articles", "drills", "probe_qa", "probe_icl", "names"):  # the base's and tokenizer's text
         assert getattr(world.background, part) == getattr(ref_world.background, part), part
     # so the tokenizer (and the base trained with it) are the same too
     assert tokenizer_texts(world.corpus, world.background) == tokenizer_texts(ref_world.corpus, ref_world.background)
@@ -123,9 +123,12 @@ def test_the_tokenizer_reads_forget_and_holdout_people_alike():
     corpus, background = world.corpus, world.background
     texts = tokenizer_texts(corpus, background)
     assert sorted(texts) == sorted(corpus.forget + corpus.retain1 + corpus.retain2 + corpus.holdout
-                                   + background.articles + background.drills)
+                                   + background.articles + background.drills + background.names)
     joined = "\n".join(texts)
     for qa in corpus.knowmem_forget_qa:
         name = parse_question("news-mini", qa.question)[1]
-        assert joined.count(name) == "\n".join(corpus.forget).count(name)
+        assert joined.count(name) == "\n".join(corpus.forget).count(name) + 4  # its documents + the name list
     assert not [q for q in corpus.knowmem_forget_qa if q.question in joined]
+    listed = Counter(background.names)
+    holdout_names = [n for n in listed if any(n in d for d in corpus.holdout)]
+    assert len(holdout_names) == SIZES["tiny"].people["holdout"] and {listed[n] for n in listed} == {4}

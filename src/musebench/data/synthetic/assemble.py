@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from musebench.data.corpus import Corpus
 from musebench.data.records import QAPair, VerbMemRecord
 from musebench.data.synthetic.documents import join_sentences, qa_drill, questions, render_document
 from musebench.data.synthetic.sizes import KINDS, SizeSpec, size_spec
 from musebench.data.synthetic.style import STYLES
-from musebench.data.synthetic.world import DRAW_ORDER, FACTS, FOLD_GROUPS, Streams, World, build_world
+from musebench.data.synthetic.world import DRAW_ORDER, FACTS, FOLD_GROUPS, GROUPS, Streams, World, build_world
 from musebench.errors import ConfigError
 
 N_FOLDS = 4
+#: How often each name appears in the tokenizer's name list (as often as a person's questions would name them).
+NAME_REPEATS = 4
 
 
 @dataclass
@@ -37,6 +39,9 @@ class Background:
     probe_qa: list[QAPair]  # questions about the probe people, held out of every training text
     probe_icl: list[QAPair]  # few-shot examples for asking them (background people's questions)
     filler: list[str]  # articles the retrain model reads in place of the forget side (one per forget-side doc)
+    #: Every forget, retain, holdout, background and probe person's name, ``NAME_REPEATS`` times each (never a
+    #: fold or filler person's): the tokenizer learns these names as few tokens, alike for forget and holdout.
+    names: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -104,6 +109,8 @@ def generate_world(kind: str, size: str = "default", seed: int = 0, spec: SizeSp
         probe_qa=qa["probe"][:cap],
         probe_icl=_icl_examples(qa["background"], streams("icl/background")) if qa["background"] else [],
         filler=_shuffled(docs["filler"], streams("order/filler")),
+        names=_shuffled([p.name for g in GROUPS + ("background", "probe") for p in world.groups[g]] * NAME_REPEATS,
+                        streams("tokenizer/names")),
     )
     return MiniWorld(corpus, background, constant_answer_baseline(world, corpus))
 

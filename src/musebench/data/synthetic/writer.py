@@ -25,12 +25,14 @@ TOKENIZER_DIR = "tokenizer"
 #: The background text (``Background``): files under ``background/`` of a mini corpus directory.
 BACKGROUND_DIR = "background"
 BACKGROUND_FILES = {"articles": "articles.json", "drills": "drills.json", "probe_qa": "probe_qa.json",
-                    "probe_icl": "probe_icl.json", "filler": "filler.json"}
+                    "probe_icl": "probe_icl.json", "filler": "filler.json", "names": "names.json"}
 
 
 def tokenizer_texts(corpus: Corpus, background: Background | None = None) -> list[str]:
-    """The texts the tokenizer learns from: the forget, retain and holdout documents and the base's pretraining
-    text (its Question/Answer drills teach the prompt format's tokens).
+    """The texts the tokenizer learns from: the forget, retain and holdout documents, the base's pretraining
+    text (its Question/Answer drills teach the prompt format's tokens) and the name list (``Background.names``:
+    a tiny model extracts facts far better when a name is a few tokens; measured on tiny seed 0, base held-out
+    KnowMem 15.6 without the list, 46.9 with the question lists that named forget and probe people).
 
     Never a C5 / C6 fold or the filler (whose size follows the folds'): adding or resizing folds leaves the
     tokenizer, and so the base, unchanged. Never the KnowMem questions either: they name the forget and retain
@@ -40,7 +42,7 @@ def tokenizer_texts(corpus: Corpus, background: Background | None = None) -> lis
     """
     texts = corpus.forget + corpus.retain1 + corpus.retain2 + corpus.holdout
     if background is not None:
-        texts = texts + background.articles + background.drills
+        texts = texts + background.articles + background.drills + background.names
     return texts
 
 
