@@ -1,15 +1,18 @@
-"""Generate a mini corpus, build its target and retrain models (timed), evaluate both and check the gates.
+"""Generate a mini corpus, build its base, target and retrain models (timed), evaluate them and check the gates.
 
-    python benchmarks/build_speed.py --corpus news-mini --size default --threads 2 --out bench/news-default
+    python benchmarks/build_speed.py --corpus news-mini --size default --seed 0 --threads 2 --out bench/news-default
+    python benchmarks/build_speed.py --corpus news-mini --size tiny --base DIR --out bench/tiny-real  # a real base
 
-Prints the build times, the scores of both models (musebench.evaluate, with MINI_EVAL_SETTINGS[size]) and the
-validity gates as Markdown; writes the same to OUT/validity.json.
+Prints the build times, the base's held-out background KnowMem (mini base only), the scores of both models
+(musebench.evaluate, with MINI_EVAL_SETTINGS[size]), the constant-answer baseline and the validity gates as
+Markdown; writes the same to OUT/validity.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -22,6 +25,14 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default="news-mini")
@@ -29,7 +40,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", required=True)
+    p.add_argument("--base", default=None, help="a pretrained causal LM to fine-tune instead of the mini base")
     p.add_argument("--set", nargs="*", default=[], help="recipe overrides, e.g. epochs=40 lr=0.002")
+    p.add_argument("--eval", nargs="*", default=[], help="EvalSettings overrides, e.g. knowmem_prompt=no_space")
     p.add_argument("--force", action="store_true", help="rebuild even when cached")
     args = p.parse_args()
 
@@ -37,45 +50,61 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from musebench.data import load_corpus
-    from musebench.data.synthetic import MINI_EVAL_SETTINGS
-    from musebench.models.mini_corpus import write_mini_corpus as write_corpus
+    from musebench.data.synthetic import MINI_EVAL_SETTINGS, read_synthetic_meta
     from musebench.evaluate import EvalSettings, evaluate
+    from musebench.io import atomic_write_json
+    from musebench.models.base import build_base, probe_corpus
     from musebench.models.build import build_model
-    from musebench.models.gates import check_gates, gates_table
+    from musebench.models.gates import check_base_gate, check_gates, gates_table
     from musebench.models.loading import load_model
-    from musebench.models.recipe import recipe_for
+    from musebench.models.mini_corpus import write_mini_corpus
+    from musebench.models.recipe import PRETRAINED_RECIPE, recipe_for
 
     out = Path(args.out)
-    data = write_corpus(args.corpus, args.size, args.seed, out / "data")
-    recipe = recipe_for(args.size).with_overrides(parse_overrides(args.set))
-    times = {}
+    data = write_mini_corpus(args.corpus, args.size, args.seed, out / "data")
+    meta = read_synthetic_meta(data)
+    recipe = (PRETRAINED_RECIPE if args.base else recipe_for(args.size)).with_overrides(parse_overrides(args.set))
+    settings = EvalSettings(**{**MINI_EVAL_SETTINGS[args.size], **parse_overrides(args.eval)})
+    times, scores = {}, {}
+    if not args.base:
+        start = time.perf_counter()
+        build_base(data, out / "models", recipe, seed=args.seed, force=args.force)
+        times["base"] = time.perf_counter() - start
+        loaded = load_model(out / "models" / "base")
+        scores["base"] = evaluate(loaded.model, loaded.tokenizer, probe_corpus(data), settings,
+                                  metrics=["knowmem_f"], progress=False).scores
     for role in ("retrain", "target"):
         start = time.perf_counter()
-        build_model(data, role, out / "models", recipe=recipe, seed=args.seed, force=args.force)
+        build_model(data, role, out / "models", recipe=recipe, seed=args.seed, force=args.force, base=args.base)
         times[role] = time.perf_counter() - start
     corpus = load_corpus(data)
-    settings = EvalSettings(**MINI_EVAL_SETTINGS[args.size])
-    scores = {}
     for role in ("retrain", "target"):
         loaded = load_model(out / "models" / role)
         retrain_auc = scores["retrain"]["auc"] if role == "target" else None
         scores[role] = evaluate(loaded.model, loaded.tokenizer, corpus, settings, retrain_auc=retrain_auc,
                                 progress=False).scores
-    gates = check_gates(scores["target"], scores["retrain"])
+    baseline = meta["constant_answer"]
+    gates = check_gates(scores["target"], scores["retrain"], constant_answer=baseline["knowmem_f"], size=args.size)
+    if "base" in scores:
+        gates.insert(0, check_base_gate(scores["base"]["knowmem_f"], args.size))
     records = {r: json.loads((out / "models" / r / "build.json").read_text()) for r in ("retrain", "target")}
-    print(f"recipe: {recipe.to_dict()}")
-    print(f"build seconds: target {times['target']:.1f}, retrain {times['retrain']:.1f}, "
-          f"total {sum(times.values()):.1f} ({args.threads} threads)")
+    print(f"commit {commit()}; recipe: {recipe.to_dict()}; eval: {settings.to_dict()}")
+    print("build seconds: " + ", ".join(f"{r} {t:.1f}" for r, t in times.items())
+          + f", total {sum(times.values()):.1f} ({args.threads} threads)")
+    print(f"constant-answer baseline: KnowMem-f {baseline['knowmem_f']:.1f}, KnowMem-r {baseline['knowmem_r']:.1f}")
+    if "base" in scores:
+        print(f"base: held-out background KnowMem {scores['base']['knowmem_f']:.1f}")
     for r in ("target", "retrain"):
-        print(f"{r}: final loss {records[r]['final_loss']}, train {records[r]['train_seconds']} s, "
-              f"{records[r]['tokens_per_epoch']} tokens/epoch, " + ", ".join(
+        print(f"{r}: final loss {records[r]['final_loss']}, {records[r]['steps']} steps, train "
+              f"{records[r]['train_seconds']} s, {records[r]['tokens_per_epoch']} tokens/epoch, " + ", ".join(
                   f"{k} {v:.3f}" if k in ("auc",) else f"{k} {v:.1f}" for k, v in scores[r].items()
                   if isinstance(v, float)))
     print(gates_table(gates))
-    from musebench.io import atomic_write_json
-
-    atomic_write_json(out / "validity.json", {"recipe": recipe.to_dict(), "build_seconds": times, "scores": scores,
+    atomic_write_json(out / "validity.json", {"commit": commit(), "recipe": recipe.to_dict(),
+                                              "settings": settings.to_dict(), "build_seconds": times,
+                                              "scores": scores, "constant_answer": baseline,
                                               "gates": [g.__dict__ for g in gates],
+                                              "steps": {r: records[r]["steps"] for r in records},
                                               "final_loss": {r: records[r]["final_loss"] for r in records}})
 
 

@@ -57,8 +57,9 @@ class FakeBackend:
     def validate_method(self, method, fields):
         return [] if method in ("ga", "npo", "tv") else [f"unknown method '{method}'"]
 
-    def build_model(self, data_dir, role, out_dir, recipe, seed):
+    def build_model(self, data_dir, role, out_dir, recipe, seed, base=None):
         self.calls["build"].append(role)
+        self.calls.setdefault("build_base", []).append(base)
         return _write_model(out_dir / role, TARGET if role == "target" else RETRAIN)
 
     def evaluate(self, model_path, corpus, settings, metrics, retrain_auc, checkpoint, save_dir=None):

@@ -92,3 +92,12 @@ def test_a_mini_corpus_named_by_path_gets_its_size_budgets(tmp_path):
     assert all(by_path[k] == v for k, v in MINI_EVAL_SETTINGS["tiny"].items())
     release = backend.eval_settings(CorpusSpec(path=str(tmp_path / "elsewhere")), {})
     assert release != by_path  # no generation record: the paper's budgets
+
+
+def test_models_base_names_the_pretrained_model_both_builds_start_from(fake_backend):
+    cfg = parse_experiment({**GOOD, "models": {"base": "models/smollm2-135m"}},
+                           method_validator=fake_backend.validate_method)
+    assert cfg.models.base == "models/smollm2-135m" and cfg.models.target == cfg.models.retrain == "build"
+    assert parse_experiment(GOOD, method_validator=fake_backend.validate_method).models.base is None
+    with pytest.raises(ConfigError, match="models.base"):
+        parse_experiment({**GOOD, "models": {"base": 3}}, method_validator=fake_backend.validate_method)

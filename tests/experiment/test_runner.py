@@ -248,3 +248,10 @@ def test_follow_up_rule_is_checked_before_any_training(tmp_path, fake_backend, c
     with pytest.raises(ConfigError, match="none for sust folds"):
         run_experiment(cfg_of(selection={"follow_ups": "own_fold"}), tmp_path / "run", fake_backend)
     assert fake_backend.calls["unlearn"] == []
+
+
+def test_models_base_reaches_both_builds_and_keys_them(tmp_path, fake_backend):
+    cfg = cfg_of(models={"base": "models/smollm2-135m"}, scalability=False, sustainability=False)
+    run_experiment(cfg, tmp_path / "run", fake_backend)
+    assert fake_backend.calls["build"] == ["retrain", "target"]
+    assert fake_backend.calls["build_base"] == ["models/smollm2-135m"] * 2

@@ -53,3 +53,25 @@ def test_gates_pass_on_a_valid_pair():
 def test_each_gate_fails_alone(target, retrain, failing):
     gates = check_gates({**GOOD_T, **target}, {**GOOD_R, **retrain})
     assert [g.name for g in gates if not g.passed] == [failing]
+
+
+def test_the_answer_prior_gate_is_sized_per_world():
+    from musebench.models.gates import check_base_gate
+
+    # default: 25 points above the constant-answer baseline; tiny: 15 (stated in models.gates)
+    assert check_gates(GOOD_T, GOOD_R, constant_answer=35.0)[-1].passed  # 60 >= 35 + 25
+    prior = check_gates(GOOD_T, GOOD_R, constant_answer=35.5)[-1]
+    assert prior.name == "above_prior" and not prior.passed and "60.0 vs 35.5" in prior.measured
+    assert check_gates(GOOD_T, GOOD_R, constant_answer=45.0, size="tiny")[-1].passed  # 60 >= 45 + 15
+    assert not check_gates(GOOD_T, GOOD_R, constant_answer=45.5, size="tiny")[-1].passed
+    assert check_base_gate(60.0).passed and not check_base_gate(59.9).passed
+    assert check_base_gate(30.0, "tiny").passed and not check_base_gate(29.9, "tiny").passed
+
+
+def test_the_base_key_ignores_only_the_fine_tune_fields():
+    from musebench.models.base import base_recipe_key
+
+    r = RECIPES["tiny"]
+    assert base_recipe_key(r) == base_recipe_key(r.with_overrides({"epochs": 99, "lr": 0.1}))
+    for change in ({"base_epochs": 7}, {"base_lr": 0.1}, {"hidden_size": 64}, {"block_size": 64}):
+        assert base_recipe_key(r) != base_recipe_key(r.with_overrides(change)), change

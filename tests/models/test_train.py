@@ -49,3 +49,49 @@ def test_training_lowers_the_loss(tiny_tokenizer, tiny_corpus, micro_recipe, tmp
                             work_dir=tmp_path, progress=False)
     assert stats.steps == len(stats.losses) or stats.losses
     assert stats.final_loss < stats.losses[0] - 1.0
+
+
+class _Killed(Exception):
+    pass
+
+
+def _kill_at(step: int):
+    from transformers import TrainerCallback
+
+    class Kill(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == step:
+                raise _Killed()
+
+    return Kill()
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_weights(tiny_tokenizer, tiny_corpus,
+                                                                           micro_recipe, tmp_path):
+    recipe = micro_recipe.with_overrides({"epochs": 20, "lr": 1e-2, "block_size": 32})
+    docs = tiny_corpus.forget + tiny_corpus.retain2
+
+    def run(work, callbacks=()):
+        model = build_tiny_llama(tiny_tokenizer, recipe.spec(), seed=0)
+        stats = train_causal_lm(model, tiny_tokenizer, docs, recipe, seed=0, device="cpu", work_dir=work,
+                                progress=False, resume=True, callbacks=callbacks)
+        return model, stats
+
+    whole, whole_stats = run(tmp_path / "whole")
+    assert whole_stats.resumed_from == 0
+    with pytest.raises(_Killed):
+        run(tmp_path / "killed", callbacks=(_kill_at(whole_stats.steps - 3),))
+    resumed, stats = run(tmp_path / "killed")
+    assert 0 < stats.resumed_from < whole_stats.steps  # it did not start again from step 0
+    assert stats.steps == whole_stats.steps
+    for (name, a), (_, b) in zip(whole.state_dict().items(), resumed.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-6), name
+
+
+def test_n_blocks_fixes_the_number_of_blocks_whatever_the_text():
+    docs = [[1, 10 + i, 20 + i, 2] for i in range(10)]  # 40 tokens per pass: 5 blocks of 8
+    assert len(pack_epochs(docs, 8, epochs=1, seed=0, n_blocks=12)) == 12  # three passes, cut at 12
+    assert pack_epochs(docs, 8, epochs=1, seed=0, n_blocks=5) == pack_epochs(docs, 8, epochs=1, seed=0)
+    from musebench.models.train import count_blocks
+
+    assert count_blocks(docs, 8, 3) == len(pack_epochs(docs, 8, 3, 0)) == 15

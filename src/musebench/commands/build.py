@@ -1,8 +1,11 @@
-"""musebench build: train the target and retrain models of a corpus from scratch (tiny Llama).
+"""musebench build: the target and retrain models of a corpus, fine-tuned from one base model as in MUSE.
 
-The target trains on forget ∪ retain1 ∪ retain2, the retrain on retain1 ∪ retain2, with the same recipe and
-seed. Models are written to OUT/target and OUT/retrain as standard Hugging Face directories; a second build
-with the same corpus, recipe and seed returns at once (the key is in OUT/ROLE/build.json).
+The base is a pretrained causal LM (``--base DIR_OR_HUB_NAME``) or, for a generated mini corpus, a tiny Llama
+pretrained on the corpus's background text (built once into OUT/base). The target fine-tunes on the forget side
+∪ retain1 ∪ retain2, the retrain on retain1 ∪ retain2 plus background filler for the same number of steps, with
+the same recipe and seed. Models are written to OUT/target and OUT/retrain as standard Hugging Face
+directories; a second build with the same inputs returns at once (the key is in OUT/ROLE/build.json), and a
+killed build resumes from its last checkpoint.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ EXAMPLES = """examples:
   musebench build target --data data/news-mini --out models/
   musebench build both --data data/news-mini --out models/ --threads 2
   musebench build retrain --data data/news-mini --out models/ --size tiny --epochs 20
+  musebench build both --data data/news-mini --out models-smol/ --base models/smollm2-135m
 """
 
 #: Flags that override one field of the recipe.
 OVERRIDES = {"epochs": int, "lr": float, "hidden_size": int, "num_layers": int, "batch_size": int,
-             "block_size": int}
+             "block_size": int, "base_epochs": int, "base_lr": float}
 
 
 #: Sizes whose target / retrain pair does not pass the validity gates (measured; benchmarks/mini_validity.md).
@@ -30,13 +34,18 @@ UNGATED_SIZES = ("tiny", "small")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("role", choices=("target", "retrain", "both"), help="which model to build")
+    p.add_argument("role", choices=("target", "retrain", "both", "base"),
+                   help="which model to build ('base': the mini corpus's base alone; target and retrain build it "
+                        "when they need it)")
     p.add_argument("--data", required=True, help="corpus directory (e.g. from 'musebench data generate')")
     p.add_argument("--out", required=True, help="directory that receives OUT/target and/or OUT/retrain")
     p.add_argument("--size", choices=("tiny", "small", "default"), default=None,
                    help="recipe size (default: the size the mini corpus was generated at, else 'default'); only "
                         "'default' passes the validity gates (benchmarks/mini_validity.md): 'tiny' is for tests "
                         "and smoke runs, 'small' fails the knowledge and utility gates")
+    p.add_argument("--base", default=None, metavar="DIR_OR_HUB_NAME",
+                   help="fine-tune this pretrained causal LM (a directory or hub name) instead of the mini corpus's "
+                        "own base; the recipe is then the pretrained one (6 epochs, lr 5e-5) unless overridden")
     for name, kind in OVERRIDES.items():
         p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, help=f"recipe override: {name}")
     p.add_argument("--force", action="store_true", help="rebuild even when a cached model matches")
@@ -51,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     from musebench.data.synthetic import read_synthetic_meta
     from musebench.models.build import build_model
-    from musebench.models.recipe import recipe_for
+    from musebench.models.recipe import PRETRAINED_RECIPE, recipe_for
 
     set_threads(args.threads)
     device = resolve_device(args.device)
@@ -59,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("corpus directory not found", field="--data", value=args.data)
     meta = read_synthetic_meta(args.data)
     size = args.size or (meta["size"] if meta else None)
-    recipe = recipe_for(size)
-    if size in UNGATED_SIZES:
+    recipe = PRETRAINED_RECIPE if args.base else recipe_for(size)
+    if size in UNGATED_SIZES and not args.base:
         warnings.warn(f"size '{size}' does not pass the mini benchmark's validity gates (see "
                       "benchmarks/mini_validity.md); build the 'default' size for numbers you report", stacklevel=1)
     overrides = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
@@ -70,10 +79,17 @@ def run(args: argparse.Namespace) -> int:
     if args.dtype != "auto":
         overrides["bf16"] = args.dtype == "bfloat16"
     recipe = recipe.with_overrides(overrides)
+    if args.role == "base" and args.base:
+        raise ConfigError("a pretrained base is not built; build target, retrain or both from it", field="--base",
+                          value=args.base)
     roles = ("retrain", "target") if args.role == "both" else (args.role,)
     for role in roles:
         start = time.perf_counter()
         path = build_model(args.data, role, args.out, recipe=recipe, seed=args.seed, device=device,
-                           progress=not args.no_progress, force=args.force)
+                           progress=not args.no_progress, force=args.force, base=args.base)
         print(f"{role}: {path} ({time.perf_counter() - start:.1f} s)")
+    if meta and "constant_answer" in meta:  # what KnowMem reads from the answer prior alone
+        prior = meta["constant_answer"]
+        print(f"constant-answer baseline (the most frequent value per fact type): KnowMem-f {prior['knowmem_f']:.1f}, "
+              f"KnowMem-r {prior['knowmem_r']:.1f}")
     return 0

@@ -93,6 +93,9 @@ def parse_overrides(pairs: list[str]) -> dict:
             raise ConfigError(f"expected FIELD=VALUE with FIELD one of {', '.join(sorted(known))}", field="--set",
                               value=pair)
         raw = raw.strip()
+        if name == "knowmem_prompt":  # the one text setting (its values are checked by EvalSettings)
+            out[name] = raw
+            continue
         if raw.lower() == "none":
             out[name] = None
             continue

@@ -44,6 +44,7 @@ from musebench.evaluate.tasks import (
     knowmem_rows,
     knowmem_shots,
     privleak_length_limit,
+    trailing_space_is_lone_token,
     verbmem_requests,
     verbmem_rows,
 )
@@ -173,6 +174,13 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
         if crit in selected:
             shots[crit] = knowmem_shots(crit, icl, settings, corpus.source)
     notes += [f"KnowMem shots: {s['warning']}" for s in shots.values() if "warning" in s]
+    prompt_end = None  # KnowMem: the prompt's ending and whether this tokenizer isolates its trailing space
+    if shots:
+        prompt_end = {"setting": settings.knowmem_prompt, "lone_space_token": trailing_space_is_lone_token(tokenizer)}
+        if prompt_end["lone_space_token"] and settings.knowmem_prompt == "faithful":
+            notes.append("KnowMem prompt: this tokenizer encodes the trailing space of 'Answer: ' as a lone token, "
+                         "which a model rarely saw before an answer word; KnowMem may read near 0 whatever it knows. "
+                         "knowmem_prompt=no_trailing_space scores without it (recorded; MUSE's own scorer keeps it)")
     length_rule = None  # PrivLeak: the length limit and how many texts it cut
 
     if "verbmem_f" in selected:
@@ -227,6 +235,7 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
         "settings": settings.to_dict(),
         "metrics_selected": selected,
         "knowmem_shots": shots,
+        "knowmem_prompt": prompt_end,
         "privleak_length": length_rule,
         "metric_versions": {k: m.version for k, m in METRICS.items()},
         "model_fingerprint": fingerprints["model"],

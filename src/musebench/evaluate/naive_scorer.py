@@ -188,7 +188,8 @@ def naive_evaluate(model, tokenizer, corpus, settings: EvalSettings | None = Non
         context = "".join(f"Question: {s.question}\nAnswer: {s.answer}\n\n" for s in shots)
         outputs = []
         for pair in tqdm(qa, desc=f"naive {crit}", disable=not progress):
-            ids = naive_generate(model, tokenizer, context + f"Question: {pair.question}\nAnswer: ",
+            ending = "Answer:" if getattr(settings, "knowmem_prompt", "faithful") == "no_trailing_space" else "Answer: "
+            ids = naive_generate(model, tokenizer, context + f"Question: {pair.question}\n{ending}",
                                  settings.knowmem_max_new_tokens)
             answer = _decode(tokenizer, ids)
             for cut in ANSWER_CUTS:

@@ -19,6 +19,12 @@ MINK_PERCENTS: tuple[float, ...] = (5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0)
 #: Where KnowMem cuts a generated answer, in this order (MUSE's rule).
 KNOWMEM_CUTS: tuple[str, ...] = ("\n\n", "\nQuestion", "Question:")
 
+#: How the KnowMem prompt ends. ``faithful``: ``"Answer: "`` with the trailing space, as MUSE's scorer (and so
+#: the published numbers); ``no_trailing_space``: ``"Answer:"``, for tokenizers (SmolLM2, Gemma, Llama-3-style
+#: BPE) that encode that space as a lone token a model rarely saw before an answer word, after which it writes
+#: something else (a KnowMem of 0 that says nothing about knowledge). Either choice is recorded with the result.
+KNOWMEM_PROMPTS: tuple[str, ...] = ("faithful", "no_trailing_space")
+
 
 @dataclass(frozen=True)
 class EvalSettings:
@@ -39,6 +45,9 @@ class EvalSettings:
         "help": "memory per batch, GB (None = a share of the device's free memory at the start)"})
     bootstrap_samples: int = field(default=1000, metadata={"help": "bootstrap resamples for the 95% CIs"})
     seed: int = field(default=0, metadata={"help": "seed of the bootstrap"})
+    knowmem_prompt: str = field(default="faithful", metadata={
+        "help": "end of the KnowMem prompt: 'faithful' = 'Answer: ' as MUSE (default), 'no_trailing_space' = "
+                "'Answer:' (for tokenizers that make the trailing space a lone token)"})
 
     def __post_init__(self):
         problems = []
@@ -60,6 +69,8 @@ class EvalSettings:
             problems.append(("memory_budget_gb", self.memory_budget_gb, "must be > 0"))
         if not isinstance(self.bootstrap_samples, int) or self.bootstrap_samples < 0:
             problems.append(("bootstrap_samples", self.bootstrap_samples, "must be an integer >= 0"))
+        if self.knowmem_prompt not in KNOWMEM_PROMPTS:
+            problems.append(("knowmem_prompt", self.knowmem_prompt, f"must be one of {', '.join(KNOWMEM_PROMPTS)}"))
         if problems:
             name, value, why = problems[0]
             more = f" (and {len(problems) - 1} more: {', '.join(p[0] for p in problems[1:])})" if problems[1:] else ""
@@ -71,6 +82,8 @@ class EvalSettings:
     def scoring_key(self) -> dict:
         """The fields that change per-example outputs (batching and bootstrap do not)."""
         skip = {"batch_size", "memory_budget_gb", "bootstrap_samples", "seed"}
+        if self.knowmem_prompt == "faithful":  # the default keeps the keys of evaluations cached before it existed
+            skip.add("knowmem_prompt")
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
     @classmethod

@@ -21,10 +21,23 @@ from musebench.evaluate.requests import GenerateRequest, Generation
 from musebench.evaluate.settings import KNOWMEM_CUTS, EvalSettings
 
 
-def knowmem_prompt(question: str, shots: list[QAPair]) -> str:
-    """``"Question: {q}\\nAnswer: {a}\\n\\n"`` per shot, then ``"Question: {question}\\nAnswer: "``."""
+def knowmem_prompt(question: str, shots: list[QAPair], ending: str = "faithful") -> str:
+    """``"Question: {q}\\nAnswer: {a}\\n\\n"`` per shot, then ``"Question: {question}\\nAnswer: "`` (``ending``
+    ``"no_trailing_space"``: without the final space; ``settings.KNOWMEM_PROMPTS``)."""
     context = "".join(f"Question: {s.question}\nAnswer: {s.answer}\n\n" for s in shots)
-    return context + f"Question: {question}\nAnswer: "
+    prompt = context + f"Question: {question}\nAnswer: "
+    return prompt[:-1] if ending == "no_trailing_space" else prompt
+
+
+def trailing_space_is_lone_token(tokenizer) -> bool:
+    """Does this tokenizer encode the faithful prompt's final space as a token of its own (``" "`` after
+    ``":"``)? Then a model that saw answers only as ``": Paris"`` / ``" Paris"`` is asked to continue after a
+    token it rarely met there, and KnowMem can read 0 whatever it knows (``knowmem_prompt``)."""
+    probe = "Question: Where was Ada born?\nAnswer:"
+    with_space = tokenizer(probe + " ", add_special_tokens=False)["input_ids"]
+    without = tokenizer(probe, add_special_tokens=False)["input_ids"]
+    return len(with_space) == len(without) + 1 and with_space[:-1] == without and \
+        tokenizer.decode(with_space[-1:]) == " "
 
 
 def select_shots(icl: list[QAPair], num_shots: int | None) -> list[QAPair]:
@@ -91,8 +104,8 @@ def verbmem_requests(records: list[VerbMemRecord], settings: EvalSettings) -> li
 
 def knowmem_requests(qa: list[QAPair], icl: list[QAPair], settings: EvalSettings) -> list[GenerateRequest]:
     shots = select_shots(icl, settings.knowmem_num_shots)
-    return [GenerateRequest(knowmem_prompt(p.question, shots), settings.knowmem_max_new_tokens, KNOWMEM_CUTS)
-            for p in qa]
+    return [GenerateRequest(knowmem_prompt(p.question, shots, settings.knowmem_prompt),
+                            settings.knowmem_max_new_tokens, KNOWMEM_CUTS) for p in qa]
 
 
 def decode_ids(tokenizer, ids) -> str:

@@ -26,7 +26,8 @@ class Backend(Protocol):
 
     def validate_method(self, method: str, fields: dict[str, Any]) -> list[str]: ...
 
-    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: dict[str, Any], seed: int) -> Path: ...
+    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: dict[str, Any], seed: int,
+                    base: str | None = None) -> Path: ...
 
     def evaluate(self, model_path: str, corpus, settings: dict[str, Any], metrics: list[str] | None,
                  retrain_auc: float | None, checkpoint: bool, save_dir: Path | None = None) -> dict[str, Any]:
@@ -99,16 +100,18 @@ class LibraryBackend:
                               value=sorted(overrides)) from err
 
     # models ----------------------------------------------------------------------------------------------
-    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: dict[str, Any], seed: int) -> Path:
+    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: dict[str, Any], seed: int,
+                    base: str | None = None) -> Path:
         from musebench.data.synthetic import read_synthetic_meta
         from musebench.models.build import build_model
-        from musebench.models.recipe import recipe_for
+        from musebench.models.recipe import PRETRAINED_RECIPE, recipe_for
 
         chosen = None
-        if recipe:  # overrides on top of the recipe tuned for this corpus
+        if recipe:  # overrides on top of the recipe tuned for this corpus (or for a pretrained base)
             meta = read_synthetic_meta(data_dir)
-            chosen = recipe_for(meta["size"] if meta else None).with_overrides(recipe)
-        return Path(build_model(data_dir, role, out_dir, chosen, seed, device=self.device, progress=self.progress))
+            chosen = (PRETRAINED_RECIPE if base else recipe_for(meta["size"] if meta else None)).with_overrides(recipe)
+        return Path(build_model(data_dir, role, out_dir, chosen, seed, device=self.device, progress=self.progress,
+                                base=base))
 
     def _load(self, model_path: str, checkpoint: bool):
         if checkpoint:

@@ -46,11 +46,15 @@ class CorpusSpec:
 
 @dataclass
 class ModelsSpec:
-    """``target`` / ``retrain``: a model directory or hub name, or ``"build"`` to train it with ``recipe``."""
+    """``target`` / ``retrain``: a model directory or hub name, or ``"build"`` to train it with ``recipe``.
+
+    ``base``: the pretrained causal LM (directory or hub name) both built models are fine-tuned from, as in
+    MUSE; unset, a generated mini corpus uses its own mini base (pretrained on its background text)."""
 
     target: str = BUILD
     retrain: str = BUILD
     recipe: dict[str, Any] = field(default_factory=dict)  # BuildRecipe field overrides
+    base: str | None = None
 
     def source(self, role: str) -> str:
         return getattr(self, role)
@@ -301,8 +305,8 @@ def _parse_corpus(value: Any, problems: _Problems) -> CorpusSpec:
 
 def _parse_models(value: Any, problems: _Problems) -> ModelsSpec:
     value = _mapping(value, "models", problems)
-    for key in sorted(set(value) - {"target", "retrain", "recipe"}):
-        problems.add(f"models.{key}", "unknown key; expected target, retrain, recipe")
+    for key in sorted(set(value) - {"target", "retrain", "recipe", "base"}):
+        problems.add(f"models.{key}", "unknown key; expected target, retrain, recipe, base")
     spec = ModelsSpec()
     for role in ("target", "retrain"):
         src = value.get(role, BUILD)
@@ -312,6 +316,11 @@ def _parse_models(value: Any, problems: _Problems) -> ModelsSpec:
         setattr(spec, role, src)
     spec.recipe = _mapping(value.get("recipe"), "models.recipe", problems)
     _check_fields(spec.recipe, "models.recipe", "musebench.models.recipe", "BuildRecipe", problems)
+    base = value.get("base")
+    if base is not None and (not isinstance(base, str) or not base):
+        problems.add("models.base", "expected a pretrained model directory or hub name", base)
+    elif base is not None:
+        spec.base = base
     return spec
 
 

@@ -261,17 +261,18 @@ def _check_folds(ctx: RunContext) -> tuple[list[int], list[int]]:
 
 def _prepare_models(ctx: RunContext, executor=None) -> float:
     """Target and retrain (built side by side by a parallel executor); returns the build stages' wall time."""
-    recipe, seed = ctx.cfg.models.recipe, ctx.cfg.seed
-    # one directory per (corpus, recipe, seed): build_model names its output by role only
-    models_dir = cache_root(ctx.cfg) / "models" / (
-        f"{ctx.corpus.name}-{stable_hash({'corpus': ctx.corpus_key, 'recipe': recipe, 'seed': seed}, 10)}")
+    recipe, seed, base = ctx.cfg.models.recipe, ctx.cfg.seed, ctx.cfg.models.base
+    # one directory per (corpus, recipe, seed, base): build_model names its output by role only
+    models_key = {"corpus": ctx.corpus_key, "recipe": recipe, "seed": seed, **({"base": base} if base else {})}
+    models_dir = cache_root(ctx.cfg) / "models" / f"{ctx.corpus.name}-{stable_hash(models_key, 10)}"
+    with_base = {"base": base} if base else {}  # a backend without real bases is never asked for one
 
     def prepare(role: str) -> float:
         source = ctx.cfg.models.source(role)
         if source == BUILD:
             done = ctx.store.run(
-                f"build/{role}", {"corpus": ctx.corpus_key, "recipe": recipe, "role": role, "seed": seed},
-                lambda: str(ctx.backend.build_model(ctx.data_dir, role, models_dir, recipe, seed)),
+                f"build/{role}", {"corpus": ctx.corpus_key, "recipe": recipe, "role": role, "seed": seed, **with_base},
+                lambda: str(ctx.backend.build_model(ctx.data_dir, role, models_dir, recipe, seed, **with_base)),
                 still_valid=lambda p: Path(p).is_dir())
             setattr(ctx, role, ModelRef(done.result, done.key))
             return done.wall_s

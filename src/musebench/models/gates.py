@@ -18,14 +18,31 @@ class Gate:
     passed: bool
 
 
-def check_gates(target: dict[str, float], retrain: dict[str, float]) -> list[Gate]:
-    """The six gates of the mini benchmark, each with its measured values.
+#: Size-dependent thresholds: the base's held-out background KnowMem, and how far the target's KnowMem-f must
+#: rise above the constant-answer baseline (answering each question with the most frequent value of its fact
+#: type). The tiny world (tests, ``demo --quick``) is sized for speed, so its thresholds are lower, stated here.
+BASE_GATE = {"default": 60.0, "small": 60.0, "tiny": 30.0}
+ABOVE_PRIOR = {"default": 25.0, "small": 25.0, "tiny": 15.0}
+
+
+def check_base_gate(probe_knowmem: float, size: str = "default") -> Gate:
+    """The mini base is past the extraction transition: it answers questions about people it read only in
+    articles (``models.base.probe_corpus``)."""
+    need = BASE_GATE.get(size, BASE_GATE["default"])
+    return Gate("base_extraction", f"base KnowMem on held-out background questions >= {need:g}",
+                f"{probe_knowmem:.1f}", probe_knowmem >= need)
+
+
+def check_gates(target: dict[str, float], retrain: dict[str, float], constant_answer: float | None = None,
+                size: str = "default") -> list[Gate]:
+    """The gates of the mini benchmark, each with its measured values; with ``constant_answer`` (the
+    generator's constant-answer KnowMem-f, ``synthetic.json``) also the answer-prior gate.
 
     PrivLeak of the target against the retrain is (AUC_target - AUC_retrain) / AUC_retrain x 100 (MUSE C3).
     """
     t, r = target, retrain
     privleak = (t["auc"] - r["auc"]) / r["auc"] * 100 if r["auc"] else float("nan")
-    return [
+    gates = [
         Gate("verbmem", "target VerbMem >= 3 x retrain VerbMem", f"{t['verbmem_f']:.1f} vs {r['verbmem_f']:.1f}",
              t["verbmem_f"] >= 3 * r["verbmem_f"]),
         Gate("knowmem_f", "target KnowMem-forget >= retrain + 25", f"{t['knowmem_f']:.1f} vs {r['knowmem_f']:.1f}",
@@ -38,6 +55,15 @@ def check_gates(target: dict[str, float], retrain: dict[str, float]) -> list[Gat
         Gate("utility_gap", "KnowMem-retain within 10 points", f"|{t['knowmem_r'] - r['knowmem_r']:.1f}|",
              abs(t["knowmem_r"] - r["knowmem_r"]) <= 10),
     ]
+    if constant_answer is not None:
+        gates.append(above_prior_gate(t["knowmem_f"], constant_answer, size))
+    return gates
+
+
+def above_prior_gate(knowmem_f: float, constant_answer: float, size: str = "default") -> Gate:
+    need = ABOVE_PRIOR.get(size, ABOVE_PRIOR["default"])
+    return Gate("above_prior", f"target KnowMem-forget >= constant-answer baseline + {need:g}",
+                f"{knowmem_f:.1f} vs {constant_answer:.1f}", knowmem_f >= constant_answer + need)
 
 
 def gates_table(gates: list[Gate]) -> str:

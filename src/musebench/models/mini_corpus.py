@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from musebench.data.corpus import Corpus
-from musebench.data.synthetic.writer import tokenizer_texts, write_corpus
+from musebench.data.synthetic.writer import write_corpus
 
 
-def _train_and_save_tokenizer(corpus: Corpus, vocab_size: int, directory: Path) -> None:
+def _train_and_save_tokenizer(texts: list[str], vocab_size: int, directory: Path) -> None:
     from musebench.models.tokenizer import save_tokenizer, train_tokenizer
 
-    tokenizer = train_tokenizer(tokenizer_texts(corpus), vocab_size=vocab_size, trailing_space=True)
+    tokenizer = train_tokenizer(texts, vocab_size=vocab_size, trailing_space=True)
     save_tokenizer(tokenizer, directory)
 
 

@@ -143,11 +143,17 @@ def test_write_corpus_layout_tokenizer_and_same_bytes(tmp_path):
                 "privleak/retain.json", "privleak/holdout.json", "tokenizer/tokenizer.json"]
     expected += [f"{f}/forget_{k}.json" for f in ("scal", "sust") for k in (1, 2, 3, 4)]
     expected += [f"knowmem/{f}/forget_{k}_qa.json" for f in ("scal", "sust") for k in (1, 2, 3, 4)]
+    expected += [f"background/{n}.json" for n in ("articles", "drills", "probe_qa", "probe_icl", "filler",
+                                                    "names")]
     for rel in expected:
         assert (a / rel).is_file(), rel
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     assert all((a / rel).read_bytes() == (b / rel).read_bytes() for rel in files)
-    assert json.loads((a / "synthetic.json").read_text())["size"] == "tiny"
+    meta = json.loads((a / "synthetic.json").read_text())
+    assert meta["size"] == "tiny" and set(meta["constant_answer"]) == {"knowmem_f", "knowmem_r", "answers"}
+    from musebench.data.synthetic import generate_world, read_background
+
+    assert read_background(a) == generate_world("books-mini", "tiny", 5).background
     loaded = load_corpus(a)
     assert loaded.fingerprint() == generate_corpus("books-mini", "tiny", 5).fingerprint()
 

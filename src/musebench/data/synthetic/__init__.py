@@ -5,9 +5,9 @@ layout with a tokenizer the caller trains (``musebench.models.mini_corpus``). ``
 suit these short documents.
 """
 
-from musebench.data.synthetic.assemble import generate_corpus
+from musebench.data.synthetic.assemble import Background, MiniWorld, generate_corpus, generate_world
 from musebench.data.synthetic.sizes import KINDS, MINI_EVAL_SETTINGS, SIZES, SizeSpec
-from musebench.data.synthetic.writer import SYNTHETIC_META, read_synthetic_meta, write_corpus
+from musebench.data.synthetic.writer import SYNTHETIC_META, read_background, read_synthetic_meta, write_corpus
 
-__all__ = ["KINDS", "MINI_EVAL_SETTINGS", "SIZES", "SYNTHETIC_META", "SizeSpec", "generate_corpus",
-           "read_synthetic_meta", "write_corpus"]
+__all__ = ["KINDS", "MINI_EVAL_SETTINGS", "SIZES", "SYNTHETIC_META", "Background", "MiniWorld", "SizeSpec",
+           "generate_corpus", "generate_world", "read_background", "read_synthetic_meta", "write_corpus"]

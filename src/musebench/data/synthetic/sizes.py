@@ -22,19 +22,33 @@ class SizeSpec:
     #: 89.4 / 6.2 / 6.2 (utility below the retrain model's 21.9), 2 people 81.4 / 18.8 / 18.8 (before folds
     #: grew beyond forget: 78.5 / 15.6 / 22.9).
     fold_people: int = 0
+    #: The base model's pretraining population (no split uses it): ``background`` people are read in articles
+    #: and drilled in Question/Answer form; ``probe`` people are read in articles only and asked held-out
+    #: questions, the base's extraction gate.
+    background_people: int = 0
+    probe_people: int = 0
+
+    def forget_side_people(self) -> int:
+        return self.people["forget"] + 3 * self.fold_people
 
     def people_per_group(self) -> dict[str, int]:
-        """``people`` plus the fold groups ``fold2``..``fold4``."""
-        return {**self.people, **{f"fold{k}": self.fold_people for k in range(2, 5)}}
+        """``people`` plus the background groups and the fold groups ``fold2``..``fold4``. The filler group
+        (the retrain model's stand-in for the forget side) has as many people as the forget side."""
+        filler = self.forget_side_people() if self.background_people else 0
+        return {**self.people, "background": self.background_people, "probe": self.probe_people,
+                "filler": filler, **{f"fold{k}": self.fold_people for k in range(2, 5)}}
 
 
 SIZES: dict[str, SizeSpec] = {
     "tiny": SizeSpec(people={"forget": 8, "retain1": 12, "retain2": 8, "holdout": 8}, docs_per_person=3,
-                     colour_sentences=1, qa_repeats=2, drill_pairs=8, vocab_size=1024, fold_people=2),
+                     colour_sentences=1, qa_repeats=2, drill_pairs=8, vocab_size=1024, fold_people=2,
+                     background_people=32, probe_people=8),
     "small": SizeSpec(people={"forget": 16, "retain1": 24, "retain2": 16, "holdout": 16}, docs_per_person=3,
-                      colour_sentences=2, qa_repeats=2, drill_pairs=8, vocab_size=2048, fold_people=8),
+                      colour_sentences=2, qa_repeats=2, drill_pairs=8, vocab_size=2048, fold_people=8,
+                      background_people=48, probe_people=16),
     "default": SizeSpec(people={"forget": 20, "retain1": 30, "retain2": 20, "holdout": 20}, docs_per_person=3,
-                        colour_sentences=2, qa_repeats=2, drill_pairs=8, vocab_size=2048, fold_people=10),
+                        colour_sentences=2, qa_repeats=2, drill_pairs=8, vocab_size=2048, fold_people=10,
+                        background_people=60, probe_people=20),
 }
 
 #: EvalSettings field overrides for the mini corpora: documents are ~100 tokens, answers one word.

@@ -43,7 +43,7 @@ class RankBackend:
     def prepare_corpus(self, spec, out_dir: Path) -> Path:
         return Path(self.shard.from_main(lambda: str(self.inner.prepare_corpus(spec, out_dir))))
 
-    def build_model(self, data_dir, role, out_dir, recipe, seed):
+    def build_model(self, data_dir, role, out_dir, recipe, seed, base=None):
         raise ConfigError(f"cannot build the {role} model inside a multi-process launch; build it first "
                           f"(musebench build {role} ...) and give its directory under models:", field=f"models.{role}")
 

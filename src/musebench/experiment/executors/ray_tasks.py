@@ -117,8 +117,9 @@ class RayBackend:
             text = str(cause).strip().splitlines()
             raise StageTaskError(f"{type(cause).__name__}: {text[-1] if text else ''}", str(log)) from err
 
-    def build_model(self, data_dir, role, out_dir, recipe, seed):
-        return Path(self._remote("build_model", self.run_dir / "build" / role, data_dir, role, out_dir, recipe, seed))
+    def build_model(self, data_dir, role, out_dir, recipe, seed, base=None):
+        return Path(self._remote("build_model", self.run_dir / "build" / role, data_dir, role, out_dir, recipe, seed,
+                                 base))
 
     def evaluate(self, model_path, corpus, settings, metrics, retrain_auc, checkpoint, save_dir=None):
         return self._remote("evaluate", save_dir, model_path, self._corpus(corpus), settings, metrics, retrain_auc,
