@@ -43,11 +43,11 @@ class MusebenchError(Exception):
 #: ``repr`` with every size bounded: a value from a hostile file (a YAML alias bomb expands to billions of
 #: items, a nested list to thousands of levels) is shown in constant time, never expanded.
 _REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 78, 78
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 158, 78  # a path is shown whole
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
 
 
-def shown_value(value: object, limit: int = 80) -> str:
+def shown_value(value: object, limit: int = 160) -> str:
     """A short ``repr`` of ``value`` for an error line (at most ``limit`` characters)."""
     try:
         shown = _REPR.repr(value)
