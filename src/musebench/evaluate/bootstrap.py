@@ -34,12 +34,7 @@ def bootstrap_ci(statistic: Callable[..., float], groups: Sequence[Sequence[floa
     else:
         values = np.array([statistic(*(a[d[b]] for a, d in zip(arrays, draws))) for b in range(samples)],
                           dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return None
-    tail = (1 - level) / 2 * 100
-    lo, hi = np.percentile(values, [tail, 100 - tail])
-    return [float(lo), float(hi)]
+    return percentile_interval(values, level)
 
 
 def resample_indices(rng: np.random.Generator, n: int, clusters: Sequence | None = None) -> np.ndarray:
@@ -77,6 +72,11 @@ def paired_bootstrap_ci(statistic: Callable[..., float], groups: Sequence[Sequen
             idx = resample_indices(rng, len(g[0]), labels)
             args += [a[idx] for a in g]
         values[b] = statistic(*args)
+    return percentile_interval(values, level)
+
+
+def percentile_interval(values: np.ndarray, level: float) -> list[float] | None:
+    """``[lo, hi]``: the central ``level`` percentile interval of the finite bootstrap values (None if none)."""
     values = values[np.isfinite(values)]
     if len(values) == 0:
         return None
