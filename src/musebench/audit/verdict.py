@@ -26,7 +26,6 @@ is; any leak makes the verdict "leak"; otherwise it is "below unseen" or "inconc
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -35,6 +34,7 @@ import numpy as np
 from musebench.audit.measure import Measurement, headline_attack
 from musebench.audit.settings import AuditSettings
 from musebench.audit.stats import Side, TestResult, holm, paired, two_sample, units_needed
+from musebench.evaluate.bootstrap import paired_bootstrap_ci
 from musebench.evaluate.metrics import auc, auc_by_ranks
 
 RULE = (
@@ -102,24 +102,9 @@ def bootstrap(
 
     Aligned arrays (the same documents under two models) keep their pairing; groups are resampled
     independently. Seeded by ``seed`` and ``name`` so a CI does not depend on what was computed before it.
+    The evaluation's paired bootstrap does the work (one implementation for both).
     """
-    groups = [[np.asarray(a, dtype=np.float64) for a in g] for g in groups]
-    if any(len(g[0]) == 0 for g in groups):
-        return None
-    rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
-    values = []
-    for _ in range(samples):
-        args = []
-        for g in groups:
-            idx = rng.integers(0, len(g[0]), len(g[0]))
-            args += [a[idx] for a in g]
-        values.append(stat(*args))
-    values = np.asarray(values)
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return None
-    lo, hi = np.percentile(values, [2.5, 97.5])
-    return [float(lo), float(hi)]
+    return paired_bootstrap_ci(stat, groups, samples, seed, name)
 
 
 def _mean(a) -> float:
