@@ -3,9 +3,9 @@
 Every module of ``src/musebench`` is parsed with ``ast`` (nothing is imported, so this runs in a second).
 Imports are kept in three kinds: ``top`` (run when the module is imported: the module body, including
 ``try`` / ``if`` blocks and class bodies), ``lazy`` (inside a function: run when it is called) and ``typing``
-(under ``if TYPE_CHECKING:``: never run). A circle matters only among ``top`` imports (that is what breaks
-an import); the layering rules hold for ``top`` and ``lazy`` alike, since a lazy import upward is still a
-dependency upward.
+(under ``if TYPE_CHECKING:``: never run). A circle among ``top`` imports breaks an import; one that closes
+only through a ``typing`` import is refused too (two modules that need each other's names are one idea); the
+layering rules hold for ``top`` and ``lazy`` alike, since a lazy import upward is still a dependency upward.
 
 Print the graph between packages (and any circle) with:
 
@@ -203,6 +203,25 @@ def test_every_module_is_parsed(modules):
 
 def test_no_import_circle_among_top_level_imports(modules):
     assert find_cycle(top_graph(modules)) is None
+
+
+def test_no_import_circle_even_through_type_checking_imports(modules):
+    """A circle hidden under ``if TYPE_CHECKING:`` still ties two modules into one: it is refused too."""
+    graph = {name: mod.imports["top"] | mod.imports["typing"] for name, mod in modules.items()}
+    assert find_cycle(graph) is None
+
+
+def test_checker_finds_a_circle_through_a_type_checking_import(tmp_path):
+    src = make_tree(tmp_path, {
+        "__init__.py": "", "results/__init__.py": "",
+        "results/records.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                              "    from musebench.results.robustness import R\n",
+        "results/robustness.py": "from musebench.results.records import Interval\n"})
+    mods = load_modules(src)
+    assert find_cycle(top_graph(mods)) is None
+    graph = {name: mod.imports["top"] | mod.imports["typing"] for name, mod in mods.items()}
+    assert find_cycle(graph) == ["musebench.results.records", "musebench.results.robustness",
+                                 "musebench.results.records"]
 
 
 def test_data_hub_and_loaders_do_not_import_each_other(modules):

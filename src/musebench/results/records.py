@@ -12,19 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from musebench.results.robustness import Robustness
+from musebench.results.interval import Interval, ci_dict
+from musebench.results.robustness import Robustness
 
 SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
-
-Interval = tuple[float, float]
-
-
-def _ci_dict(ci: Mapping[str, Interval]) -> dict[str, list[float]]:
-    return {k: [lo, hi] for k, (lo, hi) in ci.items()}
 
 
 @dataclass(frozen=True)
@@ -40,7 +34,7 @@ class Scored:
         return self.scores.get(key)
 
     def scored_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"scores": dict(self.scores), "ci": _ci_dict(self.ci)}
+        out: dict[str, Any] = {"scores": dict(self.scores), "ci": ci_dict(self.ci)}
         if self.privacy is not None:
             out["privacy"] = self.privacy
         return out
@@ -176,7 +170,7 @@ class MethodResult:
         if self.checkpoints_trained is not None:
             out["checkpoints_trained"] = self.checkpoints_trained
         out.update({"selected": self.selected, "selection_reason": self.selection_reason,
-                    "selected_scores": dict(chosen.scores), "selected_ci": _ci_dict(chosen.ci),
+                    "selected_scores": dict(chosen.scores), "selected_ci": ci_dict(chosen.ci),
                     "timing_s": dict(self.timing_s)})
         if self.scalability:
             out["scalability"] = [f.to_dict() for f in self.scalability]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from musebench.results.records import Interval
+from musebench.results.interval import Interval
 
 #: Per-criterion ratio blocks of an attack entry, in the order the file lists them.
 RATIO_FIELDS = ("shift", "recovery", "control_recovery", "control_gain", "excess", "measure", "kept")
