@@ -13,14 +13,14 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def test_ls_lists_every_registered_method_metric_and_builtin_experiment(capsys):
-    from musebench.evaluate.metrics import METRICS
+    from musebench.evaluate.registry import TASKS
     from musebench.experiment.demo import builtin_names
     from musebench.unlearn import METHODS
 
     assert main(["ls"]) == 0
     out = capsys.readouterr().out
     sections = dict(zip(("methods", "metrics", "experiments"), out.split("\n\n"), strict=True))
-    for section, names in (("methods", METHODS), ("metrics", METRICS), ("experiments", builtin_names())):
+    for section, names in (("methods", METHODS), ("metrics", TASKS), ("experiments", builtin_names())):
         listed = [line.split()[0] for line in sections[section].splitlines()[1:]]
         assert listed == list(names), section
         assert all(len(line.split(None, 1)) == 2 for line in sections[section].splitlines()[1:])  # a summary each

@@ -72,6 +72,7 @@ class Criterion:
     name: str  # the paper's short name
     measured_by: str  # in words
     key: str  # the score key, or the results block (``scalability``, ``sustainability``, ``robustness``)
+    needs: tuple[str, ...] = ()  # the corpus parts (``Corpus`` attributes) it cannot be computed without
 
     @property
     def heading(self) -> str:
@@ -85,12 +86,12 @@ class Criterion:
 
 
 CRITERIA: dict[str, Criterion] = {c.code: c for c in (
-    Criterion("C1", "No verbatim memorization", "VerbMem on forget", "verbmem_f"),
-    Criterion("C2", "No knowledge memorization", "KnowMem on forget", "knowmem_f"),
-    Criterion("C3", "No privacy leakage", "PrivLeak", "privleak"),
-    Criterion("C4", "Utility preserved", "KnowMem on retain", "knowmem_r"),
-    Criterion("C5", "Scalability", "forget sets of growing size", "scalability"),
-    Criterion("C6", "Sustainability", "sequential requests", "sustainability"),
+    Criterion("C1", "No verbatim memorization", "VerbMem on forget", "verbmem_f", ("verbmem_forget",)),
+    Criterion("C2", "No knowledge memorization", "KnowMem on forget", "knowmem_f", ("knowmem_forget_qa",)),
+    Criterion("C3", "No privacy leakage", "PrivLeak", "privleak", ("privleak_forget", "privleak_holdout")),
+    Criterion("C4", "Utility preserved", "KnowMem on retain", "knowmem_r", ("knowmem_retain_qa",)),
+    Criterion("C5", "Scalability", "forget sets of growing size", "scalability", ("scal",)),
+    Criterion("C6", "Sustainability", "sequential requests", "sustainability", ("sust",)),
     Criterion("C7", "Robust forgetting", "KnowMem-f under attacks", "robustness"),
 )}
 #: The paper's six (C7 is an addition from later work: Zhang et al., Hu et al., ICLR 2025).
@@ -106,6 +107,9 @@ def criterion_of(key: str) -> Criterion | None:
 
 #: The scores that are criteria (C1-C4), in record order: what an evaluation computes unless told otherwise.
 CRITERION_SCORES: tuple[str, ...] = tuple(k for k in SCORE_KEYS if criterion_of(k))
+#: The paper's six criteria in record order (C1-C4's scores, then the follow-up requests): what a corpus is
+#: checked for, each by its ``needs``.
+CORPUS_CRITERIA: tuple[Criterion, ...] = tuple(criterion_of(k) for k in (*CRITERION_SCORES, *FOLLOW_UPS))
 
 
 def title(key: str) -> str:

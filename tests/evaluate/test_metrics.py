@@ -10,7 +10,6 @@ import torch
 
 from musebench.evaluate.bootstrap import bootstrap_ci
 from musebench.evaluate.metrics import (
-    METRICS,
     auc,
     auc_by_ranks,
     knowmem_cut,
@@ -137,11 +136,19 @@ def test_bootstrap_ci_contains_estimate_and_is_seeded():
     assert bootstrap_ci(mean_x100, [[]], samples=10, seed=0) is None
 
 
-def test_registry_metadata():
-    for key in ("verbmem_f", "knowmem_f", "knowmem_r", "auc", "privleak"):
-        assert key in METRICS and METRICS[key].version >= 1 and METRICS[key].needs
-    assert METRICS["verbmem_f"].higher_is_better is False
-    assert METRICS["knowmem_r"].higher_is_better is True
+def test_task_registry_metadata():
+    from musebench.criteria import CRITERIA, SCORES
+    from musebench.evaluate.registry import TASKS, task_named
+
+    assert list(TASKS) == ["verbmem_f", "knowmem_f", "knowmem_r", "privleak", "privacy"]
+    reported = {key: t for t in TASKS.values() for key in t.scores}
+    assert set(reported) == set(SCORES)  # every MUSE score has one task computing it, metadata from criteria
+    assert all(t.version >= 1 and t.needs and t.scores[k] is SCORES[k] for k, t in reported.items())
+    for code in ("C1", "C2", "C3", "C4"):  # a criterion's corpus needs are stated once, on the criterion
+        assert TASKS[CRITERIA[code].key].needs == CRITERIA[code].needs
+    assert TASKS["privacy"].needs == CRITERIA["C3"].needs and TASKS["privacy"].covers == ("privleak",)
+    assert task_named("AUC") is TASKS["privleak"] and task_named("utility") is TASKS["knowmem_r"]
+    assert [t.name for t in TASKS.values() if not t.default] == ["privacy"]
 
 
 def test_batched_bootstrap_equals_the_per_resample_loop():

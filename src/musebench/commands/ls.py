@@ -50,9 +50,10 @@ def _option_line(f) -> str:
 
 
 def metrics() -> list[tuple[str, str]]:
-    from musebench.evaluate.metrics import METRICS
+    from musebench.evaluate.registry import TASKS, load_plugin_tasks
 
-    return [(key, f"{m.name} [{m.unit}]") for key, m in METRICS.items()]
+    load_plugin_tasks()
+    return [(name, t.description + ("" if t.default else " (opt-in)")) for name, t in TASKS.items()]
 
 
 def _experiment_summary(raw: dict) -> str:

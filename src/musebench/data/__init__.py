@@ -1,6 +1,6 @@
 """MUSE data: the typed corpus, loaders for every source, validation and the mini-benchmark generator."""
 
-from musebench.data.corpus import CRITERION_REQUIREMENTS, CRITERION_TITLES, Corpus
+from musebench.data.corpus import CRITERION_TITLES, Corpus
 from musebench.data.files import DataWarning, MissingDataWarning, Problem
 from musebench.data.layout import save_corpus
 from musebench.data.loaders import load_corpus, load_corpus_dir, load_corpus_from_files
@@ -9,7 +9,6 @@ from musebench.data.summary import SplitSummary, describe
 from musebench.data.validate import ValidationReport, validate_directory
 
 __all__ = [
-    "CRITERION_REQUIREMENTS",
     "CRITERION_TITLES",
     "Corpus",
     "DataWarning",

@@ -9,26 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from musebench.criteria import CRITERIA, MUSE_CRITERIA
+from musebench.criteria import CORPUS_CRITERIA
 from musebench.data.records import QAPair, VerbMemRecord
 from musebench.io import stable_hash
-
-#: Criterion name -> the corpus parts it needs (attribute names of ``Corpus``).
-CRITERION_REQUIREMENTS: dict[str, tuple[str, ...]] = {
-    "verbmem_f": ("verbmem_forget",),
-    "knowmem_f": ("knowmem_forget_qa",),
-    "knowmem_r": ("knowmem_retain_qa",),
-    "privleak": ("privleak_forget", "privleak_holdout"),
-    "scalability": ("scal",),
-    "sustainability": ("sust",),
-}
 
 #: Parts no model trains on and none of the six criteria reads (C7's probes): left out of the fingerprint, so
 #: adding them does not invalidate built models or cached evaluations; the robustness stages hash them.
 PROBE_PARTS = ("knowmem_forget_qa_paraphrase",)
 
 #: Human names for the six MUSE criteria (``musebench.criteria``), by what each needs from a corpus.
-CRITERION_TITLES: dict[str, str] = {CRITERIA[code].key: CRITERIA[code].title for code in MUSE_CRITERIA}
+CRITERION_TITLES: dict[str, str] = {c.key: c.title for c in CORPUS_CRITERIA}
 
 
 @dataclass
@@ -63,16 +53,16 @@ class Corpus:
     source: str = ""  # where it was loaded from (directory, hub name, files)
 
     def criteria(self) -> list[str]:
-        """The criteria this corpus has the data for, in MUSE order."""
-        return [c for c, parts in CRITERION_REQUIREMENTS.items() if all(getattr(self, p) for p in parts)]
+        """The criteria this corpus has the data for, in MUSE order (each by ``Criterion.needs``)."""
+        return [c.key for c in CORPUS_CRITERIA if all(getattr(self, p) for p in c.needs)]
 
     def missing_criteria(self) -> dict[str, list[str]]:
         """Criterion -> the parts it lacks, for every criterion that cannot be computed."""
         out = {}
-        for crit, parts in CRITERION_REQUIREMENTS.items():
-            lacking = [p for p in parts if not getattr(self, p)]
+        for crit in CORPUS_CRITERIA:
+            lacking = [p for p in crit.needs if not getattr(self, p)]
             if lacking:
-                out[crit] = lacking
+                out[crit.key] = lacking
         return out
 
     def forget_split(self, spec: str = "forget") -> list[str]:

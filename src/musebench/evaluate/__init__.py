@@ -7,16 +7,10 @@ contract (see ``model_io``).
 """
 
 from musebench.evaluate.engine import evaluate, measure_retrain_auc
-from musebench.evaluate.metrics import METRICS, Metric
+from musebench.evaluate.registry import TASKS, register_task
 from musebench.evaluate.result import EvalResult
 from musebench.evaluate.settings import RELEASE_RETRAIN_AUC, EvalSettings
+from musebench.evaluate.task import EvalContext, Task
 
-__all__ = [
-           "METRICS",
-           "RELEASE_RETRAIN_AUC",
-           "EvalResult",
-           "EvalSettings",
-           "Metric",
-           "evaluate",
-           "measure_retrain_auc",
-]
+__all__ = ["RELEASE_RETRAIN_AUC", "TASKS", "EvalContext", "EvalResult", "EvalSettings", "Task", "evaluate",
+           "measure_retrain_auc", "register_task"]

@@ -1,8 +1,9 @@
 """``evaluate``: the six-way MUSE evaluation of one model on one corpus.
 
-Phase 1 turns the selected criteria into generate / token-log-prob requests, which the runner
-deduplicates, batches and caches; phase 2 applies the pure metric functions to the per-example outputs
-and adds seeded bootstrap CIs. Everything is validated before the first forward pass.
+The engine loops over the selected tasks of ``registry.TASKS`` (``task.Task``): each turns the corpus into
+generate / token-log-prob requests, which the runner deduplicates, batches and caches, then its outputs into
+per-example rows and the rows into scores with seeded bootstrap CIs. Everything is validated before the first
+forward pass.
 """
 
 from __future__ import annotations
@@ -12,118 +13,67 @@ import datetime as _dt
 import torch
 
 from musebench.errors import ConfigError, DataError
-from musebench.evaluate.bootstrap import bootstrap_ci
 from musebench.evaluate.cache import ENGINE_VERSION, ResultCache
 from musebench.evaluate.fingerprint import model_fingerprint, tokenizer_fingerprint
-from musebench.evaluate.metrics import (
-    METRICS,
-    SELECTABLE,
-    auc,
-    auc_by_ranks,
-    mean_x100,
-    privleak,
-    reported_mean_x100,
-    rows_mean_x100,
-)
 from musebench.evaluate.model_io import model_device
-from musebench.evaluate.privacy import (
-    MeasuredAUC,
-    attack_scores,
-    c3_resolution_note,
-    k_label,
-    privacy_table,
-    privleak_ci,
-)
-from musebench.evaluate.requests import LogprobRequest
+from musebench.evaluate.privacy import MeasuredAUC
+from musebench.evaluate.registry import TASKS, load_plugin_tasks, task_named
 from musebench.evaluate.result import EvalResult
 from musebench.evaluate.runner import Runner
-from musebench.evaluate.settings import MINK_PERCENTS, EvalSettings, resolve_retrain_auc
+from musebench.evaluate.settings import EvalSettings, resolve_retrain_auc
 from musebench.evaluate.sharding import current_shard
-from musebench.evaluate.tasks import (
-    knowmem_requests,
-    knowmem_rows,
-    knowmem_shots,
-    privleak_length_limit,
-    trailing_space_is_lone_token,
-    verbmem_requests,
-    verbmem_rows,
-)
+from musebench.evaluate.task import EvalContext
 from musebench.versions import package_versions
-
-#: What each selectable criterion needs from the corpus (attribute names of ``Corpus``).
-NEEDS: dict[str, tuple[str, ...]] = {
-    "verbmem_f": ("verbmem_forget",),
-    "knowmem_f": ("knowmem_forget_qa",),
-    "knowmem_r": ("knowmem_retain_qa",),
-    "privleak": ("privleak_forget", "privleak_holdout"),
-    "privacy": ("privleak_forget", "privleak_holdout"),
-}
-ALIASES = {"auc": "privleak", "utility": "knowmem_r", "verbmem": "verbmem_f"}
-
-
-#: The membership-inference suite costs a second forward per text and the moments of every next-token
-#: distribution (~3x the work of PrivLeak alone): only computed when asked for by name or with 'all'.
-OPT_IN = ("privacy",)
 
 
 def resolve_metrics(corpus, metrics) -> list[str]:
-    """The criteria to compute, in MUSE order; unknown names and missing corpus parts fail together.
+    """The criteria to compute, in registry order; unknown names and missing corpus parts fail together.
 
-    Default: every MUSE criterion the corpus has data for; 'all' adds the opt-in membership suite.
+    Default: every default task (MUSE's criteria) the corpus has data for; 'all' adds the opt-in ones (the
+    membership suite ``privacy``: a second forward per text and every next-token distribution's moments).
     """
+    load_plugin_tasks()
     if isinstance(metrics, str):
         metrics = [m for m in metrics.split(",") if m.strip()]
     if metrics is None or list(metrics) in (["all"], []):
         everything = metrics is not None and list(metrics) == ["all"]
-        return [m for m in SELECTABLE if all(getattr(corpus, p) for p in NEEDS[m])
-                and (everything or m not in OPT_IN)]
-    chosen = [ALIASES.get(m.strip().lower(), m.strip().lower()) for m in metrics]
-    unknown = [m for m in chosen if m not in SELECTABLE]
+        return [name for name, t in TASKS.items() if all(getattr(corpus, p) for p in t.needs)
+                and (everything or t.default)]
+    found = {m: task_named(m) for m in metrics}
+    unknown = [m.strip().lower() for m, t in found.items() if t is None]
     if unknown:
-        raise ConfigError(f"unknown metric; choose from {', '.join(SELECTABLE)} or 'all'", field="metrics",
+        raise ConfigError(f"unknown metric; choose from {', '.join(TASKS)} or 'all'", field="metrics",
                           value=unknown if len(unknown) > 1 else unknown[0])
-    lacking = [f"{m} needs {p}" for m in chosen for p in NEEDS[m] if not getattr(corpus, p)]
+    chosen = {t.name for t in found.values()}
+    lacking = [f"{m} needs {p}" for m in TASKS if m in chosen for p in TASKS[m].needs if not getattr(corpus, p)]
     if lacking:
         raise DataError("corpus lacks data for the selected metrics: " + "; ".join(lacking),
                         file=getattr(corpus, "source", None) or corpus.name, field="metrics")
-    return [m for m in SELECTABLE if m in chosen]
+    return [m for m in TASKS if m in chosen]
 
 
 def check_texts(corpus, selected: list[str]) -> None:
     """Empty prompts or texts cannot be scored: report every one of them before any model call."""
-    problems = []
-    parts = {"verbmem_f": [("verbmem_forget", lambda r: r.prompt)],
-             "knowmem_f": [("knowmem_forget_qa", lambda r: r.question)],
-             "knowmem_r": [("knowmem_retain_qa", lambda r: r.question)],
-             "privleak": [("privleak_forget", str), ("privleak_holdout", str)],
-             "privacy": [("privleak_forget", str), ("privleak_holdout", str), ("privleak_retain", str)]}
-    for m in selected:
-        for attr, text_of in parts[m]:
-            problems += [f"{attr}[{i}]" for i, r in enumerate(getattr(corpus, attr)) if not text_of(r).strip()]
+    problems = [where for m in selected for where in TASKS[m].empty_texts(corpus)]
     if problems:
         raise DataError(f"{len(problems)} empty text(s): {', '.join(sorted(set(problems))[:10])}",
                         file=getattr(corpus, "source", None) or corpus.name)
 
 
 def prefetch_scorer_modules(selected: list[str]):
-    """Import ROUGE (rouge_score pulls in nltk) and sklearn (scipy) in a background thread while the model runs.
-
-    They are needed only after the forward passes, and importing them costs ~1.5 CPU seconds of start-up.
-    Importing is thread-safe (the import lock); torch releases the GIL during its kernels, so this overlaps.
-    The caller joins the returned thread before it returns: no import is left running (e.g. across a fork).
+    """Import what the tasks score with (ROUGE pulls in nltk, sklearn scipy) in a background thread while
+    the model runs: ~1.5 CPU seconds of start-up, needed only after the forward passes. Importing is
+    thread-safe (the import lock); torch releases the GIL during its kernels, so this overlaps. The caller
+    joins the returned thread before it returns: no import is left running (e.g. across a fork).
     """
     import threading
 
-    from musebench.evaluate import metrics
-
     def load():
-        try:
-            if any(m.startswith(("verbmem", "knowmem")) for m in selected):
-                metrics._rouge_l()
-            if "privleak" in selected or "privacy" in selected:
-                import sklearn.metrics  # noqa: F401
-        except Exception:  # noqa: BLE001 - the main thread meets the same error where it can report it
-            pass
+        for name in selected:
+            try:
+                TASKS[name].prefetch()
+            except Exception:  # noqa: BLE001 - the main thread meets the same error where it can report it
+                pass
 
     thread = threading.Thread(target=load, name="musebench-prefetch", daemon=True)
     thread.start()
@@ -162,82 +112,29 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
     if force and current_shard().is_main:  # the others start storing only after the main one's first broadcast
         cache.clear()
     runner = Runner(model, tokenizer, settings, cache, progress)
-
-    scores: dict[str, float | None] = {}
-    ci: dict[str, list[float] | None] = {}
+    ctx = EvalContext(model, tokenizer, corpus, settings, runner, selected,
+                      boot=dict(samples=settings.bootstrap_samples, seed=settings.seed),
+                      retrain_auc=retrain_value, retrain_source=retrain_source, reference_model=reference_model,
+                      cache_dir=cache_dir, device=device)
+    covered = {c for m in selected for c in TASKS[m].covers}
+    tasks = [TASKS[m] for m in selected if m not in covered]
+    for task in tasks:  # warnings and provenance before any model call
+        task.prepare(ctx)
     rows: list[dict] = []
-    notes: list[str] = []
-    boot = dict(samples=settings.bootstrap_samples, seed=settings.seed)
-    # KnowMem criterion -> shots used / requested / available (warns, before any model call, when short)
-    shots = {}
-    for crit, icl in (("knowmem_f", corpus.knowmem_forget_qa_icl), ("knowmem_r", corpus.knowmem_retain_qa_icl)):
-        if crit in selected:
-            shots[crit] = knowmem_shots(crit, icl, settings, corpus.source)
-    notes += [f"KnowMem shots: {s['warning']}" for s in shots.values() if "warning" in s]
-    prompt_end = None  # KnowMem: the prompt's ending and whether this tokenizer isolates its trailing space
-    if shots:
-        prompt_end = {"setting": settings.knowmem_prompt, "lone_space_token": trailing_space_is_lone_token(tokenizer)}
-        if prompt_end["lone_space_token"] and settings.knowmem_prompt == "faithful":
-            notes.append("KnowMem prompt: this tokenizer encodes the trailing space of 'Answer: ' as a lone token, "
-                         "which a model rarely saw before an answer word; KnowMem may read near 0 whatever it knows. "
-                         "knowmem_prompt=no_trailing_space scores without it (recorded; MUSE's own scorer keeps it)")
-    length_rule = None  # PrivLeak: the length limit and how many texts it cut
-
-    if "verbmem_f" in selected:
-        reqs = verbmem_requests(corpus.verbmem_forget, settings)
-        out = runner.generate("generate-verbmem_f", reqs)
-        crit_rows = verbmem_rows(tokenizer, corpus.verbmem_forget, reqs, out, settings)
-        rows += _add_rouge_score("verbmem_f", crit_rows, scores, ci, boot)
-    for crit, qa, icl in (("knowmem_f", corpus.knowmem_forget_qa, corpus.knowmem_forget_qa_icl),
-                          ("knowmem_r", corpus.knowmem_retain_qa, corpus.knowmem_retain_qa_icl)):
-        if crit in selected:
-            reqs = knowmem_requests(qa, icl, settings)
-            out = runner.generate(f"generate-{crit}", reqs)
-            rows += _add_rouge_score(crit, knowmem_rows(crit, tokenizer, qa, reqs, out), scores, ci, boot)
-
-    privacy: dict = {}
-    if "privleak" in selected or "privacy" in selected:
-        suite = "privacy" in selected
-        privacy, split_rows = _privacy(runner, corpus, settings, suite, reference_model, cache_dir, device)
-        rows += split_rows
-        length_rule = privleak_length_limit(tokenizer, [r["input"] for r in split_rows],
-                                            settings.privleak_max_length, lowercase_twins=suite)
-        cut = length_rule["texts_cut"] + length_rule.get("lowercase_twins_cut", 0)
-        if cut:
-            notes.append(f"PrivLeak: privacy texts cut to {length_rule['max_length']} tokens "
-                         f"(privleak_max_length): {length_rule['texts_cut']} of {length_rule['texts']} texts, "
-                         f"{length_rule.get('lowercase_twins_cut', 0)} lower-cased twins; MUSE scores whole texts")
-        headline = privacy["headline_attack"]
-        forget = [r["scores"][headline] for r in split_rows if r["split"] == "forget"]
-        holdout = [r["scores"][headline] for r in split_rows if r["split"] == "holdout"]
-        scores["auc"] = auc(forget, holdout)
-        ci["auc"] = bootstrap_ci(auc_by_ranks, [forget, holdout], name="auc", **boot)
-        privacy.update(retrain_auc=retrain_value, retrain_auc_source=retrain_source)
-        if retrain_value is None:
-            scores["privleak"] = None
-            ci["privleak"] = None
-            notes.append("PrivLeak unavailable: no retrain AUC known. Pass --retrain DIR (measured) or "
-                         "--retrain-auc X|news|books (a constant); it is never assumed to be 0.5.")
-        else:
-            scores["privleak"] = privleak(scores["auc"], retrain_value)
-            if isinstance(retrain_value, MeasuredAUC):  # both AUCs uncertain: resample both models' scores
-                ci["privleak"] = privleak_ci(forget, holdout, retrain_value, **boot)
-                retrain_value = float(retrain_value)
-            else:  # a constant: PrivLeak is an increasing affine map of the AUC, its percentiles the AUC's
-                ci["privleak"] = [privleak(v, retrain_value) for v in ci["auc"]] if ci["auc"] else None
-            note = c3_resolution_note(ci["privleak"])
-            if note:
-                notes.append(note)
+    for task in tasks:
+        requests = task.requests(ctx)
+        task_rows = task.rows(ctx, requests, task.outputs(ctx, requests))
+        task.score(ctx, task_rows)
+        rows += task_rows
 
     provenance = {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "engine_version": ENGINE_VERSION,
         "settings": settings.to_dict(),
         "metrics_selected": selected,
-        "knowmem_shots": shots,
-        "knowmem_prompt": prompt_end,
-        "privleak_length": length_rule,
-        "metric_versions": {k: m.version for k, m in METRICS.items()},
+        **{k: v for t in TASKS.values() for k, v in t.provenance.items()},  # what a task that did not run reads
+        **ctx.provenance,
+        "metric_versions": {key: t.version for t in TASKS.values() for key in t.scores},
         "model_fingerprint": fingerprints["model"],
         "tokenizer_fingerprint": fingerprints["tokenizer"],
         "corpus": {"name": corpus.name, "source": corpus.source, "fingerprint": fingerprints["corpus"]},
@@ -253,7 +150,8 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
         "timing_s": {k: round(v, 3) for k, v in runner.timing.items()},
         "cpu_s": {k: round(v, 3) for k, v in runner.cpu_time.items()},
     }
-    return EvalResult(scores=scores, ci=ci, privacy=privacy, notes=notes, provenance=provenance, per_example=rows)
+    return EvalResult(scores=ctx.scores, ci=ctx.ci, privacy=ctx.privacy, notes=ctx.notes, provenance=provenance,
+                      per_example=rows)
 
 
 def measure_retrain_auc(model, tokenizer, corpus, settings: EvalSettings | None = None, cache_dir=None,
@@ -275,59 +173,6 @@ def retrain_reference(result: EvalResult) -> MeasuredAUC | None:
     holdout = [r["scores"][headline] for r in result.per_example
                if r.get("criterion") == "privleak" and r["split"] == "holdout"]
     return MeasuredAUC(forget, holdout, float(result.scores["auc"]))
-
-
-def _add_rouge_score(crit, crit_rows, scores, ci, boot) -> list[dict]:
-    values = [r["scores"]["rougeL_f1"] for r in crit_rows]
-    scores[crit] = reported_mean_x100(values)
-    ci[crit] = bootstrap_ci(mean_x100, [values], name=crit, batched=rows_mean_x100, **boot)
-    return crit_rows
-
-
-def _privacy(runner, corpus, settings, suite, reference_model, cache_dir, device):
-    """Per-split attack scores (rows) and the attack table.
-
-    PrivLeak alone asks for one log-probs-only forward per text and its headline Min-K%; the suite adds
-    every K, Min-K%++'s moments, zlib and the lower-cased twin (module ``privacy``).
-    """
-    headline_k = float(settings.mink_k)
-    ks = tuple(sorted(set(MINK_PERCENTS) | {headline_k})) if suite else (headline_k,)
-    splits = {"forget": corpus.privleak_forget, "holdout": corpus.privleak_holdout}
-    if suite and corpus.privleak_retain:
-        splits = {"forget": corpus.privleak_forget, "retain": corpus.privleak_retain,
-                  "holdout": corpus.privleak_holdout}
-    max_len = settings.privleak_max_length
-    texts = [t for split in splits.values() for t in split]
-    own = [LogprobRequest(t, max_len, moments=suite) for t in texts]
-    requests = list(own)
-    if suite:
-        requests += [LogprobRequest(t.lower(), max_len, moments=False) for t in texts]  # NLL only
-    stats = runner.token_logprobs("logprobs-privleak", requests)
-    ref_stats = None
-    if reference_model is not None:
-        ref_cache = ResultCache(cache_dir, {"model": model_fingerprint(reference_model),
-                                            "tokenizer": tokenizer_fingerprint(runner.tokenizer),
-                                            "corpus": corpus.fingerprint(), "settings": settings.scoring_key(),
-                                            "device": device.type})
-        ref_runner = Runner(reference_model, runner.tokenizer, settings, ref_cache, runner.progress)
-        ref_stats = ref_runner.token_logprobs("logprobs-privleak",
-                                              [LogprobRequest(t, max_len, moments=False) for t in texts])
-
-    rows, by_split = [], {}
-    for split, split_texts in splits.items():
-        by_split[split] = []
-        for i, text in enumerate(split_texts):
-            key = LogprobRequest(text, max_len, moments=suite).key()
-            lower = stats[LogprobRequest(text.lower(), max_len, moments=False).key()] if suite else None
-            ref = ref_stats[LogprobRequest(text, max_len, moments=False).key()] if ref_stats is not None else None
-            s = attack_scores(text, stats[key], lower, ref, ks, suite=suite)
-            by_split[split].append(s)
-            rows.append({"criterion": "privleak", "split": split, "index": i, "input": text,
-                         "n_tokens": stats[key].n_tokens, "scores": s})
-    headline = f"mink_{k_label(headline_k)}"
-    table = privacy_table(by_split)
-    return {"headline_attack": headline, "splits": {s: len(v) for s, v in splits.items()},
-            "suite": suite, "attacks": table}, rows
 
 
 def _dtype_name(model) -> str | None:

@@ -1,4 +1,4 @@
-"""The metric math of MUSE, as pure functions of per-example outputs, and the ``METRICS`` registry.
+"""The metric math of MUSE, as pure functions of per-example outputs (the tasks of ``registry`` call them).
 
 Conventions (MUSE-SPEC, "the six criteria"):
 - ROUGE is ``rouge_score`` ROUGE-L F1 without stemming, called as ``score(target=reference,
@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
-from musebench.criteria import CRITERION_SCORES, SCORES
 from musebench.evaluate.settings import KNOWMEM_CUTS
 
 
@@ -204,46 +202,6 @@ def privleak(auc_value: float, auc_retrain: float) -> float:
     if auc_retrain is None or not auc_retrain > 0:
         return float("nan")
     return float((auc_value - auc_retrain) / auc_retrain * 100)
-
-
-@dataclass(frozen=True)
-class Metric:
-    """Metadata of one reported score; ``needs`` names the per-example outputs ``fn`` consumes."""
-
-    name: str
-    fn: Callable
-    higher_is_better: bool | None  # None: closest to a target is best (PrivLeak: 0)
-    needs: tuple[str, ...]
-    version: int
-    unit: str
-
-
-def _criterion_metric(key: str, fn: Callable, needs: tuple[str, ...], version: int) -> Metric:
-    """A MUSE score's metric: name, direction and unit from ``musebench.criteria``."""
-    score = SCORES[key]
-    return Metric(score.description, fn, score.higher_is_better, needs, version, score.unit)
-
-
-#: Every score musebench reports. Criterion keys (``verbmem_f``...) follow docs/architecture.md.
-METRICS: dict[str, Metric] = {
-    "verbmem_f": _criterion_metric("verbmem_f", rouge_l_f1, ("generate:verbmem_f", "reference_gt"), 1),
-    "knowmem_f": _criterion_metric("knowmem_f", rouge_l_f1, ("generate:knowmem_f", "knowmem_cut"), 1),
-    "knowmem_r": _criterion_metric("knowmem_r", rouge_l_f1, ("generate:knowmem_r", "knowmem_cut"), 1),
-    "auc": _criterion_metric("auc", auc, ("token_logprobs:privleak_forget", "token_logprobs:privleak_holdout"), 1),
-    "privleak": _criterion_metric("privleak", privleak, ("auc", "retrain_auc"), 1),
-    "mink": Metric("Min-K% Prob", mink_score, False, ("token_logprobs",), 1, "nats"),
-    "minkpp": Metric("Min-K%++", minkpp_score, False, ("token_logprobs", "token_mu", "token_sigma"), 1, "z"),
-    "nll": Metric("mean NLL per token", mean_nll, False, ("token_logprobs",), 1, "nats"),
-    "zlib": Metric("NLL / zlib bytes", zlib_ratio, False, ("nll", "text"), 1, "nats/byte"),
-    "lowercase": Metric("NLL / NLL(lower-cased)", lowercase_ratio, False, ("nll", "nll_lowercase"), 1, "ratio"),
-    "reference": Metric("NLL / NLL(reference model)", reference_ratio, False, ("nll", "nll_reference"), 1,
-                        "ratio"),
-    "tpr_at_fpr": Metric("TPR at a fixed FPR (forget = positives)", tpr_at_fpr, True,
-                         ("token_logprobs:privleak_forget", "token_logprobs:privleak_holdout"), 1, "0-1"),
-}
-
-#: Criteria a user can select with ``--metrics`` (``privacy`` = the whole attack suite, incl. lower-case pass).
-SELECTABLE = (*CRITERION_SCORES, "privacy")
 
 
 def is_finite(x) -> bool:

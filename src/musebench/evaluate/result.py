@@ -7,9 +7,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from musebench.criteria import CRITERIA
+from musebench.criteria import CRITERIA, Score
 from musebench.errors import check_schema
-from musebench.evaluate.metrics import METRICS
 from musebench.io import atomic_write_json, atomic_write_jsonl
 
 SCHEMA_VERSION = 1
@@ -35,11 +34,14 @@ class EvalResult:
     per_example: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
+        metrics = {}
+        for key in self.scores:
+            if (found := score_of(key)) is not None:
+                score, version = found
+                metrics[key] = {"name": score.description, "version": version,
+                                "higher_is_better": score.higher_is_better, "unit": score.unit}
         return {"schema_version": SCHEMA_VERSION, "scores": self.scores, "ci": self.ci, "privacy": self.privacy,
-                "notes": self.notes, "provenance": self.provenance,
-                "metrics": {k: {"name": METRICS[k].name, "version": METRICS[k].version,
-                                "higher_is_better": METRICS[k].higher_is_better, "unit": METRICS[k].unit}
-                            for k in self.scores if k in METRICS}}
+                "notes": self.notes, "provenance": self.provenance, "metrics": metrics}
 
     def save(self, out_dir: str | Path) -> Path:
         """Write ``summary.json`` and ``per_example.jsonl`` atomically into ``out_dir``."""
@@ -61,6 +63,13 @@ class EvalResult:
                    notes=summary.get("notes", []), provenance=summary.get("provenance", {}), per_example=rows)
 
 
+def score_of(key: str) -> tuple[Score, int] | None:
+    """A reported score's metadata and the version of the task that computes it (``registry.TASKS``)."""
+    from musebench.evaluate.registry import TASKS
+
+    return next(((t.scores[key], t.version) for t in TASKS.values() if key in t.scores), None)
+
+
 def _json_safe(obj):
     """NaN/inf are not JSON: they become null."""
     if isinstance(obj, float):
@@ -79,15 +88,16 @@ def render_table(result: EvalResult, title: str = "MUSE evaluation"):
     table = Table(title=title)
     for col in ("criterion", "value", "95% CI", "better"):
         table.add_column(col, justify="right" if col != "criterion" else "left")
-    for key in HEADLINE:
-        if key not in result.scores:
+    for key in [*HEADLINE, *(k for k in result.scores if k not in HEADLINE)]:
+        found = score_of(key)
+        if key not in result.scores or found is None:
             continue
         value = result.scores[key]
         ci = result.ci.get(key)
         digits = 4 if key == "auc" else 1
         shown = "unavailable" if value is None else f"{value:.{digits}f}"
         shown_ci = f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]" if ci else "-"
-        hib = METRICS[key].higher_is_better
-        better = {True: "higher", False: "lower"}.get(hib, "near 0" if key == "privleak" else "near retrain")
-        table.add_row(LABELS[key], shown, shown_ci, better)
+        better = {True: "higher", False: "lower"}.get(found[0].higher_is_better,
+                                                      "near 0" if found[0].better == "zero" else "near retrain")
+        table.add_row(LABELS.get(key, found[0].title), shown, shown_ci, better)
     return table

@@ -1,4 +1,4 @@
-"""MUSE criteria as requests (phase 1) and per-example rows from their outputs (phase 2).
+"""The text criteria as tasks (``task.Task``): VerbMem (C1) and KnowMem (C2, C4); PrivLeak is ``privacy``.
 
 VerbMem (C1): continue each forget-text prompt; reference = ``gt`` tokenized with BOS, cut to the first
 ``verbmem_gt_max_tokens`` ids (BOS counts), decoded without special tokens.
@@ -13,12 +13,20 @@ from __future__ import annotations
 
 import warnings
 
-from musebench.criteria import CRITERIA
+from musebench.criteria import CRITERIA, SCORES, criterion_of
 from musebench.data import MissingDataWarning, QAPair, VerbMemRecord
 from musebench.data.layout import LAYOUT
-from musebench.evaluate.metrics import knowmem_cut, rouge_l_f1
+from musebench.evaluate.bootstrap import bootstrap_ci
+from musebench.evaluate.metrics import (
+    knowmem_cut,
+    mean_x100,
+    reported_mean_x100,
+    rouge_l_f1,
+    rows_mean_x100,
+)
 from musebench.evaluate.requests import GenerateRequest, Generation
 from musebench.evaluate.settings import KNOWMEM_CUTS, EvalSettings
+from musebench.evaluate.task import EvalContext, Task
 
 
 def knowmem_prompt(question: str, shots: list[QAPair], ending: str = "faithful") -> str:
@@ -142,3 +150,65 @@ def knowmem_rows(criterion: str, tokenizer, qa, requests, outputs: dict[str, Gen
                      "finish": outputs[req.key()].finish,
                      "scores": {"rougeL_f1": rouge_l_f1(pair.answer, answer)}})
     return rows
+
+
+class RougeTask(Task):
+    """A criterion scored as the mean ROUGE-L F1 x 100 of its rows, with a bootstrap CI over them."""
+
+    def prefetch(self) -> None:
+        from musebench.evaluate import metrics
+
+        metrics._rouge_l()  # rouge_score pulls in nltk: ~1 s of start-up
+
+    def score(self, ctx: EvalContext, rows: list[dict]) -> None:
+        values = [r["scores"]["rougeL_f1"] for r in rows]
+        ctx.scores[self.name] = reported_mean_x100(values)
+        ctx.ci[self.name] = bootstrap_ci(mean_x100, [values], name=self.name, batched=rows_mean_x100, **ctx.boot)
+
+
+class VerbMem(RougeTask):
+    """C1: continue each forget-text prompt; ROUGE-L against the true continuation."""
+
+    name = "verbmem_f"
+    description = SCORES["verbmem_f"].description
+    needs = criterion_of("verbmem_f").needs
+    scores = {"verbmem_f": SCORES["verbmem_f"]}
+    aliases = ("verbmem",)
+
+    def requests(self, ctx: EvalContext) -> list[GenerateRequest]:
+        return verbmem_requests(ctx.corpus.verbmem_forget, ctx.settings)
+
+    def rows(self, ctx: EvalContext, requests, outputs) -> list[dict]:
+        return verbmem_rows(ctx.tokenizer, ctx.corpus.verbmem_forget, requests, outputs, ctx.settings)
+
+
+class KnowMem(RougeTask):
+    """C2 (forget) / C4 (retain): answer each question after a few shots; ROUGE-L against the answer."""
+
+    provenance = {"knowmem_shots": {}, "knowmem_prompt": None}
+
+    def __init__(self, name: str, qa: str, aliases: tuple[str, ...] = ()):
+        self.name, self.qa, self.icl, self.aliases = name, qa, ICL_PARTS[name], aliases
+        self.description = SCORES[name].description
+        self.needs = criterion_of(name).needs
+        self.scores = {name: SCORES[name]}
+
+    def prepare(self, ctx: EvalContext) -> None:
+        shots = knowmem_shots(self.name, getattr(ctx.corpus, self.icl), ctx.settings, ctx.corpus.source)
+        ctx.provenance.setdefault("knowmem_shots", {})[self.name] = shots
+        if "warning" in shots:
+            ctx.notes.append(f"KnowMem shots: {shots['warning']}")
+
+    def requests(self, ctx: EvalContext) -> list[GenerateRequest]:
+        if ctx.provenance.get("knowmem_prompt") is None:  # the prompt's ending, once for both criteria
+            lone = trailing_space_is_lone_token(ctx.tokenizer)
+            ctx.provenance["knowmem_prompt"] = {"setting": ctx.settings.knowmem_prompt, "lone_space_token": lone}
+            if lone and ctx.settings.knowmem_prompt == "faithful":
+                ctx.notes.append(
+                    "KnowMem prompt: this tokenizer encodes the trailing space of 'Answer: ' as a lone token, "
+                    "which a model rarely saw before an answer word; KnowMem may read near 0 whatever it knows. "
+                    "knowmem_prompt=no_trailing_space scores without it (recorded; MUSE's own scorer keeps it)")
+        return knowmem_requests(getattr(ctx.corpus, self.qa), getattr(ctx.corpus, self.icl), ctx.settings)
+
+    def rows(self, ctx: EvalContext, requests, outputs) -> list[dict]:
+        return knowmem_rows(self.name, ctx.tokenizer, getattr(ctx.corpus, self.qa), requests, outputs)
