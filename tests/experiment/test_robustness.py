@@ -52,18 +52,26 @@ class RobustBackend(FakeBackend):
             out["scores"] = {"knowmem_f": out["scores"]["knowmem_f"] / 2}  # rephrasing halves every score
         return out
 
-    def check_attacks(self, schemes):
-        if "fp4" in schemes:
+    def check_attack(self, name, value):
+        if (name, value) == ("quantize", "fp4"):
             from musebench.errors import ConfigError
 
             raise ConfigError("bitsandbytes cannot run fp4 on device 'fake'", field="--scheme", value="fp4")
 
-    def evaluate_quantized(self, model_path, scheme, corpus, settings, metrics, retrain_auc):
+    def evaluate_attacked(self, name, model_path, value, corpus, settings, metrics, retrain_auc, checkpoint):
+        if name == "paraphrase":
+            from musebench.robustness.attacks import paraphrase_corpus
+
+            return self.evaluate(model_path, paraphrase_corpus(corpus), settings, ["knowmem_f"], None, checkpoint)
+        return getattr(self, f"_{name}")(model_path, value)
+
+    def _quantize(self, model_path, scheme):
         self.calls["quantize"].append((model_path, scheme))
         s = self._scores(model_path)
         return {"scores": {k: v + (TARGET[k] - v) / 2 for k, v in s.items() if k != "auc"}, "ci": {}}
 
-    def evaluate_relearned(self, model_path, split, budget, settings, checkpoint):
+    def _relearn(self, model_path, run):
+        split, budget = run
         self.calls["relearn"].append((model_path, budget["steps"]))
         s = {k: v for k, v in self._scores(model_path).items() if k in split.metrics}
         return {"before": {"scores": s, "ci": {}},
@@ -160,7 +168,10 @@ def test_missing_bitsandbytes_skips_quantization_with_one_warning(tmp_path, monk
     noted as not run (with the extra that runs them) in results.json and the report, never an error."""
     import sys
 
-    from musebench.experiment.robustness import QUANT_NOT_RUN
+    from musebench.experiment.robustness import not_run
+    from musebench.robustness.registry import ATTACKS
+
+    QUANT_NOT_RUN = not_run(ATTACKS["quantize"])
     from musebench.report import build_report
 
     monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # `import bitsandbytes` now fails, as when absent

@@ -1,73 +1,58 @@
 """The C7 attacks as the audit uses them: the same probes rerun on an attacked copy of the audited model.
 
-- ``quantize[:SCHEME]`` (int8, nf4, fp4; default nf4): the model loaded through ``BitsAndBytesConfig``
-  (``musebench.robustness.quantize``); unlearning that moved weights less than one quantization step
-  comes undone (Zhang et al., ICLR 2025).
-- ``relearn[:STEPS]`` (default 10): a copy fine-tuned for a few steps on a seeded half of the forget
-  documents' units (people or sources when the documents name them; ``musebench.robustness.relearn``); its
-  probes are then measured on the *other* half, less any document that shares a word 8-gram with a relearned
-  one (Hu et al., ICLR 2025). Relearning similar text teaches any model something, so the attack has a
-  control on the never-seen side (``api._run_attack``). The model on disk is never touched.
+Every attack of ``musebench.robustness.registry.ATTACKS`` that makes an attacked copy of a model
+(``Attack.attacked``): ``quantize[:SCHEME]`` (int8, nf4, fp4; default nf4) and ``relearn[:STEPS]`` (default
+10). An attack that trains (relearning) is fitted on a seeded half of the forget documents' units (people or
+sources when the documents name them) and probed on the *other* half, less any document that shares a word
+8-gram with a relearned one (Hu et al., ICLR 2025). Relearning similar text teaches any model something, so
+such an attack has a control on the never-seen side (``api._run_attack``). The model on disk is never touched.
 """
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import random
-import tempfile
 
 from musebench.audit.api import Attack, AuditModel
 from musebench.audit.documents import DocumentSet, shingles
 from musebench.errors import ConfigError
 
-ATTACKS = ("quantize", "relearn")
 RELEARN_FRACTION = 0.5
 
 
 def parse_attacks(spec: list[str] | None, device: str, seed: int = 0) -> list[Attack]:
-    """``["quantize:nf4", "relearn:10"]`` -> attacks; unknown names or options fail before any model loads."""
-    parsed = []
-    for item in spec or []:
-        name, _, option = item.partition(":")
-        name = name.strip().lower()
-        if name not in ATTACKS:
-            raise ConfigError(
-                f"unknown attack; choose from {', '.join(ATTACKS)} (e.g. quantize:nf4, relearn:10)",
-                field="--attacks",
-                value=item,
-            )
-        if name == "relearn":
-            try:
-                option = int(option or 10)
-            except ValueError:
-                raise ConfigError(
-                    "relearn takes a number of steps, e.g. relearn:10", field="--attacks", value=item
-                ) from None
-        parsed.append((name, option))
-    if parsed and importlib.util.find_spec("musebench.robustness") is None:
+    """``["quantize:nf4", "relearn:10"]`` -> attacks of ``robustness.registry.ATTACKS``; unknown names or
+    options fail before any model loads."""
+    if spec and importlib.util.find_spec("musebench.robustness") is None:
         raise ConfigError(
             "the attacks need the musebench.robustness package (criterion C7), not in this installation",
             field="--attacks",
             value=",".join(spec),
         )
-    make = {"quantize": lambda opt: quantize_attack(opt or "nf4", device),
-            "relearn": lambda opt: relearn_attack(opt, device, seed)}
-    return [make[name](option) for name, option in parsed]
+    return [audit_attack(item, device, seed) for item in spec or []]
 
 
-def quantize_attack(scheme: str, device: str) -> Attack:
-    from musebench.robustness.quantize import check_scheme
+def audit_attack(item: str, device: str, seed: int) -> Attack:
+    """One ``NAME[:OPTION]`` as the audit runs it: the registry's attacked copy, probed like the model."""
+    from musebench.robustness.registry import ATTACKS, parse_attack
 
-    check_scheme(scheme, device)  # bitsandbytes present and able to run it here, before anything loads
+    attack, value = parse_attack(item)
+    if attack.attacked is None:
+        usable = ", ".join(a.name for a in ATTACKS.values() if a.attacked is not None)
+        raise ConfigError(f"{attack.name} changes the probe, not the model: the audit runs {usable}",
+                          field="--attacks", value=item)
+    if attack.check is not None:
+        attack.check(value, device)  # e.g. bitsandbytes present and able to run the scheme here
 
-    def make(model: AuditModel, _texts: list[str]) -> AuditModel:
-        from musebench.robustness.quantize import load_quantized
+    def make(model: AuditModel, texts: list[str]) -> AuditModel:
+        return AuditModel(*attack.attacked(model.model, model.tokenizer, model.source, value, texts, device, seed))
 
-        loaded = load_quantized(model.source, scheme, device)
-        return AuditModel(loaded.model, loaded.tokenizer, f"{model.source} ({scheme})")
-
-    return Attack(f"quantize:{scheme}", f"weights quantized to {scheme} with bitsandbytes", make)
+    words = attack.describe(value) if attack.describe else f"{attack.name} {value}"
+    if not attack.trains:
+        return Attack(f"{attack.name}:{value}", words, make)
+    return Attack(f"{attack.name}:{value}", f"{words} on half of the forget documents' units; probed on the other "
+                  f"half (no shared word 8-gram); control: the same attack on the never-seen side", make,
+                  trains_on=lambda docs: relearn_split(docs, seed))
 
 
 def relearn_split(docs: DocumentSet, seed: int) -> tuple[list[int], list[int]]:
@@ -90,33 +75,3 @@ def relearn_split(docs: DocumentSet, seed: int) -> tuple[list[int], list[int]]:
         raise ConfigError("every document left to probe shares a word 8-gram with a relearned one",
                           field="--attacks", value="relearn")
     return relearned, probed
-
-
-def relearn_attack(steps: int, device: str, seed: int) -> Attack:
-    from musebench.robustness.relearn import RelearnBudget
-
-    budget = RelearnBudget(steps=steps, seed=seed)
-
-    def make(model: AuditModel, texts: list[str]) -> AuditModel:
-        from musebench.robustness.relearn import relearn_in_memory
-
-        if not hasattr(model.model, "save_pretrained"):
-            raise ConfigError(
-                "the relearning attack fine-tunes one model's weights; a WHP checkpoint combines "
-                "two models' logits",
-                file=model.source,
-                field="--attacks",
-            )
-        twin = copy.deepcopy(model.model)
-        with tempfile.TemporaryDirectory(prefix="musebench-audit-relearn-") as work:
-            relearn_in_memory(twin, model.tokenizer, texts, budget, device, work)
-        return AuditModel(twin, model.tokenizer, f"{model.source} (relearned {steps} steps)")
-
-    return Attack(
-        f"relearn:{steps}",
-        f"{steps} steps (lr {budget.lr:g}, batch {budget.batch_size}) of fine-tuning "
-        f"on half of the forget documents' units; probed on the other half (no shared word 8-gram); control: "
-        f"the same attack on the never-seen side",
-        make,
-        trains_on=lambda docs: relearn_split(docs, seed),
-    )

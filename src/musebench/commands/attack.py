@@ -1,8 +1,11 @@
 """Attack an unlearned model (criterion C7): does the forgetting survive quantization, relearning, rephrasing?
 
+One subcommand per attack of ``musebench.robustness.registry.ATTACKS``:
+
   quantize    load it with bitsandbytes int8 / NF4 / FP4 (transformers' BitsAndBytesConfig) and evaluate C1-C4
   relearn     fine-tune it briefly on a slice of the forget set (or retain text), measure the rest
   paraphrase  KnowMem on the rephrased forget questions (knowmem/forget_qa_paraphrase.json)
+  (any other registered attack: ``--option``, scored beside its controls, ``_attack``)
 
 With --target (and --retrain) the same attack runs on them as controls and the recovery ratio
 (attacked - unlearned) / (target - unlearned) is reported per criterion; relearning reports it beyond the
@@ -46,21 +49,36 @@ def _common(p: argparse.ArgumentParser) -> None:
     add_threads(p)
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="attack", metavar="ATTACK", required=True)
-    q = sub.add_parser("quantize", help="evaluate the model quantized with bitsandbytes")
+def _quantize_flags(q: argparse.ArgumentParser) -> None:
     q.add_argument("--scheme", required=True, help="int8, nf4 or fp4")
     q.add_argument("--metrics", help="comma list (default verbmem_f,knowmem_f,knowmem_r,privleak)")
-    _common(q)
-    r = sub.add_parser("relearn", help="fine-tune briefly on part of the forget set, measure the rest")
+
+
+def _relearn_flags(r: argparse.ArgumentParser) -> None:
     r.add_argument("--relearn-on", default="forget-slice", help="forget-slice (default) or retain")
     r.add_argument("--fraction", type=float, default=0.25, help="share of the forget people / documents relearned")
     r.add_argument("--steps", type=int, default=10, help="optimizer steps (default 10)")
     r.add_argument("--lr", type=float, default=1e-3, help="constant learning rate (default 1e-3)")
     r.add_argument("--train-batch-size", type=int, default=4, help="documents per step (default 4)")
-    _common(r)
-    para = sub.add_parser("paraphrase", help="KnowMem on the rephrased forget questions")
-    _common(para)
+
+
+def _option_flags(attack):
+    def add(p: argparse.ArgumentParser) -> None:
+        if attack.option:
+            p.add_argument("--option", default=attack.default, help=f"{attack.option} (default {attack.default})")
+        p.add_argument("--metrics", help="comma list (default: every criterion the corpus has data for)")
+    return add
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from musebench.robustness.registry import ATTACKS
+
+    sub = p.add_subparsers(dest="attack", metavar="ATTACK", required=True)
+    flags = {"quantize": _quantize_flags, "relearn": _relearn_flags, "paraphrase": lambda _p: None}
+    for attack in ATTACKS.values():
+        sp = sub.add_parser(attack.name, help=attack.summary)
+        flags.get(attack.name, _option_flags(attack))(sp)
+        _common(sp)
 
 
 def _check_model(path: str | None, flag: str) -> None:
@@ -92,16 +110,20 @@ def run(args: argparse.Namespace) -> int:
     from musebench.io import check_output_dir, output_dir
 
     out = check_output_dir(args.out, **_out_rules(args))
-    if args.attack == "quantize":
-        from musebench.robustness import check_scheme
+    from musebench.robustness.registry import ATTACKS
 
-        check_scheme(args.scheme, device)
+    attack = ATTACKS[args.attack]
+    value = args.scheme if args.attack == "quantize" else attack.value(getattr(args, "option", None), "--option")
+    if attack.check is not None:
+        attack.check(value, device)  # e.g. bitsandbytes able to run the scheme here, before anything loads
     for path, flag in ((args.model, "--model"), (args.target, "--target"), (args.retrain, "--retrain")):
         _check_model(path, flag)
     settings = _settings(args, args.data)
     corpus = load_corpus(args.data)
-    runner = {"quantize": _quantize, "relearn": _relearn, "paraphrase": _paraphrase}[args.attack]
+    runner = {"quantize": _quantize, "relearn": _relearn, "paraphrase": _paraphrase}.get(args.attack)
     with output_dir(out, **_out_rules(args)):  # one writer per --out: the lock is held until the result is in
+        if runner is None:
+            return _attack(args, attack, value, corpus, settings, device, dtype, out)
         return runner(args, corpus, settings, device, dtype, out)
 
 
@@ -145,7 +167,8 @@ def _retrain_auc(args, corpus, settings, device, dtype, progress) -> float | Non
 
 
 def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
-    from musebench.robustness.attacks import plain_scores, quantized_scores
+    from musebench.robustness.attacks import plain_scores
+    from musebench.robustness.registry import ATTACKS
     from musebench.robustness.summary import summarise
 
     progress = not args.no_progress
@@ -156,7 +179,8 @@ def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
     full, quant = {}, {}
     for role, path in _models(args):
         full[role] = plain_scores(path, corpus, settings, metrics, auc, device, dtype, progress)
-        quant[role] = quantized_scores(path, args.scheme, corpus, settings, metrics, auc, device, progress)
+        quant[role] = ATTACKS["quantize"].evaluate(path, corpus, settings, args.scheme, metrics=metrics,
+                                                   retrain_auc=auc, device=device, dtype=dtype, progress=progress)
     attack = f"quantize-{args.scheme}"
     runs = {role: {attack: quant[role]} for role in quant}
     runs["method"] = runs.pop("unlearned")
@@ -176,7 +200,7 @@ def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
 
 def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
     from musebench.robustness import RelearnBudget, load_tags, split_forget
-    from musebench.robustness.attacks import relearned_scores
+    from musebench.robustness.registry import ATTACKS
     from musebench.robustness.summary import summarise
 
     budget = RelearnBudget(steps=args.steps, lr=args.lr, batch_size=args.train_batch_size, seed=args.seed)
@@ -184,7 +208,8 @@ def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
     split = split_forget(corpus, load_tags(data_dir, corpus), args.fraction, args.relearn_on, args.seed)
     progress = not args.no_progress
     attack = f"relearn-{args.relearn_on}"
-    runs = {role: {attack: relearned_scores(path, split, budget, settings, device, dtype, progress)}
+    runs = {role: {attack: ATTACKS["relearn"].evaluate(path, corpus, settings, (split, budget), device=device,
+                                                       dtype=dtype, progress=progress)}
             for role, path in _models(args)}
     runs["method"] = runs.pop("unlearned")
     before = runs["method"][attack]["before"]["scores"]
@@ -218,13 +243,15 @@ def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
 def _paraphrase(args, corpus, settings, device, dtype, out: Path) -> int:
     from musebench.robustness.attacks import paraphrase_corpus, plain_scores
     from musebench.robustness.recovery import paraphrase_recovery
+    from musebench.robustness.registry import ATTACKS
 
     para = paraphrase_corpus(corpus)
     progress = not args.no_progress
     scores = {}
     for role, path in _models(args):
         orig = plain_scores(path, corpus, settings, ["knowmem_f"], None, device, dtype, progress)["scores"]
-        reph = plain_scores(path, para, settings, ["knowmem_f"], None, device, dtype, progress)["scores"]
+        reph = ATTACKS["paraphrase"].evaluate(path, corpus, settings, None, device=device, dtype=dtype,
+                                              progress=progress)["scores"]
         scores[role] = {"knowmem_f": orig["knowmem_f"], "knowmem_f_paraphrase": reph["knowmem_f"]}
     recovery = None
     if args.target:
@@ -239,3 +266,32 @@ def _paraphrase(args, corpus, settings, device, dtype, out: Path) -> int:
            "data": args.data, "questions": len(para.knowmem_forget_qa), "scores": scores, "recovery": recovery,
            "notes": notes}
     return _finish(out, doc, f"rephrased questions on {corpus.name}", rows, notes)
+
+
+def _attack(args, attack, value, corpus, settings, device, dtype, out: Path) -> int:
+    """Any other registered attack: the model (and the controls given) scored plain and under the attack,
+    with C7's recovery ratios where the target is given (``robustness.summary``)."""
+    from musebench.robustness.attacks import plain_scores
+    from musebench.robustness.summary import summarise
+
+    progress = not args.no_progress
+    metrics = parse_csv(args.metrics) or None
+    plain, attacked = {}, {}
+    for role, path in _models(args):
+        plain[role] = plain_scores(path, corpus, settings, metrics, None, device, dtype, progress)
+        attacked[role] = attack.evaluate(path, corpus, settings, value, metrics=metrics, device=device, dtype=dtype,
+                                         progress=progress)
+    stage = attack.stage(str(value) if value is not None else "")
+    runs = {("method" if role == "unlearned" else role): {stage: r} for role, r in attacked.items()}
+    summary = summarise(runs, {"method": {"scores": plain["unlearned"]["scores"]}},
+                        plain.get("target", {}).get("scores", {}), plain.get("retrain", {}).get("scores", {}))
+    entry = summary["methods"]["method"]["attacks"][stage]
+    notes = [] if args.target else ["no --target: recovery ratios need the target model's scores"]
+    rows = [(role, "plain", plain[role]["scores"]) for role in plain]
+    rows += [(role, stage, attacked[role]["scores"]) for role in attacked]
+    if args.target:
+        rows.append(("unlearned", "recovery", entry["recovery"]))
+    doc = {"attack": attack.name, "option": value, "model": args.model, "target": args.target,
+           "retrain": args.retrain, "data": args.data, "plain": plain, "attacked": attacked,
+           "recovery": entry.get("recovery") if args.target else None, "notes": notes}
+    return _finish(out, doc, f"{attack.name} attack ({value}) on {corpus.name}", rows, notes)

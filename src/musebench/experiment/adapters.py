@@ -38,13 +38,11 @@ class Backend(Protocol):
 
     def count_tokens(self, model_path: str, texts: list[str]) -> int: ...
 
-    def check_attacks(self, schemes: list[str]) -> None: ...
+    def check_attack(self, name: str, value: Any) -> None: ...
 
-    def evaluate_quantized(self, model_path: str, scheme: str, corpus, settings: dict[str, Any],
-                           metrics: list[str] | None, retrain_auc: float | None) -> dict[str, Any]: ...
-
-    def evaluate_relearned(self, model_path: str, split, budget: dict[str, Any], settings: dict[str, Any],
-                           checkpoint: bool) -> dict[str, Any]: ...
+    def evaluate_attacked(self, name: str, model_path: str, value: Any, corpus, settings: dict[str, Any],
+                          metrics: list[str] | None, retrain_auc: float | None, checkpoint: bool) -> dict[str, Any]:
+        ...
 
     def build_report(self, run_dir: Path) -> Path | None: ...
 
@@ -163,26 +161,19 @@ class LibraryBackend:
         return validate_method(method, fields)
 
     # robustness (C7) ------------------------------------------------------------------------------------
-    def check_attacks(self, schemes: list[str]) -> None:
-        from musebench.robustness import check_scheme
+    def check_attack(self, name: str, value: Any) -> None:
+        from musebench.robustness.registry import ATTACKS
 
-        for scheme in schemes:
-            check_scheme(scheme, self.device)
+        if ATTACKS[name].check is not None:
+            ATTACKS[name].check(value, self.device)
 
-    def evaluate_quantized(self, model_path: str, scheme: str, corpus, settings: dict[str, Any],
-                           metrics: list[str] | None, retrain_auc: float | None) -> dict[str, Any]:
-        from musebench.robustness.attacks import quantized_scores
+    def evaluate_attacked(self, name: str, model_path: str, value: Any, corpus, settings: dict[str, Any],
+                          metrics: list[str] | None, retrain_auc: float | None, checkpoint: bool) -> dict[str, Any]:
+        """The model scored under the attack ``name`` of ``robustness.registry.ATTACKS``."""
+        from musebench.robustness.registry import ATTACKS
 
-        return quantized_scores(model_path, scheme, corpus, settings, metrics, retrain_auc, self.device,
-                                self.progress)
-
-    def evaluate_relearned(self, model_path: str, split, budget: dict[str, Any], settings: dict[str, Any],
-                           checkpoint: bool) -> dict[str, Any]:
-        from musebench.robustness import RelearnBudget
-        from musebench.robustness.attacks import relearned_scores
-
-        return relearned_scores(model_path, split, RelearnBudget(**budget), settings, self.device, self.dtype,
-                                self.progress)
+        return ATTACKS[name].evaluate(model_path, corpus, settings, value, metrics=metrics, retrain_auc=retrain_auc,
+                                      device=self.device, dtype=self.dtype, progress=self.progress)
 
     def unlearn(self, model_path: str, corpus, fields: dict[str, Any], out_dir: Path, forget_split: str,
                 reference_path: str | None, resume: bool) -> list[dict[str, str]]:

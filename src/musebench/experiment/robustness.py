@@ -7,7 +7,10 @@ Stages (cached and resumable like the rest, under ``stages/robustness__...``):
 - ``robustness/<model>/relearn-<on>``: the rest of the forget set scored before and after a brief fine-tune on
   the slice (or on as many retain documents), for the target, the retrain model (the control: what the
   slice teaches anyone) and every method;
-- ``robustness/<model>/paraphrase``: KnowMem on the rephrased forget questions.
+- ``robustness/<model>/paraphrase``: KnowMem on the rephrased forget questions;
+- ``robustness/<model>/<name>-<option>``: any other attack of ``robustness.registry.ATTACKS``, at its default.
+
+Each runs through the registry's ``Attack.evaluate`` (``backend.evaluate_attacked``).
 
 The recovery ratios (``musebench.robustness.recovery``) are computed from the stage results and written to
 ``results.json["robustness"]``.
@@ -15,7 +18,6 @@ The recovery ratios (``musebench.robustness.recovery``) are computed from the st
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import warnings
 from typing import Any
@@ -27,22 +29,15 @@ logger = logging.getLogger(__name__)
 
 #: Bump when what a robustness stage computes changes.
 ROBUSTNESS_VERSION = 2
+#: Why an attack that fine-tunes the weights (``Attack.trains``) is not run on a WHP / ULD checkpoint.
 WHP_NO_RELEARN = ("not run: a WHP / ULD checkpoint combines two models' logits and has no weights of its own "
                   "to fine-tune")
 
 
-#: The extra that brings bitsandbytes, and the note a quantization attack gets in results and report without it.
-QUANT_EXTRA = "pip install 'musebench[quant]'"
-QUANT_NOT_RUN = f"not run: {QUANT_EXTRA}"
-
-
-def quantization_library_missing() -> bool:
-    """Whether bitsandbytes (the optional ``quant`` extra) is absent: the built-in experiments then skip their
-    quantization attacks instead of failing, so they run with what the core install brings."""
-    try:
-        return importlib.util.find_spec("bitsandbytes") is None
-    except (ImportError, ValueError):  # a broken or blocked install counts as missing
-        return True
+def not_run(attack) -> str:
+    """The note an attack whose optional package is absent gets in results and report (the built-in
+    experiments skip it instead of failing, so they run with what the core install brings)."""
+    return f"not run: pip install 'musebench[{attack.extra}]'"
 
 
 def _split(ctx: RunContext, on: str):
@@ -64,45 +59,52 @@ def _models(ctx: RunContext) -> list[tuple[str, ModelRef, bool]]:
     return out
 
 
+#: The attacks the ``robustness:`` block configures by name (``experiment.config.RobustnessSpec``).
+BLOCK_KEYS = ("quantize", "relearn", "paraphrase")
+
+
+def _planned(ctx: RunContext, splits: dict) -> list[tuple[Any, str, Any, dict]]:
+    """(attack, variant, value, its stage key's own part) for every attack the ``robustness:`` block asks for."""
+    from musebench.robustness.registry import ATTACKS
+
+    spec = ctx.cfg.robustness
+    budget = spec.relearn_budget(ctx.cfg.seed)
+    planned = [(ATTACKS["quantize"], scheme, scheme,
+                {"scheme": scheme, "metrics": ctx.cfg.eval.metrics, "retrain_auc": ctx.retrain_auc})
+               for scheme in spec.quantize]
+    planned += [(ATTACKS["relearn"], on, (split, budget),
+                 {"split": split.describe(), "fraction": spec.fraction, "budget": budget, "seed": ctx.cfg.seed})
+                for on, split in splits.items()]
+    if spec.paraphrase and ctx.corpus.knowmem_forget_qa_paraphrase:
+        planned.append((ATTACKS["paraphrase"], "", None, {"paraphrase": _paraphrase_key(ctx)}))
+    # any other registered attack: at its default option, where the corpus has what it needs
+    for attack in ATTACKS.values():
+        if attack.name not in BLOCK_KEYS and all(getattr(ctx.corpus, p) for p in attack.needs):
+            value = attack.value(None)
+            planned.append((attack, "" if value is None else str(value), value, {"attack": attack.name,
+                                                                                 "option": value}))
+    return planned
+
+
 def _stage_runs(ctx: RunContext, name: str, ref: ModelRef, splits: dict, wall: list[float]) -> dict[str, Any]:
     """Every attack on one model, one stage each; returns attack -> stage result (``wall`` gets the times)."""
-    spec = ctx.cfg.robustness
-    backend, base = ctx.backend, {"model": ref.key, "corpus": ctx.corpus_key, "settings": ctx.eval_settings,
-                                  "version": ROBUSTNESS_VERSION}
+    base = {"model": ref.key, "corpus": ctx.corpus_key, "settings": ctx.eval_settings, "version": ROBUSTNESS_VERSION}
     out: dict[str, Any] = {}
-
-    def run(stage: str, key: dict, fn) -> Any:
-        done = ctx.store.run(stage, key, fn)
+    for attack, variant, value, key in _planned(ctx, splits):
+        stage = attack.stage(variant)
+        if attack.library_missing():
+            out[stage] = {"skipped": not_run(attack)}  # not a stage: installing the extra runs it
+            continue
+        if attack.trains and ref.checkpoint and ctx.cfg.method(name).method in ("whp", "uld"):
+            out[stage] = {"skipped": WHP_NO_RELEARN}
+            continue
+        done = ctx.store.run(
+            f"robustness/{name}/{stage}", {**base, **key},
+            lambda attack=attack, value=value: ctx.backend.evaluate_attacked(
+                attack.name, ref.path, value, ctx.corpus, ctx.eval_settings, ctx.cfg.eval.metrics,
+                ctx.retrain_auc, ref.checkpoint))
         wall.append(done.wall_s)
-        return done.result
-
-    for scheme in spec.quantize:
-        if quantization_library_missing():
-            out[f"quantize-{scheme}"] = {"skipped": QUANT_NOT_RUN}  # not a stage: installing the extra runs it
-            continue
-        out[f"quantize-{scheme}"] = run(
-            f"robustness/{name}/quantize-{scheme}",
-            {**base, "scheme": scheme, "metrics": ctx.cfg.eval.metrics, "retrain_auc": ctx.retrain_auc},
-            lambda scheme=scheme: backend.evaluate_quantized(ref.path, scheme, ctx.corpus, ctx.eval_settings,
-                                                             ctx.cfg.eval.metrics, ctx.retrain_auc))
-    budget = spec.relearn_budget(ctx.cfg.seed)
-    for on, split in splits.items():
-        if ref.checkpoint and ctx.cfg.method(name).method in ("whp", "uld"):
-            out[f"relearn-{on}"] = {"skipped": WHP_NO_RELEARN}
-            continue
-        out[f"relearn-{on}"] = run(
-            f"robustness/{name}/relearn-{on}",
-            {**base, "split": split.describe(), "fraction": spec.fraction, "budget": budget,
-             "seed": ctx.cfg.seed},
-            lambda split=split: backend.evaluate_relearned(ref.path, split, budget, ctx.eval_settings,
-                                                           ref.checkpoint))
-    if spec.paraphrase and ctx.corpus.knowmem_forget_qa_paraphrase:
-        from musebench.robustness.attacks import paraphrase_corpus
-
-        out["paraphrase"] = run(
-            f"robustness/{name}/paraphrase", {**base, "paraphrase": _paraphrase_key(ctx)},
-            lambda: backend.evaluate(ref.path, paraphrase_corpus(ctx.corpus), ctx.eval_settings, ["knowmem_f"],
-                                     None, ref.checkpoint))
+        out[stage] = done.result
     return out
 
 
@@ -114,13 +116,17 @@ def check_robustness(ctx: RunContext) -> None:
         return
     from musebench.errors import ConfigError, MusebenchError
 
+    from musebench.robustness.registry import ATTACKS
+
+    quantize = ATTACKS["quantize"]
     schemes = spec.quantize
-    if schemes and quantization_library_missing():
-        warnings.warn(f"bitsandbytes is not installed: C7's quantization attacks ({', '.join(schemes)}) are "
-                      f"skipped ({QUANT_EXTRA} runs them)", stacklevel=2)
+    if schemes and quantize.library_missing():
+        warnings.warn(f"{quantize.library} is not installed: C7's quantization attacks ({', '.join(schemes)}) are "
+                      f"skipped (pip install 'musebench[{quantize.extra}]' runs them)", stacklevel=2)
         schemes = []
     try:
-        ctx.backend.check_attacks(schemes)
+        for scheme in schemes:
+            ctx.backend.check_attack("quantize", scheme)
         for on in spec.relearn_on:
             _split(ctx, on)
     except MusebenchError as err:

@@ -4,6 +4,8 @@
 - ``split`` / ``relearn``: fine-tune briefly on a slice of the forget set (or on retain text) and measure
   the rest.
 - ``attacks``: evaluate a model under each attack with the ordinary evaluation engine.
+- ``registry``: ``ATTACKS``, every attack by name (what it needs, how it runs, its control), read by the
+  experiment, ``musebench attack`` and the audit.
 - ``recovery``: recovery ratios, pure functions of saved scores.
 
 Sits beside ``experiment``: it uses ``evaluate`` and loads unlearning checkpoints, and ``experiment`` runs it.

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from musebench.robustness.recovery import excess, judge, kept, paraphrase_recovery, recoveries
+from musebench.robustness.registry import attack_of
 
 #: The criteria C7 judges, in order: KnowMem-f, and VerbMem-f where an attack measures no KnowMem-f.
 JUDGED_KEYS = ("knowmem_f", "verbmem_f")
@@ -28,13 +29,19 @@ def _items(run: dict | None, key: str):
     return ((run or {}).get("items") or {}).get(key)
 
 
+def measured_as(stage: str) -> str:
+    """Which of C7's three measures a stage's attack takes (``registry.Attack.measured_as``)."""
+    found = attack_of(stage)
+    return found[0].measured_as if found else "quantize"
+
+
 def _control_entry(attack: str, run: dict, full: dict, para_base: float | None) -> dict:
     if "skipped" in run:
         return dict(run)
-    if attack.startswith("relearn-"):
+    if measured_as(attack) == "relearn":
         entry = {"scores": run["after"]["scores"], "ci": run["after"]["ci"], "baseline": run["before"]["scores"]}
     else:
-        base = {"knowmem_f": para_base} if attack == "paraphrase" else full
+        base = {"knowmem_f": para_base} if measured_as(attack) == "paraphrase" else full
         entry = {"scores": run["scores"], "ci": run.get("ci", {}),
                  "baseline": {k: v for k, v in base.items() if k in run["scores"] and v is not None}}
     entry["shift"] = _shift(entry["scores"], entry["baseline"])
@@ -69,7 +76,7 @@ def summarise(runs: dict[str, dict[str, Any]], selected: dict[str, dict], target
                 attacks[attack] = dict(run)
                 continue
             tag = f"{name}/{attack}"
-            if attack.startswith("quantize-"):
+            if measured_as(attack) == "quantize":
                 entry = {"scores": run["scores"], "ci": run.get("ci", {}),
                          "baseline": {k: v for k, v in unlearned.items() if k in run["scores"]}}
                 entry["recovery"] = recoveries(run["scores"], unlearned, target_scores)
@@ -79,7 +86,7 @@ def summarise(runs: dict[str, dict[str, Any]], selected: dict[str, dict], target
                 entry["judged"] = _judge_all("quantize", {
                     k: [{"A": _items(run, k), "U": own_items.get(k), "T": target_items.get(k)}] for k in keys},
                     seed, tag)
-            elif attack.startswith("relearn-"):
+            elif measured_as(attack) == "relearn":
                 entry = {"scores": run["after"]["scores"], "ci": run["after"]["ci"],
                          "baseline": run["before"]["scores"]}
                 t_run = runs.get("target", {}).get(attack, {})
@@ -103,7 +110,7 @@ def summarise(runs: dict[str, dict[str, Any]], selected: dict[str, dict], target
                                        for k in keys}
             else:  # paraphrase
                 p_u = run["scores"].get("knowmem_f")
-                t_para_run = runs.get("target", {}).get("paraphrase", {})
+                t_para_run = runs.get("target", {}).get(attack, {})
                 t_para = t_para_run.get("scores", {}).get("knowmem_f")
                 entry = {"scores": run["scores"], "ci": run.get("ci", {}),
                          "baseline": {"knowmem_f": unlearned.get("knowmem_f")}}
