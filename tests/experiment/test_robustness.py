@@ -63,6 +63,9 @@ class RobustBackend(FakeBackend):
             from musebench.robustness.attacks import paraphrase_corpus
 
             return self.evaluate(model_path, paraphrase_corpus(corpus), settings, ["knowmem_f"], None, checkpoint)
+        if name not in ("quantize", "relearn"):  # any other registered attack: it changes nothing here
+            self.calls.setdefault(name, []).append((model_path, value))
+            return {"scores": {k: v for k, v in self._scores(model_path).items() if k != "auc"}, "ci": {}}
         return getattr(self, f"_{name}")(model_path, value)
 
     def _quantize(self, model_path, scheme):
@@ -100,6 +103,19 @@ def test_every_attack_runs_on_controls_and_selected_checkpoints(tmp_path):
     assert ga["attacks"]["paraphrase"]["recovery"]["knowmem_f"] == 0.0
     assert "split by person" in doc["notes"][0] and doc["settings"]["split"]["forget-slice"]["slice_units"] == 2
     assert len(backend.calls["quantize"]) == 3 and len(backend.calls["relearn"]) == 3
+
+
+def test_a_registered_attack_runs_on_controls_and_checkpoints_at_its_default(tmp_path, monkeypatch):
+    from musebench.robustness.registry import ATTACKS, Attack
+
+    monkeypatch.setitem(ATTACKS, "noise", Attack("noise", "noise on every weight", "the same noise on the target",
+                                                 evaluate=None, option="a scale", default="0.01", parse=float))
+    backend = RobustBackend()
+    doc = run_experiment(parse_experiment(EXPERIMENT), tmp_path / "run", backend)["robustness"]
+    assert sorted(backend.calls["noise"]) == sorted((p, 0.01) for p, *_ in backend.calls["quantize"])
+    entry = doc["methods"]["ga"]["attacks"]["noise-0.01"]
+    assert entry["recovery"]["knowmem_f"] == 0.0  # the attacked scores are the checkpoint's own: nothing back
+    assert set(doc["controls"]["target"]) >= {"noise-0.01"}
 
 
 def test_rerun_redoes_no_attack_and_a_changed_budget_redoes_only_relearning(tmp_path):

@@ -17,7 +17,8 @@ from musebench.robustness.relearn import RelearnBudget, relearn_in_memory
 from musebench.robustness.split import RelearnSplit
 
 
-def _scores(result) -> dict:
+def scores_of(result) -> dict:
+    """An evaluation as an attack result: scores, CIs and per-question items (C7's paired bootstrap)."""
     return {"scores": {k: float(v) for k, v in result.scores.items() if v is not None},
             "ci": {k: [float(v[0]), float(v[1])] for k, v in (result.ci or {}).items() if v is not None},
             "items": item_scores(result.per_example)}
@@ -41,7 +42,7 @@ def _evaluate(loaded, corpus, settings, metrics, retrain_auc, progress: bool) ->
 
     if isinstance(settings, dict):
         settings = EvalSettings(**settings)
-    return _scores(evaluate(loaded.model, loaded.tokenizer, corpus, settings, metrics=list(metrics) if metrics
+    return scores_of(evaluate(loaded.model, loaded.tokenizer, corpus, settings, metrics=list(metrics) if metrics
                             else None, retrain_auc=retrain_auc, progress=progress))
 
 
