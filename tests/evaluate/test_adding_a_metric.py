@@ -17,8 +17,17 @@ from musebench.evaluate.requests import GenerateRequest
 from musebench.evaluate.settings import KNOWMEM_CUTS
 from musebench.evaluate.tasks import decode_generation
 
-EXACT = Score("exact_f", "Exact-f", "forget questions answered exactly, zero-shot (% of questions)", 0.0, 100.0,
-              "low", "%", "Exact-f", "Exact-f (lower = forgotten)")
+EXACT = Score(
+    "exact_f",
+    "Exact-f",
+    "forget questions answered exactly, zero-shot (% of questions)",
+    0.0,
+    100.0,
+    "low",
+    "%",
+    "Exact-f",
+    "Exact-f (lower = forgotten)",
+)
 
 
 class ExactAnswer(Task):
@@ -27,19 +36,31 @@ class ExactAnswer(Task):
     name = "exact_f"
     description = EXACT.description
     needs = ("knowmem_forget_qa",)
-    scores = {"exact_f": EXACT}
+    scores = (EXACT,)
     default = False  # only when asked for by name or with 'all'
 
     def requests(self, ctx: EvalContext) -> list[GenerateRequest]:
-        return [GenerateRequest(f"Question: {qa.question}\nAnswer: ", ctx.settings.knowmem_max_new_tokens,
-                                KNOWMEM_CUTS) for qa in ctx.corpus.knowmem_forget_qa]
+        return [
+            GenerateRequest(
+                f"Question: {qa.question}\nAnswer: ", ctx.settings.knowmem_max_new_tokens, KNOWMEM_CUTS
+            )
+            for qa in ctx.corpus.knowmem_forget_qa
+        ]
 
     def rows(self, ctx: EvalContext, requests, outputs) -> list[dict]:
         rows = []
         for i, (qa, req) in enumerate(zip(ctx.corpus.knowmem_forget_qa, requests)):
             answer = knowmem_cut(decode_generation(ctx.tokenizer, outputs[req.key()])).strip()
-            rows.append({"criterion": self.name, "index": i, "input": qa.question, "reference": qa.answer,
-                         "output": answer, "scores": {"exact": float(answer.lower() == qa.answer.lower())}})
+            rows.append(
+                {
+                    "criterion": self.name,
+                    "index": i,
+                    "input": qa.question,
+                    "reference": qa.answer,
+                    "output": answer,
+                    "scores": {"exact": float(answer.lower() == qa.answer.lower())},
+                }
+            )
         return rows
 
     def score(self, ctx: EvalContext, rows: list[dict]) -> None:
@@ -57,10 +78,13 @@ def exact_task():
         TASKS.pop(task.name)
 
 
-def test_a_registered_criterion_is_evaluated_saved_and_shown(exact_task, memorised_lm, tiny_corpus,
-                                                             small_settings, tmp_path):
+def test_a_registered_criterion_is_evaluated_saved_and_shown(
+    exact_task, memorised_lm, tiny_corpus, small_settings, tmp_path
+):
     model, tok = memorised_lm.model, memorised_lm.tokenizer
-    result = evaluate(model, tok, tiny_corpus, small_settings, metrics=["knowmem_f", "exact_f"], progress=False)
+    result = evaluate(
+        model, tok, tiny_corpus, small_settings, metrics=["knowmem_f", "exact_f"], progress=False
+    )
     rows = [r for r in result.per_example if r["criterion"] == "exact_f"]
     assert [r["input"] for r in rows] == [qa.question for qa in tiny_corpus.knowmem_forget_qa]
     by_hand = [float(r["output"].lower() == r["reference"].lower()) for r in rows]
@@ -69,7 +93,10 @@ def test_a_registered_criterion_is_evaluated_saved_and_shown(exact_task, memoris
     assert lo <= result.scores["exact_f"] <= hi
     # a built-in beside it is untouched, bit for bit
     alone = evaluate(model, tok, tiny_corpus, small_settings, metrics=["knowmem_f"], progress=False)
-    assert result.scores["knowmem_f"] == alone.scores["knowmem_f"] and result.ci["knowmem_f"] == alone.ci["knowmem_f"]
+    assert (
+        result.scores["knowmem_f"] == alone.scores["knowmem_f"]
+        and result.ci["knowmem_f"] == alone.ci["knowmem_f"]
+    )
     # its metadata reaches summary.json and the terminal table
     summary = result.to_dict()["metrics"]["exact_f"]
     assert summary == {"name": EXACT.description, "version": 1, "higher_is_better": False, "unit": "%"}
@@ -84,8 +111,9 @@ def test_a_registered_criterion_is_evaluated_saved_and_shown(exact_task, memoris
     assert '"exact_f"' in (tmp_path / "per_example.jsonl").read_text(encoding="utf-8")
 
 
-def test_selection_needs_and_empty_texts_are_checked_before_any_model_call(exact_task, tiny_corpus,
-                                                                           small_settings):
+def test_selection_needs_and_empty_texts_are_checked_before_any_model_call(
+    exact_task, tiny_corpus, small_settings
+):
     from musebench.evaluate.engine import resolve_metrics
 
     assert "exact_f" not in resolve_metrics(tiny_corpus, None)  # not a default criterion

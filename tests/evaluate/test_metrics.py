@@ -141,9 +141,9 @@ def test_task_registry_metadata():
     from musebench.evaluate.registry import TASKS, task_named
 
     assert list(TASKS) == ["verbmem_f", "knowmem_f", "knowmem_r", "privleak", "privacy"]
-    reported = {key: t for t in TASKS.values() for key in t.scores}
+    reported = {score.key: (score, t) for t in TASKS.values() for score in t.scores}
     assert set(reported) == set(SCORES)  # every MUSE score has one task computing it, metadata from criteria
-    assert all(t.version >= 1 and t.needs and t.scores[k] is SCORES[k] for k, t in reported.items())
+    assert all(t.version >= 1 and t.needs and score is SCORES[k] for k, (score, t) in reported.items())
     for code in ("C1", "C2", "C3", "C4"):  # a criterion's corpus needs are stated once, on the criterion
         assert TASKS[CRITERIA[code].key].needs == CRITERIA[code].needs
     assert TASKS["privacy"].needs == CRITERIA["C3"].needs and TASKS["privacy"].covers == ("privleak",)

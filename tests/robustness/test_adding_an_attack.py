@@ -11,8 +11,19 @@ import torch
 
 from musebench.robustness.registry import ATTACKS, Attack, register_attack
 
-SMALL = ["--set", "verbmem_max_new_tokens=8", "--set", "knowmem_max_new_tokens=4", "--set", "privleak_max_length=32",
-         "--set", "bootstrap_samples=20", "--threads", "1", "--no-progress"]
+SMALL = [
+    "--set",
+    "verbmem_max_new_tokens=8",
+    "--set",
+    "knowmem_max_new_tokens=4",
+    "--set",
+    "privleak_max_length=32",
+    "--set",
+    "bootstrap_samples=20",
+    "--threads",
+    "1",
+    "--no-progress",
+]
 
 
 def noisy_copy(model, tokenizer, source, scale, texts, device, seed):
@@ -25,8 +36,18 @@ def noisy_copy(model, tokenizer, source, scale, texts, device, seed):
     return twin, tokenizer, f"{source} (noise {scale:g})"
 
 
-def noisy_scores(model_path, corpus, settings, scale, *, metrics=None, retrain_auc=None, device="cpu", dtype=None,
-                 progress=False) -> dict:
+def noisy_scores(
+    model_path,
+    corpus,
+    settings,
+    scale,
+    *,
+    metrics=None,
+    retrain_auc=None,
+    device="cpu",
+    dtype=None,
+    progress=False,
+) -> dict:
     from musebench.evaluate import EvalSettings, evaluate
     from musebench.models.loading import load_model
     from musebench.robustness.attacks import scores_of
@@ -34,12 +55,23 @@ def noisy_scores(model_path, corpus, settings, scale, *, metrics=None, retrain_a
     loaded = load_model(model_path, device)
     model, tokenizer, _ = noisy_copy(loaded.model, loaded.tokenizer, model_path, scale, [], device, 0)
     settings = EvalSettings(**settings) if isinstance(settings, dict) else settings
-    return scores_of(evaluate(model, tokenizer, corpus, settings, metrics=metrics, retrain_auc=retrain_auc,
-                              progress=progress))
+    return scores_of(
+        evaluate(
+            model, tokenizer, corpus, settings, metrics=metrics, retrain_auc=retrain_auc, progress=progress
+        )
+    )
 
 
-NOISE = Attack("noise", "Gaussian noise added to every weight", "the target model with the same noise",
-               noisy_scores, noisy_copy, option="a noise scale", default="0.01", parse=float)
+NOISE = Attack(
+    "noise",
+    "Gaussian noise added to every weight",
+    "the target model with the same noise",
+    noisy_scores,
+    noisy_copy,
+    option="a noise scale",
+    default="0.01",
+    parse=float,
+)
 
 
 @pytest.fixture
@@ -51,15 +83,36 @@ def noise_attack():
         ATTACKS.pop("noise")
 
 
-def test_the_cli_runs_a_registered_attack_beside_its_control(noise_attack, tiny_model_dir, tiny_data_dir, tmp_path):
+def test_the_cli_runs_a_registered_attack_beside_its_control(
+    noise_attack, tiny_model_dir, tiny_data_dir, tmp_path
+):
     from musebench.cli import main
 
     out = tmp_path / "noise"
-    rc = main(["attack", "noise", "--model", str(tiny_model_dir), "--data", str(tiny_data_dir), "--option", "0",
-               "--target", str(tiny_model_dir), "--metrics", "knowmem_f,verbmem_f", "--out", str(out), *SMALL])
+    rc = main(
+        [
+            "attack",
+            "noise",
+            "--model",
+            str(tiny_model_dir),
+            "--data",
+            str(tiny_data_dir),
+            "--option",
+            "0",
+            "--target",
+            str(tiny_model_dir),
+            "--metrics",
+            "knowmem_f,verbmem_f",
+            "--out",
+            str(out),
+            *SMALL,
+        ]
+    )
     assert rc == 0
     doc = json.loads((out / "robustness.json").read_text(encoding="utf-8"))
-    assert doc["attack"] == "noise" and doc["option"] == 0.0 and set(doc["attacked"]) == {"target", "unlearned"}
+    assert (
+        doc["attack"] == "noise" and doc["option"] == 0.0 and set(doc["attacked"]) == {"target", "unlearned"}
+    )
     # noise of scale 0 changes no weight: every attacked score is the plain one, bit for bit
     for role in ("target", "unlearned"):
         assert doc["attacked"][role]["scores"] == doc["plain"][role]["scores"]
@@ -69,8 +122,21 @@ def test_the_cli_runs_a_registered_attack_beside_its_control(noise_attack, tiny_
 def test_a_bad_option_is_one_error_before_any_model_loads(noise_attack, tiny_data_dir, tmp_path, capsys):
     from musebench.cli import main
 
-    rc = main(["attack", "noise", "--model", "no/such/model", "--data", str(tiny_data_dir), "--option", "loud",
-               "--out", str(tmp_path / "x"), *SMALL])
+    rc = main(
+        [
+            "attack",
+            "noise",
+            "--model",
+            "no/such/model",
+            "--data",
+            str(tiny_data_dir),
+            "--option",
+            "loud",
+            "--out",
+            str(tmp_path / "x"),
+            *SMALL,
+        ]
+    )
     assert rc == 2 and "noise takes a noise scale" in capsys.readouterr().err
     assert not (tmp_path / "x" / "robustness.json").exists()
 

@@ -113,7 +113,7 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
         cache.clear()
     runner = Runner(model, tokenizer, settings, cache, progress)
     ctx = EvalContext(model, tokenizer, corpus, settings, runner, selected,
-                      boot=dict(samples=settings.bootstrap_samples, seed=settings.seed),
+                      boot={"samples": settings.bootstrap_samples, "seed": settings.seed},
                       retrain_auc=retrain_value, retrain_source=retrain_source, reference_model=reference_model,
                       cache_dir=cache_dir, device=device)
     covered = {c for m in selected for c in TASKS[m].covers}
@@ -134,7 +134,7 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
         "metrics_selected": selected,
         **{k: v for t in TASKS.values() for k, v in t.provenance.items()},  # what a task that did not run reads
         **ctx.provenance,
-        "metric_versions": {key: t.version for t in TASKS.values() for key in t.scores},
+        "metric_versions": {score.key: t.version for t in TASKS.values() for score in t.scores},
         "model_fingerprint": fingerprints["model"],
         "tokenizer_fingerprint": fingerprints["tokenizer"],
         "corpus": {"name": corpus.name, "source": corpus.source, "fingerprint": fingerprints["corpus"]},

@@ -11,6 +11,7 @@ and TPR at 1% and 5% FPR with forget as positives and holdout as negatives.
 from __future__ import annotations
 
 from itertools import permutations
+from typing import ClassVar
 
 from musebench.criteria import SCORES, criterion_of
 from musebench.evaluate.bootstrap import bootstrap_ci
@@ -137,10 +138,10 @@ class PrivLeak(Task):
     """
 
     needs = criterion_of("privleak").needs
-    scores = {"auc": SCORES["auc"], "privleak": SCORES["privleak"]}
+    scores = (SCORES["auc"], SCORES["privleak"])
     kind = "logprobs"
     group = "logprobs-privleak"
-    provenance = {"privleak_length": None}
+    provenance: ClassVar[dict] = {"privleak_length": None}
 
     def __init__(self, suite: bool = False):
         self.suite = suite

@@ -15,13 +15,16 @@ from musebench.evaluate.tasks import KnowMem, VerbMem
 
 ENTRY_POINT_GROUP = "musebench.tasks"
 
-TASKS: dict[str, Task] = {t.name: t for t in (
-    VerbMem(),
-    KnowMem("knowmem_f", "knowmem_forget_qa"),
-    KnowMem("knowmem_r", "knowmem_retain_qa", aliases=("utility",)),
-    PrivLeak(),
-    PrivLeak(suite=True),
-)}
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in (
+        VerbMem(),
+        KnowMem("knowmem_f", "knowmem_forget_qa"),
+        KnowMem("knowmem_r", "knowmem_retain_qa", aliases=("utility",)),
+        PrivLeak(),
+        PrivLeak(suite=True),
+    )
+}
 _plugins_loaded = False
 
 
@@ -46,9 +49,10 @@ def load_plugin_tasks() -> None:
             continue
         try:
             task = ep.load()
-        except Exception as err:  # noqa: BLE001 - any failure of a plugin's import is reported the same way
-            raise ConfigError(f"criterion plugin '{ep.value}' failed to load: {err}", field=ENTRY_POINT_GROUP,
-                              value=ep.name) from err
+        except Exception as err:  # any failure of a plugin's import is reported the same way
+            raise ConfigError(
+                f"criterion plugin '{ep.value}' failed to load: {err}", field=ENTRY_POINT_GROUP, value=ep.name
+            ) from err
         register_task(task)
 
 

@@ -67,7 +67,7 @@ def score_of(key: str) -> tuple[Score, int] | None:
     """A reported score's metadata and the version of the task that computes it (``registry.TASKS``)."""
     from musebench.evaluate.registry import TASKS
 
-    return next(((t.scores[key], t.version) for t in TASKS.values() if key in t.scores), None)
+    return next(((s, t.version) for t in TASKS.values() for s in t.scores if s.key == key), None)
 
 
 def _json_safe(obj):

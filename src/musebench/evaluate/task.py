@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from musebench.criteria import Score
 from musebench.evaluate.settings import EvalSettings
@@ -52,14 +52,14 @@ class Task:
     description: str = ""
     needs: tuple[str, ...] = ()  # corpus parts (``Corpus`` attributes) it cannot run without
     checked: tuple[str, ...] | None = None  # parts whose texts must be non-empty (None: ``needs``)
-    scores: Mapping[str, Score] = {}  # the score keys it reports, with their metadata
+    scores: tuple[Score, ...] = ()  # what it reports: each score's key, direction, unit and range
     aliases: tuple[str, ...] = ()  # other names ``--metrics`` accepts for it
     default: bool = True  # computed when no criteria are named (else only by name or 'all')
     covers: tuple[str, ...] = ()  # tasks whose results this one computes too (run once)
     version: int = 1  # bump when what it computes changes
     kind: str = "generate"  # "generate" or "logprobs": which runner call serves its requests
     group: str | None = None  # the runner's request group (cache files); None: ``kind-name``
-    provenance: Mapping[str, Any] = {}  # its provenance entries as they read when it does not run
+    provenance: ClassVar[Mapping[str, Any]] = {}  # its provenance entries as they read when it does not run
 
     def prepare(self, ctx: EvalContext) -> None:
         """Before any model call: warnings and provenance that need no outputs."""

@@ -12,6 +12,7 @@ the number of texts it cut.
 from __future__ import annotations
 
 import warnings
+from typing import ClassVar
 
 from musebench.criteria import CRITERIA, SCORES, criterion_of
 from musebench.data import MissingDataWarning, QAPair, VerbMemRecord
@@ -172,7 +173,7 @@ class VerbMem(RougeTask):
     name = "verbmem_f"
     description = SCORES["verbmem_f"].description
     needs = criterion_of("verbmem_f").needs
-    scores = {"verbmem_f": SCORES["verbmem_f"]}
+    scores = (SCORES["verbmem_f"],)
     aliases = ("verbmem",)
 
     def requests(self, ctx: EvalContext) -> list[GenerateRequest]:
@@ -185,13 +186,13 @@ class VerbMem(RougeTask):
 class KnowMem(RougeTask):
     """C2 (forget) / C4 (retain): answer each question after a few shots; ROUGE-L against the answer."""
 
-    provenance = {"knowmem_shots": {}, "knowmem_prompt": None}
+    provenance: ClassVar[dict] = {"knowmem_shots": {}, "knowmem_prompt": None}
 
     def __init__(self, name: str, qa: str, aliases: tuple[str, ...] = ()):
         self.name, self.qa, self.icl, self.aliases = name, qa, ICL_PARTS[name], aliases
         self.description = SCORES[name].description
         self.needs = criterion_of(name).needs
-        self.scores = {name: SCORES[name]}
+        self.scores = (SCORES[name],)
 
     def prepare(self, ctx: EvalContext) -> None:
         shots = knowmem_shots(self.name, getattr(ctx.corpus, self.icl), ctx.settings, ctx.corpus.source)

@@ -115,7 +115,6 @@ def check_robustness(ctx: RunContext) -> None:
     if not spec.enabled:
         return
     from musebench.errors import ConfigError, MusebenchError
-
     from musebench.robustness.registry import ATTACKS
 
     quantize = ATTACKS["quantize"]

@@ -63,13 +63,26 @@ class Attack:
         try:
             return self.parse(text)
         except ValueError:
-            raise ConfigError(f"{self.name} takes {self.option}, e.g. {self.name}:{self.default}", field=where,
-                              value=f"{self.name}:{option}") from None
+            raise ConfigError(
+                f"{self.name} takes {self.option}, e.g. {self.name}:{self.default}",
+                field=where,
+                value=f"{self.name}:{option}",
+            ) from None
 
 
 # ----- the built-in attacks ---------------------------------------------------------------------------------
-def _quantized(model_path, corpus, settings, scheme, *, metrics=None, retrain_auc=None, device="cpu", dtype=None,
-               progress=False) -> dict:
+def _quantized(
+    model_path,
+    corpus,
+    settings,
+    scheme,
+    *,
+    metrics=None,
+    retrain_auc=None,
+    device="cpu",
+    dtype=None,
+    progress=False,
+) -> dict:
     from musebench.robustness.attacks import quantized_scores
 
     return quantized_scores(model_path, scheme, corpus, settings, metrics, retrain_auc, device, progress)
@@ -88,8 +101,18 @@ def _check_scheme(scheme: str, device: str) -> None:
     check_scheme(scheme, device)
 
 
-def _relearned(model_path, corpus, settings, run, *, metrics=None, retrain_auc=None, device="cpu", dtype=None,
-               progress=False) -> dict:
+def _relearned(
+    model_path,
+    corpus,
+    settings,
+    run,
+    *,
+    metrics=None,
+    retrain_auc=None,
+    device="cpu",
+    dtype=None,
+    progress=False,
+) -> dict:
     """``run`` = (the ``RelearnSplit``, the ``RelearnBudget`` or its ``to_dict()``); the split holds the texts."""
     from musebench.robustness.attacks import relearned_scores
     from musebench.robustness.relearn import RelearnBudget
@@ -106,20 +129,35 @@ def _relearned_copy(model, tokenizer, source, steps, texts, device, seed):
     from musebench.robustness.relearn import RelearnBudget, relearn_in_memory
 
     if not hasattr(model, "save_pretrained"):
-        raise ConfigError("the relearning attack fine-tunes one model's weights; a WHP checkpoint combines two "
-                          "models' logits", file=source, field="--attacks")
+        raise ConfigError(
+            "the relearning attack fine-tunes one model's weights; a WHP checkpoint combines two "
+            "models' logits",
+            file=source,
+            field="--attacks",
+        )
     twin = copy.deepcopy(model)
     with tempfile.TemporaryDirectory(prefix="musebench-relearn-") as work:
         relearn_in_memory(twin, tokenizer, texts, RelearnBudget(steps=steps, seed=seed), device, work)
     return twin, tokenizer, f"{source} (relearned {steps} steps)"
 
 
-def _rephrased(model_path, corpus, settings, _value, *, metrics=None, retrain_auc=None, device="cpu", dtype=None,
-               progress=False) -> dict:
+def _rephrased(
+    model_path,
+    corpus,
+    settings,
+    _value,
+    *,
+    metrics=None,
+    retrain_auc=None,
+    device="cpu",
+    dtype=None,
+    progress=False,
+) -> dict:
     from musebench.robustness.attacks import paraphrase_corpus, plain_scores
 
-    return plain_scores(model_path, paraphrase_corpus(corpus), settings, ["knowmem_f"], None, device, dtype,
-                        progress)
+    return plain_scores(
+        model_path, paraphrase_corpus(corpus), settings, ["knowmem_f"], None, device, dtype, progress
+    )
 
 
 def _relearn_words(steps: int) -> str:
@@ -137,19 +175,40 @@ def _positive_int(text: str) -> int:
 
 
 QUANTIZE = Attack(
-    "quantize", "load the model with bitsandbytes int8 / NF4 / FP4 (BitsAndBytesConfig) and score it",
+    "quantize",
+    "load the model with bitsandbytes int8 / NF4 / FP4 (BitsAndBytesConfig) and score it",
     "the target and retrain models quantized the same way (what quantization alone does)",
-    _quantized, _quantized_copy, option="a scheme (int8, nf4, fp4)", default="nf4", check=_check_scheme,
-    library="bitsandbytes", extra="quant", describe=lambda scheme: f"weights quantized to {scheme} with bitsandbytes")
+    _quantized,
+    _quantized_copy,
+    option="a scheme (int8, nf4, fp4)",
+    default="nf4",
+    check=_check_scheme,
+    library="bitsandbytes",
+    extra="quant",
+    describe=lambda scheme: f"weights quantized to {scheme} with bitsandbytes",
+)
 RELEARN = Attack(
-    "relearn", "fine-tune briefly on a slice of the forget set (or on retain text) and score the rest",
+    "relearn",
+    "fine-tune briefly on a slice of the forget set (or on retain text) and score the rest",
     "the retrain model relearned the same way (what the slice teaches a model that never saw the forget set)",
-    _relearned, _relearned_copy, option="a number of steps", default="10", parse=_positive_int,
-    needs=("forget",), trains=True, describe=_relearn_words, measured_as="relearn")
+    _relearned,
+    _relearned_copy,
+    option="a number of steps",
+    default="10",
+    parse=_positive_int,
+    needs=("forget",),
+    trains=True,
+    describe=_relearn_words,
+    measured_as="relearn",
+)
 PARAPHRASE = Attack(
-    "paraphrase", "KnowMem on the rephrased forget questions (knowmem/forget_qa_paraphrase.json)",
+    "paraphrase",
+    "KnowMem on the rephrased forget questions (knowmem/forget_qa_paraphrase.json)",
     "the target model's KnowMem on the same rephrased questions",
-    _rephrased, needs=("knowmem_forget_qa_paraphrase",), measured_as="paraphrase")
+    _rephrased,
+    needs=("knowmem_forget_qa_paraphrase",),
+    measured_as="paraphrase",
+)
 
 ATTACKS: dict[str, Attack] = {a.name: a for a in (QUANTIZE, RELEARN, PARAPHRASE)}
 
@@ -168,8 +227,9 @@ def parse_attack(spec: str, where: str = "--attacks") -> tuple[Attack, Any]:
     attack = ATTACKS.get(name.strip().lower())
     if attack is None:
         examples = ", ".join(f"{a.name}:{a.default}" if a.option else a.name for a in ATTACKS.values())
-        raise ConfigError(f"unknown attack; choose from {', '.join(ATTACKS)} (e.g. {examples})", field=where,
-                          value=spec)
+        raise ConfigError(
+            f"unknown attack; choose from {', '.join(ATTACKS)} (e.g. {examples})", field=where, value=spec
+        )
     return attack, attack.value(option.strip() or None, where)
 
 
@@ -177,5 +237,5 @@ def attack_of(stage: str) -> tuple[Attack, str] | None:
     """The attack and variant a stage / results name stands for (``relearn-retain`` -> relearn, retain)."""
     for attack in ATTACKS.values():
         if stage == attack.name or stage.startswith(f"{attack.name}-"):
-            return attack, stage[len(attack.name) + 1:]
+            return attack, stage[len(attack.name) + 1 :]
     return None
