@@ -1,11 +1,11 @@
 """Attack an unlearned model (criterion C7): does the forgetting survive quantization, relearning, rephrasing?
 
-One subcommand per attack of ``musebench.robustness.registry.ATTACKS``:
+One subcommand per attack of musebench.robustness.registry.ATTACKS:
 
   quantize    load it with bitsandbytes int8 / NF4 / FP4 (transformers' BitsAndBytesConfig) and evaluate C1-C4
   relearn     fine-tune it briefly on a slice of the forget set (or retain text), measure the rest
   paraphrase  KnowMem on the rephrased forget questions (knowmem/forget_qa_paraphrase.json)
-  (any other registered attack: ``--option``, scored beside its controls, ``_attack``)
+  any other registered attack: its --option, scored plain and attacked, beside the controls given
 
 With --target (and --retrain) the same attack runs on them as controls and the recovery ratio
 (attacked - unlearned) / (target - unlearned) is reported per criterion; relearning reports it beyond the

@@ -128,6 +128,9 @@ def check_robustness(ctx: RunContext) -> None:
             ctx.backend.check_attack("quantize", scheme)
         for on in spec.relearn_on:
             _split(ctx, on)
+        for attack in ATTACKS.values():  # any other registered attack, at its default
+            if attack.name not in BLOCK_KEYS and attack.check is not None and not attack.library_missing():
+                ctx.backend.check_attack(attack.name, attack.value(None))
     except MusebenchError as err:
         field = {"--scheme": "robustness.quantize", "--fraction": "robustness.relearn.fraction"}.get(
             err.field or "", err.field or "robustness")
