@@ -133,3 +133,29 @@ def test_a_taken_name_is_refused_and_ls_lists_the_new_one(exact_task, capsys):
 
     assert main(["ls", "metrics"]) == 0
     assert "exact_f" in capsys.readouterr().out
+
+
+EXACT_TASK = ExactAnswer()  # what a plugin's entry point names
+
+
+def test_a_plugin_package_adds_its_task_through_an_entry_point(monkeypatch, tiny_corpus):
+    from importlib import metadata
+
+    from musebench.evaluate import registry
+    from musebench.evaluate.engine import resolve_metrics
+
+    found = [metadata.EntryPoint("exact_f", f"{__name__}:EXACT_TASK", registry.ENTRY_POINT_GROUP)]
+    monkeypatch.setattr(
+        registry.metadata, "entry_points", lambda group: found if group == "musebench.tasks" else []
+    )
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    monkeypatch.setattr(registry, "TASKS", dict(registry.TASKS))
+    monkeypatch.setattr("musebench.evaluate.engine.TASKS", registry.TASKS)
+    assert resolve_metrics(tiny_corpus, ["exact_f"]) == ["exact_f"]
+    assert registry.TASKS["exact_f"] is EXACT_TASK
+
+    broken = [metadata.EntryPoint("broken", "no_such_module_anywhere:TASK", registry.ENTRY_POINT_GROUP)]
+    monkeypatch.setattr(registry.metadata, "entry_points", lambda group: broken)
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    with pytest.raises(ConfigError, match="criterion plugin 'no_such_module_anywhere:TASK' failed to load"):
+        resolve_metrics(tiny_corpus, None)
