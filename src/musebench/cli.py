@@ -86,6 +86,7 @@ def build_parser(only: str | None = None, *, all_commands: bool = True) -> argpa
             description=(module.__doc__ or help_text).strip(),
             formatter_class=argparse.RawDescriptionHelpFormatter,
             epilog=getattr(module, "EXAMPLES", None),
+            parents=module.parents() if hasattr(module, "parents") else [],  # settings flags (commands/flags.py)
         )
         module.add_arguments(p)
         p.set_defaults(_run=module.run)

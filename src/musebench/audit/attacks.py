@@ -92,10 +92,14 @@ def relearn_split(docs: DocumentSet, seed: int) -> tuple[list[int], list[int]]:
     return relearned, probed
 
 
+#: The audit's relearning rate (docs/audit.md): gentler than C7's default, the audit probes one model's documents
+AUDIT_RELEARN_LR = 1e-4
+
+
 def relearn_attack(steps: int, device: str, seed: int) -> Attack:
     from musebench.robustness.relearn import RelearnBudget
 
-    budget = RelearnBudget(steps=steps, seed=seed)
+    budget = RelearnBudget(steps=steps, lr=AUDIT_RELEARN_LR, seed=seed)
 
     def make(model: AuditModel, texts: list[str]) -> AuditModel:
         from musebench.robustness.relearn import relearn_in_memory

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from musebench.commands.common import add_device, add_out, add_seed, add_threads, parse_csv, set_threads
+from musebench.commands.common import add_device, add_out, add_threads, parse_csv, set_threads
 from musebench.errors import ModelError
 
 EXAMPLES = """examples:
@@ -35,31 +35,38 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="corpus directory or hub dataset name")
     p.add_argument("--target", help="target model: the same attack as a control, and recovery ratios")
     p.add_argument("--retrain", help="retrain model: the same attack as a control (and the PrivLeak AUC)")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override an EvalSettings field (repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help=argparse.SUPPRESS)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--force", action="store_true",
                    help=f"replace the earlier {RESULT_FILE} in --out (a user's files there are kept either way)")
     add_out(p)
-    add_seed(p)
     add_device(p)
     add_threads(p)
 
 
+def relearn_flags():
+    """``RelearnAttack``'s fields as flags; its batch is ``--train-batch-size`` (``--batch-size`` is the
+    evaluation's) and its seed the command's ``--seed``."""
+    from musebench.commands.flags import SettingsFlags
+    from musebench.robustness.relearn import RelearnAttack
+
+    return SettingsFlags(RelearnAttack, skip=("seed",), rename={"batch_size": "train_batch_size"})
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from musebench.commands.eval import settings_flags
+
+    evaluation = settings_flags().parser
     sub = p.add_subparsers(dest="attack", metavar="ATTACK", required=True)
-    q = sub.add_parser("quantize", help="evaluate the model quantized with bitsandbytes")
+    q = sub.add_parser("quantize", help="evaluate the model quantized with bitsandbytes", parents=[evaluation])
     q.add_argument("--scheme", required=True, help="int8, nf4 or fp4")
     q.add_argument("--metrics", help="comma list (default verbmem_f,knowmem_f,knowmem_r,privleak)")
     _common(q)
-    r = sub.add_parser("relearn", help="fine-tune briefly on part of the forget set, measure the rest")
+    r = sub.add_parser("relearn", help="fine-tune briefly on part of the forget set, measure the rest",
+                       parents=[relearn_flags().parser, evaluation])
     r.add_argument("--relearn-on", default="forget-slice", help="forget-slice (default) or retain")
-    r.add_argument("--fraction", type=float, default=0.25, help="share of the forget people / documents relearned")
-    r.add_argument("--steps", type=int, default=10, help="optimizer steps (default 10)")
-    r.add_argument("--lr", type=float, default=1e-3, help="constant learning rate (default 1e-3)")
-    r.add_argument("--train-batch-size", type=int, default=4, help="documents per step (default 4)")
     _common(r)
-    para = sub.add_parser("paraphrase", help="KnowMem on the rephrased forget questions")
+    para = sub.add_parser("paraphrase", help="KnowMem on the rephrased forget questions", parents=[evaluation])
     _common(para)
 
 
@@ -78,7 +85,6 @@ def _out_rules(args) -> dict:
 def _settings(args, corpus_dir: str):
     from musebench.commands.eval import build_settings
 
-    args.batch_size, args.memory_budget_gb = None, None
     return build_settings(args, corpus_dir)
 
 
@@ -175,21 +181,24 @@ def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
 
 
 def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
-    from musebench.robustness import RelearnBudget, load_tags, split_forget
+    from dataclasses import replace
+
+    from musebench.robustness import RelearnAttack, load_tags, split_forget
     from musebench.robustness.attacks import relearned_scores
     from musebench.robustness.summary import summarise
 
-    budget = RelearnBudget(steps=args.steps, lr=args.lr, batch_size=args.train_batch_size, seed=args.seed)
+    attack = replace(RelearnAttack(), **relearn_flags().given(args))
+    budget = attack.budget(args.seed)
     data_dir = args.data if Path(args.data).is_dir() else None
-    split = split_forget(corpus, load_tags(data_dir, corpus), args.fraction, args.relearn_on, args.seed)
+    split = split_forget(corpus, load_tags(data_dir, corpus), attack.fraction, args.relearn_on, args.seed)
     progress = not args.no_progress
-    attack = f"relearn-{args.relearn_on}"
-    runs = {role: {attack: relearned_scores(path, split, budget, settings, device, dtype, progress)}
+    name = f"relearn-{args.relearn_on}"
+    runs = {role: {name: relearned_scores(path, split, budget, settings, device, dtype, progress)}
             for role, path in _models(args)}
     runs["method"] = runs.pop("unlearned")
-    before = runs["method"][attack]["before"]["scores"]
+    before = runs["method"][name]["before"]["scores"]
     summary = summarise(runs, {"method": {"scores": before}}, {}, {})
-    entry = summary["methods"]["method"]["attacks"][attack]
+    entry = summary["methods"]["method"]["attacks"][name]
     notes = [split.note]
     if not args.target:
         notes.append("no --target: recovery ratios need the target model's scores on the rest")
@@ -198,20 +207,20 @@ def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
     rows = []
     for role, result in runs.items():
         role = "unlearned" if role == "method" else role
-        rows += [(role, "before", result[attack]["before"]["scores"]),
-                 (role, "after", result[attack]["after"]["scores"])]
+        rows += [(role, "before", result[name]["before"]["scores"]),
+                 (role, "after", result[name]["after"]["scores"])]
     if args.target:
         rows.append(("unlearned", "recovery", entry["recovery"]))
         if "excess" in entry:
             rows.append(("retrain", "recovery (control)", entry["control_recovery"]))
             rows.append(("unlearned", "beyond control", entry["excess"]))
-    measured = {("unlearned" if r == "method" else r): v[attack] for r, v in runs.items()}
-    doc = {"attack": "relearn", "relearn_on": args.relearn_on, "fraction": args.fraction,
+    measured = {("unlearned" if r == "method" else r): v[name] for r, v in runs.items()}
+    doc = {"attack": "relearn", "relearn_on": args.relearn_on, "fraction": attack.fraction,
            "budget": budget.to_dict(), "model": args.model, "target": args.target, "retrain": args.retrain,
            "data": args.data, "split": split.describe(), "runs": measured,
            "recovery": entry.get("recovery") if args.target else None,
            "control_recovery": entry.get("control_recovery"), "beyond_control": entry.get("excess"), "notes": notes}
-    title = f"relearning attack ({args.relearn_on}, {args.steps} steps) on {corpus.name}"
+    title = f"relearning attack ({args.relearn_on}, {attack.steps} steps) on {corpus.name}"
     return _finish(out, doc, title, rows, notes)
 
 

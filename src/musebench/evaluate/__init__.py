@@ -6,10 +6,19 @@ Never imports ``musebench.unlearn``: an unlearned model is anything satisfying t
 contract (see ``model_io``).
 """
 
-from musebench.evaluate.engine import evaluate, measure_retrain_auc
-from musebench.evaluate.metrics import METRICS, Metric
-from musebench.evaluate.result import EvalResult
-from musebench.evaluate.settings import RELEASE_RETRAIN_AUC, EvalSettings
+import importlib
+
+#: name -> its module; imported on first use, so the settings (``musebench.evaluate.settings``, read by the
+#: command line's flags and the experiment file) come without torch
+_EXPORTS = {"evaluate": "engine", "measure_retrain_auc": "engine", "METRICS": "metrics", "Metric": "metrics",
+            "EvalResult": "result", "RELEASE_RETRAIN_AUC": "settings", "EvalSettings": "settings"}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"musebench.evaluate.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'musebench.evaluate' has no attribute {name!r}")
+
 
 __all__ = [
            "METRICS",
