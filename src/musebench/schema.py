@@ -158,7 +158,8 @@ class _Walk:
         if value is None and base is not None:
             value = {}
         if not isinstance(value, Mapping):
-            self.problems.add(path, "expected a mapping", value)
+            self.problems.add(path, "expected a mapping" if value is not None else "missing",
+                              value if value is not None else _NO_VALUE)
             return _NO_VALUE
         hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
@@ -169,8 +170,8 @@ class _Walk:
         before = len(self.problems)
         given = {}
         for name, f in fields.items():
-            if name in value:
-                given[name] = self.value(hints[name], value[name], join(path, name))
+            if name in value or join(path, name) in self.bases:  # a based object is resolved even when absent
+                given[name] = self.value(hints[name], value.get(name), join(path, name))
             elif base is None and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 self.problems.add(join(path, name), "missing")
         if len(self.problems) > before or (unknown and self.extra == "refuse"):
