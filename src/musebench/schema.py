@@ -109,6 +109,9 @@ class _Walk:
                     return result
             self.problems.add(path, f"expected {' or '.join(_word(o) for o in options)}", value)
             return _NO_VALUE
+        if value is None and not (dataclasses.is_dataclass(tp) and path in self.bases):
+            self.problems.add(path, "missing")
+            return _NO_VALUE
         if origin is Literal:
             if value in args and not (isinstance(value, bool) and not any(isinstance(a, bool) for a in args)):
                 return value

@@ -188,9 +188,9 @@ def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
     from musebench.robustness.summary import summarise
 
     attack = replace(RelearnAttack(), **relearn_flags().given(args))
-    budget = attack.budget(args.seed)
+    budget = attack.budget(settings.seed)
     data_dir = args.data if Path(args.data).is_dir() else None
-    split = split_forget(corpus, load_tags(data_dir, corpus), attack.fraction, args.relearn_on, args.seed)
+    split = split_forget(corpus, load_tags(data_dir, corpus), attack.fraction, args.relearn_on, settings.seed)
     progress = not args.no_progress
     name = f"relearn-{args.relearn_on}"
     runs = {role: {name: relearned_scores(path, split, budget, settings, device, dtype, progress)}

@@ -62,7 +62,7 @@ class SettingsFlags:
                 "help": f"{text} (default: {default})".replace("%", "%%")})))
         self.cls = cls
         flags = dataclasses.make_dataclass(f"{cls.__name__}Flags", view)
-        flags._argument_group_name = f"{cls.__name__} settings"  # HfArgumentParser's group title
+        flags._argument_group_name = cls.__name__  # HfArgumentParser's group title
         self.parser = HfArgumentParser(flags, add_help=False, exit_on_error=False)
 
     def given(self, args: argparse.Namespace) -> dict[str, Any]:
