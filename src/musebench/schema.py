@@ -30,17 +30,22 @@ class Problems:
         self.file = file
         self.error = error
         self.items: list[str] = []
+        self.first: tuple[str, Any] | None = None  # (path, value) of the first problem, for programs
 
     def add(self, path: str, message: str, value: Any = _NO_VALUE) -> None:
         shown = "" if value is _NO_VALUE else f" (got {shown_value(value)})"
         self.items.append(f"{path or 'file'}: {message}{shown}")
+        if self.first is None:
+            self.first = (path, None if value is _NO_VALUE else value)
 
     def __len__(self) -> int:
         return len(self.items)
 
     def raise_if_any(self) -> None:
-        if len(self.items) == 1:
-            raise self.error(self.items[0], file=self.file)
+        if len(self.items) == 1:  # one line; its path and value also as the error's field and value
+            err = self.error(self.items[0], file=self.file)
+            err.field, err.value = self.first
+            raise err
         if self.items:
             raise self.error(f"{len(self.items)} problems:", file=self.file, problems=self.items)
 

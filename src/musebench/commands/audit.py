@@ -104,7 +104,7 @@ def build_settings(args: argparse.Namespace):
     return AuditSettings(**overrides, eval=replace(audit_evaluation(), **eval_flags.given(args)))
 
 
-def reproduce_command(args: argparse.Namespace) -> str:
+def reproduce_command(args: argparse.Namespace, seed: int) -> str:
     from musebench.commands.flags import UNSET
 
     parts = ["musebench", "audit"]
@@ -117,12 +117,13 @@ def reproduce_command(args: argparse.Namespace) -> str:
         "attacks",
         "probes",
         "fail_on",
-        *(dest for flags in settings_flags() for dest in flags.names),
+        *(dest for flags in settings_flags() for dest in flags.names if dest != "seed"),
         "out",
     ):
         value = getattr(args, flag, None)
         if value is not None and value is not UNSET:
             parts += ["--" + flag.replace("_", "-"), str(value)]
+    parts += ["--seed", str(seed)]
     return shlex.join(parts)
 
 
@@ -189,7 +190,7 @@ def _audit(args, settings, forget, holdout, attacks, device, dtype, out: Path) -
         attacks=attacks,
         cache_dir=args.cache_dir,
         progress=not args.no_progress,
-        command=reproduce_command(args),
+        command=reproduce_command(args, settings.eval.seed),
     )
     save_audit(audit, rows, out)
     Console().print(f"[bold]{audit['verdict_text']}[/bold]")

@@ -83,11 +83,11 @@ class SettingsFlags:
             if not sep or name not in self.names:
                 raise ConfigError(f"expected FIELD=VALUE with FIELD one of {', '.join(self.names)}", field=flag,
                                   value=pair)
-            warnings.warn(f"{flag} {name}=... is deprecated; write --{name.replace('_', '-')} {raw.strip()}",
-                          FutureWarning, stacklevel=2)
             try:
                 parsed = self.parser.parse_args([f"--{name}", raw.strip()])
             except argparse.ArgumentError as err:
                 raise ConfigError(err.message, field=f"{flag} {name}", value=raw) from None
             out[self.names[name]] = getattr(parsed, name)
+            warnings.warn(f"{flag} {name}=... is deprecated; write --{name.replace('_', '-')} {raw.strip()}",
+                          FutureWarning, stacklevel=2)
         return out
