@@ -40,8 +40,16 @@ def problems_of(data: dict, **kwargs) -> list[str]:
 
 
 def test_walker_names_every_problem_by_its_path():
-    assert problems_of({"name": "x", "inner": {"kk": 2}, "items": [{}, {"k": "2"}], "folds": [1, True],
-                        "mode": "c", "extra": 0}) == [
+    assert problems_of(
+        {
+            "name": "x",
+            "inner": {"kk": 2},
+            "items": [{}, {"k": "2"}],
+            "folds": [1, True],
+            "mode": "c",
+            "extra": 0,
+        }
+    ) == [
         "extra: unknown key; expected one of name, mode, inner, items, folds",
         "mode: expected one of a, b (got 'c')",
         "inner.kk: unknown key; expected one of k, ratio",
@@ -49,12 +57,15 @@ def test_walker_names_every_problem_by_its_path():
         "folds[1]: expected an integer (got True)",
     ]
     assert problems_of({}) == ["name: missing"]
-    assert problems_of({"name": "x", "inner": {"k": 10}}) == ["inner.k: must be <= 9 (got 10)"]  # __post_init__
+    assert problems_of({"name": "x", "inner": {"k": 10}}) == [
+        "inner.k: must be <= 9 (got 10)"
+    ]  # __post_init__
 
 
 def test_walker_builds_typed_values_over_a_base():
-    out = from_mapping(Outer, {"name": "x", "items": [{"ratio": 1}], "folds": [2, 3]},
-                       bases={"inner": Inner(k=5)})
+    out = from_mapping(
+        Outer, {"name": "x", "items": [{"ratio": 1}], "folds": [2, 3]}, bases={"inner": Inner(k=5)}
+    )
     assert out == Outer(name="x", inner=Inner(k=5), items=[Inner(ratio=1.0)], folds=(2, 3))
     assert isinstance(out.items[0].ratio, float)
     assert from_mapping(Inner, {"ratio": None}, "x", base=Inner(k=7)) == Inner(k=7)
@@ -70,28 +81,37 @@ corpus: {{generate: {{kind: news-mini, size: tiny}}}}
 """
 
 
-@pytest.mark.parametrize("extra, line", [
-    ("evaluation: {}", "evaluation: unknown key"),
-    ("eval: {checkpoint: all}", "eval.checkpoint: unknown key"),
-    ("eval: {settings: {privleak_limt: 2048}}", "eval.settings.privleak_limt: unknown key"),
-    ("corpus2: 1\nmodels: {recipe: {epoch: 3}}", None),  # two problems: the header and one line each
-    ("robustness: {relearn: {stepz: 3}}", "robustness.relearn.stepz: unknown key"),
-    ("eval: {settings: {mink_k: forty}}", "eval.settings.mink_k: expected a number (got 'forty')"),
-    ("sustainability: {folds: [1, x]}", "sustainability.folds[1]: expected an integer (got 'x')"),
-    ("models: {recipe: {lr: -1}}", "models.recipe.lr: must be a finite number > 0 (got -1.0)"),
-])
+@pytest.mark.parametrize(
+    "extra, line",
+    [
+        ("evaluation: {}", "evaluation: unknown key"),
+        ("eval: {checkpoint: all}", "eval.checkpoint: unknown key"),
+        ("eval: {settings: {privleak_limt: 2048}}", "eval.settings.privleak_limt: unknown key"),
+        ("corpus2: 1\nmodels: {recipe: {epoch: 3}}", None),  # two problems: the header and one line each
+        ("robustness: {relearn: {stepz: 3}}", "robustness.relearn.stepz: unknown key"),
+        ("eval: {settings: {mink_k: forty}}", "eval.settings.mink_k: expected a number (got 'forty')"),
+        ("sustainability: {folds: [1, x]}", "sustainability.folds[1]: expected an integer (got 'x')"),
+        ("models: {recipe: {lr: -1}}", "models.recipe.lr: must be a finite number > 0 (got -1.0)"),
+    ],
+)
 def test_dry_run_names_a_bad_key_at_any_depth(tmp_path, capsys, extra, line):
     path = tmp_path / "exp.yaml"
     path.write_text(EXPERIMENT.format(extra=extra), encoding="utf-8")
     assert main(["run", str(path), "--dry-run", "--threads", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     if line is None:
-        assert err == [f"musebench run: error: {path}: 2 problems:",
-                       "  - corpus2: unknown key; expected one of name, corpus, models, eval, selection, scalability, "
-                       "sustainability, robustness, seed, device, dtype, cache_dir, methods, method_defaults",
-                       "  - models.recipe.epoch: unknown key; expected one of hidden_size, num_layers, num_heads, "
-                       "intermediate_size, epochs, lr, warmup_ratio, scheduler, weight_decay, batch_size, block_size, "
-                       "max_grad_norm, bf16, base_epochs, base_lr"]
+        assert err == [
+            f"musebench run: error: {path}: 2 problems:",
+            (
+                "  - corpus2: unknown key; expected one of name, corpus, models, eval, selection, scalability, "
+                "sustainability, robustness, seed, device, dtype, cache_dir, methods, method_defaults"
+            ),
+            (
+                "  - models.recipe.epoch: unknown key; expected one of hidden_size, num_layers, num_heads, "
+                "intermediate_size, epochs, lr, warmup_ratio, scheduler, weight_decay, batch_size, "
+                "block_size, max_grad_norm, bf16, base_epochs, base_lr"
+            ),
+        ]
     else:
         assert len(err) == 1 and err[0].startswith(f"musebench run: error: {path}: {line}"), err
 
@@ -102,8 +122,9 @@ def test_the_experiment_holds_resolved_settings_and_plan_reads_them():
     from musebench.experiment.plan import CorpusSize, Rates, eval_gpu_s
     from musebench.models.recipe import recipe_for
 
-    cfg = parse_experiment({"corpus": "news-mini", "eval": {"settings": {"mink_k": 20}},
-                            "models": {"recipe": {"epochs": 3}}})
+    cfg = parse_experiment(
+        {"corpus": "news-mini", "eval": {"settings": {"mink_k": 20}}, "models": {"recipe": {"epochs": 3}}}
+    )
     assert cfg.eval.settings.mink_k == 20.0
     assert cfg.eval.settings.verbmem_max_new_tokens == MINI_EVAL_SETTINGS["tiny"]["verbmem_max_new_tokens"]
     assert cfg.models.recipe == dataclasses.replace(recipe_for("tiny"), epochs=3)
@@ -111,7 +132,9 @@ def test_the_experiment_holds_resolved_settings_and_plan_reads_them():
     # PrivLeak texts are whole (no 2,048 cut): a 3,000-token text costs more than a 2,048-token one
     size = CorpusSize(forget_tokens=1e4, privleak_tokens=3000.0)
     whole = eval_gpu_s(size, 1e9, Rates(), cfg.eval.settings, full=True)
-    cut = eval_gpu_s(size, 1e9, Rates(), dataclasses.replace(cfg.eval.settings, privleak_max_length=2048), full=True)
+    cut = eval_gpu_s(
+        size, 1e9, Rates(), dataclasses.replace(cfg.eval.settings, privleak_max_length=2048), full=True
+    )
     assert whole > cut
 
 
@@ -121,12 +144,27 @@ def test_the_relearn_lr_default_is_the_dataclass_one_everywhere():
     from musebench.robustness import RelearnAttack, RelearnBudget
 
     args = build_parser("attack", all_commands=False).parse_args(
-        ["attack", "relearn", "--model", "m", "--data", "d", "--out", "o"])
+        ["attack", "relearn", "--model", "m", "--data", "d", "--out", "o"]
+    )
     from_cli = dataclasses.replace(RelearnAttack(), **relearn_flags().given(args))
     from_file = parse_experiment({"corpus": "news-mini", "robustness": True}).robustness.relearn
     assert from_cli.lr == from_file.lr == RelearnBudget().lr == 1e-3
     given = build_parser("attack", all_commands=False).parse_args(
-        ["attack", "relearn", "--model", "m", "--data", "d", "--out", "o", "--lr", "2e-4", "--train-batch-size", "2"])
+        [
+            "attack",
+            "relearn",
+            "--model",
+            "m",
+            "--data",
+            "d",
+            "--out",
+            "o",
+            "--lr",
+            "2e-4",
+            "--train-batch-size",
+            "2",
+        ]
+    )
     assert relearn_flags().given(given) == {"lr": 2e-4, "batch_size": 2}
 
 
@@ -142,7 +180,20 @@ def test_eval_help_shows_the_settings_help_and_flags_take_none(capsys):
     from musebench.commands.eval import build_settings, settings_flags
 
     args = build_parser("eval", all_commands=False).parse_args(
-        ["eval", "--model", "m", "--data", "nowhere", "--out", "o", "--knowmem-num-shots", "none", "--mink-k", "20"])
+        [
+            "eval",
+            "--model",
+            "m",
+            "--data",
+            "nowhere",
+            "--out",
+            "o",
+            "--knowmem-num-shots",
+            "none",
+            "--mink-k",
+            "20",
+        ]
+    )
     assert settings_flags().given(args) == {"knowmem_num_shots": None, "mink_k": 20.0}
     assert build_settings(args, "nowhere") == EvalSettings(knowmem_num_shots=None, mink_k=20.0)
 
@@ -151,6 +202,7 @@ def test_the_old_set_spelling_still_works_with_a_warning():
     from musebench.commands.eval import build_settings
 
     args = build_parser("eval", all_commands=False).parse_args(
-        ["eval", "--model", "m", "--data", "nowhere", "--out", "o", "--set", "verbmem_max_new_tokens=8"])
+        ["eval", "--model", "m", "--data", "nowhere", "--out", "o", "--set", "verbmem_max_new_tokens=8"]
+    )
     with pytest.warns(FutureWarning, match="--verbmem-max-new-tokens 8"):
         assert build_settings(args, "nowhere").verbmem_max_new_tokens == 8

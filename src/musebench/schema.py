@@ -57,8 +57,16 @@ def join(path: str, key: object) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
-def from_mapping(cls: type, data: Any, path: str = "", problems: Problems | None = None, *,
-                 base: Any = None, bases: Mapping[str, Any] | None = None, extra: str = "refuse") -> Any:
+def from_mapping(
+    cls: type,
+    data: Any,
+    path: str = "",
+    problems: Problems | None = None,
+    *,
+    base: Any = None,
+    bases: Mapping[str, Any] | None = None,
+    extra: str = "refuse",
+) -> Any:
     """Build dataclass ``cls`` from ``data`` (a parsed mapping), checking it against ``cls``'s type hints.
 
     ``path``: where ``data`` sits in its file (problems are named from it). ``problems``: collect into this
@@ -86,8 +94,11 @@ def check_value(tp: Any, value: Any, path: str, problems: Problems) -> Any:
 
 def given_fields(obj: Any, default: Any) -> dict[str, Any]:
     """The fields of ``obj`` that differ from ``default`` (the overrides a file would write)."""
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init
-            and getattr(obj, f.name) != getattr(default, f.name)}
+    return {
+        f.name: getattr(obj, f.name)
+        for f in dataclasses.fields(obj)
+        if f.init and getattr(obj, f.name) != getattr(default, f.name)
+    }
 
 
 _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
@@ -125,17 +136,24 @@ class _Walk:
         if dataclasses.is_dataclass(tp):
             return self.dataclass(tp, value, path)
         if origin in (list, tuple) or tp in (list, tuple):
-            if not isinstance(value, (list, tuple)) or (origin is tuple and args[-1:] != (...,)
-                                                        and len(value) != len(args)):
+            if not isinstance(value, (list, tuple)) or (
+                origin is tuple and args[-1:] != (...,) and len(value) != len(args)
+            ):
                 self.problems.add(path, "expected a list", value)
                 return _NO_VALUE
             kinds = (args[:1] if origin is list or args[-1:] == (...,) else args) or (Any,)
-            items = [self.value(kinds[0] if len(kinds) == 1 else kinds[i], v, join(path, i))
-                     for i, v in enumerate(value)]
+            items = [
+                self.value(kinds[0] if len(kinds) == 1 else kinds[i], v, join(path, i))
+                for i, v in enumerate(value)
+            ]
             if any(i is _NO_VALUE for i in items):
                 return _NO_VALUE
             return tuple(items) if origin is tuple or tp is tuple else items
-        if origin in (dict, Mapping) or tp in (dict, Mapping) or origin is typing.get_origin(Mapping[str, int]):
+        if (
+            origin in (dict, Mapping)
+            or tp in (dict, Mapping)
+            or origin is typing.get_origin(Mapping[str, int])
+        ):
             if not isinstance(value, Mapping):
                 self.problems.add(path, "expected a mapping", value)
                 return _NO_VALUE
@@ -166,8 +184,11 @@ class _Walk:
         if value is None and base is not None:
             value = {}
         if not isinstance(value, Mapping):
-            self.problems.add(path, "expected a mapping" if value is not None else "missing",
-                              value if value is not None else _NO_VALUE)
+            self.problems.add(
+                path,
+                "expected a mapping" if value is not None else "missing",
+                value if value is not None else _NO_VALUE,
+            )
             return _NO_VALUE
         hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
@@ -180,7 +201,9 @@ class _Walk:
         for name, f in fields.items():
             if name in value or join(path, name) in self.bases:  # a based object is resolved even when absent
                 given[name] = self.value(hints[name], value.get(name), join(path, name))
-            elif base is None and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            elif (
+                base is None and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            ):
                 self.problems.add(join(path, name), "missing")
         if len(self.problems) > before or (unknown and self.extra == "refuse"):
             return _NO_VALUE

@@ -40,13 +40,23 @@ class SettingsFlags:
     ``defaults``: the instance whose values the help text states (default: the class defaults), or one text
     for every flag (a command whose base depends on its input)."""
 
-    def __init__(self, cls: type, *, only: Iterable[str] | None = None, skip: Iterable[str] = (),
-                 rename: Mapping[str, str] | None = None, defaults: Any = None):
+    def __init__(
+        self,
+        cls: type,
+        *,
+        only: Iterable[str] | None = None,
+        skip: Iterable[str] = (),
+        rename: Mapping[str, str] | None = None,
+        defaults: Any = None,
+    ):
         from transformers import HfArgumentParser
 
         hints = typing.get_type_hints(cls)
-        chosen = [f for f in dataclasses.fields(cls) if f.init and f.name not in set(skip)
-                  and (only is None or f.name in set(only))]
+        chosen = [
+            f
+            for f in dataclasses.fields(cls)
+            if f.init and f.name not in set(skip) and (only is None or f.name in set(only))
+        ]
         shown = defaults if defaults is not None else cls()
         self.names = {(rename or {}).get(f.name, f.name): f.name for f in chosen}  # flag dest -> field
         view = []
@@ -54,12 +64,23 @@ class SettingsFlags:
             f = next(x for x in chosen if x.name == name)
             kind = hints[name]
             args = [a for a in typing.get_args(kind) if a is not type(None)]
-            if type(None) in typing.get_args(kind) and len(args) == 1 and typing.get_origin(args[0]) is not Literal:
+            if (
+                type(None) in typing.get_args(kind)
+                and len(args) == 1
+                and typing.get_origin(args[0]) is not Literal
+            ):
                 kind = _or_none(args[0])
             default = shown if isinstance(shown, str) else getattr(shown, name)
             text = f.metadata.get("help", name)
-            view.append((flag, kind, dataclasses.field(default=UNSET, metadata={
-                "help": f"{text} (default: {default})".replace("%", "%%")})))
+            view.append(
+                (
+                    flag,
+                    kind,
+                    dataclasses.field(
+                        default=UNSET, metadata={"help": f"{text} (default: {default})".replace("%", "%%")}
+                    ),
+                )
+            )
         self.cls = cls
         flags = dataclasses.make_dataclass(f"{cls.__name__}Flags", view)
         flags._argument_group_name = cls.__name__  # HfArgumentParser's group title
@@ -67,8 +88,11 @@ class SettingsFlags:
 
     def given(self, args: argparse.Namespace) -> dict[str, Any]:
         """``{field: value}`` of the flags given on the command line."""
-        return {name: getattr(args, flag) for flag, name in self.names.items()
-                if getattr(args, flag, UNSET) is not UNSET}
+        return {
+            name: getattr(args, flag)
+            for flag, name in self.names.items()
+            if getattr(args, flag, UNSET) is not UNSET
+        }
 
     def flags(self) -> list[str]:
         """The flags' names as typed (``--verbmem-max-new-tokens``)."""
@@ -81,13 +105,17 @@ class SettingsFlags:
             name, sep, raw = pair.partition("=")
             name = name.strip()
             if not sep or name not in self.names:
-                raise ConfigError(f"expected FIELD=VALUE with FIELD one of {', '.join(self.names)}", field=flag,
-                                  value=pair)
+                raise ConfigError(
+                    f"expected FIELD=VALUE with FIELD one of {', '.join(self.names)}", field=flag, value=pair
+                )
             try:
                 parsed = self.parser.parse_args([f"--{name}", raw.strip()])
             except argparse.ArgumentError as err:
                 raise ConfigError(err.message, field=f"{flag} {name}", value=raw) from None
             out[self.names[name]] = getattr(parsed, name)
-            warnings.warn(f"{flag} {name}=... is deprecated; write --{name.replace('_', '-')} {raw.strip()}",
-                          FutureWarning, stacklevel=2)
+            warnings.warn(
+                f"{flag} {name}=... is deprecated; write --{name.replace('_', '-')} {raw.strip()}",
+                FutureWarning,
+                stacklevel=2,
+            )
         return out
