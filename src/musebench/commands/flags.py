@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from musebench.commands.common import seed_value
 from musebench.errors import ConfigError
 
 
@@ -70,6 +71,8 @@ class SettingsFlags:
                 and typing.get_origin(args[0]) is not Literal
             ):
                 kind = _or_none(args[0])
+            if name == "seed":  # every command's seed flag checks its range the same way
+                kind = seed_value
             default = shown if isinstance(shown, str) else getattr(shown, name)
             text = f.metadata.get("help", name)
             view.append(
