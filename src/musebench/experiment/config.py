@@ -274,6 +274,10 @@ class ExperimentConfig:
         return d
 
 
+#: The keys of an experiment file: its sections, and the methods with their shared defaults.
+TOP_LEVEL_KEYS = {f.name for f in fields(ExperimentConfig) if f.name != "source_file"} | {"method_defaults"}
+
+
 def default_recipe(corpus: CorpusSpec, base: str | None) -> BuildRecipe:
     """The recipe a file's ``models.recipe`` fields change: a pretrained base's, else the mini size's."""
     return PRETRAINED_RECIPE if base else recipe_for(corpus.mini_size)
@@ -326,7 +330,7 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
     parts.setdefault("name", Path(source_file).stem if source_file else "experiment")
     if isinstance(parts["name"], str) and not NAME_PATTERN.match(parts["name"]):
         problems.add("name", "must be letters, digits, '.', '_' or '-'", parts["name"])
-    if parts.get("dtype", "auto") not in DTYPE_NAMES:
+    if isinstance(parts.get("dtype"), str) and parts["dtype"] not in DTYPE_NAMES:
         problems.add("dtype", f"expected {', '.join(DTYPE_NAMES)}", parts["dtype"])
     seed = parts.get("seed") if isinstance(parts.get("seed"), int) else 0
     methods = _parse_methods(methods_raw, defaults, seed, parts.get("device") or "auto",
@@ -350,6 +354,9 @@ def _shorthands(raw: dict, problems: Problems) -> dict:
             raw["corpus"] = {"hub": corpus}
     elif isinstance(corpus, dict) and isinstance(corpus.get("generate"), str):
         corpus["generate"] = {"kind": corpus["generate"]}
+    for key in ("models", "eval", "selection"):  # an empty section (``eval:``) is the defaults
+        if key in raw and raw[key] is None:
+            raw[key] = {}
     for key in ("scalability", "sustainability", "robustness"):
         value = raw.get(key)
         if value is None or value is False:
