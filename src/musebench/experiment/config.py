@@ -316,7 +316,7 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
     hints = typing.get_type_hints(ExperimentConfig)
     sections = [f.name for f in fields(ExperimentConfig) if f.name not in ("methods", "source_file")]
     for key in raw:
-        if key not in sections:
+        if key not in TOP_LEVEL_KEYS:
             problems.add(str(key), f"unknown key; expected one of {', '.join([*sections, 'methods', 'method_defaults'])}")
     corpus = from_mapping(CorpusSpec, raw.get("corpus"), "corpus", problems)
     stand_in = corpus or CorpusSpec(generate=GenerateSpec(kind="news-mini"))  # the rest is still checked
@@ -324,8 +324,10 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
     base = models_raw.get("base") if isinstance(models_raw.get("base"), str) else None
     bases = {"models.recipe": default_recipe(stand_in, base), "eval.settings": default_eval_settings(stand_in)}
     parts: dict[str, Any] = {"corpus": corpus}
-    for key in [k for k in sections if k != "corpus"]:  # each section on its own, so the rules between them still see the good ones
-        if key in raw or key in ("models", "eval"):  # these two resolve their recipe / settings even when absent
+    # each section on its own, so the rules between sections still see the good ones; models and eval resolve
+    # their recipe / settings even when absent
+    for key in [k for k in sections if k != "corpus"]:
+        if key in raw or key in ("models", "eval"):
             parts[key] = from_mapping(hints[key], raw.get(key, {}), key, problems, bases=bases)
     parts.setdefault("name", Path(source_file).stem if source_file else "experiment")
     if isinstance(parts["name"], str) and not NAME_PATTERN.match(parts["name"]):
