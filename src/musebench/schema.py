@@ -65,7 +65,6 @@ def from_mapping(
     *,
     base: Any = None,
     bases: Mapping[str, Any] | None = None,
-    extra: str = "refuse",
 ) -> Any:
     """Build dataclass ``cls`` from ``data`` (a parsed mapping), checking it against ``cls``'s type hints.
 
@@ -73,11 +72,10 @@ def from_mapping(
     ``Problems`` and return ``None`` on failure; without it, the problems are raised as one ``ConfigError``.
     ``base``: an instance whose values replace the class defaults (a mini corpus's budgets under the file's
     overrides); ``bases`` the same for nested objects, by path (``{"eval.settings": settings}``).
-    ``extra``: ``"refuse"`` (a misspelt key is an error) or ``"ignore"`` (a newer writer's extra field).
     A method's typed config is checked the same way: ``from_mapping(NPOConfig, params, "methods.npo")``.
     """
     own = problems if problems is not None else Problems()
-    ctx = _Walk(own, dict(bases or {}), extra)
+    ctx = _Walk(own, dict(bases or {}))
     if base is not None:
         ctx.bases[path] = base
     result = ctx.value(cls, data, path)
@@ -88,7 +86,7 @@ def from_mapping(
 
 def check_value(tp: Any, value: Any, path: str, problems: Problems) -> Any:
     """``value`` checked against the type ``tp`` (the walker's rule for one field); ``None`` on a problem."""
-    result = _Walk(problems, {}, "refuse").value(tp, value, path)
+    result = _Walk(problems, {}).value(tp, value, path)
     return None if result is _NO_VALUE else result
 
 
@@ -105,8 +103,8 @@ _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "tru
 
 
 class _Walk:
-    def __init__(self, problems: Problems, bases: dict[str, Any], extra: str):
-        self.problems, self.bases, self.extra = problems, bases, extra
+    def __init__(self, problems: Problems, bases: dict[str, Any]):
+        self.problems, self.bases = problems, bases
 
     def value(self, tp: Any, value: Any, path: str) -> Any:
         origin, args = typing.get_origin(tp), typing.get_args(tp)
@@ -120,7 +118,7 @@ class _Walk:
                 return self.value(options[0], value, path)
             for option in options:  # the first type that takes it without a problem
                 trial = Problems()
-                result = _Walk(trial, self.bases, self.extra).value(option, value, path)
+                result = _Walk(trial, self.bases).value(option, value, path)
                 if not trial:
                     return result
             self.problems.add(path, f"expected {' or '.join(_word(o) for o in options)}", value)
@@ -192,11 +190,9 @@ class _Walk:
             return _NO_VALUE
         hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-        unknown = [k for k in value if k not in fields]
-        if self.extra == "refuse":
-            for key in unknown:
-                self.problems.add(join(path, key), f"unknown key; expected one of {', '.join(fields)}")
         before = len(self.problems)
+        for key in [k for k in value if k not in fields]:  # a misspelt key
+            self.problems.add(join(path, key), f"unknown key; expected one of {', '.join(fields)}")
         given = {}
         for name, f in fields.items():
             if name in value or join(path, name) in self.bases:  # a based object is resolved even when absent
@@ -205,7 +201,7 @@ class _Walk:
                 base is None and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
             ):
                 self.problems.add(join(path, name), "missing")
-        if len(self.problems) > before or (unknown and self.extra == "refuse"):
+        if len(self.problems) > before:
             return _NO_VALUE
         try:
             return dataclasses.replace(base, **given) if base is not None else cls(**given)
