@@ -92,6 +92,7 @@ corpus: {{generate: {{kind: news-mini, size: tiny}}}}
         ("eval: {settings: {mink_k: forty}}", "eval.settings.mink_k: expected a number (got 'forty')"),
         ("sustainability: {folds: [1, x]}", "sustainability.folds[1]: expected an integer (got 'x')"),
         ("models: {recipe: {lr: -1}}", "models.recipe.lr: must be a finite number > 0 (got -1.0)"),
+        ("eval: {settings: {seed: -1}}", "eval.settings.seed: must be an integer in [0, 2**32) (got -1)"),
     ],
 )
 def test_dry_run_names_a_bad_key_at_any_depth(tmp_path, capsys, extra, line):
