@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -269,7 +270,7 @@ def new_stats(m, groups, settings, name: str):
         h = np.array(list(m.doc_means("holdout", probe).values()))
         informative = float(np.ptp(np.concatenate([f, h]))) > 0
         test = two_sample(None, Side.of(f, _labels(groups, "forget", fd)), Side.of(h, _labels(groups, "holdout", hd)),
-                          settings.bootstrap_samples, settings.seed, f"{name}:{probe}") if informative else None
+                          settings.eval.bootstrap_samples, settings.eval.seed, f"{name}:{probe}") if informative else None
         sd = float(np.std(np.concatenate([f, h]), ddof=1))
         out[probe] = _stat(probe, PROBES[probe][0], f.mean(), None, h.mean(), None, test, len(f), len(h),
                            settings.equivalence_margin * sd, informative, settings)
@@ -278,7 +279,7 @@ def new_stats(m, groups, settings, name: str):
         f = np.array([m.membership["forget"][d]["mink_40"] for d in fd])
         h = np.array([m.membership["holdout"][d]["mink_40"] for d in hd])
         test = two_sample(_auc_excess, Side.of(f, _labels(groups, "forget", fd)),
-                          Side.of(h, _labels(groups, "holdout", hd)), settings.bootstrap_samples, settings.seed,
+                          Side.of(h, _labels(groups, "holdout", hd)), settings.eval.bootstrap_samples, settings.eval.seed,
                           f"{name}:membership")
         out["membership"] = _stat("membership", "membership", None, None, 0.5, None, test, len(f), len(h),
                                   _auc_margin(settings.equivalence_margin), True, settings)
@@ -323,9 +324,9 @@ def simulate(trials: int, samples: int, out: Path) -> None:
     without and with one attacked copy (a second family of five probes with the same effect)."""
     import numpy as np
 
-    from musebench.audit.settings import AuditSettings
+    from musebench.audit.settings import AuditSettings, audit_evaluation
 
-    settings = AuditSettings(bootstrap_samples=samples)
+    settings = AuditSettings(eval=replace(audit_evaluation(), bootstrap_samples=samples))
     designs = [("5 documents a side", 5, 1), ("20 documents a side", 20, 1), ("8 people x 3 documents a side", 8, 3)]
     rows = []
     start = time.perf_counter()
@@ -417,6 +418,7 @@ def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: 
     import numpy as np
 
     from musebench.audit import AuditSettings, load_documents
+    from musebench.audit.settings import audit_evaluation
     from musebench.audit.attacks import relearn_split
     from musebench.audit.documents import DocumentSet
     from musebench.audit.measure import measure
@@ -430,7 +432,7 @@ def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: 
     tags = json.loads((run / "data" / "tags" / "forget.json").read_text())
     forget = DocumentSet(forget.source, forget.documents, tuple(tags["forget"]))
     holdout = DocumentSet(holdout.source, holdout.documents, _holdout_groups(run, holdout.documents))
-    settings = AuditSettings(bootstrap_samples=samples)
+    settings = AuditSettings(eval=replace(audit_evaluation(), bootstrap_samples=samples))
     retrain_scores = results["reference"]["retrain"]["scores"]
     models = [("target", results["reference"]["target"]["model"], results["reference"]["target"]["scores"]),
               ("retrain", results["reference"]["retrain"]["model"], retrain_scores)]

@@ -381,7 +381,7 @@ def cli_process(model_dir, corpus, settings_overrides: dict, threads: int, work)
         data = save_corpus(sub, work / name)
         cmd = [sys.executable, "-m", "musebench.cli", "eval", "--model", str(model_dir), "--data", str(data),
                "--out", str(work / f"{name}-out"), "--retrain-auc", "news", "--no-progress", "--threads", str(threads),
-               *sum((["--set", f"{k}={v}"] for k, v in settings_overrides.items()), [])]
+               *sum(([f"--{k.replace('_', '-')}", str(v)] for k, v in settings_overrides.items()), [])]
         start = time.perf_counter()
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        env={**os.environ, "HF_HUB_OFFLINE": "1"})

@@ -29,4 +29,10 @@ def test_top_level_help_imports_no_command_and_lists_them_all():
 
 
 def test_subcommand_help_imports_only_that_command_and_no_torch():
-    assert probe(["eval", "--help"], "--retrain-auc") == "[] ['musebench.commands.common', 'musebench.commands.eval'] True"
+    assert probe(["report", "--help"], "--out") == "[] ['musebench.commands.common', 'musebench.commands.report'] True"
+
+
+def test_settings_flags_cost_transformers_but_not_torch():
+    """A command with settings flags builds them with HfArgumentParser (transformers), never with torch."""
+    assert probe(["eval", "--help"], "--retrain-auc") == (
+        "['transformers'] ['musebench.commands.common', 'musebench.commands.eval', 'musebench.commands.flags'] True")

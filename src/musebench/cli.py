@@ -1,6 +1,7 @@
 """The ``musebench`` command line: a thin dispatcher over ``musebench.commands``.
 
-Each subcommand lives in its own module with ``add_arguments(parser)`` and ``run(args) -> int``.
+Each subcommand lives in its own module with ``add_arguments(parser)`` and ``run(args) -> int`` (and
+``parents()``: its settings flags, made from the settings dataclasses by ``commands/flags.py``).
 User errors (``MusebenchError``) print one line and exit 2; ``--debug`` shows the traceback.
 Start-up stays small: only the chosen subcommand's module is imported (``musebench --help`` imports none),
 and those modules import torch / transformers inside ``run``, when the work needs them.
@@ -86,6 +87,7 @@ def build_parser(only: str | None = None, *, all_commands: bool = True) -> argpa
             description=(module.__doc__ or help_text).strip(),
             formatter_class=argparse.RawDescriptionHelpFormatter,
             epilog=getattr(module, "EXAMPLES", None),
+            parents=module.parents() if hasattr(module, "parents") else [],  # settings flags (commands/flags.py)
         )
         module.add_arguments(p)
         p.set_defaults(_run=module.run)

@@ -7,11 +7,13 @@ Documents are files, as a user hands them over: forget.json, holdout.jsonl and a
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
 
 from musebench.audit import AuditModel, AuditSettings
+from musebench.audit.settings import audit_evaluation
 from musebench.models.loading import load_model
 from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
 from musebench.models.tokenizer import train_tokenizer
@@ -81,9 +83,8 @@ SETTINGS = AuditSettings(
     cloze_per_doc=2,
     cloze_shots=2,
     cloze_max_new_tokens=6,
-    membership_max_length=96,
-    bootstrap_samples=200,
     min_documents=4,
+    eval=replace(audit_evaluation(), privleak_max_length=96, bootstrap_samples=200),
 )
 
 

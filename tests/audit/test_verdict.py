@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from musebench.audit.measure import Measurement, exact_reproduction
-from musebench.audit.settings import AuditSettings
+from musebench.audit.settings import AuditSettings, audit_evaluation
 from musebench.audit.stats import Side, holm, two_sample
 from musebench.audit.verdict import _diff, _raw_stats, bootstrap, calibrate, change, overall, probe_stats
 
-S = AuditSettings(probes=("verbatim", "membership"), bootstrap_samples=400, min_documents=3)
+S = AuditSettings(probes=("verbatim", "membership"), min_documents=3,
+                  eval=replace(audit_evaluation(), bootstrap_samples=400))
 
 
 def measurement(forget: list[float], holdout: list[float] | None, mink_f=None, mink_h=None, nll_f=None,

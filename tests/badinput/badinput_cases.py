@@ -245,7 +245,7 @@ case("device mps where it is not built", G, nothing, lambda ws: _eval(ws, "--dev
 case("device unknown", G, nothing, lambda ws: _eval(ws, "--device", "tpu"), "--device")
 case("metric unknown", G, nothing, lambda ws: _eval(ws, "--metrics", "verbmem_x"), "metrics")
 case("--set unknown field", G, nothing, lambda ws: _eval(ws, "--set", "nope=1"), "--set")
-case("--set value not a number", G, nothing, lambda ws: _eval(ws, "--set", "verbmem_max_new_tokens=lots"),
+case("settings flag value not a number", G, nothing, lambda ws: _eval(ws, "--verbmem-max-new-tokens", "lots"),
      "verbmem_max_new_tokens")
 case("retrain AUC out of range", G, nothing, lambda ws: _eval(ws, "--retrain-auc", "1.5"), "retrain")
 case("method unknown", G, nothing, lambda ws: ["unlearn", "--model", str(ws["model"]), "--data", str(ws["data"]),

@@ -113,7 +113,7 @@ def _audit(ws: Ws) -> list[str]:
 
 def _attack(ws: Ws) -> list[str]:
     return ["attack", "paraphrase", "--model", str(ws["model"]), "--data", str(ws["data"]), "--out", str(ws["out"]),
-            "--set", "knowmem_max_new_tokens=4", "--set", "knowmem_num_shots=1", "--no-progress", "--threads", "1",
+            "--knowmem-max-new-tokens", "4", "--knowmem-num-shots", "1", "--no-progress", "--threads", "1",
             "--device", "cpu"]
 
 

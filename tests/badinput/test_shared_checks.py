@@ -45,8 +45,8 @@ def test_a_damaged_cache_file_is_recomputed_not_trusted(tmp_path, tiny_corpus, t
 
     data = save_corpus(tiny_corpus, tmp_path / "data")
     argv = ["eval", "--model", str(tiny_model_dir), "--data", str(data), "--retrain-auc", "news",
-            "--metrics", "knowmem_f,privleak", "--set", "knowmem_max_new_tokens=4", "--set", "knowmem_num_shots=1",
-            "--set", "privleak_max_length=48", "--set", "bootstrap_samples=20", "--no-progress", "--threads", "1",
+            "--metrics", "knowmem_f,privleak", "--knowmem-max-new-tokens", "4", "--knowmem-num-shots", "1",
+            "--privleak-max-length", "48", "--bootstrap-samples", "20", "--no-progress", "--threads", "1",
             "--device", "cpu", "--out", str(tmp_path / "e")]
     assert main(argv) == 0
     first = json.loads((tmp_path / "e" / "summary.json").read_text())["scores"]

@@ -15,8 +15,8 @@ def corpus_dir(tmp_path_factory, tiny_corpus):
     return save_corpus(tiny_corpus, tmp_path_factory.mktemp("corpus"))
 
 
-SMALL = ["--set", "verbmem_max_new_tokens=8", "--set", "knowmem_max_new_tokens=4", "--set", "privleak_max_length=32",
-         "--set", "bootstrap_samples=20", "--threads", "1", "--no-progress"]
+SMALL = ["--verbmem-max-new-tokens", "8", "--knowmem-max-new-tokens", "4", "--privleak-max-length", "32",
+         "--bootstrap-samples", "20", "--threads", "1", "--no-progress"]
 
 
 def test_eval_writes_summary_with_measured_retrain_auc(tiny_model_dir, corpus_dir, tmp_path, capsys):

@@ -18,7 +18,7 @@ from musebench.unlearn.whp import load_whp, write_whp_checkpoint
 
 SPEC = TinyLlamaSpec(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128)
 SETTINGS = {"knowmem_max_new_tokens": 4, "privleak_max_length": 32, "bootstrap_samples": 20}
-FLAGS = [arg for name, value in SETTINGS.items() for arg in ("--set", f"{name}={value}")] + [
+FLAGS = [arg for name, value in SETTINGS.items() for arg in (f"--{name.replace('_', '-')}", str(value))] + [
     "--metrics", "knowmem_f,privleak", "--retrain-auc", "0.5", "--threads", "1", "--no-progress"]
 
 

@@ -7,8 +7,8 @@ import json
 from musebench.cli import main
 from musebench.data import save_corpus
 
-SMALL = ["--set", "verbmem_max_new_tokens=4", "--set", "knowmem_max_new_tokens=4", "--set", "privleak_max_length=32",
-         "--set", "bootstrap_samples=10", "--threads", "1", "--no-progress", "--retrain-auc", "news"]
+SMALL = ["--verbmem-max-new-tokens", "4", "--knowmem-max-new-tokens", "4", "--privleak-max-length", "32",
+         "--bootstrap-samples", "10", "--threads", "1", "--no-progress", "--retrain-auc", "news"]
 
 
 def test_corpus_head_keeps_first_items_and_icl_examples(tiny_corpus):

@@ -30,9 +30,9 @@ EXPECTED = json.loads((GOLDEN / "expected.json").read_text(encoding="utf-8"))
 SETTINGS = EvalSettings(verbmem_max_new_tokens=128, verbmem_gt_max_tokens=128, knowmem_max_new_tokens=32,
                         knowmem_num_shots=None, privleak_max_length=None, mink_k=40.0, bootstrap_samples=0)
 RETRAIN_AUC = 0.4772
-CLI_SETTINGS = ["--set", "verbmem_max_new_tokens=128", "--set", "verbmem_gt_max_tokens=128",
-                "--set", "knowmem_max_new_tokens=32", "--set", "knowmem_num_shots=none",
-                "--set", "privleak_max_length=none", "--set", "mink_k=40", "--set", "bootstrap_samples=0",
+CLI_SETTINGS = ["--verbmem-max-new-tokens", "128", "--verbmem-gt-max-tokens", "128",
+                "--knowmem-max-new-tokens", "32", "--knowmem-num-shots", "none",
+                "--privleak-max-length", "none", "--mink-k", "40", "--bootstrap-samples", "0",
                 "--retrain-auc", str(RETRAIN_AUC)]
 #: The original scorer's attack names -> musebench's.
 ATTACKS = {"PPL": "nll", "PPL/lower": "lowercase", "PPL/zlib": "zlib",

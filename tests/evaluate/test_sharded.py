@@ -19,8 +19,8 @@ from musebench.evaluate.sharding import Shard
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
                                 reason="torch built without gloo")
 
-ARGS = ["--set", "verbmem_max_new_tokens=8", "--set", "knowmem_max_new_tokens=4", "--set", "privleak_max_length=32",
-        "--set", "bootstrap_samples=50", "--threads", "1", "--no-progress", "--batch-size", "2",
+ARGS = ["--verbmem-max-new-tokens", "8", "--knowmem-max-new-tokens", "4", "--privleak-max-length", "32",
+        "--bootstrap-samples", "50", "--threads", "1", "--no-progress", "--batch-size", "2",
         "--metrics", "verbmem_f,knowmem_f,knowmem_r,privacy", "--retrain-auc", "0.5"]
 
 

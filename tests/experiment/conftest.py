@@ -51,9 +51,6 @@ class FakeBackend:
     def load_corpus(self, data_dir):
         return fake_corpus()
 
-    def eval_settings(self, spec, overrides):
-        return {"bootstrap_samples": 10, **overrides}
-
     def validate_method(self, method, fields):
         return [] if method in ("ga", "npo", "tv") else [f"unknown method '{method}'"]
 

@@ -1,7 +1,7 @@
 import pytest
 
 from musebench.errors import ConfigError
-from musebench.experiment.config import load_experiment, parse_experiment
+from musebench.experiment.config import GenerateSpec, load_experiment, parse_experiment
 
 GOOD = {
     "name": "news-mini-test",
@@ -21,7 +21,7 @@ def test_good_config_merges_defaults_and_aliases(fake_backend):
     assert cfg.method("tv_small").method == "tv"
     assert cfg.unlearn_fields(cfg.method("ga")) == {"seed": 0, "device": "auto", "dtype": "auto", "epochs": 3,
                                                     "lr": 1e-3, "method": "ga"}
-    assert cfg.corpus.generate == {"kind": "news-mini", "size": "tiny", "seed": 0}
+    assert cfg.corpus.generate == GenerateSpec(kind="news-mini", size="tiny", seed=0)
     assert [m.name for m in cfg.follow_up_methods(cfg.scalability)] == ["ga"]
     assert [m.name for m in cfg.follow_up_methods(cfg.sustainability)] == ["ga", "npo", "tv_small"]
     assert cfg.scalability.folds == [1, 2] and cfg.sustainability.folds is None
@@ -43,7 +43,7 @@ def test_every_problem_is_reported_at_once(fake_backend):
 
 
 def test_corpus_shorthands(tmp_path):
-    assert parse_experiment({"corpus": "books-mini"}).corpus.generate["kind"] == "books-mini"
+    assert parse_experiment({"corpus": "books-mini"}).corpus.generate.kind == "books-mini"
     assert parse_experiment({"corpus": "muse-bench/MUSE-News"}).corpus.hub == "muse-bench/MUSE-News"
     assert parse_experiment({"corpus": str(tmp_path)}).corpus.path == str(tmp_path)
     with pytest.raises(ConfigError, match="corpus.path: directory does not exist"):
@@ -81,17 +81,16 @@ def test_a_mini_corpus_named_by_path_gets_its_size_budgets(tmp_path):
     import json
 
     from musebench.data.synthetic import MINI_EVAL_SETTINGS
-    from musebench.experiment.adapters import LibraryBackend
-    from musebench.experiment.config import CorpusSpec
+    from musebench.evaluate.settings import EvalSettings
 
     (tmp_path / "synthetic.json").write_text(json.dumps({"size": "tiny"}), encoding="utf-8")
-    backend = LibraryBackend(device="cpu")
-    by_path = backend.eval_settings(CorpusSpec(path=str(tmp_path)), {})
-    generated = backend.eval_settings(CorpusSpec(generate={"kind": "news-mini", "size": "tiny", "seed": 0}), {})
+    by_path = parse_experiment({"corpus": {"path": str(tmp_path)}}).eval.settings
+    generated = parse_experiment({"corpus": {"generate": {"kind": "news-mini", "size": "tiny"}}}).eval.settings
     assert by_path == generated
-    assert all(by_path[k] == v for k, v in MINI_EVAL_SETTINGS["tiny"].items())
-    release = backend.eval_settings(CorpusSpec(path=str(tmp_path / "elsewhere")), {})
-    assert release != by_path  # no generation record: the paper's budgets
+    assert all(getattr(by_path, k) == v for k, v in MINI_EVAL_SETTINGS["tiny"].items())
+    (tmp_path / "elsewhere").mkdir()
+    release = parse_experiment({"corpus": {"path": str(tmp_path / "elsewhere")}}).eval.settings
+    assert release == EvalSettings()  # no generation record: the paper's budgets
 
 
 def test_models_base_names_the_pretrained_model_both_builds_start_from(fake_backend):

@@ -43,7 +43,9 @@ def test_results_json_follows_the_schema(tmp_path, fake_backend):
     assert data["reference"]["retrain"]["scores"]["privleak"] == 0.0
     # target: (0.05 - 0.48) / 0.48 * 100
     assert data["reference"]["target"]["scores"]["privleak"] == pytest.approx(-89.583, abs=1e-3)
-    assert data["provenance"]["eval_settings"] == {"bootstrap_samples": 10}
+    # the settings the file resolved to (a tiny mini corpus: its budgets), recorded whole
+    assert data["provenance"]["eval_settings"] == cfg_of().eval.settings.to_dict()
+    assert data["provenance"]["eval_settings"]["bootstrap_samples"] == 100
     ga = data["methods"]["ga"]
     assert set(ga) >= {"config", "checkpoints", "selected", "selection_reason", "scalability", "timing_s"}
     assert set(ga["checkpoints"][0]) == {"label", "scores", "ci"}

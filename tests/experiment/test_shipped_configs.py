@@ -32,7 +32,7 @@ def test_demo_experiments_exist_and_cover_the_muse_baselines_plus_simnpo_and_rmu
         cfg = builtin_config(name)
         assert {m.method for m in cfg.methods} >= {"ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr",
                                                   "task_vector", "whp", "simnpo_gdr", "rmu"}
-        assert cfg.corpus.generate["kind"] == name.removesuffix("-all").removesuffix("-quick")
+        assert cfg.corpus.generate.kind == name.removesuffix("-all").removesuffix("-quick")
         # SimNPO as its authors ran MUSE (simnpo_gdr, beta 0.7 News / 0.75 Books, retain weight 0.1); ULD <= 1
         simnpo = next(m for m in cfg.methods if m.method == "simnpo_gdr")
         assert simnpo.params["beta"] == (0.7 if name.startswith("news") else 0.75) and simnpo.params["alpha"] == 0.1

@@ -12,9 +12,9 @@ import pytest
 from musebench.cli import main
 from musebench.data.layout import save_corpus
 
-EVAL_SETTINGS = ["--set", "verbmem_max_new_tokens=6", "--set", "verbmem_gt_max_tokens=6",
-                 "--set", "knowmem_max_new_tokens=4", "--set", "knowmem_num_shots=1",
-                 "--set", "privleak_max_length=48", "--set", "bootstrap_samples=20"]
+EVAL_SETTINGS = ["--verbmem-max-new-tokens", "6", "--verbmem-gt-max-tokens", "6",
+                 "--knowmem-max-new-tokens", "4", "--knowmem-num-shots", "1",
+                 "--privleak-max-length", "48", "--bootstrap-samples", "20"]
 
 
 def _disk_full(*args, **kwargs):

@@ -33,9 +33,9 @@ PRELOAD = {"unlearn": ["musebench.cli", "musebench.commands.unlearn", "musebench
 
 UNLEARN = ["--method", "ga_gdr", "--epochs", "2", "--batch-size", "2", "--max-len", "24", "--lr", "1e-3",
            "--checkpoint-steps", "1", "--no-progress", "--threads", "1", "--device", "cpu"]
-EVAL_SETTINGS = ["--set", "verbmem_max_new_tokens=6", "--set", "verbmem_gt_max_tokens=6",
-                 "--set", "knowmem_max_new_tokens=4", "--set", "knowmem_num_shots=1",
-                 "--set", "privleak_max_length=48", "--set", "bootstrap_samples=20"]
+EVAL_SETTINGS = ["--verbmem-max-new-tokens", "6", "--verbmem-gt-max-tokens", "6",
+                 "--knowmem-max-new-tokens", "4", "--knowmem-num-shots", "1",
+                 "--privleak-max-length", "48", "--bootstrap-samples", "20"]
 EXPERIMENT = """\
 name: faults
 device: cpu

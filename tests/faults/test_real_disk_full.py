@@ -111,8 +111,7 @@ def test_eval_on_a_full_disk_is_one_line_and_writes_no_summary(tiny_corpus, tiny
         out.mkdir()
         _fill(disk)
         rc = main(["eval", "--model", str(tiny_model_dir), "--data", str(data), "--retrain-auc", "news",
-                   "--set", "verbmem_max_new_tokens=4", "--set", "knowmem_max_new_tokens=4", "--set",
-                   "bootstrap_samples=10", "--no-progress", "--threads", "1", "--device", "cpu", "--out", str(out)])
+                   "--verbmem-max-new-tokens", "4", "--knowmem-max-new-tokens", "4", "--bootstrap-samples", "10", "--no-progress", "--threads", "1", "--device", "cpu", "--out", str(out)])
         lines = _one_error(capsys)
         assert rc == 2 and len(lines) == 1, lines
         assert "cannot write" in lines[0] and "No space left on device" in lines[0]

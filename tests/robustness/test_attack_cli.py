@@ -10,8 +10,8 @@ import pytest
 from musebench.cli import main
 
 #: small budgets: the tiny corpus is not a mini corpus, so the paper's 128-token generations would apply
-SMALL = ["--set", "verbmem_max_new_tokens=8", "--set", "knowmem_max_new_tokens=4", "--set", "privleak_max_length=32",
-         "--set", "bootstrap_samples=20", "--threads", "1", "--no-progress"]
+SMALL = ["--verbmem-max-new-tokens", "8", "--knowmem-max-new-tokens", "4", "--privleak-max-length", "32",
+         "--bootstrap-samples", "20", "--threads", "1", "--no-progress"]
 
 needs_bnb = pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None,
                                reason="bitsandbytes (musebench[quant]) not installed")

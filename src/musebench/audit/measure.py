@@ -20,7 +20,7 @@ from musebench.evaluate.metrics import knowmem_cut, mean_nll, rouge_l_f1
 from musebench.evaluate.privacy import attack_scores, k_label
 from musebench.evaluate.requests import GenerateRequest, LogprobRequest
 from musebench.evaluate.runner import Runner
-from musebench.evaluate.settings import MINK_PERCENTS, EvalSettings
+from musebench.evaluate.settings import MINK_PERCENTS
 from musebench.evaluate.tasks import decode_ids
 
 
@@ -40,17 +40,6 @@ class Measurement:
 
     def add(self, role: str, probe: str, doc: int, value: float) -> None:
         self.per_doc.setdefault(role, {}).setdefault(probe, {}).setdefault(doc, []).append(value)
-
-
-def eval_settings(settings: AuditSettings) -> EvalSettings:
-    """The engine settings the runner batches with (only batching and the membership budget matter)."""
-    return EvalSettings(
-        batch_size=settings.batch_size,
-        memory_budget_gb=settings.memory_budget_gb,
-        privleak_max_length=settings.membership_max_length,
-        mink_k=float(settings.mink_k),
-        seed=settings.seed,
-    )
 
 
 def exact_reproduction(reference: str, output: str) -> bool:
@@ -73,7 +62,7 @@ def measure(
     from musebench.evaluate.fingerprint import model_fingerprint, tokenizer_fingerprint
 
     start = time.perf_counter()
-    es = eval_settings(settings)
+    es = settings.eval
     cache = ResultCache(
         cache_dir,
         {
@@ -144,13 +133,13 @@ def measure(
             )
 
     if "membership" in settings.probes:
-        max_len = settings.membership_max_length
+        max_len = settings.eval.privleak_max_length
         texts = [rp.documents.documents[d] for rp in roles.values() for d in rp.doc_indices()]
         reqs = [LogprobRequest(t, max_len) for t in texts] + [
             LogprobRequest(t.lower(), max_len, moments=False) for t in texts
         ]
         stats = runner.token_logprobs(f"audit-membership-{label}", reqs)
-        ks = tuple(sorted(set(MINK_PERCENTS) | {float(settings.mink_k)}))
+        ks = tuple(sorted(set(MINK_PERCENTS) | {float(settings.eval.mink_k)}))
         for role, rp in roles.items():
             scores = {}
             for d in rp.doc_indices():
@@ -175,4 +164,4 @@ def measure(
 
 
 def headline_attack(settings: AuditSettings) -> str:
-    return f"mink_{k_label(float(settings.mink_k))}"
+    return f"mink_{k_label(float(settings.eval.mink_k))}"

@@ -135,15 +135,15 @@ class ProbeSet:
             },
             "membership": {
                 "text": "each whole document",
-                "max_length": settings.membership_max_length,
-                "headline": f"Min-{settings.mink_k:g}%",
+                "max_length": settings.eval.privleak_max_length,
+                "headline": f"Min-{settings.eval.mink_k:g}%",
             },
             "roles": {role: rp.summary() for role, rp in self.roles.items()},
         }
 
 
 def _rng(settings: AuditSettings, family: str, text: str) -> random.Random:
-    return random.Random(int(stable_hash([settings.seed, family, doc_hash(text)]), 16))
+    return random.Random(int(stable_hash([settings.eval.seed, family, doc_hash(text)]), 16))
 
 
 def verbatim_probes(tokenizer, docs: DocumentSet, settings: AuditSettings) -> list[VerbatimProbe]:
@@ -194,7 +194,7 @@ def pick_shots(pool: list[ClozeProbe], docs: DocumentSet, settings: AuditSetting
         by_doc.setdefault(p.doc, []).append(p)
     hashes = {d: doc_hash(docs.documents[d]) for d in by_doc}
     ordered = sorted(by_doc, key=lambda d: (hashes[d], d))  # the same shots whatever the document order
-    rng = random.Random(int(stable_hash([settings.seed, "shots", [hashes[d] for d in ordered]]), 16))
+    rng = random.Random(int(stable_hash([settings.eval.seed, "shots", [hashes[d] for d in ordered]]), 16))
     chosen = rng.sample(ordered, min(settings.cloze_shots, len(ordered)))
     return [rng.choice(by_doc[d]) for d in chosen]
 

@@ -7,16 +7,24 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from musebench.errors import ConfigError
+from musebench.evaluate.settings import EvalSettings
 
 #: The probe families an audit can run; ``--probes`` picks a subset.
 PROBES = ("verbatim", "knowledge", "membership")
 
 
+def audit_evaluation() -> EvalSettings:
+    """The evaluation knobs an audit runs with: the engine's, with documents scored up to 2,048 tokens (BOS
+    counts; longer ones are cut) and 2 GB of activations a batch."""
+    return EvalSettings(privleak_max_length=2048, memory_budget_gb=2.0)
+
+
 @dataclass(frozen=True)
 class AuditSettings:
-    """How probes are generated from the documents and how the verdict is reached."""
+    """How probes are generated from the documents and how the verdict is reached. ``eval``: the
+    evaluation settings the probes are scored with (batching, the membership length and Min-K%'s K, the
+    bootstrap's resamples and the seed of sampling, shots and bootstrap)."""
 
-    seed: int = field(default=0, metadata={"help": "seed of probe sampling, shot choice and bootstrap"})
     probes: tuple[str, ...] = field(default=PROBES, metadata={"help": "probe families to run"})
     continuation_tokens: int = field(
         default=50,
@@ -38,14 +46,6 @@ class AuditSettings:
     cloze_per_doc: int = field(default=3, metadata={"help": "knowledge: most cloze sentences per document"})
     cloze_shots: int = field(default=3, metadata={"help": "knowledge: solved cloze examples in each prompt"})
     cloze_max_new_tokens: int = field(default=16, metadata={"help": "knowledge: answer budget in tokens"})
-    membership_max_length: int = field(
-        default=2048,
-        metadata={"help": "membership: tokens per document scored (BOS counts); longer documents are cut"},
-    )
-    mink_k: float = field(default=40.0, metadata={"help": "membership: K of the headline Min-K% attack"})
-    bootstrap_samples: int = field(
-        default=1000, metadata={"help": "resamples (of documents) for the 95% CIs"}
-    )
     min_documents: int = field(
         default=3,
         metadata={
@@ -68,10 +68,7 @@ class AuditSettings:
         default=10,
         metadata={"help": "units (people, sources or documents) a side needs before equivalence is claimed"},
     )
-    batch_size: int | None = field(
-        default=None, metadata={"help": "rows per batch (None = from memory budget)"}
-    )
-    memory_budget_gb: float = field(default=2.0, metadata={"help": "activation memory per batch, GB"})
+    eval: EvalSettings = field(default_factory=audit_evaluation)
 
     def __post_init__(self):
         object.__setattr__(self, "probes", tuple(self.probes))
@@ -89,7 +86,6 @@ class AuditSettings:
             "chunks_per_doc",
             "cloze_per_doc",
             "cloze_max_new_tokens",
-            "membership_max_length",
             "min_documents",
             "min_units_equivalence",
         ):
@@ -106,25 +102,16 @@ class AuditSettings:
             raise ConfigError(
                 "must be an integer >= 0", field="AuditSettings.cloze_shots", value=self.cloze_shots
             )
-        if not 0 < float(self.mink_k) <= 100:
-            raise ConfigError("must be in (0, 100]", field="AuditSettings.mink_k", value=self.mink_k)
-        if not isinstance(self.bootstrap_samples, int) or self.bootstrap_samples < 1:
-            raise ConfigError(
-                "must be an integer >= 1",
-                field="AuditSettings.bootstrap_samples",
-                value=self.bootstrap_samples,
-            )
-        if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
-            raise ConfigError("must be >= 1 or None", field="AuditSettings.batch_size", value=self.batch_size)
+        if self.eval.bootstrap_samples < 1:  # the verdict needs intervals
+            raise ConfigError("must be an integer >= 1", field="EvalSettings.bootstrap_samples",
+                              value=self.eval.bootstrap_samples)
+        if self.eval.privleak_max_length is None:  # a document is scored in one forward
+            raise ConfigError("the audit cuts documents: give a length", field="EvalSettings.privleak_max_length")
         if not 0 < self.alpha < 1:
             raise ConfigError("must be in (0, 1)", field="AuditSettings.alpha", value=self.alpha)
         if not self.equivalence_margin > 0:
             raise ConfigError("must be > 0", field="AuditSettings.equivalence_margin",
                               value=self.equivalence_margin)
-        if not self.memory_budget_gb > 0:
-            raise ConfigError(
-                "must be > 0", field="AuditSettings.memory_budget_gb", value=self.memory_budget_gb
-            )
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -160,7 +160,7 @@ def _level_ci(values: np.ndarray, labels: list, settings: AuditSettings, name: s
     from musebench.audit.stats import paired as _paired
 
     side = Side.of(values, labels)
-    return _paired(side, settings.bootstrap_samples, settings.seed, name).ci95 if len(values) else None
+    return _paired(side, settings.eval.bootstrap_samples, settings.eval.seed, name).ci95 if len(values) else None
 
 
 def probe_stats(
@@ -179,7 +179,7 @@ def probe_stats(
 
 
 def _raw_stats(m, settings, reference, groups, name) -> dict[str, ProbeStat]:
-    samples, seed = settings.bootstrap_samples, settings.seed
+    samples, seed = settings.eval.bootstrap_samples, settings.eval.seed
     holdout = "holdout" in m.per_doc or "holdout" in m.membership
     out: dict[str, ProbeStat] = {}
     d = settings.equivalence_margin
@@ -225,7 +225,7 @@ def _raw_stats(m, settings, reference, groups, name) -> dict[str, ProbeStat]:
 
 def membership_stat(m: Measurement, settings: AuditSettings, reference: Measurement | None,
                     groups: Groups | None = None, name: str = "model") -> ProbeStat:
-    samples, seed = settings.bootstrap_samples, settings.seed
+    samples, seed = settings.eval.bootstrap_samples, settings.eval.seed
     attack = headline_attack(settings)
     tag = f"{name}:membership"
     if "holdout" in m.membership:
@@ -239,7 +239,7 @@ def membership_stat(m: Measurement, settings: AuditSettings, reference: Measurem
         else:
             f = np.array([m.membership["forget"][x][attack] for x in fd])
             h = np.array([m.membership["holdout"][x][attack] for x in hd])
-            label = PROBES["membership"][0].replace("Min-K%", f"Min-{settings.mink_k:g}%")
+            label = PROBES["membership"][0].replace("Min-K%", f"Min-{settings.eval.mink_k:g}%")
         value = auc(f, h)
         test = two_sample(_auc_excess, Side.of(f, _labels(groups, "forget", fd)),
                           Side.of(h, _labels(groups, "holdout", hd)), samples, seed, tag)
@@ -323,8 +323,8 @@ def attack_suite(
                 auc_by_ranks,
                 [(np.asarray(f),), (np.asarray(h),)],
                 name=f"suite:{attack}",
-                samples=settings.bootstrap_samples,
-                seed=settings.seed,
+                samples=settings.eval.bootstrap_samples,
+                seed=settings.eval.seed,
             ),
         }
     return suite
@@ -332,7 +332,7 @@ def attack_suite(
 
 def change(after: Measurement, before: Measurement, settings: AuditSettings) -> dict[str, dict]:
     """Per probe, the forget level after minus before unlearning, with a CI paired by document."""
-    boot = dict(samples=settings.bootstrap_samples, seed=settings.seed)
+    boot = dict(samples=settings.eval.bootstrap_samples, seed=settings.eval.seed)
     out = {}
     for probe in value_probes(after, settings):
         a, b = after.doc_means("forget", probe), before.doc_means("forget", probe)

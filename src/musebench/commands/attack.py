@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from musebench.commands.common import add_device, add_out, add_seed, add_threads, parse_csv, set_threads
+from musebench.commands.common import add_device, add_out, add_threads, parse_csv, set_threads
 from musebench.errors import ModelError
 
 EXAMPLES = """examples:
@@ -38,15 +38,22 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="corpus directory or hub dataset name")
     p.add_argument("--target", help="target model: the same attack as a control, and recovery ratios")
     p.add_argument("--retrain", help="retrain model: the same attack as a control (and the PrivLeak AUC)")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override an EvalSettings field (repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help=argparse.SUPPRESS)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--force", action="store_true",
                    help=f"replace the earlier {RESULT_FILE} in --out (a user's files there are kept either way)")
     add_out(p)
-    add_seed(p)
     add_device(p)
     add_threads(p)
+
+
+def relearn_flags():
+    """``RelearnAttack``'s fields as flags; its batch is ``--train-batch-size`` (``--batch-size`` is the
+    evaluation's) and its seed the command's ``--seed``."""
+    from musebench.commands.flags import SettingsFlags
+    from musebench.robustness.relearn import RelearnAttack
+
+    return SettingsFlags(RelearnAttack, skip=("seed",), rename={"batch_size": "train_batch_size"})
 
 
 def _quantize_flags(q: argparse.ArgumentParser) -> None:
@@ -56,10 +63,6 @@ def _quantize_flags(q: argparse.ArgumentParser) -> None:
 
 def _relearn_flags(r: argparse.ArgumentParser) -> None:
     r.add_argument("--relearn-on", default="forget-slice", help="forget-slice (default) or retain")
-    r.add_argument("--fraction", type=float, default=0.25, help="share of the forget people / documents relearned")
-    r.add_argument("--steps", type=int, default=10, help="optimizer steps (default 10)")
-    r.add_argument("--lr", type=float, default=1e-3, help="constant learning rate (default 1e-3)")
-    r.add_argument("--train-batch-size", type=int, default=4, help="documents per step (default 4)")
 
 
 def _option_flags(attack):
@@ -71,12 +74,15 @@ def _option_flags(attack):
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from musebench.commands.eval import settings_flags
     from musebench.robustness.registry import ATTACKS
 
+    evaluation = settings_flags().parser
     sub = p.add_subparsers(dest="attack", metavar="ATTACK", required=True)
     flags = {"quantize": _quantize_flags, "relearn": _relearn_flags, "paraphrase": lambda _p: None}
     for attack in ATTACKS.values():
-        sp = sub.add_parser(attack.name, help=attack.summary)
+        parents = [relearn_flags().parser, evaluation] if attack.name == "relearn" else [evaluation]
+        sp = sub.add_parser(attack.name, help=attack.summary, parents=parents)
         flags.get(attack.name, _option_flags(attack))(sp)
         _common(sp)
 
@@ -96,7 +102,6 @@ def _out_rules(args) -> dict:
 def _settings(args, corpus_dir: str):
     from musebench.commands.eval import build_settings
 
-    args.batch_size, args.memory_budget_gb = None, None
     return build_settings(args, corpus_dir)
 
 
@@ -199,22 +204,25 @@ def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
 
 
 def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
-    from musebench.robustness import RelearnBudget, load_tags, split_forget
+    from dataclasses import replace
+
+    from musebench.robustness import RelearnAttack, load_tags, split_forget
     from musebench.robustness.registry import ATTACKS
     from musebench.robustness.summary import summarise
 
-    budget = RelearnBudget(steps=args.steps, lr=args.lr, batch_size=args.train_batch_size, seed=args.seed)
+    attack = replace(RelearnAttack(), **relearn_flags().given(args))
+    budget = attack.budget(settings.seed)
     data_dir = args.data if Path(args.data).is_dir() else None
-    split = split_forget(corpus, load_tags(data_dir, corpus), args.fraction, args.relearn_on, args.seed)
+    split = split_forget(corpus, load_tags(data_dir, corpus), attack.fraction, args.relearn_on, settings.seed)
     progress = not args.no_progress
-    attack = f"relearn-{args.relearn_on}"
-    runs = {role: {attack: ATTACKS["relearn"].evaluate(path, corpus, settings, (split, budget), device=device,
-                                                       dtype=dtype, progress=progress)}
+    name = f"relearn-{args.relearn_on}"
+    runs = {role: {name: ATTACKS["relearn"].evaluate(path, corpus, settings, (split, budget), device=device,
+                                                     dtype=dtype, progress=progress)}
             for role, path in _models(args)}
     runs["method"] = runs.pop("unlearned")
-    before = runs["method"][attack]["before"]["scores"]
+    before = runs["method"][name]["before"]["scores"]
     summary = summarise(runs, {"method": {"scores": before}}, {}, {})
-    entry = summary["methods"]["method"]["attacks"][attack]
+    entry = summary["methods"]["method"]["attacks"][name]
     notes = [split.note]
     if not args.target:
         notes.append("no --target: recovery ratios need the target model's scores on the rest")
@@ -223,20 +231,20 @@ def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
     rows = []
     for role, result in runs.items():
         role = "unlearned" if role == "method" else role
-        rows += [(role, "before", result[attack]["before"]["scores"]),
-                 (role, "after", result[attack]["after"]["scores"])]
+        rows += [(role, "before", result[name]["before"]["scores"]),
+                 (role, "after", result[name]["after"]["scores"])]
     if args.target:
         rows.append(("unlearned", "recovery", entry["recovery"]))
         if "excess" in entry:
             rows.append(("retrain", "recovery (control)", entry["control_recovery"]))
             rows.append(("unlearned", "beyond control", entry["excess"]))
-    measured = {("unlearned" if r == "method" else r): v[attack] for r, v in runs.items()}
-    doc = {"attack": "relearn", "relearn_on": args.relearn_on, "fraction": args.fraction,
+    measured = {("unlearned" if r == "method" else r): v[name] for r, v in runs.items()}
+    doc = {"attack": "relearn", "relearn_on": args.relearn_on, "fraction": attack.fraction,
            "budget": budget.to_dict(), "model": args.model, "target": args.target, "retrain": args.retrain,
            "data": args.data, "split": split.describe(), "runs": measured,
            "recovery": entry.get("recovery") if args.target else None,
            "control_recovery": entry.get("control_recovery"), "beyond_control": entry.get("excess"), "notes": notes}
-    title = f"relearning attack ({args.relearn_on}, {args.steps} steps) on {corpus.name}"
+    title = f"relearning attack ({args.relearn_on}, {attack.steps} steps) on {corpus.name}"
     return _finish(out, doc, title, rows, notes)
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from musebench.commands.common import (
     add_device,
     add_out,
-    add_seed,
     add_threads,
     check_model_arg,
     parse_csv,
@@ -35,25 +34,23 @@ EXAMPLES = """examples:
   musebench audit --model my-model --forget docs.txt --reference base-model --out audit/mine
 """
 
-#: flag -> AuditSettings field, for the probe knobs exposed on the command line
-SETTING_FLAGS = {
-    "continuation_tokens": int,
-    "prefix_tokens": int,
-    "min_prefix_tokens": int,
-    "chunks_per_doc": int,
-    "cloze_per_doc": int,
-    "cloze_shots": int,
-    "cloze_max_new_tokens": int,
-    "membership_max_length": int,
-    "mink_k": float,
-    "bootstrap_samples": int,
-    "min_documents": int,
-    "alpha": float,
-    "equivalence_margin": float,
-    "min_units_equivalence": int,
-    "batch_size": int,
-    "memory_budget_gb": float,
-}
+#: the evaluation knobs an audit takes from the command line (``AuditSettings.eval``), and their flags' names
+EVAL_FLAGS = ("mink_k", "bootstrap_samples", "batch_size", "memory_budget_gb", "privleak_max_length", "seed")
+EVAL_RENAMES = {"privleak_max_length": "membership_max_length"}
+
+
+def settings_flags():
+    """The probe knobs (``AuditSettings``) and the evaluation's (``AuditSettings.eval``) as flags."""
+    from musebench.audit.settings import AuditSettings, audit_evaluation
+    from musebench.commands.flags import SettingsFlags
+    from musebench.evaluate.settings import EvalSettings
+
+    return (SettingsFlags(AuditSettings, skip=("probes", "eval")),
+            SettingsFlags(EvalSettings, only=EVAL_FLAGS, rename=EVAL_RENAMES, defaults=audit_evaluation()))
+
+
+def parents() -> list[argparse.ArgumentParser]:
+    return [flags.parser for flags in settings_flags()]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -83,35 +80,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("leak", "distinguishable"),
         help="exit 1 on a leak (or on anything but 'indistinguishable from unseen')",
     )
-    for name, kind in SETTING_FLAGS.items():
-        p.add_argument(
-            "--" + name.replace("_", "-"),
-            type=kind,
-            default=None,
-            help=f"AuditSettings.{name} (see docs/audit.md)",
-        )
     p.add_argument("--cache-dir", help="cache of model outputs (default: none); must lie outside --out")
     p.add_argument("--trust-remote-code", action="store_true", help="allow models with custom code")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--force", action="store_true",
                    help="replace the earlier audit in --out (a user's files there are kept either way)")
     add_out(p)
-    add_seed(p)
     add_device(p)
     add_threads(p)
 
 
 def build_settings(args: argparse.Namespace):
-    from musebench.audit import AuditSettings
+    from dataclasses import replace
 
-    overrides = {name: getattr(args, name) for name in SETTING_FLAGS if getattr(args, name) is not None}
+    from musebench.audit import AuditSettings
+    from musebench.audit.settings import audit_evaluation
+
+    probe_flags, eval_flags = settings_flags()
+    overrides = probe_flags.given(args)
     probes = parse_csv(args.probes)
     if probes:
         overrides["probes"] = tuple(p.lower() for p in probes)
-    return AuditSettings(seed=args.seed, **overrides)
+    return AuditSettings(**overrides, eval=replace(audit_evaluation(), **eval_flags.given(args)))
 
 
-def reproduce_command(args: argparse.Namespace) -> str:
+def reproduce_command(args: argparse.Namespace, seed: int) -> str:
+    from musebench.commands.flags import UNSET
+
     parts = ["musebench", "audit"]
     for flag in (
         "model",
@@ -122,13 +117,13 @@ def reproduce_command(args: argparse.Namespace) -> str:
         "attacks",
         "probes",
         "fail_on",
-        *SETTING_FLAGS,
+        *(dest for flags in settings_flags() for dest in flags.names if dest != "seed"),
         "out",
     ):
-        value = getattr(args, flag)
-        if value is not None:
+        value = getattr(args, flag, None)
+        if value is not None and value is not UNSET:
             parts += ["--" + flag.replace("_", "-"), str(value)]
-    parts += ["--seed", str(args.seed)]
+    parts += ["--seed", str(seed)]
     return shlex.join(parts)
 
 
@@ -170,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         check_overlap(forget, holdout)
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
-    attacks = parse_attacks(parse_csv(args.attacks), str(device), args.seed)
+    attacks = parse_attacks(parse_csv(args.attacks), str(device), settings.eval.seed)
     with claim_out(out, force=args.force):  # one audit per --out at a time: the lock is held throughout
         return _audit(args, settings, forget, holdout, attacks, device, dtype, out)
 
@@ -195,7 +190,7 @@ def _audit(args, settings, forget, holdout, attacks, device, dtype, out: Path) -
         attacks=attacks,
         cache_dir=args.cache_dir,
         progress=not args.no_progress,
-        command=reproduce_command(args),
+        command=reproduce_command(args, settings.eval.seed),
     )
     save_audit(audit, rows, out)
     Console().print(f"[bold]{audit['verdict_text']}[/bold]")

@@ -24,9 +24,16 @@ EXAMPLES = """examples:
   musebench build both --data data/news-mini --out models-smol/ --base models/smollm2-135m
 """
 
-#: Flags that override one field of the recipe.
-OVERRIDES = {"epochs": int, "lr": float, "hidden_size": int, "num_layers": int, "batch_size": int,
-             "block_size": int, "base_epochs": int, "base_lr": float}
+def recipe_flags():
+    """``BuildRecipe``'s fields as flags over the chosen recipe (``bf16`` follows ``--dtype``)."""
+    from musebench.commands.flags import SettingsFlags
+    from musebench.models.recipe import BuildRecipe
+
+    return SettingsFlags(BuildRecipe, skip=("bf16",), defaults="the --size or --base recipe's")
+
+
+def parents() -> list[argparse.ArgumentParser]:
+    return [recipe_flags().parser]
 
 
 #: Sizes whose target / retrain pair does not pass the validity gates (measured; benchmarks/mini_validity.md).
@@ -46,8 +53,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", default=None, metavar="DIR_OR_HUB_NAME",
                    help="fine-tune this pretrained causal LM (a directory or hub name) instead of the mini corpus's "
                         "own base; the recipe is then the pretrained one (6 epochs, lr 5e-5) unless overridden")
-    for name, kind in OVERRIDES.items():
-        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, help=f"recipe override: {name}")
     p.add_argument("--force", action="store_true", help="rebuild even when a cached model matches")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_seed(p)
@@ -72,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if size in UNGATED_SIZES and not args.base:
         warnings.warn(f"size '{size}' does not pass the mini benchmark's validity gates (see "
                       "benchmarks/mini_validity.md); build the 'default' size for numbers you report", stacklevel=1)
-    overrides = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
+    overrides = recipe_flags().given(args)
     if args.dtype == "float16":
         raise ConfigError("float16 training is not supported; use bfloat16 or float32", field="--dtype",
                           value=args.dtype)

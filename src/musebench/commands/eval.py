@@ -20,7 +20,6 @@ from pathlib import Path
 from musebench.commands.common import (
     add_device,
     add_out,
-    add_seed,
     add_threads,
     check_model_arg,
     parse_csv,
@@ -48,10 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics", help="comma list of verbmem_f,knowmem_f,knowmem_r,privleak,privacy, or 'all' "
                                      "(default: the four MUSE criteria the corpus has data for; 'privacy', the "
                                      "membership-attack suite, adds a lower-cased forward per text and Min-K%%++)")
-    p.add_argument("--batch-size", type=int, default=None, help="rows per batch (default: from memory budget)")
-    p.add_argument("--memory-budget-gb", type=float, default=None, help="activation memory per batch")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override an EvalSettings field, e.g. --set verbmem_max_new_tokens=64 (repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help=argparse.SUPPRESS)
     p.add_argument("--cache-dir", help="result cache (default OUT/cache)")
     p.add_argument("--force", action="store_true", help="recompute instead of reusing cached results")
     p.add_argument("--trust-remote-code", action="store_true", help="allow models with custom code")
@@ -59,9 +55,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=None, metavar="N",
                    help="only the first N items of every split (smoke test; recorded, never a full score)")
     add_out(p)
-    add_seed(p)
     add_device(p)
     add_threads(p)
+
+
+def settings_flags():
+    """``EvalSettings``' fields as flags (``--verbmem-max-new-tokens 64``, ``--seed``, ``--batch-size``...)."""
+    from musebench.commands.flags import SettingsFlags
+    from musebench.evaluate.settings import EvalSettings
+
+    return SettingsFlags(EvalSettings)
+
+
+def parents() -> list[argparse.ArgumentParser]:
+    return [settings_flags().parser]
 
 
 #: Files whose presence proves an --out holds a musebench evaluation.
@@ -78,52 +85,21 @@ def check_same_tokenizer(tokenizer, other, flag: str, path: str) -> None:
                          file=path, field=flag)
 
 
-def parse_overrides(pairs: list[str]) -> dict:
-    """``FIELD=VALUE`` strings -> typed EvalSettings overrides (ints, floats, None)."""
-    from dataclasses import fields
-
-    from musebench.evaluate import EvalSettings
-
-    known = {f.name for f in fields(EvalSettings)}
-    out = {}
-    for pair in pairs:
-        name, sep, raw = pair.partition("=")
-        name = name.strip()
-        if not sep or name not in known:
-            raise ConfigError(f"expected FIELD=VALUE with FIELD one of {', '.join(sorted(known))}", field="--set",
-                              value=pair)
-        raw = raw.strip()
-        if name == "knowmem_prompt":  # the one text setting (its values are checked by EvalSettings)
-            out[name] = raw
-            continue
-        if raw.lower() == "none":
-            out[name] = None
-            continue
-        try:
-            out[name] = float(raw) if name in ("mink_k", "memory_budget_gb") else int(raw)
-        except ValueError:
-            raise ConfigError("not a number", field=f"--set {name}", value=raw) from None
-    return out
-
-
 def build_settings(args: argparse.Namespace, data: str):
-    """Paper defaults, then a mini corpus's budgets, then --set / --batch-size / --seed."""
-    from musebench.evaluate import EvalSettings
+    """Paper defaults, then a mini corpus's budgets, then the settings flags given (``--set`` too, deprecated)."""
+    from dataclasses import replace
 
-    base: dict = {}
+    from musebench.evaluate.settings import EvalSettings
+
+    flags = settings_flags()
+    base = EvalSettings()
     if Path(data).is_dir():
         from musebench.data.synthetic import MINI_EVAL_SETTINGS, read_synthetic_meta
 
         meta = read_synthetic_meta(data)
         if meta and meta.get("size") in MINI_EVAL_SETTINGS:
-            base.update(MINI_EVAL_SETTINGS[meta["size"]])
-    base.update(parse_overrides(args.set))
-    if args.batch_size is not None:
-        base["batch_size"] = args.batch_size
-    if args.memory_budget_gb is not None:
-        base["memory_budget_gb"] = args.memory_budget_gb
-    base["seed"] = args.seed
-    return EvalSettings(**base)
+            base = replace(base, **MINI_EVAL_SETTINGS[meta["size"]])
+    return replace(base, **{**flags.from_pairs(args.set), **flags.given(args)})
 
 
 def run(args: argparse.Namespace) -> int:

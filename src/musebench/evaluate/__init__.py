@@ -6,11 +6,20 @@ Never imports ``musebench.unlearn``: an unlearned model is anything satisfying t
 contract (see ``model_io``).
 """
 
-from musebench.evaluate.engine import evaluate, measure_retrain_auc
-from musebench.evaluate.registry import TASKS, register_task
-from musebench.evaluate.result import EvalResult
-from musebench.evaluate.settings import RELEASE_RETRAIN_AUC, EvalSettings
-from musebench.evaluate.task import EvalContext, Task
+import importlib
+
+#: name -> its module; imported on first use, so the settings (``musebench.evaluate.settings``, read by the
+#: command line's flags and the experiment file) come without torch
+_EXPORTS = {"evaluate": "engine", "measure_retrain_auc": "engine", "TASKS": "registry", "register_task": "registry",
+            "EvalResult": "result", "RELEASE_RETRAIN_AUC": "settings", "EvalSettings": "settings",
+            "EvalContext": "task", "Task": "task"}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"musebench.evaluate.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'musebench.evaluate' has no attribute {name!r}")
+
 
 __all__ = ["RELEASE_RETRAIN_AUC", "TASKS", "EvalContext", "EvalResult", "EvalSettings", "Task", "evaluate",
            "measure_retrain_auc", "register_task"]

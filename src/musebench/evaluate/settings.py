@@ -69,6 +69,8 @@ class EvalSettings:
             problems.append(("memory_budget_gb", self.memory_budget_gb, "must be > 0"))
         if not isinstance(self.bootstrap_samples, int) or self.bootstrap_samples < 0:
             problems.append(("bootstrap_samples", self.bootstrap_samples, "must be an integer >= 0"))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            problems.append(("seed", self.seed, "must be an integer in [0, 2**32)"))
         if self.knowmem_prompt not in KNOWMEM_PROMPTS:
             problems.append(("knowmem_prompt", self.knowmem_prompt, f"must be one of {', '.join(KNOWMEM_PROMPTS)}"))
         if problems:

@@ -8,11 +8,11 @@ returns plain JSON-able values or paths, which is what the stage markers store.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
 from musebench.experiment.config import CorpusSpec
+from musebench.models.recipe import BuildRecipe
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +22,9 @@ class Backend(Protocol):
 
     def load_corpus(self, data_dir: Path): ...
 
-    def eval_settings(self, spec: CorpusSpec, overrides: dict[str, Any]) -> dict[str, Any]: ...
-
     def validate_method(self, method: str, fields: dict[str, Any]) -> list[str]: ...
 
-    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: dict[str, Any], seed: int,
+    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: BuildRecipe, seed: int,
                     base: str | None = None) -> Path: ...
 
     def evaluate(self, model_path: str, corpus, settings: dict[str, Any], metrics: list[str] | None,
@@ -68,7 +66,7 @@ class LibraryBackend:
             from musebench.models.mini_corpus import write_mini_corpus
 
             g = spec.generate
-            return Path(write_mini_corpus(g["kind"], g["size"], g["seed"], out_dir))
+            return Path(write_mini_corpus(g.kind, g.size, g.seed, out_dir))
         from musebench.data import load_corpus
         from musebench.data.layout import save_corpus
 
@@ -79,36 +77,12 @@ class LibraryBackend:
 
         return load_corpus(data_dir)
 
-    def eval_settings(self, spec: CorpusSpec, overrides: dict[str, Any]) -> dict[str, Any]:
-        """Full ``EvalSettings`` as a dict: defaults, then the mini corpus's budgets, then the file's."""
-        from musebench.data.synthetic import MINI_EVAL_SETTINGS, read_synthetic_meta
-        from musebench.errors import ConfigError
-        from musebench.evaluate import EvalSettings
-
-        base: dict[str, Any] = {}
-        size = spec.mini_size
-        if size is None and spec.path and Path(spec.path).is_dir():  # a mini corpus generated earlier, named by path
-            size = (read_synthetic_meta(spec.path) or {}).get("size")  # (as `musebench eval` reads it)
-        if size in MINI_EVAL_SETTINGS:
-            base = dict(MINI_EVAL_SETTINGS[size])
-        try:
-            return asdict(EvalSettings(**{**base, **overrides}))
-        except TypeError as err:
-            raise ConfigError(f"invalid evaluation settings: {err}", field="eval.settings",
-                              value=sorted(overrides)) from err
-
     # models ----------------------------------------------------------------------------------------------
-    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: dict[str, Any], seed: int,
+    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: BuildRecipe, seed: int,
                     base: str | None = None) -> Path:
-        from musebench.data.synthetic import read_synthetic_meta
         from musebench.models.build import build_model
-        from musebench.models.recipe import PRETRAINED_RECIPE, recipe_for
 
-        chosen = None
-        if recipe:  # overrides on top of the recipe tuned for this corpus (or for a pretrained base)
-            meta = read_synthetic_meta(data_dir)
-            chosen = (PRETRAINED_RECIPE if base else recipe_for(meta["size"] if meta else None)).with_overrides(recipe)
-        return Path(build_model(data_dir, role, out_dir, chosen, seed, device=self.device, progress=self.progress,
+        return Path(build_model(data_dir, role, out_dir, recipe, seed, device=self.device, progress=self.progress,
                                 base=base))
 
     def _load(self, model_path: str, checkpoint: bool):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from musebench.errors import ConfigError
+from musebench.evaluate.settings import EvalSettings
 
 #: Forward-pass equivalents per forget token: forward+backward = 3, a frozen reference forward = 1, a
 #: retain term adds its own forward+backward (3) and for KL a reference forward on the retain batch (1).
@@ -64,6 +65,7 @@ class CorpusSize:
     privleak: int = 100  # per split (forget, holdout)
     fold_tokens: dict[str, list[float]] = field(default_factory=dict)  # scal / sust: tokens of each fold
     source: str = ""
+    privleak_tokens: float = 2048.0  # mean tokens of a privacy text (the release's: MUSE-SPEC)
 
 
 @dataclass
@@ -105,7 +107,7 @@ def corpus_size(cfg) -> CorpusSize:
     if spec.generate:
         from musebench.data.synthetic import generate_corpus
 
-        corpus = generate_corpus(spec.generate["kind"], spec.generate["size"], spec.generate["seed"])
+        corpus = generate_corpus(spec.generate.kind, spec.generate.size, spec.generate.seed)
     else:
         from musebench.data import load_corpus
 
@@ -114,11 +116,13 @@ def corpus_size(cfg) -> CorpusSize:
     def tokens(docs) -> float:
         return sum(len(d) for d in docs) / CHARS_PER_TOKEN
 
+    privacy = list(corpus.privleak_forget)
     return CorpusSize(tokens(corpus.forget), len(corpus.verbmem_forget), len(corpus.knowmem_forget_qa),
-                      len(corpus.privleak_forget),
+                      len(privacy),
                       {"scal": [tokens(corpus.scal[k]) for k in sorted(corpus.scal)],
                        "sust": [tokens(corpus.sust[k]) for k in sorted(corpus.sust)]},
-                      source=f"measured from the corpus files, {CHARS_PER_TOKEN:g} chars/token")
+                      source=f"measured from the corpus files, {CHARS_PER_TOKEN:g} chars/token",
+                      privleak_tokens=tokens(privacy) / max(1, len(privacy)))
 
 
 def _request(stage: str, spec, fields: dict, tokens: float, gpus: int, eval_mode: str, after=None) -> Request:
@@ -138,11 +142,13 @@ def _request(stage: str, spec, fields: dict, tokens: float, gpus: int, eval_mode
                    after=after)
 
 
-def eval_gpu_s(size: CorpusSize, params: float, rates: Rates, settings: dict, full: bool) -> float:
-    """One evaluation: prefill FLOPs at the training throughput, decode steps at memory bandwidth."""
-    prompt, gen = 1024, int(settings.get("verbmem_max_new_tokens", 128))
-    qa_prompt, qa_gen = 10 * 48 + 24, int(settings.get("knowmem_max_new_tokens", 32))
-    priv_len = int(settings.get("privleak_max_length", 2048))
+def eval_gpu_s(size: CorpusSize, params: float, rates: Rates, settings: EvalSettings, full: bool) -> float:
+    """One evaluation under the experiment's resolved settings: prefill FLOPs at the training throughput,
+    decode steps at memory bandwidth. PrivLeak texts are whole unless ``privleak_max_length`` cuts them."""
+    prompt, gen = 1024, settings.verbmem_max_new_tokens
+    shots = 10 if settings.knowmem_num_shots is None else settings.knowmem_num_shots  # None: every example given
+    qa_prompt, qa_gen = shots * 48 + 24, settings.knowmem_max_new_tokens
+    priv_len = min(size.privleak_tokens, settings.privleak_max_length or math.inf)
     prefill = size.qa * qa_prompt * (2 if full else 1)
     decode_rows = [(size.qa, qa_gen)] * (2 if full else 1)
     if full:
@@ -156,7 +162,7 @@ def eval_gpu_s(size: CorpusSize, params: float, rates: Rates, settings: dict, fu
 def plan_experiment(cfg, params: float, gpus: int, rates: Rates, size: CorpusSize | None = None) -> dict[str, Any]:
     """Every request of ``cfg`` with its steps, tokens and GPU-seconds, and the totals and wall time."""
     size = size or corpus_size(cfg)
-    settings = dict(cfg.eval.settings)
+    settings = cfg.eval.settings
     full_eval = eval_gpu_s(size, params, rates, settings, full=True)
     select_eval = eval_gpu_s(size, params, rates, settings, full=False)
     requests: list[Request] = []

@@ -12,6 +12,7 @@ import contextlib
 import os
 import threading
 import time
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -221,14 +222,14 @@ def _planned_work(cfg: ExperimentConfig) -> int:
 def _prepare_corpus(ctx: RunContext) -> float:
     cfg = ctx.cfg
     data_dir = ctx.run_dir / "data"
-    done = ctx.store.run("corpus", {"spec": cfg.corpus.__dict__, "pipeline": PIPELINE_VERSION},
+    done = ctx.store.run("corpus", {"spec": asdict(cfg.corpus), "pipeline": PIPELINE_VERSION},
                          lambda: ctx.relative(ctx.backend.prepare_corpus(cfg.corpus, data_dir)),
                          still_valid=lambda p: Path(ctx.absolute(p)).is_dir())
     ctx.data_dir = Path(ctx.absolute(done.result))
     ctx.corpus = ctx.backend.load_corpus(ctx.data_dir)
     ctx.corpus_key = ctx.corpus.fingerprint()
     ctx.results.set_corpus(ctx.corpus.name, ctx.corpus_key, ctx.corpus.source or str(ctx.data_dir))
-    ctx.eval_settings = ctx.backend.eval_settings(cfg.corpus, cfg.eval.settings)
+    ctx.eval_settings = cfg.eval.settings.to_dict()  # resolved when the file was read
     ctx.results.set_provenance(ctx.backend.versions(), cfg.seed, ctx.eval_settings, cfg.to_dict())
     return done.wall_s
 
@@ -261,7 +262,8 @@ def _check_folds(ctx: RunContext) -> tuple[list[int], list[int]]:
 
 def _prepare_models(ctx: RunContext, executor=None) -> float:
     """Target and retrain (built side by side by a parallel executor); returns the build stages' wall time."""
-    recipe, seed, base = ctx.cfg.models.recipe, ctx.cfg.seed, ctx.cfg.models.base
+    # the key holds the fields the file changed (the recipe itself follows from the corpus and base)
+    recipe, seed, base = ctx.cfg.recipe_overrides(), ctx.cfg.seed, ctx.cfg.models.base
     # one directory per (corpus, recipe, seed, base): build_model names its output by role only
     models_key = {"corpus": ctx.corpus_key, "recipe": recipe, "seed": seed, **({"base": base} if base else {})}
     models_dir = cache_root(ctx.cfg) / "models" / f"{ctx.corpus.name}-{stable_hash(models_key, 10)}"
@@ -272,7 +274,8 @@ def _prepare_models(ctx: RunContext, executor=None) -> float:
         if source == BUILD:
             done = ctx.store.run(
                 f"build/{role}", {"corpus": ctx.corpus_key, "recipe": recipe, "role": role, "seed": seed, **with_base},
-                lambda: str(ctx.backend.build_model(ctx.data_dir, role, models_dir, recipe, seed, **with_base)),
+                lambda: str(ctx.backend.build_model(ctx.data_dir, role, models_dir, ctx.cfg.models.recipe, seed,
+                                                   **with_base)),
                 still_valid=lambda p: Path(p).is_dir())
             setattr(ctx, role, ModelRef(done.result, done.key))
             return done.wall_s

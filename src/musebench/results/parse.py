@@ -2,7 +2,7 @@
 
 Nothing downstream recomputes a score, so the file is checked before anything is drawn: every problem is
 named by its JSON path (``methods.npo_gdr.checkpoints[2].scores.knowmem_f``) and value, all of them in one
-error, one per line. Score keys and ranges come from ``musebench.criteria``; keys this version does not know
+error, one per line, in the format of every musebench file (``musebench.schema``). Score keys and ranges come from ``musebench.criteria``; keys this version does not know
 are left out (a newer musebench's extra score is not an error).
 """
 
@@ -27,77 +27,52 @@ from musebench.results.records import (
     SustainabilityRequest,
 )
 from musebench.results.robustness import parse_robustness
+from musebench.schema import Problems, check_value
 
 MISSING_FILE = "results file not found (is this a `musebench run` output directory? run the experiment first)"
 
 
-class Checker:
-    """Collects every problem of a document (path, message, value), so one reading names them all."""
+class Checker(Problems):
+    """Every problem of a results document, in ``musebench.schema``'s one format; leaves are checked by the
+    schema walker's rule for their type, then against this file's ranges."""
 
     def __init__(self, file: Path | str):
-        self.file = file
-        self.problems: list[tuple[str, str, object]] = []
+        super().__init__(str(file), DataError)
 
     def fail(self, path: str, message: str, value: object = None) -> None:
-        self.problems.append((path, message, value))
+        self.add(path, message, *(() if value is None else (value,)))
 
-    def raise_if_any(self) -> None:
-        """One problem: one line naming its field and value; several: a header, then one per line."""
-        if not self.problems:
-            return
-        if len(self.problems) == 1:
-            path, message, value = self.problems[0]
-            raise DataError(message, file=self.file, field=path, value=value)
-        lines = [f"{path}: {message}" + ("" if value is None else f" (got {_shown(value)})")
-                 for path, message, value in self.problems]
-        raise DataError(f"{len(lines)} problems in the results file", file=self.file, problems=lines)
+    def _typed(self, tp: Any, obj: Any, path: str, required: bool) -> Any:
+        if obj is None and not required:
+            return None
+        return check_value(tp, obj, path, self)
 
     def mapping(self, obj: Any, path: str, required: bool = True) -> dict | None:
-        if obj is None and not required:
-            return None
-        if not isinstance(obj, dict):
-            self.fail(path, "expected a JSON object" if obj is not None else "missing", obj)
-            return None
-        return obj
+        return self._typed(dict, obj, path, required)
 
     def text(self, obj: Any, path: str, required: bool = True) -> str | None:
-        if obj is None and not required:
-            return None
-        if not isinstance(obj, str) or not obj:
-            self.fail(path, "expected a non-empty string" if obj is not None else "missing", obj)
-            return None
-        return obj
+        value = self._typed(str, obj, path, required)
+        if value == "":
+            self.fail(path, "expected a non-empty string", value)
+        return value or None
 
     def number(self, obj: Any, path: str, lo: float = -math.inf, hi: float = math.inf) -> float | None:
-        if isinstance(obj, bool) or not isinstance(obj, (int, float)) or not math.isfinite(obj):
-            self.fail(path, "expected a finite number" if obj is not None else "missing", obj)
-            return None
-        if not lo <= obj <= hi:
+        value = check_value(float, obj, path, self)
+        if value is not None and not lo <= value <= hi:
             self.fail(path, f"out of range [{lo:g}, {hi:g}]", obj)
             return None
-        return float(obj)
+        return value
 
     def integer(self, obj: Any, path: str, minimum: int, required: bool = True) -> int | None:
-        if obj is None and not required:
+        value = self._typed(int, obj, path, required)
+        if value is not None and value < minimum:
+            self.fail(path, f"expected an integer >= {minimum}", value)
             return None
-        if isinstance(obj, bool) or not isinstance(obj, int) or obj < minimum:
-            self.fail(path, f"expected an integer >= {minimum}" if obj is not None else "missing", obj)
-            return None
-        return obj
+        return value
 
     def list_of_objects(self, obj: Any, path: str, required: bool = True) -> list[dict]:
-        if obj is None and not required:
-            return []
-        if not isinstance(obj, list):
-            self.fail(path, "expected a JSON list" if obj is not None else "missing", obj)
-            return []
-        out = []
-        for i, item in enumerate(obj):
-            if isinstance(item, dict):
-                out.append(item)
-            else:
-                self.fail(f"{path}[{i}]", "expected a JSON object", item)
-        return out
+        items = self._typed(list, obj, path, required) or []
+        return [item for i, item in enumerate(items) if check_value(dict, item, f"{path}[{i}]", self) is not None]
 
     def scored(self, obj: dict, path: str) -> dict[str, Any]:
         """``scores`` (known keys checked against their ranges), optional ``ci`` and ``privacy``."""
@@ -136,11 +111,6 @@ class Checker:
             if number is not None:
                 out[key] = number
         return out
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def load_results(path: str | Path, complete: bool = True) -> Results:

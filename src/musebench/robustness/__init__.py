@@ -13,9 +13,9 @@ Sits beside ``experiment``: it uses ``evaluate`` and loads unlearning checkpoint
 
 from musebench.robustness.quantize import SCHEMES, check_scheme, quantization_config
 from musebench.robustness.recovery import excess, kept, paraphrase_recovery, recoveries, recovery_ratio
-from musebench.robustness.relearn import RelearnBudget
+from musebench.robustness.relearn import RelearnAttack, RelearnBudget
 from musebench.robustness.split import RELEARN_ON, ForgetTags, RelearnSplit, load_tags, split_forget
 
-__all__ = ["RELEARN_ON", "SCHEMES", "ForgetTags", "RelearnBudget", "RelearnSplit", "check_scheme", "excess",
+__all__ = ["RELEARN_ON", "SCHEMES", "ForgetTags", "RelearnAttack", "RelearnBudget", "RelearnSplit", "check_scheme", "excess",
            "kept", "load_tags", "paraphrase_recovery", "quantization_config", "recoveries", "recovery_ratio",
            "split_forget"]

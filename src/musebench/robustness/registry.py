@@ -122,6 +122,11 @@ def _relearned(
     return relearned_scores(model_path, split, budget, settings, device, dtype, progress)
 
 
+#: The audit's relearning rate (docs/audit.md): gentler than C7's default (``RelearnBudget.lr``), since the
+#: audit probes one model's own documents
+AUDIT_RELEARN_LR = 1e-4
+
+
 def _relearned_copy(model, tokenizer, source, steps, texts, device, seed):
     import copy
     import tempfile
@@ -137,7 +142,7 @@ def _relearned_copy(model, tokenizer, source, steps, texts, device, seed):
         )
     twin = copy.deepcopy(model)
     with tempfile.TemporaryDirectory(prefix="musebench-relearn-") as work:
-        relearn_in_memory(twin, tokenizer, texts, RelearnBudget(steps=steps, seed=seed), device, work)
+        relearn_in_memory(twin, tokenizer, texts, RelearnBudget(steps=steps, lr=AUDIT_RELEARN_LR, seed=seed), device, work)
     return twin, tokenizer, f"{source} (relearned {steps} steps)"
 
 
@@ -163,7 +168,7 @@ def _rephrased(
 def _relearn_words(steps: int) -> str:
     from musebench.robustness.relearn import RelearnBudget
 
-    budget = RelearnBudget(steps=steps)
+    budget = RelearnBudget(steps=steps, lr=AUDIT_RELEARN_LR)
     return f"{steps} steps (lr {budget.lr:g}, batch {budget.batch_size}) of fine-tuning"
 
 

@@ -8,31 +8,47 @@ where it is and dropped.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from musebench.errors import ConfigError, TrainingError
 
 
 @dataclass(frozen=True)
 class RelearnBudget:
-    steps: int = 10
-    lr: float = 1e-4
-    batch_size: int = 4
-    max_len: int = 128
-    seed: int = 0
+    """The attacker's budget (``musebench attack relearn`` and an experiment's ``robustness.relearn``)."""
+
+    steps: int = field(default=10, metadata={"help": "optimizer steps"})
+    lr: float = field(default=1e-3, metadata={"help": "constant learning rate"})
+    batch_size: int = field(default=4, metadata={"help": "documents per step"})
+    max_len: int = field(default=128, metadata={"help": "tokens per document (BOS and EOS count)"})
+    seed: int = field(default=0, metadata={"help": "seed of the data order"})
 
     def __post_init__(self) -> None:
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
-            raise ConfigError("must be an integer >= 1", field="--steps", value=self.steps)
+        for name in ("steps", "batch_size"):
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError("must be an integer >= 1", field=f"--{name.replace('_', '-')}", value=getattr(self, name))
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < 1:
             raise ConfigError("must be a learning rate in (0, 1)", field="--lr", value=self.lr)
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ConfigError("must be an integer >= 1", field="--batch-size", value=self.batch_size)
         if isinstance(self.max_len, bool) or not isinstance(self.max_len, int) or self.max_len < 8:
             raise ConfigError("must be an integer >= 8", field="--max-len", value=self.max_len)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class RelearnAttack(RelearnBudget):
+    """The budget and the share of the forget set's units (people, else documents) relearned on."""
+
+    fraction: float = field(default=0.25, metadata={"help": "share of the forget people / documents relearned"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.fraction, bool) or not isinstance(self.fraction, (int, float)) or not 0 < self.fraction < 1:
+            raise ConfigError("must be a fraction strictly between 0 and 1", field="--fraction", value=self.fraction)
+
+    def budget(self, seed: int) -> RelearnBudget:
+        return RelearnBudget(steps=self.steps, lr=self.lr, batch_size=self.batch_size, max_len=self.max_len, seed=seed)
 
 
 class _Texts:

@@ -37,7 +37,7 @@ class RankBackend:
         if device is not None and hasattr(inner, "device"):
             inner.device = device
 
-    def __getattr__(self, name: str):  # load_corpus, eval_settings, count_tokens, versions, validate_method
+    def __getattr__(self, name: str):  # load_corpus, count_tokens, versions, validate_method
         return getattr(self.inner, name)
 
     def prepare_corpus(self, spec, out_dir: Path) -> Path:

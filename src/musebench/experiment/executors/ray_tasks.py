@@ -95,7 +95,7 @@ class RayBackend:
         self._corpus_refs: dict[int, Any] = {}
         self._lock = threading.Lock()
 
-    def __getattr__(self, name: str):  # prepare_corpus, load_corpus, eval_settings, count_tokens, ...
+    def __getattr__(self, name: str):  # prepare_corpus, load_corpus, count_tokens, ...
         return getattr(self.local, name)
 
     def _corpus(self, corpus):
