@@ -125,7 +125,7 @@ def bench_method(method, model_dir, corpus, args, clock, work: Path) -> dict:
 
     name = method
     if method == "uld":  # ULD trains only its assistant, the target cut to its first layers
-        from musebench.unlearn.uld import write_assistant_start
+        from musebench.unlearn.edit.uld import write_assistant_start
 
         model_dir = write_assistant_start(model_dir, work / "uld-assistant-start", None)
         method = "uld_assistant"
@@ -141,8 +141,8 @@ def bench_method(method, model_dir, corpus, args, clock, work: Path) -> dict:
 
 def bench_task_vector_edit(model_dir, finetuned_dir, work: Path, repeats: int = 2) -> float:
     """Seconds to write one Task Vector checkpoint (edit in place, save, read back and verify)."""
-    from musebench.unlearn.finetuned import load_target_like
-    from musebench.unlearn.task_vector import TaskVectorEditor
+    from musebench.unlearn.edit.finetune import load_target_like
+    from musebench.unlearn.edit.task_vector import TaskVectorEditor
 
     target, finetuned = load_target_like(model_dir, finetuned_dir)
     editor = TaskVectorEditor(target.model, finetuned.model)

@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     from musebench.data import load_corpus
     from musebench.io import check_output_dir, output_dir
     from musebench.unlearn import run_unlearning
-    from musebench.unlearn.finetuned import is_main_process
+    from musebench.unlearn.edit.finetune import is_main_process
 
     check_output_dir(args.out, kind=KIND, force=args.force)  # before any model loads
     corpus = load_corpus(args.data)
