@@ -91,12 +91,19 @@ class MethodSpec:
 
     name: str
     method: str
-    params: dict[str, Any] = field(default_factory=dict)  # UnlearnConfig fields (epochs, lr, alphas, ...)
+    params: dict[str, Any] = field(default_factory=dict)  # the fields the YAML sets (learning_rate, alphas, ...)
 
     def unlearn_fields(self, seed: int, device: str = "auto", dtype: str = "auto") -> dict[str, Any]:
-        """The full ``UnlearnConfig`` keyword arguments of this run (the experiment's seed and device
-        unless the method sets its own)."""
-        return {"seed": seed, "device": device, "dtype": dtype, **self.params, "method": self.method}
+        """The fields of this run's config (the experiment's seed, device and dtype unless the method sets its
+        own), under the names of the method's config class."""
+        return {"seed": seed, "use_cpu": device == "cpu", "dtype": dtype, **self.params, "method": self.method}
+
+    def config(self, seed: int, device: str = "auto", dtype: str = "auto"):
+        """The method's typed config (its class from the registry), validated; a problem names its YAML path
+        (``methods.<name>.<key>``)."""
+        from musebench.unlearn.config import config_from_mapping
+
+        return config_from_mapping(self.unlearn_fields(seed, device, dtype), where=f"methods.{self.name}")
 
 
 @dataclass
@@ -241,7 +248,7 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
     if sust.enabled:
         chained = sust.methods if sust.methods is not None else known
         for m in methods:
-            if m.name in chained and m.method in ("whp", "uld"):
+            if m.name in chained and not _can_chain(m.method):
                 problems.add("sustainability.methods", f"'{m.name}' is {m.method.upper()}, whose checkpoints combine two models' "
                              "logits and cannot start the next request; leave it out of C6")
     if (selection.utility_floor is not None and eval_spec.metrics is not None
@@ -255,6 +262,12 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
     return ExperimentConfig(name=name, corpus=corpus, models=models, methods=methods, eval=eval_spec,
                             selection=selection, scalability=scal, sustainability=sust, robustness=robust,
                             seed=seed, device=str(device), dtype=dtype, cache_dir=cache_dir, source_file=source_file)
+
+
+def _can_chain(method: str) -> bool:
+    from musebench.unlearn import METHODS
+
+    return method not in METHODS or METHODS[method].can_chain
 
 
 def _mapping(value: Any, where: str, problems: _Problems) -> dict:
@@ -425,7 +438,9 @@ def _parse_methods(value: Any, defaults: Any, seed: int, device: str, dtype: str
         spec = MethodSpec(name=name, method=method, params=params)
         if method_validator is not None:
             for message in method_validator(method, spec.unlearn_fields(seed, device, dtype)):
-                problems.add(f"methods.{name}", message)
+                key, sep, rest = message.partition(": ")  # "<field>: <problem>" names the field's YAML path
+                problems.add(f"methods.{name}.{key}" if sep and key.isidentifier() else f"methods.{name}",
+                             rest if sep and key.isidentifier() else message)
         methods.append(spec)
     return methods
 

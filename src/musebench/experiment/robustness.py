@@ -85,9 +85,11 @@ def _stage_runs(ctx: RunContext, name: str, ref: ModelRef, splits: dict, wall: l
             {**base, "scheme": scheme, "metrics": ctx.cfg.eval.metrics, "retrain_auc": ctx.retrain_auc},
             lambda scheme=scheme: backend.evaluate_quantized(ref.path, scheme, ctx.corpus, ctx.eval_settings,
                                                              ctx.cfg.eval.metrics, ctx.retrain_auc))
+    from musebench.unlearn import METHODS
+
     budget = spec.relearn_budget(ctx.cfg.seed)
     for on, split in splits.items():
-        if ref.checkpoint and ctx.cfg.method(name).method in ("whp", "uld"):
+        if ref.checkpoint and METHODS[ctx.cfg.method(name).method].combines_logits:
             out[f"relearn-{on}"] = {"skipped": WHP_NO_RELEARN}
             continue
         out[f"relearn-{on}"] = run(

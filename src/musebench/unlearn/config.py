@@ -234,11 +234,7 @@ def config_from_mapping(data: dict[str, Any], file: str | Path | None = None, wh
     from transformers import HfArgumentParser
 
     cls = config_class or globals()["config_class"](data.get("method"))
-    unknown = sorted(set(map(str, data)) - {f.name for f in config_fields(cls)} | ({"output_dir"} & set(data)))
-    if unknown:
-        problems = [f"{_path(where, key)}: {_unknown(key, cls)}" for key in unknown]
-        raise ConfigError(problems[0], file=file) if len(problems) == 1 else ConfigError(
-            f"{len(problems)} unknown unlearning options:", file=file, problems=problems)
+    check_keys(data, cls, file, where)
     try:
         (config,) = HfArgumentParser(cls).parse_dict(dict(data))
     except ConfigError as err:
@@ -250,6 +246,17 @@ def config_from_mapping(data: dict[str, Any], file: str | Path | None = None, wh
         err.args = (err._format(),)
         raise
     return config
+
+
+def check_keys(data: dict[str, Any], cls: type[UnlearnConfig], file: str | Path | None = None,
+               where: str = "") -> None:
+    """Refuse a key that is not a field of ``cls`` (and ``output_dir``, which the run sets): one
+    ``ConfigError`` naming each, under the YAML path ``where``."""
+    unknown = sorted(set(map(str, data)) - {f.name for f in config_fields(cls)} | ({"output_dir"} & set(data)))
+    if unknown:
+        problems = [f"{_path(where, key)}: {_unknown(key, cls)}" for key in unknown]
+        raise ConfigError(problems[0], file=file) if len(problems) == 1 else ConfigError(
+            f"{len(problems)} unknown unlearning options:", file=file, problems=problems)
 
 
 def _path(where: str, key: str) -> str:
@@ -540,11 +547,15 @@ def _config_defaults(cls: type[UnlearnConfig], method: str) -> dict[str, Any]:
 
 
 
-def _declared_here(cls: type) -> set[str]:
+def declared_fields(cls: type) -> tuple[dataclasses.Field, ...]:
     """The fields musebench declares or re-declares (its own class and the family's), not Hugging Face's."""
     hf = {f.name: f for f in dataclasses.fields(TrainingArguments)}
-    return {f.name for f in dataclasses.fields(cls) if f.name not in hf or f.default != hf[f.name].default
-            or f.metadata.get("help") != hf[f.name].metadata.get("help")}
+    return tuple(f for f in dataclasses.fields(cls) if f.name not in hf or f.default != hf[f.name].default
+                 or f.metadata.get("help") != hf[f.name].metadata.get("help"))
+
+
+def _declared_here(cls: type) -> set[str]:
+    return {f.name for f in declared_fields(cls)}
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -595,3 +606,11 @@ class UnlearnRun:
         raise ConfigError(f"run has no checkpoint '{label}'; it has {', '.join(c.label for c in self.checkpoints)}",
                           file=self.out_dir, value=label)
 
+
+
+def own_fields(cls: type[UnlearnConfig]) -> tuple[dataclasses.Field, ...]:
+    """The fields a family's config class adds or re-declares beyond ``UnlearnConfig`` (its own flags)."""
+    base = {f.name: f for f in dataclasses.fields(UnlearnConfig)}
+    return tuple(f for f in dataclasses.fields(cls) if f.init and (
+        f.name not in base or f.default != base[f.name].default
+        or f.metadata.get("help") != base[f.name].metadata.get("help")))
