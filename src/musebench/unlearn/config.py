@@ -33,7 +33,6 @@ from transformers.training_args import OptimizerNames
 
 from musebench.errors import ConfigError, shown_value
 from musebench.models.dtypes import DTYPE_NAMES
-from musebench.unlearn.method import Method
 
 LOSS_FORMS = ("textbook", "original")
 WEIGHT_DTYPES = DTYPE_NAMES
@@ -155,7 +154,7 @@ class UnlearnConfig(TrainingArguments):
         self.__dict__.setdefault("_family_problems", []).extend(p for p in problems if p is not None)
 
     @property
-    def spec(self) -> Method:
+    def spec(self):  # -> Method
         from musebench.unlearn import METHODS
 
         return METHODS[self.method]
@@ -198,9 +197,10 @@ class UnlearnConfig(TrainingArguments):
                 changed[name] = (None if then is _MISSING else then, now)
         return dict(sorted(changed.items()))
 
-    @classmethod
-    def from_record(cls, data: dict[str, Any]) -> UnlearnConfig:
-        """The config a ``run.json`` records (``record()`` of this or an earlier musebench)."""
+    @staticmethod
+    def from_record(data: dict[str, Any]) -> UnlearnConfig:
+        """The config a ``run.json`` records (``record()`` of this or an earlier musebench) of its method."""
+        cls = config_class(data.get("method"))
         return config_from_mapping(legacy_record(data, cls), config_class=cls)
 
     @classmethod
@@ -334,12 +334,15 @@ def recipe_fields() -> tuple[str, ...]:
     return tuple(n for n in weight_fields(UnlearnConfig) if n not in ("method", "alpha"))
 
 
-def key_fields(config: UnlearnConfig, given: dict[str, Any]) -> dict[str, Any]:
-    """The part of a cache key that must differ when the checkpoints would: the fields a request sets
-    (``given``, validated into ``config``) that change the weights, a file's bytes for a file it names."""
-    values = config._values()
-    kept = {k: values[k] for k in sorted(given) if k in values and changes_weights(k)}
-    for name in type(config).content_fields:
+def key_fields(values: dict[str, Any], cls: type[UnlearnConfig] | None = None,
+               only: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """A request's fields (names of its config class ``cls``, default the method's) reduced to those that
+    change the weights (``only``: and among these): the part of a cache key that must differ when the
+    checkpoints would. A field naming a file the method reads counts by the file's bytes, not its name."""
+    cls = cls or config_class(values.get("method"))
+    keep = set(weight_fields(cls) if only is None else only) - WEIGHTLESS
+    kept = {k: v for k, v in _plain(values).items() if k in keep}
+    for name in cls.content_fields:
         if kept.get(name):
             kept[name] = {"path": kept[name], "sha256": _file_digest(kept[name])}
     return kept
