@@ -19,7 +19,7 @@ import pytest
 from musebench.cli import main
 from musebench.data import save_corpus
 from musebench.errors import ConfigError
-from musebench.unlearn import METHODS, UnlearnConfig
+from musebench.unlearn import METHODS, config_for
 from musebench.unlearn.registry import MethodRegistry
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "musebench_example_method"
@@ -61,7 +61,7 @@ def test_plugin_runs_two_steps_through_the_cli(installed_example, trained_model_
                                                capsys):
     out = tmp_path / "run"
     code = main(["unlearn", "--model", str(trained_model_dir), "--data", str(corpus_dir), "--method", "capped_ga",
-                 "--out", str(out), "--max-steps", "2", "--batch-size", "1", "--max-len", "32", "--lr", "1e-3",
+                 "--out", str(out), "--max-steps", "2", "--per_device_train_batch_size", "1", "--max-len", "32", "--learning_rate", "1e-3",
                  "--method-option", "capped_floor=3", "--no-progress", "--threads", "1"])
     assert code == 0, capsys.readouterr().err
     record = json.loads((out / "run.json").read_text())
@@ -76,12 +76,12 @@ def test_plugin_runs_two_steps_through_the_cli(installed_example, trained_model_
 
 def test_plugin_options_are_validated_by_its_dataclass(installed_example, capsys, tmp_path):
     with pytest.raises(ConfigError, match="method_options.capped_flor.*known: capped_floor"):
-        UnlearnConfig(method="capped_ga", method_options={"capped_flor": 1.0})
+        config_for(method="capped_ga", method_options={"capped_flor": 1.0})
     with pytest.raises(ConfigError, match="method_options.capped_floor.*must be a finite float"):
-        UnlearnConfig(method="capped_ga", method_options={"capped_floor": "high"})
+        config_for(method="capped_ga", method_options={"capped_floor": "high"})
     with pytest.raises(ConfigError, match="capped_floor must be > 0"):
-        UnlearnConfig(method="capped_ga", method_options={"capped_floor": -1})
-    assert UnlearnConfig(method="capped_ga").resolved().method_options == {"capped_floor": 8.0}
+        config_for(method="capped_ga", method_options={"capped_floor": -1})
+    assert config_for(method="capped_ga").method_options == {"capped_floor": 8.0}
     with pytest.raises(SystemExit) as exited:  # a flag error: argparse's one line, exit 2
         main(["unlearn", "--model", "m", "--data", "d", "--method", "capped_ga", "--out", str(tmp_path / "o"),
               "--method-option", "capped_floor"])
@@ -133,7 +133,7 @@ def test_experiment_yaml_names_the_plugin_and_checks_its_options(installed_examp
     from musebench.unlearn.config import key_fields
 
     raw = {"corpus": {"path": str(corpus_dir)}, "models": {"target": "build", "retrain": "build"},
-           "methods": {"capped_ga": {"lr": 1e-3, "method_options": {"capped_floor": 3}}}}
+           "methods": {"capped_ga": {"learning_rate": 1e-3, "method_options": {"capped_floor": 3}}}}
     cfg = parse_experiment(raw, method_validator=validate_method)
     fields = cfg.unlearn_fields(cfg.methods[0])
     assert fields["method"] == "capped_ga" and fields["method_options"] == {"capped_floor": 3}
