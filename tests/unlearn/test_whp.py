@@ -134,7 +134,7 @@ def test_checkpoint_roundtrip_and_load(tmp_path, tiny_model_dir, finetuned_dir, 
     assert spec["alpha"] == 4.0 and not spec["target"].startswith("/")  # relative: the run dir can move
     target_path, finetuned_path, alpha = read_whp_checkpoint(ckpt)
     assert alpha == 4.0
-    loaded = load_whp(ckpt, use_cpu=True)
+    loaded = load_whp(ckpt, device="cpu")
     assert isinstance(loaded.model, WHPModel) and loaded.model.alpha == 4.0
     assert loaded.tokenizer.pad_token_id != loaded.tokenizer.eos_token_id
     batch = tiny_tokenizer(["Faro Quist"], return_tensors="pt")
