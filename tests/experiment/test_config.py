@@ -109,7 +109,7 @@ def test_a_misspelt_method_key_is_named_by_its_yaml_path():
     raw = {"corpus": "news-mini", "methods": {"ga": {"learning_rate": 1e-3}, "npo": {"lerning_rate": 1e-3, "beta": -1}}}
     with pytest.raises(ConfigError) as err:
         parse_experiment(raw, method_validator=validate_method)
-    assert "methods.npo.lerning_rate: unknown option of NPOConfig; did you mean learning_rate?" in str(err.value)
+    assert "methods.npo.lerning_rate: unknown option of NPOConfig; did you mean learning_rate" in str(err.value)
     raw["methods"]["npo"] = {"beta": -1}
     with pytest.raises(ConfigError, match=r"methods\.npo\.beta: must be a finite number > 0"):
         parse_experiment(raw, method_validator=validate_method)

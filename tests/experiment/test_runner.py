@@ -233,7 +233,7 @@ def test_eval_metrics_limit_every_full_evaluation(tmp_path, fake_backend):
 
 def test_display_only_fields_do_not_redo_unlearning(tmp_path, make_backend):
     run_experiment(cfg_of(), tmp_path / "run", make_backend())
-    quiet = {**EXPERIMENT, "method_defaults": {"progress": False, "checkpoint_steps": -1}}
+    quiet = {**EXPERIMENT, "method_defaults": {"progress": False, "save_strategy": "no", "report_to": "tensorboard"}}
     again = make_backend()
     run_experiment(cfg_of(quiet), tmp_path / "run", again)
     assert again.calls["unlearn"] == []

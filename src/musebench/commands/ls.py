@@ -31,7 +31,7 @@ def methods() -> list[tuple[str, str]]:
         method = METHODS[name]
         source = METHODS.source(name)
         rows.append((name, method.summary if source == "musebench" else f"[{source}] {method.summary}"))
-        own = _own_options(method)
+        own = _own_options(method) if source != "musebench" else []  # a built-in's: unlearn --method M --help
         if own:
             rows.append(("", "options: " + ", ".join(own)))
     return rows

@@ -52,9 +52,9 @@ def _weight_fields(fields: dict[str, Any], recipe_only: bool = False) -> dict[st
     """The request's fields that change its checkpoints (not in ``unlearn.config.WEIGHTLESS``: not progress,
     checkpoint keeping, the device or where θ_ft lives); with ``recipe_only`` only the training recipe's,
     which decide θ_ft (no family's fields, no α values)."""
-    from musebench.unlearn.config import config_class, key_fields, recipe_fields
+    from musebench.unlearn.config import key_fields, recipe_fields
 
-    return key_fields(fields, config_class(fields["method"]), only=recipe_fields() if recipe_only else None)
+    return key_fields(fields, only=recipe_fields() if recipe_only else None)
 
 
 def needs_finetuned(spec: MethodSpec) -> bool:
@@ -63,7 +63,7 @@ def needs_finetuned(spec: MethodSpec) -> bool:
     forget split and recipe, it is trained once."""
     from musebench.unlearn import METHODS
 
-    return METHODS[spec.method].needs_finetuned
+    return spec.method in METHODS and METHODS[spec.method].needs_finetuned
 
 
 def _prepare_out_dir(out_dir: Path, key: str, force: bool) -> bool:

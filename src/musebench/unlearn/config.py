@@ -336,12 +336,16 @@ def recipe_fields() -> tuple[str, ...]:
 
 def key_fields(values: dict[str, Any], cls: type[UnlearnConfig] | None = None,
                only: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """A request's fields (names of its config class ``cls``, default the method's) reduced to those that
+    """A request's fields (validated, so every key is a field of its config class) reduced to those that
     change the weights (``only``: and among these): the part of a cache key that must differ when the
-    checkpoints would. A field naming a file the method reads counts by the file's bytes, not its name."""
-    cls = cls or config_class(values.get("method"))
-    keep = set(weight_fields(cls) if only is None else only) - WEIGHTLESS
-    kept = {k: v for k, v in _plain(values).items() if k in keep}
+    checkpoints would. A field naming a file the method reads (``cls.content_fields``, ``cls`` by default the
+    method's) counts by the file's bytes, not its name."""
+    from musebench.unlearn import METHODS
+
+    if cls is None:
+        method = values.get("method")
+        cls = METHODS[method].config_class if isinstance(method, str) and method in METHODS else UnlearnConfig
+    kept = {k: v for k, v in _plain(values).items() if changes_weights(k) and (only is None or k in only)}
     for name in cls.content_fields:
         if kept.get(name):
             kept[name] = {"path": kept[name], "sha256": _file_digest(kept[name])}
