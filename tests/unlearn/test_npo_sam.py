@@ -8,7 +8,7 @@ from safetensors.torch import load_file
 
 from musebench.errors import ConfigError
 from musebench.unlearn import config_for, losses, run_unlearning
-from musebench.unlearn.arguments import _training_arguments
+from musebench.unlearn.training import trainer_arguments
 from musebench.unlearn.data import PairCollator, group
 from musebench.unlearn.methods.npo_sam import NPOSAMTrainer
 
@@ -47,7 +47,7 @@ def test_one_step_gradient_is_forget_at_perturbed_plus_retain_at_start(tmp_path,
                      {"forget": [1, 40, 41, 42], "retain": [1, 50, 51, 52, 53, 54]}])
     model = load_model(tiny_model_dir).model
     config = config_for(method="npo_sam_gdr", max_len=16, progress=False, rho=0.5, alpha=0.7)
-    args = _training_arguments(config, tmp_path / "ckpt")
+    args = trainer_arguments(config, tmp_path / "ckpt")
     trainer = NPOSAMTrainer(model=model, args=args, unlearn_config=config, retain="gdr",
                             copy_start_as_reference=True)
     trainer.create_optimizer_and_scheduler(num_training_steps=1)
@@ -87,7 +87,7 @@ def _step_gradient(tmp_path, model_dir, micro_batches, accum):
     model = load_model(model_dir).model
     config = config_for(method="npo_sam_gdr", max_len=16, progress=False, rho=0.5, gradient_accumulation_steps=accum,
                            per_device_train_batch_size=2 if accum == 1 else 1)
-    args = _training_arguments(config, tmp_path / f"ckpt{accum}")
+    args = trainer_arguments(config, tmp_path / f"ckpt{accum}")
     trainer = NPOSAMTrainer(model=model, args=args, unlearn_config=config, retain="gdr", copy_start_as_reference=True)
     trainer.create_optimizer_and_scheduler(num_training_steps=1)
     samples, counts = trainer.get_batch_samples(iter(micro_batches), len(micro_batches), torch.device("cpu"))

@@ -8,7 +8,7 @@ import torch
 from musebench.errors import ConfigError
 from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
 from musebench.unlearn import config_for
-from musebench.unlearn.arguments import _training_arguments
+from musebench.unlearn.training import trainer_arguments
 from musebench.unlearn.data import PairCollator
 from musebench.unlearn.methods.rmu import RMUTrainer, default_layer
 
@@ -18,7 +18,7 @@ SPEC = TinyLlamaSpec(hidden_size=32, num_layers=5, num_heads=4, intermediate_siz
 def _trainer(tmp_path, tokenizer, **fields) -> RMUTrainer:
     model = build_tiny_llama(tokenizer, SPEC, seed=0)
     config = config_for(method="rmu", max_len=16, progress=False, **fields)
-    args = _training_arguments(config, tmp_path / "ckpt")
+    args = trainer_arguments(config, tmp_path / "ckpt")
     return RMUTrainer(model=model, args=args, unlearn_config=config, copy_start_as_reference=True)
 
 

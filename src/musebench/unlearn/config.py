@@ -159,10 +159,6 @@ class UnlearnConfig(TrainingArguments):
 
         return METHODS[self.method]
 
-    def resolved(self) -> UnlearnConfig:
-        """The config itself: every default lives in its class (kept for callers of the older API)."""
-        return self
-
     def record(self) -> dict[str, Any]:
         """What ``run.json`` keeps: every field musebench declares (its own, the MUSE recipe's, the family's),
         and the other ``TrainingArguments`` fields where they differ from Hugging Face's defaults;
@@ -313,10 +309,10 @@ def config_fields(cls: type[UnlearnConfig] = UnlearnConfig) -> tuple[dataclasses
     return tuple(f for f in dataclasses.fields(cls) if f.init and f.name not in _MIRRORS)
 
 
+_HF_FIELDS = {f.name for f in dataclasses.fields(TrainingArguments)}
 #: Deprecated Hugging Face names that mirror a newer field (``__post_init__`` copies it): not fields of their own.
-_MIRRORS = {"gradient_checkpointing", "gradient_checkpointing_kwargs"} & {
-    f.name for f in dataclasses.fields(TrainingArguments)} if any(
-    f.name == "activation_checkpointing" for f in dataclasses.fields(TrainingArguments)) else set()
+_MIRRORS = {"gradient_checkpointing", "gradient_checkpointing_kwargs"} if "activation_checkpointing" in _HF_FIELDS \
+    else set()
 
 
 def changes_weights(name: str) -> bool:
@@ -576,11 +572,6 @@ def _hints(cls: type) -> dict[str, Any]:
 _TYPE_HINTS: dict[type, dict[str, Any]] = {}
 _HF_DEFAULTS: dict[bool, dict[str, Any]] = {}
 _DEFAULTS: dict[type, dict[str, Any]] = {}
-
-
-def field_help(name: str, cls: type[UnlearnConfig] = UnlearnConfig) -> str:
-    """The help text of a config field (the CLI shows it beside the flag)."""
-    return {f.name: f for f in dataclasses.fields(cls)}[name].metadata.get("help", "")
 
 
 @dataclass(frozen=True)
