@@ -20,7 +20,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch
 
 from musebench.data import Corpus
-from musebench.unlearn import UnlearnConfig, config_for, run_unlearning
+from musebench.unlearn import config_for, run_unlearning
 
 
 def main(model_dir: str, corpus_json: str, out_dir: str, runs_json: str) -> None:

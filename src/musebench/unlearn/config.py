@@ -234,8 +234,8 @@ def config_from_mapping(data: dict[str, Any], file: str | Path | None = None, wh
     try:
         (config,) = HfArgumentParser(cls).parse_dict(dict(data))
     except ConfigError as err:
-        if where:
-            err.field = _path(where, err.field) if err.field else where
+        if where:  # "field 'beta': ..." -> "methods.npo.beta: ..."
+            err.field = _path(where, err.field) if err.field else None
             err.problems = [_path(where, p.removeprefix("field '").replace("'", "", 1)) for p in err.problems]
         if file is not None and err.file is None:
             err.file = str(file)
