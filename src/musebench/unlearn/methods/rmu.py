@@ -7,8 +7,7 @@ read; on retain text the same activations are held at the frozen start model's v
 As in the reference implementation (WMDP's ``rmu/unlearn.py``: steered layer 7 of Zephyr-7B's 32, trained
 ``mlp.down_proj`` of layers 5, 6, 7, AdamW lr 5e-5, steering coefficient 6.5, alpha 1200), only the MLP output
 projection of the ``train_layers`` layers ending at ``layer`` is trained by default
-(``params: reference``); ``params: layers`` trains every parameter of those layers (the form this
-project used first). Everything else is frozen, so under DDP every trainable parameter is used and
+(``params: reference``); ``params: layers`` trains every parameter of those layers. Everything else is frozen, so under DDP every trainable parameter is used and
 ``find_unused_parameters`` can stay off. The loss is WMDP's mean squared error, averaged over the hidden size
 and the real (unpadded) positions. The layers above the
 steered one are taken out of the model for the forward pass, so they cost nothing. (Stopping the forward
