@@ -17,6 +17,8 @@ import dataclasses
 import difflib
 from pathlib import Path
 
+from transformers import HfArgumentParser
+
 from musebench.commands.common import add_out, add_threads, check_model_arg, set_threads
 from musebench.errors import ConfigError
 from musebench.unlearn import METHODS
@@ -100,17 +102,11 @@ def _flag_line(f) -> str:
     return f"  --{f.name:<24} {f.metadata.get('help', '')} (default: {shown})"
 
 
-class _OptionParser:
-    """``HfArgumentParser`` over one config class whose flag errors are a ``ConfigError`` (one line)."""
+class _OptionParser(HfArgumentParser):
+    """``HfArgumentParser`` over one config class whose flag errors are a ``ConfigError`` (one line, exit 2)."""
 
-    def __new__(cls, config_class):
-        from transformers import HfArgumentParser
-
-        class Parser(HfArgumentParser):
-            def error(self, message):
-                raise ConfigError(message.replace("argument ", "flag ", 1))
-
-        return Parser(config_class, allow_abbrev=False)
+    def error(self, message):
+        raise ConfigError(message.replace("argument ", "flag ", 1))
 
 
 def config_from_args(args: argparse.Namespace):
@@ -124,7 +120,7 @@ def config_from_args(args: argparse.Namespace):
             raise ConfigError("--output_dir is set by the run (OUT/checkpoints), not an option")
     in_file = _read_yaml(args.config) if args.config else {}
     check_keys(in_file, cls, file=args.config)
-    parser = _OptionParser(cls)
+    parser = _OptionParser(cls, allow_abbrev=False)
     parser.set_defaults(**in_file, method=args.method)  # the file's values; a typed flag overrides one
     try:
         config, rest = parser.parse_args_into_dataclasses(args=options, return_remaining_strings=True)
