@@ -70,8 +70,8 @@ def launch_config(kind: str) -> str:
 
 
 def config_values(batch_size: int) -> dict:
-    return {"method": "npo_klr", "num_train_epochs": 1, "learning_rate": 1e-3, "per_device_train_batch_size": batch_size, "max_len": MAX_LEN,
-            "use_cpu": True, "progress": False, "seed": 3, "save_strategy": "no"}
+    return {"method": "npo_klr", "num_train_epochs": 1, "learning_rate": 1e-3, "per_device_train_batch_size": batch_size,
+            "max_len": MAX_LEN, "use_cpu": True, "progress": False, "seed": 3, "save_strategy": "no"}
 
 
 def step_losses(run_dir: Path) -> list[float]:
@@ -94,7 +94,7 @@ def one_process(tmp_path_factory, tiny_model_dir, tiny_corpus, tiny_tokenizer):
     corpus_json = tmp / "corpus.json"
     corpus_json.write_text(json.dumps({"forget": forget, "retain1": retain}))
     run_unlearning(tiny_model_dir, Corpus(name="fsdp", forget=forget, retain1=retain),
-                   config_for(**config_values(per_device_train_batch_size=2)), tmp / "one")
+                   config_for(**config_values(batch_size=2)), tmp / "one")
     return corpus_json, tmp / "one"
 
 
@@ -108,7 +108,7 @@ def test_npo_klr_sharded_on_two_cpu_processes_matches_one_process(kind, one_proc
     config = tmp_path / f"{kind}_cpu.yaml"
     config.write_text(launch_config(kind))
     runs_json = tmp_path / "runs.json"
-    runs_json.write_text(json.dumps({"npo_klr": config_values(per_device_train_batch_size=1)}))
+    runs_json.write_text(json.dumps({"npo_klr": config_values(batch_size=1)}))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "DS_ACCELERATOR": "cpu"}
     done = subprocess.run(
