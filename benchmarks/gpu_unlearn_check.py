@@ -123,7 +123,8 @@ def main() -> int:
         params = build_model(work / "model", data, gpu)
         build_s = time.perf_counter() - started
         unlearn_args = ["unlearn", "--model", str(work / "model"), "--data", str(data), "--method", "npo_klr",
-                        "--epochs", "1", "--lr", "1e-5", "--batch-size", "2", "--max-len", "512" if gpu else "64",
+                        "--num_train_epochs", "1", "--learning_rate", "1e-5", "--per_device_train_batch_size", "2",
+                        "--max_len", "512" if gpu else "64",
                         "--out", str(work / "run")]
         if gpu:
             config = work / f"{args.launch}.yaml"
@@ -132,7 +133,7 @@ def main() -> int:
                       "--num_processes", "1", "-m", "musebench.cli"]
             unlearn_s = run(launch + unlearn_args + ["--dtype", "bfloat16"], env, work / "unlearn.log", BUDGET_S)
         else:
-            unlearn_s = run(cli + unlearn_args + ["--device", "cpu", "--threads", "1"], env, work / "unlearn.log",
+            unlearn_s = run(cli + unlearn_args + ["--use_cpu", "--threads", "1"], env, work / "unlearn.log",
                             BUDGET_S)
         record = json.loads((work / "run" / "run.json").read_text())
         eval_args = ["eval", "--model", str(work / "run" / "epoch-1"), "--data", str(data), "--retrain-auc", "news",

@@ -121,18 +121,19 @@ class StepClock:
 
 def bench_method(method, model_dir, corpus, args, clock, work: Path) -> dict:
     from musebench.unlearn import METHODS as REGISTRY
-    from musebench.unlearn import UnlearnConfig, run_unlearning
+    from musebench.unlearn import config_for, run_unlearning
 
     name = method
     if method == "uld":  # ULD trains only its assistant, the target cut to its first layers
-        from musebench.unlearn.uld import write_assistant_start
+        from musebench.unlearn.edit.uld import write_assistant_start
 
         model_dir = write_assistant_start(model_dir, work / "uld-assistant-start", None)
         method = "uld_assistant"
     spec = REGISTRY[method]
     clock.reset(count_retain=spec.uses_retain_text)
-    config = UnlearnConfig(method=method, epochs=1000, max_steps=args.warmup + args.steps, lr=1e-5,
-                           batch_size=args.batch_size, max_len=args.max_len, device=args.device, progress=False)
+    config = config_for(method, num_train_epochs=1000, max_steps=args.warmup + args.steps, learning_rate=1e-5,
+                        per_device_train_batch_size=args.batch_size, max_len=args.max_len,
+                        use_cpu=args.device == "cpu", progress=False)
     run_unlearning(model_dir, corpus, config, work / method)
     return {"method": name, **clock.rates(args.warmup), "retain": spec.retain if not spec.reads_retain_text
             else "own term",
@@ -141,8 +142,8 @@ def bench_method(method, model_dir, corpus, args, clock, work: Path) -> dict:
 
 def bench_task_vector_edit(model_dir, finetuned_dir, work: Path, repeats: int = 2) -> float:
     """Seconds to write one Task Vector checkpoint (edit in place, save, read back and verify)."""
-    from musebench.unlearn.finetuned import load_target_like
-    from musebench.unlearn.task_vector import TaskVectorEditor
+    from musebench.unlearn.edit.finetune import load_target_like
+    from musebench.unlearn.edit.task_vector import TaskVectorEditor
 
     target, finetuned = load_target_like(model_dir, finetuned_dir)
     editor = TaskVectorEditor(target.model, finetuned.model)

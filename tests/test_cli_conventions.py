@@ -75,7 +75,7 @@ def test_unlearn_config_lists_every_problem_on_its_own_line():
     from musebench.unlearn import UnlearnConfig
 
     with pytest.raises(ConfigError) as info:
-        UnlearnConfig.from_dict({"method": "npo", "epochs": 0, "lr": -1.0})
+        UnlearnConfig.from_dict({"method": "npo", "num_train_epochs": 0, "learning_rate": -1.0})
     lines = str(info.value).splitlines()
     assert lines[0].endswith("problems:") and len(lines) == 1 + len(info.value.problems) >= 3
-    assert any("epochs" in line for line in lines[1:]) and any("lr" in line for line in lines[1:])
+    assert any("num_train_epochs" in line for line in lines[1:]) and any("learning_rate" in line for line in lines[1:])

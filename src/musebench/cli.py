@@ -88,9 +88,10 @@ def build_parser(only: str | None = None, *, all_commands: bool = True) -> argpa
             formatter_class=argparse.RawDescriptionHelpFormatter,
             epilog=getattr(module, "EXAMPLES", None),
             parents=module.parents() if hasattr(module, "parents") else [],  # settings flags (commands/flags.py)
+            add_help=not getattr(module, "TAKES_OPTIONS", False),  # such a command's --help also lists the options
         )
         module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+        p.set_defaults(_run=module.run, _takes_options=getattr(module, "TAKES_OPTIONS", False))
     return parser
 
 
@@ -108,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     verbose = any(a in ("-v", "--verbose") for a in (sys.argv[1:] if argv is None else argv))
     logging.getLogger("bitsandbytes").setLevel(logging.INFO if verbose else logging.ERROR)
     parser = build_parser(chosen_command(argv), all_commands=False)
-    args = parser.parse_args(argv)
+    args, options = parser.parse_known_args(argv)
+    if options and not getattr(args, "_takes_options", False):
+        parser.error(f"unrecognized arguments: {' '.join(options)}")
+    args.options = options  # a method config's flags (``unlearn``), parsed by its HfArgumentParser
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.debug:

@@ -35,8 +35,8 @@ def _eval(ws: Ws, *extra: str, out: Path | None = None) -> list[str]:
 
 def _unlearn(ws: Ws, *extra: str) -> list[str]:
     return ["unlearn", "--model", str(ws["model"]), "--data", str(ws["data"]), "--method", "ga", "--out",
-            str(ws["out"]), "--threads", "1", "--epochs", "1", "--max-len", "16", "--no-progress",
-            "--device", "cpu", *extra]
+            str(ws["out"]), "--threads", "1", "--num_train_epochs", "1", "--max_len", "16", "--no_progress",
+            "--use_cpu", *extra]
 
 
 def _generate(ws: Ws, *extra: str) -> list[str]:
@@ -201,10 +201,10 @@ case("reference with another tokenizer", M, nothing,
 F = "config"
 case("options file missing", F, nothing, lambda ws: _unlearn(ws, "--config", str(ws["tmp"] / "none.yaml")),
      "none.yaml")
-case("options not YAML", F, lambda ws: _yaml(ws, "epochs: [1,\n"), lambda ws: _unlearn(ws, "--config",
+case("options not YAML", F, lambda ws: _yaml(ws, "num_train_epochs: [1,\n"), lambda ws: _unlearn(ws, "--config",
                                                                                       str(ws["tmp"] / "options.yaml")),
      "options.yaml")
-case("options not UTF-8", F, lambda ws: _write(ws["tmp"] / "options.yaml", b"epochs: \xed\xa0\x80\n"),
+case("options not UTF-8", F, lambda ws: _write(ws["tmp"] / "options.yaml", b"num_train_epochs: \xed\xa0\x80\n"),
      lambda ws: _unlearn(ws, "--config", str(ws["tmp"] / "options.yaml")), "options.yaml")
 case("experiment not UTF-8", F, lambda ws: _write(ws["tmp"] / "experiment.yaml", b"name: \xff\n"),
      lambda ws: ["run", str(ws["tmp"] / "experiment.yaml"), "--out", str(ws["out"])], "experiment.yaml")
@@ -233,8 +233,8 @@ case("experiment unknown method", F, lambda ws: _experiment(ws, EXP + "methods: 
      lambda ws: ["run", str(ws["tmp"] / "experiment.yaml"), "--out", str(ws["out"])], "gaa")
 case("experiment seed a string", F, lambda ws: _experiment(ws, EXP + "seed: zero\nmethods: {{ga: {{}}}}\n"),
      lambda ws: ["run", str(ws["tmp"] / "experiment.yaml"), "--out", str(ws["out"])], "seed")
-case("experiment lr negative", F, lambda ws: _experiment(ws, EXP + "methods: {{ga: {{lr: -1}}}}\n"),
-     lambda ws: ["run", str(ws["tmp"] / "experiment.yaml"), "--out", str(ws["out"])], "lr")
+case("experiment lr negative", F, lambda ws: _experiment(ws, EXP + "methods: {{ga: {{learning_rate: -1}}}}\n"),
+     lambda ws: ["run", str(ws["tmp"] / "experiment.yaml"), "--out", str(ws["out"])], "learning_rate")
 
 # ---------------------------------------------------------------- flags
 G = "flag"
@@ -252,7 +252,7 @@ case("method unknown", G, nothing, lambda ws: ["unlearn", "--model", str(ws["mod
                                                "--method", "forgetall", "--out", str(ws["out"])], "--method")
 case("forget split unknown", G, nothing, lambda ws: _unlearn(ws, "--forget-split", "scal/forget_9"),
      "forget")
-case("lr negative flag", G, nothing, lambda ws: _unlearn(ws, "--lr", "-0.1"), "lr")
+case("lr negative flag", G, nothing, lambda ws: _unlearn(ws, "--learning_rate", "-0.1"), "learning_rate")
 case("show -n negative", G, nothing, lambda ws: ["data", "show", str(ws["data"]), "-n", "-2"], "-n")
 case("build float16", G, nothing, lambda ws: ["build", "target", "--data", str(ws["data"]), "--out",
                                               str(ws["out"]), "--dtype", "float16"], "--dtype")

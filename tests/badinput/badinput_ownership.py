@@ -197,7 +197,7 @@ _case("experiment YAML alias bomb (dry run)", F, lambda ws: _write(ws["tmp"] / "
       _dry, "expands", isolated=True)
 _case("options YAML alias bomb", F, lambda ws: _yaml(ws, alias_bomb("num_train_epochs")),
       lambda ws: _unlearn(ws, "--config", str(ws["tmp"] / "options.yaml")), "expands", isolated=True)
-_case("experiment method named twice", F, lambda ws: _experiment(ws, EXP + "methods: {{ga: {{}}, ga: {{lr: 1.0e-4}}}}\n"),
+_case("experiment method named twice", F, lambda ws: _experiment(ws, EXP + "methods: {{ga: {{}}, ga: {{learning_rate: 1.0e-4}}}}\n"),
       _dry, "given twice")
 _case("experiment method listed twice", F, lambda ws: _experiment(ws, EXP + "methods: [ga, npo, ga]\n"), _dry,
       "listed twice")

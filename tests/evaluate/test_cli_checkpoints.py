@@ -14,7 +14,7 @@ from musebench.cli import main
 from musebench.data import save_corpus
 from musebench.evaluate import EvalSettings, evaluate
 from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
-from musebench.unlearn.whp import load_whp, write_whp_checkpoint
+from musebench.unlearn.edit.whp import load_whp, write_whp_checkpoint
 
 SPEC = TinyLlamaSpec(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128)
 SETTINGS = {"knowmem_max_new_tokens": 4, "privleak_max_length": 32, "bootstrap_samples": 20}

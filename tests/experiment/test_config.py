@@ -6,21 +6,21 @@ from musebench.experiment.config import GenerateSpec, load_experiment, parse_exp
 GOOD = {
     "name": "news-mini-test",
     "corpus": {"generate": {"kind": "news-mini", "size": "tiny"}},
-    "method_defaults": {"epochs": 3, "lr": 1e-3},
-    "methods": {"ga": {}, "npo": {"lr": 5e-4}, "tv_small": {"method": "tv", "alphas": [1, 2]}},
+    "method_defaults": {"num_train_epochs": 3, "learning_rate": 1e-3},
+    "methods": {"ga": {}, "npo": {"learning_rate": 5e-4}, "tv_small": {"method": "tv", "alphas": [1, 2]}},
     "selection": {"utility_floor": 0.5},
     "scalability": {"methods": ["ga"], "folds": [1, 2]},
     "sustainability": True,
 }
 
 
-def test_good_config_merges_defaults_and_aliases(fake_backend):
+def test_good_config_merges_the_method_defaults(fake_backend):
     cfg = parse_experiment(GOOD, method_validator=fake_backend.validate_method)
     assert [m.name for m in cfg.methods] == ["ga", "npo", "tv_small"]
-    assert cfg.method("npo").params == {"epochs": 3, "lr": 5e-4}
+    assert cfg.method("npo").params == {"num_train_epochs": 3, "learning_rate": 5e-4}
     assert cfg.method("tv_small").method == "tv"
-    assert cfg.unlearn_fields(cfg.method("ga")) == {"seed": 0, "device": "auto", "dtype": "auto", "epochs": 3,
-                                                    "lr": 1e-3, "method": "ga"}
+    assert cfg.unlearn_fields(cfg.method("ga")) == {"seed": 0, "use_cpu": False, "dtype": "auto",
+                                                    "num_train_epochs": 3, "learning_rate": 1e-3, "method": "ga"}
     assert cfg.corpus.generate == GenerateSpec(kind="news-mini", size="tiny", seed=0)
     assert [m.name for m in cfg.follow_up_methods(cfg.scalability)] == ["ga"]
     assert [m.name for m in cfg.follow_up_methods(cfg.sustainability)] == ["ga", "npo", "tv_small"]
@@ -100,3 +100,27 @@ def test_models_base_names_the_pretrained_model_both_builds_start_from(fake_back
     assert parse_experiment(GOOD, method_validator=fake_backend.validate_method).models.base is None
     with pytest.raises(ConfigError, match="models.base"):
         parse_experiment({**GOOD, "models": {"base": 3}}, method_validator=fake_backend.validate_method)
+
+
+def test_a_misspelt_method_key_is_named_by_its_yaml_path():
+    from musebench.experiment.adapters import validate_method
+
+    raw = {"corpus": "news-mini", "methods": {"ga": {"learning_rate": 1e-3}, "npo": {"lerning_rate": 1e-3, "beta": -1}}}
+    with pytest.raises(ConfigError) as err:
+        parse_experiment(raw, method_validator=validate_method)
+    assert "methods.npo.lerning_rate: unknown option of NPOConfig; did you mean learning_rate" in str(err.value)
+    raw["methods"]["npo"] = {"beta": -1}
+    with pytest.raises(ConfigError, match=r"methods\.npo\.beta: must be a finite number > 0"):
+        parse_experiment(raw, method_validator=validate_method)
+    config = parse_experiment({"corpus": "news-mini", "methods": {"npo": {"beta": 0.3}}}).methods[0].config(seed=2)
+    assert (type(config).__name__, config.beta, config.seed) == ("NPOConfig", 0.3, 2)
+
+
+def test_a_method_whose_checkpoints_combine_logits_cannot_chain():
+    """The fact on ``Method`` decides, not the method's name."""
+    raw = {"corpus": "news-mini", "methods": {"ga": {}, "whp": {}, "uld": {}, "task_vector": {}},
+           "sustainability": True}
+    with pytest.raises(ConfigError) as err:
+        parse_experiment(raw)
+    text = str(err.value)
+    assert "'whp'" in text and "'uld'" in text and "'ga'" not in text and "'task_vector'" not in text

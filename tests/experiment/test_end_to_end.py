@@ -17,10 +17,10 @@ models: {{target: {model}, retrain: {model}}}
 eval:
   settings: {{verbmem_max_new_tokens: 6, verbmem_gt_max_tokens: 6, knowmem_max_new_tokens: 4,
              knowmem_num_shots: 1, privleak_max_length: 48, bootstrap_samples: 20}}
-method_defaults: {{epochs: 2, lr: 1.0e-3, batch_size: 2, max_len: 24, progress: false}}
+method_defaults: {{num_train_epochs: 2, learning_rate: 1.0e-3, per_device_train_batch_size: 2, max_len: 24, progress: false}}
 methods:
   ga_gdr: {{}}
-  task_vector: {{epochs: 1, alphas: [1, 8]}}
+  task_vector: {{num_train_epochs: 1, alphas: [1, 8]}}
 scalability: {{methods: [ga_gdr], folds: [1, 2]}}
 sustainability: {{methods: [ga_gdr]}}
 """
@@ -66,7 +66,7 @@ eval:
   checkpoints: selection
   metrics: [knowmem_f, privleak]
   settings: {{knowmem_max_new_tokens: 3, knowmem_num_shots: 1, privleak_max_length: 32, bootstrap_samples: 10}}
-method_defaults: {{epochs: 1, lr: 1.0e-3, batch_size: 2, max_len: 16, progress: false}}
+method_defaults: {{num_train_epochs: 1, learning_rate: 1.0e-3, per_device_train_batch_size: 2, max_len: 16, progress: false}}
 methods: {{npo: {{}}}}
 sustainability: {{folds: [1, 2], eval_checkpoints: selection}}
 """

@@ -121,7 +121,7 @@ def test_run_reporter_in_a_log_is_one_line_per_stage(tmp_path, fake_backend, cap
     from musebench.experiment.progress import ConsoleReporter
     from musebench.experiment.runner import run_experiment
 
-    cfg = parse_experiment({"corpus": "news-mini", "methods": {"ga": {"epochs": 2}}})
+    cfg = parse_experiment({"corpus": "news-mini", "methods": {"ga": {"num_train_epochs": 2}}})
     run_experiment(cfg, tmp_path / "run", fake_backend, reporter=ConsoleReporter("t"))
     err = capsys.readouterr().err
     assert "\r" not in err and "\x1b[" not in err

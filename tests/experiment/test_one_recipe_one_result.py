@@ -25,7 +25,7 @@ eval:
   settings: {{knowmem_max_new_tokens: 4, knowmem_num_shots: 1, bootstrap_samples: 10}}
 method_defaults: {{num_train_epochs: 2, per_device_train_batch_size: 2, max_len: 24, save_strategy: "no"}}
 methods:
-  npo_gdr: {{lr: 2.0e-3}}
+  npo_gdr: {{learning_rate: 2.0e-3}}
 """
 
 

@@ -11,7 +11,7 @@ from musebench.experiment.runner import run_experiment
 from musebench.experiment.tables import compare_table, selected_rows, table3
 from musebench.results import parse_results
 
-EXPERIMENT = {"name": "t", "corpus": "news-mini", "methods": {"ga": {"epochs": 3}, "npo": {"epochs": 3}},
+EXPERIMENT = {"name": "t", "corpus": "news-mini", "methods": {"ga": {"num_train_epochs": 3}, "npo": {"num_train_epochs": 3}},
               "scalability": {"methods": ["ga"]}, "sustainability": {"methods": ["npo"], "folds": [1, 2]}}
 
 

@@ -81,7 +81,7 @@ class RobustBackend(FakeBackend):
                 "after": {"scores": {**s, "knowmem_f": s["knowmem_f"] + 10}, "ci": {}}, "losses": [1.0]}
 
 
-EXPERIMENT = {"name": "robust", "corpus": "news-mini", "methods": {"ga": {"epochs": 3}},
+EXPERIMENT = {"name": "robust", "corpus": "news-mini", "methods": {"ga": {"num_train_epochs": 3}},
               "robustness": {"quantize": ["nf4"], "relearn": {"train_on": ["forget-slice"], "fraction": 0.5}}}
 
 

@@ -29,7 +29,7 @@ eval:
   metrics: [verbmem_f, knowmem_f, knowmem_r, privleak, privacy]  # suite: opt-in
   settings: {{verbmem_max_new_tokens: 6, verbmem_gt_max_tokens: 6, knowmem_max_new_tokens: 4,
              knowmem_num_shots: 1, privleak_max_length: 48, bootstrap_samples: 20}}
-method_defaults: {{epochs: 2, lr: 1.0e-3, batch_size: 1, max_len: 24, progress: false}}
+method_defaults: {{num_train_epochs: 2, learning_rate: 1.0e-3, per_device_train_batch_size: 1, max_len: 24, progress: false}}
 methods:
   npo_gdr: {{}}
 sustainability: {{methods: [npo_gdr]}}

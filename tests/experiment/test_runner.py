@@ -10,7 +10,7 @@ from musebench.experiment.runner import run_experiment
 EXPERIMENT = {
     "name": "fake-run",
     "corpus": "news-mini",
-    "methods": {"ga": {"epochs": 3}, "npo": {"epochs": 3}, "tv": {"alphas": [1, 2, 4, 8]}},
+    "methods": {"ga": {"num_train_epochs": 3}, "npo": {"num_train_epochs": 3}, "tv": {"alphas": [1, 2, 4, 8]}},
     "scalability": {"methods": ["ga"], "folds": [1, 3]},
     "sustainability": {"methods": ["npo"], "folds": [1, 2, 3]},
 }
@@ -135,7 +135,7 @@ def test_rerun_after_a_crash_redoes_nothing_already_finished(tmp_path, make_back
 
 def test_changed_hyperparameters_redo_that_method_and_nothing_else(tmp_path, make_backend):
     run_experiment(cfg_of(), tmp_path / "run", make_backend())
-    changed = {**EXPERIMENT, "methods": {**EXPERIMENT["methods"], "npo": {"epochs": 3, "lr": 1e-3}}}
+    changed = {**EXPERIMENT, "methods": {**EXPERIMENT["methods"], "npo": {"num_train_epochs": 3, "learning_rate": 1e-3}}}
     again = make_backend()
     run_experiment(cfg_of(changed), tmp_path / "run", again)
     assert {(c["method"], c["split"]) for c in again.calls["unlearn"]} == {
@@ -189,7 +189,7 @@ def test_selection_mode_evaluates_only_selection_metrics_then_the_chosen_in_full
 def test_lazy_selection_with_a_floor_reads_utility_too(tmp_path, fake_backend):
     # target knowmem_r 55, floor 0.7 -> 38.5: only ga epoch-1 (kf 40, kr 40) is eligible; epoch-2 (kf 30, kr 30)
     # meets retrain's 33 but breaks the floor. No eligible one meets 33 -> the last eligible: epoch-1.
-    cfg = cfg_of(selection={"utility_floor": 0.7, "follow_ups": "own_fold"}, methods={"ga": {"epochs": 3}},
+    cfg = cfg_of(selection={"utility_floor": 0.7, "follow_ups": "own_fold"}, methods={"ga": {"num_train_epochs": 3}},
                  scalability={"methods": ["ga"], "folds": [1]}, sustainability=False)
     results = run_experiment(cfg, tmp_path / "run", fake_backend)
     row = results["methods"]["ga"]["scalability"][0]
@@ -235,7 +235,7 @@ def test_eval_metrics_limit_every_full_evaluation(tmp_path, fake_backend):
 
 def test_display_only_fields_do_not_redo_unlearning(tmp_path, make_backend):
     run_experiment(cfg_of(), tmp_path / "run", make_backend())
-    quiet = {**EXPERIMENT, "method_defaults": {"progress": False, "checkpoint_steps": -1}}
+    quiet = {**EXPERIMENT, "method_defaults": {"progress": False, "save_strategy": "no", "report_to": "tensorboard"}}
     again = make_backend()
     run_experiment(cfg_of(quiet), tmp_path / "run", again)
     assert again.calls["unlearn"] == []

@@ -18,7 +18,7 @@ eval:
   metrics: [knowmem_f]
   retrain_auc: 0.5
   settings: {{knowmem_max_new_tokens: 3, knowmem_num_shots: 1, bootstrap_samples: 10}}
-method_defaults: {{epochs: 1, lr: 1.0e-3, batch_size: 2, max_len: 16, progress: false, checkpoint_steps: -1}}
+method_defaults: {{num_train_epochs: 1, learning_rate: 1.0e-3, per_device_train_batch_size: 2, max_len: 16, progress: false, save_strategy: "no"}}
 methods:
   task_vector: {{alphas: [1, 4]}}
   whp: {{alphas: [2]}}

@@ -56,8 +56,8 @@ def test_unlearn_on_a_full_disk_leaves_no_epoch_model_and_resumes(tmp_path, tiny
 
     data = save_corpus(tiny_corpus, tmp_path / "data")
     out = tmp_path / "run"
-    argv = ["unlearn", "--model", str(tiny_model_dir), "--data", str(data), "--method", "ga", "--epochs", "1",
-            "--batch-size", "2", "--max-len", "24", "--no-progress", "--threads", "1", "--device", "cpu",
+    argv = ["unlearn", "--model", str(tiny_model_dir), "--data", str(data), "--method", "ga", "--num_train_epochs", "1",
+            "--per_device_train_batch_size", "2", "--max_len", "24", "--no_progress", "--threads", "1", "--use_cpu",
             "--out", str(out)]
     real_save = modeling_utils.safe_save_file
 

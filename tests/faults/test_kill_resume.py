@@ -31,8 +31,9 @@ PRELOAD = {"unlearn": ["musebench.cli", "musebench.commands.unlearn", "musebench
                    "musebench.experiment.adapters", "musebench.unlearn.api", "musebench.evaluate",
                    "musebench.models.loading"]}
 
-UNLEARN = ["--method", "ga_gdr", "--epochs", "2", "--batch-size", "2", "--max-len", "24", "--lr", "1e-3",
-           "--checkpoint-steps", "1", "--no-progress", "--threads", "1", "--device", "cpu"]
+UNLEARN = ["--method", "ga_gdr", "--num_train_epochs", "2", "--per_device_train_batch_size", "2", "--max_len", "24",
+           "--learning_rate", "1e-3", "--save_strategy", "steps", "--save_steps", "1", "--no_progress", "--threads", "1",
+           "--use_cpu"]
 EVAL_SETTINGS = ["--verbmem-max-new-tokens", "6", "--verbmem-gt-max-tokens", "6",
                  "--knowmem-max-new-tokens", "4", "--knowmem-num-shots", "1",
                  "--privleak-max-length", "48", "--bootstrap-samples", "20"]
@@ -44,7 +45,7 @@ models: {{target: {model}, retrain: {model}}}
 eval:
   settings: {{verbmem_max_new_tokens: 6, verbmem_gt_max_tokens: 6, knowmem_max_new_tokens: 4,
              knowmem_num_shots: 1, privleak_max_length: 48, bootstrap_samples: 20}}
-method_defaults: {{epochs: 2, lr: 1.0e-3, batch_size: 2, max_len: 24, progress: false}}
+method_defaults: {{num_train_epochs: 2, learning_rate: 1.0e-3, per_device_train_batch_size: 2, max_len: 24, progress: false}}
 methods:
   ga_gdr: {{}}
 """

@@ -89,8 +89,8 @@ def test_unlearn_on_a_full_disk_is_one_line_and_leaves_no_epoch_model(tiny_corpu
     data = save_corpus(tiny_corpus, tmp_path / "data")
     with small_disk("256k") as disk:
         out = disk / "run"
-        rc = main(["unlearn", "--model", str(tiny_model_dir), "--data", str(data), "--method", "ga", "--epochs",
-                   "1", "--batch-size", "2", "--max-len", "24", "--no-progress", "--threads", "1", "--device", "cpu",
+        rc = main(["unlearn", "--model", str(tiny_model_dir), "--data", str(data), "--method", "ga", "--num_train_epochs",
+                   "1", "--per_device_train_batch_size", "2", "--max_len", "24", "--no_progress", "--threads", "1", "--use_cpu",
                    "--out", str(out)])
         lines = _one_error(capsys)
         assert rc == 2 and len(lines) == 1, lines

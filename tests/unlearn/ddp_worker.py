@@ -20,7 +20,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import torch
 
 from musebench.data import Corpus
-from musebench.unlearn import UnlearnConfig, run_unlearning
+from musebench.unlearn import config_for, run_unlearning
 
 
 def main(model_dir: str, corpus_json: str, out_dir: str, runs_json: str) -> None:
@@ -31,7 +31,7 @@ def main(model_dir: str, corpus_json: str, out_dir: str, runs_json: str) -> None
     for name, values in json.loads(Path(runs_json).read_text(encoding="utf-8")).items():
         if late:  # rank 1 reaches each run after rank 0 has set it up: the order an oversubscribed machine gives
             time.sleep(2.0)
-        run_unlearning(model_dir, corpus, UnlearnConfig(**values), Path(out_dir) / name)
+        run_unlearning(model_dir, corpus, config_for(**values), Path(out_dir) / name)
 
 
 if __name__ == "__main__":

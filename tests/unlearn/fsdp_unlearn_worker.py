@@ -207,7 +207,7 @@ def main(model_dir: str, corpus_json: str, out_dir: str, runs_json: str) -> None
     fsdp_on_cpu()
     torch.set_num_threads(1)
     from musebench.data import Corpus
-    from musebench.unlearn import UnlearnConfig, run_unlearning
+    from musebench.unlearn import config_for, run_unlearning
     from musebench.unlearn.trainer import UnlearnTrainer
 
     record_first_step(Path(out_dir))
@@ -225,7 +225,7 @@ def main(model_dir: str, corpus_json: str, out_dir: str, runs_json: str) -> None
     corpus = Corpus(name="fsdp", forget=splits["forget"], retain1=splits["retain1"])
     for name, values in json.loads(Path(runs_json).read_text(encoding="utf-8")).items():
         UnlearnTrainer._scale_out = str(Path(out_dir) / "ranks" / name)
-        run_unlearning(model_dir, corpus, UnlearnConfig(**values), Path(out_dir) / name)
+        run_unlearning(model_dir, corpus, config_for(**values), Path(out_dir) / name)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import torch
 from safetensors.torch import load_file
 
 from musebench.data import Corpus
-from musebench.unlearn import UnlearnConfig, run_unlearning
+from musebench.unlearn import config_for, run_unlearning
 from musebench.unlearn.data import token_windows
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,10 +47,10 @@ def free_port() -> int:
 
 def config_values(method: str, batch_size: int, grad_accum: int = 1) -> dict:
     # RMU trains only three down_proj matrices (WMDP's form): at 1e-3 its loss curve is flat to 3 decimals
-    return {"method": method, "epochs": 2, "lr": 3e-2 if method == "rmu" else 1e-3, "batch_size": batch_size,
-            "grad_accum": grad_accum,
-            "max_len": MAX_LEN, "device": "cpu", "progress": False, "seed": 3, "checkpoint_steps": -1,
-            "rmu_layer": 1}
+    return {"method": method, "num_train_epochs": 2, "learning_rate": 3e-2 if method == "rmu" else 1e-3,
+            "per_device_train_batch_size": batch_size, "gradient_accumulation_steps": grad_accum,
+            "max_len": MAX_LEN, "use_cpu": True, "progress": False, "seed": 3, "save_strategy": "no",
+            **({"layer": 1} if method == "rmu" else {})}
 
 
 def first_failure(stderr: str) -> str:
@@ -102,9 +102,9 @@ def test_two_gloo_processes_and_accumulation_match_one_process_on_ragged_windows
     for method in METHODS:
         batch2 = tmp_path / "batch2" / method
         accum2 = tmp_path / "accum2" / method
-        run_unlearning(tiny_model_dir, corpus, UnlearnConfig(**config_values(method, batch_size=2)), batch2)
+        run_unlearning(tiny_model_dir, corpus, config_for(**config_values(method, batch_size=2)), batch2)
         if method != "rmu":  # RMU: only that DDP runs it
-            run_unlearning(tiny_model_dir, corpus, UnlearnConfig(**config_values(method, 1, grad_accum=2)), accum2)
+            run_unlearning(tiny_model_dir, corpus, config_for(**config_values(method, 1, grad_accum=2)), accum2)
         record_two = json.loads((tmp_path / "two" / method / "run.json").read_text())
         assert record_two["data"]["processes"] == 2 and record_two["data"]["steps_per_epoch"] == 5
         assert record_two["data"]["distributed"] == "MULTI_CPU" and record_two["data"]["torch_threads"] == 1

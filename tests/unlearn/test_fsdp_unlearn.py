@@ -29,7 +29,7 @@ import torch
 from safetensors.torch import load_file
 
 from musebench.data import Corpus
-from musebench.unlearn import UnlearnConfig, run_unlearning
+from musebench.unlearn import config_for, run_unlearning
 from musebench.unlearn.data import token_windows
 
 WORKER = Path(__file__).with_name("fsdp_unlearn_worker.py")
@@ -70,8 +70,8 @@ def launch_config(kind: str) -> str:
 
 
 def config_values(batch_size: int) -> dict:
-    return {"method": "npo_klr", "epochs": 1, "lr": 1e-3, "batch_size": batch_size, "max_len": MAX_LEN,
-            "device": "cpu", "progress": False, "seed": 3, "checkpoint_steps": -1}
+    return {"method": "npo_klr", "num_train_epochs": 1, "learning_rate": 1e-3, "per_device_train_batch_size": batch_size,
+            "max_len": MAX_LEN, "use_cpu": True, "progress": False, "seed": 3, "save_strategy": "no"}
 
 
 def step_losses(run_dir: Path) -> list[float]:
@@ -94,7 +94,7 @@ def one_process(tmp_path_factory, tiny_model_dir, tiny_corpus, tiny_tokenizer):
     corpus_json = tmp / "corpus.json"
     corpus_json.write_text(json.dumps({"forget": forget, "retain1": retain}))
     run_unlearning(tiny_model_dir, Corpus(name="fsdp", forget=forget, retain1=retain),
-                   UnlearnConfig(**config_values(batch_size=2)), tmp / "one")
+                   config_for(**config_values(batch_size=2)), tmp / "one")
     return corpus_json, tmp / "one"
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from musebench.errors import ConfigError, DataError
-from musebench.unlearn import UnlearnConfig, losses, run_unlearning
-from musebench.unlearn.idk import DEFAULT_REFUSALS, read_refusals, refusal_index, refusal_pairs
+from musebench.unlearn import config_for, losses, run_unlearning
+from musebench.unlearn.methods.idk import DEFAULT_REFUSALS, read_refusals, refusal_index, refusal_pairs
 
 
 def test_idk_dpo_loss_by_hand_and_its_gradient_direction():
@@ -72,14 +72,14 @@ def test_refusal_file(tmp_path):
     (tmp_path / "empty.txt").write_text("# only a comment\n", encoding="utf-8")
     with pytest.raises(DataError, match="no refusal") as err:
         read_refusals(tmp_path / "empty.txt")
-    assert "empty.txt" in str(err.value) and "idk_refusals" in str(err.value)
+    assert "empty.txt" in str(err.value) and "refusals" in str(err.value)
     with pytest.raises(DataError, match="not found"):
         read_refusals(tmp_path / "missing.txt")
-    with pytest.raises(ConfigError, match="idk_refusals.*not found"):  # at config time: nothing is loaded or written
-        UnlearnConfig(method="idk_nll", idk_refusals=str(tmp_path / "missing.txt"))
-    assert UnlearnConfig(method="idk_nll", idk_refusals=str(own)).idk_refusals == str(own)
-    with pytest.raises(ConfigError, match="idk_prompt_tokens"):
-        UnlearnConfig(method="idk_nll", idk_prompt_tokens=0)
+    with pytest.raises(ConfigError, match="refusals.*not found"):  # at config time: nothing is loaded or written
+        config_for(method="idk_nll", refusals=str(tmp_path / "missing.txt"))
+    assert config_for(method="idk_nll", refusals=str(own)).refusals == str(own)
+    with pytest.raises(ConfigError, match="prompt_tokens"):
+        config_for(method="idk_nll", prompt_tokens=0)
 
 
 @pytest.mark.parametrize("method", ["idk_nll_gdr", "idk_dpo"])
@@ -88,10 +88,10 @@ def test_two_steps_make_the_refusal_likelier(method, trained_model_dir, tiny_cor
     IdkDPO's loss starts at (2/beta) log 2 (pi = pi_ref) and falls."""
     from musebench.models.loading import load_model
     from musebench.unlearn.data import PairCollator, PairedWindows, token_windows
-    from musebench.unlearn.idk import tokenize_refusals
+    from musebench.unlearn.methods.idk import tokenize_refusals
 
-    config = UnlearnConfig(method=method, lr=1e-3, batch_size=4, max_len=32, max_steps=2, progress=False,
-                           checkpoint_steps=-1, epochs=1, idk_prompt_tokens=8)
+    config = config_for(method=method, learning_rate=1e-3, per_device_train_batch_size=4, max_len=32, max_steps=2, progress=False,
+                           save_strategy="no", num_train_epochs=1, prompt_tokens=8)
     run = run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path / method)
     windows = token_windows(tiny_corpus.forget, tiny_tokenizer, 32)
     batch = PairCollator(0)(list(PairedWindows(windows)))

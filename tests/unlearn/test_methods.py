@@ -15,9 +15,9 @@ import torch
 from safetensors.torch import load_file
 
 from musebench.errors import ConfigError, DataError, TrainingError
-from musebench.unlearn import METHODS, UnlearnConfig, load_unlearned, run_unlearning
+from musebench.unlearn import METHODS, UnlearnConfig, config_for, load_unlearned, run_unlearning
 
-SETTINGS = {"epochs": 6, "lr": 1e-3, "batch_size": 2, "max_len": 32, "progress": False}
+SETTINGS = {"num_train_epochs": 6, "learning_rate": 1e-3, "per_device_train_batch_size": 2, "max_len": 32, "progress": False}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def unlearned(trained_model_dir, tiny_corpus, tmp_path_factory, nll_of):
         if key not in cache:
             out = tmp_path_factory.mktemp(method)
             result = run_unlearning(trained_model_dir, tiny_corpus,
-                                    UnlearnConfig(method=method, **{**SETTINGS, **overrides}), out)
+                                    config_for(method=method, **{**SETTINGS, **overrides}), out)
             last = result.checkpoints[-1].path
             cache[key] = (result, nll_of(last, tiny_corpus.forget), nll_of(last, tiny_corpus.retain1))
         return cache[key]
@@ -77,24 +77,24 @@ def test_npo_first_step_other_forms(unlearned, overrides, beta):
 
 
 def test_simnpo_raises_forget_nll(unlearned, before):
-    run, forget, _ = unlearned("simnpo", epochs=2)
+    run, forget, _ = unlearned("simnpo", num_train_epochs=2)
     assert run.config["beta"] == 2.5 and run.config["gamma"] == 0.0
     assert forget > before[0] + 0.5
 
 
 def test_same_seed_same_weights(unlearned):
-    a, _, _ = unlearned("ga_gdr", epochs=1)
-    b, _, _ = unlearned("ga_gdr", epochs=1, progress=True)  # same config apart from the progress bar
-    c, _, _ = unlearned("ga_gdr", epochs=1, seed=1)
+    a, _, _ = unlearned("ga_gdr", num_train_epochs=1)
+    b, _, _ = unlearned("ga_gdr", num_train_epochs=1, progress=True)  # same config apart from the progress bar
+    c, _, _ = unlearned("ga_gdr", num_train_epochs=1, seed=1)
     wa, wb, wc = (load_file(r.checkpoints[-1].path / "model.safetensors") for r in (a, b, c))
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert any(not torch.equal(wa[k], wc[k]) for k in wa)
 
 
 def test_rmu_steers_the_chosen_layer_on_forget_text(unlearned, trained_model_dir, tiny_corpus, windows_of):
-    from musebench.unlearn.rmu import decoder_layers, layer_output
+    from musebench.unlearn.methods.rmu import decoder_layers, layer_output
 
-    run, _, _ = unlearned("rmu", epochs=2, lr=3e-2)
+    run, _, _ = unlearned("rmu", num_train_epochs=2, learning_rate=3e-2)
     layer = 1  # default_layer(2): the last of 2 layers (never layer 0)
     assert run.history["steps"][0]["rmu_retain"] == pytest.approx(0.0, abs=1e-9)
 
@@ -139,7 +139,7 @@ def test_outputs_are_plain_models_and_run_json(unlearned, tiny_corpus):
 
 
 def test_lora_epochs_are_merged_plain_models(unlearned):
-    run, _, _ = unlearned("ga", lora_r=4, epochs=1)
+    run, _, _ = unlearned("ga", lora_r=4, num_train_epochs=1)
     keys = load_file(run.checkpoints[0].path / "model.safetensors").keys()
     assert not any("lora" in k or "base_layer" in k for k in keys)
     assert "model.layers.0.self_attn.q_proj.weight" in keys
@@ -176,7 +176,7 @@ def test_nan_loss_stops_with_training_error_and_keeps_last_good_epoch(trained_mo
         return value * float("nan") if len(calls) > 2 else value  # epoch 1 = 2 steps, then NaN
 
     monkeypatch.setattr(losses, "nll", nll_turning_nan)
-    config = UnlearnConfig(method="ga", epochs=3, lr=1e-3, batch_size=2, max_len=32, progress=False)
+    config = config_for(method="ga", num_train_epochs=3, learning_rate=1e-3, per_device_train_batch_size=2, max_len=32, progress=False)
     with pytest.raises(TrainingError, match="last good checkpoint is epoch-1"):
         run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path)
     record = json.loads((tmp_path / "run.json").read_text())
@@ -186,7 +186,7 @@ def test_nan_loss_stops_with_training_error_and_keeps_last_good_epoch(trained_mo
 
 
 def test_bad_requests_fail_before_training(trained_model_dir, tiny_corpus, tmp_path):
-    config = UnlearnConfig(method="ga_gdr", epochs=1, max_len=32, progress=False)
+    config = config_for(method="ga_gdr", num_train_epochs=1, max_len=32, progress=False)
     no_retain = type(tiny_corpus)(name="x", forget=tiny_corpus.forget)
     with pytest.raises(DataError, match="retain"):
         run_unlearning(trained_model_dir, no_retain, config, tmp_path / "a")
@@ -203,14 +203,14 @@ def test_bad_requests_fail_before_training(trained_model_dir, tiny_corpus, tmp_p
 
 def test_config_validation_names_field_and_value():
     with pytest.raises(ConfigError) as err:
-        UnlearnConfig(method="npo", lr=-1.0)  # the old name; the field is Hugging Face's
+        config_for(method="npo", learning_rate=-1.0)  # the old name; the field is Hugging Face's
     assert err.value.field == "learning_rate" and err.value.value == -1.0
     with pytest.raises(ConfigError, match="unknown method"):
-        UnlearnConfig(method="sgd")
+        config_for(method="sgd")
     with pytest.raises(ConfigError) as err:  # every problem at once
-        UnlearnConfig(method="npo", epochs=0, beta=-2.0, loss_form="paper")
+        config_for(method="npo", num_train_epochs=0, beta=-2.0, loss_form="paper")
     assert all(name in str(err.value) for name in ("num_train_epochs", "beta", "loss_form"))
-    with pytest.raises(ConfigError, match="unknown unlearning option"):
+    with pytest.raises(ConfigError, match="learn_rate: unknown option of UnlearnConfig; did you mean learning_rate"):
         UnlearnConfig.from_dict({"method": "ga", "learn_rate": 1e-5})
     assert UnlearnConfig.from_dict({"method": "whp", "alphas": (1, 2)}).alphas == [1, 2]
 
@@ -218,10 +218,10 @@ def test_config_validation_names_field_and_value():
 def test_registry_and_resolved_defaults():
     assert {"ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr", "simnpo", "rmu", "task_vector",
             "whp"} <= set(METHODS)
-    resolved = UnlearnConfig(method="npo_klr", lora_r=8).resolved()
+    resolved = config_for(method="npo_klr", lora_r=8)
     assert (resolved.beta, resolved.alpha, resolved.lora_alpha) == (0.1, 1.0, 16.0)
-    assert UnlearnConfig(method="rmu").resolved().alpha == 1200.0
-    defaults = UnlearnConfig(method="ga").resolved()
+    assert config_for(method="rmu").alpha == 1200.0
+    defaults = config_for(method="ga")
     assert (defaults.learning_rate, defaults.num_train_epochs, defaults.per_device_train_batch_size,
             defaults.max_len, defaults.max_grad_norm, defaults.lr_scheduler_type.value, defaults.optim.value,
             defaults.weight_decay, defaults.seed, defaults.save_strategy.value, defaults.logging_steps,
@@ -229,7 +229,7 @@ def test_registry_and_resolved_defaults():
 
 
 def test_load_unlearned_delegates_whp_directories(tmp_path, monkeypatch):
-    from musebench.unlearn import whp
+    from musebench.unlearn.edit import whp
 
     seen = []
     monkeypatch.setattr(whp, "load_whp", lambda path, device, dtype: seen.append((path, device, dtype)) or "wrapper")

@@ -7,10 +7,10 @@ import torch
 from safetensors.torch import load_file
 
 from musebench.errors import ConfigError
-from musebench.unlearn import UnlearnConfig, losses, run_unlearning
-from musebench.unlearn.arguments import _training_arguments
+from musebench.unlearn import config_for, losses, run_unlearning
+from musebench.unlearn.training import trainer_arguments
 from musebench.unlearn.data import PairCollator, group
-from musebench.unlearn.npo_sam import NPOSAMTrainer
+from musebench.unlearn.methods.npo_sam import NPOSAMTrainer
 
 
 def test_sam_perturbation_by_hand():
@@ -23,9 +23,9 @@ def test_sam_perturbation_by_hand():
 
 
 def test_config_checks_the_radius():
-    with pytest.raises(ConfigError, match="sam_rho"):
-        UnlearnConfig(method="npo_sam", sam_rho=-0.1)
-    assert UnlearnConfig(method="npo_sam_gdr").resolved().sam_rho == 0.01
+    with pytest.raises(ConfigError, match="rho"):
+        config_for(method="npo_sam", rho=-0.1)
+    assert config_for(method="npo_sam_gdr").rho == 0.01
 
 
 def _npo(model, reference, batch, beta):
@@ -46,8 +46,8 @@ def test_one_step_gradient_is_forget_at_perturbed_plus_retain_at_start(tmp_path,
     batch = collate([{"forget": [1, 5, 9, 13, 17, 21], "retain": [1, 30, 31, 32, 33]},
                      {"forget": [1, 40, 41, 42], "retain": [1, 50, 51, 52, 53, 54]}])
     model = load_model(tiny_model_dir).model
-    config = UnlearnConfig(method="npo_sam_gdr", max_len=16, progress=False, sam_rho=0.5, alpha=0.7).resolved()
-    args = _training_arguments(config, tmp_path / "ckpt")
+    config = config_for(method="npo_sam_gdr", max_len=16, progress=False, rho=0.5, alpha=0.7)
+    args = trainer_arguments(config, tmp_path / "ckpt")
     trainer = NPOSAMTrainer(model=model, args=args, unlearn_config=config, retain="gdr",
                             copy_start_as_reference=True)
     trainer.create_optimizer_and_scheduler(num_training_steps=1)
@@ -85,9 +85,9 @@ def _step_gradient(tmp_path, model_dir, micro_batches, accum):
     from musebench.models.loading import load_model
 
     model = load_model(model_dir).model
-    config = UnlearnConfig(method="npo_sam_gdr", max_len=16, progress=False, sam_rho=0.5, grad_accum=accum,
-                           batch_size=2 if accum == 1 else 1).resolved()
-    args = _training_arguments(config, tmp_path / f"ckpt{accum}")
+    config = config_for(method="npo_sam_gdr", max_len=16, progress=False, rho=0.5, gradient_accumulation_steps=accum,
+                           per_device_train_batch_size=2 if accum == 1 else 1)
+    args = trainer_arguments(config, tmp_path / f"ckpt{accum}")
     trainer = NPOSAMTrainer(model=model, args=args, unlearn_config=config, retain="gdr", copy_start_as_reference=True)
     trainer.create_optimizer_and_scheduler(num_training_steps=1)
     samples, counts = trainer.get_batch_samples(iter(micro_batches), len(micro_batches), torch.device("cpu"))
@@ -109,8 +109,8 @@ def test_accumulation_takes_the_gradient_of_the_larger_batch(tmp_path, tiny_mode
     assert max(a.abs().max().item() for a in whole) > 1e-3
 
 
-SETTINGS = {"epochs": 1, "lr": 1e-3, "max_len": 32, "progress": False, "checkpoint_steps": -1, "seed": 1,
-            "batch_size": 2}
+SETTINGS = {"num_train_epochs": 1, "learning_rate": 1e-3, "max_len": 32, "progress": False, "save_strategy": "no", "seed": 1,
+            "per_device_train_batch_size": 2}
 
 
 def _weights(run) -> dict[str, torch.Tensor]:
@@ -121,8 +121,8 @@ def test_rho_zero_is_npo_and_rho_moves_the_weights_elsewhere(tmp_path, tiny_mode
     """Through run_unlearning: rho 0 gives NPO_GDR's weights bit for bit; rho 0.05 different ones; the run
     logs NPO's loss at theta (forget_loss) and the retain term."""
     runs = {}
-    for name, method, rho in (("sam", "npo_sam_gdr", 0.05), ("rho0", "npo_sam_gdr", 0.0), ("npo", "npo_gdr", 0.01)):
-        config = UnlearnConfig(method=method, sam_rho=rho, **SETTINGS)
+    for name, method, rho in (("sam", "npo_sam_gdr", 0.05), ("rho0", "npo_sam_gdr", 0.0), ("npo", "npo_gdr", None)):
+        config = config_for(method=method, **({} if rho is None else {"rho": rho}), **SETTINGS)
         runs[name] = run_unlearning(tiny_model_dir, tiny_corpus, config, tmp_path / name)
     w = {name: _weights(run) for name, run in runs.items()}
     start = load_file(str(tiny_model_dir / "model.safetensors"))

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
 from musebench.models.tokenizer import train_tokenizer
 from musebench.unlearn.api import run_unlearning
-from musebench.unlearn.config import UnlearnConfig
+from musebench.unlearn.config import config_for
 from musebench.unlearn.data import IGNORE_INDEX, PairCollator
 
 
@@ -43,7 +43,7 @@ def padless_target(tmp_path_factory, tiny_corpus):
 
 
 def _unlearn(model_dir, corpus, out, seed=0):
-    config = UnlearnConfig(method="ga_gdr", epochs=1, lr=1e-3, batch_size=8, max_len=24, progress=False,
+    config = config_for(method="ga_gdr", num_train_epochs=1, learning_rate=1e-3, per_device_train_batch_size=8, max_len=24, progress=False,
                            seed=seed)
     return run_unlearning(model_dir, corpus, config, out)
 
@@ -75,7 +75,7 @@ def test_gradient_accumulation_equals_the_larger_batch(padless_target, tiny_corp
     Trainer must not divide again (``loss_is_scaled_for_ga``, transformers >= 5.19; the dependency floor)."""
     runs = {}
     for name, batch, accum in (("batch2", 2, 1), ("accum2", 1, 2)):
-        config = UnlearnConfig(method="ga_gdr", epochs=1, lr=1e-3, batch_size=batch, grad_accum=accum, max_len=24,
+        config = config_for(method="ga_gdr", num_train_epochs=1, learning_rate=1e-3, per_device_train_batch_size=batch, gradient_accumulation_steps=accum, max_len=24,
                                progress=False)
         ckpt = run_unlearning(padless_target, tiny_corpus, config, tmp_path / name).checkpoints[-1].path
         runs[name] = load_file(ckpt / "model.safetensors")
@@ -87,10 +87,10 @@ def test_gradient_accumulation_equals_the_larger_batch(padless_target, tiny_corp
 
 def test_task_vector_checkpoints_of_a_padless_model_keep_the_vocabulary(padless_target, tiny_corpus, tmp_path):
     """θ_ft and the α model have the target's vocabulary: no pad row is added on either side to be aligned."""
-    from musebench.unlearn.task_vector import run_task_vector
+    from musebench.unlearn.edit.task_vector import run_task_vector
 
     vocab = json.loads((padless_target / "config.json").read_text())["vocab_size"]
-    config = UnlearnConfig(method="task_vector", epochs=1, lr=1e-3, batch_size=8, max_len=24, alphas=(2.0,),
+    config = config_for(method="task_vector", num_train_epochs=1, learning_rate=1e-3, per_device_train_batch_size=8, max_len=24, alphas=(2.0,),
                            progress=False)
     run = run_task_vector(padless_target, tiny_corpus, config, tmp_path / "tv")
     finetuned = next(p for p in (tmp_path / "tv" / "finetuned").iterdir() if p.is_dir())

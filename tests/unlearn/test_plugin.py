@@ -19,7 +19,7 @@ import pytest
 from musebench.cli import main
 from musebench.data import save_corpus
 from musebench.errors import ConfigError
-from musebench.unlearn import METHODS, UnlearnConfig
+from musebench.unlearn import METHODS, config_for
 from musebench.unlearn.registry import MethodRegistry
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "musebench_example_method"
@@ -54,19 +54,19 @@ def test_installed_plugin_is_listed_with_its_package_and_options(installed_examp
     assert METHODS.source("capped_ga") == "musebench-example-method"
     assert main(["ls", "methods"]) == 0
     out = capsys.readouterr().out
-    assert "capped_ga" in out and "[musebench-example-method]" in out and "capped_floor=8.0" in out
+    assert "capped_ga" in out and "[musebench-example-method]" in out and "options: floor=8.0" in out
 
 
 def test_plugin_runs_two_steps_through_the_cli(installed_example, trained_model_dir, corpus_dir, tmp_path,
                                                capsys):
     out = tmp_path / "run"
     code = main(["unlearn", "--model", str(trained_model_dir), "--data", str(corpus_dir), "--method", "capped_ga",
-                 "--out", str(out), "--max-steps", "2", "--batch-size", "1", "--max-len", "32", "--lr", "1e-3",
-                 "--method-option", "capped_floor=3", "--no-progress", "--threads", "1"])
+                 "--out", str(out), "--max_steps", "2", "--per_device_train_batch_size", "1", "--max_len", "32",
+                 "--learning_rate", "1e-3", "--floor", "3", "--no_progress", "--threads", "1"])
     assert code == 0, capsys.readouterr().err
     record = json.loads((out / "run.json").read_text())
     assert record["method"] == "capped_ga" and record["status"] == "complete"
-    assert record["config"]["method_options"] == {"capped_floor": 3}  # recorded, defaults filled in
+    assert record["config"]["floor"] == 3  # its config class's field, recorded like every other
     steps = record["history"]["steps"]
     assert len(steps) == 2
     # the trained model knows the forget text (log p ~ 0 > -3): the loss is the mean log-likelihood, and
@@ -74,18 +74,16 @@ def test_plugin_runs_two_steps_through_the_cli(installed_example, trained_model_
     assert -3.0 < steps[1]["forget_loss"] < steps[0]["forget_loss"] < 0.0
 
 
-def test_plugin_options_are_validated_by_its_dataclass(installed_example, capsys, tmp_path):
-    with pytest.raises(ConfigError, match="method_options.capped_flor.*known: capped_floor"):
-        UnlearnConfig(method="capped_ga", method_options={"capped_flor": 1.0})
-    with pytest.raises(ConfigError, match="method_options.capped_floor.*must be a finite float"):
-        UnlearnConfig(method="capped_ga", method_options={"capped_floor": "high"})
-    with pytest.raises(ConfigError, match="capped_floor must be > 0"):
-        UnlearnConfig(method="capped_ga", method_options={"capped_floor": -1})
-    assert UnlearnConfig(method="capped_ga").resolved().method_options == {"capped_floor": 8.0}
-    with pytest.raises(SystemExit) as exited:  # a flag error: argparse's one line, exit 2
-        main(["unlearn", "--model", "m", "--data", "d", "--method", "capped_ga", "--out", str(tmp_path / "o"),
-              "--method-option", "capped_floor"])
-    assert exited.value.code == 2 and "expected KEY=VALUE" in capsys.readouterr().err
+def test_plugin_config_class_validates_its_fields(installed_example, capsys, tmp_path):
+    with pytest.raises(ConfigError, match="flor: unknown option of CappedGAConfig; did you mean floor"):
+        config_for(method="capped_ga", flor=1.0)
+    with pytest.raises(ConfigError, match="floor.*must be a number > 0"):
+        config_for(method="capped_ga", floor=-1)
+    assert type(config_for(method="capped_ga")).__name__ == "CappedGAConfig"
+    code = main(["unlearn", "--model", "m", "--data", "d", "--method", "capped_ga", "--out", str(tmp_path / "o"),
+                 "--floor", "high"])  # a flag error: one line, exit 2
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "floor" in err
 
 
 def _fake_plugin(site: Path, package: str, entry_points: str, module: str = "", name: str = "") -> None:
@@ -133,13 +131,13 @@ def test_experiment_yaml_names_the_plugin_and_checks_its_options(installed_examp
     from musebench.unlearn.config import key_fields
 
     raw = {"corpus": {"path": str(corpus_dir)}, "models": {"target": "build", "retrain": "build"},
-           "methods": {"capped_ga": {"lr": 1e-3, "method_options": {"capped_floor": 3}}}}
+           "methods": {"capped_ga": {"learning_rate": 1e-3, "floor": 3}}}
     cfg = parse_experiment(raw, method_validator=validate_method)
     fields = cfg.unlearn_fields(cfg.methods[0])
-    assert fields["method"] == "capped_ga" and fields["method_options"] == {"capped_floor": 3}
-    assert key_fields(fields)["method_options"] == {"capped_floor": 3}  # so the stage key changes with them
-    raw["methods"]["capped_ga"]["method_options"] = {"capped_flor": 3}
-    with pytest.raises(ConfigError, match="methods.capped_ga.*capped_flor"):
+    assert fields["method"] == "capped_ga" and fields["floor"] == 3
+    assert key_fields(fields)["floor"] == 3  # so the stage key changes with it
+    raw["methods"]["capped_ga"] = {"capped_flor": 3}
+    with pytest.raises(ConfigError, match=r"methods\.capped_ga\.capped_flor: unknown option of CappedGAConfig"):
         parse_experiment(raw, method_validator=validate_method)
 
 

@@ -9,11 +9,11 @@ import torch
 from safetensors.torch import load_file
 
 from musebench.errors import ConfigError
-from musebench.unlearn import UnlearnConfig, losses, run_unlearning
+from musebench.unlearn import config_for, losses, run_unlearning
 
 # batch 1: 3 forget windows -> 3 steps per epoch; 2 epochs; a Trainer checkpoint after every step
-CONFIG = {"method": "ga_gdr", "epochs": 2, "lr": 1e-3, "batch_size": 1, "max_len": 32, "checkpoint_steps": 1,
-          "progress": False}
+CONFIG = {"method": "ga_gdr", "num_train_epochs": 2, "learning_rate": 1e-3, "per_device_train_batch_size": 1,
+          "max_len": 32, "save_strategy": "steps", "save_steps": 1, "progress": False}
 CALLS_PER_STEP = 2  # forget NLL + retain NLL
 
 
@@ -23,7 +23,7 @@ def weights(run_dir, label):
 
 def test_resume_after_interruption_matches_uninterrupted_run(trained_model_dir, tiny_corpus, tmp_path,
                                                              monkeypatch):
-    full = run_unlearning(trained_model_dir, tiny_corpus, UnlearnConfig(**CONFIG), tmp_path / "full")
+    full = run_unlearning(trained_model_dir, tiny_corpus, config_for(**CONFIG), tmp_path / "full")
     assert json.loads(full.run_json.read_text())["data"]["steps_per_epoch"] == 3
 
     real_nll, calls = losses.nll, []
@@ -37,7 +37,7 @@ def test_resume_after_interruption_matches_uninterrupted_run(trained_model_dir, 
     monkeypatch.setattr(losses, "nll", interrupted_nll)
     out = tmp_path / "interrupted"
     with pytest.raises(KeyboardInterrupt):
-        run_unlearning(trained_model_dir, tiny_corpus, UnlearnConfig(**CONFIG), out)
+        run_unlearning(trained_model_dir, tiny_corpus, config_for(**CONFIG), out)
     assert (out / "epoch-1").is_dir() and not (out / "epoch-2").exists()
     assert (out / "checkpoints" / "checkpoint-4").is_dir()
     resumed_calls = []
@@ -48,12 +48,11 @@ def test_resume_after_interruption_matches_uninterrupted_run(trained_model_dir, 
 
     monkeypatch.setattr(losses, "nll", counting_nll)
     with pytest.raises(ConfigError, match=r"learning_rate 0.001 -> 0.002"):
-        run_unlearning(trained_model_dir, tiny_corpus, UnlearnConfig(**{**CONFIG, "lr": 2e-3}), out, resume=True)
-    # fields that do not change the weights (their "weights" metadata) may differ: the device, the bar, trackers
-    relaxed = {**CONFIG, "learning_rate": CONFIG["lr"], "device": "cpu", "keep_checkpoints": True,
-               "report_to": "none", "dataloader_num_workers": 0}
-    del relaxed["lr"]
-    resumed = run_unlearning(trained_model_dir, tiny_corpus, UnlearnConfig(**relaxed), out, resume=True)
+        run_unlearning(trained_model_dir, tiny_corpus, config_for(**{**CONFIG, "learning_rate": 2e-3}), out,
+                       resume=True)
+    # fields that never change the weights (``WEIGHTLESS``) may differ: the device, the bar, trackers
+    relaxed = {**CONFIG, "use_cpu": True, "keep_checkpoints": True, "report_to": "none", "dataloader_num_workers": 0}
+    resumed = run_unlearning(trained_model_dir, tiny_corpus, config_for(**relaxed), out, resume=True)
     assert len(resumed_calls) == 2 * CALLS_PER_STEP  # only steps 5 and 6 ran again
 
     assert [c.label for c in resumed.checkpoints] == ["epoch-1", "epoch-2"]
@@ -64,5 +63,5 @@ def test_resume_after_interruption_matches_uninterrupted_run(trained_model_dir, 
     losses_resumed = [s["loss"] for s in resumed.history["steps"]]
     assert losses_resumed == pytest.approx(losses_full, abs=1e-6)
     assert json.loads(resumed.run_json.read_text())["status"] == "complete"
-    again = run_unlearning(trained_model_dir, tiny_corpus, UnlearnConfig(**CONFIG), out, resume=True)
+    again = run_unlearning(trained_model_dir, tiny_corpus, config_for(**CONFIG), out, resume=True)
     assert again.status == "complete" and [c.label for c in again.checkpoints] == ["epoch-1", "epoch-2"]

@@ -11,7 +11,7 @@ from musebench.errors import ConfigError
 from musebench.unlearn import UnlearnConfig, losses, run_unlearning
 
 # two optimizer steps at a high rate (old short names: from_dict reads them under either name)
-TWO_STEPS = {"epochs": 1, "max_steps": 2, "lr": 3e-3, "batch_size": 2, "max_len": 32, "progress": False}
+TWO_STEPS = {"num_train_epochs": 1, "max_steps": 2, "learning_rate": 3e-3, "per_device_train_batch_size": 2, "max_len": 32, "progress": False}
 
 LOGITS = torch.tensor([[[0.0, math.log(3.0)], [0.0, 0.0], [5.0, -5.0]]])  # p = 3/4, then 1/2
 
@@ -40,14 +40,14 @@ def test_satimp_weight_peaks_between_known_and_forgotten():
 
 
 def test_satimp_options_are_checked():
-    with pytest.raises(ConfigError, match="satimp_beta2"):
-        UnlearnConfig.from_dict({"method": "satimp", "satimp_beta2": float("nan")})
+    with pytest.raises(ConfigError, match="beta2"):
+        UnlearnConfig.from_dict({"method": "satimp", "beta2": float("nan")})
 
 
 def test_satimp_gdr_trainer_raises_forget_nll(trained_model_dir, tiny_corpus, tmp_path, nll_of):
     config = UnlearnConfig.from_dict({"method": "satimp_gdr", **TWO_STEPS})
     run = run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path)
-    assert (run.config["satimp_beta1"], run.config["satimp_beta2"], run.config["alpha"]) == (5.0, 1.0, 10.0)
+    assert (run.config["beta1"], run.config["beta2"], run.config["alpha"]) == (5.0, 1.0, 10.0)
     first = run.history["steps"][0]
     assert first["forget_loss"] < 0 and first["retain_loss"] > 0
     before = nll_of(trained_model_dir, tiny_corpus.forget)

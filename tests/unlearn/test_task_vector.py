@@ -9,7 +9,7 @@ import torch
 
 from musebench.errors import ModelError, TrainingError
 from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
-from musebench.unlearn.task_vector import TaskVectorEditor, negate_task_vector, read_safetensors_dir
+from musebench.unlearn.edit.task_vector import TaskVectorEditor, negate_task_vector, read_safetensors_dir
 
 SPEC = TinyLlamaSpec(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128)
 
@@ -121,12 +121,12 @@ def test_a_save_that_drops_the_edit_is_caught(model_pair, tmp_path, monkeypatch)
 # ----- the whole method: cached fine-tune, one checkpoint per alpha -------------------------------------
 
 def _config(**overrides):
-    from musebench.unlearn.config import UnlearnConfig
+    from musebench.unlearn.config import config_for
 
-    values = dict(method="task_vector", epochs=2, lr=1e-3, batch_size=2, max_len=24, alphas=(1.0, 4.0),
-                  device="cpu", progress=False, seed=0)
+    values = dict(method="task_vector", num_train_epochs=2, learning_rate=1e-3, per_device_train_batch_size=2, max_len=24, alphas=(1.0, 4.0),
+                  use_cpu=True, progress=False, seed=0)
     values.update(overrides)
-    return UnlearnConfig(**values)
+    return config_for(**values)
 
 
 def _forget_nll(model, tokenizer, docs):
@@ -141,7 +141,7 @@ def _forget_nll(model, tokenizer, docs):
 @pytest.fixture(scope="module")
 def tv_run(tmp_path_factory, trained_model_dir, tiny_corpus):
     """Task Vector from the fixture model trained on the tiny corpus (tests/unlearn/conftest.py)."""
-    from musebench.unlearn.task_vector import run_task_vector
+    from musebench.unlearn.edit.task_vector import run_task_vector
 
     out = tmp_path_factory.mktemp("tv_run")
     return run_task_vector(trained_model_dir, tiny_corpus, _config(), out)
@@ -173,7 +173,7 @@ def test_run_writes_verified_alpha_checkpoints(tv_run, trained_model_dir, tiny_c
 def test_run_json_is_readable_and_finetune_is_cached(tv_run, trained_model_dir, tiny_corpus, monkeypatch):
     from musebench.unlearn import training
     from musebench.unlearn.record import read_run
-    from musebench.unlearn.task_vector import run_task_vector
+    from musebench.unlearn.edit.task_vector import run_task_vector
 
     saved = read_run(tv_run.out_dir)
     assert saved.status == "complete" and [c.label for c in saved.checkpoints] == ["alpha-1", "alpha-4"]
@@ -189,15 +189,15 @@ def test_run_json_is_readable_and_finetune_is_cached(tv_run, trained_model_dir, 
 
 def test_changed_recipe_is_not_silently_reused(tv_run, trained_model_dir, tiny_corpus):
     from musebench.errors import ConfigError
-    from musebench.unlearn.task_vector import run_task_vector
+    from musebench.unlearn.edit.task_vector import run_task_vector
 
     with pytest.raises(ConfigError, match="recipe.learning_rate"):
-        run_task_vector(trained_model_dir, tiny_corpus, _config(lr=1e-2), tv_run.out_dir)
+        run_task_vector(trained_model_dir, tiny_corpus, _config(learning_rate=1e-2), tv_run.out_dir)
 
 
 def test_another_methods_run_is_not_overwritten(tv_run, trained_model_dir, tiny_corpus):
     from musebench.errors import ConfigError
-    from musebench.unlearn.whp import run_whp
+    from musebench.unlearn.edit.whp import run_whp
 
     with pytest.raises(ConfigError, match="already holds a 'task_vector' run"):
         run_whp(trained_model_dir, tiny_corpus, _config(method="whp"), tv_run.out_dir)
@@ -208,7 +208,7 @@ def test_editing_loads_whole_models_after_a_zero3_run(tiny_model_dir, tmp_path, 
     from transformers import AutoModelForCausalLM
     from transformers.integrations import deepspeed as hf_deepspeed
 
-    from musebench.unlearn.finetuned import load_target_like
+    from musebench.unlearn.edit.finetune import load_target_like
 
     class Zero3Config:  # what DeepSpeed's HfDeepSpeedConfig answers during a ZeRO-3 run
         config = {"zero_optimization": {"stage": 3}}
@@ -238,7 +238,7 @@ def test_rows_the_target_lacks_come_from_the_finetuned_model(tmp_path, tiny_mode
     not the difference between two random initialisations multiplied by alpha."""
     from transformers import AutoTokenizer
 
-    from musebench.unlearn.finetuned import load_target_like
+    from musebench.unlearn.edit.finetune import load_target_like
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     tok.add_special_tokens({"additional_special_tokens": ["<extra>"]})

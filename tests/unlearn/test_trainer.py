@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from musebench.unlearn import UnlearnConfig
-from musebench.unlearn.arguments import _training_arguments
+from musebench.unlearn import config_for
+from musebench.unlearn.training import trainer_arguments
 from musebench.unlearn.data import PairCollator
-from musebench.unlearn.npo import NPOTrainer
+from musebench.unlearn.methods.npo import NPOTrainer
 from musebench.unlearn.trainer import batch_counts
 
 
@@ -25,8 +25,8 @@ def test_batch_counts_and_step_normalisers_sum_over_micro_batches(tmp_path, tiny
         "forget_targets": 4, "forget_positions": 6, "forget_sequences": 2,
         "retain_targets": 8, "retain_positions": 10, "retain_sequences": 2}
     model = load_model(tiny_model_dir).model
-    config = UnlearnConfig(method="npo_gdr", max_len=16, progress=False).resolved()
-    args = _training_arguments(config, tmp_path / "ckpt")
+    config = config_for(method="npo_gdr", max_len=16, progress=False)
+    args = trainer_arguments(config, tmp_path / "ckpt")
     trainer = NPOTrainer(model=model, args=args, unlearn_config=config, retain="gdr", copy_start_as_reference=True)
     step = trainer.step_normalisers([first, second], torch.device("cpu"))
     assert {k: int(v) for k, v in step.items()} == {
@@ -46,5 +46,5 @@ def test_batch_counts_and_step_normalisers_sum_over_micro_batches(tmp_path, tiny
 
 def test_ddp_does_not_search_for_unused_parameters(tmp_path):
     """DDP's graph search is off (RMU freezes the layers it does not train; test_ddp runs RMU on 2 processes)."""
-    config = UnlearnConfig(method="rmu", progress=False).resolved()
-    assert _training_arguments(config, tmp_path).ddp_find_unused_parameters is False
+    config = config_for(method="rmu", progress=False)
+    assert trainer_arguments(config, tmp_path).ddp_find_unused_parameters is False

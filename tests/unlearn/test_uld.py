@@ -51,25 +51,25 @@ def test_relative_top_filter_keeps_the_assistant_off_implausible_tokens():
 
 
 def test_uld_and_simnpo_defaults_are_their_authors():
-    from musebench.unlearn import METHODS, UnlearnConfig
-    from musebench.unlearn.uld_options import ULD_ALPHAS
+    from musebench.unlearn import METHODS, config_for
+    from musebench.unlearn.edit.uld import ULD_ALPHAS
 
-    uld = UnlearnConfig(method="uld")
+    uld = config_for(method="uld")
     assert uld.alphas == list(ULD_ALPHAS) and max(uld.alphas) <= 1
-    assert uld.uld_retain_weight == 5.0 and uld.uld_top_logit_filter == 0.1
-    assert UnlearnConfig(method="uld", alphas=[2.0]).alphas == [2.0]  # an explicit sweep is kept
-    assert UnlearnConfig(method="task_vector").alphas[-1] == 512.0  # the Task Vector / WHP sweep unchanged
-    simnpo = UnlearnConfig(method="simnpo_gdr").resolved()
+    assert uld.retain_weight == 5.0 and uld.top_logit_filter == 0.1
+    assert config_for(method="uld", alphas=[2.0]).alphas == [2.0]  # an explicit sweep is kept
+    assert config_for(method="task_vector").alphas[-1] == 512.0  # the Task Vector / WHP sweep unchanged
+    simnpo = config_for(method="simnpo_gdr")
     assert (simnpo.beta, simnpo.alpha) == (0.7, 0.1)
     assert "MUSE" in METHODS["simnpo_gdr"].summary and "TOFU" in METHODS["simnpo"].summary
-    with pytest.raises(ConfigError, match="uld_top_logit_filter"):
-        UnlearnConfig(method="uld", uld_top_logit_filter=1.5)
+    with pytest.raises(ConfigError, match="top_logit_filter"):
+        config_for(method="uld", top_logit_filter=1.5)
 
 
 def test_truncate_layers_keeps_embeddings_and_head(tiny_model_dir):
     from transformers import AutoModelForCausalLM
 
-    from musebench.unlearn.uld_model import truncate_layers
+    from musebench.unlearn.edit.uld_model import truncate_layers
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     head = model.lm_head.weight.clone()
@@ -83,19 +83,19 @@ def test_truncate_layers_keeps_embeddings_and_head(tiny_model_dir):
 
 @pytest.fixture(scope="module")
 def uld_run(trained_model_dir, tiny_corpus, tmp_path_factory):
-    from musebench.unlearn import UnlearnConfig, run_unlearning
+    from musebench.unlearn import config_for, run_unlearning
 
-    config = UnlearnConfig(method="uld", epochs=8, lr=3e-3, batch_size=2, max_len=32, alphas=(0.5, 1.0),
-                           uld_layers=1, progress=False)
+    config = config_for(method="uld", num_train_epochs=8, learning_rate=3e-3, per_device_train_batch_size=2, max_len=32, alphas=(0.5, 1.0),
+                           layers=1, progress=False)
     return run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path_factory.mktemp("uld"))
 
 
 def test_run_writes_one_small_checkpoint_per_alpha_and_the_wrapper_lowers_forget(uld_run, tiny_corpus, windows_of):
     from musebench.unlearn import load_unlearned
-    from musebench.unlearn.uld_model import ULDModel
+    from musebench.unlearn.edit.uld_model import ULDModel
 
     assert [c.label for c in uld_run.checkpoints] == ["alpha-0.5", "alpha-1"]
-    assert uld_run.config["uld_layers"] == 1
+    assert uld_run.config["layers"] == 1
     assert json.loads((uld_run.out_dir / "run.json").read_text())["status"] == "complete"
     steps = uld_run.history["steps"]
     assert steps[-1]["forget_loss"] < steps[0]["forget_loss"]  # the assistant learns its reversed objective
@@ -144,17 +144,17 @@ def test_engine_decoding_of_uld_equals_greedy_by_definition(uld_run, tiny_tokeni
 
 def test_a_finished_run_resumes_as_it_is_and_bad_input_is_one_error(uld_run, trained_model_dir, tiny_corpus,
                                                                    tmp_path):
-    from musebench.unlearn import UnlearnConfig, run_unlearning
+    from musebench.unlearn import config_for, run_unlearning
     from musebench.unlearn.record import read_run
-    from musebench.unlearn.uld import read_uld_checkpoint
+    from musebench.unlearn.edit.uld import read_uld_checkpoint
 
-    config = UnlearnConfig(**{**uld_run.config, "method": "uld"})
+    config = config_for(**{**uld_run.config, "method": "uld"})
     again = run_unlearning(trained_model_dir, tiny_corpus, config, uld_run.out_dir, resume=True)
     assert again.checkpoints == read_run(uld_run.out_dir).checkpoints
-    with pytest.raises(ConfigError, match="uld_layers"):
-        UnlearnConfig(method="uld", uld_layers=0)
-    with pytest.raises(ConfigError, match="uld_layers"):
-        run_unlearning(trained_model_dir, tiny_corpus, UnlearnConfig(method="uld", uld_layers=9, progress=False),
+    with pytest.raises(ConfigError, match="layers"):
+        config_for(method="uld", layers=0)
+    with pytest.raises(ConfigError, match="layers"):
+        run_unlearning(trained_model_dir, tiny_corpus, config_for(method="uld", layers=9, progress=False),
                        tmp_path / "nine")
     with pytest.raises(ConfigError, match="cannot start from a WHP / ULD checkpoint"):
         run_unlearning(uld_run.checkpoints[0].path, tiny_corpus, config, tmp_path / "x")
@@ -168,7 +168,7 @@ def test_a_finished_run_resumes_as_it_is_and_bad_input_is_one_error(uld_run, tra
                     reason="bitsandbytes (musebench[quant]) not installed")
 def test_the_quantization_attack_quantizes_both_models(uld_run, tiny_tokenizer):
     from musebench.robustness.quantize import load_quantized
-    from musebench.unlearn.uld_model import ULDModel
+    from musebench.unlearn.edit.uld_model import ULDModel
 
     loaded = load_quantized(uld_run.checkpoints[-1].path, "nf4", "cpu")
     model = loaded.model

@@ -11,7 +11,7 @@ from musebench.errors import ConfigError
 from musebench.unlearn import UnlearnConfig, losses, run_unlearning
 
 # two optimizer steps at a high rate (old short names: from_dict reads them under either name)
-TWO_STEPS = {"epochs": 1, "max_steps": 2, "lr": 3e-3, "batch_size": 2, "max_len": 32, "progress": False}
+TWO_STEPS = {"num_train_epochs": 1, "max_steps": 2, "learning_rate": 3e-3, "per_device_train_batch_size": 2, "max_len": 32, "progress": False}
 
 
 def test_undial_loss_hand_case_masks_padding():
@@ -48,10 +48,10 @@ def test_undial_gradient_moves_mass_off_the_true_token():
 
 
 def test_undial_beta_is_checked_and_defaults_are_openunlearnings():
-    with pytest.raises(ConfigError, match="undial_beta"):
-        UnlearnConfig.from_dict({"method": "undial", "undial_beta": -1.0})
-    resolved = UnlearnConfig.from_dict({"method": "undial"}).resolved()
-    assert (resolved.undial_beta, resolved.learning_rate) == (10.0, 1e-4)
+    with pytest.raises(ConfigError, match="beta"):
+        UnlearnConfig.from_dict({"method": "undial", "beta": -1.0})
+    resolved = UnlearnConfig.from_dict({"method": "undial"})
+    assert (resolved.beta, resolved.learning_rate) == (10.0, 1e-4)
 
 
 def test_undial_trainer_lowers_forget_likelihood(trained_model_dir, tiny_corpus, tmp_path, nll_of):
@@ -59,7 +59,7 @@ def test_undial_trainer_lowers_forget_likelihood(trained_model_dir, tiny_corpus,
     cross-entropy from the adjusted teacher to the start model itself, which exceeds that model's own NLL."""
     config = UnlearnConfig.from_dict({"method": "undial", **TWO_STEPS})
     run = run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path)
-    assert run.config["undial_beta"] == 10.0
+    assert run.config["beta"] == 10.0
     before, after = nll_of(trained_model_dir, tiny_corpus.forget), nll_of(run.checkpoints[-1].path,
                                                                           tiny_corpus.forget)
     assert after > before + 0.5

@@ -10,7 +10,7 @@ import torch
 from musebench.unlearn import UnlearnConfig, losses, run_unlearning
 
 # two optimizer steps at a high rate (old short names: from_dict reads them under either name)
-TWO_STEPS = {"epochs": 1, "max_steps": 2, "lr": 3e-3, "batch_size": 2, "max_len": 32, "progress": False}
+TWO_STEPS = {"num_train_epochs": 1, "max_steps": 2, "learning_rate": 3e-3, "per_device_train_batch_size": 2, "max_len": 32, "progress": False}
 
 LOGITS = torch.tensor([[[0.0, math.log(3.0)], [0.0, 0.0], [5.0, -5.0]]])  # p = 3/4, then 1/2
 
@@ -41,17 +41,17 @@ def test_wga_weights_are_detached():
 
 
 def test_wga_beta_zero_first_step_is_gradient_ascent(trained_model_dir, tiny_corpus, tmp_path, nll_of):
-    """With wga_beta = 0 the first step's loss is GA's (same seed, same batch); with the default beta the
+    """With beta = 0 the first step's loss is GA's (same seed, same batch); with the default beta the
     loss is smaller in size (weights <= 1) and two steps raise the forget NLL."""
     def first_steps(method, out, **options):
         config = UnlearnConfig.from_dict({"method": method, **TWO_STEPS, **options})
         return run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path / out)
 
     ga = first_steps("ga", "ga", max_steps=1)
-    wga0 = first_steps("wga", "wga0", wga_beta=0.0, max_steps=1)
+    wga0 = first_steps("wga", "wga0", beta=0.0, max_steps=1)
     wga = first_steps("wga_gdr", "wga")
     assert wga0.history["steps"][0]["forget_loss"] == pytest.approx(ga.history["steps"][0]["forget_loss"], 1e-5)
-    assert wga.config["wga_beta"] == 1.0 and wga.config["alpha"] == 1.0
+    assert wga.config["beta"] == 1.0 and wga.config["alpha"] == 1.0
     assert ga.history["steps"][0]["forget_loss"] < wga.history["steps"][0]["forget_loss"] < 0
     assert "retain_loss" in wga.history["steps"][0]
     before = nll_of(trained_model_dir, tiny_corpus.forget)

@@ -9,7 +9,7 @@ import torch
 
 from musebench.errors import ModelError
 from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
-from musebench.unlearn.whp import WHPModel, load_whp, read_whp_checkpoint, whp_logits, write_whp_checkpoint
+from musebench.unlearn.edit.whp import WHPModel, load_whp, read_whp_checkpoint, whp_logits, write_whp_checkpoint
 
 SPEC = TinyLlamaSpec(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128)
 
@@ -165,13 +165,13 @@ def test_missing_checkpoint(tmp_path):
 def test_run_whp_writes_one_small_checkpoint_per_alpha(tmp_path, trained_model_dir, tiny_corpus, tiny_tokenizer):
     """WHP from the fixture model trained on the tiny corpus (tests/unlearn/conftest.py)."""
     from musebench.unlearn.api import load_unlearned
-    from musebench.unlearn.config import UnlearnConfig
+    from musebench.unlearn.config import config_for
     from musebench.unlearn.losses import nll
     from musebench.unlearn.record import read_run
-    from musebench.unlearn.whp import run_whp
+    from musebench.unlearn.edit.whp import run_whp
 
-    config = UnlearnConfig(method="whp", epochs=2, lr=1e-3, batch_size=2, max_len=24, alphas=(1.0, 8.0),
-                           device="cpu", progress=False)
+    config = config_for(method="whp", num_train_epochs=2, learning_rate=1e-3, per_device_train_batch_size=2, max_len=24, alphas=(1.0, 8.0),
+                           use_cpu=True, progress=False)
     run = run_whp(trained_model_dir, tiny_corpus, config, tmp_path / "whp")
     assert [c.label for c in run.checkpoints] == ["alpha-1", "alpha-8"]
     assert read_run(run.out_dir).status == "complete"
@@ -197,9 +197,9 @@ def test_run_whp_writes_one_small_checkpoint_per_alpha(tmp_path, trained_model_d
 
 def test_whp_cannot_start_from_a_whp_checkpoint(tmp_path, tiny_model_dir, finetuned_dir, tiny_corpus):
     from musebench.errors import ConfigError
-    from musebench.unlearn.config import UnlearnConfig
-    from musebench.unlearn.whp import run_whp
+    from musebench.unlearn.config import config_for
+    from musebench.unlearn.edit.whp import run_whp
 
     ckpt = write_whp_checkpoint(tmp_path / "alpha-2", tiny_model_dir, finetuned_dir, 2.0)
     with pytest.raises(ConfigError, match="cannot start from a WHP checkpoint"):
-        run_whp(ckpt, tiny_corpus, UnlearnConfig(method="whp", device="cpu"), tmp_path / "next")
+        run_whp(ckpt, tiny_corpus, config_for(method="whp", use_cpu=True), tmp_path / "next")

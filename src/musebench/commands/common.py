@@ -88,7 +88,7 @@ def check_model_arg(name: str | None, flag: str = "--model") -> None:
     if not path.exists():
         hint = " (a hub model is named ORG/NAME; nothing was looked up)" if name.count("/") == 1 else ""
         raise ModelError(f"model directory does not exist{hint}", file=name, field=flag)
-    from musebench.unlearn.uld import is_logit_wrapper
+    from musebench.unlearn.edit.uld import is_logit_wrapper
 
     if is_logit_wrapper(path) or ((path / "run.json").is_file() and not (path / "config.json").is_file()):
         return  # a logit wrapper, or a run directory, whose loader names its checkpoints

@@ -31,22 +31,25 @@ def methods() -> list[tuple[str, str]]:
         method = METHODS[name]
         source = METHODS.source(name)
         rows.append((name, method.summary if source == "musebench" else f"[{source}] {method.summary}"))
-        if method.options is not None:
-            rows.append(("", "method options: " + ", ".join(_option_line(f) for f in _fields(method.options))))
+        own = _own_options(method) if source != "musebench" else []  # a built-in's: unlearn --method M --help
+        if own:
+            rows.append(("", "options: " + ", ".join(own)))
     return rows
 
 
-def _fields(options):
-    from musebench.unlearn.method_options import option_fields
+def _own_options(method) -> list[str]:
+    """``name=default`` of the fields a method's config class adds to ``UnlearnConfig`` (its flags)."""
+    from musebench.unlearn.config import own_fields
 
-    return option_fields(options)
+    return [f"{f.name}={_default(f)}" for f in own_fields(method.config_class)]
 
 
-def _option_line(f) -> str:
+def _default(f):
     import dataclasses
 
-    default = f.default if f.default is not dataclasses.MISSING else "required"
-    return f"{f.name}={default}"
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default if f.default is not dataclasses.MISSING else "required"
 
 
 def metrics() -> list[tuple[str, str]]:

@@ -57,12 +57,13 @@ def cost_growth(cfg, params, gpus, rates, size, plan) -> dict[str, float]:
     reqs = plan["requests"]
     main = [r.gpu_s for r in reqs if r.stage.startswith("methods/")]
     out = {"per_method": sum(main) / len(main) / 3600 if main else 0.0}
+    from musebench.unlearn import METHODS
+
     more = copy.deepcopy(cfg)
     for spec in more.methods:
-        if spec.method not in ("task_vector", "whp", "uld"):
+        if not METHODS[spec.method].sweeps_alphas:
             fields = cfg.unlearn_fields(spec)
-            spec.params.pop("epochs", None)  # the short name of num_train_epochs
-            spec.params["num_train_epochs"] = int(fields.get("num_train_epochs", fields.get("epochs", 10))) + 1
+            spec.params["num_train_epochs"] = int(fields.get("num_train_epochs", 10)) + 1
     out["per_epoch"] = plan_experiment(more, params, gpus, rates, size)["gpu_hours"] - plan["gpu_hours"]
     for key in ("scal", "sust"):
         rows = [r.gpu_s for r in reqs if r.stage.startswith(f"{key}/")]

@@ -151,9 +151,10 @@ class LibraryBackend:
 
     def unlearn(self, model_path: str, corpus, fields: dict[str, Any], out_dir: Path, forget_split: str,
                 reference_path: str | None, resume: bool) -> list[dict[str, str]]:
-        from musebench.unlearn import UnlearnConfig, run_unlearning
+        from musebench.unlearn import run_unlearning
+        from musebench.unlearn.config import config_from_mapping
 
-        run = run_unlearning(model_path, corpus, UnlearnConfig.from_dict(fields), out_dir, forget_split=forget_split,
+        run = run_unlearning(model_path, corpus, config_from_mapping(fields), out_dir, forget_split=forget_split,
                              reference_dir=reference_path, resume=resume)
         return [{"label": c.label, "path": str(c.path)} for c in run.checkpoints]
 
@@ -174,21 +175,25 @@ class LibraryBackend:
 
 
 def validate_method(method: str, fields: dict[str, Any]) -> list[str]:
-    """Problems of one method's hyperparameters, checked by building its ``UnlearnConfig`` (no device)."""
+    """Problems of one method's hyperparameters, checked by building its config class (no device); a field's
+    problem is ``"<field>: <message>"``."""
+    import re
+
     from musebench.errors import MusebenchError, shown_value
-    from musebench.unlearn import METHODS, UnlearnConfig
+    from musebench.unlearn import METHODS
+    from musebench.unlearn.config import config_from_mapping
 
     if method not in METHODS:
         return [f"unknown method '{method}'; expected one of {sorted(METHODS)}"]
     if fields.get("push_to_hub"):
         return ["push_to_hub: an experiment never uploads its models (musebench unlearn --allow-hub-push does)"]
     try:
-        UnlearnConfig.from_dict(fields)
+        config_from_mapping(fields)
     except TypeError as err:
         return [f"invalid hyperparameters: {err}"]
     except MusebenchError as err:
         if err.problems:  # every problem of the method, one per line
-            return list(err.problems)
+            return [re.sub(r"^field '([^']+)': ", r"\1: ", p) for p in err.problems]
         return [err.message if err.field is None else f"{err.field}: {err.message}"
                 + ("" if err.value is None else f" (got {shown_value(err.value)})")]
     return []

@@ -20,9 +20,6 @@ from musebench.io import atomic_write_text, stable_hash
 from musebench.results import Checkpoint
 
 STAGE_KEY_FILE = ".musebench-stage-key"
-#: Methods built on θ_ft, the target fine-tuned on the forget set (``unlearn.finetuned``). In one experiment
-#: they share it, as MUSE did: keyed by start model, forget split and recipe, it is trained once.
-FINETUNE_METHODS = ("task_vector", "whp")
 SHARED_FINETUNED = "finetuned"
 
 
@@ -52,12 +49,21 @@ class RequestOutcome:
 
 
 def _weight_fields(fields: dict[str, Any], recipe_only: bool = False) -> dict[str, Any]:
-    """The request's fields that change its checkpoints (``UnlearnConfig``'s ``weights`` metadata: not
-    progress, checkpoint keeping, the device or where θ_ft lives), under their Hugging Face names; with
-    ``recipe_only`` only the training recipe's, which decide θ_ft (no method options, no α values)."""
+    """The request's fields that change its checkpoints (not in ``unlearn.config.WEIGHTLESS``: not progress,
+    checkpoint keeping, the device or where θ_ft lives); with ``recipe_only`` only the training recipe's,
+    which decide θ_ft (no family's fields, no α values)."""
     from musebench.unlearn.config import key_fields, recipe_fields
 
     return key_fields(fields, only=recipe_fields() if recipe_only else None)
+
+
+def needs_finetuned(spec: MethodSpec) -> bool:
+    """Whether ``spec``'s method is built on θ_ft, the target fine-tuned on the forget set
+    (``unlearn.edit.finetune``). In one experiment such methods share it, as MUSE did: keyed by start model,
+    forget split and recipe, it is trained once."""
+    from musebench.unlearn import METHODS
+
+    return spec.method in METHODS and METHODS[spec.method].needs_finetuned
 
 
 def _prepare_out_dir(out_dir: Path, key: str, force: bool) -> bool:
@@ -78,7 +84,7 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
     keeps (``selection.follow_ups: main``, the paper) or replaces by the rule on its fold's own questions
     (``own_fold``). A follow-up is never judged by the main forget questions."""
     fields = ctx.cfg.unlearn_fields(spec)
-    if spec.method in FINETUNE_METHODS:
+    if needs_finetuned(spec):
         fields["finetuned_dir"] = str(shared_finetuned_dir(ctx, start, forget_split, fields))
     out_dir = ctx.run_dir / stage
     key_parts = {"start": start.key, "corpus": ctx.corpus_key, "split": forget_split,
@@ -212,7 +218,7 @@ def shared_finetuned_dir(ctx: RunContext, start: ModelRef, forget_split: str, fi
 
     Registered as a cached stage: under ``--force`` its first use in the invocation empties it (θ_ft is
     trained again, once), otherwise an existing one, even from an interrupted run, is reused or resumed by
-    ``unlearn.finetuned.ensure_finetuned``, which also checks its recorded key."""
+    ``unlearn.edit.finetune.ensure_finetuned``, which also checks its recorded key."""
     recipe = _weight_fields(fields, recipe_only=True)
     key_parts = {"start": start.key, "corpus": ctx.corpus_key, "split": forget_split, "recipe": recipe}
     path = ctx.run_dir / SHARED_FINETUNED / stable_hash(key_parts, 12)

@@ -153,12 +153,19 @@ class MethodSpec:
 
     name: str
     method: str
-    params: dict[str, Any] = field(default_factory=dict)  # UnlearnConfig fields (epochs, lr, alphas, ...)
+    params: dict[str, Any] = field(default_factory=dict)  # the fields the YAML sets (learning_rate, alphas, ...)
 
     def unlearn_fields(self, seed: int, device: str = "auto", dtype: str = "auto") -> dict[str, Any]:
-        """The full ``UnlearnConfig`` keyword arguments of this run (the experiment's seed and device
-        unless the method sets its own)."""
-        return {"seed": seed, "device": device, "dtype": dtype, **self.params, "method": self.method}
+        """The fields of this run's config (the experiment's seed, device and dtype unless the method sets its
+        own), under the names of the method's config class."""
+        return {"seed": seed, "use_cpu": device == "cpu", "dtype": dtype, **self.params, "method": self.method}
+
+    def config(self, seed: int, device: str = "auto", dtype: str = "auto"):
+        """The method's typed config (its class from the registry), validated; a problem names its YAML path
+        (``methods.<name>.<key>``)."""
+        from musebench.unlearn.config import config_from_mapping
+
+        return config_from_mapping(self.unlearn_fields(seed, device, dtype), where=f"methods.{self.name}")
 
 
 @dataclass
@@ -404,13 +411,19 @@ def _check_across(parts: dict[str, Any], raw: dict, methods: list[MethodSpec], p
     if sust is not None and sust.enabled:
         chained = sust.methods if sust.methods is not None else known
         for m in methods:
-            if m.name in chained and m.method in ("whp", "uld"):
+            if m.name in chained and not _can_chain(m.method):
                 problems.add("sustainability.methods", f"'{m.name}' is {m.method.upper()}, whose checkpoints combine "
                              "two models' logits and cannot start the next request; leave it out of C6")
     selection, evaluation = parts.get("selection"), parts.get("eval")
     if (selection is not None and evaluation is not None and selection.utility_floor is not None
             and evaluation.metrics is not None and "knowmem_r" not in evaluation.metrics):
         problems.add("eval.metrics", "must include knowmem_r when selection.utility_floor is set", evaluation.metrics)
+
+
+def _can_chain(method: str) -> bool:
+    from musebench.unlearn import METHODS
+
+    return method not in METHODS or METHODS[method].can_chain
 
 
 def _mapping(value: Any, where: str, problems: Problems) -> dict:
@@ -453,6 +466,8 @@ def _parse_methods(value: Any, defaults: Any, seed: int, device: str, dtype: str
         spec = MethodSpec(name=name, method=method, params=params)
         if method_validator is not None:
             for message in method_validator(method, spec.unlearn_fields(seed, device, dtype)):
-                problems.add(f"methods.{name}", message)
+                key, sep, rest = message.partition(": ")  # "<field>: <problem>" names the field's YAML path
+                problems.add(f"methods.{name}.{key}" if sep and key.isidentifier() else f"methods.{name}",
+                             rest if sep and key.isidentifier() else message)
         methods.append(spec)
     return methods

@@ -22,12 +22,6 @@ from typing import Any
 from musebench.errors import ConfigError
 from musebench.evaluate.settings import EvalSettings
 
-#: Forward-pass equivalents per forget token: forward+backward = 3, a frozen reference forward = 1, a
-#: retain term adds its own forward+backward (3) and for KL a reference forward on the retain batch (1).
-FORWARDS_PER_TOKEN = {"ga": 3, "ga_gdr": 6, "ga_klr": 7, "npo": 4, "npo_gdr": 7, "npo_klr": 8, "simnpo": 3,
-                      "simnpo_gdr": 6, "finetune": 3, "task_vector": 3, "whp": 3,
-                      "undial": 4, "wga": 3, "wga_gdr": 6, "satimp": 3, "satimp_gdr": 6,
-                      "uld": 2}  # ULD: forget + retain forward+backward (6) of an assistant ~1/4 of the target
 #: The published release's sizes (MUSE-SPEC): documents and characters of the News forget set; 100 records per
 #: criterion split; privacy texts ~2,048 tokens; the scal folds grow by one forget set each, sust folds disjoint.
 RELEASE = {"muse-bench/MUSE-News": {"forget_docs": 889, "forget_chars": 3.3e6, "verbmem": 100, "qa": 100,
@@ -126,20 +120,38 @@ def corpus_size(cfg) -> CorpusSize:
 
 
 def _request(stage: str, spec, fields: dict, tokens: float, gpus: int, eval_mode: str, after=None) -> Request:
-    from musebench.unlearn import UnlearnConfig
+    from musebench.unlearn.config import config_from_mapping
 
-    config = UnlearnConfig.from_dict(fields)  # the method's defaults filled in
+    config = config_from_mapping(fields)  # the method's defaults filled in
     max_len, batch = config.max_len, config.per_device_train_batch_size
     accum = config.gradient_accumulation_steps
     windows = math.ceil(tokens / max(1, max_len - 1))
     per_step = batch * accum * gpus
     epochs = int(config.num_train_epochs)
     steps = epochs * math.ceil(windows / per_step)
-    checkpoints = len(config.alphas) if spec.method in ("task_vector", "whp", "uld") else epochs
+    checkpoints = len(config.alphas) if config.spec.sweeps_alphas else epochs
     lazy = eval_mode == "selection"
     return Request(stage, spec.method, tokens, steps, steps * per_step * max_len, checkpoints,
                    evaluations=checkpoints + (1 if lazy else 0), full_evaluations=1 if lazy else checkpoints,
                    after=after)
+
+
+def _method(name: str):
+    from musebench.unlearn import METHODS
+
+    return METHODS[name] if name in METHODS else None
+
+
+def forwards_per_token(name: str) -> float:
+    """Forward-pass equivalents per forget token (``Method.train_passes``: forward+backward = 3, a frozen
+    reference forward = 1, a retain term its own forward+backward (3) and for KL a reference forward on the
+    retain batch (1)); a method that states none is priced like the dearest built-in (NPO_KLR)."""
+    from musebench.unlearn import METHODS
+
+    method = _method(name)
+    if method is not None and method.train_passes is not None:
+        return method.train_passes
+    return max(METHODS[n].train_passes or 0 for n in METHODS.built_in_names())
 
 
 def eval_gpu_s(size: CorpusSize, params: float, rates: Rates, settings: EvalSettings, full: bool) -> float:
@@ -180,10 +192,10 @@ def plan_experiment(cfg, params: float, gpus: int, rates: Rates, size: CorpusSiz
                                          follow.eval_checkpoints, after=previous if key == "sust" else None))
                 previous = name
     for r in requests:
-        forwards = FORWARDS_PER_TOKEN.get(r.method, 8)  # rmu and unknown: as the dearest (NPO_KLR)
-        train = forwards * 2 * params * r.train_tokens / rates.flops_per_s
+        method = _method(r.method)
+        train = forwards_per_token(r.method) * 2 * params * r.train_tokens / rates.flops_per_s
         evals = (r.evaluations - r.full_evaluations) * select_eval + r.full_evaluations * full_eval
-        r.gpu_s = train + evals * (2 if r.method == "whp" else 1)  # WHP runs target and fine-tuned model
+        r.gpu_s = train + evals * (method.eval_models if method else 1)  # WHP runs target and fine-tuned model
     references = 2 * full_eval  # target and retrain
     total_s = references + sum(r.gpu_s for r in requests)
     chains: dict[str, float] = {}

@@ -86,6 +86,12 @@ def _planned(ctx: RunContext, splits: dict) -> list[tuple[Any, str, Any, dict]]:
     return planned
 
 
+def _combines_logits(method: str) -> bool:
+    from musebench.unlearn import METHODS
+
+    return method in METHODS and METHODS[method].combines_logits
+
+
 def _stage_runs(ctx: RunContext, name: str, ref: ModelRef, splits: dict, wall: list[float]) -> dict[str, Any]:
     """Every attack on one model, one stage each; returns attack -> stage result (``wall`` gets the times)."""
     base = {"model": ref.key, "corpus": ctx.corpus_key, "settings": ctx.eval_settings, "version": ROBUSTNESS_VERSION}
@@ -95,7 +101,7 @@ def _stage_runs(ctx: RunContext, name: str, ref: ModelRef, splits: dict, wall: l
         if attack.library_missing():
             out[stage] = {"skipped": not_run(attack)}  # not a stage: installing the extra runs it
             continue
-        if attack.trains and ref.checkpoint and ctx.cfg.method(name).method in ("whp", "uld"):
+        if attack.trains and ref.checkpoint and _combines_logits(ctx.cfg.method(name).method):
             out[stage] = {"skipped": WHP_NO_RELEARN}
             continue
         done = ctx.store.run(

@@ -19,7 +19,7 @@ from typing import Any
 
 from musebench.errors import ConfigError
 from musebench.experiment.adapters import Backend
-from musebench.experiment.checkpoints import FINETUNE_METHODS, unlearn_and_select
+from musebench.experiment.checkpoints import needs_finetuned, unlearn_and_select
 from musebench.experiment.config import BUILD, ExperimentConfig, MethodSpec
 from musebench.experiment.context import ModelRef, RunContext
 from musebench.experiment.executors import SerialExecutor
@@ -128,7 +128,7 @@ def _parallel_lines(ctx: RunContext, scal_folds: list[int], sust_folds: list[int
     grouped: dict[str, list] = {}  # line name -> its steps in order
     lines = []
     for spec in cfg.methods:
-        shares = spec.method in FINETUNE_METHODS
+        shares = needs_finetuned(spec)
         name = "methods/task_vector+whp" if shares else f"methods/{spec.name}"
         steps = grouped.setdefault(name, [])
         steps.append(partial(_run_method, ctx, spec))

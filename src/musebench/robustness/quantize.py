@@ -95,7 +95,7 @@ def load_quantized(path: str | Path, scheme: str, device: str = "cpu"):
 
 def _load_whp_quantized(path: Path, scheme: str, device: str):
     from musebench.models.loading import LoadedModel, check_model_dir, load_tokenizer
-    from musebench.unlearn.whp import WHPModel, read_whp_checkpoint
+    from musebench.unlearn.edit.whp import WHPModel, read_whp_checkpoint
 
     target_path, finetuned_path, alpha = read_whp_checkpoint(path)
     for p in (target_path, finetuned_path):
@@ -113,8 +113,8 @@ def _load_whp_quantized(path: Path, scheme: str, device: str):
 def _load_uld_quantized(path: Path, scheme: str, device: str):
     """A ULD checkpoint with both of its models (target and assistant) quantized."""
     from musebench.models.loading import LoadedModel, check_model_dir, load_tokenizer
-    from musebench.unlearn.uld import read_uld_checkpoint
-    from musebench.unlearn.uld_model import ULDModel
+    from musebench.unlearn.edit.uld import read_uld_checkpoint
+    from musebench.unlearn.edit.uld_model import ULDModel
 
     target_path, assistant_path, alpha = read_uld_checkpoint(path)
     for p in (target_path, assistant_path):

@@ -3,7 +3,7 @@
 One request = one model, one forget split, one method. The output directory holds one plain Hugging Face
 model per epoch (``epoch-1/`` ...) or per edit strength (``alpha-A/``) and ``run.json`` (``record.py``).
 Gradient methods go to ``training.train``; Task Vector and WHP are functions with this signature that
-fine-tune through ``finetuned.py`` (which calls training directly) and then edit.
+fine-tune through ``edit/finetune.py`` (which calls training directly) and then edit.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ def run_unlearning(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir
     previous request's model). ``resume`` continues an interrupted run from its last Trainer checkpoint
     and returns a finished run as it is.
     """
-    config = config.resolved()
     spec = config.spec
-    if not spec.is_trainer:  # Task Vector, WHP: no gradient unlearning of their own
+    if not spec.is_trainer:  # Task Vector, WHP, ULD: no gradient unlearning of their own
         runner = spec.load()
         return runner(model_dir, corpus, config, Path(out_dir), forget_split=forget_split,
                       reference_dir=reference_dir, resume=resume)
@@ -44,11 +43,11 @@ def load_unlearned(path: str | Path, device: str = "cpu", dtype=None, trust_remo
 
     local = Path(path)
     if (local / "whp.json").is_file():
-        from musebench.unlearn.whp import load_whp
+        from musebench.unlearn.edit.whp import load_whp
 
         return load_whp(local, device, dtype)
     if (local / "uld.json").is_file():
-        from musebench.unlearn.uld import load_uld
+        from musebench.unlearn.edit.uld import load_uld
 
         return load_uld(local, device, dtype)
     if (local / RUN_FILE).is_file() and not (local / "config.json").is_file():

@@ -1,20 +1,17 @@
-"""Typed configuration of an unlearning request: a ``transformers.TrainingArguments`` subclass.
+"""Typed configuration of an unlearning request, in TRL's shape: ``UnlearnConfig`` *is* the Trainer's arguments.
 
-As TRL's method configs (``DPOConfig`` ...), ``UnlearnConfig`` *is* the Trainer's arguments: every Hugging
-Face field keeps its name and meaning (``learning_rate``, ``optim``, ``adam_beta2``, ``torch_compile``,
-``report_to`` ...), the MUSE recipe re-declares the defaults it changes, and one dataclass per method
-family adds that family's options (other methods add one more base: see ``UnlearnConfig``'s bases).
-``HfArgumentParser`` turns every field into a flag and a YAML key (``commands/unlearn.py``).
+``UnlearnConfig(TrainingArguments)`` holds the MUSE recipe (the defaults it changes from Hugging Face's) and
+the fields every method shares; each method family subclasses it beside its trainer (``NPOConfig`` in
+``methods/npo.py`` ...) with its own fields, unprefixed, and their checks in ``__post_init__``. The registry
+maps a method name to its trainer and its config class (``Method``). Every field keeps its Hugging Face name
+and meaning; ``HfArgumentParser`` turns the fields of a method's class into its flags and YAML keys.
 
-Every musebench field carries ``metadata={"help": ..., "weights": bool}``; ``weights`` says whether the
-field can change the trained weights. That flag is the one source of "fields that do not change the
-weights": the resume check, the fine-tuned model's key and the experiment's stage key all read it
-(:func:`changes_weights`, :func:`weight_fields`, :func:`key_fields`). The old short names (``epochs``,
-``lr``, ``batch_size``, ``device``, ``checkpoint_steps`` ...) keep working through the one ``ALIASES``
-table, in YAML, ``from_dict`` and as CLI flags.
+``WEIGHTLESS`` is the one list of fields that never change the trained weights: the resume check, the
+fine-tuned model's key and the experiment's stage key read it. ``RENAMED`` is the one map of old names, read
+only from ``run.json`` files written before (with a deprecation warning).
 
-``__post_init__`` reports every problem at once (ours and whatever ``TrainingArguments`` rejects) as one
-``ConfigError``. Fields left at ``None`` take the method's default, filled in by ``resolved()``.
+``__post_init__`` reports every problem at once (ours, the family's and whatever ``TrainingArguments``
+rejects) as one ``ConfigError``.
 
 Defaults are the original MUSE recipe for Llama-2-7B (AdamW, lr 1e-5 constant, grad-clip 1.0, 10 epochs,
 batches of 4 windows x 2048 tokens); the mini benchmark passes smaller values.
@@ -23,12 +20,12 @@ batches of 4 windows x 2048 tokens); the mini benchmark passes smaller values.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
-import re
-from collections.abc import Callable
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from transformers import TrainingArguments
 from transformers.trainer_utils import SaveStrategy, SchedulerType
@@ -36,215 +33,19 @@ from transformers.training_args import OptimizerNames
 
 from musebench.errors import ConfigError, shown_value
 from musebench.models.dtypes import DTYPE_NAMES
-from musebench.unlearn.idk_options import IdkOptions
-from musebench.unlearn.method import Method
-from musebench.unlearn.method_options import MethodOptionsField, option_problems, resolved_options
-from musebench.unlearn.npo_sam_options import SAMOptions
-from musebench.unlearn.options import (
-    DEFAULT_ALPHAS,
-    LOSS_FORMS,
-    RMU_PARAMS,
-    EditOptions,
-    PreferenceOptions,
-    RetainOptions,
-    RMUOptions,
-    TrainingOptions,
-    _help,
-)
-from musebench.unlearn.satimp_options import SatImpOptions
-from musebench.unlearn.uld_options import ULD_ALPHAS, ULDOptions
-from musebench.unlearn.undial_options import UndialOptions
-from musebench.unlearn.wga_options import WGAOptions
 
-#: Kept for callers that list the old ``mixed_precision`` values (the alias below maps them onto bf16 / fp16).
-MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
+LOSS_FORMS = ("textbook", "original")
 WEIGHT_DTYPES = DTYPE_NAMES
 
-
-@dataclass
-class UnlearnConfig(SatImpOptions, WGAOptions, UndialOptions, SAMOptions, IdkOptions, ULDOptions, MethodOptionsField,
-                    EditOptions, RMUOptions, PreferenceOptions, RetainOptions, TrainingOptions, TrainingArguments):
-    """Everything one unlearning request needs besides the model, the corpus and the output directory.
-
-    A new method family adds its options dataclass as one more base, first in the list (its fields are
-    prefixed with the method's name, ``metadata={"help": ..., "weights": ...}``); a plugin's options live in
-    ``method_options``, checked by its ``Method.options`` dataclass."""
-
-    method: str = field(default="", metadata=_help("unlearning method, a key of musebench.unlearn.METHODS"))
-
-    # ── TrainingArguments fields whose default is the MUSE recipe's, not Hugging Face's ──
-    output_dir: str | None = field(default=None, metadata=_help(
-        "set by the run: OUT/checkpoints (the Trainer checkpoints --resume continues from)", weights=False))
-    learning_rate: float | None = field(default=None, metadata=_help(
-        "AdamW learning rate, constant schedule by default (default: the method's, 1e-5 as MUSE; 5e-5 for RMU "
-        "as in WMDP)"))
-    num_train_epochs: int = field(default=10, metadata=_help("passes over the forget set; one checkpoint per "
-                                                             "epoch"))
-    per_device_train_batch_size: int = field(default=4, metadata=_help("forget windows per device per step"))
-    lr_scheduler_type: SchedulerType | str = field(default="constant", metadata=_help(
-        "transformers scheduler name"))
-    optim: OptimizerNames | str = field(default="adamw_torch", metadata=_help("optimizer (MUSE: AdamW)"))
-    seed: int = field(default=0, metadata=_help("seed of initialisation, data order and retain pairing"))
-    bf16: bool | None = field(default=None, metadata=_help(
-        "bf16 mixed precision; unset: on a bf16-capable CUDA GPU (not with --use_cpu or --fp16)"))
-    use_cpu: bool = field(default=False, metadata=_help("train on the CPU even when a GPU is there", weights=False))
-    save_strategy: SaveStrategy | str = field(default="epoch", metadata=_help(
-        "Trainer checkpoints for --resume: epoch (default), steps (every --save_steps) or no (saves disk: a "
-        "checkpoint holds weights + optimizer); the epoch-K models are written either way", weights=False))
-    save_total_limit: int | None = field(default=1, metadata=_help("Trainer checkpoints kept while running",
-                                                                   weights=False))
-    logging_steps: float = field(default=1, metadata=_help("log the loss every N steps (run.json's history)",
-                                                           weights=False))
-    report_to: None | str | list[str] = field(default="none", metadata=_help(
-        "experiment trackers to report to (none, all, wandb, tensorboard, ...)", weights=False))
-    remove_unused_columns: bool = field(default=False, metadata=_help(
-        "keep False: the pair collator reads every column", weights=False))
-    ddp_find_unused_parameters: bool | None = field(default=False, metadata=_help(
-        "every trainable parameter takes part in every step (RMU freezes the layers it does not train), so "
-        "DDP need not search the graph for unused ones", weights=False))
-
-    def __post_init__(self) -> None:
-        if isinstance(self.alphas, tuple):
-            self.alphas = list(self.alphas)
-        if self.method == "uld" and self.alphas == list(DEFAULT_ALPHAS):
-            self.alphas = list(ULD_ALPHAS)  # the shared default is Task Vector / WHP's sweep; ULD's is <= 1
-        problems = list(_problems(self))
-        problems += _type_problems(self, {name for name, _, _ in problems})
-        problems += _hf_problems(self, {name for name, _, _ in problems})
-        if len(problems) == 1:
-            name, value, message = problems[0]
-            raise ConfigError(message, field=name, value=value)
-        if problems:
-            raise ConfigError(f"invalid unlearning config, {len(problems)} problems:",
-                              problems=[f"field '{n}': {m}" + ("" if v is None else f" (got {shown_value(v)})")
-                                        for n, v, m in problems])
-
-    @property
-    def spec(self) -> Method:
-        from musebench.unlearn import METHODS
-
-        return METHODS[self.method]
-
-    def resolved(self) -> UnlearnConfig:
-        """A copy with every method-dependent default filled in."""
-        spec = self.spec
-        values: dict[str, Any] = {}
-        if self.beta is None and spec.default_beta is not None:
-            values["beta"] = spec.default_beta
-        if self.alpha is None and spec.default_alpha is not None:
-            values["alpha"] = spec.default_alpha
-        if self.learning_rate is None:
-            values["learning_rate"] = spec.default_lr
-        if self.lora_r and self.lora_alpha is None:
-            values["lora_alpha"] = 2.0 * self.lora_r
-        options = resolved_options(spec.options, self.method_options)
-        if options != self.method_options:
-            values["method_options"] = options
-        return dataclasses.replace(self, **values) if values else self
-
-    def record(self) -> dict[str, Any]:
-        """What ``run.json`` keeps: every field musebench declares (its own and the MUSE recipe's), and the
-        other ``TrainingArguments`` fields where they differ from Hugging Face's defaults; ``from_dict``
-        reads it back to the same config. ``output_dir`` is left out: the run sets it."""
-        values = self._values()
-        hf_defaults = _hf_defaults(self.use_cpu)
-        return {f.name: values[f.name] for f in config_fields()
-                if f.name not in _UNRECORDED and (f.name in _OURS or values[f.name] != hf_defaults.get(f.name))}
-
-    def _values(self) -> dict[str, Any]:
-        values = _plain(self.to_dict())
-        if isinstance(values.get("accelerator_config"), dict):  # the device set-up pops this key: not a value
-            values["accelerator_config"].pop("use_configured_state", None)
-        return values
-
-    def weight_values(self) -> dict[str, Any]:
-        """The fields that change the weights, as plain JSON values: what a resume must not change."""
-        values = self._values()
-        return {name: values[name] for name in weight_fields()}
-
-    def changed_from(self, recorded: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-        """``{field: (recorded value, value now)}`` for the weight-changing fields that differ from
-        ``recorded`` (a ``record()`` of any musebench: old names are read through ``ALIASES``, unknown ones
-        are ignored; a field a record leaves out had its default)."""
-        before = _plain(_canonical(recorded)[0])
-        defaults = _config_defaults()
-        changed = {}
-        for name, now in self.weight_values().items():
-            then = before.get(name, defaults.get(name, _MISSING))
-            if then != now:
-                changed[name] = (None if then is _MISSING else then, now)
-        return dict(sorted(changed.items()))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], file: str | Path | None = None) -> UnlearnConfig:
-        """Build from a mapping (YAML / JSON / a ``record()``); old names go through ``ALIASES``; every unknown
-        key or bad value is reported in one error naming it."""
-        return cls.from_layers(data, file=file)
-
-    @classmethod
-    def from_layers(cls, *layers: dict[str, Any], file: str | Path | None = None) -> UnlearnConfig:
-        """Build from mappings where a later one overrides an earlier one (a YAML file, then the typed flags),
-        each under either name; every problem of every layer is reported at once."""
-        values: dict[str, Any] = {}
-        problems: list[str] = []
-        typed: dict[str, str] = {}  # field -> the (old) name the user wrote for it
-        for layer in layers:
-            problems += [f"'{key}' is set by the run (OUT/checkpoints), not an option"
-                         for key in _UNRECORDED if key in layer]
-            layer_values, layer_problems = _canonical({k: v for k, v in layer.items() if k not in _UNRECORDED})
-            values.update(layer_values)
-            problems += layer_problems
-            for key in layer:
-                alias = ALIASES.get(key)
-                if alias is not None and alias.convert is None:
-                    typed[alias.target] = key
-                elif key in layer_values:
-                    typed.pop(key, None)
-        try:
-            config = cls(**values)
-        except ConfigError as err:
-            err = _as_typed(err, typed)
-            if not problems:
-                if file is not None and err.file is None:
-                    err.file = str(file)
-                    err.args = (err._format(),)
-                raise err from None
-            problems += err.problems or [f"field '{err.field}': {err.message}"
-                                         + ("" if err.value is None else f" (got {shown_value(err.value)})")]
-        if problems:
-            if len(problems) == 1:
-                raise ConfigError(problems[0], file=file)
-            raise ConfigError(f"invalid unlearning options, {len(problems)} problems:", file=file,
-                              problems=problems)
-        return config
-
-
-def _as_typed(err: ConfigError, typed: dict[str, str]) -> ConfigError:
-    """``err`` naming a field by the old name the user wrote, beside the field's (``lr (learning_rate)``)."""
-    if not typed:
-        return err
-
-    def name(field_name: str) -> str:
-        return f"{typed[field_name]} ({field_name})" if field_name in typed else field_name
-
-    problems = [re.sub(r"^field '([^']+)'", lambda m: f"field '{name(m.group(1))}'", p) for p in err.problems]
-    return ConfigError(err.message, field=name(err.field) if err.field else None, value=err.value,
-                       problems=problems)
-
-
-_MISSING = object()
-
-
-def config_fields() -> tuple[dataclasses.Field, ...]:
-    """The fields a user sets (``init`` fields: ``TrainingArguments``' and musebench's; not the deprecated
-    names Hugging Face mirrors, which ``ALIASES`` maps)."""
-    return tuple(f for f in dataclasses.fields(UnlearnConfig) if f.init and f.name not in _MIRRORS)
-
-
-#: ``TrainingArguments`` fields (kept at Hugging Face's declaration) that never change the trained weights:
-#: where and how often things are written, logged or shown, evaluation and hub settings. Every other field
-#: Hugging Face declares counts as weight-changing (the safe side: a false "changes" only costs a re-run).
-HF_FIELDS_NOT_CHANGING_WEIGHTS = (
+#: The fields that never change the trained weights: where and how often things are written, logged or
+#: shown, evaluation and hub settings, the device. Every other field counts as weight-changing (the safe
+#: side: a false "changes" only costs a re-run). The resume check, the fine-tuned model's key and the
+#: experiment's stage key read this list and nothing else.
+WEIGHTLESS = frozenset({
+    # musebench's own and the MUSE recipe's
+    "output_dir", "use_cpu", "save_strategy", "save_total_limit", "logging_steps", "report_to",
+    "remove_unused_columns", "ddp_find_unused_parameters", "keep_checkpoints", "progress", "finetuned_dir",
+    # Hugging Face's, at its declaration
     "overwrite_output_dir", "logging_dir", "logging_strategy", "logging_first_step", "logging_nan_inf_filter",
     "save_steps", "save_on_each_node", "save_only_model", "save_safetensors", "disable_tqdm", "run_name",
     "resume_from_checkpoint", "skip_memory_metrics", "log_level", "log_level_replica", "log_on_each_node",
@@ -259,38 +60,291 @@ HF_FIELDS_NOT_CHANGING_WEIGHTS = (
     "torch_empty_cache_steps", "use_liger_kernel", "liger_kernel_config", "dataloader_drop_last_eval",
     "local_rank", "ddp_backend", "ddp_bucket_cap_mb", "dataloader_multiprocessing_context", "debug", "use_cache",
     "trackio_static_space_id", "enable_jit_checkpoint",
-)
+})
+
+#: Names ``run.json`` files of earlier musebench versions used, per config class (its own and its bases'):
+#: read with a deprecation warning, never accepted from flags or YAML.
+RENAMED: dict[str, dict[str, str]] = {
+    "UnlearnConfig": {"epochs": "num_train_epochs", "lr": "learning_rate", "batch_size": "per_device_train_batch_size",
+                      "grad_accum": "gradient_accumulation_steps", "lr_scheduler": "lr_scheduler_type"},
+    "RMUConfig": {"rmu_layer": "layer", "rmu_steering_coeff": "steering_coeff", "rmu_train_layers": "train_layers",
+                  "rmu_params": "params"},
+    "IdkConfig": {"idk_refusals": "refusals", "idk_prompt_tokens": "prompt_tokens"},
+    "NPOSAMConfig": {"sam_rho": "rho"},
+    "UndialConfig": {"undial_beta": "beta"},
+    "WGAConfig": {"wga_beta": "beta"},
+    "SatImpConfig": {"satimp_beta1": "beta1", "satimp_beta2": "beta2"},
+    "ULDConfig": {"uld_layers": "layers", "uld_retain_weight": "retain_weight",
+                  "uld_top_logit_filter": "top_logit_filter"},
+}
+
+
+@dataclass
+class UnlearnConfig(TrainingArguments):
+    """Everything one unlearning request needs besides the model, the corpus and the output directory: the
+    config of the methods with no fields of their own (GA, fine-tuning) and the base of every family's."""
+
+    #: Fields whose value names a file the method reads: the stage key hashes the file's bytes, not its name.
+    content_fields: ClassVar[tuple[str, ...]] = ()
+
+    method: str = field(default="", metadata={"help": "unlearning method, a key of musebench.unlearn.METHODS"})
+
+    # ── TrainingArguments fields whose default is the MUSE recipe's, not Hugging Face's ──
+    output_dir: str | None = field(default=None, metadata={
+        "help": "set by the run: OUT/checkpoints (the Trainer checkpoints --resume continues from)"})
+    learning_rate: float = field(default=1e-5, metadata={
+        "help": "AdamW learning rate, constant schedule by default (MUSE: 1e-5)"})
+    num_train_epochs: int = field(default=10, metadata={"help": "passes over the forget set; one checkpoint per "
+                                                                "epoch"})
+    per_device_train_batch_size: int = field(default=4, metadata={"help": "forget windows per device per step"})
+    lr_scheduler_type: SchedulerType | str = field(default="constant", metadata={
+        "help": "transformers scheduler name"})
+    optim: OptimizerNames | str = field(default="adamw_torch", metadata={"help": "optimizer (MUSE: AdamW)"})
+    seed: int = field(default=0, metadata={"help": "seed of initialisation, data order and retain pairing"})
+    bf16: bool | None = field(default=None, metadata={
+        "help": "bf16 mixed precision; unset: on a bf16-capable CUDA GPU (not with --use_cpu or --fp16)"})
+    use_cpu: bool = field(default=False, metadata={"help": "train on the CPU even when a GPU is there"})
+    save_strategy: SaveStrategy | str = field(default="epoch", metadata={
+        "help": "Trainer checkpoints for --resume: epoch (default), steps (every --save_steps) or no (saves disk: "
+                "a checkpoint holds weights + optimizer); the epoch-K models are written either way"})
+    save_total_limit: int | None = field(default=1, metadata={"help": "Trainer checkpoints kept while running"})
+    logging_steps: float = field(default=1, metadata={"help": "log the loss every N steps (run.json's history)"})
+    report_to: None | str | list[str] = field(default="none", metadata={
+        "help": "experiment trackers to report to (none, all, wandb, tensorboard, ...)"})
+    remove_unused_columns: bool = field(default=False, metadata={
+        "help": "keep False: the pair collator reads every column"})
+    ddp_find_unused_parameters: bool | None = field(default=False, metadata={
+        "help": "every trainable parameter takes part in every step (RMU freezes the layers it does not train), "
+                "so DDP need not search the graph for unused ones"})
+
+    # ── musebench's fields, shared by every method ──
+    max_len: int = field(default=2048, metadata={"help": "tokens per window, BOS included"})
+    alpha: float = field(default=1.0, metadata={
+        "help": "weight of the retain term of a method that has one (GDR / KLR, RMU's activation term)"})
+    lora_r: int = field(default=0, metadata={"help": "LoRA rank; 0 trains all weights"})
+    lora_alpha: float | None = field(default=None, metadata={"help": "LoRA scaling numerator (default 2 * lora_r)"})
+    lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout"})
+    dtype: str = field(default="auto", metadata={
+        "help": "weights dtype: auto = float32 master weights (bf16 mixed precision on a capable GPU, see --bf16)"})
+    loss_form: str = field(default="textbook", metadata={
+        "help": "textbook (MUSE-SPEC) or original (the MUSE code's element-wise-logits NPO and KL)"})
+    keep_checkpoints: bool = field(default=False, metadata={
+        "help": "keep the Trainer checkpoints (for --resume) after a finished run"})
+    progress: bool = field(default=True, metadata={"help": "show the progress bar and per-epoch log lines"})
+
+    def __post_init__(self) -> None:
+        if self.lora_r and self.lora_alpha is None and isinstance(self.lora_r, int):
+            self.lora_alpha = 2.0 * self.lora_r
+        problems = self.__dict__.pop("_family_problems", [])
+        problems += list(_problems(self))
+        flagged = {name for name, _, _ in problems}
+        problems += _type_problems(self, flagged)
+        problems += _hf_problems(self, {name for name, _, _ in problems})
+        if len(problems) == 1:
+            name, value, message = problems[0]
+            raise ConfigError(message, field=name, value=value)
+        if problems:
+            raise ConfigError(f"invalid unlearning config, {len(problems)} problems:",
+                              problems=[f"field '{n}': {m}" + ("" if v is None else f" (got {shown_value(v)})")
+                                        for n, v, m in problems])
+
+    def reject(self, *problems: tuple[str, Any, str] | None) -> None:
+        """For a family's ``__post_init__`` (before ``super().__post_init__()``): its ``(field, value,
+        message)`` problems, reported with every other one. ``None`` entries are checks that passed."""
+        self.__dict__.setdefault("_family_problems", []).extend(p for p in problems if p is not None)
+
+    @property
+    def spec(self):  # -> Method
+        from musebench.unlearn import METHODS
+
+        return METHODS[self.method]
+
+    def record(self) -> dict[str, Any]:
+        """What ``run.json`` keeps: every field musebench declares (its own, the MUSE recipe's, the family's),
+        and the other ``TrainingArguments`` fields where they differ from Hugging Face's defaults;
+        ``from_record`` reads it back to the same config. ``output_dir`` is left out: the run sets it."""
+        values = self._values()
+        hf_defaults = _hf_defaults(self.use_cpu)
+        ours = _declared_here(type(self))
+        return {f.name: values[f.name] for f in config_fields(type(self))
+                if f.name != "output_dir" and (f.name in ours or values[f.name] != hf_defaults.get(f.name))}
+
+    def _values(self) -> dict[str, Any]:
+        values = _plain(self.to_dict())
+        if isinstance(values.get("accelerator_config"), dict):  # the device set-up pops this key: not a value
+            values["accelerator_config"].pop("use_configured_state", None)
+        return values
+
+    def weight_values(self) -> dict[str, Any]:
+        """The fields that change the weights, as plain JSON values: what a resume must not change."""
+        values = self._values()
+        return {name: values[name] for name in weight_fields(type(self))}
+
+    def changed_from(self, recorded: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+        """``{field: (recorded value, value now)}`` for the weight-changing fields that differ from
+        ``recorded`` (a ``record()`` of any musebench: old names are read through ``RENAMED``, unknown ones
+        are ignored; a field a record leaves out had its default)."""
+        before = _plain(legacy_record(recorded, type(self)))
+        defaults = _config_defaults(type(self), self.method)
+        changed = {}
+        for name, now in self.weight_values().items():
+            then = before.get(name, defaults.get(name, _MISSING))
+            if then != now:
+                changed[name] = (None if then is _MISSING else then, now)
+        return dict(sorted(changed.items()))
+
+    @staticmethod
+    def from_record(data: dict[str, Any]) -> UnlearnConfig:
+        """The config a ``run.json`` records (``record()`` of this or an earlier musebench) of its method."""
+        cls = config_class(data.get("method"))
+        return config_from_mapping(legacy_record(data, cls), config_class=cls)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], file: str | Path | None = None) -> UnlearnConfig:
+        """Build the config of ``data["method"]`` from a mapping of field names (YAML / JSON)."""
+        return config_from_mapping(data, file=file)
+
+
+_MISSING = object()
+
+
+def config_class(method: str) -> type[UnlearnConfig]:
+    """The config class of a method name (a ``ConfigError`` naming ``method`` when there is none)."""
+    from musebench.unlearn import METHODS
+
+    if not isinstance(method, str) or method not in METHODS:
+        raise ConfigError(f"unknown method; choose one of {', '.join(METHODS)}", field="method", value=method)
+    return METHODS[method].config_class
+
+
+def config_for(method: str, **values: Any) -> UnlearnConfig:
+    """``METHODS[method]``'s config class built from ``values`` (field names; every problem in one error)."""
+    return config_from_mapping({**values, "method": method})
+
+
+def config_from_mapping(data: dict[str, Any], file: str | Path | None = None, where: str = "",
+                        config_class: type[UnlearnConfig] | None = None) -> UnlearnConfig:
+    """The config of ``data["method"]`` (or of ``config_class``) from a mapping of field names, through
+    ``HfArgumentParser.parse_dict``. An unknown key is one ``ConfigError`` naming it (``where``: the YAML path
+    it sits under, e.g. ``methods.ga``)."""
+    from transformers import HfArgumentParser
+
+    cls = config_class or globals()["config_class"](data.get("method"))
+    check_keys(data, cls, file, where)
+    try:
+        (config,) = HfArgumentParser(cls).parse_dict(dict(data))
+    except ConfigError as err:
+        if where:  # "field 'beta': ..." -> "methods.npo.beta: ..."
+            err.field = _path(where, err.field) if err.field else None
+            err.problems = [_path(where, p.removeprefix("field '").replace("'", "", 1)) for p in err.problems]
+        if file is not None and err.file is None:
+            err.file = str(file)
+        err.args = (err._format(),)
+        raise
+    return config
+
+
+def check_keys(data: dict[str, Any], cls: type[UnlearnConfig], file: str | Path | None = None,
+               where: str = "") -> None:
+    """Refuse a key that is not a field of ``cls`` (and ``output_dir``, which the run sets): one
+    ``ConfigError`` naming each, under the YAML path ``where``."""
+    unknown = sorted(set(map(str, data)) - {f.name for f in config_fields(cls)} | ({"output_dir"} & set(data)))
+    if unknown:
+        problems = [f"{_path(where, key)}: {_unknown(key, cls)}" for key in unknown]
+        raise ConfigError(problems[0], file=file) if len(problems) == 1 else ConfigError(
+            f"{len(problems)} unknown unlearning options:", file=file, problems=problems)
+
+
+def _path(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _unknown(key: str, cls: type[UnlearnConfig]) -> str:
+    if key == "output_dir":
+        return "set by the run (OUT/checkpoints), not an option"
+    renamed = {old: new for table in _renames(cls) for old, new in table.items()}
+    if key in renamed:
+        return f"unknown option of {cls.__name__}; it is called '{renamed[key]}' now"
+    close = difflib.get_close_matches(key, sorted(f.name for f in config_fields(cls)), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; see 'musebench unlearn --method M --help'"
+    return f"unknown option of {cls.__name__}{hint}"
+
+
+def _renames(cls: type) -> list[dict[str, str]]:
+    return [RENAMED[c.__name__] for c in cls.__mro__ if c.__name__ in RENAMED]
+
+
+def legacy_record(data: dict[str, Any], cls: type[UnlearnConfig]) -> dict[str, Any]:
+    """A recorded config with the names of earlier versions (``RENAMED``) replaced, for ``cls``: keys ``cls``
+    does not declare are dropped (an old record listed every family's fields), and a ``null`` where the field
+    is no longer optional means "the method's default" (what earlier records wrote)."""
+    renamed = {old: new for table in _renames(cls) for old, new in table.items()}
+    fields = {f.name: f for f in config_fields(cls)}
+    hints = _hints(cls)
+    out: dict[str, Any] = {}
+    old = []
+    for key, value in data.items():
+        name = renamed.get(key, key)
+        if name != key:
+            old.append(key)
+        if name in fields and not (value is None and not _optional(hints[name])):
+            out[name] = value
+    if old:
+        warnings.warn(f"run.json uses the names of an earlier musebench ({', '.join(sorted(old))}); they are read "
+                      "as today's, which a new run writes", FutureWarning, stacklevel=2)
+    return out
+
+
+def _optional(annotation) -> bool:
+    import types
+    import typing
+
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and \
+        type(None) in typing.get_args(annotation)
+
+
+def config_fields(cls: type[UnlearnConfig] = UnlearnConfig) -> tuple[dataclasses.Field, ...]:
+    """The fields a user sets (``init`` fields: ``TrainingArguments``', musebench's and the family's; not the
+    deprecated names Hugging Face mirrors into newer ones)."""
+    return tuple(f for f in dataclasses.fields(cls) if f.init and f.name not in _MIRRORS)
+
+
+_HF_FIELDS = {f.name for f in dataclasses.fields(TrainingArguments)}
+#: Deprecated Hugging Face names that mirror a newer field (``__post_init__`` copies it): not fields of their own.
+_MIRRORS = {"gradient_checkpointing", "gradient_checkpointing_kwargs"} if "activation_checkpointing" in _HF_FIELDS \
+    else set()
 
 
 def changes_weights(name: str) -> bool:
-    """Whether the config field ``name`` can change the trained weights (its ``weights`` metadata)."""
-    f = _FIELDS[name]
-    if "weights" in f.metadata:
-        return bool(f.metadata["weights"])
-    return name not in HF_FIELDS_NOT_CHANGING_WEIGHTS
+    """Whether the config field ``name`` can change the trained weights (it is not in ``WEIGHTLESS``)."""
+    return name not in WEIGHTLESS
 
 
-def weight_fields() -> tuple[str, ...]:
-    return tuple(f.name for f in config_fields() if changes_weights(f.name))
+def weight_fields(cls: type[UnlearnConfig] = UnlearnConfig) -> tuple[str, ...]:
+    return tuple(f.name for f in config_fields(cls) if changes_weights(f.name))
 
 
 def recipe_fields() -> tuple[str, ...]:
-    """The weight-changing fields of the training recipe itself: ``TrainingArguments``' and
-    ``TrainingOptions``' (not a method's options): they decide θ_ft, the fine-tuned model of Task Vector / WHP."""
-    own = {f.name for f in dataclasses.fields(TrainingArguments)} | {f.name for f in dataclasses.fields(
-        TrainingOptions)}
-    return tuple(n for n in weight_fields() if n in own)
+    """The weight-changing fields of the training recipe itself: ``UnlearnConfig``'s without the method and
+    its retain weight (no family's own): they decide θ_ft, the fine-tuned model of Task Vector / WHP."""
+    return tuple(n for n in weight_fields(UnlearnConfig) if n not in ("method", "alpha"))
 
 
-def key_fields(values: dict[str, Any], only: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """A request's fields (YAML names, old or new) reduced to those that change the weights (``only``: and
-    among these): the part of a cache key that must differ when the checkpoints would."""
-    canonical_values, _ = _canonical(values)
-    keep = set(weight_fields() if only is None else only)
-    kept = {k: v for k, v in _plain(canonical_values).items() if k in keep}
-    for f in config_fields():  # a file the method reads: its bytes decide the weights, not its name
-        if f.metadata.get("content") and kept.get(f.name):
-            kept[f.name] = {"path": kept[f.name], "sha256": _file_digest(kept[f.name])}
+def key_fields(values: dict[str, Any], cls: type[UnlearnConfig] | None = None,
+               only: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """A request's fields (validated, so every key is a field of its config class) reduced to those that
+    change the weights (``only``: and among these): the part of a cache key that must differ when the
+    checkpoints would. A field naming a file the method reads (``cls.content_fields``, ``cls`` by default the
+    method's) counts by the file's bytes, not its name."""
+    from musebench.unlearn import METHODS
+
+    if cls is None:
+        method = values.get("method")
+        cls = METHODS[method].config_class if isinstance(method, str) and method in METHODS else UnlearnConfig
+    kept = {k: v for k, v in _plain(values).items() if changes_weights(k) and (only is None or k in only)}
+    for name in cls.content_fields:
+        if kept.get(name):
+            kept[name] = {"path": kept[name], "sha256": _file_digest(kept[name])}
     return kept
 
 
@@ -303,118 +357,42 @@ def _file_digest(path: str) -> str | None:
         return None  # the config check reports the missing file
 
 
-# ── the one table of old / short names ──────────────────────────────────────────────────────────────────
-
-def _device(value: Any) -> dict[str, Any]:
-    if not isinstance(value, str) or not (value in ("auto", "cpu", "mps") or value.startswith("cuda")):
-        raise ValueError("expected cpu, cuda, cuda:N, mps or auto")
-    return {"use_cpu": value == "cpu"}
-
-
-def _mixed_precision(value: Any) -> dict[str, Any]:
-    if value not in MIXED_PRECISION:
-        raise ValueError(f"choose one of {', '.join(MIXED_PRECISION)}")
-    return {"bf16": None if value == "auto" else value == "bf16", "fp16": value == "fp16"}
-
-
-def _checkpoint_steps(value: Any) -> dict[str, Any]:
-    if not isinstance(value, int) or isinstance(value, bool) or value < -1:
-        raise ValueError("must be -1 (none), 0 (each epoch) or a number of steps")
-    if value > 0:
-        return {"save_strategy": "steps", "save_steps": value}
-    return {"save_strategy": "no" if value < 0 else "epoch"}
-
-
-@dataclass(frozen=True)
-class Alias:
-    """An old musebench name: a plain rename of one field, or (``convert``) a value mapped onto fields."""
-
-    name: str
-    target: str  # the field it sets (the first of them, for a converted one)
-    convert: Callable[[Any], dict[str, Any]] | None = None
-    flag_type: type = str  # the CLI flag's type, for a converted alias
-    help: str = ""
-
-
-ALIASES: dict[str, Alias] = {a.name: a for a in (
-    Alias("epochs", "num_train_epochs"),
-    Alias("lr", "learning_rate"),
-    Alias("batch_size", "per_device_train_batch_size"),
-    Alias("grad_accum", "gradient_accumulation_steps"),
-    Alias("lr_scheduler", "lr_scheduler_type"),
-    Alias("gradient_checkpointing", "activation_checkpointing"),  # Hugging Face's own deprecated name
-    Alias("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs"),
-    Alias("device", "use_cpu", _device, str, "cpu, cuda, mps or auto: cpu sets --use_cpu (under accelerate "
-                                             "launch the launcher decides)"),
-    Alias("mixed_precision", "bf16", _mixed_precision, str, "auto (bf16 on a bf16-capable GPU), no, bf16, fp16: "
-                                                            "sets --bf16 / --fp16"),
-    Alias("checkpoint_steps", "save_strategy", _checkpoint_steps, int,
-          "Trainer checkpoint (for --resume) every N steps; 0 = each epoch; -1 = none: sets --save_strategy / "
-          "--save_steps"),
-) if a.target in {f.name for f in dataclasses.fields(TrainingArguments)}}
-
-
-#: Deprecated Hugging Face names that mirror a newer field (``__post_init__`` copies it): not fields of their own.
-_MIRRORS = {a.name for a in ALIASES.values() if a.name in {f.name for f in dataclasses.fields(TrainingArguments)}}
-_UNRECORDED = {"output_dir"}
-
-
-def canonical(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with every old name replaced by the fields it sets; a ``ConfigError`` lists every problem."""
-    values, problems = _canonical(data)
-    if problems:
-        raise ConfigError(problems[0]) if len(problems) == 1 else ConfigError(
-            f"invalid unlearning options, {len(problems)} problems:", problems=problems)
-    return values
-
-
-def _canonical(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    known = {f.name for f in config_fields()}
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    given: dict[str, str] = {}  # field -> the key that set it
-    for key, value in data.items():
-        alias = ALIASES.get(key)
-        if alias is None and key not in known:
-            problems.append(f"unknown unlearning option '{key}'" + _suggest(key, known))
-            continue
-        if alias is None:
-            mapped = {key: value}
-        elif alias.convert is None:
-            mapped = {alias.target: value}
-        else:
-            try:
-                mapped = alias.convert(value)
-            except ValueError as err:
-                problems.append(f"field '{key}': {err} (got {shown_value(value)})")
-                continue
-        for name, v in mapped.items():
-            if name in values and given[name] != key and _plain({name: values[name]}) != _plain({name: v}):
-                problems.append(f"field '{key}' and '{given[name]}' both set {name} ({shown_value(v)} vs {shown_value(values[name])})")
-            values[name], given[name] = v, key
-    return values, problems
-
-
-def _suggest(key: str, known: set[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(str(key), sorted(known | set(ALIASES)), n=3)
-    return f"; did you mean {', '.join(close)}?" if close else "; see 'musebench unlearn --help'"
-
-
 # ── validation ─────────────────────────────────────────────────────────────────────────────────────────
 
+def check_number(config, name: str, minimum: float | None = None, above: bool = False,
+                 optional: bool = False) -> tuple[str, Any, str] | None:
+    """A family's check of a finite number (at least / above ``minimum``); ``None`` when the value is fine."""
+    value = getattr(config, name)
+    if optional and value is None:
+        return None
+    ok = _finite(value) and (minimum is None or (value > minimum if above else value >= minimum))
+    bound = "" if minimum is None else f" {'>' if above else '>='} {minimum:g}"
+    return None if ok else (name, value, f"must be a finite number{bound}")
+
+
+def check_integer(config, name: str, minimum: int, optional: bool = False) -> tuple[str, Any, str] | None:
+    """A family's check of an integer >= ``minimum``; ``None`` when the value is fine."""
+    value = getattr(config, name)
+    if optional and value is None:
+        return None
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    return None if ok else (name, value, f"must be an integer >= {minimum}")
+
+
 def _problems(c: UnlearnConfig):
-    """Our checks, before ``TrainingArguments`` converts anything: (field, value, message) triples."""
+    """The shared checks, before ``TrainingArguments`` converts anything: (field, value, message) triples."""
     from musebench.unlearn import METHODS
 
     if not isinstance(c.method, str) or c.method not in METHODS:
         yield "method", c.method, f"unknown method; choose one of {', '.join(METHODS)}"
     else:
         try:
-            yield from option_problems(METHODS[c.method].options, c.method_options, c.method)
+            cls = METHODS[c.method].config_class
         except ConfigError as err:  # a broken plugin: its error names the package
             yield "method", c.method, err.message
+        else:
+            if not isinstance(c, cls):
+                yield "method", c.method, f"its config is {cls.__name__}, not {type(c).__name__}"
     for name in ("num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps"):
         value = getattr(c, name)
         if isinstance(value, float) and value.is_integer() and value >= 1:
@@ -423,18 +401,13 @@ def _problems(c: UnlearnConfig):
             yield name, value, "must be an integer >= 1"
     if not isinstance(c.max_len, int) or isinstance(c.max_len, bool) or c.max_len < 2:
         yield "max_len", c.max_len, "must be an integer >= 2 (BOS plus at least one token)"
-    lr = c.learning_rate
-    if lr is not None and (not _finite(lr) or lr <= 0):
-        yield "learning_rate", lr, "must be a finite number > 0"
-    for name in ("max_grad_norm", "weight_decay", "lora_dropout", "rmu_steering_coeff", "warmup_steps"):
+    if not _finite(c.learning_rate) or c.learning_rate <= 0:
+        yield "learning_rate", c.learning_rate, "must be a finite number > 0"
+    for name in ("max_grad_norm", "weight_decay", "lora_dropout", "warmup_steps"):
         value = getattr(c, name)
         if not _finite(value) or value < 0:
             yield name, value, "must be a finite number >= 0"
-    if not _finite(c.gamma):
-        yield "gamma", c.gamma, "must be a finite number"
-    if c.rmu_params not in RMU_PARAMS:
-        yield "rmu_params", c.rmu_params, f"choose one of {', '.join(RMU_PARAMS)}"
-    for name in ("beta", "alpha", "lora_alpha"):
+    for name in ("alpha", "lora_alpha"):
         value = getattr(c, name)
         if value is not None and (not _finite(value) or value <= 0):
             yield name, value, "must be a finite number > 0"
@@ -442,33 +415,15 @@ def _problems(c: UnlearnConfig):
         yield "lora_r", c.lora_r, "must be an integer >= 0"
     if not isinstance(c.max_steps, int) or c.max_steps == 0 or c.max_steps < -1:
         yield "max_steps", c.max_steps, "must be -1 (all epochs) or an integer >= 1"
-    if c.uld_layers is not None and (not isinstance(c.uld_layers, int) or isinstance(c.uld_layers, bool)
-                                     or c.uld_layers < 1):
-        yield "uld_layers", c.uld_layers, "must be an integer >= 1"
-    if not isinstance(c.uld_retain_weight, (int, float)) or not math.isfinite(c.uld_retain_weight) \
-            or c.uld_retain_weight < 0:
-        yield "uld_retain_weight", c.uld_retain_weight, "must be a finite number >= 0"
-    if isinstance(c.uld_top_logit_filter, bool) or not isinstance(c.uld_top_logit_filter, (int, float)) \
-            or not 0 <= c.uld_top_logit_filter < 1:
-        yield "uld_top_logit_filter", c.uld_top_logit_filter, "must be a number in [0, 1) (0 = off)"
-    if c.rmu_layer is not None and (not isinstance(c.rmu_layer, int) or c.rmu_layer < 0):
-        yield "rmu_layer", c.rmu_layer, "must be a layer index >= 0"
-    if not isinstance(c.rmu_train_layers, int) or c.rmu_train_layers < 1:
-        yield "rmu_train_layers", c.rmu_train_layers, "must be an integer >= 1"
     if c.loss_form not in LOSS_FORMS:
         yield "loss_form", c.loss_form, f"choose one of {', '.join(LOSS_FORMS)}"
     if c.dtype not in DTYPE_NAMES:
         yield "dtype", c.dtype, f"choose one of {', '.join(DTYPE_NAMES)}"
-    if not isinstance(c.alphas, list) or not c.alphas or any(not _finite(a) or a <= 0 for a in c.alphas):
-        yield "alphas", c.alphas, "must be a non-empty list of finite numbers > 0"
     schedulers = tuple(s.value for s in SchedulerType)
     if getattr(c.lr_scheduler_type, "value", c.lr_scheduler_type) not in schedulers:
         yield "lr_scheduler_type", c.lr_scheduler_type, f"choose one of {', '.join(schedulers)}"
     if not isinstance(c.seed, int) or isinstance(c.seed, bool) or not 0 <= c.seed < 2**32:
         yield "seed", c.seed, "must be an integer in [0, 2**32)"
-    for f in dataclasses.fields(c):  # a method's own options carry their check in their metadata
-        if "check" in f.metadata and (message := f.metadata["check"](getattr(c, f.name))) is not None:
-            yield f.name, getattr(c, f.name), message
 
 
 def _finite(value: Any) -> bool:
@@ -479,13 +434,13 @@ def _type_problems(c: UnlearnConfig, flagged: set[str]) -> list[tuple[str, Any, 
     """Values of a type their field does not declare (a YAML list where a name goes), named before
     ``TrainingArguments.__post_init__`` trips over them."""
     problems = []
-    for f in config_fields():
+    for f in config_fields(type(c)):
         value = getattr(c, f.name)
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         if f.name in flagged or value is default or value == default or \
                 type(value) not in (str, int, float, bool, list, dict):  # an object: made by code, not by YAML
             continue
-        allowed = _plain_types(_HINTS()[f.name])
+        allowed = _plain_types(_hints(type(c))[f.name])
         if allowed is None:
             continue
         ok = any(isinstance(value, t) and not (isinstance(value, bool) and t in (int, float)) for t in allowed)
@@ -518,22 +473,12 @@ def _plain_types(annotation) -> tuple[type, ...] | None:
     return None
 
 
-def _HINTS() -> dict[str, Any]:
-    global _TYPE_HINTS
-    if _TYPE_HINTS is None:
-        import typing
-
-        _TYPE_HINTS = typing.get_type_hints(UnlearnConfig)
-    return _TYPE_HINTS
-
-
-_TYPE_HINTS: dict[str, Any] | None = None
 
 
 def _hf_problems(c: UnlearnConfig, flagged: set[str]) -> list[tuple[str, Any, str]]:
     """What ``TrainingArguments.__post_init__`` rejects, with the fields we already reported at their defaults
     (so one bad value is reported once, and the others are still checked)."""
-    defaults = {f.name: f for f in config_fields()}
+    defaults = {f.name: f for f in config_fields(type(c))}
     bad = {}
     for name in flagged & set(defaults):
         bad[name] = getattr(c, name)
@@ -566,6 +511,7 @@ def _post_init_without_devices(args: TrainingArguments) -> None:
         args.__dict__.pop("_setup_devices", None)
 
 
+
 # ── helpers ────────────────────────────────────────────────────────────────────────────────────────────
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
@@ -595,33 +541,37 @@ def _hf_defaults(use_cpu: bool) -> dict[str, Any]:
     return _HF_DEFAULTS[use_cpu]
 
 
-def _config_defaults() -> dict[str, Any]:
-    """``UnlearnConfig``'s own defaults (the MUSE recipe's where it re-declares a field), as plain values."""
-    global _DEFAULTS
-    if _DEFAULTS is None:
-        _DEFAULTS = UnlearnConfig(method="ga")._values()
-        _DEFAULTS.pop("method")
-    return _DEFAULTS
+def _config_defaults(cls: type[UnlearnConfig], method: str) -> dict[str, Any]:
+    """``cls``'s own defaults (the MUSE recipe's and the family's where they re-declare a field), as plain values."""
+    if cls not in _DEFAULTS:
+        _DEFAULTS[cls] = cls(method=method)._values()
+        _DEFAULTS[cls].pop("method")
+    return _DEFAULTS[cls]
 
 
-_GENERATED_INIT = UnlearnConfig.__init__
+
+def declared_fields(cls: type) -> tuple[dataclasses.Field, ...]:
+    """The fields musebench declares or re-declares (its own class and the family's), not Hugging Face's."""
+    hf = {f.name: f for f in dataclasses.fields(TrainingArguments)}
+    return tuple(f for f in dataclasses.fields(cls) if f.name not in hf or f.default != hf[f.name].default
+                 or f.metadata.get("help") != hf[f.name].metadata.get("help"))
 
 
-def _init(self, **values) -> None:
-    """The dataclass ``__init__``, taking the old short names too (``UnlearnConfig(method="ga", lr=1e-3)``)."""
-    _GENERATED_INIT(self, **canonical(values))
+def _declared_here(cls: type) -> set[str]:
+    return {f.name for f in declared_fields(cls)}
 
 
-UnlearnConfig.__init__ = _init
+def _hints(cls: type) -> dict[str, Any]:
+    import typing
+
+    if cls not in _TYPE_HINTS:
+        _TYPE_HINTS[cls] = typing.get_type_hints(cls)
+    return _TYPE_HINTS[cls]
+
+
+_TYPE_HINTS: dict[type, dict[str, Any]] = {}
 _HF_DEFAULTS: dict[bool, dict[str, Any]] = {}
-_DEFAULTS: dict[str, Any] | None = None
-_FIELDS = {f.name: f for f in dataclasses.fields(UnlearnConfig)}
-_OURS = {n for n, f in _FIELDS.items() if "weights" in f.metadata}  # declared (or re-declared) here
-
-
-def field_help(name: str) -> str:
-    """The help text of a config field (the CLI shows it beside the flag)."""
-    return _FIELDS[name].metadata.get("help", "")
+_DEFAULTS: dict[type, dict[str, Any]] = {}
 
 
 @dataclass(frozen=True)
@@ -653,3 +603,12 @@ class UnlearnRun:
                 return ckpt
         raise ConfigError(f"run has no checkpoint '{label}'; it has {', '.join(c.label for c in self.checkpoints)}",
                           file=self.out_dir, value=label)
+
+
+
+def own_fields(cls: type[UnlearnConfig]) -> tuple[dataclasses.Field, ...]:
+    """The fields a family's config class adds or re-declares beyond ``UnlearnConfig`` (its own flags)."""
+    base = {f.name: f for f in dataclasses.fields(UnlearnConfig)}
+    return tuple(f for f in dataclasses.fields(cls) if f.init and (
+        f.name not in base or f.default != base[f.name].default
+        or f.metadata.get("help") != base[f.name].metadata.get("help")))

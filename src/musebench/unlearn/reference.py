@@ -1,9 +1,9 @@
 """The frozen reference model of NPO / *_KLR / RMU under FSDP and DeepSpeed ZeRO-3: built and sharded right.
 
 ``accelerator.prepare_model(ref, evaluation_mode=True)`` neither moves nor shards a model under FSDP, so the
-reference's first forward met weights on the host while the inputs were on the GPU; and with
+reference's forward would meet weights on the host while the inputs are on the GPU; and with
 ``fsdp_cpu_ram_efficient_loading`` only rank 0 reads real weights, so a reference copied from the start model
-before wrapping held uninitialised weights on every other rank. Here the reference is wrapped like the
+before wrapping would hold uninitialised weights on every other rank. Here the reference is wrapped like the
 trained model: FSDP2 ``fully_shard`` per decoder layer (accelerate's own ``fsdp2_prepare_model``, which
 broadcasts rank 0's full state dict when loading is RAM-efficient), FSDP1 with ``sync_module_states=True``
 (rank 0's weights broadcast at wrap time), ZeRO-3 a DeepSpeed engine with the run's ZeRO-3 config and no

@@ -90,6 +90,9 @@ class MethodRegistry(Mapping):
         return len(self._built_in) + len(self._discover())
 
     # what ``musebench ls`` shows ----------------------------------------------------------------------
+    def built_in_names(self) -> tuple[str, ...]:
+        return tuple(self._built_in)
+
     def source(self, name: str) -> str:
         """``musebench`` for a built-in method, else the name of the package that registers it."""
         if name in self._built_in:
@@ -133,22 +136,23 @@ def _load_plugin(ep: metadata.EntryPoint) -> Method:
 
 def method_problems(method: Method) -> list[str]:
     """What is wrong with a ``Method`` (its entry is imported: a plugin's trainer must exist)."""
-    from musebench.unlearn.method_options import option_fields
-
     problems = []
     if method.retain not in ("none", "gdr", "klr"):
         problems.append(f"retain must be none, gdr or klr (got {method.retain!r})")
-    if method.options is not None:
-        if not (isinstance(method.options, type) and dataclasses.is_dataclass(method.options)):
-            problems.append(f"options must be a dataclass type (got {method.options!r})")
+    if method.config is not None:
+        try:
+            cls = method.config_class
+        except Exception as err:  # noqa: BLE001 - any import failure of a plugin's config is reported as its own
+            problems.append(f"its config '{method.config}' cannot be imported: {type(err).__name__}: {err}")
         else:
-            try:
-                method.options()
-            except Exception as err:  # noqa: BLE001 - a plugin's dataclass raises what it raises; reported
-                problems.append(f"options {method.options.__name__} cannot be built from its defaults: {err}")
-            for f in option_fields(method.options):
-                if not f.metadata.get("help"):
-                    problems.append(f"option '{f.name}' has no metadata help text")
+            from musebench.unlearn.config import UnlearnConfig
+
+            if not (isinstance(cls, type) and issubclass(cls, UnlearnConfig) and dataclasses.is_dataclass(cls)):
+                problems.append(f"its config must be an UnlearnConfig subclass (a dataclass), got {cls!r}")
+            else:
+                own = set(cls.__dataclass_fields__) - set(UnlearnConfig.__dataclass_fields__)
+                problems += [f"config field '{n}' has no metadata help text" for n in sorted(own)
+                             if not cls.__dataclass_fields__[n].metadata.get("help")]
     try:
         target = method.load()
     except Exception as err:  # noqa: BLE001 - any import failure of a plugin's trainer is reported as its own

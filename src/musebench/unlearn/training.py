@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from musebench.errors import ConfigError, DataError, MusebenchError
-from musebench.unlearn.arguments import _mixed_precision, _training_arguments, _weights_dtype
 from musebench.unlearn.config import UnlearnConfig, UnlearnRun
 from musebench.unlearn.record import RunRecord, corpus_entry
 
@@ -27,7 +26,7 @@ CHECKPOINT_DIR = "checkpoints"
 def train(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir: str | Path,
           forget_split: str = "forget", reference_dir: str | Path | None = None,
           resume: bool = False) -> UnlearnRun:
-    """Train ``config.method`` (a trainer method; ``config`` already resolved) on ``corpus``'s forget split.
+    """Train ``config.method`` (a trainer method) on ``corpus``'s forget split.
 
     A finished run in ``out_dir`` with the same config is returned as it is when ``resume`` is set.
     Every process of a distributed run calls this (training is collective); all return the saved run.
@@ -39,8 +38,8 @@ def train(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir: str | P
         if not resume:
             raise ConfigError("output directory already holds an unlearning run; pass --resume to continue it or "
                               "choose another --out", file=out_dir)
-        # only what changes the weights must match (UnlearnConfig's "weights" metadata): progress, checkpoint
-        # keeping, logging or the device may differ between an interrupted run and its resume
+        # only what changes the weights must match (not ``config.WEIGHTLESS``): progress, checkpoint keeping,
+        # logging or the device may differ between an interrupted run and its resume
         changed = config.changed_from(previous.config)
         if changed:
             raise ConfigError("cannot resume with a different config (changed: " + ", ".join(
@@ -57,6 +56,41 @@ def train(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir: str | P
                         "documents", field="retain1")
     return _train(Path(model_dir), corpus, config, out_dir, forget_split, forget_docs,
                   Path(reference_dir) if reference_dir else None, resume, previous)
+
+
+# ── what the config becomes for the Trainer (the one place it is translated) ──
+
+def _weights_dtype(name: str):
+    """The dtype the model trains in (``models.dtypes``: 'auto' is float32 master weights)."""
+    from musebench.models.dtypes import resolve_dtype
+
+    return resolve_dtype(name, use="training")
+
+
+def _mixed_precision(args) -> str:
+    """The Trainer's mixed precision, as run.json records it."""
+    return "bf16" if args.bf16 else "fp16" if args.fp16 else "no"
+
+
+def trainer_arguments(config: UnlearnConfig, checkpoints_dir: Path) -> UnlearnConfig:
+    """The config itself as the Trainer's arguments (it is a ``TrainingArguments``), with what the run
+    decides filled in: where the Trainer checkpoints go, bf16 when left to the machine (on a bf16-capable
+    CUDA GPU), no Hugging Face bar (musebench draws its own), the data order seeded by ``seed``."""
+    import dataclasses
+
+    import torch
+
+    bf16 = config.bf16
+    if bf16 is None:
+        bf16 = (not config.use_cpu and not config.fp16 and torch.cuda.is_available()
+                and torch.cuda.is_bf16_supported())
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    use_cpu = config.use_cpu or not (torch.cuda.is_available() or mps)  # said, so pinned memory is not asked for
+    args = dataclasses.replace(config, output_dir=str(checkpoints_dir), bf16=bf16, use_cpu=use_cpu,
+                               disable_tqdm=config.disable_tqdm or not config.progress,
+                               data_seed=config.seed if config.data_seed is None else config.data_seed)
+    args._setup_devices  # devices and accelerate's state now, as the Trainer would (a config alone never does)
+    return args
 
 
 def training_history(log_history: list[dict]) -> dict:
@@ -109,7 +143,7 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
         model = _with_lora(model, config)
 
     checkpoints_dir = out_dir / CHECKPOINT_DIR
-    args = _training_arguments(config, checkpoints_dir)
+    args = trainer_arguments(config, checkpoints_dir)
     mixed = _mixed_precision(args)
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset,
                           data_collator=PairCollator(padding_id(tokenizer, model)), processing_class=tokenizer,

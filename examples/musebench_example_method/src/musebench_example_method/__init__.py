@@ -4,9 +4,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from musebench.unlearn import Method
+from musebench.unlearn import Method, UnlearnConfig
 from musebench.unlearn.losses import token_logprobs
-from musebench.unlearn.method_options import options_of
 from musebench.unlearn.trainer import UnlearnTrainer
 
 
@@ -18,20 +17,20 @@ def capped_ga_loss(logits, labels, floor: float, normaliser=None) -> torch.Tenso
 
 
 @dataclass
-class CappedOptions:
-    capped_floor: float = field(default=8.0, metadata={"help": "NLL (nats) past which a token is left alone"})
+class CappedGAConfig(UnlearnConfig):
+    floor: float = field(default=8.0, metadata={"help": "NLL (nats) past which a token is left alone"})
 
     def __post_init__(self):
-        if not self.capped_floor > 0:
-            raise ValueError(f"capped_floor must be > 0, got {self.capped_floor}")
+        if not (isinstance(self.floor, (int, float)) and self.floor > 0):
+            self.reject(("floor", self.floor, "must be a number > 0"))
+        super().__post_init__()
 
 
 class CappedGATrainer(UnlearnTrainer):
     def forget_loss(self, model, forget, retain=None):
-        floor = options_of(self.unlearn_config).capped_floor
-        return capped_ga_loss(self.logits(model, forget), forget["labels"], floor,
+        return capped_ga_loss(self.logits(model, forget), forget["labels"], self.unlearn_config.floor,
                               self.normaliser("forget", "targets"))
 
 
 METHOD = Method("musebench_example_method:CappedGATrainer", "gradient ascent, no push past an NLL floor",
-                options=CappedOptions)
+                config=CappedGAConfig)

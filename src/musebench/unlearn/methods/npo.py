@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+
 import torch
 
 from musebench.unlearn import losses
+from musebench.unlearn.config import UnlearnConfig, check_number
 from musebench.unlearn.trainer import UnlearnTrainer
+
+
+@dataclass
+class NPOConfig(UnlearnConfig):
+    """NPO (Zhang et al. 2024, Eq. 3): beta 0.1 and retain weight 1 are MUSE's NPO / GDR / KLR runs."""
+
+    beta: float = field(default=0.1, metadata={"help": "inverse temperature of the NPO term"})
+
+    def __post_init__(self):
+        self.reject(check_number(self, "beta", 0, above=True))
+        super().__post_init__()
 
 
 class NPOTrainer(UnlearnTrainer):

@@ -211,7 +211,7 @@ def read_pair_checkpoint(path: str | Path, file_name: str, kind: str, second: st
 def load_whp(path: str | Path, device: str = "cpu", dtype=None):
     """Load a WHP checkpoint as a :class:`LoadedModel` whose ``.model`` is a :class:`WHPModel`."""
     from musebench.models.loading import LoadedModel
-    from musebench.unlearn.finetuned import load_target_like
+    from musebench.unlearn.edit.finetune import load_target_like
 
     target_path, finetuned_path, alpha = read_whp_checkpoint(path)
     # the target gets the fine-tuned model's tokenizer (and, for a θ_ft with an extra <pad> row written by an
@@ -227,7 +227,7 @@ def run_whp(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
 
     ``reference_dir`` is unused (WHP's "reference" is the target itself); accepted for the common signature.
     """
-    from musebench.unlearn.edit_course import run_alpha_edit
+    from musebench.unlearn.edit.course import run_alpha_edit
 
     if (Path(model_dir) / WHP_FILE).is_file():
         raise ConfigError("WHP cannot start from a WHP checkpoint (its weights are two models); sequential WHP "

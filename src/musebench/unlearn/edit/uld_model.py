@@ -8,11 +8,11 @@ from torch import nn
 from musebench.errors import ModelError
 from musebench.unlearn import losses
 from musebench.unlearn.trainer import UnlearnTrainer
-from musebench.unlearn.whp import WHPModel
+from musebench.unlearn.edit.whp import WHPModel
 
 
 class ULDAssistantTrainer(UnlearnTrainer):
-    """The reversed objectives: ``NLL(forget) + uld_retain_weight * KL(U || p)(retain)``.
+    """The reversed objectives: ``NLL(forget) + retain_weight * KL(U || p)(retain)``.
 
     ``forget_loss`` in the logs is this whole objective; ``retain_loss`` its uniform (flattening) term.
     """
@@ -22,7 +22,7 @@ class ULDAssistantTrainer(UnlearnTrainer):
         flatten = losses.uniform_kl(self.logits(model, retain), retain["attention_mask"],
                                     self.normaliser("retain", "positions"))
         self._record("retain_loss", flatten)
-        return remember + self.unlearn_config.uld_retain_weight * flatten
+        return remember + self.unlearn_config.retain_weight * flatten
 
 
 def truncate_layers(model: nn.Module, keep: int) -> nn.Module:

@@ -3,7 +3,7 @@ checkpoint per α and ``run.json``.
 
 The two methods differ only in what an α checkpoint is (edited weights, or a ``whp.json`` naming two models),
 so each passes its ``write_alphas``; everything else (resume, the shared θ_ft, the distributed hand-over,
-the record) is here. θ_ft comes from ``finetuned.ensure_finetuned``, which calls ``training.train``
+the record) is here. θ_ft comes from ``finetune.ensure_finetuned``, which calls ``training.train``
 directly: nothing here goes back through ``run_unlearning``.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from musebench.errors import ConfigError
 from musebench.unlearn.config import Checkpoint, UnlearnRun
-from musebench.unlearn.finetuned import barrier, ensure_finetuned, is_main_process
+from musebench.unlearn.edit.finetune import barrier, ensure_finetuned, is_main_process
 from musebench.unlearn.record import RunRecord, corpus_entry, read_run
 
 

@@ -6,7 +6,7 @@ to a relearning attack by minimising the worst forget loss within a ball of radi
 ``min_theta max_{||delta|| <= rho} L_f(theta + delta) + alpha L_r(theta)``. SAM's first-order answer
 (Foret et al. 2021, arXiv 2010.01412) is ``delta = rho g / ||g||`` with ``g = grad L_f(theta)``; the update then
 uses ``grad L_f(theta + delta)`` for the forget term and the plain gradient of the retain term at ``theta``.
-Their MUSE runs use rho 0.01 (``sam_rho``) with NPO_GDR's recipe.
+Their MUSE runs use rho 0.01 (``rho``) with NPO_GDR's recipe.
 
 Exact under any split of the step: ``delta`` is computed once per optimizer step from the gradient of the
 whole step's forget loss (``get_batch_samples``, which sees every micro-batch of the step before the first is
@@ -26,15 +26,30 @@ syncs itself. FSDP and DeepSpeed shard the weights, so a full ``delta`` cannot b
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass, field
 
 import torch
 
 from musebench.errors import ConfigError
 from musebench.unlearn import losses
 from musebench.unlearn.data import group
-from musebench.unlearn.npo import NPOTrainer
+from musebench.unlearn.config import check_number
+from musebench.unlearn.methods.npo import NPOConfig, NPOTrainer
 
 SUPPORTED_DISTRIBUTION = ("NO", "MULTI_CPU", "MULTI_GPU", "MULTI_XPU", "MULTI_NPU", "MULTI_MLU", "MULTI_HPU")
+
+
+@dataclass
+class NPOSAMConfig(NPOConfig):
+    """NPO-SAM (Fan et al. 2025, arXiv 2502.05374): the radius of the weight perturbation."""
+
+    rho: float = field(default=0.01, metadata={
+        "help": "radius rho of SAM's weight perturbation before the forget gradient (0.01 as Fan et al. 2025 on "
+                "MUSE; 0 is plain NPO)"})
+
+    def __post_init__(self):
+        self.reject(check_number(self, "rho", 0))
+        super().__post_init__()
 
 
 class NPOSAMTrainer(NPOTrainer):
@@ -53,7 +68,7 @@ class NPOSAMTrainer(NPOTrainer):
     def get_batch_samples(self, epoch_iterator, num_batches, device):
         batch_samples, normalisers = super().get_batch_samples(epoch_iterator, num_batches, device)
         self._delta = None
-        if batch_samples and self.unlearn_config.sam_rho > 0:
+        if batch_samples and self.unlearn_config.rho > 0:
             self._delta = self.perturbation(batch_samples, normalisers)
         return batch_samples, normalisers
 
@@ -78,7 +93,7 @@ class NPOSAMTrainer(NPOTrainer):
         if self.accelerator.num_processes > 1:
             flat = self.accelerator.reduce(torch.cat([g.reshape(-1) for g in grads]), reduction="mean")
             grads = [chunk.view_as(g) for chunk, g in zip(flat.split([g.numel() for g in grads]), grads)]
-        return losses.sam_perturbation(grads, self.unlearn_config.sam_rho)
+        return losses.sam_perturbation(grads, self.unlearn_config.rho)
 
     # ----- each micro-batch: forget term at theta + delta, retain term at theta ----------------------------
     def training_step(self, model, inputs, num_items_in_batch=None):

@@ -7,7 +7,7 @@ distribution on it: ``losses.uniform_kl``). The unlearned model is the logit dif
     z = z_target − α · z_assistant                                   (``losses.uld_logits``)
 
 which lowers what the assistant remembers and, where the assistant is flat, shifts every logit alike (no
-change). The assistant is built as in the paper from the target itself: its first ``uld_layers`` decoder
+change). The assistant is built as in the paper from the target itself: its first ``layers`` decoder
 layers with the target's embeddings, final norm and LM head (so it shares the tokenizer), then trained
 (all of its weights, or a LoRA adapter with ``lora_r``). Like WHP nothing is trained per α: each α is a
 small ``alpha-<α>/uld.json`` (``{"method": "uld", "target", "assistant", "alpha"}``) that
@@ -18,17 +18,62 @@ WHP's pair cache), so it decodes through the engine's one path.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 import json
 import logging
 from pathlib import Path
 
 from musebench.errors import ConfigError
 from musebench.io import atomic_directory, atomic_write_json
-from musebench.unlearn.uld_options import ULD_TOP_LOGIT_FILTER, ULDOptions, default_layers
+from musebench.unlearn.config import check_integer, check_number
+from musebench.unlearn.edit.config import EditConfig
 
-__all__ = ["ULDOptions", "is_logit_wrapper", "load_uld", "read_uld_checkpoint", "run_uld", "write_uld_checkpoint"]
+__all__ = ["ULDConfig", "is_logit_wrapper", "load_uld", "read_uld_checkpoint", "run_uld", "write_uld_checkpoint"]
 
 logger = logging.getLogger(__name__)
+
+#: ULD's alphas when none are given: the paper subtracts the assistant with a weight of at most 1 (its
+#: reference eval scripts use 0.8 on TOFU and 0.7 on Harry Potter); Task Vector / WHP's powers of two up to
+#: 512 would erase everything.
+ULD_ALPHAS = (0.2, 0.4, 0.6, 0.8, 1.0)
+#: The relative-top plausibility filter of ULD's reference code (``top_logit_filter`` in its
+#: configs/model_mode/uld.yaml, on in every eval script): the assistant is subtracted only on tokens the
+#: target finds plausible.
+ULD_TOP_LOGIT_FILTER = 0.1
+#: The assistant's retain weight in the reference code (configs/unlearn_loss/remember+uniform.yaml).
+ULD_RETAIN_WEIGHT = 5.0
+
+
+def default_layers(num_layers: int) -> int:
+    """The assistant's depth when ``layers`` is not given: a quarter of the target's layers, at least 1."""
+    return max(1, num_layers // 4)
+
+
+@dataclass
+class ULDConfig(EditConfig):
+    """The ULD assistant (Ji et al. 2024) as its reference code runs it: alphas <= 1, retain weight 5, the
+    relative-top plausibility filter 0.1."""
+
+    alphas: list[float] = field(default_factory=lambda: list(ULD_ALPHAS), metadata={
+        "help": "strengths the assistant's logits are subtracted with, one checkpoint each"})
+    layers: int | None = field(default=None, metadata={
+        "help": "decoder layers of the target the assistant keeps (its first ones; default: a quarter of the "
+                "target's, at least 1)"})
+    retain_weight: float = field(default=ULD_RETAIN_WEIGHT, metadata={
+        "help": "weight of the assistant's retain term KL(uniform || p) against its forget NLL (default 5: the "
+                "reference code's remember+uniform.yaml)"})
+    top_logit_filter: float = field(default=ULD_TOP_LOGIT_FILTER, metadata={
+        "help": "relative-top plausibility filter: the assistant is subtracted only where the target's "
+                "probability is at least this share of its top token's (0 = off; default 0.1: the reference "
+                "code's uld.yaml)"})
+
+    def __post_init__(self):
+        f = self.top_logit_filter
+        self.reject(check_integer(self, "layers", 1, optional=True), check_number(self, "retain_weight", 0),
+                    None if not isinstance(f, bool) and isinstance(f, (int, float)) and 0 <= f < 1
+                    else ("top_logit_filter", f, "must be a number in [0, 1) (0 = off)"))
+        super().__post_init__()
+
 
 ULD_FILE = "uld.json"
 #: Files that make a checkpoint directory a two-model logit wrapper (WHP, ULD), not one set of weights.
@@ -46,7 +91,7 @@ def is_logit_wrapper(path: str | Path) -> bool:
 def write_uld_checkpoint(out_dir: str | Path, target: str | Path, assistant: str | Path, alpha: float,
                          top_logit_filter: float = ULD_TOP_LOGIT_FILTER) -> Path:
     """One ULD checkpoint directory (``uld.json`` only; the weights stay where they are)."""
-    from musebench.unlearn.whp import _portable_path
+    from musebench.unlearn.edit.whp import _portable_path
 
     out = Path(out_dir)
     with atomic_directory(out) as tmp:
@@ -68,7 +113,7 @@ def read_top_logit_filter(path: str | Path) -> float:
 
 def read_uld_checkpoint(path: str | Path) -> tuple[str, str, float]:
     """``(target, assistant, alpha)`` of a ULD checkpoint, local paths resolved against its directory."""
-    from musebench.unlearn.whp import read_pair_checkpoint
+    from musebench.unlearn.edit.whp import read_pair_checkpoint
 
     return read_pair_checkpoint(path, ULD_FILE, "ULD", "assistant", alpha_field="alpha")
 
@@ -76,7 +121,7 @@ def read_uld_checkpoint(path: str | Path) -> tuple[str, str, float]:
 def load_uld(path: str | Path, device: str = "cpu", dtype=None):
     """A ULD checkpoint as a ``LoadedModel`` whose ``.model`` is a ``ULDModel`` (target's tokenizer)."""
     from musebench.models.loading import LoadedModel, load_model
-    from musebench.unlearn.uld_model import ULDModel
+    from musebench.unlearn.edit.uld_model import ULDModel
 
     target_path, assistant_path, alpha = read_uld_checkpoint(path)
     target = load_model(target_path, device=device, dtype=dtype)
@@ -88,9 +133,9 @@ def load_uld(path: str | Path, device: str = "cpu", dtype=None):
 def write_assistant_start(model_dir, out: Path, layers: int | None) -> Path:
     """The untrained assistant: the target cut to its first ``layers`` decoder layers, saved once."""
     from musebench.models.loading import load_model
-    from musebench.unlearn.uld_model import truncate_layers
+    from musebench.unlearn.edit.uld_model import truncate_layers
 
-    made_from = {"model": str(model_dir), "uld_layers": layers}
+    made_from = {"model": str(model_dir), "uld_layers": layers}  # the key earlier runs wrote
     record = out / START_FILE
     if (out / "config.json").is_file() and record.is_file() and json.loads(record.read_text()) == made_from:
         return out
@@ -99,7 +144,7 @@ def write_assistant_start(model_dir, out: Path, layers: int | None) -> Path:
     keep = default_layers(total) if layers is None else layers
     if not 1 <= keep <= total:
         raise ConfigError(f"the target has {total} decoder layers; the assistant keeps 1 to {total}",
-                          field="uld_layers", value=layers)
+                          field="layers", value=layers)
     truncate_layers(loaded.model, keep)
     with atomic_directory(out) as tmp:
         loaded.model.save_pretrained(tmp, safe_serialization=True)
@@ -120,8 +165,8 @@ def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
     import time
 
     from musebench.unlearn.config import Checkpoint
-    from musebench.unlearn.edit_course import alpha_label, previous_edit_run, write_edit_run
-    from musebench.unlearn.finetuned import barrier, is_main_process
+    from musebench.unlearn.edit.course import alpha_label, previous_edit_run, write_edit_run
+    from musebench.unlearn.edit.finetune import barrier, is_main_process
     from musebench.unlearn.record import read_run
     from musebench.unlearn.training import train
 
@@ -137,9 +182,9 @@ def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
     started = time.monotonic()
     start = out_dir / ASSISTANT_START
     if is_main_process():
-        write_assistant_start(model_dir, start, config.uld_layers)
+        write_assistant_start(model_dir, start, config.layers)
     barrier()
-    assistant_config = dataclasses.replace(config, method="uld_assistant").resolved()
+    assistant_config = dataclasses.replace(config, method="uld_assistant")
     assistant_dir = out_dir / ASSISTANT_RUN
     previous = read_run(assistant_dir)
     reuse = previous is not None and previous.status == "complete" and previous.checkpoints and \
@@ -151,7 +196,7 @@ def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
     result = None
     if is_main_process():
         for alpha, ckpt in zip(config.alphas, checkpoints):
-            write_uld_checkpoint(ckpt.path, model_dir, final, alpha, config.uld_top_logit_filter)
+            write_uld_checkpoint(ckpt.path, model_dir, final, alpha, config.top_logit_filter)
         result = write_edit_run(out_dir, config, model_dir, corpus, forget_split, final, checkpoints, run.history,
                                 time.monotonic() - started)
     barrier()

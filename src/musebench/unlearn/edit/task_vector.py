@@ -138,8 +138,8 @@ def run_task_vector(model_dir, corpus, config, out_dir, forget_split: str = "for
     In a distributed run every process trains θ_ft together, then the main process edits and saves.
     """
     from musebench.console import progress_bar
-    from musebench.unlearn.edit_course import run_alpha_edit
-    from musebench.unlearn.finetuned import load_target_like, weights_dtype
+    from musebench.unlearn.edit.course import run_alpha_edit
+    from musebench.unlearn.edit.finetune import load_target_like, weights_dtype
 
     def write_alphas(ft_path, checkpoints) -> None:
         target, finetuned = load_target_like(model_dir, ft_path, device="cpu", dtype=weights_dtype(config.dtype))

@@ -4,9 +4,9 @@ Maini et al. 2024 (TOFU, arXiv 2401.06121) replace the answer to a forget questi
 prefers the refusal to the true answer with DPO (Rafailov et al. 2023, arXiv 2305.18290). MUSE's forget set
 is raw text, not question / answer pairs, so musebench makes the pair from each forget window:
 
-- prompt x = the window's first ``idk_prompt_tokens`` tokens (BOS included; at most all but the last token),
+- prompt x = the window's first ``prompt_tokens`` tokens (BOS included; at most all but the last token),
 - rejected answer y_l = the rest of the window (the text to forget),
-- chosen answer y_w = a refusal from ``idk_refusals`` (+ EOS), picked by a hash of the prompt's tokens and the
+- chosen answer y_w = a refusal from ``refusals`` (+ EOS), picked by a hash of the prompt's tokens and the
   seed, so the same window always gets the same refusal whatever the batch split or number of processes.
 
 Only forget-set text is used: the evaluation's KnowMem questions are never trained on (that would make C2
@@ -18,15 +18,75 @@ Retain terms (GDR / KLR) come from the shared trainer, as OpenUnlearning's IdkNL
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
-from musebench.errors import ConfigError
+from musebench.errors import ConfigError, DataError
 from musebench.unlearn import losses
-from musebench.unlearn.idk_options import DEFAULT_REFUSALS, read_refusals  # noqa: F401 (part of this API)
+from musebench.unlearn.config import UnlearnConfig, check_integer, check_number
 from musebench.unlearn.trainer import UnlearnTrainer
 
 IGNORE_INDEX = -100
+DEFAULT_REFUSALS = Path(__file__).with_name("idk_refusals.txt")
+
+
+def read_refusals(path: str | Path | None = None) -> list[str]:
+    """The refusal sentences of ``path`` (default: the shipped list); a missing or empty file is a DataError."""
+    path = Path(path) if path else DEFAULT_REFUSALS
+    if not path.is_file():
+        raise DataError("refusal file not found", file=path, field="refusals")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"cannot read the refusal file: {err}", file=path, field="refusals") from err
+    refusals = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not refusals:
+        raise DataError("the refusal file has no refusal (one per line; '#' lines are comments)", file=path,
+                        field="refusals")
+    return refusals
+
+
+@dataclass
+class IdkConfig(UnlearnConfig):
+    """IdkNLL / IdkDPO: the refusal answers and the prompt cut from each forget window."""
+
+    content_fields = ("refusals",)  # the stage key hashes the file's bytes
+
+    refusals: str | None = field(default=None, metadata={
+        "help": "text file of refusal answers, one per line, '#' lines skipped (default: the 40 shipped in "
+                "musebench/unlearn/methods/idk_refusals.txt)"})
+    prompt_tokens: int = field(default=32, metadata={
+        "help": "tokens of each forget window (BOS included) that form the prompt; the rest of the window is the "
+                "rejected answer"})
+
+    def __post_init__(self):
+        self.reject(check_integer(self, "prompt_tokens", 1), _refusal_problem(self.refusals))
+        super().__post_init__()
+
+
+@dataclass
+class IdkDPOConfig(IdkConfig):
+    """IdkDPO: DPO's beta 0.1."""
+
+    beta: float = field(default=0.1, metadata={"help": "inverse temperature of the DPO term"})
+
+    def __post_init__(self):
+        self.reject(check_number(self, "beta", 0, above=True))
+        super().__post_init__()
+
+
+def _refusal_problem(value):
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        return ("refusals", value, "must be a file path or unset")
+    try:
+        read_refusals(value)
+    except DataError as err:
+        return ("refusals", value, err.message)
+    return None
 
 
 def tokenize_refusals(tokenizer, refusals: list[str]) -> list[list[int]]:
@@ -83,11 +143,11 @@ class IdkTrainer(UnlearnTrainer):
                               field="method", value=config.method)
         from musebench.models.loading import padding_id
 
-        self.refusal_ids = tokenize_refusals(self.processing_class, read_refusals(config.idk_refusals))
+        self.refusal_ids = tokenize_refusals(self.processing_class, read_refusals(config.refusals))
         self.pad_id = padding_id(self.processing_class, self.accelerator.unwrap_model(self.model))
 
     def pairs(self, forget: dict) -> tuple[dict, dict]:
-        return refusal_pairs(forget, self.refusal_ids, self.unlearn_config.idk_prompt_tokens,
+        return refusal_pairs(forget, self.refusal_ids, self.unlearn_config.prompt_tokens,
                              self.unlearn_config.seed, self.pad_id)
 
     def step_normalisers(self, batch_samples, device):

@@ -34,12 +34,21 @@ from musebench.io import atomic_write_json, stable_hash
 from musebench.unlearn import training
 from musebench.models.dtypes import resolve_dtype
 from musebench.unlearn.config import recipe_fields
+from musebench.unlearn import losses
 from musebench.unlearn.record import RunRecord, read_run
+from musebench.unlearn.trainer import UnlearnTrainer
 
 logger = logging.getLogger(__name__)
 
 FINETUNED_DIR = "finetuned"
 KEY_FILE = "finetune_key.json"
+
+
+class FinetuneTrainer(UnlearnTrainer):
+    """Minimise the forget NLL L_f (the opposite of gradient ascent): θ_ft of Task Vector and WHP (MUSE-SPEC)."""
+
+    def forget_loss(self, model, forget, retain=None):
+        return losses.nll(self.logits(model, forget), forget["labels"], self.normaliser("forget", "targets"))
 
 
 def finetune_recipe(config) -> dict:
@@ -99,7 +108,7 @@ def ensure_finetuned(model_dir, corpus, config, out_dir, forget_split: str = "fo
 
     if is_main_process():
         atomic_write_json(key_file, key)
-    ft_config = dataclasses.replace(config, method="finetune").resolved()
+    ft_config = dataclasses.replace(config, method="finetune")
     run = training.train(model_dir, corpus, ft_config, ft_dir, forget_split=forget_split, resume=resume)
     if not run.checkpoints:
         raise TrainingError("fine-tuning on the forget set produced no checkpoint", file=ft_dir)
