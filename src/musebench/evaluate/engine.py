@@ -211,7 +211,7 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
         forget = [r["scores"][headline] for r in split_rows if r["split"] == "forget"]
         holdout = [r["scores"][headline] for r in split_rows if r["split"] == "holdout"]
         scores["auc"] = auc(forget, holdout)
-        ci["auc"] = bootstrap_ci(auc_by_ranks, [forget, holdout], name="auc", **boot)
+        ci["auc"] = bootstrap_ci(auc_by_ranks, [(forget,), (holdout,)], name="auc", **boot)
         privacy.update(retrain_auc=retrain_value, retrain_auc_source=retrain_source)
         if retrain_value is None:
             scores["privleak"] = None
@@ -280,7 +280,7 @@ def retrain_reference(result: EvalResult) -> MeasuredAUC | None:
 def _add_rouge_score(crit, crit_rows, scores, ci, boot) -> list[dict]:
     values = [r["scores"]["rougeL_f1"] for r in crit_rows]
     scores[crit] = reported_mean_x100(values)
-    ci[crit] = bootstrap_ci(mean_x100, [values], name=crit, batched=rows_mean_x100, **boot)
+    ci[crit] = bootstrap_ci(mean_x100, [(values,)], name=crit, batched=rows_mean_x100, **boot)
     return crit_rows
 
 

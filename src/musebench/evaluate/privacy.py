@@ -92,7 +92,7 @@ class MeasuredAUC(float):
 def privleak_ci(forget, holdout, retrain: MeasuredAUC, samples: int, seed: int) -> list[float] | None:
     """PrivLeak's 95 % CI with both models' scores resampled: the same texts drawn for both (paired) when the
     two score lists are of the same texts (same lengths), else each model's texts drawn on their own."""
-    from musebench.evaluate.bootstrap import paired_bootstrap_ci
+    from musebench.evaluate.bootstrap import bootstrap_ci
     from musebench.evaluate.metrics import auc_by_ranks, privleak
 
     if len(forget) == len(retrain.forget) and len(holdout) == len(retrain.holdout):
@@ -105,7 +105,7 @@ def privleak_ci(forget, holdout, retrain: MeasuredAUC, samples: int, seed: int) 
 
         def stat(fm, hm, fr, hr):
             return privleak(auc_by_ranks(fm, hm), auc_by_ranks(fr, hr))
-    return paired_bootstrap_ci(stat, groups, samples, seed, name="privleak")
+    return bootstrap_ci(stat, groups, samples, seed, name="privleak")
 
 
 #: C3's default tolerance band (``musebench.report.verdicts.VerdictRules.privleak_tolerance``), in PrivLeak %.
