@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.musebench-installed
 
-.PHONY: demo test test-fast docs install clean floors
+.PHONY: demo test test-fast lint docs install clean floors
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh
@@ -24,6 +24,11 @@ FAST_SKIP := tests/faults tests/unlearn/test_ddp.py tests/unlearn/test_fsdp_unle
 	tests/experiment/test_run_ranks.py tests/unlearn/test_plugin.py tests/test_cli_startup.py
 test-fast: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 -m "not slow" $(addprefix --ignore=,$(FAST_SKIP)) $(ARGS)
+
+# one style: ruff's formatter and linter ([tool.ruff] in pyproject.toml)
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
+	$(VENV)/bin/ruff check src tests benchmarks scripts
 
 # the documentation site (mkdocs.yml): built strictly, so a broken link or a page outside the nav fails
 docs: $(STAMP)

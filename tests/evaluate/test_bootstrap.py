@@ -21,8 +21,14 @@ def test_clusters_are_drawn_whole():
     values = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
     seen = set()
     for seed in range(20):
-        lo, hi = bootstrap_ci(lambda x: float(np.mean(x)), [(values,)], samples=50, seed=seed, level=0.999,
-                              clusters=[["a", "a", "a", "b", "b", "b"]])
+        lo, hi = bootstrap_ci(
+            lambda x: float(np.mean(x)),
+            [(values,)],
+            samples=50,
+            seed=seed,
+            level=0.999,
+            clusters=[["a", "a", "a", "b", "b", "b"]],
+        )
         seen |= {lo, hi}
     assert seen <= {0.0, 0.5, 1.0}  # two clusters of three: only whole-cluster means can come out
     with pytest.raises(ValueError, match="clusters"):

@@ -15,7 +15,6 @@ accelerator (``DS_ACCELERATOR=cpu``, gloo) when deepspeed is installed; CI does 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os

@@ -260,7 +260,7 @@ def forest_png(audit: dict) -> bytes | None:
             if key in a["probes"]:
                 p = a["probes"][key]
                 series.append((a["name"], p["forget"], p["forget_ci"], "#d68910"))
-        for y, (name, value, ci, color) in enumerate(series):
+        for y, (_, value, ci, color) in enumerate(series):
             if value is None:
                 continue
             err = [[value - ci[0]], [ci[1] - value]] if ci else None

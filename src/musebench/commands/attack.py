@@ -16,7 +16,6 @@ import argparse
 from pathlib import Path
 
 from musebench.commands.common import add_device, add_out, add_seed, add_threads, parse_csv, set_threads
-from musebench.errors import ModelError
 
 EXAMPLES = """examples:
   musebench attack quantize --model runs/npo/epoch-3 --data data/news-mini --scheme nf4 \\

@@ -36,9 +36,17 @@ from musebench.report.tables import (
 from musebench.report.verdicts import CRITERIA, INCONCLUSIVE, MET, NOT_MET, retrain_utility_note
 
 #: (anchor, link text) of the page's navigation bar.
-SECTIONS = (("summary", "Six-way summary"), ("results", "Results"), ("tradeoff", "Trade-off"),
-            ("privacy", "PrivLeak"), ("curves", "Per-method curves"), ("scalability", "C5"),
-            ("sustainability", "C6"), ("robustness", "C7"), ("provenance", "Provenance"))
+SECTIONS = (
+    ("summary", "Six-way summary"),
+    ("results", "Results"),
+    ("tradeoff", "Trade-off"),
+    ("privacy", "PrivLeak"),
+    ("curves", "Per-method curves"),
+    ("scalability", "C5"),
+    ("sustainability", "C6"),
+    ("robustness", "C7"),
+    ("provenance", "Provenance"),
+)
 VERDICT_CLASS = {MET: "met", NOT_MET: "not-met", INCONCLUSIVE: "inconclusive"}  # else "not-run"
 
 
@@ -130,13 +138,25 @@ def header_facts(tables: Tables) -> list[tuple[str, str]]:
 def report_page(tables: Tables, plots: Sequence[Plot], report_dir: Path, incomplete: str | None = None) -> ReportPage:
     """Everything both pages show; ``report_dir`` holds the PNGs named by ``plots``."""
     results = tables.results
-    figures = tuple(Figure(p.key, p.title, p.caption, p.filename, data_uri((report_dir / p.filename).read_bytes()))
-                    for p in plots)
+    figures = tuple(
+        Figure(p.key, p.title, p.caption, p.filename, data_uri((report_dir / p.filename).read_bytes())) for p in plots
+    )
     by_key = {f.key: f for f in figures}
-    summary = tuple((name, results.methods[name].selected,
-                     tuple(Cell(v.status, v.symbol, v.reason, VERDICT_CLASS.get(v.status, "not-run"))
-                           for v in verdicts.values()))
-                    for name, verdicts in tables.verdicts.items()) if results.methods else ()
+    summary = (
+        tuple(
+            (
+                name,
+                results.methods[name].selected,
+                tuple(
+                    Cell(v.status, v.symbol, v.reason, VERDICT_CLASS.get(v.status, "not-run"))
+                    for v in verdicts.values()
+                ),
+            )
+            for name, verdicts in tables.verdicts.items()
+        )
+        if results.methods
+        else ()
+    )
     return ReportPage(
         name=results.name,
         facts=tuple(header_facts(tables)),
@@ -146,17 +166,26 @@ def report_page(tables: Tables, plots: Sequence[Plot], report_dir: Path, incompl
         rules=tuple((f"{code} {CRITERIA[code]}", rule) for code, rule in tables.rules.describe().items()),
         retrain_note=retrain_utility_note(results, tables.rules),
         columns=tuple(COLUMNS.values()),
-        results=tuple(Line((row_label(r), *(format_cell(r.scored, k) for k in COLUMNS)), r.kind != "method")
-                      for r in tables.rows),
-        reasons=tuple(Line((name, f"{c} {CRITERIA[c]}", v.status, v.reason))
-                      for name, verdicts in tables.verdicts.items() for c, v in verdicts.items()),
-        selection=tuple(Line((name, ", ".join(c.label for c in m.checkpoints), m.selected, m.selection_reason or ""))
-                        for name, m in results.methods.items()),
+        results=tuple(
+            Line((row_label(r), *(format_cell(r.scored, k) for k in COLUMNS)), r.kind != "method") for r in tables.rows
+        ),
+        reasons=tuple(
+            Line((name, f"{c} {CRITERIA[c]}", v.status, v.reason))
+            for name, verdicts in tables.verdicts.items()
+            for c, v in verdicts.items()
+        ),
+        selection=tuple(
+            Line((name, ", ".join(c.label for c in m.checkpoints), m.selected, m.selection_reason or ""))
+            for name, m in results.methods.items()
+        ),
         figures=figures,
         follow_ups=tuple(_follow_up(tables, kind, by_key.get(kind)) for kind in FOLLOW_UPS),
         robustness=_robustness(tables, by_key.get("recovery")),
-        provenance=json.dumps({"corpus": results.corpus, "provenance": results.provenance,
-                               "timing_s": results.timing_s}, indent=2, ensure_ascii=False),
+        provenance=json.dumps(
+            {"corpus": results.corpus, "provenance": results.provenance, "timing_s": results.timing_s},
+            indent=2,
+            ensure_ascii=False,
+        ),
     )
 
 
@@ -168,8 +197,11 @@ def _follow_up(tables: Tables, kind: str, figure: Figure | None) -> FollowUp:
         kind=kind,
         heading=criterion_of(kind).heading,
         header=("method", first, "selected", *(COLUMNS[k] for k in CURVE_METRICS)),
-        lines=tuple(Line((name, x, point.selected or "", *(format_cell(point, k) for k in CURVE_METRICS)))
-                    for name, m in ran.items() for x, point in curve_rows(m, kind)),
+        lines=tuple(
+            Line((name, x, point.selected or "", *(format_cell(point, k) for k in CURVE_METRICS)))
+            for name, m in ran.items()
+            for x, point in curve_rows(m, kind)
+        ),
         skipped=tuple(n for n in methods if n not in ran) if ran else (),
         figure=figure,
     )
