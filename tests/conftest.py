@@ -43,7 +43,10 @@ SLOW = (
     # models trained, built or scored for real, many times over
     "evaluate/test_golden.py", "evaluate/test_golden_deviations.py", "models/test_build.py",
     "models/test_build_command.py", "unlearn/test_methods.py", "unlearn/test_pad_training.py",
-    "unlearn/test_npo_sam.py", "audit/test_audit_api.py", "robustness/test_attack_cli.py",
+    "unlearn/test_npo_sam.py", "audit/test_audit_api.py", "audit/test_audit_cli.py", "robustness/test_attack_cli.py",
+    "experiment/test_end_to_end.py", "experiment/test_shared_finetune.py",
+    "models/test_train.py::test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_weights",
+    "unlearn/test_wga.py::test_wga_beta_zero_first_step_is_gradient_ascent",
     # several full reports built
     "report/test_leaderboard.py", "report/test_build.py::test_a_users_own_index_html_is_never_overwritten",
     "badinput/test_bad_inputs.py::test_damaged_input_is_one_clean_error[report of",
