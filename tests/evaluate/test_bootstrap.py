@@ -52,3 +52,18 @@ def test_recovery_ratio_ci_is_the_same_bootstrap_vectorised():
     ci = bootstrap_ratio(ratio, [{"A": a, "U": u, "T": t}], samples=300, seed=1, name="q")
     loop = bootstrap_ci(lambda x, y, z: ratio(x.mean(), y.mean(), z.mean()), [(a, u, t)], 300, 1, "q")
     assert ci == [round(loop[0], 4), round(loop[1], 4)]
+
+
+def test_batched_draws_each_group_at_once():
+    """The vectorised path draws group by group (C7's ratios have always been drawn so)."""
+    import zlib
+
+    x, y = np.arange(7.0), np.arange(5.0) * 3
+
+    def diff(a, b):
+        return a.mean(axis=-1) - b.mean(axis=-1)
+
+    ci = bootstrap_ci(diff, [(x,), (y,)], samples=50, seed=2, name="d", batched=diff)
+    rng = np.random.default_rng([2, zlib.crc32(b"d")])
+    first, second = rng.integers(0, 7, (50, 7)), rng.integers(0, 5, (50, 5))
+    assert ci == list(np.percentile(diff(x[first], y[second]), [2.5, 97.5]))

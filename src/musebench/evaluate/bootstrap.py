@@ -3,9 +3,7 @@
 Each group is a tuple of aligned arrays (the same texts under one or more models) drawn with one set of row
 indices, so paired measurements stay paired; groups are drawn independently (forget and holdout texts).
 Rows may be labelled with clusters (texts of one person), which are then drawn whole. The generator is
-seeded from the seed and the score's name, so a CI does not depend on which other scores came before it,
-and the draws are made in one order (resample by resample, group by group) whichever way the statistic is
-computed.
+seeded from the seed and the score's name, so a CI does not depend on which other scores came before it.
 """
 
 from __future__ import annotations
@@ -26,7 +24,9 @@ def bootstrap_ci(statistic: Callable[..., float], groups: Sequence[Sequence[Sequ
 
     ``clusters[g]`` (optional) labels group g's rows so whole clusters are drawn. ``batched``, when given,
     computes the statistic for all resamples at once from ``[samples, n]`` arrays and must equal ``statistic``
-    row by row (the draws are the same; not with clusters, whose draws vary in length).
+    row by row; it draws each group's resamples at once, group by group, where the loop draws resample by
+    resample: the same draws for one group (numpy's generator yields the same stream either way), other draws
+    for several. Not with clusters, whose draws vary in length.
     """
     groups = [[np.asarray(a, dtype=np.float64) for a in g] for g in groups]
     if samples <= 0 or any(len(g[0]) == 0 or any(len(a) != len(g[0]) for a in g) for g in groups):
@@ -35,14 +35,15 @@ def bootstrap_ci(statistic: Callable[..., float], groups: Sequence[Sequence[Sequ
     if batched is not None and any(c is not None for c in clusters):
         raise ValueError("a batched statistic cannot be used with clusters")
     rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
-    draws = [[resample_indices(rng, len(g[0]), labels) for g, labels in zip(groups, clusters)]
-             for _ in range(samples)]
     with np.errstate(divide="ignore", invalid="ignore"):  # a ratio's undefined resamples are dropped below
-        if batched is not None:
-            stacked = [np.stack([d[i] for d in draws]) for i in range(len(groups))]
-            values = batched(*(a[idx] for g, idx in zip(groups, stacked) for a in g))
-        else:
-            values = [statistic(*(a[idx] for g, idx in zip(groups, d) for a in g)) for d in draws]
+        if batched is not None:  # each group's resamples in one draw, group by group
+            draws = [rng.integers(0, len(g[0]), (samples, len(g[0]))) for g in groups]
+            values = batched(*(a[idx] for g, idx in zip(groups, draws) for a in g))
+        else:  # resample by resample, group by group
+            values = []
+            for _ in range(samples):
+                draws = [resample_indices(rng, len(g[0]), labels) for g, labels in zip(groups, clusters)]
+                values.append(statistic(*(a[idx] for g, idx in zip(groups, draws) for a in g)))
     return percentile_interval(np.asarray(values, dtype=np.float64), level, min_finite)
 
 
