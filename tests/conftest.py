@@ -47,8 +47,10 @@ SLOW = (
     "experiment/test_end_to_end.py", "experiment/test_shared_finetune.py",
     "models/test_train.py::test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_weights",
     "unlearn/test_wga.py::test_wga_beta_zero_first_step_is_gradient_ascent",
+    "unlearn/test_resume.py::test_resume_after_interruption_matches_uninterrupted_run",
     # several full reports built
     "report/test_leaderboard.py", "report/test_build.py::test_a_users_own_index_html_is_never_overwritten",
+    "results/test_completeness.py::test_a_finished_runs_report_has_no_banner_and_exits_0",
     "badinput/test_bad_inputs.py::test_damaged_input_is_one_clean_error[report of",
 )
 
