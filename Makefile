@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.musebench-installed
 
-.PHONY: demo test test-fast docs install clean floors
+.PHONY: demo test test-fast lint docs install clean floors
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/bootstrap.sh
@@ -18,12 +18,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 $(ARGS)
 
-# the inner loop: no multi-process (DDP / FSDP / sharded / Ray / ranks), install, fault-injection or slow tests
-FAST_SKIP := tests/faults tests/unlearn/test_ddp.py tests/unlearn/test_fsdp_unlearn.py \
-	tests/unlearn/test_reference_sharding.py tests/evaluate/test_sharded.py tests/experiment/test_ray_executor.py \
-	tests/experiment/test_run_ranks.py tests/unlearn/test_plugin.py tests/test_cli_startup.py
+# the inner loop: everything but the tests marked slow (tests/conftest.py's SLOW list and @pytest.mark.slow:
+# several processes, installs, the browser, fault injection, the heaviest model builds and trainings)
 test-fast: $(STAMP)
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 -m "not slow" $(addprefix --ignore=,$(FAST_SKIP)) $(ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 -m "not slow" $(ARGS)
+
+# one style: ruff's formatter and linter ([tool.ruff] in pyproject.toml)
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
+	$(VENV)/bin/ruff check src tests benchmarks scripts
 
 # the documentation site (mkdocs.yml): built strictly, so a broken link or a page outside the nav fails
 docs: $(STAMP)

@@ -28,7 +28,7 @@ KINDS = ("top", "lazy", "typing")
 
 # The floors of docs/architecture.md. A package may import the shared modules, itself, and what its entry
 # names. ``None``: the package may import anything (the command layer on top).
-SHARED = {"musebench", "errors", "io", "console", "versions", "criteria", "schema"}
+SHARED = {"musebench", "errors", "io", "console", "versions", "criteria", "schema", "pages"}
 MAY_IMPORT: dict[str, set[str] | None] = {
     "data": set(),  # the ground floor (its shared modules too are restricted, below)
     "results": set(),  # the results.json schema: written by experiment, read by report / commands

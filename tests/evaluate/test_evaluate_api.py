@@ -67,7 +67,7 @@ def test_privleak_ci_includes_the_retrain_aucs_own_uncertainty():
     fm, hm, fr, hr = (rng.normal(0, 1, 60) for _ in range(4))
     retrain = MeasuredAUC(fr, hr)
     joint = privleak_ci(fm, hm, retrain, samples=1000, seed=0)
-    auc_ci = bootstrap_ci(auc_by_ranks, [fm, hm], samples=1000, seed=0, name="auc")
+    auc_ci = bootstrap_ci(auc_by_ranks, [(fm,), (hm,)], samples=1000, seed=0, name="auc")
     fixed = [privleak(v, float(retrain)) for v in auc_ci]
     assert joint[1] - joint[0] > 1.25 * (fixed[1] - fixed[0])
     assert joint[1] - joint[0] > 40  # about +-20 PrivLeak points or more, against C3's +-5

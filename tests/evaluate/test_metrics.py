@@ -126,14 +126,14 @@ def test_bootstrap_ci_contains_estimate_and_is_seeded():
     rng = np.random.default_rng(1)
     values = rng.uniform(0, 1, 50)
     point = mean_x100(values)
-    lo, hi = bootstrap_ci(mean_x100, [values], samples=500, seed=3, name="m")
+    lo, hi = bootstrap_ci(mean_x100, [(values,)], samples=500, seed=3, name="m")
     assert lo <= point <= hi and hi - lo > 1
-    assert bootstrap_ci(mean_x100, [values], samples=500, seed=3, name="m") == [lo, hi]
-    assert bootstrap_ci(mean_x100, [values], samples=500, seed=4, name="m") != [lo, hi]
+    assert bootstrap_ci(mean_x100, [(values,)], samples=500, seed=3, name="m") == [lo, hi]
+    assert bootstrap_ci(mean_x100, [(values,)], samples=500, seed=4, name="m") != [lo, hi]
     forget, holdout = rng.normal(0, 1, 30), rng.normal(1, 1, 30)
-    a_lo, a_hi = bootstrap_ci(auc, [forget, holdout], samples=300, seed=0, name="auc")
+    a_lo, a_hi = bootstrap_ci(auc, [(forget,), (holdout,)], samples=300, seed=0, name="auc")
     assert a_lo <= auc(forget, holdout) <= a_hi
-    assert bootstrap_ci(mean_x100, [[]], samples=10, seed=0) is None
+    assert bootstrap_ci(mean_x100, [([],)], samples=10, seed=0) is None
 
 
 def test_task_registry_metadata():
@@ -153,8 +153,8 @@ def test_task_registry_metadata():
 
 def test_batched_bootstrap_equals_the_per_resample_loop():
     values = np.random.default_rng(7).uniform(0, 1, 75)
-    loop = bootstrap_ci(mean_x100, [values], samples=400, seed=0, name="verbmem_f")
-    batched = bootstrap_ci(mean_x100, [values], samples=400, seed=0, name="verbmem_f", batched=rows_mean_x100)
+    loop = bootstrap_ci(mean_x100, [(values,)], samples=400, seed=0, name="verbmem_f")
+    batched = bootstrap_ci(mean_x100, [(values,)], samples=400, seed=0, name="verbmem_f", batched=rows_mean_x100)
     assert batched == loop  # same draws, same rounding: bit-identical percentiles
     # the draws are the historical ones: resample b takes rng.integers(0, n, n) per group, in group order
     rng = np.random.default_rng([0, __import__("zlib").crc32(b"verbmem_f")])

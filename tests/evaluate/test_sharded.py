@@ -4,30 +4,14 @@ per-example outputs identical to one process, and the same scores; the batch own
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-
-import pytest
-import torch
 
 from musebench.cli import main
 from musebench.data import save_corpus
 from musebench.evaluate.sharding import Shard
 
-pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-                                reason="torch built without gloo")
-
 ARGS = ["--verbmem-max-new-tokens", "8", "--knowmem-max-new-tokens", "4", "--privleak-max-length", "32",
         "--bootstrap-samples", "50", "--threads", "1", "--no-progress", "--batch-size", "2",
         "--metrics", "verbmem_f,knowmem_f,knowmem_r,privacy", "--retrain-auc", "0.5"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_owner_assignment_is_deterministic_and_balanced():
@@ -39,17 +23,11 @@ def test_owner_assignment_is_deterministic_and_balanced():
     assert Shard().assign([3, 2]) == [0, 0]
 
 
-def test_two_gloo_processes_write_what_one_process_writes(tiny_model_dir, tiny_corpus, tmp_path):
+def test_two_gloo_processes_write_what_one_process_writes(tiny_model_dir, tiny_corpus, tmp_path, launch_two):
     data = save_corpus(tiny_corpus, tmp_path / "corpus")
     one, two = tmp_path / "one", tmp_path / "two"
     assert main(["eval", "--model", str(tiny_model_dir), "--data", str(data), "--out", str(one), *ARGS]) == 0
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
-         "-m", "musebench.cli", "eval", "--model", str(tiny_model_dir), "--data", str(data), "--out", str(two),
-         *ARGS], env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-4000:]
+    done = launch_two(["-m", "musebench.cli", "eval", "--model", tiny_model_dir, "--data", data, "--out", two, *ARGS])
     rows_one = (one / "per_example.jsonl").read_text().splitlines()
     rows_two = (two / "per_example.jsonl").read_text().splitlines()
     assert len(rows_one) >= 12 and rows_one == rows_two  # every output, every score, bit for bit

@@ -6,7 +6,6 @@ import json
 import pytest
 
 from musebench.cli import main
-from musebench.data.layout import save_corpus
 
 EXPERIMENT = """\
 # musebench run experiment.yaml --out run
@@ -27,10 +26,8 @@ sustainability: {{methods: [ga_gdr]}}
 
 
 @pytest.mark.slow
-def test_run_command_end_to_end_then_resume_without_work(tmp_path, tiny_corpus, tiny_model_dir, capsys):
-    data = save_corpus(tiny_corpus, tmp_path / "data")
-    exp = tmp_path / "experiment.yaml"
-    exp.write_text(EXPERIMENT.format(data=data, model=tiny_model_dir))
+def test_run_command_end_to_end_then_resume_without_work(tmp_path, tiny_experiment, capsys):
+    exp = tiny_experiment(EXPERIMENT)
     out = tmp_path / "run"
     assert main(["run", str(exp), "--out", str(out), "--threads", "1"]) == 0
     printed = capsys.readouterr().out
@@ -72,12 +69,10 @@ sustainability: {{folds: [1, 2], eval_checkpoints: selection}}
 """
 
 
-def test_small_run_chains_c6_through_real_checkpoints(tmp_path, tiny_corpus, tiny_model_dir):
+def test_small_run_chains_c6_through_real_checkpoints(tmp_path, tiny_experiment):
     from musebench.unlearn import load_unlearned
 
-    data = save_corpus(tiny_corpus, tmp_path / "data")
-    exp = tmp_path / "small.yaml"
-    exp.write_text(SMALL.format(data=data, model=tiny_model_dir))
+    exp = tiny_experiment(SMALL, name="small.yaml")
     out = tmp_path / "run"
     assert main(["run", str(exp), "--out", str(out), "--threads", "1", "--no-report"]) == 0
     results = json.loads((out / "results.json").read_text())

@@ -12,7 +12,6 @@ import json
 import pytest
 
 from musebench.cli import main
-from musebench.data.layout import save_corpus
 
 EXPERIMENT = """\
 name: same
@@ -34,10 +33,9 @@ def _digest(path) -> str:
 
 
 @pytest.mark.slow
-def test_run_and_unlearn_give_the_same_weights(tmp_path, tiny_corpus, tiny_model_dir):
-    data = save_corpus(tiny_corpus, tmp_path / "data")
-    exp = tmp_path / "experiment.yaml"
-    exp.write_text(EXPERIMENT.format(data=data, model=tiny_model_dir))
+def test_run_and_unlearn_give_the_same_weights(tmp_path, tiny_experiment, tiny_model_dir):
+    exp = tiny_experiment(EXPERIMENT)
+    data = tiny_experiment.data
     assert main(["run", str(exp), "--out", str(tmp_path / "run"), "--threads", "1", "--no-report"]) == 0
     assert main(["unlearn", "--model", str(tiny_model_dir), "--data", str(data), "--method", "npo_gdr",
                  "--num_train_epochs", "2", "--per_device_train_batch_size", "2", "--max_len", "24",

@@ -24,7 +24,10 @@ def test_release_plan_counts_match_a_hand_computation():
     assert ga.steps == 10 * math.ceil(windows / 4)  # 10 epochs, batch 4 -> 1,010
     assert ga.train_tokens == ga.steps * 4 * 2048 and ga.checkpoints == 10 and ga.evaluations == 11
     npo_gdr = reqs["methods/npo_gdr"]
-    train_s = lambda r, forwards: forwards * 2 * 7e9 * r.train_tokens / 4e14
+
+    def train_s(r, forwards):
+        return forwards * 2 * 7e9 * r.train_tokens / 4e14
+
     assert npo_gdr.gpu_s - train_s(npo_gdr, 7) == pytest.approx(ga.gpu_s - train_s(ga, 3))  # same evaluations
     assert reqs["scal/npo_gdr/fold-4"].forget_tokens == pytest.approx(4 * tokens)
     assert [r.after for r in plan["requests"] if r.stage.startswith("sust/")] == \

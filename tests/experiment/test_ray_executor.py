@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from musebench.cli import main
-from musebench.data.layout import save_corpus
 
 ray = pytest.importorskip("ray")
 
@@ -51,10 +50,8 @@ def local_ray():
 
 
 def test_ray_run_matches_serial_then_a_failed_stage_is_retried_reported_and_redone(
-        tmp_path, tiny_corpus, tiny_model_dir, capsys, local_ray):
-    data = save_corpus(tiny_corpus, tmp_path / "data")
-    exp = tmp_path / "experiment.yaml"
-    exp.write_text(EXPERIMENT.format(data=data, model=tiny_model_dir, npo_lr="1.0e-3"))
+        tmp_path, tiny_experiment, capsys, local_ray):
+    exp = tiny_experiment(EXPERIMENT, npo_lr="1.0e-3")
     serial, ray_run = tmp_path / "serial", tmp_path / "ray"
     start = time.perf_counter()
     assert main(["run", str(exp), "--out", str(serial), "--threads", "1", "--no-report"]) == 0
@@ -72,7 +69,7 @@ def test_ray_run_matches_serial_then_a_failed_stage_is_retried_reported_and_redo
     assert (ray_run / "logs" / "methods__npo.log").is_file()  # each stage task logs into the run directory
 
     # npo's unlearning diverges (NaN loss -> TrainingError): retried once, reported, the other lines finish
-    exp.write_text(EXPERIMENT.format(data=data, model=tiny_model_dir, npo_lr="1.0e+30"))
+    tiny_experiment(EXPERIMENT, npo_lr="1.0e+30")
     capsys.readouterr()
     code = main(["run", str(exp), "--out", str(ray_run), "--threads", "1", "--no-report", "--executor", "ray"])
     assert code == 1
@@ -85,7 +82,7 @@ def test_ray_run_matches_serial_then_a_failed_stage_is_retried_reported_and_redo
     assert comparable(failed["methods"]["ga_gdr"]) == comparable(one["methods"]["ga_gdr"])  # the rest went on
 
     # fixed again: only npo's stages run; every other marker is left as it was
-    exp.write_text(EXPERIMENT.format(data=data, model=tiny_model_dir, npo_lr="1.0e-3"))
+    tiny_experiment(EXPERIMENT, npo_lr="1.0e-3")
     before = {p.name: p.stat().st_mtime_ns for p in (ray_run / "stages").iterdir() if "npo" not in p.name}
     assert main(["run", str(exp), "--out", str(ray_run), "--threads", "1", "--no-report", "--executor", "ray"]) == 0
     after = {p.name: p.stat().st_mtime_ns for p in (ray_run / "stages").iterdir() if "npo" not in p.name}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.experiment.conftest import TARGET, FakeBackend
 
 from musebench.data import Corpus, QAPair, VerbMemRecord
 from musebench.errors import ConfigError
 from musebench.experiment.config import parse_experiment
 from musebench.experiment.runner import run_experiment
-from tests.experiment.conftest import TARGET, FakeBackend
 
 PEOPLE = ["Ana Bel", "Cid Dor", "Eva Fon", "Gil Hart"]
 

@@ -7,16 +7,7 @@ tests/evaluate/test_sharded.py)."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
-import torch
-
-from musebench.data.layout import save_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 DDP_CPU = REPO / "configs" / "accelerate" / "ddp_cpu.yaml"
@@ -35,28 +26,11 @@ methods:
 sustainability: {{methods: [npo_gdr]}}
 """
 
-pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-                                reason="torch built without gloo")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_accelerate_launch_run_is_one_experiment_on_two_processes(tmp_path, tiny_corpus, tiny_model_dir):
-    data = save_corpus(tiny_corpus, tmp_path / "data")
-    exp = tmp_path / "experiment.yaml"
-    exp.write_text(EXPERIMENT.format(data=data, model=tiny_model_dir))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "MUSEBENCH_CACHE": str(tmp_path / "cache")}
+def test_accelerate_launch_run_is_one_experiment_on_two_processes(tmp_path, tiny_experiment, launch_two):
+    exp = tiny_experiment(EXPERIMENT)
     two = tmp_path / "two"
-    done = subprocess.run(
-        [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(DDP_CPU), "--num_processes", "2",
-         "--main_process_port", str(free_port()), "-m", "musebench.cli", "run", str(exp), "--out", str(two),
-         "--threads", "1", "--no-report"], env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-4000:]
+    done = launch_two(["-m", "musebench.cli", "run", exp, "--out", two, "--threads", "1", "--no-report"],
+                      config=DDP_CPU, env={"MUSEBENCH_CACHE": str(tmp_path / "cache")}, timeout=600)
     assert done.stdout.count("results:") == 1  # one process reported
     record = json.loads((two / "methods" / "npo_gdr" / "run.json").read_text())
     assert record["data"]["processes"] == 2 and record["data"]["distributed"] == "MULTI_CPU"

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from musebench.cli import main
-from musebench.data.layout import save_corpus
 
 EXPERIMENT = """\
 name: shared-ft
@@ -25,7 +24,7 @@ methods:
 """
 
 
-def test_task_vector_and_whp_fine_tune_once(tmp_path, tiny_corpus, tiny_model_dir, monkeypatch):
+def test_task_vector_and_whp_fine_tune_once(tmp_path, tiny_experiment, monkeypatch):
     from musebench.unlearn import training
 
     fine_tunes = []
@@ -37,9 +36,7 @@ def test_task_vector_and_whp_fine_tune_once(tmp_path, tiny_corpus, tiny_model_di
         return real(model_dir, corpus, config, out_dir, **kwargs)
 
     monkeypatch.setattr(training, "train", counting)  # ensure_finetuned's call goes through here
-    data = save_corpus(tiny_corpus, tmp_path / "data")
-    exp = tmp_path / "experiment.yaml"
-    exp.write_text(EXPERIMENT.format(data=data, model=tiny_model_dir))
+    exp = tiny_experiment(EXPERIMENT)
     out = tmp_path / "run"
     assert main(["run", str(exp), "--out", str(out), "--threads", "1", "--no-report"]) == 0
 

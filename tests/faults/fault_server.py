@@ -109,7 +109,7 @@ def main() -> int:
     while kills < plan["kills"]:
         out = plan["out_pattern"].format(chain=len(chains))
         argv = [a.replace("{out}", out) for a in plan["resume"]]
-        for step in range(plan["max_attempts_per_chain"]):
+        for _ in range(plan["max_attempts_per_chain"]):
             hook = rng.choice(sorted(counts))
             nth = rng.randint(1, counts[hook])
             rc = attempt(argv, (hook, nth), log)

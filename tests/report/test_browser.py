@@ -11,6 +11,7 @@ import os
 import shutil
 
 import pytest
+
 from report_browser import (  # scripts/report_browser.py (pytest pythonpath)
     check_page,
     find_chromium,

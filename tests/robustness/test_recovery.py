@@ -86,8 +86,10 @@ def test_noise_floor_is_two_standard_errors_of_the_per_question_gap():
 
 def test_a_gap_within_the_noise_is_too_small_to_judge():
     # 25 questions, target answers 3 (12 points), the unlearned model 2 (8 points): one answer apart
-    t = np.zeros(25); t[:3] = 100
-    u = np.zeros(25); u[:2] = 100
+    t = np.zeros(25)
+    t[:3] = 100
+    u = np.zeros(25)
+    u[:2] = 100
     out = judge("quantize", [{"A": t, "U": u, "T": t}], ("T", "U"))
     assert out["status"] == TOO_SMALL and out["value"] is None and out["ci"] is None
     assert out["gap"] == pytest.approx(4.0) and out["noise"] > 4.0
@@ -95,7 +97,9 @@ def test_a_gap_within_the_noise_is_too_small_to_judge():
 
 def test_quantize_ci_is_paired_and_contains_the_point_value():
     rng = np.random.default_rng(3)
-    t = rng.uniform(40, 100, 40); u = t * 0.2; a = u + 0.5 * (t - u)  # every question: half recovered
+    t = rng.uniform(40, 100, 40)
+    u = t * 0.2
+    a = u + 0.5 * (t - u)  # every question: half recovered
     out = judge("quantize", [{"A": a, "U": u, "T": t}], ("T", "U"))
     assert out["value"] == pytest.approx(0.5) and out["ci"] == [0.5, 0.5]  # paired: no spread at all
 
@@ -154,7 +158,8 @@ def test_summarise_keeps_a_skipped_attack_as_skipped():
 
 def test_summarise_judges_with_per_question_scores():
     n = 30
-    t = np.full(n, 60.0); u = np.zeros(n); a = np.zeros(n); a[:3] = 60.0  # 3 of 30 questions come back
+    t, u, a = np.full(n, 60.0), np.zeros(n), np.zeros(n)
+    a[:3] = 60.0  # 3 of 30 questions come back
     runs = {"target": {}, "retrain": {},
             "m": {"quantize-nf4": {"scores": {"knowmem_f": float(a.mean())}, "ci": {},
                                    "items": {"knowmem_f": a.tolist()}}}}

@@ -15,14 +15,9 @@ output directory would show here (it did: the late rank found the fresh run.json
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import torch
 from safetensors.torch import load_file
 
 from musebench.data import Corpus
@@ -35,15 +30,6 @@ DDP_CPU = REPO / "configs" / "accelerate" / "ddp_cpu.yaml"
 MAX_LEN = 16  # windows of 15 tokens after BOS
 METHODS = ("ga_gdr", "npo_gdr", "rmu", "npo_sam_gdr", "idk_nll_gdr")
 
-pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-                                reason="torch built without gloo")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def config_values(method: str, batch_size: int, grad_accum: int = 1) -> dict:
     # RMU trains only three down_proj matrices (WMDP's form): at 1e-3 its loss curve is flat to 3 decimals
@@ -51,24 +37,6 @@ def config_values(method: str, batch_size: int, grad_accum: int = 1) -> dict:
             "per_device_train_batch_size": batch_size, "gradient_accumulation_steps": grad_accum,
             "max_len": MAX_LEN, "use_cpu": True, "progress": False, "seed": 3, "save_strategy": "no",
             **({"layer": 1} if method == "rmu" else {})}
-
-
-def first_failure(stderr: str) -> str:
-    """The failing rank's own traceback, not only the launcher's summary that follows it."""
-    start = stderr.find("Traceback")
-    return stderr[start:start + 4000] if start >= 0 else stderr[-4000:]
-
-
-def launch_two(config: Path, model_dir: Path, corpus_json: Path, out: Path, runs_json: Path):
-    """``accelerate launch`` the worker on 2 CPU processes, as a user would; fails with the rank's traceback."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    done = subprocess.run(
-        [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
-         "--num_processes", "2", "--main_process_port", str(free_port()),
-         str(WORKER), str(model_dir), str(corpus_json), str(out), str(runs_json)],
-        env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, first_failure(done.stderr)
-    return done
 
 
 def step_losses(run_dir: Path) -> list[float]:
@@ -82,7 +50,7 @@ def largest_weight_difference(a: Path, b: Path) -> float:
 
 
 def test_two_gloo_processes_and_accumulation_match_one_process_on_ragged_windows(
-        tmp_path, tiny_model_dir, tiny_corpus, tiny_tokenizer):
+        tmp_path, tiny_model_dir, tiny_corpus, tiny_tokenizer, launch_two):
     forget = tiny_corpus.forget + tiny_corpus.retain1
     retain = tiny_corpus.retain2 + tiny_corpus.holdout
     forget_windows = token_windows(forget, tiny_tokenizer, MAX_LEN)
@@ -94,7 +62,7 @@ def test_two_gloo_processes_and_accumulation_match_one_process_on_ragged_windows
     runs_json = tmp_path / "runs.json"
     runs_json.write_text(json.dumps({m: config_values(m, batch_size=1) for m in METHODS}))
 
-    two = launch_two(DDP_CPU, tiny_model_dir, corpus_json, tmp_path / "two", runs_json)
+    two = launch_two([WORKER, tiny_model_dir, corpus_json, tmp_path / "two", runs_json], config=DDP_CPU)
     assert "find_unused_parameters=True was specified" not in two.stderr  # DDP's warning when nothing is unused
 
     corpus = Corpus(name="ddp", forget=forget, retain1=retain)

@@ -15,13 +15,8 @@ accelerator (``DS_ACCELERATOR=cpu``, gloo) when deepspeed is installed; CI does 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -34,16 +29,6 @@ from musebench.unlearn.data import token_windows
 
 WORKER = Path(__file__).with_name("fsdp_unlearn_worker.py")
 MAX_LEN = 16
-
-pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-                                reason="torch built without gloo")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def worker_module():
     spec = importlib.util.spec_from_file_location("fsdp_unlearn_worker", WORKER)
@@ -103,22 +88,15 @@ HAS_DEEPSPEED = importlib.util.find_spec("deepspeed") is not None
 
 @pytest.mark.parametrize("kind", ["fsdp1", "fsdp2", pytest.param("zero3", marks=pytest.mark.skipif(
     not HAS_DEEPSPEED, reason="deepspeed is not installed (pip install 'musebench[zero3]')"))])
-def test_npo_klr_sharded_on_two_cpu_processes_matches_one_process(kind, one_process, tiny_model_dir, tmp_path):
+def test_npo_klr_sharded_on_two_cpu_processes_matches_one_process(kind, one_process, tiny_model_dir, tmp_path,
+                                                                 launch_two):
     corpus_json, one = one_process
     config = tmp_path / f"{kind}_cpu.yaml"
     config.write_text(launch_config(kind))
     runs_json = tmp_path / "runs.json"
     runs_json.write_text(json.dumps({"npo_klr": config_values(batch_size=1)}))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "DS_ACCELERATOR": "cpu"}
-    done = subprocess.run(
-        [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config), "--num_processes", "2",
-         "--main_process_port", str(free_port()), str(WORKER), str(tiny_model_dir), str(corpus_json),
-         str(tmp_path / "two"), str(runs_json)],
-        env=env, capture_output=True, text=True, timeout=300, check=False)
-    (tmp_path / "launch.log").write_text(done.stderr)
-    start = done.stderr.find("Traceback")
-    assert done.returncode == 0, done.stderr[start:][-6000:] if start >= 0 else done.stderr[-6000:]
+    launch_two([WORKER, tiny_model_dir, corpus_json, tmp_path / "two", runs_json], config=config,
+               env={"DS_ACCELERATOR": "cpu"})
 
     two = tmp_path / "two" / "npo_klr"
     record = json.loads((two / "run.json").read_text())["data"]

@@ -8,36 +8,18 @@ translation (no optimizer, numbers for ``auto``, ZeRO-3 kept, lower stages -> 0)
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import torch
 
 from musebench.unlearn.reference import deepspeed_config_for_reference
 
 WORKER = Path(__file__).with_name("fsdp_reference_worker.py")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-                    reason="torch built without gloo")
-def test_fsdp2_reference_is_sharded_and_every_rank_gets_rank_0_weights(tiny_model_dir, tmp_path):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-                           str(free_port()), str(WORKER), str(tiny_model_dir), str(tmp_path)],
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-4000:]
+def test_fsdp2_reference_is_sharded_and_every_rank_gets_rank_0_weights(tiny_model_dir, tmp_path, launch_two):
+    launch_two([WORKER, tiny_model_dir, tmp_path])
     r0, r1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     assert r0["max_diff"] == 0.0  # the wrapped reference computes what the plain model computes
     assert r1["logits"] == r0["logits"]  # rank 1 (zeroed before wrapping) now holds rank 0's weights

@@ -314,7 +314,7 @@ def save_audit(audit: dict, rows: list[dict], out: Path) -> Path:
     """``write_audit`` into a directory the caller has claimed (``claim_out``)."""
     import json
 
-    from musebench.audit.render import render_html, render_markdown
+    from musebench.audit.render import audit_page, render_html, render_markdown
     from musebench.io import atomic_directory, kept_entries
 
     audit = dict(audit)
@@ -326,8 +326,9 @@ def save_audit(audit: dict, rows: list[dict], out: Path) -> Path:
         (tmp / "outputs.jsonl").write_text(
             "".join(json.dumps(r, ensure_ascii=False, default=float) + "\n" for r in rows), encoding="utf-8"
         )
-        (tmp / "audit.md").write_text(render_markdown(audit), encoding="utf-8")
-        (tmp / "audit.html").write_text(render_html(audit), encoding="utf-8")
+        page = audit_page(audit)  # built once, rendered twice
+        (tmp / "audit.md").write_text(render_markdown(page), encoding="utf-8")
+        (tmp / "audit.html").write_text(render_html(page), encoding="utf-8")
         (tmp / "audit.json").write_text(
             json.dumps(audit, indent=2, ensure_ascii=False, default=float) + "\n", encoding="utf-8"
         )

@@ -7,12 +7,10 @@ probes were chosen, and the command that reproduces the audit.
 
 from __future__ import annotations
 
-import base64
 import io
-from html import escape
-from importlib import resources
 
 from musebench.audit.verdict import FAMILY
+from musebench.pages import Line, data_uri, render
 
 STATUS = {
     "leak": "LEAK",
@@ -37,7 +35,6 @@ HOW_TO_READ = (
     "a leak: give --reference to take that out. Miss rates for partly unlearned models and the simulation "
     "are in benchmarks/audit_validation.md."
 )
-CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
 def _num(v, unit: str | None = None) -> str:
@@ -173,69 +170,43 @@ def document_rows(audit: dict) -> list[dict]:
     return out
 
 
-def _md_table(header, rows) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
-    return "\n".join(lines)
+def audit_page(audit: dict) -> dict:
+    """Everything both pages show, built once; the templates only lay it out."""
+    png = forest_png(audit)
+    return {
+        "title": f"Takedown audit: {audit['models']['model']['source']}",
+        "verdict": audit["verdict"],
+        "verdict_text": audit["verdict_text"],
+        "rule": audit["rule"],
+        "never_seen_level": audit["never_seen_level"],
+        "how_to_read": HOW_TO_READ,
+        "probes": _table(probe_table(audit)),
+        "change": _table(change_table(audit)),
+        "attacks": _table(attack_table(audit)),
+        "suite": _table(suite_table(audit)),
+        "figure": data_uri(png) if png else None,
+        "documents": document_rows(audit),
+        "choices": _choices_lines(audit),
+        "reproduce": audit.get("reproduce") or "(run through the Python API)",
+        "wall_s": audit["timing_s"]["total"],
+    }
 
 
-def render_markdown(audit: dict) -> str:
-    parts = [
-        f"# Takedown audit: {audit['models']['model']['source']}",
-        "",
-        f"**Verdict: {audit['verdict_text']}.**",
-        "",
-        f"Rule: {audit['rule']}",
-        "",
-        f"Never-seen level: {audit['never_seen_level']}.",
-        "",
-        HOW_TO_READ,
-        "",
-        "## Probes",
-        "",
-        _md_table(*probe_table(audit)),
-    ]
-    for title, table in (
-        ("Before / after unlearning (--original)", change_table(audit)),
-        ("Attacks (the same probes on attacked copies)", attack_table(audit)),
-        ("Membership attacks", suite_table(audit)),
-    ):
-        if table:
-            parts += ["", f"## {title}", "", _md_table(*table)]
-    docs = document_rows(audit)
-    if docs:
-        parts += ["", "## Documents that leak most", ""]
-        for d in docs:
-            parts.append(f"- **forget document {d['doc']}** (excess ROUGE-L {d['excess']:+.1f} points)")
-            if d["verbatim"]:
-                v = d["verbatim"]
-                tag = "exact" if v["exact"] else "ROUGE-L {:.1f}".format(v["rougeL"])
-                parts.append(
-                    f"  - verbatim ({tag}): "
-                    f"prompt “…{v['prompt']}” → model “{v['output']}” (document: “{v['reference']}”)"
-                )
-            if d["knowledge"]:
-                k = d["knowledge"]
-                parts.append(
-                    f"  - cloze: “{k['prompt']}” → model “{k['output']}” (document: “{k['reference']}”"
-                    f"{', exact' if k['exact'] else ''})"
-                )
-    parts += [
-        "",
-        "## How the probes were chosen",
-        "",
-        *_choices_lines(audit),
-        "",
-        "## Reproduce",
-        "",
-        "```bash",
-        audit.get("reproduce") or "(run through the Python API)",
-        "```",
-        "",
-        f"Wall time {audit['timing_s']['total']:.1f} s; settings and fingerprints are in audit.json.",
-        "",
-    ]
-    return "\n".join(parts)
+def _table(table: tuple[list[str], list[list[str]]] | None) -> dict | None:
+    if table is None:
+        return None
+    header, rows = table
+    return {"header": header, "lines": [Line(tuple(r)) for r in rows]}
+
+
+def render_markdown(page: dict) -> str:
+    """``audit.md`` from ``audit_page(audit)``."""
+    return render("audit.md", page=page)
+
+
+def render_html(page: dict) -> str:
+    """``audit.html`` from ``audit_page(audit)``: the report's stylesheet and Content-Security-Policy."""
+    return render("audit.html", page=page, incomplete=None)
 
 
 def _choices_lines(audit: dict) -> list[str]:
@@ -243,24 +214,24 @@ def _choices_lines(audit: dict) -> list[str]:
     lines = []
     for role, r in c["roles"].items():
         lines.append(
-            f"- {role}: {r['documents']} documents from `{r['source']}` (fingerprint {r['fingerprint']}); "
+            f"{role}: {r['documents']} documents from `{r['source']}` (fingerprint {r['fingerprint']}); "
             f"{r['verbatim_probes']} verbatim probes over {r['documents_with_verbatim']} documents, "
             f"{r['cloze_probes']} cloze probes over {r['documents_with_cloze']} documents "
             f"({', '.join(f'{n} {k}' for k, n in r['cloze_kinds'].items()) or 'none'})"
         )
     v, k, m = c["verbatim"], c["knowledge"], c["membership"]
     lines.append(
-        f"- verbatim: {v['prefix_tokens']}-token prefix (at least {v['min_prefix_tokens']}) → greedy "
+        f"verbatim: {v['prefix_tokens']}-token prefix (at least {v['min_prefix_tokens']}) → greedy "
         f"{v['continuation_tokens']}-token continuation, up to {v['chunks_per_doc']} chunks per document; "
         f"exact = {v['exact']}"
     )
     lines.append(
-        f"- knowledge: {k['spans']}; up to {k['cloze_per_doc']} sentences per document; "
+        f"knowledge: {k['spans']}; up to {k['cloze_per_doc']} sentences per document; "
         f"{len(k['shots'])} shots from the {k['shots_from']} documents: "
         + "; ".join(f"“{s['masked']}” → “{s['answer']}”" for s in k["shots"])
     )
     lines.append(
-        f"- membership: {m['text']}, up to {m['max_length']} tokens, headline attack {m['headline']}"
+        f"membership: {m['text']}, up to {m['max_length']} tokens, headline attack {m['headline']}"
     )
     return lines
 
@@ -289,7 +260,7 @@ def forest_png(audit: dict) -> bytes | None:
             if key in a["probes"]:
                 p = a["probes"][key]
                 series.append((a["name"], p["forget"], p["forget_ci"], "#d68910"))
-        for y, (name, value, ci, color) in enumerate(series):
+        for y, (_, value, ci, color) in enumerate(series):
             if value is None:
                 continue
             err = [[value - ci[0]], [ci[1] - value]] if ci else None
@@ -306,88 +277,3 @@ def forest_png(audit: dict) -> bytes | None:
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     return buf.getvalue()
-
-
-def _html_table(header, rows, status_col: int | None = None) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = ""
-    for r in rows:
-        cells = ""
-        for i, c in enumerate(r):
-            cls = ' class="fail"' if status_col == i and c == "LEAK" else ""
-            cells += f"<td{cls}>{escape(c)}</td>"
-        body += f"<tr>{cells}</tr>"
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def render_html(audit: dict) -> str:
-    css = resources.files("musebench.report").joinpath("templates/style.css").read_text(encoding="utf-8")
-    leak = audit["verdict"] == "leak"
-    color = "#c0392b" if leak else "#1e8449" if audit["verdict"] == "indistinguishable" else "#b9770e"
-    png = forest_png(audit)
-    figure = (
-        (
-            f'<figure><img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
-            'alt="forget vs never-seen level per probe"><figcaption>Forget level (blue; red when it leaks) '
-            "against the never-seen level (grey), with 95% CIs.</figcaption></figure>"
-        )
-        if png
-        else ""
-    )
-    sections = [
-        f'<div class="verdict" style="border-left:8px solid {color};padding:0.6em 1em;'
-        f'background:#f8f9f9"><h2 style="margin:0;color:{color}">{escape(audit["verdict_text"])}</h2>'
-        f"<p>{escape(audit['rule'])}</p><p>Never-seen level: {escape(audit['never_seen_level'])}.</p>"
-        f'<p class="note">{escape(HOW_TO_READ)}</p></div>',
-        "<h2>Probes</h2>",
-        _html_table(*probe_table(audit), status_col=7),
-        figure,
-    ]
-    for title, table in (
-        ("Before / after unlearning", change_table(audit)),
-        ("Attacks: the same probes on attacked copies", attack_table(audit)),
-    ):
-        if table:
-            sections += [f"<h2>{escape(title)}</h2>", _html_table(*table)]
-    suite = suite_table(audit)
-    if suite:
-        sections.append(
-            f"<details><summary>Every membership attack (AUC, forget vs holdout)</summary>"
-            f"{_html_table(*suite)}</details>"
-        )
-    docs = document_rows(audit)
-    if docs:
-        items = ""
-        for d in docs:
-            items += f"<li><strong>forget document {d['doc']}</strong> (excess ROUGE-L {d['excess']:+.1f})"
-            if d["verbatim"]:
-                v = d["verbatim"]
-                tag = "exact" if v["exact"] else f"ROUGE-L {v['rougeL']:.1f}"
-                items += (
-                    f"<br>verbatim ({tag}): prompt “…{escape(v['prompt'])}” → model "
-                    f"<q>{escape(v['output'])}</q>; document <q>{escape(v['reference'])}</q>"
-                )
-            if d["knowledge"]:
-                k = d["knowledge"]
-                items += (
-                    f"<br>cloze: “{escape(k['prompt'])}” → model <q>{escape(k['output'])}</q>; document "
-                    f"<q>{escape(k['reference'])}</q>{' (exact)' if k['exact'] else ''}"
-                )
-            items += "</li>"
-        sections += ["<h2>Documents that leak most</h2>", f"<ol>{items}</ol>"]
-    choices = "".join(f"<li>{escape(line[2:])}</li>" for line in _choices_lines(audit))
-    sections += [
-        "<h2>How the probes were chosen</h2>",
-        f"<ul>{choices}</ul>",
-        "<h2>Reproduce</h2>",
-        f'<pre style="white-space:pre-wrap;word-break:break-all">'
-        f"{escape(audit.get('reproduce') or '(run through the Python API)')}</pre>",
-        f"<p>Wall time {audit['timing_s']['total']:.1f} s. Settings, fingerprints and package versions are "
-        "in audit.json; every probe is in probes.jsonl and every answer in outputs.jsonl.</p>",
-    ]
-    title = f"Takedown audit: {audit['models']['model']['source']}"
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}"><title>{escape(title)}</title>'
-        f"<style>{css}</style></head><body><main><h1>{escape(title)}</h1>{''.join(sections)}</main></body></html>\n"
-    )

@@ -34,7 +34,7 @@ import numpy as np
 from musebench.audit.measure import Measurement, headline_attack
 from musebench.audit.settings import AuditSettings
 from musebench.audit.stats import Side, TestResult, holm, paired, two_sample, units_needed
-from musebench.evaluate.bootstrap import paired_bootstrap_ci
+from musebench.evaluate.bootstrap import bootstrap_ci
 from musebench.evaluate.metrics import auc, auc_by_ranks
 
 RULE = (
@@ -102,9 +102,8 @@ def bootstrap(
 
     Aligned arrays (the same documents under two models) keep their pairing; groups are resampled
     independently. Seeded by ``seed`` and ``name`` so a CI does not depend on what was computed before it.
-    The evaluation's paired bootstrap does the work (one implementation for both).
     """
-    return paired_bootstrap_ci(stat, groups, samples, seed, name)
+    return bootstrap_ci(stat, groups, samples, seed, name)
 
 
 def _mean(a) -> float:

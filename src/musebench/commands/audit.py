@@ -194,7 +194,7 @@ def _audit(args, settings, forget, holdout, attacks, device, dtype, out: Path) -
     )
     save_audit(audit, rows, out)
     Console().print(f"[bold]{audit['verdict_text']}[/bold]")
-    for key, s in audit["probes"].items():
+    for s in audit["probes"].values():
         console.print(
             f"  {s['label']}: forget {s['forget']:.3g} vs never seen {s['unseen']:.3g} -> "
             f"{s['status'].replace('_', ' ')}"

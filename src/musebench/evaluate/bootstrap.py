@@ -1,8 +1,9 @@
-"""Percentile bootstrap 95% confidence intervals, deterministic for a seed.
+"""One percentile bootstrap for every confidence interval (evaluation, PrivLeak, C7 ratios, the audit).
 
-Each group (e.g. forget and holdout scores of an AUC) is resampled with replacement independently, the
-statistic recomputed, and the 2.5th / 97.5th percentiles reported. The generator is seeded from the seed
-and the score's name, so a CI does not depend on which other scores were computed before it.
+Each group is a tuple of aligned arrays (the same texts under one or more models) drawn with one set of row
+indices, so paired measurements stay paired; groups are drawn independently (forget and holdout texts).
+Rows may be labelled with clusters (texts of one person), which are then drawn whole. The generator is
+seeded from the seed and the score's name, so a CI does not depend on which other scores came before it.
 """
 
 from __future__ import annotations
@@ -13,28 +14,37 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 
-def bootstrap_ci(statistic: Callable[..., float], groups: Sequence[Sequence[float]], samples: int, seed: int,
-                 name: str = "", level: float = 0.95,
-                 batched: Callable[..., np.ndarray] | None = None) -> list[float] | None:
-    """``[lo, hi]`` of ``statistic(*resampled_groups)``; None when there is nothing to resample.
+def bootstrap_ci(statistic: Callable[..., float], groups: Sequence[Sequence[Sequence[float]]], samples: int,
+                 seed: int, name: str = "", level: float = 0.95,
+                 clusters: Sequence[Sequence | None] | None = None,
+                 batched: Callable[..., np.ndarray] | None = None, min_finite: int = 1) -> list[float] | None:
+    """``[lo, hi]``: the central ``level`` percentile interval of ``statistic(*arrays)`` over ``samples``
+    resamples, ``arrays`` being every group's arrays in order; None when there is nothing to resample or
+    fewer than ``min_finite`` resamples give a finite value.
 
-    ``batched``, when given, computes the same statistic for all resamples at once from ``[samples, n]``
-    arrays (one per group) and must equal ``statistic`` row by row; the draws are the same either way.
+    ``clusters[g]`` (optional) labels group g's rows so whole clusters are drawn. ``batched``, when given,
+    computes the statistic for all resamples at once from ``[samples, n]`` arrays and must equal ``statistic``
+    row by row; it draws each group's resamples at once, group by group, where the loop draws resample by
+    resample: the same draws for one group (numpy's generator yields the same stream either way), other draws
+    for several. Not with clusters, whose draws vary in length.
     """
-    arrays = [np.asarray(g, dtype=np.float64) for g in groups]
-    if samples <= 0 or any(len(a) == 0 for a in arrays):
+    groups = [[np.asarray(a, dtype=np.float64) for a in g] for g in groups]
+    if samples <= 0 or any(len(g[0]) == 0 or any(len(a) != len(g[0]) for a in g) for g in groups):
         return None
+    clusters = list(clusters) if clusters is not None else [None] * len(groups)
+    if batched is not None and any(c is not None for c in clusters):
+        raise ValueError("a batched statistic cannot be used with clusters")
     rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
-    draws = [np.empty((samples, len(a)), dtype=np.int64) for a in arrays]
-    for b in range(samples):  # group by group within a resample: the order the draws always had
-        for a, d in zip(arrays, draws):
-            d[b] = rng.integers(0, len(a), len(a))
-    if batched is not None:
-        values = np.asarray(batched(*(a[d] for a, d in zip(arrays, draws))), dtype=np.float64)
-    else:
-        values = np.array([statistic(*(a[d[b]] for a, d in zip(arrays, draws))) for b in range(samples)],
-                          dtype=np.float64)
-    return percentile_interval(values, level)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a ratio's undefined resamples are dropped below
+        if batched is not None:  # each group's resamples in one draw, group by group
+            draws = [rng.integers(0, len(g[0]), (samples, len(g[0]))) for g in groups]
+            values = batched(*(a[idx] for g, idx in zip(groups, draws) for a in g))
+        else:  # resample by resample, group by group
+            values = []
+            for _ in range(samples):
+                draws = [resample_indices(rng, len(g[0]), labels) for g, labels in zip(groups, clusters)]
+                values.append(statistic(*(a[idx] for g, idx in zip(groups, draws) for a in g)))
+    return percentile_interval(np.asarray(values, dtype=np.float64), level, min_finite)
 
 
 def resample_indices(rng: np.random.Generator, n: int, clusters: Sequence | None = None) -> np.ndarray:
@@ -54,31 +64,11 @@ def resample_indices(rng: np.random.Generator, n: int, clusters: Sequence | None
     return np.concatenate([np.asarray(units[u], dtype=np.int64) for u in picked])
 
 
-def paired_bootstrap_ci(statistic: Callable[..., float], groups: Sequence[Sequence[Sequence[float]]],
-                        samples: int, seed: int, name: str = "", level: float = 0.95,
-                        clusters: Sequence[Sequence | None] | None = None) -> list[float] | None:
-    """``[lo, hi]`` of ``statistic(*arrays)``: each group is a tuple of aligned arrays (the same texts under
-    two models) drawn with one set of indices; groups are drawn independently; ``clusters[g]`` (optional)
-    labels group g's rows so that whole clusters are drawn. Seeded by ``seed`` and ``name``."""
-    groups = [[np.asarray(a, dtype=np.float64) for a in g] for g in groups]
-    if samples <= 0 or any(len(g[0]) == 0 or any(len(a) != len(g[0]) for a in g) for g in groups):
-        return None
-    clusters = list(clusters) if clusters is not None else [None] * len(groups)
-    rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
-    values = np.empty(samples, dtype=np.float64)
-    for b in range(samples):
-        args = []
-        for g, labels in zip(groups, clusters):
-            idx = resample_indices(rng, len(g[0]), labels)
-            args += [a[idx] for a in g]
-        values[b] = statistic(*args)
-    return percentile_interval(values, level)
-
-
-def percentile_interval(values: np.ndarray, level: float) -> list[float] | None:
-    """``[lo, hi]``: the central ``level`` percentile interval of the finite bootstrap values (None if none)."""
+def percentile_interval(values: np.ndarray, level: float, min_finite: int = 1) -> list[float] | None:
+    """``[lo, hi]``: the central ``level`` percentile interval of the finite values (None if fewer than
+    ``min_finite`` of them)."""
     values = values[np.isfinite(values)]
-    if len(values) == 0:
+    if len(values) < max(min_finite, 1):
         return None
     tail = (1 - level) / 2 * 100
     lo, hi = np.percentile(values, [tail, 100 - tail])

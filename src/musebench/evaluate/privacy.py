@@ -101,7 +101,7 @@ class MeasuredAUC(float):
 def privleak_ci(forget, holdout, retrain: MeasuredAUC, samples: int, seed: int) -> list[float] | None:
     """PrivLeak's 95 % CI with both models' scores resampled: the same texts drawn for both (paired) when the
     two score lists are of the same texts (same lengths), else each model's texts drawn on their own."""
-    from musebench.evaluate.bootstrap import paired_bootstrap_ci
+    from musebench.evaluate.bootstrap import bootstrap_ci
     from musebench.evaluate.metrics import auc_by_ranks, privleak
 
     if len(forget) == len(retrain.forget) and len(holdout) == len(retrain.holdout):
@@ -114,7 +114,7 @@ def privleak_ci(forget, holdout, retrain: MeasuredAUC, samples: int, seed: int) 
 
         def stat(fm, hm, fr, hr):
             return privleak(auc_by_ranks(fm, hm), auc_by_ranks(fr, hr))
-    return paired_bootstrap_ci(stat, groups, samples, seed, name="privleak")
+    return bootstrap_ci(stat, groups, samples, seed, name="privleak")
 
 
 #: C3's default tolerance band (``musebench.report.verdicts.VerdictRules.privleak_tolerance``), in PrivLeak %.
@@ -223,7 +223,7 @@ class PrivLeak(Task):
         holdout = [s[headline] for s in by_split["holdout"]]
         scores, ci, boot, retrain = ctx.scores, ctx.ci, ctx.boot, ctx.retrain_auc
         scores["auc"] = auc(forget, holdout)
-        ci["auc"] = bootstrap_ci(auc_by_ranks, [forget, holdout], name="auc", **boot)
+        ci["auc"] = bootstrap_ci(auc_by_ranks, [(forget,), (holdout,)], name="auc", **boot)
         ctx.privacy.update(retrain_auc=retrain, retrain_auc_source=ctx.retrain_source)
         if retrain is None:
             scores["privleak"] = None

@@ -164,7 +164,7 @@ class RougeTask(Task):
     def score(self, ctx: EvalContext, rows: list[dict]) -> None:
         values = [r["scores"]["rougeL_f1"] for r in rows]
         ctx.scores[self.name] = reported_mean_x100(values)
-        ctx.ci[self.name] = bootstrap_ci(mean_x100, [values], name=self.name, batched=rows_mean_x100, **ctx.boot)
+        ctx.ci[self.name] = bootstrap_ci(mean_x100, [(values,)], name=self.name, batched=rows_mean_x100, **ctx.boot)
 
 
 class VerbMem(RougeTask):

@@ -17,13 +17,12 @@ from musebench.io import (
     output_dir,
 )
 from musebench.report.export import table_csv, table_json
-from musebench.report.html import render_html
-from musebench.report.markdown import render_markdown
+from musebench.report.page import render_html, render_markdown, report_page
 from musebench.report.plots import render_plots
 from musebench.report.tables import build_tables
 from musebench.report.verdicts import VerdictRules
 from musebench.results import load_results
-from musebench.results.completeness import Incomplete, completeness
+from musebench.results.completeness import completeness
 
 REPORT_FILES = ("index.html", "results.md", "results.csv", "results.json", "plots")
 KIND = "report"  # the kind its directory is marked with (musebench.io.KINDS)
@@ -44,28 +43,16 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None,
     incomplete = completeness(results)  # a run in progress or interrupted says so at the top of every page
     with output_dir(out, kind=KIND, writes=REPORT_FILES, force=force), atomic_directory(out, keep=kept_entries(out)) as tmp:
         plots = render_plots(tables, tmp)
-        markdown, html, table = render_markdown(tables, plots), render_html(tables, plots, tmp), table_json(tables, plots)
+        page = report_page(tables, plots, tmp, incomplete.line() if incomplete is not None else None)
+        table = table_json(tables, plots)
         if incomplete is not None:
-            markdown, html, table = _incomplete_banner(incomplete, markdown, html, table)
-        atomic_write_text(tmp / "results.md", markdown)
+            table = {"incomplete": incomplete.to_dict(), **table}
+        atomic_write_text(tmp / "results.md", render_markdown(page))
         atomic_write_text(tmp / "results.csv", table_csv(tables))
         atomic_write_json(tmp / "results.json", table)
-        atomic_write_text(tmp / "index.html", html)
+        atomic_write_text(tmp / "index.html", render_html(page))
         _make_readable(tmp)
     return out / "index.html"
-
-
-def _incomplete_banner(incomplete: Incomplete, markdown: str, html: str, table):
-    """The incomplete-run line at the top of the Markdown and HTML pages and in the table data."""
-    from html import escape
-
-    title, _, rest = markdown.partition("\n")
-    markdown = f"{title}\n\n> **{incomplete.line()}**\n{rest}"
-    html = html.replace("<main>\n", f'<main>\n<p class="note incomplete" role="alert"><strong>'
-                        f"{escape(incomplete.line())}</strong></p>\n", 1)
-    if isinstance(table, dict):
-        table = {"incomplete": incomplete.to_dict(), **table}
-    return markdown, html, table
 
 
 def _make_readable(root: Path) -> None:

@@ -12,16 +12,15 @@ mean KnowMem-r (utility), then the name.
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
 
 from musebench.errors import ConfigError
+from musebench.pages import data_uri, render
 from musebench.report.verdicts import (
     CRITERIA,
     INCONCLUSIVE,
@@ -37,7 +36,6 @@ from musebench.results import Results, load_results
 #: The scores of a selected checkpoint the board shows, with their direction.
 SCORES = {"verbmem_f": "VerbMem-f ↓", "knowmem_f": "KnowMem-f ↓", "privleak": "PrivLeak → 0",
           "knowmem_r": "KnowMem-r ↑"}
-CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
 @dataclass(frozen=True)
@@ -153,16 +151,17 @@ def build_board(runs: tuple[Run, ...], rules: VerdictRules | None = None) -> Boa
     return Board(runs, tuple(sorted(rows, key=BoardRow.sort_key)), references, rules, tuple(notes))
 
 
-def _verdict_cell(counts: Counter, runs: int) -> str:
+def _verdict_cell(counts: Counter, runs: int) -> tuple[str, str, str]:
+    """(CSS class, tooltip, text) of one criterion's cell: in how many runs it was met."""
     met, failed = counts.get(MET, 0), counts.get(NOT_MET, 0)
     judged = met + failed
     if not judged:
         state = next((s for s in (INCONCLUSIVE, NOT_JUDGED) if counts.get(s)), NOT_RUN)
         symbol = {INCONCLUSIVE: "?", NOT_JUDGED: "–"}.get(state, "not run")
-        return f'<td class="not-run" title="{escape(state)} in {runs} of {runs} runs">{symbol}</td>'
+        return "not-run", f"{state} in {runs} of {runs} runs", symbol
     css = "met" if failed == 0 else ("not-met" if met == 0 else "mixed")
     detail = ", ".join(f"{status}: {n}" for status, n in sorted(counts.items()))
-    return f'<td class="{css}" title="{escape(detail)}">{"✓" if met else "✗"} {met}/{judged}</td>'
+    return css, detail, f"{'✓' if met else '✗'} {met}/{judged}"
 
 
 def _figure(board: Board) -> str:
@@ -191,68 +190,17 @@ def _figure(board: Board) -> str:
     fig.subplots_adjust(left=0.09, right=0.97, bottom=0.12, top=0.92)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<figure id="tradeoff"><img src="data:image/png;base64,{data}" alt="forget vs utility" ' \
-           f'data-file="tradeoff"></figure>'
-
-
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 24px; color: #1d2330; }
-table { border-collapse: collapse; margin: 8px 0 20px; font-size: 0.9em; }
-th, td { border: 1px solid #d5d9e0; padding: 4px 8px; text-align: right; }
-tbody th, td.text { text-align: left; } th { font-weight: 600; }
-td { white-space: nowrap; } td.text { white-space: normal; }
-thead th { background: #eef1f6; }
-td.met { background: #dff3e3; text-align: center; } td.not-met { background: #fbe1e1; text-align: center; }
-td.mixed { background: #fff1d6; text-align: center; }
-td.not-run { background: #f1f1f1; color: #777; text-align: center; font-style: italic; }
-.note { color: #5b6270; font-size: 0.9em; } figure { margin: 0; } img { max-width: 100%; }
-"""
+    return data_uri(buf.getvalue())
 
 
 def render_board_html(board: Board, out_dir: Path) -> str:
-    head = ["#", "method", "runs", "criteria met"] + list(SCORES.values()) + list(CRITERIA) + ["selected"]
-    body = []
-    for i, row in enumerate(board.rows, 1):
-        cells = [f"<td>{i}</td>", f"<th>{escape(row.method)}</th>", f"<td>{row.runs}</td>",
-                 f"<td>{escape(row.met.text())}</td>"]
-        cells += [f"<td>{escape(row.scores[k].text(k == 'privleak'))}</td>" for k in SCORES]
-        cells += [_verdict_cell(row.verdicts[c], row.runs) for c in CRITERIA]
-        cells.append(f'<td class="text">{escape(", ".join(dict.fromkeys(row.selected)))}</td>')
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    refs = "".join(f"<tr><th>{role}</th>" + "".join(f"<td>{escape(board.references[role][k].text(k == 'privleak'))}"
-                                                   "</td>" for k in SCORES) + "</tr>" for role in board.references)
-    runs = []
-    for run in board.runs:
-        seed = run.results.provenance.get("seed")
-        link = (f'<a href="{escape(Path(os.path.relpath(run.report.resolve(), out_dir)).as_posix())}">report</a>'
-                if run.report is not None else f"no report yet: <code>musebench report {escape(str(run.path))}</code>")
-        runs.append(f'<tr><th>{escape(run.label)}</th><td class="text">{escape(run.results.name)}</td>'
-                    f"<td>{escape(str(seed) if seed is not None else '')}</td>"
-                    f'<td>{len(run.results.methods)}</td><td class="text">{link}</td></tr>')
-    rules = "".join(f"<li><strong>{c} {escape(CRITERIA[c])}</strong>: {escape(r)}.</li>"
-                    for c, r in board.rules.describe().items())
-    notes = "".join(f'<p class="note">{escape(n)}</p>' for n in board.notes)
-    table = (lambda header, rows: "<table><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header)
-             + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'
-        f"<title>musebench leaderboard: {len(board.rows)} methods over {len(board.runs)} runs</title>\n"
-        f"<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
-        f"<h1>Leaderboard: {len(board.rows)} methods over {len(board.runs)} runs</h1>\n"
-        "<p>Each method's selected checkpoint in every run: the mean ± standard deviation over the runs of each "
-        "score, and in how many runs each verdict was met (✓ k/n; amber: the runs disagree). Ranked by the mean "
-        "number of criteria met, then by mean KnowMem-r; C1-C7 are the verdicts (rules at the bottom).</p>\n"
-        f"{notes}<section id=\"ranking\"><h2>Ranking</h2>{table(head, body)}</section>\n"
-        f"<section id=\"references\"><h2>Reference models</h2>{table(['model'] + list(SCORES.values()), [refs])}"
-        "</section>\n"
-        f"<section id=\"figure\"><h2>Forget vs utility</h2>{_figure(board)}</section>\n"
-        f"<section id=\"runs\"><h2>Runs</h2>{table(['run', 'experiment', 'seed', 'methods', 'report'], runs)}"
-        "</section>\n"
-        f'<section id="rules"><h2>Verdict rules</h2><ol class="note">{rules}</ol><p class="note">– not judged: '
-        "the method forgot almost nothing in those runs; not run: no numbers for it.</p></section>\n"
-        "</main>\n</body>\n</html>\n")
+    """The page; report links are relative to ``out_dir``."""
+    runs = [{"label": run.label, "name": run.results.name, "methods": len(run.results.methods),
+             "seed": "" if run.results.provenance.get("seed") is None else str(run.results.provenance["seed"]),
+             "report": Path(os.path.relpath(run.report.resolve(), out_dir)).as_posix() if run.report else None,
+             "path": str(run.path)} for run in board.runs]
+    return render("leaderboard.html", board=board, runs=runs, scores=SCORES, criteria=CRITERIA,
+                  verdict_cell=_verdict_cell, figure=_figure(board), incomplete=None)
 
 
 def write_leaderboard(run_dirs: list[str | Path], out_dir: str | Path, rules: VerdictRules | None = None) -> Path:

@@ -190,7 +190,10 @@ def _robust(results: Results, method: str, limit: float) -> Verdict:
     from musebench.report.robustness import c7_outcome
 
     status, by = c7_outcome(judged, limit)
-    names = lambda attacks: ", ".join(map(attack_title, attacks))
+
+    def names(attacks):
+        return ", ".join(map(attack_title, attacks))
+
     unjudged = f"; could not judge {names(by['not judged'])}" if by["not judged"] else ""
     if status == NOT_MET:
         attack = max(by["not met"], key=lambda a: judged[a]["ci"][0])

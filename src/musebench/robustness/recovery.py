@@ -25,10 +25,11 @@ CI with the questions (records) resampled, the same draw for every model scored 
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+
+from musebench.evaluate.bootstrap import bootstrap_ci
 
 #: The smallest target - unlearned gap a point ratio is computed for when no per-question scores exist.
 MIN_GAP: dict[str, float] = {"verbmem_f": 1.0, "knowmem_f": 1.0, "knowmem_r": 1.0, "privleak": 1.0,
@@ -106,30 +107,21 @@ def noise_floor(target: Sequence[float], unlearned: Sequence[float], se: float =
     return float(se * np.std(t - u, ddof=1) / math.sqrt(len(t)))
 
 
-def _mean_draws(vectors: Mapping[str, Sequence[float]], samples: int, rng) -> dict[str, np.ndarray]:
-    """One draw of question indices for all ``vectors`` (same questions, paired): each vector's resampled means."""
-    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in vectors.items()}
-    n = len(next(iter(arrays.values())))
-    idx = rng.integers(0, n, (samples, n))
-    return {k: a[idx].mean(axis=1) for k, a in arrays.items()}
-
-
 def bootstrap_ratio(stat: Callable[..., np.ndarray], groups: Sequence[Mapping[str, Sequence[float]]],
                     samples: int = BOOTSTRAP_SAMPLES, seed: int = 0, name: str = "") -> list[float] | None:
-    """Percentile 95 % CI of ``stat(**means)``; within a group the vectors share one draw of questions."""
+    """Percentile 95 % CI of ``stat(**means)``; within a group the vectors share one draw of questions.
+
+    None when under half the resamples give a ratio (its denominator vanished)."""
     if any(not g or any(len(v) == 0 for v in g.values()) for g in groups):
         return None
-    rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
-    means: dict[str, np.ndarray] = {}
-    for g in groups:
-        means.update(_mean_draws(g, samples, rng))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values = np.asarray(stat(**means), dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if len(values) < samples // 2:
-        return None
-    lo, hi = np.percentile(values, [2.5, 97.5])
-    return [round(float(lo), 4), round(float(hi), 4)]
+    keys = [k for g in groups for k in g]
+
+    def means(*arrays):
+        return stat(**{k: a.mean(axis=-1) for k, a in zip(keys, arrays)})
+
+    ci = bootstrap_ci(means, [tuple(g.values()) for g in groups], samples, seed, name, batched=means,
+                      min_finite=samples // 2)
+    return [round(ci[0], 4), round(ci[1], 4)] if ci is not None else None
 
 
 def _means(groups) -> dict[str, float]:

@@ -8,13 +8,13 @@ import pytest
 
 from musebench.data import load_corpus
 from musebench.data.synthetic import generate_corpus
-from musebench.models.mini_corpus import write_mini_corpus as write_corpus
 from musebench.data.synthetic.probes import (
     forget_tags,
     paraphrase_questions,
     parse_question,
     with_paraphrases,
 )
+from musebench.models.mini_corpus import write_mini_corpus as write_corpus
 
 
 @pytest.mark.parametrize("kind", ["news-mini", "books-mini"])
