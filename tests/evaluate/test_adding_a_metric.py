@@ -66,7 +66,7 @@ class ExactAnswer(Task):
     def score(self, ctx: EvalContext, rows: list[dict]) -> None:
         values = [r["scores"]["exact"] for r in rows]
         ctx.scores[self.name] = mean_x100(values)
-        ctx.ci[self.name] = bootstrap_ci(mean_x100, [values], name=self.name, **ctx.boot)
+        ctx.ci[self.name] = bootstrap_ci(mean_x100, [(values,)], name=self.name, **ctx.boot)
 
 
 @pytest.fixture
