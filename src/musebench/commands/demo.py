@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", help="books-mini as well as news-mini")
     p.add_argument("--base", default=None, metavar="DIR_OR_HUB_NAME",
                    help="the real-small experiment instead: target and retrain fine-tuned from this pretrained "
-                        "causal LM on the tiny news world, four methods, C5/C6/C7 on NPO_GDR (about an hour "
+                        "causal LM on the tiny news world, three methods, C5/C6/C7 on NPO_GDR (about an hour "
                         "on one CPU thread)")
     p.add_argument("--out", default="musebench_out", help="output directory (default musebench_out/)")
     p.add_argument("--force", action="store_true", help="redo every stage (built models stay cached)")
