@@ -24,6 +24,7 @@ from musebench.data.files import (
     read_document_folder,
 )
 from musebench.data.layout import LAYOUT, LEGACY_NAMES, REQUIRED_PARTS
+from musebench.data.units import read_units
 from musebench.data.parts import (  # noqa: F401  (re-exported: validate and callers import them from here)
     QA_FIELDS,
     RECORD_FIELDS,
@@ -184,6 +185,10 @@ def read_directory(
             except DataError as err:
                 sink.error(err)
         setattr(corpus, f"{family}_qa", {k: v for k, v in questions.items() if v})
+    try:
+        read_units(root, corpus)
+    except DataError as err:
+        sink.error(err)
     return corpus, paths
 
 

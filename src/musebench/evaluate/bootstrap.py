@@ -15,15 +15,19 @@ import numpy as np
 
 def bootstrap_ci(statistic: Callable[..., float], groups: Sequence[Sequence[float]], samples: int, seed: int,
                  name: str = "", level: float = 0.95,
-                 batched: Callable[..., np.ndarray] | None = None) -> list[float] | None:
+                 batched: Callable[..., np.ndarray] | None = None,
+                 clusters: Sequence[Sequence | None] | None = None) -> list[float] | None:
     """``[lo, hi]`` of ``statistic(*resampled_groups)``; None when there is nothing to resample.
 
     ``batched``, when given, computes the same statistic for all resamples at once from ``[samples, n]``
     arrays (one per group) and must equal ``statistic`` row by row; the draws are the same either way.
+    ``clusters[g]`` (optional) labels group g's rows with their unit (a person): whole units are drawn.
     """
     arrays = [np.asarray(g, dtype=np.float64) for g in groups]
     if samples <= 0 or any(len(a) == 0 for a in arrays):
         return None
+    if clusters is not None and any(c is not None for c in clusters):
+        return paired_bootstrap_ci(statistic, [(a,) for a in arrays], samples, seed, name, level, clusters)
     rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
     draws = [np.empty((samples, len(a)), dtype=np.int64) for a in arrays]
     for b in range(samples):  # group by group within a resample: the order the draws always had

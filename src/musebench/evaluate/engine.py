@@ -187,13 +187,16 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
         reqs = verbmem_requests(corpus.verbmem_forget, settings)
         out = runner.generate("generate-verbmem_f", reqs)
         crit_rows = verbmem_rows(tokenizer, corpus.verbmem_forget, reqs, out, settings)
-        rows += _add_rouge_score("verbmem_f", crit_rows, scores, ci, boot)
-    for crit, qa, icl in (("knowmem_f", corpus.knowmem_forget_qa, corpus.knowmem_forget_qa_icl),
-                          ("knowmem_r", corpus.knowmem_retain_qa, corpus.knowmem_retain_qa_icl)):
+        rows += _add_rouge_score("verbmem_f", crit_rows, scores, ci, boot,
+                                 corpus.unit_labels("verbmem_forget", corpus.verbmem_forget))
+    for crit, part, icl in (("knowmem_f", "knowmem_forget_qa", corpus.knowmem_forget_qa_icl),
+                            ("knowmem_r", "knowmem_retain_qa", corpus.knowmem_retain_qa_icl)):
         if crit in selected:
+            qa = getattr(corpus, part)
             reqs = knowmem_requests(qa, icl, settings)
             out = runner.generate(f"generate-{crit}", reqs)
-            rows += _add_rouge_score(crit, knowmem_rows(crit, tokenizer, qa, reqs, out), scores, ci, boot)
+            rows += _add_rouge_score(crit, knowmem_rows(crit, tokenizer, qa, reqs, out), scores, ci, boot,
+                                     corpus.unit_labels(part, qa))
 
     privacy: dict = {}
     if "privleak" in selected or "privacy" in selected:
@@ -211,7 +214,9 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
         forget = [r["scores"][headline] for r in split_rows if r["split"] == "forget"]
         holdout = [r["scores"][headline] for r in split_rows if r["split"] == "holdout"]
         scores["auc"] = auc(forget, holdout)
-        ci["auc"] = bootstrap_ci(auc_by_ranks, [forget, holdout], name="auc", **boot)
+        # resample people when the corpus says whose text each one is (else texts)
+        units = [corpus.unit_labels("privleak_forget"), corpus.unit_labels("privleak_holdout")]
+        ci["auc"] = bootstrap_ci(auc_by_ranks, [forget, holdout], name="auc", clusters=units, **boot)
         privacy.update(retrain_auc=retrain_value, retrain_auc_source=retrain_source)
         if retrain_value is None:
             scores["privleak"] = None
@@ -221,7 +226,7 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
         else:
             scores["privleak"] = privleak(scores["auc"], retrain_value)
             if isinstance(retrain_value, MeasuredAUC):  # both AUCs uncertain: resample both models' scores
-                ci["privleak"] = privleak_ci(forget, holdout, retrain_value, **boot)
+                ci["privleak"] = privleak_ci(forget, holdout, retrain_value, clusters=units, **boot)
                 retrain_value = float(retrain_value)
             else:  # a constant: PrivLeak is an increasing affine map of the AUC, its percentiles the AUC's
                 ci["privleak"] = [privleak(v, retrain_value) for v in ci["auc"]] if ci["auc"] else None
@@ -277,10 +282,12 @@ def retrain_reference(result: EvalResult) -> MeasuredAUC | None:
     return MeasuredAUC(forget, holdout, float(result.scores["auc"]))
 
 
-def _add_rouge_score(crit, crit_rows, scores, ci, boot) -> list[dict]:
+def _add_rouge_score(crit, crit_rows, scores, ci, boot, units=None) -> list[dict]:
+    """The criterion's mean and CI; ``units`` (a person per row, when the corpus records it): whole people
+    are resampled, since questions and passages about one person are not independent."""
     values = [r["scores"]["rougeL_f1"] for r in crit_rows]
     scores[crit] = reported_mean_x100(values)
-    ci[crit] = bootstrap_ci(mean_x100, [values], name=crit, batched=rows_mean_x100, **boot)
+    ci[crit] = bootstrap_ci(mean_x100, [values], name=crit, batched=rows_mean_x100, clusters=[units], **boot)
     return crit_rows
 
 

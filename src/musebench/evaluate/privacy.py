@@ -89,23 +89,28 @@ class MeasuredAUC(float):
         return (MeasuredAUC, (self.forget, self.holdout, float(self)))
 
 
-def privleak_ci(forget, holdout, retrain: MeasuredAUC, samples: int, seed: int) -> list[float] | None:
+def privleak_ci(forget, holdout, retrain: MeasuredAUC, samples: int, seed: int,
+                clusters: list | None = None) -> list[float] | None:
     """PrivLeak's 95 % CI with both models' scores resampled: the same texts drawn for both (paired) when the
-    two score lists are of the same texts (same lengths), else each model's texts drawn on their own."""
+    two score lists are of the same texts (same lengths), else each model's texts drawn on their own.
+    ``clusters``: the unit (person) of each forget and each holdout text, or None: whole units are drawn."""
+    f_units, h_units = clusters or (None, None)
     from musebench.evaluate.bootstrap import paired_bootstrap_ci
     from musebench.evaluate.metrics import auc_by_ranks, privleak
 
     if len(forget) == len(retrain.forget) and len(holdout) == len(retrain.holdout):
         groups = [(forget, retrain.forget), (holdout, retrain.holdout)]
+        units = [f_units, h_units]
 
         def stat(fm, fr, hm, hr):
             return privleak(auc_by_ranks(fm, hm), auc_by_ranks(fr, hr))
     else:
         groups = [(forget,), (holdout,), (retrain.forget,), (retrain.holdout,)]
+        units = [f_units, h_units, None, None]
 
         def stat(fm, hm, fr, hr):
             return privleak(auc_by_ranks(fm, hm), auc_by_ranks(fr, hr))
-    return paired_bootstrap_ci(stat, groups, samples, seed, name="privleak")
+    return paired_bootstrap_ci(stat, groups, samples, seed, name="privleak", clusters=units)
 
 
 #: C3's default tolerance band (``musebench.report.verdicts.VerdictRules.privleak_tolerance``), in PrivLeak %.
