@@ -109,7 +109,7 @@ def relearn_attack(steps: int, device: str, seed: int) -> Attack:
             )
         twin = copy.deepcopy(model.model)
         with tempfile.TemporaryDirectory(prefix="musebench-audit-relearn-") as work:
-            relearn_in_memory(twin, model.tokenizer, texts, budget, device, work)
+            relearn_in_memory(twin, model.tokenizer, texts, budget, device, work, desc=f"audit/relearn:{steps}")
         return AuditModel(twin, model.tokenizer, f"{model.source} (relearned {steps} steps)")
 
     return Attack(

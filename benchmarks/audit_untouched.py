@@ -1,0 +1,109 @@
+"""Audit a pretrained model that never saw the mini world against the world's documents, over world seeds.
+
+    python benchmarks/audit_untouched.py --model MODEL_DIR --seeds 0-7 --threads 1 --out bench/audit-untouched
+
+For each seed the tiny news-mini world is generated (no model is built): its 8 forget and 8 holdout people
+and their documents. The model answers every probe once on all of them (``musebench.audit.measure``), and the
+measurement is judged three ways: the rule before issue 23 (document bootstrap, no correction), today's rule
+with every document its own unit, and today's rule with the person as the unit (what the audit does when the
+documents name their person). Which people are "forget" is a random draw of the world, so across seeds a
+model that never saw any of them must be called a leak in at most about alpha of the worlds; within one world
+the forget people may simply be easier for it (not a false alarm of the test, a property of the draw).
+Writes OUT/seed-S.json (the per-document values) and OUT/untouched.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+def _seeds(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi) + 1)) if hi else [int(x) for x in text.split(",")]
+
+
+def world_documents(seed: int):
+    """The tiny world's forget and holdout documents with their people (``DocumentSet`` with groups)."""
+    from musebench.audit.documents import DocumentSet
+    from musebench.data.synthetic.assemble import generate_world
+
+    corpus = generate_world("news-mini", "tiny", seed).corpus
+    assert set(corpus.privleak_forget) == set(corpus.forget) and set(corpus.privleak_holdout) == set(corpus.holdout)
+    forget = DocumentSet(f"news-mini tiny seed {seed} forget", tuple(corpus.privleak_forget),
+                         tuple(corpus.unit_labels("privleak_forget")))
+    holdout = DocumentSet(f"news-mini tiny seed {seed} holdout", tuple(corpus.privleak_holdout),
+                          tuple(corpus.unit_labels("privleak_holdout")))
+    return forget, holdout
+
+
+def judge(m, forget, holdout, settings, seed: int) -> dict:
+    from audit_validation import new_stats, old_verdict
+
+    from musebench.audit.verdict import calibrate, overall
+
+    out = {"before": old_verdict(m, settings.bootstrap_samples, seed)}
+    docs = {role: sorted(m.per_doc.get(role, {}).get("verbatim_rougeL", {})) for role in ("forget", "holdout")}
+    person = {"forget": tuple(forget.groups), "holdout": tuple(holdout.groups)}
+    for label, groups in (("by document", None), ("by person", person)):
+        stats = new_stats(m, groups, settings, f"seed{seed}")
+        calibrate([stats], settings)
+        out[label] = overall(stats)
+        out[f"{label} probes"] = {p: {"status": s.status, "excess": s.excess, "p_leak": s.p_leak,
+                                      "ci95": s.excess_ci} for p, s in stats.items()}
+    out["documents"] = {k: len(v) for k, v in docs.items()}
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True)
+    p.add_argument("--seeds", default="0-4")
+    p.add_argument("--samples", type=int, default=1000, help="permutations / resamples per test")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    import torch
+
+    from musebench.audit import AuditSettings
+    from musebench.audit.measure import measure
+    from musebench.audit.probes import build_probes
+    from musebench.models.loading import load_model
+
+    torch.set_num_threads(args.threads)
+    settings = AuditSettings(bootstrap_samples=args.samples)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    lm = load_model(args.model)
+    rows = []
+    for seed in _seeds(args.seeds):
+        start = time.perf_counter()
+        forget, holdout = world_documents(seed)
+        probes = build_probes(lm.tokenizer, forget, holdout, settings)
+        m = measure(lm.model, lm.tokenizer, probes, settings, label=f"seed{seed}", progress=False)
+        row = {"seed": seed, **judge(m, forget, holdout, settings, seed),
+               "seconds": round(time.perf_counter() - start, 1)}
+        (out / f"seed-{seed}.json").write_text(json.dumps({"row": row, "per_doc": m.per_doc,
+                                                           "membership": m.membership,
+                                                           "groups": [forget.groups, holdout.groups]}))
+        rows.append(row)
+        print(json.dumps({k: v for k, v in row.items() if not k.endswith("probes")}), flush=True)
+    lines = ["| world seed | before | after, by document | after, by person | membership AUC excess (by person: "
+             "p) | verbatim ROUGE-L excess (by person: p) | s |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        mp, vp = r["by person probes"].get("membership", {}), r["by person probes"].get("verbatim_rougeL", {})
+        lines.append(f"| {r['seed']} | {r['before']} | {r['by document']} | {r['by person']} | "
+                     f"{mp.get('excess') or float('nan'):+.3f} ({mp.get('p_leak') or float('nan'):.3f}) | "
+                     f"{vp.get('excess') or float('nan'):+.2f} ({vp.get('p_leak') or float('nan'):.3f}) | "
+                     f"{r['seconds']:.0f} |")
+    (out / "untouched.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
