@@ -48,7 +48,7 @@ def judge(m, forget, holdout, settings, seed: int) -> dict:
     from musebench.audit.verdict import calibrate, overall
 
     out = {"before": old_verdict(m, settings.bootstrap_samples, seed)}
-    docs = {role: sorted(m.per_doc.get(role, {}).get("verbatim_rougeL", {})) for role in ("forget", "holdout")}
+    docs = {role: sorted(m.membership.get(role, {})) for role in ("forget", "holdout")}
     person = {"forget": tuple(forget.groups), "holdout": tuple(holdout.groups)}
     for label, groups in (("by document", None), ("by person", person)):
         stats = new_stats(m, groups, settings, f"seed{seed}")
@@ -65,6 +65,7 @@ def main() -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--seeds", default="0-4")
     p.add_argument("--samples", type=int, default=1000, help="permutations / resamples per test")
+    p.add_argument("--probes", default="verbatim,knowledge,membership", help="comma list of probe families")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", required=True)
     args = p.parse_args()
@@ -76,7 +77,7 @@ def main() -> None:
     from musebench.models.loading import load_model
 
     torch.set_num_threads(args.threads)
-    settings = AuditSettings(bootstrap_samples=args.samples)
+    settings = AuditSettings(bootstrap_samples=args.samples, probes=tuple(args.probes.split(",")))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     lm = load_model(args.model)
