@@ -28,8 +28,8 @@ CRITERION_REQUIREMENTS: dict[str, tuple[str, ...]] = {
 PROBE_PARTS = ("knowmem_forget_qa_paraphrase",)
 
 #: Parts whose records may carry a unit of independence (``Corpus.units``): what the evaluation's bootstraps
-#: resample.
-UNIT_PARTS = ("verbmem_forget", "knowmem_forget_qa", "knowmem_retain_qa", "privleak_forget", "privleak_retain",
+#: and the audit (``musebench audit --units-from``) resample.
+UNIT_PARTS = ("forget", "holdout", "verbmem_forget", "knowmem_forget_qa", "knowmem_retain_qa", "privleak_forget", "privleak_retain",
               "privleak_holdout")
 
 
@@ -142,6 +142,11 @@ class Corpus:
             return None
         labels = [known.get(record_key(r)) for r in records]
         return None if any(lab is None for lab in labels) else labels
+
+    def text_units(self) -> dict[str, str]:
+        """Document or privacy text -> its unit, over every labelled part of whole texts."""
+        parts = ("forget", "holdout", "privleak_forget", "privleak_retain", "privleak_holdout")
+        return {text: unit for part in parts for text, unit in self.units.get(part, {}).items()}
 
     def fingerprint(self) -> str:
         """A content hash: the cache key of everything computed from this corpus."""
