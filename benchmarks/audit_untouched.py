@@ -42,6 +42,24 @@ def world_documents(seed: int):
     return forget, holdout
 
 
+def directory_documents(data: str):
+    """A mini corpus directory's raw forget / holdout documents with their people: from ``tags/units.json``, or
+    (a corpus written before it existed) the name each document repeats most (``First Last``)."""
+    import re
+    from collections import Counter
+
+    from musebench.audit.documents import DocumentSet, with_units
+    from musebench.data import load_corpus
+
+    corpus = load_corpus(data)
+    units = corpus.text_units()
+    if not units:
+        pattern = re.compile(r"\b([A-Z][a-z]+ [A-Z][a-z]+)\b")
+        units = {d: Counter(pattern.findall(d)).most_common(1)[0][0] for d in corpus.forget + corpus.holdout}
+    return (with_units(DocumentSet(f"{data} forget", tuple(corpus.forget)), units, data),
+            with_units(DocumentSet(f"{data} holdout", tuple(corpus.holdout)), units, data))
+
+
 def judge(m, forget, holdout, settings, seed: int) -> dict:
     from audit_validation import new_stats, old_verdict
 
@@ -64,6 +82,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True)
     p.add_argument("--seeds", default="0-4")
+    p.add_argument("--data", default=None, help="a mini corpus directory instead of generated worlds")
     p.add_argument("--samples", type=int, default=1000, help="permutations / resamples per test")
     p.add_argument("--probes", default="verbatim,knowledge,membership", help="comma list of probe families")
     p.add_argument("--threads", type=int, default=1)
@@ -82,9 +101,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     lm = load_model(args.model)
     rows = []
-    for seed in _seeds(args.seeds):
+    for seed in _seeds(args.seeds) if args.data is None else [0]:
         start = time.perf_counter()
-        forget, holdout = world_documents(seed)
+        forget, holdout = world_documents(seed) if args.data is None else directory_documents(args.data)
         probes = build_probes(lm.tokenizer, forget, holdout, settings)
         m = measure(lm.model, lm.tokenizer, probes, settings, label=f"seed{seed}", progress=False)
         row = {"seed": seed, **judge(m, forget, holdout, settings, seed),
