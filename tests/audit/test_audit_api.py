@@ -186,8 +186,7 @@ def test_a_logged_audit_prints_a_line_per_stage_and_its_loops_heartbeat(random_m
     run_audit(random_model, forget, holdout, replace(settings, probes=("verbatim", "membership")),
               attacks=parse_attacks(["relearn:2"], "cpu"), progress=True)
     lines = capsys.readouterr().err.splitlines()
-    assert any(line.startswith("audit: ") and "probes from 8 forget and 8 holdout documents" in line
-               for line in lines)
+    assert "audit: probes built from 8 forget and 8 holdout documents, resampled by document" in lines
     assert any(line.startswith("audit/model: probes answered in ") for line in lines)
     assert any(line.startswith("audit/relearn:2: 1/2 steps") for line in lines)  # the attack's training steps
     assert any(line.startswith("eval audit-verbatim-model: ") for line in lines)  # the generation loop's heartbeat

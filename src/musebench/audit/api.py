@@ -108,8 +108,9 @@ def run_audit(
     timing: dict[str, float] = {"probes": time.perf_counter() - start}
     # in a log, a line per stage (the loops inside add one every ~30 s of work: musebench.console)
     say = stage_line if progress else (lambda text: None)
-    say(f"audit: {len(probe_rows(probes))} probes from {len(forget)} forget"
-        + (f" and {len(holdout)} holdout" if holdout is not None else "") + " documents")
+    say(f"audit: probes built from {len(forget)} forget"
+        + (f" and {len(holdout)} holdout" if holdout is not None else "") + " documents, resampled by "
+        + ("unit" if forget.groups is not None else "document"))
 
     def probe(m: AuditModel, label: str, probe_set: ProbeSet = probes) -> Measurement:
         result = measure(
