@@ -73,9 +73,38 @@ def judge(m, forget, holdout, settings, seed: int) -> dict:
         calibrate([stats], settings)
         out[label] = overall(stats)
         out[f"{label} probes"] = {p: {"status": s.status, "excess": s.excess, "p_leak": s.p_leak,
-                                      "ci95": s.excess_ci} for p, s in stats.items()}
+                                      "p_below": s.p_below, "ci95": s.excess_ci} for p, s in stats.items()}
     out["documents"] = {k: len(v) for k, v in docs.items()}
     return out
+
+
+def summarize(out: Path, settings) -> list[dict]:
+    """The rows of every ``seed-*.json`` in ``out``, judged again from the stored values (``--summarize``)."""
+    from musebench.audit.documents import DocumentSet
+    from musebench.audit.measure import Measurement
+
+    rows = []
+    for path in sorted(out.glob("seed-*.json"), key=lambda q: int(q.stem[5:])):
+        saved = json.loads(path.read_text())
+        m = Measurement(per_doc={r: {p: {int(d): v for d, v in docs.items()} for p, docs in probes.items()}
+                                 for r, probes in saved["per_doc"].items()},
+                        membership={r: {int(d): v for d, v in docs.items()} for r, docs in saved["membership"].items()})
+        f, h = (DocumentSet(role, tuple(str(i) for i in range(len(g))), tuple(g))
+                for role, g in zip(("forget", "holdout"), saved["groups"]))
+        seed = saved["row"]["seed"]
+        rows.append({"seed": seed, **judge(m, f, h, settings, seed), "seconds": saved["row"]["seconds"]})
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| world | before | after, by document | after, by person | membership AUC | p by document "
+             "(higher / lower) | p by person (higher / lower) |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        d, p = r["by document probes"].get("membership", {}), r["by person probes"].get("membership", {})
+        auc = 0.5 - p["excess"] if p.get("excess") is not None else float("nan")
+        lines.append(f"| {r['seed']} | {r['before']} | {r['by document']} | {r['by person']} | {auc:.3f} | "
+                     f"{d['p_leak']:.3f} / {d['p_below']:.3f} | {p['p_leak']:.3f} / {p['p_below']:.3f} |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -87,6 +116,7 @@ def main() -> None:
     p.add_argument("--probes", default="verbatim,knowledge,membership", help="comma list of probe families")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", required=True)
+    p.add_argument("--summarize", action="store_true", help="only tabulate the seed-*.json files already in --out")
     args = p.parse_args()
     import torch
 
@@ -98,6 +128,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     settings = AuditSettings(bootstrap_samples=args.samples, probes=tuple(args.probes.split(",")))
     out = Path(args.out)
+    if args.summarize:
+        print(table(summarize(out, settings)))
+        return
     out.mkdir(parents=True, exist_ok=True)
     lm = load_model(args.model)
     rows = []
@@ -113,16 +146,8 @@ def main() -> None:
                                                            "groups": [forget.groups, holdout.groups]}))
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if not k.endswith("probes")}), flush=True)
-    lines = ["| world seed | before | after, by document | after, by person | membership AUC excess (by person: "
-             "p) | verbatim ROUGE-L excess (by person: p) | s |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        mp, vp = r["by person probes"].get("membership", {}), r["by person probes"].get("verbatim_rougeL", {})
-        lines.append(f"| {r['seed']} | {r['before']} | {r['by document']} | {r['by person']} | "
-                     f"{mp.get('excess') or float('nan'):+.3f} ({mp.get('p_leak') or float('nan'):.3f}) | "
-                     f"{vp.get('excess') or float('nan'):+.2f} ({vp.get('p_leak') or float('nan'):.3f}) | "
-                     f"{r['seconds']:.0f} |")
-    (out / "untouched.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    (out / "untouched.md").write_text(table(rows))
+    print(table(rows))
 
 
 if __name__ == "__main__":
