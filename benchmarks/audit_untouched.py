@@ -34,11 +34,19 @@ def world_documents(seed: int):
     from musebench.data.synthetic.assemble import generate_world
 
     corpus = generate_world("news-mini", "tiny", seed).corpus
-    assert set(corpus.privleak_forget) == set(corpus.forget) and set(corpus.privleak_holdout) == set(corpus.holdout)
-    forget = DocumentSet(f"news-mini tiny seed {seed} forget", tuple(corpus.privleak_forget),
-                         tuple(corpus.unit_labels("privleak_forget")))
-    holdout = DocumentSet(f"news-mini tiny seed {seed} holdout", tuple(corpus.privleak_holdout),
-                          tuple(corpus.unit_labels("privleak_holdout")))
+    assert set(corpus.privleak_forget) == set(corpus.forget) and set(corpus.privleak_holdout) == set(
+        corpus.holdout
+    )
+    forget = DocumentSet(
+        f"news-mini tiny seed {seed} forget",
+        tuple(corpus.privleak_forget),
+        tuple(corpus.unit_labels("privleak_forget")),
+    )
+    holdout = DocumentSet(
+        f"news-mini tiny seed {seed} holdout",
+        tuple(corpus.privleak_holdout),
+        tuple(corpus.unit_labels("privleak_holdout")),
+    )
     return forget, holdout
 
 
@@ -56,8 +64,10 @@ def directory_documents(data: str):
     if not units:
         pattern = re.compile(r"\b([A-Z][a-z]+ [A-Z][a-z]+)\b")
         units = {d: Counter(pattern.findall(d)).most_common(1)[0][0] for d in corpus.forget + corpus.holdout}
-    return (with_units(DocumentSet(f"{data} forget", tuple(corpus.forget)), units, data),
-            with_units(DocumentSet(f"{data} holdout", tuple(corpus.holdout)), units, data))
+    return (
+        with_units(DocumentSet(f"{data} forget", tuple(corpus.forget)), units, data),
+        with_units(DocumentSet(f"{data} holdout", tuple(corpus.holdout)), units, data),
+    )
 
 
 def judge(m, forget, holdout, settings, seed: int) -> dict:
@@ -72,8 +82,16 @@ def judge(m, forget, holdout, settings, seed: int) -> dict:
         stats = new_stats(m, groups, settings, f"seed{seed}")
         calibrate([stats], settings)
         out[label] = overall(stats)
-        out[f"{label} probes"] = {p: {"status": s.status, "excess": s.excess, "p_leak": s.p_leak,
-                                      "p_below": s.p_below, "ci95": s.excess_ci} for p, s in stats.items()}
+        out[f"{label} probes"] = {
+            p: {
+                "status": s.status,
+                "excess": s.excess,
+                "p_leak": s.p_leak,
+                "p_below": s.p_below,
+                "ci95": s.excess_ci,
+            }
+            for p, s in stats.items()
+        }
     out["documents"] = {k: len(v) for k, v in docs.items()}
     return out
 
@@ -86,24 +104,35 @@ def summarize(out: Path, settings) -> list[dict]:
     rows = []
     for path in sorted(out.glob("seed-*.json"), key=lambda q: int(q.stem[5:])):
         saved = json.loads(path.read_text())
-        m = Measurement(per_doc={r: {p: {int(d): v for d, v in docs.items()} for p, docs in probes.items()}
-                                 for r, probes in saved["per_doc"].items()},
-                        membership={r: {int(d): v for d, v in docs.items()} for r, docs in saved["membership"].items()})
-        f, h = (DocumentSet(role, tuple(str(i) for i in range(len(g))), tuple(g))
-                for role, g in zip(("forget", "holdout"), saved["groups"]))
+        m = Measurement(
+            per_doc={
+                r: {p: {int(d): v for d, v in docs.items()} for p, docs in probes.items()}
+                for r, probes in saved["per_doc"].items()
+            },
+            membership={r: {int(d): v for d, v in docs.items()} for r, docs in saved["membership"].items()},
+        )
+        f, h = (
+            DocumentSet(role, tuple(str(i) for i in range(len(g))), tuple(g))
+            for role, g in zip(("forget", "holdout"), saved["groups"])
+        )
         seed = saved["row"]["seed"]
         rows.append({"seed": seed, **judge(m, f, h, settings, seed), "seconds": saved["row"]["seconds"]})
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| world | before | after, by document | after, by person | membership AUC | p by document "
-             "(higher / lower) | p by person (higher / lower) |", "|---|---|---|---|---|---|---|"]
+    head = (
+        "| world | before | after, by document | after, by person | membership AUC | p by document "
+        "(higher / lower) | p by person (higher / lower) |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|"]
     for r in rows:
         d, p = r["by document probes"].get("membership", {}), r["by person probes"].get("membership", {})
         auc = 0.5 - p["excess"] if p.get("excess") is not None else float("nan")
-        lines.append(f"| {r['seed']} | {r['before']} | {r['by document']} | {r['by person']} | {auc:.3f} | "
-                     f"{d['p_leak']:.3f} / {d['p_below']:.3f} | {p['p_leak']:.3f} / {p['p_below']:.3f} |")
+        lines.append(
+            f"| {r['seed']} | {r['before']} | {r['by document']} | {r['by person']} | {auc:.3f} | "
+            f"{d['p_leak']:.3f} / {d['p_below']:.3f} | {p['p_leak']:.3f} / {p['p_below']:.3f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -116,7 +145,9 @@ def main() -> None:
     p.add_argument("--probes", default="verbatim,knowledge,membership", help="comma list of probe families")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", required=True)
-    p.add_argument("--summarize", action="store_true", help="only tabulate the seed-*.json files already in --out")
+    p.add_argument(
+        "--summarize", action="store_true", help="only tabulate the seed-*.json files already in --out"
+    )
     args = p.parse_args()
     import torch
 
@@ -139,11 +170,21 @@ def main() -> None:
         forget, holdout = world_documents(seed) if args.data is None else directory_documents(args.data)
         probes = build_probes(lm.tokenizer, forget, holdout, settings)
         m = measure(lm.model, lm.tokenizer, probes, settings, label=f"seed{seed}", progress=False)
-        row = {"seed": seed, **judge(m, forget, holdout, settings, seed),
-               "seconds": round(time.perf_counter() - start, 1)}
-        (out / f"seed-{seed}.json").write_text(json.dumps({"row": row, "per_doc": m.per_doc,
-                                                           "membership": m.membership,
-                                                           "groups": [forget.groups, holdout.groups]}))
+        row = {
+            "seed": seed,
+            **judge(m, forget, holdout, settings, seed),
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+        (out / f"seed-{seed}.json").write_text(
+            json.dumps(
+                {
+                    "row": row,
+                    "per_doc": m.per_doc,
+                    "membership": m.membership,
+                    "groups": [forget.groups, holdout.groups],
+                }
+            )
+        )
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if not k.endswith("probes")}), flush=True)
     (out / "untouched.md").write_text(table(rows))

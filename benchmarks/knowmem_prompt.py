@@ -33,17 +33,30 @@ def main() -> None:
     base = dict(MINI_EVAL_SETTINGS[meta["size"]]) if meta else {}
     corpus = load_corpus(args.data)
     lm = load_model(args.model)
-    print("| model | corpus | prompt ending | lone space token | KnowMem-f [95 % CI] | KnowMem-r [95 % CI] | s |")
+    print(
+        "| model | corpus | prompt ending | lone space token | KnowMem-f [95 % CI] | KnowMem-r [95 % CI] | s |"
+    )
     print("|---|---|---|---|---|---|---|")
     for ending in ("faithful", "no_trailing_space"):
         start = time.perf_counter()
-        r = evaluate(lm.model, lm.tokenizer, corpus, EvalSettings(**base, knowmem_prompt=ending),
-                     metrics=["knowmem_f", "knowmem_r"], progress=False)
-        cells = [f"{r.scores[c]:.1f} [{r.ci[c][0]:.1f}, {r.ci[c][1]:.1f}]" if r.ci.get(c) else f"{r.scores[c]:.1f}"
-                 for c in ("knowmem_f", "knowmem_r")]
-        print(f"| {args.label or args.model} | {corpus.name} | {ending} | "
-              f"{r.provenance['knowmem_prompt']['lone_space_token']} | {cells[0]} | {cells[1]} | "
-              f"{time.perf_counter() - start:.0f} |", flush=True)
+        r = evaluate(
+            lm.model,
+            lm.tokenizer,
+            corpus,
+            EvalSettings(**base, knowmem_prompt=ending),
+            metrics=["knowmem_f", "knowmem_r"],
+            progress=False,
+        )
+        cells = [
+            f"{r.scores[c]:.1f} [{r.ci[c][0]:.1f}, {r.ci[c][1]:.1f}]" if r.ci.get(c) else f"{r.scores[c]:.1f}"
+            for c in ("knowmem_f", "knowmem_r")
+        ]
+        print(
+            f"| {args.label or args.model} | {corpus.name} | {ending} | "
+            f"{r.provenance['knowmem_prompt']['lone_space_token']} | {cells[0]} | {cells[1]} | "
+            f"{time.perf_counter() - start:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

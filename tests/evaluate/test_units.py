@@ -45,8 +45,9 @@ def test_privleak_ci_resamples_people_on_both_sides_and_both_models():
     by_person = privleak_ci(fm, hm, retrain, samples=1000, seed=0, clusters=[list(f_people), list(h_people)])
     assert by_person[1] - by_person[0] > 1.3 * (by_text[1] - by_text[0])
     auc_text = bootstrap_ci(auc_by_ranks, [fm, hm], samples=1000, seed=0, name="auc")
-    auc_person = bootstrap_ci(auc_by_ranks, [fm, hm], samples=1000, seed=0, name="auc",
-                              clusters=[list(f_people), list(h_people)])
+    auc_person = bootstrap_ci(
+        auc_by_ranks, [fm, hm], samples=1000, seed=0, name="auc", clusters=[list(f_people), list(h_people)]
+    )
     assert auc_person[1] - auc_person[0] > 1.3 * (auc_text[1] - auc_text[0])
 
 
@@ -57,21 +58,31 @@ def _one_person(corpus, part: str, label: str = "P") -> dict:
 def test_the_evaluation_draws_whole_people(tiny_lm, tiny_corpus, small_settings):
     """Every forget text of one person and every holdout text of another: each draw is those two people's
     texts, so the AUC's CI is the point estimate; drawn text by text it is not (the texts score differently)."""
-    plain = evaluate(tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, metrics=["privleak"],
-                     progress=False)
+    plain = evaluate(
+        tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, metrics=["privleak"], progress=False
+    )
     assert plain.ci["auc"][1] > plain.ci["auc"][0]  # the precondition: the texts differ
-    units = {"privleak_forget": _one_person(tiny_corpus, "privleak_forget"),
-             "privleak_holdout": _one_person(tiny_corpus, "privleak_holdout", "Q")}
-    grouped = evaluate(tiny_lm.model, tiny_lm.tokenizer, dataclasses.replace(tiny_corpus, units=units),
-                       small_settings, metrics=["privleak"], progress=False)
+    units = {
+        "privleak_forget": _one_person(tiny_corpus, "privleak_forget"),
+        "privleak_holdout": _one_person(tiny_corpus, "privleak_holdout", "Q"),
+    }
+    grouped = evaluate(
+        tiny_lm.model,
+        tiny_lm.tokenizer,
+        dataclasses.replace(tiny_corpus, units=units),
+        small_settings,
+        metrics=["privleak"],
+        progress=False,
+    )
     assert grouped.scores == plain.scores  # units change intervals, never scores
     assert grouped.ci["auc"] == pytest.approx([grouped.scores["auc"]] * 2)
 
 
 def test_unit_labels_survive_saving_loading_and_subsets(tiny_corpus, tmp_path):
     qa = tiny_corpus.knowmem_forget_qa
-    corpus = dataclasses.replace(tiny_corpus, units={"knowmem_forget_qa": {record_key(q): f"person-{i}"
-                                                                          for i, q in enumerate(qa)}})
+    corpus = dataclasses.replace(
+        tiny_corpus, units={"knowmem_forget_qa": {record_key(q): f"person-{i}" for i, q in enumerate(qa)}}
+    )
     save_corpus(corpus, tmp_path / "c")
     saved = json.loads((tmp_path / "c" / "tags" / "units.json").read_text())
     assert saved == {"unit": "person", "knowmem_forget_qa": [f"person-{i}" for i in range(len(qa))]}

@@ -24,7 +24,6 @@ from musebench.data.files import (
     read_document_folder,
 )
 from musebench.data.layout import LAYOUT, LEGACY_NAMES, REQUIRED_PARTS
-from musebench.data.units import read_units
 from musebench.data.parts import (  # noqa: F401  (re-exported: validate and callers import them from here)
     QA_FIELDS,
     RECORD_FIELDS,
@@ -32,6 +31,7 @@ from musebench.data.parts import (  # noqa: F401  (re-exported: validate and cal
     part_from_items,
     report_missing_criteria,
 )
+from musebench.data.units import read_units
 from musebench.errors import DataError
 
 FOLD_FAMILIES = ("scal", "sust")
