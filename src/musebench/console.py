@@ -37,6 +37,13 @@ def note_line(now: float | None = None) -> None:
     _LastLine.at = time.monotonic() if now is None else now
 
 
+def stage_line(text: str, file=None) -> None:
+    """One line for a finished stage of long work, in a log only (a terminal shows the loops' own bars)."""
+    if not is_terminal(file):
+        print(text, file=file or sys.stderr, flush=True)
+        note_line()
+
+
 def is_terminal(stream=None) -> bool:
     """Whether ``stream`` (default stderr, where progress goes) is an interactive terminal."""
     stream = stream or sys.stderr

@@ -174,3 +174,22 @@ def test_write_refuses_a_foreign_directory(memorised_audit, tmp_path):
     (out / "notes.txt").write_text("mine")
     write_audit(*memorised_audit, out, force=True)
     assert (out / "audit.json").is_file() and (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_logged_audit_prints_a_line_per_stage_and_its_loops_heartbeat(random_model, docs, settings, capsys,
+                                                                        monkeypatch):
+    """stderr is not a terminal under capsys: the stages and (with a 0 s heartbeat) every loop's steps print."""
+    from musebench.audit.attacks import parse_attacks
+
+    monkeypatch.setenv("MUSEBENCH_PROGRESS_SECONDS", "0")
+    forget, holdout = docs
+    run_audit(random_model, forget, holdout, replace(settings, probes=("verbatim", "membership")),
+              attacks=parse_attacks(["relearn:2"], "cpu"), progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert "audit: probes built from 8 forget and 8 holdout documents, resampled by document" in lines
+    assert any(line.startswith("audit/model: probes answered in ") for line in lines)
+    assert any(line.startswith("audit/relearn:2: 1/2 steps") for line in lines)  # the attack's training steps
+    assert any(line.startswith("eval audit-verbatim-model: ") for line in lines)  # the generation loop's heartbeat
+    assert any(line.startswith("audit/attack relearn:2: done in ") for line in lines)
+    quiet = run_audit(random_model, forget, holdout, replace(settings, probes=("membership",)), progress=False)
+    assert quiet and not any(line.startswith("audit") for line in capsys.readouterr().err.splitlines())

@@ -99,3 +99,23 @@ def test_documents_may_name_their_unit(tmp_path):
     mixed.write_text(json.dumps({"text": "a", "group": "x"}) + "\n" + json.dumps({"text": "b"}) + "\n")
     with pytest.raises(DataError, match="names no group"):
         load_documents(mixed)
+
+
+def test_units_from_a_corpus_label_documents_by_their_text(tmp_path):
+    """``--units-from DIR``: a mini corpus names every forget and holdout document's person."""
+    from musebench.audit.documents import DocumentSet, with_units
+    from musebench.data import load_corpus
+    from musebench.errors import DataError
+    from musebench.models.mini_corpus import write_mini_corpus
+
+    corpus = load_corpus(write_mini_corpus("news-mini", "tiny", 0, tmp_path / "c"))
+    units = corpus.text_units()
+    forget = with_units(DocumentSet("f", tuple(corpus.forget)), units, "c")
+    holdout = with_units(DocumentSet("h", tuple(corpus.holdout)), units, "c")
+    assert forget.units() == holdout.units() == 8 and len(forget) == len(holdout) == 24
+    assert all(person in doc for doc, person in zip(forget.documents, forget.groups))
+    assert not set(forget.groups) & set(holdout.groups)
+    with pytest.raises(DataError, match="1 of 2 documents have no unit there"):
+        with_units(DocumentSet("x", (corpus.forget[0], "a document of another corpus")), units, "c")
+    with pytest.raises(DataError, match="already name their units"):
+        with_units(forget, units, "c")

@@ -7,7 +7,7 @@ import yaml
 
 from musebench.experiment.adapters import validate_method
 from musebench.experiment.config import parse_experiment
-from musebench.experiment.demo import builtin_config, builtin_names, demo_names
+from musebench.experiment.demo import REAL_SMALL, builtin_config, builtin_names, demo_names, real_small_config
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
 
@@ -27,7 +27,7 @@ def test_demo_experiments_exist_and_cover_the_muse_baselines_plus_simnpo_and_rmu
     assert demo_names(quick=True, all_corpora=True) == ["news-mini-quick", "books-mini-quick"]
     assert demo_names(True, False, all_methods=True) == ["news-mini-quick-all"]
     every = demo_names(False, True) + demo_names(True, True, all_methods=True)
-    assert set(every + demo_names(True, True)) == set(builtin_names())
+    assert set(every + demo_names(True, True) + [REAL_SMALL]) == set(builtin_names())
     for name in every:
         cfg = builtin_config(name)
         assert {m.method for m in cfg.methods} >= {"ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr",
@@ -52,6 +52,22 @@ def test_quick_demo_is_a_handful_of_methods_with_every_criterion_on_one():
     assert [m.name for m in news.robustness_methods()] == ["npo_gdr"] and news.robustness.quantize == ["nf4"]
     full = builtin_config("news-mini-quick-all")
     assert len(full.methods) > 15 and full.corpus.generate == news.corpus.generate
+
+
+def test_real_small_fine_tunes_the_given_base_and_scores_knowmem_without_the_lone_space(tmp_path):
+    """``demo --base DIR``: the pipeline on fine-tunes of a pretrained model; a missing directory fails first."""
+    from musebench.errors import ModelError
+
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    cfg = real_small_config(str(tmp_path))
+    assert cfg.models.base == str(tmp_path) and cfg.models.target == cfg.models.retrain == "build"
+    assert cfg.eval.settings["knowmem_prompt"] == "no_trailing_space"
+    assert [m.method for m in cfg.methods] == ["ga", "npo_gdr", "simnpo_gdr"]
+    assert [m.name for m in cfg.robustness_methods()] == ["npo_gdr"]
+    assert builtin_config(REAL_SMALL).models.base == "HuggingFaceTB/SmolLM2-135M"
+    with pytest.raises(ModelError, match="config.json is missing"):
+        real_small_config(str(tmp_path.parent))
 
 
 def test_unknown_hyperparameter_is_reported_with_the_method():

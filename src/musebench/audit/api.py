@@ -30,6 +30,7 @@ from musebench.audit.verdict import (
     overall,
     probe_stats,
 )
+from musebench.console import format_duration, stage_line
 from musebench.errors import ConfigError, ModelError
 from musebench.versions import package_versions
 
@@ -105,12 +106,19 @@ def run_audit(
             _same_tokenizer(model, other, flag)
     probes = build_probes(model.tokenizer, forget, holdout, settings)
     timing: dict[str, float] = {"probes": time.perf_counter() - start}
+    # in a log, a line per stage (the loops inside add one every ~30 s of work: musebench.console)
+    say = stage_line if progress else (lambda text: None)
+    say(f"audit: probes built from {len(forget)} forget"
+        + (f" and {len(holdout)} holdout" if holdout is not None else "") + " documents, resampled by "
+        + ("unit" if forget.groups is not None else "document"))
 
     def probe(m: AuditModel, label: str, probe_set: ProbeSet = probes) -> Measurement:
         result = measure(
             m.model, m.tokenizer, probe_set, settings, cache_dir=cache_dir, label=label, progress=progress
         )
         timing[label] = result.seconds
+        say(f"audit/{label}: probes answered in {format_duration(result.seconds)} "
+            f"({format_duration(time.perf_counter() - start)} elapsed)")
         return result
 
     groups = {"forget": forget.groups, "holdout": holdout.groups if holdout is not None else None}
@@ -130,6 +138,7 @@ def run_audit(
         entry, attack_stats, attack_rows = _run_attack(attack, model, reference, forget, holdout, probes, ref,
                                                        groups, settings, probe)
         timing[f"attack:{attack.name}"] = time.perf_counter() - t0
+        say(f"audit/attack {attack.name}: done in {format_duration(timing[f'attack:{attack.name}'])}")
         rows += attack_rows
         families.append(attack_stats)
         attack_entries.append((entry, attack_stats))

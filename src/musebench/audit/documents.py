@@ -76,6 +76,20 @@ def load_documents(path: str | Path, role: str = "forget") -> DocumentSet:
     return DocumentSet(str(path), tuple(docs), groups)
 
 
+def with_units(docs: DocumentSet, units: dict[str, str], source: str) -> DocumentSet:
+    """``docs`` with every document's unit looked up by its text in ``units`` (a corpus's ``tags/units.json``,
+    ``--units-from``); a document it does not label, or documents that already name theirs, is a ``DataError``."""
+    if docs.groups is not None:
+        raise DataError("the documents already name their units; give --units-from or the keys, not both",
+                        file=docs.source)
+    missing = [i for i, d in enumerate(docs.documents) if d not in units]
+    if missing:
+        raise DataError(f"{len(missing)} of {len(docs)} documents have no unit there (first: document "
+                        f"{missing[0]}); the corpus must be the one the documents come from",
+                        file=source, field="tags/units.json")
+    return DocumentSet(docs.source, docs.documents, tuple(units[d] for d in docs.documents))
+
+
 def read_groups(items: list, path: Path) -> tuple[str, ...] | None:
     """Every object's unit (``group``, ``person`` or ``source``), or None when no item names one."""
     keys = [next((k for k in GROUP_KEYS if k in it), None) if isinstance(it, dict) else None for it in items]

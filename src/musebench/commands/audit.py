@@ -25,7 +25,7 @@ from musebench.commands.common import (
     resolve_dtype,
     set_threads,
 )
-from musebench.errors import ConfigError
+from musebench.errors import ConfigError, DataError
 
 EXAMPLES = """examples:
   musebench audit --model runs/npo/epoch-3 --forget takedown/ --holdout similar.jsonl --out audit/npo3
@@ -63,6 +63,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--holdout", metavar="DOCS", help="similar documents the model never saw (the never-seen level)"
     )
+    p.add_argument("--units-from", metavar="CORPUS_DIR",
+                   help="a corpus directory whose tags/units.json names the person of each document (the mini "
+                        "corpora write it): whole people are resampled, not documents")
     p.add_argument(
         "--original", metavar="MODEL", help="the model before unlearning: adds the before/after change"
     )
@@ -161,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("the never-seen level needs --holdout DOCS or --reference MODEL", field="--holdout")
     forget = load_documents(args.forget, "forget")
     holdout = load_documents(args.holdout, "holdout") if args.holdout else None
+    if args.units_from:
+        forget, holdout = _with_units(args.units_from, forget, holdout)
     if holdout is not None:
         check_overlap(forget, holdout)
     device = resolve_device(args.device)
@@ -168,6 +173,17 @@ def run(args: argparse.Namespace) -> int:
     attacks = parse_attacks(parse_csv(args.attacks), str(device), settings.eval.seed)
     with claim_out(out, force=args.force):  # one audit per --out at a time: the lock is held throughout
         return _audit(args, settings, forget, holdout, attacks, device, dtype, out)
+
+
+def _with_units(corpus_dir: str, forget, holdout):
+    from musebench.audit.documents import with_units
+    from musebench.data import load_corpus
+
+    units = load_corpus(corpus_dir).text_units()
+    if not units:
+        raise DataError("the corpus names no units (no tags/units.json)", file=corpus_dir, field="--units-from")
+    return (with_units(forget, units, corpus_dir),
+            with_units(holdout, units, corpus_dir) if holdout is not None else None)
 
 
 def _audit(args, settings, forget, holdout, attacks, device, dtype, out: Path) -> int:

@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   musebench demo --quick --all-methods   # every method on the same tiny corpus
   musebench demo                         # the full news-mini experiment
   musebench demo --all --out runs/demo   # books-mini as well
+  musebench demo --base models/smollm2-135m   # real-small: the pipeline on fine-tunes of a pretrained model
 """
 
 
@@ -28,6 +29,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all-methods", action="store_true",
                    help="with --quick: every method on the tiny corpus (the full demo always runs every method)")
     p.add_argument("--all", action="store_true", help="books-mini as well as news-mini")
+    p.add_argument("--base", default=None, metavar="DIR_OR_HUB_NAME",
+                   help="the real-small experiment instead: target and retrain fine-tuned from this pretrained "
+                        "causal LM on the tiny news world, three methods, C5/C6/C7 on NPO_GDR (about an hour "
+                        "on one CPU thread)")
     p.add_argument("--out", default="musebench_out", help="output directory (default musebench_out/)")
     p.add_argument("--force", action="store_true", help="redo every stage (built models stay cached)")
     add_threads(p)
@@ -35,11 +40,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from musebench.commands.run import execute
-    from musebench.experiment.demo import builtin_config, demo_names
+    from musebench.experiment.demo import builtin_config, demo_names, real_small_config
     from musebench.experiment.tables import console
 
     set_threads(args.threads)
-    configs = [builtin_config(name) for name in demo_names(args.quick, args.all, args.all_methods)]  # validate all first
+    if args.base:
+        configs = [real_small_config(args.base)]
+    else:  # validate all first
+        configs = [builtin_config(name) for name in demo_names(args.quick, args.all, args.all_methods)]
     start = time.perf_counter()
     for cfg in configs:
         execute(cfg, Path(args.out) / cfg.name, force=args.force)

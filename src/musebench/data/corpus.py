@@ -17,6 +17,21 @@ from musebench.io import stable_hash
 #: adding them does not invalidate built models or cached evaluations; the robustness stages hash them.
 PROBE_PARTS = ("knowmem_forget_qa_paraphrase",)
 
+#: Parts whose records may carry a unit of independence (``Corpus.units``): what the evaluation's bootstraps
+#: and the audit (``musebench audit --units-from``) resample.
+UNIT_PARTS = ("forget", "holdout", "verbmem_forget", "knowmem_forget_qa", "knowmem_retain_qa", "privleak_forget", "privleak_retain",
+              "privleak_holdout")
+
+
+def record_key(record) -> str:
+    """What identifies a record of a part for its unit label: the text, the question, or prompt + reference."""
+    if isinstance(record, str):
+        return record
+    if isinstance(record, QAPair):
+        return record.question
+    return f"{record.prompt}\x00{record.gt}"
+
+
 #: Human names for the six MUSE criteria (``musebench.criteria``), by what each needs from a corpus.
 CRITERION_TITLES: dict[str, str] = {c.key: c.title for c in CORPUS_CRITERIA}
 
@@ -51,6 +66,11 @@ class Corpus:
     scal_qa: dict[int, list[QAPair]] = field(default_factory=dict)
     sust_qa: dict[int, list[QAPair]] = field(default_factory=dict)
     source: str = ""  # where it was loaded from (directory, hub name, files)
+    # The unit of independence (a person, a source) of the records of ``UNIT_PARTS``, when the corpus records it
+    # (``tags/units.json``): part -> record key (``record_key``) -> label. Keyed by content, so a subset or a
+    # reordering of a part keeps its labels. Not part of the fingerprint: it changes no score, only the CIs.
+    units: dict[str, dict[str, str]] = field(default_factory=dict)
+    unit_name: str = "person"
 
     def criteria(self) -> list[str]:
         """The criteria this corpus has the data for, in MUSE order (each by ``Criterion.needs``)."""
@@ -101,6 +121,22 @@ class Corpus:
             return self.knowmem_forget_qa
         family, _, fold = spec.partition("/")
         return getattr(self, f"{family}_qa").get(int(fold[7:]), [])
+
+    def unit_labels(self, part: str, records=None) -> list[str] | None:
+        """The unit of every record of ``part`` (``records``: a subset or a derived list; default the part
+        itself), or None when the corpus does not record it for every one of them (the records are then their
+        own units)."""
+        known = self.units.get(part)
+        records = getattr(self, part) if records is None else records
+        if not known or not records:
+            return None
+        labels = [known.get(record_key(r)) for r in records]
+        return None if any(lab is None for lab in labels) else labels
+
+    def text_units(self) -> dict[str, str]:
+        """Document or privacy text -> its unit, over every labelled part of whole texts."""
+        parts = ("forget", "holdout", "privleak_forget", "privleak_retain", "privleak_holdout")
+        return {text: unit for part in parts for text, unit in self.units.get(part, {}).items()}
 
     def fingerprint(self) -> str:
         """A content hash: the cache key of everything computed from this corpus."""

@@ -68,6 +68,9 @@ def save_corpus(corpus: Corpus, out_dir: str | Path) -> Path:
             atomic_write_json(out / family / f"forget_{k}.json", docs)
         for k, pairs in sorted(getattr(corpus, f"{family}_qa").items()):
             atomic_write_json(out / fold_qa_path(family, k), [p.__dict__ for p in pairs])
+    from musebench.data.units import write_units
+
+    write_units(corpus, out)
     atomic_write_json(out / "corpus.json", {"name": corpus.name, "fingerprint": corpus.fingerprint(),
                                             "criteria": corpus.criteria()})
     return out

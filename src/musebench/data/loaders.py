@@ -31,6 +31,7 @@ from musebench.data.parts import (  # noqa: F401  (re-exported: validate and cal
     part_from_items,
     report_missing_criteria,
 )
+from musebench.data.units import read_units
 from musebench.errors import DataError
 
 FOLD_FAMILIES = ("scal", "sust")
@@ -184,6 +185,10 @@ def read_directory(
             except DataError as err:
                 sink.error(err)
         setattr(corpus, f"{family}_qa", {k: v for k, v in questions.items() if v})
+    try:
+        read_units(root, corpus)
+    except DataError as err:
+        sink.error(err)
     return corpus, paths
 
 

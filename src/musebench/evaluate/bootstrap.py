@@ -26,14 +26,14 @@ def bootstrap_ci(statistic: Callable[..., float], groups: Sequence[Sequence[Sequ
     computes the statistic for all resamples at once from ``[samples, n]`` arrays and must equal ``statistic``
     row by row; it draws each group's resamples at once, group by group, where the loop draws resample by
     resample: the same draws for one group (numpy's generator yields the same stream either way), other draws
-    for several. Not with clusters, whose draws vary in length.
+    for several. With clusters the loop is used (their draws vary in length).
     """
     groups = [[np.asarray(a, dtype=np.float64) for a in g] for g in groups]
     if samples <= 0 or any(len(g[0]) == 0 or any(len(a) != len(g[0]) for a in g) for g in groups):
         return None
     clusters = list(clusters) if clusters is not None else [None] * len(groups)
-    if batched is not None and any(c is not None for c in clusters):
-        raise ValueError("a batched statistic cannot be used with clusters")
+    if any(c is not None for c in clusters):
+        batched = None  # whole units are drawn, and their draws vary in length: resample by resample
     rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
     with np.errstate(divide="ignore", invalid="ignore"):  # a ratio's undefined resamples are dropped below
         if batched is not None:  # each group's resamples in one draw, group by group

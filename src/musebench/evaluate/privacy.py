@@ -98,23 +98,28 @@ class MeasuredAUC(float):
         return (MeasuredAUC, (self.forget, self.holdout, float(self)))
 
 
-def privleak_ci(forget, holdout, retrain: MeasuredAUC, samples: int, seed: int) -> list[float] | None:
+def privleak_ci(forget, holdout, retrain: MeasuredAUC, samples: int, seed: int,
+                clusters: list | None = None) -> list[float] | None:
     """PrivLeak's 95 % CI with both models' scores resampled: the same texts drawn for both (paired) when the
-    two score lists are of the same texts (same lengths), else each model's texts drawn on their own."""
+    two score lists are of the same texts (same lengths), else each model's texts drawn on their own.
+    ``clusters``: the unit (person) of each forget and each holdout text, or None: whole units are drawn."""
+    f_units, h_units = clusters or (None, None)
     from musebench.evaluate.bootstrap import bootstrap_ci
     from musebench.evaluate.metrics import auc_by_ranks, privleak
 
     if len(forget) == len(retrain.forget) and len(holdout) == len(retrain.holdout):
         groups = [(forget, retrain.forget), (holdout, retrain.holdout)]
+        units = [f_units, h_units]
 
         def stat(fm, fr, hm, hr):
             return privleak(auc_by_ranks(fm, hm), auc_by_ranks(fr, hr))
     else:
         groups = [(forget,), (holdout,), (retrain.forget,), (retrain.holdout,)]
+        units = [f_units, h_units, None, None]
 
         def stat(fm, hm, fr, hr):
             return privleak(auc_by_ranks(fm, hm), auc_by_ranks(fr, hr))
-    return bootstrap_ci(stat, groups, samples, seed, name="privleak")
+    return bootstrap_ci(stat, groups, samples, seed, name="privleak", clusters=units)
 
 
 #: C3's default tolerance band (``musebench.report.verdicts.VerdictRules.privleak_tolerance``), in PrivLeak %.
@@ -223,7 +228,9 @@ class PrivLeak(Task):
         holdout = [s[headline] for s in by_split["holdout"]]
         scores, ci, boot, retrain = ctx.scores, ctx.ci, ctx.boot, ctx.retrain_auc
         scores["auc"] = auc(forget, holdout)
-        ci["auc"] = bootstrap_ci(auc_by_ranks, [(forget,), (holdout,)], name="auc", **boot)
+        # resample people when the corpus says whose text each one is (else texts)
+        units = [ctx.corpus.unit_labels("privleak_forget"), ctx.corpus.unit_labels("privleak_holdout")]
+        ci["auc"] = bootstrap_ci(auc_by_ranks, [(forget,), (holdout,)], name="auc", clusters=units, **boot)
         ctx.privacy.update(retrain_auc=retrain, retrain_auc_source=ctx.retrain_source)
         if retrain is None:
             scores["privleak"] = None
@@ -233,7 +240,7 @@ class PrivLeak(Task):
             return
         scores["privleak"] = privleak(scores["auc"], retrain)
         if isinstance(retrain, MeasuredAUC):  # both AUCs uncertain: resample both models' scores
-            ci["privleak"] = privleak_ci(forget, holdout, retrain, **boot)
+            ci["privleak"] = privleak_ci(forget, holdout, retrain, clusters=units, **boot)
         else:  # a constant: PrivLeak is an increasing affine map of the AUC, its percentiles the AUC's
             ci["privleak"] = [privleak(v, retrain) for v in ci["auc"]] if ci["auc"] else None
         note = c3_resolution_note(ci["privleak"])

@@ -154,7 +154,10 @@ def knowmem_rows(criterion: str, tokenizer, qa, requests, outputs: dict[str, Gen
 
 
 class RougeTask(Task):
-    """A criterion scored as the mean ROUGE-L F1 x 100 of its rows, with a bootstrap CI over them."""
+    """A criterion scored as the mean ROUGE-L F1 x 100 of its rows, with a bootstrap CI over them: over whole
+    people when the corpus records whose each row is (questions about one person are not independent)."""
+
+    part: str = ""  # the corpus part its rows come from, one row per record
 
     def prefetch(self) -> None:
         from musebench.evaluate import metrics
@@ -164,7 +167,9 @@ class RougeTask(Task):
     def score(self, ctx: EvalContext, rows: list[dict]) -> None:
         values = [r["scores"]["rougeL_f1"] for r in rows]
         ctx.scores[self.name] = reported_mean_x100(values)
-        ctx.ci[self.name] = bootstrap_ci(mean_x100, [(values,)], name=self.name, batched=rows_mean_x100, **ctx.boot)
+        units = ctx.corpus.unit_labels(self.part) if self.part else None
+        ctx.ci[self.name] = bootstrap_ci(mean_x100, [(values,)], name=self.name, batched=rows_mean_x100,
+                                         clusters=[units], **ctx.boot)
 
 
 class VerbMem(RougeTask):
@@ -175,6 +180,7 @@ class VerbMem(RougeTask):
     needs = criterion_of("verbmem_f").needs
     scores = (SCORES["verbmem_f"],)
     aliases = ("verbmem",)
+    part = "verbmem_forget"
 
     def requests(self, ctx: EvalContext) -> list[GenerateRequest]:
         return verbmem_requests(ctx.corpus.verbmem_forget, ctx.settings)
@@ -190,6 +196,7 @@ class KnowMem(RougeTask):
 
     def __init__(self, name: str, qa: str, aliases: tuple[str, ...] = ()):
         self.name, self.qa, self.icl, self.aliases = name, qa, ICL_PARTS[name], aliases
+        self.part = qa
         self.description = SCORES[name].description
         self.needs = criterion_of(name).needs
         self.scores = (SCORES[name],)

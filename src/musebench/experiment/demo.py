@@ -14,6 +14,7 @@ from musebench.errors import ConfigError
 from musebench.experiment.config import ExperimentConfig, parse_experiment
 
 DEMO_CORPORA = ("news-mini", "books-mini")
+REAL_SMALL = "news-mini-real-small"
 
 
 def builtin_names() -> list[str]:
@@ -40,3 +41,16 @@ def demo_names(quick: bool, all_corpora: bool, all_methods: bool = False) -> lis
     if not quick:
         return list(corpora)
     return [f"{c}-quick-all" if all_methods else f"{c}-quick" for c in corpora]
+
+
+def real_small_config(base: str) -> ExperimentConfig:
+    """The built-in real-small experiment with its models fine-tuned from ``base`` (a directory or hub name)."""
+    from pathlib import Path
+
+    from musebench.models.loading import check_model_dir
+
+    if Path(base).exists():  # a directory is checked before anything is built; a hub name is loaded later
+        check_model_dir(Path(base))
+    cfg = builtin_config(REAL_SMALL)
+    cfg.models.base = base
+    return cfg

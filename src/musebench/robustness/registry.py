@@ -142,7 +142,8 @@ def _relearned_copy(model, tokenizer, source, steps, texts, device, seed):
         )
     twin = copy.deepcopy(model)
     with tempfile.TemporaryDirectory(prefix="musebench-relearn-") as work:
-        relearn_in_memory(twin, tokenizer, texts, RelearnBudget(steps=steps, lr=AUDIT_RELEARN_LR, seed=seed), device, work)
+        budget = RelearnBudget(steps=steps, lr=AUDIT_RELEARN_LR, seed=seed)
+        relearn_in_memory(twin, tokenizer, texts, budget, device, work, desc=f"audit/relearn:{steps}")
     return twin, tokenizer, f"{source} (relearned {steps} steps)"
 
 

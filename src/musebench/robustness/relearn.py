@@ -82,8 +82,9 @@ def _collate(pad_id: int):
 
 
 def relearn_in_memory(model, tokenizer, texts, budget: RelearnBudget, device: str, work_dir,
-                      progress: bool = False) -> list[float]:
-    """Fine-tune ``model`` in place for ``budget.steps`` steps on ``texts`` (cycled); returns the losses."""
+                      progress: bool = False, desc: str | None = None) -> list[float]:
+    """Fine-tune ``model`` in place for ``budget.steps`` steps on ``texts`` (cycled); returns the losses.
+    ``desc``: in a log (stderr not a terminal), a progress line under this name every ~30 s of steps."""
     from transformers import PrinterCallback, Trainer, TrainingArguments
 
     from musebench.console import is_terminal
@@ -105,6 +106,10 @@ def relearn_in_memory(model, tokenizer, texts, budget: RelearnBudget, device: st
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate)
     if not progress:
         trainer.remove_callback(PrinterCallback)  # the losses are returned, not printed step by step
+    if desc is not None and not is_terminal():
+        from musebench.console import trainer_progress
+
+        trainer.add_callback(trainer_progress(desc))
     trainer.train()
     model.eval()
     losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]

@@ -50,3 +50,26 @@ def test_written_corpus_has_both_files_and_an_unchanged_fingerprint(tmp_path):
     assert loaded.fingerprint() == base.fingerprint() == with_paraphrases("news-mini", base).fingerprint()
     tags = json.loads((out / "tags" / "forget.json").read_text())
     assert tags["unit"] == "person" and len(tags["forget"]) == len(loaded.forget)
+
+
+def test_every_evaluated_record_names_its_person_and_the_evaluation_reads_it(tmp_path):
+    """``tags/units.json``: the generator's people (the same as C7's tags for the forget parts); each text or
+    question names its person; the holdout and retain people are others."""
+    from musebench.data.corpus import UNIT_PARTS
+
+    out = write_corpus("news-mini", "tiny", 0, tmp_path / "c")
+    loaded = load_corpus(out)
+    tags = forget_tags("news-mini", loaded)
+    assert loaded.unit_labels("verbmem_forget") == tags["verbmem_forget"]
+    assert loaded.unit_labels("knowmem_forget_qa") == tags["knowmem_forget_qa"]
+    people = {}
+    for part in UNIT_PARTS:
+        labels = loaded.unit_labels(part)
+        assert labels is not None and len(set(labels)) == 8
+        people[part] = set(labels)
+        if part != "verbmem_forget":  # a VerbMem record may cut the name at its prompt/reference boundary
+            for record, person in zip(getattr(loaded, part), labels):
+                assert person in (record if isinstance(record, str) else record.question)
+    assert people["privleak_forget"] == people["knowmem_forget_qa"] == people["verbmem_forget"]
+    assert not people["privleak_holdout"] & people["privleak_forget"]
+    assert people["knowmem_retain_qa"] == people["privleak_retain"] != people["privleak_forget"]

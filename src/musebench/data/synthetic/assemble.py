@@ -17,7 +17,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from musebench.data.corpus import Corpus
+from musebench.data.corpus import UNIT_PARTS, Corpus, record_key
 from musebench.data.records import QAPair, VerbMemRecord
 from musebench.data.synthetic.documents import join_sentences, qa_drill, questions, render_document
 from musebench.data.synthetic.sizes import KINDS, SizeSpec, size_spec
@@ -77,6 +77,13 @@ def generate_world(kind: str, size: str = "default", seed: int = 0, spec: SizeSp
         ]
     docs = {g: [join_sentences(s) for s in sentences[g]] for g in DRAW_ORDER}
     qa = {g: [pair for person in world.groups[g] for pair in questions(style, person)] for g in DRAW_ORDER}
+    # who every document, VerbMem record and question is about (the evaluation resamples people)
+    person_of = {}
+    for g in DRAW_ORDER:
+        people = [p.name for p in world.groups[g] for _ in range(spec.docs_per_person)]
+        person_of.update({d: name for d, name in zip(docs[g], people)})
+        person_of.update({record_key(_verbmem(s)): name for s, name in zip(sentences[g], people)})
+        person_of.update({record_key(pair): p.name for p in world.groups[g] for pair in questions(style, p)})
 
     drills = _drills(qa["retain1"], spec, streams("drills/retain1"))
     icl = _icl_examples(qa["retain1"], streams("icl/retain1"))
@@ -103,6 +110,8 @@ def generate_world(kind: str, size: str = "default", seed: int = 0, spec: SizeSp
         sust_qa=sust_qa,
         source=f"musebench synthetic {kind} size={size} seed={seed}",
     )
+    corpus.units = {part: {record_key(r): person_of[record_key(r)] for r in getattr(corpus, part)}
+                    for part in UNIT_PARTS}
     background = Background(
         articles=_shuffled(docs["background"] + docs["probe"], streams("order/background")),
         drills=_drills(qa["background"], spec, streams("drills/background")),
