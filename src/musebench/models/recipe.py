@@ -71,7 +71,7 @@ class BuildRecipe:
 #: step (tiny model, 4 x 128 tokens, 1 thread: 0.76 s vs 0.13 s), for no gain at these sizes.
 RECIPES: dict[str, BuildRecipe] = {
     "tiny": BuildRecipe(hidden_size=128, num_layers=2, num_heads=4, intermediate_size=256, epochs=20, lr=3e-3,
-                        block_size=128, base_epochs=20, base_lr=5e-3, bf16=False),
+                        block_size=128, base_epochs=30, base_lr=5e-3, bf16=False),
     "small": BuildRecipe(hidden_size=160, num_layers=4, num_heads=4, intermediate_size=384, epochs=30, base_epochs=60,
                          bf16=False),
     "default": BuildRecipe(epochs=30, base_epochs=60, bf16=False),

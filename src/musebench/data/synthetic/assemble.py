@@ -72,7 +72,7 @@ def generate_world(kind: str, size: str = "default", seed: int = 0, spec: SizeSp
     for group in DRAW_ORDER:
         rng = streams(f"docs/{group}")
         sentences[group] = [
-            render_document(style, person, world, rng, variant, rng.randrange(1, 1000), spec.colour_for(group))
+            render_document(style, person, world, rng, variant, rng.randrange(1, 1000), spec.colour_sentences)
             for person in world.groups[group] for variant in range(spec.docs_per_person)
         ]
     docs = {g: [join_sentences(s) for s in sentences[g]] for g in DRAW_ORDER}
