@@ -4,8 +4,8 @@
     python benchmarks/build_speed.py --corpus news-mini --size tiny --base DIR --out bench/tiny-real  # a real base
 
 Prints the build times, the base's held-out background KnowMem (mini base only), the scores of both models
-(musebench.evaluate, with MINI_EVAL_SETTINGS[size]), the constant-answer baseline and the validity gates as
-Markdown; writes the same to OUT/validity.json.
+with their bootstrap 95% CIs (musebench.evaluate, with MINI_EVAL_SETTINGS[size]), the constant-answer baseline
+and the validity gates as Markdown; writes the same to OUT/validity.json.
 """
 
 from __future__ import annotations
@@ -31,6 +31,27 @@ def commit() -> str:
                               check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def with_ci(scores: dict, ci: dict, key: str) -> str:
+    """``46.9 [31.2, 62.5]`` (AUC with three decimals); the CI is left out when none was computed."""
+    digits = 3 if key == "auc" else 1
+    interval = ci.get(key)
+    text = f"{scores[key]:.{digits}f}"
+    return text + (f" [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]" if interval else "")
+
+
+def scores_table(scores: dict, cis: dict, baseline: dict) -> str:
+    """Target and retrain scores with their bootstrap 95% CIs, the constant-answer KnowMem-f beside them."""
+    rows = ["| | VerbMem-f | KnowMem-f | constant-answer KnowMem-f | KnowMem-r | Min-40% AUC | PrivLeak |",
+            "|---|---|---|---|---|---|---|"]
+    for role in ("target", "retrain"):
+        s, c = scores[role], cis[role]
+        privleak = with_ci(s, c, "privleak") + " %" if s.get("privleak") is not None else ""
+        rows.append(f"| {role} | {with_ci(s, c, 'verbmem_f')} | {with_ci(s, c, 'knowmem_f')} | "
+                    f"{baseline['knowmem_f']:.1f} | {with_ci(s, c, 'knowmem_r')} | {with_ci(s, c, 'auc')} | "
+                    f"{privleak} |")
+    return "\n".join(rows)
 
 
 def main() -> None:
@@ -65,14 +86,15 @@ def main() -> None:
     meta = read_synthetic_meta(data)
     recipe = (PRETRAINED_RECIPE if args.base else recipe_for(args.size)).with_overrides(parse_overrides(args.set))
     settings = EvalSettings(**{**MINI_EVAL_SETTINGS[args.size], **parse_overrides(args.eval)})
-    times, scores = {}, {}
+    times, scores, cis = {}, {}, {}
     if not args.base:
         start = time.perf_counter()
         build_base(data, out / "models", recipe, seed=args.seed, force=args.force)
         times["base"] = time.perf_counter() - start
         loaded = load_model(out / "models" / "base")
-        scores["base"] = evaluate(loaded.model, loaded.tokenizer, probe_corpus(data), settings,
-                                  metrics=["knowmem_f"], progress=False).scores
+        result = evaluate(loaded.model, loaded.tokenizer, probe_corpus(data), settings, metrics=["knowmem_f"],
+                          progress=False)
+        scores["base"], cis["base"] = result.scores, result.ci
     for role in ("retrain", "target"):
         start = time.perf_counter()
         build_model(data, role, out / "models", recipe=recipe, seed=args.seed, force=args.force, base=args.base)
@@ -81,8 +103,8 @@ def main() -> None:
     for role in ("retrain", "target"):
         loaded = load_model(out / "models" / role)
         retrain_auc = scores["retrain"]["auc"] if role == "target" else None
-        scores[role] = evaluate(loaded.model, loaded.tokenizer, corpus, settings, retrain_auc=retrain_auc,
-                                progress=False).scores
+        result = evaluate(loaded.model, loaded.tokenizer, corpus, settings, retrain_auc=retrain_auc, progress=False)
+        scores[role], cis[role] = result.scores, result.ci
     baseline = meta["constant_answer"]
     gates = check_gates(scores["target"], scores["retrain"], constant_answer=baseline["knowmem_f"], size=args.size)
     if "base" in scores:
@@ -93,16 +115,17 @@ def main() -> None:
           + f", total {sum(times.values()):.1f} ({args.threads} threads)")
     print(f"constant-answer baseline: KnowMem-f {baseline['knowmem_f']:.1f}, KnowMem-r {baseline['knowmem_r']:.1f}")
     if "base" in scores:
-        print(f"base: held-out background KnowMem {scores['base']['knowmem_f']:.1f}")
+        print(f"base: held-out background KnowMem {with_ci(scores['base'], cis['base'], 'knowmem_f')}")
     for r in ("target", "retrain"):
         print(f"{r}: final loss {records[r]['final_loss']}, {records[r]['steps']} steps, train "
               f"{records[r]['train_seconds']} s, {records[r]['tokens_per_epoch']} tokens/epoch, " + ", ".join(
                   f"{k} {v:.3f}" if k in ("auc",) else f"{k} {v:.1f}" for k, v in scores[r].items()
                   if isinstance(v, float)))
+    print(scores_table(scores, cis, baseline))
     print(gates_table(gates))
     atomic_write_json(out / "validity.json", {"commit": commit(), "recipe": recipe.to_dict(),
                                               "settings": settings.to_dict(), "build_seconds": times,
-                                              "scores": scores, "constant_answer": baseline,
+                                              "scores": scores, "ci": cis, "constant_answer": baseline,
                                               "gates": [g.__dict__ for g in gates],
                                               "steps": {r: records[r]["steps"] for r in records},
                                               "final_loss": {r: records[r]["final_loss"] for r in records}})
