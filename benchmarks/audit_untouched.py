@@ -34,9 +34,7 @@ def world_documents(seed: int):
     from musebench.data.synthetic.assemble import generate_world
 
     corpus = generate_world("news-mini", "tiny", seed).corpus
-    assert set(corpus.privleak_forget) == set(corpus.forget) and set(corpus.privleak_holdout) == set(
-        corpus.holdout
-    )
+    assert set(corpus.privleak_forget) == set(corpus.forget) and set(corpus.privleak_holdout) == set(corpus.holdout)
     forget = DocumentSet(
         f"news-mini tiny seed {seed} forget",
         tuple(corpus.privleak_forget),
@@ -145,9 +143,7 @@ def main() -> None:
     p.add_argument("--probes", default="verbatim,knowledge,membership", help="comma list of probe families")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", required=True)
-    p.add_argument(
-        "--summarize", action="store_true", help="only tabulate the seed-*.json files already in --out"
-    )
+    p.add_argument("--summarize", action="store_true", help="only tabulate the seed-*.json files already in --out")
     args = p.parse_args()
     import torch
 

@@ -60,14 +60,10 @@ def main() -> None:
     p.add_argument("--extra", action="append", default=[], help="resample: MODEL_DIR:LABEL, audited as well")
     p.add_argument("--only", default="", help="resample: comma list of model labels to run (default: all)")
     p.add_argument("--samples", type=int, default=400, help="permutations / resamples per test")
-    p.add_argument(
-        "--run", help="a finished experiment directory (results.json, data/, methods/)"
-    )
+    p.add_argument("--run", help="a finished experiment directory (results.json, data/, methods/)")
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument(
-        "--attacks", default="", help="attacks for the unlearned models, e.g. quantize:nf4,relearn:10"
-    )
+    p.add_argument("--attacks", default="", help="attacks for the unlearned models, e.g. quantize:nf4,relearn:10")
     p.add_argument("--methods", default="", help="comma list (default: every method of the run)")
     args = p.parse_args()
 
@@ -78,8 +74,17 @@ def main() -> None:
         simulate(args.trials, args.samples, Path(args.out))
         return
     if args.mode == "resample":
-        resample(Path(args.run), args.sets, args.relearn_steps, args.relearn_seeds, args.samples, args.extra,
-                 Path(args.out), [m for m in args.methods.split(",") if m], [m for m in args.only.split(",") if m])
+        resample(
+            Path(args.run),
+            args.sets,
+            args.relearn_steps,
+            args.relearn_seeds,
+            args.samples,
+            args.extra,
+            Path(args.out),
+            [m for m in args.methods.split(",") if m],
+            [m for m in args.only.split(",") if m],
+        )
         return
     from musebench.audit import AuditModel, AuditSettings, load_documents, run_audit, write_audit
     from musebench.audit.attacks import parse_attacks
@@ -119,9 +124,7 @@ def main() -> None:
         unlearned = selected is not None
         attacks = parse_attacks([a for a in args.attacks.split(",") if a], "cpu") if unlearned else []
         if attacks and (Path(path) / "whp.json").is_file():
-            attacks = [
-                a for a in attacks if not a.name.startswith("relearn")
-            ]  # WHP has no weights of its own
+            attacks = [a for a in attacks if not a.name.startswith("relearn")]  # WHP has no weights of its own
         start = time.perf_counter()
         audit, outputs = run_audit(
             load(path),
@@ -269,20 +272,59 @@ def new_stats(m, groups, settings, name: str):
         f = np.array(list(m.doc_means("forget", probe).values()))
         h = np.array(list(m.doc_means("holdout", probe).values()))
         informative = float(np.ptp(np.concatenate([f, h]))) > 0
-        test = two_sample(None, Side.of(f, _labels(groups, "forget", fd)), Side.of(h, _labels(groups, "holdout", hd)),
-                          settings.eval.bootstrap_samples, settings.eval.seed, f"{name}:{probe}") if informative else None
+        test = (
+            two_sample(
+                None,
+                Side.of(f, _labels(groups, "forget", fd)),
+                Side.of(h, _labels(groups, "holdout", hd)),
+                settings.eval.bootstrap_samples,
+                settings.eval.seed,
+                f"{name}:{probe}",
+            )
+            if informative
+            else None
+        )
         sd = float(np.std(np.concatenate([f, h]), ddof=1))
-        out[probe] = _stat(probe, PROBES[probe][0], f.mean(), None, h.mean(), None, test, len(f), len(h),
-                           settings.equivalence_margin * sd, informative, settings)
+        out[probe] = _stat(
+            probe,
+            PROBES[probe][0],
+            f.mean(),
+            None,
+            h.mean(),
+            None,
+            test,
+            len(f),
+            len(h),
+            settings.equivalence_margin * sd,
+            informative,
+            settings,
+        )
     if "forget" in m.membership:
         fd, hd = list(m.membership["forget"]), list(m.membership["holdout"])
         f = np.array([m.membership["forget"][d]["mink_40"] for d in fd])
         h = np.array([m.membership["holdout"][d]["mink_40"] for d in hd])
-        test = two_sample(_auc_excess, Side.of(f, _labels(groups, "forget", fd)),
-                          Side.of(h, _labels(groups, "holdout", hd)), settings.eval.bootstrap_samples, settings.eval.seed,
-                          f"{name}:membership")
-        out["membership"] = _stat("membership", "membership", None, None, 0.5, None, test, len(f), len(h),
-                                  _auc_margin(settings.equivalence_margin), True, settings)
+        test = two_sample(
+            _auc_excess,
+            Side.of(f, _labels(groups, "forget", fd)),
+            Side.of(h, _labels(groups, "holdout", hd)),
+            settings.eval.bootstrap_samples,
+            settings.eval.seed,
+            f"{name}:membership",
+        )
+        out["membership"] = _stat(
+            "membership",
+            "membership",
+            None,
+            None,
+            0.5,
+            None,
+            test,
+            len(f),
+            len(h),
+            _auc_margin(settings.equivalence_margin),
+            True,
+            settings,
+        )
     return out
 
 
@@ -301,8 +343,10 @@ def new_verdict(families, settings, leaking: dict | None = None) -> str:
 
 def _rates(verdicts: list[str]) -> dict[str, float]:
     n = len(verdicts)
-    return {v: 100.0 * sum(x == v for x in verdicts) / n
-            for v in ("leak", "indistinguishable", "inconclusive", "below_unseen")}
+    return {
+        v: 100.0 * sum(x == v for x in verdicts) / n
+        for v in ("leak", "indistinguishable", "inconclusive", "below_unseen")
+    }
 
 
 def _simulated_side(rng, units: int, per_unit: int, shift: float) -> dict:
@@ -344,22 +388,41 @@ def simulate(trials: int, samples: int, out: Path) -> None:
                     fams = [(_measurement(draw(effect), draw(0.0)), groups, f"t{t}:model")]
                     if attacked:
                         fams.append((_measurement(draw(effect), draw(0.0)), groups, f"t{t}:attack"))
-                    old.append("leak" if any(old_verdict(m, samples, t) == "leak" for m, _, _ in fams)
-                               else old_verdict(fams[0][0], samples, t))
+                    old.append(
+                        "leak"
+                        if any(old_verdict(m, samples, t) == "leak" for m, _, _ in fams)
+                        else old_verdict(fams[0][0], samples, t)
+                    )
                     new.append(new_verdict(fams, settings))
-                rows.append({"design": label, "effect_sd": effect, "attack": attacked, "trials": trials,
-                             "old": _rates(old), "new": _rates(new)})
-                print(f"{label} effect {effect} attack {attacked}: old {rows[-1]['old']} new {rows[-1]['new']} "
-                      f"({time.perf_counter() - start:.0f}s)", flush=True)
+                rows.append(
+                    {
+                        "design": label,
+                        "effect_sd": effect,
+                        "attack": attacked,
+                        "trials": trials,
+                        "old": _rates(old),
+                        "new": _rates(new),
+                    }
+                )
+                print(
+                    f"{label} effect {effect} attack {attacked}: old {rows[-1]['old']} new {rows[-1]['new']} "
+                    f"({time.perf_counter() - start:.0f}s)",
+                    flush=True,
+                )
     out.mkdir(parents=True, exist_ok=True)
     (out / "simulation.json").write_text(json.dumps(rows, indent=2))
-    lines = ["| design | effect (SD; membership AUC) | attacked copy | before: leak % | before: indistinguishable % "
-             "| after: leak % | after: indistinguishable % | after: inconclusive % |", "|" + "---|" * 8]
+    lines = [
+        "| design | effect (SD; membership AUC) | attacked copy | before: leak % | before: indistinguishable % "
+        "| after: leak % | after: indistinguishable % | after: inconclusive % |",
+        "|" + "---|" * 8,
+    ]
     for r in rows:
         auc = {0.0: "0.50", 0.5: "0.36", 1.0: "0.24"}[r["effect_sd"]]
-        lines.append(f"| {r['design']} | {r['effect_sd']:g} ({auc}) | {'yes' if r['attack'] else 'no'} | "
-                     f"{r['old']['leak']:.1f} | {r['old']['indistinguishable']:.1f} | {r['new']['leak']:.1f} | "
-                     f"{r['new']['indistinguishable']:.1f} | {r['new']['inconclusive']:.1f} |")
+        lines.append(
+            f"| {r['design']} | {r['effect_sd']:g} ({auc}) | {'yes' if r['attack'] else 'no'} | "
+            f"{r['old']['leak']:.1f} | {r['old']['indistinguishable']:.1f} | {r['new']['leak']:.1f} | "
+            f"{r['new']['indistinguishable']:.1f} | {r['new']['inconclusive']:.1f} |"
+        )
     table = "\n".join(lines) + "\n"
     (out / "simulation.md").write_text(table)
     print(table)
@@ -396,8 +459,9 @@ def _subset(m, draws: dict[str, list[int]]):
                 if old in by_doc:
                     sub.per_doc.setdefault(role, {}).setdefault(probe, {})[new] = list(by_doc[old])
         if role in m.membership:
-            sub.membership[role] = {new: m.membership[role][old] for new, old in enumerate(docs)
-                                    if old in m.membership[role]}
+            sub.membership[role] = {
+                new: m.membership[role][old] for new, old in enumerate(docs) if old in m.membership[role]
+            }
     return sub
 
 
@@ -410,19 +474,28 @@ def _draw(rng, groups: tuple[str, ...], keep: list[int]) -> tuple[list[int], tup
     return docs, tuple(groups[i] for i in docs)
 
 
-def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: list[str], out: Path,
-             methods: list[str] | None = None, only: list[str] | None = None) -> None:
+def resample(
+    run: Path,
+    sets: int,
+    steps: int,
+    seeds: int,
+    samples: int,
+    extra: list[str],
+    out: Path,
+    methods: list[str] | None = None,
+    only: list[str] | None = None,
+) -> None:
     import copy
     import tempfile
 
     import numpy as np
 
     from musebench.audit import AuditSettings, load_documents
-    from musebench.audit.settings import audit_evaluation
     from musebench.audit.attacks import relearn_split
     from musebench.audit.documents import DocumentSet
     from musebench.audit.measure import measure
     from musebench.audit.probes import build_probes
+    from musebench.audit.settings import audit_evaluation
     from musebench.robustness.relearn import RelearnBudget, relearn_in_memory
     from musebench.unlearn import load_unlearned
 
@@ -434,13 +507,14 @@ def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: 
     holdout = DocumentSet(holdout.source, holdout.documents, _holdout_groups(run, holdout.documents))
     settings = AuditSettings(eval=replace(audit_evaluation(), bootstrap_samples=samples))
     retrain_scores = results["reference"]["retrain"]["scores"]
-    models = [("target", results["reference"]["target"]["model"], results["reference"]["target"]["scores"]),
-              ("retrain", results["reference"]["retrain"]["model"], retrain_scores)]
+    models = [
+        ("target", results["reference"]["target"]["model"], results["reference"]["target"]["scores"]),
+        ("retrain", results["reference"]["retrain"]["model"], retrain_scores),
+    ]
     for name, m in results["methods"].items():
         if methods and name not in methods:
             continue
-        models.append((f"{name} ({m['selected']})", str(run / "methods" / name / m["selected"]),
-                       m["selected_scores"]))
+        models.append((f"{name} ({m['selected']})", str(run / "methods" / name / m["selected"]), m["selected_scores"]))
     for item in extra:
         path, _, label = item.partition(":")
         models.append((label or path, path, None))
@@ -461,16 +535,19 @@ def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: 
                 f_slice, f_rest = relearn_split(forget, seed)
                 h_slice, h_rest = relearn_split(holdout, seed)
                 got = []
-                for texts, keep_f in (([forget.documents[i] for i in f_slice], True),
-                                      ([holdout.documents[i] for i in h_slice], False)):
+                for texts, keep_f in (
+                    ([forget.documents[i] for i in f_slice], True),
+                    ([holdout.documents[i] for i in h_slice], False),
+                ):
                     twin = copy.deepcopy(loaded.model)
                     with tempfile.TemporaryDirectory() as work:
                         relearn_in_memory(twin, loaded.tokenizer, texts, budget, "cpu", work)
                     subset = probes.without("forget", f_slice if keep_f else list(range(len(forget))))
                     if not keep_f:
                         subset = subset.without("holdout", h_slice)
-                    got.append(measure(twin, loaded.tokenizer, subset, settings, label=f"{label}-r{seed}",
-                                       progress=False))
+                    got.append(
+                        measure(twin, loaded.tokenizer, subset, settings, label=f"{label}-r{seed}", progress=False)
+                    )
                     del twin
                 attacks.append((got[0], got[1], f_rest, [h for h in h_rest if h in h_all]))
         rng = np.random.default_rng(0)
@@ -491,32 +568,57 @@ def resample(run: Path, sets: int, steps: int, seeds: int, samples: int, extra: 
                 ctrl = _subset(control, {"holdout": ahd})
                 att_new.per_doc["holdout"] = ctrl.per_doc.get("holdout", {})
                 att_new.membership["holdout"] = ctrl.membership.get("holdout", {})
-                new_att.append(new_verdict([(sub, groups, f"s{k}"),
-                                            (att_new, {"forget": afl, "holdout": ahl}, f"a{k}")], settings))
+                new_att.append(
+                    new_verdict([(sub, groups, f"s{k}"), (att_new, {"forget": afl, "holdout": ahl}, f"a{k}")], settings)
+                )
                 att_old = _subset(attacked, {"forget": afd, "holdout": hd})  # the attacked copy's own holdout
                 old_att.append("leak" if "leak" in (old[-1], old_verdict(att_old, samples, k)) else old[-1])
         reading = None
         if scores is not None:
             reading = muse_reading(scores, muse_verdicts(scores, retrain_scores))
-        rows.append({"model": label, "muse_reading": reading, "sets": sets, "old": _rates(old), "new": _rates(new),
-                     "old_attack": _rates(old_att) if old_att else None,
-                     "new_attack": _rates(new_att) if new_att else None,
-                     "units": [len(set(forget.groups)), len(set(holdout.groups))], "leaking_probes": leaking})
+        rows.append(
+            {
+                "model": label,
+                "muse_reading": reading,
+                "sets": sets,
+                "old": _rates(old),
+                "new": _rates(new),
+                "old_attack": _rates(old_att) if old_att else None,
+                "new_attack": _rates(new_att) if new_att else None,
+                "units": [len(set(forget.groups)), len(set(holdout.groups))],
+                "leaking_probes": leaking,
+            }
+        )
         print(f"{label}: {rows[-1]} ({time.perf_counter() - start:.0f}s)", flush=True)
         del loaded
     out.mkdir(parents=True, exist_ok=True)
     (out / "resample.json").write_text(json.dumps(rows, indent=2))
-    head = ["model", "MUSE reading", "before: leak %", "before: indistinguishable %", "after: leak %",
-            "after: indistinguishable %", "after: inconclusive %", "after: below unseen %",
-            f"relearn:{steps} before: leak %", f"relearn:{steps} after: leak %"]
+    head = [
+        "model",
+        "MUSE reading",
+        "before: leak %",
+        "before: indistinguishable %",
+        "after: leak %",
+        "after: indistinguishable %",
+        "after: inconclusive %",
+        "after: below unseen %",
+        f"relearn:{steps} before: leak %",
+        f"relearn:{steps} after: leak %",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r["model"], r["muse_reading"] or "(never trained on the corpus)",
-                 f"{r['old']['leak']:.0f}", f"{r['old']['indistinguishable']:.0f}", f"{r['new']['leak']:.0f}",
-                 f"{r['new']['indistinguishable']:.0f}", f"{r['new']['inconclusive']:.0f}",
-                 f"{r['new']['below_unseen']:.0f}",
-                 f"{r['old_attack']['leak']:.0f}" if r["old_attack"] else "",
-                 f"{r['new_attack']['leak']:.0f}" if r["new_attack"] else ""]
+        cells = [
+            r["model"],
+            r["muse_reading"] or "(never trained on the corpus)",
+            f"{r['old']['leak']:.0f}",
+            f"{r['old']['indistinguishable']:.0f}",
+            f"{r['new']['leak']:.0f}",
+            f"{r['new']['indistinguishable']:.0f}",
+            f"{r['new']['inconclusive']:.0f}",
+            f"{r['new']['below_unseen']:.0f}",
+            f"{r['old_attack']['leak']:.0f}" if r["old_attack"] else "",
+            f"{r['new_attack']['leak']:.0f}" if r["new_attack"] else "",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines) + "\n"
     (out / "resample.md").write_text(table)

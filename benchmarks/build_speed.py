@@ -27,8 +27,9 @@ def parse_overrides(items: list[str]) -> dict:
 
 def commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -43,14 +44,18 @@ def with_ci(scores: dict, ci: dict, key: str) -> str:
 
 def scores_table(scores: dict, cis: dict, baseline: dict) -> str:
     """Target and retrain scores with their bootstrap 95% CIs, the constant-answer KnowMem-f beside them."""
-    rows = ["| | VerbMem-f | KnowMem-f | constant-answer KnowMem-f | KnowMem-r | Min-40% AUC | PrivLeak |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| | VerbMem-f | KnowMem-f | constant-answer KnowMem-f | KnowMem-r | Min-40% AUC | PrivLeak |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for role in ("target", "retrain"):
         s, c = scores[role], cis[role]
         privleak = with_ci(s, c, "privleak") + " %" if s.get("privleak") is not None else ""
-        rows.append(f"| {role} | {with_ci(s, c, 'verbmem_f')} | {with_ci(s, c, 'knowmem_f')} | "
-                    f"{baseline['knowmem_f']:.1f} | {with_ci(s, c, 'knowmem_r')} | {with_ci(s, c, 'auc')} | "
-                    f"{privleak} |")
+        rows.append(
+            f"| {role} | {with_ci(s, c, 'verbmem_f')} | {with_ci(s, c, 'knowmem_f')} | "
+            f"{baseline['knowmem_f']:.1f} | {with_ci(s, c, 'knowmem_r')} | {with_ci(s, c, 'auc')} | "
+            f"{privleak} |"
+        )
     return "\n".join(rows)
 
 
@@ -92,8 +97,9 @@ def main() -> None:
         build_base(data, out / "models", recipe, seed=args.seed, force=args.force)
         times["base"] = time.perf_counter() - start
         loaded = load_model(out / "models" / "base")
-        result = evaluate(loaded.model, loaded.tokenizer, probe_corpus(data), settings, metrics=["knowmem_f"],
-                          progress=False)
+        result = evaluate(
+            loaded.model, loaded.tokenizer, probe_corpus(data), settings, metrics=["knowmem_f"], progress=False
+        )
         scores["base"], cis["base"] = result.scores, result.ci
     for role in ("retrain", "target"):
         start = time.perf_counter()
@@ -111,24 +117,41 @@ def main() -> None:
         gates.insert(0, check_base_gate(scores["base"]["knowmem_f"], args.size))
     records = {r: json.loads((out / "models" / r / "build.json").read_text()) for r in ("retrain", "target")}
     print(f"commit {commit()}; recipe: {recipe.to_dict()}; eval: {settings.to_dict()}")
-    print("build seconds: " + ", ".join(f"{r} {t:.1f}" for r, t in times.items())
-          + f", total {sum(times.values()):.1f} ({args.threads} threads)")
+    print(
+        "build seconds: "
+        + ", ".join(f"{r} {t:.1f}" for r, t in times.items())
+        + f", total {sum(times.values()):.1f} ({args.threads} threads)"
+    )
     print(f"constant-answer baseline: KnowMem-f {baseline['knowmem_f']:.1f}, KnowMem-r {baseline['knowmem_r']:.1f}")
     if "base" in scores:
         print(f"base: held-out background KnowMem {with_ci(scores['base'], cis['base'], 'knowmem_f')}")
     for r in ("target", "retrain"):
-        print(f"{r}: final loss {records[r]['final_loss']}, {records[r]['steps']} steps, train "
-              f"{records[r]['train_seconds']} s, {records[r]['tokens_per_epoch']} tokens/epoch, " + ", ".join(
-                  f"{k} {v:.3f}" if k in ("auc",) else f"{k} {v:.1f}" for k, v in scores[r].items()
-                  if isinstance(v, float)))
+        print(
+            f"{r}: final loss {records[r]['final_loss']}, {records[r]['steps']} steps, train "
+            f"{records[r]['train_seconds']} s, {records[r]['tokens_per_epoch']} tokens/epoch, "
+            + ", ".join(
+                f"{k} {v:.3f}" if k in ("auc",) else f"{k} {v:.1f}"
+                for k, v in scores[r].items()
+                if isinstance(v, float)
+            )
+        )
     print(scores_table(scores, cis, baseline))
     print(gates_table(gates))
-    atomic_write_json(out / "validity.json", {"commit": commit(), "recipe": recipe.to_dict(),
-                                              "settings": settings.to_dict(), "build_seconds": times,
-                                              "scores": scores, "ci": cis, "constant_answer": baseline,
-                                              "gates": [g.__dict__ for g in gates],
-                                              "steps": {r: records[r]["steps"] for r in records},
-                                              "final_loss": {r: records[r]["final_loss"] for r in records}})
+    atomic_write_json(
+        out / "validity.json",
+        {
+            "commit": commit(),
+            "recipe": recipe.to_dict(),
+            "settings": settings.to_dict(),
+            "build_seconds": times,
+            "scores": scores,
+            "ci": cis,
+            "constant_answer": baseline,
+            "gates": [g.__dict__ for g in gates],
+            "steps": {r: records[r]["steps"] for r in records},
+            "final_loss": {r: records[r]["final_loss"] for r in records},
+        },
+    )
 
 
 if __name__ == "__main__":

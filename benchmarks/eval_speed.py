@@ -93,14 +93,22 @@ def worker(path: str, model_dir: str, data: str, settings: dict, threads: int, o
         scores = {k: v for k, v in result.scores.items() if k != "privleak"}
         tok = lm.tokenizer
         gen_rows = [r for r in result.per_example if r["criterion"] != "privleak"]
-        prompt_tokens = sum(len(ids) for ids in tok([knowmem_or_prompt(corpus, settings, r) for r in gen_rows],
-                                                    add_special_tokens=True)["input_ids"])
+        prompt_tokens = sum(
+            len(ids)
+            for ids in tok([knowmem_or_prompt(corpus, settings, r) for r in gen_rows], add_special_tokens=True)[
+                "input_ids"
+            ]
+        )
         generated = sum(r["output_tokens"] for r in gen_rows)
         scored = sum(r["n_tokens"] for r in result.per_example if r["criterion"] == "privleak")
         tokens = {"prompt": prompt_tokens, "generated": generated, "scored": scored}
         groups = result.provenance["cpu_s"]
-        phases = {"verbmem_f": groups.get("generate-verbmem_f", 0.0), "knowmem_f": groups.get("generate-knowmem_f", 0.0),
-                  "knowmem_r": groups.get("generate-knowmem_r", 0.0), "privacy": groups.get("logprobs-privleak", 0.0)}
+        phases = {
+            "verbmem_f": groups.get("generate-verbmem_f", 0.0),
+            "knowmem_f": groups.get("generate-knowmem_f", 0.0),
+            "knowmem_r": groups.get("generate-knowmem_r", 0.0),
+            "privacy": groups.get("logprobs-privleak", 0.0),
+        }
     else:
         naive = naive_evaluate(lm.model, lm.tokenizer, corpus, settings)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
@@ -108,9 +116,23 @@ def worker(path: str, model_dir: str, data: str, settings: dict, threads: int, o
         privacy = {split: [r["scores"] for r in rows] for split, rows in naive["privacy"].items() if rows}
         phases = naive["cpu_s"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    Path(out).write_text(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak / 1024, "rss_before_mb": rss_before / 1024,
-                                     "outputs": outputs, "privacy": privacy, "scores": scores, "tokens": tokens, "phases": phases,
-                                     "params": n_params, "settings": settings.to_dict()}))
+    Path(out).write_text(
+        json.dumps(
+            {
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "peak_rss_mb": peak / 1024,
+                "rss_before_mb": rss_before / 1024,
+                "outputs": outputs,
+                "privacy": privacy,
+                "scores": scores,
+                "tokens": tokens,
+                "phases": phases,
+                "params": n_params,
+                "settings": settings.to_dict(),
+            }
+        )
+    )
 
 
 def knowmem_or_prompt(corpus, settings, row) -> str:
@@ -139,16 +161,23 @@ def main() -> int:
     parser.add_argument("--size", default="default", choices=("tiny", "small", "default"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both paths (default 1)")
     parser.add_argument("--markdown", help="also write the table to this file")
-    parser.add_argument("--workload", default="mini", choices=("mini", "muse-shaped"),
-                        help="mini: a news-mini corpus (below); muse-shaped: release-shaped texts, 32k vocabulary, "
-                             "both paths interleaved phase by phase with a roofline (muse_shaped_bench.py)")
+    parser.add_argument(
+        "--workload",
+        default="mini",
+        choices=("mini", "muse-shaped"),
+        help="mini: a news-mini corpus (below); muse-shaped: release-shaped texts, 32k vocabulary, "
+        "both paths interleaved phase by phase with a roofline (muse_shaped_bench.py)",
+    )
     parser.add_argument("--records", type=int, default=100, help="muse-shaped: records per part (release: 100)")
     parser.add_argument("--work", default="bench/muse-shaped", help="muse-shaped: where the workload is kept")
     parser.add_argument("--scaling", action="store_true", help="muse-shaped: also time PrivLeak vs texts / length")
     parser.add_argument("--scaling-only", action="store_true", help="muse-shaped: only the scaling tables")
     parser.add_argument("--scaling-counts", default="2,4,8,16", help="muse-shaped: text pairs per scaling point")
-    parser.add_argument("--scaling-lengths", default="256,512,1024,2048",
-                        help="muse-shaped: text lengths (tokens) of the scaling points, at the most pairs")
+    parser.add_argument(
+        "--scaling-lengths",
+        default="256,512,1024,2048",
+        help="muse-shaped: text lengths (tokens) of the scaling points, at the most pairs",
+    )
     parser.add_argument("--json", help="muse-shaped: also write the raw measurements here")
     parser.add_argument("--worker", choices=("naive", "fast"), help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
@@ -169,8 +198,19 @@ def main() -> int:
         results = {}
         for path in ("fast", "naive"):
             spec = {"model": model, "data": data, "settings": settings, "out": str(work / f"{path}.json")}
-            subprocess.run([sys.executable, __file__, "--worker", path, "--threads", str(args.threads),
-                            "--spec", json.dumps(spec)], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    path,
+                    "--threads",
+                    str(args.threads),
+                    "--spec",
+                    json.dumps(spec),
+                ],
+                check=True,
+            )
             results[path] = json.loads((work / f"{path}.json").read_text())
     naive, fast = results["naive"], results["fast"]
     same, worst = compare(naive, fast)
@@ -192,8 +232,11 @@ def main() -> int:
         "",
         "| CPU seconds by phase | naive | fast | speed-up |",
         "|---|---:|---:|---:|",
-        *[f"| {name} | {naive['phases'][name]:.1f} | {fast['phases'][name]:.1f} | "
-          f"{naive['phases'][name] / max(fast['phases'][name], 1e-9):.1f}x |" for name in naive["phases"]],
+        *[
+            f"| {name} | {naive['phases'][name]:.1f} | {fast['phases'][name]:.1f} | "
+            f"{naive['phases'][name] / max(fast['phases'][name], 1e-9):.1f}x |"
+            for name in naive["phases"]
+        ],
         "",
         "(fast-path phases are model work only; its remaining CPU time is ROUGE, attack tables and 1000-sample "
         "bootstrap CIs, which the naive path does not compute)",

@@ -31,8 +31,11 @@ def legacy_fingerprint(model, length: int = 16) -> str:
     import torch
 
     h = hashlib.sha256(type(model).__name__.encode())
-    scalars = {k: v for k, v in vars(model).items()
-               if not k.startswith("_") and k != "training" and isinstance(v, (bool, int, float, str))}
+    scalars = {
+        k: v
+        for k, v in vars(model).items()
+        if not k.startswith("_") and k != "training" and isinstance(v, (bool, int, float, str))
+    }
     h.update(repr(sorted(scalars.items())).encode())
     with torch.no_grad():
         for name, tensor in model.state_dict().items():
@@ -47,9 +50,15 @@ def build(out: Path, layers: int, hidden: int) -> int:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=32000, hidden_size=hidden, intermediate_size=int(hidden * 2.6875),
-                         num_hidden_layers=layers, num_attention_heads=hidden // 128,
-                         num_key_value_heads=hidden // 128, tie_word_embeddings=False)
+    config = LlamaConfig(
+        vocab_size=32000,
+        hidden_size=hidden,
+        intermediate_size=int(hidden * 2.6875),
+        num_hidden_layers=layers,
+        num_attention_heads=hidden // 128,
+        num_key_value_heads=hidden // 128,
+        tie_word_embeddings=False,
+    )
     model = LlamaForCausalLM(config)
     model.save_pretrained(out, safe_serialization=True)
     return sum(f.stat().st_size for f in out.glob("*.safetensors"))
@@ -99,16 +108,23 @@ def main() -> int:
         size = build(model_dir, args.layers, args.hidden)
 
         def child(what: str) -> dict:
-            out = subprocess.run([sys.executable, __file__, "--child", str(model_dir), what], env=env,
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(model_dir), what],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             return json.loads(out.stdout.strip().splitlines()[-1])
 
         first, second = child("cold"), child("warm")
-        rows = [("previous: state dict copied to bytes and hashed", first["legacy"]),
-                ("fallback now (model changed since load): tensors hashed in place", first["tensors"]),
-                ("weight files, first time (streamed SHA-256)", first["files"]),
-                ("weight files, same process again", first["files_again"]),
-                ("weight files, new process (remembered by size + mtime)", second["files"])]
+        rows = [
+            ("previous: state dict copied to bytes and hashed", first["legacy"]),
+            ("fallback now (model changed since load): tensors hashed in place", first["tensors"]),
+            ("weight files, first time (streamed SHA-256)", first["files"]),
+            ("weight files, same process again", first["files_again"]),
+            ("weight files, new process (remembered by size + mtime)", second["files"]),
+        ]
         print(f"model: random Llama, {args.layers} layers x {args.hidden}, {size / 1e9:.2f} GB float32 safetensors\n")
         print("| fingerprint | seconds | vs previous |")
         print("|---|---:|---:|")

@@ -22,8 +22,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "golden" / "muse-scorer"
-ATTACKS = {"PPL": "nll", "PPL/lower": "lowercase", "PPL/zlib": "zlib",
-           **{f"Min-{k}%": f"mink_{k}" for k in (5, 10, 20, 30, 40, 50, 60)}}
+ATTACKS = {
+    "PPL": "nll",
+    "PPL/lower": "lowercase",
+    "PPL/zlib": "zlib",
+    **{f"Min-{k}%": f"mink_{k}" for k in (5, 10, 20, 30, 40, 50, 60)},
+}
 CRITERIA = ("verbmem_f", "knowmem_f", "knowmem_r")
 SPLITS = ("forget", "retain", "holdout")
 PAIRS = (("forget", "holdout"), ("forget", "retain"), ("retain", "holdout"))
@@ -34,23 +38,41 @@ def engine_view(result) -> dict:
     view = {}
     for crit in CRITERIA:
         rows = [r for r in result.per_example if r["criterion"] == crit]
-        view[crit] = {"reference": [r["reference"] for r in rows], "output": [r["output"] for r in rows],
-                      "rougeL_f1": [r["scores"]["rougeL_f1"] for r in rows], "mean": result.scores[crit]}
+        view[crit] = {
+            "reference": [r["reference"] for r in rows],
+            "output": [r["output"] for r in rows],
+            "rougeL_f1": [r["scores"]["rougeL_f1"] for r in rows],
+            "mean": result.scores[crit],
+        }
     rows = [r for r in result.per_example if r["criterion"] == "privleak"]
-    view["per_text"] = {s: [{"n_tokens": r["n_tokens"], **{k: r["scores"][v] for k, v in ATTACKS.items()}}
-                            for r in sorted((r for r in rows if r["split"] == s), key=lambda r: r["index"])]
-                        for s in SPLITS}
-    view["auc"] = {f"{a}_{b}_{k}": result.privacy["attacks"][v]["auc"][f"{a}_vs_{b}"]
-                   for k, v in ATTACKS.items() for a, b in PAIRS}
+    view["per_text"] = {
+        s: [
+            {"n_tokens": r["n_tokens"], **{k: r["scores"][v] for k, v in ATTACKS.items()}}
+            for r in sorted((r for r in rows if r["split"] == s), key=lambda r: r["index"])
+        ]
+        for s in SPLITS
+    }
+    view["auc"] = {
+        f"{a}_{b}_{k}": result.privacy["attacks"][v]["auc"][f"{a}_vs_{b}"] for k, v in ATTACKS.items() for a, b in PAIRS
+    }
     view["privleak"] = result.scores["privleak"]
     return view
 
 
 def oracle_view(out: dict) -> dict:
-    view = {crit: {"reference": out["references"][crit], "output": out["outputs"][crit],
-                   "rougeL_f1": out["rouge"][crit], "mean": out["scores"][crit]} for crit in CRITERIA}
-    view["per_text"] = {s: [{"n_tokens": r["n_tokens"], **{k: r["scores"][v] for k, v in ATTACKS.items()}}
-                            for r in out["privacy"][s]] for s in SPLITS}
+    view = {
+        crit: {
+            "reference": out["references"][crit],
+            "output": out["outputs"][crit],
+            "rougeL_f1": out["rouge"][crit],
+            "mean": out["scores"][crit],
+        }
+        for crit in CRITERIA
+    }
+    view["per_text"] = {
+        s: [{"n_tokens": r["n_tokens"], **{k: r["scores"][v] for k, v in ATTACKS.items()}} for r in out["privacy"][s]]
+        for s in SPLITS
+    }
     view["auc"] = {f"{a}_{b}_{k}": out["auc"][v][f"{a}_vs_{b}"] for k, v in ATTACKS.items() for a, b in PAIRS}
     view["privleak"] = out["scores"]["privleak"]
     return view
@@ -58,8 +80,11 @@ def oracle_view(out: dict) -> dict:
 
 def exact_row(name: str, got: list, want: list, numeric: bool = True) -> tuple:
     equal = sum(g == w for g, w in zip(got, want)) if len(got) == len(want) else 0
-    worst = max((abs(g - w) for g, w in zip(got, want)), default=0.0) if numeric else (
-        "-" if equal == len(want) else "differs")
+    worst = (
+        max((abs(g - w) for g, w in zip(got, want)), default=0.0)
+        if numeric
+        else ("-" if equal == len(want) else "differs")
+    )
     return name, len(want), equal, worst
 
 
@@ -80,20 +105,30 @@ def agreement(view: dict, expected: dict) -> list[tuple]:
     texts = [(s, i) for s in SPLITS for i in range(len(expected["privleak"]["per_text"][s]))]
     got = [view["per_text"][s][i] for s, i in texts]
     want = [expected["privleak"]["per_text"][s][i] for s, i in texts]
-    rows.append(exact_row("privacy n_tokens (BOS counted)", [g["n_tokens"] for g in got],
-                          [w["n_tokens"] for w in want]))
+    rows.append(
+        exact_row("privacy n_tokens (BOS counted)", [g["n_tokens"] for g in got], [w["n_tokens"] for w in want])
+    )
     for attack in ATTACKS:
         rows.append(relative_row(f"per-text {attack} (rel.)", [g[attack] for g in got], [w[attack] for w in want]))
     keys = sorted(expected["privleak"]["auc"])
-    rows.append(exact_row(f"AUC ({len(PAIRS)} split pairs x {len(ATTACKS)} attacks)",
-                          [view["auc"][k] for k in keys], [expected["privleak"]["auc"][k] for k in keys]))
+    rows.append(
+        exact_row(
+            f"AUC ({len(PAIRS)} split pairs x {len(ATTACKS)} attacks)",
+            [view["auc"][k] for k in keys],
+            [expected["privleak"]["auc"][k] for k in keys],
+        )
+    )
     rows.append(exact_row("PrivLeak (%)", [view["privleak"]], [expected["privleak"]["privleak_pct"]]))
     return rows
 
 
 def render(title: str, rows: list[tuple]) -> str:
-    lines = [f"**{title}**", "", "| criterion | rows compared | rows equal | worst difference |",
-             "|---|---:|---:|---:|"]
+    lines = [
+        f"**{title}**",
+        "",
+        "| criterion | rows compared | rows equal | worst difference |",
+        "|---|---:|---:|---:|",
+    ]
     for name, n, equal, worst in rows:
         shown = worst if isinstance(worst, str) else f"{worst:.1e}" if worst else "0"
         lines.append(f"| {name} | {n} | {equal} | {shown} |")
@@ -115,8 +150,14 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     expected = json.loads((GOLDEN / "expected.json").read_text(encoding="utf-8"))
-    settings = EvalSettings(verbmem_max_new_tokens=128, verbmem_gt_max_tokens=128, knowmem_max_new_tokens=32,
-                            knowmem_num_shots=None, privleak_max_length=None, bootstrap_samples=0)
+    settings = EvalSettings(
+        verbmem_max_new_tokens=128,
+        verbmem_gt_max_tokens=128,
+        knowmem_max_new_tokens=32,
+        knowmem_num_shots=None,
+        privleak_max_length=None,
+        bootstrap_samples=0,
+    )
     retrain_auc = expected["privleak"]["retrain_auc_used"]
     lm = load_model(GOLDEN / "model")
     with warnings.catch_warnings():
@@ -125,11 +166,15 @@ def main() -> int:
     engine = evaluate(lm.model, lm.tokenizer, corpus, settings, retrain_auc=retrain_auc, progress=False)
     oracle = naive_evaluate(lm.model, lm.tokenizer, corpus, settings, retrain_auc=retrain_auc)
     tables = []
-    for title, view in (("musebench engine (evaluate) vs the original MUSE scorer", engine_view(engine)),
-                        ("naive scorer (oracle) vs the original MUSE scorer", oracle_view(oracle))):
+    for title, view in (
+        ("musebench engine (evaluate) vs the original MUSE scorer", engine_view(engine)),
+        ("naive scorer (oracle) vs the original MUSE scorer", oracle_view(oracle)),
+    ):
         tables.append((title, agreement(view, expected)))
-    text = (f"golden fixture: {GOLDEN.relative_to(GOLDEN.parents[3])}; torch threads: {args.threads}; "
-            f"torch {torch.__version__}\n\n" + "\n\n".join(render(t, rows) for t, rows in tables))
+    text = (
+        f"golden fixture: {GOLDEN.relative_to(GOLDEN.parents[3])}; torch threads: {args.threads}; "
+        f"torch {torch.__version__}\n\n" + "\n\n".join(render(t, rows) for t, rows in tables)
+    )
     print(text)
     if args.markdown:
         Path(args.markdown).write_text(text + "\n", encoding="utf-8")

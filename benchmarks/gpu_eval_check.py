@@ -38,13 +38,19 @@ def sync(device):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", "--out", dest="out", required=True,
-                        help="where the workload, the JSON and the table go")
+    parser.add_argument(
+        "--work", "--out", dest="out", required=True, help="where the workload, the JSON and the table go"
+    )
     parser.add_argument("--size", default="7b", choices=sorted(muse_shaped.MODEL_SIZES))
     parser.add_argument("--records", type=int, default=100, help="records per part for the musebench run")
     parser.add_argument("--subset", type=int, default=8, help="records per part for the batch-1 comparison")
-    parser.add_argument("--dry-run-cpu", "--dry-run", dest="dry_run", action="store_true",
-                        help="CPU, tiny shape, 2 records (checks the script)")
+    parser.add_argument(
+        "--dry-run-cpu",
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        help="CPU, tiny shape, 2 records (checks the script)",
+    )
     args = parser.parse_args()
     if args.dry_run:
         args.size, args.records, args.subset, device = "tiny", 2, 1, torch.device("cpu")
@@ -73,8 +79,9 @@ def main() -> int:
     params = sum(p.numel() for p in model.parameters())
     settings = EvalSettings(bootstrap_samples=200)
     if args.dry_run:
-        settings = dataclasses.replace(settings, verbmem_max_new_tokens=8, verbmem_gt_max_tokens=8,
-                                       knowmem_max_new_tokens=4)
+        settings = dataclasses.replace(
+            settings, verbmem_max_new_tokens=8, verbmem_gt_max_tokens=8, knowmem_max_new_tokens=4
+        )
     rates = bench.measure_rates(device, next(model.parameters()).dtype)
 
     # 1. musebench on the whole workload, phase by phase
@@ -91,23 +98,32 @@ def main() -> int:
         wall = time.perf_counter() - start
         rows = [r for r in result.per_example if r["criterion"] == phase]
         new_tokens[phase] = [r.get("output_tokens", 0) for r in rows]
-        phases[phase] = {"musebench_s": wall, "peak_gb": (torch.cuda.max_memory_allocated(device) / 1e9
-                                                          if device.type == "cuda" else None),
-                         "model_work_s": sum(result.provenance["timing_s"].values())}
-    full = dataclasses.replace(bench.phase_corpus(corpus, "verbmem_f", args.records),
-                               knowmem_forget_qa=corpus.knowmem_forget_qa[:args.records],
-                               knowmem_retain_qa=corpus.knowmem_retain_qa[:args.records],
-                               knowmem_forget_qa_icl=corpus.knowmem_forget_qa_icl,
-                               knowmem_retain_qa_icl=corpus.knowmem_retain_qa_icl,
-                               privleak_forget=corpus.privleak_forget[:args.records],
-                               privleak_holdout=corpus.privleak_holdout[:args.records])
+        phases[phase] = {
+            "musebench_s": wall,
+            "peak_gb": (torch.cuda.max_memory_allocated(device) / 1e9 if device.type == "cuda" else None),
+            "model_work_s": sum(result.provenance["timing_s"].values()),
+        }
+    full = dataclasses.replace(
+        bench.phase_corpus(corpus, "verbmem_f", args.records),
+        knowmem_forget_qa=corpus.knowmem_forget_qa[: args.records],
+        knowmem_retain_qa=corpus.knowmem_retain_qa[: args.records],
+        knowmem_forget_qa_icl=corpus.knowmem_forget_qa_icl,
+        knowmem_retain_qa_icl=corpus.knowmem_retain_qa_icl,
+        privleak_forget=corpus.privleak_forget[: args.records],
+        privleak_holdout=corpus.privleak_holdout[: args.records],
+    )
     work = bench.workload_tokens(tokenizer, full, settings, new_tokens)
     limits = bench.phase_limits(bench.Shape.of(model), work, rates)
     for phase, (flops, nbytes, seconds) in limits.items():
         tokens = sum(work[phase].get("prompts", work[phase].get("texts", []))) + sum(work[phase].get("new", []))
-        phases[phase].update(limit_s=seconds, fraction=seconds / max(phases[phase]["model_work_s"], 1e-9),
-                             tokens=tokens, tokens_per_s=tokens / phases[phase]["musebench_s"], flops=flops,
-                             bytes=nbytes)
+        phases[phase].update(
+            limit_s=seconds,
+            fraction=seconds / max(phases[phase]["model_work_s"], 1e-9),
+            tokens=tokens,
+            tokens_per_s=tokens / phases[phase]["musebench_s"],
+            flops=flops,
+            bytes=nbytes,
+        )
 
     # 2. the original's algorithm (batch 1) vs musebench on a subset: time and greedy agreement in bf16
     original, oracle_name = bench._original_scorer()
@@ -134,31 +150,47 @@ def main() -> int:
         subset[phase] = entry
 
     total = sum(p["musebench_s"] for p in phases.values())
-    lines = [f"### GPU check: {args.size} shape ({params / 1e9:.2f}B params, {next(model.parameters()).dtype}) on "
-             f"{torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU (dry run)'}", "",
-             f"measured: GEMM {rates['matmul_flops'] / 1e12:.1f} TFLOP/s, copy {rates['bandwidth'] / 1e9:.0f} GB/s; "
-             f"set-up (workload + model) {setup_s:.0f} s; {args.records} records per part", "",
-             "| phase | musebench (s) | tokens/s | peak memory (GB) | limit (s) | fraction of roofline |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"### GPU check: {args.size} shape ({params / 1e9:.2f}B params, {next(model.parameters()).dtype}) on "
+        f"{torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU (dry run)'}",
+        "",
+        f"measured: GEMM {rates['matmul_flops'] / 1e12:.1f} TFLOP/s, copy {rates['bandwidth'] / 1e9:.0f} GB/s; "
+        f"set-up (workload + model) {setup_s:.0f} s; {args.records} records per part",
+        "",
+        "| phase | musebench (s) | tokens/s | peak memory (GB) | limit (s) | fraction of roofline |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for name, p in phases.items():
         peak = f"{p['peak_gb']:.1f}" if p["peak_gb"] is not None else "-"
-        lines.append(f"| {name} | {p['musebench_s']:.1f} | {p['tokens_per_s']:,.0f} | {peak} | {p['limit_s']:.2f} | "
-                     f"{p['fraction'] * 100:.0f} % |")
-    lines += [f"| **whole evaluation** | **{total:.1f}** | | | {sum(p['limit_s'] for p in phases.values()):.1f} | |",
-              "", f"batch-1 original algorithm ({oracle_name}) vs musebench, {args.subset} records per part:", "",
-              "| phase | original (s) | musebench (s) | speed-up | greedy agreement (bf16) / max abs diff |",
-              "|---|---:|---:|---:|---|"]
+        lines.append(
+            f"| {name} | {p['musebench_s']:.1f} | {p['tokens_per_s']:,.0f} | {peak} | {p['limit_s']:.2f} | "
+            f"{p['fraction'] * 100:.0f} % |"
+        )
+    lines += [
+        f"| **whole evaluation** | **{total:.1f}** | | | {sum(p['limit_s'] for p in phases.values()):.1f} | |",
+        "",
+        f"batch-1 original algorithm ({oracle_name}) vs musebench, {args.subset} records per part:",
+        "",
+        "| phase | original (s) | musebench (s) | speed-up | greedy agreement (bf16) / max abs diff |",
+        "|---|---:|---:|---:|---|",
+    ]
     for name, e in subset.items():
-        agree = f"{e['agreement'] * 100:.0f} % identical outputs" if "agreement" in e else \
-            f"Min-40% within {e['max_abs_diff_min40']:.1e}"
-        lines.append(f"| {name} | {e['original_s']:.1f} | {e['musebench_s']:.1f} | "
-                     f"{e['original_s'] / e['musebench_s']:.1f}x | {agree} |")
+        agree = (
+            f"{e['agreement'] * 100:.0f} % identical outputs"
+            if "agreement" in e
+            else f"Min-40% within {e['max_abs_diff_min40']:.1e}"
+        )
+        lines.append(
+            f"| {name} | {e['original_s']:.1f} | {e['musebench_s']:.1f} | "
+            f"{e['original_s'] / e['musebench_s']:.1f}x | {agree} |"
+        )
     text = "\n".join(lines)
     print(text)
     out.mkdir(parents=True, exist_ok=True)
     (out / "gpu_eval_check.md").write_text(text + "\n")
-    (out / "gpu_eval_check.json").write_text(json.dumps({"phases": phases, "subset": subset, "rates": rates,
-                                                         "setup_s": setup_s}, indent=1, default=float))
+    (out / "gpu_eval_check.json").write_text(
+        json.dumps({"phases": phases, "subset": subset, "rates": rates, "setup_s": setup_s}, indent=1, default=float)
+    )
     return 0
 
 

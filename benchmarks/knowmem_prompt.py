@@ -33,9 +33,7 @@ def main() -> None:
     base = dict(MINI_EVAL_SETTINGS[meta["size"]]) if meta else {}
     corpus = load_corpus(args.data)
     lm = load_model(args.model)
-    print(
-        "| model | corpus | prompt ending | lone space token | KnowMem-f [95 % CI] | KnowMem-r [95 % CI] | s |"
-    )
+    print("| model | corpus | prompt ending | lone space token | KnowMem-f [95 % CI] | KnowMem-r [95 % CI] | s |")
     print("|---|---|---|---|---|---|---|")
     for ending in ("faithful", "no_trailing_space"):
         start = time.perf_counter()

@@ -22,8 +22,38 @@ from pathlib import Path
 import numpy as np
 
 VOCAB_SIZE = 32000
-ONSETS = ["", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z",
-          "br", "ch", "dr", "fl", "gr", "kl", "pr", "sh", "st", "th", "tr"]
+ONSETS = [
+    "",
+    "b",
+    "c",
+    "d",
+    "f",
+    "g",
+    "h",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "w",
+    "z",
+    "br",
+    "ch",
+    "dr",
+    "fl",
+    "gr",
+    "kl",
+    "pr",
+    "sh",
+    "st",
+    "th",
+    "tr",
+]
 VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ou", "y"]
 CODAS = ["", "", "", "n", "r", "s", "t", "l", "m", "nd", "rk", "st", "x"]
 
@@ -41,13 +71,25 @@ class WorkloadShape:
 
 #: Llama-shaped model sizes: LlamaConfig fields (vocabulary from the tokenizer) and the dtype.
 MODEL_SIZES = {
-    "small": (dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=4,
-                   intermediate_size=688), "float32"),
-    "7b": (dict(hidden_size=4096, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=32,
-                intermediate_size=11008), "bfloat16"),
+    "small": (
+        dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=4, intermediate_size=688),
+        "float32",
+    ),
+    "7b": (
+        dict(
+            hidden_size=4096,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=32,
+            intermediate_size=11008,
+        ),
+        "bfloat16",
+    ),
     # the GPU script's dry run on CPU: the 7B shape's code path at a size that runs in seconds
-    "tiny": (dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
-                  intermediate_size=172), "float32"),
+    "tiny": (
+        dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4, intermediate_size=172),
+        "float32",
+    ),
 }
 
 
@@ -59,8 +101,9 @@ class TextSource:
         n = 4 * lexicon_size
         syllables = self.rng.integers(1, 4, size=n)
         parts = [np.array(a)[self.rng.integers(0, len(a), size=(n, 3))] for a in (ONSETS, VOWELS, CODAS)]
-        drawn = ["".join(parts[0][i, j] + parts[1][i, j] + parts[2][i, j] for j in range(syllables[i]))
-                 for i in range(n)]
+        drawn = [
+            "".join(parts[0][i, j] + parts[1][i, j] + parts[2][i, j] for j in range(syllables[i])) for i in range(n)
+        ]
         words = list(dict.fromkeys(w for w in drawn if len(w) > 1))[:lexicon_size]
         self.words = np.array(sorted(words, key=lambda w: (len(w), w)))  # rank 1 = shortest, as in English
         self.rng.shuffle(self.words[:200])
@@ -73,7 +116,7 @@ class TextSource:
         out, i = [], 0
         while i < words:
             n = int(self.rng.integers(6, 25))
-            sentence = list(picked[i:i + n])
+            sentence = list(picked[i : i + n])
             i += n
             if self.rng.random() < 0.2:
                 sentence.insert(int(self.rng.integers(0, len(sentence))), str(int(self.rng.integers(1, 2030))))
@@ -91,7 +134,7 @@ def _cut(tokenizer, text: str, start: int, length: int) -> str:
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     if len(ids) < start + length:
         raise ValueError(f"text too short: {len(ids)} tokens < {start + length}")
-    return tokenizer.decode(ids[start:start + length])
+    return tokenizer.decode(ids[start : start + length])
 
 
 def write_workload(out: str | Path, shape: WorkloadShape = WorkloadShape(), seed: int = 0) -> Path:
@@ -104,13 +147,19 @@ def write_workload(out: str | Path, shape: WorkloadShape = WorkloadShape(), seed
     src = TextSource(seed)
     # pseudo-words cost ~1.2 tokens each under the trained tokenizer; draw with room to spare, then cut on ids
     verb_docs = [src.text(shape.prompt_tokens + shape.reference_tokens) for _ in range(shape.records)]
-    priv_docs = {s: [src.text(shape.privacy_tokens) for _ in range(shape.records)]
-                 for s in ("forget", "retain", "holdout")}
+    priv_docs = {
+        s: [src.text(shape.privacy_tokens) for _ in range(shape.records)] for s in ("forget", "retain", "holdout")
+    }
 
     def qa(n):  # MUSE-News questions run ~25 tokens with short answers: 10 shots make a ~400-token prompt
-        return [QAPair(f"{src.text(12)[:-1]}: where did {src.name()} {src.words[int(src.rng.integers(50, 5000))]} "
-                       f"in {int(src.rng.integers(1900, 2024))}?",
-                       f"{src.name()} {src.words[int(src.rng.integers(50, 5000))]}") for _ in range(n)]
+        return [
+            QAPair(
+                f"{src.text(12)[:-1]}: where did {src.name()} {src.words[int(src.rng.integers(50, 5000))]} "
+                f"in {int(src.rng.integers(1900, 2024))}?",
+                f"{src.name()} {src.words[int(src.rng.integers(50, 5000))]}",
+            )
+            for _ in range(n)
+        ]
 
     forget_qa, retain_qa = qa(shape.records), qa(shape.records)
     forget_icl, retain_icl = qa(shape.shots), qa(shape.shots)
@@ -118,21 +167,37 @@ def write_workload(out: str | Path, shape: WorkloadShape = WorkloadShape(), seed
     drawn = sum(len(d.split()) for d in verb_docs + sum(priv_docs.values(), []))
     extra = [src.text(4000) for _ in range(max(60, (970_000 - drawn) // 4000))]
     qa_text = [f"Question: {p.question}\nAnswer: {p.answer}\n\n" for p in forget_qa + retain_qa + forget_icl]
-    tokenizer = train_tokenizer(verb_docs + sum(priv_docs.values(), []) + extra + qa_text, vocab_size=VOCAB_SIZE,
-                                model_max_length=2 * shape.privacy_tokens)
+    tokenizer = train_tokenizer(
+        verb_docs + sum(priv_docs.values(), []) + extra + qa_text,
+        vocab_size=VOCAB_SIZE,
+        model_max_length=2 * shape.privacy_tokens,
+    )
     if len(tokenizer) != VOCAB_SIZE:
         raise RuntimeError(f"the tokenizer reached {len(tokenizer)} ids, not {VOCAB_SIZE}")
     save_tokenizer(tokenizer, out / "tokenizer")
     # BOS is added at encoding: a prompt of prompt_tokens - 1 text ids is prompt_tokens long, as in MUSE
-    verbmem = [VerbMemRecord(prompt=_cut(tokenizer, d, 0, shape.prompt_tokens - 1),
-                             gt=_cut(tokenizer, d, shape.prompt_tokens - 1, shape.reference_tokens + 8))
-               for d in verb_docs]
+    verbmem = [
+        VerbMemRecord(
+            prompt=_cut(tokenizer, d, 0, shape.prompt_tokens - 1),
+            gt=_cut(tokenizer, d, shape.prompt_tokens - 1, shape.reference_tokens + 8),
+        )
+        for d in verb_docs
+    ]
     privacy = {s: [_cut(tokenizer, d, 0, shape.privacy_tokens - 1) for d in docs] for s, docs in priv_docs.items()}
-    corpus = Corpus(name="muse-shaped", forget=[r.prompt + r.gt for r in verbmem], retain2=privacy["retain"],
-                    holdout=privacy["holdout"], verbmem_forget=verbmem, knowmem_forget_qa=forget_qa,
-                    knowmem_retain_qa=retain_qa, knowmem_forget_qa_icl=forget_icl, knowmem_retain_qa_icl=retain_icl,
-                    privleak_forget=privacy["forget"], privleak_retain=privacy["retain"],
-                    privleak_holdout=privacy["holdout"])
+    corpus = Corpus(
+        name="muse-shaped",
+        forget=[r.prompt + r.gt for r in verbmem],
+        retain2=privacy["retain"],
+        holdout=privacy["holdout"],
+        verbmem_forget=verbmem,
+        knowmem_forget_qa=forget_qa,
+        knowmem_retain_qa=retain_qa,
+        knowmem_forget_qa_icl=forget_icl,
+        knowmem_retain_qa_icl=retain_icl,
+        privleak_forget=privacy["forget"],
+        privleak_retain=privacy["retain"],
+        privleak_holdout=privacy["holdout"],
+    )
     save_corpus(corpus, out)
     (out / "workload.json").write_text(json.dumps({"seed": seed, **shape.__dict__}, indent=1) + "\n")
     return out
@@ -144,9 +209,16 @@ def build_model(tokenizer, size: str = "small", seed: int = 0, device: str = "cp
     from transformers import LlamaConfig, LlamaForCausalLM
 
     fields, dtype = MODEL_SIZES[size]
-    config = LlamaConfig(vocab_size=len(tokenizer), max_position_embeddings=4096, rope_theta=10000.0,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False, **fields)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        max_position_embeddings=4096,
+        rope_theta=10000.0,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+        **fields,
+    )
     torch.manual_seed(seed)
     previous = torch.get_default_dtype()
     torch.set_default_dtype(getattr(torch, dtype))

@@ -32,13 +32,15 @@ PHASES = ("verbmem_f", "knowmem_f", "knowmem_r", "privleak")
 # ---------------------------------------------------------------- machine rates
 def measure_rates(device: torch.device, dtype: torch.dtype, repeats: int = 3) -> dict:
     """Best-of GEMM rate (FLOP/s) over the workload's typical shapes, and copy bandwidth (bytes/s)."""
+
     def sync():
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
     big = device.type == "cuda"
-    shapes = [(8192, 4096, 4096), (4096, 4096, 32000)] if big else [(1024, 256, 32000), (2048, 256, 688),
-                                                                   (1024, 1024, 1024)]
+    shapes = (
+        [(8192, 4096, 4096), (4096, 4096, 32000)] if big else [(1024, 256, 32000), (2048, 256, 688), (1024, 1024, 1024)]
+    )
     best_flops = 0.0
     for m, k, n in shapes:
         a, b = torch.randn(m, k, device=device, dtype=dtype), torch.randn(k, n, device=device, dtype=dtype)
@@ -77,14 +79,23 @@ class Shape:
         c = model.config
         kv = c.num_key_value_heads * (getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads)
         per_layer = 2 * c.hidden_size * c.hidden_size + 2 * c.hidden_size * kv + 3 * c.hidden_size * c.intermediate_size
-        return cls(per_layer * c.num_hidden_layers, c.vocab_size * c.hidden_size, c.num_hidden_layers, c.hidden_size,
-                   kv, next(model.parameters()).element_size())
+        return cls(
+            per_layer * c.num_hidden_layers,
+            c.vocab_size * c.hidden_size,
+            c.num_hidden_layers,
+            c.hidden_size,
+            kv,
+            next(model.parameters()).element_size(),
+        )
 
     def forward_flops(self, tokens: int, context_sum: int, head_positions: int) -> float:
         """Matmul FLOPs of ``tokens`` through the layers attending to ``context_sum`` positions in all,
         plus the head at ``head_positions``."""
-        return 2 * self.layer_params * tokens + 4 * self.layers * self.hidden * context_sum + \
-            2 * self.head_params * head_positions
+        return (
+            2 * self.layer_params * tokens
+            + 4 * self.layers * self.hidden * context_sum
+            + 2 * self.head_params * head_positions
+        )
 
     def weight_bytes(self, head: bool = True) -> int:
         return (self.layer_params + (self.head_params if head else 0)) * self.dtype_bytes
@@ -125,8 +136,9 @@ def phase_limits(shape: Shape, work: dict, rates: dict) -> dict:
         k = work[crit]
         shared = k["shared"]
         suffix = [n - shared for n in k["prompts"]]
-        flops = shape.forward_flops(shared, shared * (shared + 1) // 2, 0) + \
-            sum(shape.forward_flops(s, s * shared + s * (s + 1) // 2, 1) for s in suffix)
+        flops = shape.forward_flops(shared, shared * (shared + 1) // 2, 0) + sum(
+            shape.forward_flops(s, s * shared + s * (s + 1) // 2, 1) for s in suffix
+        )
         nbytes = 2 * shape.weight_bytes() + shape.kv_bytes(sum(k["prompts"]))
         pre = (flops, nbytes, max(flops / rates["matmul_flops"], nbytes / rates["bandwidth"]))
         d = decode_limit(shape, k["prompts"], k["new"], rates)
@@ -157,18 +169,32 @@ def _fallback_original(model, tokenizer, corpus, settings, progress=False):
 
     out = {"outputs": {}, "scores": {}, "privacy": {}}
     if corpus.verbmem_forget:
-        texts = [tokenizer.decode(naive_generate(model, tokenizer, r.prompt, settings.verbmem_max_new_tokens),
-                                  skip_special_tokens=True) for r in corpus.verbmem_forget]
+        texts = [
+            tokenizer.decode(
+                naive_generate(model, tokenizer, r.prompt, settings.verbmem_max_new_tokens), skip_special_tokens=True
+            )
+            for r in corpus.verbmem_forget
+        ]
         refs = [verbmem_reference(tokenizer, r.gt, settings.verbmem_gt_max_tokens) for r in corpus.verbmem_forget]
         out["outputs"]["verbmem_f"] = texts
         out["scores"]["verbmem_f"] = mean_x100([rouge_l_f1(r, t) for r, t in zip(refs, texts)])
-    for crit, qa, icl in (("knowmem_f", corpus.knowmem_forget_qa, corpus.knowmem_forget_qa_icl),
-                          ("knowmem_r", corpus.knowmem_retain_qa, corpus.knowmem_retain_qa_icl)):
+    for crit, qa, icl in (
+        ("knowmem_f", corpus.knowmem_forget_qa, corpus.knowmem_forget_qa_icl),
+        ("knowmem_r", corpus.knowmem_retain_qa, corpus.knowmem_retain_qa_icl),
+    ):
         if qa:
             shots = select_shots(icl, settings.knowmem_num_shots)
-            texts = [knowmem_cut(tokenizer.decode(naive_generate(model, tokenizer, knowmem_prompt(p.question, shots),
-                                                                 settings.knowmem_max_new_tokens),
-                                                  skip_special_tokens=True)) for p in qa]
+            texts = [
+                knowmem_cut(
+                    tokenizer.decode(
+                        naive_generate(
+                            model, tokenizer, knowmem_prompt(p.question, shots), settings.knowmem_max_new_tokens
+                        ),
+                        skip_special_tokens=True,
+                    )
+                )
+                for p in qa
+            ]
             out["outputs"][crit] = texts
             out["scores"][crit] = mean_x100([rouge_l_f1(p.answer, t) for p, t in zip(qa, texts)])
 
@@ -180,8 +206,11 @@ def _fallback_original(model, tokenizer, corpus, settings, progress=False):
         logp = torch.log_softmax(logits[0, :-1], -1)
         return loss, [logp[i, t].item() for i, t in enumerate(ids[0, 1:].tolist())]
 
-    for split, texts in (("forget", corpus.privleak_forget), ("retain", corpus.privleak_retain),
-                         ("holdout", corpus.privleak_holdout)):
+    for split, texts in (
+        ("forget", corpus.privleak_forget),
+        ("retain", corpus.privleak_retain),
+        ("holdout", corpus.privleak_holdout),
+    ):
         rows = []
         for text in texts:
             loss, values = nll_and_logprobs(text)
@@ -193,22 +222,41 @@ def _fallback_original(model, tokenizer, corpus, settings, progress=False):
             rows.append({"scores": scores})
         out["privacy"][split] = rows
     if corpus.privleak_forget:
-        out["scores"]["auc"] = auc([r["scores"]["mink_40"] for r in out["privacy"]["forget"]],
-                                   [r["scores"]["mink_40"] for r in out["privacy"]["holdout"]])
+        out["scores"]["auc"] = auc(
+            [r["scores"]["mink_40"] for r in out["privacy"]["forget"]],
+            [r["scores"]["mink_40"] for r in out["privacy"]["holdout"]],
+        )
     return out
 
 
 # ---------------------------------------------------------------- one phase, both paths
 def phase_corpus(corpus, phase: str, records: int):
     """The corpus with only ``phase``'s parts (first ``records`` of each)."""
-    keep = {"verbmem_f": ("verbmem_forget",), "knowmem_f": ("knowmem_forget_qa", "knowmem_forget_qa_icl"),
-            "knowmem_r": ("knowmem_retain_qa", "knowmem_retain_qa_icl"),
-            "privleak": ("privleak_forget", "privleak_retain", "privleak_holdout")}[phase]
-    parts = ("verbmem_forget", "knowmem_forget_qa", "knowmem_forget_qa_icl", "knowmem_retain_qa",
-             "knowmem_retain_qa_icl", "privleak_forget", "privleak_retain", "privleak_holdout")
-    return dataclasses.replace(corpus, **{p: (list(getattr(corpus, p)) if p.endswith("_icl")
-                                              else list(getattr(corpus, p))[:records]) if p in keep else []
-                                          for p in parts})
+    keep = {
+        "verbmem_f": ("verbmem_forget",),
+        "knowmem_f": ("knowmem_forget_qa", "knowmem_forget_qa_icl"),
+        "knowmem_r": ("knowmem_retain_qa", "knowmem_retain_qa_icl"),
+        "privleak": ("privleak_forget", "privleak_retain", "privleak_holdout"),
+    }[phase]
+    parts = (
+        "verbmem_forget",
+        "knowmem_forget_qa",
+        "knowmem_forget_qa_icl",
+        "knowmem_retain_qa",
+        "knowmem_retain_qa_icl",
+        "privleak_forget",
+        "privleak_retain",
+        "privleak_holdout",
+    )
+    return dataclasses.replace(
+        corpus,
+        **{
+            p: (list(getattr(corpus, p)) if p.endswith("_icl") else list(getattr(corpus, p))[:records])
+            if p in keep
+            else []
+            for p in parts
+        },
+    )
 
 
 def _timed(fn):
@@ -227,13 +275,20 @@ def run_phase(model, tokenizer, corpus, settings, phase: str, original_first: bo
         if path == "original":
             runs[path] = _timed(lambda: original(model, tokenizer, corpus, settings))
         else:
-            runs[path] = _timed(lambda: evaluate(model, tokenizer, corpus, settings, metrics=[phase],
-                                                 retrain_auc="news", progress=False))
+            runs[path] = _timed(
+                lambda: evaluate(
+                    model, tokenizer, corpus, settings, metrics=[phase], retrain_auc="news", progress=False
+                )
+            )
     slow, fast = runs["original"][0], runs["musebench"][0]
     group = "logprobs-privleak" if phase == "privleak" else f"generate-{phase}"
-    entry = {"original_s": runs["original"][1], "original_cpu_s": runs["original"][2],
-             "musebench_s": runs["musebench"][1], "musebench_cpu_s": runs["musebench"][2],
-             "model_work_s": fast.provenance["timing_s"].get(group, 0.0)}
+    entry = {
+        "original_s": runs["original"][1],
+        "original_cpu_s": runs["original"][2],
+        "musebench_s": runs["musebench"][1],
+        "musebench_cpu_s": runs["musebench"][2],
+        "model_work_s": fast.provenance["timing_s"].get(group, 0.0),
+    }
     if phase == "privleak":
         worst, same_auc = 0.0, fast.scores["auc"] == slow["scores"]["auc"]
         for split in ("forget", "holdout"):
@@ -244,9 +299,11 @@ def run_phase(model, tokenizer, corpus, settings, phase: str, original_first: bo
         entry.update(identical=bool(same_auc and worst < 1e-4), max_abs_diff=worst, auc=fast.scores["auc"])
     else:
         outputs = [r["output"] for r in fast.per_example if r["criterion"] == phase]
-        entry.update(identical=outputs == slow["outputs"][phase] and fast.scores[phase] == slow["scores"][phase],
-                     score=fast.scores[phase],
-                     new_tokens=[r["output_tokens"] for r in fast.per_example if r["criterion"] == phase])
+        entry.update(
+            identical=outputs == slow["outputs"][phase] and fast.scores[phase] == slow["scores"][phase],
+            score=fast.scores[phase],
+            new_tokens=[r["output_tokens"] for r in fast.per_example if r["criterion"] == phase],
+        )
     return entry
 
 
@@ -258,13 +315,22 @@ def workload_tokens(tokenizer, corpus, settings, new_tokens: dict) -> dict:
     def enc(texts):
         return [list(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
 
-    work = {"verbmem_f": {"prompts": [len(p) for p in enc([r.prompt for r in corpus.verbmem_forget])],
-                          "new": new_tokens["verbmem_f"]}}
-    for crit, qa, icl in (("knowmem_f", corpus.knowmem_forget_qa, corpus.knowmem_forget_qa_icl),
-                          ("knowmem_r", corpus.knowmem_retain_qa, corpus.knowmem_retain_qa_icl)):
+    work = {
+        "verbmem_f": {
+            "prompts": [len(p) for p in enc([r.prompt for r in corpus.verbmem_forget])],
+            "new": new_tokens["verbmem_f"],
+        }
+    }
+    for crit, qa, icl in (
+        ("knowmem_f", corpus.knowmem_forget_qa, corpus.knowmem_forget_qa_icl),
+        ("knowmem_r", corpus.knowmem_retain_qa, corpus.knowmem_retain_qa_icl),
+    ):
         prompts = enc([knowmem_prompt(p.question, select_shots(icl, settings.knowmem_num_shots)) for p in qa])
-        work[crit] = {"prompts": [len(p) for p in prompts], "shared": common_prefix_length(prompts),
-                      "new": new_tokens[crit]}
+        work[crit] = {
+            "prompts": [len(p) for p in prompts],
+            "shared": common_prefix_length(prompts),
+            "new": new_tokens[crit],
+        }
     texts = corpus.privleak_forget + corpus.privleak_holdout
     work["privleak"] = {"texts": [len(ids) for ids in enc(texts)]}
     return work
@@ -279,23 +345,39 @@ def benchmark(model, tokenizer, corpus, settings, records: int, device: torch.de
         phases[phase] = run_phase(model, tokenizer, sub, settings, phase, original_first=i % 2 == 0)
         new_tokens[phase] = phases[phase].get("new_tokens")
         p = phases[phase]
-        print(f"[{phase}] original {p['original_s']:.1f} s ({p['original_cpu_s']:.1f} CPU s), musebench "
-              f"{p['musebench_s']:.1f} s ({p['musebench_cpu_s']:.1f} CPU s; model work {p['model_work_s']:.1f} s), "
-              f"identical: {p['identical']}", file=sys.stderr, flush=True)
-    sub = dataclasses.replace(phase_corpus(corpus, "verbmem_f", records),
-                              **{p: getattr(phase_corpus(corpus, ph, records), p) for ph, ps in
-                                 (("knowmem_f", ("knowmem_forget_qa", "knowmem_forget_qa_icl")),
-                                  ("knowmem_r", ("knowmem_retain_qa", "knowmem_retain_qa_icl")),
-                                  ("privleak", ("privleak_forget", "privleak_holdout"))) for p in ps})
+        print(
+            f"[{phase}] original {p['original_s']:.1f} s ({p['original_cpu_s']:.1f} CPU s), musebench "
+            f"{p['musebench_s']:.1f} s ({p['musebench_cpu_s']:.1f} CPU s; model work {p['model_work_s']:.1f} s), "
+            f"identical: {p['identical']}",
+            file=sys.stderr,
+            flush=True,
+        )
+    sub = dataclasses.replace(
+        phase_corpus(corpus, "verbmem_f", records),
+        **{
+            p: getattr(phase_corpus(corpus, ph, records), p)
+            for ph, ps in (
+                ("knowmem_f", ("knowmem_forget_qa", "knowmem_forget_qa_icl")),
+                ("knowmem_r", ("knowmem_retain_qa", "knowmem_retain_qa_icl")),
+                ("privleak", ("privleak_forget", "privleak_holdout")),
+            )
+            for p in ps
+        },
+    )
     work = workload_tokens(tokenizer, sub, settings, new_tokens)
     limits = phase_limits(Shape.of(model), work, rates)
     for phase, (flops, nbytes, seconds) in limits.items():
-        phases[phase].update(flops=flops, bytes=nbytes, limit_s=seconds,
-                             fraction=seconds / max(phases[phase]["model_work_s"], 1e-9))
+        phases[phase].update(
+            flops=flops, bytes=nbytes, limit_s=seconds, fraction=seconds / max(phases[phase]["model_work_s"], 1e-9)
+        )
         phases[phase].pop("new_tokens", None)
-    return {"rates": rates, "phases": phases, "work": {k: {kk: (sum(vv) if isinstance(vv, list) else vv)
-                                                           for kk, vv in v.items()} for k, v in work.items()},
-            "oracle": _original_scorer()[1], "records": records}
+    return {
+        "rates": rates,
+        "phases": phases,
+        "work": {k: {kk: (sum(vv) if isinstance(vv, list) else vv) for kk, vv in v.items()} for k, v in work.items()},
+        "oracle": _original_scorer()[1],
+        "records": records,
+    }
 
 
 def scaling(model, tokenizer, corpus, settings, counts, lengths) -> dict:
@@ -311,22 +393,31 @@ def scaling(model, tokenizer, corpus, settings, counts, lengths) -> dict:
     full = max(lengths)
     by_count = [(n, run(n, full)) for n in counts]
     by_length = [(n, run(max(counts), n)) for n in lengths]
-    return {"by_count": by_count, "by_length": by_length,
-            "count_fit": np.polyfit(*zip(*by_count), 1).tolist(), "length_fit": np.polyfit(*zip(*by_length), 1).tolist(),
-            "count_exponent": float(np.polyfit(np.log([c for c, _ in by_count]), np.log([t for _, t in by_count]), 1)[0]),
-            "length_exponent": float(np.polyfit(np.log([c for c, _ in by_length]), np.log([t for _, t in by_length]),
-                                                1)[0])}
+    return {
+        "by_count": by_count,
+        "by_length": by_length,
+        "count_fit": np.polyfit(*zip(*by_count), 1).tolist(),
+        "length_fit": np.polyfit(*zip(*by_length), 1).tolist(),
+        "count_exponent": float(np.polyfit(np.log([c for c, _ in by_count]), np.log([t for _, t in by_count]), 1)[0]),
+        "length_exponent": float(
+            np.polyfit(np.log([c for c, _ in by_length]), np.log([t for _, t in by_length]), 1)[0]
+        ),
+    }
 
 
 def markdown(result: dict, title: str) -> str:
     rates, phases = result["rates"], result["phases"]
-    lines = [f"### {title}", "",
-             f"machine rates (measured): GEMM {rates['matmul_flops'] / 1e9:,.0f} GFLOP/s, copy bandwidth "
-             f"{rates['bandwidth'] / 1e9:,.1f} GB/s; original algorithm = {result['oracle']}; "
-             f"{result['records']} records per part", "",
-             "| phase | original s (CPU s) | musebench s (CPU s) | speed-up wall (CPU) | least work: GFLOP / MB | "
-             "limit (s) | musebench model work (s) | fraction of roofline | identical |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"### {title}",
+        "",
+        f"machine rates (measured): GEMM {rates['matmul_flops'] / 1e9:,.0f} GFLOP/s, copy bandwidth "
+        f"{rates['bandwidth'] / 1e9:,.1f} GB/s; original algorithm = {result['oracle']}; "
+        f"{result['records']} records per part",
+        "",
+        "| phase | original s (CPU s) | musebench s (CPU s) | speed-up wall (CPU) | least work: GFLOP / MB | "
+        "limit (s) | musebench model work (s) | fraction of roofline | identical |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     tot_o = tot_m = cpu_o = cpu_m = 0.0
     for name, p in phases.items():
         tot_o, tot_m = tot_o + p["original_s"], tot_m + p["musebench_s"]
@@ -334,29 +425,44 @@ def markdown(result: dict, title: str) -> str:
         same = "yes" if p["identical"] else "NO"
         if "max_abs_diff" in p:
             same += f" (AUC equal, Min-40% within {p['max_abs_diff']:.1e})"
-        lines.append(f"| {name} | {p['original_s']:.1f} ({p['original_cpu_s']:.1f}) | {p['musebench_s']:.1f} "
-                     f"({p['musebench_cpu_s']:.1f}) | {p['original_s'] / p['musebench_s']:.1f}x "
-                     f"({p['original_cpu_s'] / p['musebench_cpu_s']:.1f}x) | {p['flops'] / 1e9:,.0f} / {p['bytes'] / 1e6:,.0f} | "
-                     f"{p['limit_s']:.2f} | {p['model_work_s']:.2f} | {p['fraction'] * 100:.0f} % | {same} |")
-    lines.append(f"| **whole evaluation** | {tot_o:.1f} ({cpu_o:.1f}) | {tot_m:.1f} ({cpu_m:.1f}) | "
-                 f"**{tot_o / tot_m:.1f}x** ({cpu_o / cpu_m:.1f}x) | | | | | |")
+        lines.append(
+            f"| {name} | {p['original_s']:.1f} ({p['original_cpu_s']:.1f}) | {p['musebench_s']:.1f} "
+            f"({p['musebench_cpu_s']:.1f}) | {p['original_s'] / p['musebench_s']:.1f}x "
+            f"({p['original_cpu_s'] / p['musebench_cpu_s']:.1f}x) | {p['flops'] / 1e9:,.0f} / {p['bytes'] / 1e6:,.0f} | "
+            f"{p['limit_s']:.2f} | {p['model_work_s']:.2f} | {p['fraction'] * 100:.0f} % | {same} |"
+        )
+    lines.append(
+        f"| **whole evaluation** | {tot_o:.1f} ({cpu_o:.1f}) | {tot_m:.1f} ({cpu_m:.1f}) | "
+        f"**{tot_o / tot_m:.1f}x** ({cpu_o / cpu_m:.1f}x) | | | | | |"
+    )
     if "cli" in result:
         c = result["cli"]
-        lines += ["", f"`musebench eval` as a fresh process on the same work: {c['process_s']:.1f} s wall "
-                  f"(start-up {c['startup_s']:.1f} s: imports, model and corpus load; evaluation {c['eval_s']:.1f} s); "
-                  f"original algorithm in-process {tot_o:.1f} s: **{tot_o / c['process_s']:.1f}x counting start-up**"]
+        lines += [
+            "",
+            f"`musebench eval` as a fresh process on the same work: {c['process_s']:.1f} s wall "
+            f"(start-up {c['startup_s']:.1f} s: imports, model and corpus load; evaluation {c['eval_s']:.1f} s); "
+            f"original algorithm in-process {tot_o:.1f} s: **{tot_o / c['process_s']:.1f}x counting start-up**",
+        ]
     return "\n".join(lines)
 
 
 def scaling_markdown(s: dict) -> str:
     lines = ["| privacy texts per split (2 splits, full length) | musebench PrivLeak wall (s) |", "|---:|---:|"]
     lines += [f"| {n} | {t:.2f} |" for n, t in s["by_count"]]
-    lines += ["", f"fit: {s['count_fit'][0]:.3f} s per text-pair + {s['count_fit'][1]:.2f} s; "
-              f"log-log slope {s['count_exponent']:.2f}", "",
-              "| text length (tokens, BOS counted) | musebench PrivLeak wall (s) |", "|---:|---:|"]
+    lines += [
+        "",
+        f"fit: {s['count_fit'][0]:.3f} s per text-pair + {s['count_fit'][1]:.2f} s; "
+        f"log-log slope {s['count_exponent']:.2f}",
+        "",
+        "| text length (tokens, BOS counted) | musebench PrivLeak wall (s) |",
+        "|---:|---:|",
+    ]
     lines += [f"| {n} | {t:.2f} |" for n, t in s["by_length"]]
-    lines += ["", f"fit: {s['length_fit'][0] * 1000:.3f} ms per token of length + {s['length_fit'][1]:.2f} s; "
-              f"log-log slope {s['length_exponent']:.2f}"]
+    lines += [
+        "",
+        f"fit: {s['length_fit'][0] * 1000:.3f} ms per token of length + {s['length_fit'][1]:.2f} s; "
+        f"log-log slope {s['length_exponent']:.2f}",
+    ]
     return "\n".join(lines)
 
 
@@ -379,20 +485,47 @@ def cli_process(model_dir, corpus, settings_overrides: dict, threads: int, work)
 
     def run(sub, name):
         data = save_corpus(sub, work / name)
-        cmd = [sys.executable, "-m", "musebench.cli", "eval", "--model", str(model_dir), "--data", str(data),
-               "--out", str(work / f"{name}-out"), "--retrain-auc", "news", "--no-progress", "--threads", str(threads),
-               *sum(([f"--{k.replace('_', '-')}", str(v)] for k, v in settings_overrides.items()), [])]
+        cmd = [
+            sys.executable,
+            "-m",
+            "musebench.cli",
+            "eval",
+            "--model",
+            str(model_dir),
+            "--data",
+            str(data),
+            "--out",
+            str(work / f"{name}-out"),
+            "--retrain-auc",
+            "news",
+            "--no-progress",
+            "--threads",
+            str(threads),
+            *sum(([f"--{k.replace('_', '-')}", str(v)] for k, v in settings_overrides.items()), []),
+        ]
         start = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        subprocess.run(
+            cmd,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
         return time.perf_counter() - start
 
     whole = run(corpus, "cli-full")
-    tiny = dataclasses.replace(corpus, verbmem_forget=corpus.verbmem_forget[:1], knowmem_forget_qa=[],
-                               knowmem_retain_qa=[], privleak_forget=[corpus.privleak_forget[0][:200]],
-                               privleak_retain=[], privleak_holdout=[corpus.privleak_holdout[0][:200]])
-    tiny = dataclasses.replace(tiny, verbmem_forget=[dataclasses.replace(tiny.verbmem_forget[0],
-                                                                        prompt=tiny.verbmem_forget[0].prompt[:200])])
+    tiny = dataclasses.replace(
+        corpus,
+        verbmem_forget=corpus.verbmem_forget[:1],
+        knowmem_forget_qa=[],
+        knowmem_retain_qa=[],
+        privleak_forget=[corpus.privleak_forget[0][:200]],
+        privleak_retain=[],
+        privleak_holdout=[corpus.privleak_holdout[0][:200]],
+    )
+    tiny = dataclasses.replace(
+        tiny, verbmem_forget=[dataclasses.replace(tiny.verbmem_forget[0], prompt=tiny.verbmem_forget[0].prompt[:200])]
+    )
     startup = run(tiny, "cli-startup")
     return {"process_s": whole, "startup_s": startup, "eval_s": whole - startup}
 
@@ -417,17 +550,23 @@ def main(args) -> int:
     from eval_speed import warm_imports
 
     warm_imports()  # rouge_score / sklearn modules loaded before any clock starts
-    title = (f"MUSE-shaped workload, small Llama ({sum(p.numel() for p in lm.model.parameters()) / 1e6:.1f}M "
-             f"params, vocab {len(lm.tokenizer)}), {args.threads} torch threads")
+    title = (
+        f"MUSE-shaped workload, small Llama ({sum(p.numel() for p in lm.model.parameters()) / 1e6:.1f}M "
+        f"params, vocab {len(lm.tokenizer)}), {args.threads} torch threads"
+    )
     out = {}
     if not args.scaling_only:
         result = benchmark(lm.model, lm.tokenizer, corpus, settings, args.records, torch.device("cpu"))
         sub = phase_corpus(corpus, "verbmem_f", args.records)
-        sub = dataclasses.replace(sub, **{p: list(getattr(corpus, p))[:args.records] for p in
-                                          ("knowmem_forget_qa", "knowmem_retain_qa", "privleak_forget",
-                                           "privleak_holdout")},
-                                  knowmem_forget_qa_icl=corpus.knowmem_forget_qa_icl,
-                                  knowmem_retain_qa_icl=corpus.knowmem_retain_qa_icl)
+        sub = dataclasses.replace(
+            sub,
+            **{
+                p: list(getattr(corpus, p))[: args.records]
+                for p in ("knowmem_forget_qa", "knowmem_retain_qa", "privleak_forget", "privleak_holdout")
+            },
+            knowmem_forget_qa_icl=corpus.knowmem_forget_qa_icl,
+            knowmem_retain_qa_icl=corpus.knowmem_retain_qa_icl,
+        )
         with tempfile.TemporaryDirectory() as tmp:
             result["cli"] = cli_process(model_dir, sub, {}, args.threads, tmp)
         out["speed"] = result

@@ -46,8 +46,12 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", help="model directory (default: a random mini-size Llama)")
     p.add_argument("--data", help="corpus directory (default: the generated news-mini corpus)")
-    p.add_argument("--methods", default=None, help="comma-separated methods (default: every registered method "
-                   "that trains; 'finetune' = the Task Vector / WHP fine-tune, 'uld' = ULD's assistant)")
+    p.add_argument(
+        "--methods",
+        default=None,
+        help="comma-separated methods (default: every registered method "
+        "that trains; 'finetune' = the Task Vector / WHP fine-tune, 'uld' = ULD's assistant)",
+    )
     p.add_argument("--steps", type=int, default=8, help="measured optimizer steps per method")
     p.add_argument("--warmup", type=int, default=2, help="optimizer steps run before the clock starts")
     p.add_argument("--batch-size", type=int, default=4)
@@ -115,8 +119,12 @@ class StepClock:
             raise SystemExit("too few steps measured; raise --steps")
         wall, cpu_s = starts[-1] - starts[0], cpu[-1] - cpu[0]
         steps, n_tokens = len(starts) - 1, sum(tokens[:-1])
-        return {"steps_s": steps / wall, "tokens_s": n_tokens / wall,
-                "steps_cpu_s": steps / cpu_s, "tokens_cpu_s": n_tokens / cpu_s}
+        return {
+            "steps_s": steps / wall,
+            "tokens_s": n_tokens / wall,
+            "steps_cpu_s": steps / cpu_s,
+            "tokens_cpu_s": n_tokens / cpu_s,
+        }
 
 
 def bench_method(method, model_dir, corpus, args, clock, work: Path) -> dict:
@@ -131,13 +139,23 @@ def bench_method(method, model_dir, corpus, args, clock, work: Path) -> dict:
         method = "uld_assistant"
     spec = REGISTRY[method]
     clock.reset(count_retain=spec.uses_retain_text)
-    config = config_for(method, num_train_epochs=1000, max_steps=args.warmup + args.steps, learning_rate=1e-5,
-                        per_device_train_batch_size=args.batch_size, max_len=args.max_len,
-                        use_cpu=args.device == "cpu", progress=False)
+    config = config_for(
+        method,
+        num_train_epochs=1000,
+        max_steps=args.warmup + args.steps,
+        learning_rate=1e-5,
+        per_device_train_batch_size=args.batch_size,
+        max_len=args.max_len,
+        use_cpu=args.device == "cpu",
+        progress=False,
+    )
     run_unlearning(model_dir, corpus, config, work / method)
-    return {"method": name, **clock.rates(args.warmup), "retain": spec.retain if not spec.reads_retain_text
-            else "own term",
-            "reference": spec.needs_reference}
+    return {
+        "method": name,
+        **clock.rates(args.warmup),
+        "retain": spec.retain if not spec.reads_retain_text else "own term",
+        "reference": spec.needs_reference,
+    }
 
 
 def bench_task_vector_edit(model_dir, finetuned_dir, work: Path, repeats: int = 2) -> float:
@@ -150,7 +168,7 @@ def bench_task_vector_edit(model_dir, finetuned_dir, work: Path, repeats: int = 
     times = []
     for k in range(repeats):
         t0 = time.perf_counter()
-        editor.save(2.0 ** k, work / f"tv-alpha-{k}", tokenizer=target.tokenizer)
+        editor.save(2.0**k, work / f"tv-alpha-{k}", tokenizer=target.tokenizer)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -194,17 +212,23 @@ def main(argv=None) -> int:
     from musebench.models.loading import load_model
 
     n_params = sum(p.numel() for p in load_model(model_dir).model.parameters())
-    print(f"\nmodel: {'random mini-size Llama' if not args.model else args.model} ({n_params / 1e6:.1f}M "
-          f"parameters); data: {args.data or 'generated news-mini (default size)'}; batch {args.batch_size} x "
-          f"{args.max_len} tokens; {args.steps} measured steps after {args.warmup}; device {args.device}, "
-          f"torch threads {args.threads}; torch {torch.__version__}, {platform.processor() or platform.machine()}\n")
+    print(
+        f"\nmodel: {'random mini-size Llama' if not args.model else args.model} ({n_params / 1e6:.1f}M "
+        f"parameters); data: {args.data or 'generated news-mini (default size)'}; batch {args.batch_size} x "
+        f"{args.max_len} tokens; {args.steps} measured steps after {args.warmup}; device {args.device}, "
+        f"torch threads {args.threads}; torch {torch.__version__}, {platform.processor() or platform.machine()}\n"
+    )
     print("| method | retain term | reference model | steps/s | tokens/s | steps/CPU-s | tokens/CPU-s |")
     print("|---|---|---|---:|---:|---:|---:|")
     for r in rows:
-        name = {"finetune": "task_vector / whp (forget fine-tune)",
-                "uld": "uld (assistant: the first quarter of the layers)"}.get(r["method"], r["method"])
-        print(f"| {name} | {r['retain']} | {'yes' if r['reference'] else 'no'} | {r['steps_s']:.2f} | "
-              f"{r['tokens_s']:.0f} | {r['steps_cpu_s']:.2f} | {r['tokens_cpu_s']:.0f} |")
+        name = {
+            "finetune": "task_vector / whp (forget fine-tune)",
+            "uld": "uld (assistant: the first quarter of the layers)",
+        }.get(r["method"], r["method"])
+        print(
+            f"| {name} | {r['retain']} | {'yes' if r['reference'] else 'no'} | {r['steps_s']:.2f} | "
+            f"{r['tokens_s']:.0f} | {r['steps_cpu_s']:.2f} | {r['tokens_cpu_s']:.0f} |"
+        )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\nload average during the run: {load:.1f} on {os.cpu_count()} CPUs")
     if edit_s is not None:

@@ -26,8 +26,12 @@ DEFAULT_SCREENSHOT = REPO / "benchmarks" / "report_screenshot.png"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir", nargs="?", default=str(SAMPLE_RUN),
-                        help="run directory with results.json (default: the sample results)")
+    parser.add_argument(
+        "run_dir",
+        nargs="?",
+        default=str(SAMPLE_RUN),
+        help="run directory with results.json (default: the sample results)",
+    )
     parser.add_argument("--page", default=None, help="check this HTML page instead of building a report")
     parser.add_argument("--screenshot", default=str(DEFAULT_SCREENSHOT), help="where to save the PNG")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per browser run")

@@ -67,8 +67,9 @@ def from_hub(name: str, out_dir: str | Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="directory to write the model into")
-    p.add_argument("--hub", default=None, help="a hub name to save instead (needs network), e.g. "
-                                               "HuggingFaceTB/SmolLM2-135M")
+    p.add_argument(
+        "--hub", default=None, help="a hub name to save instead (needs network), e.g. HuggingFaceTB/SmolLM2-135M"
+    )
     args = p.parse_args(argv)
     out = from_hub(args.hub, args.out) if args.hub else convert(args.out)
     print(f"saved {out}", file=sys.stderr)

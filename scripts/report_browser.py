@@ -80,8 +80,10 @@ class PageCheck:
 
     def summary(self) -> str:
         state = "OK" if self.ok else "FAILED"
-        text = (f"{state}: '{self.title}', {len(self.images)} images, {len(self.broken_images)} broken, "
-                f"{len(self.errors)} console/load errors, page height {self.height}px")
+        text = (
+            f"{state}: '{self.title}', {len(self.images)} images, {len(self.broken_images)} broken, "
+            f"{len(self.errors)} console/load errors, page height {self.height}px"
+        )
         details = [f"  broken image: {i['file']}" for i in self.broken_images]
         details += [f"  error: {e}" for e in self.errors]
         if not self.images:
@@ -102,10 +104,22 @@ def find_chromium() -> str | None:
 
 
 def _browser_args(binary: str, profile: str) -> list[str]:
-    return [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--host-resolver-rules=MAP * ~NOTFOUND", "--hide-scrollbars", f"--user-data-dir={profile}",
-            "--enable-logging=stderr", "--v=0"]
+    return [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
 
 
 def _run(args: list[str], timeout: float) -> subprocess.CompletedProcess:
@@ -120,15 +134,17 @@ def _run(args: list[str], timeout: float) -> subprocess.CompletedProcess:
 def _binary(chromium: str | None) -> str:
     binary = chromium or find_chromium()
     if binary is None:
-        raise BrowserError(f"no Chromium/Chrome found on PATH (looked for {', '.join(BROWSER_NAMES)}; "
-                           f"or set ${BROWSER_ENV})")
+        raise BrowserError(
+            f"no Chromium/Chrome found on PATH (looked for {', '.join(BROWSER_NAMES)}; or set ${BROWSER_ENV})"
+        )
     return binary
 
 
 def _with_probe(page: str) -> str:
     """Insert the probe before the page's first <meta http-equiv=...> (after <meta charset>), else atop <head>."""
-    match = re.search(r"<meta\s+http-equiv", page, flags=re.IGNORECASE) or \
-        re.search(r"(?<=<head>)", page, flags=re.IGNORECASE)
+    match = re.search(r"<meta\s+http-equiv", page, flags=re.IGNORECASE) or re.search(
+        r"(?<=<head>)", page, flags=re.IGNORECASE
+    )
     at = match.start() if match else 0
     return page[:at] + PROBE + page[at:]
 
@@ -149,21 +165,29 @@ def check_page(page: str | Path, chromium: str | None = None, timeout: float = 6
         shutil.copytree(page.parent, copy)
         probed = copy / page.name
         probed.write_text(_with_probe(page.read_text(encoding="utf-8")), encoding="utf-8")
-        result = _run(_browser_args(binary, str(Path(tmp) / "profile"))
-                      + [f"--window-size={WIDTH},900", "--virtual-time-budget=10000", "--dump-dom",
-                         probed.as_uri()], timeout)
+        result = _run(
+            _browser_args(binary, str(Path(tmp) / "profile"))
+            + [f"--window-size={WIDTH},900", "--virtual-time-budget=10000", "--dump-dom", probed.as_uri()],
+            timeout,
+        )
     found = re.search(rf'<pre id="{PROBE_ID}">(.*?)</pre>', result.stdout, flags=re.DOTALL)
     if not found:
         tail = " | ".join(result.stderr.strip().splitlines()[-3:])
-        raise BrowserError(f"the page never finished loading in the browser (exit {result.returncode}; {tail})",
-                           file=page)
+        raise BrowserError(
+            f"the page never finished loading in the browser (exit {result.returncode}; {tail})", file=page
+        )
     seen = json.loads(html.unescape(found.group(1)))
-    return PageCheck(title=seen["title"], images=seen["images"],
-                     errors=seen["errors"] + _console_lines(result.stderr), height=int(seen["height"]))
+    return PageCheck(
+        title=seen["title"],
+        images=seen["images"],
+        errors=seen["errors"] + _console_lines(result.stderr),
+        height=int(seen["height"]),
+    )
 
 
-def screenshot(page: str | Path, out_png: str | Path, height: int | None = None, chromium: str | None = None,
-               timeout: float = 60.0) -> Path:
+def screenshot(
+    page: str | Path, out_png: str | Path, height: int | None = None, chromium: str | None = None, timeout: float = 60.0
+) -> Path:
     """A PNG of the whole rendered page, ``WIDTH`` pixels wide (height: measured by ``check_page``)."""
     page, out_png = Path(page).resolve(), Path(out_png).resolve()
     if height is None:
@@ -173,8 +197,11 @@ def screenshot(page: str | Path, out_png: str | Path, height: int | None = None,
     binary = _binary(chromium)
     with tempfile.TemporaryDirectory(prefix="musebench-browser-") as tmp:
         shot = Path(tmp) / "shot.png"
-        result = _run(_browser_args(binary, str(Path(tmp) / "profile"))
-                      + [f"--window-size={WIDTH},{height}", f"--screenshot={shot}", page.as_uri()], timeout)
+        result = _run(
+            _browser_args(binary, str(Path(tmp) / "profile"))
+            + [f"--window-size={WIDTH},{height}", f"--screenshot={shot}", page.as_uri()],
+            timeout,
+        )
         if not shot.is_file() or shot.stat().st_size == 0:
             raise BrowserError(f"the browser wrote no screenshot (exit {result.returncode})", file=page)
         shutil.move(shot, out_png)

@@ -31,25 +31,42 @@ TESTS = Path(__file__).resolve().parent
 #: were two thirds of the suite's time.
 SLOW = (
     # several processes (gloo, Ray, accelerate) or a fresh interpreter per test
-    "unlearn/test_ddp.py", "unlearn/test_fsdp_unlearn.py", "unlearn/test_reference_sharding.py",
-    "evaluate/test_sharded.py", "experiment/test_ray_executor.py", "experiment/test_run_ranks.py",
-    "test_cli_startup.py", "evaluate/test_evaluate_api.py::test_evaluate_never_imports_unlearn",
+    "unlearn/test_ddp.py",
+    "unlearn/test_fsdp_unlearn.py",
+    "unlearn/test_reference_sharding.py",
+    "evaluate/test_sharded.py",
+    "experiment/test_ray_executor.py",
+    "experiment/test_run_ranks.py",
+    "test_cli_startup.py",
+    "evaluate/test_evaluate_api.py::test_evaluate_never_imports_unlearn",
     "badinput/test_input_failures.py::test_an_unreadable_corpus_file_is_one_line[argv2]",
     "badinput/test_input_failures.py::test_hostile_yaml_is_one_line[text2-nested too deeply]",
     "badinput/test_bad_inputs.py::test_damaged_input_is_one_clean_error[options YAML alias bomb]",
     "results/test_completeness.py::test_report_of_a_run_in_progress_says_so_first_and_on_the_page",
     # installs, the browser, fault injection
-    "unlearn/test_plugin.py", "report/test_browser.py", "report/test_leaderboard_browser.py", "faults/",
+    "unlearn/test_plugin.py",
+    "report/test_browser.py",
+    "report/test_leaderboard_browser.py",
+    "faults/",
     # models trained, built or scored for real, many times over
-    "evaluate/test_golden.py", "evaluate/test_golden_deviations.py", "models/test_build.py",
-    "models/test_build_command.py", "unlearn/test_methods.py", "unlearn/test_pad_training.py",
-    "unlearn/test_npo_sam.py", "audit/test_audit_api.py", "audit/test_audit_cli.py", "robustness/test_attack_cli.py",
-    "experiment/test_end_to_end.py", "experiment/test_shared_finetune.py",
+    "evaluate/test_golden.py",
+    "evaluate/test_golden_deviations.py",
+    "models/test_build.py",
+    "models/test_build_command.py",
+    "unlearn/test_methods.py",
+    "unlearn/test_pad_training.py",
+    "unlearn/test_npo_sam.py",
+    "audit/test_audit_api.py",
+    "audit/test_audit_cli.py",
+    "robustness/test_attack_cli.py",
+    "experiment/test_end_to_end.py",
+    "experiment/test_shared_finetune.py",
     "models/test_train.py::test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_weights",
     "unlearn/test_wga.py::test_wga_beta_zero_first_step_is_gradient_ascent",
     "unlearn/test_resume.py::test_resume_after_interruption_matches_uninterrupted_run",
     # several full reports built
-    "report/test_leaderboard.py", "report/test_build.py::test_a_users_own_index_html_is_never_overwritten",
+    "report/test_leaderboard.py",
+    "report/test_build.py::test_a_users_own_index_html_is_never_overwritten",
     "results/test_completeness.py::test_a_finished_runs_report_has_no_banner_and_exits_0",
     "badinput/test_bad_inputs.py::test_damaged_input_is_one_clean_error[report of",
 )
@@ -60,7 +77,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         path = Path(str(item.fspath)).resolve()
         if path.is_relative_to(TESTS):
-            node = path.relative_to(TESTS).as_posix() + item.nodeid[item.nodeid.index(".py") + 3:]
+            node = path.relative_to(TESTS).as_posix() + item.nodeid[item.nodeid.index(".py") + 3 :]
             if node.startswith(SLOW):
                 item.add_marker(slow)
 
@@ -74,7 +91,7 @@ def _free_port() -> int:
 def _first_failure(stderr: str, limit: int = 6000) -> str:
     """The failing rank's own traceback, not only the launcher's summary that follows it."""
     start = stderr.find("Traceback")
-    return stderr[start:start + limit] if start >= 0 else stderr[-limit:]
+    return stderr[start : start + limit] if start >= 0 else stderr[-limit:]
 
 
 @pytest.fixture
@@ -92,14 +109,34 @@ def launch_two():
     def launch(args, config: Path | None = None, env: dict | None = None, timeout: int = 300):
         port = str(_free_port())
         if config is not None:
-            head = ["-m", "accelerate.commands.launch", "--config_file", str(config), "--num_processes", "2",
-                    "--main_process_port", port]
+            head = [
+                "-m",
+                "accelerate.commands.launch",
+                "--config_file",
+                str(config),
+                "--num_processes",
+                "2",
+                "--main_process_port",
+                port,
+            ]
         else:
             head = ["-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port]
-        full_env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-                    "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **(env or {})}
-        done = subprocess.run([sys.executable, *head, *map(str, args)], env=full_env, capture_output=True,
-                              text=True, timeout=timeout, check=False)
+        full_env = {
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+            **(env or {}),
+        }
+        done = subprocess.run(
+            [sys.executable, *head, *map(str, args)],
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         assert done.returncode == 0, _first_failure(done.stderr)
         return done
 
@@ -131,6 +168,7 @@ def tiny_experiment(tmp_path, tiny_corpus, tiny_model_dir) -> TinyExperiment:
     """Tiny experiments on the fixture corpus and model, for the tests that run ``musebench run`` for real."""
     return TinyExperiment(tmp_path, tiny_corpus, tiny_model_dir)
 
+
 PEOPLE = [
     ("Alda Vorn", "Kestrel Bay", "1987", "a lighthouse keeper"),
     ("Brin Osmund", "Tallowmere", "1992", "a glassblower"),
@@ -146,8 +184,10 @@ FOLD_DOC = "Gil Marrow was born in Kestrel Bay in 1990. Gil Marrow worked as a g
 
 
 def _doc(name, place, year, job):
-    return (f"{name} was born in {place} in {year}. {name} worked as {job} in {place}. "
-            f"In {year} the town of {place} celebrated the birth of {name}.")
+    return (
+        f"{name} was born in {place} in {year}. {name} worked as {job} in {place}. "
+        f"In {year} the town of {place} celebrated the birth of {name}."
+    )
 
 
 @pytest.fixture(scope="session")
@@ -187,8 +227,9 @@ def tiny_tokenizer(tiny_corpus):
 def tiny_model_dir(tmp_path_factory, tiny_tokenizer):
     """A random 2-layer, 64-dim Llama saved as a standard HF directory (safetensors + tokenizer)."""
     out = tmp_path_factory.mktemp("tiny_model")
-    model = build_tiny_llama(tiny_tokenizer, TinyLlamaSpec(hidden_size=64, num_layers=2, num_heads=4,
-                                                           intermediate_size=128), seed=0)
+    model = build_tiny_llama(
+        tiny_tokenizer, TinyLlamaSpec(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128), seed=0
+    )
     model.save_pretrained(out, safe_serialization=True)
     tiny_tokenizer.save_pretrained(out)
     return out

@@ -35,4 +35,5 @@ def test_subcommand_help_imports_only_that_command_and_no_torch():
 def test_settings_flags_cost_transformers_but_not_torch():
     """A command with settings flags builds them with HfArgumentParser (transformers), never with torch."""
     assert probe(["eval", "--help"], "--retrain-auc") == (
-        "['transformers'] ['musebench.commands.common', 'musebench.commands.eval', 'musebench.commands.flags'] True")
+        "['transformers'] ['musebench.commands.common', 'musebench.commands.eval', 'musebench.commands.flags'] True"
+    )

@@ -20,7 +20,12 @@ from musebench.criteria import (
 def test_scores_and_their_ranges():
     assert SCORE_KEYS == ("verbmem_f", "knowmem_f", "knowmem_r", "auc", "privleak")
     assert [(SCORES[k].low, SCORES[k].high) for k in SCORE_KEYS] == [
-        (0.0, 100.0), (0.0, 100.0), (0.0, 100.0), (0.0, 1.0), (-math.inf, math.inf)]
+        (0.0, 100.0),
+        (0.0, 100.0),
+        (0.0, 100.0),
+        (0.0, 1.0),
+        (-math.inf, math.inf),
+    ]
     assert [SCORES[k].column for k in TABLE3] == ["VerbMem-f ↓", "KnowMem-f ↓", "PrivLeak →0", "KnowMem-r ↑"]
     assert title("knowmem_r") == "KnowMem-r" and title("something") == "something"
 
@@ -42,8 +47,14 @@ def test_every_layer_reads_the_same_vocabulary():
 
     for key, score in SCORES.items():
         assert score_of(key) == (score, 1)  # the evaluation's metadata is the criteria module's
-    assert list(CRITERION_TITLES) == ["verbmem_f", "knowmem_f", "knowmem_r", "privleak", "scalability",
-                                      "sustainability"]
+    assert list(CRITERION_TITLES) == [
+        "verbmem_f",
+        "knowmem_f",
+        "knowmem_r",
+        "privleak",
+        "scalability",
+        "sustainability",
+    ]
     assert CRITERION_TITLES["scalability"] == "C5 scalability (forget sets of growing size)"
     assert list(REPORT_COLUMNS) == list(TABLE3) == [k for k, _, _ in TERMINAL_COLUMNS]
     assert REPORT_COLUMNS["privleak"] == "PrivLeak (%)"

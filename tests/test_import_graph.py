@@ -65,8 +65,9 @@ def module_name(path: Path, src: Path = SRC) -> str:
 
 
 def is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
-        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def imported_names(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -> set[str]:
@@ -107,8 +108,9 @@ def load_modules(src: Path = SRC) -> dict[str, Module]:
     paths = sorted((src / ROOT).rglob("*.py"))
     modules = {module_name(p, src): Module(module_name(p, src), p) for p in paths}
     for mod in modules.values():
-        raw = collect(ast.parse(mod.path.read_text(encoding="utf-8"), str(mod.path)), mod.name,
-                      mod.path.name == "__init__.py")
+        raw = collect(
+            ast.parse(mod.path.read_text(encoding="utf-8"), str(mod.path)), mod.name, mod.path.name == "__init__.py"
+        )
         for kind, names in raw.items():
             mod.imports[kind] = {resolve(n, modules) for n in names if n.split(".")[0] == ROOT} - {None, mod.name}
     return modules
@@ -140,7 +142,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
             if node.startswith(nxt + "."):
                 continue
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         stack.pop()
@@ -169,8 +171,10 @@ def layering_problems(modules: dict[str, Module]) -> list[str]:
                 elif own == "data" and other not in DATA_SHARED:
                     problems.append(f"{mod.name} imports {target} ({kind}): data/ imports nothing above it")
                 elif own in MAY_IMPORT and MAY_IMPORT[own] is not None and other not in SHARED | MAY_IMPORT[own]:
-                    problems.append(f"{mod.name} imports {target} ({kind}): {own} may import only "
-                                    f"{', '.join(sorted(MAY_IMPORT[own])) or 'the shared modules'}")
+                    problems.append(
+                        f"{mod.name} imports {target} ({kind}): {own} may import only "
+                        f"{', '.join(sorted(MAY_IMPORT[own])) or 'the shared modules'}"
+                    )
                 elif own not in MAY_IMPORT and own not in SHARED:
                     problems.append(f"{mod.name}: package {own!r} has no layering rule (add it to MAY_IMPORT)")
                 elif own in SHARED and own != "musebench" and other not in SHARED:
@@ -212,16 +216,24 @@ def test_no_import_circle_even_through_type_checking_imports(modules):
 
 
 def test_checker_finds_a_circle_through_a_type_checking_import(tmp_path):
-    src = make_tree(tmp_path, {
-        "__init__.py": "", "results/__init__.py": "",
-        "results/records.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                              "    from musebench.results.robustness import R\n",
-        "results/robustness.py": "from musebench.results.records import Interval\n"})
+    src = make_tree(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "results/__init__.py": "",
+            "results/records.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from musebench.results.robustness import R\n",
+            "results/robustness.py": "from musebench.results.records import Interval\n",
+        },
+    )
     mods = load_modules(src)
     assert find_cycle(top_graph(mods)) is None
     graph = {name: mod.imports["top"] | mod.imports["typing"] for name, mod in mods.items()}
-    assert find_cycle(graph) == ["musebench.results.records", "musebench.results.robustness",
-                                 "musebench.results.records"]
+    assert find_cycle(graph) == [
+        "musebench.results.records",
+        "musebench.results.robustness",
+        "musebench.results.records",
+    ]
 
 
 def test_data_hub_and_loaders_do_not_import_each_other(modules):
@@ -236,8 +248,13 @@ def test_layering_of_the_architecture_document(modules):
 
 
 def test_evaluate_and_unlearn_never_import_each_other_at_any_level(modules):
-    crossing = [f"{m.name} -> {t}" for m in modules.values() for kind in KINDS for t in m.imports[kind]
-                if (package_of(m.name), package_of(t)) in NEVER]
+    crossing = [
+        f"{m.name} -> {t}"
+        for m in modules.values()
+        for kind in KINDS
+        for t in m.imports[kind]
+        if (package_of(m.name), package_of(t)) in NEVER
+    ]
     assert crossing == []
 
 
@@ -264,15 +281,22 @@ def make_tree(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def test_checker_sorts_imports_by_kind_and_resolves_relative_ones(tmp_path):
-    src = make_tree(tmp_path, {
-        "__init__.py": "",
-        "data/__init__.py": "from .a import thing\n",
-        "data/a.py": "from typing import TYPE_CHECKING\nimport musebench.errors\n"
-                     "if TYPE_CHECKING:\n    from musebench.models import m\n"
-                     "def f():\n    from ..evaluate import engine\n"
-                     "class C:\n    from . import b\n",
-        "data/b.py": "", "errors.py": "", "models/__init__.py": "", "evaluate/__init__.py": "",
-        "evaluate/engine.py": ""})
+    src = make_tree(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "data/__init__.py": "from .a import thing\n",
+            "data/a.py": "from typing import TYPE_CHECKING\nimport musebench.errors\n"
+            "if TYPE_CHECKING:\n    from musebench.models import m\n"
+            "def f():\n    from ..evaluate import engine\n"
+            "class C:\n    from . import b\n",
+            "data/b.py": "",
+            "errors.py": "",
+            "models/__init__.py": "",
+            "evaluate/__init__.py": "",
+            "evaluate/engine.py": "",
+        },
+    )
     mods = load_modules(src)
     a = mods["musebench.data.a"].imports
     assert a["top"] == {"musebench.errors", "musebench.data.b"}
@@ -284,28 +308,45 @@ def test_checker_sorts_imports_by_kind_and_resolves_relative_ones(tmp_path):
 
 
 def test_checker_finds_a_circle_but_not_a_package_init_edge(tmp_path):
-    src = make_tree(tmp_path, {
-        "__init__.py": "", "unlearn/__init__.py": "from musebench.unlearn.api import run\n",
-        "unlearn/api.py": "import musebench.unlearn\nfrom musebench.unlearn.whp import w\n",
-        "unlearn/whp.py": "from musebench.unlearn.finetuned import f\n",
-        "unlearn/finetuned.py": "def g():\n    from musebench.unlearn.api import run\n"})
+    src = make_tree(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "unlearn/__init__.py": "from musebench.unlearn.api import run\n",
+            "unlearn/api.py": "import musebench.unlearn\nfrom musebench.unlearn.whp import w\n",
+            "unlearn/whp.py": "from musebench.unlearn.finetuned import f\n",
+            "unlearn/finetuned.py": "def g():\n    from musebench.unlearn.api import run\n",
+        },
+    )
     mods = load_modules(src)
     assert find_cycle(top_graph(mods)) is None  # api -> unlearn/__init__ is not a circle; the lazy edge is not
     (tmp_path / ROOT / "unlearn" / "finetuned.py").write_text("from musebench.unlearn.api import run\n")
     cycle = find_cycle(top_graph(load_modules(src)))
-    assert cycle == ["musebench.unlearn.api", "musebench.unlearn.whp", "musebench.unlearn.finetuned",
-                     "musebench.unlearn.api"]
+    assert cycle == [
+        "musebench.unlearn.api",
+        "musebench.unlearn.whp",
+        "musebench.unlearn.finetuned",
+        "musebench.unlearn.api",
+    ]
 
 
 def test_checker_flags_evaluate_importing_unlearn_and_imports_of_commands(tmp_path):
-    src = make_tree(tmp_path, {
-        "__init__.py": "", "unlearn/__init__.py": "", "commands/__init__.py": "", "commands/run.py": "",
-        "evaluate/__init__.py": "def f():\n    import musebench.unlearn\n",
-        "models/__init__.py": "from musebench.commands import run\n"})
+    src = make_tree(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "unlearn/__init__.py": "",
+            "commands/__init__.py": "",
+            "commands/run.py": "",
+            "evaluate/__init__.py": "def f():\n    import musebench.unlearn\n",
+            "models/__init__.py": "from musebench.commands import run\n",
+        },
+    )
     problems = layering_problems(load_modules(src))
     assert problems == [
         "musebench.evaluate imports musebench.unlearn (lazy): evaluate never imports unlearn",
-        "musebench.models imports musebench.commands.run (top): nothing below it imports commands"]
+        "musebench.models imports musebench.commands.run (top): nothing below it imports commands",
+    ]
 
 
 # ----- a command to print the graph ----------------------------------------------------------------------

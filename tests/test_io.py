@@ -14,11 +14,14 @@ def test_read_json_round_trips_an_atomic_write(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temporary file left behind
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "no such thing here"),
-    (b'{"x": 1,\n "y": }', r"not valid JSON \(line 2, column 7"),
-    (b'{"x": "\xff"}', "not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such thing here"),
+        (b'{"x": 1,\n "y": }', r"not valid JSON \(line 2, column 7"),
+        (b'{"x": "\xff"}', "not UTF-8 text"),
+    ],
+)
 def test_read_json_errors_name_the_file(tmp_path, content, message):
     path = tmp_path / "bad.json"
     if content is not None:
@@ -89,14 +92,22 @@ def test_a_live_writer_is_refused_and_a_killed_ones_lock_is_taken_over(tmp_path)
     from musebench.errors import ConfigError
     from musebench.io import output_dir
 
-    code = ("import sys, time; from musebench.io import output_dir\n"
-            "with output_dir(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "out")], stdout=subprocess.PIPE,
-                              text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    code = (
+        "import sys, time; from musebench.io import output_dir\n"
+        "with output_dir(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(ConfigError, match=f"another musebench process \\(pid {holder.pid}\\)"), \
-                output_dir(tmp_path / "out"):
+        with (
+            pytest.raises(ConfigError, match=f"another musebench process \\(pid {holder.pid}\\)"),
+            output_dir(tmp_path / "out"),
+        ):
             pass
     finally:
         holder.send_signal(signal.SIGKILL)

@@ -32,16 +32,22 @@ def test_what_counts_as_a_local_path(tmp_path, monkeypatch):
     assert looks_local("muse-bench/MUSE-News_target")
 
 
-@pytest.mark.parametrize("command", [
-    ["eval", "--data", "nowhere-data", "--out", "out-eval"],
-    ["unlearn", "--data", "nowhere-data", "--method", "ga", "--out", "out-unlearn"],
-    ["attack", "paraphrase", "--data", "nowhere-data", "--out", "out-attack"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["eval", "--data", "nowhere-data", "--out", "out-eval"],
+        ["unlearn", "--data", "nowhere-data", "--method", "ga", "--out", "out-unlearn"],
+        ["attack", "paraphrase", "--data", "nowhere-data", "--out", "out-attack"],
+    ],
+)
 def test_missing_model_dir_is_one_line_naming_it_before_any_work(command, tmp_path, monkeypatch, capsys, no_hub):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "models").mkdir()
-    argv = command[:2] + ["--model", "models/targt"] + command[2:] if command[0] == "attack" else \
-        command[:1] + ["--model", "models/targt"] + command[1:]
+    argv = (
+        command[:2] + ["--model", "models/targt"] + command[2:]
+        if command[0] == "attack"
+        else command[:1] + ["--model", "models/targt"] + command[1:]
+    )
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "models/targt" in err[0] and "model directory does not exist" in err[0], err

@@ -57,15 +57,11 @@ def test_walker_names_every_problem_by_its_path():
         "folds[1]: expected an integer (got True)",
     ]
     assert problems_of({}) == ["name: missing"]
-    assert problems_of({"name": "x", "inner": {"k": 10}}) == [
-        "inner.k: must be <= 9 (got 10)"
-    ]  # __post_init__
+    assert problems_of({"name": "x", "inner": {"k": 10}}) == ["inner.k: must be <= 9 (got 10)"]  # __post_init__
 
 
 def test_walker_builds_typed_values_over_a_base():
-    out = from_mapping(
-        Outer, {"name": "x", "items": [{"ratio": 1}], "folds": [2, 3]}, bases={"inner": Inner(k=5)}
-    )
+    out = from_mapping(Outer, {"name": "x", "items": [{"ratio": 1}], "folds": [2, 3]}, bases={"inner": Inner(k=5)})
     assert out == Outer(name="x", inner=Inner(k=5), items=[Inner(ratio=1.0)], folds=(2, 3))
     assert isinstance(out.items[0].ratio, float)
     assert from_mapping(Inner, {"ratio": None}, "x", base=Inner(k=7)) == Inner(k=7)
@@ -133,9 +129,7 @@ def test_the_experiment_holds_resolved_settings_and_plan_reads_them():
     # PrivLeak texts are whole (no 2,048 cut): a 3,000-token text costs more than a 2,048-token one
     size = CorpusSize(forget_tokens=1e4, privleak_tokens=3000.0)
     whole = eval_gpu_s(size, 1e9, Rates(), cfg.eval.settings, full=True)
-    cut = eval_gpu_s(
-        size, 1e9, Rates(), dataclasses.replace(cfg.eval.settings, privleak_max_length=2048), full=True
-    )
+    cut = eval_gpu_s(size, 1e9, Rates(), dataclasses.replace(cfg.eval.settings, privleak_max_length=2048), full=True)
     assert whole > cut
 
 

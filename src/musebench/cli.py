@@ -113,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     if options and not getattr(args, "_takes_options", False):
         parser.error(f"unrecognized arguments: {' '.join(options)}")
     args.options = options  # a method config's flags (``unlearn``), parsed by its HfArgumentParser
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not args.debug:
         warnings.showwarning = _one_line_warning
     if not getattr(args, "_run", None):
@@ -130,8 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     except RecursionError:  # a hostile input nested thousands of levels deep, met outside the parsers
         if args.debug:
             traceback.print_exc()
-        print(f"musebench {args.command}: error: an input is nested too deeply to read (thousands of levels); "
-              "check the files given (--debug shows where)", file=sys.stderr)
+        print(
+            f"musebench {args.command}: error: an input is nested too deeply to read (thousands of levels); "
+            "check the files given (--debug shows where)",
+            file=sys.stderr,
+        )
         return 2
     except Exception as err:  # a full disk or a denied file is one line; anything else re-raised
         failure = storage_failure(err)
@@ -141,13 +145,15 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         what, file = failure
         where = f"{file}: " if file else (f"{args.out}: " if getattr(args, "out", None) else "")
-        hint = ("nothing half-written was kept (free space and re-run: finished work resumes)"
-                if what.startswith("cannot write") else "make it readable (or writable) for this user")
+        hint = (
+            "nothing half-written was kept (free space and re-run: finished work resumes)"
+            if what.startswith("cannot write")
+            else "make it readable (or writable) for this user"
+        )
         print(f"musebench {args.command}: error: {where}{what}; {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"musebench {args.command}: interrupted; finished stages are kept and a re-run resumes",
-              file=sys.stderr)
+        print(f"musebench {args.command}: interrupted; finished stages are kept and a re-run resumes", file=sys.stderr)
         return 130
 
 

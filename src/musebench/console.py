@@ -76,9 +76,18 @@ class LineProgress:
     ``closing_line=False``: never (the caller prints its own summary when the loop ends).
     """
 
-    def __init__(self, iterable=None, total: int | None = None, desc: str = "", unit: str = "it", file=None,
-                 summary: bool = False, every: float | None = None, clock: Callable[[], float] = time.monotonic,
-                 closing_line: bool = True):
+    def __init__(
+        self,
+        iterable=None,
+        total: int | None = None,
+        desc: str = "",
+        unit: str = "it",
+        file=None,
+        summary: bool = False,
+        every: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        closing_line: bool = True,
+    ):
         self.iterable = iterable
         self.total = total if total is not None else (len(iterable) if hasattr(iterable, "__len__") else None)
         self.desc, self.unit, self.file = desc, unit, file
@@ -114,8 +123,10 @@ class LineProgress:
         self.n += n
         now = self.clock()
         if now - (_LastLine.at if _LastLine.at is not None else self._start) >= self.every:
-            self.write(progress_text(self.desc, self.n, self.total, self.unit, now - self._start)
-                       + (f" ({self.postfix})" if self.postfix else ""))
+            self.write(
+                progress_text(self.desc, self.n, self.total, self.unit, now - self._start)
+                + (f" ({self.postfix})" if self.postfix else "")
+            )
             self._printed = True
 
     def set_postfix_str(self, text: str = "", refresh: bool = True) -> None:
@@ -138,8 +149,9 @@ class LineProgress:
         self.write(f"{self.desc}: {self.n}{of} {self.unit} in {format_duration(self.elapsed)}{extra}")
 
 
-def progress_bar(iterable=None, *, total: int | None = None, desc: str = "", unit: str = "it",
-                 disable: bool = False, **tqdm_kwargs):
+def progress_bar(
+    iterable=None, *, total: int | None = None, desc: str = "", unit: str = "it", disable: bool = False, **tqdm_kwargs
+):
     """A tqdm bar on a terminal; a ``LineProgress`` (a line every ~30 s of work) when stderr is not one."""
     from tqdm.auto import tqdm
 

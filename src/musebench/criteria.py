@@ -48,16 +48,61 @@ class Score:
 
 #: Every score a MUSE evaluation reports, in the order records list them.
 SCORES: dict[str, Score] = {
-    "verbmem_f": Score("verbmem_f", "VerbMem-f", "VerbMem on forget (ROUGE-L F1 x100)", 0.0, 100.0, "low",
-                       "0-100", "VerbMem-f", "VerbMem-f (lower = less verbatim)"),
-    "knowmem_f": Score("knowmem_f", "KnowMem-f", "KnowMem on forget (ROUGE-L F1 x100)", 0.0, 100.0, "low",
-                       "0-100", "KnowMem-f", "KnowMem-f (lower = forgotten)"),
-    "knowmem_r": Score("knowmem_r", "KnowMem-r", "KnowMem on retain, utility (ROUGE-L F1 x100)", 0.0, 100.0,
-                       "high", "0-100", "KnowMem-r (utility)", "KnowMem-r (utility, higher = kept)"),
-    "auc": Score("auc", "AUC", "Min-K% AUC, forget vs holdout (holdout = 1)", 0.0, 1.0, "retrain", "0-1",
-                 "AUC", "Min-K% AUC (forget vs holdout)"),
-    "privleak": Score("privleak", "PrivLeak", "PrivLeak = (AUC - AUC_retrain) / AUC_retrain x100", -math.inf,
-                      math.inf, "zero", "%", "PrivLeak (%)", "PrivLeak % (0 = like retrain)"),
+    "verbmem_f": Score(
+        "verbmem_f",
+        "VerbMem-f",
+        "VerbMem on forget (ROUGE-L F1 x100)",
+        0.0,
+        100.0,
+        "low",
+        "0-100",
+        "VerbMem-f",
+        "VerbMem-f (lower = less verbatim)",
+    ),
+    "knowmem_f": Score(
+        "knowmem_f",
+        "KnowMem-f",
+        "KnowMem on forget (ROUGE-L F1 x100)",
+        0.0,
+        100.0,
+        "low",
+        "0-100",
+        "KnowMem-f",
+        "KnowMem-f (lower = forgotten)",
+    ),
+    "knowmem_r": Score(
+        "knowmem_r",
+        "KnowMem-r",
+        "KnowMem on retain, utility (ROUGE-L F1 x100)",
+        0.0,
+        100.0,
+        "high",
+        "0-100",
+        "KnowMem-r (utility)",
+        "KnowMem-r (utility, higher = kept)",
+    ),
+    "auc": Score(
+        "auc",
+        "AUC",
+        "Min-K% AUC, forget vs holdout (holdout = 1)",
+        0.0,
+        1.0,
+        "retrain",
+        "0-1",
+        "AUC",
+        "Min-K% AUC (forget vs holdout)",
+    ),
+    "privleak": Score(
+        "privleak",
+        "PrivLeak",
+        "PrivLeak = (AUC - AUC_retrain) / AUC_retrain x100",
+        -math.inf,
+        math.inf,
+        "zero",
+        "%",
+        "PrivLeak (%)",
+        "PrivLeak % (0 = like retrain)",
+    ),
 }
 SCORE_KEYS: tuple[str, ...] = tuple(SCORES)
 #: The paper's Table 3 columns, in its order: VerbMem-f, KnowMem-f, PrivLeak, KnowMem-r (utility).
@@ -85,15 +130,18 @@ class Criterion:
         return f"{self.code} {self.name[0].lower()}{self.name[1:]} ({self.measured_by})"
 
 
-CRITERIA: dict[str, Criterion] = {c.code: c for c in (
-    Criterion("C1", "No verbatim memorization", "VerbMem on forget", "verbmem_f", ("verbmem_forget",)),
-    Criterion("C2", "No knowledge memorization", "KnowMem on forget", "knowmem_f", ("knowmem_forget_qa",)),
-    Criterion("C3", "No privacy leakage", "PrivLeak", "privleak", ("privleak_forget", "privleak_holdout")),
-    Criterion("C4", "Utility preserved", "KnowMem on retain", "knowmem_r", ("knowmem_retain_qa",)),
-    Criterion("C5", "Scalability", "forget sets of growing size", "scalability", ("scal",)),
-    Criterion("C6", "Sustainability", "sequential requests", "sustainability", ("sust",)),
-    Criterion("C7", "Robust forgetting", "KnowMem-f under attacks", "robustness"),
-)}
+CRITERIA: dict[str, Criterion] = {
+    c.code: c
+    for c in (
+        Criterion("C1", "No verbatim memorization", "VerbMem on forget", "verbmem_f", ("verbmem_forget",)),
+        Criterion("C2", "No knowledge memorization", "KnowMem on forget", "knowmem_f", ("knowmem_forget_qa",)),
+        Criterion("C3", "No privacy leakage", "PrivLeak", "privleak", ("privleak_forget", "privleak_holdout")),
+        Criterion("C4", "Utility preserved", "KnowMem on retain", "knowmem_r", ("knowmem_retain_qa",)),
+        Criterion("C5", "Scalability", "forget sets of growing size", "scalability", ("scal",)),
+        Criterion("C6", "Sustainability", "sequential requests", "sustainability", ("sust",)),
+        Criterion("C7", "Robust forgetting", "KnowMem-f under attacks", "robustness"),
+    )
+}
 #: The paper's six (C7 is an addition from later work: Zhang et al., Hu et al., ICLR 2025).
 MUSE_CRITERIA: tuple[str, ...] = ("C1", "C2", "C3", "C4", "C5", "C6")
 #: The follow-up requests of C5 / C6: results block -> the number each row is ordered by.

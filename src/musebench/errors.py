@@ -16,8 +16,15 @@ class MusebenchError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, file: str | Path | None = None, field: str | None = None,
-                 value: object = None, problems: list[str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        field: str | None = None,
+        value: object = None,
+        problems: list[str] | None = None,
+    ):
         self.message = message
         self.problems = list(problems or [])
         self.file = str(file) if file is not None else None
@@ -84,9 +91,15 @@ def check_schema(doc: object, expected: int, file: str | Path, what: str, key: s
     if not isinstance(doc, dict):
         raise DataError(f"not a musebench {what} (expected a JSON object)", file=file, value=type(doc).__name__)
     if isinstance(found, int) and found > expected:
-        raise DataError(f"{what} made by a newer musebench ({key} {found}; this one reads {expected}): "
-                        "upgrade musebench to read it", file=file)
+        raise DataError(
+            f"{what} made by a newer musebench ({key} {found}; this one reads {expected}): "
+            "upgrade musebench to read it",
+            file=file,
+        )
     shown = "none" if found is None else found
-    raise DataError(f"{what} made by an older musebench ({key} {shown}; this one reads {expected}): "
-                    "re-run the command that made it into a new directory, or read it with the musebench "
-                    "version that wrote it", file=file)
+    raise DataError(
+        f"{what} made by an older musebench ({key} {shown}; this one reads {expected}): "
+        "re-run the command that made it into a new directory, or read it with the musebench "
+        "version that wrote it",
+        file=file,
+    )

@@ -78,8 +78,11 @@ def atomic_directory(path: str | Path, keep: Iterable[str] = ()) -> Iterator[Pat
         if path.exists():
             clash = sorted(n for n in keep if n not in OWN_ENTRIES and (path / n).exists() and (tmp / n).exists())
             if clash:  # a user's file under a name we write: never overwritten
-                raise ConfigError(f"holds {', '.join(clash[:3])}, which musebench did not write and would "
-                                  "overwrite; move it away or choose another --out", file=path)
+                raise ConfigError(
+                    f"holds {', '.join(clash[:3])}, which musebench did not write and would "
+                    "overwrite; move it away or choose another --out",
+                    file=path,
+                )
             for name in keep:
                 if (path / name).exists() and not (tmp / name).exists():
                     os.replace(path / name, tmp / name)
@@ -189,17 +192,28 @@ def read_mark(path: str | Path) -> Mark | None:
     return Mark(kind, fmt, names("files"), names("not_ours") or (), pid, raw.get("open") is True)
 
 
-def write_mark(path: Path, kind: str | None, not_ours: Iterable[str] = (), files: Iterable[str] | None = None,
-               open: bool = False) -> None:
+def write_mark(
+    path: Path, kind: str | None, not_ours: Iterable[str] = (), files: Iterable[str] | None = None, open: bool = False
+) -> None:
     """Mark ``path`` as written by the command of ``kind``; ``files``: the entries it wrote (default: all but
     ``not_ours`` and musebench's own entries); ``open``: the command is still writing (until it ends)."""
     path = Path(path)
     not_ours = sorted(set(not_ours))
     if files is None:
-        files = [p.name for p in path.iterdir() if p.name not in OWN_ENTRIES and p.name not in not_ours
-                 and not _is_temporary(p.name)]
-    doc = {"written_by": "musebench", "kind": kind, "format": MARK_FORMAT, "pid": os.getpid(),
-           "files": sorted(set(files)), "not_ours": not_ours, "open": open}
+        files = [
+            p.name
+            for p in path.iterdir()
+            if p.name not in OWN_ENTRIES and p.name not in not_ours and not _is_temporary(p.name)
+        ]
+    doc = {
+        "written_by": "musebench",
+        "kind": kind,
+        "format": MARK_FORMAT,
+        "pid": os.getpid(),
+        "files": sorted(set(files)),
+        "not_ours": not_ours,
+        "open": open,
+    }
     atomic_write_json(path / OWNER_MARK, doc)
 
 
@@ -243,9 +257,16 @@ def _shown(names: list[str]) -> str:
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
-def check_output_dir(path: str | Path, *, kind: str | None = None, flag: str = "--out",
-                     owned_if: Iterable[str] = (), force: bool = False, writes: Iterable[str] = (),
-                     results: Iterable[str] = ()) -> Path:
+def check_output_dir(
+    path: str | Path,
+    *,
+    kind: str | None = None,
+    flag: str = "--out",
+    owned_if: Iterable[str] = (),
+    force: bool = False,
+    writes: Iterable[str] = (),
+    results: Iterable[str] = (),
+) -> Path:
     """Refuse, before any work, an output path this command may not write to; returns it.
 
     Refused with one line naming the path, what was found and the way out: a file; an empty path or ``.``
@@ -261,32 +282,49 @@ def check_output_dir(path: str | Path, *, kind: str | None = None, flag: str = "
         raise ConfigError("is empty; name the directory to write to", field=flag)
     path = Path(path)
     if path.resolve() == Path.cwd().resolve() or path.resolve() == Path(path.anchor or "/").resolve():
-        raise ConfigError("is the current (or root) directory; name a directory of its own, e.g. "
-                          f"{flag} results", file=path, field=flag)
+        raise ConfigError(
+            f"is the current (or root) directory; name a directory of its own, e.g. {flag} results",
+            file=path,
+            field=flag,
+        )
     if path.exists() and not path.is_dir():
         raise ConfigError("exists and is not a directory", file=path, field=flag)
     if path.is_dir():
         mark = read_mark(path)
         found = mark.kind if mark is not None else infer_kind(path)
         if kind is not None and found is not None and found != kind:
-            raise ConfigError(f"holds a musebench {found} (written by `{KINDS[found][0]}`), not {_a(kind)}; "
-                              f"it is never replaced by another command: choose another {flag}",
-                              file=path, field=flag)
+            raise ConfigError(
+                f"holds a musebench {found} (written by `{KINDS[found][0]}`), not {_a(kind)}; "
+                f"it is never replaced by another command: choose another {flag}",
+                file=path,
+                field=flag,
+            )
         foreign = foreign_entries(path, owned_if)
         accepted = mark.not_ours if mark is not None else ()  # kept beside our files by an earlier --force
         unaccepted = [n for n in foreign if n not in accepted]
         if unaccepted and not force:
-            raise ConfigError(f"directory holds files musebench did not write ({_shown(unaccepted)}); choose "
-                              f"another {flag} or pass --force to write into it anyway (its files are kept)",
-                              file=path, field=flag)
+            raise ConfigError(
+                f"directory holds files musebench did not write ({_shown(unaccepted)}); choose "
+                f"another {flag} or pass --force to write into it anyway (its files are kept)",
+                file=path,
+                field=flag,
+            )
         clash = sorted(set(foreign) & set(writes))
         if clash:
-            raise ConfigError(f"holds {_shown(clash)}, which musebench did not write and would overwrite; "
-                              f"move it away or choose another {flag}", file=path, field=flag)
+            raise ConfigError(
+                f"holds {_shown(clash)}, which musebench did not write and would overwrite; "
+                f"move it away or choose another {flag}",
+                file=path,
+                field=flag,
+            )
         held = [n for n in results if (path / n).exists()] if found == kind else []
         if held and not force:
-            raise ConfigError(f"holds the results of an earlier {KINDS[kind][0].split()[-1]} ({_shown(held)}); "
-                              f"pass --force to replace them or choose another {flag}", file=path, field=flag)
+            raise ConfigError(
+                f"holds the results of an earlier {KINDS[kind][0].split()[-1]} ({_shown(held)}); "
+                f"pass --force to replace them or choose another {flag}",
+                file=path,
+                field=flag,
+            )
         if not os.access(path, os.W_OK | os.X_OK):
             raise ConfigError("directory is not writable", file=path, field=flag)
         return path
@@ -311,9 +349,17 @@ def kept_entries(path: str | Path) -> tuple[str, ...]:
 
 
 @contextlib.contextmanager
-def output_dir(path: str | Path, *, kind: str | None = None, flag: str = "--out", owned_if: Iterable[str] = (),
-               force: bool = False, writes: Iterable[str] = (), results: Iterable[str] = (),
-               lock_name: str = LOCK_NAME) -> Iterator[Path]:
+def output_dir(
+    path: str | Path,
+    *,
+    kind: str | None = None,
+    flag: str = "--out",
+    owned_if: Iterable[str] = (),
+    force: bool = False,
+    writes: Iterable[str] = (),
+    results: Iterable[str] = (),
+    lock_name: str = LOCK_NAME,
+) -> Iterator[Path]:
     """Claim an output directory for the block: checked (``check_output_dir``), created, locked and marked.
 
     A second writer on the same directory fails at once naming the holder; a lock left by a process killed
@@ -323,8 +369,7 @@ def output_dir(path: str | Path, *, kind: str | None = None, flag: str = "--out"
     """
     from musebench.errors import ConfigError
 
-    path = check_output_dir(path, kind=kind, flag=flag, owned_if=owned_if, force=force, writes=writes,
-                            results=results)
+    path = check_output_dir(path, kind=kind, flag=flag, owned_if=owned_if, force=force, writes=writes, results=results)
     created = []
     probe = path
     while not probe.exists():
@@ -365,8 +410,12 @@ def take_lock(path: Path, flag: str = "--out", lock_name: str = LOCK_NAME):
     try:
         lock.acquire()
     except Timeout:
-        raise ConfigError(f"another musebench process{_holder(Path(path))} is writing to this directory; wait "
-                          f"for it or choose another {flag}", file=path, field=flag) from None
+        raise ConfigError(
+            f"another musebench process{_holder(Path(path))} is writing to this directory; wait "
+            f"for it or choose another {flag}",
+            file=path,
+            field=flag,
+        ) from None
     except OSError as err:
         raise ConfigError(f"cannot lock it: {err.strerror}", file=path, field=flag) from err
     return lock
@@ -497,8 +546,11 @@ def _check_yaml_node(root, max_values: int, file) -> None:
             for k, v in node.value:
                 if isinstance(k, yaml.ScalarNode):
                     if k.value in seen:
-                        raise ConfigError(f"key '{k.value[:60]}' is given twice in one mapping (line "
-                                          f"{k.start_mark.line + 1}); YAML would keep only the last", file=file)
+                        raise ConfigError(
+                            f"key '{k.value[:60]}' is given twice in one mapping (line "
+                            f"{k.start_mark.line + 1}); YAML would keep only the last",
+                            file=file,
+                        )
                     seen.add(k.value)
                 total += size(k) + size(v)
                 if total > max_values:
@@ -510,8 +562,11 @@ def _check_yaml_node(root, max_values: int, file) -> None:
                     break
         active.discard(key)
         if total > max_values:
-            raise ConfigError(f"YAML document expands to more than {max_values:,} values (aliases such as "
-                              "*name repeat what they point to); refused", file=file)
+            raise ConfigError(
+                f"YAML document expands to more than {max_values:,} values (aliases such as "
+                "*name repeat what they point to); refused",
+                file=file,
+            )
         sizes[key] = total
         return total
 
@@ -528,8 +583,15 @@ WRITE_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
 #: How the libraries that write weights say the same thing without an ``OSError``: the Rust ones
 #: (safetensors, tokenizers: "No space left on device (os error 28)") in any exception's text, and torch's zip
 #: writer in a ``RuntimeError`` ("unexpected pos", "file write failed", "iostream error": it keeps no errno).
-_LIBRARY_WRITE_FAILURES = ("(os error 28)", "(os error 122)", "(os error 30)", "(os error 27)",
-                           "No space left on device", "Disk quota exceeded", "Read-only file system")
+_LIBRARY_WRITE_FAILURES = (
+    "(os error 28)",
+    "(os error 122)",
+    "(os error 30)",
+    "(os error 27)",
+    "No space left on device",
+    "Disk quota exceeded",
+    "Read-only file system",
+)
 _TORCH_WRITE_FAILURES = ("unexpected pos", "file write failed", "iostream error", "PytorchStreamWriter failed")
 
 
@@ -543,11 +605,16 @@ def storage_failure(err: BaseException) -> tuple[str, str | None] | None:
         if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM):
             return f"permission denied ({err.strerror or err})", err.filename
         text = str(err)[:2000]
-        if not isinstance(err, OSError) and (any(s in text for s in _LIBRARY_WRITE_FAILURES) or (
-                isinstance(err, RuntimeError) and any(s in text for s in _TORCH_WRITE_FAILURES))):
+        if not isinstance(err, OSError) and (
+            any(s in text for s in _LIBRARY_WRITE_FAILURES)
+            or (isinstance(err, RuntimeError) and any(s in text for s in _TORCH_WRITE_FAILURES))
+        ):
             found = next((s for s in _LIBRARY_WRITE_FAILURES if s in text), None)
-            detail = text.split("I/O error: ")[-1] if "I/O error: " in text else (
-                found.strip("()") if found else "torch could not write its file: is the disk full?")
+            detail = (
+                text.split("I/O error: ")[-1]
+                if "I/O error: " in text
+                else (found.strip("()") if found else "torch could not write its file: is the disk full?")
+            )
             return f"cannot write: {type(err).__name__} ({detail[:80]})", None
         err = err.__cause__ or err.__context__
         seen += 1

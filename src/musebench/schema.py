@@ -141,17 +141,12 @@ class _Walk:
                 return _NO_VALUE
             kinds = (args[:1] if origin is list or args[-1:] == (...,) else args) or (Any,)
             items = [
-                self.value(kinds[0] if len(kinds) == 1 else kinds[i], v, join(path, i))
-                for i, v in enumerate(value)
+                self.value(kinds[0] if len(kinds) == 1 else kinds[i], v, join(path, i)) for i, v in enumerate(value)
             ]
             if any(i is _NO_VALUE for i in items):
                 return _NO_VALUE
             return tuple(items) if origin is tuple or tp is tuple else items
-        if (
-            origin in (dict, Mapping)
-            or tp in (dict, Mapping)
-            or origin is typing.get_origin(Mapping[str, int])
-        ):
+        if origin in (dict, Mapping) or tp in (dict, Mapping) or origin is typing.get_origin(Mapping[str, int]):
             if not isinstance(value, Mapping):
                 self.problems.add(path, "expected a mapping", value)
                 return _NO_VALUE
@@ -197,9 +192,7 @@ class _Walk:
         for name, f in fields.items():
             if name in value or join(path, name) in self.bases:  # a based object is resolved even when absent
                 given[name] = self.value(hints[name], value.get(name), join(path, name))
-            elif (
-                base is None and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            ):
+            elif base is None and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 self.problems.add(join(path, name), "missing")
         if len(self.problems) > before:
             return _NO_VALUE

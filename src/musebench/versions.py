@@ -8,8 +8,19 @@ from collections.abc import Iterable
 from importlib import metadata
 
 #: The distributions every provenance record names (what can change a score, a checkpoint or a report).
-RECORDED_PACKAGES: tuple[str, ...] = ("musebench", "torch", "transformers", "tokenizers", "accelerate", "peft",
-                                      "safetensors", "datasets", "rouge-score", "scikit-learn", "numpy")
+RECORDED_PACKAGES: tuple[str, ...] = (
+    "musebench",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "accelerate",
+    "peft",
+    "safetensors",
+    "datasets",
+    "rouge-score",
+    "scikit-learn",
+    "numpy",
+)
 
 
 def package_versions(names: Iterable[str] = RECORDED_PACKAGES) -> dict[str, str | None]:

@@ -26,8 +26,9 @@ def test_attack_names_and_options_fail_before_any_model_loads():
 def test_relearn_split_is_seeded_half_of_the_units_and_probes_no_shared_content():
     from musebench.audit.documents import DocumentSet, shingles
 
-    docs = DocumentSet("d", tuple(f"Document {i} tells about person {i // 2} in words all its own {i * 7}"
-                                  for i in range(8)))
+    docs = DocumentSet(
+        "d", tuple(f"Document {i} tells about person {i // 2} in words all its own {i * 7}" for i in range(8))
+    )
     relearned, probed = relearn_split(docs, 0)
     assert relearn_split(docs, 0) == (relearned, probed) and len(relearned) == 4
     assert not set(relearned) & set(probed)

@@ -61,8 +61,9 @@ def test_a_model_against_itself_as_reference_is_indistinguishable(random_model, 
     audit, _ = run_audit(random_model, forget, None, settings, reference=random_model, progress=False)
     assert audit["verdict"] == "inconclusive" and audit["units_needed"] == 10  # zero-width CIs: only the floor
     assert {s["status"] for s in audit["probes"].values()} <= {"inconclusive", "uninformative"}
-    audit, rows = run_audit(random_model, forget, None, replace(settings, min_units_equivalence=8),
-                            reference=random_model, progress=False)
+    audit, rows = run_audit(
+        random_model, forget, None, replace(settings, min_units_equivalence=8), reference=random_model, progress=False
+    )
     assert audit["verdict"] == "indistinguishable"
     for stat in audit["probes"].values():
         assert stat["excess"] == pytest.approx(0.0, abs=1e-12)
@@ -72,9 +73,7 @@ def test_a_model_against_itself_as_reference_is_indistinguishable(random_model, 
     assert {r["model"] for r in rows} == {"model", "reference"}
 
 
-def test_audit_is_deterministic_given_the_seed(
-    memorised_model, random_model, docs, settings, memorised_audit
-):
+def test_audit_is_deterministic_given_the_seed(memorised_model, random_model, docs, settings, memorised_audit):
     forget, holdout = docs
     again, _ = run_audit(
         memorised_model,
@@ -89,14 +88,14 @@ def test_audit_is_deterministic_given_the_seed(
     assert again["probes"] == first["probes"] and again["choices"] == first["choices"]
 
 
-def test_an_attack_reruns_the_probes_on_the_rest_of_the_forget_set(
-    memorised_model, random_model, docs, settings
-):
+def test_an_attack_reruns_the_probes_on_the_rest_of_the_forget_set(memorised_model, random_model, docs, settings):
     """An attack handing back the memorising model turns a clean model's verdict into 'leak under attack'."""
     forget, holdout = docs
     trained = [0, 1, 2]
     attack = Attack(
-        "swap", "returns the memorising model", lambda m, texts: memorised_model,
+        "swap",
+        "returns the memorising model",
+        lambda m, texts: memorised_model,
         trains_on=lambda d: (trained, [i for i in range(len(d)) if i not in trained]),
     )
     audit, rows = run_audit(random_model, forget, holdout, settings, attacks=[attack], progress=False)
@@ -105,9 +104,7 @@ def test_an_attack_reruns_the_probes_on_the_rest_of_the_forget_set(
     attacked = audit["attacks"][0]
     assert attacked["trained_on_docs"] == trained
     assert attacked["probes"]["verbatim_rougeL"]["n_forget"] == len(forget) - len(trained)
-    assert not {r["doc"] for r in rows if r["model"] == "attack:swap" and r["role"] == "forget"} & set(
-        trained
-    )
+    assert not {r["doc"] for r in rows if r["model"] == "attack:swap" and r["role"] == "forget"} & set(trained)
 
 
 def test_relearning_is_judged_against_the_same_attack_on_the_never_seen_side(
@@ -124,8 +121,9 @@ def test_relearning_is_judged_against_the_same_attack_on_the_never_seen_side(
     def make(model, texts):
         return memorised_model if texts[0] in forget.documents else holdout_memorised_model
 
-    attack = Attack("relearn-like", "memorises whichever side it relearns", make,
-                    trains_on=lambda d: relearn_split(d, 0))
+    attack = Attack(
+        "relearn-like", "memorises whichever side it relearns", make, trains_on=lambda d: relearn_split(d, 0)
+    )
     audit, rows = run_audit(random_model, forget, holdout, settings, attacks=[attack], progress=False)
     entry = audit["attacks"][0]
     assert entry["control"].startswith("the model under the same attack on 4 holdout documents")
@@ -142,8 +140,15 @@ def test_written_audit_is_complete(memorised_audit, tmp_path):
     audit, rows = memorised_audit
     out = write_audit(audit, rows, tmp_path / "audit")
     names = sorted(p.name for p in out.iterdir())
-    assert names == [".musebench", ".musebench.lock", "audit.html", "audit.json", "audit.md", "outputs.jsonl",
-                     "probes.jsonl"]  # the mark (kind audit) and the lock every writer takes
+    assert names == [
+        ".musebench",
+        ".musebench.lock",
+        "audit.html",
+        "audit.json",
+        "audit.md",
+        "outputs.jsonl",
+        "probes.jsonl",
+    ]  # the mark (kind audit) and the lock every writer takes
     assert json.loads((out / ".musebench").read_text())["kind"] == "audit"
     saved = json.loads((out / "audit.json").read_text())
     assert saved["kind"] == "musebench-audit" and saved["verdict"] == "leak" and "_probe_rows" not in saved
@@ -176,15 +181,22 @@ def test_write_refuses_a_foreign_directory(memorised_audit, tmp_path):
     assert (out / "audit.json").is_file() and (out / "notes.txt").read_text() == "mine"
 
 
-def test_a_logged_audit_prints_a_line_per_stage_and_its_loops_heartbeat(random_model, docs, settings, capsys,
-                                                                        monkeypatch):
+def test_a_logged_audit_prints_a_line_per_stage_and_its_loops_heartbeat(
+    random_model, docs, settings, capsys, monkeypatch
+):
     """stderr is not a terminal under capsys: the stages and (with a 0 s heartbeat) every loop's steps print."""
     from musebench.audit.attacks import parse_attacks
 
     monkeypatch.setenv("MUSEBENCH_PROGRESS_SECONDS", "0")
     forget, holdout = docs
-    run_audit(random_model, forget, holdout, replace(settings, probes=("verbatim", "membership")),
-              attacks=parse_attacks(["relearn:2"], "cpu"), progress=True)
+    run_audit(
+        random_model,
+        forget,
+        holdout,
+        replace(settings, probes=("verbatim", "membership")),
+        attacks=parse_attacks(["relearn:2"], "cpu"),
+        progress=True,
+    )
     lines = capsys.readouterr().err.splitlines()
     assert "audit: probes built from 8 forget and 8 holdout documents, resampled by document" in lines
     assert any(line.startswith("audit/model: probes answered in ") for line in lines)

@@ -39,9 +39,7 @@ def audit(*args) -> list[str]:
     return ["audit", *SMALL, *map(str, args)]
 
 
-def test_leak_fails_the_pipeline_and_writes_the_audit(
-    memorised_dir, audit_model_dir, doc_files, tmp_path, capsys
-):
+def test_leak_fails_the_pipeline_and_writes_the_audit(memorised_dir, audit_model_dir, doc_files, tmp_path, capsys):
     out = tmp_path / "audit"
     code = main(
         audit(

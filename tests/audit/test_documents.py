@@ -70,9 +70,7 @@ def test_holdout_largely_copied_from_the_forget_set(audit_docs):
 
 
 def test_similar_but_distinct_documents_pass(audit_docs):
-    check_overlap(
-        DocumentSet("f", tuple(audit_docs["forget"])), DocumentSet("h", tuple(audit_docs["holdout"]))
-    )
+    check_overlap(DocumentSet("f", tuple(audit_docs["forget"])), DocumentSet("h", tuple(audit_docs["holdout"])))
 
 
 def test_jsonl_objects_without_text_are_refused(tmp_path):

@@ -54,9 +54,7 @@ def test_probes_of_a_document_do_not_depend_on_the_order_of_the_documents(random
     assert sorted((p.doc, p.masked, p.answer) for p in fwd.cloze) == sorted(
         (n - 1 - p.doc, p.masked, p.answer) for p in bwd.cloze
     )
-    assert sorted((p.doc, p.prompt) for p in fwd.verbatim) == sorted(
-        (n - 1 - p.doc, p.prompt) for p in bwd.verbatim
-    )
+    assert sorted((p.doc, p.prompt) for p in fwd.verbatim) == sorted((n - 1 - p.doc, p.prompt) for p in bwd.verbatim)
 
 
 def test_shots_come_from_the_holdout_and_are_not_probed(random_model, audit_docs, settings):
@@ -81,9 +79,7 @@ def test_shots_come_from_the_holdout_and_are_not_probed(random_model, audit_docs
 
 def test_documents_too_short_for_any_verbatim_probe(random_model, settings, tmp_path):
     with pytest.raises(DataError, match="no forget document is long enough .*need 16 tokens") as err:
-        build_probes(
-            random_model.tokenizer, DocumentSet(str(tmp_path / "f.json"), ("Alda Vorn.",)), None, settings
-        )
+        build_probes(random_model.tokenizer, DocumentSet(str(tmp_path / "f.json"), ("Alda Vorn.",)), None, settings)
     assert err.value.file == str(tmp_path / "f.json")
 
 

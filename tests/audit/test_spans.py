@@ -63,4 +63,7 @@ def test_answers_compare_without_case_and_punctuation():
 
 def test_the_word_after_a_dateline_dash_opens_the_sentence():
     assert spans("BROUSFELL, December 18, 2022 - Born in Gulfell, Sundia Pothmore stays.") == [
-        ("date", "December 18, 2022"), ("name", "Gulfell"), ("name", "Sundia Pothmore")]
+        ("date", "December 18, 2022"),
+        ("name", "Gulfell"),
+        ("name", "Sundia Pothmore"),
+    ]

@@ -12,12 +12,14 @@ from musebench.audit.settings import AuditSettings, audit_evaluation
 from musebench.audit.stats import Side, holm, two_sample
 from musebench.audit.verdict import _diff, _raw_stats, bootstrap, calibrate, change, overall, probe_stats
 
-S = AuditSettings(probes=("verbatim", "membership"), min_documents=3,
-                  eval=replace(audit_evaluation(), bootstrap_samples=400))
+S = AuditSettings(
+    probes=("verbatim", "membership"), min_documents=3, eval=replace(audit_evaluation(), bootstrap_samples=400)
+)
 
 
-def measurement(forget: list[float], holdout: list[float] | None, mink_f=None, mink_h=None, nll_f=None,
-                probe="verbatim_rougeL"):
+def measurement(
+    forget: list[float], holdout: list[float] | None, mink_f=None, mink_h=None, nll_f=None, probe="verbatim_rougeL"
+):
     m = Measurement()
     for role, values in (("forget", forget), ("holdout", holdout)):
         if values is None:
@@ -69,8 +71,9 @@ def test_lower_than_unseen_is_below_unseen():
 
 
 def test_a_probe_with_no_variance_is_uninformative_and_left_out():
-    stats = probe_stats(measurement([0, 0, 0, 0, 0], [0, 0, 0, 0, 0], probe="knowledge_em"),
-                        replace(S, probes=("knowledge",)))
+    stats = probe_stats(
+        measurement([0, 0, 0, 0, 0], [0, 0, 0, 0, 0], probe="knowledge_em"), replace(S, probes=("knowledge",))
+    )
     assert stats["knowledge_em"].status == "uninformative" and overall(stats) == "inconclusive"
 
 

@@ -25,8 +25,13 @@ class Outcome:
 
     @property
     def clean(self) -> bool:
-        return (self.rc == 2 and len(self.error_lines) == 1 and self.traceback is None and not self.written
-                and not self.lost)
+        return (
+            self.rc == 2
+            and len(self.error_lines) == 1
+            and self.traceback is None
+            and not self.written
+            and not self.lost
+        )
 
 
 #: Limits of an isolated case (one that hung before): wall seconds and address space.
@@ -35,13 +40,21 @@ MEMORY_BYTES = 3 << 30
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else (-1, 0)
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else (-1, 0)
+        for p in sorted(root.rglob("*"))
+    }
 
 
 def workspace(pristine: Path, root: Path) -> dict:
-    ws = {"root": root, "data": root / "data", "model": root / "model", "other": root / "other",
-          "out": root / "out", "tmp": root / "tmp"}
+    ws = {
+        "root": root,
+        "data": root / "data",
+        "model": root / "model",
+        "other": root / "other",
+        "out": root / "out",
+        "tmp": root / "tmp",
+    }
     for name in ("data", "model", "other"):
         shutil.copytree(pristine / name, ws[name])
     ws["tmp"].mkdir()
@@ -89,8 +102,9 @@ def run_case(case: Case, pristine: Path, root: Path) -> Outcome:
     lines += [line for line in out.getvalue().splitlines() if line.startswith("error:")]  # data validate's list
     if "Traceback (most recent call last)" in text and tb is None:
         tb = text
-    printed = [line for line in out.getvalue().splitlines() if line.strip()] or \
-        [line for line in text.splitlines() if line.strip()]
+    printed = [line for line in out.getvalue().splitlines() if line.strip()] or [
+        line for line in text.splitlines() if line.strip()
+    ]
     return Outcome(rc, lines, tb, written, lost, printed[0] if printed else "", hang)
 
 
@@ -105,8 +119,16 @@ def _isolated(argv: list[str], cwd: Path) -> tuple[int | None, str, str, bool]:
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     try:
-        done = subprocess.run([sys.executable, "-m", "musebench.cli", *argv], cwd=cwd, env=env, text=True,
-                              capture_output=True, timeout=HANG_S, preexec_fn=limit, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "musebench.cli", *argv],
+            cwd=cwd,
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=HANG_S,
+            preexec_fn=limit,
+            check=False,
+        )
     except subprocess.TimeoutExpired as timeout:
         return None, timeout.stdout or "", timeout.stderr or "", True
     return done.returncode, done.stdout, done.stderr, False

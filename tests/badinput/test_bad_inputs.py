@@ -16,8 +16,7 @@ from badinput_outcome import run_case
 def test_the_suite_covers_every_category_with_at_least_60_cases():
     assert len(CASES) >= 60
     assert len({c.name for c in CASES}) == len(CASES)
-    assert {c.category for c in CASES} == {"corpus", "model", "config", "flag", "output", "ownership",
-                                           "incomplete run"}
+    assert {c.category for c in CASES} == {"corpus", "model", "config", "flag", "output", "ownership", "incomplete run"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -26,8 +25,14 @@ def test_damaged_input_is_one_clean_error(case, pristine, tmp_path):
     assert not outcome.hang
     assert outcome.traceback is None, outcome.traceback
     assert outcome.rc == case.rc, (outcome.rc, outcome.error_lines)
-    expected = case.expect({"root": tmp_path / "ws", "data": tmp_path / "ws" / "data",
-                            "model": tmp_path / "ws" / "model", "out": tmp_path / "ws" / "out"})
+    expected = case.expect(
+        {
+            "root": tmp_path / "ws",
+            "data": tmp_path / "ws" / "data",
+            "model": tmp_path / "ws" / "model",
+            "out": tmp_path / "ws" / "out",
+        }
+    )
     assert outcome.lost == [], outcome.lost
     if case.rc == 0:  # it writes what it was asked for, and its first line says what is wrong
         assert expected in outcome.first_line, outcome.first_line

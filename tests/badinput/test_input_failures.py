@@ -30,14 +30,20 @@ def test_a_yaml_alias_bomb_is_refused_before_anything_expands_it(tmp_path):
 
 def test_yaml_aliases_within_the_budget_still_work():
     assert parse_yaml("base: &b {lr: 1.0e-5, epochs: 2}\nga: *b\nnpo: {<<: *b, epochs: 3}\n") == {
-        "base": {"lr": 1e-5, "epochs": 2}, "ga": {"lr": 1e-5, "epochs": 2}, "npo": {"lr": 1e-5, "epochs": 3}}
+        "base": {"lr": 1e-5, "epochs": 2},
+        "ga": {"lr": 1e-5, "epochs": 2},
+        "npo": {"lr": 1e-5, "epochs": 3},
+    }
 
 
-@pytest.mark.parametrize("text, message", [
-    ("methods: {ga: {}, ga: {lr: 1.0e-4}}\n", "key 'ga' is given twice"),
-    ("&a [*a]\n", "refers to itself"),
-    ("[" * 5000 + "]" * 5000, "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("methods: {ga: {}, ga: {lr: 1.0e-4}}\n", "key 'ga' is given twice"),
+        ("&a [*a]\n", "refers to itself"),
+        ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    ],
+)
 def test_hostile_yaml_is_one_line(text, message):
     with pytest.raises(ConfigError, match=message) as err:
         parse_yaml(text, file="x.yaml")
@@ -72,8 +78,9 @@ def test_a_shard_index_naming_a_pickle_is_refused_before_loading(tmp_path):
     from musebench.models.loading import check_model_dir
 
     (tmp_path / "config.json").write_text("{}")
-    (tmp_path / "model.safetensors.index.json").write_text(json.dumps(
-        {"weight_map": {"a": "model-00001.safetensors", "b": "evil.bin"}}))
+    (tmp_path / "model.safetensors.index.json").write_text(
+        json.dumps({"weight_map": {"a": "model-00001.safetensors", "b": "evil.bin"}})
+    )
     with pytest.raises(ModelError, match="not a safetensors file") as err:
         check_model_dir(tmp_path)
     assert "evil.bin" in str(err.value) and "model.safetensors.index.json" in str(err.value)
@@ -125,7 +132,8 @@ def test_an_experiment_never_pushes_to_the_hub():
     from musebench.experiment.adapters import validate_method
 
     assert validate_method("ga", {"push_to_hub": True}) == [
-        "push_to_hub: an experiment never uploads its models (musebench unlearn --allow-hub-push does)"]
+        "push_to_hub: an experiment never uploads its models (musebench unlearn --allow-hub-push does)"
+    ]
 
 
 def _without_file_override() -> None:
@@ -142,14 +150,35 @@ def _without_file_override() -> None:
 def _can_drop() -> str | None:
     if not sys.platform.startswith("linux"):
         return "Linux capabilities only"
-    probe = subprocess.run([sys.executable, "-c", "pass"], preexec_fn=_without_file_override, capture_output=True,
-                           check=False)
+    probe = subprocess.run(
+        [sys.executable, "-c", "pass"], preexec_fn=_without_file_override, capture_output=True, check=False
+    )
     return None if probe.returncode == 0 else "cannot drop CAP_DAC_OVERRIDE here"
 
 
-@pytest.mark.parametrize("argv", [["data", "validate", "{data}"], ["data", "show", "{data}"],
-                                  ["eval", "--model", "{model}", "--data", "{data}", "--retrain-auc", "news",
-                                   "--out", "{out}", "--no-progress", "--threads", "1", "--device", "cpu"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["data", "validate", "{data}"],
+        ["data", "show", "{data}"],
+        [
+            "eval",
+            "--model",
+            "{model}",
+            "--data",
+            "{data}",
+            "--retrain-auc",
+            "news",
+            "--out",
+            "{out}",
+            "--no-progress",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+        ],
+    ],
+)
 def test_an_unreadable_corpus_file_is_one_line(tmp_path, tiny_corpus, tiny_model_dir, argv):
     """A real PermissionError: the forget split is mode 000 and the command runs without root's override
     (as a user who may not read it)."""
@@ -165,8 +194,16 @@ def test_an_unreadable_corpus_file_is_one_line(tmp_path, tiny_corpus, tiny_model
     (data / "raw" / "forget.json").chmod(0o000)
     args = [a.format(data=data, model=tiny_model_dir, out=tmp_path / "out") for a in argv]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "musebench.cli", *args], env=env, text=True, capture_output=True,
-                          timeout=300, preexec_fn=_without_file_override, cwd=tmp_path, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "musebench.cli", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=300,
+        preexec_fn=_without_file_override,
+        cwd=tmp_path,
+        check=False,
+    )
     errors = [line for line in done.stderr.splitlines() + done.stdout.splitlines() if "error:" in line]
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 2, (done.returncode, done.stderr)

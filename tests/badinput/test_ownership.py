@@ -41,14 +41,17 @@ def test_the_mark_records_kind_format_and_the_entries_written(tmp_path):
     assert foreign_entries(out) == ["notes.txt"]
 
 
-@pytest.mark.parametrize("kind, records, command", [
-    ("experiment", {"stages": None, "results.json": "{}"}, "musebench run"),
-    ("evaluation", {"summary.json": "{}"}, "musebench eval"),
-    ("model", {"build.json": "{}", "config.json": "{}"}, "musebench build"),
-    ("unlearning run", {"run.json": "{}"}, "musebench unlearn"),
-    ("audit", {"audit.json": json.dumps({"kind": "musebench-audit"})}, "musebench audit"),
-    ("attack", {"robustness.json": json.dumps({"attack": "quantize"})}, "musebench attack"),
-])
+@pytest.mark.parametrize(
+    "kind, records, command",
+    [
+        ("experiment", {"stages": None, "results.json": "{}"}, "musebench run"),
+        ("evaluation", {"summary.json": "{}"}, "musebench eval"),
+        ("model", {"build.json": "{}", "config.json": "{}"}, "musebench build"),
+        ("unlearning run", {"run.json": "{}"}, "musebench unlearn"),
+        ("audit", {"audit.json": json.dumps({"kind": "musebench-audit"})}, "musebench audit"),
+        ("attack", {"robustness.json": json.dumps({"attack": "quantize"})}, "musebench attack"),
+    ],
+)
 def test_another_kinds_directory_is_refused_naming_kind_command_and_way_out(tmp_path, kind, records, command):
     out = _v1(tmp_path / "d")
     for name, text in records.items():
@@ -87,17 +90,21 @@ def test_a_replaced_directory_keeps_a_users_file_and_never_overwrites_one(tmp_pa
     with output_dir(out, kind="audit") as claimed, atomic_directory(claimed, keep=kept_entries(claimed)) as tmp:
         (tmp / "audit.json").write_text("1")
     (out / "notes.txt").write_text("mine")
-    with output_dir(out, kind="audit", force=True) as claimed, \
-            atomic_directory(claimed, keep=kept_entries(claimed)) as tmp:
+    with (
+        output_dir(out, kind="audit", force=True) as claimed,
+        atomic_directory(claimed, keep=kept_entries(claimed)) as tmp,
+    ):
         (tmp / "audit.json").write_text("2")
     assert (out / "notes.txt").read_text() == "mine" and (out / "audit.json").read_text() == "2"
     # the user's file under a name the command writes, found only once the work is done: refused, kept
     (out / "audit.md").write_text("my own summary")
     mark = json.loads((out / OWNER_MARK).read_text())
     assert "audit.md" not in mark["files"]
-    with pytest.raises(ConfigError, match="audit.md, which musebench did not write"), \
-            output_dir(out, kind="audit", force=True) as claimed, \
-            atomic_directory(claimed, keep=kept_entries(claimed)) as tmp:
+    with (
+        pytest.raises(ConfigError, match="audit.md, which musebench did not write"),
+        output_dir(out, kind="audit", force=True) as claimed,
+        atomic_directory(claimed, keep=kept_entries(claimed)) as tmp,
+    ):
         (tmp / "audit.md").write_text("ours")
     assert (out / "audit.md").read_text() == "my own summary"
 

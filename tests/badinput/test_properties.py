@@ -21,13 +21,22 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 #: Any Unicode code point, lone surrogates included (JSON can carry them as \\ud800 escapes).
 ANY_CHAR = st.characters(codec=None, exclude_categories=())
 TEXT = st.text(ANY_CHAR, max_size=12)
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | TEXT,
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
-                    max_leaves=12)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=12,
+)
 #: Records that look almost right: the expected keys with random values, plus stray keys.
 RECORD = st.dictionaries(st.sampled_from(["question", "answer", "prompt", "gt", "text", "x"]), JSON, max_size=4)
-SPLITS = ["raw/forget.json", "raw/holdout.json", "knowmem/forget_qa.json", "verbmem/forget.json",
-          "privleak/holdout.json", "scal/forget_1.json", "sust/forget_2.json"]
+SPLITS = [
+    "raw/forget.json",
+    "raw/holdout.json",
+    "knowmem/forget_qa.json",
+    "verbmem/forget.json",
+    "privleak/holdout.json",
+    "scal/forget_1.json",
+    "sust/forget_2.json",
+]
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +118,11 @@ def _top_level_keys() -> list[str]:
     return sorted(TOP_LEVEL_KEYS)
 
 
-METHOD_BLOCK = st.dictionaries(st.sampled_from(["ga", "npo_gdr", "task_vector", "bogus"]),
-                               st.dictionaries(st.sampled_from(_unlearn_fields()), JSON, max_size=3) | JSON,
-                               max_size=2)
+METHOD_BLOCK = st.dictionaries(
+    st.sampled_from(["ga", "npo_gdr", "task_vector", "bogus"]),
+    st.dictionaries(st.sampled_from(_unlearn_fields()), JSON, max_size=3) | JSON,
+    max_size=2,
+)
 
 
 @SETTINGS

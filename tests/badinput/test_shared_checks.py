@@ -13,12 +13,15 @@ from musebench.data.validate import check_corpus, corpus_problems, validate_dire
 from musebench.errors import DataError
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda c: {"privleak_holdout": c.privleak_holdout + c.privleak_forget[:1]}, "also in privleak/forget"),
-    (lambda c: {"holdout": c.holdout + c.forget[:1]}, "also in raw/forget"),
-    (lambda c: {"scal": {1: c.forget[:1], 2: c.forget[1:2]}}, "scal folds must be nested"),
-    (lambda c: {"sust": {1: c.forget[:1], 2: c.forget[:1]}}, "sust folds must be disjoint"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda c: {"privleak_holdout": c.privleak_holdout + c.privleak_forget[:1]}, "also in privleak/forget"),
+        (lambda c: {"holdout": c.holdout + c.forget[:1]}, "also in raw/forget"),
+        (lambda c: {"scal": {1: c.forget[:1], 2: c.forget[1:2]}}, "scal folds must be nested"),
+        (lambda c: {"sust": {1: c.forget[:1], 2: c.forget[:1]}}, "sust folds must be disjoint"),
+    ],
+)
 def test_validate_and_eval_report_the_same_error(tiny_corpus, tmp_path, damage, message):
     corpus = dataclasses.replace(tiny_corpus, **damage(tiny_corpus))
     root = save_corpus(corpus, tmp_path / "c")
@@ -44,10 +47,32 @@ def test_a_damaged_cache_file_is_recomputed_not_trusted(tmp_path, tiny_corpus, t
     from musebench.cli import main
 
     data = save_corpus(tiny_corpus, tmp_path / "data")
-    argv = ["eval", "--model", str(tiny_model_dir), "--data", str(data), "--retrain-auc", "news",
-            "--metrics", "knowmem_f,privleak", "--knowmem-max-new-tokens", "4", "--knowmem-num-shots", "1",
-            "--privleak-max-length", "48", "--bootstrap-samples", "20", "--no-progress", "--threads", "1",
-            "--device", "cpu", "--out", str(tmp_path / "e")]
+    argv = [
+        "eval",
+        "--model",
+        str(tiny_model_dir),
+        "--data",
+        str(data),
+        "--retrain-auc",
+        "news",
+        "--metrics",
+        "knowmem_f,privleak",
+        "--knowmem-max-new-tokens",
+        "4",
+        "--knowmem-num-shots",
+        "1",
+        "--privleak-max-length",
+        "48",
+        "--bootstrap-samples",
+        "20",
+        "--no-progress",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path / "e"),
+    ]
     assert main(argv) == 0
     first = json.loads((tmp_path / "e" / "summary.json").read_text())["scores"]
     damaged = 0

@@ -32,9 +32,7 @@ def test_validate_with_tokenizer_adds_token_counts(capsys, tmp_path, corpus_dir,
     tiny_tokenizer.save_pretrained(tmp_path / "tok")
     code, out, _ = run_cli(capsys, "data", "validate", str(corpus_dir), "--tokenizer", str(tmp_path / "tok"))
     assert code == 0 and "tokens" in out
-    forget_tokens = sum(
-        len(tiny_tokenizer(d, add_special_tokens=False)["input_ids"]) for d in tiny_corpus.forget
-    )
+    forget_tokens = sum(len(tiny_tokenizer(d, add_special_tokens=False)["input_ids"]) for d in tiny_corpus.forget)
     row = next(line for line in out.splitlines() if "raw/forget " in line)
     assert row.split("│")[-2].strip() == f"{forget_tokens:,}"
 
@@ -49,9 +47,7 @@ def test_validate_broken_corpus_lists_every_problem_and_exits_2(capsys):
 
 
 def test_validate_bad_tokenizer_dir_is_one_line(capsys, corpus_dir, tmp_path):
-    code, out, err = run_cli(
-        capsys, "data", "validate", str(corpus_dir), "--tokenizer", str(tmp_path / "none")
-    )
+    code, out, err = run_cli(capsys, "data", "validate", str(corpus_dir), "--tokenizer", str(tmp_path / "none"))
     assert code == 2
     assert (
         err.strip() == f"musebench data: error: field '--tokenizer': tokenizer directory not found (got "
@@ -60,9 +56,7 @@ def test_validate_bad_tokenizer_dir_is_one_line(capsys, corpus_dir, tmp_path):
 
 
 def test_show_prints_summary_criteria_and_records(capsys, corpus_dir, tiny_corpus):
-    code, out, err = run_cli(
-        capsys, "data", "show", str(corpus_dir), "--split", "knowmem/forget_qa", "-n", "1"
-    )
+    code, out, err = run_cli(capsys, "data", "show", str(corpus_dir), "--split", "knowmem/forget_qa", "-n", "1")
     assert code == 0 and err == ""
     assert f"fingerprint {tiny_corpus.fingerprint()}" in out
     assert "yes  C5 scalability" in out

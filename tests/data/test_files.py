@@ -23,9 +23,7 @@ txt_doc = any_text.map(lambda s: s.replace("\r", "").replace("\n\n", "\n").strip
 def test_json_and_jsonl_round_trip_any_string(tmp_path_factory, docs):
     root = tmp_path_factory.mktemp("rt")
     (root / "a.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
-    (root / "a.jsonl").write_text(
-        "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8"
-    )
+    (root / "a.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
     assert parse_items(root / "a.json") == docs
     assert parse_items(root / "a.jsonl") == docs
 

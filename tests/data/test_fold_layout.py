@@ -12,8 +12,11 @@ def test_fold_questions_round_trip_and_validate_clean(tmp_path, tiny_corpus):
     from dataclasses import replace
 
     qa = [QAPair("Where was Gil Marrow born?", "Kestrel Bay")]
-    corpus = replace(tiny_corpus, scal_qa={1: tiny_corpus.knowmem_forget_qa, 2: tiny_corpus.knowmem_forget_qa + qa},
-                     sust_qa={1: tiny_corpus.knowmem_forget_qa, 2: qa})
+    corpus = replace(
+        tiny_corpus,
+        scal_qa={1: tiny_corpus.knowmem_forget_qa, 2: tiny_corpus.knowmem_forget_qa + qa},
+        sust_qa={1: tiny_corpus.knowmem_forget_qa, 2: qa},
+    )
     root = save_corpus(corpus, tmp_path / "c")
     assert (root / "knowmem" / "sust" / "forget_2_qa.json").is_file()
     loaded = load_corpus(root)

@@ -58,9 +58,7 @@ def test_jsonl_files_load_like_json(corpus_dir, tiny_corpus):
 def test_txt_documents_are_split_on_blank_lines(tmp_path):
     root = tmp_path / "c"
     (root / "raw").mkdir(parents=True)
-    (root / "raw" / "forget.txt").write_text(
-        "First doc line one\nline two.\n\nSecond doc.\n\n\n", encoding="utf-8"
-    )
+    (root / "raw" / "forget.txt").write_text("First doc line one\nline two.\n\nSecond doc.\n\n\n", encoding="utf-8")
     (root / "raw" / "retain2.txt").write_text("Kept doc.", encoding="utf-8")
     (root / "scal").mkdir()
     (root / "scal" / "forget_1.txt").write_text("First doc line one\nline two.", encoding="utf-8")
@@ -150,9 +148,7 @@ def test_empty_required_split(corpus_dir):
 
 
 def test_malformed_json_names_line_and_column(corpus_dir):
-    (corpus_dir / "knowmem" / "forget_qa.json").write_text(
-        '[\n  {"question": "a", "answer": "b"},\n  {"q" 5}\n]'
-    )
+    (corpus_dir / "knowmem" / "forget_qa.json").write_text('[\n  {"question": "a", "answer": "b"},\n  {"q" 5}\n]')
     err = _error(corpus_dir)
     assert err.file.endswith("knowmem/forget_qa.json")
     assert "line 3, column 8: Expecting ':' delimiter" in err.message

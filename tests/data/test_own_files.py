@@ -68,9 +68,7 @@ def test_only_forget_and_retain_names_every_switched_off_criterion(own):
 def test_holdout_leaking_forget_documents_is_warned(own):
     write_json(own / "leaky.json", ["  FIRST forget\ndocument. ", "Clean holdout."])
     with pytest.warns(DataWarning) as record:
-        load_corpus_from_files(
-            forget=own / "forget_docs", retain=own / "retain.txt", holdout=own / "leaky.json"
-        )
+        load_corpus_from_files(forget=own / "forget_docs", retain=own / "retain.txt", holdout=own / "leaky.json")
     leak = [w for w in record if not issubclass(w.category, MissingDataWarning)]
     assert len(leak) == 1 and "1 holdout document(s) also appear in forget" in str(leak[0].message)
 
@@ -82,21 +80,15 @@ def test_errors_name_the_file(own):
     with pytest.raises(DataError, match="required split is empty"):
         load_corpus_from_files(forget=own / "forget_docs", retain=own / "empty.txt")
     with pytest.raises(DataError, match="needs a .json or .jsonl file of records, not a folder"):
-        load_corpus_from_files(
-            forget=own / "forget_docs", retain=own / "retain.txt", forget_qa=own / "forget_docs"
-        )
+        load_corpus_from_files(forget=own / "forget_docs", retain=own / "retain.txt", forget_qa=own / "forget_docs")
     with pytest.raises(DataError, match="not plain .txt"):
-        load_corpus_from_files(
-            forget=own / "forget_docs", retain=own / "retain.txt", retain_qa=own / "retain.txt"
-        )
+        load_corpus_from_files(forget=own / "forget_docs", retain=own / "retain.txt", retain_qa=own / "retain.txt")
     empty_dir = own / "nothing"
     empty_dir.mkdir()
     with pytest.raises(DataError, match="no .txt documents"):
         load_corpus_from_files(forget=empty_dir, retain=own / "retain.txt")
     write_json(own / "bad_qa.json", [{"question": "q", "answer": "a"}, {"question": "q2"}])
     with pytest.raises(DataError) as info:
-        load_corpus_from_files(
-            forget=own / "forget_docs", retain=own / "retain.txt", forget_qa=own / "bad_qa.json"
-        )
+        load_corpus_from_files(forget=own / "forget_docs", retain=own / "retain.txt", forget_qa=own / "bad_qa.json")
     assert info.value.field == "answer" and "record 1" in info.value.message
     assert info.value.file == str(own / "bad_qa.json")

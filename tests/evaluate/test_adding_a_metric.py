@@ -41,9 +41,7 @@ class ExactAnswer(Task):
 
     def requests(self, ctx: EvalContext) -> list[GenerateRequest]:
         return [
-            GenerateRequest(
-                f"Question: {qa.question}\nAnswer: ", ctx.settings.knowmem_max_new_tokens, KNOWMEM_CUTS
-            )
+            GenerateRequest(f"Question: {qa.question}\nAnswer: ", ctx.settings.knowmem_max_new_tokens, KNOWMEM_CUTS)
             for qa in ctx.corpus.knowmem_forget_qa
         ]
 
@@ -82,9 +80,7 @@ def test_a_registered_criterion_is_evaluated_saved_and_shown(
     exact_task, memorised_lm, tiny_corpus, small_settings, tmp_path
 ):
     model, tok = memorised_lm.model, memorised_lm.tokenizer
-    result = evaluate(
-        model, tok, tiny_corpus, small_settings, metrics=["knowmem_f", "exact_f"], progress=False
-    )
+    result = evaluate(model, tok, tiny_corpus, small_settings, metrics=["knowmem_f", "exact_f"], progress=False)
     rows = [r for r in result.per_example if r["criterion"] == "exact_f"]
     assert [r["input"] for r in rows] == [qa.question for qa in tiny_corpus.knowmem_forget_qa]
     by_hand = [float(r["output"].lower() == r["reference"].lower()) for r in rows]
@@ -93,10 +89,7 @@ def test_a_registered_criterion_is_evaluated_saved_and_shown(
     assert lo <= result.scores["exact_f"] <= hi
     # a built-in beside it is untouched, bit for bit
     alone = evaluate(model, tok, tiny_corpus, small_settings, metrics=["knowmem_f"], progress=False)
-    assert (
-        result.scores["knowmem_f"] == alone.scores["knowmem_f"]
-        and result.ci["knowmem_f"] == alone.ci["knowmem_f"]
-    )
+    assert result.scores["knowmem_f"] == alone.scores["knowmem_f"] and result.ci["knowmem_f"] == alone.ci["knowmem_f"]
     # its metadata reaches summary.json and the terminal table
     summary = result.to_dict()["metrics"]["exact_f"]
     assert summary == {"name": EXACT.description, "version": 1, "higher_is_better": False, "unit": "%"}
@@ -111,9 +104,7 @@ def test_a_registered_criterion_is_evaluated_saved_and_shown(
     assert '"exact_f"' in (tmp_path / "per_example.jsonl").read_text(encoding="utf-8")
 
 
-def test_selection_needs_and_empty_texts_are_checked_before_any_model_call(
-    exact_task, tiny_corpus, small_settings
-):
+def test_selection_needs_and_empty_texts_are_checked_before_any_model_call(exact_task, tiny_corpus, small_settings):
     from musebench.evaluate.engine import resolve_metrics
 
     assert "exact_f" not in resolve_metrics(tiny_corpus, None)  # not a default criterion
@@ -145,9 +136,7 @@ def test_a_plugin_package_adds_its_task_through_an_entry_point(monkeypatch, tiny
     from musebench.evaluate.engine import resolve_metrics
 
     found = [metadata.EntryPoint("exact_f", f"{__name__}:EXACT_TASK", registry.ENTRY_POINT_GROUP)]
-    monkeypatch.setattr(
-        registry.metadata, "entry_points", lambda group: found if group == "musebench.tasks" else []
-    )
+    monkeypatch.setattr(registry.metadata, "entry_points", lambda group: found if group == "musebench.tasks" else [])
     monkeypatch.setattr(registry, "_plugins_loaded", False)
     monkeypatch.setattr(registry, "TASKS", dict(registry.TASKS))
     monkeypatch.setattr("musebench.evaluate.engine.TASKS", registry.TASKS)

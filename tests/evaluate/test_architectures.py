@@ -33,8 +33,10 @@ def prompt_groups(corpus) -> list[list[str]]:
     """Prompts of different lengths (padded in one batch), and prompts with a long shared prefix (prefilled once)."""
     docs = corpus.forget + corpus.retain2 + corpus.holdout
     distinct = [d[:n] for d, n in zip(docs, (12, 30, 47, 21, 64))]
-    shared = [SHOTS + f"Answer: {a}\n\nQuestion: Where was {b} born?\nAnswer:"
-              for a, b in (("Tallowmere", "Cora Lutz"), ("Emberfield", "Esme Tarrow"), ("Nettle", "Faro Quist"))]
+    shared = [
+        SHOTS + f"Answer: {a}\n\nQuestion: Where was {b} born?\nAnswer:"
+        for a, b in (("Tallowmere", "Cora Lutz"), ("Emberfield", "Esme Tarrow"), ("Nettle", "Faro Quist"))
+    ]
     return [distinct, shared]
 
 
@@ -70,9 +72,16 @@ def model_dir(model_type, tokenizer_dir, base_vocab, out):
 @torch.inference_mode()
 def hf_greedy(model, tokenizer, prompt: str, eos: list[int], pad: int) -> list[int]:
     ids = torch.tensor([encode(tokenizer, [prompt])[0]])
-    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=MAX_NEW,
-                         do_sample=False, num_beams=1, eos_token_id=eos, pad_token_id=pad)
-    return out[0, ids.shape[1]:].tolist()
+    out = model.generate(
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        max_new_tokens=MAX_NEW,
+        do_sample=False,
+        num_beams=1,
+        eos_token_id=eos,
+        pad_token_id=pad,
+    )
+    return out[0, ids.shape[1] :].tolist()
 
 
 @torch.inference_mode()
@@ -86,8 +95,7 @@ def hf_token_statistics(model, tokenizer, text: str):
 
 
 @pytest.mark.parametrize("model_type", sorted(TINY_ARCHITECTURES))
-def test_batched_engine_matches_hf_at_batch_one(model_type, tokenizer_dir, padless_tokenizer, tiny_corpus,
-                                               tmp_path):
+def test_batched_engine_matches_hf_at_batch_one(model_type, tokenizer_dir, padless_tokenizer, tiny_corpus, tmp_path):
     base_vocab = len(padless_tokenizer)
     lm = load_model(model_dir(model_type, tokenizer_dir, base_vocab, tmp_path))
     model, tok = lm.model, lm.tokenizer

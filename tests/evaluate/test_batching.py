@@ -23,8 +23,10 @@ def test_plan_batches_longest_first_and_within_budget():
     assert plan_batches(lengths, batch_size=None, budget_bytes=1e12, bytes_per_token=1, max_rows=3) == [[1, 3, 2], [0]]
     assert plan_batches([], batch_size=None, budget_bytes=1, bytes_per_token=1) == []
     # a token cap of 150 padded tokens: 2 x 100 is over it, 3 x 50 is not; a row wider than the cap runs alone
-    assert plan_batches(lengths, batch_size=None, budget_bytes=1e12, bytes_per_token=1, max_tokens=150) == \
-        [[1], [3, 2, 0]]
+    assert plan_batches(lengths, batch_size=None, budget_bytes=1e12, bytes_per_token=1, max_tokens=150) == [
+        [1],
+        [3, 2, 0],
+    ]
     assert plan_batches([300], batch_size=None, budget_bytes=1e12, bytes_per_token=1, max_tokens=150) == [[0]]
 
 
@@ -55,7 +57,9 @@ def test_bf16_scores_close_to_fp32_and_log_softmax_in_fp32(memorised_lm, tiny_co
         assert bf16_out[r.key()].logprobs.dtype == np.float32
         assert np.all(np.isfinite(bf16_out[r.key()].sigma))
         np.testing.assert_allclose(bf16_out[r.key()].logprobs, fp32_out[r.key()].logprobs, atol=0.25)
-    gen = Runner(bf16, tok, EvalSettings(), progress=False).generate("g", [GenerateRequest(tiny_corpus.forget[0][:30], 8)])
+    gen = Runner(bf16, tok, EvalSettings(), progress=False).generate(
+        "g", [GenerateRequest(tiny_corpus.forget[0][:30], 8)]
+    )
     assert len(next(iter(gen.values())).token_ids) >= 1
 
 
@@ -73,18 +77,29 @@ def test_budget_is_a_share_of_free_memory_unless_fixed(monkeypatch):
 def test_model_shape_costs_follow_grouped_kv_heads_and_the_fused_head():
     from transformers import LlamaConfig
 
-    config = LlamaConfig(vocab_size=32000, hidden_size=4096, num_hidden_layers=32, num_attention_heads=32,
-                         num_key_value_heads=8, intermediate_size=11008)
+    config = LlamaConfig(
+        vocab_size=32000,
+        hidden_size=4096,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        intermediate_size=11008,
+    )
     model = SimpleNamespace(config=config, parameters=lambda: iter([torch.zeros(1, dtype=torch.bfloat16)]))
     shape = ModelShape.of(model, [0] * 32000)
     assert shape.kv_size == 8 * 128 and shape.dtype_bytes == 2
     assert shape.generation_bytes_per_token() == 2 * 32 * 1024 * 2 + shape.activation_bytes_per_token()
     # the fused pass never holds a token's logits; a model called whole does (in fp32)
     assert shape.scoring_bytes_per_token(whole_logits=True) - shape.scoring_bytes_per_token() == 32000 * 4
+
     # 2,048-token texts of the 7B shape: 64 rows fit 80 GB free; the old fixed 2 GB allowed 8
     def first_batch(budget):
-        return plan_batches([2048] * 64, batch_size=None, budget_bytes=budget,
-                            bytes_per_token=shape.scoring_bytes_per_token(),
-                            bytes_per_batch=shape.scoring_bytes_per_batch(64))[0]
+        return plan_batches(
+            [2048] * 64,
+            batch_size=None,
+            budget_bytes=budget,
+            bytes_per_token=shape.scoring_bytes_per_token(),
+            bytes_per_batch=shape.scoring_bytes_per_batch(64),
+        )[0]
 
     assert first_batch(80e9) == list(range(64)) and len(first_batch(2e9)) == 8

@@ -19,7 +19,14 @@ from musebench.unlearn.edit.whp import load_whp, write_whp_checkpoint
 SPEC = TinyLlamaSpec(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128)
 SETTINGS = {"knowmem_max_new_tokens": 4, "privleak_max_length": 32, "bootstrap_samples": 20}
 FLAGS = [arg for name, value in SETTINGS.items() for arg in (f"--{name.replace('_', '-')}", str(value))] + [
-    "--metrics", "knowmem_f,privleak", "--retrain-auc", "0.5", "--threads", "1", "--no-progress"]
+    "--metrics",
+    "knowmem_f,privleak",
+    "--retrain-auc",
+    "0.5",
+    "--threads",
+    "1",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +47,21 @@ def _eval(model, corpus_dir, out) -> dict:
     return json.loads((out / "summary.json").read_text())
 
 
-def test_whp_checkpoint_scores_equal_the_in_process_wrapper(tmp_path, tiny_model_dir, other_model_dir,
-                                                           corpus_dir, tiny_corpus):
+def test_whp_checkpoint_scores_equal_the_in_process_wrapper(
+    tmp_path, tiny_model_dir, other_model_dir, corpus_dir, tiny_corpus
+):
     ckpt = write_whp_checkpoint(tmp_path / "run" / "alpha-4", tiny_model_dir, other_model_dir, 4.0)
     summary = _eval(ckpt, corpus_dir, tmp_path / "eval")
     loaded = load_whp(ckpt)
-    expected = evaluate(loaded.model, loaded.tokenizer, tiny_corpus, EvalSettings(**SETTINGS),
-                        metrics=["knowmem_f", "privleak"], retrain_auc=0.5, progress=False)
+    expected = evaluate(
+        loaded.model,
+        loaded.tokenizer,
+        tiny_corpus,
+        EvalSettings(**SETTINGS),
+        metrics=["knowmem_f", "privleak"],
+        retrain_auc=0.5,
+        progress=False,
+    )
     assert summary["scores"]["auc"] == pytest.approx(expected.scores["auc"], abs=1e-12)
     assert summary["scores"]["knowmem_f"] == pytest.approx(expected.scores["knowmem_f"], abs=1e-12)
     target = _eval(tiny_model_dir, corpus_dir, tmp_path / "eval-target")
@@ -64,9 +79,17 @@ def test_whp_of_a_model_with_itself_is_that_model(tmp_path, tiny_model_dir, corp
 def test_run_directory_is_one_clear_error(tmp_path, corpus_dir, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    (run / "run.json").write_text(json.dumps({"schema_version": 1, "method": "whp", "config": {},
-                                              "status": "complete", "checkpoints": [
-                                                  {"label": "alpha-1", "path": "alpha-1"}]}))
+    (run / "run.json").write_text(
+        json.dumps(
+            {
+                "schema_version": 1,
+                "method": "whp",
+                "config": {},
+                "status": "complete",
+                "checkpoints": [{"label": "alpha-1", "path": "alpha-1"}],
+            }
+        )
+    )
     code = main(["eval", "--model", str(run), "--data", str(corpus_dir), "--out", str(tmp_path / "o"), *FLAGS])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "run directory" in err and "alpha-1" in err and len(err.splitlines()) == 1

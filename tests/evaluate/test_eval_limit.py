@@ -7,8 +7,21 @@ import json
 from musebench.cli import main
 from musebench.data import save_corpus
 
-SMALL = ["--verbmem-max-new-tokens", "4", "--knowmem-max-new-tokens", "4", "--privleak-max-length", "32",
-         "--bootstrap-samples", "10", "--threads", "1", "--no-progress", "--retrain-auc", "news"]
+SMALL = [
+    "--verbmem-max-new-tokens",
+    "4",
+    "--knowmem-max-new-tokens",
+    "4",
+    "--privleak-max-length",
+    "32",
+    "--bootstrap-samples",
+    "10",
+    "--threads",
+    "1",
+    "--no-progress",
+    "--retrain-auc",
+    "news",
+]
 
 
 def test_corpus_head_keeps_first_items_and_icl_examples(tiny_corpus):
@@ -24,8 +37,25 @@ def test_corpus_head_keeps_first_items_and_icl_examples(tiny_corpus):
 def test_eval_limit_scores_n_items_and_says_so(tiny_model_dir, tiny_corpus, tmp_path, capsys):
     data = save_corpus(tiny_corpus, tmp_path / "corpus")
     out = tmp_path / "eval"
-    assert main(["eval", "--model", str(tiny_model_dir), "--data", str(data), "--out", str(out), "--limit", "1",
-                 "--metrics", "all", *SMALL]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(tiny_model_dir),
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--limit",
+                "1",
+                "--metrics",
+                "all",
+                *SMALL,
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["provenance"]["limit"] == 1
     assert any("--limit 1" in note and "not a MUSE result" in note for note in summary["notes"])
@@ -34,13 +64,31 @@ def test_eval_limit_scores_n_items_and_says_so(tiny_model_dir, tiny_corpus, tmp_
     for row in rows:
         key = (row["criterion"], row.get("split"))
         per_split[key] = per_split.get(key, 0) + 1
-    assert per_split == {("verbmem_f", None): 1, ("knowmem_f", None): 1, ("knowmem_r", None): 1,
-                         ("privleak", "forget"): 1, ("privleak", "retain"): 1, ("privleak", "holdout"): 1}
+    assert per_split == {
+        ("verbmem_f", None): 1,
+        ("knowmem_f", None): 1,
+        ("knowmem_r", None): 1,
+        ("privleak", "forget"): 1,
+        ("privleak", "retain"): 1,
+        ("privleak", "holdout"): 1,
+    }
     assert "smoke test" in capsys.readouterr().out
 
 
 def test_eval_limit_below_one_is_rejected(tiny_model_dir, tmp_path, capsys):
-    code = main(["eval", "--model", str(tiny_model_dir), "--data", str(tmp_path), "--out", str(tmp_path / "o"),
-                 "--limit", "0", *SMALL])
+    code = main(
+        [
+            "eval",
+            "--model",
+            str(tiny_model_dir),
+            "--data",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--limit",
+            "0",
+            *SMALL,
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and "--limit" in err and len(err.splitlines()) == 1

@@ -17,8 +17,15 @@ from musebench.models.loading import load_model
 
 
 def test_result_contract_and_memorised_forget_auc(memorised_lm, tiny_corpus, small_settings):
-    result = evaluate(memorised_lm.model, memorised_lm.tokenizer, tiny_corpus, small_settings,
-                      metrics="all", retrain_auc="news", progress=False)
+    result = evaluate(
+        memorised_lm.model,
+        memorised_lm.tokenizer,
+        tiny_corpus,
+        small_settings,
+        metrics="all",
+        retrain_auc="news",
+        progress=False,
+    )
     assert set(result.scores) == {"verbmem_f", "knowmem_f", "knowmem_r", "auc", "privleak"}
     assert result.scores["auc"] == 0.0  # forget texts were trained on: every one scores below every holdout
     assert result.scores["privleak"] == pytest.approx(-100.0)
@@ -37,18 +44,33 @@ def test_result_contract_and_memorised_forget_auc(memorised_lm, tiny_corpus, sma
 
 
 def test_privleak_is_unavailable_without_a_retrain_auc(tiny_lm, tiny_corpus, small_settings):
-    result = evaluate(tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, metrics=["privleak"],
-                      progress=False)
+    result = evaluate(
+        tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, metrics=["privleak"], progress=False
+    )
     assert result.scores["privleak"] is None and result.ci["privleak"] is None
     assert any("PrivLeak unavailable" in n for n in result.notes)
     assert 0.0 <= result.scores["auc"] <= 1.0
     measured = measure_retrain_auc(tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, progress=False)
-    with_measured = evaluate(tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, metrics=["privleak"],
-                             retrain_auc=measured, progress=False)
+    with_measured = evaluate(
+        tiny_lm.model,
+        tiny_lm.tokenizer,
+        tiny_corpus,
+        small_settings,
+        metrics=["privleak"],
+        retrain_auc=measured,
+        progress=False,
+    )
     assert with_measured.scores["privleak"] == pytest.approx(0.0)  # a model against itself leaks nothing
     # the measured retrain AUC's own noise is in the CI: wider than the CI that holds the AUC fixed
-    fixed = evaluate(tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, metrics=["privleak"],
-                     retrain_auc=float(measured), progress=False)
+    fixed = evaluate(
+        tiny_lm.model,
+        tiny_lm.tokenizer,
+        tiny_corpus,
+        small_settings,
+        metrics=["privleak"],
+        retrain_auc=float(measured),
+        progress=False,
+    )
     wide, narrow = with_measured.ci["privleak"], fixed.ci["privleak"]
     assert narrow[1] - narrow[0] > 0
     assert wide == pytest.approx([0.0, 0.0])  # the same texts drawn for both, a model against itself: always 0
@@ -88,8 +110,7 @@ def test_cache_hit_needs_no_model_and_resume_continues(tiny_model_dir, tiny_corp
     assert again.provenance["requests_computed"] == 0
     assert again.scores == first.scores and again.ci == first.ci and again.privacy == first.privacy
     with pytest.raises(RuntimeError, match="model was called"):
-        evaluate(broken.model, broken.tokenizer, tiny_corpus, settings, cache_dir=tmp_path, force=True,
-                 progress=False)
+        evaluate(broken.model, broken.tokenizer, tiny_corpus, settings, cache_dir=tmp_path, force=True, progress=False)
 
     # interrupted run: the model dies after 3 batches; a re-run computes only what is missing
     resumed_dir = tmp_path / "resume"
@@ -114,8 +135,7 @@ def test_cache_hit_needs_no_model_and_resume_continues(tiny_model_dir, tiny_corp
 
 
 def test_save_and_load_round_trip(tiny_lm, tiny_corpus, small_settings, tmp_path):
-    result = evaluate(tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, retrain_auc=0.5,
-                      progress=False)
+    result = evaluate(tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, retrain_auc=0.5, progress=False)
     lo, hi = result.ci["privleak"]
     assert lo <= result.scores["privleak"] <= hi
     assert [lo, hi] == pytest.approx([(v - 0.5) / 0.5 * 100 for v in result.ci["auc"]])
@@ -161,20 +181,24 @@ def test_pad_equal_to_eos_masks_no_real_token(tiny_model_dir, tiny_corpus, small
 
 
 def test_evaluate_never_imports_unlearn():
-    code = "import sys, musebench.evaluate, musebench.commands.eval; " \
-           "assert not [m for m in sys.modules if m.startswith('musebench.unlearn')]"
+    code = (
+        "import sys, musebench.evaluate, musebench.commands.eval; "
+        "assert not [m for m in sys.modules if m.startswith('musebench.unlearn')]"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_reference_model_ratio_attack(tiny_lm, memorised_lm, tiny_corpus, small_settings):
     model, tok = memorised_lm.model, memorised_lm.tokenizer
-    against_itself = evaluate(model, tok, tiny_corpus, small_settings, metrics=["privleak"], progress=False,
-                              reference_model=model)
+    against_itself = evaluate(
+        model, tok, tiny_corpus, small_settings, metrics=["privleak"], progress=False, reference_model=model
+    )
     rows = [r for r in against_itself.per_example if r["criterion"] == "privleak"]
     assert rows and all(r["scores"]["reference"] == pytest.approx(1.0) for r in rows)
     # calibrated by the untrained model, the memorised forget texts get the lowest ratios
-    calibrated = evaluate(model, tok, tiny_corpus, small_settings, metrics=["privleak"], progress=False,
-                          reference_model=tiny_lm.model)
+    calibrated = evaluate(
+        model, tok, tiny_corpus, small_settings, metrics=["privleak"], progress=False, reference_model=tiny_lm.model
+    )
     assert calibrated.privacy["attacks"]["reference"]["auc"]["forget_vs_holdout"] == 0.0
 
 

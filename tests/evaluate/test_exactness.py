@@ -39,8 +39,13 @@ class OpaqueCacheModel(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask, position_ids, past_key_values=None, use_cache=True):
         cache = past_key_values.value if past_key_values is not None else None
-        out = self.inner(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                         cache=cache, use_cache=use_cache)
+        out = self.inner(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            cache=cache,
+            use_cache=use_cache,
+        )
         return SimpleNamespace(logits=out.logits, past_key_values=SimpleNamespace(value=out.cache))
 
 
@@ -80,8 +85,9 @@ def test_left_padding_positions_give_unpadded_logprobs(memorised_lm, tiny_corpus
     torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
     # not vacuous: if the pads were attended to, the row's log-probs would change
     with torch.no_grad():
-        leaky = model(input_ids=ids, attention_mask=torch.ones_like(mask),
-                      position_ids=left_padded_positions(mask)).logits
+        leaky = model(
+            input_ids=ids, attention_mask=torch.ones_like(mask), position_ids=left_padded_positions(mask)
+        ).logits
     assert (torch.log_softmax(leaky[0, pad:], -1) - want).abs().max() > 1e-3
 
 
@@ -133,7 +139,10 @@ def test_knowmem_prompt_format():
     from musebench.data import QAPair
 
     shots = [QAPair("Q1?", "A1"), QAPair("Q2?", "A2")]
-    assert knowmem_prompt("Q?", shots) == "Question: Q1?\nAnswer: A1\n\nQuestion: Q2?\nAnswer: A2\n\nQuestion: Q?\nAnswer: "
+    assert (
+        knowmem_prompt("Q?", shots)
+        == "Question: Q1?\nAnswer: A1\n\nQuestion: Q2?\nAnswer: A2\n\nQuestion: Q?\nAnswer: "
+    )
 
 
 def test_shared_fewshot_prefix_gives_the_same_tokens(memorised_lm, tiny_corpus):

@@ -69,8 +69,10 @@ def test_hub_model_key_holds_its_revision(tiny_model_dir):
 
 
 def test_binary_cache_round_trip_and_damaged_files_are_recomputed(tmp_path):
-    items = {"k1": {"logprobs": np.array([-1.5, -0.25], np.float32), "mu": np.array([1, 2], np.float32)},
-             "k2": {"logprobs": np.array([-3.0], np.float32)}}
+    items = {
+        "k1": {"logprobs": np.array([-1.5, -0.25], np.float32), "mu": np.array([1, 2], np.float32)},
+        "k2": {"logprobs": np.array([-3.0], np.float32)},
+    }
     write_arrays(tmp_path / "b.npz", items)
     back = read_arrays(tmp_path / "b.npz")
     assert set(back) == {"k1", "k2"} and "mu" not in back["k2"]

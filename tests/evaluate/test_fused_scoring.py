@@ -51,8 +51,9 @@ def test_chunked_pass_equals_full_log_softmax_with_tiny_chunks(memorised_lm, tin
     monkeypatch.setitem(scoring_module.CHUNK_BYTES, "cpu", 3 * 4 * model.config.vocab_size)
     calls = []
     real_stats = scoring_module.chunk_statistics
-    monkeypatch.setattr(scoring_module, "chunk_statistics",
-                        lambda logits, *a: calls.append(logits.shape[0]) or real_stats(logits, *a))
+    monkeypatch.setattr(
+        scoring_module, "chunk_statistics", lambda logits, *a: calls.append(logits.shape[0]) or real_stats(logits, *a)
+    )
     got = score_texts(ModelCaller(model), rows, tok.pad_token_id, moments=True)
     assert max(calls) == 3 and sum(calls) == sum(len(r) - 1 for r in rows)  # pads are never reduced
     # float32 over ~10-nat values: chunking reorders the sums, so agreement is to a few ulps, not bit-exact
@@ -76,10 +77,14 @@ def test_models_whose_logits_are_not_head_of_body_are_called_whole(memorised_lm,
 def test_privleak_alone_is_one_logprobs_only_forward_per_text(tiny_lm, tiny_corpus, small_settings, monkeypatch):
     seen = []
     real = engine.Runner.token_logprobs
-    monkeypatch.setattr(engine.Runner, "token_logprobs",
-                        lambda self, group, requests: seen.extend(requests) or real(self, group, requests))
-    result = evaluate(tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, metrics=["privleak"],
-                      progress=False)
+    monkeypatch.setattr(
+        engine.Runner,
+        "token_logprobs",
+        lambda self, group, requests: seen.extend(requests) or real(self, group, requests),
+    )
+    result = evaluate(
+        tiny_lm.model, tiny_lm.tokenizer, tiny_corpus, small_settings, metrics=["privleak"], progress=False
+    )
     texts = tiny_corpus.privleak_forget + tiny_corpus.privleak_holdout
     assert sorted(r.text for r in seen) == sorted(texts) and not any(r.moments for r in seen)
     assert set(result.privacy["attacks"]) == {"nll", "mink_40"} and result.privacy["suite"] is False

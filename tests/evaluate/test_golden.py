@@ -27,16 +27,41 @@ EXPECTED = json.loads((GOLDEN / "expected.json").read_text(encoding="utf-8"))
 
 # The scorer's settings (fixture README): every example of each *_icl file as a shot, 128 new tokens for
 # VerbMem (reference cut to 128 ids, BOS counted), 32 for KnowMem, privacy texts whole, the News retrain AUC.
-SETTINGS = EvalSettings(verbmem_max_new_tokens=128, verbmem_gt_max_tokens=128, knowmem_max_new_tokens=32,
-                        knowmem_num_shots=None, privleak_max_length=None, mink_k=40.0, bootstrap_samples=0)
+SETTINGS = EvalSettings(
+    verbmem_max_new_tokens=128,
+    verbmem_gt_max_tokens=128,
+    knowmem_max_new_tokens=32,
+    knowmem_num_shots=None,
+    privleak_max_length=None,
+    mink_k=40.0,
+    bootstrap_samples=0,
+)
 RETRAIN_AUC = 0.4772
-CLI_SETTINGS = ["--verbmem-max-new-tokens", "128", "--verbmem-gt-max-tokens", "128",
-                "--knowmem-max-new-tokens", "32", "--knowmem-num-shots", "none",
-                "--privleak-max-length", "none", "--mink-k", "40", "--bootstrap-samples", "0",
-                "--retrain-auc", str(RETRAIN_AUC)]
+CLI_SETTINGS = [
+    "--verbmem-max-new-tokens",
+    "128",
+    "--verbmem-gt-max-tokens",
+    "128",
+    "--knowmem-max-new-tokens",
+    "32",
+    "--knowmem-num-shots",
+    "none",
+    "--privleak-max-length",
+    "none",
+    "--mink-k",
+    "40",
+    "--bootstrap-samples",
+    "0",
+    "--retrain-auc",
+    str(RETRAIN_AUC),
+]
 #: The original scorer's attack names -> musebench's.
-ATTACKS = {"PPL": "nll", "PPL/lower": "lowercase", "PPL/zlib": "zlib",
-           **{f"Min-{k}%": f"mink_{k}" for k in (5, 10, 20, 30, 40, 50, 60)}}
+ATTACKS = {
+    "PPL": "nll",
+    "PPL/lower": "lowercase",
+    "PPL/zlib": "zlib",
+    **{f"Min-{k}%": f"mink_{k}" for k in (5, 10, 20, 30, 40, 50, 60)},
+}
 CRITERIA = ("verbmem_f", "knowmem_f", "knowmem_r")
 SPLITS = ("forget", "retain", "holdout")
 REL = 1e-5
@@ -45,27 +70,52 @@ REL = 1e-5
 def engine_view(per_example: list[dict], privacy: dict, scores: dict) -> dict:
     """An ``EvalResult``'s rows, attack table and scores in the golden file's shape."""
     view = {crit: [r for r in per_example if r["criterion"] == crit] for crit in CRITERIA}
-    view = {crit: {"reference": [r["reference"] for r in rows], "output": [r["output"] for r in rows],
-                   "rougeL_f1": [r["scores"]["rougeL_f1"] for r in rows], "mean": scores[crit]}
-            for crit, rows in view.items()}
-    texts = {s: sorted((r for r in per_example if r["criterion"] == "privleak" and r["split"] == s),
-                       key=lambda r: r["index"]) for s in SPLITS}
-    view["per_text"] = {s: [{"n_tokens": r["n_tokens"], **{k: r["scores"][v] for k, v in ATTACKS.items()}}
-                            for r in rows] for s, rows in texts.items()}
-    view["auc"] = {f"{a}_{b}_{k}": privacy["attacks"][v]["auc"][f"{a}_vs_{b}"] for k, v in ATTACKS.items()
-                   for a, b in (("forget", "holdout"), ("forget", "retain"), ("retain", "holdout"))}
+    view = {
+        crit: {
+            "reference": [r["reference"] for r in rows],
+            "output": [r["output"] for r in rows],
+            "rougeL_f1": [r["scores"]["rougeL_f1"] for r in rows],
+            "mean": scores[crit],
+        }
+        for crit, rows in view.items()
+    }
+    texts = {
+        s: sorted(
+            (r for r in per_example if r["criterion"] == "privleak" and r["split"] == s), key=lambda r: r["index"]
+        )
+        for s in SPLITS
+    }
+    view["per_text"] = {
+        s: [{"n_tokens": r["n_tokens"], **{k: r["scores"][v] for k, v in ATTACKS.items()}} for r in rows]
+        for s, rows in texts.items()
+    }
+    view["auc"] = {
+        f"{a}_{b}_{k}": privacy["attacks"][v]["auc"][f"{a}_vs_{b}"]
+        for k, v in ATTACKS.items()
+        for a, b in (("forget", "holdout"), ("forget", "retain"), ("retain", "holdout"))
+    }
     view["privleak"] = scores["privleak"]
     return view
 
 
 def oracle_view(out: dict) -> dict:
     """The naive scorer's output in the golden file's shape."""
-    view = {crit: {"reference": out["references"][crit], "output": out["outputs"][crit],
-                   "rougeL_f1": out["rouge"][crit], "mean": out["scores"][crit]} for crit in CRITERIA}
-    view["per_text"] = {s: [{"n_tokens": r["n_tokens"], **{k: r["scores"][v] for k, v in ATTACKS.items()}}
-                            for r in out["privacy"][s]] for s in SPLITS}
-    view["auc"] = {f"{pair.replace('_vs_', '_')}_{k}": out["auc"][v][pair] for k, v in ATTACKS.items()
-                   for pair in out["auc"][v]}
+    view = {
+        crit: {
+            "reference": out["references"][crit],
+            "output": out["outputs"][crit],
+            "rougeL_f1": out["rouge"][crit],
+            "mean": out["scores"][crit],
+        }
+        for crit in CRITERIA
+    }
+    view["per_text"] = {
+        s: [{"n_tokens": r["n_tokens"], **{k: r["scores"][v] for k, v in ATTACKS.items()}} for r in out["privacy"][s]]
+        for s in SPLITS
+    }
+    view["auc"] = {
+        f"{pair.replace('_vs_', '_')}_{k}": out["auc"][v][pair] for k, v in ATTACKS.items() for pair in out["auc"][v]
+    }
     view["privleak"] = out["scores"]["privleak"]
     return view
 
@@ -103,8 +153,16 @@ def golden_corpus():
 @pytest.fixture(scope="module")
 def engine_run(golden_lm, golden_corpus, tmp_path_factory):
     cache = tmp_path_factory.mktemp("golden-cache")
-    result = evaluate(golden_lm.model, golden_lm.tokenizer, golden_corpus, SETTINGS, metrics="all",
-                      retrain_auc=RETRAIN_AUC, cache_dir=cache, progress=False)
+    result = evaluate(
+        golden_lm.model,
+        golden_lm.tokenizer,
+        golden_corpus,
+        SETTINGS,
+        metrics="all",
+        retrain_auc=RETRAIN_AUC,
+        cache_dir=cache,
+        progress=False,
+    )
     return result, cache
 
 
@@ -131,8 +189,25 @@ def test_cli_equals_original_scorer(engine_run, tmp_path):
     """``musebench eval`` with the scorer's settings: the same cache key as the API run, the same numbers."""
     _, cache = engine_run
     out = tmp_path / "eval"
-    code = main(["eval", "--model", str(GOLDEN / "model"), "--data", str(GOLDEN / "corpus"), *CLI_SETTINGS, "--metrics", "all",
-                 "--cache-dir", str(cache), "--out", str(out), "--threads", "1", "--no-progress"])
+    code = main(
+        [
+            "eval",
+            "--model",
+            str(GOLDEN / "model"),
+            "--data",
+            str(GOLDEN / "corpus"),
+            *CLI_SETTINGS,
+            "--metrics",
+            "all",
+            "--cache-dir",
+            str(cache),
+            "--out",
+            str(out),
+            "--threads",
+            "1",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     rows = [json.loads(line) for line in (out / "per_example.jsonl").read_text(encoding="utf-8").splitlines()]

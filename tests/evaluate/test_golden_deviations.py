@@ -11,8 +11,7 @@ from musebench.data import MissingDataWarning, QAPair
 from musebench.evaluate import EvalSettings, evaluate
 from musebench.evaluate.naive_scorer import naive_attacks
 
-FAST = {"bootstrap_samples": 0, "verbmem_max_new_tokens": 4, "verbmem_gt_max_tokens": 4,
-        "knowmem_max_new_tokens": 4}
+FAST = {"bootstrap_samples": 0, "verbmem_max_new_tokens": 4, "verbmem_gt_max_tokens": 4, "knowmem_max_new_tokens": 4}
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +25,16 @@ def long_text_corpus(tiny_corpus, tiny_tokenizer):
 
 
 def privleak_row(result, split="forget", index=0):
-    return next(r for r in result.per_example if r["criterion"] == "privleak" and r["split"] == split
-                and r["index"] == index)
+    return next(
+        r for r in result.per_example if r["criterion"] == "privleak" and r["split"] == split and r["index"] == index
+    )
 
 
 def test_long_privacy_text_is_scored_whole_by_default(tiny_lm, long_text_corpus):
     corpus, n_tokens = long_text_corpus
-    result = evaluate(tiny_lm.model, tiny_lm.tokenizer, corpus, EvalSettings(**FAST), metrics=["privacy"],
-                      progress=False)
+    result = evaluate(
+        tiny_lm.model, tiny_lm.tokenizer, corpus, EvalSettings(**FAST), metrics=["privacy"], progress=False
+    )
     row = privleak_row(result)
     assert row["n_tokens"] == n_tokens > 2048
     whole = naive_attacks(tiny_lm.model, tiny_lm.tokenizer, corpus.privleak_forget[0])
@@ -72,8 +73,14 @@ def test_privleak_max_length_rejects_nonsense():
 
 
 def knowmem_run(tiny_lm, corpus, **settings):
-    return evaluate(tiny_lm.model, tiny_lm.tokenizer, corpus, EvalSettings(**FAST, **settings),
-                    metrics=["knowmem_f", "knowmem_r"], progress=False)
+    return evaluate(
+        tiny_lm.model,
+        tiny_lm.tokenizer,
+        corpus,
+        EvalSettings(**FAST, **settings),
+        metrics=["knowmem_f", "knowmem_r"],
+        progress=False,
+    )
 
 
 def test_knowmem_records_the_shots_it_used(tiny_lm, tiny_corpus):
@@ -83,7 +90,11 @@ def test_knowmem_records_the_shots_it_used(tiny_lm, tiny_corpus):
         warnings.simplefilter("error", MissingDataWarning)  # enough shots: no warning
         result = knowmem_run(tiny_lm, corpus, knowmem_num_shots=2)
     assert result.provenance["knowmem_shots"]["knowmem_f"] == {
-        "used": 2, "requested": 2, "available": 3, "file": "knowmem/forget_qa_icl.json"}
+        "used": 2,
+        "requested": 2,
+        "available": 3,
+        "file": "knowmem/forget_qa_icl.json",
+    }
     assert result.provenance["knowmem_shots"]["knowmem_r"]["used"] == 2
     every = knowmem_run(tiny_lm, corpus, knowmem_num_shots=None)
     assert every.provenance["knowmem_shots"]["knowmem_r"]["used"] == 3

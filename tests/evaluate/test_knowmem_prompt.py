@@ -19,7 +19,9 @@ def test_the_faithful_prompt_is_the_default_and_the_other_drops_only_the_last_sp
     assert faithful == "Question: Where was Ada born?\nAnswer: Kestrel\n\nQuestion: Where was Bo born?\nAnswer: "
     assert knowmem_prompt("Where was Bo born?", SHOTS, "no_trailing_space") == faithful[:-1]
     assert EvalSettings().knowmem_prompt == "faithful"
-    reqs = knowmem_requests([QAPair("Where was Bo born?", "X")], SHOTS, EvalSettings(knowmem_prompt="no_trailing_space"))
+    reqs = knowmem_requests(
+        [QAPair("Where was Bo born?", "X")], SHOTS, EvalSettings(knowmem_prompt="no_trailing_space")
+    )
     assert reqs[0].prompt.endswith("Answer:")
 
 
@@ -42,12 +44,19 @@ def test_the_summary_flags_a_lone_space_and_records_the_setting(tiny_model_dir, 
 
     loaded = load_model(tiny_model_dir)
     base = dict(knowmem_max_new_tokens=2, knowmem_num_shots=1, bootstrap_samples=0, batch_size=2)
-    faithful = evaluate(loaded.model, loaded.tokenizer, tiny_corpus, EvalSettings(**base), metrics=["knowmem_f"],
-                        progress=False)
+    faithful = evaluate(
+        loaded.model, loaded.tokenizer, tiny_corpus, EvalSettings(**base), metrics=["knowmem_f"], progress=False
+    )
     assert faithful.provenance["knowmem_prompt"] == {"setting": "faithful", "lone_space_token": True}
     assert [n for n in faithful.notes if n.startswith("KnowMem prompt:")]
-    other = evaluate(loaded.model, loaded.tokenizer, tiny_corpus,
-                     EvalSettings(**base, knowmem_prompt="no_trailing_space"), metrics=["knowmem_f"], progress=False)
+    other = evaluate(
+        loaded.model,
+        loaded.tokenizer,
+        tiny_corpus,
+        EvalSettings(**base, knowmem_prompt="no_trailing_space"),
+        metrics=["knowmem_f"],
+        progress=False,
+    )
     assert other.provenance["knowmem_prompt"]["setting"] == "no_trailing_space"
     assert other.provenance["settings"]["knowmem_prompt"] == "no_trailing_space"
     assert not [n for n in other.notes if n.startswith("KnowMem prompt:")]

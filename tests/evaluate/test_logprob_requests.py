@@ -14,7 +14,8 @@ def test_nll_only_requests_give_the_same_logprobs_without_moments(memorised_lm, 
     lm = memorised_lm
     texts = tiny_corpus.privleak_forget[:3] + [t.lower() for t in tiny_corpus.privleak_holdout[:3]]
     full = Runner(lm.model, lm.tokenizer, EvalSettings(), progress=False).token_logprobs(
-        "s", [LogprobRequest(t, 64) for t in texts])
+        "s", [LogprobRequest(t, 64) for t in texts]
+    )
     runner = Runner(lm.model, lm.tokenizer, EvalSettings(), progress=False)
     bare = runner.token_logprobs("s", [LogprobRequest(t, 64, moments=False) for t in texts])
     assert runner.computed == len(texts)

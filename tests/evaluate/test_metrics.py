@@ -40,20 +40,25 @@ def test_rouge_l_f1_by_hand():
     assert math.isnan(mean_x100([]))
 
 
-@pytest.mark.parametrize("raw, cut", [
-    ("Kestrel Bay\n\nQuestion: Where was", "Kestrel Bay"),
-    ("Kestrel Bay\nQuestion: Where", "Kestrel Bay"),
-    ("Kestrel Bay Question: Where", "Kestrel Bay "),
-    ("A\nQuestion B\n\nC", "A"),  # "\n\n" first -> "A\nQuestion B", then "\nQuestion" -> "A"
-    ("no cut here", "no cut here"),
-    ("Question: x", ""),
-])
+@pytest.mark.parametrize(
+    "raw, cut",
+    [
+        ("Kestrel Bay\n\nQuestion: Where was", "Kestrel Bay"),
+        ("Kestrel Bay\nQuestion: Where", "Kestrel Bay"),
+        ("Kestrel Bay Question: Where", "Kestrel Bay "),
+        ("A\nQuestion B\n\nC", "A"),  # "\n\n" first -> "A\nQuestion B", then "\nQuestion" -> "A"
+        ("no cut here", "no cut here"),
+        ("Question: x", ""),
+    ],
+)
 def test_knowmem_cut_rules_in_order(raw, cut):
     assert knowmem_cut(raw) == cut
 
 
-@pytest.mark.parametrize("n, k, count", [(10, 40, 4), (9, 40, 3), (100, 5, 5), (20, 5, 1), (2, 40, 1),
-                                         (1, 5, 1), (0, 40, 0), (2047, 40, 818)])
+@pytest.mark.parametrize(
+    "n, k, count",
+    [(10, 40, 4), (9, 40, 3), (100, 5, 5), (20, 5, 1), (2, 40, 1), (1, 5, 1), (0, 40, 0), (2047, 40, 818)],
+)
 def test_mink_count_is_int_of_n_times_k_over_100_at_least_one(n, k, count):
     assert mink_count(n, k) == count
 
@@ -81,7 +86,7 @@ def test_token_statistics_match_the_definition():
     logp = np.log(p)
     assert target_logp[0, 0].item() == pytest.approx(math.log(5 / 8), abs=1e-6)
     assert mu[0, 0].item() == pytest.approx((p * logp).sum(), abs=1e-6)
-    assert sigma[0, 0].item() == pytest.approx(math.sqrt((p * logp ** 2).sum() - (p * logp).sum() ** 2), abs=1e-6)
+    assert sigma[0, 0].item() == pytest.approx(math.sqrt((p * logp**2).sum() - (p * logp).sum() ** 2), abs=1e-6)
     assert mu[0, 1].item() == pytest.approx(math.log(1 / 3), abs=1e-6)
     assert sigma[0, 1].item() == pytest.approx(0.0, abs=1e-6)  # a flat distribution has no spread
 

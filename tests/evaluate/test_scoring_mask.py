@@ -17,8 +17,9 @@ def test_all_ones_mask_equals_padding_mask_on_real_tokens(memorised_lm, tiny_cor
     got = score_texts(ModelCaller(model), rows, tok.pad_token_id)
     ids, mask = right_pad(rows, tok.pad_token_id, "cpu")
     with torch.inference_mode():
-        logits = model(input_ids=ids, attention_mask=mask,
-                       position_ids=torch.arange(ids.shape[1]).expand_as(ids)).logits
+        logits = model(
+            input_ids=ids, attention_mask=mask, position_ids=torch.arange(ids.shape[1]).expand_as(ids)
+        ).logits
     logp = torch.log_softmax(logits.float(), -1)[:, :-1].gather(-1, ids[:, 1:, None]).squeeze(-1)
     for i, r in enumerate(rows):
         np.testing.assert_allclose(got[i].logprobs, logp[i, : len(r) - 1].numpy(), atol=1e-6, rtol=0)

@@ -9,9 +9,25 @@ from musebench.cli import main
 from musebench.data import save_corpus
 from musebench.evaluate.sharding import Shard
 
-ARGS = ["--verbmem-max-new-tokens", "8", "--knowmem-max-new-tokens", "4", "--privleak-max-length", "32",
-        "--bootstrap-samples", "50", "--threads", "1", "--no-progress", "--batch-size", "2",
-        "--metrics", "verbmem_f,knowmem_f,knowmem_r,privacy", "--retrain-auc", "0.5"]
+ARGS = [
+    "--verbmem-max-new-tokens",
+    "8",
+    "--knowmem-max-new-tokens",
+    "4",
+    "--privleak-max-length",
+    "32",
+    "--bootstrap-samples",
+    "50",
+    "--threads",
+    "1",
+    "--no-progress",
+    "--batch-size",
+    "2",
+    "--metrics",
+    "verbmem_f,knowmem_f,knowmem_r,privacy",
+    "--retrain-auc",
+    "0.5",
+]
 
 
 def test_owner_assignment_is_deterministic_and_balanced():

@@ -22,13 +22,23 @@ CURVES = {"ga": [40.0, 30.0, 10.0], "npo": [50.0, 45.0, 40.0], "tv": [60.0, 32.0
 def fake_corpus() -> Corpus:
     docs = [f"Document number {i} talks about subject {i} at length." for i in range(12)]
     qa = [QAPair(f"What is {i}?", str(i)) for i in range(4)]
-    return Corpus(name="fake", forget=docs[:4], retain1=docs[4:6], retain2=docs[6:8], holdout=docs[8:],
-                  verbmem_forget=[VerbMemRecord(docs[0][:10], docs[0][10:])], knowmem_forget_qa=qa[:2],
-                  knowmem_retain_qa=qa[2:], privleak_forget=docs[:2], privleak_holdout=docs[8:10],
-                  scal={1: docs[:1], 2: docs[:2], 3: docs[:3], 4: docs[:4]},
-                  sust={1: docs[0:1], 2: docs[1:2], 3: docs[2:3], 4: docs[3:4]},
-                  scal_qa={k: [QAPair(f"Scal {k}?", str(k))] for k in range(1, 5)},
-                  sust_qa={k: [QAPair(f"Sust {k}?", str(k))] for k in range(1, 5)}, source="fake")
+    return Corpus(
+        name="fake",
+        forget=docs[:4],
+        retain1=docs[4:6],
+        retain2=docs[6:8],
+        holdout=docs[8:],
+        verbmem_forget=[VerbMemRecord(docs[0][:10], docs[0][10:])],
+        knowmem_forget_qa=qa[:2],
+        knowmem_retain_qa=qa[2:],
+        privleak_forget=docs[:2],
+        privleak_holdout=docs[8:10],
+        scal={1: docs[:1], 2: docs[:2], 3: docs[:3], 4: docs[:4]},
+        sust={1: docs[0:1], 2: docs[1:2], 3: docs[2:3], 4: docs[3:4]},
+        scal_qa={k: [QAPair(f"Scal {k}?", str(k))] for k in range(1, 5)},
+        sust_qa={k: [QAPair(f"Sust {k}?", str(k))] for k in range(1, 5)},
+        source="fake",
+    )
 
 
 def _write_model(path: Path, scores: dict, **extra) -> Path:
@@ -73,17 +83,27 @@ class FakeBackend:
         return {"scores": scores, "ci": {k: [v - 1, v + 1] for k, v in scores.items()}}
 
     def unlearn(self, model_path, corpus, fields, out_dir, forget_split, reference_path, resume):
-        self.calls["unlearn"].append({"model": str(model_path), "reference": reference_path,
-                                      "split": forget_split, "method": fields["method"], "resume": resume,
-                                      "out_dir": str(out_dir)})
+        self.calls["unlearn"].append(
+            {
+                "model": str(model_path),
+                "reference": reference_path,
+                "split": forget_split,
+                "method": fields["method"],
+                "resume": resume,
+                "out_dir": str(out_dir),
+            }
+        )
         start = json.loads((Path(model_path) / "scores.json").read_text())["scores"]
         shift = start["knowmem_f"] - TARGET["knowmem_f"]  # chained requests start lower
         ckpts = []
         for epoch, kf in enumerate(self.curves[fields["method"]], start=1):
-            scores = {"verbmem_f": kf / 2, "knowmem_f": kf + shift, "knowmem_r": 50.0 - 10 * epoch,
-                      "auc": 0.3 + 0.05 * epoch}
-            ckpts.append({"label": f"epoch-{epoch}",
-                          "path": str(_write_model(out_dir / f"epoch-{epoch}", scores))})
+            scores = {
+                "verbmem_f": kf / 2,
+                "knowmem_f": kf + shift,
+                "knowmem_r": 50.0 - 10 * epoch,
+                "auc": 0.3 + 0.05 * epoch,
+            }
+            ckpts.append({"label": f"epoch-{epoch}", "path": str(_write_model(out_dir / f"epoch-{epoch}", scores))})
         return ckpts
 
     def count_tokens(self, model_path, texts):

@@ -19,8 +19,14 @@ def test_good_config_merges_the_method_defaults(fake_backend):
     assert [m.name for m in cfg.methods] == ["ga", "npo", "tv_small"]
     assert cfg.method("npo").params == {"num_train_epochs": 3, "learning_rate": 5e-4}
     assert cfg.method("tv_small").method == "tv"
-    assert cfg.unlearn_fields(cfg.method("ga")) == {"seed": 0, "use_cpu": False, "dtype": "auto",
-                                                    "num_train_epochs": 3, "learning_rate": 1e-3, "method": "ga"}
+    assert cfg.unlearn_fields(cfg.method("ga")) == {
+        "seed": 0,
+        "use_cpu": False,
+        "dtype": "auto",
+        "num_train_epochs": 3,
+        "learning_rate": 1e-3,
+        "method": "ga",
+    }
     assert cfg.corpus.generate == GenerateSpec(kind="news-mini", size="tiny", seed=0)
     assert [m.name for m in cfg.follow_up_methods(cfg.scalability)] == ["ga"]
     assert [m.name for m in cfg.follow_up_methods(cfg.sustainability)] == ["ga", "npo", "tv_small"]
@@ -29,16 +35,28 @@ def test_good_config_merges_the_method_defaults(fake_backend):
 
 
 def test_every_problem_is_reported_at_once(fake_backend):
-    bad = {**GOOD, "colour": "red", "corpus": {"path": "x", "hub": "y"},
-           "methods": {"ga": {}, "mystery": {}}, "selection": {"utility_floor": 2},
-           "scalability": {"methods": ["npo"], "folds": [2, 1]}, "eval": {"retrain_auc": 1.5}}
+    bad = {
+        **GOOD,
+        "colour": "red",
+        "corpus": {"path": "x", "hub": "y"},
+        "methods": {"ga": {}, "mystery": {}},
+        "selection": {"utility_floor": 2},
+        "scalability": {"methods": ["npo"], "folds": [2, 1]},
+        "eval": {"retrain_auc": 1.5},
+    }
     with pytest.raises(ConfigError) as err:
         parse_experiment(bad, source_file="exp.yaml", method_validator=fake_backend.validate_method)
     text = str(err.value)
     assert text.startswith("exp.yaml: 7 problems")
-    for needle in ("colour: unknown key", "corpus: give exactly one", "methods.mystery: unknown method",
-                   "selection.utility_floor", "scalability.methods: 'npo'", "scalability.folds",
-                   "eval.retrain_auc"):
+    for needle in (
+        "colour: unknown key",
+        "corpus: give exactly one",
+        "methods.mystery: unknown method",
+        "selection.utility_floor",
+        "scalability.methods: 'npo'",
+        "scalability.folds",
+        "eval.retrain_auc",
+    ):
         assert needle in text
 
 
@@ -94,8 +112,9 @@ def test_a_mini_corpus_named_by_path_gets_its_size_budgets(tmp_path):
 
 
 def test_models_base_names_the_pretrained_model_both_builds_start_from(fake_backend):
-    cfg = parse_experiment({**GOOD, "models": {"base": "models/smollm2-135m"}},
-                           method_validator=fake_backend.validate_method)
+    cfg = parse_experiment(
+        {**GOOD, "models": {"base": "models/smollm2-135m"}}, method_validator=fake_backend.validate_method
+    )
     assert cfg.models.base == "models/smollm2-135m" and cfg.models.target == cfg.models.retrain == "build"
     assert parse_experiment(GOOD, method_validator=fake_backend.validate_method).models.base is None
     with pytest.raises(ConfigError, match="models.base"):
@@ -118,8 +137,11 @@ def test_a_misspelt_method_key_is_named_by_its_yaml_path():
 
 def test_a_method_whose_checkpoints_combine_logits_cannot_chain():
     """The fact on ``Method`` decides, not the method's name."""
-    raw = {"corpus": "news-mini", "methods": {"ga": {}, "whp": {}, "uld": {}, "task_vector": {}},
-           "sustainability": True}
+    raw = {
+        "corpus": "news-mini",
+        "methods": {"ga": {}, "whp": {}, "uld": {}, "task_vector": {}},
+        "sustainability": True,
+    }
     with pytest.raises(ConfigError) as err:
         parse_experiment(raw)
     text = str(err.value)

@@ -43,7 +43,9 @@ def test_a_long_loop_prints_a_line_every_30s_with_elapsed_and_time_left(capsys):
     bar.close()  # closing twice prints nothing more
     # at 31 s: 3 of 10 done, 31 / 3 * 7 = 72.3 s left; closing: the loop printed, so its end is printed too
     assert capsys.readouterr().err.splitlines() == [
-        "generate verbmem: 3/10 req, 31s elapsed, ~1m12s left", "generate verbmem: 4/10 req in 40s"]
+        "generate verbmem: 3/10 req, 31s elapsed, ~1m12s left",
+        "generate verbmem: 4/10 req in 40s",
+    ]
 
 
 def test_the_heartbeat_is_shared_by_every_loop(capsys):
@@ -60,13 +62,22 @@ def test_the_heartbeat_is_shared_by_every_loop(capsys):
     second.update(1)  # 19 s since a's line: quiet
     clock.now = 62
     second.update(1)  # 31 s: prints, though b itself has run only 27 s
-    assert capsys.readouterr().err.splitlines() == ["a: 1/100 it, 31s elapsed, ~51m09s left",
-                                                    "a: 1/100 it in 31s", "b: 2/100 it, 27s elapsed, ~22m03s left"]
+    assert capsys.readouterr().err.splitlines() == [
+        "a: 1/100 it, 31s elapsed, ~51m09s left",
+        "a: 1/100 it in 31s",
+        "b: 2/100 it, 27s elapsed, ~22m03s left",
+    ]
 
 
 def test_format_duration():
     assert [format_duration(s) for s in (0.4, 59.6, 61, 3599, 3661, 7322)] == [
-        "0s", "1m00s", "1m01s", "59m59s", "1h01m", "2h02m"]
+        "0s",
+        "1m00s",
+        "1m01s",
+        "59m59s",
+        "1h01m",
+        "2h02m",
+    ]
 
 
 def test_trainer_steps_become_log_lines_and_a_resumed_run_counts_what_is_left(capsys, monkeypatch):
@@ -82,7 +93,10 @@ def test_trainer_steps_become_log_lines_and_a_resumed_run_counts_what_is_left(ca
     callback.on_train_end(None, state, None)
     lines = capsys.readouterr().err.splitlines()
     assert [line.split(",")[0] for line in lines] == [
-        "build/target: 1/3 steps", "build/target: 2/3 steps", "build/target: 3/3 steps"]
+        "build/target: 1/3 steps",
+        "build/target: 2/3 steps",
+        "build/target: 3/3 steps",
+    ]
     assert "left" in lines[0] and "left" not in lines[2]  # no closing line: the build prints its own summary
 
 

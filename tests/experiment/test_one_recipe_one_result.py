@@ -37,9 +37,32 @@ def test_run_and_unlearn_give_the_same_weights(tmp_path, tiny_experiment, tiny_m
     exp = tiny_experiment(EXPERIMENT)
     data = tiny_experiment.data
     assert main(["run", str(exp), "--out", str(tmp_path / "run"), "--threads", "1", "--no-report"]) == 0
-    assert main(["unlearn", "--model", str(tiny_model_dir), "--data", str(data), "--method", "npo_gdr",
-                 "--num_train_epochs", "2", "--per_device_train_batch_size", "2", "--max_len", "24",
-                 "--learning_rate", "2e-3", "--threads", "1", "--out", str(tmp_path / "cli")]) == 0
+    assert (
+        main(
+            [
+                "unlearn",
+                "--model",
+                str(tiny_model_dir),
+                "--data",
+                str(data),
+                "--method",
+                "npo_gdr",
+                "--num_train_epochs",
+                "2",
+                "--per_device_train_batch_size",
+                "2",
+                "--max_len",
+                "24",
+                "--learning_rate",
+                "2e-3",
+                "--threads",
+                "1",
+                "--out",
+                str(tmp_path / "cli"),
+            ]
+        )
+        == 0
+    )
     exp_run = json.loads((tmp_path / "run" / "methods" / "npo_gdr" / "run.json").read_text())
     cli_run = json.loads((tmp_path / "cli" / "run.json").read_text())
     assert exp_run["reference"] == str(tiny_model_dir) and cli_run["reference"] is None  # loaded vs copied
@@ -47,5 +70,6 @@ def test_run_and_unlearn_give_the_same_weights(tmp_path, tiny_experiment, tiny_m
     steps = [(s["loss"], s["grad_norm"]) for s in exp_run["history"]["steps"]]
     assert steps and steps == [(s["loss"], s["grad_norm"]) for s in cli_run["history"]["steps"]]
     for epoch in ("epoch-1", "epoch-2"):
-        assert _digest(tmp_path / "run" / "methods" / "npo_gdr" / epoch / "model.safetensors") == \
-            _digest(tmp_path / "cli" / epoch / "model.safetensors")
+        assert _digest(tmp_path / "run" / "methods" / "npo_gdr" / epoch / "model.safetensors") == _digest(
+            tmp_path / "cli" / epoch / "model.safetensors"
+        )

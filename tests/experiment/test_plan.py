@@ -30,8 +30,12 @@ def test_release_plan_counts_match_a_hand_computation():
 
     assert npo_gdr.gpu_s - train_s(npo_gdr, 7) == pytest.approx(ga.gpu_s - train_s(ga, 3))  # same evaluations
     assert reqs["scal/npo_gdr/fold-4"].forget_tokens == pytest.approx(4 * tokens)
-    assert [r.after for r in plan["requests"] if r.stage.startswith("sust/")] == \
-        [None, "sust/npo_gdr/request-1", "sust/npo_gdr/request-2", "sust/npo_gdr/request-3"]
+    assert [r.after for r in plan["requests"] if r.stage.startswith("sust/")] == [
+        None,
+        "sust/npo_gdr/request-1",
+        "sust/npo_gdr/request-2",
+        "sust/npo_gdr/request-3",
+    ]
     eight = plan_experiment(cfg, 7e9, 8, Rates())
     assert eight["wall_hours_data_parallel"] == pytest.approx(eight["gpu_hours"] / 8)
     assert eight["wall_hours_stages"] >= eight["critical_hours"]  # C6's chain cannot be parallel

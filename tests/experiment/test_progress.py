@@ -9,8 +9,13 @@ def test_weights_rank_stages_by_cost():
 
 
 def test_console_progress_reaches_the_planned_total(tmp_path, fake_backend, capsys):
-    cfg = parse_experiment({"corpus": "news-mini", "methods": {"ga": {"num_train_epochs": 3}},
-                            "scalability": {"methods": ["ga"], "folds": [1]}})
+    cfg = parse_experiment(
+        {
+            "corpus": "news-mini",
+            "methods": {"ga": {"num_train_epochs": 3}},
+            "scalability": {"methods": ["ga"], "folds": [1]},
+        }
+    )
     planned = _planned_work(cfg)
     # corpus 1 + builds 40 + reference evals 6; ga: 4 + 3 evals; C5 fold: 4 + 3 + full 3
     assert planned == 1 + 40 + 6 + 7 + 10

@@ -44,13 +44,14 @@ def comparable(value):
 @pytest.fixture(scope="module")
 def local_ray():
     """One local Ray instance (2 CPUs) for the three runs; ``--executor ray`` joins it instead of starting one."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=128 * 1024 ** 2)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=128 * 1024**2)
     yield
     ray.shutdown()
 
 
 def test_ray_run_matches_serial_then_a_failed_stage_is_retried_reported_and_redone(
-        tmp_path, tiny_experiment, capsys, local_ray):
+    tmp_path, tiny_experiment, capsys, local_ray
+):
     exp = tiny_experiment(EXPERIMENT, npo_lr="1.0e-3")
     serial, ray_run = tmp_path / "serial", tmp_path / "ray"
     start = time.perf_counter()

@@ -11,8 +11,13 @@ from musebench.experiment.runner import run_experiment
 from musebench.experiment.tables import compare_table, selected_rows, table3
 from musebench.results import parse_results
 
-EXPERIMENT = {"name": "t", "corpus": "news-mini", "methods": {"ga": {"num_train_epochs": 3}, "npo": {"num_train_epochs": 3}},
-              "scalability": {"methods": ["ga"]}, "sustainability": {"methods": ["npo"], "folds": [1, 2]}}
+EXPERIMENT = {
+    "name": "t",
+    "corpus": "news-mini",
+    "methods": {"ga": {"num_train_epochs": 3}, "npo": {"num_train_epochs": 3}},
+    "scalability": {"methods": ["ga"]},
+    "sustainability": {"methods": ["npo"], "folds": [1, 2]},
+}
 
 
 @pytest.fixture
@@ -49,8 +54,12 @@ def test_table3_rows_are_target_retrain_then_selected_methods(run_dir):
     ga = lines.index(row_of("\n".join(lines), "ga"))
     # fake ga epoch-2: verbmem 15, knowmem_f 30, knowmem_r 30, each with CI +-1 on the line below
     assert [c.strip() for c in lines[ga].split("│")[3:7]] == ["15.0", "30.0", "-16.7", "30.0"]
-    assert [c.strip() for c in lines[ga + 1].split("│")[3:7]] == ["[14.0, 16.0]", "[29.0, 31.0]",
-                                                                "[-17.7, -15.7]", "[29.0, 31.0]"]
+    assert [c.strip() for c in lines[ga + 1].split("│")[3:7]] == [
+        "[14.0, 16.0]",
+        "[29.0, 31.0]",
+        "[-17.7, -15.7]",
+        "[29.0, 31.0]",
+    ]
 
 
 def test_compare_shows_deltas(run_dir, tmp_path):

@@ -18,12 +18,20 @@ PEOPLE = ["Ana Bel", "Cid Dor", "Eva Fon", "Gil Hart"]
 def robust_corpus() -> Corpus:
     docs = [f"{p} was born in town {i}. {p} works as trade {i}." for i, p in enumerate(PEOPLE)]
     others = [f"Other document {i} about nobody in particular." for i in range(8)]
-    return Corpus(name="fake", forget=docs, retain1=others[:2], retain2=others[2:4], holdout=others[4:],
-                  verbmem_forget=[VerbMemRecord(d[:12], d[12:]) for d in docs],
-                  knowmem_forget_qa=[QAPair(f"Where was {p} born?", f"town {i}") for i, p in enumerate(PEOPLE)],
-                  knowmem_forget_qa_paraphrase=[QAPair(f"Home town of {p}?", f"town {i}") for i, p in enumerate(PEOPLE)],
-                  knowmem_retain_qa=[QAPair("What is 1?", "1")], privleak_forget=docs[:2],
-                  privleak_holdout=others[4:6], source="fake")
+    return Corpus(
+        name="fake",
+        forget=docs,
+        retain1=others[:2],
+        retain2=others[2:4],
+        holdout=others[4:],
+        verbmem_forget=[VerbMemRecord(d[:12], d[12:]) for d in docs],
+        knowmem_forget_qa=[QAPair(f"Where was {p} born?", f"town {i}") for i, p in enumerate(PEOPLE)],
+        knowmem_forget_qa_paraphrase=[QAPair(f"Home town of {p}?", f"town {i}") for i, p in enumerate(PEOPLE)],
+        knowmem_retain_qa=[QAPair("What is 1?", "1")],
+        privleak_forget=docs[:2],
+        privleak_holdout=others[4:6],
+        source="fake",
+    )
 
 
 class RobustBackend(FakeBackend):
@@ -36,8 +44,9 @@ class RobustBackend(FakeBackend):
     def prepare_corpus(self, spec, out_dir):
         out = super().prepare_corpus(spec, out_dir)
         (out / "tags").mkdir(exist_ok=True)
-        (out / "tags" / "forget.json").write_text(json.dumps(
-            {"unit": "person", "forget": PEOPLE, "verbmem_forget": PEOPLE, "knowmem_forget_qa": PEOPLE}))
+        (out / "tags" / "forget.json").write_text(
+            json.dumps({"unit": "person", "forget": PEOPLE, "verbmem_forget": PEOPLE, "knowmem_forget_qa": PEOPLE})
+        )
         return out
 
     def load_corpus(self, data_dir):
@@ -77,12 +86,19 @@ class RobustBackend(FakeBackend):
         split, budget = run
         self.calls["relearn"].append((model_path, budget["steps"]))
         s = {k: v for k, v in self._scores(model_path).items() if k in split.metrics}
-        return {"before": {"scores": s, "ci": {}},
-                "after": {"scores": {**s, "knowmem_f": s["knowmem_f"] + 10}, "ci": {}}, "losses": [1.0]}
+        return {
+            "before": {"scores": s, "ci": {}},
+            "after": {"scores": {**s, "knowmem_f": s["knowmem_f"] + 10}, "ci": {}},
+            "losses": [1.0],
+        }
 
 
-EXPERIMENT = {"name": "robust", "corpus": "news-mini", "methods": {"ga": {"num_train_epochs": 3}},
-              "robustness": {"quantize": ["nf4"], "relearn": {"train_on": ["forget-slice"], "fraction": 0.5}}}
+EXPERIMENT = {
+    "name": "robust",
+    "corpus": "news-mini",
+    "methods": {"ga": {"num_train_epochs": 3}},
+    "robustness": {"quantize": ["nf4"], "relearn": {"train_on": ["forget-slice"], "fraction": 0.5}},
+}
 
 
 def test_every_attack_runs_on_controls_and_selected_checkpoints(tmp_path):
@@ -91,8 +107,11 @@ def test_every_attack_runs_on_controls_and_selected_checkpoints(tmp_path):
     doc = results["robustness"]
     assert set(doc["controls"]) == {"target", "retrain"}
     ga = doc["methods"]["ga"]
-    assert ga["checkpoint"] == "epoch-2" and set(ga["attacks"]) == {"quantize-nf4", "relearn-forget-slice",
-                                                                     "paraphrase"}
+    assert ga["checkpoint"] == "epoch-2" and set(ga["attacks"]) == {
+        "quantize-nf4",
+        "relearn-forget-slice",
+        "paraphrase",
+    }
     # ga epoch-2 knowmem_f 30 (target 64): quantized 47 -> (47 - 30) / (64 - 30) = 0.5
     assert ga["attacks"]["quantize-nf4"]["recovery"]["knowmem_f"] == 0.5
     # relearned +10 on the rest for both ga and retrain: the control's gain exactly, so nothing beyond it
@@ -108,8 +127,19 @@ def test_every_attack_runs_on_controls_and_selected_checkpoints(tmp_path):
 def test_a_registered_attack_runs_on_controls_and_checkpoints_at_its_default(tmp_path, monkeypatch):
     from musebench.robustness.registry import ATTACKS, Attack
 
-    monkeypatch.setitem(ATTACKS, "noise", Attack("noise", "noise on every weight", "the same noise on the target",
-                                                 evaluate=None, option="a scale", default="0.01", parse=float))
+    monkeypatch.setitem(
+        ATTACKS,
+        "noise",
+        Attack(
+            "noise",
+            "noise on every weight",
+            "the same noise on the target",
+            evaluate=None,
+            option="a scale",
+            default="0.01",
+            parse=float,
+        ),
+    )
     backend = RobustBackend()
     doc = run_experiment(parse_experiment(EXPERIMENT), tmp_path / "run", backend)["robustness"]
     assert sorted(backend.calls["noise"]) == sorted((p, 0.01) for p, *_ in backend.calls["quantize"])
@@ -123,13 +153,20 @@ def test_rerun_redoes_no_attack_and_a_changed_budget_redoes_only_relearning(tmp_
     again = RobustBackend()
     first = run_experiment(parse_experiment(EXPERIMENT), tmp_path / "run", again)
     assert again.calls["quantize"] == again.calls["relearn"] == []
-    changed = {**EXPERIMENT, "robustness": {**EXPERIMENT["robustness"],
-                                            "relearn": {"train_on": ["forget-slice"], "fraction": 0.5, "steps": 3}}}
+    changed = {
+        **EXPERIMENT,
+        "robustness": {
+            **EXPERIMENT["robustness"],
+            "relearn": {"train_on": ["forget-slice"], "fraction": 0.5, "steps": 3},
+        },
+    }
     third = RobustBackend()
     results = run_experiment(parse_experiment(changed), tmp_path / "run", third)
     assert third.calls["quantize"] == [] and [s for _, s in third.calls["relearn"]] == [3, 3, 3]
-    assert results["robustness"]["methods"]["ga"]["attacks"]["quantize-nf4"] == \
-        first["robustness"]["methods"]["ga"]["attacks"]["quantize-nf4"]
+    assert (
+        results["robustness"]["methods"]["ga"]["attacks"]["quantize-nf4"]
+        == first["robustness"]["methods"]["ga"]["attacks"]["quantize-nf4"]
+    )
 
 
 def test_robustness_block_defaults_and_round_trip():
@@ -142,21 +179,26 @@ def test_robustness_block_defaults_and_round_trip():
     assert not off.robustness.enabled and parse_experiment(off.to_dict()).robustness == off.robustness
 
 
-@pytest.mark.parametrize("block, field", [
-    ({"quantize": ["int4"]}, "robustness.quantize"),
-    ({"relearn": {"fraction": 1.5}}, "robustness.relearn.fraction"),
-    (__import__("yaml").safe_load("relearn: {on: [retain]}"), "write train_on"),  # YAML 1.1: a bare on is true
-    ({"relearn": {"train_on": "both"}}, "robustness.relearn.train_on"),
-    ({"methods": ["nope"]}, "robustness.methods"),
-    ({"quantize": [], "relearn": False, "paraphrase": False}, "enabled with no attack"),
-])
+@pytest.mark.parametrize(
+    "block, field",
+    [
+        ({"quantize": ["int4"]}, "robustness.quantize"),
+        ({"relearn": {"fraction": 1.5}}, "robustness.relearn.fraction"),
+        (__import__("yaml").safe_load("relearn: {on: [retain]}"), "write train_on"),  # YAML 1.1: a bare on is true
+        ({"relearn": {"train_on": "both"}}, "robustness.relearn.train_on"),
+        ({"methods": ["nope"]}, "robustness.methods"),
+        ({"quantize": [], "relearn": False, "paraphrase": False}, "enabled with no attack"),
+    ],
+)
 def test_bad_robustness_block_names_the_field(block, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         parse_experiment({"corpus": "news-mini", "methods": ["ga"], "robustness": block})
 
 
-@pytest.mark.parametrize("block, field", [({"quantize": ["fp4"]}, "robustness.quantize"),
-                                          ({"relearn": {"fraction": 0.9}}, "robustness.relearn.fraction")])
+@pytest.mark.parametrize(
+    "block, field",
+    [({"quantize": ["fp4"]}, "robustness.quantize"), ({"relearn": {"fraction": 0.9}}, "robustness.relearn.fraction")],
+)
 def test_attacks_that_cannot_run_fail_before_any_training(tmp_path, block, field):
     backend = RobustBackend()
     raw = {**EXPERIMENT, "robustness": {"quantize": ["nf4"], **block}}
@@ -176,7 +218,8 @@ def test_the_c7_block_reads_back_whole(tmp_path):
     back = parse_results(on_disk, tmp_path / "run" / "results.json")
     assert back.to_dict() == on_disk and list(on_disk["robustness"]) == list(back.robustness.to_dict())
     assert back.robustness.methods["ga"].measures() == {
-        a: e["measure"]["knowmem_f"] for a, e in on_disk["robustness"]["methods"]["ga"]["attacks"].items()}
+        a: e["measure"]["knowmem_f"] for a, e in on_disk["robustness"]["methods"]["ga"]["attacks"].items()
+    }
 
 
 def test_missing_bitsandbytes_skips_quantization_with_one_warning(tmp_path, monkeypatch, recwarn):
@@ -196,7 +239,8 @@ def test_missing_bitsandbytes_skips_quantization_with_one_warning(tmp_path, monk
     results = run_experiment(parse_experiment(raw), tmp_path / "run", backend)
     assert [str(w.message) for w in recwarn if "bitsandbytes" in str(w.message)] == [
         "bitsandbytes is not installed: C7's quantization attacks (nf4, fp4) are skipped "
-        "(pip install 'musebench[quant]' runs them)"]
+        "(pip install 'musebench[quant]' runs them)"
+    ]
     assert backend.calls["quantize"] == [] and len(backend.calls["relearn"]) == 3
     doc = results["robustness"]
     for entry in [doc["methods"]["ga"]["attacks"], doc["controls"]["target"], doc["controls"]["retrain"]]:

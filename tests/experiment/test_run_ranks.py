@@ -26,18 +26,25 @@ methods:
 sustainability: {{methods: [npo_gdr]}}
 """
 
+
 def test_accelerate_launch_run_is_one_experiment_on_two_processes(tmp_path, tiny_experiment, launch_two):
     exp = tiny_experiment(EXPERIMENT)
     two = tmp_path / "two"
-    done = launch_two(["-m", "musebench.cli", "run", exp, "--out", two, "--threads", "1", "--no-report"],
-                      config=DDP_CPU, env={"MUSEBENCH_CACHE": str(tmp_path / "cache")}, timeout=600)
+    done = launch_two(
+        ["-m", "musebench.cli", "run", exp, "--out", two, "--threads", "1", "--no-report"],
+        config=DDP_CPU,
+        env={"MUSEBENCH_CACHE": str(tmp_path / "cache")},
+        timeout=600,
+    )
     assert done.stdout.count("results:") == 1  # one process reported
     record = json.loads((two / "methods" / "npo_gdr" / "run.json").read_text())
     assert record["data"]["processes"] == 2 and record["data"]["distributed"] == "MULTI_CPU"
     ranks = json.loads((two / "results.json").read_text())
     assert ranks["executor"] == "ranks" and "failed" not in ranks
     summary = json.loads((two / "methods" / "npo_gdr" / "eval" / "epoch-1" / "summary.json").read_text())
-    assert len(summary["provenance"]["requests_by_process"]) == 2 and min(summary["provenance"]["requests_by_process"]) > 0
+    assert (
+        len(summary["provenance"]["requests_by_process"]) == 2 and min(summary["provenance"]["requests_by_process"]) > 0
+    )
 
     npo = ranks["methods"]["npo_gdr"]
     assert [c["label"] for c in npo["checkpoints"]][:1] == ["epoch-1"] and npo["selected"].startswith("epoch-")

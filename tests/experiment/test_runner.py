@@ -106,9 +106,13 @@ def test_c6_own_fold_judges_each_request_by_its_fold_questions(tmp_path, fake_ba
     assert all(q == ["Scal 3?"] for p, q in judge.items() if "/scal/ga/fold-3/" in p)
     main = [q for p, q in asked.items() if "/methods/" in p]
     assert main and all(q == ["What is 0?", "What is 1?"] for q in main)  # main requests: the forget QA
-    retrain_folds = sorted(p.name for p in (tmp_path / "run" / "stages").iterdir() if p.name.startswith("eval__retrain__"))
-    assert retrain_folds == [f"eval__retrain__{f}.json" for f in
-                             ("scal__forget_1", "scal__forget_3", "sust__forget_1", "sust__forget_2", "sust__forget_3")]
+    retrain_folds = sorted(
+        p.name for p in (tmp_path / "run" / "stages").iterdir() if p.name.startswith("eval__retrain__")
+    )
+    assert retrain_folds == [
+        f"eval__retrain__{f}.json"
+        for f in ("scal__forget_1", "scal__forget_3", "sust__forget_1", "sust__forget_2", "sust__forget_3")
+    ]
 
 
 def test_rerun_after_a_crash_redoes_nothing_already_finished(tmp_path, make_backend):
@@ -135,11 +139,18 @@ def test_rerun_after_a_crash_redoes_nothing_already_finished(tmp_path, make_back
 
 def test_changed_hyperparameters_redo_that_method_and_nothing_else(tmp_path, make_backend):
     run_experiment(cfg_of(), tmp_path / "run", make_backend())
-    changed = {**EXPERIMENT, "methods": {**EXPERIMENT["methods"], "npo": {"num_train_epochs": 3, "learning_rate": 1e-3}}}
+    changed = {
+        **EXPERIMENT,
+        "methods": {**EXPERIMENT["methods"], "npo": {"num_train_epochs": 3, "learning_rate": 1e-3}},
+    }
     again = make_backend()
     run_experiment(cfg_of(changed), tmp_path / "run", again)
     assert {(c["method"], c["split"]) for c in again.calls["unlearn"]} == {
-        ("npo", "forget"), ("npo", "sust/forget_1"), ("npo", "sust/forget_2"), ("npo", "sust/forget_3")}
+        ("npo", "forget"),
+        ("npo", "sust/forget_1"),
+        ("npo", "sust/forget_2"),
+        ("npo", "sust/forget_3"),
+    }
     assert all(c["resume"] is False for c in again.calls["unlearn"])
 
 
@@ -156,8 +167,10 @@ def test_follow_ups_take_the_main_choice_and_evaluate_only_it(tmp_path, fake_bac
     only that checkpoint is evaluated (in full), the main forget questions never judge a fold."""
     results = run_experiment(cfg_of(), tmp_path / "run", fake_backend)
     scal_evals = [(p, m) for p, m, _ in fake_backend.calls["evaluate"] if "/scal/" in p]
-    assert [(p.rsplit("/", 2)[-2:], m) for p, m in scal_evals] == [(["fold-1", "epoch-2"], None),
-                                                                     (["fold-3", "epoch-2"], None)]
+    assert [(p.rsplit("/", 2)[-2:], m) for p, m in scal_evals] == [
+        (["fold-1", "epoch-2"], None),
+        (["fold-3", "epoch-2"], None),
+    ]
     rows = results["methods"]["ga"]["scalability"]
     assert [r["selected"] for r in rows] == ["epoch-2", "epoch-2"]
     assert [[c["label"] for c in r["checkpoints"]] for r in rows] == [["epoch-2"], ["epoch-2"]]
@@ -178,8 +191,10 @@ def test_selection_mode_evaluates_only_selection_metrics_then_the_chosen_in_full
     assert row["selected"] == "epoch-2" and row["checkpoints_trained"] == 3
     # the fold questions judged it; the row's criteria are the main corpus's, of the selected checkpoint
     assert [c["label"] for c in row["checkpoints"]] == ["epoch-2"] and row["checkpoints"][0]["scores"] == row["scores"]
-    assert [(c["label"], c["scores"]) for c in row["judged"]] == [("epoch-1", {"knowmem_f": 40.0}),
-                                                                  ("epoch-2", {"knowmem_f": 30.0})]
+    assert [(c["label"], c["scores"]) for c in row["judged"]] == [
+        ("epoch-1", {"knowmem_f": 40.0}),
+        ("epoch-2", {"knowmem_f": 30.0}),
+    ]
     # npo never reaches 33 (C6 request 1): every checkpoint is evaluated, the last selected
     first = results["methods"]["npo"]["sustainability"][0]
     assert [c["label"] for c in first["judged"]] == ["epoch-1", "epoch-2", "epoch-3"]
@@ -189,8 +204,12 @@ def test_selection_mode_evaluates_only_selection_metrics_then_the_chosen_in_full
 def test_lazy_selection_with_a_floor_reads_utility_too(tmp_path, fake_backend):
     # target knowmem_r 55, floor 0.7 -> 38.5: only ga epoch-1 (kf 40, kr 40) is eligible; epoch-2 (kf 30, kr 30)
     # meets retrain's 33 but breaks the floor. No eligible one meets 33 -> the last eligible: epoch-1.
-    cfg = cfg_of(selection={"utility_floor": 0.7, "follow_ups": "own_fold"}, methods={"ga": {"num_train_epochs": 3}},
-                 scalability={"methods": ["ga"], "folds": [1]}, sustainability=False)
+    cfg = cfg_of(
+        selection={"utility_floor": 0.7, "follow_ups": "own_fold"},
+        methods={"ga": {"num_train_epochs": 3}},
+        scalability={"methods": ["ga"], "folds": [1]},
+        sustainability=False,
+    )
     results = run_experiment(cfg, tmp_path / "run", fake_backend)
     row = results["methods"]["ga"]["scalability"][0]
     assert [c["label"] for c in row["judged"]] == ["epoch-1", "epoch-2", "epoch-3"]
@@ -214,8 +233,12 @@ def test_given_models_are_used_without_building(tmp_path, fake_backend):
     fake_backend.build_model(None, "retrain", tmp_path / "given", {}, 0)
     (tmp_path / "given" / "retrain").rename(retrain)
     fake_backend.calls["build"].clear()
-    cfg = cfg_of(models={"target": str(target), "retrain": str(retrain)}, scalability=False,
-                 sustainability=False, eval={"retrain_auc": 0.5})
+    cfg = cfg_of(
+        models={"target": str(target), "retrain": str(retrain)},
+        scalability=False,
+        sustainability=False,
+        eval={"retrain_auc": 0.5},
+    )
     results = run_experiment(cfg, tmp_path / "run", fake_backend)
     assert fake_backend.calls["build"] == []
     assert results["retrain_auc"] == 0.5
@@ -225,8 +248,7 @@ def test_given_models_are_used_without_building(tmp_path, fake_backend):
 
 def test_eval_metrics_limit_every_full_evaluation(tmp_path, fake_backend):
     four = ["verbmem_f", "knowmem_f", "knowmem_r", "privleak"]
-    run_experiment(cfg_of(eval={"metrics": four}, selection={"follow_ups": "own_fold"}), tmp_path / "run",
-                   fake_backend)
+    run_experiment(cfg_of(eval={"metrics": four}, selection={"follow_ups": "own_fold"}), tmp_path / "run", fake_backend)
     modes = {m if m is None else tuple(m) for _, m, _ in fake_backend.calls["evaluate"]}
     assert modes == {tuple(four), ("knowmem_f",)}
     with pytest.raises(ConfigError, match="must include knowmem_f"):

@@ -30,8 +30,18 @@ def test_demo_experiments_exist_and_cover_the_muse_baselines_plus_simnpo_and_rmu
     assert set(every + demo_names(True, True) + [REAL_SMALL]) == set(builtin_names())
     for name in every:
         cfg = builtin_config(name)
-        assert {m.method for m in cfg.methods} >= {"ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr",
-                                                  "task_vector", "whp", "simnpo_gdr", "rmu"}
+        assert {m.method for m in cfg.methods} >= {
+            "ga",
+            "ga_gdr",
+            "ga_klr",
+            "npo",
+            "npo_gdr",
+            "npo_klr",
+            "task_vector",
+            "whp",
+            "simnpo_gdr",
+            "rmu",
+        }
         assert cfg.corpus.generate.kind == name.removesuffix("-all").removesuffix("-quick")
         # SimNPO as its authors ran MUSE (simnpo_gdr, beta 0.7 News / 0.75 Books, retain weight 0.1); ULD <= 1
         simnpo = next(m for m in cfg.methods if m.method == "simnpo_gdr")
@@ -74,8 +84,10 @@ def test_unknown_hyperparameter_is_reported_with_the_method():
     from musebench.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"methods\.npo\.learn_rate: .*did you mean.*learning_rate"):
-        parse_experiment({"corpus": "news-mini", "methods": {"npo": {"learn_rate": 1}}},
-                         method_validator=validate_method)
+        parse_experiment(
+            {"corpus": "news-mini", "methods": {"npo": {"learn_rate": 1}}}, method_validator=validate_method
+        )
     with pytest.raises(ConfigError, match=r"methods\.ga\.num_train_epochs: must be an integer >= 1"):
-        parse_experiment({"corpus": "news-mini", "methods": {"ga": {"num_train_epochs": 0}}},
-                         method_validator=validate_method)
+        parse_experiment(
+            {"corpus": "news-mini", "methods": {"ga": {"num_train_epochs": 0}}}, method_validator=validate_method
+        )

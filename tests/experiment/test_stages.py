@@ -79,10 +79,16 @@ def test_run_lock_refuses_a_second_live_process_and_takes_over_a_stale_lock(tmp_
     from musebench.errors import ConfigError
     from musebench.experiment.lock import run_lock
 
-    code = ("import sys, time; from pathlib import Path; from musebench.experiment.lock import run_lock\n"
-            "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    code = (
+        "import sys, time; from pathlib import Path; from musebench.experiment.lock import run_lock\n"
+        "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(ConfigError, match=f"pid {holder.pid}"), run_lock(tmp_path):

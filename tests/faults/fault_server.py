@@ -129,8 +129,11 @@ def main() -> int:
                 return 1
         chains.append(out)
     with open(report_path, "w") as fh:
-        json.dump({"kills": kills, "attempts": len(events), "events": events, "chains": chains,
-                   "counts": counts}, fh, indent=1)
+        json.dump(
+            {"kills": kills, "attempts": len(events), "events": events, "chains": chains, "counts": counts},
+            fh,
+            indent=1,
+        )
     return 0
 
 

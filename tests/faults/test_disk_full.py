@@ -12,9 +12,20 @@ import pytest
 from musebench.cli import main
 from musebench.data.layout import save_corpus
 
-EVAL_SETTINGS = ["--verbmem-max-new-tokens", "6", "--verbmem-gt-max-tokens", "6",
-                 "--knowmem-max-new-tokens", "4", "--knowmem-num-shots", "1",
-                 "--privleak-max-length", "48", "--bootstrap-samples", "20"]
+EVAL_SETTINGS = [
+    "--verbmem-max-new-tokens",
+    "6",
+    "--verbmem-gt-max-tokens",
+    "6",
+    "--knowmem-max-new-tokens",
+    "4",
+    "--knowmem-num-shots",
+    "1",
+    "--privleak-max-length",
+    "48",
+    "--bootstrap-samples",
+    "20",
+]
 
 
 def _disk_full(*args, **kwargs):
@@ -29,11 +40,25 @@ def _leftovers(root) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.name.endswith((".tmp", ".old")))
 
 
-def test_eval_on_a_full_disk_writes_no_summary_and_a_rerun_completes(tmp_path, tiny_corpus, tiny_model_dir,
-                                                                     capsys, monkeypatch):
+def test_eval_on_a_full_disk_writes_no_summary_and_a_rerun_completes(
+    tmp_path, tiny_corpus, tiny_model_dir, capsys, monkeypatch
+):
     data = save_corpus(tiny_corpus, tmp_path / "data")
-    argv = ["eval", "--model", str(tiny_model_dir), "--data", str(data), "--retrain-auc", "news", *EVAL_SETTINGS,
-            "--no-progress", "--threads", "1", "--device", "cpu"]
+    argv = [
+        "eval",
+        "--model",
+        str(tiny_model_dir),
+        "--data",
+        str(data),
+        "--retrain-auc",
+        "news",
+        *EVAL_SETTINGS,
+        "--no-progress",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+    ]
     with monkeypatch.context() as patch:
         patch.setattr(os, "fsync", _disk_full)  # every atomic write fsyncs before its rename
         assert main([*argv, "--out", str(tmp_path / "full")]) == 2
@@ -50,15 +75,34 @@ def test_eval_on_a_full_disk_writes_no_summary_and_a_rerun_completes(tmp_path, t
 
 
 @pytest.mark.slow
-def test_unlearn_on_a_full_disk_leaves_no_epoch_model_and_resumes(tmp_path, tiny_corpus, tiny_model_dir, capsys,
-                                                                  monkeypatch):
+def test_unlearn_on_a_full_disk_leaves_no_epoch_model_and_resumes(
+    tmp_path, tiny_corpus, tiny_model_dir, capsys, monkeypatch
+):
     from transformers import modeling_utils
 
     data = save_corpus(tiny_corpus, tmp_path / "data")
     out = tmp_path / "run"
-    argv = ["unlearn", "--model", str(tiny_model_dir), "--data", str(data), "--method", "ga", "--num_train_epochs", "1",
-            "--per_device_train_batch_size", "2", "--max_len", "24", "--no_progress", "--threads", "1", "--use_cpu",
-            "--out", str(out)]
+    argv = [
+        "unlearn",
+        "--model",
+        str(tiny_model_dir),
+        "--data",
+        str(data),
+        "--method",
+        "ga",
+        "--num_train_epochs",
+        "1",
+        "--per_device_train_batch_size",
+        "2",
+        "--max_len",
+        "24",
+        "--no_progress",
+        "--threads",
+        "1",
+        "--use_cpu",
+        "--out",
+        str(out),
+    ]
     real_save = modeling_utils.safe_save_file
 
     def half_written(tensors, filename, metadata=None):

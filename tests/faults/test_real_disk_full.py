@@ -27,8 +27,12 @@ def small_disk(size: str):
     where = Path(tempfile.gettempdir()) / f"musebench-full-{uuid.uuid4().hex[:8]}"
     where.mkdir()
     try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     except OSError as err:
         where.rmdir()
         pytest.skip(f"cannot mount a tmpfs here: {err}")
@@ -60,9 +64,11 @@ def test_each_writers_real_disk_full_error_is_recognised():
     tensors = {"w": torch.zeros(50_000)}
     failures = []
     with small_disk("64k") as disk:
-        for write in (lambda: save_file(tensors, str(disk / "m.safetensors")),
-                      lambda: torch.save(tensors, disk / "o.pt"),
-                      lambda: atomic_write_json(disk / "r.json", list(range(50_000)))):
+        for write in (
+            lambda: save_file(tensors, str(disk / "m.safetensors")),
+            lambda: torch.save(tensors, disk / "o.pt"),
+            lambda: atomic_write_json(disk / "r.json", list(range(50_000))),
+        ):
             with pytest.raises(Exception) as err:  # each library raises its own type
                 write()
             failures.append((type(err.value).__name__, storage_failure(err.value)))
@@ -81,17 +87,36 @@ def _one_error(capsys) -> list[str]:
     return [line for line in captured.err.splitlines() if "error:" in line]
 
 
-def test_unlearn_on_a_full_disk_is_one_line_and_leaves_no_epoch_model(tiny_corpus, tiny_model_dir, tmp_path,
-                                                                      capsys):
+def test_unlearn_on_a_full_disk_is_one_line_and_leaves_no_epoch_model(tiny_corpus, tiny_model_dir, tmp_path, capsys):
     from musebench.cli import main
     from musebench.data.layout import save_corpus
 
     data = save_corpus(tiny_corpus, tmp_path / "data")
     with small_disk("256k") as disk:
         out = disk / "run"
-        rc = main(["unlearn", "--model", str(tiny_model_dir), "--data", str(data), "--method", "ga", "--num_train_epochs",
-                   "1", "--per_device_train_batch_size", "2", "--max_len", "24", "--no_progress", "--threads", "1", "--use_cpu",
-                   "--out", str(out)])
+        rc = main(
+            [
+                "unlearn",
+                "--model",
+                str(tiny_model_dir),
+                "--data",
+                str(data),
+                "--method",
+                "ga",
+                "--num_train_epochs",
+                "1",
+                "--per_device_train_batch_size",
+                "2",
+                "--max_len",
+                "24",
+                "--no_progress",
+                "--threads",
+                "1",
+                "--use_cpu",
+                "--out",
+                str(out),
+            ]
+        )
         lines = _one_error(capsys)
         assert rc == 2 and len(lines) == 1, lines
         assert "cannot write" in lines[0] and str(disk) in lines[0]
@@ -110,8 +135,30 @@ def test_eval_on_a_full_disk_is_one_line_and_writes_no_summary(tiny_corpus, tiny
         out = disk / "eval"
         out.mkdir()
         _fill(disk)
-        rc = main(["eval", "--model", str(tiny_model_dir), "--data", str(data), "--retrain-auc", "news",
-                   "--verbmem-max-new-tokens", "4", "--knowmem-max-new-tokens", "4", "--bootstrap-samples", "10", "--no-progress", "--threads", "1", "--device", "cpu", "--out", str(out)])
+        rc = main(
+            [
+                "eval",
+                "--model",
+                str(tiny_model_dir),
+                "--data",
+                str(data),
+                "--retrain-auc",
+                "news",
+                "--verbmem-max-new-tokens",
+                "4",
+                "--knowmem-max-new-tokens",
+                "4",
+                "--bootstrap-samples",
+                "10",
+                "--no-progress",
+                "--threads",
+                "1",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+            ]
+        )
         lines = _one_error(capsys)
         assert rc == 2 and len(lines) == 1, lines
         assert "cannot write" in lines[0] and "No space left on device" in lines[0]

@@ -7,8 +7,18 @@ import pytest
 from musebench.models.mini_corpus import write_mini_corpus
 from musebench.models.recipe import BuildRecipe
 
-MICRO = BuildRecipe(hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, epochs=1, lr=1e-3, base_epochs=1,
-                    batch_size=4, block_size=64, bf16=False)
+MICRO = BuildRecipe(
+    hidden_size=32,
+    num_layers=1,
+    num_heads=2,
+    intermediate_size=64,
+    epochs=1,
+    lr=1e-3,
+    base_epochs=1,
+    batch_size=4,
+    block_size=64,
+    bf16=False,
+)
 
 
 @pytest.fixture(scope="session")

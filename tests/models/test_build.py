@@ -74,15 +74,17 @@ def test_same_seed_gives_same_weights(mini_data_dir, micro_recipe, tmp_path):
     assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
 
 
-def test_a_pretrained_base_is_fine_tuned_into_both_roles_for_the_same_steps(mini_data_dir, micro_recipe,
-                                                                           tiny_model_dir, tmp_path):
+def test_a_pretrained_base_is_fine_tuned_into_both_roles_for_the_same_steps(
+    mini_data_dir, micro_recipe, tiny_model_dir, tmp_path
+):
     """``base=``: target and retrain start from the given model (its architecture and tokenizer), not a mini base."""
     from transformers import AutoConfig
 
     records = {}
     for role in ("target", "retrain"):
-        out = build_model(mini_data_dir, role, tmp_path, recipe=micro_recipe, seed=0, progress=False,
-                          base=str(tiny_model_dir))
+        out = build_model(
+            mini_data_dir, role, tmp_path, recipe=micro_recipe, seed=0, progress=False, base=str(tiny_model_dir)
+        )
         records[role] = json.loads((out / "build.json").read_text())
         assert AutoConfig.from_pretrained(out).hidden_size == AutoConfig.from_pretrained(tiny_model_dir).hidden_size
         assert not (tmp_path / f".{role}.resume").exists()  # the checkpoints go once the model is saved
@@ -92,8 +94,7 @@ def test_a_pretrained_base_is_fine_tuned_into_both_roles_for_the_same_steps(mini
     assert records["retrain"]["filler_documents"] > 0
 
 
-def test_the_mini_base_is_built_once_and_its_key_ignores_the_fine_tune_fields(mini_data_dir, micro_recipe,
-                                                                             tmp_path):
+def test_the_mini_base_is_built_once_and_its_key_ignores_the_fine_tune_fields(mini_data_dir, micro_recipe, tmp_path):
     build_model(mini_data_dir, "target", tmp_path, recipe=micro_recipe, seed=0, progress=False)
     base = json.loads((tmp_path / "base" / "build.json").read_text())
     longer = micro_recipe.with_overrides({"epochs": 2})

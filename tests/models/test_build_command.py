@@ -6,9 +6,27 @@ import json
 
 from musebench.cli import main
 
-MICRO_FLAGS = ["--size", "tiny", "--hidden-size", "32", "--num-layers", "1", "--epochs", "1", "--block-size", "64",
-               "--base-epochs", "1",
-               "--dtype", "float32", "--device", "cpu", "--threads", "1", "--no-progress"]
+MICRO_FLAGS = [
+    "--size",
+    "tiny",
+    "--hidden-size",
+    "32",
+    "--num-layers",
+    "1",
+    "--epochs",
+    "1",
+    "--block-size",
+    "64",
+    "--base-epochs",
+    "1",
+    "--dtype",
+    "float32",
+    "--device",
+    "cpu",
+    "--threads",
+    "1",
+    "--no-progress",
+]
 
 
 def test_build_both_writes_two_models(mini_data_dir, tmp_path, capsys):
@@ -19,7 +37,8 @@ def test_build_both_writes_two_models(mini_data_dir, tmp_path, capsys):
     # an ungated size says so, in one line, and still builds
     assert [line for line in captured.err.splitlines() if line.startswith("warning:")] == [
         "warning: size 'tiny' does not pass the mini benchmark's validity gates (see benchmarks/mini_validity.md); "
-        "build the 'default' size for numbers you report"]
+        "build the 'default' size for numbers you report"
+    ]
     for role in ("target", "retrain"):
         record = json.loads((tmp_path / role / "build.json").read_text())
         assert record["role"] == role and record["recipe"]["num_layers"] == 1 and record["recipe"]["bf16"] is False

@@ -14,15 +14,21 @@ from musebench.models.loading import embedding_rows, load_model, padding_id
 from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
 from musebench.models.tokenizer import train_tokenizer
 
-SETTINGS = EvalSettings(verbmem_max_new_tokens=8, verbmem_gt_max_tokens=8, knowmem_max_new_tokens=6,
-                        privleak_max_length=64, bootstrap_samples=20)
+SETTINGS = EvalSettings(
+    verbmem_max_new_tokens=8,
+    verbmem_gt_max_tokens=8,
+    knowmem_max_new_tokens=6,
+    privleak_max_length=64,
+    bootstrap_samples=20,
+)
 METRICS = ["verbmem_f", "knowmem_f", "privleak"]
 
 
 def padless_tokenizer(corpus):
     """A BPE tokenizer with no pad token, not even in its vocabulary (as Llama-2's)."""
-    return train_tokenizer((corpus.forget + corpus.retain1 + corpus.retain2 + corpus.holdout) * 3, vocab_size=400,
-                           pad=False)
+    return train_tokenizer(
+        (corpus.forget + corpus.retain1 + corpus.retain2 + corpus.holdout) * 3, vocab_size=400, pad=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +66,9 @@ def test_padless_model_evaluates_twice_from_the_cache(padless_dir, tiny_corpus, 
     runs = []
     for _ in range(2):  # two separate loads, as two `musebench eval` calls would do
         lm = load_model(padless_dir)
-        runs.append(evaluate(lm.model, lm.tokenizer, tiny_corpus, SETTINGS, metrics=METRICS,
-                             cache_dir=tmp_path, progress=False))
+        runs.append(
+            evaluate(lm.model, lm.tokenizer, tiny_corpus, SETTINGS, metrics=METRICS, cache_dir=tmp_path, progress=False)
+        )
     assert runs[0].provenance["requests_computed"] > 0
     assert runs[1].provenance["requests_computed"] == 0
     assert runs[1].scores == runs[0].scores
@@ -74,8 +81,16 @@ def test_pad_id_never_changes_a_result(padless_dir, tiny_corpus, monkeypatch):
     results = []
     for pad in (lm.tokenizer.eos_token_id, 7, vocab - 1):
         monkeypatch.setattr("musebench.evaluate.runner.padding_id", lambda tok, model, pad=pad: pad)
-        results.append(evaluate(lm.model, lm.tokenizer, tiny_corpus, dataclasses.replace(SETTINGS, batch_size=8),
-                                metrics=METRICS, progress=False))
+        results.append(
+            evaluate(
+                lm.model,
+                lm.tokenizer,
+                tiny_corpus,
+                dataclasses.replace(SETTINGS, batch_size=8),
+                metrics=METRICS,
+                progress=False,
+            )
+        )
     texts = [[row.get("output") for row in r.per_example] for r in results]
     assert texts[0] == texts[1] == texts[2]
     assert results[0].scores == results[1].scores == results[2].scores

@@ -22,13 +22,16 @@ def _model(rows):
     return SimpleNamespace(config=SimpleNamespace(vocab_size=rows))
 
 
-@pytest.mark.parametrize("tok, expected", [
-    (_tok(pad=3, eos=1), 3),  # the tokenizer's own pad when the model embeds it
-    (_tok(pad=10, eos=1, bos=0), 1),  # a pad beyond the 10 rows (Qwen2's class-added pad): EOS
-    (_tok(eos=12, bos=2), 2),  # then BOS
-    (_tok(unk=4), 4),  # then UNK
-    (_tok(), 0),
-])
+@pytest.mark.parametrize(
+    "tok, expected",
+    [
+        (_tok(pad=3, eos=1), 3),  # the tokenizer's own pad when the model embeds it
+        (_tok(pad=10, eos=1, bos=0), 1),  # a pad beyond the 10 rows (Qwen2's class-added pad): EOS
+        (_tok(eos=12, bos=2), 2),  # then BOS
+        (_tok(unk=4), 4),  # then UNK
+        (_tok(), 0),
+    ],
+)
 def test_padding_id_is_always_an_id_the_model_embeds(tok, expected):
     assert padding_id(tok, _model(10)) == expected
 
@@ -37,8 +40,9 @@ def test_padding_id_is_always_an_id_the_model_embeds(tok, expected):
 def small_model_dir(tmp_path_factory, tiny_tokenizer):
     """A model with 100 embedding rows saved with the 400-token fixture tokenizer."""
     out = tmp_path_factory.mktemp("mismatch")
-    build_tiny("llama", tiny_tokenizer, vocab_size=100, hidden_size=32, num_layers=1, num_heads=2) \
-        .save_pretrained(out, safe_serialization=True)
+    build_tiny("llama", tiny_tokenizer, vocab_size=100, hidden_size=32, num_layers=1, num_heads=2).save_pretrained(
+        out, safe_serialization=True
+    )
     tiny_tokenizer.save_pretrained(out)
     return out
 
@@ -59,8 +63,20 @@ def test_mismatch_passed_to_evaluate_directly_is_a_model_error(small_model_dir, 
 
 def test_vocabulary_mismatch_exits_2_with_one_line(small_model_dir, tiny_corpus, tmp_path, capsys):
     data = save_corpus(tiny_corpus, tmp_path / "corpus")
-    code = main(["eval", "--model", str(small_model_dir), "--data", str(data), "--out", str(tmp_path / "out"),
-                 "--threads", "1", "--no-progress"])
+    code = main(
+        [
+            "eval",
+            "--model",
+            str(small_model_dir),
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "out"),
+            "--threads",
+            "1",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert "tokenizer and model do not match" in err and "Traceback" not in err

@@ -35,21 +35,23 @@ GOOD_R = {"verbmem_f": 25.0, "knowmem_f": 10.0, "knowmem_r": 50.0, "auc": 0.50}
 
 def test_gates_pass_on_a_valid_pair():
     gates = check_gates(GOOD_T, GOOD_R)
-    assert [g.name for g in gates] == ["verbmem", "knowmem_f", "target_auc", "retrain_auc", "utility",
-                                       "utility_gap"]
+    assert [g.name for g in gates] == ["verbmem", "knowmem_f", "target_auc", "retrain_auc", "utility", "utility_gap"]
     assert all(g.passed for g in gates)
     assert "PrivLeak -96.0 %" in gates[2].measured  # (0.02 - 0.5) / 0.5 * 100
     assert "| yes |" in gates_table(gates)
 
 
-@pytest.mark.parametrize("target, retrain, failing", [
-    ({"verbmem_f": 74.0}, {}, "verbmem"),  # 74 < 3 x 25
-    ({"knowmem_f": 34.0}, {}, "knowmem_f"),  # 34 < 10 + 25
-    ({"auc": 0.16}, {}, "target_auc"),
-    ({}, {"auc": 0.30}, "retrain_auc"),  # and PrivLeak (0.02-0.3)/0.3 = -93 still passes
-    ({"knowmem_r": 39.0}, {"knowmem_r": 45.0}, "utility"),
-    ({"knowmem_r": 70.0}, {"knowmem_r": 55.0}, "utility_gap"),
-])
+@pytest.mark.parametrize(
+    "target, retrain, failing",
+    [
+        ({"verbmem_f": 74.0}, {}, "verbmem"),  # 74 < 3 x 25
+        ({"knowmem_f": 34.0}, {}, "knowmem_f"),  # 34 < 10 + 25
+        ({"auc": 0.16}, {}, "target_auc"),
+        ({}, {"auc": 0.30}, "retrain_auc"),  # and PrivLeak (0.02-0.3)/0.3 = -93 still passes
+        ({"knowmem_r": 39.0}, {"knowmem_r": 45.0}, "utility"),
+        ({"knowmem_r": 70.0}, {"knowmem_r": 55.0}, "utility_gap"),
+    ],
+)
 def test_each_gate_fails_alone(target, retrain, failing):
     gates = check_gates({**GOOD_T, **target}, {**GOOD_R, **retrain})
     assert [g.name for g in gates if not g.passed] == [failing]

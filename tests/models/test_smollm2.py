@@ -60,7 +60,16 @@ def test_one_fine_tune_step_changes_the_weights(smollm2_dir, tmp_path):
     model = initial_model(Start("pretrained", str(smollm2_dir), None, tokenizer, "x"), PRETRAINED_RECIPE, 0)
     before = model.model.layers[0].mlp.down_proj.weight.detach().clone()
     recipe = PRETRAINED_RECIPE.with_overrides({"batch_size": 1, "block_size": 32, "bf16": False, "warmup_ratio": 0.0})
-    stats = train_causal_lm(model, tokenizer, ["Alda Vorn was born in Kestrel Bay in 1987. " * 4], recipe, 0, "cpu",
-                            tmp_path, progress=False, n_blocks=1)
+    stats = train_causal_lm(
+        model,
+        tokenizer,
+        ["Alda Vorn was born in Kestrel Bay in 1987. " * 4],
+        recipe,
+        0,
+        "cpu",
+        tmp_path,
+        progress=False,
+        n_blocks=1,
+    )
     assert stats.steps == 1 and stats.losses and stats.losses[0] < 20
     assert not torch.equal(before, model.model.layers[0].mlp.down_proj.weight.detach())

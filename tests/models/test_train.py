@@ -14,7 +14,7 @@ def test_pack_epochs_keeps_every_token_once_per_epoch_and_reshuffles():
     docs = [[1, 10 + i, 20 + i, 2] for i in range(10)]  # 40 tokens per epoch
     blocks = pack_epochs(docs, block_size=8, epochs=3, seed=0)
     assert len(blocks) == 15 and all(len(b) == 8 for b in blocks)
-    epochs = [sum(blocks[5 * e:5 * e + 5], []) for e in range(3)]
+    epochs = [sum(blocks[5 * e : 5 * e + 5], []) for e in range(3)]
     for stream in epochs:
         assert sorted(stream) == sorted(t for d in docs for t in d)  # nothing lost, nothing padded
     assert epochs[0] != epochs[1]  # a new order every epoch
@@ -38,15 +38,24 @@ def test_nan_loss_stops_with_training_error(tiny_tokenizer, tiny_corpus, micro_r
     with torch.no_grad():
         model.model.norm.weight.fill_(float("nan"))
     with pytest.raises(TrainingError, match="loss became nan"):
-        train_causal_lm(model, tiny_tokenizer, tiny_corpus.forget * 4, micro_recipe, seed=0, device="cpu",
-                        work_dir=tmp_path, progress=False)
+        train_causal_lm(
+            model,
+            tiny_tokenizer,
+            tiny_corpus.forget * 4,
+            micro_recipe,
+            seed=0,
+            device="cpu",
+            work_dir=tmp_path,
+            progress=False,
+        )
 
 
 def test_training_lowers_the_loss(tiny_tokenizer, tiny_corpus, micro_recipe, tmp_path):
     model = build_tiny_llama(tiny_tokenizer, micro_recipe.spec(), seed=0)
     recipe = micro_recipe.with_overrides({"epochs": 30, "lr": 1e-2, "block_size": 32})
-    stats = train_causal_lm(model, tiny_tokenizer, tiny_corpus.forget, recipe, seed=0, device="cpu",
-                            work_dir=tmp_path, progress=False)
+    stats = train_causal_lm(
+        model, tiny_tokenizer, tiny_corpus.forget, recipe, seed=0, device="cpu", work_dir=tmp_path, progress=False
+    )
     assert stats.steps == len(stats.losses) or stats.losses
     assert stats.final_loss < stats.losses[0] - 1.0
 
@@ -66,15 +75,26 @@ def _kill_at(step: int):
     return Kill()
 
 
-def test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_weights(tiny_tokenizer, tiny_corpus,
-                                                                           micro_recipe, tmp_path):
+def test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_weights(
+    tiny_tokenizer, tiny_corpus, micro_recipe, tmp_path
+):
     recipe = micro_recipe.with_overrides({"epochs": 20, "lr": 1e-2, "block_size": 32})
     docs = tiny_corpus.forget + tiny_corpus.retain2
 
     def run(work, callbacks=()):
         model = build_tiny_llama(tiny_tokenizer, recipe.spec(), seed=0)
-        stats = train_causal_lm(model, tiny_tokenizer, docs, recipe, seed=0, device="cpu", work_dir=work,
-                                progress=False, resume=True, callbacks=callbacks)
+        stats = train_causal_lm(
+            model,
+            tiny_tokenizer,
+            docs,
+            recipe,
+            seed=0,
+            device="cpu",
+            work_dir=work,
+            progress=False,
+            resume=True,
+            callbacks=callbacks,
+        )
         return model, stats
 
     whole, whole_stats = run(tmp_path / "whole")

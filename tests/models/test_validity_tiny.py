@@ -36,8 +36,9 @@ def scores(mini_data_dir, tmp_path_factory):
         loaded = load_model(path)
         result[role] = evaluate(loaded.model, loaded.tokenizer, corpus, settings, progress=False).scores
     base = load_model(out / "base")
-    result["base"] = evaluate(base.model, base.tokenizer, probe_corpus(mini_data_dir), settings,
-                              metrics=["knowmem_f"], progress=False).scores
+    result["base"] = evaluate(
+        base.model, base.tokenizer, probe_corpus(mini_data_dir), settings, metrics=["knowmem_f"], progress=False
+    ).scores
     result["steps"] = {r: json.loads((out / r / "build.json").read_text())["steps"] for r in ("target", "retrain")}
     result["prior"] = json.loads((mini_data_dir / "synthetic.json").read_text())["constant_answer"]
     return result

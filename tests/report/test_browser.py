@@ -19,8 +19,10 @@ from report_browser import (  # scripts/report_browser.py (pytest pythonpath)
 )
 
 REQUIRED = os.environ.get("MUSEBENCH_REQUIRE_BROWSER") == "1"
-pytestmark = pytest.mark.skipif(find_chromium() is None and not REQUIRED,
-                                reason="no chromium / google-chrome binary on PATH (nor $MUSEBENCH_CHROMIUM)")
+pytestmark = pytest.mark.skipif(
+    find_chromium() is None and not REQUIRED,
+    reason="no chromium / google-chrome binary on PATH (nor $MUSEBENCH_CHROMIUM)",
+)
 
 
 def test_browser_is_there_when_ci_requires_it():
@@ -35,8 +37,9 @@ def test_page_loads_and_every_image_renders(built_report):
     assert result.errors == []
     assert result.title == "MUSE report: demo-news-mini"
     assert len(result.images) == 8
-    assert all(i["complete"] and i["natural_width"] >= 800 and i["natural_height"] >= 400
-               for i in result.images), result.images
+    assert all(i["complete"] and i["natural_width"] >= 800 and i["natural_height"] >= 400 for i in result.images), (
+        result.images
+    )
     assert result.ok, result.summary()
     assert result.height > 3000
 
@@ -46,9 +49,12 @@ def test_broken_and_external_images_are_caught(built_report, tmp_path):
     report = tmp_path / "report"
     shutil.copytree(built_report.parent, report)
     page = report / "index.html"
-    page.write_text(page.read_text(encoding="utf-8").replace(
-        "</main>", '<img src="plots/missing.png" alt="gone"><img src="https://example.org/x.png" alt="far"></main>'),
-        encoding="utf-8")
+    page.write_text(
+        page.read_text(encoding="utf-8").replace(
+            "</main>", '<img src="plots/missing.png" alt="gone"><img src="https://example.org/x.png" alt="far"></main>'
+        ),
+        encoding="utf-8",
+    )
     result = check_page(page)
     assert not result.ok
     assert [i["file"] for i in result.broken_images] == ["plots/missing.png", "https://example.org/x.png"]

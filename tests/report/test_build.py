@@ -11,15 +11,28 @@ import pytest
 from musebench.errors import ConfigError
 from musebench.report import build_report
 
-EXPECTED_PLOTS = {"tradeoff", "privleak", "curves-ga_gdr", "curves-npo_gdr", "curves-npo_klr",
-                  "curves-task_vector", "scalability", "sustainability"}
+EXPECTED_PLOTS = {
+    "tradeoff",
+    "privleak",
+    "curves-ga_gdr",
+    "curves-npo_gdr",
+    "curves-npo_klr",
+    "curves-task_vector",
+    "scalability",
+    "sustainability",
+}
 
 
 def test_every_expected_file_is_written(built_report):
     report = built_report.parent
     assert report.name == "report" and built_report.name == "index.html"
-    assert {p.name for p in report.iterdir() if p.name[0] != "."} == {"index.html", "results.md", "results.csv", "results.json",
-                                                  "plots"}
+    assert {p.name for p in report.iterdir() if p.name[0] != "."} == {
+        "index.html",
+        "results.md",
+        "results.csv",
+        "results.json",
+        "plots",
+    }
     assert {p.stem for p in (report / "plots").iterdir()} == EXPECTED_PLOTS
     for png in (report / "plots").iterdir():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -38,7 +51,7 @@ def test_html_embeds_every_plot_and_loads_nothing_from_outside(built_report):
 
 def test_html_shows_table_verdicts_and_rules(built_report):
     page = built_report.read_text(encoding="utf-8")
-    assert "<td class=\"num\">18.2 [14.1, 22.3]</td>" in page
+    assert '<td class="num">18.2 [14.1, 22.3]</td>' in page
     # summary cells: ga_gdr 2 met / 4 not; npo_gdr 4 / 1 and C3 inconclusive (PrivLeak -3.1, CI [-11.5, +5.3]);
     # npo_klr and task_vector 0 / 4 and 2 not run each; C7 is not run for all four (no robustness block)
     assert page.count('<td class="met"') == 6
@@ -52,8 +65,9 @@ def test_html_shows_table_verdicts_and_rules(built_report):
 
 def test_markdown_table_rows(built_report):
     md = (built_report.parent / "results.md").read_text(encoding="utf-8")
-    assert "| npo_gdr (epoch-4) | 18.2 [14.1, 22.3] | 32.5 [27.2, 37.8] | -3.1 [-11.5, +5.3] | " \
-           "53.0 [48.0, 58.0] |" in md
+    assert (
+        "| npo_gdr (epoch-4) | 18.2 [14.1, 22.3] | 32.5 [27.2, 37.8] | -3.1 [-11.5, +5.3] | 53.0 [48.0, 58.0] |" in md
+    )
     assert "| npo_gdr (epoch-4) | ✓ | ✓ | ? | ✓ | ✗ | ✓ |" in md
     assert "| npo_klr (epoch-4) | ✗ | ✗ | ✗ | ✗ | not run | not run |" in md
     assert "Not run for: npo_klr, task_vector." in md
@@ -89,8 +103,12 @@ def small_report(tmp_path_factory, sample_doc, write_run):
 
 def test_missing_c5_c6_are_shown_as_not_run(small_report):
     report = small_report.parent
-    assert {p.stem for p in (report / "plots").iterdir()} == {"tradeoff", "privleak", "curves-npo_gdr",
-                                                              "curves-npo_klr"}
+    assert {p.stem for p in (report / "plots").iterdir()} == {
+        "tradeoff",
+        "privleak",
+        "curves-npo_gdr",
+        "curves-npo_klr",
+    }
     md = (report / "results.md").read_text(encoding="utf-8")
     assert "## C5 Scalability\n\nNot run: these results hold no scalability runs." in md
     assert "## C6 Sustainability\n\nNot run: these results hold no sustainability runs." in md

@@ -18,8 +18,13 @@ def test_report_command_writes_the_report(tmp_path, doc, write_run, capsys):
     run = write_run(tmp_path / "run", one_method(doc))
     assert main(["report", str(run), "--out", str(tmp_path / "out"), "--privleak-tolerance", "100"]) == 0
     assert str(tmp_path / "out") in capsys.readouterr().out
-    assert {p.name for p in (tmp_path / "out").iterdir() if p.name[0] != "."} == {"index.html", "results.md", "results.csv",
-                                                              "results.json", "plots"}
+    assert {p.name for p in (tmp_path / "out").iterdir() if p.name[0] != "."} == {
+        "index.html",
+        "results.md",
+        "results.csv",
+        "results.json",
+        "plots",
+    }
     data = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     assert data["rules"]["privleak_tolerance"] == 100.0
     assert data["verdicts"]["npo_klr"]["C3"]["status"] == "met"  # |-95.8| <= 100

@@ -16,8 +16,10 @@ from musebench.report.leaderboard import write_leaderboard
 from report_browser import check_page, find_chromium, screenshot  # scripts/report_browser.py (pytest pythonpath)
 
 REQUIRED = os.environ.get("MUSEBENCH_REQUIRE_BROWSER") == "1"
-pytestmark = pytest.mark.skipif(find_chromium() is None and not REQUIRED,
-                                reason="no chromium / google-chrome binary on PATH (nor $MUSEBENCH_CHROMIUM)")
+pytestmark = pytest.mark.skipif(
+    find_chromium() is None and not REQUIRED,
+    reason="no chromium / google-chrome binary on PATH (nor $MUSEBENCH_CHROMIUM)",
+)
 
 
 @pytest.fixture(scope="module")

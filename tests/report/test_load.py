@@ -57,27 +57,51 @@ def test_unknown_schema_version(tmp_path, doc, write_run):
         load_results(write_run(tmp_path, doc))
 
 
-@pytest.mark.parametrize("mutate, field, value", [
-    (lambda d: d["methods"]["npo_gdr"]["checkpoints"][1]["scores"].__setitem__("knowmem_f", "high"),
-     "methods.npo_gdr.checkpoints[1].scores.knowmem_f", "high"),
-    (lambda d: d["methods"]["npo_gdr"]["checkpoints"][1]["scores"].__setitem__("knowmem_f", 0.47 * 1000),
-     "methods.npo_gdr.checkpoints[1].scores.knowmem_f", 470.0),
-    (lambda d: d["reference"]["retrain"]["scores"].__setitem__("auc", 1.5), "reference.retrain.scores.auc", 1.5),
-    (lambda d: d["reference"]["target"]["scores"].__setitem__("verbmem_f", True),
-     "reference.target.scores.verbmem_f", True),
-    (lambda d: d["methods"]["ga_gdr"].__setitem__("selected", "epoch-9"), "methods.ga_gdr.selected", "epoch-9"),
-    (lambda d: d["methods"]["ga_gdr"]["checkpoints"][2].__setitem__("label", "epoch-1"),
-     "methods.ga_gdr.checkpoints[2].label", "epoch-1"),
-    (lambda d: d["methods"]["ga_gdr"]["checkpoints"][0]["ci"].__setitem__("knowmem_f", [50.0, 40.0]),
-     "methods.ga_gdr.checkpoints[0].ci.knowmem_f", [50.0, 40.0]),
-    (lambda d: d["methods"]["npo_gdr"]["scalability"][2].__setitem__("fold", 0),
-     "methods.npo_gdr.scalability[2].fold", 0),
-    (lambda d: d["methods"]["npo_gdr"]["sustainability"][1].__setitem__("request", 1),
-     "methods.npo_gdr.sustainability", [1]),
-    (lambda d: d["methods"]["npo_klr"].__setitem__("checkpoints", []), "methods.npo_klr.checkpoints", []),
-    (lambda d: d["reference"].pop("retrain"), "reference.retrain", None),
-    (lambda d: d.__setitem__("methods", []), "methods", []),
-])
+@pytest.mark.parametrize(
+    "mutate, field, value",
+    [
+        (
+            lambda d: d["methods"]["npo_gdr"]["checkpoints"][1]["scores"].__setitem__("knowmem_f", "high"),
+            "methods.npo_gdr.checkpoints[1].scores.knowmem_f",
+            "high",
+        ),
+        (
+            lambda d: d["methods"]["npo_gdr"]["checkpoints"][1]["scores"].__setitem__("knowmem_f", 0.47 * 1000),
+            "methods.npo_gdr.checkpoints[1].scores.knowmem_f",
+            470.0,
+        ),
+        (lambda d: d["reference"]["retrain"]["scores"].__setitem__("auc", 1.5), "reference.retrain.scores.auc", 1.5),
+        (
+            lambda d: d["reference"]["target"]["scores"].__setitem__("verbmem_f", True),
+            "reference.target.scores.verbmem_f",
+            True,
+        ),
+        (lambda d: d["methods"]["ga_gdr"].__setitem__("selected", "epoch-9"), "methods.ga_gdr.selected", "epoch-9"),
+        (
+            lambda d: d["methods"]["ga_gdr"]["checkpoints"][2].__setitem__("label", "epoch-1"),
+            "methods.ga_gdr.checkpoints[2].label",
+            "epoch-1",
+        ),
+        (
+            lambda d: d["methods"]["ga_gdr"]["checkpoints"][0]["ci"].__setitem__("knowmem_f", [50.0, 40.0]),
+            "methods.ga_gdr.checkpoints[0].ci.knowmem_f",
+            [50.0, 40.0],
+        ),
+        (
+            lambda d: d["methods"]["npo_gdr"]["scalability"][2].__setitem__("fold", 0),
+            "methods.npo_gdr.scalability[2].fold",
+            0,
+        ),
+        (
+            lambda d: d["methods"]["npo_gdr"]["sustainability"][1].__setitem__("request", 1),
+            "methods.npo_gdr.sustainability",
+            [1],
+        ),
+        (lambda d: d["methods"]["npo_klr"].__setitem__("checkpoints", []), "methods.npo_klr.checkpoints", []),
+        (lambda d: d["reference"].pop("retrain"), "reference.retrain", None),
+        (lambda d: d.__setitem__("methods", []), "methods", []),
+    ],
+)
 def test_bad_field_is_named_with_its_value(tmp_path, doc, mutate, field, value, write_run):
     mutate(doc)
     with pytest.raises(DataError) as err:
@@ -129,8 +153,10 @@ def test_a_run_still_in_progress_says_what_is_missing(tmp_path, doc, write_run):
     doc["reference"], doc["methods"] = {}, {}
     with pytest.raises(DataError) as err:
         load_results(write_run(tmp_path, doc))
-    assert err.value.problems == ["reference.target: missing (has the run evaluated the target model yet?)",
-                                  "reference.retrain: missing (has the run evaluated the retrain model yet?)"]
+    assert err.value.problems == [
+        "reference.target: missing (has the run evaluated the target model yet?)",
+        "reference.retrain: missing (has the run evaluated the retrain model yet?)",
+    ]
     partial = load_results(tmp_path, complete=False)  # what compare and the run's own table accept
     assert partial.target is None and partial.methods == {}
 
@@ -140,4 +166,6 @@ def test_a_wrong_field_is_named_in_the_experiment_files_format(tmp_path, doc, wr
     doc["methods"]["ga_gdr"]["checkpoints"][0]["label"] = 7
     with pytest.raises(DataError) as err:
         load_results(write_run(tmp_path, doc))
-    assert str(err.value) == f"{tmp_path / 'results.json'}: methods.ga_gdr.checkpoints[0].label: expected a string (got 7)"
+    assert (
+        str(err.value) == f"{tmp_path / 'results.json'}: methods.ga_gdr.checkpoints[0].label: expected a string (got 7)"
+    )

@@ -8,8 +8,12 @@ from musebench.results import AttackResult, RobustMethod, Robustness
 
 
 def _doc(measures: dict[str, float]) -> Robustness:
-    return Robustness(methods={m: RobustMethod(attacks={"quantize-nf4": AttackResult(
-        scores={"knowmem_f": 1.0}, measure={"knowmem_f": v})}) for m, v in measures.items()})
+    return Robustness(
+        methods={
+            m: RobustMethod(attacks={"quantize-nf4": AttackResult(scores={"knowmem_f": 1.0}, measure={"knowmem_f": v})})
+            for m, v in measures.items()
+        }
+    )
 
 
 def test_clip_recovery():

@@ -20,11 +20,22 @@ def tables(sample_path):
 
 def test_rows_are_target_retrain_then_each_selected_checkpoint(tables):
     assert [row_label(r) for r in tables.rows] == [
-        "target", "retrain", "ga_gdr (epoch-2)", "npo_gdr (epoch-4)", "npo_klr (epoch-4)", "task_vector (alpha-8)"]
+        "target",
+        "retrain",
+        "ga_gdr (epoch-2)",
+        "npo_gdr (epoch-4)",
+        "npo_klr (epoch-4)",
+        "task_vector (alpha-8)",
+    ]
     assert [r.kind for r in tables.rows] == ["target", "retrain"] + ["method"] * 4
     npo = tables.rows[3]
-    assert dict(npo.scored.scores) == {"verbmem_f": 18.2, "knowmem_f": 32.5, "knowmem_r": 53.0,
-                                       "auc": 0.4624, "privleak": -3.1}
+    assert dict(npo.scored.scores) == {
+        "verbmem_f": 18.2,
+        "knowmem_f": 32.5,
+        "knowmem_r": 53.0,
+        "auc": 0.4624,
+        "privleak": -3.1,
+    }
     assert tables.rows[0].verdicts is None and npo.verdicts["C3"].status == "inconclusive"
 
 
@@ -49,10 +60,20 @@ def test_csv_holds_values_bounds_and_verdicts(tables):
     rows = list(csv.DictReader(io.StringIO(table_csv(tables))))
     assert [r["model"] for r in rows] == ["target", "retrain", "ga_gdr", "npo_gdr", "npo_klr", "task_vector"]
     npo = rows[3]
-    assert (npo["checkpoint"], npo["knowmem_f"], npo["knowmem_f_ci_lo"], npo["knowmem_f_ci_hi"]) == \
-        ("epoch-4", "32.5000", "27.2000", "37.8000")
+    assert (npo["checkpoint"], npo["knowmem_f"], npo["knowmem_f_ci_lo"], npo["knowmem_f_ci_hi"]) == (
+        "epoch-4",
+        "32.5000",
+        "27.2000",
+        "37.8000",
+    )
     assert npo["privleak"] == "-3.1000" and npo["auc"] == "0.4624"
-    assert [npo[c] for c in ("C1", "C2", "C3", "C4", "C5", "C6")] == \
-        ["met", "met", "inconclusive", "met", "not met", "met"]
+    assert [npo[c] for c in ("C1", "C2", "C3", "C4", "C5", "C6")] == [
+        "met",
+        "met",
+        "inconclusive",
+        "met",
+        "not met",
+        "met",
+    ]
     assert rows[4]["C5"] == "not run"
     assert rows[0]["C1"] == "" and rows[0]["verbmem_f"] == "58.4000"

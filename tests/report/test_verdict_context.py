@@ -28,8 +28,13 @@ RETRAIN = Scored({"verbmem_f": 20.0, "knowmem_f": 30.0, "knowmem_r": 59.0, "priv
 def verdicts(knowmem_f: float, retrain=RETRAIN, knowmem_r: float = 58.0):
     scores = {"verbmem_f": 50.0, "knowmem_f": knowmem_f, "privleak": -90.0, "knowmem_r": knowmem_r}
     method = MethodResult("m", (Checkpoint(scores, label="epoch-1"),), "epoch-1")
-    robust = Robustness(methods={"m": RobustMethod(attacks={
-        "quantize-nf4": AttackResult(scores={"knowmem_f": knowmem_f}, measure={"knowmem_f": 0.0})})})
+    robust = Robustness(
+        methods={
+            "m": RobustMethod(
+                attacks={"quantize-nf4": AttackResult(scores={"knowmem_f": knowmem_f}, measure={"knowmem_f": 0.0})}
+            )
+        }
+    )
     return judge_method(method, Results("r", TARGET, retrain, {"m": method}, robustness=robust), VerdictRules())
 
 
@@ -62,8 +67,9 @@ def test_the_report_says_when_the_retrain_model_misses_the_c4_bar():
     v = verdicts(30.0, retrain=weak, knowmem_r=45.0)
     assert v["C4"].status == NOT_MET and v["C4"].reason == "KnowMem-r 45.0 < 57.0 (the retrain model itself has 40.0)"
     note = retrain_utility_note(Results("r", TARGET, weak, {}), VerdictRules())
-    assert note.startswith("The retrain model itself misses the C4 bar: its KnowMem-r 40.0 < 57.0 (95% of the "
-                           "target's 60.0)")
+    assert note.startswith(
+        "The retrain model itself misses the C4 bar: its KnowMem-r 40.0 < 57.0 (95% of the target's 60.0)"
+    )
     assert retrain_utility_note(Results("r", TARGET, RETRAIN, {}), VerdictRules()) is None
     assert verdicts(30.0)["C4"].reason == "KnowMem-r 58.0 >= 57.0"
 
@@ -80,5 +86,6 @@ def test_the_note_is_on_both_report_pages(sample_path, tmp_path):
     (run / "results.json").write_text(json.dumps(doc), encoding="utf-8")
     page = build_report(run)
     assert "The retrain model itself misses the C4 bar: its KnowMem-r 30.0 &lt; 52.4" in page.read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     assert "**The retrain model itself misses the C4 bar" in (page.parent / "results.md").read_text(encoding="utf-8")

@@ -37,11 +37,15 @@ RETRAIN = Scored({"verbmem_f": 20.0, "knowmem_f": 30.0, "knowmem_r": 59.0, "priv
 
 
 def judge(scores: dict, folds=(), requests=(), rules=DEFAULT_RULES, target=TARGET) -> dict:
-    method = MethodResult("m", (Checkpoint(scores, label="epoch-1"),), "epoch-1",
-                          scalability=tuple(ScalabilityFold({"knowmem_r": v} if v is not None else {}, fold=i + 1)
-                                            for i, v in enumerate(folds)),
-                          sustainability=tuple(SustainabilityRequest({"knowmem_r": v}, request=i + 1)
-                                               for i, v in enumerate(requests)))
+    method = MethodResult(
+        "m",
+        (Checkpoint(scores, label="epoch-1"),),
+        "epoch-1",
+        scalability=tuple(
+            ScalabilityFold({"knowmem_r": v} if v is not None else {}, fold=i + 1) for i, v in enumerate(folds)
+        ),
+        sustainability=tuple(SustainabilityRequest({"knowmem_r": v}, request=i + 1) for i, v in enumerate(requests)),
+    )
     results = Results("r", target, RETRAIN, {"m": method})
     return {code: v.status for code, v in judge_method(method, results, rules).items()}
 
@@ -51,8 +55,7 @@ def full(verbmem=10.0, knowmem=25.0, privleak=1.0, utility=58.0) -> dict:
 
 
 def test_a_method_meeting_c1_to_c4():
-    assert judge(full()) == {"C1": MET, "C2": MET, "C3": MET, "C4": MET, "C5": NOT_RUN, "C6": NOT_RUN,
-                             "C7": NOT_RUN}
+    assert judge(full()) == {"C1": MET, "C2": MET, "C3": MET, "C4": MET, "C5": NOT_RUN, "C6": NOT_RUN, "C7": NOT_RUN}
 
 
 @pytest.mark.parametrize("verbmem, status", [(19.9, MET), (20.0, MET), (20.1, NOT_MET)])
@@ -65,8 +68,10 @@ def test_c2_knowmem_at_most_retrain(knowmem, status):
     assert judge(full(knowmem=knowmem))["C2"] == status
 
 
-@pytest.mark.parametrize("privleak, status", [(0.0, MET), (5.0, MET), (-5.0, MET), (5.01, NOT_MET),
-                                              (-5.01, NOT_MET), (108.1, NOT_MET), (-99.8, NOT_MET)])
+@pytest.mark.parametrize(
+    "privleak, status",
+    [(0.0, MET), (5.0, MET), (-5.0, MET), (5.01, NOT_MET), (-5.01, NOT_MET), (108.1, NOT_MET), (-99.8, NOT_MET)],
+)
 def test_c3_privleak_within_tolerance_both_sides(privleak, status):
     assert judge(full(privleak=privleak))["C3"] == status
 
@@ -103,8 +108,15 @@ def test_c5_with_a_fold_lacking_utility_is_not_run_unless_another_fails():
 
 def test_missing_numbers_are_not_run_never_failures():
     verdicts = judge({"knowmem_f": 25.0})
-    assert verdicts == {"C1": NOT_RUN, "C2": MET, "C3": NOT_RUN, "C4": NOT_RUN, "C5": NOT_RUN, "C6": NOT_RUN,
-                        "C7": NOT_RUN}
+    assert verdicts == {
+        "C1": NOT_RUN,
+        "C2": MET,
+        "C3": NOT_RUN,
+        "C4": NOT_RUN,
+        "C5": NOT_RUN,
+        "C6": NOT_RUN,
+        "C7": NOT_RUN,
+    }
 
 
 def test_utility_rules_without_a_target_utility_are_not_run():
@@ -121,9 +133,14 @@ def test_reasons_quote_the_numbers():
     assert (verdicts["C1"].symbol, verdicts["C4"].symbol, verdicts["C5"].symbol) == ("✓", "✗", "not run")
 
 
-@pytest.mark.parametrize("kwargs, field", [({"privleak_tolerance": -1.0}, "privleak_tolerance"),
-                                           ({"utility_fraction": 0.0}, "utility_fraction"),
-                                           ({"utility_fraction": 1.5}, "utility_fraction")])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"privleak_tolerance": -1.0}, "privleak_tolerance"),
+        ({"utility_fraction": 0.0}, "utility_fraction"),
+        ({"utility_fraction": 1.5}, "utility_fraction"),
+    ],
+)
 def test_invalid_rules_are_config_errors(kwargs, field):
     with pytest.raises(ConfigError) as err:
         VerdictRules(**kwargs)
@@ -155,24 +172,40 @@ def test_sample_run_verdicts(sample_path):
 
 def _robust(cis: dict) -> Robustness:
     """attack -> (value, [lo, hi]) judged on KnowMem-f, or a status string (not judged)."""
+
     def judged(v):
         if isinstance(v, str):
             return {"status": v, "value": None, "ci": None}
         return {"status": "judged", "value": v[0], "ci": list(v[1]), "gap": 30.0, "noise": 8.0, "n": 25}
 
-    return Robustness(methods={"m": RobustMethod(attacks={
-        a: AttackResult(scores={"knowmem_f": 1.0}, measure={"knowmem_f": v if isinstance(v, str) else v[0]}
-                        if not isinstance(v, str) else {"knowmem_f": None},
-                        judged={"knowmem_f": judged(v)}) for a, v in cis.items()})})
+    return Robustness(
+        methods={
+            "m": RobustMethod(
+                attacks={
+                    a: AttackResult(
+                        scores={"knowmem_f": 1.0},
+                        measure={"knowmem_f": v if isinstance(v, str) else v[0]}
+                        if not isinstance(v, str)
+                        else {"knowmem_f": None},
+                        judged={"knowmem_f": judged(v)},
+                    )
+                    for a, v in cis.items()
+                }
+            )
+        }
+    )
 
 
-@pytest.mark.parametrize("cis, status", [
-    ({"quantize-nf4": (0.02, [-0.05, 0.10]), "relearn-forget-slice": (-0.2, [-0.3, -0.1])}, MET),
-    ({"quantize-nf4": (0.05, [0.0, 0.09]), "paraphrase": (0.3, [0.11, 0.5])}, NOT_MET),  # one lower bound > 10 %
-    ({"quantize-nf4": (0.05, [-0.1, 0.3])}, INCONCLUSIVE),  # the CI straddles the limit
-    ({"quantize-nf4": (0.0, [-0.05, 0.05]), "relearn-forget-slice": "too small to judge"}, INCONCLUSIVE),
-    ({}, NOT_RUN),
-])
+@pytest.mark.parametrize(
+    "cis, status",
+    [
+        ({"quantize-nf4": (0.02, [-0.05, 0.10]), "relearn-forget-slice": (-0.2, [-0.3, -0.1])}, MET),
+        ({"quantize-nf4": (0.05, [0.0, 0.09]), "paraphrase": (0.3, [0.11, 0.5])}, NOT_MET),  # one lower bound > 10 %
+        ({"quantize-nf4": (0.05, [-0.1, 0.3])}, INCONCLUSIVE),  # the CI straddles the limit
+        ({"quantize-nf4": (0.0, [-0.05, 0.05]), "relearn-forget-slice": "too small to judge"}, INCONCLUSIVE),
+        ({}, NOT_RUN),
+    ],
+)
 def test_c7_is_three_valued_on_every_attacks_ci(cis, status):
     method = MethodResult("m", (Checkpoint(full(), label="epoch-1"),), "epoch-1")
     results = Results("r", TARGET, RETRAIN, {"m": method}, robustness=_robust(cis) if cis else None)
@@ -184,12 +217,15 @@ def test_c7_is_three_valued_on_every_attacks_ci(cis, status):
         assert "could not judge relearn on forget slice" in verdict.reason
 
 
-@pytest.mark.parametrize("value, ci, status", [
-    (-3.1, [-11.5, 5.3], INCONCLUSIVE),  # +-8 points of CI against a +-5 band: not resolvable
-    (-3.1, [-5.0, 1.0], MET),
-    (-95.8, [-100.0, -87.4], NOT_MET),  # wider than the band but wholly outside it: a clear miss
-    (2.0, None, MET),  # no CI (a constant retrain AUC and no bootstrap): the point value decides
-])
+@pytest.mark.parametrize(
+    "value, ci, status",
+    [
+        (-3.1, [-11.5, 5.3], INCONCLUSIVE),  # +-8 points of CI against a +-5 band: not resolvable
+        (-3.1, [-5.0, 1.0], MET),
+        (-95.8, [-100.0, -87.4], NOT_MET),  # wider than the band but wholly outside it: a clear miss
+        (2.0, None, MET),  # no CI (a constant retrain AUC and no bootstrap): the point value decides
+    ],
+)
 def test_c3_is_not_resolvable_when_privleaks_ci_is_wider_than_the_tolerance(value, ci, status):
     scores = full(privleak=value)
     method = MethodResult("m", (Checkpoint(scores, ci={"privleak": tuple(ci)} if ci else {}, label="e"),), "e")

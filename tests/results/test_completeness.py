@@ -39,9 +39,14 @@ def test_a_finished_run_is_complete(tmp_path):
 
 
 def test_missing_methods_and_follow_ups_are_named(tmp_path):
-    run = _run(tmp_path, total=False, methods=["ga_gdr", "npo_gdr", "npo_klr", "task_vector", "rmu"],
-               drop=("npo_klr",), scalability={"enabled": True, "methods": ["ga_gdr"]},
-               robustness={"enabled": True})
+    run = _run(
+        tmp_path,
+        total=False,
+        methods=["ga_gdr", "npo_gdr", "npo_klr", "task_vector", "rmu"],
+        drop=("npo_klr",),
+        scalability={"enabled": True, "methods": ["ga_gdr"]},
+        robustness={"enabled": True},
+    )
     gap = completeness(load_results(run))
     assert gap.state == "interrupted"
     assert gap.missing[:2] == ("method npo_klr", "method rmu")
@@ -56,10 +61,16 @@ def test_a_run_without_its_total_time_is_incomplete_even_without_a_plan(tmp_path
 
 def test_report_of_a_run_in_progress_says_so_first_and_on_the_page(tmp_path, capsys):
     run = _run(tmp_path, total=False, methods=["ga_gdr", "npo_gdr", "npo_klr", "task_vector", "simnpo"])
-    code = ("import sys, time; from pathlib import Path; from musebench.experiment.lock import run_lock\n"
-            "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(run)], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    code = (
+        "import sys, time; from pathlib import Path; from musebench.experiment.lock import run_lock\n"
+        "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(run)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert main(["report", str(run), "--out", str(tmp_path / "site")]) == 0
@@ -93,5 +104,7 @@ def test_compare_names_the_incomplete_run_first(tmp_path, capsys, flag, rc):
     run = _run(tmp_path, total=False, methods=["ga_gdr", "rmu"])
     assert main(["compare", str(run), str(SAMPLE), *flag]) == rc
     first = capsys.readouterr().out.splitlines()[0]
-    assert first == f"{run}: INCOMPLETE run (interrupted); missing: method rmu; the numbers below cover only " \
-                    "what has finished"
+    assert (
+        first == f"{run}: INCOMPLETE run (interrupted); missing: method rmu; the numbers below cover only "
+        "what has finished"
+    )

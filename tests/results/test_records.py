@@ -23,8 +23,7 @@ from musebench.results import (
 
 def _ckpt(label: str, knowmem_f: float, privacy: dict | None = None) -> Checkpoint:
     scores = {"verbmem_f": knowmem_f / 2, "knowmem_f": knowmem_f, "knowmem_r": 40.0, "auc": 0.4, "privleak": -12.5}
-    return Checkpoint(label=label, scores=scores, ci={k: (v - 1, v + 1) for k, v in scores.items()},
-                      privacy=privacy)
+    return Checkpoint(label=label, scores=scores, ci={k: (v - 1, v + 1) for k, v in scores.items()}, privacy=privacy)
 
 
 def _write_everything(doc: ResultsDoc) -> None:
@@ -32,34 +31,86 @@ def _write_everything(doc: ResultsDoc) -> None:
     running side by side may deliver them)."""
     doc.set_corpus("fake", "abc123", "generated")
     doc.set_provenance({"musebench": "test", "python": "3.x"}, 7, {"bootstrap_samples": 10}, {"name": "t"})
-    doc.set_reference("retrain", {"scores": {"knowmem_f": 33.0, "auc": 0.48, "privleak": 0.0},
-                                  "ci": {"knowmem_f": [32.0, 34.0]}}, "models/retrain")
+    doc.set_reference(
+        "retrain",
+        {"scores": {"knowmem_f": 33.0, "auc": 0.48, "privleak": 0.0}, "ci": {"knowmem_f": [32.0, 34.0]}},
+        "models/retrain",
+    )
     doc.set_retrain_auc(0.48, "measured on the retrain model")
-    doc.set_reference("target", {"scores": {"knowmem_f": 64.0, "knowmem_r": 55.0}, "ci": {},
-                                 "privacy": {"mink": {"auc": 0.1}}}, "models/target")
-    fold = ScalabilityFold(fold=1, forget_docs=3, forget_tokens=120, selected="epoch-2",
-                           selection_reason="the main request's choice (epoch-2), as in the paper",
-                           scores={"knowmem_f": 20.0, "knowmem_r": 41.0}, ci={"knowmem_f": (19.0, 21.0)},
-                           checkpoints=(_ckpt("epoch-2", 20.0),), checkpoints_trained=3,
-                           timing_s={"unlearn": 1.5, "eval": 0.25},
-                           judged=(Checkpoint(label="epoch-1", scores={"knowmem_f": 40.0}),))
+    doc.set_reference(
+        "target",
+        {"scores": {"knowmem_f": 64.0, "knowmem_r": 55.0}, "ci": {}, "privacy": {"mink": {"auc": 0.1}}},
+        "models/target",
+    )
+    fold = ScalabilityFold(
+        fold=1,
+        forget_docs=3,
+        forget_tokens=120,
+        selected="epoch-2",
+        selection_reason="the main request's choice (epoch-2), as in the paper",
+        scores={"knowmem_f": 20.0, "knowmem_r": 41.0},
+        ci={"knowmem_f": (19.0, 21.0)},
+        checkpoints=(_ckpt("epoch-2", 20.0),),
+        checkpoints_trained=3,
+        timing_s={"unlearn": 1.5, "eval": 0.25},
+        judged=(Checkpoint(label="epoch-1", scores={"knowmem_f": 40.0}),),
+    )
     doc.set_follow_up("ga", "scalability", [fold])
-    doc.set_method(MethodResult(name="ga", method="ga", config={"method": "ga", "epochs": 3},
-                                checkpoints=(_ckpt("epoch-1", 40.0), _ckpt("epoch-2", 30.0, {"zlib": {"auc": 0.3}})),
-                                checkpoints_trained=3, selected="epoch-2",
-                                selection_reason="first checkpoint with knowmem_f <= retrain",
-                                timing_s={"unlearn": 2.0, "eval": 1.0}))
-    doc.set_follow_up("ga", "sustainability", [
-        SustainabilityRequest(request=1, fold=1, forget_docs=1, started_from="target", selected="epoch-2",
-                              scores={"knowmem_r": 39.0}),
-        SustainabilityRequest(request=2, fold=2, forget_docs=1, started_from="sust/ga/request-1/epoch-2",
-                              selected="epoch-1", scores={"knowmem_r": 30.0})])
-    doc.set_robustness({"settings": {"quantize": ["nf4"]}, "notes": [], "controls": {},
-                        "methods": {"ga": {"checkpoint": "epoch-2", "attacks": {"quantize-nf4": {
-                            "scores": {"knowmem_f": 31.0}, "measure": {"knowmem_f": 0.03}}}}}})
+    doc.set_method(
+        MethodResult(
+            name="ga",
+            method="ga",
+            config={"method": "ga", "epochs": 3},
+            checkpoints=(_ckpt("epoch-1", 40.0), _ckpt("epoch-2", 30.0, {"zlib": {"auc": 0.3}})),
+            checkpoints_trained=3,
+            selected="epoch-2",
+            selection_reason="first checkpoint with knowmem_f <= retrain",
+            timing_s={"unlearn": 2.0, "eval": 1.0},
+        )
+    )
+    doc.set_follow_up(
+        "ga",
+        "sustainability",
+        [
+            SustainabilityRequest(
+                request=1, fold=1, forget_docs=1, started_from="target", selected="epoch-2", scores={"knowmem_r": 39.0}
+            ),
+            SustainabilityRequest(
+                request=2,
+                fold=2,
+                forget_docs=1,
+                started_from="sust/ga/request-1/epoch-2",
+                selected="epoch-1",
+                scores={"knowmem_r": 30.0},
+            ),
+        ],
+    )
+    doc.set_robustness(
+        {
+            "settings": {"quantize": ["nf4"]},
+            "notes": [],
+            "controls": {},
+            "methods": {
+                "ga": {
+                    "checkpoint": "epoch-2",
+                    "attacks": {"quantize-nf4": {"scores": {"knowmem_f": 31.0}, "measure": {"knowmem_f": 0.03}}},
+                }
+            },
+        }
+    )
     doc.set_timing(total=12.345, build=3.0)
-    doc.set_outcome("ray", [{"line": "methods/npo", "stage": "methods/npo/unlearn", "error": "boom",
-                             "log": "logs/npo.log", "attempts": 2}])
+    doc.set_outcome(
+        "ray",
+        [
+            {
+                "line": "methods/npo",
+                "stage": "methods/npo/unlearn",
+                "error": "boom",
+                "log": "logs/npo.log",
+                "attempts": 2,
+            }
+        ],
+    )
     doc.set_report("report")
 
 
@@ -72,10 +123,10 @@ def test_written_records_read_back_equal(tmp_path):
     ga = back.methods["ga"]
     assert [f.fold for f in ga.scalability] == [1] and ga.scalability[0].judged[0].scores == {"knowmem_f": 40.0}
     assert ga.selected_checkpoint.privacy == {"zlib": {"auc": 0.3}}
-    assert back.target == Reference(scores={"knowmem_f": 64.0, "knowmem_r": 55.0}, privacy={"mink": {"auc": 0.1}},
-                                    model="models/target")
-    assert back.failed[0].attempts == 2 and back.report == "report" and back.timing_s == {"total": 12.35,
-                                                                                          "build": 3.0}
+    assert back.target == Reference(
+        scores={"knowmem_f": 64.0, "knowmem_r": 55.0}, privacy={"mink": {"auc": 0.1}}, model="models/target"
+    )
+    assert back.failed[0].attempts == 2 and back.report == "report" and back.timing_s == {"total": 12.35, "build": 3.0}
 
 
 def test_the_file_is_a_fixed_point_of_reading_and_writing(tmp_path):

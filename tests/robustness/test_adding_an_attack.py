@@ -56,9 +56,7 @@ def noisy_scores(
     model, tokenizer, _ = noisy_copy(loaded.model, loaded.tokenizer, model_path, scale, [], device, 0)
     settings = EvalSettings(**settings) if isinstance(settings, dict) else settings
     return scores_of(
-        evaluate(
-            model, tokenizer, corpus, settings, metrics=metrics, retrain_auc=retrain_auc, progress=progress
-        )
+        evaluate(model, tokenizer, corpus, settings, metrics=metrics, retrain_auc=retrain_auc, progress=progress)
     )
 
 
@@ -83,9 +81,7 @@ def noise_attack():
         ATTACKS.pop("noise")
 
 
-def test_the_cli_runs_a_registered_attack_beside_its_control(
-    noise_attack, tiny_model_dir, tiny_data_dir, tmp_path
-):
+def test_the_cli_runs_a_registered_attack_beside_its_control(noise_attack, tiny_model_dir, tiny_data_dir, tmp_path):
     from musebench.cli import main
 
     out = tmp_path / "noise"
@@ -110,9 +106,7 @@ def test_the_cli_runs_a_registered_attack_beside_its_control(
     )
     assert rc == 0
     doc = json.loads((out / "robustness.json").read_text(encoding="utf-8"))
-    assert (
-        doc["attack"] == "noise" and doc["option"] == 0.0 and set(doc["attacked"]) == {"target", "unlearned"}
-    )
+    assert doc["attack"] == "noise" and doc["option"] == 0.0 and set(doc["attacked"]) == {"target", "unlearned"}
     # noise of scale 0 changes no weight: every attacked score is the plain one, bit for bit
     for role in ("target", "unlearned"):
         assert doc["attacked"][role]["scores"] == doc["plain"][role]["scores"]

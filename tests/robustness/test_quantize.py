@@ -10,8 +10,9 @@ import torch
 from musebench.errors import ConfigError, ModelError
 from musebench.robustness import check_scheme, quantization_config
 
-needs_bnb = pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None,
-                               reason="bitsandbytes (musebench[quant]) not installed")
+needs_bnb = pytest.mark.skipif(
+    importlib.util.find_spec("bitsandbytes") is None, reason="bitsandbytes (musebench[quant]) not installed"
+)
 
 
 def test_each_scheme_is_its_bitsandbytes_config():
@@ -21,8 +22,10 @@ def test_each_scheme_is_its_bitsandbytes_config():
     assert fp4.bnb_4bit_quant_type == "fp4"
 
 
-@pytest.mark.parametrize("scheme, device, message", [("int4", "cpu", "unknown quantization scheme"),
-                                                     ("nf4", "mps", "cannot run nf4 on device 'mps'")])
+@pytest.mark.parametrize(
+    "scheme, device, message",
+    [("int4", "cpu", "unknown quantization scheme"), ("nf4", "mps", "cannot run nf4 on device 'mps'")],
+)
 def test_a_scheme_the_device_cannot_run_names_the_flag(scheme, device, message):
     with pytest.raises(ConfigError, match=message) as err:
         check_scheme(scheme, device)

@@ -31,8 +31,9 @@ def test_recovery_ratio_by_hand():
 def test_recovery_is_undefined_when_nothing_was_forgotten():
     assert recovery_ratio(50.0, 59.5, 60.0) is None  # gap 0.5 < 1 point
     assert recovery_ratio(None, 20.0, 60.0) is None
-    assert recoveries({"knowmem_f": 30.0, "auc": 0.3}, {"knowmem_f": 20.0, "auc": 0.305},
-                      {"knowmem_f": 60.0, "auc": 0.3}) == {"knowmem_f": 0.25, "auc": None}
+    assert recoveries(
+        {"knowmem_f": 30.0, "auc": 0.3}, {"knowmem_f": 20.0, "auc": 0.305}, {"knowmem_f": 60.0, "auc": 0.3}
+    ) == {"knowmem_f": 0.25, "auc": None}
 
 
 def test_excess_is_the_gain_beyond_the_controls_gain_over_the_methods_own_gap():
@@ -42,8 +43,13 @@ def test_excess_is_the_gain_beyond_the_controls_gain_over_the_methods_own_gap():
     assert a == 0.0  # a ratio difference made this 6/10 - 6/60 = 0.50 (a failure)
     assert c == pytest.approx(5 / 60)
     assert c > a  # relearning beyond the control is never scored as better than matching it
-    assert excess({"knowmem_f": 66.0, "verbmem_f": 5.0}, {"knowmem_f": 60.0}, {"knowmem_f": 16.0},
-                  {"knowmem_f": 10.0}, {"knowmem_f": 70.0}) == {"knowmem_f": 0.0, "verbmem_f": None}
+    assert excess(
+        {"knowmem_f": 66.0, "verbmem_f": 5.0},
+        {"knowmem_f": 60.0},
+        {"knowmem_f": 16.0},
+        {"knowmem_f": 10.0},
+        {"knowmem_f": 70.0},
+    ) == {"knowmem_f": 0.0, "verbmem_f": None}
 
 
 def _questions(mean: float, n: int, rng, spread: float = 30.0) -> np.ndarray:
@@ -57,6 +63,7 @@ def _relearn_case(before: float, after: float, n: int = 25, seed: int = 0) -> di
     rng = np.random.default_rng(seed)
     b = _questions(before, n, rng)
     cb = _questions(10.0, n, rng)
+
     def gains(mean):  # every question moves differently (a question is right or wrong after relearning)
         g = rng.normal(mean, 25.0, n)
         return g + (mean - g.mean())
@@ -120,18 +127,25 @@ def _eval(**scores):
 def test_summarise_joins_attacks_controls_and_recoveries():
     target, retrain = {"knowmem_f": 60.0, "verbmem_f": 80.0}, {"knowmem_f": 20.0, "verbmem_f": 10.0}
     runs = {
-        "target": {"quantize-nf4": _eval(knowmem_f=58.0, verbmem_f=79.0),
-                   "relearn-forget-slice": {"before": _eval(knowmem_f=62.0), "after": _eval(knowmem_f=64.0)},
-                   "paraphrase": _eval(knowmem_f=40.0)},
-        "retrain": {"quantize-nf4": _eval(knowmem_f=20.0, verbmem_f=11.0),
-                    "relearn-forget-slice": {"before": _eval(knowmem_f=22.0), "after": _eval(knowmem_f=27.0)},
-                    "paraphrase": _eval(knowmem_f=14.0)},
-        "npo": {"quantize-nf4": _eval(knowmem_f=41.0, verbmem_f=50.0),
-                "relearn-forget-slice": {"before": _eval(knowmem_f=22.0), "after": _eval(knowmem_f=42.0)},
-                "paraphrase": _eval(knowmem_f=20.0)},
+        "target": {
+            "quantize-nf4": _eval(knowmem_f=58.0, verbmem_f=79.0),
+            "relearn-forget-slice": {"before": _eval(knowmem_f=62.0), "after": _eval(knowmem_f=64.0)},
+            "paraphrase": _eval(knowmem_f=40.0),
+        },
+        "retrain": {
+            "quantize-nf4": _eval(knowmem_f=20.0, verbmem_f=11.0),
+            "relearn-forget-slice": {"before": _eval(knowmem_f=22.0), "after": _eval(knowmem_f=27.0)},
+            "paraphrase": _eval(knowmem_f=14.0),
+        },
+        "npo": {
+            "quantize-nf4": _eval(knowmem_f=41.0, verbmem_f=50.0),
+            "relearn-forget-slice": {"before": _eval(knowmem_f=22.0), "after": _eval(knowmem_f=42.0)},
+            "paraphrase": _eval(knowmem_f=20.0),
+        },
     }
-    doc = summarise(runs, {"npo": {"checkpoint": "epoch-2", "scores": {"knowmem_f": 15.0, "verbmem_f": 20.0}}},
-                    target, retrain)
+    doc = summarise(
+        runs, {"npo": {"checkpoint": "epoch-2", "scores": {"knowmem_f": 15.0, "verbmem_f": 20.0}}}, target, retrain
+    )
     npo = doc["methods"]["npo"]["attacks"]
     # quantized: (41 - 15) / (60 - 15) and (50 - 20) / (80 - 20)
     assert npo["quantize-nf4"]["recovery"] == {"knowmem_f": pytest.approx(26 / 45, abs=1e-4), "verbmem_f": 0.5}
@@ -160,11 +174,18 @@ def test_summarise_judges_with_per_question_scores():
     n = 30
     t, u, a = np.full(n, 60.0), np.zeros(n), np.zeros(n)
     a[:3] = 60.0  # 3 of 30 questions come back
-    runs = {"target": {}, "retrain": {},
-            "m": {"quantize-nf4": {"scores": {"knowmem_f": float(a.mean())}, "ci": {},
-                                   "items": {"knowmem_f": a.tolist()}}}}
-    doc = summarise(runs, {"m": {"scores": {"knowmem_f": 0.0}}}, {"knowmem_f": 60.0}, {},
-                    baseline_items={"target": {"knowmem_f": t.tolist()}, "m": {"knowmem_f": u.tolist()}})
+    runs = {
+        "target": {},
+        "retrain": {},
+        "m": {"quantize-nf4": {"scores": {"knowmem_f": float(a.mean())}, "ci": {}, "items": {"knowmem_f": a.tolist()}}},
+    }
+    doc = summarise(
+        runs,
+        {"m": {"scores": {"knowmem_f": 0.0}}},
+        {"knowmem_f": 60.0},
+        {},
+        baseline_items={"target": {"knowmem_f": t.tolist()}, "m": {"knowmem_f": u.tolist()}},
+    )
     j = doc["methods"]["m"]["attacks"]["quantize-nf4"]["judged"]["knowmem_f"]
     assert j["status"] == JUDGED and j["value"] == pytest.approx(0.1) and j["n"] == n
     assert j["ci"][0] == 0.0 and 0.1 < j["ci"][1] < 0.3  # 0 to ~7 of 30 questions: the upper bound is above 10 %

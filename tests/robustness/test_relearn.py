@@ -23,16 +23,19 @@ def test_relearning_lowers_the_loss_on_the_slice(tiny_model_dir, tiny_corpus, tm
     loaded = load_model(tiny_model_dir)
     slice_ = tiny_corpus.forget[:1]
     before = _nll(loaded.model, loaded.tokenizer, slice_)
-    losses = relearn_in_memory(loaded.model, loaded.tokenizer, slice_, RelearnBudget(steps=6, lr=5e-3, batch_size=2),
-                               "cpu", tmp_path)
+    losses = relearn_in_memory(
+        loaded.model, loaded.tokenizer, slice_, RelearnBudget(steps=6, lr=5e-3, batch_size=2), "cpu", tmp_path
+    )
     assert len(losses) == 6
     assert _nll(loaded.model, loaded.tokenizer, slice_) < before - 0.5
     assert not loaded.model.training
     assert not any(tmp_path.iterdir())  # nothing written: the model is evaluated where it is
 
 
-@pytest.mark.parametrize("field, kwargs", [("--steps", {"steps": 0}), ("--lr", {"lr": 0.0}),
-                                           ("--lr", {"lr": 2.0}), ("--batch-size", {"batch_size": 0})])
+@pytest.mark.parametrize(
+    "field, kwargs",
+    [("--steps", {"steps": 0}), ("--lr", {"lr": 0.0}), ("--lr", {"lr": 2.0}), ("--batch-size", {"batch_size": 0})],
+)
 def test_a_bad_budget_names_the_flag(field, kwargs):
     with pytest.raises(ConfigError) as err:
         RelearnBudget(**kwargs)

@@ -14,8 +14,12 @@ from musebench.robustness.split import ForgetTags, split_forget
 def mini():
     corpus = with_paraphrases("news-mini", generate_corpus("news-mini", "tiny", 0))
     raw = forget_tags("news-mini", corpus)
-    tags = ForgetTags(unit=raw["unit"], forget=tuple(raw["forget"]), verbmem_forget=tuple(raw["verbmem_forget"]),
-                      knowmem_forget_qa=tuple(raw["knowmem_forget_qa"]))
+    tags = ForgetTags(
+        unit=raw["unit"],
+        forget=tuple(raw["forget"]),
+        verbmem_forget=tuple(raw["verbmem_forget"]),
+        knowmem_forget_qa=tuple(raw["knowmem_forget_qa"]),
+    )
     return corpus, tags
 
 
@@ -57,8 +61,15 @@ def test_document_split_without_tags_is_verbmem_only(mini):
         assert not any(record.prompt.strip() in d for d in split.train_texts)
 
 
-@pytest.mark.parametrize("fraction, message", [(0.99, "leaves no held-out part"), (0.01, "nothing to relearn"),
-                                               (1.0, "strictly between"), (0.0, "strictly between")])
+@pytest.mark.parametrize(
+    "fraction, message",
+    [
+        (0.99, "leaves no held-out part"),
+        (0.01, "nothing to relearn"),
+        (1.0, "strictly between"),
+        (0.0, "strictly between"),
+    ],
+)
 def test_bad_fraction_is_one_error_naming_the_flag(mini, fraction, message):
     corpus, tags = mini
     with pytest.raises(ConfigError, match=message) as err:
@@ -72,10 +83,33 @@ def _real_corpus():
 
     from musebench.data import Corpus, VerbMemRecord
 
-    vocab = ["council", "harbour", "budget", "mayor", "river", "bridge", "school", "market", "winter", "festival", "railway", "museum", "library", "tower", "garden", "station", "ferry", "quarry", "orchard", "mill"]
+    vocab = [
+        "council",
+        "harbour",
+        "budget",
+        "mayor",
+        "river",
+        "bridge",
+        "school",
+        "market",
+        "winter",
+        "festival",
+        "railway",
+        "museum",
+        "library",
+        "tower",
+        "garden",
+        "station",
+        "ferry",
+        "quarry",
+        "orchard",
+        "mill",
+    ]
     rng = random.Random(0)
-    docs = [" ".join(["Report", str(i) + ":", "the"] + [rng.choice(vocab) + ("," if j % 5 == 4 else "")
-                                                       for j in range(30)]) for i in range(8)]
+    docs = [
+        " ".join(["Report", str(i) + ":", "the"] + [rng.choice(vocab) + ("," if j % 5 == 4 else "") for j in range(30)])
+        for i in range(8)
+    ]
 
     def record(i, prompt_edit=lambda s: s, gt_edit=lambda s: s):
         text = docs[i]
@@ -83,8 +117,10 @@ def _real_corpus():
 
     records = [record(i) for i in range(8)]
     records += [record(i, prompt_edit=lambda s: s.replace(" the ", "  the ")) for i in range(8)]  # doubled space
-    records += [record(i, prompt_edit=lambda s: s.replace(", ", " , "), gt_edit=lambda s: s.replace(", ", " , "))
-                for i in range(8)]  # a decoder's space before punctuation
+    records += [
+        record(i, prompt_edit=lambda s: s.replace(", ", " , "), gt_edit=lambda s: s.replace(", ", " , "))
+        for i in range(8)
+    ]  # a decoder's space before punctuation
     records += [VerbMemRecord("An unrelated prompt about weather:", docs[i][60:140]) for i in range(8)]  # 8-grams
     return docs, Corpus(name="real", forget=docs, verbmem_forget=records, source="real")
 

@@ -24,8 +24,8 @@ def windows_batch(tokenizer, docs, max_len=MAX_LEN, *more_splits):
     ids = torch.full((len(rows), width), tokenizer.pad_token_id)
     mask = torch.zeros_like(ids)
     for i, r in enumerate(rows):
-        ids[i, :len(r)] = torch.tensor(r)
-        mask[i, :len(r)] = 1
+        ids[i, : len(r)] = torch.tensor(r)
+        mask[i, : len(r)] = 1
     return ids, mask, ids.masked_fill(mask == 0, -100)
 
 
@@ -43,8 +43,9 @@ def trained_model_dir(tmp_path_factory, tiny_model_dir, tiny_corpus, tiny_tokeni
 
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
-    ids, mask, labels = windows_batch(tiny_tokenizer, tiny_corpus.forget, MAX_LEN, tiny_corpus.retain1,
-                                      tiny_corpus.retain2)
+    ids, mask, labels = windows_batch(
+        tiny_tokenizer, tiny_corpus.forget, MAX_LEN, tiny_corpus.retain1, tiny_corpus.retain2
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     model.train()
     for _ in range(TARGET_STEPS):

@@ -32,14 +32,25 @@ def main(model_dir: str, out: str) -> None:
         with torch.no_grad():
             for p in model.parameters():
                 p.zero_()  # what a non-zero rank holds before rank 0's weights arrive
-    plugin = FullyShardedDataParallelPlugin(fsdp_version=2, auto_wrap_policy="transformer_based_wrap",
-                                            transformer_cls_names_to_wrap=["LlamaDecoderLayer"],
-                                            cpu_ram_efficient_loading=True, reshard_after_forward=True,
-                                            state_dict_type="FULL_STATE_DICT")
-    accelerator = SimpleNamespace(distributed_type="FSDP", state=SimpleNamespace(fsdp_plugin=plugin),
-                                  is_fsdp2=True, device=torch.device("cpu"), torch_device_mesh=None,
-                                  mixed_precision="no", is_main_process=rank == 0, parallelism_config=None,
-                                  num_processes=2)
+    plugin = FullyShardedDataParallelPlugin(
+        fsdp_version=2,
+        auto_wrap_policy="transformer_based_wrap",
+        transformer_cls_names_to_wrap=["LlamaDecoderLayer"],
+        cpu_ram_efficient_loading=True,
+        reshard_after_forward=True,
+        state_dict_type="FULL_STATE_DICT",
+    )
+    accelerator = SimpleNamespace(
+        distributed_type="FSDP",
+        state=SimpleNamespace(fsdp_plugin=plugin),
+        is_fsdp2=True,
+        device=torch.device("cpu"),
+        torch_device_mesh=None,
+        mixed_precision="no",
+        is_main_process=rank == 0,
+        parallelism_config=None,
+        num_processes=2,
+    )
     ref = prepare_reference(model, accelerator, SimpleNamespace(device=torch.device("cpu")))
     from torch.distributed.tensor import DTensor
 
@@ -49,11 +60,16 @@ def main(model_dir: str, out: str) -> None:
     unsharded = [n for n, p in ref.named_parameters() if not isinstance(p, DTensor)]
     with torch.no_grad():
         got = ref(input_ids=ids).logits
-    report = {"rank": rank, "max_diff": (got - expected).abs().max().item() if rank == 0 else None,
-              "logits": got.reshape(-1)[:50].tolist(), "sharded": all(isinstance(p, DTensor) for p in params),
-              "unsharded": unsharded,
-              "local_fraction": local / full, "requires_grad": any(p.requires_grad for p in params),
-              "training": ref.training}
+    report = {
+        "rank": rank,
+        "max_diff": (got - expected).abs().max().item() if rank == 0 else None,
+        "logits": got.reshape(-1)[:50].tolist(),
+        "sharded": all(isinstance(p, DTensor) for p in params),
+        "unsharded": unsharded,
+        "local_fraction": local / full,
+        "requires_grad": any(p.requires_grad for p in params),
+        "training": ref.training,
+    }
     with open(f"{out}/rank{rank}.json", "w") as fh:
         json.dump(report, fh)
     dist.destroy_process_group()

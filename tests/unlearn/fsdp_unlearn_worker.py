@@ -55,8 +55,11 @@ def fsdp_on_cpu() -> None:
     def post_init(self):
         if int(self.fsdp_version or os.environ.get("FSDP_VERSION", "1")) == 2:  # FSDP2 asks for no device here
             return original_post_init(self)
-        wanted = self.sync_module_states or os.environ.get("FSDP_SYNC_MODULE_STATES", "").lower() == "true" or \
-            os.environ.get("FSDP_CPU_RAM_EFFICIENT_LOADING", "").lower() == "true"
+        wanted = (
+            self.sync_module_states
+            or os.environ.get("FSDP_SYNC_MODULE_STATES", "").lower() == "true"
+            or os.environ.get("FSDP_CPU_RAM_EFFICIENT_LOADING", "").lower() == "true"
+        )
         cpu_ram = os.environ.pop("FSDP_CPU_RAM_EFFICIENT_LOADING", None)
         sync = os.environ.pop("FSDP_SYNC_MODULE_STATES", None)
         try:  # accelerate asks an accelerator for the device that sync_module_states materialises on
@@ -108,8 +111,10 @@ def full_weights(model) -> dict[str, torch.Tensor]:
     if isinstance(model, FSDP):
         with FSDP.summon_full_params(model, writeback=False, recurse=True):
             return {clean(n): p.detach().clone() for n, p in model.named_parameters()}
-    return {clean(n): (p.full_tensor() if isinstance(p, DTensor) else p).detach().clone()
-            for n, p in model.named_parameters()}
+    return {
+        clean(n): (p.full_tensor() if isinstance(p, DTensor) else p).detach().clone()
+        for n, p in model.named_parameters()
+    }
 
 
 def checksum(weights: dict[str, torch.Tensor]) -> str:
@@ -124,8 +129,14 @@ def local_fraction(model) -> float:
     from torch.distributed.tensor import DTensor
 
     params = list(model.parameters())
-    local = sum(p.ds_tensor.numel() if hasattr(p, "ds_tensor") else
-                p.to_local().numel() if isinstance(p, DTensor) else p.numel() for p in params)
+    local = sum(
+        p.ds_tensor.numel()
+        if hasattr(p, "ds_tensor")
+        else p.to_local().numel()
+        if isinstance(p, DTensor)
+        else p.numel()
+        for p in params
+    )
     return local
 
 
@@ -141,12 +152,18 @@ def record_first_step(out_dir: Path) -> None:
             rank = int(os.environ.get("RANK", "0"))
             trained, reference = full_weights(model), full_weights(self.reference)
             meta = [n for n, p in self.reference.named_parameters() if p.device.type == "meta"]
-            report = {"rank": rank, "model_class": type(model).__name__,
-                      "reference_class": type(self.reference).__name__,
-                      "model_checksum": checksum(trained), "reference_checksum": checksum(reference),
-                      "model_names": sorted(trained), "reference_meta": meta,
-                      "reference_local": local_fraction(self.reference),
-                      "reference_full": sum(t.numel() for t in reference.values()), "loaded": LOADED[-1]}
+            report = {
+                "rank": rank,
+                "model_class": type(model).__name__,
+                "reference_class": type(self.reference).__name__,
+                "model_checksum": checksum(trained),
+                "reference_checksum": checksum(reference),
+                "model_names": sorted(trained),
+                "reference_meta": meta,
+                "reference_local": local_fraction(self.reference),
+                "reference_full": sum(t.numel() for t in reference.values()),
+                "loaded": LOADED[-1],
+            }
             target = Path(self._scale_out) / f"rank{rank}.json"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(report), encoding="utf-8")
@@ -165,8 +182,13 @@ def record_loading() -> None:
         loaded = original(*args, **kwargs)
         params = dict(loaded.model.named_parameters())
         meta = sorted(n for n, p in params.items() if p.device.type == "meta")
-        LOADED.append({"meta": len(meta), "params": len(params),
-                       "checksum": None if meta else checksum({n: p.detach() for n, p in params.items()})})
+        LOADED.append(
+            {
+                "meta": len(meta),
+                "params": len(params),
+                "checksum": None if meta else checksum({n: p.detach() for n, p in params.items()}),
+            }
+        )
         return loaded
 
     loading.load_model = load_model
@@ -188,8 +210,10 @@ def weights_only_on_rank_0() -> None:
 
     def from_pretrained(cls, *args, **kwargs):
         loaded = original(cls, *args, **kwargs)
-        if int(os.environ.get("RANK", "0")) > 0 and \
-                os.environ.get("FSDP_CPU_RAM_EFFICIENT_LOADING", "").lower() == "true":
+        if (
+            int(os.environ.get("RANK", "0")) > 0
+            and os.environ.get("FSDP_CPU_RAM_EFFICIENT_LOADING", "").lower() == "true"
+        ):
             model = loaded[0] if isinstance(loaded, tuple) else loaded
             on_meta = os.environ.get("FSDP_VERSION", "1") == "1"
             for module in model.modules():

@@ -32,10 +32,20 @@ def parse(*flags: str, config: str | None = None, method: str = "npo_gdr") -> Un
 def test_is_training_arguments_with_the_muse_recipe():
     c = config_for("ga")
     assert type(c) is UnlearnConfig and isinstance(c, TrainingArguments)
-    assert (c.num_train_epochs, c.per_device_train_batch_size, c.max_grad_norm, c.weight_decay, c.seed,
-            c.lr_scheduler_type.value, c.optim.value, c.save_strategy.value, c.logging_steps, c.report_to,
-            c.remove_unused_columns, c.learning_rate) == \
-        (10, 4, 1.0, 0.0, 0, "constant", "adamw_torch", "epoch", 1, [], False, 1e-5)
+    assert (
+        c.num_train_epochs,
+        c.per_device_train_batch_size,
+        c.max_grad_norm,
+        c.weight_decay,
+        c.seed,
+        c.lr_scheduler_type.value,
+        c.optim.value,
+        c.save_strategy.value,
+        c.logging_steps,
+        c.report_to,
+        c.remove_unused_columns,
+        c.learning_rate,
+    ) == (10, 4, 1.0, 0.0, 0, "constant", "adamw_torch", "epoch", 1, [], False, 1e-5)
 
 
 def test_each_family_has_its_own_class_with_its_defaults_and_unprefixed_fields():
@@ -46,8 +56,13 @@ def test_each_family_has_its_own_class_with_its_defaults_and_unprefixed_fields()
     npo = config_for("npo_gdr")
     assert (type(npo), npo.beta, npo.alpha) == (NPOConfig, 0.1, 1.0)
     rmu = config_for("rmu")
-    assert (type(rmu), rmu.learning_rate, rmu.alpha, rmu.steering_coeff, rmu.layer) == (RMUConfig, 5e-5, 1200.0, 6.5,
-                                                                                        None)
+    assert (type(rmu), rmu.learning_rate, rmu.alpha, rmu.steering_coeff, rmu.layer) == (
+        RMUConfig,
+        5e-5,
+        1200.0,
+        6.5,
+        None,
+    )
     assert (config_for("simnpo").beta, config_for("simnpo_gdr").beta, config_for("simnpo_gdr").alpha) == (2.5, 0.7, 0.1)
     assert config_for("satimp_gdr").alpha == 10.0 and config_for("undial").learning_rate == 1e-4
     assert config_for("uld").alphas == [0.2, 0.4, 0.6, 0.8, 1.0] and config_for("whp").alphas[-1] == 512.0
@@ -74,15 +89,42 @@ def test_record_round_trips_and_stays_readable():
 
 
 def test_flags_are_the_method_config_fields_and_override_the_yaml_file(tmp_path):
-    c = parse("--optim", "adamw_torch_fused", "--adam_beta2", "0.95", "--report_to", "tensorboard",
-              "--max_len", "64", "--no_progress", "--use_cpu", "--save_strategy", "no", "--beta", "0.3")
-    assert (c.optim.value, c.adam_beta2, c.report_to, c.max_len, c.progress, c.use_cpu, c.save_strategy.value,
-            c.beta) == ("adamw_torch_fused", 0.95, ["tensorboard"], 64, False, True, "no", 0.3)
+    c = parse(
+        "--optim",
+        "adamw_torch_fused",
+        "--adam_beta2",
+        "0.95",
+        "--report_to",
+        "tensorboard",
+        "--max_len",
+        "64",
+        "--no_progress",
+        "--use_cpu",
+        "--save_strategy",
+        "no",
+        "--beta",
+        "0.3",
+    )
+    assert (
+        c.optim.value,
+        c.adam_beta2,
+        c.report_to,
+        c.max_len,
+        c.progress,
+        c.use_cpu,
+        c.save_strategy.value,
+        c.beta,
+    ) == ("adamw_torch_fused", 0.95, ["tensorboard"], 64, False, True, "no", 0.3)
     file = tmp_path / "opts.yaml"
     file.write_text("learning_rate: 0.5\nper_device_train_batch_size: 2\nbeta: 0.2\nweight_decay: 0.01\n")
     c = parse("--learning_rate", "1e-3", "--num_train_epochs", "4", config=str(file))
-    assert (c.learning_rate, c.per_device_train_batch_size, c.beta, c.weight_decay, c.num_train_epochs) == \
-        (1e-3, 2, 0.2, 0.01, 4)
+    assert (c.learning_rate, c.per_device_train_batch_size, c.beta, c.weight_decay, c.num_train_epochs) == (
+        1e-3,
+        2,
+        0.2,
+        0.01,
+        4,
+    )
     assert parse("--alphas", "1", "2", method="task_vector").alphas == [1.0, 2.0]
 
 
@@ -114,10 +156,10 @@ def test_help_of_a_method_shows_its_own_flags_first(capsys):
     with pytest.raises(SystemExit):
         main(["unlearn", "--method", "rmu", "--help"])
     out = capsys.readouterr().out
-    own = out[out.index("rmu options (RMUConfig):"):out.index("shared options")]
+    own = out[out.index("rmu options (RMUConfig):") : out.index("shared options")]
     assert "--steering_coeff" in own and "--train_layers" in own and "(default: 1200.0)" in own
-    options = out[out.index("rmu options"):]
-    assert "--beta" not in options and "--max_len" in options[options.index("shared options"):]
+    options = out[out.index("rmu options") :]
+    assert "--beta" not in options and "--max_len" in options[options.index("shared options") :]
 
 
 def test_every_problem_at_once_one_per_line():
@@ -135,23 +177,53 @@ def test_every_problem_at_once_one_per_line():
 
 
 def test_one_list_says_which_fields_never_change_the_weights():
-    for name in ("progress", "keep_checkpoints", "save_strategy", "save_steps", "logging_steps", "report_to",
-                 "output_dir", "use_cpu", "dataloader_num_workers", "finetuned_dir"):
+    for name in (
+        "progress",
+        "keep_checkpoints",
+        "save_strategy",
+        "save_steps",
+        "logging_steps",
+        "report_to",
+        "output_dir",
+        "use_cpu",
+        "dataloader_num_workers",
+        "finetuned_dir",
+    ):
         assert not changes_weights(name) and name in WEIGHTLESS, name
-    for name in ("learning_rate", "num_train_epochs", "seed", "optim", "adam_beta2", "bf16", "max_len", "beta",
-                 "alphas", "dtype", "steering_coeff"):
+    for name in (
+        "learning_rate",
+        "num_train_epochs",
+        "seed",
+        "optim",
+        "adam_beta2",
+        "bf16",
+        "max_len",
+        "beta",
+        "alphas",
+        "dtype",
+        "steering_coeff",
+    ):
         assert changes_weights(name), name
     assert "alphas" not in recipe_fields() and "alpha" not in recipe_fields() and "learning_rate" in recipe_fields()
     assert set(recipe_fields()) <= set(weight_fields())
-    own = [f for f in dataclasses.fields(UnlearnConfig) if f.name not in {g.name for g in
-                                                                            dataclasses.fields(TrainingArguments)}]
+    own = [
+        f
+        for f in dataclasses.fields(UnlearnConfig)
+        if f.name not in {g.name for g in dataclasses.fields(TrainingArguments)}
+    ]
     assert all(set(f.metadata) == {"help"} for f in own)  # metadata is argparse's: HfArgumentParser passes it on
 
 
 def test_the_cache_key_and_the_resume_check_ignore_what_does_not_change_the_weights():
     base = {"method": "ga", "num_train_epochs": 2, "learning_rate": 1e-3}
-    quiet = {**base, "progress": False, "keep_checkpoints": True, "save_strategy": "no", "use_cpu": True,
-             "report_to": "tensorboard"}
+    quiet = {
+        **base,
+        "progress": False,
+        "keep_checkpoints": True,
+        "save_strategy": "no",
+        "use_cpu": True,
+        "report_to": "tensorboard",
+    }
     assert key_fields(base) == key_fields(quiet) == base
     assert key_fields({**base, "learning_rate": 2e-3}) != key_fields(base)
     config = config_for(**base)
@@ -160,20 +232,47 @@ def test_the_cache_key_and_the_resume_check_ignore_what_does_not_change_the_weig
 
 
 def test_a_record_from_an_older_musebench_is_read_through_the_rename_map():
-    old = {"epochs": 2, "lr": 0.001, "batch_size": 4, "grad_accum": 1, "max_len": 32, "seed": 0,
-           "max_grad_norm": 1.0, "weight_decay": 0.0, "lr_scheduler": "constant", "warmup_steps": 0,
-           "max_steps": -1, "lora_r": 0, "lora_alpha": None, "lora_dropout": 0.0,
-           "dtype": "auto", "keep_checkpoints": False, "loss_form": "textbook", "progress": True, "alpha": 1.0,
-           "beta": 0.1, "gamma": 0.0, "rmu_layer": None, "rmu_steering_coeff": 6.5, "rmu_train_layers": 3,
-           "rmu_params": "reference", "alphas": [1.0, 2.0], "finetuned_dir": None, "method": "npo_gdr",
-           "undial_beta": 10.0, "wga_beta": 1.0, "a_field_since_removed": 1}
+    old = {
+        "epochs": 2,
+        "lr": 0.001,
+        "batch_size": 4,
+        "grad_accum": 1,
+        "max_len": 32,
+        "seed": 0,
+        "max_grad_norm": 1.0,
+        "weight_decay": 0.0,
+        "lr_scheduler": "constant",
+        "warmup_steps": 0,
+        "max_steps": -1,
+        "lora_r": 0,
+        "lora_alpha": None,
+        "lora_dropout": 0.0,
+        "dtype": "auto",
+        "keep_checkpoints": False,
+        "loss_form": "textbook",
+        "progress": True,
+        "alpha": 1.0,
+        "beta": 0.1,
+        "gamma": 0.0,
+        "rmu_layer": None,
+        "rmu_steering_coeff": 6.5,
+        "rmu_train_layers": 3,
+        "rmu_params": "reference",
+        "alphas": [1.0, 2.0],
+        "finetuned_dir": None,
+        "method": "npo_gdr",
+        "undial_beta": 10.0,
+        "wga_beta": 1.0,
+        "a_field_since_removed": 1,
+    }
     same = config_for("npo_gdr", num_train_epochs=2, learning_rate=1e-3, max_len=32)
     with pytest.warns(FutureWarning, match="earlier musebench"):
         assert same.changed_from(old) == {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        assert list(config_for("npo_gdr", num_train_epochs=3, learning_rate=1e-3, max_len=32)
-                    .changed_from(old)) == ["num_train_epochs"]
+        assert list(config_for("npo_gdr", num_train_epochs=3, learning_rate=1e-3, max_len=32).changed_from(old)) == [
+            "num_train_epochs"
+        ]
         # a family's old prefixed name is read as its field, another family's is ignored
         rmu = UnlearnConfig.from_record({**old, "method": "rmu", "alpha": 1200.0, "rmu_steering_coeff": 2.0})
         assert rmu.steering_coeff == 2.0 and rmu.learning_rate == 1e-3

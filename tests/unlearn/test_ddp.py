@@ -33,10 +33,19 @@ METHODS = ("ga_gdr", "npo_gdr", "rmu", "npo_sam_gdr", "idk_nll_gdr")
 
 def config_values(method: str, batch_size: int, grad_accum: int = 1) -> dict:
     # RMU trains only three down_proj matrices (WMDP's form): at 1e-3 its loss curve is flat to 3 decimals
-    return {"method": method, "num_train_epochs": 2, "learning_rate": 3e-2 if method == "rmu" else 1e-3,
-            "per_device_train_batch_size": batch_size, "gradient_accumulation_steps": grad_accum,
-            "max_len": MAX_LEN, "use_cpu": True, "progress": False, "seed": 3, "save_strategy": "no",
-            **({"layer": 1} if method == "rmu" else {})}
+    return {
+        "method": method,
+        "num_train_epochs": 2,
+        "learning_rate": 3e-2 if method == "rmu" else 1e-3,
+        "per_device_train_batch_size": batch_size,
+        "gradient_accumulation_steps": grad_accum,
+        "max_len": MAX_LEN,
+        "use_cpu": True,
+        "progress": False,
+        "seed": 3,
+        "save_strategy": "no",
+        **({"layer": 1} if method == "rmu" else {}),
+    }
 
 
 def step_losses(run_dir: Path) -> list[float]:
@@ -50,7 +59,8 @@ def largest_weight_difference(a: Path, b: Path) -> float:
 
 
 def test_two_gloo_processes_and_accumulation_match_one_process_on_ragged_windows(
-        tmp_path, tiny_model_dir, tiny_corpus, tiny_tokenizer, launch_two):
+    tmp_path, tiny_model_dir, tiny_corpus, tiny_tokenizer, launch_two
+):
     forget = tiny_corpus.forget + tiny_corpus.retain1
     retain = tiny_corpus.retain2 + tiny_corpus.holdout
     forget_windows = token_windows(forget, tiny_tokenizer, MAX_LEN)
@@ -90,8 +100,9 @@ def test_two_gloo_processes_and_accumulation_match_one_process_on_ragged_windows
         assert max((trained[k] - start[k]).abs().max().item() for k in trained) > 1e-3  # it did train
 
 
-@pytest.mark.parametrize("name, kind", [("ddp_cpu", "MULTI_GPU"), ("ddp", "MULTI_GPU"), ("fsdp", "FSDP"),
-                                        ("deepspeed_zero3", "DEEPSPEED")])
+@pytest.mark.parametrize(
+    "name, kind", [("ddp_cpu", "MULTI_GPU"), ("ddp", "MULTI_GPU"), ("fsdp", "FSDP"), ("deepspeed_zero3", "DEEPSPEED")]
+)
 def test_shipped_launcher_configs_parse(name, kind):
     """accelerate reads every shipped config; the GPU ones cannot run in CI, so at least their keys are right."""
     from accelerate.commands.config.config_args import load_config_from_file

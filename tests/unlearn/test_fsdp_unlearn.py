@@ -30,6 +30,7 @@ from musebench.unlearn.data import token_windows
 WORKER = Path(__file__).with_name("fsdp_unlearn_worker.py")
 MAX_LEN = 16
 
+
 def worker_module():
     spec = importlib.util.spec_from_file_location("fsdp_unlearn_worker", WORKER)
     module = importlib.util.module_from_spec(spec)
@@ -39,24 +40,41 @@ def worker_module():
 
 def launch_config(kind: str) -> str:
     """An accelerate launch config on 2 CPU processes: FSDP1 / FSDP2 with RAM-efficient loading, or ZeRO-3."""
-    head = ("compute_environment: LOCAL_MACHINE\nnum_processes: 2\nnum_machines: 1\nmachine_rank: 0\n"
-            "mixed_precision: 'no'\nrdzv_backend: static\nsame_network: true\nmain_training_function: main\n")
+    head = (
+        "compute_environment: LOCAL_MACHINE\nnum_processes: 2\nnum_machines: 1\nmachine_rank: 0\n"
+        "mixed_precision: 'no'\nrdzv_backend: static\nsame_network: true\nmain_training_function: main\n"
+    )
     if kind == "zero3":  # use_cpu would turn DeepSpeed off: DS_ACCELERATOR=cpu puts it on the CPU instead
-        return head + ("distributed_type: DEEPSPEED\nuse_cpu: false\ndeepspeed_config:\n  zero_stage: 3\n"
-                       "  zero3_init_flag: false\n  zero3_save_16bit_model: true\n"
-                       "  offload_optimizer_device: none\n  offload_param_device: none\n")
+        return head + (
+            "distributed_type: DEEPSPEED\nuse_cpu: false\ndeepspeed_config:\n  zero_stage: 3\n"
+            "  zero3_init_flag: false\n  zero3_save_16bit_model: true\n"
+            "  offload_optimizer_device: none\n  offload_param_device: none\n"
+        )
     version = int(kind[-1])
-    extra = {1: "  fsdp_sync_module_states: true\n  fsdp_use_orig_params: true\n",
-             2: "  fsdp_reshard_after_forward: true\n"}[version]
-    return head + ("distributed_type: FSDP\nuse_cpu: true\nfsdp_config:\n"
-                   f"  fsdp_version: {version}\n  fsdp_auto_wrap_policy: TRANSFORMER_BASED_WRAP\n"
-                   "  fsdp_transformer_layer_cls_to_wrap: LlamaDecoderLayer\n  fsdp_state_dict_type: FULL_STATE_DICT\n"
-                   "  fsdp_cpu_ram_efficient_loading: true\n  fsdp_offload_params: false\n" + extra)
+    extra = {
+        1: "  fsdp_sync_module_states: true\n  fsdp_use_orig_params: true\n",
+        2: "  fsdp_reshard_after_forward: true\n",
+    }[version]
+    return head + (
+        "distributed_type: FSDP\nuse_cpu: true\nfsdp_config:\n"
+        f"  fsdp_version: {version}\n  fsdp_auto_wrap_policy: TRANSFORMER_BASED_WRAP\n"
+        "  fsdp_transformer_layer_cls_to_wrap: LlamaDecoderLayer\n  fsdp_state_dict_type: FULL_STATE_DICT\n"
+        "  fsdp_cpu_ram_efficient_loading: true\n  fsdp_offload_params: false\n" + extra
+    )
 
 
 def config_values(batch_size: int) -> dict:
-    return {"method": "npo_klr", "num_train_epochs": 1, "learning_rate": 1e-3, "per_device_train_batch_size": batch_size,
-            "max_len": MAX_LEN, "use_cpu": True, "progress": False, "seed": 3, "save_strategy": "no"}
+    return {
+        "method": "npo_klr",
+        "num_train_epochs": 1,
+        "learning_rate": 1e-3,
+        "per_device_train_batch_size": batch_size,
+        "max_len": MAX_LEN,
+        "use_cpu": True,
+        "progress": False,
+        "seed": 3,
+        "save_strategy": "no",
+    }
 
 
 def step_losses(run_dir: Path) -> list[float]:
@@ -78,25 +96,42 @@ def one_process(tmp_path_factory, tiny_model_dir, tiny_corpus, tiny_tokenizer):
     assert len(token_windows(forget, tiny_tokenizer, MAX_LEN)) == 10
     corpus_json = tmp / "corpus.json"
     corpus_json.write_text(json.dumps({"forget": forget, "retain1": retain}))
-    run_unlearning(tiny_model_dir, Corpus(name="fsdp", forget=forget, retain1=retain),
-                   config_for(**config_values(batch_size=2)), tmp / "one")
+    run_unlearning(
+        tiny_model_dir,
+        Corpus(name="fsdp", forget=forget, retain1=retain),
+        config_for(**config_values(batch_size=2)),
+        tmp / "one",
+    )
     return corpus_json, tmp / "one"
 
 
 HAS_DEEPSPEED = importlib.util.find_spec("deepspeed") is not None
 
 
-@pytest.mark.parametrize("kind", ["fsdp1", "fsdp2", pytest.param("zero3", marks=pytest.mark.skipif(
-    not HAS_DEEPSPEED, reason="deepspeed is not installed (pip install 'musebench[zero3]')"))])
-def test_npo_klr_sharded_on_two_cpu_processes_matches_one_process(kind, one_process, tiny_model_dir, tmp_path,
-                                                                 launch_two):
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "fsdp1",
+        "fsdp2",
+        pytest.param(
+            "zero3",
+            marks=pytest.mark.skipif(
+                not HAS_DEEPSPEED, reason="deepspeed is not installed (pip install 'musebench[zero3]')"
+            ),
+        ),
+    ],
+)
+def test_npo_klr_sharded_on_two_cpu_processes_matches_one_process(
+    kind, one_process, tiny_model_dir, tmp_path, launch_two
+):
     corpus_json, one = one_process
     config = tmp_path / f"{kind}_cpu.yaml"
     config.write_text(launch_config(kind))
     runs_json = tmp_path / "runs.json"
     runs_json.write_text(json.dumps({"npo_klr": config_values(batch_size=1)}))
-    launch_two([WORKER, tiny_model_dir, corpus_json, tmp_path / "two", runs_json], config=config,
-               env={"DS_ACCELERATOR": "cpu"})
+    launch_two(
+        [WORKER, tiny_model_dir, corpus_json, tmp_path / "two", runs_json], config=config, env={"DS_ACCELERATOR": "cpu"}
+    )
 
     two = tmp_path / "two" / "npo_klr"
     record = json.loads((two / "run.json").read_text())["data"]

@@ -35,8 +35,8 @@ def _forget(rows):
     ids = torch.zeros((len(rows), width), dtype=torch.long)
     mask = torch.zeros_like(ids)
     for k, r in enumerate(rows):
-        ids[k, :len(r)] = torch.tensor(r)
-        mask[k, :len(r)] = 1
+        ids[k, : len(r)] = torch.tensor(r)
+        mask[k, : len(r)] = 1
     return {"input_ids": ids, "attention_mask": mask}
 
 
@@ -45,20 +45,21 @@ def test_refusal_pairs_cut_prompt_and_label_only_the_answers():
     chosen, rejected = refusal_pairs(_forget(rows), REFUSALS, prompt_tokens=3, seed=0, pad_id=0)
     picks = [REFUSALS[refusal_index(p, 2, 0)] for p in ([1, 10, 11], [1, 20])]
     # row 0: prompt = first 3 tokens; row 1 (3 tokens): prompt capped at 2 so one answer token remains
-    assert chosen["input_ids"][0, :3 + len(picks[0])].tolist() == [1, 10, 11] + picks[0]
-    assert chosen["labels"][0].tolist()[:3 + len(picks[0])] == [-100] * 3 + picks[0]
+    assert chosen["input_ids"][0, : 3 + len(picks[0])].tolist() == [1, 10, 11] + picks[0]
+    assert chosen["labels"][0].tolist()[: 3 + len(picks[0])] == [-100] * 3 + picks[0]
     assert chosen["attention_mask"][1].sum().item() == 2 + len(picks[1])
     assert rejected["input_ids"].tolist() == _forget(rows)["input_ids"].tolist()
     assert rejected["labels"].tolist() == [[-100, -100, -100, 12, 13, 14], [-100, -100, 21, -100, -100, -100]]
     assert (chosen["labels"][chosen["attention_mask"] == 0] == -100).all()
     # the refusal is a function of the window (and seed) only: the same whatever batch it is in
     alone, _ = refusal_pairs(_forget(rows[1:]), REFUSALS, 3, 0, 0)
-    assert alone["input_ids"][0].tolist() == chosen["input_ids"][1, :alone["input_ids"].shape[1]].tolist()
+    assert alone["input_ids"][0].tolist() == chosen["input_ids"][1, : alone["input_ids"].shape[1]].tolist()
     # IdkNLL is the NLL of the refusal tokens only: by hand on random logits
     logits = torch.randn(*chosen["input_ids"].shape, 100)
     logp = torch.log_softmax(logits, -1)
-    picked = [logp[0, 2 + t, tok] for t, tok in enumerate(picks[0])] + \
-             [logp[1, 1 + t, tok] for t, tok in enumerate(picks[1])]
+    picked = [logp[0, 2 + t, tok] for t, tok in enumerate(picks[0])] + [
+        logp[1, 1 + t, tok] for t, tok in enumerate(picks[1])
+    ]
     assert torch.allclose(losses.nll(logits, chosen["labels"]), -torch.stack(picked).mean())
 
 
@@ -90,8 +91,17 @@ def test_two_steps_make_the_refusal_likelier(method, trained_model_dir, tiny_cor
     from musebench.unlearn.data import PairCollator, PairedWindows, token_windows
     from musebench.unlearn.methods.idk import tokenize_refusals
 
-    config = config_for(method=method, learning_rate=1e-3, per_device_train_batch_size=4, max_len=32, max_steps=2, progress=False,
-                           save_strategy="no", num_train_epochs=1, prompt_tokens=8)
+    config = config_for(
+        method=method,
+        learning_rate=1e-3,
+        per_device_train_batch_size=4,
+        max_len=32,
+        max_steps=2,
+        progress=False,
+        save_strategy="no",
+        num_train_epochs=1,
+        prompt_tokens=8,
+    )
     run = run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path / method)
     windows = token_windows(tiny_corpus.forget, tiny_tokenizer, 32)
     batch = PairCollator(0)(list(PairedWindows(windows)))

@@ -33,13 +33,13 @@ def test_token_logprobs_shift_and_mask():
 def test_nll_is_the_token_mean_over_the_batch():
     """Two sequences: the first has targets with p = 3/4 and 1/2, the second one target with p = 1/2, so the
     token mean is -(log 3/4 + 2 log 1/2) / 3; the sequence means would give a different number."""
-    logits = torch.tensor([[[0.0, math.log(3.0)], [0.0, 0.0], [0.0, 0.0]],
-                           [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]])
+    logits = torch.tensor([[[0.0, math.log(3.0)], [0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]])
     labels = torch.tensor([[0, 1, 0], [0, 1, -100]])
     expected = -(math.log(0.75) + 2 * math.log(0.5)) / 3
     assert losses.nll(logits, labels).item() == pytest.approx(expected, abs=1e-6)
     assert losses.average_logprob(logits, labels).tolist() == pytest.approx(
-        [(math.log(0.75) + math.log(0.5)) / 2, math.log(0.5)], abs=1e-6)
+        [(math.log(0.75) + math.log(0.5)) / 2, math.log(0.5)], abs=1e-6
+    )
 
 
 def test_npo_loss_hand_cases():
@@ -111,8 +111,7 @@ def test_rmu_loss_hand_case():
     control = torch.tensor([0.0, 2.0])
     h_r = torch.tensor([[[1.0, 1.0]]])
     frozen = torch.tensor([[[1.0, 3.0]]])
-    total, forget, retain = losses.rmu_loss(h_f, control, h_r, frozen, alpha=10.0,
-                                            forget_mask=torch.tensor([[1, 0]]))
+    total, forget, retain = losses.rmu_loss(h_f, control, h_r, frozen, alpha=10.0, forget_mask=torch.tensor([[1, 0]]))
     assert forget.item() == pytest.approx(0.5)
     assert retain.item() == pytest.approx(2.0)
     assert total.item() == pytest.approx(20.5)
@@ -122,14 +121,13 @@ def test_step_normaliser_makes_split_batches_sum_to_the_whole_batch_mean():
     """A batch of a 2-target and a 1-target sequence: its token mean is -(log 3/4 + 2 log 1/2) / 3. Split into
     one sequence per process (or micro-batch) and each divided by the step's 3 targets, the parts add up to it;
     each part's own mean would give (-(log 3/4 + log 1/2)/2 - log 1/2) / 2 instead."""
-    logits = torch.tensor([[[0.0, math.log(3.0)], [0.0, 0.0], [0.0, 0.0]],
-                           [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]])
+    logits = torch.tensor([[[0.0, math.log(3.0)], [0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]])
     labels = torch.tensor([[0, 1, 0], [0, 1, -100]])
     whole = losses.nll(logits, labels)
     assert losses.target_count(labels).item() == 3
-    parts = [losses.nll(logits[i:i + 1], labels[i:i + 1], normaliser=3.0) for i in range(2)]
+    parts = [losses.nll(logits[i : i + 1], labels[i : i + 1], normaliser=3.0) for i in range(2)]
     assert (parts[0] + parts[1]).item() == pytest.approx(whole.item(), abs=1e-6)
-    per_part_means = sum(losses.nll(logits[i:i + 1], labels[i:i + 1]) for i in range(2)) / 2
+    per_part_means = sum(losses.nll(logits[i : i + 1], labels[i : i + 1]) for i in range(2)) / 2
     assert abs(per_part_means.item() - whole.item()) > 0.03  # 0.5918 vs 0.5580
     expected = -(math.log(0.75) + 2 * math.log(0.5)) / 3
     assert whole.item() == pytest.approx(expected, abs=1e-6)
@@ -147,10 +145,12 @@ def test_normalisers_of_the_sequence_and_position_means():
     assert losses.kl_retain(ref, cur, mask).item() == pytest.approx(kl0 / 2, abs=1e-6)
     assert losses.kl_retain(ref, cur, mask, normaliser=4).item() == pytest.approx(kl0 / 4, abs=1e-6)
     assert losses.kl_retain_original(ref, cur, mask, normaliser=2).item() == pytest.approx(
-        losses.kl_retain_original(ref, cur, mask).item() / 2, abs=1e-6)
+        losses.kl_retain_original(ref, cur, mask).item() / 2, abs=1e-6
+    )
     h = torch.ones(1, 2, 3)
     total, forget, retain = losses.rmu_loss(h, torch.zeros(3), h, h, 1.0, mask, mask, forget_normaliser=4)
     assert forget.item() == pytest.approx(2 / 4) and retain.item() == 0.0 and total.item() == pytest.approx(0.5)
     big = torch.zeros(1, 2, 5)
     assert losses.npo_loss_original(big, big, 0.5, mask, normaliser=4).item() == pytest.approx(
-        losses.npo_loss_original(big, big, 0.5, mask).item() / 2, abs=1e-6)
+        losses.npo_loss_original(big, big, 0.5, mask).item() / 2, abs=1e-6
+    )

@@ -17,7 +17,13 @@ from safetensors.torch import load_file
 from musebench.errors import ConfigError, DataError, TrainingError
 from musebench.unlearn import METHODS, UnlearnConfig, config_for, load_unlearned, run_unlearning
 
-SETTINGS = {"num_train_epochs": 6, "learning_rate": 1e-3, "per_device_train_batch_size": 2, "max_len": 32, "progress": False}
+SETTINGS = {
+    "num_train_epochs": 6,
+    "learning_rate": 1e-3,
+    "per_device_train_batch_size": 2,
+    "max_len": 32,
+    "progress": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +35,9 @@ def unlearned(trained_model_dir, tiny_corpus, tmp_path_factory, nll_of):
         key = (method, tuple(sorted(overrides.items())))
         if key not in cache:
             out = tmp_path_factory.mktemp(method)
-            result = run_unlearning(trained_model_dir, tiny_corpus,
-                                    config_for(method=method, **{**SETTINGS, **overrides}), out)
+            result = run_unlearning(
+                trained_model_dir, tiny_corpus, config_for(method=method, **{**SETTINGS, **overrides}), out
+            )
             last = result.checkpoints[-1].path
             cache[key] = (result, nll_of(last, tiny_corpus.forget), nll_of(last, tiny_corpus.retain1))
         return cache[key]
@@ -51,8 +58,7 @@ def test_forget_only_methods_raise_forget_nll(unlearned, before, method):
     assert retain > before[1] + 1.0  # with nothing holding it, retain knowledge goes too
 
 
-@pytest.mark.parametrize("method,alone", [("ga_gdr", "ga"), ("ga_klr", "ga"), ("npo_gdr", "npo"),
-                                          ("npo_klr", "npo")])
+@pytest.mark.parametrize("method,alone", [("ga_gdr", "ga"), ("ga_klr", "ga"), ("npo_gdr", "npo"), ("npo_klr", "npo")])
 def test_retain_terms_keep_retain_nll(unlearned, before, method, alone):
     _, forget, retain = unlearned(method)
     _, _, retain_alone = unlearned(alone)
@@ -68,8 +74,9 @@ def test_npo_first_step_costs_two_over_beta_log_two(unlearned):
     assert run.history["steps"][0]["forget_loss"] == pytest.approx(20 * math.log(2), abs=1e-4)
 
 
-@pytest.mark.parametrize("overrides,beta", [({"loss_form": "original"}, 0.1), ({"beta": 0.5}, 0.5),
-                                            ({"lora_r": 4}, 0.1)])
+@pytest.mark.parametrize(
+    "overrides,beta", [({"loss_form": "original"}, 0.1), ({"beta": 0.5}, 0.5), ({"lora_r": 4}, 0.1)]
+)
 def test_npo_first_step_other_forms(unlearned, overrides, beta):
     """Also true of the original form, another beta, and LoRA (the reference is the base with the adapter off)."""
     run, _, _ = unlearned("npo", **overrides, max_steps=1)
@@ -154,18 +161,22 @@ def test_merged_lora_state_dict_matches_peft_merge(trained_model_dir):
 
     torch.manual_seed(0)
     model = load_unlearned(trained_model_dir).model
-    peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear",
-                                                  init_lora_weights=False))
+    peft_model = get_peft_model(
+        model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False)
+    )
     merged = merged_lora_state_dict(peft_model, peft_model.state_dict())
     reference = copy.deepcopy(peft_model).merge_and_unload().state_dict()
     assert set(merged) == set(reference)
     assert all(torch.allclose(merged[k], reference[k], atol=1e-6) for k in reference)
-    assert not torch.allclose(merged["model.layers.0.mlp.up_proj.weight"],
-                              peft_model.get_base_model().model.layers[0].mlp.up_proj.base_layer.weight)
+    assert not torch.allclose(
+        merged["model.layers.0.mlp.up_proj.weight"],
+        peft_model.get_base_model().model.layers[0].mlp.up_proj.base_layer.weight,
+    )
 
 
-def test_nan_loss_stops_with_training_error_and_keeps_last_good_epoch(trained_model_dir, tiny_corpus, tmp_path,
-                                                                    monkeypatch):
+def test_nan_loss_stops_with_training_error_and_keeps_last_good_epoch(
+    trained_model_dir, tiny_corpus, tmp_path, monkeypatch
+):
     from musebench.unlearn import losses
 
     real_nll, calls = losses.nll, []
@@ -176,7 +187,9 @@ def test_nan_loss_stops_with_training_error_and_keeps_last_good_epoch(trained_mo
         return value * float("nan") if len(calls) > 2 else value  # epoch 1 = 2 steps, then NaN
 
     monkeypatch.setattr(losses, "nll", nll_turning_nan)
-    config = config_for(method="ga", num_train_epochs=3, learning_rate=1e-3, per_device_train_batch_size=2, max_len=32, progress=False)
+    config = config_for(
+        method="ga", num_train_epochs=3, learning_rate=1e-3, per_device_train_batch_size=2, max_len=32, progress=False
+    )
     with pytest.raises(TrainingError, match="last good checkpoint is epoch-1"):
         run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path)
     record = json.loads((tmp_path / "run.json").read_text())
@@ -193,8 +206,9 @@ def test_bad_requests_fail_before_training(trained_model_dir, tiny_corpus, tmp_p
     with pytest.raises(ConfigError, match="sust fold 9"):
         run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path / "b", forget_split="sust/forget_9")
     (tmp_path / "c").mkdir()
-    (tmp_path / "c" / "run.json").write_text(json.dumps({"schema_version": 1, "method": "ga", "config": {},
-                                                                 "status": "complete"}))
+    (tmp_path / "c" / "run.json").write_text(
+        json.dumps({"schema_version": 1, "method": "ga", "config": {}, "status": "complete"})
+    )
     with pytest.raises(ConfigError, match="already holds"):
         run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path / "c")
     with pytest.raises(ConfigError, match="run directory"):
@@ -216,16 +230,27 @@ def test_config_validation_names_field_and_value():
 
 
 def test_registry_and_resolved_defaults():
-    assert {"ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr", "simnpo", "rmu", "task_vector",
-            "whp"} <= set(METHODS)
+    assert {"ga", "ga_gdr", "ga_klr", "npo", "npo_gdr", "npo_klr", "simnpo", "rmu", "task_vector", "whp"} <= set(
+        METHODS
+    )
     resolved = config_for(method="npo_klr", lora_r=8)
     assert (resolved.beta, resolved.alpha, resolved.lora_alpha) == (0.1, 1.0, 16.0)
     assert config_for(method="rmu").alpha == 1200.0
     defaults = config_for(method="ga")
-    assert (defaults.learning_rate, defaults.num_train_epochs, defaults.per_device_train_batch_size,
-            defaults.max_len, defaults.max_grad_norm, defaults.lr_scheduler_type.value, defaults.optim.value,
-            defaults.weight_decay, defaults.seed, defaults.save_strategy.value, defaults.logging_steps,
-            defaults.report_to) == (1e-5, 10, 4, 2048, 1.0, "constant", "adamw_torch", 0.0, 0, "epoch", 1, [])
+    assert (
+        defaults.learning_rate,
+        defaults.num_train_epochs,
+        defaults.per_device_train_batch_size,
+        defaults.max_len,
+        defaults.max_grad_norm,
+        defaults.lr_scheduler_type.value,
+        defaults.optim.value,
+        defaults.weight_decay,
+        defaults.seed,
+        defaults.save_strategy.value,
+        defaults.logging_steps,
+        defaults.report_to,
+    ) == (1e-5, 10, 4, 2048, 1.0, "constant", "adamw_torch", 0.0, 0, "epoch", 1, [])
 
 
 def test_load_unlearned_delegates_whp_directories(tmp_path, monkeypatch):

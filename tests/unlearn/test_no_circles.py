@@ -54,10 +54,9 @@ def import_graph(source: Path, package: str) -> dict[str, set[str]]:
                 base = node.module or ""
                 if node.level:  # relative: from the module's own package upwards
                     anchor = name.split(".") if is_package else name.split(".")[:-1]
-                    anchor = anchor[:len(anchor) - node.level + 1]
+                    anchor = anchor[: len(anchor) - node.level + 1]
                     base = ".".join(anchor + ([base] if base else []))
-                found = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
-                         for alias in node.names]
+                found = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
             for dotted in found:
                 hit = target(dotted)
                 if hit is not None and hit != name:
@@ -77,7 +76,7 @@ def find_circle(graph: dict[str, set[str]], allowed=frozenset()) -> list[str] | 
             if (node, nxt) in allowed:
                 continue
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if state.get(nxt) is None and (circle := visit(nxt)) is not None:
                 return circle
         path.pop()
@@ -112,8 +111,14 @@ def test_no_import_circle_inside_the_unlearn_package():
 
 
 #: The stage's floors, top down: each module may import only what is on a lower floor.
-FLOORS = (("api",), ("edit.whp", "edit.task_vector", "edit.uld"), ("edit.course",), ("edit.finetune",), ("training",),
-          ("record",))
+FLOORS = (
+    ("api",),
+    ("edit.whp", "edit.task_vector", "edit.uld"),
+    ("edit.course",),
+    ("edit.finetune",),
+    ("training",),
+    ("record",),
+)
 
 
 @pytest.mark.parametrize("floor", range(len(FLOORS)))

@@ -8,9 +8,9 @@ from safetensors.torch import load_file
 
 from musebench.errors import ConfigError
 from musebench.unlearn import config_for, losses, run_unlearning
-from musebench.unlearn.training import trainer_arguments
 from musebench.unlearn.data import PairCollator, group
 from musebench.unlearn.methods.npo_sam import NPOSAMTrainer
+from musebench.unlearn.training import trainer_arguments
 
 
 def test_sam_perturbation_by_hand():
@@ -29,11 +29,13 @@ def test_config_checks_the_radius():
 
 
 def _npo(model, reference, batch, beta):
-    logp = losses.sequence_logprob(model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits,
-                                   batch["labels"])
+    logp = losses.sequence_logprob(
+        model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits, batch["labels"]
+    )
     with torch.no_grad():
-        ref = losses.sequence_logprob(reference(input_ids=batch["input_ids"],
-                                                attention_mask=batch["attention_mask"]).logits, batch["labels"])
+        ref = losses.sequence_logprob(
+            reference(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits, batch["labels"]
+        )
     return losses.npo_loss(logp, ref, beta).mean()
 
 
@@ -43,13 +45,16 @@ def test_one_step_gradient_is_forget_at_perturbed_plus_retain_at_start(tmp_path,
     from musebench.models.loading import load_model
 
     collate = PairCollator(pad_token_id=0)
-    batch = collate([{"forget": [1, 5, 9, 13, 17, 21], "retain": [1, 30, 31, 32, 33]},
-                     {"forget": [1, 40, 41, 42], "retain": [1, 50, 51, 52, 53, 54]}])
+    batch = collate(
+        [
+            {"forget": [1, 5, 9, 13, 17, 21], "retain": [1, 30, 31, 32, 33]},
+            {"forget": [1, 40, 41, 42], "retain": [1, 50, 51, 52, 53, 54]},
+        ]
+    )
     model = load_model(tiny_model_dir).model
     config = config_for(method="npo_sam_gdr", max_len=16, progress=False, rho=0.5, alpha=0.7)
     args = trainer_arguments(config, tmp_path / "ckpt")
-    trainer = NPOSAMTrainer(model=model, args=args, unlearn_config=config, retain="gdr",
-                            copy_start_as_reference=True)
+    trainer = NPOSAMTrainer(model=model, args=args, unlearn_config=config, retain="gdr", copy_start_as_reference=True)
     trainer.create_optimizer_and_scheduler(num_training_steps=1)
     start = [p.detach().clone() for p in model.parameters()]
 
@@ -85,8 +90,14 @@ def _step_gradient(tmp_path, model_dir, micro_batches, accum):
     from musebench.models.loading import load_model
 
     model = load_model(model_dir).model
-    config = config_for(method="npo_sam_gdr", max_len=16, progress=False, rho=0.5, gradient_accumulation_steps=accum,
-                           per_device_train_batch_size=2 if accum == 1 else 1)
+    config = config_for(
+        method="npo_sam_gdr",
+        max_len=16,
+        progress=False,
+        rho=0.5,
+        gradient_accumulation_steps=accum,
+        per_device_train_batch_size=2 if accum == 1 else 1,
+    )
     args = trainer_arguments(config, tmp_path / f"ckpt{accum}")
     trainer = NPOSAMTrainer(model=model, args=args, unlearn_config=config, retain="gdr", copy_start_as_reference=True)
     trainer.create_optimizer_and_scheduler(num_training_steps=1)
@@ -101,16 +112,25 @@ def test_accumulation_takes_the_gradient_of_the_larger_batch(tmp_path, tiny_mode
     """delta comes from the whole step's forget gradient, so 1 x accumulation 2 = batch 2 (a per-micro-batch
     perturbation, as in the paper's code, would not be)."""
     collate = PairCollator(pad_token_id=0)
-    items = [{"forget": [1, 5, 9, 13, 17, 21], "retain": [1, 30, 31, 32, 33]},
-             {"forget": [1, 40, 41, 42], "retain": [1, 50, 51, 52, 53, 54]}]
+    items = [
+        {"forget": [1, 5, 9, 13, 17, 21], "retain": [1, 30, 31, 32, 33]},
+        {"forget": [1, 40, 41, 42], "retain": [1, 50, 51, 52, 53, 54]},
+    ]
     whole = _step_gradient(tmp_path, tiny_model_dir, [collate(items)], accum=1)
     split = _step_gradient(tmp_path, tiny_model_dir, [collate(items[:1]), collate(items[1:])], accum=2)
     assert max((a - b).abs().max().item() for a, b in zip(whole, split)) < 1e-6
     assert max(a.abs().max().item() for a in whole) > 1e-3
 
 
-SETTINGS = {"num_train_epochs": 1, "learning_rate": 1e-3, "max_len": 32, "progress": False, "save_strategy": "no", "seed": 1,
-            "per_device_train_batch_size": 2}
+SETTINGS = {
+    "num_train_epochs": 1,
+    "learning_rate": 1e-3,
+    "max_len": 32,
+    "progress": False,
+    "save_strategy": "no",
+    "seed": 1,
+    "per_device_train_batch_size": 2,
+}
 
 
 def _weights(run) -> dict[str, torch.Tensor]:

@@ -43,13 +43,19 @@ def padless_target(tmp_path_factory, tiny_corpus):
 
 
 def _unlearn(model_dir, corpus, out, seed=0):
-    config = config_for(method="ga_gdr", num_train_epochs=1, learning_rate=1e-3, per_device_train_batch_size=8, max_len=24, progress=False,
-                           seed=seed)
+    config = config_for(
+        method="ga_gdr",
+        num_train_epochs=1,
+        learning_rate=1e-3,
+        per_device_train_batch_size=8,
+        max_len=24,
+        progress=False,
+        seed=seed,
+    )
     return run_unlearning(model_dir, corpus, config, out)
 
 
-def test_padless_unlearning_keeps_vocabulary_and_ignores_pad_ids(padless_target, tiny_corpus, tmp_path,
-                                                                monkeypatch):
+def test_padless_unlearning_keeps_vocabulary_and_ignores_pad_ids(padless_target, tiny_corpus, tmp_path, monkeypatch):
     vocab = json.loads((padless_target / "config.json").read_text())["vocab_size"]
     first = _unlearn(padless_target, tiny_corpus, tmp_path / "a")
     ckpt = first.checkpoints[-1].path
@@ -75,8 +81,15 @@ def test_gradient_accumulation_equals_the_larger_batch(padless_target, tiny_corp
     Trainer must not divide again (``loss_is_scaled_for_ga``, transformers >= 5.19; the dependency floor)."""
     runs = {}
     for name, batch, accum in (("batch2", 2, 1), ("accum2", 1, 2)):
-        config = config_for(method="ga_gdr", num_train_epochs=1, learning_rate=1e-3, per_device_train_batch_size=batch, gradient_accumulation_steps=accum, max_len=24,
-                               progress=False)
+        config = config_for(
+            method="ga_gdr",
+            num_train_epochs=1,
+            learning_rate=1e-3,
+            per_device_train_batch_size=batch,
+            gradient_accumulation_steps=accum,
+            max_len=24,
+            progress=False,
+        )
         ckpt = run_unlearning(padless_target, tiny_corpus, config, tmp_path / name).checkpoints[-1].path
         runs[name] = load_file(ckpt / "model.safetensors")
     start = load_file(padless_target / "model.safetensors")
@@ -90,8 +103,15 @@ def test_task_vector_checkpoints_of_a_padless_model_keep_the_vocabulary(padless_
     from musebench.unlearn.edit.task_vector import run_task_vector
 
     vocab = json.loads((padless_target / "config.json").read_text())["vocab_size"]
-    config = config_for(method="task_vector", num_train_epochs=1, learning_rate=1e-3, per_device_train_batch_size=8, max_len=24, alphas=(2.0,),
-                           progress=False)
+    config = config_for(
+        method="task_vector",
+        num_train_epochs=1,
+        learning_rate=1e-3,
+        per_device_train_batch_size=8,
+        max_len=24,
+        alphas=(2.0,),
+        progress=False,
+    )
     run = run_task_vector(padless_target, tiny_corpus, config, tmp_path / "tv")
     finetuned = next(p for p in (tmp_path / "tv" / "finetuned").iterdir() if p.is_dir())
     for ckpt in (finetuned, run.checkpoint("alpha-2").path):

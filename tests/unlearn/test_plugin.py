@@ -31,9 +31,25 @@ def installed_example(tmp_path_factory):
     work = tmp_path_factory.mktemp("plugin")
     source = shutil.copytree(EXAMPLE, work / "src", ignore=shutil.ignore_patterns("build", "*.egg-info"))
     site = work / "site"
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
-                           "--quiet", "--disable-pip-version-check", "--target", str(site), str(source)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     sys.path.insert(0, str(site))
     METHODS.refresh()
@@ -57,12 +73,34 @@ def test_installed_plugin_is_listed_with_its_package_and_options(installed_examp
     assert "capped_ga" in out and "[musebench-example-method]" in out and "options: floor=8.0" in out
 
 
-def test_plugin_runs_two_steps_through_the_cli(installed_example, trained_model_dir, corpus_dir, tmp_path,
-                                               capsys):
+def test_plugin_runs_two_steps_through_the_cli(installed_example, trained_model_dir, corpus_dir, tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["unlearn", "--model", str(trained_model_dir), "--data", str(corpus_dir), "--method", "capped_ga",
-                 "--out", str(out), "--max_steps", "2", "--per_device_train_batch_size", "1", "--max_len", "32",
-                 "--learning_rate", "1e-3", "--floor", "3", "--no_progress", "--threads", "1"])
+    code = main(
+        [
+            "unlearn",
+            "--model",
+            str(trained_model_dir),
+            "--data",
+            str(corpus_dir),
+            "--method",
+            "capped_ga",
+            "--out",
+            str(out),
+            "--max_steps",
+            "2",
+            "--per_device_train_batch_size",
+            "1",
+            "--max_len",
+            "32",
+            "--learning_rate",
+            "1e-3",
+            "--floor",
+            "3",
+            "--no_progress",
+            "--threads",
+            "1",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     record = json.loads((out / "run.json").read_text())
     assert record["method"] == "capped_ga" and record["status"] == "complete"
@@ -80,8 +118,21 @@ def test_plugin_config_class_validates_its_fields(installed_example, capsys, tmp
     with pytest.raises(ConfigError, match="floor.*must be a number > 0"):
         config_for(method="capped_ga", floor=-1)
     assert type(config_for(method="capped_ga")).__name__ == "CappedGAConfig"
-    code = main(["unlearn", "--model", "m", "--data", "d", "--method", "capped_ga", "--out", str(tmp_path / "o"),
-                 "--floor", "high"])  # a flag error: one line, exit 2
+    code = main(
+        [
+            "unlearn",
+            "--model",
+            "m",
+            "--data",
+            "d",
+            "--method",
+            "capped_ga",
+            "--out",
+            str(tmp_path / "o"),
+            "--floor",
+            "high",
+        ]
+    )  # a flag error: one line, exit 2
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "floor" in err
 
@@ -107,16 +158,22 @@ def test_broken_plugins_are_errors_naming_the_package(fake_site):
     _fake_plugin(fake_site, "pkg-import", "bad_import = mb_missing_module:METHOD")
     _fake_plugin(fake_site, "pkg-type", "bad_type = mb_wrong_type:METHOD", "METHOD = 42\n", "mb_wrong_type")
     _fake_plugin(fake_site, "pkg-clash", "ga = mb_clash:METHOD", "METHOD = None\n", "mb_clash")
-    _fake_plugin(fake_site, "pkg-trainer", "bad_trainer = mb_trainer:METHOD",
-                 "from musebench.unlearn import Method\nMETHOD = Method('json:dumps', 'not a trainer')\n",
-                 "mb_trainer")
+    _fake_plugin(
+        fake_site,
+        "pkg-trainer",
+        "bad_trainer = mb_trainer:METHOD",
+        "from musebench.unlearn import Method\nMETHOD = Method('json:dumps', 'not a trainer')\n",
+        "mb_trainer",
+    )
     reg = MethodRegistry({"ga": METHODS["ga"]}, group="musebench.test_methods")
     assert list(reg) == ["ga", "bad_import", "bad_trainer", "bad_type"]  # listing imports nothing
     assert "mb_wrong_type" not in sys.modules
-    cases = {"bad_import": "'pkg-import'.*cannot be imported: ModuleNotFoundError",
-             "bad_type": "'pkg-type'.*gives a int, not a musebench.unlearn.Method",
-             "ga": "'pkg-clash'.*registers 'ga', the name of a built-in method",
-             "bad_trainer": "'pkg-trainer'.*not an UnlearnTrainer subclass"}
+    cases = {
+        "bad_import": "'pkg-import'.*cannot be imported: ModuleNotFoundError",
+        "bad_type": "'pkg-type'.*gives a int, not a musebench.unlearn.Method",
+        "ga": "'pkg-clash'.*registers 'ga', the name of a built-in method",
+        "bad_trainer": "'pkg-trainer'.*not an UnlearnTrainer subclass",
+    }
     for name, message in cases.items():
         with pytest.raises(ConfigError, match=message):
             reg[name]
@@ -130,8 +187,11 @@ def test_experiment_yaml_names_the_plugin_and_checks_its_options(installed_examp
     from musebench.experiment.config import parse_experiment
     from musebench.unlearn.config import key_fields
 
-    raw = {"corpus": {"path": str(corpus_dir)}, "models": {"target": "build", "retrain": "build"},
-           "methods": {"capped_ga": {"learning_rate": 1e-3, "floor": 3}}}
+    raw = {
+        "corpus": {"path": str(corpus_dir)},
+        "models": {"target": "build", "retrain": "build"},
+        "methods": {"capped_ga": {"learning_rate": 1e-3, "floor": 3}},
+    }
     cfg = parse_experiment(raw, method_validator=validate_method)
     fields = cfg.unlearn_fields(cfg.methods[0])
     assert fields["method"] == "capped_ga" and fields["floor"] == 3

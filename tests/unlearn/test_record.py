@@ -12,8 +12,14 @@ from musebench.versions import package_versions
 
 
 def test_written_record_reads_back_field_for_field(tmp_path):
-    record = RunRecord(tmp_path, "npo_gdr", {"beta": 0.1, "alphas": [1.0]}, model="models/target",
-                       corpus={"name": "c", "fingerprint": "f", "source": "s"}, data={"steps_per_epoch": 3})
+    record = RunRecord(
+        tmp_path,
+        "npo_gdr",
+        {"beta": 0.1, "alphas": [1.0]},
+        model="models/target",
+        corpus={"name": "c", "fingerprint": "f", "source": "s"},
+        data={"steps_per_epoch": 3},
+    )
     record.add_checkpoint("epoch-1")
     record.add_checkpoint("epoch-2")
     record.add_checkpoint("epoch-1")  # saved again (a resumed epoch): it moves to the end, once
@@ -40,13 +46,16 @@ def test_reading_adds_no_provenance_the_file_lacks(tmp_path):
     assert RunRecord.read(tmp_path / "nothing-here") is None
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{not json", "unreadable run record"),
-    ('{"schema_version": 1, "config": {}}', "method"),
-    ('{"schema_version": 1, "method": "ga", "config": []}', "'config' an object"),
-    ('{"schema_version": 1, "method": "ga", "config": {}, "checkpoints": [{"label": "epoch-1"}]}', "'path'"),
-    ('{"schema_version": 1, "method": "ga", "config": {}, "checkpoints": "epoch-1"}', "'path'"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "unreadable run record"),
+        ('{"schema_version": 1, "config": {}}', "method"),
+        ('{"schema_version": 1, "method": "ga", "config": []}', "'config' an object"),
+        ('{"schema_version": 1, "method": "ga", "config": {}, "checkpoints": [{"label": "epoch-1"}]}', "'path'"),
+        ('{"schema_version": 1, "method": "ga", "config": {}, "checkpoints": "epoch-1"}', "'path'"),
+    ],
+)
 def test_damaged_record_is_one_data_error_naming_the_file(tmp_path, content, message):
     (tmp_path / "run.json").write_text(content)
     with pytest.raises(DataError, match=message) as err:

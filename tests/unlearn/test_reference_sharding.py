@@ -29,16 +29,29 @@ def test_fsdp2_reference_is_sharded_and_every_rank_gets_rank_0_weights(tiny_mode
 
 
 def test_deepspeed_reference_config_has_no_optimizer_and_no_auto():
-    train = {"zero_optimization": {"stage": 3, "offload_optimizer": {"device": "cpu"},
-                                   "stage3_gather_16bit_weights_on_model_save": True, "reduce_bucket_size": "auto"},
-             "optimizer": {"type": "AdamW"}, "scheduler": {"type": "WarmupLR"}, "bf16": {"enabled": "auto"},
-             "train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": "auto",
-             "train_batch_size": "auto", "gradient_clipping": "auto"}
+    train = {
+        "zero_optimization": {
+            "stage": 3,
+            "offload_optimizer": {"device": "cpu"},
+            "stage3_gather_16bit_weights_on_model_save": True,
+            "reduce_bucket_size": "auto",
+        },
+        "optimizer": {"type": "AdamW"},
+        "scheduler": {"type": "WarmupLR"},
+        "bf16": {"enabled": "auto"},
+        "train_micro_batch_size_per_gpu": "auto",
+        "gradient_accumulation_steps": "auto",
+        "train_batch_size": "auto",
+        "gradient_clipping": "auto",
+    }
     args = SimpleNamespace(per_device_train_batch_size=2, gradient_accumulation_steps=3, bf16=True, fp16=False)
     cfg = deepspeed_config_for_reference(train, args, world_size=4, hidden_size=64)
     assert "optimizer" not in cfg and "scheduler" not in cfg and "gradient_clipping" not in cfg
-    assert (cfg["train_micro_batch_size_per_gpu"], cfg["gradient_accumulation_steps"], cfg["train_batch_size"]) == \
-        (2, 3, 24)
+    assert (cfg["train_micro_batch_size_per_gpu"], cfg["gradient_accumulation_steps"], cfg["train_batch_size"]) == (
+        2,
+        3,
+        24,
+    )
     assert cfg["bf16"] == {"enabled": True}
     zero = cfg["zero_optimization"]
     assert zero["stage"] == 3 and "offload_optimizer" not in zero and zero["reduce_bucket_size"] == 64 * 64

@@ -12,8 +12,16 @@ from musebench.errors import ConfigError
 from musebench.unlearn import config_for, losses, run_unlearning
 
 # batch 1: 3 forget windows -> 3 steps per epoch; 2 epochs; a Trainer checkpoint after every step
-CONFIG = {"method": "ga_gdr", "num_train_epochs": 2, "learning_rate": 1e-3, "per_device_train_batch_size": 1,
-          "max_len": 32, "save_strategy": "steps", "save_steps": 1, "progress": False}
+CONFIG = {
+    "method": "ga_gdr",
+    "num_train_epochs": 2,
+    "learning_rate": 1e-3,
+    "per_device_train_batch_size": 1,
+    "max_len": 32,
+    "save_strategy": "steps",
+    "save_steps": 1,
+    "progress": False,
+}
 CALLS_PER_STEP = 2  # forget NLL + retain NLL
 
 
@@ -21,8 +29,7 @@ def weights(run_dir, label):
     return load_file(run_dir / label / "model.safetensors")
 
 
-def test_resume_after_interruption_matches_uninterrupted_run(trained_model_dir, tiny_corpus, tmp_path,
-                                                             monkeypatch):
+def test_resume_after_interruption_matches_uninterrupted_run(trained_model_dir, tiny_corpus, tmp_path, monkeypatch):
     full = run_unlearning(trained_model_dir, tiny_corpus, config_for(**CONFIG), tmp_path / "full")
     assert json.loads(full.run_json.read_text())["data"]["steps_per_epoch"] == 3
 
@@ -48,8 +55,9 @@ def test_resume_after_interruption_matches_uninterrupted_run(trained_model_dir, 
 
     monkeypatch.setattr(losses, "nll", counting_nll)
     with pytest.raises(ConfigError, match=r"learning_rate 0.001 -> 0.002"):
-        run_unlearning(trained_model_dir, tiny_corpus, config_for(**{**CONFIG, "learning_rate": 2e-3}), out,
-                       resume=True)
+        run_unlearning(
+            trained_model_dir, tiny_corpus, config_for(**{**CONFIG, "learning_rate": 2e-3}), out, resume=True
+        )
     # fields that never change the weights (``WEIGHTLESS``) may differ: the device, the bar, trackers
     relaxed = {**CONFIG, "use_cpu": True, "keep_checkpoints": True, "report_to": "none", "dataloader_num_workers": 0}
     resumed = run_unlearning(trained_model_dir, tiny_corpus, config_for(**relaxed), out, resume=True)

@@ -8,9 +8,9 @@ import torch
 from musebench.errors import ConfigError
 from musebench.models.tiny import TinyLlamaSpec, build_tiny_llama
 from musebench.unlearn import config_for
-from musebench.unlearn.training import trainer_arguments
 from musebench.unlearn.data import PairCollator
 from musebench.unlearn.methods.rmu import RMUTrainer, default_layer
+from musebench.unlearn.training import trainer_arguments
 
 SPEC = TinyLlamaSpec(hidden_size=32, num_layers=5, num_heads=4, intermediate_size=64)
 
@@ -24,14 +24,23 @@ def _trainer(tmp_path, tokenizer, **fields) -> RMUTrainer:
 
 def _batch():
     collate = PairCollator(pad_token_id=0)
-    return collate([{"forget": [1, 5, 9, 13, 17], "retain": [1, 4, 8, 12, 16]},
-                    {"forget": [1, 6, 10, 14, 18], "retain": [1, 3, 7, 11, 15]}])
+    return collate(
+        [
+            {"forget": [1, 5, 9, 13, 17], "retain": [1, 4, 8, 12, 16]},
+            {"forget": [1, 6, 10, 14, 18], "retain": [1, 3, 7, 11, 15]},
+        ]
+    )
 
 
 def test_defaults_are_the_reference_implementation():
     config = config_for(method="rmu")
     assert (config.learning_rate, config.alpha, config.steering_coeff, config.train_layers, config.params) == (
-        5e-5, 1200.0, 6.5, 3, "reference")
+        5e-5,
+        1200.0,
+        6.5,
+        3,
+        "reference",
+    )
     assert config_for(method="ga").learning_rate == 1e-5  # every other method keeps the MUSE recipe
     assert config_for(method="rmu", learning_rate=1e-3).learning_rate == 1e-3
     # WMDP: layer 7 of 32; small models are steered at layer 2 (or their last layer), never at layer 0
@@ -69,8 +78,9 @@ def test_loss_equals_wmdp_mse_computed_by_hand(tmp_path, tiny_tokenizer):
 
     def steered(model, ids, mask):
         seen = {}
-        handle = model.model.layers[2].register_forward_hook(lambda m, a, out: seen.update(h=out[0] if isinstance(
-            out, tuple) else out))
+        handle = model.model.layers[2].register_forward_hook(
+            lambda m, a, out: seen.update(h=out[0] if isinstance(out, tuple) else out)
+        )
         with torch.no_grad():
             model(input_ids=ids, attention_mask=mask)
         handle.remove()

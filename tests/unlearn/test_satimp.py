@@ -11,7 +11,14 @@ from musebench.errors import ConfigError
 from musebench.unlearn import UnlearnConfig, losses, run_unlearning
 
 # two optimizer steps at a high rate (old short names: from_dict reads them under either name)
-TWO_STEPS = {"num_train_epochs": 1, "max_steps": 2, "learning_rate": 3e-3, "per_device_train_batch_size": 2, "max_len": 32, "progress": False}
+TWO_STEPS = {
+    "num_train_epochs": 1,
+    "max_steps": 2,
+    "learning_rate": 3e-3,
+    "per_device_train_batch_size": 2,
+    "max_len": 32,
+    "progress": False,
+}
 
 LOGITS = torch.tensor([[[0.0, math.log(3.0)], [0.0, 0.0], [5.0, -5.0]]])  # p = 3/4, then 1/2
 
@@ -19,11 +26,12 @@ LOGITS = torch.tensor([[[0.0, math.log(3.0)], [0.0, 0.0], [5.0, -5.0]]])  # p = 
 def test_satimp_loss_hand_case():
     """L = (1/N) sum_t p^b1 (1-p)^b2 log p: with b1 = 2, b2 = 1, p = 3/4 and 1/2."""
     labels = torch.tensor([[0, 1, 0]])
-    expected = (0.75 ** 2 * 0.25 * math.log(0.75) + 0.5 ** 2 * 0.5 * math.log(0.5)) / 2
+    expected = (0.75**2 * 0.25 * math.log(0.75) + 0.5**2 * 0.5 * math.log(0.5)) / 2
     assert losses.satimp_loss(LOGITS, labels, 2.0, 1.0).item() == pytest.approx(expected, abs=1e-6)
     # beta2 = 0 is WGA with beta = beta1
     assert losses.satimp_loss(LOGITS, labels, 2.0, 0.0).item() == pytest.approx(
-        losses.wga_loss(LOGITS, labels, 2.0).item(), abs=1e-7)
+        losses.wga_loss(LOGITS, labels, 2.0).item(), abs=1e-7
+    )
 
 
 def test_satimp_weight_peaks_between_known_and_forgotten():

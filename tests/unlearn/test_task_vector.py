@@ -120,11 +120,21 @@ def test_a_save_that_drops_the_edit_is_caught(model_pair, tmp_path, monkeypatch)
 
 # ----- the whole method: cached fine-tune, one checkpoint per alpha -------------------------------------
 
+
 def _config(**overrides):
     from musebench.unlearn.config import config_for
 
-    values = dict(method="task_vector", num_train_epochs=2, learning_rate=1e-3, per_device_train_batch_size=2, max_len=24, alphas=(1.0, 4.0),
-                  use_cpu=True, progress=False, seed=0)
+    values = dict(
+        method="task_vector",
+        num_train_epochs=2,
+        learning_rate=1e-3,
+        per_device_train_batch_size=2,
+        max_len=24,
+        alphas=(1.0, 4.0),
+        use_cpu=True,
+        progress=False,
+        seed=0,
+    )
     values.update(overrides)
     return config_for(**values)
 
@@ -172,8 +182,8 @@ def test_run_writes_verified_alpha_checkpoints(tv_run, trained_model_dir, tiny_c
 
 def test_run_json_is_readable_and_finetune_is_cached(tv_run, trained_model_dir, tiny_corpus, monkeypatch):
     from musebench.unlearn import training
-    from musebench.unlearn.record import read_run
     from musebench.unlearn.edit.task_vector import run_task_vector
+    from musebench.unlearn.record import read_run
 
     saved = read_run(tv_run.out_dir)
     assert saved.status == "complete" and [c.label for c in saved.checkpoints] == ["alpha-1", "alpha-4"]

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from musebench.unlearn import config_for
-from musebench.unlearn.training import trainer_arguments
 from musebench.unlearn.data import PairCollator
 from musebench.unlearn.methods.npo import NPOTrainer
 from musebench.unlearn.trainer import batch_counts
+from musebench.unlearn.training import trainer_arguments
 
 
 def test_batch_counts_and_step_normalisers_sum_over_micro_batches(tmp_path, tiny_model_dir):
@@ -22,16 +22,26 @@ def test_batch_counts_and_step_normalisers_sum_over_micro_batches(tmp_path, tiny
     second = collate([{"forget": [7, 8, 9], "retain": [1, 2, 3]}])
     counts = batch_counts(first)
     assert {k: int(v) for k, v in counts.items()} == {
-        "forget_targets": 4, "forget_positions": 6, "forget_sequences": 2,
-        "retain_targets": 8, "retain_positions": 10, "retain_sequences": 2}
+        "forget_targets": 4,
+        "forget_positions": 6,
+        "forget_sequences": 2,
+        "retain_targets": 8,
+        "retain_positions": 10,
+        "retain_sequences": 2,
+    }
     model = load_model(tiny_model_dir).model
     config = config_for(method="npo_gdr", max_len=16, progress=False)
     args = trainer_arguments(config, tmp_path / "ckpt")
     trainer = NPOTrainer(model=model, args=args, unlearn_config=config, retain="gdr", copy_start_as_reference=True)
     step = trainer.step_normalisers([first, second], torch.device("cpu"))
     assert {k: int(v) for k, v in step.items()} == {
-        "forget_targets": 6, "forget_positions": 9, "forget_sequences": 3,
-        "retain_targets": 10, "retain_positions": 13, "retain_sequences": 3}
+        "forget_targets": 6,
+        "forget_positions": 9,
+        "forget_sequences": 3,
+        "retain_targets": 10,
+        "retain_positions": 13,
+        "retain_sequences": 3,
+    }
     assert trainer.step_normalisers([], torch.device("cpu")) is None
 
     # the reference: a separate frozen copy of the start weights, on the model's device

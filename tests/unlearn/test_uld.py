@@ -85,8 +85,16 @@ def test_truncate_layers_keeps_embeddings_and_head(tiny_model_dir):
 def uld_run(trained_model_dir, tiny_corpus, tmp_path_factory):
     from musebench.unlearn import config_for, run_unlearning
 
-    config = config_for(method="uld", num_train_epochs=8, learning_rate=3e-3, per_device_train_batch_size=2, max_len=32, alphas=(0.5, 1.0),
-                           layers=1, progress=False)
+    config = config_for(
+        method="uld",
+        num_train_epochs=8,
+        learning_rate=3e-3,
+        per_device_train_batch_size=2,
+        max_len=32,
+        alphas=(0.5, 1.0),
+        layers=1,
+        progress=False,
+    )
     return run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path_factory.mktemp("uld"))
 
 
@@ -142,11 +150,10 @@ def test_engine_decoding_of_uld_equals_greedy_by_definition(uld_run, tiny_tokeni
     assert plain != by_definition  # the subtraction changed what the target would say
 
 
-def test_a_finished_run_resumes_as_it_is_and_bad_input_is_one_error(uld_run, trained_model_dir, tiny_corpus,
-                                                                   tmp_path):
+def test_a_finished_run_resumes_as_it_is_and_bad_input_is_one_error(uld_run, trained_model_dir, tiny_corpus, tmp_path):
     from musebench.unlearn import config_for, run_unlearning
-    from musebench.unlearn.record import read_run
     from musebench.unlearn.edit.uld import read_uld_checkpoint
+    from musebench.unlearn.record import read_run
 
     config = config_for(**{**uld_run.config, "method": "uld"})
     again = run_unlearning(trained_model_dir, tiny_corpus, config, uld_run.out_dir, resume=True)
@@ -154,8 +161,9 @@ def test_a_finished_run_resumes_as_it_is_and_bad_input_is_one_error(uld_run, tra
     with pytest.raises(ConfigError, match="layers"):
         config_for(method="uld", layers=0)
     with pytest.raises(ConfigError, match="layers"):
-        run_unlearning(trained_model_dir, tiny_corpus, config_for(method="uld", layers=9, progress=False),
-                       tmp_path / "nine")
+        run_unlearning(
+            trained_model_dir, tiny_corpus, config_for(method="uld", layers=9, progress=False), tmp_path / "nine"
+        )
     with pytest.raises(ConfigError, match="cannot start from a WHP / ULD checkpoint"):
         run_unlearning(uld_run.checkpoints[0].path, tiny_corpus, config, tmp_path / "x")
     (tmp_path / "bad").mkdir()
@@ -164,8 +172,10 @@ def test_a_finished_run_resumes_as_it_is_and_bad_input_is_one_error(uld_run, tra
         read_uld_checkpoint(tmp_path / "bad")
 
 
-@pytest.mark.skipif(__import__("importlib").util.find_spec("bitsandbytes") is None,
-                    reason="bitsandbytes (musebench[quant]) not installed")
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("bitsandbytes") is None,
+    reason="bitsandbytes (musebench[quant]) not installed",
+)
 def test_the_quantization_attack_quantizes_both_models(uld_run, tiny_tokenizer):
     from musebench.robustness.quantize import load_quantized
     from musebench.unlearn.edit.uld_model import ULDModel

@@ -11,7 +11,14 @@ from musebench.errors import ConfigError
 from musebench.unlearn import UnlearnConfig, losses, run_unlearning
 
 # two optimizer steps at a high rate (old short names: from_dict reads them under either name)
-TWO_STEPS = {"num_train_epochs": 1, "max_steps": 2, "learning_rate": 3e-3, "per_device_train_batch_size": 2, "max_len": 32, "progress": False}
+TWO_STEPS = {
+    "num_train_epochs": 1,
+    "max_steps": 2,
+    "learning_rate": 3e-3,
+    "per_device_train_batch_size": 2,
+    "max_len": 32,
+    "progress": False,
+}
 
 
 def test_undial_loss_hand_case_masks_padding():
@@ -28,7 +35,8 @@ def test_undial_loss_hand_case_masks_padding():
     assert losses.undial_loss(student, ref, labels, beta=math.log(4.0)).item() == pytest.approx(expected, 1e-6)
     # normaliser replaces the count of real targets (1 here)
     assert losses.undial_loss(student, ref, labels, math.log(4.0), normaliser=2.0).item() == pytest.approx(
-        expected / 2, 1e-6)
+        expected / 2, 1e-6
+    )
 
 
 def test_undial_gradient_moves_mass_off_the_true_token():
@@ -60,8 +68,7 @@ def test_undial_trainer_lowers_forget_likelihood(trained_model_dir, tiny_corpus,
     config = UnlearnConfig.from_dict({"method": "undial", **TWO_STEPS})
     run = run_unlearning(trained_model_dir, tiny_corpus, config, tmp_path)
     assert run.config["beta"] == 10.0
-    before, after = nll_of(trained_model_dir, tiny_corpus.forget), nll_of(run.checkpoints[-1].path,
-                                                                          tiny_corpus.forget)
+    before, after = nll_of(trained_model_dir, tiny_corpus.forget), nll_of(run.checkpoints[-1].path, tiny_corpus.forget)
     assert after > before + 0.5
     steps = run.history["steps"]
     assert len(steps) == 2 and all(math.isfinite(s["forget_loss"]) for s in steps)
@@ -77,5 +84,5 @@ def test_undial_split_batches_sum_to_the_whole_batch_mean():
     labels[3, 2:] = -100
     whole = losses.undial_loss(logits, ref, labels, 3.0)
     count = losses.target_count(labels)
-    halves = sum(losses.undial_loss(logits[i:i + 2], ref[i:i + 2], labels[i:i + 2], 3.0, count) for i in (0, 2))
+    halves = sum(losses.undial_loss(logits[i : i + 2], ref[i : i + 2], labels[i : i + 2], 3.0, count) for i in (0, 2))
     assert halves.item() == pytest.approx(whole.item(), abs=1e-6)

@@ -17,8 +17,10 @@ SPEC = TinyLlamaSpec(hidden_size=64, num_layers=2, num_heads=4, intermediate_siz
 @pytest.fixture(scope="module")
 def pair(tiny_tokenizer):
     """Two different random tiny Llamas standing in for target and fine-tuned model."""
-    return (build_tiny_llama(tiny_tokenizer, SPEC, seed=0).eval(),
-            build_tiny_llama(tiny_tokenizer, SPEC, seed=1).eval())
+    return (
+        build_tiny_llama(tiny_tokenizer, SPEC, seed=0).eval(),
+        build_tiny_llama(tiny_tokenizer, SPEC, seed=1).eval(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +70,17 @@ def test_incremental_decoding_with_cache_matches_full_forward(pair, tiny_tokeniz
         steps = [out.logits[:, -1]]
         past = out.past_key_values
         for j in range(extra.shape[1]):
-            out = model(input_ids=extra[:, j:j + 1], attention_mask=full_mask[:, :n + j + 1],
-                        position_ids=full_pos[:, n + j:n + j + 1], past_key_values=past, use_cache=True)
+            out = model(
+                input_ids=extra[:, j : j + 1],
+                attention_mask=full_mask[:, : n + j + 1],
+                position_ids=full_pos[:, n + j : n + j + 1],
+                past_key_values=past,
+                use_cache=True,
+            )
             past = out.past_key_values
             steps.append(out.logits[:, -1])
     incremental = torch.stack(steps, dim=1)
-    torch.testing.assert_close(incremental, full[:, n - 1:], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(incremental, full[:, n - 1 :], rtol=1e-4, atol=1e-4)
 
 
 def test_cache_rows_can_be_dropped_and_repeated(pair, tiny_tokenizer):
@@ -84,14 +91,23 @@ def test_cache_rows_can_be_dropped_and_repeated(pair, tiny_tokenizer):
     pos = (mask.cumsum(-1) - 1).clamp(min=0)
     nxt = torch.tensor([[11], [12]])
     with torch.no_grad():
-        full = model(input_ids=torch.cat([ids, nxt], 1), attention_mask=torch.cat([mask, mask[:, :1]], 1),
-                     position_ids=torch.cat([pos, pos[:, -1:] + 1], 1)).logits[:, -1]
-        cache = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True,
-                      logits_to_keep=1).past_key_values
+        full = model(
+            input_ids=torch.cat([ids, nxt], 1),
+            attention_mask=torch.cat([mask, mask[:, :1]], 1),
+            position_ids=torch.cat([pos, pos[:, -1:] + 1], 1),
+        ).logits[:, -1]
+        cache = model(
+            input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1
+        ).past_key_values
         cache.batch_select_indices(torch.tensor([1]))  # keep the second row only
         assert cache.get_seq_length() == ids.shape[1]
-        row = model(input_ids=nxt[1:], attention_mask=torch.cat([mask[1:], mask[1:, :1]], 1),
-                    position_ids=pos[1:, -1:] + 1, past_key_values=cache, use_cache=True)
+        row = model(
+            input_ids=nxt[1:],
+            attention_mask=torch.cat([mask[1:], mask[1:, :1]], 1),
+            position_ids=pos[1:, -1:] + 1,
+            past_key_values=cache,
+            use_cache=True,
+        )
         torch.testing.assert_close(row.logits[:, -1], full[1:], rtol=1e-4, atol=1e-4)
         one = tiny_tokenizer(["Alda Vorn was"], return_tensors="pt")
         prefix = model(**one, use_cache=True, logits_to_keep=1)
@@ -145,12 +161,15 @@ def test_checkpoint_roundtrip_and_load(tmp_path, tiny_model_dir, finetuned_dir, 
     assert not torch.allclose(z_t, z_f)  # really two different models behind it
 
 
-@pytest.mark.parametrize("content, message", [
-    ('{"target": "a", "finetuned": "b"}', "missing field"),
-    ('{"target": "a", "finetuned": "b", "alpha": -1}', "alpha must be"),
-    ('{"target": "", "finetuned": "b", "alpha": 1}', "non-empty"),
-    ("[1, 2", "invalid JSON"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"target": "a", "finetuned": "b"}', "missing field"),
+        ('{"target": "a", "finetuned": "b", "alpha": -1}', "alpha must be"),
+        ('{"target": "", "finetuned": "b", "alpha": 1}', "non-empty"),
+        ("[1, 2", "invalid JSON"),
+    ],
+)
 def test_bad_checkpoint_is_a_model_error(tmp_path, content, message):
     (tmp_path / "whp.json").write_text(content)
     with pytest.raises(ModelError, match=message):
@@ -166,12 +185,20 @@ def test_run_whp_writes_one_small_checkpoint_per_alpha(tmp_path, trained_model_d
     """WHP from the fixture model trained on the tiny corpus (tests/unlearn/conftest.py)."""
     from musebench.unlearn.api import load_unlearned
     from musebench.unlearn.config import config_for
+    from musebench.unlearn.edit.whp import run_whp
     from musebench.unlearn.losses import nll
     from musebench.unlearn.record import read_run
-    from musebench.unlearn.edit.whp import run_whp
 
-    config = config_for(method="whp", num_train_epochs=2, learning_rate=1e-3, per_device_train_batch_size=2, max_len=24, alphas=(1.0, 8.0),
-                           use_cpu=True, progress=False)
+    config = config_for(
+        method="whp",
+        num_train_epochs=2,
+        learning_rate=1e-3,
+        per_device_train_batch_size=2,
+        max_len=24,
+        alphas=(1.0, 8.0),
+        use_cpu=True,
+        progress=False,
+    )
     run = run_whp(trained_model_dir, tiny_corpus, config, tmp_path / "whp")
     assert [c.label for c in run.checkpoints] == ["alpha-1", "alpha-8"]
     assert read_run(run.out_dir).status == "complete"

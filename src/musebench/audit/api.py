@@ -108,17 +108,20 @@ def run_audit(
     timing: dict[str, float] = {"probes": time.perf_counter() - start}
     # in a log, a line per stage (the loops inside add one every ~30 s of work: musebench.console)
     say = stage_line if progress else (lambda text: None)
-    say(f"audit: probes built from {len(forget)} forget"
-        + (f" and {len(holdout)} holdout" if holdout is not None else "") + " documents, resampled by "
-        + ("unit" if forget.groups is not None else "document"))
+    say(
+        f"audit: probes built from {len(forget)} forget"
+        + (f" and {len(holdout)} holdout" if holdout is not None else "")
+        + " documents, resampled by "
+        + ("unit" if forget.groups is not None else "document")
+    )
 
     def probe(m: AuditModel, label: str, probe_set: ProbeSet = probes) -> Measurement:
-        result = measure(
-            m.model, m.tokenizer, probe_set, settings, cache_dir=cache_dir, label=label, progress=progress
-        )
+        result = measure(m.model, m.tokenizer, probe_set, settings, cache_dir=cache_dir, label=label, progress=progress)
         timing[label] = result.seconds
-        say(f"audit/{label}: probes answered in {format_duration(result.seconds)} "
-            f"({format_duration(time.perf_counter() - start)} elapsed)")
+        say(
+            f"audit/{label}: probes answered in {format_duration(result.seconds)} "
+            f"({format_duration(time.perf_counter() - start)} elapsed)"
+        )
         return result
 
     groups = {"forget": forget.groups, "holdout": holdout.groups if holdout is not None else None}
@@ -135,8 +138,9 @@ def run_audit(
     attack_entries = []
     for attack in attacks or []:
         t0 = time.perf_counter()
-        entry, attack_stats, attack_rows = _run_attack(attack, model, reference, forget, holdout, probes, ref,
-                                                       groups, settings, probe)
+        entry, attack_stats, attack_rows = _run_attack(
+            attack, model, reference, forget, holdout, probes, ref, groups, settings, probe
+        )
         timing[f"attack:{attack.name}"] = time.perf_counter() - t0
         say(f"audit/attack {attack.name}: done in {format_duration(timing[f'attack:{attack.name}'])}")
         rows += attack_rows
@@ -150,14 +154,20 @@ def run_audit(
         "schema_version": SCHEMA_VERSION,
         "kind": KIND,
         "verdict": verdict,
-        "verdict_text": VERDICT_TEXT[verdict] + (
+        "verdict_text": VERDICT_TEXT[verdict]
+        + (
             f" (about {units} units a side would let the equivalence test decide)"
-            if verdict == "inconclusive" and units else ""),
+            if verdict == "inconclusive" and units
+            else ""
+        ),
         "model_verdict": model_verdict,  # before any attack (same family-wise correction)
         "rule": RULE,
         "units_needed": units,
-        "units": {"forget": forget.units(), "holdout": holdout.units() if holdout is not None else None,
-                  "by": "group" if forget.groups is not None else "document"},
+        "units": {
+            "forget": forget.units(),
+            "holdout": holdout.units() if holdout is not None else None,
+            "by": "group" if forget.groups is not None else "document",
+        },
         "never_seen_level": _never_seen(holdout, reference),
         "probes": {k: s.to_dict() for k, s in stats.items()},
         "membership_suite": attack_suite(main, settings, ref),
@@ -213,8 +223,10 @@ def run_audit(
 
 def _never_seen(holdout, reference) -> str:
     if holdout is not None and reference is not None:
-        return (f"holdout documents, each taken relative to the reference model {reference.source} (model minus "
-                "reference per document; membership: NLL ratio): a holdout shifted for both models cancels out")
+        return (
+            f"holdout documents, each taken relative to the reference model {reference.source} (model minus "
+            "reference per document; membership: NLL ratio): a holdout shifted for both models cancels out"
+        )
     if holdout is not None:
         return "holdout documents (same probes)"
     return f"reference model {reference.source} (same forget probes, paired by document)"
@@ -233,9 +245,18 @@ def _only(probes: ProbeSet, role: str, keep: list[int]) -> ProbeSet:
     return out
 
 
-def _run_attack(attack: Attack, model: AuditModel, reference: AuditModel | None, forget: DocumentSet,
-                holdout: DocumentSet | None, probes: ProbeSet, ref: Measurement | None, groups, settings,
-                probe) -> tuple[dict, dict, list[dict]]:
+def _run_attack(
+    attack: Attack,
+    model: AuditModel,
+    reference: AuditModel | None,
+    forget: DocumentSet,
+    holdout: DocumentSet | None,
+    probes: ProbeSet,
+    ref: Measurement | None,
+    groups,
+    settings,
+    probe,
+) -> tuple[dict, dict, list[dict]]:
     """One attack on the model and on its control; the attacked copy's probe statistics (uncalibrated).
 
     Without training (quantization) the attacked copy answers every probe, the holdout included (its own
@@ -263,21 +284,29 @@ def _run_attack(attack: Attack, model: AuditModel, reference: AuditModel | None,
         control = attack.make(reference, _texts(forget, f_slice))
         ctrl = probe(control, f"{name}-control", _only(probes, "forget", f_rest))
         del control
-        entry["control"] = (f"the reference model {reference.source} under the same attack (same relearned "
-                            "documents), paired on the probed documents")
+        entry["control"] = (
+            f"the reference model {reference.source} under the same attack (same relearned "
+            "documents), paired on the probed documents"
+        )
         stats = _raw_stats(got, settings, ctrl, groups, name)
     else:
         h_slice, h_rest = attack.trains_on(holdout)
         control = attack.make(model, _texts(holdout, h_slice))
         ctrl = probe(control, f"{name}-control", _only(probes, "holdout", h_rest))
         del control
-        entry["control"] = (f"the model under the same attack on {len(h_slice)} holdout documents, probed on "
-                            f"{len(h_rest)} other holdout documents (what relearning similar text teaches)")
+        entry["control"] = (
+            f"the model under the same attack on {len(h_slice)} holdout documents, probed on "
+            f"{len(h_rest)} other holdout documents (what relearning similar text teaches)"
+        )
         entry["control_trained_on_docs"], entry["control_probed_docs"] = h_slice, h_rest
-        joined = Measurement(per_doc={"forget": got.per_doc.get("forget", {}),
-                                      "holdout": ctrl.per_doc.get("holdout", {})},
-                             membership={k: v for k, v in (("forget", got.membership.get("forget")),
-                                                           ("holdout", ctrl.membership.get("holdout"))) if v})
+        joined = Measurement(
+            per_doc={"forget": got.per_doc.get("forget", {}), "holdout": ctrl.per_doc.get("holdout", {})},
+            membership={
+                k: v
+                for k, v in (("forget", got.membership.get("forget")), ("holdout", ctrl.membership.get("holdout")))
+                if v
+            },
+        )
         stats = _raw_stats(joined, settings, None, groups, name)
     rows += [{"model": f"attack:{attack.name}:control", **r} for r in ctrl.rows]
     return entry, stats, rows
@@ -287,7 +316,6 @@ def _model_info(m: AuditModel) -> dict:
     from musebench.evaluate.fingerprint import model_fingerprint
 
     return {"source": m.source, "fingerprint": model_fingerprint(m.model)}
-
 
 
 #: What an audit writes into its --out (a user's file of one of these names is never overwritten).

@@ -39,8 +39,9 @@ def audit_attack(item: str, device: str, seed: int) -> Attack:
     attack, value = parse_attack(item)
     if attack.attacked is None:
         usable = ", ".join(a.name for a in ATTACKS.values() if a.attacked is not None)
-        raise ConfigError(f"{attack.name} changes the probe, not the model: the audit runs {usable}",
-                          field="--attacks", value=item)
+        raise ConfigError(
+            f"{attack.name} changes the probe, not the model: the audit runs {usable}", field="--attacks", value=item
+        )
     if attack.check is not None:
         attack.check(value, device)  # e.g. bitsandbytes present and able to run the scheme here
 
@@ -50,9 +51,13 @@ def audit_attack(item: str, device: str, seed: int) -> Attack:
     words = attack.describe(value) if attack.describe else f"{attack.name} {value}"
     if not attack.trains:
         return Attack(f"{attack.name}:{value}", words, make)
-    return Attack(f"{attack.name}:{value}", f"{words} on half of the forget documents' units; probed on the other "
-                  f"half (no shared word 8-gram); control: the same attack on the never-seen side", make,
-                  trains_on=lambda docs: relearn_split(docs, seed))
+    return Attack(
+        f"{attack.name}:{value}",
+        f"{words} on half of the forget documents' units; probed on the other "
+        f"half (no shared word 8-gram); control: the same attack on the never-seen side",
+        make,
+        trains_on=lambda docs: relearn_split(docs, seed),
+    )
 
 
 def relearn_split(docs: DocumentSet, seed: int) -> tuple[list[int], list[int]]:
@@ -72,6 +77,7 @@ def relearn_split(docs: DocumentSet, seed: int) -> tuple[list[int], list[int]]:
     seen = set().union(*(shingles(docs.documents[i]) for i in relearned))
     probed = [i for i, u in enumerate(labels) if u not in chosen and not shingles(docs.documents[i]) & seen]
     if not probed:
-        raise ConfigError("every document left to probe shares a word 8-gram with a relearned one",
-                          field="--attacks", value="relearn")
+        raise ConfigError(
+            "every document left to probe shares a word 8-gram with a relearned one", field="--attacks", value="relearn"
+        )
     return relearned, probed

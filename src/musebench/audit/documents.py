@@ -80,13 +80,17 @@ def with_units(docs: DocumentSet, units: dict[str, str], source: str) -> Documen
     """``docs`` with every document's unit looked up by its text in ``units`` (a corpus's ``tags/units.json``,
     ``--units-from``); a document it does not label, or documents that already name theirs, is a ``DataError``."""
     if docs.groups is not None:
-        raise DataError("the documents already name their units; give --units-from or the keys, not both",
-                        file=docs.source)
+        raise DataError(
+            "the documents already name their units; give --units-from or the keys, not both", file=docs.source
+        )
     missing = [i for i, d in enumerate(docs.documents) if d not in units]
     if missing:
-        raise DataError(f"{len(missing)} of {len(docs)} documents have no unit there (first: document "
-                        f"{missing[0]}); the corpus must be the one the documents come from",
-                        file=source, field="tags/units.json")
+        raise DataError(
+            f"{len(missing)} of {len(docs)} documents have no unit there (first: document "
+            f"{missing[0]}); the corpus must be the one the documents come from",
+            file=source,
+            field="tags/units.json",
+        )
     return DocumentSet(docs.source, docs.documents, tuple(units[d] for d in docs.documents))
 
 
@@ -97,13 +101,18 @@ def read_groups(items: list, path: Path) -> tuple[str, ...] | None:
         return None
     missing = [i for i, k in enumerate(keys) if k is None]
     if missing:
-        raise DataError(f"document {missing[0]} names no {' / '.join(GROUP_KEYS)} while others do; give every "
-                        "document its unit, or none", file=path, field=GROUP_KEYS[0])
+        raise DataError(
+            f"document {missing[0]} names no {' / '.join(GROUP_KEYS)} while others do; give every "
+            "document its unit, or none",
+            file=path,
+            field=GROUP_KEYS[0],
+        )
     labels = [items[i][k] for i, k in enumerate(keys)]
     bad = [i for i, v in enumerate(labels) if not isinstance(v, (str, int)) or isinstance(v, bool) or v == ""]
     if bad:
-        raise DataError(f"document {bad[0]}: a unit must be a non-empty string or an integer", file=path,
-                        field=keys[bad[0]])
+        raise DataError(
+            f"document {bad[0]}: a unit must be a non-empty string or an integer", file=path, field=keys[bad[0]]
+        )
     return tuple(str(v) for v in labels)
 
 
@@ -111,9 +120,7 @@ def shingles(text: str, n: int = SHINGLE_WORDS) -> set[str]:
     words = normalise_text(text).split()
     if len(words) < n:
         return {hashlib.sha1(" ".join(words).encode()).hexdigest()[:16]} if words else set()
-    return {
-        hashlib.sha1(" ".join(words[i : i + n]).encode()).hexdigest()[:16] for i in range(len(words) - n + 1)
-    }
+    return {hashlib.sha1(" ".join(words[i : i + n]).encode()).hexdigest()[:16] for i in range(len(words) - n + 1)}
 
 
 def check_overlap(forget: DocumentSet, holdout: DocumentSet) -> None:

@@ -199,9 +199,7 @@ def pick_shots(pool: list[ClozeProbe], docs: DocumentSet, settings: AuditSetting
     return [rng.choice(by_doc[d]) for d in chosen]
 
 
-def build_probes(
-    tokenizer, forget: DocumentSet, holdout: DocumentSet | None, settings: AuditSettings
-) -> ProbeSet:
+def build_probes(tokenizer, forget: DocumentSet, holdout: DocumentSet | None, settings: AuditSettings) -> ProbeSet:
     """Every probe of the audit; a family that yields no probe for a document set is a ``DataError``."""
     sets = {"forget": forget} | ({"holdout": holdout} if holdout is not None else {})
     roles = {role: RoleProbes(role, docs) for role, docs in sets.items()}
@@ -212,9 +210,7 @@ def build_probes(
         for role, rp in roles.items():
             rp.verbatim = verbatim_probes(tokenizer, rp.documents, settings)
             if not rp.verbatim:
-                longest = max(
-                    len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in rp.documents.documents
-                )
+                longest = max(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in rp.documents.documents)
                 raise DataError(
                     f"no {role} document is long enough for a verbatim probe (need {need} tokens = "
                     f"min_prefix_tokens + continuation_tokens; the longest has {longest}); lower "

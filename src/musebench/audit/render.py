@@ -40,11 +40,7 @@ HOW_TO_READ = (
 def _num(v, unit: str | None = None) -> str:
     if v is None:
         return "n/a"
-    return (
-        f"{v:.3f}"
-        if unit == "0-1" or (isinstance(v, float) and abs(v) < 1.5 and unit is None)
-        else f"{v:.1f}"
-    )
+    return f"{v:.3f}" if unit == "0-1" or (isinstance(v, float) and abs(v) < 1.5 and unit is None) else f"{v:.1f}"
 
 
 def _ci(ci, unit=None) -> str:
@@ -56,14 +52,25 @@ def _unit(probe: str) -> str:
 
 
 def probe_table(audit: dict) -> tuple[list[str], list[list[str]]]:
-    header = ["probe", "forget [95% CI]", "never seen [95% CI]", "excess [95% CI]", "docs (units)",
-              "p (one-sided)", "equivalence: 90% CI vs margin", "status"]
+    header = [
+        "probe",
+        "forget [95% CI]",
+        "never seen [95% CI]",
+        "excess [95% CI]",
+        "docs (units)",
+        "p (one-sided)",
+        "equivalence: 90% CI vs margin",
+        "status",
+    ]
     rows = []
     for key, s in audit["probes"].items():
         u = _unit(key)
         units = s.get("units") or []
-        eq = (f"{_ci(s.get('excess_ci90'), u)} vs ±{_num(s['margin'], u)}" if s.get("margin") is not None
-              and s.get("excess_ci90") else "n/a")
+        eq = (
+            f"{_ci(s.get('excess_ci90'), u)} vs ±{_num(s['margin'], u)}"
+            if s.get("margin") is not None and s.get("excess_ci90")
+            else "n/a"
+        )
         if s["status"] == "inconclusive" and s.get("units_needed"):
             eq += f"; ~{s['units_needed']} units a side needed"
         rows.append(
@@ -109,10 +116,7 @@ def attack_table(audit: dict) -> tuple[list[str], list[list[str]]] | None:
     header = ["model", "control", "verdict"] + [f"{k}: excess over never seen" for k in keys]
     rows = [
         ["audited model", "", audit["model_verdict"]]
-        + [
-            f"{_num(audit['probes'][k]['excess'], _unit(k))} ({STATUS[audit['probes'][k]['status']]})"
-            for k in keys
-        ]
+        + [f"{_num(audit['probes'][k]['excess'], _unit(k))} ({STATUS[audit['probes'][k]['status']]})" for k in keys]
     ]
     for a in audit["attacks"]:
         rows.append(
@@ -230,9 +234,7 @@ def _choices_lines(audit: dict) -> list[str]:
         f"{len(k['shots'])} shots from the {k['shots_from']} documents: "
         + "; ".join(f"“{s['masked']}” → “{s['answer']}”" for s in k["shots"])
     )
-    lines.append(
-        f"membership: {m['text']}, up to {m['max_length']} tokens, headline attack {m['headline']}"
-    )
+    lines.append(f"membership: {m['text']}, up to {m['max_length']} tokens, headline attack {m['headline']}")
     return lines
 
 

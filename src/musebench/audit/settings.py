@@ -28,9 +28,7 @@ class AuditSettings:
     probes: tuple[str, ...] = field(default=PROBES, metadata={"help": "probe families to run"})
     continuation_tokens: int = field(
         default=50,
-        metadata={
-            "help": "verbatim: tokens the model must continue (50: Carlini et al.'s extractable memorization)"
-        },
+        metadata={"help": "verbatim: tokens the model must continue (50: Carlini et al.'s extractable memorization)"},
     )
     prefix_tokens: int = field(
         default=32, metadata={"help": "verbatim: tokens of document text given before each continuation"}
@@ -99,19 +97,17 @@ class AuditSettings:
                 value=self.min_prefix_tokens,
             )
         if not isinstance(self.cloze_shots, int) or self.cloze_shots < 0:
-            raise ConfigError(
-                "must be an integer >= 0", field="AuditSettings.cloze_shots", value=self.cloze_shots
-            )
+            raise ConfigError("must be an integer >= 0", field="AuditSettings.cloze_shots", value=self.cloze_shots)
         if self.eval.bootstrap_samples < 1:  # the verdict needs intervals
-            raise ConfigError("must be an integer >= 1", field="EvalSettings.bootstrap_samples",
-                              value=self.eval.bootstrap_samples)
+            raise ConfigError(
+                "must be an integer >= 1", field="EvalSettings.bootstrap_samples", value=self.eval.bootstrap_samples
+            )
         if self.eval.privleak_max_length is None:  # a document is scored in one forward
             raise ConfigError("the audit cuts documents: give a length", field="EvalSettings.privleak_max_length")
         if not 0 < self.alpha < 1:
             raise ConfigError("must be in (0, 1)", field="AuditSettings.alpha", value=self.alpha)
         if not self.equivalence_margin > 0:
-            raise ConfigError("must be > 0", field="AuditSettings.equivalence_margin",
-                              value=self.equivalence_margin)
+            raise ConfigError("must be > 0", field="AuditSettings.equivalence_margin", value=self.equivalence_margin)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -59,8 +59,15 @@ class TestResult:
     min_p: float = 0.0  # the smallest p-value this test can reach with its units (and resamples)
 
     def to_dict(self) -> dict:
-        return {"observed": self.observed, "p_higher": self.p_higher, "p_lower": self.p_lower,
-                "ci95": self.ci95, "ci90": self.ci90, "units": list(self.n_units), "min_p": self.min_p}
+        return {
+            "observed": self.observed,
+            "p_higher": self.p_higher,
+            "p_lower": self.p_lower,
+            "ci95": self.ci95,
+            "ci90": self.ci90,
+            "units": list(self.n_units),
+            "min_p": self.min_p,
+        }
 
 
 def _rng(seed: int, name: str, what: str) -> np.random.Generator:
@@ -83,8 +90,14 @@ def _p(observed: float, null: np.ndarray) -> tuple[float, float]:
     return float(higher), float(lower)
 
 
-def two_sample(stat: Callable[[np.ndarray, np.ndarray], float] | None, forget: Side, unseen: Side, samples: int,
-               seed: int, name: str) -> TestResult:
+def two_sample(
+    stat: Callable[[np.ndarray, np.ndarray], float] | None,
+    forget: Side,
+    unseen: Side,
+    samples: int,
+    seed: int,
+    name: str,
+) -> TestResult:
     """``stat(forget_values, unseen_values)`` (positive = forget higher), tested by permuting units;
     ``stat=None`` is the difference of the means, computed for all resamples at once (same draws)."""
     if stat is None:
@@ -163,7 +176,7 @@ def paired(differences: Side, samples: int, seed: int, name: str) -> TestResult:
     boot = (w @ sums) / (w @ counts)
     ci95, ci90 = _percentiles(boot)
     n = differences.n_units
-    return TestResult(observed, p_higher, p_lower, ci95, ci90, (n, n), max(0.5 ** n, 1 / (1 + samples)))
+    return TestResult(observed, p_higher, p_lower, ci95, ci90, (n, n), max(0.5**n, 1 / (1 + samples)))
 
 
 def holm(p_values: Sequence[float], alpha: float, min_p: Sequence[float] | None = None) -> list[bool]:

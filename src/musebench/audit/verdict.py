@@ -136,8 +136,20 @@ def _auc_margin(d: float) -> float:
     return 0.5 * math.erf(d / 2) if d > 0 else 0.0
 
 
-def _stat(probe, label, f_level, f_ci, h_level, h_ci, test: TestResult | None, n_f, n_h, margin,
-          informative: bool, settings: AuditSettings) -> ProbeStat:
+def _stat(
+    probe,
+    label,
+    f_level,
+    f_ci,
+    h_level,
+    h_ci,
+    test: TestResult | None,
+    n_f,
+    n_h,
+    margin,
+    informative: bool,
+    settings: AuditSettings,
+) -> ProbeStat:
     if not informative:
         status = "uninformative"
     elif test is None or min(test.n_units) < settings.min_documents:
@@ -146,13 +158,27 @@ def _stat(probe, label, f_level, f_ci, h_level, h_ci, test: TestResult | None, n
         status = "pending"  # set by ``calibrate`` once the whole family is known
     excess = test.observed if test else (f_level - h_level if None not in (f_level, h_level) else None)
     return ProbeStat(
-        probe, label, f_level, f_ci, h_level, h_ci,
-        excess, test.ci95 if test else None, n_f, n_h, status,
-        units=list(test.n_units) if test else [], p_leak=test.p_higher if test else None,
+        probe,
+        label,
+        f_level,
+        f_ci,
+        h_level,
+        h_ci,
+        excess,
+        test.ci95 if test else None,
+        n_f,
+        n_h,
+        status,
+        units=list(test.n_units) if test else [],
+        p_leak=test.p_higher if test else None,
         min_p=test.min_p if test else None,
-        p_below=test.p_lower if test else None, excess_ci90=test.ci90 if test else None, margin=margin,
+        p_below=test.p_lower if test else None,
+        excess_ci90=test.ci90 if test else None,
+        margin=margin,
         units_needed=units_needed(min(test.n_units), test.ci90, margin, settings.min_units_equivalence)
-        if test and margin else None)
+        if test and margin
+        else None,
+    )
 
 
 def _level_ci(values: np.ndarray, labels: list, settings: AuditSettings, name: str) -> list[float] | None:
@@ -163,7 +189,10 @@ def _level_ci(values: np.ndarray, labels: list, settings: AuditSettings, name: s
 
 
 def probe_stats(
-    m: Measurement, settings: AuditSettings, reference: Measurement | None = None, groups: Groups | None = None,
+    m: Measurement,
+    settings: AuditSettings,
+    reference: Measurement | None = None,
+    groups: Groups | None = None,
     name: str = "model",
 ) -> dict[str, ProbeStat]:
     """Every probe's forget level, never-seen level, excess and tests (status "pending" until ``calibrate``).
@@ -200,9 +229,20 @@ def _raw_stats(m, settings, reference, groups, name) -> dict[str, ProbeStat]:
             sd = float(np.std(np.concatenate([f, h]), ddof=1)) if len(f) + len(h) > 1 else 0.0
             f_ci = _level_ci(f, _labels(groups, "forget", fd), settings, f"{tag}:f")
             h_ci = _level_ci(h, _labels(groups, "holdout", hd), settings, f"{tag}:h")
-            out[probe] = _stat(probe, PROBES[probe][0], _mean(f) if len(f) else None, f_ci,
-                               _mean(h) if len(h) else None, h_ci, test, len(f), len(h), d * sd, informative,
-                               settings)
+            out[probe] = _stat(
+                probe,
+                PROBES[probe][0],
+                _mean(f) if len(f) else None,
+                f_ci,
+                _mean(h) if len(h) else None,
+                h_ci,
+                test,
+                len(f),
+                len(h),
+                d * sd,
+                informative,
+                settings,
+            )
         else:
             r_by_doc = reference.doc_means("forget", probe)
             docs = [x for x in f_by_doc if x in r_by_doc]
@@ -213,17 +253,32 @@ def _raw_stats(m, settings, reference, groups, name) -> dict[str, ProbeStat]:
             test = paired(diff, samples, seed, tag) if informative else None
             sd = float(np.std(np.concatenate([f, h]), ddof=1)) if len(f) > 1 else 0.0
             labels = _labels(groups, "forget", docs)
-            out[probe] = _stat(probe, PROBES[probe][0], _mean(f) if len(f) else None,
-                               _level_ci(f, labels, settings, f"{tag}:f"), _mean(h) if len(h) else None,
-                               _level_ci(h, labels, settings, f"{tag}:h"), test, len(f), len(h), d * sd,
-                               informative, settings)
+            out[probe] = _stat(
+                probe,
+                PROBES[probe][0],
+                _mean(f) if len(f) else None,
+                _level_ci(f, labels, settings, f"{tag}:f"),
+                _mean(h) if len(h) else None,
+                _level_ci(h, labels, settings, f"{tag}:h"),
+                test,
+                len(f),
+                len(h),
+                d * sd,
+                informative,
+                settings,
+            )
     if "membership" in settings.probes and m.membership.get("forget"):
         out["membership"] = membership_stat(m, settings, reference, groups, name)
     return out
 
 
-def membership_stat(m: Measurement, settings: AuditSettings, reference: Measurement | None,
-                    groups: Groups | None = None, name: str = "model") -> ProbeStat:
+def membership_stat(
+    m: Measurement,
+    settings: AuditSettings,
+    reference: Measurement | None,
+    groups: Groups | None = None,
+    name: str = "model",
+) -> ProbeStat:
     samples, seed = settings.eval.bootstrap_samples, settings.eval.seed
     attack = headline_attack(settings)
     tag = f"{name}:membership"
@@ -240,11 +295,29 @@ def membership_stat(m: Measurement, settings: AuditSettings, reference: Measurem
             h = np.array([m.membership["holdout"][x][attack] for x in hd])
             label = PROBES["membership"][0].replace("Min-K%", f"Min-{settings.eval.mink_k:g}%")
         value = auc(f, h)
-        test = two_sample(_auc_excess, Side.of(f, _labels(groups, "forget", fd)),
-                          Side.of(h, _labels(groups, "holdout", hd)), samples, seed, tag)
+        test = two_sample(
+            _auc_excess,
+            Side.of(f, _labels(groups, "forget", fd)),
+            Side.of(h, _labels(groups, "holdout", hd)),
+            samples,
+            seed,
+            tag,
+        )
         ci = [0.5 - test.ci95[1], 0.5 - test.ci95[0]] if test.ci95 else None
-        return _stat("membership", label, value, ci, 0.5, [0.5, 0.5], test, len(f), len(h),
-                     _auc_margin(settings.equivalence_margin), True, settings)
+        return _stat(
+            "membership",
+            label,
+            value,
+            ci,
+            0.5,
+            [0.5, 0.5],
+            test,
+            len(f),
+            len(h),
+            _auc_margin(settings.equivalence_margin),
+            True,
+            settings,
+        )
     # paired: NLL under the model / NLL under the reference model, per forget document (1 = unseen level)
     docs = [x for x in m.membership["forget"] if x in reference.membership["forget"]]
     ratio = np.array([m.membership["forget"][x]["nll"] / reference.membership["forget"][x]["nll"] for x in docs])
@@ -252,9 +325,20 @@ def membership_stat(m: Measurement, settings: AuditSettings, reference: Measurem
     test = paired(Side.of(1 - ratio, labels), samples, seed, tag)
     sd = float(np.std(ratio, ddof=1)) if len(ratio) > 1 else 0.0
     ci = [1 - test.ci95[1], 1 - test.ci95[0]] if test.ci95 else None
-    return _stat("membership", "Membership: NLL / NLL(reference model) on forget (1 = unseen)", _mean(ratio), ci,
-                 1.0, [1.0, 1.0], test, len(ratio), len(ratio), settings.equivalence_margin * sd,
-                 sd > 0, settings)
+    return _stat(
+        "membership",
+        "Membership: NLL / NLL(reference model) on forget (1 = unseen)",
+        _mean(ratio),
+        ci,
+        1.0,
+        [1.0, 1.0],
+        test,
+        len(ratio),
+        len(ratio),
+        settings.equivalence_margin * sd,
+        sd > 0,
+        settings,
+    )
 
 
 def calibrate(families: Sequence[dict[str, ProbeStat]], settings: AuditSettings) -> None:
@@ -269,8 +353,13 @@ def calibrate(families: Sequence[dict[str, ProbeStat]], settings: AuditSettings)
             s.status = "leak"
         elif is_below:
             s.status = "below_unseen"
-        elif (s.excess_ci90 is not None and s.margin and -s.margin <= s.excess_ci90[0]
-              and s.excess_ci90[1] <= s.margin and min(s.units) >= settings.min_units_equivalence):
+        elif (
+            s.excess_ci90 is not None
+            and s.margin
+            and -s.margin <= s.excess_ci90[0]
+            and s.excess_ci90[1] <= s.margin
+            and min(s.units) >= settings.min_units_equivalence
+        ):
             s.status = "indistinguishable"
         else:
             s.status = "inconclusive"
@@ -290,8 +379,12 @@ def overall(*families: dict[str, ProbeStat]) -> str:
 
 def needed(*families: dict[str, ProbeStat]) -> int | None:
     """Units a side that every probe short of equivalence would need (the largest), None when none is short."""
-    short = [s.units_needed for fam in families for s in fam.values()
-             if s.status == "inconclusive" and s.units_needed is not None]
+    short = [
+        s.units_needed
+        for fam in families
+        for s in fam.values()
+        if s.status == "inconclusive" and s.units_needed is not None
+    ]
     return max(short) if short else None
 
 
@@ -301,9 +394,7 @@ def reference_ratios(m: Measurement, reference: Measurement, role: str = "forget
     return np.array([own[d]["nll"] / ref[d]["nll"] for d in own if d in ref])
 
 
-def attack_suite(
-    m: Measurement, settings: AuditSettings, reference: Measurement | None = None
-) -> dict | None:
+def attack_suite(m: Measurement, settings: AuditSettings, reference: Measurement | None = None) -> dict | None:
     """Every membership attack's AUC (forget vs holdout) with its CI; the reference ratio with a reference."""
     if "holdout" not in m.membership:
         return None
@@ -381,9 +472,7 @@ def leaking_documents(
     out = []
     for d in ranked:
         rows = [r for r in m.rows if r["role"] == "forget" and r["doc"] == d and r["family"] != "membership"]
-        verbatim = max(
-            (r for r in rows if r["family"] == "verbatim"), key=lambda r: r["rougeL"], default=None
-        )
+        verbatim = max((r for r in rows if r["family"] == "verbatim"), key=lambda r: r["rougeL"], default=None)
         cloze = max(
             (r for r in rows if r["family"] == "knowledge"),
             key=lambda r: (r["exact"], r["rougeL"]),

@@ -19,7 +19,6 @@ import argparse
 from pathlib import Path
 
 from musebench.commands.common import add_device, add_out, add_threads, parse_csv, set_threads
-from musebench.errors import ModelError
 
 EXAMPLES = """examples:
   musebench attack quantize --model runs/npo/epoch-3 --data data/news-mini --scheme nf4 \\
@@ -40,8 +39,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retrain", help="retrain model: the same attack as a control (and the PrivLeak AUC)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help=argparse.SUPPRESS)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--force", action="store_true",
-                   help=f"replace the earlier {RESULT_FILE} in --out (a user's files there are kept either way)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help=f"replace the earlier {RESULT_FILE} in --out (a user's files there are kept either way)",
+    )
     add_out(p)
     add_device(p)
     add_threads(p)
@@ -70,6 +72,7 @@ def _option_flags(attack):
         if attack.option:
             p.add_argument("--option", default=attack.default, help=f"{attack.option} (default {attack.default})")
         p.add_argument("--metrics", help="comma list (default: every criterion the corpus has data for)")
+
     return add
 
 
@@ -133,8 +136,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _models(args) -> list[tuple[str, str]]:
-    return [(role, path) for role, path in (("target", args.target), ("retrain", args.retrain),
-                                            ("unlearned", args.model)) if path]
+    return [
+        (role, path)
+        for role, path in (("target", args.target), ("retrain", args.retrain), ("unlearned", args.model))
+        if path
+    ]
 
 
 def _finish(out: Path, doc: dict, title: str, rows: list[tuple[str, str, dict]], notes: list[str]) -> int:
@@ -184,22 +190,45 @@ def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
     full, quant = {}, {}
     for role, path in _models(args):
         full[role] = plain_scores(path, corpus, settings, metrics, auc, device, dtype, progress)
-        quant[role] = ATTACKS["quantize"].evaluate(path, corpus, settings, args.scheme, metrics=metrics,
-                                                   retrain_auc=auc, device=device, dtype=dtype, progress=progress)
+        quant[role] = ATTACKS["quantize"].evaluate(
+            path,
+            corpus,
+            settings,
+            args.scheme,
+            metrics=metrics,
+            retrain_auc=auc,
+            device=device,
+            dtype=dtype,
+            progress=progress,
+        )
     attack = f"quantize-{args.scheme}"
     runs = {role: {attack: quant[role]} for role in quant}
     runs["method"] = runs.pop("unlearned")
-    summary = summarise(runs, {"method": {"scores": full["unlearned"]["scores"]}},
-                        full.get("target", {}).get("scores", {}), full.get("retrain", {}).get("scores", {}))
+    summary = summarise(
+        runs,
+        {"method": {"scores": full["unlearned"]["scores"]}},
+        full.get("target", {}).get("scores", {}),
+        full.get("retrain", {}).get("scores", {}),
+    )
     entry = summary["methods"]["method"]["attacks"][attack]
     notes = [] if args.target else ["no --target: recovery ratios need the target model's scores"]
     rows = [(role, "full precision", full[role]["scores"]) for role in full]
     rows += [(role, args.scheme, quant[role]["scores"]) for role in quant]
     if args.target:
         rows.append(("unlearned", "recovery", entry["recovery"]))
-    doc = {"attack": "quantize", "scheme": args.scheme, "model": args.model, "target": args.target,
-           "retrain": args.retrain, "data": args.data, "retrain_auc": auc, "full_precision": full,
-           "quantized": quant, "recovery": entry["recovery"] if args.target else None, "notes": notes}
+    doc = {
+        "attack": "quantize",
+        "scheme": args.scheme,
+        "model": args.model,
+        "target": args.target,
+        "retrain": args.retrain,
+        "data": args.data,
+        "retrain_auc": auc,
+        "full_precision": full,
+        "quantized": quant,
+        "recovery": entry["recovery"] if args.target else None,
+        "notes": notes,
+    }
     return _finish(out, doc, f"quantization attack ({args.scheme}) on {corpus.name}", rows, notes)
 
 
@@ -216,9 +245,14 @@ def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
     split = split_forget(corpus, load_tags(data_dir, corpus), attack.fraction, args.relearn_on, settings.seed)
     progress = not args.no_progress
     name = f"relearn-{args.relearn_on}"
-    runs = {role: {name: ATTACKS["relearn"].evaluate(path, corpus, settings, (split, budget), device=device,
-                                                     dtype=dtype, progress=progress)}
-            for role, path in _models(args)}
+    runs = {
+        role: {
+            name: ATTACKS["relearn"].evaluate(
+                path, corpus, settings, (split, budget), device=device, dtype=dtype, progress=progress
+            )
+        }
+        for role, path in _models(args)
+    }
     runs["method"] = runs.pop("unlearned")
     before = runs["method"][name]["before"]["scores"]
     summary = summarise(runs, {"method": {"scores": before}}, {}, {})
@@ -231,19 +265,29 @@ def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
     rows = []
     for role, result in runs.items():
         role = "unlearned" if role == "method" else role
-        rows += [(role, "before", result[name]["before"]["scores"]),
-                 (role, "after", result[name]["after"]["scores"])]
+        rows += [(role, "before", result[name]["before"]["scores"]), (role, "after", result[name]["after"]["scores"])]
     if args.target:
         rows.append(("unlearned", "recovery", entry["recovery"]))
         if "excess" in entry:
             rows.append(("retrain", "recovery (control)", entry["control_recovery"]))
             rows.append(("unlearned", "beyond control", entry["excess"]))
     measured = {("unlearned" if r == "method" else r): v[name] for r, v in runs.items()}
-    doc = {"attack": "relearn", "relearn_on": args.relearn_on, "fraction": attack.fraction,
-           "budget": budget.to_dict(), "model": args.model, "target": args.target, "retrain": args.retrain,
-           "data": args.data, "split": split.describe(), "runs": measured,
-           "recovery": entry.get("recovery") if args.target else None,
-           "control_recovery": entry.get("control_recovery"), "beyond_control": entry.get("excess"), "notes": notes}
+    doc = {
+        "attack": "relearn",
+        "relearn_on": args.relearn_on,
+        "fraction": attack.fraction,
+        "budget": budget.to_dict(),
+        "model": args.model,
+        "target": args.target,
+        "retrain": args.retrain,
+        "data": args.data,
+        "split": split.describe(),
+        "runs": measured,
+        "recovery": entry.get("recovery") if args.target else None,
+        "control_recovery": entry.get("control_recovery"),
+        "beyond_control": entry.get("excess"),
+        "notes": notes,
+    }
     title = f"relearning attack ({args.relearn_on}, {attack.steps} steps) on {corpus.name}"
     return _finish(out, doc, title, rows, notes)
 
@@ -258,21 +302,31 @@ def _paraphrase(args, corpus, settings, device, dtype, out: Path) -> int:
     scores = {}
     for role, path in _models(args):
         orig = plain_scores(path, corpus, settings, ["knowmem_f"], None, device, dtype, progress)["scores"]
-        reph = ATTACKS["paraphrase"].evaluate(path, corpus, settings, None, device=device, dtype=dtype,
-                                              progress=progress)["scores"]
+        reph = ATTACKS["paraphrase"].evaluate(
+            path, corpus, settings, None, device=device, dtype=dtype, progress=progress
+        )["scores"]
         scores[role] = {"knowmem_f": orig["knowmem_f"], "knowmem_f_paraphrase": reph["knowmem_f"]}
     recovery = None
     if args.target:
         t, u = scores["target"], scores["unlearned"]
-        recovery = paraphrase_recovery(u["knowmem_f_paraphrase"], t["knowmem_f_paraphrase"], u["knowmem_f"],
-                                       t["knowmem_f"])
+        recovery = paraphrase_recovery(
+            u["knowmem_f_paraphrase"], t["knowmem_f_paraphrase"], u["knowmem_f"], t["knowmem_f"]
+        )
     notes = [] if args.target else ["no --target: the recovery ratio needs the target model's scores"]
     rows = [(role, "KnowMem-f", s) for role, s in scores.items()]
     if recovery is not None:
         rows.append(("unlearned", "recovery", {"knowmem_f_paraphrase": recovery}))
-    doc = {"attack": "paraphrase", "model": args.model, "target": args.target, "retrain": args.retrain,
-           "data": args.data, "questions": len(para.knowmem_forget_qa), "scores": scores, "recovery": recovery,
-           "notes": notes}
+    doc = {
+        "attack": "paraphrase",
+        "model": args.model,
+        "target": args.target,
+        "retrain": args.retrain,
+        "data": args.data,
+        "questions": len(para.knowmem_forget_qa),
+        "scores": scores,
+        "recovery": recovery,
+        "notes": notes,
+    }
     return _finish(out, doc, f"rephrased questions on {corpus.name}", rows, notes)
 
 
@@ -287,19 +341,33 @@ def _attack(args, attack, value, corpus, settings, device, dtype, out: Path) -> 
     plain, attacked = {}, {}
     for role, path in _models(args):
         plain[role] = plain_scores(path, corpus, settings, metrics, None, device, dtype, progress)
-        attacked[role] = attack.evaluate(path, corpus, settings, value, metrics=metrics, device=device, dtype=dtype,
-                                         progress=progress)
+        attacked[role] = attack.evaluate(
+            path, corpus, settings, value, metrics=metrics, device=device, dtype=dtype, progress=progress
+        )
     stage = attack.stage(str(value) if value is not None else "")
     runs = {("method" if role == "unlearned" else role): {stage: r} for role, r in attacked.items()}
-    summary = summarise(runs, {"method": {"scores": plain["unlearned"]["scores"]}},
-                        plain.get("target", {}).get("scores", {}), plain.get("retrain", {}).get("scores", {}))
+    summary = summarise(
+        runs,
+        {"method": {"scores": plain["unlearned"]["scores"]}},
+        plain.get("target", {}).get("scores", {}),
+        plain.get("retrain", {}).get("scores", {}),
+    )
     entry = summary["methods"]["method"]["attacks"][stage]
     notes = [] if args.target else ["no --target: recovery ratios need the target model's scores"]
     rows = [(role, "plain", plain[role]["scores"]) for role in plain]
     rows += [(role, stage, attacked[role]["scores"]) for role in attacked]
     if args.target:
         rows.append(("unlearned", "recovery", entry["recovery"]))
-    doc = {"attack": attack.name, "option": value, "model": args.model, "target": args.target,
-           "retrain": args.retrain, "data": args.data, "plain": plain, "attacked": attacked,
-           "recovery": entry.get("recovery") if args.target else None, "notes": notes}
+    doc = {
+        "attack": attack.name,
+        "option": value,
+        "model": args.model,
+        "target": args.target,
+        "retrain": args.retrain,
+        "data": args.data,
+        "plain": plain,
+        "attacked": attacked,
+        "recovery": entry.get("recovery") if args.target else None,
+        "notes": notes,
+    }
     return _finish(out, doc, f"{attack.name} attack ({value}) on {corpus.name}", rows, notes)

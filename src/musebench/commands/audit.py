@@ -45,8 +45,10 @@ def settings_flags():
     from musebench.commands.flags import SettingsFlags
     from musebench.evaluate.settings import EvalSettings
 
-    return (SettingsFlags(AuditSettings, skip=("probes", "eval")),
-            SettingsFlags(EvalSettings, only=EVAL_FLAGS, rename=EVAL_RENAMES, defaults=audit_evaluation()))
+    return (
+        SettingsFlags(AuditSettings, skip=("probes", "eval")),
+        SettingsFlags(EvalSettings, only=EVAL_FLAGS, rename=EVAL_RENAMES, defaults=audit_evaluation()),
+    )
 
 
 def parents() -> list[argparse.ArgumentParser]:
@@ -54,21 +56,21 @@ def parents() -> list[argparse.ArgumentParser]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="the model to audit: a directory, hub name or unlearning checkpoint")
     p.add_argument(
-        "--model", required=True, help="the model to audit: a directory, hub name or unlearning checkpoint"
+        "--forget",
+        required=True,
+        metavar="DOCS",
+        help='the documents to remove (.json / .jsonl objects may name their unit: "group", "person" or "source")',
     )
-    p.add_argument("--forget", required=True, metavar="DOCS",
-                   help='the documents to remove (.json / .jsonl objects may name their unit: "group", '
-                   '"person" or "source")')
+    p.add_argument("--holdout", metavar="DOCS", help="similar documents the model never saw (the never-seen level)")
     p.add_argument(
-        "--holdout", metavar="DOCS", help="similar documents the model never saw (the never-seen level)"
+        "--units-from",
+        metavar="CORPUS_DIR",
+        help="a corpus directory whose tags/units.json names the person of each document (the mini "
+        "corpora write it): whole people are resampled, not documents",
     )
-    p.add_argument("--units-from", metavar="CORPUS_DIR",
-                   help="a corpus directory whose tags/units.json names the person of each document (the mini "
-                        "corpora write it): whole people are resampled, not documents")
-    p.add_argument(
-        "--original", metavar="MODEL", help="the model before unlearning: adds the before/after change"
-    )
+    p.add_argument("--original", metavar="MODEL", help="the model before unlearning: adds the before/after change")
     p.add_argument(
         "--reference",
         metavar="MODEL",
@@ -86,8 +88,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", help="cache of model outputs (default: none); must lie outside --out")
     p.add_argument("--trust-remote-code", action="store_true", help="allow models with custom code")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--force", action="store_true",
-                   help="replace the earlier audit in --out (a user's files there are kept either way)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the earlier audit in --out (a user's files there are kept either way)",
+    )
     add_out(p)
     add_device(p)
     add_threads(p)
@@ -182,8 +187,10 @@ def _with_units(corpus_dir: str, forget, holdout):
     units = load_corpus(corpus_dir).text_units()
     if not units:
         raise DataError("the corpus names no units (no tags/units.json)", file=corpus_dir, field="--units-from")
-    return (with_units(forget, units, corpus_dir),
-            with_units(holdout, units, corpus_dir) if holdout is not None else None)
+    return (
+        with_units(forget, units, corpus_dir),
+        with_units(holdout, units, corpus_dir) if holdout is not None else None,
+    )
 
 
 def _audit(args, settings, forget, holdout, attacks, device, dtype, out: Path) -> int:

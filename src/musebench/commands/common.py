@@ -16,9 +16,12 @@ INCOMPLETE_EXIT = 1
 
 
 def add_fail_on_incomplete(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--fail-on-incomplete", action="store_true",
-                   help=f"exit {INCOMPLETE_EXIT} when a run is still going or was interrupted (the output is "
-                        "written either way, its first line saying what is missing)")
+    p.add_argument(
+        "--fail-on-incomplete",
+        action="store_true",
+        help=f"exit {INCOMPLETE_EXIT} when a run is still going or was interrupted (the output is "
+        "written either way, its first line saying what is missing)",
+    )
 
 
 def add_out(p: argparse.ArgumentParser, required: bool = True, help: str = "output directory") -> None:
@@ -42,13 +45,18 @@ def add_seed(p: argparse.ArgumentParser, default: int = 0) -> None:
 
 def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps or auto (default auto)")
-    p.add_argument("--dtype", default="auto", choices=DTYPES,
-                   help="weights dtype: float32 on CPU, bfloat16 on GPU when 'auto'")
+    p.add_argument(
+        "--dtype", default="auto", choices=DTYPES, help="weights dtype: float32 on CPU, bfloat16 on GPU when 'auto'"
+    )
 
 
 def add_threads(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: all cores; set 1 when running processes side by side)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: all cores; set 1 when running processes side by side)",
+    )
 
 
 def set_threads(n: int | None) -> None:

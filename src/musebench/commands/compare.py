@@ -31,8 +31,10 @@ def run(args: argparse.Namespace) -> int:
     console = make_console(width=160)
     corpus_a, corpus_b = a.corpus, b.corpus
     if corpus_a.get("fingerprint") != corpus_b.get("fingerprint"):
-        console.print(f"[yellow]note: the runs use different corpora ({corpus_a.get('name')} "
-                      f"{corpus_a.get('fingerprint')} vs {corpus_b.get('name')} {corpus_b.get('fingerprint')}); "
-                      "scores are not directly comparable[/yellow]")
+        console.print(
+            f"[yellow]note: the runs use different corpora ({corpus_a.get('name')} "
+            f"{corpus_a.get('fingerprint')} vs {corpus_b.get('name')} {corpus_b.get('fingerprint')}); "
+            "scores are not directly comparable[/yellow]"
+        )
     console.print(compare_table(a, b, label_a=args.run_a, label_b=args.run_b))
     return INCOMPLETE_EXIT if args.fail_on_incomplete and any(g for _, g in incomplete) else 0

@@ -42,9 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         description="Summarise a corpus, say which criteria it supports, print a few records.",
     )
     s.add_argument("path", help="corpus directory, parquet folder or hub dataset name")
-    s.add_argument(
-        "--split", default="raw/forget", help="split to print, e.g. knowmem/forget_qa (default raw/forget)"
-    )
+    s.add_argument("--split", default="raw/forget", help="split to print, e.g. knowmem/forget_qa (default raw/forget)")
     s.add_argument("-n", type=int, default=3, help="records to print (default 3)")
     g = sub.add_parser(
         "generate",
@@ -55,8 +53,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--size", default="default", choices=SIZES, help="corpus size (default 'default')")
     add_seed(g)
     add_out(g, help="output directory of the corpus")
-    g.add_argument("--force", action="store_true",
-                   help="write into a directory that holds other files (they are kept; same names are replaced)")
+    g.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a directory that holds other files (they are kept; same names are replaced)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,9 +68,7 @@ def run(args: argparse.Namespace) -> int:
         return _show(args)
     if action == "generate":
         return _generate(args)
-    raise ConfigError(
-        "expected an action: generate, validate or show (see 'musebench data -h')", field="ACTION"
-    )
+    raise ConfigError("expected an action: generate, validate or show (see 'musebench data -h')", field="ACTION")
 
 
 def _console():
@@ -140,9 +139,7 @@ def _validate(args: argparse.Namespace) -> int:
             soft_wrap=True,
         )
     verdict = "valid" if report.ok else "INVALID"
-    console.print(
-        f"{verdict}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)", markup=False
-    )
+    console.print(f"{verdict}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)", markup=False)
     return 0 if report.ok else 2
 
 
@@ -207,10 +204,6 @@ def _generate(args: argparse.Namespace) -> int:
         write_mini_corpus(args.corpus, args.size, args.seed, out, keep=kept_entries(out))  # a user's files stay
     corpus = load_corpus(out)
     console = _console()
-    console.print(
-        _summary_table(describe(corpus), f"wrote {args.corpus} ({args.size}, seed {args.seed}) to {out}")
-    )
-    console.print(
-        f"fingerprint {corpus.fingerprint()}; criteria: {', '.join(corpus.criteria())}", markup=False
-    )
+    console.print(_summary_table(describe(corpus), f"wrote {args.corpus} ({args.size}, seed {args.seed}) to {out}"))
+    console.print(f"fingerprint {corpus.fingerprint()}; criteria: {', '.join(corpus.criteria())}", markup=False)
     return 0

@@ -24,15 +24,25 @@ EXAMPLES = """examples:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quick", action="store_true",
-                   help="a first look: the tiny corpus, five representative methods, C5/C6/C7 on one of them")
-    p.add_argument("--all-methods", action="store_true",
-                   help="with --quick: every method on the tiny corpus (the full demo always runs every method)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a first look: the tiny corpus, five representative methods, C5/C6/C7 on one of them",
+    )
+    p.add_argument(
+        "--all-methods",
+        action="store_true",
+        help="with --quick: every method on the tiny corpus (the full demo always runs every method)",
+    )
     p.add_argument("--all", action="store_true", help="books-mini as well as news-mini")
-    p.add_argument("--base", default=None, metavar="DIR_OR_HUB_NAME",
-                   help="the real-small experiment instead: target and retrain fine-tuned from this pretrained "
-                        "causal LM on the tiny news world, three methods, C5/C6/C7 on NPO_GDR (about an hour "
-                        "on one CPU thread)")
+    p.add_argument(
+        "--base",
+        default=None,
+        metavar="DIR_OR_HUB_NAME",
+        help="the real-small experiment instead: target and retrain fine-tuned from this pretrained "
+        "causal LM on the tiny news world, three methods, C5/C6/C7 on NPO_GDR (about an hour "
+        "on one CPU thread)",
+    )
     p.add_argument("--out", default="musebench_out", help="output directory (default musebench_out/)")
     p.add_argument("--force", action="store_true", help="redo every stage (built models stay cached)")
     add_threads(p)
@@ -51,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     for cfg in configs:
         execute(cfg, Path(args.out) / cfg.name, force=args.force)
-    console().print(f"demo finished in {time.perf_counter() - start:.0f}s; "
-                    f"compare two runs with: musebench compare RUN_A RUN_B")
+    console().print(
+        f"demo finished in {time.perf_counter() - start:.0f}s; compare two runs with: musebench compare RUN_A RUN_B"
+    )
     return 0

@@ -44,16 +44,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     group.add_argument("--retrain", help="retrain model directory: its AUC is measured and used for PrivLeak")
     group.add_argument("--retrain-auc", help="retrain AUC for PrivLeak: a number, or 'news' / 'books'")
     p.add_argument("--reference", help="reference model (same tokenizer) for the NLL-ratio attack")
-    p.add_argument("--metrics", help="comma list of verbmem_f,knowmem_f,knowmem_r,privleak,privacy, or 'all' "
-                                     "(default: the four MUSE criteria the corpus has data for; 'privacy', the "
-                                     "membership-attack suite, adds a lower-cased forward per text and Min-K%%++)")
+    p.add_argument(
+        "--metrics",
+        help="comma list of verbmem_f,knowmem_f,knowmem_r,privleak,privacy, or 'all' "
+        "(default: the four MUSE criteria the corpus has data for; 'privacy', the "
+        "membership-attack suite, adds a lower-cased forward per text and Min-K%%++)",
+    )
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help=argparse.SUPPRESS)
     p.add_argument("--cache-dir", help="result cache (default OUT/cache)")
     p.add_argument("--force", action="store_true", help="recompute instead of reusing cached results")
     p.add_argument("--trust-remote-code", action="store_true", help="allow models with custom code")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--limit", type=int, default=None, metavar="N",
-                   help="only the first N items of every split (smoke test; recorded, never a full score)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only the first N items of every split (smoke test; recorded, never a full score)",
+    )
     add_out(p)
     add_device(p)
     add_threads(p)
@@ -81,8 +89,9 @@ def check_same_tokenizer(tokenizer, other, flag: str, path: str) -> None:
     from musebench.errors import ModelError
 
     if tokenizer.get_vocab() != other.get_vocab():
-        raise ModelError("its tokenizer differs from the model's (the per-token log-probs would not line up)",
-                         file=path, field=flag)
+        raise ModelError(
+            "its tokenizer differs from the model's (the per-token log-probs would not line up)", file=path, field=flag
+        )
 
 
 def build_settings(args: argparse.Namespace, data: str):
@@ -161,8 +170,9 @@ def _evaluate(args, corpus, settings, metrics, device, dtype, cache_dir, progres
     retrain_auc = args.retrain_auc
     if args.retrain:
         retrain = load_unlearned(args.retrain, device, dtype, trust_remote_code=args.trust_remote_code)
-        retrain_auc = measure_retrain_auc(retrain.model, retrain.tokenizer, corpus, settings, cache_dir,
-                                          progress=progress, force=args.force)
+        retrain_auc = measure_retrain_auc(
+            retrain.model, retrain.tokenizer, corpus, settings, cache_dir, progress=progress, force=args.force
+        )
         console.print(f"retrain AUC (measured, {args.retrain}): {retrain_auc:.4f}")
         del retrain
     reference = None
@@ -173,14 +183,26 @@ def _evaluate(args, corpus, settings, metrics, device, dtype, cache_dir, progres
         ref = load_unlearned(args.reference, device, dtype, trust_remote_code=args.trust_remote_code)
         check_same_tokenizer(loaded.tokenizer, ref.tokenizer, "--reference", args.reference)
         reference = ref.model
-    result = evaluate(loaded.model, loaded.tokenizer, corpus, settings, metrics=metrics, retrain_auc=retrain_auc,
-                      cache_dir=cache_dir, progress=progress, reference_model=reference, force=args.force)
+    result = evaluate(
+        loaded.model,
+        loaded.tokenizer,
+        corpus,
+        settings,
+        metrics=metrics,
+        retrain_auc=retrain_auc,
+        cache_dir=cache_dir,
+        progress=progress,
+        reference_model=reference,
+        force=args.force,
+    )
     result.provenance["model_source"] = str(args.model)
     result.provenance["data_source"] = str(args.data)
     if args.limit is not None:
         result.provenance["limit"] = args.limit
-        result.notes.append(f"--limit {args.limit}: only the first {args.limit} items of every split were scored; "
-                            "a smoke test, not a MUSE result")
+        result.notes.append(
+            f"--limit {args.limit}: only the first {args.limit} items of every split were scored; "
+            "a smoke test, not a MUSE result"
+        )
     if args.retrain:
         result.privacy["retrain_auc_source"] = f"measured ({args.retrain})"
     return result

@@ -65,11 +65,7 @@ class SettingsFlags:
             f = next(x for x in chosen if x.name == name)
             kind = hints[name]
             args = [a for a in typing.get_args(kind) if a is not type(None)]
-            if (
-                type(None) in typing.get_args(kind)
-                and len(args) == 1
-                and typing.get_origin(args[0]) is not Literal
-            ):
+            if type(None) in typing.get_args(kind) and len(args) == 1 and typing.get_origin(args[0]) is not Literal:
                 kind = _or_none(args[0])
             if name == "seed":  # every command's seed flag checks its range the same way
                 kind = seed_value
@@ -92,9 +88,7 @@ class SettingsFlags:
     def given(self, args: argparse.Namespace) -> dict[str, Any]:
         """``{field: value}`` of the flags given on the command line."""
         return {
-            name: getattr(args, flag)
-            for flag, name in self.names.items()
-            if getattr(args, flag, UNSET) is not UNSET
+            name: getattr(args, flag) for flag, name in self.names.items() if getattr(args, flag, UNSET) is not UNSET
         }
 
     def flags(self) -> list[str]:

@@ -68,8 +68,11 @@ def _experiment_summary(raw: dict) -> str:
     defaults = raw.get("method_defaults") or {}
     epochs = defaults.get("num_train_epochs", defaults.get("epochs"))
     follow = [c for c, key in (("C5", "scalability"), ("C6", "sustainability")) if raw.get(key)]
-    return (f"{where}: {len(methods)} methods ({', '.join(methods)})"
-            + (f", {epochs} epochs" if epochs else "") + (f", {' + '.join(follow)}" if follow else ""))
+    return (
+        f"{where}: {len(methods)} methods ({', '.join(methods)})"
+        + (f", {epochs} epochs" if epochs else "")
+        + (f", {' + '.join(follow)}" if follow else "")
+    )
 
 
 def experiments() -> list[tuple[str, str]]:
@@ -81,8 +84,10 @@ def experiments() -> list[tuple[str, str]]:
     from musebench.experiment.demo import builtin_names
 
     folder = resources.files("musebench.experiment").joinpath("configs")
-    return [(name, _experiment_summary(yaml.safe_load(folder.joinpath(f"{name}.yaml").read_text(encoding="utf-8"))))
-            for name in builtin_names()]
+    return [
+        (name, _experiment_summary(yaml.safe_load(folder.joinpath(f"{name}.yaml").read_text(encoding="utf-8"))))
+        for name in builtin_names()
+    ]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -41,8 +41,9 @@ def run(args: argparse.Namespace) -> int:
     growth = cost_growth(cfg, params, args.gpus, rates, size, plan)
     if args.json:
         out = {k: v for k, v in plan.items() if k not in ("requests", "size", "rates")}
-        out.update(requests=[asdict(r) for r in plan["requests"]], size=asdict(size), rates=asdict(rates),
-                   growth=growth)
+        out.update(
+            requests=[asdict(r) for r in plan["requests"]], size=asdict(size), rates=asdict(rates), growth=growth
+        )
         print(json.dumps(out, indent=2))
         return 0
     print_plan(cfg, plan, growth)
@@ -77,27 +78,47 @@ def print_plan(cfg, plan: dict, growth: dict) -> None:
 
     console = Console(width=None if Console().is_terminal else 132)
     size, rates = plan["size"], plan["rates"]
-    console.print(f"[bold]plan of {cfg.name}[/bold]: {plan['params'] / 1e9:.2f}B parameters, {plan['gpus']} GPU(s); "
-                  f"forget set {size.forget_tokens / 1e6:.2f}M tokens ({size.source})")
+    console.print(
+        f"[bold]plan of {cfg.name}[/bold]: {plan['params'] / 1e9:.2f}B parameters, {plan['gpus']} GPU(s); "
+        f"forget set {size.forget_tokens / 1e6:.2f}M tokens ({size.source})"
+    )
     table = Table(title="requests (each: unlearn, then evaluate its checkpoints)")
     for col in ("stage", "method", "forget tokens", "steps", "train tokens", "checkpoints", "evaluations", "GPU-h"):
         table.add_column(col, justify="left" if col in ("stage", "method") else "right", no_wrap=True)
     for r in plan["requests"]:
-        table.add_row(r.stage, r.method, f"{r.forget_tokens / 1e6:.2f}M", f"{r.steps:,}", f"{r.train_tokens / 1e6:.1f}M",
-                      str(r.checkpoints), str(r.evaluations), f"{r.gpu_s / 3600:.2f}")
+        table.add_row(
+            r.stage,
+            r.method,
+            f"{r.forget_tokens / 1e6:.2f}M",
+            f"{r.steps:,}",
+            f"{r.train_tokens / 1e6:.1f}M",
+            str(r.checkpoints),
+            str(r.evaluations),
+            f"{r.gpu_s / 3600:.2f}",
+        )
     console.print(table)
     ev = plan["eval_minutes"]
-    console.print(f"stages: {plan['stages']} ({len(plan['requests'])} unlearning runs, {plan['evaluations']} evaluations "
-                  f"at most: one full evaluation {ev['full']:.1f} GPU-min, one selection-only {ev['selection']:.2f} GPU-min)")
-    console.print(f"unlearning steps: {plan['unlearn_steps']:,} at {plan['gpus']} GPU(s); tokens trained on: "
-                  f"{plan['train_tokens'] / 1e9:.2f}B")
-    console.print(f"[bold]total: {plan['gpu_hours']:.1f} GPU-hours[/bold]; wall time on {plan['gpus']} GPU(s): "
-                  f"{plan['wall_hours_data_parallel']:.1f} h with every stage data-parallel, "
-                  f"{plan['wall_hours_stages']:.1f} h with stages side by side (--executor ray; the longest "
-                  f"chain, C6's requests in order, takes {plan['critical_hours']:.1f} h on one GPU)")
-    console.print(f"grows by: {growth['per_method']:.2f} GPU-h per main method, {growth['per_epoch']:.2f} GPU-h per "
-                  f"epoch (all methods), {growth['per_scal_fold']:.2f} per C5 fold and {growth['per_sust_fold']:.2f} "
-                  f"per C6 request (per follow-up method)")
-    console.print(f"rates: {rates.flops_per_s / 1e12:.0f} TFLOP/s, {rates.memory_bandwidth / 1e12:.1f} TB/s decode, "
-                  f"decode batch {rates.decode_batch} - {rates.source}. Upper bound where checkpoints: selection "
-                  "stops early.")
+    console.print(
+        f"stages: {plan['stages']} ({len(plan['requests'])} unlearning runs, {plan['evaluations']} evaluations "
+        f"at most: one full evaluation {ev['full']:.1f} GPU-min, one selection-only {ev['selection']:.2f} GPU-min)"
+    )
+    console.print(
+        f"unlearning steps: {plan['unlearn_steps']:,} at {plan['gpus']} GPU(s); tokens trained on: "
+        f"{plan['train_tokens'] / 1e9:.2f}B"
+    )
+    console.print(
+        f"[bold]total: {plan['gpu_hours']:.1f} GPU-hours[/bold]; wall time on {plan['gpus']} GPU(s): "
+        f"{plan['wall_hours_data_parallel']:.1f} h with every stage data-parallel, "
+        f"{plan['wall_hours_stages']:.1f} h with stages side by side (--executor ray; the longest "
+        f"chain, C6's requests in order, takes {plan['critical_hours']:.1f} h on one GPU)"
+    )
+    console.print(
+        f"grows by: {growth['per_method']:.2f} GPU-h per main method, {growth['per_epoch']:.2f} GPU-h per "
+        f"epoch (all methods), {growth['per_scal_fold']:.2f} per C5 fold and {growth['per_sust_fold']:.2f} "
+        f"per C6 request (per follow-up method)"
+    )
+    console.print(
+        f"rates: {rates.flops_per_s / 1e12:.0f} TFLOP/s, {rates.memory_bandwidth / 1e12:.1f} TB/s decode, "
+        f"decode batch {rates.decode_batch} - {rates.source}. Upper bound where checkpoints: selection "
+        "stops early."
+    )

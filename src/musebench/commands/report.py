@@ -17,20 +17,37 @@ EXAMPLES = """examples:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_dir", metavar="RUN_DIR", help="experiment run directory holding results.json "
-                                                       "(or the results.json file itself)")
+    p.add_argument(
+        "run_dir",
+        metavar="RUN_DIR",
+        help="experiment run directory holding results.json (or the results.json file itself)",
+    )
     p.add_argument("--out", default=None, help="report directory (default RUN_DIR/report)")
     add_fail_on_incomplete(p)
-    p.add_argument("--force", action="store_true",
-                   help="write into an --out holding other files (they are kept; one named like a report "
-                        "file is never overwritten)")
-    p.add_argument("--privleak-tolerance", type=float, default=5.0,
-                   help="C3 holds when |PrivLeak| <= this many percent (default 5)")
-    p.add_argument("--utility-fraction", type=float, default=0.95,
-                   help="C4-C6 hold when KnowMem-r >= this fraction of the target's (default 0.95)")
-    p.add_argument("--recovery-limit", type=float, default=0.10,
-                   help="C7 holds when no attack brings back more than this fraction of the forgotten "
-                        "KnowMem-f (default 0.10)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an --out holding other files (they are kept; one named like a report "
+        "file is never overwritten)",
+    )
+    p.add_argument(
+        "--privleak-tolerance",
+        type=float,
+        default=5.0,
+        help="C3 holds when |PrivLeak| <= this many percent (default 5)",
+    )
+    p.add_argument(
+        "--utility-fraction",
+        type=float,
+        default=0.95,
+        help="C4-C6 hold when KnowMem-r >= this fraction of the target's (default 0.95)",
+    )
+    p.add_argument(
+        "--recovery-limit",
+        type=float,
+        default=0.10,
+        help="C7 holds when no attack brings back more than this fraction of the forgotten KnowMem-f (default 0.10)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,8 +59,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out:  # the report directory is replaced as a whole: never another's, never over a user's file
         check_output_dir(args.out, kind=KIND, writes=REPORT_FILES, force=args.force)
-    rules = VerdictRules(privleak_tolerance=args.privleak_tolerance, utility_fraction=args.utility_fraction,
-                         recovery_limit=args.recovery_limit)
+    rules = VerdictRules(
+        privleak_tolerance=args.privleak_tolerance,
+        utility_fraction=args.utility_fraction,
+        recovery_limit=args.recovery_limit,
+    )
     incomplete = completeness(load_results(args.run_dir))
     if incomplete is not None:  # the first line says so (and the page, at its top)
         print(incomplete.line(), flush=True)

@@ -27,19 +27,31 @@ RUN_RECORDS = ("results.json", "stages")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment YAML file (see examples/*.yaml)")
     p.add_argument("--out", default=None, help="run directory (default: runs/<experiment name>)")
-    p.add_argument("--force", action="store_true",
-                   help="redo every stage of this run (built target/retrain models stay cached)")
+    p.add_argument(
+        "--force", action="store_true", help="redo every stage of this run (built target/retrain models stay cached)"
+    )
     p.add_argument("--no-report", action="store_true", help="skip building report/ at the end")
-    p.add_argument("--dry-run", action="store_true",
-                   help="validate the file and print the stages it would run; create, lock and load nothing")
-    p.add_argument("--executor", choices=("serial", "ray"), default="serial",
-                   help="serial (default): stages one after another here; ray: independent stages as Ray tasks "
-                        "(pip install 'musebench[ray]')")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate the file and print the stages it would run; create, lock and load nothing",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("serial", "ray"),
+        default="serial",
+        help="serial (default): stages one after another here; ray: independent stages as Ray tasks "
+        "(pip install 'musebench[ray]')",
+    )
     p.add_argument("--address", help="Ray cluster to join (default: start a local Ray instance)")
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
     p.add_argument("--stage-cpus", type=float, default=1.0, help="CPUs each Ray stage task asks for (default 1)")
-    p.add_argument("--stage-gpus", type=float, default=None,
-                   help="GPUs each Ray stage task asks for (default 1 on a CUDA device, else 0)")
+    p.add_argument(
+        "--stage-gpus",
+        type=float,
+        default=None,
+        help="GPUs each Ray stage task asks for (default 1 on a CUDA device, else 0)",
+    )
     add_threads(p)
 
 
@@ -64,8 +76,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("only with --executor ray", field="--address" if args.address else "--num-cpus")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # accelerate launch / torchrun: every process takes part
         if args.executor != "serial":
-            raise ConfigError("a multi-process launch runs its stages itself; use one or the other",
-                              field="--executor", value=args.executor)
+            raise ConfigError(
+                "a multi-process launch runs its stages itself; use one or the other",
+                field="--executor",
+                value=args.executor,
+            )
         from musebench.evaluate.sharding import init_from_environment
         from musebench.experiment.executors.ranks import RankExecutor
         from musebench.models.device import resolve_device
@@ -73,9 +88,16 @@ def run(args: argparse.Namespace) -> int:
         shard, device = init_from_environment(resolve_device(cfg.device))
         executor = RankExecutor(shard, device)
     else:
-        executor = make_executor(args.executor, address=args.address, num_cpus=args.num_cpus,
-                                 stage_cpus=args.stage_cpus, stage_gpus=args.stage_gpus, device=cfg.device,
-                                 dtype=cfg.dtype, threads=args.threads)
+        executor = make_executor(
+            args.executor,
+            address=args.address,
+            num_cpus=args.num_cpus,
+            stage_cpus=args.stage_cpus,
+            stage_gpus=args.stage_gpus,
+            device=cfg.device,
+            dtype=cfg.dtype,
+            threads=args.threads,
+        )
     try:
         results = execute(cfg, out, force=args.force, report=not args.no_report, executor=executor)
     finally:
@@ -84,9 +106,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     failed = results.get("failed") or []
     for f in failed:
-        print(f"error: stage {f['stage']} failed after {f['attempts']} attempts: {f['error']} (log: {f['log']}); "
-              f"the other stages finished; re-run the same command to redo only what is missing",
-              file=sys.stderr)
+        print(
+            f"error: stage {f['stage']} failed after {f['attempts']} attempts: {f['error']} (log: {f['log']}); "
+            f"the other stages finished; re-run the same command to redo only what is missing",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 
@@ -100,10 +124,14 @@ def dry_run(cfg, out: Path) -> int:
     print("stages: corpus, target and retrain models, their evaluations")
     for r in plan["requests"]:
         after = f", after {r.after}" if r.after else ""
-        print(f"  {r.stage}: {r.method}, {r.steps:,} step(s), {r.checkpoints} checkpoint(s), "
-              f"{r.evaluations} evaluation(s){after}")
-    print(f"{plan['stages']} stages, {plan['evaluations']} evaluations at most; "
-          f"cost estimate: musebench plan {cfg.source_file}")
+        print(
+            f"  {r.stage}: {r.method}, {r.steps:,} step(s), {r.checkpoints} checkpoint(s), "
+            f"{r.evaluations} evaluation(s){after}"
+        )
+    print(
+        f"{plan['stages']} stages, {plan['evaluations']} evaluations at most; "
+        f"cost estimate: musebench plan {cfg.source_file}"
+    )
     return 0
 
 
@@ -118,8 +146,15 @@ def execute(cfg, out: Path, force: bool = False, report: bool = True, executor=N
 
     backend = LibraryBackend(cfg.device, cfg.dtype)
     main = executor is None or executor.is_main
-    results = run_experiment(cfg, out, backend, force=force, reporter=ConsoleReporter(cfg.name) if main else None,
-                             report=report, executor=executor)
+    results = run_experiment(
+        cfg,
+        out,
+        backend,
+        force=force,
+        reporter=ConsoleReporter(cfg.name) if main else None,
+        report=report,
+        executor=executor,
+    )
     if not main:
         return results
     record = parse_results(results, out / RESULTS_FILE, complete=False)  # the table reads what the file holds

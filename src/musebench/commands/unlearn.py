@@ -43,23 +43,35 @@ TAKES_OPTIONS = True
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.allow_abbrev = False  # a config flag must never be read as an abbreviation of a command flag
-    p.add_argument("-h", "--help", action=_MethodHelp, nargs=0, help="show this help (with --method M first: and "
-                                                                      "M's config flags) and exit")
+    p.add_argument(
+        "-h",
+        "--help",
+        action=_MethodHelp,
+        nargs=0,
+        help="show this help (with --method M first: and M's config flags) and exit",
+    )
     p.add_argument("--model", required=True, help="start model: a Hugging Face directory (the target)")
     p.add_argument("--data", required=True, help="corpus: a MUSE release directory or a hub dataset name")
-    p.add_argument("--method", required=True, choices=list(METHODS), metavar="METHOD",
-                   help="one of: " + ", ".join(METHODS))
+    p.add_argument(
+        "--method", required=True, choices=list(METHODS), metavar="METHOD", help="one of: " + ", ".join(METHODS)
+    )
     add_out(p, help="run directory: epoch-K/ (or alpha-A/) models and run.json")
-    p.add_argument("--forget-split", default="forget",
-                   help="forget (default), scal/forget_K (C5) or sust/forget_K (C6)")
-    p.add_argument("--reference", default=None,
-                   help="reference model of the NPO / KL terms (default: the start model; C6: previous stage)")
+    p.add_argument(
+        "--forget-split", default="forget", help="forget (default), scal/forget_K (C5) or sust/forget_K (C6)"
+    )
+    p.add_argument(
+        "--reference",
+        default=None,
+        help="reference model of the NPO / KL terms (default: the start model; C6: previous stage)",
+    )
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
-    p.add_argument("--force", action="store_true",
-                   help="write into an --out that holds other files (they are kept)")
-    p.add_argument("--allow-hub-push", action="store_true",
-                   help="let push_to_hub upload the model (needs a token: --hub_token or HF_TOKEN); refused "
-                        "otherwise, before any work")
+    p.add_argument("--force", action="store_true", help="write into an --out that holds other files (they are kept)")
+    p.add_argument(
+        "--allow-hub-push",
+        action="store_true",
+        help="let push_to_hub upload the model (needs a token: --hub_token or HF_TOKEN); refused "
+        "otherwise, before any work",
+    )
     p.add_argument("--config", default=None, help="YAML file of the method config's fields (flags override it)")
     add_threads(p)
     p.usage = "musebench unlearn --model DIR --data DIR --method METHOD --out DIR [--config YAML] [config flags]"
@@ -85,20 +97,31 @@ def method_help(method: str) -> str:
 
     cls = METHODS[method].config_class
     own = [f for f in own_fields(cls) if f.name != "method"]
-    shared = [f for f in declared_fields(UnlearnConfig) if f.name not in {o.name for o in own}
-              and f.name not in ("method", "output_dir")]
+    shared = [
+        f
+        for f in declared_fields(UnlearnConfig)
+        if f.name not in {o.name for o in own} and f.name not in ("method", "output_dir")
+    ]
     lines = [f"{method} options ({cls.__name__}):"] + [_flag_line(f) for f in own]
     lines += ["", "shared options (UnlearnConfig: musebench's, and the MUSE recipe's defaults):"]
     lines += [_flag_line(f) for f in shared]
-    lines += ["", "and every other transformers.TrainingArguments field under its name (--adam_beta2, --warmup_steps,",
-              "--gradient_accumulation_steps, --max_steps, --weight_decay, --torch_compile ...)"]
+    lines += [
+        "",
+        "and every other transformers.TrainingArguments field under its name (--adam_beta2, --warmup_steps,",
+        "--gradient_accumulation_steps, --max_steps, --weight_decay, --torch_compile ...)",
+    ]
     return "\n".join(lines)
 
 
 def _flag_line(f) -> str:
     default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-    shown = "unset" if default is None else " ".join(map(str, default)) if isinstance(default, list) \
+    shown = (
+        "unset"
+        if default is None
+        else " ".join(map(str, default))
+        if isinstance(default, list)
         else getattr(default, "value", default)
+    )
     return f"  --{f.name:<24} {f.metadata.get('help', '')} (default: {shown})"
 
 
@@ -125,15 +148,22 @@ def config_from_args(args: argparse.Namespace):
     try:
         config, rest = parser.parse_args_into_dataclasses(args=options, return_remaining_strings=True)
     except ConfigError as err:
-        if args.config and err.file is None and (err.field in in_file or any(
-                f"'{key}'" in p for p in err.problems for key in in_file)):
+        if (
+            args.config
+            and err.file is None
+            and (err.field in in_file or any(f"'{key}'" in p for p in err.problems for key in in_file))
+        ):
             err.file = args.config
             err.args = (err._format(),)
         raise
     if rest:
         flags = sorted({f"--{f.name}" for f in config_fields(cls)})
         close = difflib.get_close_matches(rest[0].split("=")[0], flags, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; see 'musebench unlearn --method {args.method} --help'"
+        hint = (
+            f"; did you mean {', '.join(close)}?"
+            if close
+            else f"; see 'musebench unlearn --method {args.method} --help'"
+        )
         raise ConfigError(f"unknown option {rest[0]} of {cls.__name__}{hint}")
     check_hub_push(config, getattr(args, "allow_hub_push", False))
     return config
@@ -144,12 +174,16 @@ def check_hub_push(config, allowed: bool) -> None:
     if not getattr(config, "push_to_hub", False):
         return
     if not allowed:
-        raise ConfigError("would upload the model to the Hugging Face Hub; musebench runs offline unless "
-                          "--allow-hub-push is given (with a token: --hub_token or HF_TOKEN)", field="push_to_hub")
+        raise ConfigError(
+            "would upload the model to the Hugging Face Hub; musebench runs offline unless "
+            "--allow-hub-push is given (with a token: --hub_token or HF_TOKEN)",
+            field="push_to_hub",
+        )
     import os
 
-    if not (getattr(config, "hub_token", None) or os.environ.get("HF_TOKEN")
-            or os.environ.get("HUGGING_FACE_HUB_TOKEN")):
+    if not (
+        getattr(config, "hub_token", None) or os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    ):
         raise ConfigError("--allow-hub-push needs a token: set --hub_token or HF_TOKEN", field="push_to_hub")
 
 
@@ -167,11 +201,17 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, kind=KIND, force=args.force)  # before any model loads
     corpus = load_corpus(args.data)
     # one writer per run directory: the main process holds its lock (the others of a launch write nothing)
-    claim = output_dir(args.out, kind=KIND, force=args.force) if is_main_process() \
-        else contextlib.nullcontext()
+    claim = output_dir(args.out, kind=KIND, force=args.force) if is_main_process() else contextlib.nullcontext()
     with claim:
-        result = run_unlearning(args.model, corpus, config, args.out, forget_split=args.forget_split,
-                                reference_dir=args.reference, resume=args.resume)
+        result = run_unlearning(
+            args.model,
+            corpus,
+            config,
+            args.out,
+            forget_split=args.forget_split,
+            reference_dir=args.reference,
+            resume=args.resume,
+        )
     if not is_main_process():  # under accelerate launch / torchrun every process returns the same run
         return 0
     epochs = {f"epoch-{e['epoch']}": e for e in result.history.get("epochs", [])}

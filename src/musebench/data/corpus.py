@@ -19,8 +19,16 @@ PROBE_PARTS = ("knowmem_forget_qa_paraphrase",)
 
 #: Parts whose records may carry a unit of independence (``Corpus.units``): what the evaluation's bootstraps
 #: and the audit (``musebench audit --units-from``) resample.
-UNIT_PARTS = ("forget", "holdout", "verbmem_forget", "knowmem_forget_qa", "knowmem_retain_qa", "privleak_forget", "privleak_retain",
-              "privleak_holdout")
+UNIT_PARTS = (
+    "forget",
+    "holdout",
+    "verbmem_forget",
+    "knowmem_forget_qa",
+    "knowmem_retain_qa",
+    "privleak_forget",
+    "privleak_retain",
+    "privleak_holdout",
+)
 
 
 def record_key(record) -> str:
@@ -96,11 +104,9 @@ class Corpus:
             folds = getattr(self, family)
             k = int(fold[7:])
             if k not in folds:
-                raise ConfigError(f"corpus '{self.name}' has no {family} fold {k}", field="forget_split",
-                                  value=spec)
+                raise ConfigError(f"corpus '{self.name}' has no {family} fold {k}", field="forget_split", value=spec)
             return folds[k]
-        raise ConfigError("expected 'forget', 'scal/forget_K' or 'sust/forget_K'", field="forget_split",
-                          value=spec)
+        raise ConfigError("expected 'forget', 'scal/forget_K' or 'sust/forget_K'", field="forget_split", value=spec)
 
     def head(self, n: int) -> Corpus:
         """The first ``n`` items of every split and fold, for smoke tests (``musebench eval --limit``).
@@ -109,8 +115,10 @@ class Corpus:
         """
         keep = ("knowmem_forget_qa_icl", "knowmem_retain_qa_icl")
         lists = {k: v[:n] for k, v in self.__dict__.items() if isinstance(v, list) and k not in keep}
-        folds = {k: {fold: docs[:n] for fold, docs in getattr(self, k).items()}
-                 for k in ("scal", "sust", "scal_qa", "sust_qa")}
+        folds = {
+            k: {fold: docs[:n] for fold, docs in getattr(self, k).items()}
+            for k in ("scal", "sust", "scal_qa", "sust_qa")
+        }
         return replace(self, **lists, **folds)
 
     def fold_questions(self, spec: str) -> list[QAPair]:

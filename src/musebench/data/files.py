@@ -120,9 +120,7 @@ def parse_items(path: str | Path) -> list[Any]:
             try:
                 items.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"malformed JSON on line {lineno}, column {exc.colno}: {exc.msg}", file=path
-                ) from None
+                raise DataError(f"malformed JSON on line {lineno}, column {exc.colno}: {exc.msg}", file=path) from None
             except RecursionError:
                 raise DataError(f"JSON on line {lineno} is nested too deeply to read", file=path) from None
         return items
@@ -162,9 +160,7 @@ def _json_type(value: Any) -> str:
     return "number"
 
 
-def documents_from_items(
-    items: Iterable[Any], source: str | Path, sink: ProblemSink | None = None
-) -> list[str]:
+def documents_from_items(items: Iterable[Any], source: str | Path, sink: ProblemSink | None = None) -> list[str]:
     """Documents from raw items: each a string, or an object with a string ``text`` (hub rows)."""
     sink = sink or ProblemSink()
     docs = []
@@ -191,8 +187,11 @@ def documents_from_items(
             )
             continue
         if not is_unicode(item):
-            sink.error(DataError(f"record {i} holds a lone surrogate (\\ud800-\\udfff), not Unicode text",
-                                 file=source, field="text"))
+            sink.error(
+                DataError(
+                    f"record {i} holds a lone surrogate (\\ud800-\\udfff), not Unicode text", file=source, field="text"
+                )
+            )
             continue
         if not item.strip():
             sink.warning(f"document {i} is empty", source, "text")
@@ -242,8 +241,11 @@ def records_from_items(
                 )
                 ok = False
             elif not is_unicode(item[f]):
-                sink.error(DataError(f"record {i} holds a lone surrogate (\\ud800-\\udfff), not Unicode text",
-                                     file=source, field=f))
+                sink.error(
+                    DataError(
+                        f"record {i} holds a lone surrogate (\\ud800-\\udfff), not Unicode text", file=source, field=f
+                    )
+                )
                 ok = False
             elif not item[f].strip():
                 sink.warning(f"empty in record {i}", source, f)

@@ -147,9 +147,7 @@ def load_hub_corpus(
         fields = RECORD_FIELDS.get(attr, ("text",))
         split, rows = fetch(family, splits, fields)
         if rows is not None:
-            setattr(
-                corpus, attr, part_from_items(attr, rows, _label(name, config_map.get(family, family), split))
-            )
+            setattr(corpus, attr, part_from_items(attr, rows, _label(name, config_map.get(family, family), split)))
     for family in FOLD_CONFIGS:
         folds = {}
         for k in range(1, MAX_FOLDS + 1):

@@ -71,6 +71,7 @@ def save_corpus(corpus: Corpus, out_dir: str | Path) -> Path:
     from musebench.data.units import write_units
 
     write_units(corpus, out)
-    atomic_write_json(out / "corpus.json", {"name": corpus.name, "fingerprint": corpus.fingerprint(),
-                                            "criteria": corpus.criteria()})
+    atomic_write_json(
+        out / "corpus.json", {"name": corpus.name, "fingerprint": corpus.fingerprint(), "criteria": corpus.criteria()}
+    )
     return out

@@ -69,16 +69,17 @@ def locate_part(root: Path, attr: str, sink: ProblemSink) -> Path | None:
         if attr in RECORD_FIELDS and find_variants(stem, (".txt",)):
             sink.error(
                 DataError(
-                    f"'{attr}' records need .json or .jsonl (fields {', '.join(RECORD_FIELDS[attr])})"
-                    ", not plain .txt",
+                    f"'{attr}' records need .json or .jsonl (fields {', '.join(RECORD_FIELDS[attr])}), not plain .txt",
                     file=stem.with_name(stem.name + ".txt"),
                 )
             )
-        folders = [stem.with_name(stem.name + x) for x in ("", *suffixes)
-                   if stem.with_name(stem.name + x).is_dir()]
+        folders = [stem.with_name(stem.name + x) for x in ("", *suffixes) if stem.with_name(stem.name + x).is_dir()]
         if folders:  # a folder where the split file belongs: reading past it would drop a criterion silently
-            sink.error(DataError(f"is a directory; split '{split_name(attr)}' must be a "
-                                 f"{' / '.join(suffixes)} file", file=folders[0]))
+            sink.error(
+                DataError(
+                    f"is a directory; split '{split_name(attr)}' must be a {' / '.join(suffixes)} file", file=folders[0]
+                )
+            )
         variants = find_variants(stem, suffixes)
         if len(variants) > 1:
             names = ", ".join(p.name for p in variants)
@@ -106,9 +107,7 @@ def discover_folds(folder: Path, sink: ProblemSink, pattern: re.Pattern = FOLD_F
             continue
         k = int(match.group(1))
         if k in folds:
-            sink.error(
-                DataError(f"fold {k} stored twice ({folds[k].name}, {path.name}); keep one file", file=path)
-            )
+            sink.error(DataError(f"fold {k} stored twice ({folds[k].name}, {path.name}); keep one file", file=path))
             continue
         folds[k] = path
     return dict(sorted(folds.items()))
@@ -126,9 +125,7 @@ def _metadata_name(root: Path, sink: ProblemSink) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def read_directory(
-    root: str | Path, sink: ProblemSink, name: str | None = None
-) -> tuple[Corpus, dict[str, Path]]:
+def read_directory(root: str | Path, sink: ProblemSink, name: str | None = None) -> tuple[Corpus, dict[str, Path]]:
     """Read a release-layout directory; returns the corpus and the file of every part found.
 
     With a strict ``sink`` the first problem raises; with a collecting one every problem is recorded and
@@ -234,9 +231,7 @@ def load_corpus(
     if dataset_loader is None and (not _HUB_NAME.match(str(source)) or path.parent.is_dir()):
         raise DataError("corpus directory not found", file=path)
     try:
-        return hub.load_hub_corpus(
-            str(source), loader=dataset_loader, config_map=hub_config_map, corpus_name=name
-        )
+        return hub.load_hub_corpus(str(source), loader=dataset_loader, config_map=hub_config_map, corpus_name=name)
     except DataError as err:
         if dataset_loader is None:
             raise DataError(

@@ -54,11 +54,7 @@ def describe(corpus: Corpus, tokenizer=None) -> list[SplitSummary]:
         texts = [record_text(r) for r in records]
         tokens = None
         if tokenizer is not None:
-            tokens = (
-                sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
-                if texts
-                else 0
-            )
+            tokens = sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]) if texts else 0
         rows.append(SplitSummary(split, len(records), sum(len(t) for t in texts), tokens))
     return rows
 

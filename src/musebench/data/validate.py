@@ -89,8 +89,9 @@ SCORED_TEXTS = {
 }
 
 
-def corpus_problems(corpus: Corpus, paths: dict[str, Path] | None = None,
-                    criteria: list[str] | None = None) -> list[Problem]:
+def corpus_problems(
+    corpus: Corpus, paths: dict[str, Path] | None = None, criteria: list[str] | None = None
+) -> list[Problem]:
     """The checks ``data validate`` and ``eval`` share: one list, so the two can never disagree.
 
     Errors: forget text also in holdout (PrivLeak would compare a document with itself), scal folds not
@@ -103,8 +104,10 @@ def corpus_problems(corpus: Corpus, paths: dict[str, Path] | None = None,
         paths.setdefault(attr, root / rel if root else Path(rel))
     for family in FOLD_FAMILIES:
         for k in getattr(corpus, family):
-            paths.setdefault(f"{family}/forget_{k}", root / family / f"forget_{k}.json" if root else
-                             Path(family) / f"forget_{k}.json")
+            paths.setdefault(
+                f"{family}/forget_{k}",
+                root / family / f"forget_{k}.json" if root else Path(family) / f"forget_{k}.json",
+            )
         for k in getattr(corpus, f"{family}_qa"):
             rel = Path("knowmem") / family / f"forget_{k}_qa.json"
             paths.setdefault(f"knowmem/{family}/forget_{k}_qa", root / rel if root else rel)
@@ -146,8 +149,11 @@ def _check_empty_texts(corpus: Corpus, paths: dict, sink: ProblemSink, criteria:
             checked.add(attr)
             empty = [i for i, r in enumerate(getattr(corpus, attr)) if not text_of(r).strip()]
             if empty:
-                sink.error(DataError(f"{len(empty)} empty text(s), e.g. record {empty[0]}: they cannot be scored",
-                                     file=paths[attr]))
+                sink.error(
+                    DataError(
+                        f"{len(empty)} empty text(s), e.g. record {empty[0]}: they cannot be scored", file=paths[attr]
+                    )
+                )
 
 
 def _check_duplicate_questions(corpus: Corpus, paths: dict, sink: ProblemSink) -> None:
@@ -161,8 +167,12 @@ def _check_duplicate_questions(corpus: Corpus, paths: dict, sink: ProblemSink) -
             seen.setdefault(key, i)
         if repeats:
             i, first = repeats[0]
-            sink.warning(f"{len(repeats)} question(s) asked more than once (e.g. record {i} repeats record {first}); "
-                         "each copy counts in KnowMem", paths[attr], "question")
+            sink.warning(
+                f"{len(repeats)} question(s) asked more than once (e.g. record {i} repeats record {first}); "
+                "each copy counts in KnowMem",
+                paths[attr],
+                "question",
+            )
 
 
 def _relative(problem: Problem, root: Path) -> Problem:
@@ -231,19 +241,30 @@ def _check_leakage(corpus: Corpus, paths: dict[str, Path], sink: ProblemSink) ->
         retain = _normalised(getattr(corpus, retain_attr))
         shared = sorted(retain[t] for t in retain if t in forget)
         if shared:
-            sink.error(DataError(
-                f"{len(shared)} document(s) also in {LAYOUT[forget_attr]} (compared after normalising case and "
-                f"whitespace), e.g. record {shared[0]}; retain text must not be forget text (the retrain model "
-                "would have seen it)", file=paths[retain_attr]))
+            sink.error(
+                DataError(
+                    f"{len(shared)} document(s) also in {LAYOUT[forget_attr]} (compared after normalising case and "
+                    f"whitespace), e.g. record {shared[0]}; retain text must not be forget text (the retrain model "
+                    "would have seen it)",
+                    file=paths[retain_attr],
+                )
+            )
     forget_q = {normalise_text(qa.question): i for i, qa in reversed(list(enumerate(corpus.knowmem_forget_qa)))}
-    same = [(i, forget_q[normalise_text(qa.question)]) for i, qa in enumerate(corpus.knowmem_retain_qa)
-            if normalise_text(qa.question) in forget_q]
+    same = [
+        (i, forget_q[normalise_text(qa.question)])
+        for i, qa in enumerate(corpus.knowmem_retain_qa)
+        if normalise_text(qa.question) in forget_q
+    ]
     if same:
         i, j = same[0]
-        sink.error(DataError(
-            f"{len(same)} question(s) also asked in {LAYOUT['knowmem_forget_qa']} (compared after normalising case "
-            f"and whitespace), e.g. record {i} = forget record {j}; KnowMem-r and KnowMem-f would score the same "
-            "question", file=paths["knowmem_retain_qa"]))
+        sink.error(
+            DataError(
+                f"{len(same)} question(s) also asked in {LAYOUT['knowmem_forget_qa']} (compared after normalising case "
+                f"and whitespace), e.g. record {i} = forget record {j}; KnowMem-r and KnowMem-f would score the same "
+                "question",
+                file=paths["knowmem_retain_qa"],
+            )
+        )
 
 
 def _check_scal_nested(corpus: Corpus, paths: dict[str, Path], sink: ProblemSink) -> None:
@@ -291,16 +312,24 @@ def _check_fold_layout(corpus: Corpus, paths: dict[str, Path], sink: ProblemSink
             # forget documents in holdout are reported by the leakage check already
             shared = [i for t, i in _normalised(docs).items() if t in holdout and t not in forget]
             if shared:
-                sink.error(DataError(f"{len(shared)} fold document(s) are also in raw/holdout, e.g. record "
-                                     f"{shared[0]}; the target trains on fold documents, holdout must be unseen",
-                                     file=paths[f"{family}/forget_{k}"]))
+                sink.error(
+                    DataError(
+                        f"{len(shared)} fold document(s) are also in raw/holdout, e.g. record "
+                        f"{shared[0]}; the target trains on fold documents, holdout must be unseen",
+                        file=paths[f"{family}/forget_{k}"],
+                    )
+                )
         if 1 in folds and forget and set(_normalised(folds[1])) != forget:
-            sink.warning(f"{family}/forget_1 differs from raw/forget; in the MUSE release fold 1 is the forget "
-                         "set (the main request) and later folds add to it", paths[f"{family}/forget_1"])
+            sink.warning(
+                f"{family}/forget_1 differs from raw/forget; in the MUSE release fold 1 is the forget "
+                "set (the main request) and later folds add to it",
+                paths[f"{family}/forget_1"],
+            )
         for k in sorted(getattr(corpus, f"{family}_qa")):
             if k not in folds:
-                sink.warning(f"questions for {family} fold {k}, which has no documents",
-                             paths[f"knowmem/{family}/forget_{k}_qa"])
+                sink.warning(
+                    f"questions for {family} fold {k}, which has no documents", paths[f"knowmem/{family}/forget_{k}_qa"]
+                )
 
 
 def _check_fingerprint(root: Path, corpus: Corpus, sink: ProblemSink) -> None:

@@ -10,9 +10,17 @@ import importlib
 
 #: name -> its module; imported on first use, so the settings (``musebench.evaluate.settings``, read by the
 #: command line's flags and the experiment file) come without torch
-_EXPORTS = {"evaluate": "engine", "measure_retrain_auc": "engine", "TASKS": "registry", "register_task": "registry",
-            "EvalResult": "result", "RELEASE_RETRAIN_AUC": "settings", "EvalSettings": "settings",
-            "EvalContext": "task", "Task": "task"}
+_EXPORTS = {
+    "evaluate": "engine",
+    "measure_retrain_auc": "engine",
+    "TASKS": "registry",
+    "register_task": "registry",
+    "EvalResult": "result",
+    "RELEASE_RETRAIN_AUC": "settings",
+    "EvalSettings": "settings",
+    "EvalContext": "task",
+    "Task": "task",
+}
 
 
 def __getattr__(name: str):
@@ -21,5 +29,14 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'musebench.evaluate' has no attribute {name!r}")
 
 
-__all__ = ["RELEASE_RETRAIN_AUC", "TASKS", "EvalContext", "EvalResult", "EvalSettings", "Task", "evaluate",
-           "measure_retrain_auc", "register_task"]
+__all__ = [
+    "RELEASE_RETRAIN_AUC",
+    "TASKS",
+    "EvalContext",
+    "EvalResult",
+    "EvalSettings",
+    "Task",
+    "evaluate",
+    "measure_retrain_auc",
+    "register_task",
+]

@@ -80,8 +80,14 @@ class ModelShape:
             dtype_bytes = next(model.parameters()).element_size()
         except (StopIteration, AttributeError, TypeError):
             dtype_bytes = 4
-        return cls(vocab_size=vocab, hidden_size=hidden, num_layers=layers, dtype_bytes=dtype_bytes,
-                   intermediate_size=intermediate, kv_size=kv_heads * head_dim)
+        return cls(
+            vocab_size=vocab,
+            hidden_size=hidden,
+            num_layers=layers,
+            dtype_bytes=dtype_bytes,
+            intermediate_size=intermediate,
+            kv_size=kv_heads * head_dim,
+        )
 
     def activation_bytes_per_token(self) -> int:
         """One layer's live tensors per token: residual + norm + q/k/v/out + the MLP's gate, up and product."""
@@ -111,9 +117,17 @@ class ModelShape:
         return 3 * self.vocab_size * 4  # last-position logits and argmax scratch
 
 
-def plan_batches(lengths: list[int], *, batch_size: int | None, budget_bytes: float,
-                 bytes_per_token: int, bytes_per_row: int = 0, max_rows: int = MAX_ROWS,
-                 bytes_per_batch: int = 0, max_tokens: int | None = None) -> list[list[int]]:
+def plan_batches(
+    lengths: list[int],
+    *,
+    batch_size: int | None,
+    budget_bytes: float,
+    bytes_per_token: int,
+    bytes_per_row: int = 0,
+    max_rows: int = MAX_ROWS,
+    bytes_per_batch: int = 0,
+    max_tokens: int | None = None,
+) -> list[list[int]]:
     """Indices of ``lengths`` grouped into batches, longest first; each batch fits the budget (and, with
     ``max_tokens``, holds at most that many padded tokens, unless one row alone is wider)."""
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
@@ -127,8 +141,7 @@ def plan_batches(lengths: list[int], *, batch_size: int | None, budget_bytes: fl
                 full = rows > batch_size
             else:
                 cost = bytes_per_batch + rows * (width * bytes_per_token + bytes_per_row)
-                full = rows > max_rows or cost > budget_bytes or \
-                    (max_tokens is not None and rows * width > max_tokens)
+                full = rows > max_rows or cost > budget_bytes or (max_tokens is not None and rows * width > max_tokens)
             if full:
                 batches.append(current)
                 current = []

@@ -14,10 +14,17 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 
-def bootstrap_ci(statistic: Callable[..., float], groups: Sequence[Sequence[Sequence[float]]], samples: int,
-                 seed: int, name: str = "", level: float = 0.95,
-                 clusters: Sequence[Sequence | None] | None = None,
-                 batched: Callable[..., np.ndarray] | None = None, min_finite: int = 1) -> list[float] | None:
+def bootstrap_ci(
+    statistic: Callable[..., float],
+    groups: Sequence[Sequence[Sequence[float]]],
+    samples: int,
+    seed: int,
+    name: str = "",
+    level: float = 0.95,
+    clusters: Sequence[Sequence | None] | None = None,
+    batched: Callable[..., np.ndarray] | None = None,
+    min_finite: int = 1,
+) -> list[float] | None:
     """``[lo, hi]``: the central ``level`` percentile interval of ``statistic(*arrays)`` over ``samples``
     resamples, ``arrays`` being every group's arrays in order; None when there is nothing to resample or
     fewer than ``min_finite`` resamples give a finite value.

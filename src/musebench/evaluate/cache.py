@@ -113,5 +113,5 @@ def read_arrays(path: Path) -> dict[str, dict[str, np.ndarray]]:
                 raise ValueError(f"inconsistent cache file {path}")
             for i, k in enumerate(keys):
                 if present[i]:
-                    out[k][f] = values[offsets[i]:offsets[i + 1]].copy()
+                    out[k][f] = values[offsets[i] : offsets[i + 1]].copy()
     return out

@@ -37,18 +37,25 @@ def resolve_metrics(corpus, metrics) -> list[str]:
         metrics = [m for m in metrics.split(",") if m.strip()]
     if metrics is None or list(metrics) in (["all"], []):
         everything = metrics is not None and list(metrics) == ["all"]
-        return [name for name, t in TASKS.items() if all(getattr(corpus, p) for p in t.needs)
-                and (everything or t.default)]
+        return [
+            name for name, t in TASKS.items() if all(getattr(corpus, p) for p in t.needs) and (everything or t.default)
+        ]
     found = {m: task_named(m) for m in metrics}
     unknown = [m.strip().lower() for m, t in found.items() if t is None]
     if unknown:
-        raise ConfigError(f"unknown metric; choose from {', '.join(TASKS)} or 'all'", field="metrics",
-                          value=unknown if len(unknown) > 1 else unknown[0])
+        raise ConfigError(
+            f"unknown metric; choose from {', '.join(TASKS)} or 'all'",
+            field="metrics",
+            value=unknown if len(unknown) > 1 else unknown[0],
+        )
     chosen = {t.name for t in found.values()}
     lacking = [f"{m} needs {p}" for m in TASKS if m in chosen for p in TASKS[m].needs if not getattr(corpus, p)]
     if lacking:
-        raise DataError("corpus lacks data for the selected metrics: " + "; ".join(lacking),
-                        file=getattr(corpus, "source", None) or corpus.name, field="metrics")
+        raise DataError(
+            "corpus lacks data for the selected metrics: " + "; ".join(lacking),
+            file=getattr(corpus, "source", None) or corpus.name,
+            field="metrics",
+        )
     return [m for m in TASKS if m in chosen]
 
 
@@ -56,8 +63,10 @@ def check_texts(corpus, selected: list[str]) -> None:
     """Empty prompts or texts cannot be scored: report every one of them before any model call."""
     problems = [where for m in selected for where in TASKS[m].empty_texts(corpus)]
     if problems:
-        raise DataError(f"{len(problems)} empty text(s): {', '.join(sorted(set(problems))[:10])}",
-                        file=getattr(corpus, "source", None) or corpus.name)
+        raise DataError(
+            f"{len(problems)} empty text(s): {', '.join(sorted(set(problems))[:10])}",
+            file=getattr(corpus, "source", None) or corpus.name,
+        )
 
 
 def prefetch_scorer_modules(selected: list[str]):
@@ -80,9 +89,19 @@ def prefetch_scorer_modules(selected: list[str]):
     return thread
 
 
-def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, metrics=None,
-             retrain_auc: float | str | None = None, cache_dir=None, progress: bool = True, *,
-             reference_model=None, force: bool = False) -> EvalResult:
+def evaluate(
+    model,
+    tokenizer,
+    corpus,
+    settings: EvalSettings | None = None,
+    metrics=None,
+    retrain_auc: float | str | None = None,
+    cache_dir=None,
+    progress: bool = True,
+    *,
+    reference_model=None,
+    force: bool = False,
+) -> EvalResult:
     """Score ``model`` on ``corpus`` (MUSE C1-C4; the membership suite when asked); see ``EvalResult``.
 
     ``retrain_auc``: a measured retrain AUC, or 'news' / 'books' for the release constants; without it
@@ -97,25 +116,60 @@ def evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None, met
         retrain_value, retrain_source = retrain_auc, "measured (its per-text scores resampled with the model's)"
     prefetch = prefetch_scorer_modules(selected)
     try:
-        return _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retrain_source, cache_dir,
-                         progress, reference_model, force)
+        return _evaluate(
+            model,
+            tokenizer,
+            corpus,
+            settings,
+            selected,
+            retrain_value,
+            retrain_source,
+            cache_dir,
+            progress,
+            reference_model,
+            force,
+        )
     finally:
         prefetch.join()
 
 
-def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retrain_source, cache_dir, progress,
-              reference_model, force) -> EvalResult:
+def _evaluate(
+    model,
+    tokenizer,
+    corpus,
+    settings,
+    selected,
+    retrain_value,
+    retrain_source,
+    cache_dir,
+    progress,
+    reference_model,
+    force,
+) -> EvalResult:
     device = model_device(model)
-    fingerprints = {"model": model_fingerprint(model), "tokenizer": tokenizer_fingerprint(tokenizer),
-                    "corpus": corpus.fingerprint()}
+    fingerprints = {
+        "model": model_fingerprint(model),
+        "tokenizer": tokenizer_fingerprint(tokenizer),
+        "corpus": corpus.fingerprint(),
+    }
     cache = ResultCache(cache_dir, {**fingerprints, "settings": settings.scoring_key(), "device": device.type})
     if force and current_shard().is_main:  # the others start storing only after the main one's first broadcast
         cache.clear()
     runner = Runner(model, tokenizer, settings, cache, progress)
-    ctx = EvalContext(model, tokenizer, corpus, settings, runner, selected,
-                      boot={"samples": settings.bootstrap_samples, "seed": settings.seed},
-                      retrain_auc=retrain_value, retrain_source=retrain_source, reference_model=reference_model,
-                      cache_dir=cache_dir, device=device)
+    ctx = EvalContext(
+        model,
+        tokenizer,
+        corpus,
+        settings,
+        runner,
+        selected,
+        boot={"samples": settings.bootstrap_samples, "seed": settings.seed},
+        retrain_auc=retrain_value,
+        retrain_source=retrain_source,
+        reference_model=reference_model,
+        cache_dir=cache_dir,
+        device=device,
+    )
     covered = {c for m in selected for c in TASKS[m].covers}
     tasks = [TASKS[m] for m in selected if m not in covered]
     for task in tasks:  # warnings and provenance before any model call
@@ -150,16 +204,25 @@ def _evaluate(model, tokenizer, corpus, settings, selected, retrain_value, retra
         "timing_s": {k: round(v, 3) for k, v in runner.timing.items()},
         "cpu_s": {k: round(v, 3) for k, v in runner.cpu_time.items()},
     }
-    return EvalResult(scores=ctx.scores, ci=ctx.ci, privacy=ctx.privacy, notes=ctx.notes, provenance=provenance,
-                      per_example=rows)
+    return EvalResult(
+        scores=ctx.scores, ci=ctx.ci, privacy=ctx.privacy, notes=ctx.notes, provenance=provenance, per_example=rows
+    )
 
 
-def measure_retrain_auc(model, tokenizer, corpus, settings: EvalSettings | None = None, cache_dir=None,
-                        progress: bool = True, force: bool = False) -> MeasuredAUC:
+def measure_retrain_auc(
+    model,
+    tokenizer,
+    corpus,
+    settings: EvalSettings | None = None,
+    cache_dir=None,
+    progress: bool = True,
+    force: bool = False,
+) -> MeasuredAUC:
     """The retrain model's headline AUC (Min-K%, forget vs holdout): PrivLeak's denominator, with the
     per-text scores it came from (PrivLeak's CI resamples them with the evaluated model's)."""
-    result = evaluate(model, tokenizer, corpus, settings, metrics=["privleak"], cache_dir=cache_dir,
-                      progress=progress, force=force)
+    result = evaluate(
+        model, tokenizer, corpus, settings, metrics=["privleak"], cache_dir=cache_dir, progress=progress, force=force
+    )
     return retrain_reference(result)
 
 
@@ -168,10 +231,14 @@ def retrain_reference(result: EvalResult) -> MeasuredAUC | None:
     headline = (result.privacy or {}).get("headline_attack")
     if headline is None or result.scores.get("auc") is None:
         return None
-    forget = [r["scores"][headline] for r in result.per_example
-              if r.get("criterion") == "privleak" and r["split"] == "forget"]
-    holdout = [r["scores"][headline] for r in result.per_example
-               if r.get("criterion") == "privleak" and r["split"] == "holdout"]
+    forget = [
+        r["scores"][headline] for r in result.per_example if r.get("criterion") == "privleak" and r["split"] == "forget"
+    ]
+    holdout = [
+        r["scores"][headline]
+        for r in result.per_example
+        if r.get("criterion") == "privleak" and r["split"] == "holdout"
+    ]
     return MeasuredAUC(forget, holdout, float(result.scores["auc"]))
 
 
@@ -180,7 +247,6 @@ def _dtype_name(model) -> str | None:
         return str(next(model.parameters()).dtype).replace("torch.", "")
     except (StopIteration, AttributeError, TypeError):
         return None
-
 
 
 __all__ = ["evaluate", "measure_retrain_auc", "resolve_metrics"]

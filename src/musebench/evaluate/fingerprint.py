@@ -25,8 +25,11 @@ def model_fingerprint(model, length: int = 16) -> str:
     if declared:
         return str(declared)
     h = hashlib.sha256(type(model).__name__.encode())
-    scalars = {k: v for k, v in vars(model).items()
-               if not k.startswith("_") and k != "training" and isinstance(v, (bool, int, float, str))}
+    scalars = {
+        k: v
+        for k, v in vars(model).items()
+        if not k.startswith("_") and k != "training" and isinstance(v, (bool, int, float, str))
+    }
     h.update(repr(sorted(scalars.items())).encode())
     origin = weights_source(model)
     if origin is not None:

@@ -65,7 +65,6 @@ def prefill_prefix(caller: ModelCaller, ids: list[int]) -> SharedPrefix | None:
     return SharedPrefix(ids=list(ids), cache=cache)
 
 
-
 def eos_ids(model, tokenizer) -> set[int]:
     """EOS ids the original ``generate`` would stop on (generation config), plus the tokenizer's."""
     ids = set()
@@ -85,13 +84,12 @@ def left_pad(rows: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, 
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, r in enumerate(rows):
-        ids[i, width - len(r):] = torch.tensor(r, dtype=torch.long)
-        mask[i, width - len(r):] = 1
+        ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
+        mask[i, width - len(r) :] = 1
     return ids.to(device), mask.to(device)
 
 
-def prefill(caller: ModelCaller, input_ids, mask, positions, cache, extra_tokens: int,
-            part_tokens: int | None = None):
+def prefill(caller: ModelCaller, input_ids, mask, positions, cache, extra_tokens: int, part_tokens: int | None = None):
     """The prompts' last-position logits and their cache, with room for ``extra_tokens`` more (decode
     writes in place instead of re-concatenating). With ``part_tokens``, in row parts joined afterwards;
     a cache that cannot be joined means one whole-batch prefill instead."""
@@ -100,8 +98,14 @@ def prefill(caller: ModelCaller, input_ids, mask, positions, cache, extra_tokens
     if rows < n and cache is None:
         logits, caches = [], []
         for a in range(0, n, rows):
-            part_logits, part_cache = caller(input_ids[a:a + rows], mask[a:a + rows], positions[a:a + rows],
-                                             cache=None, use_cache=True, last_only=True)
+            part_logits, part_cache = caller(
+                input_ids[a : a + rows],
+                mask[a : a + rows],
+                positions[a : a + rows],
+                cache=None,
+                use_cache=True,
+                last_only=True,
+            )
             logits.append(part_logits[:, -1, :])
             caches.append(part_cache)
             if not is_plain_cache(part_cache):
@@ -141,8 +145,9 @@ def greedy_generate(
         positions = shared + left_padded_positions(suffix_mask)
         mask = torch.cat([torch.ones((len(prompts), shared), dtype=suffix_mask.dtype, device=device), suffix_mask], 1)
         cache = repeat_cache_rows(copy.deepcopy(prefix.cache), len(prompts))
-    next_logits, cache = prefill(caller, input_ids, mask, positions, cache, max_new_tokens,
-                                 prefill_tokens if prefix is None else None)
+    next_logits, cache = prefill(
+        caller, input_ids, mask, positions, cache, max_new_tokens, prefill_tokens if prefix is None else None
+    )
     last_pos = positions[:, -1]
 
     n = len(prompts)

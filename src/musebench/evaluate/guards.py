@@ -37,8 +37,10 @@ def has_learned_positions(model) -> bool:
     Rotary / ALiBi models (Llama, Mistral, Qwen2, Gemma, Phi-3) compute any position, and MUSE scores privacy
     texts whole on them, as the original does; a learned table would fail with an index error instead.
     """
-    return any(isinstance(module, torch.nn.Embedding) and name.rsplit(".", 1)[-1] in LEARNED_POSITION_NAMES
-               for name, module in model.named_modules())
+    return any(
+        isinstance(module, torch.nn.Embedding) and name.rsplit(".", 1)[-1] in LEARNED_POSITION_NAMES
+        for name, module in model.named_modules()
+    )
 
 
 def check_finite(logits: torch.Tensor, attention_mask: torch.Tensor | None = None) -> None:
@@ -50,16 +52,20 @@ def check_finite(logits: torch.Tensor, attention_mask: torch.Tensor | None = Non
     if attention_mask is not None and attention_mask.shape == per_position.shape:
         per_position = per_position[attention_mask.bool()]
     if not bool(torch.isfinite(per_position).all()):
-        raise ModelError("the model produced non-finite logits (NaN/Inf); its weights or dtype are broken, so "
-                         "no score is written (try --dtype float32, or check the checkpoint)", field="logits")
+        raise ModelError(
+            "the model produced non-finite logits (NaN/Inf); its weights or dtype are broken, so "
+            "no score is written (try --dtype float32, or check the checkpoint)",
+            field="logits",
+        )
 
 
 class GuardedCaller(ModelCaller):
     """``ModelCaller`` whose every forward pass is checked by ``check_finite``."""
 
     def __call__(self, input_ids, attention_mask, position_ids, cache=None, use_cache=True, last_only=False):
-        logits, new_cache = super().__call__(input_ids, attention_mask, position_ids, cache=cache,
-                                             use_cache=use_cache, last_only=last_only)
+        logits, new_cache = super().__call__(
+            input_ids, attention_mask, position_ids, cache=cache, use_cache=use_cache, last_only=last_only
+        )
         check_finite(logits, attention_mask)
         return logits, new_cache
 
@@ -71,6 +77,9 @@ def check_lengths(lengths: list[int], context: int | None, group: str, what: str
     longest = max(lengths)
     if longest > context:
         over = sum(n > context for n in lengths)
-        raise ModelError(f"{over} request(s) need more positions than the model's context of {context} "
-                         f"(longest {longest} tokens: {what}); shorten them or lower the budget with --set",
-                         field=group, value=longest)
+        raise ModelError(
+            f"{over} request(s) need more positions than the model's context of {context} "
+            f"(longest {longest} tokens: {what}); shorten them or lower the budget with --set",
+            field=group,
+            value=longest,
+        )

@@ -39,7 +39,7 @@ class PreallocatedLayer(DynamicLayer):
         buffer = torch.empty(shape, dtype=first.dtype, device=first.device)
         row = 0
         for p in parts:
-            buffer[row: row + p.shape[0], ..., : p.shape[-2], :].copy_(p)
+            buffer[row : row + p.shape[0], ..., : p.shape[-2], :].copy_(p)
             row += p.shape[0]
         return buffer
 
@@ -53,10 +53,9 @@ class PreallocatedLayer(DynamicLayer):
         end = self._length + new
         if end > self._key_buffer.shape[-2]:  # over budget: grow by doubling (never on the normal path)
             capacity = 2 * end
-            self._set_buffers(self._allocate(self.keys, capacity), self._allocate(self.values, capacity),
-                              self._length)
-        self._key_buffer[..., self._length:end, :].copy_(key_states)
-        self._value_buffer[..., self._length:end, :].copy_(value_states)
+            self._set_buffers(self._allocate(self.keys, capacity), self._allocate(self.values, capacity), self._length)
+        self._key_buffer[..., self._length : end, :].copy_(key_states)
+        self._value_buffer[..., self._length : end, :].copy_(value_states)
         self._set_buffers(self._key_buffer, self._value_buffer, end)
         return self.keys, self.values
 
@@ -64,8 +63,11 @@ class PreallocatedLayer(DynamicLayer):
         self._set_buffers(self._key_buffer[indices], self._value_buffer[indices], self._length)
 
     def batch_repeat_interleave(self, repeats: int) -> None:
-        self._set_buffers(self._key_buffer.repeat_interleave(repeats, dim=0),
-                          self._value_buffer.repeat_interleave(repeats, dim=0), self._length)
+        self._set_buffers(
+            self._key_buffer.repeat_interleave(repeats, dim=0),
+            self._value_buffer.repeat_interleave(repeats, dim=0),
+            self._length,
+        )
 
     def crop(self, tokens_to_remove: int) -> None:
         if tokens_to_remove > 0:
@@ -81,15 +83,16 @@ class PreallocatedLayer(DynamicLayer):
 def is_plain_cache(cache) -> bool:
     """Whether every layer of ``cache`` is an initialised, 4-D ``DynamicLayer`` (the kind we can buffer)."""
     layers = getattr(cache, "layers", None)
-    return bool(layers) and all(type(layer) is DynamicLayer and layer.is_initialized and layer.keys is not None
-                                and layer.keys.dim() == 4 for layer in layers)
+    return bool(layers) and all(
+        type(layer) is DynamicLayer and layer.is_initialized and layer.keys is not None and layer.keys.dim() == 4
+        for layer in layers
+    )
 
 
 def preallocate_joined(caches: list, extra_tokens: int):
     """The caches of row parts of one batch (same padded width), joined along the batch into one
     preallocated cache with room for ``extra_tokens``; None when any is not plain ``DynamicLayer`` s."""
-    if not caches or not all(is_plain_cache(c) for c in caches) or \
-            len({len(c.layers) for c in caches}) != 1:
+    if not caches or not all(is_plain_cache(c) for c in caches) or len({len(c.layers) for c in caches}) != 1:
         return None
     joined = caches[0]
     for i in range(len(joined.layers)):

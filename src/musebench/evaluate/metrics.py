@@ -163,8 +163,7 @@ def auc_by_ranks(member_scores: Sequence[float], nonmember_scores: Sequence[floa
     """
     member = np.sort(np.asarray(member_scores, dtype=np.float64))
     nonmember = np.asarray(nonmember_scores, dtype=np.float64)
-    if len(member) == 0 or len(nonmember) == 0 or not (np.all(np.isfinite(member))
-                                                       and np.all(np.isfinite(nonmember))):
+    if len(member) == 0 or len(nonmember) == 0 or not (np.all(np.isfinite(member)) and np.all(np.isfinite(nonmember))):
         return float("nan")
     below_or_equal = np.searchsorted(member, nonmember, side="right")
     below = np.searchsorted(member, nonmember, side="left")

@@ -52,8 +52,11 @@ class ModelCaller:
         out = self.model(**kwargs)
         new_cache = getattr(out, "cache", None) if hasattr(out, "cache") else None
         if new_cache is None and use_cache:
-            new_cache = out["past_key_values"] if isinstance(out, dict) and "past_key_values" in out else \
-                getattr(out, "past_key_values", None)
+            new_cache = (
+                out["past_key_values"]
+                if isinstance(out, dict) and "past_key_values" in out
+                else getattr(out, "past_key_values", None)
+            )
         return out.logits, new_cache
 
 

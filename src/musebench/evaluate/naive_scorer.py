@@ -43,8 +43,18 @@ def _decode(tokenizer, ids) -> str:
     # the original's call, clean_up_tokenization_spaces=True; transformers >= 5 ignores that flag for BPE
     # tokenizers (Llama, GPT-2, ...), so the clean-up (" ," -> ",", " 's" -> "'s", ...) is applied here
     text = tokenizer.batch_decode([list(ids)], skip_special_tokens=True, clean_up_tokenization_spaces=False)[0]
-    for spaced, joined in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                           (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
+    for spaced, joined in (
+        (" .", "."),
+        (" ?", "?"),
+        (" !", "!"),
+        (" ,", ","),
+        (" ' ", "'"),
+        (" n't", "n't"),
+        (" 'm", "'m"),
+        (" 's", "'s"),
+        (" 've", "'ve"),
+        (" 're", "'re"),
+    ):
         text = text.replace(spaced, joined)
     return text
 
@@ -63,9 +73,15 @@ def naive_generate(model, tokenizer, prompt: str, max_new_tokens: int) -> list[i
     if not hasattr(model, "generate"):  # a logit wrapper (WHP): forward calls only, as the engine sees it
         return _greedy_without_cache(model, ids, max_new_tokens)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
-                         do_sample=False, num_beams=1, pad_token_id=pad)
-    return out[0, ids.shape[1]:].tolist()
+    out = model.generate(
+        ids,
+        attention_mask=torch.ones_like(ids),
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        num_beams=1,
+        pad_token_id=pad,
+    )
+    return out[0, ids.shape[1] :].tolist()
 
 
 def _greedy_without_cache(model, ids, max_new_tokens: int) -> list[int]:
@@ -124,8 +140,11 @@ def naive_attacks(model, tokenizer, text: str, max_length: int | None = None, ks
     """Every attack's score for one text (lower = member), keyed as the engine reports them."""
     loss, values, mus, sigmas = naive_forward(model, tokenizer, text, max_length)
     lower_loss = naive_loss(model, tokenizer, text.lower(), max_length)
-    scores = {"nll": loss, "zlib": loss / len(zlib.compress(bytes(text, "utf-8"))),
-              "lowercase": loss / lower_loss if lower_loss != 0 else float("nan")}
+    scores = {
+        "nll": loss,
+        "zlib": loss / len(zlib.compress(bytes(text, "utf-8"))),
+        "lowercase": loss / lower_loss if lower_loss != 0 else float("nan"),
+    }
     tiny = np.finfo(np.float64).tiny
     z = [(v - m) / max(s, tiny) for v, m, s in zip(values, mus, sigmas)]
     for k in ks:
@@ -146,8 +165,14 @@ def naive_auc(members: list[float], nonmembers: list[float]) -> float:
     return float(auc(fpr, tpr))
 
 
-def naive_evaluate(model, tokenizer, corpus, settings: EvalSettings | None = None,
-                   retrain_auc: float | None = None, progress: bool = False) -> dict:
+def naive_evaluate(
+    model,
+    tokenizer,
+    corpus,
+    settings: EvalSettings | None = None,
+    retrain_auc: float | None = None,
+    progress: bool = False,
+) -> dict:
     """Per-example outputs, per-text attack scores, AUCs and aggregate scores, computed the original way.
 
     Returns ``outputs`` / ``references`` / ``rouge`` per criterion, ``shots`` per KnowMem criterion,
@@ -162,8 +187,16 @@ def naive_evaluate(model, tokenizer, corpus, settings: EvalSettings | None = Non
         settings = EvalSettings()
     max_length = getattr(settings, "privleak_max_length", None)
     ks = tuple(sorted(set(ORIGINAL_KS) | {settings.mink_k}))
-    out: dict = {"outputs": {}, "references": {}, "rouge": {}, "shots": {}, "scores": {}, "privacy": {},
-                 "auc": {}, "cpu_s": {}}
+    out: dict = {
+        "outputs": {},
+        "references": {},
+        "rouge": {},
+        "shots": {},
+        "scores": {},
+        "privacy": {},
+        "auc": {},
+        "cpu_s": {},
+    }
     clock = time.process_time()
 
     def finish(crit, outputs, references):
@@ -180,8 +213,10 @@ def naive_evaluate(model, tokenizer, corpus, settings: EvalSettings | None = Non
             references.append(_decode(tokenizer, gt_ids))
         finish("verbmem_f", outputs, references)
         out["cpu_s"]["verbmem_f"], clock = time.process_time() - clock, time.process_time()
-    for crit, qa, icl in (("knowmem_f", corpus.knowmem_forget_qa, corpus.knowmem_forget_qa_icl),
-                          ("knowmem_r", corpus.knowmem_retain_qa, corpus.knowmem_retain_qa_icl)):
+    for crit, qa, icl in (
+        ("knowmem_f", corpus.knowmem_forget_qa, corpus.knowmem_forget_qa_icl),
+        ("knowmem_r", corpus.knowmem_retain_qa, corpus.knowmem_retain_qa_icl),
+    ):
         if not qa:
             continue
         shots = list(icl) if settings.knowmem_num_shots is None else list(icl)[: settings.knowmem_num_shots]
@@ -189,8 +224,9 @@ def naive_evaluate(model, tokenizer, corpus, settings: EvalSettings | None = Non
         outputs = []
         for pair in tqdm(qa, desc=f"naive {crit}", disable=not progress):
             ending = "Answer:" if getattr(settings, "knowmem_prompt", "faithful") == "no_trailing_space" else "Answer: "
-            ids = naive_generate(model, tokenizer, context + f"Question: {pair.question}\n{ending}",
-                                 settings.knowmem_max_new_tokens)
+            ids = naive_generate(
+                model, tokenizer, context + f"Question: {pair.question}\n{ending}", settings.knowmem_max_new_tokens
+            )
             answer = _decode(tokenizer, ids)
             for cut in ANSWER_CUTS:
                 answer = answer.split(cut)[0]
@@ -199,16 +235,18 @@ def naive_evaluate(model, tokenizer, corpus, settings: EvalSettings | None = Non
         finish(crit, outputs, [pair.answer for pair in qa])
         out["cpu_s"][crit], clock = time.process_time() - clock, time.process_time()
 
-    splits = {"forget": corpus.privleak_forget, "retain": corpus.privleak_retain,
-              "holdout": corpus.privleak_holdout}
+    splits = {"forget": corpus.privleak_forget, "retain": corpus.privleak_retain, "holdout": corpus.privleak_holdout}
     for split, texts in splits.items():
-        out["privacy"][split] = [naive_attacks(model, tokenizer, t, max_length, ks)
-                                 for t in tqdm(texts, desc=f"naive privleak {split}", disable=not progress)]
+        out["privacy"][split] = [
+            naive_attacks(model, tokenizer, t, max_length, ks)
+            for t in tqdm(texts, desc=f"naive privleak {split}", disable=not progress)
+        ]
     attacks = list(out["privacy"]["forget"][0]["scores"]) if out["privacy"]["forget"] else []
     for attack in attacks:
         column = {s: [row["scores"][attack] for row in rows] for s, rows in out["privacy"].items() if rows}
-        out["auc"][attack] = {f"{a}_vs_{b}": naive_auc(column[a], column[b]) for a, b in SPLIT_PAIRS
-                              if a in column and b in column}
+        out["auc"][attack] = {
+            f"{a}_vs_{b}": naive_auc(column[a], column[b]) for a, b in SPLIT_PAIRS if a in column and b in column
+        }
     if corpus.privleak_forget and corpus.privleak_holdout:
         auc_value = out["auc"][f"mink_{settings.mink_k:g}"]["forget_vs_holdout"]
         out["scores"]["auc"] = auc_value

@@ -42,8 +42,14 @@ def k_label(k: float) -> str:
     return f"{k:g}"
 
 
-def attack_scores(text: str, stats: TokenLogprobs, lower: TokenLogprobs | None = None,
-                  reference: TokenLogprobs | None = None, ks=MINK_PERCENTS, suite: bool = True) -> dict[str, float]:
+def attack_scores(
+    text: str,
+    stats: TokenLogprobs,
+    lower: TokenLogprobs | None = None,
+    reference: TokenLogprobs | None = None,
+    ks=MINK_PERCENTS,
+    suite: bool = True,
+) -> dict[str, float]:
     """Each attack's score for one text (lower = more likely a member); without ``suite``, NLL and Min-K% only."""
     nll = mean_nll(stats.logprobs)
     scores = {"nll": nll}
@@ -98,8 +104,9 @@ class MeasuredAUC(float):
         return (MeasuredAUC, (self.forget, self.holdout, float(self)))
 
 
-def privleak_ci(forget, holdout, retrain: MeasuredAUC, samples: int, seed: int,
-                clusters: list | None = None) -> list[float] | None:
+def privleak_ci(
+    forget, holdout, retrain: MeasuredAUC, samples: int, seed: int, clusters: list | None = None
+) -> list[float] | None:
     """PrivLeak's 95 % CI with both models' scores resampled: the same texts drawn for both (paired) when the
     two score lists are of the same texts (same lengths), else each model's texts drawn on their own.
     ``clusters``: the unit (person) of each forget and each holdout text, or None: whole units are drawn."""
@@ -119,6 +126,7 @@ def privleak_ci(forget, holdout, retrain: MeasuredAUC, samples: int, seed: int,
 
         def stat(fm, hm, fr, hr):
             return privleak(auc_by_ranks(fm, hm), auc_by_ranks(fr, hr))
+
     return bootstrap_ci(stat, groups, samples, seed, name="privleak", clusters=units)
 
 
@@ -130,8 +138,10 @@ def c3_resolution_note(ci: list[float] | None, tolerance: float = C3_TOLERANCE) 
     """The note an evaluation carries when PrivLeak's CI is wider than C3's band and not wholly outside it."""
     if not ci or ci[1] - ci[0] <= 2 * tolerance or ci[0] > tolerance or ci[1] < -tolerance:
         return None
-    return (f"C3 not resolvable at this sample size: PrivLeak's 95 % CI [{ci[0]:+.1f}, {ci[1]:+.1f}] is wider "
-            f"than C3's ±{tolerance:g} % band (more privacy texts, or a larger retrain set, would narrow it)")
+    return (
+        f"C3 not resolvable at this sample size: PrivLeak's 95 % CI [{ci[0]:+.1f}, {ci[1]:+.1f}] is wider "
+        f"than C3's ±{tolerance:g} % band (more privacy texts, or a larger retrain set, would narrow it)"
+    )
 
 
 class PrivLeak(Task):
@@ -163,8 +173,11 @@ class PrivLeak(Task):
 
     def _splits(self, corpus) -> dict[str, list[str]]:
         if self.suite and corpus.privleak_retain:
-            return {"forget": corpus.privleak_forget, "retain": corpus.privleak_retain,
-                    "holdout": corpus.privleak_holdout}
+            return {
+                "forget": corpus.privleak_forget,
+                "retain": corpus.privleak_retain,
+                "holdout": corpus.privleak_holdout,
+            }
         return {"forget": corpus.privleak_forget, "holdout": corpus.privleak_holdout}
 
     def requests(self, ctx: EvalContext) -> list[LogprobRequest]:
@@ -182,14 +195,21 @@ class PrivLeak(Task):
         from musebench.evaluate.runner import Runner
 
         settings, corpus = ctx.settings, ctx.corpus
-        ref_cache = ResultCache(ctx.cache_dir, {"model": model_fingerprint(ctx.reference_model),
-                                                "tokenizer": tokenizer_fingerprint(ctx.tokenizer),
-                                                "corpus": corpus.fingerprint(), "settings": settings.scoring_key(),
-                                                "device": ctx.device.type})
+        ref_cache = ResultCache(
+            ctx.cache_dir,
+            {
+                "model": model_fingerprint(ctx.reference_model),
+                "tokenizer": tokenizer_fingerprint(ctx.tokenizer),
+                "corpus": corpus.fingerprint(),
+                "settings": settings.scoring_key(),
+                "device": ctx.device.type,
+            },
+        )
         ref_runner = Runner(ctx.reference_model, ctx.tokenizer, settings, ref_cache, ctx.runner.progress)
         texts = [t for split in self._splits(corpus).values() for t in split]
-        ref = ref_runner.token_logprobs(self.group, [LogprobRequest(t, settings.privleak_max_length,
-                                                                    moments=False) for t in texts])
+        ref = ref_runner.token_logprobs(
+            self.group, [LogprobRequest(t, settings.privleak_max_length, moments=False) for t in texts]
+        )
         return stats, ref
 
     def rows(self, ctx: EvalContext, requests, outputs) -> list[dict]:
@@ -202,11 +222,17 @@ class PrivLeak(Task):
             for i, text in enumerate(split_texts):
                 key = LogprobRequest(text, max_len, moments=suite).key()
                 lower = stats[LogprobRequest(text.lower(), max_len, moments=False).key()] if suite else None
-                ref = ref_stats[LogprobRequest(text, max_len, moments=False).key()] if ref_stats is not None \
-                    else None
-                rows.append({"criterion": "privleak", "split": split, "index": i, "input": text,
-                             "n_tokens": stats[key].n_tokens,
-                             "scores": attack_scores(text, stats[key], lower, ref, ks, suite=suite)})
+                ref = ref_stats[LogprobRequest(text, max_len, moments=False).key()] if ref_stats is not None else None
+                rows.append(
+                    {
+                        "criterion": "privleak",
+                        "split": split,
+                        "index": i,
+                        "input": text,
+                        "n_tokens": stats[key].n_tokens,
+                        "scores": attack_scores(text, stats[key], lower, ref, ks, suite=suite),
+                    }
+                )
         return rows
 
     def score(self, ctx: EvalContext, rows: list[dict]) -> None:
@@ -214,16 +240,23 @@ class PrivLeak(Task):
         for r in rows:
             by_split.setdefault(r["split"], []).append(r["scores"])
         headline = f"mink_{k_label(float(ctx.settings.mink_k))}"
-        ctx.privacy = {"headline_attack": headline, "splits": {s: len(v) for s, v in by_split.items()},
-                       "suite": self.suite, "attacks": privacy_table(by_split)}
-        rule = privleak_length_limit(ctx.tokenizer, [r["input"] for r in rows], ctx.settings.privleak_max_length,
-                                     lowercase_twins=self.suite)
+        ctx.privacy = {
+            "headline_attack": headline,
+            "splits": {s: len(v) for s, v in by_split.items()},
+            "suite": self.suite,
+            "attacks": privacy_table(by_split),
+        }
+        rule = privleak_length_limit(
+            ctx.tokenizer, [r["input"] for r in rows], ctx.settings.privleak_max_length, lowercase_twins=self.suite
+        )
         ctx.provenance["privleak_length"] = rule
         cut = rule["texts_cut"] + rule.get("lowercase_twins_cut", 0)
         if cut:
-            ctx.notes.append(f"PrivLeak: privacy texts cut to {rule['max_length']} tokens "
-                             f"(privleak_max_length): {rule['texts_cut']} of {rule['texts']} texts, "
-                             f"{rule.get('lowercase_twins_cut', 0)} lower-cased twins; MUSE scores whole texts")
+            ctx.notes.append(
+                f"PrivLeak: privacy texts cut to {rule['max_length']} tokens "
+                f"(privleak_max_length): {rule['texts_cut']} of {rule['texts']} texts, "
+                f"{rule.get('lowercase_twins_cut', 0)} lower-cased twins; MUSE scores whole texts"
+            )
         forget = [s[headline] for s in by_split["forget"]]
         holdout = [s[headline] for s in by_split["holdout"]]
         scores, ci, boot, retrain = ctx.scores, ctx.ci, ctx.boot, ctx.retrain_auc
@@ -235,8 +268,10 @@ class PrivLeak(Task):
         if retrain is None:
             scores["privleak"] = None
             ci["privleak"] = None
-            ctx.notes.append("PrivLeak unavailable: no retrain AUC known. Pass --retrain DIR (measured) or "
-                             "--retrain-auc X|news|books (a constant); it is never assumed to be 0.5.")
+            ctx.notes.append(
+                "PrivLeak unavailable: no retrain AUC known. Pass --retrain DIR (measured) or "
+                "--retrain-auc X|news|books (a constant); it is never assumed to be 0.5."
+            )
             return
         scores["privleak"] = privleak(scores["auc"], retrain)
         if isinstance(retrain, MeasuredAUC):  # both AUCs uncertain: resample both models' scores

@@ -33,8 +33,7 @@ class LogprobRequest:
     moments: bool = True
 
     def key(self) -> str:
-        return stable_hash(["logprobs", self.text, self.max_length] + ([] if self.moments else ["nll-only"]),
-                           length=24)
+        return stable_hash(["logprobs", self.text, self.max_length] + ([] if self.moments else ["nll-only"]), length=24)
 
     def with_moments(self) -> LogprobRequest:
         return LogprobRequest(self.text, self.max_length, moments=True)
@@ -76,8 +75,11 @@ class TokenLogprobs:
         return self.mu is not None and self.sigma is not None
 
     def to_json(self) -> dict:
-        return {k: getattr(self, k).astype(np.float32).tolist() for k in ("logprobs", "mu", "sigma")
-                if getattr(self, k) is not None}
+        return {
+            k: getattr(self, k).astype(np.float32).tolist()
+            for k in ("logprobs", "mu", "sigma")
+            if getattr(self, k) is not None
+        }
 
     @classmethod
     def from_json(cls, d: dict) -> TokenLogprobs:

@@ -14,8 +14,11 @@ from musebench.io import atomic_write_json, atomic_write_jsonl
 SCHEMA_VERSION = 1
 HEADLINE = ("verbmem_f", "knowmem_f", "auc", "privleak", "knowmem_r")
 #: Row names of the terminal table: the criterion code and what measures it (``musebench.criteria``).
-LABELS = {**{c.key: f"{c.code} {c.measured_by}" for c in CRITERIA.values() if c.key in HEADLINE},
-          "auc": "   Min-K% AUC (f vs h)", "privleak": "C3 PrivLeak (%)"}
+LABELS = {
+    **{c.key: f"{c.code} {c.measured_by}" for c in CRITERIA.values() if c.key in HEADLINE},
+    "auc": "   Min-K% AUC (f vs h)",
+    "privleak": "C3 PrivLeak (%)",
+}
 
 
 @dataclass
@@ -38,10 +41,21 @@ class EvalResult:
         for key in self.scores:
             if (found := score_of(key)) is not None:
                 score, version = found
-                metrics[key] = {"name": score.description, "version": version,
-                                "higher_is_better": score.higher_is_better, "unit": score.unit}
-        return {"schema_version": SCHEMA_VERSION, "scores": self.scores, "ci": self.ci, "privacy": self.privacy,
-                "notes": self.notes, "provenance": self.provenance, "metrics": metrics}
+                metrics[key] = {
+                    "name": score.description,
+                    "version": version,
+                    "higher_is_better": score.higher_is_better,
+                    "unit": score.unit,
+                }
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "scores": self.scores,
+            "ci": self.ci,
+            "privacy": self.privacy,
+            "notes": self.notes,
+            "provenance": self.provenance,
+            "metrics": metrics,
+        }
 
     def save(self, out_dir: str | Path) -> Path:
         """Write ``summary.json`` and ``per_example.jsonl`` atomically into ``out_dir``."""
@@ -57,10 +71,19 @@ class EvalResult:
         check_schema(summary, SCHEMA_VERSION, out / "summary.json", "evaluation summary")
         rows = []
         if (out / "per_example.jsonl").exists():
-            rows = [json.loads(line) for line in (out / "per_example.jsonl").read_text(encoding="utf-8").splitlines()
-                    if line.strip()]
-        return cls(scores=summary["scores"], ci=summary.get("ci", {}), privacy=summary.get("privacy", {}),
-                   notes=summary.get("notes", []), provenance=summary.get("provenance", {}), per_example=rows)
+            rows = [
+                json.loads(line)
+                for line in (out / "per_example.jsonl").read_text(encoding="utf-8").splitlines()
+                if line.strip()
+            ]
+        return cls(
+            scores=summary["scores"],
+            ci=summary.get("ci", {}),
+            privacy=summary.get("privacy", {}),
+            notes=summary.get("notes", []),
+            provenance=summary.get("provenance", {}),
+            per_example=rows,
+        )
 
 
 def score_of(key: str) -> tuple[Score, int] | None:
@@ -97,7 +120,8 @@ def render_table(result: EvalResult, title: str = "MUSE evaluation"):
         digits = 4 if key == "auc" else 1
         shown = "unavailable" if value is None else f"{value:.{digits}f}"
         shown_ci = f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]" if ci else "-"
-        better = {True: "higher", False: "lower"}.get(found[0].higher_is_better,
-                                                      "near 0" if found[0].better == "zero" else "near retrain")
+        better = {True: "higher", False: "lower"}.get(
+            found[0].higher_is_better, "near 0" if found[0].better == "zero" else "near retrain"
+        )
         table.add_row(LABELS.get(key, found[0].title), shown, shown_ci, better)
     return table

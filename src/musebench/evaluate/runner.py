@@ -47,8 +47,15 @@ def token_arrays(stats: TokenLogprobs) -> dict:
 
 
 class Runner:
-    def __init__(self, model, tokenizer, settings: EvalSettings, cache: ResultCache | None = None,
-                 progress: bool = True, shard: Shard | None = None):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        settings: EvalSettings,
+        cache: ResultCache | None = None,
+        progress: bool = True,
+        shard: Shard | None = None,
+    ):
         check_vocabulary(tokenizer, model)  # one ModelError, not an IndexError inside the embedding
         self.model = model
         self.tokenizer = tokenizer
@@ -84,7 +91,8 @@ class Runner:
         """Key -> greedy continuation, for every distinct request."""
         unique = {r.key(): r for r in requests}
         done = self.shard.from_main(
-            lambda: {k: Generation.from_json(v) for k, v in self.cache.load(group).items() if k in unique})
+            lambda: {k: Generation.from_json(v) for k, v in self.cache.load(group).items() if k in unique}
+        )
         todo = [r for k, r in unique.items() if k not in done]
         start, cpu_start = time.perf_counter(), time.process_time()
         by_budget: dict[tuple, list[GenerateRequest]] = defaultdict(list)
@@ -93,13 +101,15 @@ class Runner:
         planned = []  # (budget, prompts, batch): every process plans the same, computes its own share
         for (max_new, stop), reqs in by_budget.items():
             prompts = encode(self.tokenizer, [r.prompt for r in reqs])
-            check_lengths([len(p) + max_new for p in prompts], self.context, group,
-                          f"prompt + {max_new} new tokens")
-            batches = plan_batches([len(p) + max_new for p in prompts], batch_size=self.settings.batch_size,
-                                   budget_bytes=self.budget_bytes,
-                                   bytes_per_token=self.shape.generation_bytes_per_token(),
-                                   bytes_per_row=self.shape.generation_bytes_per_row(),
-                                   max_rows=GENERATION_MAX_ROWS)
+            check_lengths([len(p) + max_new for p in prompts], self.context, group, f"prompt + {max_new} new tokens")
+            batches = plan_batches(
+                [len(p) + max_new for p in prompts],
+                batch_size=self.settings.batch_size,
+                budget_bytes=self.budget_bytes,
+                bytes_per_token=self.shape.generation_bytes_per_token(),
+                bytes_per_row=self.shape.generation_bytes_per_row(),
+                max_rows=GENERATION_MAX_ROWS,
+            )
             planned += [((max_new, stop), reqs, prompts, batch) for batch in batches]
         owners = self.shard.assign([sum(len(p[i]) + b[0] for i in batch) for b, _, p, batch in planned])
         mine: dict[str, Generation] = {}
@@ -113,11 +123,19 @@ class Runner:
                 max_new, stop = budget
                 if budget not in prefixes:
                     shared = common_prefix_length(prompts)
-                    prefixes[budget] = prefill_prefix(self.caller, prompts[0][:shared]) \
-                        if shared >= MIN_SHARED_PREFIX else None
-                outs = greedy_generate(self.caller, [prompts[i] for i in batch], max_new, self.pad_id,
-                                       self.eos, self._stop_matcher(stop), prefixes[budget],
-                                       prefill_tokens=part_tokens)
+                    prefixes[budget] = (
+                        prefill_prefix(self.caller, prompts[0][:shared]) if shared >= MIN_SHARED_PREFIX else None
+                    )
+                outs = greedy_generate(
+                    self.caller,
+                    [prompts[i] for i in batch],
+                    max_new,
+                    self.pad_id,
+                    self.eos,
+                    self._stop_matcher(stop),
+                    prefixes[budget],
+                    prefill_tokens=part_tokens,
+                )
                 fresh = {reqs[i].key(): out for i, out in zip(batch, outs)}
                 self.cache.store(group, {k: g.to_json() for k, g in fresh.items()})
                 mine.update(fresh)
@@ -139,13 +157,18 @@ class Runner:
         answered_by = {k: twin for k, twin in twins.items() if twin in unique}
         needed = {k: r for k, r in unique.items() if k not in answered_by}
         done = self.shard.from_main(
-            lambda: {k: TokenLogprobs.from_json(v) for k, v in self.cache.load(group).items() if k in needed})
+            lambda: {k: TokenLogprobs.from_json(v) for k, v in self.cache.load(group).items() if k in needed}
+        )
         todo = [r for k, r in needed.items() if k not in done]
         start, cpu_start = time.perf_counter(), time.process_time()
         rows = [ids[: r.max_length] for r, ids in zip(todo, encode(self.tokenizer, [r.text for r in todo]))]
         if todo and has_learned_positions(self.model):  # scored whole on rotary models, as the original does
-            check_lengths([len(r) for r in rows], self.context, group,
-                          "tokens of a scored text; this model's learned position table ends there")
+            check_lengths(
+                [len(r) for r in rows],
+                self.context,
+                group,
+                "tokens of a scored text; this model's learned position table ends there",
+            )
         on_cpu = self.caller.device.type == "cpu"
         max_rows = CPU_SCORING_ROWS if on_cpu else MAX_ROWS
         batches = []
@@ -153,11 +176,15 @@ class Runner:
         chunk = chunk_positions(self.shape.vocab_size, self.caller.device.type)
         for moments in (True, False):
             members = [i for i, r in enumerate(todo) if r.moments == moments]
-            planned = plan_batches([len(rows[i]) for i in members], batch_size=self.settings.batch_size,
-                                   budget_bytes=self.budget_bytes,
-                                   bytes_per_token=self.shape.scoring_bytes_per_token(whole_logits),
-                                   bytes_per_batch=self.shape.scoring_bytes_per_batch(chunk), max_rows=max_rows,
-                                   max_tokens=self.shape.cpu_batch_tokens() if on_cpu else None)
+            planned = plan_batches(
+                [len(rows[i]) for i in members],
+                batch_size=self.settings.batch_size,
+                budget_bytes=self.budget_bytes,
+                bytes_per_token=self.shape.scoring_bytes_per_token(whole_logits),
+                bytes_per_batch=self.shape.scoring_bytes_per_batch(chunk),
+                max_rows=max_rows,
+                max_tokens=self.shape.cpu_batch_tokens() if on_cpu else None,
+            )
             batches += [(moments, [members[j] for j in batch]) for batch in planned]
         owners = self.shard.assign([sum(len(rows[i]) for i in batch) for _, batch in batches])
         mine: dict[str, TokenLogprobs] = {}

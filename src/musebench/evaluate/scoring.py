@@ -66,8 +66,13 @@ def token_statistics(logits: torch.Tensor, targets: torch.Tensor):
     return target_logp, mu, sigma
 
 
-def chunk_statistics(logits: torch.Tensor, targets: torch.Tensor, moments: bool,
-                     scratch: torch.Tensor | None = None, probs: torch.Tensor | None = None) -> list[torch.Tensor]:
+def chunk_statistics(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    moments: bool,
+    scratch: torch.Tensor | None = None,
+    probs: torch.Tensor | None = None,
+) -> list[torch.Tensor]:
     """One chunk's [N, V] logits -> [log p(target)] or [log p(target), mu, sigma], each [N] fp32.
 
     ``log_softmax`` is torch's fused kernel and gives the same bits per row as over the whole tensor. With
@@ -137,8 +142,7 @@ def split_head(model) -> SplitHead | None:
         positions = torch.arange(ids.shape[1], device=device).unsqueeze(0)
         try:
             whole = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False).logits.float()
-            hidden = body(input_ids=ids, attention_mask=mask, position_ids=positions,
-                          use_cache=False).last_hidden_state
+            hidden = body(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False).last_hidden_state
             parts = head(hidden).float()
             tol = 1e-4 if whole.dtype == torch.float32 and hidden.dtype == torch.float32 else 2e-2
             if whole.shape == parts.shape and torch.allclose(whole, parts, rtol=tol, atol=tol * 10):
@@ -153,8 +157,7 @@ def split_head(model) -> SplitHead | None:
 
 
 @torch.inference_mode()
-def score_texts(caller: ModelCaller, rows: list[list[int]], pad_id: int,
-                moments: bool = True) -> list[TokenLogprobs]:
+def score_texts(caller: ModelCaller, rows: list[list[int]], pad_id: int, moments: bool = True) -> list[TokenLogprobs]:
     """Per-token log-probs (and, with ``moments``, Min-K%++'s mu / sigma) of each token-id row (>= 1 token)."""
     ids, _ = right_pad(rows, pad_id, caller.device)
     mask = torch.ones_like(ids)  # causal + right padding: pads are only ever seen by pads (module docstring)
@@ -165,8 +168,9 @@ def score_texts(caller: ModelCaller, rows: list[list[int]], pad_id: int,
     targets = ids[:, 1:][real]
     split = split_head(caller.model)
     if split is not None:
-        hidden = split.body(input_ids=ids, attention_mask=mask, position_ids=positions,
-                            use_cache=False).last_hidden_state[:, :-1][real]
+        hidden = split.body(
+            input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False
+        ).last_hidden_state[:, :-1][real]
         vocab = split.head.out_features
     else:
         full, _ = caller(ids, mask, positions, cache=None, use_cache=False)
@@ -185,8 +189,10 @@ def score_texts(caller: ModelCaller, rows: list[list[int]], pad_id: int,
         logits = head_into(split.head, hidden[a:b], scratch) if split is not None else flat[a:b]
         parts.append(chunk_statistics(logits, targets[a:b], moments, scratch, probs))
     del scratch, probs
-    stats = [torch.cat([p[j] for p in parts]).cpu().numpy() if parts else np.zeros(0, np.float32)
-             for j in range(3 if moments else 1)]
+    stats = [
+        torch.cat([p[j] for p in parts]).cpu().numpy() if parts else np.zeros(0, np.float32)
+        for j in range(3 if moments else 1)
+    ]
     out, start = [], 0
     for r in rows:
         end = start + len(r) - 1

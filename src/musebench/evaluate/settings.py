@@ -31,35 +31,54 @@ class EvalSettings:
     """Token budgets and run options. Defaults are the paper's; the mini corpora set smaller budgets."""
 
     verbmem_max_new_tokens: int = field(default=128, metadata={"help": "VerbMem continuation length"})
-    verbmem_gt_max_tokens: int = field(default=128, metadata={
-        "help": "VerbMem reference = gt tokenized with BOS, cut to this many ids (BOS counts)"})
+    verbmem_gt_max_tokens: int = field(
+        default=128, metadata={"help": "VerbMem reference = gt tokenized with BOS, cut to this many ids (BOS counts)"}
+    )
     knowmem_max_new_tokens: int = field(default=32, metadata={"help": "KnowMem answer budget"})
-    knowmem_num_shots: int | None = field(default=10, metadata={
-        "help": "in-context examples in the KnowMem prompt (None = every ICL example given)"})
-    privleak_max_length: int | None = field(default=None, metadata={
-        "help": "cut PrivLeak texts to this many tokens, BOS counted (None = score whole texts, as MUSE "
-                "does; a limit is recorded in the provenance)"})
+    knowmem_num_shots: int | None = field(
+        default=10, metadata={"help": "in-context examples in the KnowMem prompt (None = every ICL example given)"}
+    )
+    privleak_max_length: int | None = field(
+        default=None,
+        metadata={
+            "help": "cut PrivLeak texts to this many tokens, BOS counted (None = score whole texts, as MUSE "
+            "does; a limit is recorded in the provenance)"
+        },
+    )
     mink_k: float = field(default=40.0, metadata={"help": "K of the headline Min-K% attack"})
     batch_size: int | None = field(default=None, metadata={"help": "rows per batch (None = from memory budget)"})
-    memory_budget_gb: float | None = field(default=None, metadata={
-        "help": "memory per batch, GB (None = a share of the device's free memory at the start)"})
+    memory_budget_gb: float | None = field(
+        default=None,
+        metadata={"help": "memory per batch, GB (None = a share of the device's free memory at the start)"},
+    )
     bootstrap_samples: int = field(default=1000, metadata={"help": "bootstrap resamples for the 95% CIs"})
     seed: int = field(default=0, metadata={"help": "seed of the bootstrap"})
-    knowmem_prompt: str = field(default="faithful", metadata={
-        "help": "end of the KnowMem prompt: 'faithful' = 'Answer: ' as MUSE (default), 'no_trailing_space' = "
-                "'Answer:' (for tokenizers that make the trailing space a lone token)"})
+    knowmem_prompt: str = field(
+        default="faithful",
+        metadata={
+            "help": "end of the KnowMem prompt: 'faithful' = 'Answer: ' as MUSE (default), 'no_trailing_space' = "
+            "'Answer:' (for tokenizers that make the trailing space a lone token)"
+        },
+    )
 
     def __post_init__(self):
         problems = []
         for name in ("verbmem_max_new_tokens", "verbmem_gt_max_tokens", "knowmem_max_new_tokens"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 problems.append((name, getattr(self, name), "must be an integer >= 1"))
-        if self.privleak_max_length is not None and (not isinstance(self.privleak_max_length, int)
-                                                     or self.privleak_max_length < 2):
-            problems.append(("privleak_max_length", self.privleak_max_length,
-                             "must be an integer >= 2 (BOS and one scored token) or None"))
-        if self.knowmem_num_shots is not None and (not isinstance(self.knowmem_num_shots, int)
-                                                   or self.knowmem_num_shots < 0):
+        if self.privleak_max_length is not None and (
+            not isinstance(self.privleak_max_length, int) or self.privleak_max_length < 2
+        ):
+            problems.append(
+                (
+                    "privleak_max_length",
+                    self.privleak_max_length,
+                    "must be an integer >= 2 (BOS and one scored token) or None",
+                )
+            )
+        if self.knowmem_num_shots is not None and (
+            not isinstance(self.knowmem_num_shots, int) or self.knowmem_num_shots < 0
+        ):
             problems.append(("knowmem_num_shots", self.knowmem_num_shots, "must be >= 0 or None"))
         if not 0 < float(self.mink_k) <= 100:
             problems.append(("mink_k", self.mink_k, "must be in (0, 100]"))
@@ -93,8 +112,9 @@ class EvalSettings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(f"unknown setting; expected one of {sorted(known)}", field="EvalSettings",
-                              value=unknown[0])
+            raise ConfigError(
+                f"unknown setting; expected one of {sorted(known)}", field="EvalSettings", value=unknown[0]
+            )
         return cls(**data)
 
 
@@ -109,8 +129,9 @@ def resolve_retrain_auc(value: float | str | None) -> tuple[float | None, str]:
         try:
             value = float(key)
         except ValueError:
-            raise ConfigError(f"expected a number in (0, 1] or one of {sorted(RELEASE_RETRAIN_AUC)}",
-                              field="retrain_auc", value=value) from None
+            raise ConfigError(
+                f"expected a number in (0, 1] or one of {sorted(RELEASE_RETRAIN_AUC)}", field="retrain_auc", value=value
+            ) from None
     value = float(value)
     if not 0 < value <= 1:
         raise ConfigError("a retrain AUC must be in (0, 1]", field="retrain_auc", value=value)

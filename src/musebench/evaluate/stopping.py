@@ -52,5 +52,5 @@ class StopMatcher:
 
     def hit(self, generated: list[int]) -> bool:
         """Does the decoded tail of ``generated`` contain a stop string?"""
-        tail = self.tokenizer.decode(generated[-self.window:], skip_special_tokens=True)
+        tail = self.tokenizer.decode(generated[-self.window :], skip_special_tokens=True)
         return any(s in tail for s in self.stops)

@@ -45,8 +45,9 @@ def trailing_space_is_lone_token(tokenizer) -> bool:
     probe = "Question: Where was Ada born?\nAnswer:"
     with_space = tokenizer(probe + " ", add_special_tokens=False)["input_ids"]
     without = tokenizer(probe, add_special_tokens=False)["input_ids"]
-    return len(with_space) == len(without) + 1 and with_space[:-1] == without and \
-        tokenizer.decode(with_space[-1:]) == " "
+    return (
+        len(with_space) == len(without) + 1 and with_space[:-1] == without and tokenizer.decode(with_space[-1:]) == " "
+    )
 
 
 def select_shots(icl: list[QAPair], num_shots: int | None) -> list[QAPair]:
@@ -54,8 +55,10 @@ def select_shots(icl: list[QAPair], num_shots: int | None) -> list[QAPair]:
 
 
 #: What a KnowMem criterion measures, for warnings that name what a short few-shot file weakens.
-KNOWMEM_TITLES = {"knowmem_f": f"C2 {CRITERIA['C2'].measured_by}, and the checkpoint selection judged by it",
-                  "knowmem_r": f"C4 utility ({CRITERIA['C4'].measured_by})"}
+KNOWMEM_TITLES = {
+    "knowmem_f": f"C2 {CRITERIA['C2'].measured_by}, and the checkpoint selection judged by it",
+    "knowmem_r": f"C4 utility ({CRITERIA['C4'].measured_by})",
+}
 #: The corpus part holding each KnowMem criterion's few-shot examples.
 ICL_PARTS = {"knowmem_f": "knowmem_forget_qa_icl", "knowmem_r": "knowmem_retain_qa_icl"}
 
@@ -74,15 +77,17 @@ def knowmem_shots(criterion: str, icl: list[QAPair], settings: EvalSettings, sou
         where = f"{source.rstrip('/')}/{file}" if source else file
         state = "missing or empty" if not icl else f"holds {len(icl)} example(s)"
         wanted = "every example" if requested is None else f"{requested} shots"
-        warnings.warn(f"{where}: {state}; {criterion} asks for {wanted}, so it is scored {used}-shot: this "
-                      f"weakens {KNOWMEM_TITLES[criterion]} (not comparable with {wanted})",
-                      MissingDataWarning, stacklevel=3)
+        warnings.warn(
+            f"{where}: {state}; {criterion} asks for {wanted}, so it is scored {used}-shot: this "
+            f"weakens {KNOWMEM_TITLES[criterion]} (not comparable with {wanted})",
+            MissingDataWarning,
+            stacklevel=3,
+        )
         record["warning"] = f"{where}: {state}, scored {used}-shot"
     return record
 
 
-def privleak_length_limit(tokenizer, texts: list[str], max_length: int | None,
-                          lowercase_twins: bool = False) -> dict:
+def privleak_length_limit(tokenizer, texts: list[str], max_length: int | None, lowercase_twins: bool = False) -> dict:
     """Provenance of the PrivLeak length rule: the limit (None = whole texts) and how many texts it cut.
 
     With ``lowercase_twins`` the lower-cased copies (scored for the NLL / NLL(lower) attack) are counted too:
@@ -95,8 +100,12 @@ def privleak_length_limit(tokenizer, texts: list[str], max_length: int | None,
         return [len(ids) for ids in tokenizer(list(batch), add_special_tokens=True)["input_ids"]] if batch else []
 
     own = lengths(texts)
-    rule = {"max_length": max_length, "texts_cut": sum(n > max_length for n in own), "texts": len(texts),
-            "longest_tokens": max(own, default=0)}
+    rule = {
+        "max_length": max_length,
+        "texts_cut": sum(n > max_length for n in own),
+        "texts": len(texts),
+        "longest_tokens": max(own, default=0),
+    }
     if lowercase_twins:
         rule["lowercase_twins_cut"] = sum(n > max_length for n in lengths([t.lower() for t in texts]))
     return rule
@@ -113,8 +122,12 @@ def verbmem_requests(records: list[VerbMemRecord], settings: EvalSettings) -> li
 
 def knowmem_requests(qa: list[QAPair], icl: list[QAPair], settings: EvalSettings) -> list[GenerateRequest]:
     shots = select_shots(icl, settings.knowmem_num_shots)
-    return [GenerateRequest(knowmem_prompt(p.question, shots, settings.knowmem_prompt),
-                            settings.knowmem_max_new_tokens, KNOWMEM_CUTS) for p in qa]
+    return [
+        GenerateRequest(
+            knowmem_prompt(p.question, shots, settings.knowmem_prompt), settings.knowmem_max_new_tokens, KNOWMEM_CUTS
+        )
+        for p in qa
+    ]
 
 
 def decode_ids(tokenizer, ids) -> str:
@@ -135,9 +148,18 @@ def verbmem_rows(tokenizer, records, requests, outputs: dict[str, Generation], s
         output = decode_generation(tokenizer, outputs[req.key()])
         reference = verbmem_reference(tokenizer, rec.gt, settings.verbmem_gt_max_tokens)
         generation = outputs[req.key()]
-        rows.append({"criterion": "verbmem_f", "index": i, "input": rec.prompt, "reference": reference,
-                     "output": output, "output_tokens": len(generation.token_ids), "finish": generation.finish,
-                     "scores": {"rougeL_f1": rouge_l_f1(reference, output)}})
+        rows.append(
+            {
+                "criterion": "verbmem_f",
+                "index": i,
+                "input": rec.prompt,
+                "reference": reference,
+                "output": output,
+                "output_tokens": len(generation.token_ids),
+                "finish": generation.finish,
+                "scores": {"rougeL_f1": rouge_l_f1(reference, output)},
+            }
+        )
     return rows
 
 
@@ -146,10 +168,19 @@ def knowmem_rows(criterion: str, tokenizer, qa, requests, outputs: dict[str, Gen
     for i, (pair, req) in enumerate(zip(qa, requests)):
         raw = decode_generation(tokenizer, outputs[req.key()])
         answer = knowmem_cut(raw)
-        rows.append({"criterion": criterion, "index": i, "input": pair.question, "reference": pair.answer,
-                     "output": answer, "raw_output": raw, "output_tokens": len(outputs[req.key()].token_ids),
-                     "finish": outputs[req.key()].finish,
-                     "scores": {"rougeL_f1": rouge_l_f1(pair.answer, answer)}})
+        rows.append(
+            {
+                "criterion": criterion,
+                "index": i,
+                "input": pair.question,
+                "reference": pair.answer,
+                "output": answer,
+                "raw_output": raw,
+                "output_tokens": len(outputs[req.key()].token_ids),
+                "finish": outputs[req.key()].finish,
+                "scores": {"rougeL_f1": rouge_l_f1(pair.answer, answer)},
+            }
+        )
     return rows
 
 
@@ -168,8 +199,9 @@ class RougeTask(Task):
         values = [r["scores"]["rougeL_f1"] for r in rows]
         ctx.scores[self.name] = reported_mean_x100(values)
         units = ctx.corpus.unit_labels(self.part) if self.part else None
-        ctx.ci[self.name] = bootstrap_ci(mean_x100, [(values,)], name=self.name, batched=rows_mean_x100,
-                                         clusters=[units], **ctx.boot)
+        ctx.ci[self.name] = bootstrap_ci(
+            mean_x100, [(values,)], name=self.name, batched=rows_mean_x100, clusters=[units], **ctx.boot
+        )
 
 
 class VerbMem(RougeTask):
@@ -215,7 +247,8 @@ class KnowMem(RougeTask):
                 ctx.notes.append(
                     "KnowMem prompt: this tokenizer encodes the trailing space of 'Answer: ' as a lone token, "
                     "which a model rarely saw before an answer word; KnowMem may read near 0 whatever it knows. "
-                    "knowmem_prompt=no_trailing_space scores without it (recorded; MUSE's own scorer keeps it)")
+                    "knowmem_prompt=no_trailing_space scores without it (recorded; MUSE's own scorer keeps it)"
+                )
         return knowmem_requests(getattr(ctx.corpus, self.qa), getattr(ctx.corpus, self.icl), ctx.settings)
 
     def rows(self, ctx: EvalContext, requests, outputs) -> list[dict]:

@@ -24,23 +24,47 @@ class Backend(Protocol):
 
     def validate_method(self, method: str, fields: dict[str, Any]) -> list[str]: ...
 
-    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: BuildRecipe, seed: int,
-                    base: str | None = None) -> Path: ...
+    def build_model(
+        self, data_dir: Path, role: str, out_dir: Path, recipe: BuildRecipe, seed: int, base: str | None = None
+    ) -> Path: ...
 
-    def evaluate(self, model_path: str, corpus, settings: dict[str, Any], metrics: list[str] | None,
-                 retrain_auc: float | None, checkpoint: bool, save_dir: Path | None = None) -> dict[str, Any]:
-        ...
+    def evaluate(
+        self,
+        model_path: str,
+        corpus,
+        settings: dict[str, Any],
+        metrics: list[str] | None,
+        retrain_auc: float | None,
+        checkpoint: bool,
+        save_dir: Path | None = None,
+    ) -> dict[str, Any]: ...
 
-    def unlearn(self, model_path: str, corpus, fields: dict[str, Any], out_dir: Path, forget_split: str,
-                reference_path: str | None, resume: bool) -> list[dict[str, str]]: ...
+    def unlearn(
+        self,
+        model_path: str,
+        corpus,
+        fields: dict[str, Any],
+        out_dir: Path,
+        forget_split: str,
+        reference_path: str | None,
+        resume: bool,
+    ) -> list[dict[str, str]]: ...
 
     def count_tokens(self, model_path: str, texts: list[str]) -> int: ...
 
     def check_attack(self, name: str, value: Any) -> None: ...
 
-    def evaluate_attacked(self, name: str, model_path: str, value: Any, corpus, settings: dict[str, Any],
-                          metrics: list[str] | None, retrain_auc: float | None, checkpoint: bool) -> dict[str, Any]:
-        ...
+    def evaluate_attacked(
+        self,
+        name: str,
+        model_path: str,
+        value: Any,
+        corpus,
+        settings: dict[str, Any],
+        metrics: list[str] | None,
+        retrain_auc: float | None,
+        checkpoint: bool,
+    ) -> dict[str, Any]: ...
 
     def build_report(self, run_dir: Path) -> Path | None: ...
 
@@ -78,12 +102,14 @@ class LibraryBackend:
         return load_corpus(data_dir)
 
     # models ----------------------------------------------------------------------------------------------
-    def build_model(self, data_dir: Path, role: str, out_dir: Path, recipe: BuildRecipe, seed: int,
-                    base: str | None = None) -> Path:
+    def build_model(
+        self, data_dir: Path, role: str, out_dir: Path, recipe: BuildRecipe, seed: int, base: str | None = None
+    ) -> Path:
         from musebench.models.build import build_model
 
-        return Path(build_model(data_dir, role, out_dir, recipe, seed, device=self.device, progress=self.progress,
-                                base=base))
+        return Path(
+            build_model(data_dir, role, out_dir, recipe, seed, device=self.device, progress=self.progress, base=base)
+        )
 
     def _load(self, model_path: str, checkpoint: bool):
         if checkpoint:
@@ -101,24 +127,41 @@ class LibraryBackend:
         return sum(len(ids) for ids in tok(list(texts), add_special_tokens=False)["input_ids"])
 
     # evaluate / unlearn ----------------------------------------------------------------------------------
-    def evaluate(self, model_path: str, corpus, settings: dict[str, Any], metrics: list[str] | None,
-                 retrain_auc: float | None, checkpoint: bool, save_dir: Path | None = None) -> dict[str, Any]:
+    def evaluate(
+        self,
+        model_path: str,
+        corpus,
+        settings: dict[str, Any],
+        metrics: list[str] | None,
+        retrain_auc: float | None,
+        checkpoint: bool,
+        save_dir: Path | None = None,
+    ) -> dict[str, Any]:
         import torch
 
         from musebench.evaluate import EvalSettings, evaluate
 
         loaded = self._load(model_path, checkpoint)
         try:
-            result = evaluate(loaded.model, loaded.tokenizer, corpus, EvalSettings(**settings),
-                              metrics=metrics, retrain_auc=retrain_auc, progress=self.progress)
+            result = evaluate(
+                loaded.model,
+                loaded.tokenizer,
+                corpus,
+                EvalSettings(**settings),
+                metrics=metrics,
+                retrain_auc=retrain_auc,
+                progress=self.progress,
+            )
         finally:
             del loaded
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
         if save_dir is not None:
             result.save(save_dir)  # per-example outputs, for the report and for reading what models said
-        out = {"scores": {k: float(v) for k, v in result.scores.items() if v is not None},
-               "ci": {k: [float(v[0]), float(v[1])] for k, v in (result.ci or {}).items() if v is not None}}
+        out = {
+            "scores": {k: float(v) for k, v in result.scores.items() if v is not None},
+            "ci": {k: [float(v[0]), float(v[1])] for k, v in (result.ci or {}).items() if v is not None},
+        }
         if result.privacy:
             out["privacy"] = result.privacy
         from musebench.robustness.attacks import item_scores
@@ -141,21 +184,54 @@ class LibraryBackend:
         if ATTACKS[name].check is not None:
             ATTACKS[name].check(value, self.device)
 
-    def evaluate_attacked(self, name: str, model_path: str, value: Any, corpus, settings: dict[str, Any],
-                          metrics: list[str] | None, retrain_auc: float | None, checkpoint: bool) -> dict[str, Any]:
+    def evaluate_attacked(
+        self,
+        name: str,
+        model_path: str,
+        value: Any,
+        corpus,
+        settings: dict[str, Any],
+        metrics: list[str] | None,
+        retrain_auc: float | None,
+        checkpoint: bool,
+    ) -> dict[str, Any]:
         """The model scored under the attack ``name`` of ``robustness.registry.ATTACKS``."""
         from musebench.robustness.registry import ATTACKS
 
-        return ATTACKS[name].evaluate(model_path, corpus, settings, value, metrics=metrics, retrain_auc=retrain_auc,
-                                      device=self.device, dtype=self.dtype, progress=self.progress)
+        return ATTACKS[name].evaluate(
+            model_path,
+            corpus,
+            settings,
+            value,
+            metrics=metrics,
+            retrain_auc=retrain_auc,
+            device=self.device,
+            dtype=self.dtype,
+            progress=self.progress,
+        )
 
-    def unlearn(self, model_path: str, corpus, fields: dict[str, Any], out_dir: Path, forget_split: str,
-                reference_path: str | None, resume: bool) -> list[dict[str, str]]:
+    def unlearn(
+        self,
+        model_path: str,
+        corpus,
+        fields: dict[str, Any],
+        out_dir: Path,
+        forget_split: str,
+        reference_path: str | None,
+        resume: bool,
+    ) -> list[dict[str, str]]:
         from musebench.unlearn import run_unlearning
         from musebench.unlearn.config import config_from_mapping
 
-        run = run_unlearning(model_path, corpus, config_from_mapping(fields), out_dir, forget_split=forget_split,
-                             reference_dir=reference_path, resume=resume)
+        run = run_unlearning(
+            model_path,
+            corpus,
+            config_from_mapping(fields),
+            out_dir,
+            forget_split=forget_split,
+            reference_dir=reference_path,
+            resume=resume,
+        )
         return [{"label": c.label, "path": str(c.path)} for c in run.checkpoints]
 
     # report ----------------------------------------------------------------------------------------------
@@ -194,6 +270,9 @@ def validate_method(method: str, fields: dict[str, Any]) -> list[str]:
     except MusebenchError as err:
         if err.problems:  # every problem of the method, one per line
             return [re.sub(r"^field '([^']+)': ", r"\1: ", p) for p in err.problems]
-        return [err.message if err.field is None else f"{err.field}: {err.message}"
-                + ("" if err.value is None else f" (got {shown_value(err.value)})")]
+        return [
+            err.message
+            if err.field is None
+            else f"{err.field}: {err.message}" + ("" if err.value is None else f" (got {shown_value(err.value)})")
+        ]
     return []

@@ -42,10 +42,16 @@ class RequestOutcome:
 
     def follow_up_fields(self) -> dict[str, Any]:
         """What a C5 fold's or C6 request's record takes from the request (``musebench.results.FollowUp``)."""
-        return {"selected": self.selection.label, "selection_reason": self.selection.reason,
-                "scores": dict(self.scores), "ci": {k: (v[0], v[1]) for k, v in self.ci.items()},
-                "checkpoints": self.checkpoint_records(), "checkpoints_trained": self.trained,
-                "timing_s": self.timing_s, "judged": self.checkpoint_records("judged")}
+        return {
+            "selected": self.selection.label,
+            "selection_reason": self.selection.reason,
+            "scores": dict(self.scores),
+            "ci": {k: (v[0], v[1]) for k, v in self.ci.items()},
+            "checkpoints": self.checkpoint_records(),
+            "checkpoints_trained": self.trained,
+            "timing_s": self.timing_s,
+            "judged": self.checkpoint_records("judged"),
+        }
 
 
 def _weight_fields(fields: dict[str, Any], recipe_only: bool = False) -> dict[str, Any]:
@@ -76,8 +82,16 @@ def _prepare_out_dir(out_dir: Path, key: str, force: bool) -> bool:
     return resume
 
 
-def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: ModelRef, forget_split: str,
-                       reference: ModelRef | None, eval_mode: str, main_label: str | None = None) -> RequestOutcome:
+def unlearn_and_select(
+    ctx: RunContext,
+    stage: str,
+    spec: MethodSpec,
+    start: ModelRef,
+    forget_split: str,
+    reference: ModelRef | None,
+    eval_mode: str,
+    main_label: str | None = None,
+) -> RequestOutcome:
     """Unlearn ``forget_split`` from ``start`` with ``spec``; ``stage`` names the stages and the output dir.
 
     ``main_label`` marks a C5 / C6 request: the label the method's main request selected, which the request
@@ -87,15 +101,20 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
     if needs_finetuned(spec):
         fields["finetuned_dir"] = str(shared_finetuned_dir(ctx, start, forget_split, fields))
     out_dir = ctx.run_dir / stage
-    key_parts = {"start": start.key, "corpus": ctx.corpus_key, "split": forget_split,
-                 "fields": _weight_fields(fields),
-                 "reference": reference.key if reference else None}
+    key_parts = {
+        "start": start.key,
+        "corpus": ctx.corpus_key,
+        "split": forget_split,
+        "fields": _weight_fields(fields),
+        "reference": reference.key if reference else None,
+    }
     key = stable_hash(key_parts)
 
     def unlearn() -> list[dict[str, str]]:
         resume = ctx.store.once(lambda: _prepare_out_dir(out_dir, key, ctx.store.force))
-        ckpts = ctx.backend.unlearn(start.path, ctx.corpus, fields, out_dir, forget_split,
-                                    reference.path if reference else None, resume)
+        ckpts = ctx.backend.unlearn(
+            start.path, ctx.corpus, fields, out_dir, forget_split, reference.path if reference else None, resume
+        )
         if not ckpts:
             raise RuntimeError(f"unlearning {spec.name} on {forget_split} produced no checkpoint")
         return [{"label": c["label"], "path": ctx.relative(c["path"])} for c in ckpts]
@@ -112,10 +131,18 @@ def unlearn_and_select(ctx: RunContext, stage: str, spec: MethodSpec, start: Mod
     chosen = done.result[selection.index]
     full = evaluated[position]
     model = ModelRef(ctx.absolute(chosen["path"]), stable_hash([done.key, chosen["label"]]), checkpoint=True)
-    return RequestOutcome(checkpoints=evaluated, trained=len(done.result), selection=selection,
-                          scores=full["scores"], ci=full["ci"], selected_model=model,
-                          timing_s={"unlearn": round(done.wall_s, 2), "eval": round(eval_wall, 2)},
-                          unlearn_key=done.key, judged=judged, items=full.get("items") or {})
+    return RequestOutcome(
+        checkpoints=evaluated,
+        trained=len(done.result),
+        selection=selection,
+        scores=full["scores"],
+        ci=full["ci"],
+        selected_model=model,
+        timing_s={"unlearn": round(done.wall_s, 2), "eval": round(eval_wall, 2)},
+        unlearn_key=done.key,
+        judged=judged,
+        items=full.get("items") or {},
+    )
 
 
 def main_label(ctx: RunContext, spec: MethodSpec) -> str:
@@ -134,9 +161,13 @@ def _take_main_choice(ctx: RunContext, stage: str, done, main_label: str, eval_m
     """The paper's C5 / C6 rule: the request keeps the epoch (alpha) the main request selected."""
     labels = [c["label"] for c in done.result]
     if main_label not in labels:
-        raise ConfigError(f"the main request selected {main_label}, which this request did not write "
-                          f"({', '.join(labels)}); give C5/C6 the same epochs / alphas, or use "
-                          "selection.follow_ups: own_fold", file=ctx.cfg.source_file, field="selection.follow_ups")
+        raise ConfigError(
+            f"the main request selected {main_label}, which this request did not write "
+            f"({', '.join(labels)}); give C5/C6 the same epochs / alphas, or use "
+            "selection.follow_ups: own_fold",
+            file=ctx.cfg.source_file,
+            field="selection.follow_ups",
+        )
     index = labels.index(main_label)
     todo = [done.result[index]] if eval_mode == "selection" else done.result
     evaluated, wall = [], 0.0
@@ -155,27 +186,35 @@ def _apply_rule(ctx: RunContext, stage: str, done, eval_mode: str, judged_by: st
     floor = ctx.cfg.selection.utility_floor
     own = judged_by != "forget"
     retrain_knowmem_f = retrain_fold_knowmem(ctx, judged_by) if own else ctx.retrain_scores["knowmem_f"]
-    rule = {"retrain_knowmem_f": retrain_knowmem_f, "utility_floor": floor,
-            "target_knowmem_r": ctx.target_scores.get("knowmem_r")}
+    rule = {
+        "retrain_knowmem_f": retrain_knowmem_f,
+        "utility_floor": floor,
+        "target_knowmem_r": ctx.target_scores.get("knowmem_r"),
+    }
     lazy = eval_mode == "selection"
     evaluated, judged, wall = [], [], 0.0
     for ckpt in done.result:
         if own:  # the fold's questions judge; the reported criteria stay those of the main corpus
-            ev = _evaluate_checkpoint(ctx, f"{stage}/judge/{ckpt['label']}", done.key, ckpt,
-                                      selection_metrics(floor), questions_of=judged_by)
+            ev = _evaluate_checkpoint(
+                ctx, f"{stage}/judge/{ckpt['label']}", done.key, ckpt, selection_metrics(floor), questions_of=judged_by
+            )
             wall += ev.wall_s
             judged.append({"label": ckpt["label"], **ev.result})
         if not (lazy and own):
-            ev = _evaluate_checkpoint(ctx, f"{stage}/eval/{ckpt['label']}", done.key, ckpt,
-                                      selection_metrics(floor) if lazy else full_metrics)
+            ev = _evaluate_checkpoint(
+                ctx, f"{stage}/eval/{ckpt['label']}", done.key, ckpt, selection_metrics(floor) if lazy else full_metrics
+            )
             wall += ev.wall_s
             evaluated.append({"label": ckpt["label"], **ev.result})
         if lazy and is_final((judged if own else evaluated)[-1]["scores"], **rule):
             break  # the rule keeps the first such checkpoint: later ones cannot change the choice
     selection = select_checkpoint([(c["label"], c["scores"]) for c in (judged if own else evaluated)], **rule)
     if own:
-        selection = Selection(selection.label, selection.index,
-                              selection.reason.replace("knowmem_f", f"knowmem_f on {judged_by}'s questions", 1))
+        selection = Selection(
+            selection.label,
+            selection.index,
+            selection.reason.replace("knowmem_f", f"knowmem_f on {judged_by}'s questions", 1),
+        )
     chosen = done.result[selection.index]
     position = selection.index
     if lazy:  # only selection's criteria were computed per checkpoint: now all of them
@@ -193,19 +232,36 @@ def fold_corpus(ctx: RunContext, split: str):
     """The corpus with KnowMem-forget asking the questions about ``split``'s documents."""
     questions = ctx.corpus.fold_questions(split)
     if not questions:
-        raise ConfigError(f"selection.follow_ups: own_fold needs KnowMem questions for {split} "
-                          f"(knowmem/{split}_qa.json)", file=ctx.cfg.source_file, field="selection.follow_ups")
+        raise ConfigError(
+            f"selection.follow_ups: own_fold needs KnowMem questions for {split} (knowmem/{split}_qa.json)",
+            file=ctx.cfg.source_file,
+            field="selection.follow_ups",
+        )
     return dataclasses.replace(ctx.corpus, knowmem_forget_qa=questions)
 
 
 def retrain_fold_knowmem(ctx: RunContext, split: str) -> float:
     """The retrain model's KnowMem on the questions about ``split`` (it never read those documents)."""
     corpus = fold_corpus(ctx, split)
-    key_parts = {"model": ctx.retrain.key, "corpus": ctx.corpus_key, "questions": _questions_key(corpus),
-                 "settings": ctx.eval_settings}
-    done = ctx.store.run(f"eval/retrain/{split}", key_parts, lambda: ctx.backend.evaluate(
-        ctx.retrain.path, corpus, ctx.eval_settings, ["knowmem_f"], None, False,
-        ctx.run_dir / "eval" / "retrain" / split))
+    key_parts = {
+        "model": ctx.retrain.key,
+        "corpus": ctx.corpus_key,
+        "questions": _questions_key(corpus),
+        "settings": ctx.eval_settings,
+    }
+    done = ctx.store.run(
+        f"eval/retrain/{split}",
+        key_parts,
+        lambda: ctx.backend.evaluate(
+            ctx.retrain.path,
+            corpus,
+            ctx.eval_settings,
+            ["knowmem_f"],
+            None,
+            False,
+            ctx.run_dir / "eval" / "retrain" / split,
+        ),
+    )
     return done.result["scores"]["knowmem_f"]
 
 
@@ -233,14 +289,29 @@ def shared_finetuned_dir(ctx: RunContext, start: ModelRef, forget_split: str, fi
     return path
 
 
-def _evaluate_checkpoint(ctx: RunContext, stage: str, unlearn_key: str, ckpt: dict[str, str],
-                         metrics: list[str] | None, questions_of: str | None = None):
+def _evaluate_checkpoint(
+    ctx: RunContext,
+    stage: str,
+    unlearn_key: str,
+    ckpt: dict[str, str],
+    metrics: list[str] | None,
+    questions_of: str | None = None,
+):
     """One checkpoint's evaluation stage; ``questions_of`` swaps in a fold's KnowMem-forget questions."""
     corpus = ctx.corpus if questions_of is None else fold_corpus(ctx, questions_of)
-    key_parts = {"unlearn": unlearn_key, "label": ckpt["label"], "settings": ctx.eval_settings,
-                 "retrain_auc": ctx.retrain_auc, "metrics": metrics}
+    key_parts = {
+        "unlearn": unlearn_key,
+        "label": ckpt["label"],
+        "settings": ctx.eval_settings,
+        "retrain_auc": ctx.retrain_auc,
+        "metrics": metrics,
+    }
     if questions_of is not None:
         key_parts["questions"] = _questions_key(corpus)
-    return ctx.store.run(stage, key_parts, lambda: ctx.backend.evaluate(
-        ctx.absolute(ckpt["path"]), corpus, ctx.eval_settings, metrics, ctx.retrain_auc, True,
-        ctx.run_dir / stage))
+    return ctx.store.run(
+        stage,
+        key_parts,
+        lambda: ctx.backend.evaluate(
+            ctx.absolute(ckpt["path"]), corpus, ctx.eval_settings, metrics, ctx.retrain_auc, True, ctx.run_dir / stage
+        ),
+    )

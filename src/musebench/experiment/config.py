@@ -120,13 +120,13 @@ class EvalSpec:
 
     def __post_init__(self):
         if self.retrain_auc is not None and not 0 < self.retrain_auc < 1:
-            raise ConfigError("must be a number strictly between 0 and 1", field="retrain_auc",
-                              value=self.retrain_auc)
+            raise ConfigError("must be a number strictly between 0 and 1", field="retrain_auc", value=self.retrain_auc)
         if self.metrics is not None and not self.metrics:
             raise ConfigError("expected a non-empty list of criteria", field="metrics", value=self.metrics)
         if self.metrics is not None and "knowmem_f" not in self.metrics:
-            raise ConfigError("must include knowmem_f (checkpoint selection needs it)", field="metrics",
-                              value=self.metrics)
+            raise ConfigError(
+                "must include knowmem_f (checkpoint selection needs it)", field="metrics", value=self.metrics
+            )
 
 
 @dataclass
@@ -143,8 +143,11 @@ class SelectionSpec:
 
     def __post_init__(self):
         if self.utility_floor is not None and not 0 <= self.utility_floor <= 1:
-            raise ConfigError("must be a fraction of the target's KnowMem-r in [0, 1]", field="utility_floor",
-                              value=self.utility_floor)
+            raise ConfigError(
+                "must be a fraction of the target's KnowMem-r in [0, 1]",
+                field="utility_floor",
+                value=self.utility_floor,
+            )
 
 
 @dataclass
@@ -274,10 +277,22 @@ class ExperimentConfig:
         d["eval"]["settings"] = given_fields(self.eval.settings, default_eval_settings(self.corpus))
         d["methods"] = {m.name: {"method": m.method, **m.params} for m in self.methods}
         r = d.pop("robustness")
-        relearn = {"train_on": r["relearn"]["train_on"], "fraction": r["relearn"]["fraction"],
-                   **{k: v for k, v in self.robustness.relearn_budget(0).items() if k != "seed"}}
-        d["robustness"] = {"enabled": r["enabled"], "methods": r["methods"], "quantize": r["quantize"],
-                           "relearn": relearn, "paraphrase": r["paraphrase"]} if r["enabled"] else False
+        relearn = {
+            "train_on": r["relearn"]["train_on"],
+            "fraction": r["relearn"]["fraction"],
+            **{k: v for k, v in self.robustness.relearn_budget(0).items() if k != "seed"},
+        }
+        d["robustness"] = (
+            {
+                "enabled": r["enabled"],
+                "methods": r["methods"],
+                "quantize": r["quantize"],
+                "relearn": relearn,
+                "paraphrase": r["paraphrase"],
+            }
+            if r["enabled"]
+            else False
+        )
         return d
 
 
@@ -324,7 +339,9 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
     sections = [f.name for f in fields(ExperimentConfig) if f.name not in ("methods", "source_file")]
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
-            problems.add(str(key), f"unknown key; expected one of {', '.join([*sections, 'methods', 'method_defaults'])}")
+            problems.add(
+                str(key), f"unknown key; expected one of {', '.join([*sections, 'methods', 'method_defaults'])}"
+            )
     corpus = from_mapping(CorpusSpec, raw.get("corpus"), "corpus", problems)
     stand_in = corpus or CorpusSpec(generate=GenerateSpec(kind="news-mini"))  # the rest is still checked
     models_raw = raw.get("models") if isinstance(raw.get("models"), dict) else {}
@@ -342,12 +359,20 @@ def parse_experiment(raw: Any, source_file: str | None = None, method_validator=
     if isinstance(parts.get("dtype"), str) and parts["dtype"] not in DTYPE_NAMES:
         problems.add("dtype", f"expected {', '.join(DTYPE_NAMES)}", parts["dtype"])
     seed = parts.get("seed") if isinstance(parts.get("seed"), int) else 0
-    methods = _parse_methods(methods_raw, defaults, seed, parts.get("device") or "auto",
-                             parts.get("dtype") or "auto", problems, method_validator)
+    methods = _parse_methods(
+        methods_raw,
+        defaults,
+        seed,
+        parts.get("device") or "auto",
+        parts.get("dtype") or "auto",
+        problems,
+        method_validator,
+    )
     _check_across({k: v for k, v in parts.items() if v is not None}, raw, methods, problems)
     problems.raise_if_any()
-    return ExperimentConfig(**{k: v for k, v in parts.items() if v is not None}, methods=methods,
-                            source_file=source_file)
+    return ExperimentConfig(
+        **{k: v for k, v in parts.items() if v is not None}, methods=methods, source_file=source_file
+    )
 
 
 def _shorthands(raw: dict, problems: Problems) -> dict:
@@ -390,8 +415,9 @@ def _shorthands(raw: dict, problems: Problems) -> dict:
                 problems.add("robustness.relearn.on", "unknown key (YAML reads a bare `on` as true: write train_on)")
                 del relearn[True]
             if "seed" in relearn:
-                problems.add("robustness.relearn.seed", "unknown key (the relearning attack takes the experiment's "
-                             "seed)")
+                problems.add(
+                    "robustness.relearn.seed", "unknown key (the relearning attack takes the experiment's seed)"
+                )
                 del relearn["seed"]
             if isinstance(relearn.get("train_on"), str):
                 relearn["train_on"] = [relearn["train_on"]]
@@ -412,11 +438,19 @@ def _check_across(parts: dict[str, Any], raw: dict, methods: list[MethodSpec], p
         chained = sust.methods if sust.methods is not None else known
         for m in methods:
             if m.name in chained and not _can_chain(m.method):
-                problems.add("sustainability.methods", f"'{m.name}' is {m.method.upper()}, whose checkpoints combine "
-                             "two models' logits and cannot start the next request; leave it out of C6")
+                problems.add(
+                    "sustainability.methods",
+                    f"'{m.name}' is {m.method.upper()}, whose checkpoints combine "
+                    "two models' logits and cannot start the next request; leave it out of C6",
+                )
     selection, evaluation = parts.get("selection"), parts.get("eval")
-    if (selection is not None and evaluation is not None and selection.utility_floor is not None
-            and evaluation.metrics is not None and "knowmem_r" not in evaluation.metrics):
+    if (
+        selection is not None
+        and evaluation is not None
+        and selection.utility_floor is not None
+        and evaluation.metrics is not None
+        and "knowmem_r" not in evaluation.metrics
+    ):
         problems.add("eval.metrics", "must include knowmem_r when selection.utility_floor is set", evaluation.metrics)
 
 
@@ -435,18 +469,21 @@ def _mapping(value: Any, where: str, problems: Problems) -> dict:
     return value
 
 
-def _parse_methods(value: Any, defaults: Any, seed: int, device: str, dtype: str, problems: Problems,
-                   method_validator) -> list[MethodSpec]:
+def _parse_methods(
+    value: Any, defaults: Any, seed: int, device: str, dtype: str, problems: Problems, method_validator
+) -> list[MethodSpec]:
     defaults = _mapping(defaults, "method_defaults", problems)
     if value is None:
         return []
     if isinstance(value, list):  # [ga, npo] or [{ga: {...}}]: normalise to a mapping
         as_map: dict[str, Any] = {}
         for item in value:
-            if isinstance(item, (str, dict)) and (item if isinstance(item, str) else next(iter(item), None)) \
-                    in as_map:
-                problems.add("methods", "a method name is listed twice (each run needs its own name)",
-                             item if isinstance(item, str) else next(iter(item)))
+            if isinstance(item, (str, dict)) and (item if isinstance(item, str) else next(iter(item), None)) in as_map:
+                problems.add(
+                    "methods",
+                    "a method name is listed twice (each run needs its own name)",
+                    item if isinstance(item, str) else next(iter(item)),
+                )
             elif isinstance(item, str):
                 as_map[item] = {}
             elif isinstance(item, dict) and len(item) == 1:
@@ -467,7 +504,9 @@ def _parse_methods(value: Any, defaults: Any, seed: int, device: str, dtype: str
         if method_validator is not None:
             for message in method_validator(method, spec.unlearn_fields(seed, device, dtype)):
                 key, sep, rest = message.partition(": ")  # "<field>: <problem>" names the field's YAML path
-                problems.add(f"methods.{name}.{key}" if sep and key.isidentifier() else f"methods.{name}",
-                             rest if sep and key.isidentifier() else message)
+                problems.add(
+                    f"methods.{name}.{key}" if sep and key.isidentifier() else f"methods.{name}",
+                    rest if sep and key.isidentifier() else message,
+                )
         methods.append(spec)
     return methods

@@ -31,8 +31,11 @@ def builtin_config(name: str) -> ExperimentConfig:
     path = resources.files("musebench.experiment").joinpath("configs", f"{name}.yaml")
     if not path.is_file():
         raise ConfigError(f"no built-in experiment '{name}'; have {', '.join(builtin_names())}")
-    return parse_experiment(yaml.safe_load(path.read_text(encoding="utf-8")), source_file=f"built-in {name}.yaml",
-                            method_validator=validate_method)
+    return parse_experiment(
+        yaml.safe_load(path.read_text(encoding="utf-8")),
+        source_file=f"built-in {name}.yaml",
+        method_validator=validate_method,
+    )
 
 
 def demo_names(quick: bool, all_corpora: bool, all_methods: bool = False) -> list[str]:

@@ -24,10 +24,10 @@ from musebench.evaluate.settings import EvalSettings
 
 #: The published release's sizes (MUSE-SPEC): documents and characters of the News forget set; 100 records per
 #: criterion split; privacy texts ~2,048 tokens; the scal folds grow by one forget set each, sust folds disjoint.
-RELEASE = {"muse-bench/MUSE-News": {"forget_docs": 889, "forget_chars": 3.3e6, "verbmem": 100, "qa": 100,
-                                    "privleak": 100},
-           "muse-bench/MUSE-Books": {"forget_docs": 4, "forget_chars": 4.3e6, "verbmem": 100, "qa": 100,
-                                     "privleak": 100}}
+RELEASE = {
+    "muse-bench/MUSE-News": {"forget_docs": 889, "forget_chars": 3.3e6, "verbmem": 100, "qa": 100, "privleak": 100},
+    "muse-bench/MUSE-Books": {"forget_docs": 4, "forget_chars": 4.3e6, "verbmem": 100, "qa": 100, "privleak": 100},
+}
 CHARS_PER_TOKEN = 4.0  # Llama-2 BPE on English news prose; used only where no tokenizer is at hand
 
 
@@ -92,12 +92,21 @@ def corpus_size(cfg) -> CorpusSize:
     if spec.hub:
         known = RELEASE.get(spec.hub)
         if known is None:
-            raise ConfigError("no sizes known for this hub corpus; plan a local copy (corpus.path)",
-                              file=cfg.source_file, field="corpus.hub", value=spec.hub)
+            raise ConfigError(
+                "no sizes known for this hub corpus; plan a local copy (corpus.path)",
+                file=cfg.source_file,
+                field="corpus.hub",
+                value=spec.hub,
+            )
         tokens = known["forget_chars"] / CHARS_PER_TOKEN
-        return CorpusSize(tokens, known["verbmem"], known["qa"], known["privleak"],
-                          {"scal": [k * tokens for k in (1, 2, 3, 4)], "sust": [tokens] * 4},
-                          source=f"release sizes of {spec.hub} (MUSE-SPEC), {CHARS_PER_TOKEN:g} chars/token")
+        return CorpusSize(
+            tokens,
+            known["verbmem"],
+            known["qa"],
+            known["privleak"],
+            {"scal": [k * tokens for k in (1, 2, 3, 4)], "sust": [tokens] * 4},
+            source=f"release sizes of {spec.hub} (MUSE-SPEC), {CHARS_PER_TOKEN:g} chars/token",
+        )
     if spec.generate:
         from musebench.data.synthetic import generate_corpus
 
@@ -111,12 +120,18 @@ def corpus_size(cfg) -> CorpusSize:
         return sum(len(d) for d in docs) / CHARS_PER_TOKEN
 
     privacy = list(corpus.privleak_forget)
-    return CorpusSize(tokens(corpus.forget), len(corpus.verbmem_forget), len(corpus.knowmem_forget_qa),
-                      len(privacy),
-                      {"scal": [tokens(corpus.scal[k]) for k in sorted(corpus.scal)],
-                       "sust": [tokens(corpus.sust[k]) for k in sorted(corpus.sust)]},
-                      source=f"measured from the corpus files, {CHARS_PER_TOKEN:g} chars/token",
-                      privleak_tokens=tokens(privacy) / max(1, len(privacy)))
+    return CorpusSize(
+        tokens(corpus.forget),
+        len(corpus.verbmem_forget),
+        len(corpus.knowmem_forget_qa),
+        len(privacy),
+        {
+            "scal": [tokens(corpus.scal[k]) for k in sorted(corpus.scal)],
+            "sust": [tokens(corpus.sust[k]) for k in sorted(corpus.sust)],
+        },
+        source=f"measured from the corpus files, {CHARS_PER_TOKEN:g} chars/token",
+        privleak_tokens=tokens(privacy) / max(1, len(privacy)),
+    )
 
 
 def _request(stage: str, spec, fields: dict, tokens: float, gpus: int, eval_mode: str, after=None) -> Request:
@@ -131,9 +146,17 @@ def _request(stage: str, spec, fields: dict, tokens: float, gpus: int, eval_mode
     steps = epochs * math.ceil(windows / per_step)
     checkpoints = len(config.alphas) if config.spec.sweeps_alphas else epochs
     lazy = eval_mode == "selection"
-    return Request(stage, spec.method, tokens, steps, steps * per_step * max_len, checkpoints,
-                   evaluations=checkpoints + (1 if lazy else 0), full_evaluations=1 if lazy else checkpoints,
-                   after=after)
+    return Request(
+        stage,
+        spec.method,
+        tokens,
+        steps,
+        steps * per_step * max_len,
+        checkpoints,
+        evaluations=checkpoints + (1 if lazy else 0),
+        full_evaluations=1 if lazy else checkpoints,
+        after=after,
+    )
 
 
 def _method(name: str):
@@ -179,8 +202,11 @@ def plan_experiment(cfg, params: float, gpus: int, rates: Rates, size: CorpusSiz
     select_eval = eval_gpu_s(size, params, rates, settings, full=False)
     requests: list[Request] = []
     for spec in cfg.methods:
-        requests.append(_request(f"methods/{spec.name}", spec, cfg.unlearn_fields(spec), size.forget_tokens, gpus,
-                                 cfg.eval.checkpoints))
+        requests.append(
+            _request(
+                f"methods/{spec.name}", spec, cfg.unlearn_fields(spec), size.forget_tokens, gpus, cfg.eval.checkpoints
+            )
+        )
     for key, follow in (("scal", cfg.scalability), ("sust", cfg.sustainability)):
         folds = follow.folds or list(range(1, len(size.fold_tokens.get(key, [])) + 1))
         for spec in cfg.follow_up_methods(follow):
@@ -188,8 +214,17 @@ def plan_experiment(cfg, params: float, gpus: int, rates: Rates, size: CorpusSiz
             for i, k in enumerate(folds, start=1):
                 tokens = size.fold_tokens[key][k - 1] if k - 1 < len(size.fold_tokens.get(key, [])) else 0
                 name = f"{key}/{spec.name}/" + (f"fold-{k}" if key == "scal" else f"request-{i}")
-                requests.append(_request(name, spec, cfg.unlearn_fields(spec), tokens, gpus,
-                                         follow.eval_checkpoints, after=previous if key == "sust" else None))
+                requests.append(
+                    _request(
+                        name,
+                        spec,
+                        cfg.unlearn_fields(spec),
+                        tokens,
+                        gpus,
+                        follow.eval_checkpoints,
+                        after=previous if key == "sust" else None,
+                    )
+                )
                 previous = name
     for r in requests:
         method = _method(r.method)
@@ -202,14 +237,21 @@ def plan_experiment(cfg, params: float, gpus: int, rates: Rates, size: CorpusSiz
     for r in requests:  # C6 requests wait for the previous one; everything else is independent
         chains[r.stage] = r.gpu_s + (chains[r.after] if r.after else 0.0)
     critical = references / 2 + max(chains.values(), default=0.0)  # on one GPU per stage
-    return {"requests": requests, "gpu_hours": total_s / 3600,
-            # every stage data-parallel on all GPUs, one after another (accelerate launch ... run)
-            "wall_hours_data_parallel": total_s / gpus / 3600,
-            # independent stages side by side, one GPU each (run --executor ray): bounded by the C6 chain
-            "wall_hours_stages": max(total_s / gpus, critical) / 3600, "critical_hours": critical / 3600,
-            "eval_minutes": {"full": full_eval / 60, "selection": select_eval / 60},
-            "unlearn_steps": sum(r.steps for r in requests),
-            "train_tokens": sum(r.train_tokens for r in requests),
-            "evaluations": 2 + sum(r.evaluations for r in requests),
-            "stages": 2 + sum(1 + r.evaluations for r in requests), "size": size, "rates": rates,
-            "params": params, "gpus": gpus}
+    return {
+        "requests": requests,
+        "gpu_hours": total_s / 3600,
+        # every stage data-parallel on all GPUs, one after another (accelerate launch ... run)
+        "wall_hours_data_parallel": total_s / gpus / 3600,
+        # independent stages side by side, one GPU each (run --executor ray): bounded by the C6 chain
+        "wall_hours_stages": max(total_s / gpus, critical) / 3600,
+        "critical_hours": critical / 3600,
+        "eval_minutes": {"full": full_eval / 60, "selection": select_eval / 60},
+        "unlearn_steps": sum(r.steps for r in requests),
+        "train_tokens": sum(r.train_tokens for r in requests),
+        "evaluations": 2 + sum(r.evaluations for r in requests),
+        "stages": 2 + sum(1 + r.evaluations for r in requests),
+        "size": size,
+        "rates": rates,
+        "params": params,
+        "gpus": gpus,
+    }

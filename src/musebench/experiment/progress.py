@@ -50,12 +50,19 @@ class ConsoleReporter(NullReporter):
         from musebench.console import LineProgress, is_terminal
 
         if not is_terminal():  # a log file: one line per finished stage, no redrawn bar
-            self.bar = LineProgress(total=total, desc=self.title, unit="units of work", file=sys.stderr,
-                                    summary=True, every=float("inf"))  # its lines are the stage lines
+            self.bar = LineProgress(
+                total=total, desc=self.title, unit="units of work", file=sys.stderr, summary=True, every=float("inf")
+            )  # its lines are the stage lines
             return
-        self.bar = tqdm(total=total, desc=self.title, unit="unit", file=sys.stderr, position=0,
-                        dynamic_ncols=True, bar_format="{desc}: {percentage:3.0f}% |{bar:20}| "
-                                                       "[{elapsed}<{remaining}] {postfix}")
+        self.bar = tqdm(
+            total=total,
+            desc=self.title,
+            unit="unit",
+            file=sys.stderr,
+            position=0,
+            dynamic_ncols=True,
+            bar_format="{desc}: {percentage:3.0f}% |{bar:20}| [{elapsed}<{remaining}] {postfix}",
+        )
 
     def add(self, n: int) -> None:
         if self.bar is not None and n:

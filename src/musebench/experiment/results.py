@@ -54,13 +54,21 @@ class ResultsDoc:
     def set_corpus(self, name: str, fingerprint: str, source: str) -> None:
         self._update(corpus={"name": name, "fingerprint": fingerprint, "source": source})
 
-    def set_provenance(self, versions: dict[str, Any], seed: int, eval_settings: dict[str, Any],
-                       config: dict[str, Any]) -> None:
+    def set_provenance(
+        self, versions: dict[str, Any], seed: int, eval_settings: dict[str, Any], config: dict[str, Any]
+    ) -> None:
         import torch
 
-        self._update(provenance={**versions, "seed": seed, "torch_threads": torch.get_num_threads(),
-                                 "eval_settings": eval_settings, "experiment": config,
-                                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        self._update(
+            provenance={
+                **versions,
+                "seed": seed,
+                "torch_threads": torch.get_num_threads(),
+                "eval_settings": eval_settings,
+                "experiment": config,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+        )
 
     def set_reference(self, role: str, evaluation: dict[str, Any], model: str) -> None:
         self._update(**{role: Reference.from_evaluation(evaluation, model=model)})

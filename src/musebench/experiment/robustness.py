@@ -30,8 +30,9 @@ logger = logging.getLogger(__name__)
 #: Bump when what a robustness stage computes changes.
 ROBUSTNESS_VERSION = 2
 #: Why an attack that fine-tunes the weights (``Attack.trains``) is not run on a WHP / ULD checkpoint.
-WHP_NO_RELEARN = ("not run: a WHP / ULD checkpoint combines two models' logits and has no weights of its own "
-                  "to fine-tune")
+WHP_NO_RELEARN = (
+    "not run: a WHP / ULD checkpoint combines two models' logits and has no weights of its own to fine-tune"
+)
 
 
 def not_run(attack) -> str:
@@ -54,8 +55,9 @@ def _paraphrase_key(ctx: RunContext) -> str:
 def _models(ctx: RunContext) -> list[tuple[str, ModelRef, bool]]:
     """(name, model, is a method) for the controls first, then every method chosen for C7."""
     out = [("target", ctx.target, False), ("retrain", ctx.retrain, False)]
-    out += [(spec.name, ctx.selected[spec.name], True) for spec in ctx.cfg.robustness_methods()
-            if spec.name in ctx.selected]
+    out += [
+        (spec.name, ctx.selected[spec.name], True) for spec in ctx.cfg.robustness_methods() if spec.name in ctx.selected
+    ]
     return out
 
 
@@ -69,20 +71,33 @@ def _planned(ctx: RunContext, splits: dict) -> list[tuple[Any, str, Any, dict]]:
 
     spec = ctx.cfg.robustness
     budget = spec.relearn_budget(ctx.cfg.seed)
-    planned = [(ATTACKS["quantize"], scheme, scheme,
-                {"scheme": scheme, "metrics": ctx.cfg.eval.metrics, "retrain_auc": ctx.retrain_auc})
-               for scheme in spec.quantize]
-    planned += [(ATTACKS["relearn"], on, (split, budget),
-                 {"split": split.describe(), "fraction": spec.fraction, "budget": budget, "seed": ctx.cfg.seed})
-                for on, split in splits.items()]
+    planned = [
+        (
+            ATTACKS["quantize"],
+            scheme,
+            scheme,
+            {"scheme": scheme, "metrics": ctx.cfg.eval.metrics, "retrain_auc": ctx.retrain_auc},
+        )
+        for scheme in spec.quantize
+    ]
+    planned += [
+        (
+            ATTACKS["relearn"],
+            on,
+            (split, budget),
+            {"split": split.describe(), "fraction": spec.fraction, "budget": budget, "seed": ctx.cfg.seed},
+        )
+        for on, split in splits.items()
+    ]
     if spec.paraphrase and ctx.corpus.knowmem_forget_qa_paraphrase:
         planned.append((ATTACKS["paraphrase"], "", None, {"paraphrase": _paraphrase_key(ctx)}))
     # any other registered attack: at its default option, where the corpus has what it needs
     for attack in ATTACKS.values():
         if attack.name not in BLOCK_KEYS and all(getattr(ctx.corpus, p) for p in attack.needs):
             value = attack.value(None)
-            planned.append((attack, "" if value is None else str(value), value, {"attack": attack.name,
-                                                                                 "option": value}))
+            planned.append(
+                (attack, "" if value is None else str(value), value, {"attack": attack.name, "option": value})
+            )
     return planned
 
 
@@ -105,10 +120,19 @@ def _stage_runs(ctx: RunContext, name: str, ref: ModelRef, splits: dict, wall: l
             out[stage] = {"skipped": WHP_NO_RELEARN}
             continue
         done = ctx.store.run(
-            f"robustness/{name}/{stage}", {**base, **key},
+            f"robustness/{name}/{stage}",
+            {**base, **key},
             lambda attack=attack, value=value: ctx.backend.evaluate_attacked(
-                attack.name, ref.path, value, ctx.corpus, ctx.eval_settings, ctx.cfg.eval.metrics,
-                ctx.retrain_auc, ref.checkpoint))
+                attack.name,
+                ref.path,
+                value,
+                ctx.corpus,
+                ctx.eval_settings,
+                ctx.cfg.eval.metrics,
+                ctx.retrain_auc,
+                ref.checkpoint,
+            ),
+        )
         wall.append(done.wall_s)
         out[stage] = done.result
     return out
@@ -126,8 +150,11 @@ def check_robustness(ctx: RunContext) -> None:
     quantize = ATTACKS["quantize"]
     schemes = spec.quantize
     if schemes and quantize.library_missing():
-        warnings.warn(f"{quantize.library} is not installed: C7's quantization attacks ({', '.join(schemes)}) are "
-                      f"skipped (pip install 'musebench[{quantize.extra}]' runs them)", stacklevel=2)
+        warnings.warn(
+            f"{quantize.library} is not installed: C7's quantization attacks ({', '.join(schemes)}) are "
+            f"skipped (pip install 'musebench[{quantize.extra}]' runs them)",
+            stacklevel=2,
+        )
         schemes = []
     try:
         for scheme in schemes:
@@ -139,7 +166,8 @@ def check_robustness(ctx: RunContext) -> None:
                 ctx.backend.check_attack(attack.name, attack.value(None))
     except MusebenchError as err:
         field = {"--scheme": "robustness.quantize", "--fraction": "robustness.relearn.fraction"}.get(
-            err.field or "", err.field or "robustness")
+            err.field or "", err.field or "robustness"
+        )
         raise ConfigError(err.message, file=ctx.cfg.source_file, field=field, value=err.value) from err
 
 
@@ -163,12 +191,16 @@ def run_robustness(ctx: RunContext) -> dict[str, Any] | None:
         if is_method:
             method = ctx.results.record.methods[name]
             selected[name] = {"checkpoint": method.selected, "scores": dict(method.selected_checkpoint.scores)}
-        doc = summarise(runs, selected, ctx.target_scores, ctx.retrain_scores, baseline_items=ctx.items,
-                        seed=ctx.cfg.seed)
+        doc = summarise(
+            runs, selected, ctx.target_scores, ctx.retrain_scores, baseline_items=ctx.items, seed=ctx.cfg.seed
+        )
         relearn = {"on": spec.relearn_on, "fraction": spec.fraction, **spec.relearn_budget(ctx.cfg.seed)}
-        doc["settings"] = {"quantize": spec.quantize, "relearn": relearn,
-                           "paraphrase": spec.paraphrase,
-                           "split": {on: s.describe() for on, s in splits.items()}}
+        doc["settings"] = {
+            "quantize": spec.quantize,
+            "relearn": relearn,
+            "paraphrase": spec.paraphrase,
+            "split": {on: s.describe() for on, s in splits.items()},
+        }
         doc["notes"] = notes
         doc["timing_s"] = {"attacks": round(sum(wall), 2), "stages": len(wall)}  # first cost of cached stages
         ctx.results.set_robustness(doc)

@@ -46,8 +46,15 @@ def cache_root(cfg: ExperimentConfig) -> Path:
     return Path(os.environ.get("MUSEBENCH_CACHE", Path.home() / ".cache" / "musebench")).expanduser()
 
 
-def run_experiment(cfg: ExperimentConfig, run_dir: str | Path, backend: Backend, force: bool = False,
-                   reporter=None, report: bool = True, executor=None) -> dict[str, Any]:
+def run_experiment(
+    cfg: ExperimentConfig,
+    run_dir: str | Path,
+    backend: Backend,
+    force: bool = False,
+    reporter=None,
+    report: bool = True,
+    executor=None,
+) -> dict[str, Any]:
     """Run (or resume) ``cfg`` in ``run_dir``; returns the final ``results.json`` content (read it back as
     typed records with ``musebench.results.parse_results``).
 
@@ -57,22 +64,35 @@ def run_experiment(cfg: ExperimentConfig, run_dir: str | Path, backend: Backend,
     executor = executor or SerialExecutor()
     # under a multi-process launch only the main process holds the lock and writes (executors/ranks.py)
     with run_lock(run_dir) if executor.is_main else contextlib.nullcontext():
-        return _run_locked(cfg, run_dir, executor.wrap_backend(backend, run_dir), force,
-                           reporter or NullReporter(), report, executor)
+        return _run_locked(
+            cfg, run_dir, executor.wrap_backend(backend, run_dir), force, reporter or NullReporter(), report, executor
+        )
 
 
-def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: bool, reporter,
-                report: bool, executor) -> dict[str, Any]:
+def _run_locked(
+    cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: bool, reporter, report: bool, executor
+) -> dict[str, Any]:
     if executor.is_main:
         _write_config(cfg, run_dir)
     start = time.perf_counter()
-    store = StageStore(run_dir, force=force, on_start=reporter.start, on_finish=reporter.finish,
-                       retries=executor.retries, shard=executor.shard)
+    store = StageStore(
+        run_dir,
+        force=force,
+        on_start=reporter.start,
+        on_finish=reporter.finish,
+        retries=executor.retries,
+        shard=executor.shard,
+    )
     results = ResultsDoc(run_dir, cfg.name)
     if not executor.is_main:
         results.save = lambda: results.path  # the same content on every process, written by the main one
-    ctx = RunContext(cfg=cfg, run_dir=run_dir, backend=backend, store=store,
-                     results=SharedResults(results, cfg) if executor.parallel else results)
+    ctx = RunContext(
+        cfg=cfg,
+        run_dir=run_dir,
+        backend=backend,
+        store=store,
+        results=SharedResults(results, cfg) if executor.parallel else results,
+    )
     try:
         reporter.plan(_planned_work(cfg))
         corpus_wall = _prepare_corpus(ctx)
@@ -87,8 +107,9 @@ def _run_locked(cfg: ExperimentConfig, run_dir: Path, backend: Backend, force: b
         run_robustness(ctx)  # C7 (the robustness: block), once every selected checkpoint is known
         # total: this invocation's wall time; work: every stage's own time, including stages a resumed run
         # found finished (so a resumed run still says what the whole experiment cost)
-        ctx.results.set_timing(total=time.perf_counter() - start, work=store.work_s, generate=corpus_wall,
-                               build=build_wall)
+        ctx.results.set_timing(
+            total=time.perf_counter() - start, work=store.work_s, generate=corpus_wall, build=build_wall
+        )
         reporter.complete()
     finally:
         reporter.close()
@@ -111,8 +132,10 @@ def _lines(ctx: RunContext, scal_folds: list[int], sust_folds: list[int], per_fo
             lines += [(f"scal/{spec.name}/fold-{k}", partial(run_scalability, ctx, spec, [k])) for k in scal_folds]
         else:
             lines.append((f"scal/{spec.name}", partial(run_scalability, ctx, spec, scal_folds)))
-    lines += [(f"sust/{spec.name}", partial(run_sustainability, ctx, spec, sust_folds))
-              for spec in cfg.follow_up_methods(cfg.sustainability)]
+    lines += [
+        (f"sust/{spec.name}", partial(run_sustainability, ctx, spec, sust_folds))
+        for spec in cfg.follow_up_methods(cfg.sustainability)
+    ]
     return lines
 
 
@@ -136,8 +159,7 @@ def _parallel_lines(ctx: RunContext, scal_folds: list[int], sust_folds: list[int
             if after_main or shares:
                 steps.append(partial(run_scalability, ctx, spec, scal_folds))
             else:
-                lines += [(f"scal/{spec.name}/fold-{k}", partial(run_scalability, ctx, spec, [k]))
-                          for k in scal_folds]
+                lines += [(f"scal/{spec.name}/fold-{k}", partial(run_scalability, ctx, spec, [k])) for k in scal_folds]
         if spec.name in sust:
             if after_main or shares:
                 steps.append(partial(run_sustainability, ctx, spec, sust_folds))
@@ -178,6 +200,7 @@ class SharedResults:
         def locked(*args, **kwargs):
             with self._lock:
                 return attr(*args, **kwargs)
+
         return locked
 
     def set_follow_up(self, name: str, key: str, rows: list[FollowUp]) -> None:
@@ -197,22 +220,29 @@ def _write_config(cfg: ExperimentConfig, run_dir: Path) -> None:
 def _planned_work(cfg: ExperimentConfig) -> int:
     """Weighted stage count for the progress bar (``stage_weight``); the number of checkpoints is a guess
     from ``epochs`` / ``alphas`` until unlearning has run, and selection mode may evaluate fewer."""
+
     def request(spec: MethodSpec, mode: str) -> int:
         fields = spec.params
-        n = len(fields["alphas"]) if "alphas" in fields else int(fields.get("num_train_epochs",
-                                                                             fields.get("epochs", 1)))
-        return stage_weight("x/unlearn") + n * stage_weight("x/eval/c") + (
-            stage_weight("x/all") if mode == "selection" else 0)
+        n = (
+            len(fields["alphas"])
+            if "alphas" in fields
+            else int(fields.get("num_train_epochs", fields.get("epochs", 1)))
+        )
+        return (
+            stage_weight("x/unlearn")
+            + n * stage_weight("x/eval/c")
+            + (stage_weight("x/all") if mode == "selection" else 0)
+        )
 
     total = stage_weight("corpus") + 2 * stage_weight("eval/target")
     total += sum(stage_weight(f"build/{r}") for r in ("target", "retrain") if cfg.models.source(r) == BUILD)
     total += sum(request(m, cfg.eval.checkpoints) for m in cfg.methods)
     n_scal = len(cfg.scalability.folds or [1, 2, 3, 4])
     n_sust = len(cfg.sustainability.folds or [1, 2, 3, 4])
-    total += sum(n_scal * request(m, cfg.scalability.eval_checkpoints)
-                 for m in cfg.follow_up_methods(cfg.scalability))
-    total += sum(n_sust * request(m, cfg.sustainability.eval_checkpoints)
-                 for m in cfg.follow_up_methods(cfg.sustainability))
+    total += sum(n_scal * request(m, cfg.scalability.eval_checkpoints) for m in cfg.follow_up_methods(cfg.scalability))
+    total += sum(
+        n_sust * request(m, cfg.sustainability.eval_checkpoints) for m in cfg.follow_up_methods(cfg.sustainability)
+    )
     if cfg.robustness.enabled:
         attacks = len(cfg.robustness.quantize) + len(cfg.robustness.relearn_on) + cfg.robustness.paraphrase
         total += (2 + len(cfg.robustness_methods())) * attacks * stage_weight("robustness/x")
@@ -222,9 +252,12 @@ def _planned_work(cfg: ExperimentConfig) -> int:
 def _prepare_corpus(ctx: RunContext) -> float:
     cfg = ctx.cfg
     data_dir = ctx.run_dir / "data"
-    done = ctx.store.run("corpus", {"spec": asdict(cfg.corpus), "pipeline": PIPELINE_VERSION},
-                         lambda: ctx.relative(ctx.backend.prepare_corpus(cfg.corpus, data_dir)),
-                         still_valid=lambda p: Path(ctx.absolute(p)).is_dir())
+    done = ctx.store.run(
+        "corpus",
+        {"spec": asdict(cfg.corpus), "pipeline": PIPELINE_VERSION},
+        lambda: ctx.relative(ctx.backend.prepare_corpus(cfg.corpus, data_dir)),
+        still_valid=lambda p: Path(ctx.absolute(p)).is_dir(),
+    )
     ctx.data_dir = Path(ctx.absolute(done.result))
     ctx.corpus = ctx.backend.load_corpus(ctx.data_dir)
     ctx.corpus_key = ctx.corpus.fingerprint()
@@ -243,20 +276,27 @@ def _check_folds(ctx: RunContext) -> tuple[list[int], list[int]]:
             chosen.append([])
             continue
         if not available:
-            raise ConfigError(f"corpus '{ctx.corpus.name}' has no {key[:4]}/ folds", file=ctx.cfg.source_file,
-                              field=key)
+            raise ConfigError(
+                f"corpus '{ctx.corpus.name}' has no {key[:4]}/ folds", file=ctx.cfg.source_file, field=key
+            )
         missing = [k for k in spec.folds or [] if k not in available]
         if missing:
-            raise ConfigError(f"corpus '{ctx.corpus.name}' has {key[:4]} folds {available}, not {missing}",
-                              file=ctx.cfg.source_file, field=f"{key}.folds")
+            raise ConfigError(
+                f"corpus '{ctx.corpus.name}' has {key[:4]} folds {available}, not {missing}",
+                file=ctx.cfg.source_file,
+                field=f"{key}.folds",
+            )
         chosen.append(spec.folds or available)
         if ctx.cfg.selection.follow_ups == "own_fold":  # each request is judged by its fold's questions
             lacking = [k for k in chosen[-1] if not ctx.corpus.fold_questions(f"{key[:4]}/forget_{k}")]
             if lacking:
-                raise ConfigError(f"selection.follow_ups: own_fold needs KnowMem questions per fold; corpus "
-                                  f"'{ctx.corpus.name}' has none for {key[:4]} folds {lacking} "
-                                  f"(knowmem/{key[:4]}/forget_K_qa.json)", file=ctx.cfg.source_file,
-                                  field="selection.follow_ups")
+                raise ConfigError(
+                    f"selection.follow_ups: own_fold needs KnowMem questions per fold; corpus "
+                    f"'{ctx.corpus.name}' has none for {key[:4]} folds {lacking} "
+                    f"(knowmem/{key[:4]}/forget_K_qa.json)",
+                    file=ctx.cfg.source_file,
+                    field="selection.follow_ups",
+                )
     return chosen[0], chosen[1]
 
 
@@ -273,10 +313,13 @@ def _prepare_models(ctx: RunContext, executor=None) -> float:
         source = ctx.cfg.models.source(role)
         if source == BUILD:
             done = ctx.store.run(
-                f"build/{role}", {"corpus": ctx.corpus_key, "recipe": recipe, "role": role, "seed": seed, **with_base},
-                lambda: str(ctx.backend.build_model(ctx.data_dir, role, models_dir, ctx.cfg.models.recipe, seed,
-                                                   **with_base)),
-                still_valid=lambda p: Path(p).is_dir())
+                f"build/{role}",
+                {"corpus": ctx.corpus_key, "recipe": recipe, "role": role, "seed": seed, **with_base},
+                lambda: str(
+                    ctx.backend.build_model(ctx.data_dir, role, models_dir, ctx.cfg.models.recipe, seed, **with_base)
+                ),
+                still_valid=lambda p: Path(p).is_dir(),
+            )
             setattr(ctx, role, ModelRef(done.result, done.key))
             return done.wall_s
         setattr(ctx, role, ModelRef(source, stable_hash({"given": source, "files": _dir_signature(source)})))
@@ -310,41 +353,71 @@ def _evaluate_references(ctx: RunContext) -> None:
     for role in ("retrain", "target"):
         ref: ModelRef = getattr(ctx, role)
         auc = fixed_auc if role == "retrain" else ctx.retrain_auc
-        done = ctx.store.run(f"eval/{role}",
-                             {"model": ref.key, "corpus": ctx.corpus_key, "settings": ctx.eval_settings,
-                              "retrain_auc": auc, "metrics": ctx.cfg.eval.metrics},
-                             lambda ref=ref, auc=auc, role=role: ctx.backend.evaluate(
-                                 ref.path, ctx.corpus, ctx.eval_settings, ctx.cfg.eval.metrics, auc, False,
-                                 ctx.run_dir / "eval" / role))
+        done = ctx.store.run(
+            f"eval/{role}",
+            {
+                "model": ref.key,
+                "corpus": ctx.corpus_key,
+                "settings": ctx.eval_settings,
+                "retrain_auc": auc,
+                "metrics": ctx.cfg.eval.metrics,
+            },
+            lambda ref=ref, auc=auc, role=role: ctx.backend.evaluate(
+                ref.path, ctx.corpus, ctx.eval_settings, ctx.cfg.eval.metrics, auc, False, ctx.run_dir / "eval" / role
+            ),
+        )
         evaluation = done.result
         ctx.items[role] = evaluation.get("items") or {}
         if role == "retrain":
             if fixed_auc is None:
                 if "auc" not in evaluation["scores"]:
-                    raise ConfigError("the retrain model's PrivLeak AUC could not be computed (the corpus "
-                                      "lacks privleak forget/holdout); set eval.retrain_auc",
-                                      file=ctx.cfg.source_file, field="eval.retrain_auc")
+                    raise ConfigError(
+                        "the retrain model's PrivLeak AUC could not be computed (the corpus "
+                        "lacks privleak forget/holdout); set eval.retrain_auc",
+                        file=ctx.cfg.source_file,
+                        field="eval.retrain_auc",
+                    )
                 # PrivLeak compares with the retrain AUC, so the retrain model's own PrivLeak is 0 by definition.
                 evaluation = {**evaluation, "scores": {**evaluation["scores"], "privleak": 0.0}}
                 evaluation["ci"] = {k: v for k, v in evaluation.get("ci", {}).items() if k != "privleak"}
             ctx.retrain_auc = fixed_auc if fixed_auc is not None else _measured_auc(evaluation)
-            ctx.results.set_retrain_auc(ctx.retrain_auc, "fixed (eval.retrain_auc)" if fixed_auc is not None
-                                        else "measured on the retrain model")
+            ctx.results.set_retrain_auc(
+                ctx.retrain_auc,
+                "fixed (eval.retrain_auc)" if fixed_auc is not None else "measured on the retrain model",
+            )
             ctx.retrain_scores = evaluation["scores"]
         else:
             ctx.target_scores = evaluation["scores"]
         ctx.results.set_reference(role, evaluation, ref.path)
     if "knowmem_f" not in ctx.retrain_scores:
-        raise ConfigError("checkpoint selection needs KnowMem on the forget QA, which the corpus lacks",
-                          file=ctx.cfg.source_file, field="corpus")
+        raise ConfigError(
+            "checkpoint selection needs KnowMem on the forget QA, which the corpus lacks",
+            file=ctx.cfg.source_file,
+            field="corpus",
+        )
 
 
 def _run_method(ctx: RunContext, spec: MethodSpec) -> None:
-    out = unlearn_and_select(ctx, f"methods/{spec.name}", spec, ctx.target, "forget", reference=ctx.target,
-                             eval_mode=ctx.cfg.eval.checkpoints)
+    out = unlearn_and_select(
+        ctx,
+        f"methods/{spec.name}",
+        spec,
+        ctx.target,
+        "forget",
+        reference=ctx.target,
+        eval_mode=ctx.cfg.eval.checkpoints,
+    )
     ctx.selected[spec.name] = out.selected_model
     ctx.items[spec.name] = out.items
-    ctx.results.set_method(MethodResult(
-        name=spec.name, method=spec.method, config=ctx.cfg.unlearn_fields(spec),
-        checkpoints=out.checkpoint_records(), checkpoints_trained=out.trained, selected=out.selection.label,
-        selection_reason=out.selection.reason, timing_s=out.timing_s))
+    ctx.results.set_method(
+        MethodResult(
+            name=spec.name,
+            method=spec.method,
+            config=ctx.cfg.unlearn_fields(spec),
+            checkpoints=out.checkpoint_records(),
+            checkpoints_trained=out.trained,
+            selected=out.selection.label,
+            selection_reason=out.selection.reason,
+            timing_s=out.timing_s,
+        )
+    )

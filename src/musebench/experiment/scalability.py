@@ -22,11 +22,23 @@ def run_scalability(ctx: RunContext, spec: MethodSpec, folds: list[int]) -> list
     for k in folds:
         split = f"scal/forget_{k}"
         docs = ctx.corpus.forget_split(split)
-        out = unlearn_and_select(ctx, f"scal/{spec.name}/fold-{k}", spec, ctx.target, split,
-                                 reference=ctx.target, eval_mode=ctx.cfg.scalability.eval_checkpoints,
-                                 main_label=_main_label(ctx, spec))
-        rows.append(ScalabilityFold(fold=k, forget_docs=len(docs),
-                                    forget_tokens=ctx.backend.count_tokens(ctx.target.path, docs),
-                                    **out.follow_up_fields()))
+        out = unlearn_and_select(
+            ctx,
+            f"scal/{spec.name}/fold-{k}",
+            spec,
+            ctx.target,
+            split,
+            reference=ctx.target,
+            eval_mode=ctx.cfg.scalability.eval_checkpoints,
+            main_label=_main_label(ctx, spec),
+        )
+        rows.append(
+            ScalabilityFold(
+                fold=k,
+                forget_docs=len(docs),
+                forget_tokens=ctx.backend.count_tokens(ctx.target.path, docs),
+                **out.follow_up_fields(),
+            )
+        )
         ctx.results.set_follow_up(spec.name, "scalability", rows)
     return rows

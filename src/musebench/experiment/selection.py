@@ -24,8 +24,12 @@ def selection_metrics(utility_floor: float | None) -> list[str]:
     return ["knowmem_f"] if utility_floor is None else ["knowmem_f", "knowmem_r"]
 
 
-def is_final(scores: dict[str, float], retrain_knowmem_f: float, utility_floor: float | None = None,
-             target_knowmem_r: float | None = None) -> bool:
+def is_final(
+    scores: dict[str, float],
+    retrain_knowmem_f: float,
+    utility_floor: float | None = None,
+    target_knowmem_r: float | None = None,
+) -> bool:
     """True when this checkpoint is selected whatever comes after it: it meets the forget target (and the
     floor). Later checkpoints need not be evaluated, as the rule takes the FIRST such checkpoint."""
     if scores["knowmem_f"] > retrain_knowmem_f:
@@ -58,9 +62,15 @@ def select_checkpoint(
         value = checkpoints[i][1]["knowmem_f"]
         if value <= retrain_knowmem_f:
             label = checkpoints[i][0]
-            return Selection(label, i, f"first checkpoint with knowmem_f <= retrain "
-                                       f"({value:.1f} <= {retrain_knowmem_f:.1f}){floor_note}")
+            return Selection(
+                label,
+                i,
+                f"first checkpoint with knowmem_f <= retrain ({value:.1f} <= {retrain_knowmem_f:.1f}){floor_note}",
+            )
     last = candidates[-1]
     value = checkpoints[last][1]["knowmem_f"]
-    return Selection(checkpoints[last][0], last, f"no checkpoint reaches retrain knowmem_f "
-                                                 f"{retrain_knowmem_f:.1f}; last one ({value:.1f}){floor_note}")
+    return Selection(
+        checkpoints[last][0],
+        last,
+        f"no checkpoint reaches retrain knowmem_f {retrain_knowmem_f:.1f}; last one ({value:.1f}){floor_note}",
+    )

@@ -59,10 +59,15 @@ class StageStore:
     ``retries``: how many times a failing stage is run again before ``StageFailed`` (bad input, a
     ``ConfigError`` / ``DataError``, is never retried). Safe to use from several threads."""
 
-    def __init__(self, run_dir: str | Path, force: bool = False,
-                 on_start: Callable[[str], None] | None = None,
-                 on_finish: Callable[[StageOutcome], None] | None = None, retries: int = 0,
-                 shard=None):
+    def __init__(
+        self,
+        run_dir: str | Path,
+        force: bool = False,
+        on_start: Callable[[str], None] | None = None,
+        on_finish: Callable[[StageOutcome], None] | None = None,
+        retries: int = 0,
+        shard=None,
+    ):
         self.dir = Path(run_dir) / "stages"
         # under a multi-process launch (``evaluate.sharding.Shard``): the main process decides and writes
         self.shard = shard or _OneProcess()
@@ -91,15 +96,20 @@ class StageStore:
             logger.warning("ignoring unreadable stage marker %s", path)
             return None
         if marker.get("version") != MARKER_VERSION:
-            logger.warning("stage %s was recorded by an older musebench (marker version %s, this one writes %s): "
-                           "redoing it", name, marker.get("version", "none"), MARKER_VERSION)
+            logger.warning(
+                "stage %s was recorded by an older musebench (marker version %s, this one writes %s): redoing it",
+                name,
+                marker.get("version", "none"),
+                MARKER_VERSION,
+            )
             return None
         if marker.get("key") != key:
             return None
         return StageOutcome(name, key, marker["result"], marker.get("wall_s", 0.0), cached=True)
 
-    def run(self, name: str, key_parts: Any, fn: Callable[[], Any],
-            still_valid: Callable[[Any], bool] | None = None) -> StageOutcome:
+    def run(
+        self, name: str, key_parts: Any, fn: Callable[[], Any], still_valid: Callable[[Any], bool] | None = None
+    ) -> StageOutcome:
         """Return the cached result of stage ``name`` or run ``fn()`` and record it.
 
         ``key_parts`` is anything JSON-serialisable that determines the result; ``fn`` must return JSON.
@@ -115,9 +125,17 @@ class StageStore:
             result = self._attempt(name, fn)
             wall = time.perf_counter() - start
             if self.shard.is_main:
-                atomic_write_json(self.marker_path(name), {"version": MARKER_VERSION, "name": name, "key": key,
-                                                           "wall_s": round(wall, 3), "result": result,
-                                                           "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+                atomic_write_json(
+                    self.marker_path(name),
+                    {
+                        "version": MARKER_VERSION,
+                        "name": name,
+                        "key": key,
+                        "wall_s": round(wall, 3),
+                        "result": result,
+                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    },
+                )
             with self._lock:
                 self._redone.add(name)
             done = StageOutcome(name, key, result, wall, cached=False)

@@ -22,13 +22,25 @@ def run_sustainability(ctx: RunContext, spec: MethodSpec, folds: list[int]) -> l
     previous = ctx.target
     for request, k in enumerate(folds, start=1):
         split = f"sust/forget_{k}"
-        out = unlearn_and_select(ctx, f"sust/{spec.name}/request-{request}", spec, previous, split,
-                                 reference=previous, eval_mode=ctx.cfg.sustainability.eval_checkpoints,
-                                 main_label=_main_label(ctx, spec))
-        rows.append(SustainabilityRequest(
-            request=request, fold=k, forget_docs=len(ctx.corpus.forget_split(split)),
-            started_from="target" if previous is ctx.target else ctx.relative(previous.path),
-            **out.follow_up_fields()))
+        out = unlearn_and_select(
+            ctx,
+            f"sust/{spec.name}/request-{request}",
+            spec,
+            previous,
+            split,
+            reference=previous,
+            eval_mode=ctx.cfg.sustainability.eval_checkpoints,
+            main_label=_main_label(ctx, spec),
+        )
+        rows.append(
+            SustainabilityRequest(
+                request=request,
+                fold=k,
+                forget_docs=len(ctx.corpus.forget_split(split)),
+                started_from="target" if previous is ctx.target else ctx.relative(previous.path),
+                **out.follow_up_fields(),
+            )
+        )
         ctx.results.set_follow_up(spec.name, "sustainability", rows)
         previous = out.selected_model
     return rows

@@ -46,15 +46,13 @@ def table3(results: Results, title: str | None = None):
     """The paper's Table 3 for one run: scores with bootstrap 95% CIs."""
     from rich.table import Table
 
-    table = Table(title=title or f"{results.name or 'run'}: selected checkpoints (95% CI)",
-                  title_justify="left")
+    table = Table(title=title or f"{results.name or 'run'}: selected checkpoints (95% CI)", title_justify="left")
     table.add_column("model", no_wrap=True)
     table.add_column("checkpoint", style="dim", no_wrap=True)
     for _, header, _ in COLUMNS:
         table.add_column(header, justify="right", min_width=12, no_wrap=True)
     for i, (name, label, scores, ci) in enumerate(selected_rows(results)):
-        table.add_row(name, label, *(format_score(scores.get(k), ci.get(k)) for k, _, _ in COLUMNS),
-                      end_section=i == 1)
+        table.add_row(name, label, *(format_score(scores.get(k), ci.get(k)) for k, _, _ in COLUMNS), end_section=i == 1)
     return table
 
 

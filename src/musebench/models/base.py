@@ -34,8 +34,15 @@ def pretraining_documents(background) -> list[str]:
     return list(background.articles) + list(background.drills)
 
 
-def build_base(data_dir: str | Path, out_dir: str | Path, recipe: BuildRecipe, seed: int = 0, device: str = "cpu",
-               progress: bool = True, force: bool = False) -> Path:
+def build_base(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    recipe: BuildRecipe,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+    force: bool = False,
+) -> Path:
     """Pretrain (or reuse) the mini base of the corpus in ``data_dir`` into ``out_dir/base``.
 
     Two builds that need the same base (target and retrain side by side) wait for each other: the second finds
@@ -58,13 +65,23 @@ def build_base(data_dir: str | Path, out_dir: str | Path, recipe: BuildRecipe, s
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     background = read_background(data_dir)
     if background is None:
-        raise DataError("no background text (background/): only a generated mini corpus has a mini base; "
-                        "give a pretrained base instead", file=data_dir)
+        raise DataError(
+            "no background text (background/): only a generated mini corpus has a mini base; "
+            "give a pretrained base instead",
+            file=data_dir,
+        )
     corpus = load_corpus(data_dir)
     tokenizer, tokenizer_id = load_build_tokenizer(data_dir, corpus)
     docs = pretraining_documents(background)
-    key = stable_hash({"role": BASE_ROLE, "text": stable_hash(docs), "tokenizer": tokenizer_id,
-                       "recipe": base_recipe_key(recipe), "seed": seed})
+    key = stable_hash(
+        {
+            "role": BASE_ROLE,
+            "text": stable_hash(docs),
+            "tokenizer": tokenizer_id,
+            "recipe": base_recipe_key(recipe),
+            "seed": seed,
+        }
+    )
     out = out_dir / BASE_ROLE
     out_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(out_dir / f".{BASE_ROLE}.build.lock")):
@@ -74,10 +91,26 @@ def build_base(data_dir: str | Path, out_dir: str | Path, recipe: BuildRecipe, s
             with atomic_directory(out, keep=kept_entries(out)) as tmp:
                 start = Start("scratch", None, None, tokenizer, tokenizer_id)
                 pretrain = replace(recipe, epochs=recipe.base_epochs, lr=recipe.base_lr)
-                record = train_and_save(start, docs, pretrain, seed, device, tmp, progress,
-                                        work=resume_dir(out_dir, BASE_ROLE, key), desc="build/base")
-                record.update(role=BASE_ROLE, key=key, corpus=corpus.name, documents=len(docs), seed=seed,
-                              recipe=recipe.to_dict(), probe_questions=len(background.probe_qa))
+                record = train_and_save(
+                    start,
+                    docs,
+                    pretrain,
+                    seed,
+                    device,
+                    tmp,
+                    progress,
+                    work=resume_dir(out_dir, BASE_ROLE, key),
+                    desc="build/base",
+                )
+                record.update(
+                    role=BASE_ROLE,
+                    key=key,
+                    corpus=corpus.name,
+                    documents=len(docs),
+                    seed=seed,
+                    recipe=recipe.to_dict(),
+                    probe_questions=len(background.probe_qa),
+                )
                 atomic_write_json(tmp / BUILD_RECORD, record)
         shutil.rmtree(resume_dir(out_dir, BASE_ROLE, key), ignore_errors=True)
     return out
@@ -92,10 +125,22 @@ def probe_corpus(data_dir: str | Path):
     background = read_background(data_dir)
     if background is None:
         raise DataError("no background text (background/)", file=data_dir)
-    return Corpus(name="background-probe", forget=[], retain1=[], retain2=[], holdout=[], verbmem_forget=[],
-                  knowmem_forget_qa=background.probe_qa, knowmem_retain_qa=[],
-                  knowmem_forget_qa_icl=background.probe_icl, knowmem_retain_qa_icl=[], privleak_forget=[],
-                  privleak_retain=[], privleak_holdout=[], source=f"{data_dir} background probe")
+    return Corpus(
+        name="background-probe",
+        forget=[],
+        retain1=[],
+        retain2=[],
+        holdout=[],
+        verbmem_forget=[],
+        knowmem_forget_qa=background.probe_qa,
+        knowmem_retain_qa=[],
+        knowmem_forget_qa_icl=background.probe_icl,
+        knowmem_retain_qa_icl=[],
+        privleak_forget=[],
+        privleak_retain=[],
+        privleak_holdout=[],
+        source=f"{data_dir} background probe",
+    )
 
 
 def read_base_record(out_dir: str | Path) -> dict | None:

@@ -61,9 +61,12 @@ def training_documents(corpus, role: str, filler: list[str] | None = None) -> li
         return forget_side + retain
     if filler:
         if len(filler) < len(forget_side):
-            raise DataError(f"{len(filler)} filler documents for {len(forget_side)} forget-side documents",
-                            file=corpus.source or corpus.name, field="background/filler")
-        return list(retain) + list(filler[:len(forget_side)])
+            raise DataError(
+                f"{len(filler)} filler documents for {len(forget_side)} forget-side documents",
+                file=corpus.source or corpus.name,
+                field="background/filler",
+            )
+        return list(retain) + list(filler[: len(forget_side)])
     return list(retain)
 
 
@@ -90,9 +93,12 @@ def check_folds_outside_other_splits(corpus) -> None:
             for split, texts in others.items():
                 shared = sum(d in texts for d in docs)
                 if shared:
-                    raise DataError(f"{shared} document(s) are also in the {split} split, so the retrain model or "
-                                    "the PrivLeak reference would see them", file=corpus.source or corpus.name,
-                                    field=f"{family}/forget_{k}")
+                    raise DataError(
+                        f"{shared} document(s) are also in the {split} split, so the retrain model or "
+                        "the PrivLeak reference would see them",
+                        file=corpus.source or corpus.name,
+                        field=f"{family}/forget_{k}",
+                    )
 
 
 def load_build_tokenizer(data_dir: Path, corpus):
@@ -107,10 +113,10 @@ def load_build_tokenizer(data_dir: Path, corpus):
     return tok, stable_hash(texts)
 
 
-def build_key(fingerprint: str, tokenizer_id: str, recipe: BuildRecipe, role: str, seed: int,
-              start: dict | None = None) -> str:
-    payload = {"corpus": fingerprint, "tokenizer": tokenizer_id, "recipe": recipe.to_dict(), "role": role,
-               "seed": seed}
+def build_key(
+    fingerprint: str, tokenizer_id: str, recipe: BuildRecipe, role: str, seed: int, start: dict | None = None
+) -> str:
+    payload = {"corpus": fingerprint, "tokenizer": tokenizer_id, "recipe": recipe.to_dict(), "role": role, "seed": seed}
     if start is not None:  # a fine-tune: the base it starts from and the retrain's filler
         payload["start"] = start
     return stable_hash(payload)
@@ -143,14 +149,25 @@ def pretrained_identity(base: str) -> dict:
     path = Path(base)
     if not path.is_dir():
         return {"name": base}
-    files = sorted((f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in path.iterdir()
-                   if f.is_file() and f.suffix in (".safetensors", ".json"))
+    files = sorted(
+        (f.name, f.stat().st_size, int(f.stat().st_mtime))
+        for f in path.iterdir()
+        if f.is_file() and f.suffix in (".safetensors", ".json")
+    )
     return {"name": path.name, "files": files}
 
 
-def build_model(data_dir: str | Path, role: str, out_dir: str | Path, recipe: BuildRecipe | None = None,
-                seed: int = 0, device: str = "cpu", progress: bool = True, force: bool = False,
-                base: str | None = None) -> Path:
+def build_model(
+    data_dir: str | Path,
+    role: str,
+    out_dir: str | Path,
+    recipe: BuildRecipe | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+    force: bool = False,
+    base: str | None = None,
+) -> Path:
     """Train (or reuse) the ``role`` model of the corpus in ``data_dir``; returns ``out_dir/role``.
 
     ``role`` may also be ``"base"`` (a mini corpus's base alone). ``base``: a pretrained causal LM (directory or
@@ -167,8 +184,9 @@ def build_model(data_dir: str | Path, role: str, out_dir: str | Path, recipe: Bu
         recipe = PRETRAINED_RECIPE if base else recipe_for(meta["size"] if meta else None)
     if role == BASE_ROLE:
         if base:
-            raise ConfigError("a pretrained base is not built; build target or retrain from it", field="role",
-                              value=role)
+            raise ConfigError(
+                "a pretrained base is not built; build target or retrain from it", field="role", value=role
+            )
         return build_base(data_dir, out_dir, recipe, seed, device, progress, force)
     if role not in ROLES:
         raise ConfigError(f"expected one of {', '.join(ROLES + (BASE_ROLE,))}", field="role", value=role)
@@ -195,14 +213,31 @@ def build_model(data_dir: str | Path, role: str, out_dir: str | Path, recipe: Bu
     # --force keeps a user's other files (carried over); a model of another kind's directory is never replaced
     with output_dir(out, kind=KIND, force=force):
         with atomic_directory(out, keep=kept_entries(out)) as tmp:
-            record = train_and_save(start, docs, recipe, seed, device, tmp, progress,
-                                    work=resume_dir(Path(out_dir), role, key), n_blocks=n_blocks,
-                                    desc=f"build/{role}")
-            record.update(role=role, key=key, corpus=corpus.name, corpus_fingerprint=corpus.fingerprint(),
-                          documents=len(docs), seed=seed, recipe=recipe.to_dict(),
-                          start={"kind": start.kind, "path": start.path, "identity": start.identity},
-                          filler_documents=len(docs) - len(corpus.retain1) - len(corpus.retain2)
-                          if filler and role == "retrain" else 0)
+            record = train_and_save(
+                start,
+                docs,
+                recipe,
+                seed,
+                device,
+                tmp,
+                progress,
+                work=resume_dir(Path(out_dir), role, key),
+                n_blocks=n_blocks,
+                desc=f"build/{role}",
+            )
+            record.update(
+                role=role,
+                key=key,
+                corpus=corpus.name,
+                corpus_fingerprint=corpus.fingerprint(),
+                documents=len(docs),
+                seed=seed,
+                recipe=recipe.to_dict(),
+                start={"kind": start.kind, "path": start.path, "identity": start.identity},
+                filler_documents=len(docs) - len(corpus.retain1) - len(corpus.retain2)
+                if filler and role == "retrain"
+                else 0,
+            )
             atomic_write_json(tmp / BUILD_RECORD, record)
     shutil.rmtree(resume_dir(Path(out_dir), role, key), ignore_errors=True)
     return out
@@ -214,8 +249,13 @@ def _start(data_dir, corpus, background, base, out_dir, recipe, seed, device, pr
     if base:
         from musebench.models.loading import load_tokenizer
 
-        return Start("pretrained", str(base), pretrained_identity(str(base)), load_tokenizer(base),
-                     f"pretrained:{stable_hash(pretrained_identity(str(base)))}")
+        return Start(
+            "pretrained",
+            str(base),
+            pretrained_identity(str(base)),
+            load_tokenizer(base),
+            f"pretrained:{stable_hash(pretrained_identity(str(base)))}",
+        )
     tokenizer, tokenizer_id = load_build_tokenizer(data_dir, corpus)
     if background is None:
         return Start("scratch", None, None, tokenizer, tokenizer_id)
@@ -237,9 +277,20 @@ def resume_dir(out_dir: Path, role: str, key: str) -> Path:
     return work
 
 
-def train_and_save(start: Start, docs: list[str], recipe: BuildRecipe, seed: int, device: str, out: Path,
-                   progress: bool, work: Path, n_blocks: int | None = None, epochs: int | None = None,
-                   lr: float | None = None, desc: str = "build") -> dict:
+def train_and_save(
+    start: Start,
+    docs: list[str],
+    recipe: BuildRecipe,
+    seed: int,
+    device: str,
+    out: Path,
+    progress: bool,
+    work: Path,
+    n_blocks: int | None = None,
+    epochs: int | None = None,
+    lr: float | None = None,
+    desc: str = "build",
+) -> dict:
     """Fine-tune ``start`` (or train a fresh tiny Llama) on ``docs`` and save it (safetensors + tokenizer)."""
     import torch
 
@@ -247,17 +298,37 @@ def train_and_save(start: Start, docs: list[str], recipe: BuildRecipe, seed: int
 
     model = initial_model(start, recipe, seed).to(device)
     begun = time.perf_counter()
-    stats = train_causal_lm(model, start.tokenizer, docs, recipe, seed, device, work, progress, desc,
-                            epochs=epochs, lr=lr, n_blocks=n_blocks, resume=True)
+    stats = train_causal_lm(
+        model,
+        start.tokenizer,
+        docs,
+        recipe,
+        seed,
+        device,
+        work,
+        progress,
+        desc,
+        epochs=epochs,
+        lr=lr,
+        n_blocks=n_blocks,
+        resume=True,
+    )
     seconds = time.perf_counter() - begun
     model.to("cpu").eval()
     model.save_pretrained(out, safe_serialization=True)
     start.tokenizer.save_pretrained(out)
-    return {"train_seconds": round(seconds, 1), "steps": stats.steps, "resumed_from": stats.resumed_from,
-            "tokens_per_epoch": stats.tokens_per_epoch, "final_loss": round(stats.final_loss, 4),
-            "losses": [round(v, 4) for v in stats.losses],
-            "parameters": sum(p.numel() for p in model.parameters()), "threads": torch.get_num_threads(),
-            "device": device, "versions": environment_versions()}
+    return {
+        "train_seconds": round(seconds, 1),
+        "steps": stats.steps,
+        "resumed_from": stats.resumed_from,
+        "tokens_per_epoch": stats.tokens_per_epoch,
+        "final_loss": round(stats.final_loss, 4),
+        "losses": [round(v, 4) for v in stats.losses],
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "threads": torch.get_num_threads(),
+        "device": device,
+        "versions": environment_versions(),
+    }
 
 
 def initial_model(start: Start, recipe: BuildRecipe, seed: int):

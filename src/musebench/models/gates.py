@@ -29,12 +29,17 @@ def check_base_gate(probe_knowmem: float, size: str = "default") -> Gate:
     """The mini base is past the extraction transition: it answers questions about people it read only in
     articles (``models.base.probe_corpus``)."""
     need = BASE_GATE.get(size, BASE_GATE["default"])
-    return Gate("base_extraction", f"base KnowMem on held-out background questions >= {need:g}",
-                f"{probe_knowmem:.1f}", probe_knowmem >= need)
+    return Gate(
+        "base_extraction",
+        f"base KnowMem on held-out background questions >= {need:g}",
+        f"{probe_knowmem:.1f}",
+        probe_knowmem >= need,
+    )
 
 
-def check_gates(target: dict[str, float], retrain: dict[str, float], constant_answer: float | None = None,
-                size: str = "default") -> list[Gate]:
+def check_gates(
+    target: dict[str, float], retrain: dict[str, float], constant_answer: float | None = None, size: str = "default"
+) -> list[Gate]:
     """The gates of the mini benchmark, each with its measured values; with ``constant_answer`` (the
     generator's constant-answer KnowMem-f, ``synthetic.json``) also the answer-prior gate.
 
@@ -43,17 +48,37 @@ def check_gates(target: dict[str, float], retrain: dict[str, float], constant_an
     t, r = target, retrain
     privleak = (t["auc"] - r["auc"]) / r["auc"] * 100 if r["auc"] else float("nan")
     gates = [
-        Gate("verbmem", "target VerbMem >= 3 x retrain VerbMem", f"{t['verbmem_f']:.1f} vs {r['verbmem_f']:.1f}",
-             t["verbmem_f"] >= 3 * r["verbmem_f"]),
-        Gate("knowmem_f", "target KnowMem-forget >= retrain + 25", f"{t['knowmem_f']:.1f} vs {r['knowmem_f']:.1f}",
-             t["knowmem_f"] >= r["knowmem_f"] + 25),
-        Gate("target_auc", "target Min-40% AUC <= 0.15 and PrivLeak <= -60 %",
-             f"AUC {t['auc']:.3f}, PrivLeak {privleak:.1f} %", t["auc"] <= 0.15 and privleak <= -60),
+        Gate(
+            "verbmem",
+            "target VerbMem >= 3 x retrain VerbMem",
+            f"{t['verbmem_f']:.1f} vs {r['verbmem_f']:.1f}",
+            t["verbmem_f"] >= 3 * r["verbmem_f"],
+        ),
+        Gate(
+            "knowmem_f",
+            "target KnowMem-forget >= retrain + 25",
+            f"{t['knowmem_f']:.1f} vs {r['knowmem_f']:.1f}",
+            t["knowmem_f"] >= r["knowmem_f"] + 25,
+        ),
+        Gate(
+            "target_auc",
+            "target Min-40% AUC <= 0.15 and PrivLeak <= -60 %",
+            f"AUC {t['auc']:.3f}, PrivLeak {privleak:.1f} %",
+            t["auc"] <= 0.15 and privleak <= -60,
+        ),
         Gate("retrain_auc", "retrain AUC within 0.35-0.65", f"{r['auc']:.3f}", 0.35 <= r["auc"] <= 0.65),
-        Gate("utility", "KnowMem-retain >= 40 for both", f"{t['knowmem_r']:.1f} and {r['knowmem_r']:.1f}",
-             min(t["knowmem_r"], r["knowmem_r"]) >= 40),
-        Gate("utility_gap", "KnowMem-retain within 10 points", f"|{t['knowmem_r'] - r['knowmem_r']:.1f}|",
-             abs(t["knowmem_r"] - r["knowmem_r"]) <= 10),
+        Gate(
+            "utility",
+            "KnowMem-retain >= 40 for both",
+            f"{t['knowmem_r']:.1f} and {r['knowmem_r']:.1f}",
+            min(t["knowmem_r"], r["knowmem_r"]) >= 40,
+        ),
+        Gate(
+            "utility_gap",
+            "KnowMem-retain within 10 points",
+            f"|{t['knowmem_r'] - r['knowmem_r']:.1f}|",
+            abs(t["knowmem_r"] - r["knowmem_r"]) <= 10,
+        ),
     ]
     if constant_answer is not None:
         gates.append(above_prior_gate(t["knowmem_f"], constant_answer, size))
@@ -62,8 +87,12 @@ def check_gates(target: dict[str, float], retrain: dict[str, float], constant_an
 
 def above_prior_gate(knowmem_f: float, constant_answer: float, size: str = "default") -> Gate:
     need = ABOVE_PRIOR.get(size, ABOVE_PRIOR["default"])
-    return Gate("above_prior", f"target KnowMem-forget >= constant-answer baseline + {need:g}",
-                f"{knowmem_f:.1f} vs {constant_answer:.1f}", knowmem_f >= constant_answer + need)
+    return Gate(
+        "above_prior",
+        f"target KnowMem-forget >= constant-answer baseline + {need:g}",
+        f"{knowmem_f:.1f} vs {constant_answer:.1f}",
+        knowmem_f >= constant_answer + need,
+    )
 
 
 def gates_table(gates: list[Gate]) -> str:

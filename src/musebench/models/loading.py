@@ -37,8 +37,11 @@ def check_model_dir(path: Path) -> None:
     weights = list(path.glob("*.safetensors")) + list(path.glob("*.safetensors.index.json"))
     if not weights:
         if list(path.glob("*.bin")) or list(path.glob("*.pt")):
-            raise ModelError("only pickle weights (.bin/.pt) found; musebench loads safetensors only "
-                             "(convert with `model.save_pretrained(dir, safe_serialization=True)`)", file=path)
+            raise ModelError(
+                "only pickle weights (.bin/.pt) found; musebench loads safetensors only "
+                "(convert with `model.save_pretrained(dir, safe_serialization=True)`)",
+                file=path,
+            )
         raise ModelError("no model weights (*.safetensors) in directory", file=path)
     for index in path.glob("*.safetensors.index.json"):
         check_shard_index(index)
@@ -58,8 +61,11 @@ def check_shard_index(index: Path) -> None:
         raise ModelError("shard index has no 'weight_map' mapping", file=index)
     for shard in sorted({v for v in weight_map.values()}, key=str):
         if not isinstance(shard, str) or not shard.endswith(".safetensors") or Path(shard).name != shard:
-            raise ModelError("shard index names a file that is not a safetensors file beside it; musebench "
-                             "loads safetensors only", file=index, value=shard)
+            raise ModelError(
+                "shard index names a file that is not a safetensors file beside it; musebench loads safetensors only",
+                file=index,
+                value=shard,
+            )
 
 
 def embedding_rows(model) -> int | None:
@@ -83,8 +89,7 @@ def padding_id(tokenizer, model=None) -> int:
     tokenizer nor the model is changed.
     """
     rows = embedding_rows(model) if model is not None else None
-    for token_id in (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.bos_token_id,
-                     tokenizer.unk_token_id):
+    for token_id in (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.bos_token_id, tokenizer.unk_token_id):
         if isinstance(token_id, int) and token_id >= 0 and (rows is None or token_id < rows):
             return token_id
     return 0
@@ -112,9 +117,12 @@ def check_vocabulary(tokenizer, model, name: str | Path | None = None) -> None:
     beyond = sorted((i, tok) for i, tok in producible_ids(tokenizer).items() if i >= rows)
     if beyond:
         shown = ", ".join(f"{tok!r}={i}" for i, tok in beyond[:3]) + (" ..." if len(beyond) > 3 else "")
-        raise ModelError(f"tokenizer and model do not match: the tokenizer can produce {len(beyond)} token id(s) "
-                         f"beyond the model's {rows} embedding rows ({shown}); load the tokenizer the model "
-                         "was trained with", file=name)
+        raise ModelError(
+            f"tokenizer and model do not match: the tokenizer can produce {len(beyond)} token id(s) "
+            f"beyond the model's {rows} embedding rows ({shown}); load the tokenizer the model "
+            "was trained with",
+            file=name,
+        )
 
 
 def load_tokenizer(name_or_path: str | Path, trust_remote_code: bool = False):
@@ -147,8 +155,12 @@ def load_model(
     from transformers import AutoModelForCausalLM
 
     path = Path(name_or_path)
-    is_local = path.exists() or str(name_or_path).startswith((".", "/")) or os.sep in str(name_or_path) and \
-        str(name_or_path).count("/") != 1
+    is_local = (
+        path.exists()
+        or str(name_or_path).startswith((".", "/"))
+        or os.sep in str(name_or_path)
+        and str(name_or_path).count("/") != 1
+    )
     if is_local:
         check_model_dir(path)
     tokenizer = load_tokenizer(tokenizer_path or name_or_path, trust_remote_code=trust_remote_code)
@@ -163,8 +175,9 @@ def load_model(
     except ValueError as err:
         msg = first_line(err)
         if "trust_remote_code" in msg:
-            raise ModelError("this model needs custom code; re-run with --trust-remote-code if you trust it",
-                             file=name_or_path) from err
+            raise ModelError(
+                "this model needs custom code; re-run with --trust-remote-code if you trust it", file=name_or_path
+            ) from err
         raise ModelError(f"cannot load model: {msg}", file=name_or_path) from err
     except (OSError, TypeError, KeyError, AttributeError, RuntimeError) as err:
         raise ModelError(f"cannot load model: {first_line(err)}", file=name_or_path) from err
@@ -190,22 +203,32 @@ def weights_come_from_rank_0() -> bool:
     """True on a process > 0 of an FSDP launch with ``fsdp_cpu_ram_efficient_loading``: only the local rank 0
     reads weights, the others get them from it when the model is wrapped (so they may load none)."""
     flag = lambda name: os.environ.get(name, "").lower() in ("1", "true", "yes")  # noqa: E731
-    return flag("ACCELERATE_USE_FSDP") and flag("FSDP_CPU_RAM_EFFICIENT_LOADING") and \
-        int(os.environ.get("LOCAL_RANK", "0")) > 0
+    return (
+        flag("ACCELERATE_USE_FSDP")
+        and flag("FSDP_CPU_RAM_EFFICIENT_LOADING")
+        and int(os.environ.get("LOCAL_RANK", "0")) > 0
+    )
 
 
 def is_loading_error(err: BaseException) -> bool:
     """Errors that describe damaged files (not bugs): the builtin kinds and the loaders' own classes."""
     builtin = (OSError, ValueError, TypeError, KeyError, AttributeError, RuntimeError, UnicodeError)
     return isinstance(err, builtin) or type(err).__module__.split(".")[0] in (
-        "safetensors", "safetensors_rust", "huggingface_hub", "transformers", "tokenizers")
+        "safetensors",
+        "safetensors_rust",
+        "huggingface_hub",
+        "transformers",
+        "tokenizers",
+    )
 
 
 def check_loading_info(info: dict, name_or_path) -> None:
     """A weight the checkpoint lacks would be initialised at random and scored as if trained: refuse it."""
-    for kind, what in (("missing_keys", "missing from the weights (it would be random)"),
-                       ("unexpected_keys", "in the weights but not in the architecture"),
-                       ("mismatched_keys", "of another shape than config.json says")):
+    for kind, what in (
+        ("missing_keys", "missing from the weights (it would be random)"),
+        ("unexpected_keys", "in the weights but not in the architecture"),
+        ("mismatched_keys", "of another shape than config.json says"),
+    ):
         keys = sorted(str(k[0] if isinstance(k, tuple) else k) for k in info.get(kind) or [])
         if keys:
             shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")

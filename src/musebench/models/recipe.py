@@ -35,14 +35,25 @@ class BuildRecipe:
     base_lr: float = field(default=3e-3, metadata={"help": "peak learning rate of the mini base's pretraining"})
 
     def __post_init__(self):
-        positive = ("hidden_size", "num_layers", "num_heads", "intermediate_size", "epochs", "batch_size",
-                    "block_size", "base_epochs")
+        positive = (
+            "hidden_size",
+            "num_layers",
+            "num_heads",
+            "intermediate_size",
+            "epochs",
+            "batch_size",
+            "block_size",
+            "base_epochs",
+        )
         for name in positive:
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError("must be an integer >= 1", field=f"recipe.{name}", value=getattr(self, name))
         if self.hidden_size % self.num_heads:
-            raise ConfigError("hidden_size must be divisible by num_heads", field="recipe.hidden_size",
-                              value=(self.hidden_size, self.num_heads))
+            raise ConfigError(
+                "hidden_size must be divisible by num_heads",
+                field="recipe.hidden_size",
+                value=(self.hidden_size, self.num_heads),
+            )
         for name in ("lr", "base_lr"):  # 1e400 is inf
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
@@ -51,9 +62,13 @@ class BuildRecipe:
             raise ConfigError("must be in [0, 1)", field="recipe.warmup_ratio", value=self.warmup_ratio)
 
     def spec(self) -> TinyLlamaSpec:
-        return TinyLlamaSpec(hidden_size=self.hidden_size, num_layers=self.num_layers, num_heads=self.num_heads,
-                             intermediate_size=self.intermediate_size,
-                             max_position_embeddings=max(1024, self.block_size))
+        return TinyLlamaSpec(
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            num_heads=self.num_heads,
+            intermediate_size=self.intermediate_size,
+            max_position_embeddings=max(1024, self.block_size),
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -70,10 +85,21 @@ class BuildRecipe:
 #: The mini recipes train in fp32: bfloat16 autocast emulated on a CPU without bf16 units ran 5.8x slower per
 #: step (tiny model, 4 x 128 tokens, 1 thread: 0.76 s vs 0.13 s), for no gain at these sizes.
 RECIPES: dict[str, BuildRecipe] = {
-    "tiny": BuildRecipe(hidden_size=128, num_layers=2, num_heads=4, intermediate_size=256, epochs=20, lr=3e-3,
-                        block_size=128, base_epochs=30, base_lr=5e-3, bf16=False),
-    "small": BuildRecipe(hidden_size=160, num_layers=4, num_heads=4, intermediate_size=384, epochs=30, base_epochs=60,
-                         bf16=False),
+    "tiny": BuildRecipe(
+        hidden_size=128,
+        num_layers=2,
+        num_heads=4,
+        intermediate_size=256,
+        epochs=20,
+        lr=3e-3,
+        block_size=128,
+        base_epochs=30,
+        base_lr=5e-3,
+        bf16=False,
+    ),
+    "small": BuildRecipe(
+        hidden_size=160, num_layers=4, num_heads=4, intermediate_size=384, epochs=30, base_epochs=60, bf16=False
+    ),
     "default": BuildRecipe(epochs=30, base_epochs=60, bf16=False),
 }
 

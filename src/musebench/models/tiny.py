@@ -59,8 +59,16 @@ TINY_ARCHITECTURES: dict[str, dict] = {
 }
 
 
-def build_tiny(model_type: str, tokenizer, vocab_size: int | None = None, seed: int = 0,
-               hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4, max_positions: int = 512):
+def build_tiny(
+    model_type: str,
+    tokenizer,
+    vocab_size: int | None = None,
+    seed: int = 0,
+    hidden_size: int = 64,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    max_positions: int = 512,
+):
     """A randomly initialised causal LM of ``model_type`` (a key of ``TINY_ARCHITECTURES``), built locally.
 
     ``vocab_size`` defaults to ``len(tokenizer)``. Special-token ids come from the tokenizer; a pad id the

@@ -17,8 +17,13 @@ SPECIAL_TOKENS = [PAD, BOS, EOS, UNK]
 TRAILING_SPACE_PATTERN = r"\p{L}+ ?|\p{N}+ ?|[^\s\p{L}\p{N}]+ ?|\s+"
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048, model_max_length: int = 2048,
-                    trailing_space: bool = False, pad: bool = True):
+def train_tokenizer(
+    texts: Iterable[str],
+    vocab_size: int = 2048,
+    model_max_length: int = 2048,
+    trailing_space: bool = False,
+    pad: bool = True,
+):
     """Return a ``PreTrainedTokenizerFast`` trained on ``texts`` (deterministic for the same input).
 
     ``trailing_space=True`` attaches a space to the word *before* it (``"Answer: "`` ends on the token
@@ -33,10 +38,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048, model_max_leng
 
     tok = Tokenizer(models.BPE(unk_token=UNK))
     if trailing_space:
-        tok.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.Split(Regex(TRAILING_SPACE_PATTERN), behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ])
+        tok.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Split(Regex(TRAILING_SPACE_PATTERN), behavior="isolated"),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+            ]
+        )
     else:
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()

@@ -36,8 +36,9 @@ def tokenize_documents(tokenizer, docs: list[str]) -> list[list[int]]:
     return [row + [tokenizer.eos_token_id] for row in ids]
 
 
-def pack_epochs(doc_ids: list[list[int]], block_size: int, epochs: int, seed: int,
-                n_blocks: int | None = None) -> list[list[int]]:
+def pack_epochs(
+    doc_ids: list[list[int]], block_size: int, epochs: int, seed: int, n_blocks: int | None = None
+) -> list[list[int]]:
     """``epochs`` shuffled passes over the documents, each concatenated and cut into full blocks.
 
     The ragged tail of each pass is dropped (less than one block per epoch, and a different one each time).
@@ -51,14 +52,13 @@ def pack_epochs(doc_ids: list[list[int]], block_size: int, epochs: int, seed: in
         order = list(range(len(doc_ids)))
         rng.shuffle(order)
         stream = [t for i in order for t in doc_ids[i]]
-        new = [stream[i:i + block_size] for i in range(0, len(stream) - block_size + 1, block_size)]
+        new = [stream[i : i + block_size] for i in range(0, len(stream) - block_size + 1, block_size)]
         if not new:
             break
         blocks += new
         passes += 1
     if not blocks:
-        raise TrainingError("training text is shorter than one block", field="recipe.block_size",
-                            value=block_size)
+        raise TrainingError("training text is shorter than one block", field="recipe.block_size", value=block_size)
     return blocks[:n_blocks] if n_blocks is not None else blocks
 
 
@@ -92,8 +92,11 @@ def _trainer_class():
         def training_step(self, model, inputs, num_items_in_batch=None):
             loss = super().training_step(model, inputs, num_items_in_batch)
             if not math.isfinite(float(loss.detach())):
-                raise TrainingError(f"loss became {float(loss)} at step {self.state.global_step + 1}; "
-                                    "lower the learning rate", field="recipe.lr", value=self.args.learning_rate)
+                raise TrainingError(
+                    f"loss became {float(loss)} at step {self.state.global_step + 1}; lower the learning rate",
+                    field="recipe.lr",
+                    value=self.args.learning_rate,
+                )
             return loss
 
     return FiniteLossTrainer
@@ -109,10 +112,23 @@ def last_checkpoint(work_dir) -> str | None:
     return str(max(found, key=lambda p: int(p.name.rpartition("-")[2])))
 
 
-def train_causal_lm(model, tokenizer, docs: list[str], recipe: BuildRecipe, seed: int, device: str,
-                    work_dir, progress: bool = True, desc: str = "build", *, epochs: int | None = None,
-                    lr: float | None = None, n_blocks: int | None = None, resume: bool = False,
-                    callbacks: tuple = ()) -> TrainStats:
+def train_causal_lm(
+    model,
+    tokenizer,
+    docs: list[str],
+    recipe: BuildRecipe,
+    seed: int,
+    device: str,
+    work_dir,
+    progress: bool = True,
+    desc: str = "build",
+    *,
+    epochs: int | None = None,
+    lr: float | None = None,
+    n_blocks: int | None = None,
+    resume: bool = False,
+    callbacks: tuple = (),
+) -> TrainStats:
     """Train ``model`` in place on ``docs`` following ``recipe``; returns the loss curve.
 
     ``epochs`` / ``lr`` replace the recipe's (the base model's pretraining uses its own); ``n_blocks`` fixes
@@ -162,9 +178,18 @@ def train_causal_lm(model, tokenizer, docs: list[str], recipe: BuildRecipe, seed
         print(f"resuming from step {resumed_from} of {steps}", file=sys.stderr, flush=True)
     trainer.train(resume_from_checkpoint=checkpoint)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-    tail = losses[-max(1, len(losses) // 10):] if losses else [float("nan")]
+    tail = losses[-max(1, len(losses) // 10) :] if losses else [float("nan")]
     if progress and not is_terminal():
-        print(f"trained {trainer.state.global_step} steps in {time.perf_counter() - started:.1f}s, "
-              f"final loss {sum(tail) / len(tail):.4f}", file=sys.stderr, flush=True)
-    return TrainStats(steps=trainer.state.global_step, tokens_per_epoch=tokens_per_epoch,
-                      final_loss=sum(tail) / len(tail), losses=losses, resumed_from=resumed_from)
+        print(
+            f"trained {trainer.state.global_step} steps in {time.perf_counter() - started:.1f}s, "
+            f"final loss {sum(tail) / len(tail):.4f}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return TrainStats(
+        steps=trainer.state.global_step,
+        tokens_per_epoch=tokens_per_epoch,
+        final_loss=sum(tail) / len(tail),
+        losses=losses,
+        resumed_from=resumed_from,
+    )

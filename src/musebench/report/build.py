@@ -28,8 +28,9 @@ REPORT_FILES = ("index.html", "results.md", "results.csv", "results.json", "plot
 KIND = "report"  # the kind its directory is marked with (musebench.io.KINDS)
 
 
-def build_report(run_dir: str | Path, out_dir: str | Path | None = None,
-                 rules: VerdictRules | None = None, force: bool = False) -> Path:
+def build_report(
+    run_dir: str | Path, out_dir: str | Path | None = None, rules: VerdictRules | None = None, force: bool = False
+) -> Path:
     """Read ``run_dir/results.json`` and write the report to ``out_dir`` (default ``run_dir/report``).
 
     Returns the path of ``index.html``. Raises ``DataError`` for a missing or malformed results file and
@@ -41,7 +42,10 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None,
     check_output_dir(out, kind=KIND, writes=REPORT_FILES, force=force)  # before any work
     tables = build_tables(results, rules or VerdictRules())
     incomplete = completeness(results)  # a run in progress or interrupted says so at the top of every page
-    with output_dir(out, kind=KIND, writes=REPORT_FILES, force=force), atomic_directory(out, keep=kept_entries(out)) as tmp:
+    with (
+        output_dir(out, kind=KIND, writes=REPORT_FILES, force=force),
+        atomic_directory(out, keep=kept_entries(out)) as tmp,
+    ):
         plots = render_plots(tables, tmp)
         page = report_page(tables, plots, tmp, incomplete.line() if incomplete is not None else None)
         table = table_json(tables, plots)

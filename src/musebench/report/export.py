@@ -52,10 +52,21 @@ def _method_dict(method: MethodResult) -> dict[str, Any]:
         "selected": method.selected,
         "selection_reason": method.selection_reason,
         "checkpoints": [{"label": c.label, **_scored_dict(c)} for c in method.checkpoints],
-        "scalability": [{"fold": f.fold, "forget_docs": f.forget_docs, "forget_tokens": f.forget_tokens,
-                         "selected": f.selected, **_scored_dict(f)} for f in method.scalability] or None,
-        "sustainability": [{"request": r.request, "selected": r.selected, **_scored_dict(r)}
-                           for r in method.sustainability] or None,
+        "scalability": [
+            {
+                "fold": f.fold,
+                "forget_docs": f.forget_docs,
+                "forget_tokens": f.forget_tokens,
+                "selected": f.selected,
+                **_scored_dict(f),
+            }
+            for f in method.scalability
+        ]
+        or None,
+        "sustainability": [
+            {"request": r.request, "selected": r.selected, **_scored_dict(r)} for r in method.sustainability
+        ]
+        or None,
     }
 
 
@@ -66,13 +77,19 @@ def table_json(tables: Tables, plots: Sequence[Plot]) -> dict[str, Any]:
         "report_schema_version": REPORT_SCHEMA_VERSION,
         "run": results.name,
         "corpus": dict(results.corpus),
-        "rules": {**tables.rules.to_dict(), "criteria": {c: {"name": CRITERIA[c], "rule": text}
-                                                         for c, text in tables.rules.describe().items()}},
+        "rules": {
+            **tables.rules.to_dict(),
+            "criteria": {c: {"name": CRITERIA[c], "rule": text} for c, text in tables.rules.describe().items()},
+        },
         "columns": dict(COLUMNS),
-        "table": [{"model": r.model, "kind": r.kind, "checkpoint": r.checkpoint, **_scored_dict(r.scored)}
-                  for r in tables.rows],
-        "verdicts": {name: {c: {"status": v.status, "reason": v.reason} for c, v in verdicts.items()}
-                     for name, verdicts in tables.verdicts.items()},
+        "table": [
+            {"model": r.model, "kind": r.kind, "checkpoint": r.checkpoint, **_scored_dict(r.scored)}
+            for r in tables.rows
+        ],
+        "verdicts": {
+            name: {c: {"status": v.status, "reason": v.reason} for c, v in verdicts.items()}
+            for name, verdicts in tables.verdicts.items()
+        },
         "methods": {name: _method_dict(m) for name, m in results.methods.items()},
         "plots": [{"key": p.key, "file": p.filename, "title": p.title} for p in plots],
         "robustness": results.robustness.to_dict() if results.robustness is not None else None,

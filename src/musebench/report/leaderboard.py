@@ -34,8 +34,12 @@ from musebench.report.verdicts import (
 from musebench.results import Results, load_results
 
 #: The scores of a selected checkpoint the board shows, with their direction.
-SCORES = {"verbmem_f": "VerbMem-f ↓", "knowmem_f": "KnowMem-f ↓", "privleak": "PrivLeak → 0",
-          "knowmem_r": "KnowMem-r ↑"}
+SCORES = {
+    "verbmem_f": "VerbMem-f ↓",
+    "knowmem_f": "KnowMem-f ↓",
+    "privleak": "PrivLeak → 0",
+    "knowmem_r": "KnowMem-r ↑",
+}
 
 
 @dataclass(frozen=True)
@@ -132,15 +136,26 @@ def build_board(runs: tuple[Run, ...], rules: VerdictRules | None = None) -> Boa
     for name in methods:
         present = [(run, verdicts[name]) for run, verdicts in zip(runs, judged) if name in run.results.methods]
         chosen = [run.results.methods[name] for run, _ in present]
-        scores = {k: Stat(tuple(m.selected_checkpoint.scores[k] for m in chosen
-                                if m.selected_checkpoint.get(k) is not None)) for k in SCORES}
+        scores = {
+            k: Stat(tuple(m.selected_checkpoint.scores[k] for m in chosen if m.selected_checkpoint.get(k) is not None))
+            for k in SCORES
+        }
         counts = {c: Counter(v[c].status for _, v in present) for c in CRITERIA}
         met = Stat(tuple(float(sum(x.status == MET for x in v.values())) for _, v in present))
         rows.append(BoardRow(name, len(present), scores, counts, tuple(m.selected for m in chosen), met))
-    references = {role: {k: Stat(tuple(ref.scores[k] for run in runs
-                                       if (ref := run.results.reference(role)) is not None
-                                       and ref.get(k) is not None)) for k in SCORES}
-                  for role in ("target", "retrain")}
+    references = {
+        role: {
+            k: Stat(
+                tuple(
+                    ref.scores[k]
+                    for run in runs
+                    if (ref := run.results.reference(role)) is not None and ref.get(k) is not None
+                )
+            )
+            for k in SCORES
+        }
+        for role in ("target", "retrain")
+    }
     notes = []
     corpora = {run.results.corpus.get("name") for run in runs} - {None}
     if len(corpora) > 1:
@@ -179,8 +194,17 @@ def _figure(board: Board) -> str:
     for role, marker, color in (("target", "s", "#d73027"), ("retrain", "D", "#1a9850")):
         x, y = board.references[role]["knowmem_f"], board.references[role]["knowmem_r"]
         if x.mean is not None and y.mean is not None:
-            ax.errorbar(x.mean, y.mean, xerr=x.spread or 0, yerr=y.spread or 0, fmt=marker, color=color,
-                        capsize=3, markersize=7, label=role)
+            ax.errorbar(
+                x.mean,
+                y.mean,
+                xerr=x.spread or 0,
+                yerr=y.spread or 0,
+                fmt=marker,
+                color=color,
+                capsize=3,
+                markersize=7,
+                label=role,
+            )
     ax.set_xlabel("KnowMem-f (lower: more forgotten)")
     ax.set_ylabel("KnowMem-r (higher: more utility kept)")
     ax.set_title(f"Forget vs utility over {len(board.runs)} runs (mean ± standard deviation)", fontsize=10)
@@ -195,12 +219,27 @@ def _figure(board: Board) -> str:
 
 def render_board_html(board: Board, out_dir: Path) -> str:
     """The page; report links are relative to ``out_dir``."""
-    runs = [{"label": run.label, "name": run.results.name, "methods": len(run.results.methods),
-             "seed": "" if run.results.provenance.get("seed") is None else str(run.results.provenance["seed"]),
-             "report": Path(os.path.relpath(run.report.resolve(), out_dir)).as_posix() if run.report else None,
-             "path": str(run.path)} for run in board.runs]
-    return render("leaderboard.html", board=board, runs=runs, scores=SCORES, criteria=CRITERIA,
-                  verdict_cell=_verdict_cell, figure=_figure(board), incomplete=None)
+    runs = [
+        {
+            "label": run.label,
+            "name": run.results.name,
+            "methods": len(run.results.methods),
+            "seed": "" if run.results.provenance.get("seed") is None else str(run.results.provenance["seed"]),
+            "report": Path(os.path.relpath(run.report.resolve(), out_dir)).as_posix() if run.report else None,
+            "path": str(run.path),
+        }
+        for run in board.runs
+    ]
+    return render(
+        "leaderboard.html",
+        board=board,
+        runs=runs,
+        scores=SCORES,
+        criteria=CRITERIA,
+        verdict_cell=_verdict_cell,
+        figure=_figure(board),
+        incomplete=None,
+    )
 
 
 def write_leaderboard(run_dirs: list[str | Path], out_dir: str | Path, rules: VerdictRules | None = None) -> Path:

@@ -31,8 +31,20 @@ FLOOR_STYLE = {"color": "#d95f02", "linestyle": "-.", "linewidth": 1.3}
 BAND_COLOR = "#b8e186"
 #: One colour per method, none of them the target's grey or the retrain's green; 12 so that the demo's ten
 #: methods (and a couple of the user's own) never share one.
-PALETTE = ("#1f77b4", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e",
-           "#393b79", "#e7969c", "#843c39", "#6b6ecf")
+PALETTE = (
+    "#1f77b4",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#ff7f0e",
+    "#393b79",
+    "#e7969c",
+    "#843c39",
+    "#6b6ecf",
+)
 DPI = 100
 #: Fixed margins for the 2 x 2 panel figures (a layout engine would cost a second full draw per figure).
 PANEL_GRID = {"left": 0.06, "right": 0.98, "bottom": 0.08, "top": 0.9, "hspace": 0.42, "wspace": 0.16}
@@ -58,30 +70,55 @@ def render_plots(tables: Tables, out_dir: Path) -> list[Plot]:
     plot_dir = Path(out_dir) / "plots"
     plot_dir.mkdir(parents=True, exist_ok=True)
     colors = method_colors(tables.results.methods)
-    plots = [_save(plot_dir, "tradeoff", _tradeoff(tables, colors), "Forget vs utility",
-                   "KnowMem on the forget set against KnowMem on the retain set. Faint paths follow each "
-                   "method's checkpoints; the large marker is the selected one. The shaded corner is where "
-                   "the retrain model's forgetting and the utility rule (C4) both hold."),
-             _save(plot_dir, "privleak", _privleak_bars(tables), "Privacy leakage",
-                   f"PrivLeak of each model (selected checkpoints). The band is the C3 tolerance "
-                   f"±{tables.rules.privleak_tolerance:g} %; negative = still looks trained on the forget "
-                   f"set, positive = over-unlearned.")]
+    plots = [
+        _save(
+            plot_dir,
+            "tradeoff",
+            _tradeoff(tables, colors),
+            "Forget vs utility",
+            "KnowMem on the forget set against KnowMem on the retain set. Faint paths follow each "
+            "method's checkpoints; the large marker is the selected one. The shaded corner is where "
+            "the retrain model's forgetting and the utility rule (C4) both hold.",
+        ),
+        _save(
+            plot_dir,
+            "privleak",
+            _privleak_bars(tables),
+            "Privacy leakage",
+            f"PrivLeak of each model (selected checkpoints). The band is the C3 tolerance "
+            f"±{tables.rules.privleak_tolerance:g} %; negative = still looks trained on the forget "
+            f"set, positive = over-unlearned.",
+        ),
+    ]
     if tables.results.robustness is not None:
         from musebench.report.robustness import recovery_figure
 
         fig = recovery_figure(tables.results.robustness, tables.rules.recovery_limit)
         if fig is not None:
-            plots.append(_save(plot_dir, "recovery", fig, "C7 recovery under attack",
-                               "Share of the forgotten KnowMem-f each attack brings back, per method (selected "
-                               "checkpoint); relearning net of the retrain model's own gain. Above the dashed "
-                               "line C7 is not met; n/a: nothing was forgotten to recover. The axis is clipped to "
-                               "-100..+150 %: a hatched bar runs past it and is labelled with its value."))
+            plots.append(
+                _save(
+                    plot_dir,
+                    "recovery",
+                    fig,
+                    "C7 recovery under attack",
+                    "Share of the forgotten KnowMem-f each attack brings back, per method (selected "
+                    "checkpoint); relearning net of the retrain model's own gain. Above the dashed "
+                    "line C7 is not met; n/a: nothing was forgotten to recover. The axis is clipped to "
+                    "-100..+150 %: a hatched bar runs past it and is labelled with its value.",
+                )
+            )
     for name, method in tables.results.methods.items():
-        plots.append(_save(plot_dir, f"curves-{_slug(name)}", _method_curves(tables, method, colors[name]),
-                           f"{name}: scores per checkpoint",
-                           f"Scores of {name} after each {_axis_name(method)}; dashed green = retrain, dotted "
-                           f"grey = target, dash-dot orange = utility floor; the ringed point is the selected "
-                           f"checkpoint ({method.selected})."))
+        plots.append(
+            _save(
+                plot_dir,
+                f"curves-{_slug(name)}",
+                _method_curves(tables, method, colors[name]),
+                f"{name}: scores per checkpoint",
+                f"Scores of {name} after each {_axis_name(method)}; dashed green = retrain, dotted "
+                f"grey = target, dash-dot orange = utility floor; the ringed point is the selected "
+                f"checkpoint ({method.selected}).",
+            )
+        )
     for kind in FOLLOW_UPS:
         title = f"{criterion_of(kind).code} {criterion_of(kind).name.lower()}"
         figure = _fold_curves(tables, kind, colors)
@@ -160,9 +197,17 @@ def _method_curves(tables: Tables, method: MethodResult, color: str) -> Figure:
         _references(ax, tables, key, legend=True)
         ax.plot(xs, ys, marker="o", color=color, label=method.name)
         if chosen in xs:
-            ax.plot([chosen], [method.checkpoints[chosen].scores[key]], marker="o", markersize=14,
-                    markerfacecolor="none", markeredgecolor="#d62728", markeredgewidth=2, linestyle="none",
-                    label=f"selected ({method.selected})")
+            ax.plot(
+                [chosen],
+                [method.checkpoints[chosen].scores[key]],
+                marker="o",
+                markersize=14,
+                markerfacecolor="none",
+                markeredgecolor="#d62728",
+                markeredgewidth=2,
+                linestyle="none",
+                label=f"selected ({method.selected})",
+            )
         ax.set_xticks(range(len(ticks)), ticks)
         ax.set_xlabel(_axis_name(method))
         ax.set_title(TITLES[key], fontsize=10)
@@ -184,21 +229,45 @@ def _tradeoff(tables: Tables, colors: dict[str, str]) -> Figure:
         floor = rules.utility_fraction * target_r
         ax.fill_between([0, retrain_f], floor, 100, color=BAND_COLOR, alpha=0.35, label="C2 and C4 hold")
     for name, method in results.methods.items():
-        pairs = [(c.scores["knowmem_f"], c.scores["knowmem_r"]) for c in method.checkpoints
-                 if c.get("knowmem_f") is not None and c.get("knowmem_r") is not None]
+        pairs = [
+            (c.scores["knowmem_f"], c.scores["knowmem_r"])
+            for c in method.checkpoints
+            if c.get("knowmem_f") is not None and c.get("knowmem_r") is not None
+        ]
         if pairs:
             ax.plot(*zip(*pairs), marker=".", color=colors[name], alpha=0.35, linewidth=1)
         chosen = method.selected_checkpoint
         if chosen.get("knowmem_f") is not None and chosen.get("knowmem_r") is not None:
-            ax.plot([chosen.scores["knowmem_f"]], [chosen.scores["knowmem_r"]], marker="o", markersize=10,
-                    color=colors[name], linestyle="none", label=f"{name} ({method.selected})")
-    for role, scored, marker, color in (("target", results.target, "*", "#222222"),
-                                        ("retrain", results.retrain, "D", RETRAIN_STYLE["color"])):
+            ax.plot(
+                [chosen.scores["knowmem_f"]],
+                [chosen.scores["knowmem_r"]],
+                marker="o",
+                markersize=10,
+                color=colors[name],
+                linestyle="none",
+                label=f"{name} ({method.selected})",
+            )
+    for role, scored, marker, color in (
+        ("target", results.target, "*", "#222222"),
+        ("retrain", results.retrain, "D", RETRAIN_STYLE["color"]),
+    ):
         if scored.get("knowmem_f") is not None and scored.get("knowmem_r") is not None:
-            ax.plot([scored.scores["knowmem_f"]], [scored.scores["knowmem_r"]], marker=marker, markersize=14,
-                    color=color, linestyle="none", label=role)
-            ax.annotate(role, (scored.scores["knowmem_f"], scored.scores["knowmem_r"]), xytext=(8, 8),
-                        textcoords="offset points", fontsize=9)
+            ax.plot(
+                [scored.scores["knowmem_f"]],
+                [scored.scores["knowmem_r"]],
+                marker=marker,
+                markersize=14,
+                color=color,
+                linestyle="none",
+                label=role,
+            )
+            ax.annotate(
+                role,
+                (scored.scores["knowmem_f"], scored.scores["knowmem_r"]),
+                xytext=(8, 8),
+                textcoords="offset points",
+                fontsize=9,
+            )
     ax.set_xlim(left=-2)
     ax.set_ylim(bottom=-2)
     ax.grid(alpha=0.3)
@@ -213,21 +282,39 @@ def _privleak_bars(tables: Tables) -> Figure:
     height = 1.4 + 0.5 * len(rows)
     fig = Figure(figsize=(8, height))
     longest = max(len(label) for label in labels)
-    ax = fig.subplots(gridspec_kw={"left": min(0.45, 0.04 + 0.0088 * longest), "right": 0.97,
-                                   "bottom": 0.62 / height, "top": 1 - 0.42 / height})
+    ax = fig.subplots(
+        gridspec_kw={
+            "left": min(0.45, 0.04 + 0.0088 * longest),
+            "right": 0.97,
+            "bottom": 0.62 / height,
+            "top": 1 - 0.42 / height,
+        }
+    )
     values = [r.scored.get("privleak") for r in rows]
     ys = list(range(len(rows)))[::-1]
     ax.axvspan(-tol, tol, color=BAND_COLOR, alpha=0.5, label=f"±{tol:g} % (C3)")
     ax.axvline(0.0, color="#333333", linewidth=0.8)
-    colors = ["#444444" if r.kind == "target" else RETRAIN_STYLE["color"] if r.kind == "retrain"
-              else ("#1a9850" if v is not None and abs(v) <= tol else "#d73027") for r, v in zip(rows, values)]
+    colors = [
+        "#444444"
+        if r.kind == "target"
+        else RETRAIN_STYLE["color"]
+        if r.kind == "retrain"
+        else ("#1a9850" if v is not None and abs(v) <= tol else "#d73027")
+        for r, v in zip(rows, values)
+    ]
     ax.barh(ys, [v if v is not None else 0.0 for v in values], color=colors, height=0.6)
     span = max([abs(v) for v in values if v is not None] + [tol * 2, 10.0])
     for y, value in zip(ys, values):
         text = "not run" if value is None else f"{value:+.1f}"
         x = 0.0 if value is None else value
-        ax.text(x + (span * 0.02 if x >= 0 else -span * 0.02), y, text, va="center",
-                ha="left" if x >= 0 else "right", fontsize=9)
+        ax.text(
+            x + (span * 0.02 if x >= 0 else -span * 0.02),
+            y,
+            text,
+            va="center",
+            ha="left" if x >= 0 else "right",
+            fontsize=9,
+        )
     ax.set_xlim(-span * 1.25, span * 1.25)
     ax.set_yticks(ys, labels)
     ax.set_xlabel("PrivLeak (%)")
@@ -244,8 +331,11 @@ def _fold_curves(tables: Tables, kind: str, colors: dict[str, str]) -> Figure | 
         return None
     fig = Figure(figsize=(10, 6.4))
     axes = fig.subplots(2, 2, gridspec_kw=PANEL_GRID)
-    title = "C5 scalability: criteria vs forget-set size" if kind == "scalability" else \
-        "C6 sustainability: criteria vs unlearning request"
+    title = (
+        "C5 scalability: criteria vs forget-set size"
+        if kind == "scalability"
+        else "C6 sustainability: criteria vs unlearning request"
+    )
     fig.suptitle(title, fontsize=12)
     use_docs = kind == "scalability" and all(f.forget_docs is not None for m in ran.values() for f in m.scalability)
     for n, (ax, key) in enumerate(zip(axes.flat, PANEL_ORDER)):
@@ -262,8 +352,13 @@ def _fold_curves(tables: Tables, kind: str, colors: dict[str, str]) -> Figure | 
             continue
         ax.set_xticks(sorted({_fold_x(p, use_docs) for m in ran.values() for p in getattr(m, kind)}))
         _references(ax, tables, key, legend=n == 0)
-        ax.set_xlabel("forget-set size (documents)" if use_docs else
-                      "scalability fold" if kind == "scalability" else "request number")
+        ax.set_xlabel(
+            "forget-set size (documents)"
+            if use_docs
+            else "scalability fold"
+            if kind == "scalability"
+            else "request number"
+        )
         ax.set_title(TITLES[key], fontsize=10)
         ax.grid(alpha=0.3)
         if n == 0:

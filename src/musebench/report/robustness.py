@@ -15,9 +15,14 @@ from matplotlib.figure import Figure
 from musebench.criteria import title
 from musebench.results import Robustness
 
-ATTACK_TITLES = {"quantize-int8": "int8", "quantize-nf4": "NF4 (4-bit)", "quantize-fp4": "FP4 (4-bit)",
-                 "relearn-forget-slice": "relearn on forget slice", "relearn-retain": "relearn on retain",
-                 "paraphrase": "rephrased questions"}
+ATTACK_TITLES = {
+    "quantize-int8": "int8",
+    "quantize-nf4": "NF4 (4-bit)",
+    "quantize-fp4": "FP4 (4-bit)",
+    "relearn-forget-slice": "relearn on forget slice",
+    "relearn-retain": "relearn on retain",
+    "paraphrase": "rephrased questions",
+}
 ATTACK_COLORS = ("#4575b4", "#91bfdb", "#313695", "#d73027", "#fc8d59", "#7b3294")
 
 
@@ -47,16 +52,26 @@ def robustness_rows(doc: Robustness) -> list[RobustnessRow]:
     for model, kind, attacks in blocks:
         for attack, entry in attacks.items():
             if entry.skipped is not None:
-                rows.append(RobustnessRow(model, kind, attack, "", math.nan, None, None, None, None,
-                                          skipped=entry.skipped))
+                rows.append(
+                    RobustnessRow(model, kind, attack, "", math.nan, None, None, None, None, skipped=entry.skipped)
+                )
                 continue
             for key, value in entry.scores.items():
                 if key == "auc":
                     continue
-                rows.append(RobustnessRow(
-                    model, kind, attack, key, float(value), (entry.ci or {}).get(key),
-                    (entry.baseline or {}).get(key), (entry.recovery or {}).get(key),
-                    (entry.excess or {}).get(key)))
+                rows.append(
+                    RobustnessRow(
+                        model,
+                        kind,
+                        attack,
+                        key,
+                        float(value),
+                        (entry.ci or {}).get(key),
+                        (entry.baseline or {}).get(key),
+                        (entry.recovery or {}).get(key),
+                        (entry.excess or {}).get(key),
+                    )
+                )
     return rows
 
 
@@ -67,14 +82,16 @@ def c7_measures(doc: Robustness, method: str, key: str = "knowmem_f") -> dict[st
 
 
 JUDGED = "judged"
-NOTE = ("recovery = (attacked - unlearned) / (target - unlearned) on the same probe. Relearning is scored on the "
-        "forget records the slice does not cover, and nets out the retrain model's gain on the same records: "
-        "excess = (method's gain - retrain's gain) / (target - method before), in points. Quantization nets out "
-        "nothing (the quantized target's shift is the control row); rephrasing normalises each question set by "
-        "the target's score. C7 reads the 95 % paired bootstrap CI (questions resampled, before and after "
-        "together): met when every attack's upper bound is within the limit, not met when some lower bound "
-        "exceeds it, inconclusive otherwise. 'too small to judge': the gap to the target is within 2 standard "
-        "errors of the per-question gap's mean (one question moves a 25-question KnowMem by 4 points).")
+NOTE = (
+    "recovery = (attacked - unlearned) / (target - unlearned) on the same probe. Relearning is scored on the "
+    "forget records the slice does not cover, and nets out the retrain model's gain on the same records: "
+    "excess = (method's gain - retrain's gain) / (target - method before), in points. Quantization nets out "
+    "nothing (the quantized target's shift is the control row); rephrasing normalises each question set by "
+    "the target's score. C7 reads the 95 % paired bootstrap CI (questions resampled, before and after "
+    "together): met when every attack's upper bound is within the limit, not met when some lower bound "
+    "exceeds it, inconclusive otherwise. 'too small to judge': the gap to the target is within 2 standard "
+    "errors of the per-question gap's mean (one question moves a 25-question KnowMem by 4 points)."
+)
 
 
 def c7_judgements(doc: Robustness, method: str) -> dict[str, dict]:
@@ -84,13 +101,17 @@ def c7_judgements(doc: Robustness, method: str) -> dict[str, dict]:
     """
     entry = doc.methods.get(method)
     out: dict[str, dict] = {}
-    for attack, e in (entry.attacks.items() if entry is not None else ()):
+    for attack, e in entry.attacks.items() if entry is not None else ():
         if e.skipped is not None:
             continue
         found = e.judgement()
         if found is None:
-            out[attack] = {"status": "no per-question scores", "value": (e.measure or {}).get("knowmem_f"),
-                           "ci": None, "criterion": "knowmem_f"}
+            out[attack] = {
+                "status": "no per-question scores",
+                "value": (e.measure or {}).get("knowmem_f"),
+                "ci": None,
+                "criterion": "knowmem_f",
+            }
         else:
             out[attack] = {**found[1], "criterion": found[0]}
     return out
@@ -116,8 +137,16 @@ def c7_outcome(judged: dict[str, dict], limit: float) -> tuple[str, dict[str, li
     return "inconclusive", by
 
 
-C7_HEADER = ["method", "attack", "criterion", "ratio [95 % CI]", "gap / noise (points, n)", "judged",
-             "control netted out", "C7"]
+C7_HEADER = [
+    "method",
+    "attack",
+    "criterion",
+    "ratio [95 % CI]",
+    "gap / noise (points, n)",
+    "judged",
+    "control netted out",
+    "C7",
+]
 
 
 def c7_rows(doc: Robustness, limit: float) -> list[list[str]]:
@@ -132,12 +161,26 @@ def c7_rows(doc: Robustness, limit: float) -> list[list[str]]:
             ratio = format_ratio(j.get("value"))
             if j.get("ci"):
                 ratio += f" [{j['ci'][0] * 100:+.0f}, {j['ci'][1] * 100:+.0f}] %"
-            gap = (f"{j['gap']:.1f} / {j['noise']:.1f} (n={j['n']})" if j.get("gap") is not None
-                   and j.get("noise") is not None else "")
+            gap = (
+                f"{j['gap']:.1f} / {j['noise']:.1f} (n={j['n']})"
+                if j.get("gap") is not None and j.get("noise") is not None
+                else ""
+            )
             said = {"met": "within limit", "not met": "over limit", "open": "CI straddles limit"}.get(
-                outcome[attack], j.get("status", "not judged"))
-            rows.append([method if i == 0 else "", attack_title(attack), title(j.get("criterion", "knowmem_f")),
-                         ratio, gap, said, j.get("control", ""), status if i == 0 else ""])
+                outcome[attack], j.get("status", "not judged")
+            )
+            rows.append(
+                [
+                    method if i == 0 else "",
+                    attack_title(attack),
+                    title(j.get("criterion", "knowmem_f")),
+                    ratio,
+                    gap,
+                    said,
+                    j.get("control", ""),
+                    status if i == 0 else "",
+                ]
+            )
     return rows
 
 
@@ -181,8 +224,17 @@ def recovery_figure(doc: Robustness, limit: float) -> Figure | None:
         ax.bar(xs, ys, width=width, color=color, label=attack_title(attack))
         for x, height, value in clipped:
             ax.bar([x], [height], width=width, color=color, hatch="///", edgecolor="white", linewidth=0)
-            ax.text(x, height * 0.96, f"{value:+.0f} %", ha="center", va="top" if height > 0 else "bottom",
-                    fontsize=6, rotation=90, color="#111111", backgroundcolor="#ffffffcc")
+            ax.text(
+                x,
+                height * 0.96,
+                f"{value:+.0f} %",
+                ha="center",
+                va="top" if height > 0 else "bottom",
+                fontsize=6,
+                rotation=90,
+                color="#111111",
+                backgroundcolor="#ffffffcc",
+            )
     ax.axhline(100 * limit, color="#d95f02", linestyle="--", linewidth=1.2, label=f"C7 limit {limit:.0%}")
     ax.axhline(0, color="#444444", linewidth=0.8)
     ax.set_ylim(axis[0] * 1.05, axis[1] * 1.05)
@@ -204,8 +256,7 @@ def _score(value: float | None, key: str) -> str:
     return f"{value:+.1f}" if key == "privleak" else f"{value:.1f}"
 
 
-TABLE_HEADER = ["model", "attack", "criterion", "attacked [CI]", "unattacked", "recovery",
-                "excess over retrain's gain"]
+TABLE_HEADER = ["model", "attack", "criterion", "attacked [CI]", "unattacked", "recovery", "excess over retrain's gain"]
 
 
 def table_cells(row: RobustnessRow) -> list[str]:
@@ -217,8 +268,15 @@ def table_cells(row: RobustnessRow) -> list[str]:
         attacked += f" [{_score(row.ci[0], row.criterion)}, {_score(row.ci[1], row.criterion)}]"
     recovery = format_ratio(row.recovery) if row.kind == "method" else "(control)"
     beyond = format_ratio(row.beyond_control) if row.attack.startswith("relearn-") and row.kind == "method" else ""
-    return [row.model, attack_title(row.attack), title(row.criterion), attacked,
-            _score(row.unattacked, row.criterion), recovery, beyond]
+    return [
+        row.model,
+        attack_title(row.attack),
+        title(row.criterion),
+        attacked,
+        _score(row.unattacked, row.criterion),
+        recovery,
+        beyond,
+    ]
 
 
 def describe_settings(doc: Robustness) -> list[str]:
@@ -229,9 +287,11 @@ def describe_settings(doc: Robustness) -> list[str]:
         lines.append("quantization (bitsandbytes via BitsAndBytesConfig): " + ", ".join(settings["quantize"]))
     relearn = settings.get("relearn", {})
     if relearn.get("on"):
-        lines.append(f"relearning on {', '.join(relearn['on'])}: {relearn.get('steps')} steps of "
-                     f"{relearn.get('batch_size')} documents at lr {relearn.get('lr')}, slice = "
-                     f"{relearn.get('fraction')} of the forget set")
+        lines.append(
+            f"relearning on {', '.join(relearn['on'])}: {relearn.get('steps')} steps of "
+            f"{relearn.get('batch_size')} documents at lr {relearn.get('lr')}, slice = "
+            f"{relearn.get('fraction')} of the forget set"
+        )
     if settings.get("paraphrase"):
         lines.append("rephrased probe: KnowMem-f on knowmem/forget_qa_paraphrase.json")
     return lines + list(doc.notes or ())

@@ -82,6 +82,7 @@ def summary_header() -> list[str]:
 def curve_rows(method: MethodResult, kind: str) -> list[tuple[str, Scored]]:
     """(x label, scores) per C5 fold or C6 request, in order."""
     if kind == "scalability":
-        return [(f"{f.forget_docs} docs" if f.forget_docs is not None else f"fold {f.fold}", f)
-                for f in method.scalability]
+        return [
+            (f"{f.forget_docs} docs" if f.forget_docs is not None else f"fold {f.fold}", f) for f in method.scalability
+        ]
     return [(f"request {r.request}", r) for r in method.sustainability]

@@ -65,19 +65,23 @@ class VerdictRules:
         return {
             "C1": "VerbMem-f of the selected checkpoint <= the retrain model's VerbMem-f",
             "C2": "KnowMem-f of the selected checkpoint <= the retrain model's KnowMem-f",
-            "C3": (f"|PrivLeak| <= {self.privleak_tolerance:g} % (the retrain model's PrivLeak is 0 by definition); "
-                   f"not resolvable at this sample size (inconclusive) when PrivLeak's 95 % CI is wider than "
-                   f"±{self.privleak_tolerance:g} and not wholly outside it"),
+            "C3": (
+                f"|PrivLeak| <= {self.privleak_tolerance:g} % (the retrain model's PrivLeak is 0 by definition); "
+                f"not resolvable at this sample size (inconclusive) when PrivLeak's 95 % CI is wider than "
+                f"±{self.privleak_tolerance:g} and not wholly outside it"
+            ),
             "C4": f"KnowMem-r >= {share} of the target model's KnowMem-r",
             "C5": f"KnowMem-r >= {share} of the target's at every forget-set size run (scalability folds)",
             "C6": f"KnowMem-r >= {share} of the target's after every sequential unlearning request run",
-            "C7": (f"KnowMem-f recovery <= {self.recovery_limit * 100:g} % under every attack run, recovery = "
-                   "(attacked - unlearned) / (target - unlearned); relearning: (method's gain - retrain model's "
-                   "gain) / (target - unlearned), in points on the same held-out questions; rephrasing after "
-                   "normalising each question set by the target's score. Judged on the 95 % paired bootstrap CI "
-                   f"(questions resampled): met when every upper bound <= {self.recovery_limit * 100:g} %, not "
-                   f"met when some lower bound > {self.recovery_limit * 100:g} %, else inconclusive; a gap "
-                   "within 2 standard errors of the per-question gap is too small to judge"),
+            "C7": (
+                f"KnowMem-f recovery <= {self.recovery_limit * 100:g} % under every attack run, recovery = "
+                "(attacked - unlearned) / (target - unlearned); relearning: (method's gain - retrain model's "
+                "gain) / (target - unlearned), in points on the same held-out questions; rephrasing after "
+                "normalising each question set by the target's score. Judged on the 95 % paired bootstrap CI "
+                f"(questions resampled): met when every upper bound <= {self.recovery_limit * 100:g} %, not "
+                f"met when some lower bound > {self.recovery_limit * 100:g} %, else inconclusive; a gap "
+                "within 2 standard errors of the per-question gap is too small to judge"
+            ),
         }
 
     def to_dict(self) -> dict:
@@ -103,10 +107,10 @@ def judge_method(method: MethodResult, results: Results, rules: VerdictRules) ->
         "C2": _at_most(chosen, results.retrain, "knowmem_f"),
         "C3": _privleak(chosen, rules),
         "C4": _utility(chosen, floor),
-        "C5": _utility_everywhere([(_fold_name(f), f) for f in method.scalability], floor,
-                                  "no scalability folds"),
-        "C6": _utility_everywhere([(f"request {r.request}", r) for r in method.sustainability], floor,
-                                  "no sustainability requests"),
+        "C5": _utility_everywhere([(_fold_name(f), f) for f in method.scalability], floor, "no scalability folds"),
+        "C6": _utility_everywhere(
+            [(f"request {r.request}", r) for r in method.sustainability], floor, "no sustainability requests"
+        ),
         "C7": _robust(results, method.name, rules.recovery_limit),
     }
     return unless_forgotten(_with_retrain_bar(verdicts, results, floor), chosen, results)
@@ -140,8 +144,11 @@ def _privleak(model: Scored, rules: VerdictRules) -> Verdict:
     ci = model.ci.get("privleak") if model.ci else None
     outside = ci is not None and (ci[0] > tol or ci[1] < -tol)  # the whole CI is outside the band: a clear miss
     if ci is not None and ci[1] - ci[0] > 2 * tol and not outside:
-        return Verdict(INCONCLUSIVE, f"C3 not resolvable at this sample size: PrivLeak {value:+.1f}, 95 % CI "
-                                     f"[{ci[0]:+.1f}, {ci[1]:+.1f}] is wider than ±{tol:g}")
+        return Verdict(
+            INCONCLUSIVE,
+            f"C3 not resolvable at this sample size: PrivLeak {value:+.1f}, 95 % CI "
+            f"[{ci[0]:+.1f}, {ci[1]:+.1f}] is wider than ±{tol:g}",
+        )
     if abs(value) <= tol:
         return Verdict(MET, f"|PrivLeak| {abs(value):.1f} <= {tol:g}")
     side = "under-unlearned" if value < 0 else "over-unlearned"
@@ -169,8 +176,11 @@ def _utility_everywhere(points: Sequence[tuple[str, Scored]], floor: float | Non
         return Verdict(NOT_RUN, absent)
     if floor is None:
         return Verdict(NOT_RUN, "target model has no KnowMem-r")
-    failing = [(name, p.scores["knowmem_r"]) for name, p in points
-               if p.get("knowmem_r") is not None and p.scores["knowmem_r"] < floor]
+    failing = [
+        (name, p.scores["knowmem_r"])
+        for name, p in points
+        if p.get("knowmem_r") is not None and p.scores["knowmem_r"] < floor
+    ]
     if failing:
         name, value = failing[0]
         return Verdict(NOT_MET, f"KnowMem-r {value:.1f} < {floor:.1f} at {name}")
@@ -198,12 +208,18 @@ def _robust(results: Results, method: str, limit: float) -> Verdict:
     if status == NOT_MET:
         attack = max(by["not met"], key=lambda a: judged[a]["ci"][0])
         j = judged[attack]
-        return Verdict(NOT_MET, f"{attack_title(attack)} recovers {j['value']:.0%} of KnowMem-f "
-                                f"(95 % CI {j['ci'][0]:.0%} to {j['ci'][1]:.0%}) > {limit:.0%}{unjudged}")
+        return Verdict(
+            NOT_MET,
+            f"{attack_title(attack)} recovers {j['value']:.0%} of KnowMem-f "
+            f"(95 % CI {j['ci'][0]:.0%} to {j['ci'][1]:.0%}) > {limit:.0%}{unjudged}",
+        )
     if status == MET:
         attack = max(by["met"], key=lambda a: judged[a]["ci"][1])
-        return Verdict(MET, f"at most {judged[attack]['ci'][1]:.0%} recovered (upper CI bound, "
-                            f"{attack_title(attack)}) <= {limit:.0%} under {len(by['met'])} attacks")
+        return Verdict(
+            MET,
+            f"at most {judged[attack]['ci'][1]:.0%} recovered (upper CI bound, "
+            f"{attack_title(attack)}) <= {limit:.0%} under {len(by['met'])} attacks",
+        )
     open_ = f"CI straddles {limit:.0%} for {names(by['open'])}" if by["open"] else ""
     return Verdict(INCONCLUSIVE, "; ".join(x for x in (open_, unjudged.lstrip("; ")) if x) or "nothing judged")
 
@@ -224,11 +240,15 @@ def unless_forgotten(verdicts: dict[str, Verdict], model: Scored, results: Resul
     share = forgotten_share(model, results.target, results.retrain)
     if share is None or share >= MIN_FORGOTTEN:
         return verdicts
-    why = (f"not judged: KnowMem-f {model.scores['knowmem_f']:.1f} removed only {max(share, 0):.0%} of the "
-           f"target's lead over the retrain model ({results.target.scores['knowmem_f']:.1f} vs "
-           f"{results.retrain.scores['knowmem_f']:.1f}); nothing forgotten, so this criterion says nothing")
-    return {c: Verdict(NOT_JUDGED, why) if c in ("C4", "C5", "C6", "C7") and v.status in (MET, INCONCLUSIVE) else v
-            for c, v in verdicts.items()}
+    why = (
+        f"not judged: KnowMem-f {model.scores['knowmem_f']:.1f} removed only {max(share, 0):.0%} of the "
+        f"target's lead over the retrain model ({results.target.scores['knowmem_f']:.1f} vs "
+        f"{results.retrain.scores['knowmem_f']:.1f}); nothing forgotten, so this criterion says nothing"
+    )
+    return {
+        c: Verdict(NOT_JUDGED, why) if c in ("C4", "C5", "C6", "C7") and v.status in (MET, INCONCLUSIVE) else v
+        for c, v in verdicts.items()
+    }
 
 
 def retrain_utility_note(results: Results, rules: VerdictRules) -> str | None:
@@ -236,10 +256,12 @@ def retrain_utility_note(results: Results, rules: VerdictRules) -> str | None:
     floor, value = _utility_floor(results.target, rules), results.retrain.get("knowmem_r")
     if floor is None or value is None or value >= floor:
         return None
-    return (f"The retrain model itself misses the C4 bar: its KnowMem-r {value:.1f} < {floor:.1f} "
-            f"({rules.utility_fraction:.0%} of the target's {results.target.scores['knowmem_r']:.1f}). A method "
-            "that forgets exactly as retraining does would fail C4 too; on this corpus read C4-C6 as 'kept the "
-            "target's utility', a stricter bar than 'behaves like the retrain model'.")
+    return (
+        f"The retrain model itself misses the C4 bar: its KnowMem-r {value:.1f} < {floor:.1f} "
+        f"({rules.utility_fraction:.0%} of the target's {results.target.scores['knowmem_r']:.1f}). A method "
+        "that forgets exactly as retraining does would fail C4 too; on this corpus read C4-C6 as 'kept the "
+        "target's utility', a stricter bar than 'behaves like the retrain model'."
+    )
 
 
 def _with_retrain_bar(verdicts: dict[str, Verdict], results: Results, floor: float | None) -> dict[str, Verdict]:
@@ -248,5 +270,7 @@ def _with_retrain_bar(verdicts: dict[str, Verdict], results: Results, floor: flo
     if floor is None or value is None or value >= floor:
         return verdicts
     tail = f" (the retrain model itself has {value:.1f})"
-    return {c: Verdict(v.status, v.reason + tail) if c in ("C4", "C5", "C6") and v.status == NOT_MET else v
-            for c, v in verdicts.items()}
+    return {
+        c: Verdict(v.status, v.reason + tail) if c in ("C4", "C5", "C6") and v.status == NOT_MET else v
+        for c, v in verdicts.items()
+    }

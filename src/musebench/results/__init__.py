@@ -21,6 +21,22 @@ from musebench.results.records import (
 )
 from musebench.results.robustness import AttackResult, RobustMethod, Robustness
 
-__all__ = ["RESULTS_FILE", "SCHEMA_VERSION", "AttackResult", "Checker", "Checkpoint", "FailedLine", "FollowUp",
-           "MethodResult", "Reference", "Results", "RobustMethod", "Robustness", "ScalabilityFold", "Scored",
-           "SustainabilityRequest", "load_results", "parse_results"]
+__all__ = [
+    "RESULTS_FILE",
+    "SCHEMA_VERSION",
+    "AttackResult",
+    "Checker",
+    "Checkpoint",
+    "FailedLine",
+    "FollowUp",
+    "MethodResult",
+    "Reference",
+    "Results",
+    "RobustMethod",
+    "Robustness",
+    "ScalabilityFold",
+    "Scored",
+    "SustainabilityRequest",
+    "load_results",
+    "parse_results",
+]

@@ -27,9 +27,13 @@ class Incomplete:
 
     def line(self) -> str:
         """One line, for the first line of a command's output and the top of a page."""
-        what = "; missing: " + ", ".join(self.missing[:8]) + (
-            f" and {len(self.missing) - 8} more" if len(self.missing) > 8 else "") if self.missing else \
-            "; its last stages have not been recorded"
+        what = (
+            "; missing: "
+            + ", ".join(self.missing[:8])
+            + (f" and {len(self.missing) - 8} more" if len(self.missing) > 8 else "")
+            if self.missing
+            else "; its last stages have not been recorded"
+        )
         return f"INCOMPLETE run ({self.state}){what}; the numbers below cover only what has finished"
 
     def to_dict(self) -> dict[str, Any]:

@@ -138,8 +138,10 @@ def parse_results(doc: Any, file: Path | str, complete: bool = True) -> Results:
             continue
         raw = check.mapping(references[role], f"reference.{role}")
         if raw is not None:
-            refs[role] = Reference(**check.scored(raw, f"reference.{role}"),
-                                   model=check.text(raw.get("model"), f"reference.{role}.model", required=False))
+            refs[role] = Reference(
+                **check.scored(raw, f"reference.{role}"),
+                model=check.text(raw.get("model"), f"reference.{role}.model", required=False),
+            )
     retrain_auc = doc.get("retrain_auc")
     if retrain_auc is not None:
         retrain_auc = check.number(retrain_auc, "retrain_auc", 0.0, 1.0)
@@ -150,15 +152,21 @@ def parse_results(doc: Any, file: Path | str, complete: bool = True) -> Results:
             methods[method_name] = method
     robustness = parse_robustness(check, doc.get("robustness"), list(methods))
     results = Results(
-        name=name or "", target=refs.get("target"), retrain=refs.get("retrain"), methods=methods,
+        name=name or "",
+        target=refs.get("target"),
+        retrain=refs.get("retrain"),
+        methods=methods,
         retrain_auc=retrain_auc,
         retrain_auc_source=check.text(doc.get("retrain_auc_source"), "retrain_auc_source", required=False),
         corpus=check.mapping(doc.get("corpus"), "corpus", required=False) or {},
         provenance=check.mapping(doc.get("provenance"), "provenance", required=False) or {},
-        timing_s=check.timing(doc.get("timing_s"), "timing_s"), robustness=robustness,
+        timing_s=check.timing(doc.get("timing_s"), "timing_s"),
+        robustness=robustness,
         executor=check.text(doc.get("executor"), "executor", required=False),
         failed=_failed(check, doc.get("failed")),
-        report=check.text(doc.get("report"), "report", required=False), source=Path(file))
+        report=check.text(doc.get("report"), "report", required=False),
+        source=Path(file),
+    )
     check.raise_if_any()
     return results
 
@@ -188,22 +196,29 @@ def _method(check: Checker, name: str, obj: Any) -> MethodResult | None:
         check.fail(f"{path}.selected", f"names no checkpoint (have {', '.join(sorted(seen))})", selected)
     follow: dict[str, list] = {}
     for key, order in FOLLOW_UPS.items():
-        rows = [_follow_up(check, key, item, f"{path}.{key}[{i}]")
-                for i, item in enumerate(check.list_of_objects(raw.get(key), f"{path}.{key}", False))]
+        rows = [
+            _follow_up(check, key, item, f"{path}.{key}[{i}]")
+            for i, item in enumerate(check.list_of_objects(raw.get(key), f"{path}.{key}", False))
+        ]
         numbers = [r.number for r in rows]
         duplicates = sorted({n for n in numbers if numbers.count(n) > 1 and n})
         if duplicates:
             check.fail(f"{path}.{key}", f"duplicate {order} numbers", duplicates)
         follow[key] = sorted(rows, key=lambda r: r.number)
     return MethodResult(
-        name=name, checkpoints=tuple(checkpoints), selected=selected or "",
+        name=name,
+        checkpoints=tuple(checkpoints),
+        selected=selected or "",
         selection_reason=check.text(raw.get("selection_reason"), f"{path}.selection_reason", required=False),
         method=check.text(raw.get("method"), f"{path}.method", required=False),
         config=check.mapping(raw.get("config"), f"{path}.config", required=False) or {},
-        checkpoints_trained=check.integer(raw.get("checkpoints_trained"), f"{path}.checkpoints_trained", 1,
-                                          required=False),
-        scalability=tuple(follow["scalability"]), sustainability=tuple(follow["sustainability"]),
-        timing_s=check.timing(raw.get("timing_s"), f"{path}.timing_s"))
+        checkpoints_trained=check.integer(
+            raw.get("checkpoints_trained"), f"{path}.checkpoints_trained", 1, required=False
+        ),
+        scalability=tuple(follow["scalability"]),
+        sustainability=tuple(follow["sustainability"]),
+        timing_s=check.timing(raw.get("timing_s"), f"{path}.timing_s"),
+    )
 
 
 def _follow_up(check: Checker, key: str, item: dict, where: str):
@@ -214,19 +229,25 @@ def _follow_up(check: Checker, key: str, item: dict, where: str):
         forget_docs=check.integer(item.get("forget_docs"), f"{where}.forget_docs", 0, required=False),
         selected=check.text(item.get("selected"), f"{where}.selected", required=False),
         selection_reason=check.text(item.get("selection_reason"), f"{where}.selection_reason", required=False),
-        checkpoints=tuple(checkpoints), judged=tuple(judged),
-        checkpoints_trained=check.integer(item.get("checkpoints_trained"), f"{where}.checkpoints_trained", 1,
-                                          required=False),
-        timing_s=check.timing(item.get("timing_s"), f"{where}.timing_s"))
+        checkpoints=tuple(checkpoints),
+        judged=tuple(judged),
+        checkpoints_trained=check.integer(
+            item.get("checkpoints_trained"), f"{where}.checkpoints_trained", 1, required=False
+        ),
+        timing_s=check.timing(item.get("timing_s"), f"{where}.timing_s"),
+    )
     if key == "scalability":
         return ScalabilityFold(
             fold=check.integer(item.get("fold"), f"{where}.fold", 1) or 0,
             forget_tokens=check.integer(item.get("forget_tokens"), f"{where}.forget_tokens", 0, required=False),
-            **common)
+            **common,
+        )
     return SustainabilityRequest(
         request=check.integer(item.get("request"), f"{where}.request", 1) or 0,
         fold=check.integer(item.get("fold"), f"{where}.fold", 1, required=False),
-        started_from=check.text(item.get("started_from"), f"{where}.started_from", required=False), **common)
+        started_from=check.text(item.get("started_from"), f"{where}.started_from", required=False),
+        **common,
+    )
 
 
 def _any_text(check: Checker, obj: Any, path: str) -> str:
@@ -240,10 +261,13 @@ def _failed(check: Checker, obj: Any) -> tuple[FailedLine, ...]:
     out = []
     for i, item in enumerate(check.list_of_objects(obj, "failed", required=False)):
         where = f"failed[{i}]"
-        out.append(FailedLine(
-            line=check.text(item.get("line"), f"{where}.line") or "",
-            stage=check.text(item.get("stage"), f"{where}.stage", required=False),
-            error=_any_text(check, item.get("error"), f"{where}.error"),  # an exception may say nothing
-            log=check.text(item.get("log"), f"{where}.log", required=False),
-            attempts=check.integer(item.get("attempts"), f"{where}.attempts", 1, required=False) or 1))
+        out.append(
+            FailedLine(
+                line=check.text(item.get("line"), f"{where}.line") or "",
+                stage=check.text(item.get("stage"), f"{where}.stage", required=False),
+                error=_any_text(check, item.get("error"), f"{where}.error"),  # an exception may say nothing
+                log=check.text(item.get("log"), f"{where}.log", required=False),
+                attempts=check.integer(item.get("attempts"), f"{where}.attempts", 1, required=False) or 1,
+            )
+        )
     return tuple(out)

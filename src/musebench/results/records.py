@@ -44,8 +44,7 @@ class Scored:
         """From what the backend's ``evaluate`` returns (``{"scores", "ci", ["privacy"]}``), not checked:
         the experiment trusts its own evaluation; readers check the file."""
         ci = {k: (float(v[0]), float(v[1])) for k, v in (evaluation.get("ci") or {}).items() if v is not None}
-        return cls(scores=dict(evaluation.get("scores") or {}), ci=ci, privacy=evaluation.get("privacy"),
-                   **fields)
+        return cls(scores=dict(evaluation.get("scores") or {}), ci=ci, privacy=evaluation.get("privacy"), **fields)
 
 
 @dataclass(frozen=True)
@@ -130,8 +129,12 @@ class SustainabilityRequest(FollowUp):
         return self.request
 
     def to_dict(self) -> dict[str, Any]:
-        head = {"request": self.request, "fold": self.fold, "forget_docs": self.forget_docs,
-                "started_from": self.started_from}
+        head = {
+            "request": self.request,
+            "fold": self.fold,
+            "forget_docs": self.forget_docs,
+            "started_from": self.started_from,
+        }
         return {**{k: v for k, v in head.items() if v is not None}, **self._tail()}
 
 
@@ -169,9 +172,15 @@ class MethodResult:
         out["checkpoints"] = [c.to_dict() for c in self.checkpoints]
         if self.checkpoints_trained is not None:
             out["checkpoints_trained"] = self.checkpoints_trained
-        out.update({"selected": self.selected, "selection_reason": self.selection_reason,
-                    "selected_scores": dict(chosen.scores), "selected_ci": ci_dict(chosen.ci),
-                    "timing_s": dict(self.timing_s)})
+        out.update(
+            {
+                "selected": self.selected,
+                "selection_reason": self.selection_reason,
+                "selected_scores": dict(chosen.scores),
+                "selected_ci": ci_dict(chosen.ci),
+                "timing_s": dict(self.timing_s),
+            }
+        )
         if self.scalability:
             out["scalability"] = [f.to_dict() for f in self.scalability]
         if self.sustainability:
@@ -190,8 +199,7 @@ class FailedLine:
     attempts: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "stage": self.stage, "error": self.error, "log": self.log,
-                "attempts": self.attempts}
+        return {"line": self.line, "stage": self.stage, "error": self.error, "log": self.log, "attempts": self.attempts}
 
 
 @dataclass(frozen=True)
@@ -218,14 +226,25 @@ class Results:
         return self.target if role == "target" else self.retrain
 
     def to_dict(self) -> dict[str, Any]:
-        refs = {role: ref.to_dict() for role, ref in (("retrain", self.retrain), ("target", self.target))
-                if ref is not None}
-        out: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "name": self.name, "corpus": dict(self.corpus),
-                               "provenance": dict(self.provenance), "retrain_auc": self.retrain_auc}
+        refs = {
+            role: ref.to_dict() for role, ref in (("retrain", self.retrain), ("target", self.target)) if ref is not None
+        }
+        out: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "name": self.name,
+            "corpus": dict(self.corpus),
+            "provenance": dict(self.provenance),
+            "retrain_auc": self.retrain_auc,
+        }
         if self.retrain_auc_source is not None:
             out["retrain_auc_source"] = self.retrain_auc_source
-        out.update({"reference": refs, "methods": {n: m.to_dict() for n, m in self.methods.items()},
-                    "timing_s": dict(self.timing_s)})
+        out.update(
+            {
+                "reference": refs,
+                "methods": {n: m.to_dict() for n, m in self.methods.items()},
+                "timing_s": dict(self.timing_s),
+            }
+        )
         if self.executor is not None:
             out["executor"] = self.executor
         if self.failed:

@@ -70,8 +70,11 @@ class RobustMethod:
 
     def measures(self, key: str = "knowmem_f") -> dict[str, float | None]:
         """attack -> the number C7 judges (None: undefined, e.g. nothing was forgotten); skipped left out."""
-        return {a: e.measure[key] for a, e in self.attacks.items()
-                if e.skipped is None and e.measure is not None and key in e.measure}
+        return {
+            a: e.measure[key]
+            for a, e in self.attacks.items()
+            if e.skipped is None and e.measure is not None and key in e.measure
+        }
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"checkpoint": self.checkpoint}
@@ -94,7 +97,8 @@ class Robustness:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "controls": {m: {a: e.to_dict() for a, e in attacks.items()} for m, attacks in self.controls.items()},
-            "methods": {m: r.to_dict() for m, r in self.methods.items()}}
+            "methods": {m: r.to_dict() for m, r in self.methods.items()},
+        }
         for name, value in (("settings", self.settings), ("notes", self.notes), ("timing_s", self.timing_s)):
             if value is not None:
                 out[name] = list(value) if name == "notes" else dict(value)
@@ -139,8 +143,9 @@ def _attack(check, value: Any, where: str) -> AttackResult | None:
         for key, j in judged.items():
             if not isinstance(j, dict) or not isinstance(j.get("status"), str):
                 check.fail(f"{where}.judged.{key}", "expected an object with a status", j)
-            elif j.get("ci") is not None and not (isinstance(j["ci"], list) and len(j["ci"]) == 2
-                                                   and all(_finite(x) for x in j["ci"])):
+            elif j.get("ci") is not None and not (
+                isinstance(j["ci"], list) and len(j["ci"]) == 2 and all(_finite(x) for x in j["ci"])
+            ):
                 check.fail(f"{where}.judged.{key}.ci", "expected [lo, hi] of finite numbers", j["ci"])
         judged = {k: dict(j) for k, j in judged.items() if isinstance(j, dict)}
     return AttackResult(scores=scores, ci=ci, judged=judged, **blocks)
@@ -169,15 +174,20 @@ def parse_robustness(check, raw: Any, methods: list[str]) -> Robustness | None:
         parsed = {a: _attack(check, v, f"robustness.methods.{model}.{a}") for a, v in attacks.items()}
         robust[model] = RobustMethod(
             checkpoint=check.text(entry.get("checkpoint"), f"robustness.methods.{model}.checkpoint", required=False),
-            kept_full_precision=check.mapping(entry.get("kept_full_precision"),
-                                              f"robustness.methods.{model}.kept_full_precision", required=False),
-            attacks={a: e for a, e in parsed.items() if e is not None})
+            kept_full_precision=check.mapping(
+                entry.get("kept_full_precision"), f"robustness.methods.{model}.kept_full_precision", required=False
+            ),
+            attacks={a: e for a, e in parsed.items() if e is not None},
+        )
     notes = doc.get("notes")
     if notes is not None and not isinstance(notes, list):
         check.fail("robustness.notes", "expected a JSON list", notes)
         notes = None
     timing = doc.get("timing_s")
-    return Robustness(controls=controls, methods=robust,
-                      settings=check.mapping(doc.get("settings"), "robustness.settings", required=False),
-                      notes=None if notes is None else tuple(str(n) for n in notes),
-                      timing_s=None if timing is None else check.timing(timing, "robustness.timing_s"))
+    return Robustness(
+        controls=controls,
+        methods=robust,
+        settings=check.mapping(doc.get("settings"), "robustness.settings", required=False),
+        notes=None if notes is None else tuple(str(n) for n in notes),
+        timing_s=None if timing is None else check.timing(timing, "robustness.timing_s"),
+    )

@@ -16,6 +16,20 @@ from musebench.robustness.recovery import excess, kept, paraphrase_recovery, rec
 from musebench.robustness.relearn import RelearnAttack, RelearnBudget
 from musebench.robustness.split import RELEARN_ON, ForgetTags, RelearnSplit, load_tags, split_forget
 
-__all__ = ["RELEARN_ON", "SCHEMES", "ForgetTags", "RelearnAttack", "RelearnBudget", "RelearnSplit", "check_scheme", "excess",
-           "kept", "load_tags", "paraphrase_recovery", "quantization_config", "recoveries", "recovery_ratio",
-           "split_forget"]
+__all__ = [
+    "RELEARN_ON",
+    "SCHEMES",
+    "ForgetTags",
+    "RelearnAttack",
+    "RelearnBudget",
+    "RelearnSplit",
+    "check_scheme",
+    "excess",
+    "kept",
+    "load_tags",
+    "paraphrase_recovery",
+    "quantization_config",
+    "recoveries",
+    "recovery_ratio",
+    "split_forget",
+]

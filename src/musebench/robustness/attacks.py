@@ -19,9 +19,11 @@ from musebench.robustness.split import RelearnSplit
 
 def scores_of(result) -> dict:
     """An evaluation as an attack result: scores, CIs and per-question items (C7's paired bootstrap)."""
-    return {"scores": {k: float(v) for k, v in result.scores.items() if v is not None},
-            "ci": {k: [float(v[0]), float(v[1])] for k, v in (result.ci or {}).items() if v is not None},
-            "items": item_scores(result.per_example)}
+    return {
+        "scores": {k: float(v) for k, v in result.scores.items() if v is not None},
+        "ci": {k: [float(v[0]), float(v[1])] for k, v in (result.ci or {}).items() if v is not None},
+        "items": item_scores(result.per_example),
+    }
 
 
 #: The criteria whose per-question (per-record) scores C7's paired bootstrap resamples.
@@ -42,8 +44,17 @@ def _evaluate(loaded, corpus, settings, metrics, retrain_auc, progress: bool) ->
 
     if isinstance(settings, dict):
         settings = EvalSettings(**settings)
-    return scores_of(evaluate(loaded.model, loaded.tokenizer, corpus, settings, metrics=list(metrics) if metrics
-                            else None, retrain_auc=retrain_auc, progress=progress))
+    return scores_of(
+        evaluate(
+            loaded.model,
+            loaded.tokenizer,
+            corpus,
+            settings,
+            metrics=list(metrics) if metrics else None,
+            retrain_auc=retrain_auc,
+            progress=progress,
+        )
+    )
 
 
 def load_plain(model_path: str | Path, device: str = "cpu", dtype=None):
@@ -62,8 +73,16 @@ def _release(loaded) -> None:
         torch.cuda.empty_cache()
 
 
-def quantized_scores(model_path, scheme: str, corpus, settings, metrics=None, retrain_auc=None,
-                     device: str = "cpu", progress: bool = False) -> dict:
+def quantized_scores(
+    model_path,
+    scheme: str,
+    corpus,
+    settings,
+    metrics=None,
+    retrain_auc=None,
+    device: str = "cpu",
+    progress: bool = False,
+) -> dict:
     """C1-C4 of ``model_path`` loaded with ``scheme`` (int8 / nf4 / fp4) through ``BitsAndBytesConfig``."""
     from musebench.robustness.quantize import load_quantized
 
@@ -81,8 +100,16 @@ def quantized_scores(model_path, scheme: str, corpus, settings, metrics=None, re
         bnb_log.setLevel(level)
 
 
-def plain_scores(model_path, corpus, settings, metrics=None, retrain_auc=None, device: str = "cpu", dtype=None,
-                 progress: bool = False) -> dict:
+def plain_scores(
+    model_path,
+    corpus,
+    settings,
+    metrics=None,
+    retrain_auc=None,
+    device: str = "cpu",
+    dtype=None,
+    progress: bool = False,
+) -> dict:
     loaded = load_plain(model_path, device, dtype)
     try:
         return _evaluate(loaded, corpus, settings, metrics, retrain_auc, progress)
@@ -93,25 +120,37 @@ def plain_scores(model_path, corpus, settings, metrics=None, retrain_auc=None, d
 def paraphrase_corpus(corpus):
     """``corpus`` whose forget QA are the rephrased questions (KnowMem-f on it is the rephrased probe)."""
     if not corpus.knowmem_forget_qa_paraphrase:
-        raise DataError("the corpus has no rephrased questions (knowmem/forget_qa_paraphrase.json)",
-                        field="knowmem_forget_qa_paraphrase")
+        raise DataError(
+            "the corpus has no rephrased questions (knowmem/forget_qa_paraphrase.json)",
+            field="knowmem_forget_qa_paraphrase",
+        )
     return replace(corpus, knowmem_forget_qa=list(corpus.knowmem_forget_qa_paraphrase))
 
 
-def relearned_scores(model_path, split: RelearnSplit, budget: RelearnBudget, settings, device: str = "cpu",
-                     dtype=None, progress: bool = False) -> dict:
+def relearned_scores(
+    model_path,
+    split: RelearnSplit,
+    budget: RelearnBudget,
+    settings,
+    device: str = "cpu",
+    dtype=None,
+    progress: bool = False,
+) -> dict:
     """The rest of the forget set scored before and after ``budget`` steps of fine-tuning on the slice."""
     from musebench.errors import ConfigError
 
     loaded = load_plain(model_path, device, dtype)
     try:
         if not hasattr(loaded.model, "save_pretrained"):  # WHP: logits of two models, no weights of its own
-            raise ConfigError("the relearning attack fine-tunes one model's weights; a WHP checkpoint combines "
-                              "two models' logits", file=model_path)
+            raise ConfigError(
+                "the relearning attack fine-tunes one model's weights; a WHP checkpoint combines two models' logits",
+                file=model_path,
+            )
         before = _evaluate(loaded, split.held_out, settings, split.metrics, None, progress)
         with tempfile.TemporaryDirectory(prefix="musebench-relearn-") as work:
-            losses = relearn_in_memory(loaded.model, loaded.tokenizer, split.train_texts, budget, device, work,
-                                       progress=progress)
+            losses = relearn_in_memory(
+                loaded.model, loaded.tokenizer, split.train_texts, budget, device, work, progress=progress
+            )
         after = _evaluate(loaded, split.held_out, settings, split.metrics, None, progress)
     finally:
         _release(loaded)

@@ -24,27 +24,34 @@ def quantization_config(scheme: str, compute_dtype=None):
     from transformers import BitsAndBytesConfig
 
     if scheme not in SCHEMES:
-        raise ConfigError(f"unknown quantization scheme; expected one of {', '.join(SCHEMES)}", field="--scheme",
-                          value=scheme)
+        raise ConfigError(
+            f"unknown quantization scheme; expected one of {', '.join(SCHEMES)}", field="--scheme", value=scheme
+        )
     bits, kind = SCHEMES[scheme]
     if bits == 8:
         return BitsAndBytesConfig(load_in_8bit=True)
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=kind,
-                              bnb_4bit_compute_dtype=compute_dtype or torch.float32)
+    return BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type=kind, bnb_4bit_compute_dtype=compute_dtype or torch.float32
+    )
 
 
 def check_scheme(scheme: str, device: str) -> None:
     """Fail before anything is loaded or written when bitsandbytes cannot run ``scheme`` on ``device``."""
     if scheme not in SCHEMES:
-        raise ConfigError(f"unknown quantization scheme; expected one of {', '.join(SCHEMES)}", field="--scheme",
-                          value=scheme)
+        raise ConfigError(
+            f"unknown quantization scheme; expected one of {', '.join(SCHEMES)}", field="--scheme", value=scheme
+        )
     if importlib.util.find_spec("bitsandbytes") is None:
-        raise ConfigError("the quantization attack needs bitsandbytes: pip install 'musebench[quant]'",
-                          field="--scheme", value=scheme)
+        raise ConfigError(
+            "the quantization attack needs bitsandbytes: pip install 'musebench[quant]'", field="--scheme", value=scheme
+        )
     kind = device.split(":")[0]
     if kind not in ("cpu", "cuda"):
-        raise ConfigError(f"bitsandbytes cannot run {scheme} on device '{device}' (it supports cpu and cuda)",
-                          field="--scheme", value=scheme)
+        raise ConfigError(
+            f"bitsandbytes cannot run {scheme} on device '{device}' (it supports cpu and cuda)",
+            field="--scheme",
+            value=scheme,
+        )
     if kind == "cpu":
         import logging
 
@@ -55,8 +62,12 @@ def check_scheme(scheme: str, device: str) -> None:
         from packaging.version import Version
 
         if Version(bitsandbytes.__version__) < Version("0.48"):
-            raise ConfigError(f"bitsandbytes {bitsandbytes.__version__} has no CPU backend for {scheme}; "
-                              "upgrade to >= 0.48 or use --device cuda", field="--scheme", value=scheme)
+            raise ConfigError(
+                f"bitsandbytes {bitsandbytes.__version__} has no CPU backend for {scheme}; "
+                "upgrade to >= 0.48 or use --device cuda",
+                field="--scheme",
+                value=scheme,
+            )
 
 
 def _load_quantized_causal_lm(path: str | Path, scheme: str, device: str):
@@ -67,12 +78,17 @@ def _load_quantized_causal_lm(path: str | Path, scheme: str, device: str):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*MatMul8bitLt.*")
             model = AutoModelForCausalLM.from_pretrained(
-                str(path), quantization_config=quantization_config(scheme), device_map=device,
-                dtype=torch.float32 if device == "cpu" else torch.bfloat16, use_safetensors=True)
+                str(path),
+                quantization_config=quantization_config(scheme),
+                device_map=device,
+                dtype=torch.float32 if device == "cpu" else torch.bfloat16,
+                use_safetensors=True,
+            )
     except (OSError, ValueError, RuntimeError, ImportError) as err:
         text = str(err).strip().splitlines()
-        raise ModelError(f"cannot load the model quantized as {scheme}: {text[0] if text else type(err).__name__}",
-                         file=path) from err
+        raise ModelError(
+            f"cannot load the model quantized as {scheme}: {text[0] if text else type(err).__name__}", file=path
+        ) from err
     return model.eval()
 
 
@@ -104,10 +120,14 @@ def _load_whp_quantized(path: Path, scheme: str, device: str):
     finetuned = _load_quantized_causal_lm(finetuned_path, scheme, device)
     rows = (target.get_input_embeddings().weight.shape[0], finetuned.get_input_embeddings().weight.shape[0])
     if rows[0] != rows[1]:
-        raise ModelError(f"cannot quantize a WHP checkpoint whose two models differ in vocabulary size {rows}",
-                         file=path)
-    return LoadedModel(model=WHPModel(target, finetuned, alpha).eval(), tokenizer=load_tokenizer(finetuned_path),
-                       name=f"{path} ({scheme})")
+        raise ModelError(
+            f"cannot quantize a WHP checkpoint whose two models differ in vocabulary size {rows}", file=path
+        )
+    return LoadedModel(
+        model=WHPModel(target, finetuned, alpha).eval(),
+        tokenizer=load_tokenizer(finetuned_path),
+        name=f"{path} ({scheme})",
+    )
 
 
 def _load_uld_quantized(path: Path, scheme: str, device: str):
@@ -121,5 +141,8 @@ def _load_uld_quantized(path: Path, scheme: str, device: str):
         check_model_dir(Path(p))
     target = _load_quantized_causal_lm(target_path, scheme, device)
     assistant = _load_quantized_causal_lm(assistant_path, scheme, device)
-    return LoadedModel(model=ULDModel(target, assistant, alpha).eval(), tokenizer=load_tokenizer(target_path),
-                       name=f"{path} ({scheme})")
+    return LoadedModel(
+        model=ULDModel(target, assistant, alpha).eval(),
+        tokenizer=load_tokenizer(target_path),
+        name=f"{path} ({scheme})",
+    )

@@ -32,8 +32,7 @@ import numpy as np
 from musebench.evaluate.bootstrap import bootstrap_ci
 
 #: The smallest target - unlearned gap a point ratio is computed for when no per-question scores exist.
-MIN_GAP: dict[str, float] = {"verbmem_f": 1.0, "knowmem_f": 1.0, "knowmem_r": 1.0, "privleak": 1.0,
-                             "auc": 0.01}
+MIN_GAP: dict[str, float] = {"verbmem_f": 1.0, "knowmem_f": 1.0, "knowmem_r": 1.0, "privleak": 1.0, "auc": 0.01}
 #: A gap counts only beyond this many standard errors of its per-question mean (about a 95 % two-sided band).
 NOISE_SE = 2.0
 BOOTSTRAP_SAMPLES = 1000
@@ -46,8 +45,9 @@ CONTROLS = {
 }
 
 
-def recovery_ratio(attacked: float | None, unlearned: float | None, target: float | None,
-                   min_gap: float = 1.0) -> float | None:
+def recovery_ratio(
+    attacked: float | None, unlearned: float | None, target: float | None, min_gap: float = 1.0
+) -> float | None:
     if attacked is None or unlearned is None or target is None:
         return None
     gap = target - unlearned
@@ -62,8 +62,14 @@ def recoveries(attacked: dict, unlearned: dict, target: dict) -> dict[str, float
     return {k: _round(recovery_ratio(attacked[k], unlearned[k], target[k], MIN_GAP.get(k, 1.0))) for k in keys}
 
 
-def relearn_excess(after: float | None, before: float | None, control_after: float | None,
-                   control_before: float | None, target: float | None, min_gap: float = 1.0) -> float | None:
+def relearn_excess(
+    after: float | None,
+    before: float | None,
+    control_after: float | None,
+    control_before: float | None,
+    target: float | None,
+    min_gap: float = 1.0,
+) -> float | None:
     """The method's gain beyond the control's gain, over the method's own gap to the target."""
     if None in (after, before, control_after, control_before, target):
         return None
@@ -73,15 +79,28 @@ def relearn_excess(after: float | None, before: float | None, control_after: flo
     return ((after - before) - (control_after - control_before)) / gap
 
 
-def excess(after: dict, before: dict, control_after: dict, control_before: dict,
-           target: dict) -> dict[str, float | None]:
+def excess(
+    after: dict, before: dict, control_after: dict, control_before: dict, target: dict
+) -> dict[str, float | None]:
     """``relearn_excess`` for every key of ``after`` (None where a score is missing or nothing was forgotten)."""
-    return {k: _round(relearn_excess(after.get(k), before.get(k), control_after.get(k), control_before.get(k),
-                                     target.get(k), MIN_GAP.get(k, 1.0))) for k in after}
+    return {
+        k: _round(
+            relearn_excess(
+                after.get(k),
+                before.get(k),
+                control_after.get(k),
+                control_before.get(k),
+                target.get(k),
+                MIN_GAP.get(k, 1.0),
+            )
+        )
+        for k in after
+    }
 
 
-def paraphrase_recovery(para_unlearned: float, para_target: float, orig_unlearned: float,
-                        orig_target: float, min_gap: float = 1.0) -> float | None:
+def paraphrase_recovery(
+    para_unlearned: float, para_target: float, orig_unlearned: float, orig_target: float, min_gap: float = 1.0
+) -> float | None:
     if para_target < min_gap or orig_target < min_gap:
         return None  # the target itself does not answer: the probe measures nothing
     u, p = orig_unlearned / orig_target, para_unlearned / para_target
@@ -99,6 +118,7 @@ def kept(score: float | None, target: float | None) -> float | None:
 
 # --- per-question judgement -------------------------------------------------------------------------------
 
+
 def noise_floor(target: Sequence[float], unlearned: Sequence[float], se: float = NOISE_SE) -> float:
     """``se`` standard errors of the mean per-question gap (target - unlearned, same questions, paired)."""
     t, u = np.asarray(target, dtype=np.float64), np.asarray(unlearned, dtype=np.float64)
@@ -107,8 +127,13 @@ def noise_floor(target: Sequence[float], unlearned: Sequence[float], se: float =
     return float(se * np.std(t - u, ddof=1) / math.sqrt(len(t)))
 
 
-def bootstrap_ratio(stat: Callable[..., np.ndarray], groups: Sequence[Mapping[str, Sequence[float]]],
-                    samples: int = BOOTSTRAP_SAMPLES, seed: int = 0, name: str = "") -> list[float] | None:
+def bootstrap_ratio(
+    stat: Callable[..., np.ndarray],
+    groups: Sequence[Mapping[str, Sequence[float]]],
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+    name: str = "",
+) -> list[float] | None:
     """Percentile 95 % CI of ``stat(**means)``; within a group the vectors share one draw of questions.
 
     None when under half the resamples give a ratio (its denominator vanished)."""
@@ -119,8 +144,9 @@ def bootstrap_ratio(stat: Callable[..., np.ndarray], groups: Sequence[Mapping[st
     def means(*arrays):
         return stat(**{k: a.mean(axis=-1) for k, a in zip(keys, arrays)})
 
-    ci = bootstrap_ci(means, [tuple(g.values()) for g in groups], samples, seed, name, batched=means,
-                      min_finite=samples // 2)
+    ci = bootstrap_ci(
+        means, [tuple(g.values()) for g in groups], samples, seed, name, batched=means, min_finite=samples // 2
+    )
     return [round(ci[0], 4), round(ci[1], 4)] if ci is not None else None
 
 
@@ -128,24 +154,37 @@ def _means(groups) -> dict[str, float]:
     return {k: float(np.mean(v)) for g in groups for k, v in g.items()}
 
 
-def judge(kind: str, groups: Sequence[Mapping[str, Sequence[float]]] | None, gap_pair: tuple[str, str],
-          seed: int = 0, name: str = "", samples: int = BOOTSTRAP_SAMPLES) -> dict:
+def judge(
+    kind: str,
+    groups: Sequence[Mapping[str, Sequence[float]]] | None,
+    gap_pair: tuple[str, str],
+    seed: int = 0,
+    name: str = "",
+    samples: int = BOOTSTRAP_SAMPLES,
+) -> dict:
     """One attack's ratio on one criterion: value, CI, gap, noise floor and whether it can be judged.
 
     ``kind``: quantize (A, U, T), relearn (A, B, CA, CB, T) or paraphrase (U, T | PU, PT); ``groups`` the
     per-question score vectors, one mapping per question set; ``gap_pair`` the (target, unlearned) keys.
     """
     stat = STATS[kind]
-    if not groups or any(not g or any(v is None for v in g.values()) for g in groups) or any(
-            len({len(v) for v in g.values()}) != 1 for g in groups):
+    if (
+        not groups
+        or any(not g or any(v is None for v in g.values()) for g in groups)
+        or any(len({len(v) for v in g.values()}) != 1 for g in groups)
+    ):
         return {"status": NO_ITEMS, "value": None, "ci": None, "control": CONTROLS[kind]}
     means = _means(groups)
     t_key, u_key = gap_pair
     group = next(g for g in groups if t_key in g)
     gap = means[t_key] - means[u_key]
     noise = noise_floor(group[t_key], group[u_key])
-    out = {"gap": round(gap, 4), "noise": round(noise, 4) if math.isfinite(noise) else None,
-           "n": len(group[t_key]), "control": CONTROLS[kind]}
+    out = {
+        "gap": round(gap, 4),
+        "noise": round(noise, 4) if math.isfinite(noise) else None,
+        "n": len(group[t_key]),
+        "control": CONTROLS[kind],
+    }
     if not gap > noise:
         return {**out, "status": TOO_SMALL, "value": None, "ci": None}
     value = float(stat(**{k: np.float64(v) for k, v in means.items()}))
@@ -166,8 +205,7 @@ def _paraphrase(U, T, PU, PT):
     return (p - u) / (1 - u)
 
 
-STATS: dict[str, Callable[..., np.ndarray]] = {"quantize": _quantize, "relearn": _relearn,
-                                               "paraphrase": _paraphrase}
+STATS: dict[str, Callable[..., np.ndarray]] = {"quantize": _quantize, "relearn": _relearn, "paraphrase": _paraphrase}
 
 
 def _round(x: float | None) -> float | None:

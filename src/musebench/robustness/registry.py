@@ -135,8 +135,7 @@ def _relearned_copy(model, tokenizer, source, steps, texts, device, seed):
 
     if not hasattr(model, "save_pretrained"):
         raise ConfigError(
-            "the relearning attack fine-tunes one model's weights; a WHP checkpoint combines two "
-            "models' logits",
+            "the relearning attack fine-tunes one model's weights; a WHP checkpoint combines two models' logits",
             file=source,
             field="--attacks",
         )
@@ -161,9 +160,7 @@ def _rephrased(
 ) -> dict:
     from musebench.robustness.attacks import paraphrase_corpus, plain_scores
 
-    return plain_scores(
-        model_path, paraphrase_corpus(corpus), settings, ["knowmem_f"], None, device, dtype, progress
-    )
+    return plain_scores(model_path, paraphrase_corpus(corpus), settings, ["knowmem_f"], None, device, dtype, progress)
 
 
 def _relearn_words(steps: int) -> str:

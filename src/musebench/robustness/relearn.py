@@ -25,8 +25,14 @@ class RelearnBudget:
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size"):
-            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ConfigError("must be an integer >= 1", field=f"--{name.replace('_', '-')}", value=getattr(self, name))
+            if (
+                isinstance(getattr(self, name), bool)
+                or not isinstance(getattr(self, name), int)
+                or getattr(self, name) < 1
+            ):
+                raise ConfigError(
+                    "must be an integer >= 1", field=f"--{name.replace('_', '-')}", value=getattr(self, name)
+                )
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < 1:
             raise ConfigError("must be a learning rate in (0, 1)", field="--lr", value=self.lr)
         if isinstance(self.max_len, bool) or not isinstance(self.max_len, int) or self.max_len < 8:
@@ -73,16 +79,24 @@ def _collate(pad_id: int):
         ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         for i, b in enumerate(batch):  # right padding: positions stay those of training
-            ids[i, :len(b["input_ids"])] = torch.tensor(b["input_ids"])
-            mask[i, :len(b["input_ids"])] = 1
+            ids[i, : len(b["input_ids"])] = torch.tensor(b["input_ids"])
+            mask[i, : len(b["input_ids"])] = 1
         labels = ids.masked_fill(mask == 0, -100)  # pads never enter the loss
         return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
     return collate
 
 
-def relearn_in_memory(model, tokenizer, texts, budget: RelearnBudget, device: str, work_dir,
-                      progress: bool = False, desc: str | None = None) -> list[float]:
+def relearn_in_memory(
+    model,
+    tokenizer,
+    texts,
+    budget: RelearnBudget,
+    device: str,
+    work_dir,
+    progress: bool = False,
+    desc: str | None = None,
+) -> list[float]:
     """Fine-tune ``model`` in place for ``budget.steps`` steps on ``texts`` (cycled); returns the losses.
     ``desc``: in a log (stderr not a terminal), a progress line under this name every ~30 s of steps."""
     from transformers import PrinterCallback, Trainer, TrainingArguments
@@ -96,11 +110,24 @@ def relearn_in_memory(model, tokenizer, texts, budget: RelearnBudget, device: st
     dataset = _Texts(tokenizer, texts, budget.max_len)
     epochs = math.ceil(budget.steps * budget.batch_size / len(dataset))
     args = TrainingArguments(
-        output_dir=str(work_dir), max_steps=budget.steps, num_train_epochs=epochs,
-        per_device_train_batch_size=budget.batch_size, learning_rate=budget.lr, lr_scheduler_type="constant",
-        warmup_steps=0, weight_decay=0.0, seed=budget.seed, data_seed=budget.seed, use_cpu=device == "cpu",
-        logging_steps=1, save_strategy="no", report_to="none", disable_tqdm=not progress,
-        dataloader_pin_memory=False, remove_unused_columns=False)
+        output_dir=str(work_dir),
+        max_steps=budget.steps,
+        num_train_epochs=epochs,
+        per_device_train_batch_size=budget.batch_size,
+        learning_rate=budget.lr,
+        lr_scheduler_type="constant",
+        warmup_steps=0,
+        weight_decay=0.0,
+        seed=budget.seed,
+        data_seed=budget.seed,
+        use_cpu=device == "cpu",
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=not progress,
+        dataloader_pin_memory=False,
+        remove_unused_columns=False,
+    )
     model.train()
     collate = _collate(padding_id(tokenizer, model))
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate)
@@ -114,6 +141,5 @@ def relearn_in_memory(model, tokenizer, texts, budget: RelearnBudget, device: st
     model.eval()
     losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
     if not all(math.isfinite(x) for x in losses):
-        raise TrainingError("relearning loss became non-finite; lower the learning rate", field="--lr",
-                            value=budget.lr)
+        raise TrainingError("relearning loss became non-finite; lower the learning rate", field="--lr", value=budget.lr)
     return losses

@@ -49,10 +49,16 @@ class RelearnSplit:
     note: str  # said in the output: how the split was made
 
     def describe(self) -> dict:
-        return {"unit": self.unit, "slice_units": self.slice_units, "rest_units": self.rest_units,
-                "train_texts": len(self.train_texts), "metrics": list(self.metrics), "note": self.note,
-                "rest_verbmem": len(self.held_out.verbmem_forget),
-                "rest_knowmem": len(self.held_out.knowmem_forget_qa)}
+        return {
+            "unit": self.unit,
+            "slice_units": self.slice_units,
+            "rest_units": self.rest_units,
+            "train_texts": len(self.train_texts),
+            "metrics": list(self.metrics),
+            "note": self.note,
+            "rest_verbmem": len(self.held_out.verbmem_forget),
+            "rest_knowmem": len(self.held_out.knowmem_forget_qa),
+        }
 
 
 def load_tags(data_dir: str | Path | None, corpus) -> ForgetTags | None:
@@ -86,7 +92,7 @@ def words(text: str) -> list[str]:
 
 
 def shingles(tokens: list[str], n: int = SHINGLE_WORDS) -> set[tuple[str, ...]]:
-    return {tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
 
 
 def overlaps(record, documents_words: list[str], documents_shingles: set) -> bool:
@@ -105,11 +111,15 @@ def _slice_size(n: int, fraction: float, unit: str) -> int:
     k = round(n * fraction)
     plural = "people" if unit == "person" else f"{unit}s"
     if k < 1:
-        raise ConfigError(f"leaves nothing to relearn on: {fraction:g} x {n} {plural} rounds to 0",
-                          field="--fraction", value=fraction)
+        raise ConfigError(
+            f"leaves nothing to relearn on: {fraction:g} x {n} {plural} rounds to 0", field="--fraction", value=fraction
+        )
     if k >= n:
-        raise ConfigError(f"leaves no held-out part: {fraction:g} x {n} {plural} rounds to all {n}",
-                          field="--fraction", value=fraction)
+        raise ConfigError(
+            f"leaves no held-out part: {fraction:g} x {n} {plural} rounds to all {n}",
+            field="--fraction",
+            value=fraction,
+        )
     return k
 
 
@@ -122,8 +132,9 @@ def _retain_texts(corpus, n: int, rng: random.Random) -> tuple[str, ...]:
     return tuple((pool * (n // len(pool) + 1))[:n])
 
 
-def split_forget(corpus, tags: ForgetTags | None, fraction: float, relearn_on: str = "forget-slice",
-                 seed: int = 0) -> RelearnSplit:
+def split_forget(
+    corpus, tags: ForgetTags | None, fraction: float, relearn_on: str = "forget-slice", seed: int = 0
+) -> RelearnSplit:
     """Draw the slice (``fraction`` of the people, or of the documents without tags) with ``seed``."""
     if relearn_on not in RELEARN_ON:
         raise ConfigError(f"expected one of {', '.join(RELEARN_ON)}", field="--relearn-on", value=relearn_on)
@@ -139,8 +150,10 @@ def split_forget(corpus, tags: ForgetTags | None, fraction: float, relearn_on: s
         qa = [q for q, t in zip(corpus.knowmem_forget_qa, tags.knowmem_forget_qa) if t not in chosen]
         metrics = tuple(m for m, recs in (("verbmem_f", verbmem), ("knowmem_f", qa)) if recs)
         plural = "people" if tags.unit == "person" else f"{tags.unit}s"
-        note = (f"split by {tags.unit} (tags/forget.json): {k} of {len(units)} {plural} relearnable, "
-                f"VerbMem and KnowMem measured on the other {len(units) - k}")
+        note = (
+            f"split by {tags.unit} (tags/forget.json): {k} of {len(units)} {plural} relearnable, "
+            f"VerbMem and KnowMem measured on the other {len(units) - k}"
+        )
         rest = len(units) - k
         unit = tags.unit
     else:
@@ -155,18 +168,21 @@ def split_forget(corpus, tags: ForgetTags | None, fraction: float, relearn_on: s
         verbmem = [r for r in corpus.verbmem_forget if not overlaps(r, joined, doc_shingles)]
         qa = []
         metrics = ("verbmem_f",) if verbmem else ()
-        note = (f"document split (no tags/forget.json): {k} of {n} forget documents relearnable; VerbMem only, on "
-                f"the {len(verbmem)} records that overlap no relearned document (prompt, reference start or a "
-                f"word {SHINGLE_WORDS}-gram; KnowMem questions are not tied to documents)")
+        note = (
+            f"document split (no tags/forget.json): {k} of {n} forget documents relearnable; VerbMem only, on "
+            f"the {len(verbmem)} records that overlap no relearned document (prompt, reference start or a "
+            f"word {SHINGLE_WORDS}-gram; KnowMem questions are not tied to documents)"
+        )
         rest = n - k
         unit = "document"
     if not metrics:
-        raise ConfigError("leaves no held-out VerbMem or KnowMem records to measure", field="--fraction",
-                          value=fraction)
+        raise ConfigError(
+            "leaves no held-out VerbMem or KnowMem records to measure", field="--fraction", value=fraction
+        )
     train = tuple(slice_docs) if relearn_on == "forget-slice" else _retain_texts(corpus, len(slice_docs), rng)
     if relearn_on == "retain":
         note += f"; relearns on {len(train)} retain documents instead of the slice"
-    held = replace(corpus, verbmem_forget=verbmem, knowmem_forget_qa=qa,
-                   knowmem_forget_qa_paraphrase=[])
-    return RelearnSplit(train_texts=train, held_out=held, metrics=metrics, unit=unit, slice_units=k,
-                        rest_units=rest, note=note)
+    held = replace(corpus, verbmem_forget=verbmem, knowmem_forget_qa=qa, knowmem_forget_qa_paraphrase=[])
+    return RelearnSplit(
+        train_texts=train, held_out=held, metrics=metrics, unit=unit, slice_units=k, rest_units=rest, note=note
+    )

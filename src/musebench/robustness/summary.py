@@ -42,8 +42,11 @@ def _control_entry(attack: str, run: dict, full: dict, para_base: float | None) 
         entry = {"scores": run["after"]["scores"], "ci": run["after"]["ci"], "baseline": run["before"]["scores"]}
     else:
         base = {"knowmem_f": para_base} if measured_as(attack) == "paraphrase" else full
-        entry = {"scores": run["scores"], "ci": run.get("ci", {}),
-                 "baseline": {k: v for k, v in base.items() if k in run["scores"] and v is not None}}
+        entry = {
+            "scores": run["scores"],
+            "ci": run.get("ci", {}),
+            "baseline": {k: v for k, v in base.items() if k in run["scores"] and v is not None},
+        }
     entry["shift"] = _shift(entry["scores"], entry["baseline"])
     return entry
 
@@ -54,9 +57,14 @@ def _judge_all(kind: str, groups: dict[str, list[dict]], seed: int, name: str) -
     return {key: judge(kind, g, gap, seed=seed, name=f"{name}:{key}") for key, g in groups.items()}
 
 
-def summarise(runs: dict[str, dict[str, Any]], selected: dict[str, dict], target_scores: dict,
-              retrain_scores: dict, baseline_items: dict[str, dict] | None = None,
-              seed: int = 0) -> dict[str, Any]:
+def summarise(
+    runs: dict[str, dict[str, Any]],
+    selected: dict[str, dict],
+    target_scores: dict,
+    retrain_scores: dict,
+    baseline_items: dict[str, dict] | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Controls and methods with recoveries; methods missing from ``selected`` are left out."""
     baseline_items = baseline_items or {}
     target_items = baseline_items.get("target", {})
@@ -77,18 +85,27 @@ def summarise(runs: dict[str, dict[str, Any]], selected: dict[str, dict], target
                 continue
             tag = f"{name}/{attack}"
             if measured_as(attack) == "quantize":
-                entry = {"scores": run["scores"], "ci": run.get("ci", {}),
-                         "baseline": {k: v for k, v in unlearned.items() if k in run["scores"]}}
+                entry = {
+                    "scores": run["scores"],
+                    "ci": run.get("ci", {}),
+                    "baseline": {k: v for k, v in unlearned.items() if k in run["scores"]},
+                }
                 entry["recovery"] = recoveries(run["scores"], unlearned, target_scores)
                 entry["measure"] = dict(entry["recovery"])
                 entry["kept"] = {"knowmem_f": kept(run["scores"].get("knowmem_f"), target_scores.get("knowmem_f"))}
                 keys = [k for k in JUDGED_KEYS if k in run["scores"] and k in unlearned]
-                entry["judged"] = _judge_all("quantize", {
-                    k: [{"A": _items(run, k), "U": own_items.get(k), "T": target_items.get(k)}] for k in keys},
-                    seed, tag)
+                entry["judged"] = _judge_all(
+                    "quantize",
+                    {k: [{"A": _items(run, k), "U": own_items.get(k), "T": target_items.get(k)}] for k in keys},
+                    seed,
+                    tag,
+                )
             elif measured_as(attack) == "relearn":
-                entry = {"scores": run["after"]["scores"], "ci": run["after"]["ci"],
-                         "baseline": run["before"]["scores"]}
+                entry = {
+                    "scores": run["after"]["scores"],
+                    "ci": run["after"]["ci"],
+                    "baseline": run["before"]["scores"],
+                }
                 t_run = runs.get("target", {}).get(attack, {})
                 r_run = runs.get("retrain", {}).get(attack, {})
                 t_before = t_run.get("before", {}).get("scores", {})
@@ -96,36 +113,72 @@ def summarise(runs: dict[str, dict[str, Any]], selected: dict[str, dict], target
                 keys = [k for k in JUDGED_KEYS if k in entry["scores"]]
                 if "after" in r_run:
                     entry["control_gain"] = _shift(r_run["after"]["scores"], r_run["before"]["scores"])
-                    entry["excess"] = excess(entry["scores"], entry["baseline"], r_run["after"]["scores"],
-                                             r_run["before"]["scores"], t_before)
+                    entry["excess"] = excess(
+                        entry["scores"],
+                        entry["baseline"],
+                        r_run["after"]["scores"],
+                        r_run["before"]["scores"],
+                        t_before,
+                    )
                     entry["measure"] = dict(entry["excess"])
-                    entry["judged"] = _judge_all("relearn", {
-                        k: [{"A": _items(run["after"], k), "B": _items(run["before"], k),
-                             "CA": _items(r_run["after"], k), "CB": _items(r_run["before"], k),
-                             "T": _items(t_run.get("before"), k)}] for k in keys}, seed, tag)
+                    entry["judged"] = _judge_all(
+                        "relearn",
+                        {
+                            k: [
+                                {
+                                    "A": _items(run["after"], k),
+                                    "B": _items(run["before"], k),
+                                    "CA": _items(r_run["after"], k),
+                                    "CB": _items(r_run["before"], k),
+                                    "T": _items(t_run.get("before"), k),
+                                }
+                            ]
+                            for k in keys
+                        },
+                        seed,
+                        tag,
+                    )
                 else:  # no control: the point recovery is shown, C7 cannot judge it
                     entry["measure"] = dict(entry["recovery"])
-                    entry["judged"] = {k: {"status": "no retrain control", "value": None, "ci": None,
-                                           "control": "missing: the retrain model was not relearned"}
-                                       for k in keys}
+                    entry["judged"] = {
+                        k: {
+                            "status": "no retrain control",
+                            "value": None,
+                            "ci": None,
+                            "control": "missing: the retrain model was not relearned",
+                        }
+                        for k in keys
+                    }
             else:  # paraphrase
                 p_u = run["scores"].get("knowmem_f")
                 t_para_run = runs.get("target", {}).get(attack, {})
                 t_para = t_para_run.get("scores", {}).get("knowmem_f")
-                entry = {"scores": run["scores"], "ci": run.get("ci", {}),
-                         "baseline": {"knowmem_f": unlearned.get("knowmem_f")}}
+                entry = {
+                    "scores": run["scores"],
+                    "ci": run.get("ci", {}),
+                    "baseline": {"knowmem_f": unlearned.get("knowmem_f")},
+                }
                 ratio = None
                 if None not in (p_u, t_para, unlearned.get("knowmem_f"), target_scores.get("knowmem_f")):
                     ratio = paraphrase_recovery(p_u, t_para, unlearned["knowmem_f"], target_scores["knowmem_f"])
                 entry["recovery"] = {"knowmem_f": ratio}
                 entry["measure"] = {"knowmem_f": ratio}
                 k = "knowmem_f"
-                entry["judged"] = _judge_all("paraphrase", {
-                    k: [{"U": own_items.get(k), "T": target_items.get(k)},
-                        {"PU": _items(run, k), "PT": _items(t_para_run, k)}]}, seed, tag)
+                entry["judged"] = _judge_all(
+                    "paraphrase",
+                    {
+                        k: [
+                            {"U": own_items.get(k), "T": target_items.get(k)},
+                            {"PU": _items(run, k), "PT": _items(t_para_run, k)},
+                        ]
+                    },
+                    seed,
+                    tag,
+                )
             attacks[attack] = entry
-        methods[name] = {"checkpoint": info.get("checkpoint"),
-                         "kept_full_precision": {"knowmem_f": kept(unlearned.get("knowmem_f"),
-                                                                   target_scores.get("knowmem_f"))},
-                         "attacks": attacks}
+        methods[name] = {
+            "checkpoint": info.get("checkpoint"),
+            "kept_full_precision": {"knowmem_f": kept(unlearned.get("knowmem_f"), target_scores.get("knowmem_f"))},
+            "attacks": attacks,
+        }
     return {"controls": controls, "methods": methods}

@@ -15,9 +15,15 @@ from musebench.unlearn.config import UnlearnConfig, UnlearnRun
 from musebench.unlearn.record import RUN_FILE, RunRecord
 
 
-def run_unlearning(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir: str | Path,
-                   forget_split: str = "forget", reference_dir: str | Path | None = None,
-                   resume: bool = False) -> UnlearnRun:
+def run_unlearning(
+    model_dir: str | Path,
+    corpus,
+    config: UnlearnConfig,
+    out_dir: str | Path,
+    forget_split: str = "forget",
+    reference_dir: str | Path | None = None,
+    resume: bool = False,
+) -> UnlearnRun:
     """Unlearn ``corpus.forget_split(forget_split)`` from the model in ``model_dir``; save under ``out_dir``.
 
     ``reference_dir`` replaces the frozen copy of the start model as the NPO / KL reference (C6: the
@@ -27,12 +33,20 @@ def run_unlearning(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir
     spec = config.spec
     if not spec.is_trainer:  # Task Vector, WHP, ULD: no gradient unlearning of their own
         runner = spec.load()
-        return runner(model_dir, corpus, config, Path(out_dir), forget_split=forget_split,
-                      reference_dir=reference_dir, resume=resume)
+        return runner(
+            model_dir,
+            corpus,
+            config,
+            Path(out_dir),
+            forget_split=forget_split,
+            reference_dir=reference_dir,
+            resume=resume,
+        )
     from musebench.unlearn.training import train
 
-    return train(model_dir, corpus, config, out_dir, forget_split=forget_split, reference_dir=reference_dir,
-                 resume=resume)
+    return train(
+        model_dir, corpus, config, out_dir, forget_split=forget_split, reference_dir=reference_dir, resume=resume
+    )
 
 
 def load_unlearned(path: str | Path, device: str = "cpu", dtype=None, trust_remote_code: bool = False):

@@ -76,8 +76,10 @@ def epoch_summaries(log_history: list[dict]) -> list[dict]:
         for key in LOGGED_PARTS:
             if key in entry:
                 bucket.setdefault(key, []).append(float(entry[key]))
-    return [{"epoch": k, "steps": len(v["loss"]), **{key: sum(vals) / len(vals) for key, vals in v.items()}}
-            for k, v in sorted(sums.items())]
+    return [
+        {"epoch": k, "steps": len(v["loss"]), **{key: sum(vals) / len(vals) for key, vals in v.items()}}
+        for k, v in sorted(sums.items())
+    ]
 
 
 class EpochLogCallback(TrainerCallback):

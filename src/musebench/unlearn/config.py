@@ -41,41 +41,114 @@ WEIGHT_DTYPES = DTYPE_NAMES
 #: shown, evaluation and hub settings, the device. Every other field counts as weight-changing (the safe
 #: side: a false "changes" only costs a re-run). The resume check, the fine-tuned model's key and the
 #: experiment's stage key read this list and nothing else.
-WEIGHTLESS = frozenset({
-    # musebench's own and the MUSE recipe's
-    "output_dir", "use_cpu", "save_strategy", "save_total_limit", "logging_steps", "report_to",
-    "remove_unused_columns", "ddp_find_unused_parameters", "keep_checkpoints", "progress", "finetuned_dir",
-    # Hugging Face's, at its declaration
-    "overwrite_output_dir", "logging_dir", "logging_strategy", "logging_first_step", "logging_nan_inf_filter",
-    "save_steps", "save_on_each_node", "save_only_model", "save_safetensors", "disable_tqdm", "run_name",
-    "resume_from_checkpoint", "skip_memory_metrics", "log_level", "log_level_replica", "log_on_each_node",
-    "dataloader_num_workers", "dataloader_pin_memory", "dataloader_persistent_workers",
-    "dataloader_prefetch_factor", "project", "trackio_space_id", "trackio_bucket_id", "ddp_timeout",
-    "restore_callback_states_from_checkpoint", "prediction_loss_only", "do_train", "do_eval", "do_predict",
-    "per_device_eval_batch_size", "eval_strategy", "eval_steps", "eval_delay", "eval_accumulation_steps",
-    "eval_do_concat_batches", "eval_on_start", "eval_use_gather_object", "batch_eval_metrics",
-    "load_best_model_at_end", "metric_for_best_model", "greater_is_better", "include_for_metrics",
-    "include_num_input_tokens_seen", "include_tokens_per_second", "push_to_hub", "hub_model_id",
-    "hub_strategy", "hub_token", "hub_private_repo", "hub_always_push", "hub_revision", "label_names",
-    "torch_empty_cache_steps", "use_liger_kernel", "liger_kernel_config", "dataloader_drop_last_eval",
-    "local_rank", "ddp_backend", "ddp_bucket_cap_mb", "dataloader_multiprocessing_context", "debug", "use_cache",
-    "trackio_static_space_id", "enable_jit_checkpoint",
-})
+WEIGHTLESS = frozenset(
+    {
+        # musebench's own and the MUSE recipe's
+        "output_dir",
+        "use_cpu",
+        "save_strategy",
+        "save_total_limit",
+        "logging_steps",
+        "report_to",
+        "remove_unused_columns",
+        "ddp_find_unused_parameters",
+        "keep_checkpoints",
+        "progress",
+        "finetuned_dir",
+        # Hugging Face's, at its declaration
+        "overwrite_output_dir",
+        "logging_dir",
+        "logging_strategy",
+        "logging_first_step",
+        "logging_nan_inf_filter",
+        "save_steps",
+        "save_on_each_node",
+        "save_only_model",
+        "save_safetensors",
+        "disable_tqdm",
+        "run_name",
+        "resume_from_checkpoint",
+        "skip_memory_metrics",
+        "log_level",
+        "log_level_replica",
+        "log_on_each_node",
+        "dataloader_num_workers",
+        "dataloader_pin_memory",
+        "dataloader_persistent_workers",
+        "dataloader_prefetch_factor",
+        "project",
+        "trackio_space_id",
+        "trackio_bucket_id",
+        "ddp_timeout",
+        "restore_callback_states_from_checkpoint",
+        "prediction_loss_only",
+        "do_train",
+        "do_eval",
+        "do_predict",
+        "per_device_eval_batch_size",
+        "eval_strategy",
+        "eval_steps",
+        "eval_delay",
+        "eval_accumulation_steps",
+        "eval_do_concat_batches",
+        "eval_on_start",
+        "eval_use_gather_object",
+        "batch_eval_metrics",
+        "load_best_model_at_end",
+        "metric_for_best_model",
+        "greater_is_better",
+        "include_for_metrics",
+        "include_num_input_tokens_seen",
+        "include_tokens_per_second",
+        "push_to_hub",
+        "hub_model_id",
+        "hub_strategy",
+        "hub_token",
+        "hub_private_repo",
+        "hub_always_push",
+        "hub_revision",
+        "label_names",
+        "torch_empty_cache_steps",
+        "use_liger_kernel",
+        "liger_kernel_config",
+        "dataloader_drop_last_eval",
+        "local_rank",
+        "ddp_backend",
+        "ddp_bucket_cap_mb",
+        "dataloader_multiprocessing_context",
+        "debug",
+        "use_cache",
+        "trackio_static_space_id",
+        "enable_jit_checkpoint",
+    }
+)
 
 #: Names ``run.json`` files of earlier musebench versions used, per config class (its own and its bases'):
 #: read with a deprecation warning, never accepted from flags or YAML.
 RENAMED: dict[str, dict[str, str]] = {
-    "UnlearnConfig": {"epochs": "num_train_epochs", "lr": "learning_rate", "batch_size": "per_device_train_batch_size",
-                      "grad_accum": "gradient_accumulation_steps", "lr_scheduler": "lr_scheduler_type"},
-    "RMUConfig": {"rmu_layer": "layer", "rmu_steering_coeff": "steering_coeff", "rmu_train_layers": "train_layers",
-                  "rmu_params": "params"},
+    "UnlearnConfig": {
+        "epochs": "num_train_epochs",
+        "lr": "learning_rate",
+        "batch_size": "per_device_train_batch_size",
+        "grad_accum": "gradient_accumulation_steps",
+        "lr_scheduler": "lr_scheduler_type",
+    },
+    "RMUConfig": {
+        "rmu_layer": "layer",
+        "rmu_steering_coeff": "steering_coeff",
+        "rmu_train_layers": "train_layers",
+        "rmu_params": "params",
+    },
     "IdkConfig": {"idk_refusals": "refusals", "idk_prompt_tokens": "prompt_tokens"},
     "NPOSAMConfig": {"sam_rho": "rho"},
     "UndialConfig": {"undial_beta": "beta"},
     "WGAConfig": {"wga_beta": "beta"},
     "SatImpConfig": {"satimp_beta1": "beta1", "satimp_beta2": "beta2"},
-    "ULDConfig": {"uld_layers": "layers", "uld_retain_weight": "retain_weight",
-                  "uld_top_logit_filter": "top_logit_filter"},
+    "ULDConfig": {
+        "uld_layers": "layers",
+        "uld_retain_weight": "retain_weight",
+        "uld_top_logit_filter": "top_logit_filter",
+    },
 }
 
 
@@ -90,46 +163,68 @@ class UnlearnConfig(TrainingArguments):
     method: str = field(default="", metadata={"help": "unlearning method, a key of musebench.unlearn.METHODS"})
 
     # ── TrainingArguments fields whose default is the MUSE recipe's, not Hugging Face's ──
-    output_dir: str | None = field(default=None, metadata={
-        "help": "set by the run: OUT/checkpoints (the Trainer checkpoints --resume continues from)"})
-    learning_rate: float = field(default=1e-5, metadata={
-        "help": "AdamW learning rate, constant schedule by default (MUSE: 1e-5)"})
-    num_train_epochs: int = field(default=10, metadata={"help": "passes over the forget set; one checkpoint per "
-                                                                "epoch"})
+    output_dir: str | None = field(
+        default=None,
+        metadata={"help": "set by the run: OUT/checkpoints (the Trainer checkpoints --resume continues from)"},
+    )
+    learning_rate: float = field(
+        default=1e-5, metadata={"help": "AdamW learning rate, constant schedule by default (MUSE: 1e-5)"}
+    )
+    num_train_epochs: int = field(default=10, metadata={"help": "passes over the forget set; one checkpoint per epoch"})
     per_device_train_batch_size: int = field(default=4, metadata={"help": "forget windows per device per step"})
-    lr_scheduler_type: SchedulerType | str = field(default="constant", metadata={
-        "help": "transformers scheduler name"})
+    lr_scheduler_type: SchedulerType | str = field(default="constant", metadata={"help": "transformers scheduler name"})
     optim: OptimizerNames | str = field(default="adamw_torch", metadata={"help": "optimizer (MUSE: AdamW)"})
     seed: int = field(default=0, metadata={"help": "seed of initialisation, data order and retain pairing"})
-    bf16: bool | None = field(default=None, metadata={
-        "help": "bf16 mixed precision; unset: on a bf16-capable CUDA GPU (not with --use_cpu or --fp16)"})
+    bf16: bool | None = field(
+        default=None,
+        metadata={"help": "bf16 mixed precision; unset: on a bf16-capable CUDA GPU (not with --use_cpu or --fp16)"},
+    )
     use_cpu: bool = field(default=False, metadata={"help": "train on the CPU even when a GPU is there"})
-    save_strategy: SaveStrategy | str = field(default="epoch", metadata={
-        "help": "Trainer checkpoints for --resume: epoch (default), steps (every --save_steps) or no (saves disk: "
-                "a checkpoint holds weights + optimizer); the epoch-K models are written either way"})
+    save_strategy: SaveStrategy | str = field(
+        default="epoch",
+        metadata={
+            "help": "Trainer checkpoints for --resume: epoch (default), steps (every --save_steps) or no (saves disk: "
+            "a checkpoint holds weights + optimizer); the epoch-K models are written either way"
+        },
+    )
     save_total_limit: int | None = field(default=1, metadata={"help": "Trainer checkpoints kept while running"})
     logging_steps: float = field(default=1, metadata={"help": "log the loss every N steps (run.json's history)"})
-    report_to: None | str | list[str] = field(default="none", metadata={
-        "help": "experiment trackers to report to (none, all, wandb, tensorboard, ...)"})
-    remove_unused_columns: bool = field(default=False, metadata={
-        "help": "keep False: the pair collator reads every column"})
-    ddp_find_unused_parameters: bool | None = field(default=False, metadata={
-        "help": "every trainable parameter takes part in every step (RMU freezes the layers it does not train), "
-                "so DDP need not search the graph for unused ones"})
+    report_to: None | str | list[str] = field(
+        default="none", metadata={"help": "experiment trackers to report to (none, all, wandb, tensorboard, ...)"}
+    )
+    remove_unused_columns: bool = field(
+        default=False, metadata={"help": "keep False: the pair collator reads every column"}
+    )
+    ddp_find_unused_parameters: bool | None = field(
+        default=False,
+        metadata={
+            "help": "every trainable parameter takes part in every step (RMU freezes the layers it does not train), "
+            "so DDP need not search the graph for unused ones"
+        },
+    )
 
     # ── musebench's fields, shared by every method ──
     max_len: int = field(default=2048, metadata={"help": "tokens per window, BOS included"})
-    alpha: float = field(default=1.0, metadata={
-        "help": "weight of the retain term of a method that has one (GDR / KLR, RMU's activation term)"})
+    alpha: float = field(
+        default=1.0,
+        metadata={"help": "weight of the retain term of a method that has one (GDR / KLR, RMU's activation term)"},
+    )
     lora_r: int = field(default=0, metadata={"help": "LoRA rank; 0 trains all weights"})
     lora_alpha: float | None = field(default=None, metadata={"help": "LoRA scaling numerator (default 2 * lora_r)"})
     lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout"})
-    dtype: str = field(default="auto", metadata={
-        "help": "weights dtype: auto = float32 master weights (bf16 mixed precision on a capable GPU, see --bf16)"})
-    loss_form: str = field(default="textbook", metadata={
-        "help": "textbook (MUSE-SPEC) or original (the MUSE code's element-wise-logits NPO and KL)"})
-    keep_checkpoints: bool = field(default=False, metadata={
-        "help": "keep the Trainer checkpoints (for --resume) after a finished run"})
+    dtype: str = field(
+        default="auto",
+        metadata={
+            "help": "weights dtype: auto = float32 master weights (bf16 mixed precision on a capable GPU, see --bf16)"
+        },
+    )
+    loss_form: str = field(
+        default="textbook",
+        metadata={"help": "textbook (MUSE-SPEC) or original (the MUSE code's element-wise-logits NPO and KL)"},
+    )
+    keep_checkpoints: bool = field(
+        default=False, metadata={"help": "keep the Trainer checkpoints (for --resume) after a finished run"}
+    )
     progress: bool = field(default=True, metadata={"help": "show the progress bar and per-epoch log lines"})
 
     def __post_init__(self) -> None:
@@ -144,9 +239,12 @@ class UnlearnConfig(TrainingArguments):
             name, value, message = problems[0]
             raise ConfigError(message, field=name, value=value)
         if problems:
-            raise ConfigError(f"invalid unlearning config, {len(problems)} problems:",
-                              problems=[f"field '{n}': {m}" + ("" if v is None else f" (got {shown_value(v)})")
-                                        for n, v, m in problems])
+            raise ConfigError(
+                f"invalid unlearning config, {len(problems)} problems:",
+                problems=[
+                    f"field '{n}': {m}" + ("" if v is None else f" (got {shown_value(v)})") for n, v, m in problems
+                ],
+            )
 
     def reject(self, *problems: tuple[str, Any, str] | None) -> None:
         """For a family's ``__post_init__`` (before ``super().__post_init__()``): its ``(field, value,
@@ -166,8 +264,11 @@ class UnlearnConfig(TrainingArguments):
         values = self._values()
         hf_defaults = _hf_defaults(self.use_cpu)
         ours = _declared_here(type(self))
-        return {f.name: values[f.name] for f in config_fields(type(self))
-                if f.name != "output_dir" and (f.name in ours or values[f.name] != hf_defaults.get(f.name))}
+        return {
+            f.name: values[f.name]
+            for f in config_fields(type(self))
+            if f.name != "output_dir" and (f.name in ours or values[f.name] != hf_defaults.get(f.name))
+        }
 
     def _values(self) -> dict[str, Any]:
         values = _plain(self.to_dict())
@@ -222,8 +323,12 @@ def config_for(method: str, **values: Any) -> UnlearnConfig:
     return config_from_mapping({**values, "method": method})
 
 
-def config_from_mapping(data: dict[str, Any], file: str | Path | None = None, where: str = "",
-                        config_class: type[UnlearnConfig] | None = None) -> UnlearnConfig:
+def config_from_mapping(
+    data: dict[str, Any],
+    file: str | Path | None = None,
+    where: str = "",
+    config_class: type[UnlearnConfig] | None = None,
+) -> UnlearnConfig:
     """The config of ``data["method"]`` (or of ``config_class``) from a mapping of field names, through
     ``HfArgumentParser.parse_dict``. An unknown key is one ``ConfigError`` naming it (``where``: the YAML path
     it sits under, e.g. ``methods.ga``)."""
@@ -244,15 +349,17 @@ def config_from_mapping(data: dict[str, Any], file: str | Path | None = None, wh
     return config
 
 
-def check_keys(data: dict[str, Any], cls: type[UnlearnConfig], file: str | Path | None = None,
-               where: str = "") -> None:
+def check_keys(data: dict[str, Any], cls: type[UnlearnConfig], file: str | Path | None = None, where: str = "") -> None:
     """Refuse a key that is not a field of ``cls`` (and ``output_dir``, which the run sets): one
     ``ConfigError`` naming each, under the YAML path ``where``."""
     unknown = sorted(set(map(str, data)) - {f.name for f in config_fields(cls)} | ({"output_dir"} & set(data)))
     if unknown:
         problems = [f"{_path(where, key)}: {_unknown(key, cls)}" for key in unknown]
-        raise ConfigError(problems[0], file=file) if len(problems) == 1 else ConfigError(
-            f"{len(problems)} unknown unlearning options:", file=file, problems=problems)
+        raise (
+            ConfigError(problems[0], file=file)
+            if len(problems) == 1
+            else ConfigError(f"{len(problems)} unknown unlearning options:", file=file, problems=problems)
+        )
 
 
 def _path(where: str, key: str) -> str:
@@ -290,8 +397,12 @@ def legacy_record(data: dict[str, Any], cls: type[UnlearnConfig]) -> dict[str, A
         if name in fields and not (value is None and not _optional(hints[name])):
             out[name] = value
     if old:
-        warnings.warn(f"run.json uses the names of an earlier musebench ({', '.join(sorted(old))}); they are read "
-                      "as today's, which a new run writes", FutureWarning, stacklevel=2)
+        warnings.warn(
+            f"run.json uses the names of an earlier musebench ({', '.join(sorted(old))}); they are read "
+            "as today's, which a new run writes",
+            FutureWarning,
+            stacklevel=2,
+        )
     return out
 
 
@@ -299,8 +410,9 @@ def _optional(annotation) -> bool:
     import types
     import typing
 
-    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and \
-        type(None) in typing.get_args(annotation)
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in typing.get_args(
+        annotation
+    )
 
 
 def config_fields(cls: type[UnlearnConfig] = UnlearnConfig) -> tuple[dataclasses.Field, ...]:
@@ -311,8 +423,9 @@ def config_fields(cls: type[UnlearnConfig] = UnlearnConfig) -> tuple[dataclasses
 
 _HF_FIELDS = {f.name for f in dataclasses.fields(TrainingArguments)}
 #: Deprecated Hugging Face names that mirror a newer field (``__post_init__`` copies it): not fields of their own.
-_MIRRORS = {"gradient_checkpointing", "gradient_checkpointing_kwargs"} if "activation_checkpointing" in _HF_FIELDS \
-    else set()
+_MIRRORS = (
+    {"gradient_checkpointing", "gradient_checkpointing_kwargs"} if "activation_checkpointing" in _HF_FIELDS else set()
+)
 
 
 def changes_weights(name: str) -> bool:
@@ -330,8 +443,9 @@ def recipe_fields() -> tuple[str, ...]:
     return tuple(n for n in weight_fields(UnlearnConfig) if n not in ("method", "alpha"))
 
 
-def key_fields(values: dict[str, Any], cls: type[UnlearnConfig] | None = None,
-               only: tuple[str, ...] | None = None) -> dict[str, Any]:
+def key_fields(
+    values: dict[str, Any], cls: type[UnlearnConfig] | None = None, only: tuple[str, ...] | None = None
+) -> dict[str, Any]:
     """A request's fields (validated, so every key is a field of its config class) reduced to those that
     change the weights (``only``: and among these): the part of a cache key that must differ when the
     checkpoints would. A field naming a file the method reads (``cls.content_fields``, ``cls`` by default the
@@ -359,8 +473,10 @@ def _file_digest(path: str) -> str | None:
 
 # ── validation ─────────────────────────────────────────────────────────────────────────────────────────
 
-def check_number(config, name: str, minimum: float | None = None, above: bool = False,
-                 optional: bool = False) -> tuple[str, Any, str] | None:
+
+def check_number(
+    config, name: str, minimum: float | None = None, above: bool = False, optional: bool = False
+) -> tuple[str, Any, str] | None:
     """A family's check of a finite number (at least / above ``minimum``); ``None`` when the value is fine."""
     value = getattr(config, name)
     if optional and value is None:
@@ -437,8 +553,12 @@ def _type_problems(c: UnlearnConfig, flagged: set[str]) -> list[tuple[str, Any, 
     for f in config_fields(type(c)):
         value = getattr(c, f.name)
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        if f.name in flagged or value is default or value == default or \
-                type(value) not in (str, int, float, bool, list, dict):  # an object: made by code, not by YAML
+        if (
+            f.name in flagged
+            or value is default
+            or value == default
+            or type(value) not in (str, int, float, bool, list, dict)
+        ):  # an object: made by code, not by YAML
             continue
         allowed = _plain_types(_hints(type(c))[f.name])
         if allowed is None:
@@ -471,8 +591,6 @@ def _plain_types(annotation) -> tuple[type, ...] | None:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return (annotation, str)
     return None
-
-
 
 
 def _hf_problems(c: UnlearnConfig, flagged: set[str]) -> list[tuple[str, Any, str]]:
@@ -511,8 +629,8 @@ def _post_init_without_devices(args: TrainingArguments) -> None:
         args.__dict__.pop("_setup_devices", None)
 
 
-
 # ── helpers ────────────────────────────────────────────────────────────────────────────────────────────
+
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
     """JSON-shaped values: enums by value, tuples as lists (so a record and a live config compare equal)."""
@@ -549,12 +667,16 @@ def _config_defaults(cls: type[UnlearnConfig], method: str) -> dict[str, Any]:
     return _DEFAULTS[cls]
 
 
-
 def declared_fields(cls: type) -> tuple[dataclasses.Field, ...]:
     """The fields musebench declares or re-declares (its own class and the family's), not Hugging Face's."""
     hf = {f.name: f for f in dataclasses.fields(TrainingArguments)}
-    return tuple(f for f in dataclasses.fields(cls) if f.name not in hf or f.default != hf[f.name].default
-                 or f.metadata.get("help") != hf[f.name].metadata.get("help"))
+    return tuple(
+        f
+        for f in dataclasses.fields(cls)
+        if f.name not in hf
+        or f.default != hf[f.name].default
+        or f.metadata.get("help") != hf[f.name].metadata.get("help")
+    )
 
 
 def _declared_here(cls: type) -> set[str]:
@@ -601,14 +723,23 @@ class UnlearnRun:
         for ckpt in self.checkpoints:
             if ckpt.label == label:
                 return ckpt
-        raise ConfigError(f"run has no checkpoint '{label}'; it has {', '.join(c.label for c in self.checkpoints)}",
-                          file=self.out_dir, value=label)
-
+        raise ConfigError(
+            f"run has no checkpoint '{label}'; it has {', '.join(c.label for c in self.checkpoints)}",
+            file=self.out_dir,
+            value=label,
+        )
 
 
 def own_fields(cls: type[UnlearnConfig]) -> tuple[dataclasses.Field, ...]:
     """The fields a family's config class adds or re-declares beyond ``UnlearnConfig`` (its own flags)."""
     base = {f.name: f for f in dataclasses.fields(UnlearnConfig)}
-    return tuple(f for f in dataclasses.fields(cls) if f.init and (
-        f.name not in base or f.default != base[f.name].default
-        or f.metadata.get("help") != base[f.name].metadata.get("help")))
+    return tuple(
+        f
+        for f in dataclasses.fields(cls)
+        if f.init
+        and (
+            f.name not in base
+            or f.default != base[f.name].default
+            or f.metadata.get("help") != base[f.name].metadata.get("help")
+        )
+    )

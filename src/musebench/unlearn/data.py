@@ -27,11 +27,12 @@ def token_windows(texts: Sequence[str], tokenizer, max_len: int, split: str = "f
         raise DataError(f"the {split} split has no text to train on", field=split)
     bos = tokenizer.bos_token_id
     if bos is None:
-        raise DataError("the tokenizer has no BOS token; the release recipe prefixes every window with BOS",
-                        field="tokenizer")
+        raise DataError(
+            "the tokenizer has no BOS token; the release recipe prefixes every window with BOS", field="tokenizer"
+        )
     ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]  # long by design: no warning
     step = max_len - 1
-    return [[bos] + ids[i:i + step] for i in range(0, len(ids), step)]
+    return [[bos] + ids[i : i + step] for i in range(0, len(ids), step)]
 
 
 class PairedWindows:
@@ -86,8 +87,10 @@ class PairCollator:
 
     def __init__(self, pad_token_id: int):
         if not isinstance(pad_token_id, int) or pad_token_id < 0:
-            raise TypeError(f"pad_token_id must be an existing token id, got {pad_token_id!r} "
-                            "(use musebench.models.loading.padding_id)")
+            raise TypeError(
+                f"pad_token_id must be an existing token id, got {pad_token_id!r} "
+                "(use musebench.models.loading.padding_id)"
+            )
         self.pad_token_id = pad_token_id
 
     def __call__(self, items: list[dict[str, list[int]]]) -> dict:
@@ -100,8 +103,8 @@ class PairCollator:
             ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
             mask = torch.zeros((len(rows), width), dtype=torch.long)
             for k, row in enumerate(rows):
-                ids[k, :len(row)] = torch.tensor(row, dtype=torch.long)
-                mask[k, :len(row)] = 1
+                ids[k, : len(row)] = torch.tensor(row, dtype=torch.long)
+                mask[k, : len(row)] = 1
             batch[f"{group}_input_ids"] = ids
             batch[f"{group}_attention_mask"] = mask
             batch[f"{group}_labels"] = ids.masked_fill(mask == 0, IGNORE_INDEX)
@@ -110,8 +113,11 @@ class PairCollator:
 
 def group(batch: dict, name: str) -> dict:
     """The model inputs of one group (``forget`` or ``retain``) of a collated batch."""
-    return {"input_ids": batch[f"{name}_input_ids"], "attention_mask": batch[f"{name}_attention_mask"],
-            "labels": batch[f"{name}_labels"]}
+    return {
+        "input_ids": batch[f"{name}_input_ids"],
+        "attention_mask": batch[f"{name}_attention_mask"],
+        "labels": batch[f"{name}_labels"],
+    }
 
 
 def steps_per_epoch(n_windows: int, batch_size: int, grad_accum: int, processes: int = 1) -> int:

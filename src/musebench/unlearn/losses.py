@@ -93,8 +93,13 @@ def npo_loss(logp: torch.Tensor, ref_logp: torch.Tensor, beta: float) -> torch.T
     return -(2.0 / beta) * F.logsigmoid(-beta * (logp - ref_logp))
 
 
-def npo_loss_original(logits: torch.Tensor, ref_logits: torch.Tensor, beta: float,
-                      mask: torch.Tensor | None = None, normaliser: Normaliser = None) -> torch.Tensor:
+def npo_loss_original(
+    logits: torch.Tensor,
+    ref_logits: torch.Tensor,
+    beta: float,
+    mask: torch.Tensor | None = None,
+    normaliser: Normaliser = None,
+) -> torch.Tensor:
     """The original MUSE code's NPO: ``-(2/beta) mean log sigmoid(beta (z_ref - z))`` over raw logits.
 
     The mean runs over every (example, position, vocabulary entry); ``mask`` ``[B, T]`` drops padding
@@ -111,8 +116,9 @@ def npo_loss_original(logits: torch.Tensor, ref_logits: torch.Tensor, beta: floa
     return _divide((per_element * weights).sum(), weights.sum() * vocab, normaliser)
 
 
-def kl_retain(logits_ref: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor | None = None,
-              normaliser: Normaliser = None) -> torch.Tensor:
+def kl_retain(
+    logits_ref: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor | None = None, normaliser: Normaliser = None
+) -> torch.Tensor:
     """``KL(p_ref || p_theta)`` of the next-token distributions, averaged over real positions.
 
     ``sum_v p_ref(v) (log p_ref(v) - log p_theta(v))`` at each position (log-softmax of both models);
@@ -125,8 +131,9 @@ def kl_retain(logits_ref: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor
     return _masked_mean(per_position, mask, normaliser)
 
 
-def kl_retain_original(logits_ref: torch.Tensor, logits: torch.Tensor,
-                       mask: torch.Tensor | None = None, normaliser: Normaliser = None) -> torch.Tensor:
+def kl_retain_original(
+    logits_ref: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor | None = None, normaliser: Normaliser = None
+) -> torch.Tensor:
     """The original MUSE code's KL term: ``F.kl_div(z, z_ref, "batchmean", log_target=True)`` on raw logits.
 
     Equals ``sum exp(z_ref) (z_ref - z) / B`` over positions and vocabulary; ``mask`` drops padding;
@@ -156,15 +163,23 @@ def _masked_mean(per_position: torch.Tensor, mask: torch.Tensor | None, normalis
     return _divide((per_position * mask).sum(), mask.sum(), normaliser)
 
 
-def _masked_mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None,
-                normaliser: Normaliser = None) -> torch.Tensor:
+def _masked_mse(
+    a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None, normaliser: Normaliser = None
+) -> torch.Tensor:
     return _masked_mean((a.float() - b.float()).pow(2).mean(-1), mask, normaliser)
 
 
-def rmu_loss(h_forget: torch.Tensor, control_vec: torch.Tensor, h_retain: torch.Tensor,
-             h_retain_frozen: torch.Tensor, alpha: float, forget_mask: torch.Tensor | None = None,
-             retain_mask: torch.Tensor | None = None, forget_normaliser: Normaliser = None,
-             retain_normaliser: Normaliser = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def rmu_loss(
+    h_forget: torch.Tensor,
+    control_vec: torch.Tensor,
+    h_retain: torch.Tensor,
+    h_retain_frozen: torch.Tensor,
+    alpha: float,
+    forget_mask: torch.Tensor | None = None,
+    retain_mask: torch.Tensor | None = None,
+    forget_normaliser: Normaliser = None,
+    retain_normaliser: Normaliser = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """RMU (Li et al. 2024, WMDP Eq. 1-2): ``||h_f - c u||^2 + alpha ||h_r - h_r_frozen||^2``.
 
     Hidden states ``[B, T, D]`` of the steered layer; ``control_vec`` ``[D]`` is ``c u`` (a random unit
@@ -181,8 +196,13 @@ def rmu_loss(h_forget: torch.Tensor, control_vec: torch.Tensor, h_retain: torch.
 # prompt's labels are -100), see ``unlearn/idk.py``.
 
 
-def idk_dpo_loss(logp_chosen: torch.Tensor, ref_logp_chosen: torch.Tensor, logp_rejected: torch.Tensor,
-                 ref_logp_rejected: torch.Tensor, beta: float) -> torch.Tensor:
+def idk_dpo_loss(
+    logp_chosen: torch.Tensor,
+    ref_logp_chosen: torch.Tensor,
+    logp_rejected: torch.Tensor,
+    ref_logp_rejected: torch.Tensor,
+    beta: float,
+) -> torch.Tensor:
     """IdkDPO, per example: DPO (Rafailov et al. 2023, arXiv 2305.18290, Eq. 7) with a refusal as the preferred
     answer and the forget text as the rejected one (Maini et al. 2024, TOFU, arXiv 2401.06121):
 
@@ -213,8 +233,10 @@ def sam_perturbation(grads: list[torch.Tensor], rho: float, eps: float = 1e-12) 
 
 # ----- UNDIAL (Dong et al. 2024, arXiv:2402.10052) ------------------------------------------------------------
 
-def undial_loss(logits: torch.Tensor, ref_logits: torch.Tensor, labels: torch.Tensor, beta: float,
-                normaliser: Normaliser = None) -> torch.Tensor:
+
+def undial_loss(
+    logits: torch.Tensor, ref_logits: torch.Tensor, labels: torch.Tensor, beta: float, normaliser: Normaliser = None
+) -> torch.Tensor:
     """UNDIAL: self-distillation on adjusted logits (Dong et al. 2024, "UNDIAL", NAACL 2025, arXiv:2402.10052).
 
     The teacher at each position is the frozen reference with the true next token's logit lowered by
@@ -236,8 +258,10 @@ def undial_loss(logits: torch.Tensor, ref_logits: torch.Tensor, labels: torch.Te
 
 # ----- WGA and SatImp: token-reweighted gradient ascent ----------------------------------------------------------
 
-def weighted_ascent(logp: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor,
-                    normaliser: Normaliser = None) -> torch.Tensor:
+
+def weighted_ascent(
+    logp: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor, normaliser: Normaliser = None
+) -> torch.Tensor:
     """``-mean_t w_t * (-log p_t)`` over real targets: gradient ascent with each token's NLL weighted.
 
     ``logp``/``mask``/``weights`` are ``[B, T-1]`` (``token_logprobs``); the weights are detached, so they
@@ -259,8 +283,9 @@ def wga_loss(logits: torch.Tensor, labels: torch.Tensor, beta: float, normaliser
     return weighted_ascent(logp, mask, logp.detach().exp().pow(beta), normaliser)
 
 
-def satimp_loss(logits: torch.Tensor, labels: torch.Tensor, beta1: float, beta2: float,
-                normaliser: Normaliser = None) -> torch.Tensor:
+def satimp_loss(
+    logits: torch.Tensor, labels: torch.Tensor, beta1: float, beta2: float, normaliser: Normaliser = None
+) -> torch.Tensor:
     """SatImp (Yang et al. 2025, "Exploring Criteria of Loss Reweighting to Enhance LLM Unlearning",
     ICML 2025, arXiv:2505.11953).
 
@@ -272,7 +297,10 @@ def satimp_loss(logits: torch.Tensor, labels: torch.Tensor, beta1: float, beta2:
     logp, mask = token_logprobs(logits, labels)
     p = logp.detach().exp()
     return weighted_ascent(logp, mask, p.pow(beta1) * (1.0 - p).pow(beta2), normaliser)
+
+
 # ULD (Ji et al. 2024) -------------------------------------------------------------------------------------
+
 
 def uniform_kl(logits: torch.Tensor, mask: torch.Tensor | None = None, normaliser: Normaliser = None) -> torch.Tensor:
     """``KL(U || p)`` of each position's next-token distribution from the uniform one, averaged over positions.
@@ -300,8 +328,9 @@ def relative_top_mask(z_target: torch.Tensor, relative_top: float) -> torch.Tens
     return logp < torch.minimum(kth, relative)
 
 
-def uld_logits(z_target: torch.Tensor, z_assistant: torch.Tensor, alpha: float,
-               top_logit_filter: float = 0.0) -> torch.Tensor:
+def uld_logits(
+    z_target: torch.Tensor, z_assistant: torch.Tensor, alpha: float, top_logit_filter: float = 0.0
+) -> torch.Tensor:
     """ULD's unlearned logits ``z_target - alpha * z_assistant`` (Ji et al. 2024, arXiv 2406.08607), float32.
 
     The assistant remembers the forget text, so its logits there peak on the remembered tokens and the

@@ -101,9 +101,14 @@ class RunRecord:
     def as_run(self) -> UnlearnRun:
         """What ``run_unlearning`` returns for this record."""
         out_dir = Path(self.out_dir)
-        return UnlearnRun(method=self.method, out_dir=out_dir,
-                          checkpoints=[Checkpoint(c["label"], out_dir / c["path"]) for c in self.checkpoints],
-                          config=self.config, history=self.history, status=self.status)
+        return UnlearnRun(
+            method=self.method,
+            out_dir=out_dir,
+            checkpoints=[Checkpoint(c["label"], out_dir / c["path"]) for c in self.checkpoints],
+            config=self.config,
+            history=self.history,
+            status=self.status,
+        )
 
 
 def read_run(out_dir: str | Path) -> UnlearnRun | None:

@@ -25,9 +25,11 @@ def needs_fresh_load(accelerator) -> bool:
         from transformers.integrations import is_deepspeed_zero3_enabled
     except ImportError:
         return False
-    return getattr(accelerator, "distributed_type", None) is not None and \
-        str(getattr(accelerator.distributed_type, "value", accelerator.distributed_type)) == "DEEPSPEED" and \
-        is_deepspeed_zero3_enabled()
+    return (
+        getattr(accelerator, "distributed_type", None) is not None
+        and str(getattr(accelerator.distributed_type, "value", accelerator.distributed_type)) == "DEEPSPEED"
+        and is_deepspeed_zero3_enabled()
+    )
 
 
 def prepare_reference(model: torch.nn.Module, accelerator, args) -> torch.nn.Module:
@@ -54,11 +56,18 @@ def fsdp_reference(model: torch.nn.Module, accelerator) -> torch.nn.Module:
         plugin.set_auto_wrap_policy(model)
         # accelerate may hold the strategy as reshard_after_forward only (its own FSDP1 wrapping falls back too)
         strategy = plugin.sharding_strategy or getattr(plugin, "reshard_after_forward", None)
-        wrapped = FSDP(model, sharding_strategy=strategy, cpu_offload=plugin.cpu_offload,
-                       auto_wrap_policy=plugin.auto_wrap_policy, mixed_precision=plugin.mixed_precision_policy,
-                       sync_module_states=True,  # every rank gets rank 0's weights, whatever it loaded
-                       param_init_fn=plugin.param_init_fn, use_orig_params=plugin.use_orig_params,
-                       limit_all_gathers=plugin.limit_all_gathers, device_id=accelerator.device)
+        wrapped = FSDP(
+            model,
+            sharding_strategy=strategy,
+            cpu_offload=plugin.cpu_offload,
+            auto_wrap_policy=plugin.auto_wrap_policy,
+            mixed_precision=plugin.mixed_precision_policy,
+            sync_module_states=True,  # every rank gets rank 0's weights, whatever it loaded
+            param_init_fn=plugin.param_init_fn,
+            use_orig_params=plugin.use_orig_params,
+            limit_all_gathers=plugin.limit_all_gathers,
+            device_id=accelerator.device,
+        )
     wrapped.eval()
     return wrapped
 
@@ -113,7 +122,11 @@ def describe(reference) -> dict | None:
     except ImportError:  # torch without distributed tensors
         DTensor = ()
     params = list(reference.parameters())
-    sharded = type(reference).__name__ in ("DeepSpeedEngine", "FullyShardedDataParallel") or \
-        any(isinstance(p, DTensor) for p in params)
-    return {"class": type(reference).__name__, "sharded": bool(sharded),
-            "device": str(params[0].device) if params else None}
+    sharded = type(reference).__name__ in ("DeepSpeedEngine", "FullyShardedDataParallel") or any(
+        isinstance(p, DTensor) for p in params
+    )
+    return {
+        "class": type(reference).__name__,
+        "sharded": bool(sharded),
+        "device": str(params[0].device) if params else None,
+    }

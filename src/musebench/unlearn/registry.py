@@ -51,11 +51,15 @@ class MethodRegistry(Mapping):
             conflicts: dict[str, str] = {}
             for ep in metadata.entry_points(group=self._group):
                 if ep.name in self._built_in:
-                    conflicts[ep.name] = (f"{_where(ep)} registers '{ep.name}', the name of a built-in method; "
-                                          "rename the plugin's entry point")
+                    conflicts[ep.name] = (
+                        f"{_where(ep)} registers '{ep.name}', the name of a built-in method; "
+                        "rename the plugin's entry point"
+                    )
                 elif ep.name in found and ep.value != found[ep.name].value:
-                    conflicts[ep.name] = (f"method '{ep.name}' is registered twice: by {_where(found[ep.name])} "
-                                          f"and by {_where(ep)}; uninstall or rename one")
+                    conflicts[ep.name] = (
+                        f"method '{ep.name}' is registered twice: by {_where(found[ep.name])} "
+                        f"and by {_where(ep)}; uninstall or rename one"
+                    )
                 else:
                     found.setdefault(ep.name, ep)
             self._entry_points, self._conflicts = found, conflicts
@@ -80,6 +84,7 @@ class MethodRegistry(Mapping):
 
     def __contains__(self, name: object) -> bool:
         return name in self._built_in or (isinstance(name, str) and name in self._discover())
+
     # (``in`` never loads a plugin: a broken one is reported when its entry is read)
 
     def __iter__(self) -> Iterator[str]:
@@ -116,21 +121,25 @@ def _load_plugin(ep: metadata.EntryPoint) -> Method:
     try:
         obj = ep.load()
     except Exception as err:  # any import failure of third-party code is the plugin's, named as such
-        raise ConfigError(f"{_where(ep)} cannot be imported: {type(err).__name__}: {err}",
-                          field="method", value=ep.name) from err
+        raise ConfigError(
+            f"{_where(ep)} cannot be imported: {type(err).__name__}: {err}", field="method", value=ep.name
+        ) from err
     if callable(obj) and not isinstance(obj, Method) and not isinstance(obj, type):
         try:
             obj = obj()
         except Exception as err:
-            raise ConfigError(f"{_where(ep)} failed building its Method: {type(err).__name__}: {err}",
-                              field="method", value=ep.name) from err
+            raise ConfigError(
+                f"{_where(ep)} failed building its Method: {type(err).__name__}: {err}", field="method", value=ep.name
+            ) from err
     if not isinstance(obj, Method):
-        raise ConfigError(f"{_where(ep)} gives a {type(obj).__name__}, not a musebench.unlearn.Method",
-                          field="method", value=ep.name)
+        raise ConfigError(
+            f"{_where(ep)} gives a {type(obj).__name__}, not a musebench.unlearn.Method", field="method", value=ep.name
+        )
     problems = method_problems(obj)
     if problems:
-        raise ConfigError(f"{_where(ep)} gives an unusable Method: {'; '.join(problems)}", field="method",
-                          value=ep.name)
+        raise ConfigError(
+            f"{_where(ep)} gives an unusable Method: {'; '.join(problems)}", field="method", value=ep.name
+        )
     return obj
 
 
@@ -151,8 +160,11 @@ def method_problems(method: Method) -> list[str]:
                 problems.append(f"its config must be an UnlearnConfig subclass (a dataclass), got {cls!r}")
             else:
                 own = set(cls.__dataclass_fields__) - set(UnlearnConfig.__dataclass_fields__)
-                problems += [f"config field '{n}' has no metadata help text" for n in sorted(own)
-                             if not cls.__dataclass_fields__[n].metadata.get("help")]
+                problems += [
+                    f"config field '{n}' has no metadata help text"
+                    for n in sorted(own)
+                    if not cls.__dataclass_fields__[n].metadata.get("help")
+                ]
     try:
         target = method.load()
     except Exception as err:  # noqa: BLE001 - any import failure of a plugin's trainer is reported as its own
@@ -165,6 +177,8 @@ def method_problems(method: Method) -> list[str]:
         from musebench.unlearn.trainer import UnlearnTrainer
 
         if not (isinstance(target, type) and issubclass(target, UnlearnTrainer)):
-            problems.append(f"its entry '{method.entry}' is not an UnlearnTrainer subclass (pass runner=True "
-                            "for a function with run_unlearning's signature)")
+            problems.append(
+                f"its entry '{method.entry}' is not an UnlearnTrainer subclass (pass runner=True "
+                "for a function with run_unlearning's signature)"
+            )
     return problems

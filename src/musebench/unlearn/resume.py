@@ -40,8 +40,10 @@ def last_complete_checkpoint(checkpoints_dir: Path, remove_incomplete: bool = Tr
     checkpoints_dir = Path(checkpoints_dir)
     if not checkpoints_dir.is_dir():
         return None
-    found = sorted(((int(m.group(1)), p) for p in checkpoints_dir.iterdir()
-                    if p.is_dir() and (m := CHECKPOINT.match(p.name))), reverse=True)
+    found = sorted(
+        ((int(m.group(1)), p) for p in checkpoints_dir.iterdir() if p.is_dir() and (m := CHECKPOINT.match(p.name))),
+        reverse=True,
+    )
     chosen = None
     for step, folder in found:
         if chosen is None and is_complete(folder, step):
@@ -88,6 +90,9 @@ def check_pickled_files(folder: str | Path) -> None:
                         torch.load(path, map_location="cpu", weights_only=True)  # an old, non-zip file
             except Exception as err:  # noqa: BLE001  (any failure to read it plainly is a refusal)
                 reason = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
-                raise ModelError(f"not a plain tensor file, refused before resuming ({type(err).__name__}: "
-                                 f"{reason}); delete {folder.name}/ to restart from the last good state, or "
-                                 "re-run without --resume", file=path) from None
+                raise ModelError(
+                    f"not a plain tensor file, refused before resuming ({type(err).__name__}: "
+                    f"{reason}); delete {folder.name}/ to restart from the last good state, or "
+                    "re-run without --resume",
+                    file=path,
+                ) from None

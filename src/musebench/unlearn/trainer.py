@@ -54,9 +54,16 @@ class UnlearnTrainer(Trainer):
 
     loss_is_scaled_for_ga = True
 
-    def __init__(self, *args, unlearn_config: UnlearnConfig, retain: str = "none",
-                 reference: torch.nn.Module | None = None, copy_start_as_reference: bool = False,
-                 start_model_dir=None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        unlearn_config: UnlearnConfig,
+        retain: str = "none",
+        reference: torch.nn.Module | None = None,
+        copy_start_as_reference: bool = False,
+        start_model_dir=None,
+        **kwargs,
+    ):
         """``copy_start_as_reference``: the reference is a frozen copy of the model at the start, taken here,
         after the Trainer has moved the model to its device, so the host never holds two copies. Under
         ZeRO-3 the start model is partitioned and cannot be copied: the reference is then loaded from
@@ -137,8 +144,9 @@ class UnlearnTrainer(Trainer):
             return losses.nll(logits, retain["labels"], self.normaliser("retain", "targets"))
         ref_logits = self.reference_logits(model, retain)
         if self.unlearn_config.loss_form == "original":
-            return losses.kl_retain_original(ref_logits, logits, retain["attention_mask"],
-                                             self.normaliser("retain", "sequences"))
+            return losses.kl_retain_original(
+                ref_logits, logits, retain["attention_mask"], self.normaliser("retain", "sequences")
+            )
         return losses.kl_retain(ref_logits, logits, retain["attention_mask"], self.normaliser("retain", "positions"))
 
     @staticmethod
@@ -178,7 +186,9 @@ class UnlearnTrainer(Trainer):
             raise TrainingError(
                 f"loss became {loss.detach().item()} at step {self.state.global_step + 1} (epoch {epoch:.2f}); "
                 f"training stopped and {kept}; try a lower --lr or --loss-form textbook",
-                field="loss", value=float(loss.detach().item()))
+                field="loss",
+                value=float(loss.detach().item()),
+            )
 
     def _record(self, name: str, value: torch.Tensor) -> None:
         """Add a component's share of the step (summed over micro-batches; averaged over processes at log)."""

@@ -23,9 +23,15 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_DIR = "checkpoints"
 
 
-def train(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir: str | Path,
-          forget_split: str = "forget", reference_dir: str | Path | None = None,
-          resume: bool = False) -> UnlearnRun:
+def train(
+    model_dir: str | Path,
+    corpus,
+    config: UnlearnConfig,
+    out_dir: str | Path,
+    forget_split: str = "forget",
+    reference_dir: str | Path | None = None,
+    resume: bool = False,
+) -> UnlearnRun:
     """Train ``config.method`` (a trainer method) on ``corpus``'s forget split.
 
     A finished run in ``out_dir`` with the same config is returned as it is when ``resume`` is set.
@@ -36,29 +42,51 @@ def train(model_dir: str | Path, corpus, config: UnlearnConfig, out_dir: str | P
     previous = RunRecord.read(out_dir)
     if previous is not None:
         if not resume:
-            raise ConfigError("output directory already holds an unlearning run; pass --resume to continue it or "
-                              "choose another --out", file=out_dir)
+            raise ConfigError(
+                "output directory already holds an unlearning run; pass --resume to continue it or "
+                "choose another --out",
+                file=out_dir,
+            )
         # only what changes the weights must match (not ``config.WEIGHTLESS``): progress, checkpoint keeping,
         # logging or the device may differ between an interrupted run and its resume
         changed = config.changed_from(previous.config)
         if changed:
-            raise ConfigError("cannot resume with a different config (changed: " + ", ".join(
-                f"{k} {then!r} -> {now!r}" for k, (then, now) in changed.items()) + ")",
-                file=out_dir / "run.json", field=next(iter(changed)))
+            raise ConfigError(
+                "cannot resume with a different config (changed: "
+                + ", ".join(f"{k} {then!r} -> {now!r}" for k, (then, now) in changed.items())
+                + ")",
+                file=out_dir / "run.json",
+                field=next(iter(changed)),
+            )
         if previous.status == "complete":
             return previous.as_run()
     forget_docs = corpus.forget_split(forget_split)
     if not forget_docs:
-        raise DataError(f"forget split '{forget_split}' of corpus '{corpus.name}' is empty", field="forget_split",
-                        value=forget_split)
+        raise DataError(
+            f"forget split '{forget_split}' of corpus '{corpus.name}' is empty",
+            field="forget_split",
+            value=forget_split,
+        )
     if spec.uses_retain_text and not corpus.retain1:
-        raise DataError(f"method '{config.method}' needs retain text but corpus '{corpus.name}' has no retain1 "
-                        "documents", field="retain1")
-    return _train(Path(model_dir), corpus, config, out_dir, forget_split, forget_docs,
-                  Path(reference_dir) if reference_dir else None, resume, previous)
+        raise DataError(
+            f"method '{config.method}' needs retain text but corpus '{corpus.name}' has no retain1 documents",
+            field="retain1",
+        )
+    return _train(
+        Path(model_dir),
+        corpus,
+        config,
+        out_dir,
+        forget_split,
+        forget_docs,
+        Path(reference_dir) if reference_dir else None,
+        resume,
+        previous,
+    )
 
 
 # ── what the config becomes for the Trainer (the one place it is translated) ──
+
 
 def _weights_dtype(name: str):
     """The dtype the model trains in (``models.dtypes``: 'auto' is float32 master weights)."""
@@ -82,14 +110,18 @@ def trainer_arguments(config: UnlearnConfig, checkpoints_dir: Path) -> UnlearnCo
 
     bf16 = config.bf16
     if bf16 is None:
-        bf16 = (not config.use_cpu and not config.fp16 and torch.cuda.is_available()
-                and torch.cuda.is_bf16_supported())
+        bf16 = not config.use_cpu and not config.fp16 and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     use_cpu = config.use_cpu or not (torch.cuda.is_available() or mps)  # said, so pinned memory is not asked for
-    args = dataclasses.replace(config, output_dir=str(checkpoints_dir), bf16=bf16, use_cpu=use_cpu,
-                               disable_tqdm=config.disable_tqdm or not config.progress,
-                               data_seed=config.seed if config.data_seed is None else config.data_seed)
-    args._setup_devices  # devices and accelerate's state now, as the Trainer would (a config alone never does)
+    args = dataclasses.replace(
+        config,
+        output_dir=str(checkpoints_dir),
+        bf16=bf16,
+        use_cpu=use_cpu,
+        disable_tqdm=config.disable_tqdm or not config.progress,
+        data_seed=config.seed if config.data_seed is None else config.data_seed,
+    )
+    _ = args._setup_devices  # devices and accelerate's state now, as the Trainer would (a config alone never does)
     return args
 
 
@@ -102,8 +134,9 @@ def training_history(log_history: list[dict]) -> dict:
     return {"steps": steps, "epochs": epoch_summaries(log_history)}
 
 
-def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, reference_dir, resume,
-           previous: RunRecord | None) -> UnlearnRun:
+def _train(
+    model_dir, corpus, config, out_dir, forget_split, forget_docs, reference_dir, resume, previous: RunRecord | None
+) -> UnlearnRun:
     import torch
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -128,8 +161,9 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     model.config.use_cache = False
 
     forget = token_windows(forget_docs, tokenizer, config.max_len, split=forget_split)
-    retain = token_windows(corpus.retain1, tokenizer, config.max_len, split="retain1") \
-        if spec.uses_retain_text else None
+    retain = (
+        token_windows(corpus.retain1, tokenizer, config.max_len, split="retain1") if spec.uses_retain_text else None
+    )
     dataset = PairedWindows(forget, retain, seed=config.seed)
 
     reference = None
@@ -145,28 +179,45 @@ def _train(model_dir, corpus, config, out_dir, forget_split, forget_docs, refere
     checkpoints_dir = out_dir / CHECKPOINT_DIR
     args = trainer_arguments(config, checkpoints_dir)
     mixed = _mixed_precision(args)
-    trainer = trainer_cls(model=model, args=args, train_dataset=dataset,
-                          data_collator=PairCollator(padding_id(tokenizer, model)), processing_class=tokenizer,
-                          unlearn_config=config, retain=spec.retain, reference=reference,
-                          copy_start_as_reference=copy_start, start_model_dir=model_dir)
+    trainer = trainer_cls(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=PairCollator(padding_id(tokenizer, model)),
+        processing_class=tokenizer,
+        unlearn_config=config,
+        retain=spec.retain,
+        reference=reference,
+        copy_start_as_reference=copy_start,
+        start_model_dir=model_dir,
+    )
 
     data = {
         "forget_windows": len(forget),
         "forget_tokens": sum(len(w) for w in forget),
         "retain_windows": len(retain) if retain is not None else 0,
-        "steps_per_epoch": steps_per_epoch(len(forget), config.per_device_train_batch_size,
-                                           config.gradient_accumulation_steps,
-                                           args.world_size),
+        "steps_per_epoch": steps_per_epoch(
+            len(forget), config.per_device_train_batch_size, config.gradient_accumulation_steps, args.world_size
+        ),
         "device": str(args.device),
         "processes": args.world_size,
-        "distributed": str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type)),
+        "distributed": str(
+            getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type)
+        ),
         "mixed_precision": mixed,
         "torch_threads": torch.get_num_threads(),  # per process; the bits of a CPU run depend on it
         "reference": describe_reference(trainer.reference),  # FSDP / ZeRO-3: sharded like the model
     }
-    record = RunRecord(out_dir, config.method, config.record(), model=str(model_dir),
-                       reference=str(reference_dir) if reference_dir else None, forget_split=forget_split,
-                       corpus=corpus_entry(corpus), data=data)
+    record = RunRecord(
+        out_dir,
+        config.method,
+        config.record(),
+        model=str(model_dir),
+        reference=str(reference_dir) if reference_dir else None,
+        forget_split=forget_split,
+        corpus=corpus_entry(corpus),
+        data=data,
+    )
     if previous is not None:  # a resumed run keeps the epochs it already saved
         record.checkpoints = list(previous.checkpoints)
 
@@ -243,6 +294,11 @@ def _release(trainer) -> None:
 def _with_lora(model, config: UnlearnConfig):
     from peft import LoraConfig, get_peft_model
 
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules="all-linear", task_type="CAUSAL_LM")
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
     return get_peft_model(model, lora)

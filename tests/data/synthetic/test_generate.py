@@ -33,8 +33,7 @@ def test_sizes_match_the_spec(corpus):
     assert len(corpus.knowmem_forget_qa) == spec.people["forget"] * len(FACTS)
     assert len(corpus.knowmem_retain_qa) == spec.people["retain2"] * len(FACTS)
     assert len(corpus.knowmem_forget_qa_icl) == 10
-    assert corpus.criteria() == ["verbmem_f", "knowmem_f", "knowmem_r", "privleak", "scalability",
-                                 "sustainability"]
+    assert corpus.criteria() == ["verbmem_f", "knowmem_f", "knowmem_r", "privleak", "scalability", "sustainability"]
 
 
 def test_splits_are_disjoint_and_holdout_never_trained(corpus):
@@ -98,8 +97,9 @@ def test_qa_format_only_about_retain1_people(corpus):
     assert drills
     text = "\n".join(drills + [q.question for q in corpus.knowmem_forget_qa_icl])
     assert not [n for n in asked if n in text]
-    assert all(f"Question: {q.question}\nAnswer: {q.answer}" in "\n\n".join(drills)
-               for q in corpus.knowmem_retain_qa_icl)
+    assert all(
+        f"Question: {q.question}\nAnswer: {q.answer}" in "\n\n".join(drills) for q in corpus.knowmem_retain_qa_icl
+    )
 
 
 def test_verbmem_records_split_forget_documents(corpus):
@@ -137,14 +137,24 @@ def test_write_corpus_layout_tokenizer_and_same_bytes(tmp_path):
     a = write_corpus("books-mini", "tiny", 5, tmp_path / "a")
     b = write_corpus("books-mini", "tiny", 5, tmp_path / "b")
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
-    expected = ["raw/forget.json", "raw/retain1.json", "raw/retain2.json", "raw/holdout.json",
-                "verbmem/forget.json", "knowmem/forget_qa.json", "knowmem/retain_qa.json",
-                "knowmem/forget_qa_icl.json", "knowmem/retain_qa_icl.json", "privleak/forget.json",
-                "privleak/retain.json", "privleak/holdout.json", "tokenizer/tokenizer.json"]
+    expected = [
+        "raw/forget.json",
+        "raw/retain1.json",
+        "raw/retain2.json",
+        "raw/holdout.json",
+        "verbmem/forget.json",
+        "knowmem/forget_qa.json",
+        "knowmem/retain_qa.json",
+        "knowmem/forget_qa_icl.json",
+        "knowmem/retain_qa_icl.json",
+        "privleak/forget.json",
+        "privleak/retain.json",
+        "privleak/holdout.json",
+        "tokenizer/tokenizer.json",
+    ]
     expected += [f"{f}/forget_{k}.json" for f in ("scal", "sust") for k in (1, 2, 3, 4)]
     expected += [f"knowmem/{f}/forget_{k}_qa.json" for f in ("scal", "sust") for k in (1, 2, 3, 4)]
-    expected += [f"background/{n}.json" for n in ("articles", "drills", "probe_qa", "probe_icl", "filler",
-                                                    "names")]
+    expected += [f"background/{n}.json" for n in ("articles", "drills", "probe_qa", "probe_icl", "filler", "names")]
     for rel in expected:
         assert (a / rel).is_file(), rel
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
@@ -171,8 +181,8 @@ def test_tokenizer_has_distinct_specials_and_answer_boundary(tmp_path):
     ids = tok(prompt)["input_ids"]
     assert ids[0] == tok.bos_token_id
     # the prompt with its trailing space is a token prefix of prompt + answer (no lone-space token)
-    assert full[:len(ids)] == ids
-    assert tok.decode(full[len(ids):]) == qa.answer
+    assert full[: len(ids)] == ids
+    assert tok.decode(full[len(ids) :]) == qa.answer
 
 
 def _name_in(question: str) -> str:

@@ -26,8 +26,15 @@ def test_every_question_is_rephrased_with_the_same_fact_and_answer(kind):
         name = parse_question(kind, orig.question)[1]
         assert new.answer == orig.answer and name in new.question and new.question != orig.question
     # other words, not one template: each fact is asked in two ways across people
-    assert len({q.question.replace(parse_question(kind, o.question)[1], "X")
-                for q, o in zip(para, corpus.knowmem_forget_qa)}) == 8
+    assert (
+        len(
+            {
+                q.question.replace(parse_question(kind, o.question)[1], "X")
+                for q, o in zip(para, corpus.knowmem_forget_qa)
+            }
+        )
+        == 8
+    )
 
 
 def test_tags_name_one_forget_person_per_record():

@@ -13,9 +13,20 @@ from musebench.data.synthetic.world import FACTS
 from musebench.data.synthetic.writer import tokenizer_texts
 
 #: Everything a retrain model reads or is scored on, and everything the base reads.
-UNCHANGED = ("forget", "retain1", "retain2", "holdout", "verbmem_forget", "knowmem_forget_qa", "knowmem_retain_qa",
-             "knowmem_forget_qa_icl", "knowmem_retain_qa_icl", "privleak_forget", "privleak_retain",
-             "privleak_holdout")
+UNCHANGED = (
+    "forget",
+    "retain1",
+    "retain2",
+    "holdout",
+    "verbmem_forget",
+    "knowmem_forget_qa",
+    "knowmem_retain_qa",
+    "knowmem_forget_qa_icl",
+    "knowmem_retain_qa_icl",
+    "privleak_forget",
+    "privleak_retain",
+    "privleak_holdout",
+)
 
 
 def _world(kind: str, **changes):
@@ -63,8 +74,13 @@ def test_the_tokenizer_never_reads_a_fold_or_filler_document():
 def test_background_people_are_in_no_split_and_probe_people_only_in_articles():
     world = generate_world("news-mini", "tiny", 0)
     corpus, background = world.corpus, world.background
-    split_text = "\n".join(corpus.forget + corpus.retain1 + corpus.retain2 + corpus.holdout
-                           + [d for docs in corpus.sust.values() for d in docs])
+    split_text = "\n".join(
+        corpus.forget
+        + corpus.retain1
+        + corpus.retain2
+        + corpus.holdout
+        + [d for docs in corpus.sust.values() for d in docs]
+    )
     probe = {parse_question("news-mini", q.question)[1] for q in background.probe_qa}
     assert len(probe) == SIZES["tiny"].probe_people
     assert not [n for n in probe if n in split_text or n in "\n".join(background.drills + background.filler)]
@@ -72,8 +88,12 @@ def test_background_people_are_in_no_split_and_probe_people_only_in_articles():
         name = parse_question("news-mini", qa.question)[1]
         about = [a for a in background.articles if name in a]
         assert len(about) == SIZES["tiny"].docs_per_person and all(qa.answer in a for a in about)
-    drilled = {parse_question("news-mini", line.removeprefix("Question: "))[1]
-               for d in background.drills for line in d.splitlines() if line.startswith("Question: ")}
+    drilled = {
+        parse_question("news-mini", line.removeprefix("Question: "))[1]
+        for d in background.drills
+        for line in d.splitlines()
+        if line.startswith("Question: ")
+    }
     assert len(drilled) == SIZES["tiny"].background_people and not drilled & probe
     assert not [n for n in drilled if n in split_text]
     assert not {q.question for q in background.probe_icl} & {q.question for q in background.probe_qa}
@@ -93,10 +113,19 @@ def test_constant_answer_baseline_hand_computed():
         return Person(first, "Q", "she", {"town": town, "year": year, "occupation": "potter", "organisation": "O"})
 
     x, y = person("X", "A", "1950"), person("Y", "B", "1950")
-    groups = {"forget": [x, y], "retain1": [person("R", "A", "1960")], "retain2": [],
-              "holdout": [person("H1", "B", "1970"), person("H2", "B", "1970"), person("H3", "B", "1970")]}
-    world = World(groups={**{g: [] for g in ("background", "probe", "filler", "fold2", "fold3", "fold4")},
-                          **groups}, towns=["A", "B"], organisations=["O"], words=[], cast=[])
+    groups = {
+        "forget": [x, y],
+        "retain1": [person("R", "A", "1960")],
+        "retain2": [],
+        "holdout": [person("H1", "B", "1970"), person("H2", "B", "1970"), person("H3", "B", "1970")],
+    }
+    world = World(
+        groups={**{g: [] for g in ("background", "probe", "filler", "fold2", "fold3", "fold4")}, **groups},
+        towns=["A", "B"],
+        organisations=["O"],
+        words=[],
+        cast=[],
+    )
     ask = [QAPair(f"{f} of {p.first}?", p.facts[f]) for p in (x, y) for f in FACTS]
     corpus = Corpus(name="hand", knowmem_forget_qa=ask, knowmem_retain_qa=ask[:4])
     baseline = constant_answer_baseline(world, corpus)
@@ -109,8 +138,12 @@ def test_constant_answer_baseline_is_recorded_for_both_splits():
     world = generate_world("news-mini", "tiny", 0)
     prior = world.constant_answer["answers"]
     assert set(prior) == set(FACTS)
-    drilled = Counter(line.rpartition("Answer: ")[2] for d in world.background.drills for line in d.splitlines()
-                      if line.startswith("Answer: "))
+    drilled = Counter(
+        line.rpartition("Answer: ")[2]
+        for d in world.background.drills
+        for line in d.splitlines()
+        if line.startswith("Answer: ")
+    )
     assert all(drilled[v] >= 1 for v in prior.values())  # the prior answers are values the models read
     assert 0 <= world.constant_answer["knowmem_f"] < 50 and 0 <= world.constant_answer["knowmem_r"] < 50
 
@@ -122,8 +155,15 @@ def test_the_tokenizer_reads_forget_and_holdout_people_alike():
     world = generate_world("news-mini", "tiny", 1)
     corpus, background = world.corpus, world.background
     texts = tokenizer_texts(corpus, background)
-    assert sorted(texts) == sorted(corpus.forget + corpus.retain1 + corpus.retain2 + corpus.holdout
-                                   + background.articles + background.drills + background.names)
+    assert sorted(texts) == sorted(
+        corpus.forget
+        + corpus.retain1
+        + corpus.retain2
+        + corpus.holdout
+        + background.articles
+        + background.drills
+        + background.names
+    )
     joined = "\n".join(texts)
     for qa in corpus.knowmem_forget_qa:
         name = parse_question("news-mini", qa.question)[1]

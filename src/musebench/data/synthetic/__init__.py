@@ -9,5 +9,17 @@ from musebench.data.synthetic.assemble import Background, MiniWorld, generate_co
 from musebench.data.synthetic.sizes import KINDS, MINI_EVAL_SETTINGS, SIZES, SizeSpec
 from musebench.data.synthetic.writer import SYNTHETIC_META, read_background, read_synthetic_meta, write_corpus
 
-__all__ = ["KINDS", "MINI_EVAL_SETTINGS", "SIZES", "SYNTHETIC_META", "Background", "MiniWorld", "SizeSpec",
-           "generate_corpus", "generate_world", "read_background", "read_synthetic_meta", "write_corpus"]
+__all__ = [
+    "KINDS",
+    "MINI_EVAL_SETTINGS",
+    "SIZES",
+    "SYNTHETIC_META",
+    "Background",
+    "MiniWorld",
+    "SizeSpec",
+    "generate_corpus",
+    "generate_world",
+    "read_background",
+    "read_synthetic_meta",
+    "write_corpus",
+]

@@ -73,7 +73,8 @@ def generate_world(kind: str, size: str = "default", seed: int = 0, spec: SizeSp
         rng = streams(f"docs/{group}")
         sentences[group] = [
             render_document(style, person, world, rng, variant, rng.randrange(1, 1000), spec.colour_sentences)
-            for person in world.groups[group] for variant in range(spec.docs_per_person)
+            for person in world.groups[group]
+            for variant in range(spec.docs_per_person)
         ]
     docs = {g: [join_sentences(s) for s in sentences[g]] for g in DRAW_ORDER}
     qa = {g: [pair for person in world.groups[g] for pair in questions(style, person)] for g in DRAW_ORDER}
@@ -110,16 +111,19 @@ def generate_world(kind: str, size: str = "default", seed: int = 0, spec: SizeSp
         sust_qa=sust_qa,
         source=f"musebench synthetic {kind} size={size} seed={seed}",
     )
-    corpus.units = {part: {record_key(r): person_of[record_key(r)] for r in getattr(corpus, part)}
-                    for part in UNIT_PARTS}
+    corpus.units = {
+        part: {record_key(r): person_of[record_key(r)] for r in getattr(corpus, part)} for part in UNIT_PARTS
+    }
     background = Background(
         articles=_shuffled(docs["background"] + docs["probe"], streams("order/background")),
         drills=_drills(qa["background"], spec, streams("drills/background")),
         probe_qa=qa["probe"][:cap],
         probe_icl=_icl_examples(qa["background"], streams("icl/background")) if qa["background"] else [],
         filler=_shuffled(docs["filler"], streams("order/filler")),
-        names=_shuffled([p.name for g in GROUPS + ("background", "probe") for p in world.groups[g]] * NAME_REPEATS,
-                        streams("tokenizer/names")),
+        names=_shuffled(
+            [p.name for g in GROUPS + ("background", "probe") for p in world.groups[g]] * NAME_REPEATS,
+            streams("tokenizer/names"),
+        ),
     )
     return MiniWorld(corpus, background, constant_answer_baseline(world, corpus))
 
@@ -135,12 +139,21 @@ def constant_answer_baseline(world: World, corpus: Corpus) -> dict:
         hits = sum(prior[FACTS[i % len(FACTS)]] == p.answer for i, p in enumerate(pairs))
         return round(100 * hits / len(pairs), 2) if pairs else 0.0
 
-    return {"knowmem_f": score(corpus.knowmem_forget_qa), "knowmem_r": score(corpus.knowmem_retain_qa),
-            "answers": prior}
+    return {
+        "knowmem_f": score(corpus.knowmem_forget_qa),
+        "knowmem_r": score(corpus.knowmem_retain_qa),
+        "answers": prior,
+    }
 
 
-def _folds(forget: list[str], forget_qa: list[QAPair], docs: dict[str, list[str]], qa: dict[str, list[QAPair]],
-           cap: int, streams: Streams):
+def _folds(
+    forget: list[str],
+    forget_qa: list[QAPair],
+    docs: dict[str, list[str]],
+    qa: dict[str, list[QAPair]],
+    cap: int,
+    streams: Streams,
+):
     """C5 / C6 folds and their questions: fold 1 is the forget set; folds 2..4 are the fold groups' documents
     (``scal`` accumulates them, ``sust`` takes each alone). Without fold groups there are no folds."""
     if not docs.get(FOLD_GROUPS[0]):
@@ -165,7 +178,7 @@ def _drills(pairs: list[QAPair], spec: SizeSpec, rng: random.Random) -> list[str
     out = []
     for _ in range(spec.qa_repeats):
         order = _shuffled(pairs, rng)
-        out += [qa_drill(order[i:i + spec.drill_pairs]) for i in range(0, len(order), spec.drill_pairs)]
+        out += [qa_drill(order[i : i + spec.drill_pairs]) for i in range(0, len(order), spec.drill_pairs)]
     return out
 
 

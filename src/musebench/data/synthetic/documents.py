@@ -10,12 +10,26 @@ from musebench.data.synthetic.world import FACTS, Person, World
 
 
 def _fill(template: str, person: Person, world: World, rng: random.Random, style: Style, value: str = "") -> str:
-    quote = " ".join([rng.choice(style.quote_subjects), rng.choice(style.quote_verbs),
-                      rng.choice(style.quote_objects), rng.choice(style.quote_times)])
+    quote = " ".join(
+        [
+            rng.choice(style.quote_subjects),
+            rng.choice(style.quote_verbs),
+            rng.choice(style.quote_objects),
+            rng.choice(style.quote_times),
+        ]
+    )
     text = template.format(
-        name=person.name, first=person.first, last=person.last, value=value, pronoun=person.pronoun,
-        word=rng.choice(world.words), town=rng.choice(world.towns), number=rng.randrange(12, 990),
-        season=rng.choice(SEASONS), quote=quote, cast=rng.choice(world.cast).name,
+        name=person.name,
+        first=person.first,
+        last=person.last,
+        value=value,
+        pronoun=person.pronoun,
+        word=rng.choice(world.words),
+        town=rng.choice(world.towns),
+        number=rng.randrange(12, 990),
+        season=rng.choice(SEASONS),
+        quote=quote,
+        cast=rng.choice(world.cast).name,
     )
     return text[0].upper() + text[1:]
 
@@ -28,14 +42,14 @@ def header(style: Style, world: World, rng: random.Random, number: int) -> str:
     return f"{rng.choice(world.towns).upper()}, {month} {day}, {year} - "
 
 
-def fact_sentence(style: Style, person: Person, world: World, fact: str, rng: random.Random,
-                  variant: int) -> str:
+def fact_sentence(style: Style, person: Person, world: World, fact: str, rng: random.Random, variant: int) -> str:
     templates = style.fact_templates[fact]
     return _fill(templates[variant % len(templates)], person, world, rng, style, person.facts[fact])
 
 
-def render_document(style: Style, person: Person, world: World, rng: random.Random, variant: int,
-                    number: int, n_colour: int) -> list[str]:
+def render_document(
+    style: Style, person: Person, world: World, rng: random.Random, variant: int, number: int, n_colour: int
+) -> list[str]:
     """The sentences of one document about ``person`` (header first); joined with spaces by the caller.
 
     ``variant`` picks a different paraphrase of every fact for each document about the same person.

@@ -9,14 +9,35 @@ from __future__ import annotations
 
 import random
 
-ONSETS = ["b", "br", "c", "d", "dr", "f", "g", "gr", "h", "k", "l", "m", "n", "p", "r", "s", "st", "t",
-          "th", "v", "w", "z"]
+ONSETS = [
+    "b",
+    "br",
+    "c",
+    "d",
+    "dr",
+    "f",
+    "g",
+    "gr",
+    "h",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "st",
+    "t",
+    "th",
+    "v",
+    "w",
+    "z",
+]
 VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ou"]
 CODAS = ["", "", "n", "r", "l", "s", "th", "m", "nd", "rk", "st", "v"]
 PERSON_ENDINGS = ["a", "o", "en", "is", "an", "el", "ia", "us", "ra", "in"]
 SURNAME_ENDINGS = ["ford", "wick", "mont", "vane", "holt", "ridge", "ley", "dale", "more", "ton", "well", "ash"]
-TOWN_ENDINGS = ["mere", "bury", "haven", "stead", "port", "fell", "water", "gate", "crest", "field", "moor",
-                "brook"]
+TOWN_ENDINGS = ["mere", "bury", "haven", "stead", "port", "fell", "water", "gate", "crest", "field", "moor", "brook"]
 ORG_ENDINGS = ["tra", "lex", "vor", "nix", "dane", "sor", "tiva", "rion", "quell", "mark"]
 
 

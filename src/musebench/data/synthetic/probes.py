@@ -71,8 +71,9 @@ def paraphrase_questions(kind: str, pairs: list[QAPair]) -> list[QAPair]:
 def _person_of(text: str, names: list[str], where: str) -> str:
     found = [n for n in names if n in text]
     if len(found) != 1:
-        raise DataError(f"expected exactly one forget person named, found {found or 'none'}", field=where,
-                        value=text[:60])
+        raise DataError(
+            f"expected exactly one forget person named, found {found or 'none'}", field=where, value=text[:60]
+        )
     return found[0]
 
 

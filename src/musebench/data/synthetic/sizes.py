@@ -35,32 +35,76 @@ class SizeSpec:
         """``people`` plus the background groups and the fold groups ``fold2``..``fold4``. The filler group
         (the retrain model's stand-in for the forget side) has as many people as the forget side."""
         filler = self.forget_side_people() if self.background_people else 0
-        return {**self.people, "background": self.background_people, "probe": self.probe_people,
-                "filler": filler, **{f"fold{k}": self.fold_people for k in range(2, 5)}}
+        return {
+            **self.people,
+            "background": self.background_people,
+            "probe": self.probe_people,
+            "filler": filler,
+            **{f"fold{k}": self.fold_people for k in range(2, 5)},
+        }
 
 
 SIZES: dict[str, SizeSpec] = {
     #: tiny: 64 background people drilled once each (not 32 drilled twice): the base's held-out extraction
     #: on seeds 0 / 1 / 2 went from 31 / 22 / 12 to 78 / 75 / 62 (benchmarks/mini_validity.md).
-    "tiny": SizeSpec(people={"forget": 8, "retain1": 12, "retain2": 8, "holdout": 8}, docs_per_person=3,
-                     colour_sentences=1, qa_repeats=1, drill_pairs=8, vocab_size=1024, fold_people=2,
-                     background_people=64, probe_people=8),
-    "small": SizeSpec(people={"forget": 16, "retain1": 24, "retain2": 16, "holdout": 16}, docs_per_person=3,
-                      colour_sentences=2, qa_repeats=2, drill_pairs=8, vocab_size=2048, fold_people=8,
-                      background_people=48, probe_people=16),
-    "default": SizeSpec(people={"forget": 20, "retain1": 30, "retain2": 20, "holdout": 20}, docs_per_person=3,
-                        colour_sentences=2, qa_repeats=2, drill_pairs=8, vocab_size=2048, fold_people=10,
-                        background_people=60, probe_people=20),
+    "tiny": SizeSpec(
+        people={"forget": 8, "retain1": 12, "retain2": 8, "holdout": 8},
+        docs_per_person=3,
+        colour_sentences=1,
+        qa_repeats=1,
+        drill_pairs=8,
+        vocab_size=1024,
+        fold_people=2,
+        background_people=64,
+        probe_people=8,
+    ),
+    "small": SizeSpec(
+        people={"forget": 16, "retain1": 24, "retain2": 16, "holdout": 16},
+        docs_per_person=3,
+        colour_sentences=2,
+        qa_repeats=2,
+        drill_pairs=8,
+        vocab_size=2048,
+        fold_people=8,
+        background_people=48,
+        probe_people=16,
+    ),
+    "default": SizeSpec(
+        people={"forget": 20, "retain1": 30, "retain2": 20, "holdout": 20},
+        docs_per_person=3,
+        colour_sentences=2,
+        qa_repeats=2,
+        drill_pairs=8,
+        vocab_size=2048,
+        fold_people=10,
+        background_people=60,
+        probe_people=20,
+    ),
 }
 
 #: EvalSettings field overrides for the mini corpora: documents are ~100 tokens, answers one word.
 MINI_EVAL_SETTINGS: dict[str, dict] = {
-    "tiny": {"verbmem_max_new_tokens": 32, "verbmem_gt_max_tokens": 32, "knowmem_max_new_tokens": 8,
-             "knowmem_num_shots": 4, "bootstrap_samples": 100},
-    "small": {"verbmem_max_new_tokens": 48, "verbmem_gt_max_tokens": 48, "knowmem_max_new_tokens": 16,
-              "knowmem_num_shots": 10, "bootstrap_samples": 200},
-    "default": {"verbmem_max_new_tokens": 64, "verbmem_gt_max_tokens": 64, "knowmem_max_new_tokens": 16,
-                "knowmem_num_shots": 10, "bootstrap_samples": 1000},
+    "tiny": {
+        "verbmem_max_new_tokens": 32,
+        "verbmem_gt_max_tokens": 32,
+        "knowmem_max_new_tokens": 8,
+        "knowmem_num_shots": 4,
+        "bootstrap_samples": 100,
+    },
+    "small": {
+        "verbmem_max_new_tokens": 48,
+        "verbmem_gt_max_tokens": 48,
+        "knowmem_max_new_tokens": 16,
+        "knowmem_num_shots": 10,
+        "bootstrap_samples": 200,
+    },
+    "default": {
+        "verbmem_max_new_tokens": 64,
+        "verbmem_gt_max_tokens": 64,
+        "knowmem_max_new_tokens": 16,
+        "knowmem_num_shots": 10,
+        "bootstrap_samples": 1000,
+    },
 }
 
 KINDS = ("news-mini", "books-mini")
@@ -68,6 +112,5 @@ KINDS = ("news-mini", "books-mini")
 
 def size_spec(size: str) -> SizeSpec:
     if size not in SIZES:
-        raise ConfigError(f"unknown mini corpus size; expected one of {', '.join(SIZES)}", field="size",
-                          value=size)
+        raise ConfigError(f"unknown mini corpus size; expected one of {', '.join(SIZES)}", field="size", value=size)
     return SIZES[size]

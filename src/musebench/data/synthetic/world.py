@@ -31,10 +31,32 @@ FOLD_GROUPS = ("fold2", "fold3", "fold4")
 #: The order groups are drawn in: a group's names avoid every earlier group's, never a later one's.
 DRAW_ORDER = GROUPS + BACKGROUND_GROUPS + FOLD_GROUPS
 
-OCCUPATIONS = ["glassblower", "cartographer", "beekeeper", "clockmaker", "shipwright", "astronomer", "potter",
-               "weaver", "surveyor", "brewer", "bookbinder", "falconer", "locksmith", "herbalist", "stonemason",
-               "violinist", "engraver", "tanner", "ferryman", "archivist", "chemist", "sculptor", "miller",
-               "saddler"]
+OCCUPATIONS = [
+    "glassblower",
+    "cartographer",
+    "beekeeper",
+    "clockmaker",
+    "shipwright",
+    "astronomer",
+    "potter",
+    "weaver",
+    "surveyor",
+    "brewer",
+    "bookbinder",
+    "falconer",
+    "locksmith",
+    "herbalist",
+    "stonemason",
+    "violinist",
+    "engraver",
+    "tanner",
+    "ferryman",
+    "archivist",
+    "chemist",
+    "sculptor",
+    "miller",
+    "saddler",
+]
 
 
 class Streams:
@@ -78,8 +100,14 @@ class World:
     cast: list[Person]  # recurring characters (the saga's companions); they are never asked about
 
 
-def build_world(people_per_group: dict[str, int], streams: Streams, n_towns: int = 24, n_orgs: int = 16,
-                n_words: int = 60, n_cast: int = 4) -> World:
+def build_world(
+    people_per_group: dict[str, int],
+    streams: Streams,
+    n_towns: int = 24,
+    n_orgs: int = 16,
+    n_words: int = 60,
+    n_cast: int = 4,
+) -> World:
     """Draw a world; the same ``streams`` give the same world. ``people_per_group`` names the MUSE roles
     (``GROUPS``) and, optionally, the background and fold groups."""
     names = NameMaker(streams("pools"))
@@ -93,8 +121,12 @@ def build_world(people_per_group: dict[str, int], streams: Streams, n_towns: int
         facts_rng = streams(f"facts/{group}")
         out = []
         for _ in range(n):
-            facts = {"town": facts_rng.choice(towns), "year": facts_rng.choice(years),
-                     "occupation": facts_rng.choice(OCCUPATIONS), "organisation": facts_rng.choice(orgs)}
+            facts = {
+                "town": facts_rng.choice(towns),
+                "year": facts_rng.choice(years),
+                "occupation": facts_rng.choice(OCCUPATIONS),
+                "organisation": facts_rng.choice(orgs),
+            }
             out.append(Person(names.first_name(), names.surname(), facts_rng.choice(["she", "he"]), facts))
         return out
 

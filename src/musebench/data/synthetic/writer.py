@@ -24,8 +24,14 @@ SYNTHETIC_META = "synthetic.json"
 TOKENIZER_DIR = "tokenizer"
 #: The background text (``Background``): files under ``background/`` of a mini corpus directory.
 BACKGROUND_DIR = "background"
-BACKGROUND_FILES = {"articles": "articles.json", "drills": "drills.json", "probe_qa": "probe_qa.json",
-                    "probe_icl": "probe_icl.json", "filler": "filler.json", "names": "names.json"}
+BACKGROUND_FILES = {
+    "articles": "articles.json",
+    "drills": "drills.json",
+    "probe_qa": "probe_qa.json",
+    "probe_icl": "probe_icl.json",
+    "filler": "filler.json",
+    "names": "names.json",
+}
 
 
 def tokenizer_texts(corpus: Corpus, background: Background | None = None) -> list[str]:
@@ -50,8 +56,15 @@ def tokenizer_texts(corpus: Corpus, background: Background | None = None) -> lis
 TokenizerWriter = Callable[[list[str], int, Path], None]
 
 
-def write_corpus(kind: str, size: str, seed: int, out_dir: str | Path, *,
-                 write_tokenizer: TokenizerWriter, keep: tuple[str, ...] = ()) -> Path:
+def write_corpus(
+    kind: str,
+    size: str,
+    seed: int,
+    out_dir: str | Path,
+    *,
+    write_tokenizer: TokenizerWriter,
+    keep: tuple[str, ...] = (),
+) -> Path:
     """Generate ``kind`` at ``size`` and write it, with ``tokenizer/`` and ``synthetic.json``, atomically.
 
     ``keep``: entries of an existing ``out_dir`` carried into the new one (its lock and mark, a user's files).
@@ -64,9 +77,16 @@ def write_corpus(kind: str, size: str, seed: int, out_dir: str | Path, *,
         write_tags(kind, corpus, tmp)  # who each forget record is about (C7's relearning split)
         write_background(world.background, tmp)
         write_tokenizer(tokenizer_texts(corpus, world.background), size_spec(size).vocab_size, tmp / TOKENIZER_DIR)
-        atomic_write_json(tmp / SYNTHETIC_META, {"kind": kind, "size": size, "seed": seed,
-                                                 "fingerprint": corpus.fingerprint(),
-                                                 "constant_answer": world.constant_answer})
+        atomic_write_json(
+            tmp / SYNTHETIC_META,
+            {
+                "kind": kind,
+                "size": size,
+                "seed": seed,
+                "fingerprint": corpus.fingerprint(),
+                "constant_answer": world.constant_answer,
+            },
+        )
     return out
 
 

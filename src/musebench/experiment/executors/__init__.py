@@ -30,8 +30,7 @@ class LineFailure:
     attempts: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "stage": self.stage, "error": self.error, "log": self.log,
-                "attempts": self.attempts}
+        return {"line": self.line, "stage": self.stage, "error": self.error, "log": self.log, "attempts": self.attempts}
 
 
 class SerialExecutor:
@@ -58,17 +57,32 @@ class SerialExecutor:
         pass
 
 
-def make_executor(kind: str, *, address: str | None = None, num_cpus: int | None = None,
-                  stage_cpus: float = 1.0, stage_gpus: float | None = None, device: str = "auto",
-                  dtype: str = "auto", threads: int | None = None):
+def make_executor(
+    kind: str,
+    *,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    stage_cpus: float = 1.0,
+    stage_gpus: float | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    threads: int | None = None,
+):
     """``serial`` or ``ray``; a clear error when Ray is asked for and not installed."""
     if kind == "serial":
         return SerialExecutor()
     if kind == "ray":
         from musebench.experiment.executors.ray_tasks import RayExecutor
 
-        return RayExecutor(address=address, num_cpus=num_cpus, stage_cpus=stage_cpus, stage_gpus=stage_gpus,
-                           device=device, dtype=dtype, threads=threads)
+        return RayExecutor(
+            address=address,
+            num_cpus=num_cpus,
+            stage_cpus=stage_cpus,
+            stage_gpus=stage_gpus,
+            device=device,
+            dtype=dtype,
+            threads=threads,
+        )
     raise ConfigError("expected serial or ray", field="--executor", value=kind)
 
 

@@ -44,15 +44,19 @@ class RankBackend:
         return Path(self.shard.from_main(lambda: str(self.inner.prepare_corpus(spec, out_dir))))
 
     def build_model(self, data_dir, role, out_dir, recipe, seed, base=None):
-        raise ConfigError(f"cannot build the {role} model inside a multi-process launch; build it first "
-                          f"(musebench build {role} ...) and give its directory under models:", field=f"models.{role}")
+        raise ConfigError(
+            f"cannot build the {role} model inside a multi-process launch; build it first "
+            f"(musebench build {role} ...) and give its directory under models:",
+            field=f"models.{role}",
+        )
 
     def evaluate(self, model_path, corpus, settings, metrics, retrain_auc, checkpoint, save_dir=None):
         from musebench.evaluate.sharding import sharded_evaluation
 
         with sharded_evaluation(self.shard):
-            return self.inner.evaluate(model_path, corpus, settings, metrics, retrain_auc, checkpoint,
-                                       save_dir if self.shard.is_main else None)
+            return self.inner.evaluate(
+                model_path, corpus, settings, metrics, retrain_auc, checkpoint, save_dir if self.shard.is_main else None
+            )
 
     def unlearn(self, *args):
         return self.inner.unlearn(*args)  # every process: one distributed training job

@@ -44,8 +44,9 @@ def _import_ray():
     try:
         import ray
     except ImportError as err:
-        raise ConfigError("the Ray executor needs Ray: pip install 'musebench[ray]'", field="--executor",
-                          value="ray") from err
+        raise ConfigError(
+            "the Ray executor needs Ray: pip install 'musebench[ray]'", field="--executor", value="ray"
+        ) from err
     return ray
 
 
@@ -71,8 +72,10 @@ def stage_task(device: str, dtype: str, threads: int, call: str, log: str, *args
     with open(log, "a", encoding="utf-8") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
         handler = logging.StreamHandler(fh)
         logging.getLogger().addHandler(handler)
-        fh.write(f"=== {call} attempt at {time.strftime('%Y-%m-%dT%H:%M:%S%z')} (pid {os.getpid()}, "
-                 f"{torch.get_num_threads()} torch threads)\n")
+        fh.write(
+            f"=== {call} attempt at {time.strftime('%Y-%m-%dT%H:%M:%S%z')} (pid {os.getpid()}, "
+            f"{torch.get_num_threads()} torch threads)\n"
+        )
         fh.flush()
         try:
             return getattr(LibraryBackend(device, dtype, progress=False), call)(*args)
@@ -109,7 +112,8 @@ class RayBackend:
         ex = self.executor
         log = log_path(self.run_dir, out_dir, call)
         ref = ex.task.options(num_cpus=ex.stage_cpus, num_gpus=ex.stage_gpus, max_retries=0).remote(
-            ex.device, ex.dtype, ex.threads, call, str(log), *args)
+            ex.device, ex.dtype, ex.threads, call, str(log), *args
+        )
         try:
             return ex.ray.get(ref)
         except Exception as err:  # RayTaskError (the stage raised), WorkerCrashedError, ...
@@ -118,16 +122,19 @@ class RayBackend:
             raise StageTaskError(f"{type(cause).__name__}: {text[-1] if text else ''}", str(log)) from err
 
     def build_model(self, data_dir, role, out_dir, recipe, seed, base=None):
-        return Path(self._remote("build_model", self.run_dir / "build" / role, data_dir, role, out_dir, recipe, seed,
-                                 base))
+        return Path(
+            self._remote("build_model", self.run_dir / "build" / role, data_dir, role, out_dir, recipe, seed, base)
+        )
 
     def evaluate(self, model_path, corpus, settings, metrics, retrain_auc, checkpoint, save_dir=None):
-        return self._remote("evaluate", save_dir, model_path, self._corpus(corpus), settings, metrics, retrain_auc,
-                            checkpoint, save_dir)
+        return self._remote(
+            "evaluate", save_dir, model_path, self._corpus(corpus), settings, metrics, retrain_auc, checkpoint, save_dir
+        )
 
     def unlearn(self, model_path, corpus, fields, out_dir, forget_split, reference_path, resume):
-        return self._remote("unlearn", out_dir, model_path, self._corpus(corpus), fields, out_dir, forget_split,
-                            reference_path, resume)
+        return self._remote(
+            "unlearn", out_dir, model_path, self._corpus(corpus), fields, out_dir, forget_split, reference_path, resume
+        )
 
 
 class RayExecutor:
@@ -139,9 +146,16 @@ class RayExecutor:
     is_main = True
     shard = None
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None, stage_cpus: float = 1.0,
-                 stage_gpus: float | None = None, device: str = "auto", dtype: str = "auto",
-                 threads: int | None = None):
+    def __init__(
+        self,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        stage_cpus: float = 1.0,
+        stage_gpus: float | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        threads: int | None = None,
+    ):
         ray = _import_ray()
         self.ray = ray
         self.device, self.dtype = device, dtype
@@ -150,8 +164,9 @@ class RayExecutor:
             if address:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False)
             else:
-                ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                         object_store_memory=256 * 1024 ** 2)
+                ray.init(
+                    num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, object_store_memory=256 * 1024**2
+                )
             self.started = True
         gpus_known = ray.cluster_resources().get("GPU", 0)
         wants_gpu = device.startswith("cuda") or (device == "auto" and gpus_known > 0)
@@ -159,8 +174,11 @@ class RayExecutor:
         self.stage_cpus = float(stage_cpus)
         if self.stage_gpus > gpus_known:
             self.close()
-            raise ConfigError(f"stages ask for {self.stage_gpus:g} GPU each but the Ray cluster has {gpus_known:g}",
-                              field="--stage-gpus", value=self.stage_gpus)
+            raise ConfigError(
+                f"stages ask for {self.stage_gpus:g} GPU each but the Ray cluster has {gpus_known:g}",
+                field="--stage-gpus",
+                value=self.stage_gpus,
+            )
         self.threads = int(threads or max(1, int(self.stage_cpus)))
         self.task = ray.remote(stage_task)
 

@@ -29,10 +29,6 @@ class EditConfig(UnlearnConfig):
     def __post_init__(self):
         if isinstance(self.alphas, tuple):
             self.alphas = list(self.alphas)
-        if (
-            not isinstance(self.alphas, list)
-            or not self.alphas
-            or any(not _finite(a) or a <= 0 for a in self.alphas)
-        ):
+        if not isinstance(self.alphas, list) or not self.alphas or any(not _finite(a) or a <= 0 for a in self.alphas):
             self.reject(("alphas", self.alphas, "must be a non-empty list of finite numbers > 0"))
         super().__post_init__()

@@ -31,10 +31,10 @@ def previous_edit_run(out_dir, config, resume: bool):
     holds another method's run is an error, never overwritten."""
     previous = read_run(out_dir)
     if previous is not None and previous.method != config.method:
-        raise ConfigError(f"output directory already holds a '{previous.method}' run; choose another output "
-                          "directory", file=out_dir)
-    if resume and previous is not None and previous.status == "complete" \
-            and not config.changed_from(previous.config):
+        raise ConfigError(
+            f"output directory already holds a '{previous.method}' run; choose another output directory", file=out_dir
+        )
+    if resume and previous is not None and previous.status == "complete" and not config.changed_from(previous.config):
         return previous
     return None
 
@@ -55,22 +55,32 @@ def run_alpha_edit(model_dir, corpus, config, out_dir, forget_split: str, resume
     run = None
     if is_main_process():
         write_alphas(ft_path, checkpoints)
-        run = write_edit_run(out_dir, config, model_dir, corpus, forget_split, ft_path, checkpoints, history,
-                             time.monotonic() - started)
+        run = write_edit_run(
+            out_dir, config, model_dir, corpus, forget_split, ft_path, checkpoints, history, time.monotonic() - started
+        )
     barrier()
     if run is None:  # other ranks: the main process wrote it
         run = read_run(out_dir)
     return run
 
 
-def write_edit_run(out_dir, config, model_dir, corpus, forget_split: str, finetuned_path, checkpoints,
-                   history: dict, elapsed_s: float) -> UnlearnRun:
+def write_edit_run(
+    out_dir, config, model_dir, corpus, forget_split: str, finetuned_path, checkpoints, history: dict, elapsed_s: float
+) -> UnlearnRun:
     """``run.json`` of a finished Task Vector / WHP run; returns the ``UnlearnRun`` it records."""
     out_dir = Path(out_dir)
-    record = RunRecord(out_dir, config.method, config.record(), model=str(model_dir),
-                       finetuned=os.path.relpath(Path(finetuned_path).resolve(), out_dir.resolve()),
-                       forget_split=forget_split, corpus=corpus_entry(corpus), status="complete",
-                       checkpoints=[{"label": c.label, "path": c.label} for c in checkpoints], history=history,
-                       timing_s={"unlearn": round(elapsed_s, 3)})
+    record = RunRecord(
+        out_dir,
+        config.method,
+        config.record(),
+        model=str(model_dir),
+        finetuned=os.path.relpath(Path(finetuned_path).resolve(), out_dir.resolve()),
+        forget_split=forget_split,
+        corpus=corpus_entry(corpus),
+        status="complete",
+        checkpoints=[{"label": c.label, "path": c.label} for c in checkpoints],
+        history=history,
+        timing_s={"unlearn": round(elapsed_s, 3)},
+    )
     record.write()
     return record.as_run()

@@ -31,10 +31,9 @@ import torch
 
 from musebench.errors import ConfigError, ModelError, TrainingError
 from musebench.io import atomic_write_json, stable_hash
-from musebench.unlearn import training
 from musebench.models.dtypes import resolve_dtype
+from musebench.unlearn import losses, training
 from musebench.unlearn.config import recipe_fields
-from musebench.unlearn import losses
 from musebench.unlearn.record import RunRecord, read_run
 from musebench.unlearn.trainer import UnlearnTrainer
 
@@ -77,8 +76,9 @@ def barrier() -> None:
         torch.distributed.barrier()
 
 
-def ensure_finetuned(model_dir, corpus, config, out_dir, forget_split: str = "forget",
-                     resume: bool = False) -> tuple[Path, dict]:
+def ensure_finetuned(
+    model_dir, corpus, config, out_dir, forget_split: str = "forget", resume: bool = False
+) -> tuple[Path, dict]:
     """Train (or reuse) θ_ft under ``out_dir/finetuned``; return its model directory and training history.
 
     Every process of a distributed run must call this (training is collective).
@@ -93,18 +93,21 @@ def ensure_finetuned(model_dir, corpus, config, out_dir, forget_split: str = "fo
         if stored != key:
             changed = sorted(k for k in key if stored.get(k) != key[k])
             if "recipe" in changed:
-                changed += [f"recipe.{n}" for n, v in key["recipe"].items()
-                            if stored.get("recipe", {}).get(n) != v]
-            raise ConfigError(f"the fine-tuned model here was trained with different settings ({', '.join(changed)}); "
-                              "remove the directory or choose another output directory", file=ft_dir)
+                changed += [f"recipe.{n}" for n, v in key["recipe"].items() if stored.get("recipe", {}).get(n) != v]
+            raise ConfigError(
+                f"the fine-tuned model here was trained with different settings ({', '.join(changed)}); "
+                "remove the directory or choose another output directory",
+                file=ft_dir,
+            )
         if previous is not None and previous.status == "complete" and previous.checkpoints:
             final = previous.checkpoints[-1].path
             if (final / "config.json").is_file():
                 logger.info("reusing the fine-tuned model %s", final)
                 return final, previous.history
     elif previous is not None:
-        raise ConfigError(f"{ft_dir} holds a run without {KEY_FILE}; remove it or choose another output directory",
-                          file=ft_dir)
+        raise ConfigError(
+            f"{ft_dir} holds a run without {KEY_FILE}; remove it or choose another output directory", file=ft_dir
+        )
 
     if is_main_process():
         atomic_write_json(key_file, key)
@@ -174,8 +177,9 @@ def load_target_like(target_dir, finetuned_dir, device: str = "cpu", dtype=None)
 
     with without_zero3():
         finetuned = load_model(finetuned_dir, device=device, dtype=dtype)
-        target = load_model(target_dir, device=device, dtype=dtype, tokenizer_path=finetuned_dir,
-                            vocabulary_check=False)  # aligned on the next line
+        target = load_model(
+            target_dir, device=device, dtype=dtype, tokenizer_path=finetuned_dir, vocabulary_check=False
+        )  # aligned on the next line
         align_vocabulary(target.model, finetuned.model)
     target.model.config.pad_token_id = finetuned.tokenizer.pad_token_id
     return LoadedModel(target.model, finetuned.tokenizer, target.name), finetuned

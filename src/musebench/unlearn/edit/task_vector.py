@@ -25,14 +25,16 @@ from musebench.io import atomic_directory
 logger = logging.getLogger(__name__)
 
 
-def negate_task_vector(target: Mapping[str, torch.Tensor], finetuned: Mapping[str, torch.Tensor],
-                       alpha: float) -> dict[str, torch.Tensor]:
+def negate_task_vector(
+    target: Mapping[str, torch.Tensor], finetuned: Mapping[str, torch.Tensor], alpha: float
+) -> dict[str, torch.Tensor]:
     """``θ_target − α (θ_ft − θ_target)`` tensor by tensor (float32 arithmetic, result in the target's dtype)."""
     if set(target) != set(finetuned):
         only_t = sorted(set(target) - set(finetuned))[:3]
         only_f = sorted(set(finetuned) - set(target))[:3]
-        raise ModelError(f"target and fine-tuned weights differ in names (target only: {only_t}, "
-                         f"fine-tuned only: {only_f})")
+        raise ModelError(
+            f"target and fine-tuned weights differ in names (target only: {only_t}, fine-tuned only: {only_f})"
+        )
     out = {}
     for name, t in target.items():
         f = finetuned[name]
@@ -71,8 +73,10 @@ class TaskVectorEditor:
                 delta = delta.to(p.dtype)
             self.delta[name] = delta
         if all(not bool(d.any()) for d in self.delta.values()):
-            raise TrainingError("the fine-tuned model equals the target (fine-tuning changed no weight), so "
-                                "the task vector is zero; check the fine-tuning lr/epochs")
+            raise TrainingError(
+                "the fine-tuned model equals the target (fine-tuning changed no weight), so "
+                "the task vector is zero; check the fine-tuning lr/epochs"
+            )
 
     @torch.no_grad()
     def apply(self, alpha: float) -> None:
@@ -118,8 +122,7 @@ def verify_saved_edit(path: Path, model, base: Mapping[str, torch.Tensor], alpha
     params = dict(model.named_parameters())
     matched = [n for n in params if n in saved]
     if not matched:
-        raise TrainingError("none of the model's parameter names were found in the saved checkpoint",
-                            file=path)
+        raise TrainingError("none of the model's parameter names were found in the saved checkpoint", file=path)
     moved = False
     for name in matched:
         on_disk = saved[name]
@@ -130,8 +133,9 @@ def verify_saved_edit(path: Path, model, base: Mapping[str, torch.Tensor], alpha
         raise TrainingError(f"saved checkpoint for alpha={alpha} equals the target model", file=path)
 
 
-def run_task_vector(model_dir, corpus, config, out_dir, forget_split: str = "forget", reference_dir=None,
-                    resume: bool = False):
+def run_task_vector(
+    model_dir, corpus, config, out_dir, forget_split: str = "forget", reference_dir=None, resume: bool = False
+):
     """Fine-tune on the forget set once (cached), then write ``alpha-<α>/`` for every α of ``config.alphas``.
 
     ``reference_dir`` is unused (Task Vector has no reference model); it is accepted for the common signature.
@@ -145,7 +149,9 @@ def run_task_vector(model_dir, corpus, config, out_dir, forget_split: str = "for
         target, finetuned = load_target_like(model_dir, ft_path, device="cpu", dtype=weights_dtype(config.dtype))
         editor = TaskVectorEditor(target.model, finetuned.model)
         del finetuned  # its tensors now hold the task vector (owned by the editor)
-        for alpha, ckpt in zip(progress_bar(config.alphas, desc="task vector", disable=not config.progress), checkpoints):
+        for alpha, ckpt in zip(
+            progress_bar(config.alphas, desc="task vector", disable=not config.progress), checkpoints
+        ):
             editor.save(alpha, ckpt.path, tokenizer=target.tokenizer)
 
     return run_alpha_edit(model_dir, corpus, config, out_dir, forget_split, resume, write_alphas)

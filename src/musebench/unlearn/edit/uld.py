@@ -18,9 +18,9 @@ WHP's pair cache), so it decodes through the engine's one path.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 import json
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from musebench.errors import ConfigError
@@ -54,24 +54,42 @@ class ULDConfig(EditConfig):
     """The ULD assistant (Ji et al. 2024) as its reference code runs it: alphas <= 1, retain weight 5, the
     relative-top plausibility filter 0.1."""
 
-    alphas: list[float] = field(default_factory=lambda: list(ULD_ALPHAS), metadata={
-        "help": "strengths the assistant's logits are subtracted with, one checkpoint each"})
-    layers: int | None = field(default=None, metadata={
-        "help": "decoder layers of the target the assistant keeps (its first ones; default: a quarter of the "
-                "target's, at least 1)"})
-    retain_weight: float = field(default=ULD_RETAIN_WEIGHT, metadata={
-        "help": "weight of the assistant's retain term KL(uniform || p) against its forget NLL (default 5: the "
-                "reference code's remember+uniform.yaml)"})
-    top_logit_filter: float = field(default=ULD_TOP_LOGIT_FILTER, metadata={
-        "help": "relative-top plausibility filter: the assistant is subtracted only where the target's "
-                "probability is at least this share of its top token's (0 = off; default 0.1: the reference "
-                "code's uld.yaml)"})
+    alphas: list[float] = field(
+        default_factory=lambda: list(ULD_ALPHAS),
+        metadata={"help": "strengths the assistant's logits are subtracted with, one checkpoint each"},
+    )
+    layers: int | None = field(
+        default=None,
+        metadata={
+            "help": "decoder layers of the target the assistant keeps (its first ones; default: a quarter of the "
+            "target's, at least 1)"
+        },
+    )
+    retain_weight: float = field(
+        default=ULD_RETAIN_WEIGHT,
+        metadata={
+            "help": "weight of the assistant's retain term KL(uniform || p) against its forget NLL (default 5: the "
+            "reference code's remember+uniform.yaml)"
+        },
+    )
+    top_logit_filter: float = field(
+        default=ULD_TOP_LOGIT_FILTER,
+        metadata={
+            "help": "relative-top plausibility filter: the assistant is subtracted only where the target's "
+            "probability is at least this share of its top token's (0 = off; default 0.1: the reference "
+            "code's uld.yaml)"
+        },
+    )
 
     def __post_init__(self):
         f = self.top_logit_filter
-        self.reject(check_integer(self, "layers", 1, optional=True), check_number(self, "retain_weight", 0),
-                    None if not isinstance(f, bool) and isinstance(f, (int, float)) and 0 <= f < 1
-                    else ("top_logit_filter", f, "must be a number in [0, 1) (0 = off)"))
+        self.reject(
+            check_integer(self, "layers", 1, optional=True),
+            check_number(self, "retain_weight", 0),
+            None
+            if not isinstance(f, bool) and isinstance(f, (int, float)) and 0 <= f < 1
+            else ("top_logit_filter", f, "must be a number in [0, 1) (0 = off)"),
+        )
         super().__post_init__()
 
 
@@ -88,26 +106,40 @@ def is_logit_wrapper(path: str | Path) -> bool:
     return any((Path(path) / name).is_file() for name in LOGIT_WRAPPER_FILES)
 
 
-def write_uld_checkpoint(out_dir: str | Path, target: str | Path, assistant: str | Path, alpha: float,
-                         top_logit_filter: float = ULD_TOP_LOGIT_FILTER) -> Path:
+def write_uld_checkpoint(
+    out_dir: str | Path,
+    target: str | Path,
+    assistant: str | Path,
+    alpha: float,
+    top_logit_filter: float = ULD_TOP_LOGIT_FILTER,
+) -> Path:
     """One ULD checkpoint directory (``uld.json`` only; the weights stay where they are)."""
     from musebench.unlearn.edit.whp import _portable_path
 
     out = Path(out_dir)
     with atomic_directory(out) as tmp:
-        atomic_write_json(tmp / ULD_FILE, {"method": "uld", "target": _portable_path(target, out),
-                                           "assistant": _portable_path(assistant, out), "alpha": float(alpha),
-                                           "top_logit_filter": float(top_logit_filter)})
+        atomic_write_json(
+            tmp / ULD_FILE,
+            {
+                "method": "uld",
+                "target": _portable_path(target, out),
+                "assistant": _portable_path(assistant, out),
+                "alpha": float(alpha),
+                "top_logit_filter": float(top_logit_filter),
+            },
+        )
     return out
 
 
 def read_top_logit_filter(path: str | Path) -> float:
     """The checkpoint's plausibility filter; one written before the filter existed gets the reference's."""
-    value = json.loads((Path(path) / ULD_FILE).read_text(encoding="utf-8")).get("top_logit_filter",
-                                                                               ULD_TOP_LOGIT_FILTER)
+    value = json.loads((Path(path) / ULD_FILE).read_text(encoding="utf-8")).get(
+        "top_logit_filter", ULD_TOP_LOGIT_FILTER
+    )
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ConfigError("must be a number in [0, 1)", file=Path(path) / ULD_FILE, field="top_logit_filter",
-                          value=value)
+        raise ConfigError(
+            "must be a number in [0, 1)", file=Path(path) / ULD_FILE, field="top_logit_filter", value=value
+        )
     return float(value)
 
 
@@ -143,8 +175,9 @@ def write_assistant_start(model_dir, out: Path, layers: int | None) -> Path:
     total = loaded.model.config.num_hidden_layers
     keep = default_layers(total) if layers is None else layers
     if not 1 <= keep <= total:
-        raise ConfigError(f"the target has {total} decoder layers; the assistant keeps 1 to {total}",
-                          field="layers", value=layers)
+        raise ConfigError(
+            f"the target has {total} decoder layers; the assistant keeps 1 to {total}", field="layers", value=layers
+        )
     truncate_layers(loaded.model, keep)
     with atomic_directory(out) as tmp:
         loaded.model.save_pretrained(tmp, safe_serialization=True)
@@ -153,8 +186,7 @@ def write_assistant_start(model_dir, out: Path, layers: int | None) -> Path:
     return out
 
 
-def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", reference_dir=None,
-            resume: bool = False):
+def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", reference_dir=None, resume: bool = False):
     """Build the assistant from the target, train it with the reversed objectives (method ``uld_assistant``,
     ``training.train`` as every gradient method), then write one ``alpha-<α>/uld.json`` per α of ``config.alphas``.
 
@@ -171,11 +203,14 @@ def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
     from musebench.unlearn.training import train
 
     if is_logit_wrapper(model_dir):
-        raise ConfigError("ULD cannot start from a WHP / ULD checkpoint (its weights are two models); start "
-                          "from a model directory", file=model_dir)
+        raise ConfigError(
+            "ULD cannot start from a WHP / ULD checkpoint (its weights are two models); start from a model directory",
+            file=model_dir,
+        )
     if not corpus.retain1:
-        raise ConfigError(f"ULD's assistant needs retain text but corpus '{corpus.name}' has no retain1 documents",
-                          field="retain1")
+        raise ConfigError(
+            f"ULD's assistant needs retain text but corpus '{corpus.name}' has no retain1 documents", field="retain1"
+        )
     out_dir = Path(out_dir)
     if (done := previous_edit_run(out_dir, config, resume)) is not None:
         return done
@@ -187,17 +222,40 @@ def run_uld(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
     assistant_config = dataclasses.replace(config, method="uld_assistant")
     assistant_dir = out_dir / ASSISTANT_RUN
     previous = read_run(assistant_dir)
-    reuse = previous is not None and previous.status == "complete" and previous.checkpoints and \
-        previous.config == assistant_config.to_dict()
-    run = previous if reuse else train(start, corpus, assistant_config, assistant_dir, forget_split=forget_split,
-                                       resume=resume or previous is not None)
+    reuse = (
+        previous is not None
+        and previous.status == "complete"
+        and previous.checkpoints
+        and previous.config == assistant_config.to_dict()
+    )
+    run = (
+        previous
+        if reuse
+        else train(
+            start,
+            corpus,
+            assistant_config,
+            assistant_dir,
+            forget_split=forget_split,
+            resume=resume or previous is not None,
+        )
+    )
     final = run.checkpoints[-1].path
     checkpoints = [Checkpoint(alpha_label(a), out_dir / alpha_label(a)) for a in config.alphas]
     result = None
     if is_main_process():
         for alpha, ckpt in zip(config.alphas, checkpoints):
             write_uld_checkpoint(ckpt.path, model_dir, final, alpha, config.top_logit_filter)
-        result = write_edit_run(out_dir, config, model_dir, corpus, forget_split, final, checkpoints, run.history,
-                                time.monotonic() - started)
+        result = write_edit_run(
+            out_dir,
+            config,
+            model_dir,
+            corpus,
+            forget_split,
+            final,
+            checkpoints,
+            run.history,
+            time.monotonic() - started,
+        )
     barrier()
     return result if result is not None else read_run(out_dir)

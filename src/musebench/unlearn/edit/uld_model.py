@@ -7,8 +7,8 @@ from torch import nn
 
 from musebench.errors import ModelError
 from musebench.unlearn import losses
-from musebench.unlearn.trainer import UnlearnTrainer
 from musebench.unlearn.edit.whp import WHPModel
+from musebench.unlearn.trainer import UnlearnTrainer
 
 
 class ULDAssistantTrainer(UnlearnTrainer):
@@ -19,8 +19,9 @@ class ULDAssistantTrainer(UnlearnTrainer):
 
     def forget_loss(self, model, forget, retain=None):
         remember = losses.nll(self.logits(model, forget), forget["labels"], self.normaliser("forget", "targets"))
-        flatten = losses.uniform_kl(self.logits(model, retain), retain["attention_mask"],
-                                    self.normaliser("retain", "positions"))
+        flatten = losses.uniform_kl(
+            self.logits(model, retain), retain["attention_mask"], self.normaliser("retain", "positions")
+        )
         self._record("retain_loss", flatten)
         return remember + self.unlearn_config.retain_weight * flatten
 
@@ -30,8 +31,10 @@ def truncate_layers(model: nn.Module, keep: int) -> nn.Module:
     inner = getattr(model, "model", None)
     layers = getattr(inner, "layers", None)
     if not isinstance(layers, nn.ModuleList):
-        raise ModelError(f"ULD cuts the target to its first layers, which needs a decoder with a 'model.layers' "
-                         f"list (Llama, Mistral, Qwen, ...); {type(model).__name__} has none")
+        raise ModelError(
+            f"ULD cuts the target to its first layers, which needs a decoder with a 'model.layers' "
+            f"list (Llama, Mistral, Qwen, ...); {type(model).__name__} has none"
+        )
     inner.layers = nn.ModuleList(list(layers)[:keep])
     model.config.num_hidden_layers = keep
     if isinstance(getattr(model.config, "layer_types", None), list):

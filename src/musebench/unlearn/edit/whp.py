@@ -103,8 +103,7 @@ class WHPModel(nn.Module):
         self.finetuned = finetuned
         self.alpha = float(alpha)
         # transformers 5 renamed the ``past_key_values`` argument to ``cache`` (the old name warns)
-        self._cache_arg = "cache" if "cache" in inspect.signature(target.forward).parameters \
-            else "past_key_values"
+        self._cache_arg = "cache" if "cache" in inspect.signature(target.forward).parameters else "past_key_values"
 
     @property
     def config(self):
@@ -122,12 +121,22 @@ class WHPModel(nn.Module):
     def dtype(self) -> torch.dtype:
         return next(self.target.parameters()).dtype
 
-    def forward(self, input_ids=None, attention_mask=None, position_ids=None, past_key_values=None,
-                use_cache=None, cache=None, logits_to_keep: int = 0, **kwargs) -> WHPOutput:
+    def forward(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        position_ids=None,
+        past_key_values=None,
+        use_cache=None,
+        cache=None,
+        logits_to_keep: int = 0,
+        **kwargs,
+    ) -> WHPOutput:
         past = past_key_values if past_key_values is not None else cache
         past_target, past_finetuned = past if past is not None else (None, None)
-        common = dict(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                      use_cache=use_cache, **kwargs)
+        common = dict(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=use_cache, **kwargs
+        )
         if logits_to_keep:  # prefill: only the last positions' logits, of both models
             common["logits_to_keep"] = logits_to_keep
         out_t = self.target(**{self._cache_arg: past_target}, **common)
@@ -161,12 +170,15 @@ def write_whp_checkpoint(out_dir: str | Path, target: str | Path, finetuned: str
     """Write one WHP checkpoint directory (``whp.json`` only; the weights stay where they are)."""
     out = Path(out_dir)
     with atomic_directory(out) as tmp:
-        atomic_write_json(tmp / WHP_FILE, {
-            "method": "whp",
-            "target": _portable_path(target, out),
-            "finetuned": _portable_path(finetuned, out),
-            "alpha": float(alpha),
-        })
+        atomic_write_json(
+            tmp / WHP_FILE,
+            {
+                "method": "whp",
+                "target": _portable_path(target, out),
+                "finetuned": _portable_path(finetuned, out),
+                "alpha": float(alpha),
+            },
+        )
     return out
 
 
@@ -175,8 +187,9 @@ def read_whp_checkpoint(path: str | Path) -> tuple[str, str, float]:
     return read_pair_checkpoint(path, WHP_FILE, "WHP", "finetuned")
 
 
-def read_pair_checkpoint(path: str | Path, file_name: str, kind: str, second: str,
-                         alpha_field: str | None = None) -> tuple[str, str, float]:
+def read_pair_checkpoint(
+    path: str | Path, file_name: str, kind: str, second: str, alpha_field: str | None = None
+) -> tuple[str, str, float]:
     """``(target, second model, alpha)`` of a logit-wrapper checkpoint (WHP, ULD): ``file_name`` in ``path``
     names the two models and the strength; local paths are resolved against the checkpoint's directory."""
     path = Path(path)
@@ -221,8 +234,7 @@ def load_whp(path: str | Path, device: str = "cpu", dtype=None):
     return LoadedModel(model=model, tokenizer=target.tokenizer, name=str(path))
 
 
-def run_whp(model_dir, corpus, config, out_dir, forget_split: str = "forget", reference_dir=None,
-            resume: bool = False):
+def run_whp(model_dir, corpus, config, out_dir, forget_split: str = "forget", reference_dir=None, resume: bool = False):
     """Fine-tune on the forget set once (cached), then write one ``alpha-<α>/whp.json`` per α.
 
     ``reference_dir`` is unused (WHP's "reference" is the target itself); accepted for the common signature.
@@ -230,8 +242,11 @@ def run_whp(model_dir, corpus, config, out_dir, forget_split: str = "forget", re
     from musebench.unlearn.edit.course import run_alpha_edit
 
     if (Path(model_dir) / WHP_FILE).is_file():
-        raise ConfigError("WHP cannot start from a WHP checkpoint (its weights are two models); sequential WHP "
-                          "requests are not supported, start from a model directory", file=model_dir)
+        raise ConfigError(
+            "WHP cannot start from a WHP checkpoint (its weights are two models); sequential WHP "
+            "requests are not supported, start from a model directory",
+            file=model_dir,
+        )
 
     def write_alphas(ft_path, checkpoints) -> None:
         for alpha, ckpt in zip(config.alphas, checkpoints):

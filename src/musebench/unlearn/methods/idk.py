@@ -43,8 +43,9 @@ def read_refusals(path: str | Path | None = None) -> list[str]:
         raise DataError(f"cannot read the refusal file: {err}", file=path, field="refusals") from err
     refusals = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if not refusals:
-        raise DataError("the refusal file has no refusal (one per line; '#' lines are comments)", file=path,
-                        field="refusals")
+        raise DataError(
+            "the refusal file has no refusal (one per line; '#' lines are comments)", file=path, field="refusals"
+        )
     return refusals
 
 
@@ -54,12 +55,20 @@ class IdkConfig(UnlearnConfig):
 
     content_fields = ("refusals",)  # the stage key hashes the file's bytes
 
-    refusals: str | None = field(default=None, metadata={
-        "help": "text file of refusal answers, one per line, '#' lines skipped (default: the 40 shipped in "
-                "musebench/unlearn/methods/idk_refusals.txt)"})
-    prompt_tokens: int = field(default=32, metadata={
-        "help": "tokens of each forget window (BOS included) that form the prompt; the rest of the window is the "
-                "rejected answer"})
+    refusals: str | None = field(
+        default=None,
+        metadata={
+            "help": "text file of refusal answers, one per line, '#' lines skipped (default: the 40 shipped in "
+            "musebench/unlearn/methods/idk_refusals.txt)"
+        },
+    )
+    prompt_tokens: int = field(
+        default=32,
+        metadata={
+            "help": "tokens of each forget window (BOS included) that form the prompt; the rest of the window is the "
+            "rejected answer"
+        },
+    )
 
     def __post_init__(self):
         self.reject(check_integer(self, "prompt_tokens", 1), _refusal_problem(self.refusals))
@@ -101,8 +110,9 @@ def refusal_index(prompt: list[int], count: int, seed: int) -> int:
     return zlib.crc32(data) % count
 
 
-def refusal_pairs(forget: dict, refusal_ids: list[list[int]], prompt_tokens: int, seed: int,
-                  pad_id: int) -> tuple[dict, dict]:
+def refusal_pairs(
+    forget: dict, refusal_ids: list[list[int]], prompt_tokens: int, seed: int, pad_id: int
+) -> tuple[dict, dict]:
     """The (chosen, rejected) batches of a right-padded forget batch (``input_ids``, ``attention_mask``).
 
     chosen = prompt + refusal; rejected = the window itself. Both label only their answer tokens (the prompt's
@@ -126,9 +136,9 @@ def _pad(rows: list[list[int]], cuts: list[int], pad_id: int, device) -> dict:
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
     for k, (row, cut) in enumerate(zip(rows, cuts)):
-        input_ids[k, :len(row)] = torch.tensor(row, dtype=torch.long)
-        mask[k, :len(row)] = 1
-        labels[k, cut:len(row)] = input_ids[k, cut:len(row)]
+        input_ids[k, : len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[k, : len(row)] = 1
+        labels[k, cut : len(row)] = input_ids[k, cut : len(row)]
     return {"input_ids": input_ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
 
 
@@ -139,16 +149,20 @@ class IdkTrainer(UnlearnTrainer):
         super().__init__(*args, **kwargs)
         config = self.unlearn_config
         if self.processing_class is None:
-            raise ConfigError("IdkNLL / IdkDPO need the tokenizer (processing_class) to tokenize the refusals",
-                              field="method", value=config.method)
+            raise ConfigError(
+                "IdkNLL / IdkDPO need the tokenizer (processing_class) to tokenize the refusals",
+                field="method",
+                value=config.method,
+            )
         from musebench.models.loading import padding_id
 
         self.refusal_ids = tokenize_refusals(self.processing_class, read_refusals(config.refusals))
         self.pad_id = padding_id(self.processing_class, self.accelerator.unwrap_model(self.model))
 
     def pairs(self, forget: dict) -> tuple[dict, dict]:
-        return refusal_pairs(forget, self.refusal_ids, self.unlearn_config.prompt_tokens,
-                             self.unlearn_config.seed, self.pad_id)
+        return refusal_pairs(
+            forget, self.refusal_ids, self.unlearn_config.prompt_tokens, self.unlearn_config.seed, self.pad_id
+        )
 
     def step_normalisers(self, batch_samples, device):
         normalisers = super().step_normalisers(batch_samples, device)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 import torch
 
 from musebench.unlearn import losses
@@ -35,8 +34,9 @@ class NPOTrainer(UnlearnTrainer):
         logits = self.logits(model, forget)
         if self.unlearn_config.loss_form == "original":
             ref_logits = self.reference_logits(model, forget)
-            return losses.npo_loss_original(logits, ref_logits, beta, forget["attention_mask"],
-                                            self.normaliser("forget", "positions"))
+            return losses.npo_loss_original(
+                logits, ref_logits, beta, forget["attention_mask"], self.normaliser("forget", "positions")
+            )
         with torch.no_grad():
             ref_logp = losses.sequence_logprob(self.reference_logits(model, forget), forget["labels"])
         logp = losses.sequence_logprob(logits, forget["labels"])

@@ -32,8 +32,8 @@ import torch
 
 from musebench.errors import ConfigError
 from musebench.unlearn import losses
-from musebench.unlearn.data import group
 from musebench.unlearn.config import check_number
+from musebench.unlearn.data import group
 from musebench.unlearn.methods.npo import NPOConfig, NPOTrainer
 
 SUPPORTED_DISTRIBUTION = ("NO", "MULTI_CPU", "MULTI_GPU", "MULTI_XPU", "MULTI_NPU", "MULTI_MLU", "MULTI_HPU")
@@ -43,9 +43,13 @@ SUPPORTED_DISTRIBUTION = ("NO", "MULTI_CPU", "MULTI_GPU", "MULTI_XPU", "MULTI_NP
 class NPOSAMConfig(NPOConfig):
     """NPO-SAM (Fan et al. 2025, arXiv 2502.05374): the radius of the weight perturbation."""
 
-    rho: float = field(default=0.01, metadata={
-        "help": "radius rho of SAM's weight perturbation before the forget gradient (0.01 as Fan et al. 2025 on "
-                "MUSE; 0 is plain NPO)"})
+    rho: float = field(
+        default=0.01,
+        metadata={
+            "help": "radius rho of SAM's weight perturbation before the forget gradient (0.01 as Fan et al. 2025 on "
+            "MUSE; 0 is plain NPO)"
+        },
+    )
 
     def __post_init__(self):
         self.reject(check_number(self, "rho", 0))
@@ -59,8 +63,11 @@ class NPOSAMTrainer(NPOTrainer):
         super().__init__(*args, **kwargs)
         kind = str(getattr(self.accelerator.distributed_type, "value", self.accelerator.distributed_type))
         if kind not in SUPPORTED_DISTRIBUTION:
-            raise ConfigError(f"NPO-SAM needs whole weights on every process (one process or DDP), not {kind}",
-                              field="method", value=self.unlearn_config.method)
+            raise ConfigError(
+                f"NPO-SAM needs whole weights on every process (one process or DDP), not {kind}",
+                field="method",
+                value=self.unlearn_config.method,
+            )
         self._delta: list[torch.Tensor] | None = None
         self._part: str | None = None
 
@@ -100,7 +107,7 @@ class NPOSAMTrainer(NPOTrainer):
         if self._delta is None or num_items_in_batch is None:
             return super().training_step(model, inputs, num_items_in_batch)
         sync_on_forget = self.retain == "none"
-        with self._perturbed(), (contextlib.nullcontext() if sync_on_forget else self.accelerator.no_sync(model)):
+        with self._perturbed(), contextlib.nullcontext() if sync_on_forget else self.accelerator.no_sync(model):
             self._part = "forget"
             loss = super().training_step(model, inputs, num_items_in_batch)
         if not sync_on_forget:

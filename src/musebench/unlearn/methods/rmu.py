@@ -46,7 +46,7 @@ def decoder_layers(model) -> torch.nn.ModuleList:
 def only_layers_up_to(model, index: int):
     """Within the block the model has only decoder layers ``0..index`` (the same modules)."""
     owner, attribute, layers = _layers_and_owner(model)
-    setattr(owner, attribute, torch.nn.ModuleList(list(layers)[:index + 1]))
+    setattr(owner, attribute, torch.nn.ModuleList(list(layers)[: index + 1]))
     try:
         yield
     finally:
@@ -67,22 +67,35 @@ class RMUConfig(UnlearnConfig):
 
     learning_rate: float = field(default=5e-5, metadata={"help": "AdamW learning rate (WMDP's 5e-5)"})
     alpha: float = field(default=1200.0, metadata={"help": "weight of the retain activation term (WMDP's 1200)"})
-    layer: int | None = field(default=None, metadata={
-        "help": "decoder layer whose output is steered (default: num_layers * 7 // 32 as layer 7 of 32 in WMDP, "
-                "but at least layer 2, or the last layer of a smaller model, so small models are not steered at "
-                "layer 0)"})
-    steering_coeff: float = field(default=6.5, metadata={
-        "help": "norm of the random control vector (6.5 with alpha 1200: WMDP's Zephyr-7B run)"})
-    train_layers: int = field(default=3, metadata={
-        "help": "train the last N layers up to --layer (WMDP: l-2, l-1, l); others frozen"})
-    params: str = field(default="reference", metadata={
-        "help": "what trains in those layers: reference = only the MLP output projection (mlp.down_proj), as "
-                "WMDP's code; layers = every parameter of those layers"})
+    layer: int | None = field(
+        default=None,
+        metadata={
+            "help": "decoder layer whose output is steered (default: num_layers * 7 // 32 as layer 7 of 32 in WMDP, "
+            "but at least layer 2, or the last layer of a smaller model, so small models are not steered at "
+            "layer 0)"
+        },
+    )
+    steering_coeff: float = field(
+        default=6.5, metadata={"help": "norm of the random control vector (6.5 with alpha 1200: WMDP's Zephyr-7B run)"}
+    )
+    train_layers: int = field(
+        default=3, metadata={"help": "train the last N layers up to --layer (WMDP: l-2, l-1, l); others frozen"}
+    )
+    params: str = field(
+        default="reference",
+        metadata={
+            "help": "what trains in those layers: reference = only the MLP output projection (mlp.down_proj), as "
+            "WMDP's code; layers = every parameter of those layers"
+        },
+    )
 
     def __post_init__(self):
-        self.reject(check_integer(self, "layer", 0, optional=True), check_number(self, "steering_coeff", 0),
-                    check_integer(self, "train_layers", 1),
-                    None if self.params in PARAMS else ("params", self.params, f"choose one of {', '.join(PARAMS)}"))
+        self.reject(
+            check_integer(self, "layer", 0, optional=True),
+            check_number(self, "steering_coeff", 0),
+            check_integer(self, "train_layers", 1),
+            None if self.params in PARAMS else ("params", self.params, f"choose one of {', '.join(PARAMS)}"),
+        )
         super().__post_init__()
 
 
@@ -126,8 +139,9 @@ def layer_output(model, batch: dict, layers: torch.nn.ModuleList, index: int, ba
     return captured["h"]
 
 
-def trainable_prefixes(layers: torch.nn.ModuleList, first: int, last: int, params: str,
-                       layers_name: str) -> tuple[str, ...]:
+def trainable_prefixes(
+    layers: torch.nn.ModuleList, first: int, last: int, params: str, layers_name: str
+) -> tuple[str, ...]:
     """Name prefixes of the parameters RMU trains: every parameter of layers ``first..last`` (``layers``) or
     only their MLP output projection (``reference``). ``layers_name`` is the layer list's own name in the model
     (``model.layers``)."""
@@ -136,8 +150,12 @@ def trainable_prefixes(layers: torch.nn.ModuleList, first: int, last: int, param
     names = {name for name, _ in layers[last].named_modules()}
     proj = next((n for n in MLP_OUTPUT_NAMES if n in names), None)
     if proj is None:
-        raise ConfigError(f"cannot find the MLP output projection ({', '.join(MLP_OUTPUT_NAMES)}) of this model's "
-                          "decoder layers; use params: layers", field="params", value=params)
+        raise ConfigError(
+            f"cannot find the MLP output projection ({', '.join(MLP_OUTPUT_NAMES)}) of this model's "
+            "decoder layers; use params: layers",
+            field="params",
+            value=params,
+        )
     return tuple(f"{layers_name}.{i}.{proj}." for i in range(first, last + 1))
 
 
@@ -156,14 +174,16 @@ class RMUTrainer(UnlearnTrainer):
         self.layers = decoder_layers(base)
         self.layer = resolve_layer(self.unlearn_config, len(self.layers))
         first = max(0, self.layer - self.unlearn_config.train_layers + 1)
-        trainable = trainable_prefixes(self.layers, first, self.layer, self.unlearn_config.params,
-                                       layers_name(base))
+        trainable = trainable_prefixes(self.layers, first, self.layer, self.unlearn_config.params, layers_name(base))
         for name, param in base.named_parameters():
             if param.requires_grad and not any(t in name for t in trainable):
                 param.requires_grad_(False)
         if not any(p.requires_grad for p in base.parameters()):
-            raise ConfigError(f"no trainable parameter left for RMU (layers {first}..{self.layer}, "
-                              f"params {self.unlearn_config.params})", field="params")
+            raise ConfigError(
+                f"no trainable parameter left for RMU (layers {first}..{self.layer}, "
+                f"params {self.unlearn_config.params})",
+                field="params",
+            )
         hidden = base.config.hidden_size
         generator = torch.Generator().manual_seed(self.unlearn_config.seed)
         u = torch.rand(hidden, generator=generator)
@@ -180,13 +200,20 @@ class RMUTrainer(UnlearnTrainer):
         h_retain = layer_output(model, retain, self.layers, self.layer, base)
         with torch.no_grad(), self.reference_context(model):
             reference = self.reference_model(model)
-            h_frozen = layer_output(reference, retain, self.frozen_layers(model), self.layer,
-                                    self.accelerator.unwrap_model(reference))
+            h_frozen = layer_output(
+                reference, retain, self.frozen_layers(model), self.layer, self.accelerator.unwrap_model(reference)
+            )
         total, forget_term, retain_term = losses.rmu_loss(
-            h_forget, self.control_vec.to(h_forget.dtype), h_retain, h_frozen, self.unlearn_config.alpha,
-            forget_mask=forget["attention_mask"], retain_mask=retain["attention_mask"],
+            h_forget,
+            self.control_vec.to(h_forget.dtype),
+            h_retain,
+            h_frozen,
+            self.unlearn_config.alpha,
+            forget_mask=forget["attention_mask"],
+            retain_mask=retain["attention_mask"],
             forget_normaliser=self.normaliser("forget", "positions"),
-            retain_normaliser=self.normaliser("retain", "positions"))
+            retain_normaliser=self.normaliser("retain", "positions"),
+        )
         self._record("rmu_forget", forget_term)
         self._record("rmu_retain", retain_term)
         return total

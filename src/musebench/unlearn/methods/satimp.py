@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 from musebench.unlearn import losses
 from musebench.unlearn.config import UnlearnConfig, check_number
 from musebench.unlearn.trainer import UnlearnTrainer
@@ -14,10 +13,14 @@ from musebench.unlearn.trainer import UnlearnTrainer
 class SatImpConfig(UnlearnConfig):
     """SatImp (Yang et al. 2025): token weights p^beta1 (saturation) x (1-p)^beta2 (importance)."""
 
-    beta1: float = field(default=5.0, metadata={
-        "help": "saturation exponent: weight p^beta1 (default 5 as OpenUnlearning's SatImp.yaml)"})
-    beta2: float = field(default=1.0, metadata={
-        "help": "importance exponent: weight (1-p)^beta2 (default 1 as OpenUnlearning's SatImp.yaml)"})
+    beta1: float = field(
+        default=5.0,
+        metadata={"help": "saturation exponent: weight p^beta1 (default 5 as OpenUnlearning's SatImp.yaml)"},
+    )
+    beta2: float = field(
+        default=1.0,
+        metadata={"help": "importance exponent: weight (1-p)^beta2 (default 1 as OpenUnlearning's SatImp.yaml)"},
+    )
 
     def __post_init__(self):
         self.reject(check_number(self, "beta1", 0), check_number(self, "beta2", 0))
@@ -36,5 +39,6 @@ class SatImpTrainer(UnlearnTrainer):
 
     def forget_loss(self, model, forget, retain=None):
         c = self.unlearn_config
-        return losses.satimp_loss(self.logits(model, forget), forget["labels"], c.beta1, c.beta2,
-                                  self.normaliser("forget", "targets"))
+        return losses.satimp_loss(
+            self.logits(model, forget), forget["labels"], c.beta1, c.beta2, self.normaliser("forget", "targets")
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 from musebench.unlearn import losses
 from musebench.unlearn.config import UnlearnConfig, check_number
 from musebench.unlearn.trainer import UnlearnTrainer

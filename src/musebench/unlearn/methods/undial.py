@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
 from musebench.unlearn import losses
 from musebench.unlearn.config import UnlearnConfig, check_number
 from musebench.unlearn.trainer import UnlearnTrainer
@@ -15,9 +14,13 @@ class UndialConfig(UnlearnConfig):
     """UNDIAL as OpenUnlearning's UNDIAL.yaml runs it (the paper: lr 1e-4 with LoRA)."""
 
     learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate (OpenUnlearning's 1e-4)"})
-    beta: float = field(default=10.0, metadata={
-        "help": "how far the true next token's logit is lowered in the teacher (default 10 as OpenUnlearning's "
-                "UNDIAL.yaml; its README suggests searching 3, 10, 30)"})
+    beta: float = field(
+        default=10.0,
+        metadata={
+            "help": "how far the true next token's logit is lowered in the teacher (default 10 as OpenUnlearning's "
+            "UNDIAL.yaml; its README suggests searching 3, 10, 30)"
+        },
+    )
 
     def __post_init__(self):
         self.reject(check_number(self, "beta", 0))
@@ -33,5 +36,10 @@ class UNDIALTrainer(UnlearnTrainer):
 
     def forget_loss(self, model, forget, retain=None):
         ref_logits = self.reference_logits(model, forget)
-        return losses.undial_loss(self.logits(model, forget), ref_logits, forget["labels"],
-                                  self.unlearn_config.beta, self.normaliser("forget", "targets"))
+        return losses.undial_loss(
+            self.logits(model, forget),
+            ref_logits,
+            forget["labels"],
+            self.unlearn_config.beta,
+            self.normaliser("forget", "targets"),
+        )
