@@ -15,7 +15,7 @@ from pathlib import Path
 from musebench.commands.common import add_threads, set_threads
 
 EXAMPLES = """examples:
-  musebench demo --quick                 # a first look: five methods, C5/C6/C7 on NPO_GDR (a minute or two)
+  musebench demo --quick                 # a first look: five methods, C5/C6/C7 on NPO_GDR (docs/demo.md: its time)
   musebench demo --quick --all-methods   # every method on the same tiny corpus
   musebench demo                         # the full news-mini experiment
   musebench demo --all --out runs/demo   # books-mini as well
