@@ -1,9 +1,10 @@
 """The built-in experiments behind ``musebench demo``: YAML files shipped in ``experiment/configs``.
 
 ``news-mini`` runs every MUSE baseline, SimNPO, RMU and the later methods (IdkNLL / IdkDPO, NPO-SAM,
-UNDIAL, WGA, SatImp, ULD) with C5, C6 and C7; ``--quick`` picks the ``*-quick`` variant, a first look (a few
-minutes from nothing, most of it building the tiny models; under a minute once they are cached: tiny corpus, five representative methods, C5 / C6 / C7 on one of them); ``--quick
---all-methods`` the ``*-quick-all`` one (every method on the tiny corpus); ``--all`` adds ``books-mini``.
+UNDIAL, WGA, SatImp, ULD) with C5, C6 and C7; ``--quick`` picks the ``*-quick`` variant,
+a first look (a few minutes from nothing, most of it building the tiny models; under a minute once they are
+cached: tiny corpus, five representative methods, C5 / C6 / C7 on one of them); ``--quick --all-methods`` the
+``*-quick-all`` one (every method on the tiny corpus); ``--all`` adds ``books-mini``.
 """
 
 from __future__ import annotations
