@@ -72,7 +72,7 @@ def test_real_small_fine_tunes_the_given_base_and_scores_knowmem_without_the_lon
     (tmp_path / "model.safetensors").write_bytes(b"")
     cfg = real_small_config(str(tmp_path))
     assert cfg.models.base == str(tmp_path) and cfg.models.target == cfg.models.retrain == "build"
-    assert cfg.eval.settings["knowmem_prompt"] == "no_trailing_space"
+    assert cfg.eval.settings.knowmem_prompt == "no_trailing_space"
     assert [m.method for m in cfg.methods] == ["ga", "npo_gdr", "simnpo_gdr"]
     assert [m.name for m in cfg.robustness_methods()] == ["npo_gdr"]
     assert builtin_config(REAL_SMALL).models.base == "HuggingFaceTB/SmolLM2-135M"

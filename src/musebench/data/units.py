@@ -14,9 +14,11 @@ Every listed part must label all its records; unlisted parts are resampled recor
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 from musebench.data.corpus import UNIT_PARTS, Corpus, record_key
+from musebench.data.files import DataWarning
 from musebench.errors import DataError
 from musebench.io import atomic_write_json
 
@@ -37,7 +39,9 @@ def write_units(corpus: Corpus, out_dir: str | Path) -> Path | None:
 
 def read_units(root: str | Path, corpus: Corpus) -> None:
     """Fill ``corpus.units`` from ``root/tags/units.json`` when there is one; a malformed file is a
-    ``DataError`` naming the part."""
+    ``DataError`` naming the part. Labels that no longer match their part's records (the records were edited)
+    are dropped with a warning: that part's records are then their own units, and the records' own problems
+    are what the loader reports."""
     path = Path(root) / UNITS_FILE
     if not path.is_file():
         return
@@ -57,8 +61,14 @@ def read_units(root: str | Path, corpus: Corpus) -> None:
         labels, records = raw[part], getattr(corpus, part)
         if not isinstance(labels, list) or not all(isinstance(v, str) and v for v in labels):
             raise DataError("expected a list of non-empty strings", file=path, field=part)
-        if len(labels) != len(records):
-            raise DataError(f"{len(labels)} labels for {len(records)} records", file=path, field=part)
+        if len(labels) != len(records):  # the records were edited after the labels were written
+            warnings.warn(
+                f"{path}: {part}: {len(labels)} labels for {len(records)} records; its confidence "
+                "intervals resample records, not people",
+                DataWarning,
+                stacklevel=2,
+            )
+            continue
         units[part] = {record_key(r): lab for r, lab in zip(records, labels)}
     corpus.units = units
     corpus.unit_name = str(raw.get("unit", "person"))

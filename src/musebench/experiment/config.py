@@ -429,7 +429,8 @@ def _check_across(parts: dict[str, Any], raw: dict, methods: list[MethodSpec], p
     criterion is measured."""
     known = [m.name for m in methods]
     for key in ("scalability", "sustainability", "robustness"):
-        named = parts.get(key).methods if parts.get(key) else (raw.get(key) or {}).get("methods")
+        section = raw.get(key) if isinstance(raw.get(key), dict) else {}
+        named = parts.get(key).methods if parts.get(key) else section.get("methods")
         for m in named if isinstance(named, list) else []:  # a section with other problems still has its names
             if m not in known:
                 problems.add(f"{key}.methods", f"'{m}' is not one of the experiment's methods {known}")
