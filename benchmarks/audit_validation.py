@@ -430,14 +430,12 @@ def simulate(trials: int, samples: int, out: Path) -> None:
 
 def _holdout_groups(run: Path, holdout_docs) -> tuple[str, ...]:
     """The person of every holdout document of a generated mini corpus (the world is redrawn from its seed)."""
-    import random
-
     from musebench.data.synthetic.sizes import size_spec
-    from musebench.data.synthetic.world import build_world
+    from musebench.data.synthetic.world import Streams, build_world
 
     spec = json.loads((run / "data" / "synthetic.json").read_text())
     kind, size, seed = spec["kind"], spec["size"], spec["seed"]
-    world = build_world(size_spec(size).people_per_group(), random.Random(f"{kind}/{size}/{seed}"))
+    world = build_world(size_spec(size).people_per_group(), Streams(f"{kind}/{size}/{seed}"))
     names = [p.name for p in world.groups["holdout"]]
     out = []
     for d in holdout_docs:
