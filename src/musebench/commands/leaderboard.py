@@ -18,24 +18,9 @@ EXAMPLES = """examples:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", metavar="RUN", nargs="+", help="experiment run directories (each holding results.json)")
     p.add_argument("--out", default="leaderboard", help="output directory for index.html (default leaderboard/)")
-    p.add_argument(
-        "--privleak-tolerance",
-        type=float,
-        default=5.0,
-        help="C3 holds when |PrivLeak| <= this many percent (default 5)",
-    )
-    p.add_argument(
-        "--utility-fraction",
-        type=float,
-        default=0.95,
-        help="C4-C6 hold when KnowMem-r >= this fraction of the target's (default 0.95)",
-    )
-    p.add_argument(
-        "--recovery-limit",
-        type=float,
-        default=0.10,
-        help="C7 holds when no attack brings back more than this fraction of the forgotten KnowMem-f",
-    )
+    from musebench.commands.report import add_rule_flags
+
+    add_rule_flags(p)
 
 
 def run(args: argparse.Namespace) -> int:

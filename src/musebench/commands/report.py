@@ -30,6 +30,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="write into an --out holding other files (they are kept; one named like a report "
         "file is never overwritten)",
     )
+    add_rule_flags(p)
+
+
+def add_rule_flags(p: argparse.ArgumentParser) -> None:
+    """The verdict's thresholds (``VerdictRules``), shared by ``report`` and ``leaderboard``."""
     p.add_argument(
         "--privleak-tolerance",
         type=float,
