@@ -269,6 +269,9 @@ def _train(
         if trainer.is_world_process_zero():
             write_record("failed", error=str(err))
         raise
+    # every process has left train() (whose last step lists the checkpoints folder) before the main one
+    # deletes that folder: without this a slower process's listing races the removal and the launch fails
+    trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
         write_record("complete")
         if not config.keep_checkpoints:
