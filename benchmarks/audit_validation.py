@@ -413,15 +413,15 @@ def simulate(trials: int, samples: int, out: Path) -> None:
     (out / "simulation.json").write_text(json.dumps(rows, indent=2))
     lines = [
         "| design | effect (SD; membership AUC) | attacked copy | before: leak % | before: indistinguishable % "
-        "| after: leak % | after: indistinguishable % | after: inconclusive % |",
-        "|" + "---|" * 8,
+        "| after: leak % | after: indistinguishable % | after: inconclusive % | after: below unseen % |",
+        "|" + "---|" * 9,
     ]
     for r in rows:
         auc = {0.0: "0.50", 0.5: "0.36", 1.0: "0.24"}[r["effect_sd"]]
         lines.append(
             f"| {r['design']} | {r['effect_sd']:g} ({auc}) | {'yes' if r['attack'] else 'no'} | "
             f"{r['old']['leak']:.1f} | {r['old']['indistinguishable']:.1f} | {r['new']['leak']:.1f} | "
-            f"{r['new']['indistinguishable']:.1f} | {r['new']['inconclusive']:.1f} |"
+            f"{r['new']['indistinguishable']:.1f} | {r['new']['inconclusive']:.1f} | {r['new']['below_unseen']:.1f} |"
         )
     table = "\n".join(lines) + "\n"
     (out / "simulation.md").write_text(table)
