@@ -186,7 +186,7 @@ def run_rows(run: Path, samples: int | None, seed: int | None, tolerance: float)
 
         retrain_auc = auc(retrain.forget, retrain.holdout)
     if retrain_auc is None:
-        raise SystemExit(f"{run}: no retrain AUC in results.json and no retrain scores: PrivLeak is undefined")
+        raise ValueError("no retrain AUC in results.json and no retrain scores: PrivLeak is undefined")
     measured = retrain is not None and "measured" in (results.retrain_auc_source or "measured")
     models: list[tuple[str, Scores | None, bool]] = [("target", target, False), ("retrain", retrain, True)]
     for name, method in results.methods.items():
@@ -321,14 +321,16 @@ def main(argv: list[str] | None = None) -> int:
     if not runs:
         print(f"error: {args.run_dir}: no results.json here or in the folders below it", file=sys.stderr)
         return 2
-    try:
-        for run in runs:
+    done = 0
+    for run in runs:  # a run that cannot be read is named and skipped; the others are still printed
+        try:
             rows, info = run_rows(run, args.samples, args.seed, args.tolerance)
-            print(f"## {run.name}\n\n{markdown(rows, info, args.tolerance)}\n")
-    except MusebenchError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        except (MusebenchError, ValueError) as err:
+            print(f"error: {run}: {err}", file=sys.stderr)
+            continue
+        print(f"## {run.name}\n\n{markdown(rows, info, args.tolerance)}\n")
+        done += 1
+    return 0 if done else 2
 
 
 if __name__ == "__main__":

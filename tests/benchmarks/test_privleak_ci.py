@@ -116,3 +116,14 @@ def test_a_folder_of_runs_skips_report_tables(pc, run, capsys):
     assert pc.main([str(run.parent), "--samples", "50"]) == 0
     out = capsys.readouterr().out
     assert "## news-mini" in out and "| ga_gdr (epoch-2) |" in out and "resampled by text" in out
+
+
+def test_an_unreadable_run_in_a_folder_is_named_and_the_others_still_print(pc, run, capsys):
+    broken = run.parent / "half-done"
+    (broken / "stages").mkdir(parents=True)
+    (broken / "results.json").write_text(json.dumps({"schema_version": 1, "name": "x"}), encoding="utf-8")
+    assert pc.main([str(run.parent), "--samples", "50"]) == 0
+    captured = capsys.readouterr()
+    assert "## news-mini" in captured.out and "half-done" not in captured.out
+    assert "error: " in captured.err and "half-done" in captured.err
+    assert pc.main([str(broken)]) == 2
