@@ -133,7 +133,7 @@ def test_the_experiment_holds_resolved_settings_and_plan_reads_them():
     assert whole > cut
 
 
-def test_the_relearn_lr_default_is_the_dataclass_one_everywhere():
+def test_the_relearn_learning_rate_default_is_the_dataclass_one_everywhere():
     from musebench.commands.attack import relearn_flags
     from musebench.experiment.config import parse_experiment
     from musebench.robustness import RelearnAttack, RelearnBudget
@@ -143,7 +143,7 @@ def test_the_relearn_lr_default_is_the_dataclass_one_everywhere():
     )
     from_cli = dataclasses.replace(RelearnAttack(), **relearn_flags().given(args))
     from_file = parse_experiment({"corpus": "news-mini", "robustness": True}).robustness.relearn
-    assert from_cli.lr == from_file.lr == RelearnBudget().lr == 1e-3
+    assert from_cli.learning_rate == from_file.learning_rate == RelearnBudget().learning_rate == 1e-3
     given = build_parser("attack", all_commands=False).parse_args(
         [
             "attack",
@@ -154,13 +154,13 @@ def test_the_relearn_lr_default_is_the_dataclass_one_everywhere():
             "d",
             "--out",
             "o",
-            "--lr",
+            "--learning-rate",
             "2e-4",
             "--train-batch-size",
             "2",
         ]
     )
-    assert relearn_flags().given(given) == {"lr": 2e-4, "batch_size": 2}
+    assert relearn_flags().given(given) == {"learning_rate": 2e-4, "batch_size": 2}
 
 
 def test_eval_help_shows_the_settings_help_and_flags_take_none(capsys):

@@ -15,12 +15,66 @@ import dataclasses
 import math
 import types
 import typing
+import warnings
 from collections.abc import Mapping
 from typing import Any, Literal, Union
 
 from musebench.errors import ConfigError, MusebenchError, shown_value
 
 _NO_VALUE = object()
+
+#: The one map of names that files of earlier musebench versions used, per settings class (its own and its
+#: bases', by class name): a method's old names are read from ``run.json`` only (flags and YAML refuse them,
+#: naming the new one); the relearning budget's ``lr`` is read from YAML too. Each read warns.
+RENAMED: dict[str, dict[str, str]] = {
+    "UnlearnConfig": {
+        "epochs": "num_train_epochs",
+        "lr": "learning_rate",
+        "batch_size": "per_device_train_batch_size",
+        "grad_accum": "gradient_accumulation_steps",
+        "lr_scheduler": "lr_scheduler_type",
+    },
+    "RMUConfig": {
+        "rmu_layer": "layer",
+        "rmu_steering_coeff": "steering_coeff",
+        "rmu_train_layers": "train_layers",
+        "rmu_params": "params",
+    },
+    "IdkConfig": {"idk_refusals": "refusals", "idk_prompt_tokens": "prompt_tokens"},
+    "NPOSAMConfig": {"sam_rho": "rho"},
+    "UndialConfig": {"undial_beta": "beta"},
+    "WGAConfig": {"wga_beta": "beta"},
+    "SatImpConfig": {"satimp_beta1": "beta1", "satimp_beta2": "beta2"},
+    "ULDConfig": {
+        "uld_layers": "layers",
+        "uld_retain_weight": "retain_weight",
+        "uld_top_logit_filter": "top_logit_filter",
+    },
+    "RelearnBudget": {"lr": "learning_rate"},
+}
+
+
+def renames_for(cls: type | str) -> dict[str, str]:
+    """Old name -> today's, for ``cls`` and its bases (``RENAMED``); a name stands for a class not imported
+    (a results file's relearning settings: ``"RelearnBudget"``)."""
+    names = [cls] if isinstance(cls, str) else [c.__name__ for c in reversed(cls.__mro__)]
+    return {old: new for name in names for old, new in RENAMED.get(name, {}).items()}
+
+
+def read_renamed(cls: type | str, data: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    """``data`` with ``cls``'s old names (``RENAMED``) replaced by today's, one ``FutureWarning`` naming them;
+    an old name given beside its new one is left for the walker to refuse."""
+    renames = renames_for(cls)
+    old = [k for k in data if k in renames and renames[k] not in data]
+    if not old:
+        return dict(data)
+    warnings.warn(
+        f"{', '.join(join(path, k) for k in old)}: an earlier musebench's name; write "
+        f"{', '.join(renames[k] for k in old)}",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return {renames.get(k, k) if k in old else k: v for k, v in data.items()}
 
 
 class Problems:

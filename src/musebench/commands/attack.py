@@ -24,7 +24,7 @@ EXAMPLES = """examples:
   musebench attack quantize --model runs/npo/epoch-3 --data data/news-mini --scheme nf4 \\
       --target models/target --retrain models/retrain --out attacks/npo-nf4
   musebench attack relearn --model runs/npo/epoch-3 --data data/news-mini --relearn-on forget-slice \\
-      --fraction 0.25 --steps 10 --lr 1e-3 --target models/target --retrain models/retrain --out attacks/npo-rl
+      --fraction 0.25 --steps 10 --learning-rate 1e-3 --target models/target --retrain models/retrain --out attacks/npo-rl
   musebench attack paraphrase --model runs/npo/epoch-3 --data data/news-mini --target models/target --out a/p
 """
 

@@ -21,7 +21,7 @@ from musebench.evaluate.settings import EvalSettings
 from musebench.models.dtypes import DTYPE_NAMES
 from musebench.models.recipe import PRETRAINED_RECIPE, BuildRecipe, recipe_for
 from musebench.robustness.relearn import RelearnAttack, RelearnBudget
-from musebench.schema import Problems, from_mapping, given_fields
+from musebench.schema import Problems, from_mapping, given_fields, read_renamed
 
 GENERATED_KINDS = ("news-mini", "books-mini")
 GENERATED_SIZES = ("tiny", "small", "default")
@@ -421,6 +421,7 @@ def _shorthands(raw: dict, problems: Problems) -> dict:
                 del relearn["seed"]
             if isinstance(relearn.get("train_on"), str):
                 relearn["train_on"] = [relearn["train_on"]]
+            robust["relearn"] = read_renamed(RelearnSpec, relearn, "robustness.relearn")
     return raw
 
 

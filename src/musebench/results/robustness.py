@@ -93,13 +93,23 @@ class Robustness:
     settings: Mapping[str, Any] | None = None  # schemes, relearning budget and split
     notes: tuple[str, ...] | None = None
     timing_s: Mapping[str, float] | None = None
+    titles: Mapping[str, str] | None = None  # attack stage -> its name on the report (the Attack's title)
+
+    def title(self, stage: str) -> str:
+        """``quantize-nf4`` -> ``NF4 (4-bit)``, as the run's attack registry named it (else the stage)."""
+        return (self.titles or {}).get(stage, stage)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "controls": {m: {a: e.to_dict() for a, e in attacks.items()} for m, attacks in self.controls.items()},
             "methods": {m: r.to_dict() for m, r in self.methods.items()},
         }
-        for name, value in (("settings", self.settings), ("notes", self.notes), ("timing_s", self.timing_s)):
+        for name, value in (
+            ("settings", self.settings),
+            ("notes", self.notes),
+            ("timing_s", self.timing_s),
+            ("titles", self.titles),
+        ):
             if value is not None:
                 out[name] = list(value) if name == "notes" else dict(value)
         return out
@@ -190,4 +200,5 @@ def parse_robustness(check, raw: Any, methods: list[str]) -> Robustness | None:
         settings=check.mapping(doc.get("settings"), "robustness.settings", required=False),
         notes=None if notes is None else tuple(str(n) for n in notes),
         timing_s=None if timing is None else check.timing(timing, "robustness.timing_s"),
+        titles=check.mapping(doc.get("titles"), "robustness.titles", required=False),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from musebench.errors import ConfigError
@@ -39,10 +39,15 @@ class Attack:
     measured_as: str = "quantize"  # C7's recovery measure (``robustness.recovery.STATS``): quantize = the
     # attacked model on the same probes, relearn = before / after beside the retrain control, paraphrase = new probes
     describe: Callable[[Any], str] | None = None  # value -> what was done, in words (the audit's page)
+    titles: Mapping[str, str] = field(default_factory=dict, hash=False)  # variant -> its name on the report ("" = none)
 
     def stage(self, variant: str = "") -> str:
         """Its name in stage names and ``results.json``: ``quantize-nf4``, ``relearn-retain``, ``paraphrase``."""
         return f"{self.name}-{variant}" if variant else self.name
+
+    def title(self, variant: str = "") -> str:
+        """Its name on the report (``NF4 (4-bit)``); the stage name where it gives none."""
+        return self.titles.get(variant, self.stage(variant))
 
     def library_missing(self) -> bool:
         """Whether its optional package is absent (a broken or blocked install counts as missing)."""
@@ -122,7 +127,7 @@ def _relearned(
     return relearned_scores(model_path, split, budget, settings, device, dtype, progress)
 
 
-#: The audit's relearning rate (docs/audit.md): gentler than C7's default (``RelearnBudget.lr``), since the
+#: The audit's relearning rate (docs/audit.md): gentler than C7's default (``RelearnBudget.learning_rate``), since the
 #: audit probes one model's own documents
 AUDIT_RELEARN_LR = 1e-4
 
@@ -141,7 +146,7 @@ def _relearned_copy(model, tokenizer, source, steps, texts, device, seed):
         )
     twin = copy.deepcopy(model)
     with tempfile.TemporaryDirectory(prefix="musebench-relearn-") as work:
-        budget = RelearnBudget(steps=steps, lr=AUDIT_RELEARN_LR, seed=seed)
+        budget = RelearnBudget(steps=steps, learning_rate=AUDIT_RELEARN_LR, seed=seed)
         relearn_in_memory(twin, tokenizer, texts, budget, device, work, desc=f"audit/relearn:{steps}")
     return twin, tokenizer, f"{source} (relearned {steps} steps)"
 
@@ -166,8 +171,8 @@ def _rephrased(
 def _relearn_words(steps: int) -> str:
     from musebench.robustness.relearn import RelearnBudget
 
-    budget = RelearnBudget(steps=steps, lr=AUDIT_RELEARN_LR)
-    return f"{steps} steps (lr {budget.lr:g}, batch {budget.batch_size}) of fine-tuning"
+    budget = RelearnBudget(steps=steps, learning_rate=AUDIT_RELEARN_LR)
+    return f"{steps} steps (lr {budget.learning_rate:g}, batch {budget.batch_size}) of fine-tuning"
 
 
 def _positive_int(text: str) -> int:
@@ -189,6 +194,7 @@ QUANTIZE = Attack(
     library="bitsandbytes",
     extra="quant",
     describe=lambda scheme: f"weights quantized to {scheme} with bitsandbytes",
+    titles={"int8": "int8", "nf4": "NF4 (4-bit)", "fp4": "FP4 (4-bit)"},
 )
 RELEARN = Attack(
     "relearn",
@@ -203,6 +209,7 @@ RELEARN = Attack(
     trains=True,
     describe=_relearn_words,
     measured_as="relearn",
+    titles={"forget-slice": "relearn on forget slice", "retain": "relearn on retain"},
 )
 PARAPHRASE = Attack(
     "paraphrase",
@@ -211,6 +218,7 @@ PARAPHRASE = Attack(
     _rephrased,
     needs=("knowmem_forget_qa_paraphrase",),
     measured_as="paraphrase",
+    titles={"": "rephrased questions"},
 )
 
 ATTACKS: dict[str, Attack] = {a.name: a for a in (QUANTIZE, RELEARN, PARAPHRASE)}
@@ -234,6 +242,12 @@ def parse_attack(spec: str, where: str = "--attacks") -> tuple[Attack, Any]:
             f"unknown attack; choose from {', '.join(ATTACKS)} (e.g. {examples})", field=where, value=spec
         )
     return attack, attack.value(option.strip() or None, where)
+
+
+def stage_title(stage: str) -> str:
+    """A stage's name on the report (``quantize-nf4`` -> ``NF4 (4-bit)``), written into ``results.json``."""
+    found = attack_of(stage)
+    return found[0].title(found[1]) if found is not None else stage
 
 
 def attack_of(stage: str) -> tuple[Attack, str] | None:
