@@ -11,6 +11,7 @@ import pytest
 
 from musebench.cli import build_parser, main
 from musebench.errors import ConfigError
+from musebench.robustness.registry import ATTACKS
 from musebench.schema import Problems, from_mapping
 
 
@@ -136,12 +137,13 @@ def test_the_experiment_holds_resolved_settings_and_plan_reads_them():
 def test_the_relearn_learning_rate_default_is_the_dataclass_one_everywhere():
     from musebench.commands.attack import relearn_flags
     from musebench.experiment.config import parse_experiment
-    from musebench.robustness import RelearnAttack, RelearnBudget
+    from musebench.robustness import RelearnBudget
+    from musebench.robustness.relearn import RelearnRun
 
     args = build_parser("attack", all_commands=False).parse_args(
         ["attack", "relearn", "--model", "m", "--data", "d", "--out", "o"]
     )
-    from_cli = dataclasses.replace(RelearnAttack(), **relearn_flags().given(args))
+    from_cli = dataclasses.replace(RelearnRun(), **relearn_flags().given(args))
     from_file = parse_experiment({"corpus": "news-mini", "robustness": True}).robustness.relearn
     assert from_cli.learning_rate == from_file.learning_rate == RelearnBudget().learning_rate == 1e-3
     given = build_parser("attack", all_commands=False).parse_args(
@@ -161,6 +163,32 @@ def test_the_relearn_learning_rate_default_is_the_dataclass_one_everywhere():
         ]
     )
     assert relearn_flags().given(given) == {"learning_rate": 2e-4, "batch_size": 2}
+    assert from_cli.relearn_on == "forget-slice" and from_cli.steps == int(ATTACKS["relearn"].default)
+
+
+def test_every_attack_flag_with_a_default_comes_from_a_dataclass_or_the_registry(capsys):
+    """``musebench attack``'s settings flags are the settings dataclasses' (one default, stated in --help)."""
+    import typing
+
+    from musebench.commands.attack import quantize_flags
+    from musebench.robustness.quantize import SCHEMES, QuantizeAttack, Scheme
+
+    parser = build_parser("attack", all_commands=False)
+    base = ["--model", "m", "--data", "d", "--out", "o"]
+    assert quantize_flags().given(parser.parse_args(["attack", "quantize", *base])) == {}  # the dataclass's default
+    assert QuantizeAttack().scheme == ATTACKS["quantize"].default == "nf4"
+    assert typing.get_args(Scheme) == tuple(SCHEMES)  # the flag's choices are the schemes bitsandbytes is given
+    given = parser.parse_args(["attack", "quantize", *base, "--scheme", "int8"])
+    assert quantize_flags().given(given) == {"scheme": "int8"}
+    with pytest.raises(SystemExit):
+        main(["attack", "quantize", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "bitsandbytes scheme: int8, nf4 or fp4 (default: nf4)" in shown
+    with pytest.raises(SystemExit):
+        main(["attack", "relearn", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "relearn on a forget-set slice (forget-slice) or on retain text (default: forget-slice)" in shown
+    assert "constant learning rate (default: 0.001)" in shown and "--lr" not in shown.replace("--lr-", "")
 
 
 def test_eval_help_shows_the_settings_help_and_flags_take_none(capsys):

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from musebench.errors import ConfigError
+from musebench.robustness.quantize import SCHEMES, QuantizeAttack
+from musebench.robustness.relearn import RelearnBudget
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,6 @@ def _relearned(
 ) -> dict:
     """``run`` = (the ``RelearnSplit``, the ``RelearnBudget`` or its ``to_dict()``); the split holds the texts."""
     from musebench.robustness.attacks import relearned_scores
-    from musebench.robustness.relearn import RelearnBudget
 
     split, budget = run
     budget = RelearnBudget(**budget) if isinstance(budget, Mapping) else budget
@@ -136,7 +137,7 @@ def _relearned_copy(model, tokenizer, source, steps, texts, device, seed):
     import copy
     import tempfile
 
-    from musebench.robustness.relearn import RelearnBudget, relearn_in_memory
+    from musebench.robustness.relearn import relearn_in_memory
 
     if not hasattr(model, "save_pretrained"):
         raise ConfigError(
@@ -169,8 +170,6 @@ def _rephrased(
 
 
 def _relearn_words(steps: int) -> str:
-    from musebench.robustness.relearn import RelearnBudget
-
     budget = RelearnBudget(steps=steps, learning_rate=AUDIT_RELEARN_LR)
     return f"{steps} steps (lr {budget.learning_rate:g}, batch {budget.batch_size}) of fine-tuning"
 
@@ -188,8 +187,8 @@ QUANTIZE = Attack(
     "the target and retrain models quantized the same way (what quantization alone does)",
     _quantized,
     _quantized_copy,
-    option="a scheme (int8, nf4, fp4)",
-    default="nf4",
+    option=f"a scheme ({', '.join(SCHEMES)})",
+    default=QuantizeAttack().scheme,
     check=_check_scheme,
     library="bitsandbytes",
     extra="quant",
@@ -203,7 +202,7 @@ RELEARN = Attack(
     _relearned,
     _relearned_copy,
     option="a number of steps",
-    default="10",
+    default=str(RelearnBudget().steps),
     parse=_positive_int,
     needs=("forget",),
     trains=True,

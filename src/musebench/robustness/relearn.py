@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 from musebench.errors import ConfigError, TrainingError
 
@@ -62,6 +63,19 @@ class RelearnAttack(RelearnBudget):
             max_len=self.max_len,
             seed=seed,
         )
+
+
+#: What the attacker relearns on: a slice of the forget set (its rest is scored) or as many retain documents.
+RelearnOn = Literal["forget-slice", "retain"]
+
+
+@dataclass(frozen=True)
+class RelearnRun(RelearnAttack):
+    """One relearning attack as ``musebench attack relearn`` runs it: the attack on one kind of text."""
+
+    relearn_on: RelearnOn = field(
+        default="forget-slice", metadata={"help": "relearn on a forget-set slice (forget-slice) or on retain text"}
+    )
 
 
 class _Texts:
