@@ -4,7 +4,9 @@ Every settings object in musebench is a dataclass, so the shape of a file is the
 ``from_mapping(cls, data, path)`` walks a parsed mapping along them (nested dataclasses, ``list[X]``,
 ``tuple[X, ...]``, ``dict[str, X]``, ``X | None``, ``Literal[...]``, ``int`` / ``float`` / ``str`` / ``bool``)
 and builds the object. Shapes and types are checked here, once; ranges and cross-field rules stay in each
-dataclass's ``__post_init__`` (a ``MusebenchError`` raised there is reported at the object's path). Every
+dataclass's ``__post_init__`` (a ``MusebenchError`` raised there is reported at the object's path), or, for
+records a program also builds itself (``results.json``'s), in a ``read_check(problem)`` method the walker calls
+on what it read (``problem(RELATIVE_PATH, MESSAGE[, VALUE])``; it returns the record to keep). Every
 problem of a file is collected and raised together, each as ``PATH: MESSAGE (got VALUE)``, the path written as
 in the file (``eval.settings.privleak_limt: unknown key``).
 """
@@ -119,6 +121,7 @@ def from_mapping(
     *,
     base: Any = None,
     bases: Mapping[str, Any] | None = None,
+    unknown: Literal["refuse", "skip"] = "refuse",
 ) -> Any:
     """Build dataclass ``cls`` from ``data`` (a parsed mapping), checking it against ``cls``'s type hints.
 
@@ -126,10 +129,12 @@ def from_mapping(
     ``Problems`` and return ``None`` on failure; without it, the problems are raised as one ``ConfigError``.
     ``base``: an instance whose values replace the class defaults (a mini corpus's budgets under the file's
     overrides); ``bases`` the same for nested objects, by path (``{"eval.settings": settings}``).
+    ``unknown="skip"``: keys no field names are passed over (a file that newer versions may extend, such as
+    ``results.json``), not refused.
     A method's typed config is checked the same way: ``from_mapping(NPOConfig, params, "methods.npo")``.
     """
     own = problems if problems is not None else Problems()
-    ctx = _Walk(own, dict(bases or {}))
+    ctx = _Walk(own, dict(bases or {}), skip_unknown=unknown == "skip")
     if base is not None:
         ctx.bases[path] = base
     result = ctx.value(cls, data, path)
@@ -157,8 +162,8 @@ _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "tru
 
 
 class _Walk:
-    def __init__(self, problems: Problems, bases: dict[str, Any]):
-        self.problems, self.bases = problems, bases
+    def __init__(self, problems: Problems, bases: dict[str, Any], skip_unknown: bool = False):
+        self.problems, self.bases, self.skip_unknown = problems, bases, skip_unknown
 
     def value(self, tp: Any, value: Any, path: str) -> Any:
         origin, args = typing.get_origin(tp), typing.get_args(tp)
@@ -172,7 +177,7 @@ class _Walk:
                 return self.value(options[0], value, path)
             for option in options:  # the first type that takes it without a problem
                 trial = Problems()
-                result = _Walk(trial, self.bases).value(option, value, path)
+                result = _Walk(trial, self.bases, self.skip_unknown).value(option, value, path)
                 if not trial:
                     return result
             self.problems.add(path, f"expected {' or '.join(_word(o) for o in options)}", value)
@@ -240,7 +245,7 @@ class _Walk:
         hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
         before = len(self.problems)
-        for key in [k for k in value if k not in fields]:  # a misspelt key
+        for key in [k for k in value if k not in fields and not self.skip_unknown]:  # a misspelt key
             self.problems.add(join(path, key), f"unknown key; expected one of {', '.join(fields)}")
         given = {}
         for name, f in fields.items():
@@ -251,14 +256,26 @@ class _Walk:
         if len(self.problems) > before:
             return _NO_VALUE
         try:
-            return dataclasses.replace(base, **given) if base is not None else cls(**given)
+            built = dataclasses.replace(base, **given) if base is not None else cls(**given)
         except MusebenchError as err:  # a domain rule of __post_init__: named at this object's path
             name = (err.field or "").rsplit(".", 1)[-1].lstrip("-").replace("-", "_")
             where = join(path, name) if name in fields else path
             self.problems.add(where, err.message, err.value if err.value is not None else _NO_VALUE)
         except (TypeError, ValueError) as err:
             self.problems.add(path, str(err))
+        else:
+            return self.read_check(built, path)
         return _NO_VALUE
+
+    def read_check(self, built: Any, path: str) -> Any:
+        check = getattr(built, "read_check", None)
+        if check is None:
+            return built
+        before = len(self.problems)
+        kept = check(
+            lambda where, message, *value: self.problems.add(join(path, where) if where else path, message, *value)
+        )
+        return kept if len(self.problems) == before else _NO_VALUE
 
 
 def _word(tp: Any) -> str:

@@ -119,6 +119,6 @@ def test_an_earlier_files_relearning_lr_and_untitled_stages_still_read():
 
 def test_a_malformed_robustness_block_is_one_error_naming_the_field(doc, write_run, tmp_path):
     doc["robustness"] = {"methods": {"ga_gdr": {"attacks": {"quantize-nf4": {"scores": {"knowmem_f": "high"}}}}}}
-    with pytest.raises(DataError, match=r"robustness\.methods\.ga_gdr\.quantize-nf4\.scores\.knowmem_f"):
+    with pytest.raises(DataError, match=r"robustness\.methods\.ga_gdr\.attacks\.quantize-nf4\.scores\.knowmem_f"):
         build_report(write_run(tmp_path / "run", doc))
     assert not (tmp_path / "run" / "report").exists()
