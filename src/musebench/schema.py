@@ -86,13 +86,17 @@ class Problems:
         self.file = file
         self.error = error
         self.items: list[str] = []
-        self.first: tuple[str, Any] | None = None  # (path, value) of the first problem, for programs
+        self.entries: list[tuple[str, str, Any]] = []  # (path, message, value or None), for programs
+
+    @property
+    def first(self) -> tuple[str, Any] | None:
+        """(path, value) of the first problem."""
+        return (self.entries[0][0], self.entries[0][2]) if self.entries else None
 
     def add(self, path: str, message: str, value: Any = _NO_VALUE) -> None:
         shown = "" if value is _NO_VALUE else f" (got {shown_value(value)})"
         self.items.append(f"{path or 'file'}: {message}{shown}")
-        if self.first is None:
-            self.first = (path, None if value is _NO_VALUE else value)
+        self.entries.append((path, message, None if value is _NO_VALUE else value))
 
     def __len__(self) -> int:
         return len(self.items)

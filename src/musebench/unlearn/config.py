@@ -214,9 +214,7 @@ class UnlearnConfig(TrainingArguments):
         if problems:
             raise ConfigError(
                 f"invalid unlearning config, {len(problems)} problems:",
-                problems=[
-                    f"field '{n}': {m}" + ("" if v is None else f" (got {shown_value(v)})") for n, v, m in problems
-                ],
+                problems=[f"{n}: {m}" + ("" if v is None else f" (got {shown_value(v)})") for n, v, m in problems],
             )
 
     def reject(self, *problems: tuple[str, Any, str] | None) -> None:
@@ -312,9 +310,9 @@ def config_from_mapping(
     try:
         (config,) = HfArgumentParser(cls).parse_dict(dict(data))
     except ConfigError as err:
-        if where:  # "field 'beta': ..." -> "methods.npo.beta: ..."
+        if where:  # "beta: ..." -> "methods.npo.beta: ..."
             err.field = _path(where, err.field) if err.field else None
-            err.problems = [_path(where, p.removeprefix("field '").replace("'", "", 1)) for p in err.problems]
+            err.problems = [_path(where, p) for p in err.problems]
         if file is not None and err.file is None:
             err.file = str(file)
         err.args = (err._format(),)
