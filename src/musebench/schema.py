@@ -14,6 +14,7 @@ in the file (``eval.settings.privleak_limt: unknown key``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -246,7 +247,7 @@ class _Walk:
                 value if value is not None else _NO_VALUE,
             )
             return _NO_VALUE
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
         before = len(self.problems)
         for key in [k for k in value if k not in fields and not self.skip_unknown]:  # a misspelt key
@@ -280,6 +281,12 @@ class _Walk:
             lambda where, message, *value: self.problems.add(join(path, where) if where else path, message, *value)
         )
         return kept if len(self.problems) == before else _NO_VALUE
+
+
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    """A dataclass's resolved type hints (resolved once per class: a results file holds hundreds of records)."""
+    return typing.get_type_hints(cls)
 
 
 def _word(tp: Any) -> str:
