@@ -283,7 +283,7 @@ class _Walk:
         return kept if len(self.problems) == before else _NO_VALUE
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     """A dataclass's resolved type hints (resolved once per class: a results file holds hundreds of records)."""
     return typing.get_type_hints(cls)
