@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from musebench.errors import DataError
+from musebench.errors import DataError, shown_value
 from musebench.schema import Problems, from_mapping
 
 logger = logging.getLogger(__name__)
@@ -75,11 +75,8 @@ class ProblemSink:
 
 
 def _message(err: DataError) -> str:
-    text = err.message
-    if err.value is not None:
-        shown = repr(err.value)
-        text += f" (got {shown[:77] + '...' if len(shown) > 80 else shown})"
-    return text
+    """The error's message and value as its own line shows them (``MESSAGE (got VALUE)``)."""
+    return err.message + ("" if err.value is None else f" (got {shown_value(err.value)})")
 
 
 def read_text(path: str | Path) -> str:
