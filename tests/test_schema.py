@@ -229,3 +229,31 @@ def test_the_old_set_spelling_still_works_with_a_warning():
     )
     with pytest.warns(FutureWarning, match="--verbmem-max-new-tokens 8"):
         assert build_settings(args, "nowhere").verbmem_max_new_tokens == 8
+
+
+@dataclass(frozen=True)
+class _Span:
+    lo: float
+    hi: float
+
+    def read_check(self, problem):
+        if self.lo > self.hi:
+            problem("hi", "below lo", self.hi)
+        return self
+
+
+@dataclass
+class _Spans:
+    spans: list[_Span]
+
+
+def test_read_check_runs_on_what_the_walker_read_and_unknown_keys_may_be_passed_over():
+    problems = Problems("f.json")
+    read = from_mapping(_Spans, {"spans": [{"lo": 0, "hi": 1, "newer": 3}], "extra": 1}, "", problems, unknown="skip")
+    assert read == _Spans([_Span(0.0, 1.0)]) and not problems.items
+    with pytest.raises(ConfigError) as err:
+        from_mapping(_Spans, {"spans": [{"lo": 2, "hi": 1}]})
+    assert str(err.value) == "spans[0].hi: below lo (got 1.0)" and err.value.field == "spans[0].hi"
+    with pytest.raises(ConfigError, match=r"spans\[0\]\.newer: unknown key"):
+        from_mapping(_Spans, {"spans": [{"lo": 0, "hi": 1, "newer": 3}]})
+    assert _Span(2.0, 1.0).lo == 2.0  # a program that builds the record itself is not checked

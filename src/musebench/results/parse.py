@@ -22,8 +22,9 @@ from musebench.results.robustness import Robustness
 from musebench.schema import Problems, check_value, from_mapping
 
 MISSING_FILE = "results file not found (is this a `musebench run` output directory? run the experiment first)"
-#: Blocks whose shape differs from the records' (read one by one, below); the rest is ``Results``' own fields.
-_RESHAPED = ("reference", "methods", "robustness")
+#: Blocks whose shape differs from the records' (read one by one, below); the rest is ``Results``' own fields
+#: (``source`` is where it was read from, never a key of the file).
+_RESHAPED = ("reference", "methods", "robustness", "source")
 
 
 def load_results(path: str | Path, complete: bool = True) -> Results:
