@@ -64,7 +64,22 @@ SLOW = (
     "models/test_train.py::test_a_killed_run_resumes_from_its_last_checkpoint_to_the_same_weights",
     "unlearn/test_wga.py::test_wga_beta_zero_first_step_is_gradient_ascent",
     "unlearn/test_resume.py::test_resume_after_interruption_matches_uninterrupted_run",
+    # a family's trainer run for real for a few steps (its loss stays in the fast tier, checked by hand)
+    "unlearn/test_idk.py::test_two_steps_make_the_refusal_likelier",
+    "unlearn/test_satimp.py::test_satimp_gdr_trainer_raises_forget_nll",
+    "unlearn/test_undial.py::test_undial_trainer_lowers_forget_likelihood",
+    "unlearn/test_whp.py::test_run_whp_writes_one_small_checkpoint_per_alpha",
+    "unlearn/test_uld.py::test_run_writes_one_small_checkpoint_per_alpha_and_the_wrapper_lowers_forget",
+    "unlearn/test_uld.py::test_engine_decoding_of_uld_equals_greedy_by_definition",  # these three share its run
+    "unlearn/test_uld.py::test_a_finished_run_resumes_as_it_is_and_bad_input_is_one_error",
+    "unlearn/test_uld.py::test_the_quantization_attack_quantizes_both_models",
+    "unlearn/test_task_vector.py::test_run_writes_verified_alpha_checkpoints",  # and the three on its run
+    "unlearn/test_task_vector.py::test_run_json_is_readable_and_finetune_is_cached",
+    "unlearn/test_task_vector.py::test_changed_recipe_is_not_silently_reused",
+    "unlearn/test_task_vector.py::test_another_methods_run_is_not_overwritten",
     # several full reports built
+    "report/test_robustness.py::test_table_chart_and_c7_column",
+    "report/test_verdict_context.py::test_the_note_is_on_both_report_pages",
     "report/test_leaderboard.py",
     "report/test_build.py::test_a_users_own_index_html_is_never_overwritten",
     "results/test_completeness.py::test_a_finished_runs_report_has_no_banner_and_exits_0",

@@ -11,6 +11,7 @@ import pytest
 
 from musebench.cli import build_parser, main
 from musebench.errors import ConfigError
+from musebench.robustness.registry import ATTACKS
 from musebench.schema import Problems, from_mapping
 
 
@@ -133,17 +134,18 @@ def test_the_experiment_holds_resolved_settings_and_plan_reads_them():
     assert whole > cut
 
 
-def test_the_relearn_lr_default_is_the_dataclass_one_everywhere():
+def test_the_relearn_learning_rate_default_is_the_dataclass_one_everywhere():
     from musebench.commands.attack import relearn_flags
     from musebench.experiment.config import parse_experiment
-    from musebench.robustness import RelearnAttack, RelearnBudget
+    from musebench.robustness import RelearnBudget
+    from musebench.robustness.relearn import RelearnRun
 
     args = build_parser("attack", all_commands=False).parse_args(
         ["attack", "relearn", "--model", "m", "--data", "d", "--out", "o"]
     )
-    from_cli = dataclasses.replace(RelearnAttack(), **relearn_flags().given(args))
+    from_cli = dataclasses.replace(RelearnRun(), **relearn_flags().given(args))
     from_file = parse_experiment({"corpus": "news-mini", "robustness": True}).robustness.relearn
-    assert from_cli.lr == from_file.lr == RelearnBudget().lr == 1e-3
+    assert from_cli.learning_rate == from_file.learning_rate == RelearnBudget().learning_rate == 1e-3
     given = build_parser("attack", all_commands=False).parse_args(
         [
             "attack",
@@ -154,13 +156,39 @@ def test_the_relearn_lr_default_is_the_dataclass_one_everywhere():
             "d",
             "--out",
             "o",
-            "--lr",
+            "--learning-rate",
             "2e-4",
             "--train-batch-size",
             "2",
         ]
     )
-    assert relearn_flags().given(given) == {"lr": 2e-4, "batch_size": 2}
+    assert relearn_flags().given(given) == {"learning_rate": 2e-4, "batch_size": 2}
+    assert from_cli.relearn_on == "forget-slice" and from_cli.steps == int(ATTACKS["relearn"].default)
+
+
+def test_every_attack_flag_with_a_default_comes_from_a_dataclass_or_the_registry(capsys):
+    """``musebench attack``'s settings flags are the settings dataclasses' (one default, stated in --help)."""
+    import typing
+
+    from musebench.commands.attack import quantize_flags
+    from musebench.robustness.quantize import SCHEMES, QuantizeAttack, Scheme
+
+    parser = build_parser("attack", all_commands=False)
+    base = ["--model", "m", "--data", "d", "--out", "o"]
+    assert quantize_flags().given(parser.parse_args(["attack", "quantize", *base])) == {}  # the dataclass's default
+    assert QuantizeAttack().scheme == ATTACKS["quantize"].default == "nf4"
+    assert typing.get_args(Scheme) == tuple(SCHEMES)  # the flag's choices are the schemes bitsandbytes is given
+    given = parser.parse_args(["attack", "quantize", *base, "--scheme", "int8"])
+    assert quantize_flags().given(given) == {"scheme": "int8"}
+    with pytest.raises(SystemExit):
+        main(["attack", "quantize", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "bitsandbytes scheme: int8, nf4 or fp4 (default: nf4)" in shown
+    with pytest.raises(SystemExit):
+        main(["attack", "relearn", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "relearn on a forget-set slice (forget-slice) or on retain text (default: forget-slice)" in shown
+    assert "constant learning rate (default: 0.001)" in shown and "--lr" not in shown.replace("--lr-", "")
 
 
 def test_eval_help_shows_the_settings_help_and_flags_take_none(capsys):
@@ -201,3 +229,31 @@ def test_the_old_set_spelling_still_works_with_a_warning():
     )
     with pytest.warns(FutureWarning, match="--verbmem-max-new-tokens 8"):
         assert build_settings(args, "nowhere").verbmem_max_new_tokens == 8
+
+
+@dataclass(frozen=True)
+class _Span:
+    lo: float
+    hi: float
+
+    def read_check(self, problem):
+        if self.lo > self.hi:
+            problem("hi", "below lo", self.hi)
+        return self
+
+
+@dataclass
+class _Spans:
+    spans: list[_Span]
+
+
+def test_read_check_runs_on_what_the_walker_read_and_unknown_keys_may_be_passed_over():
+    problems = Problems("f.json")
+    read = from_mapping(_Spans, {"spans": [{"lo": 0, "hi": 1, "newer": 3}], "extra": 1}, "", problems, unknown="skip")
+    assert read == _Spans([_Span(0.0, 1.0)]) and not problems.items
+    with pytest.raises(ConfigError) as err:
+        from_mapping(_Spans, {"spans": [{"lo": 2, "hi": 1}]})
+    assert str(err.value) == "spans[0].hi: below lo (got 1.0)" and err.value.field == "spans[0].hi"
+    with pytest.raises(ConfigError, match=r"spans\[0\]\.newer: unknown key"):
+        from_mapping(_Spans, {"spans": [{"lo": 0, "hi": 1, "newer": 3}]})
+    assert _Span(2.0, 1.0).lo == 2.0  # a program that builds the record itself is not checked

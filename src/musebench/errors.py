@@ -1,7 +1,8 @@
 """One family of exceptions for everything a user can get wrong.
 
 The CLI catches ``MusebenchError`` and prints a single line (``str(err)``) naming the file, field and
-value, then exits with code 2; an error listing several ``problems`` prints a header line and then one
+value in one format, ``FILE: FIELD: MESSAGE (got VALUE)`` (the field a flag, a key or a path inside the file,
+as ``musebench.schema`` writes it), then exits with code 2; an error listing several ``problems`` prints a header line and then one
 problem per line. Anything else is a bug and keeps its traceback.
 """
 
@@ -37,7 +38,7 @@ class MusebenchError(Exception):
         if self.file:
             where.append(self.file)
         if self.field:
-            where.append(f"field '{self.field}'")
+            where.append(self.field)
         prefix = ": ".join(where)
         text = f"{prefix}: {self.message}" if prefix else self.message
         if self.value is not None:

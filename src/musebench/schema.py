@@ -4,7 +4,9 @@ Every settings object in musebench is a dataclass, so the shape of a file is the
 ``from_mapping(cls, data, path)`` walks a parsed mapping along them (nested dataclasses, ``list[X]``,
 ``tuple[X, ...]``, ``dict[str, X]``, ``X | None``, ``Literal[...]``, ``int`` / ``float`` / ``str`` / ``bool``)
 and builds the object. Shapes and types are checked here, once; ranges and cross-field rules stay in each
-dataclass's ``__post_init__`` (a ``MusebenchError`` raised there is reported at the object's path). Every
+dataclass's ``__post_init__`` (a ``MusebenchError`` raised there is reported at the object's path), or, for
+records a program also builds itself (``results.json``'s), in a ``read_check(problem)`` method the walker calls
+on what it read (``problem(RELATIVE_PATH, MESSAGE[, VALUE])``; it returns the record to keep). Every
 problem of a file is collected and raised together, each as ``PATH: MESSAGE (got VALUE)``, the path written as
 in the file (``eval.settings.privleak_limt: unknown key``).
 """
@@ -12,15 +14,70 @@ in the file (``eval.settings.privleak_limt: unknown key``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
+import warnings
 from collections.abc import Mapping
 from typing import Any, Literal, Union
 
 from musebench.errors import ConfigError, MusebenchError, shown_value
 
 _NO_VALUE = object()
+
+#: The one map of names that files of earlier musebench versions used, per settings class (its own and its
+#: bases', by class name): a method's old names are read from ``run.json`` only (flags and YAML refuse them,
+#: naming the new one); the relearning budget's ``lr`` is read from YAML too. Each read warns.
+RENAMED: dict[str, dict[str, str]] = {
+    "UnlearnConfig": {
+        "epochs": "num_train_epochs",
+        "lr": "learning_rate",
+        "batch_size": "per_device_train_batch_size",
+        "grad_accum": "gradient_accumulation_steps",
+        "lr_scheduler": "lr_scheduler_type",
+    },
+    "RMUConfig": {
+        "rmu_layer": "layer",
+        "rmu_steering_coeff": "steering_coeff",
+        "rmu_train_layers": "train_layers",
+        "rmu_params": "params",
+    },
+    "IdkConfig": {"idk_refusals": "refusals", "idk_prompt_tokens": "prompt_tokens"},
+    "NPOSAMConfig": {"sam_rho": "rho"},
+    "UndialConfig": {"undial_beta": "beta"},
+    "WGAConfig": {"wga_beta": "beta"},
+    "SatImpConfig": {"satimp_beta1": "beta1", "satimp_beta2": "beta2"},
+    "ULDConfig": {
+        "uld_layers": "layers",
+        "uld_retain_weight": "retain_weight",
+        "uld_top_logit_filter": "top_logit_filter",
+    },
+    "RelearnBudget": {"lr": "learning_rate"},
+}
+
+
+def renames_for(cls: type | str) -> dict[str, str]:
+    """Old name -> today's, for ``cls`` and its bases (``RENAMED``); a name stands for a class not imported
+    (a results file's relearning settings: ``"RelearnBudget"``)."""
+    names = [cls] if isinstance(cls, str) else [c.__name__ for c in reversed(cls.__mro__)]
+    return {old: new for name in names for old, new in RENAMED.get(name, {}).items()}
+
+
+def read_renamed(cls: type | str, data: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    """``data`` with ``cls``'s old names (``RENAMED``) replaced by today's, one ``FutureWarning`` naming them;
+    an old name given beside its new one is left for the walker to refuse."""
+    renames = renames_for(cls)
+    old = [k for k in data if k in renames and renames[k] not in data]
+    if not old:
+        return dict(data)
+    warnings.warn(
+        f"{', '.join(join(path, k) for k in old)}: an earlier musebench's name; write "
+        f"{', '.join(renames[k] for k in old)}",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return {renames.get(k, k) if k in old else k: v for k, v in data.items()}
 
 
 class Problems:
@@ -30,13 +87,17 @@ class Problems:
         self.file = file
         self.error = error
         self.items: list[str] = []
-        self.first: tuple[str, Any] | None = None  # (path, value) of the first problem, for programs
+        self.entries: list[tuple[str, str, Any]] = []  # (path, message, value or None), for programs
+
+    @property
+    def first(self) -> tuple[str, Any] | None:
+        """(path, value) of the first problem."""
+        return (self.entries[0][0], self.entries[0][2]) if self.entries else None
 
     def add(self, path: str, message: str, value: Any = _NO_VALUE) -> None:
         shown = "" if value is _NO_VALUE else f" (got {shown_value(value)})"
         self.items.append(f"{path or 'file'}: {message}{shown}")
-        if self.first is None:
-            self.first = (path, None if value is _NO_VALUE else value)
+        self.entries.append((path, message, None if value is _NO_VALUE else value))
 
     def __len__(self) -> int:
         return len(self.items)
@@ -65,6 +126,7 @@ def from_mapping(
     *,
     base: Any = None,
     bases: Mapping[str, Any] | None = None,
+    unknown: Literal["refuse", "skip"] = "refuse",
 ) -> Any:
     """Build dataclass ``cls`` from ``data`` (a parsed mapping), checking it against ``cls``'s type hints.
 
@@ -72,10 +134,12 @@ def from_mapping(
     ``Problems`` and return ``None`` on failure; without it, the problems are raised as one ``ConfigError``.
     ``base``: an instance whose values replace the class defaults (a mini corpus's budgets under the file's
     overrides); ``bases`` the same for nested objects, by path (``{"eval.settings": settings}``).
+    ``unknown="skip"``: keys no field names are passed over (a file that newer versions may extend, such as
+    ``results.json``), not refused.
     A method's typed config is checked the same way: ``from_mapping(NPOConfig, params, "methods.npo")``.
     """
     own = problems if problems is not None else Problems()
-    ctx = _Walk(own, dict(bases or {}))
+    ctx = _Walk(own, dict(bases or {}), skip_unknown=unknown == "skip")
     if base is not None:
         ctx.bases[path] = base
     result = ctx.value(cls, data, path)
@@ -103,8 +167,8 @@ _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "tru
 
 
 class _Walk:
-    def __init__(self, problems: Problems, bases: dict[str, Any]):
-        self.problems, self.bases = problems, bases
+    def __init__(self, problems: Problems, bases: dict[str, Any], skip_unknown: bool = False):
+        self.problems, self.bases, self.skip_unknown = problems, bases, skip_unknown
 
     def value(self, tp: Any, value: Any, path: str) -> Any:
         origin, args = typing.get_origin(tp), typing.get_args(tp)
@@ -118,7 +182,7 @@ class _Walk:
                 return self.value(options[0], value, path)
             for option in options:  # the first type that takes it without a problem
                 trial = Problems()
-                result = _Walk(trial, self.bases).value(option, value, path)
+                result = _Walk(trial, self.bases, self.skip_unknown).value(option, value, path)
                 if not trial:
                     return result
             self.problems.add(path, f"expected {' or '.join(_word(o) for o in options)}", value)
@@ -183,10 +247,10 @@ class _Walk:
                 value if value is not None else _NO_VALUE,
             )
             return _NO_VALUE
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
         before = len(self.problems)
-        for key in [k for k in value if k not in fields]:  # a misspelt key
+        for key in [k for k in value if k not in fields and not self.skip_unknown]:  # a misspelt key
             self.problems.add(join(path, key), f"unknown key; expected one of {', '.join(fields)}")
         given = {}
         for name, f in fields.items():
@@ -197,14 +261,32 @@ class _Walk:
         if len(self.problems) > before:
             return _NO_VALUE
         try:
-            return dataclasses.replace(base, **given) if base is not None else cls(**given)
+            built = dataclasses.replace(base, **given) if base is not None else cls(**given)
         except MusebenchError as err:  # a domain rule of __post_init__: named at this object's path
             name = (err.field or "").rsplit(".", 1)[-1].lstrip("-").replace("-", "_")
             where = join(path, name) if name in fields else path
             self.problems.add(where, err.message, err.value if err.value is not None else _NO_VALUE)
         except (TypeError, ValueError) as err:
             self.problems.add(path, str(err))
+        else:
+            return self.read_check(built, path)
         return _NO_VALUE
+
+    def read_check(self, built: Any, path: str) -> Any:
+        check = getattr(built, "read_check", None)
+        if check is None:
+            return built
+        before = len(self.problems)
+        kept = check(
+            lambda where, message, *value: self.problems.add(join(path, where) if where else path, message, *value)
+        )
+        return kept if len(self.problems) == before else _NO_VALUE
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A dataclass's resolved type hints (resolved once per class: a results file holds hundreds of records)."""
+    return typing.get_type_hints(cls)
 
 
 def _word(tp: Any) -> str:

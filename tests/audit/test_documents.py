@@ -29,7 +29,7 @@ def test_fingerprint_depends_on_content_not_on_format(doc_files):
     "content, message",
     [
         ("[]", "no forget documents"),
-        ('["a real document", "   "]', "document 1 is empty"),
+        ('["a real document", "   "]', r"forget\.json: \[1\]: empty; remove empty forget documents"),
         ('{"not": "a list"}', "expected a JSON list"),
         ("[1, 2", "malformed JSON"),
     ],

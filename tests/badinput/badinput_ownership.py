@@ -455,7 +455,7 @@ _case(
         str(ws["model"]),
         "--data",
         str(ws["data"]),
-        "--lr",
+        "--learning-rate",
         "1e400",
         "--steps",
         "1",
@@ -467,7 +467,7 @@ _case(
         "--device",
         "cpu",
     ],
-    "--lr",
+    "--learning-rate",
 )
 
 # ---------------------------------------------------------------- corpora

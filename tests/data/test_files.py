@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from musebench.data import QAPair
 from musebench.data.files import ProblemSink, parse_items, records_from_items, split_txt_documents
 from musebench.errors import DataError
 
@@ -51,13 +52,13 @@ def test_json_lines_in_a_json_file_gets_a_hint(tmp_path):
 
 def test_strict_stops_at_first_problem_collect_keeps_all():
     items = [{"question": "q"}, {"question": 1, "answer": "a"}, {"question": "q", "answer": "a"}, "x"]
-    with pytest.raises(DataError, match="missing in record 0"):
-        records_from_items(items, "f.json", ("question", "answer"))
+    with pytest.raises(DataError, match=r"f\.json: \[0\]\.answer: missing"):
+        records_from_items(items, "f.json", QAPair)
     sink = ProblemSink(strict=False)
-    kept = records_from_items(items, "f.json", ("question", "answer"), sink)
-    assert kept == [{"question": "q", "answer": "a"}]
-    assert [(p.field, p.message.split(",")[0]) for p in sink.problems] == [
-        ("answer", "missing in record 0"),
-        ("question", "must be a string in record 1"),
-        (None, "record 3 must be a JSON object with 'question' and 'answer'"),
+    kept = records_from_items(items, "f.json", QAPair, sink)
+    assert kept == [QAPair("q", "a")]
+    assert [(p.field, p.message) for p in sink.problems] == [
+        ("[0].answer", "missing"),
+        ("[1].question", "expected a string (got 1)"),
+        ("[3]", "expected an object with question, answer (got 'x')"),
     ]

@@ -90,5 +90,5 @@ def test_errors_name_the_file(own):
     write_json(own / "bad_qa.json", [{"question": "q", "answer": "a"}, {"question": "q2"}])
     with pytest.raises(DataError) as info:
         load_corpus_from_files(forget=own / "forget_docs", retain=own / "retain.txt", forget_qa=own / "bad_qa.json")
-    assert info.value.field == "answer" and "record 1" in info.value.message
+    assert info.value.field == "[1].answer" and info.value.message == "missing"
     assert info.value.file == str(own / "bad_qa.json")

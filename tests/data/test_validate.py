@@ -76,9 +76,9 @@ def test_records_missing_fields_are_all_reported(corpus_dir):
     report = validate_directory(corpus_dir)
     found = [(p.field, p.message) for p in report.errors]
     assert found == [
-        ("gt", "missing in record 0"),
-        ("prompt", "missing in record 2"),
-        ("gt", "must be a string in record 3, not a number (got 3)"),
+        ("[0].gt", "missing"),
+        ("[2].prompt", "missing"),
+        ("[3].gt", "expected a string (got 3)"),
     ]
     assert {r.split: r.records for r in report.rows}["verbmem/forget"] == 1
 
@@ -87,8 +87,8 @@ def test_non_string_values(corpus_dir):
     write_json(corpus_dir / "knowmem" / "forget_qa.json", [{"question": ["a"], "answer": None}])
     fields = [(p.field, p.message) for p in validate_directory(corpus_dir).errors]
     assert fields == [
-        ("question", "must be a string in record 0, not a list (got ['a'])"),
-        ("answer", "must be a string in record 0, not a null"),
+        ("[0].question", "expected a string (got ['a'])"),
+        ("[0].answer", "missing"),
     ]
 
 
@@ -156,10 +156,10 @@ def test_broken_fixture_reports_every_problem_at_once():
     report = validate_directory(FIXTURES / "broken")
     errors = {(p.file, p.field) for p in report.errors}
     assert errors == {
-        ("raw/forget.json", "text"),  # a number where a document belongs
+        ("raw/forget.json", "[1]"),  # a number where a document belongs
         ("raw/retain2.json", None),  # required split missing
         ("raw/holdout.json", None),  # shares a document with forget
-        ("knowmem/forget_qa.json", "answer"),  # record without answer
+        ("knowmem/forget_qa.json", "[1].answer"),  # record without answer
         ("knowmem/retain_qa.json", None),  # malformed JSON
         ("verbmem/forget.json", None),  # an object, not a list
         ("privleak/holdout.json", None),  # invalid UTF-8

@@ -121,6 +121,12 @@ def test_every_attack_runs_on_controls_and_selected_checkpoints(tmp_path):
     # rephrased: both halved, so normalised by the target nothing more comes back
     assert ga["attacks"]["paraphrase"]["recovery"]["knowmem_f"] == 0.0
     assert "split by person" in doc["notes"][0] and doc["settings"]["split"]["forget-slice"]["slice_units"] == 2
+    # each stage's name on the report, from its Attack entry
+    assert doc["titles"] == {
+        "quantize-nf4": "NF4 (4-bit)",
+        "relearn-forget-slice": "relearn on forget slice",
+        "paraphrase": "rephrased questions",
+    }
     assert len(backend.calls["quantize"]) == 3 and len(backend.calls["relearn"]) == 3
 
 
@@ -167,6 +173,28 @@ def test_rerun_redoes_no_attack_and_a_changed_budget_redoes_only_relearning(tmp_
         results["robustness"]["methods"]["ga"]["attacks"]["quantize-nf4"]
         == first["robustness"]["methods"]["ga"]["attacks"]["quantize-nf4"]
     )
+
+
+def test_an_earlier_files_lr_reads_as_learning_rate_with_a_warning_and_the_same_stages(tmp_path):
+    def relearn(**budget):
+        return {**EXPERIMENT, "robustness": {**EXPERIMENT["robustness"], "relearn": {"train_on": ["retain"], **budget}}}
+
+    new = parse_experiment(relearn(learning_rate=5e-3))
+    with pytest.warns(
+        FutureWarning, match=r"robustness\.relearn\.lr: an earlier musebench's name; write learning_rate"
+    ):
+        old = parse_experiment(relearn(lr=5e-3))
+    assert old.robustness == new.robustness and new.robustness.relearn.learning_rate == 5e-3
+    assert old.robustness.relearn_budget(0) == new.robustness.relearn_budget(0)
+    assert "lr" not in new.to_dict()["robustness"]["relearn"]
+    # the file with the old name and the file with the new one share their relearning stages
+    run_experiment(new, tmp_path / "run", RobustBackend())
+    again = RobustBackend()
+    run_experiment(old, tmp_path / "run", again)
+    assert again.calls["relearn"] == []
+    # both names at once is not a rename: the old one is refused as an unknown key
+    with pytest.raises(ConfigError, match=r"robustness\.relearn\.lr: unknown key"):
+        parse_experiment(relearn(lr=5e-3, learning_rate=1e-3))
 
 
 def test_robustness_block_defaults_and_round_trip():

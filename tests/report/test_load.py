@@ -142,6 +142,16 @@ def test_metrics_left_out_of_a_checkpoint_are_absent_not_zero(tmp_path, doc, wri
     assert results.methods["npo_gdr"].selected_checkpoint.get("privleak") == pytest.approx(-3.1, abs=0.01)
 
 
+def test_blocks_and_keys_this_version_does_not_know_are_passed_over(tmp_path, doc, write_run):
+    """A newer musebench may add a block or a key anywhere; this one reads what it knows."""
+    before = load_results(write_run(tmp_path / "a", doc))
+    doc["newer_block"] = {"anything": [1, 2]}
+    doc["methods"]["ga_gdr"]["checkpoints"][0]["newer_key"] = "x"
+    doc["reference"]["target"]["scores"]["newer_score"] = 1.0
+    after = load_results(write_run(tmp_path / "b", doc))
+    assert after.methods == before.methods and after.target == before.target
+
+
 def test_top_level_list_is_rejected(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps([1, 2]), encoding="utf-8")
     with pytest.raises(DataError, match="expected a JSON object at the top level"):

@@ -37,10 +37,15 @@ def _attack(knowmem, base, recovery, ci=None, **extra):
 ROBUSTNESS = {
     "settings": {
         "quantize": ["nf4"],
-        "relearn": {"on": ["forget-slice"], "fraction": 0.25, "steps": 10, "lr": 0.001, "batch_size": 4},
+        "relearn": {"on": ["forget-slice"], "fraction": 0.25, "steps": 10, "learning_rate": 0.001, "batch_size": 4},
         "paraphrase": True,
     },
     "notes": ["relearn-forget-slice: split by person (tags/forget.json): 5 of 20 people relearnable"],
+    "titles": {  # what the run's attack registry calls each stage (``Attack.titles``)
+        "quantize-nf4": "NF4 (4-bit)",
+        "relearn-forget-slice": "relearn on forget slice",
+        "paraphrase": "rephrased questions",
+    },
     "controls": {
         "target": {
             "quantize-nf4": {
@@ -78,7 +83,7 @@ def test_table_chart_and_c7_column(doc, write_run, tmp_path):
     assert "| ga_gdr | NF4 (4-bit) | KnowMem-f | 48.6 [46.6, 50.6] | 31.0 | +60 % |  |" in md
     assert "| ga_gdr | relearn on forget slice | KnowMem-f | 40.0 [38.0, 42.0] | 30.0 | +40 % | +25 % |" in md
     assert "| target | NF4 (4-bit) | KnowMem-f | 60.0 | 61.0 | (control) |  |" in md
-    assert "split by person" in md
+    assert "split by person" in md and "10 steps of 4 documents at lr 0.001" in md
     assert (report / "plots" / "recovery.png").stat().st_size > 5000
     html = page.read_text(encoding="utf-8")
     assert 'id="plot-recovery"' in html and 'id="robustness"' in html
@@ -97,8 +102,23 @@ def test_table_chart_and_c7_column(doc, write_run, tmp_path):
     assert "| npo_gdr | NF4 (4-bit) | KnowMem-f | +2 % [-3, +7] % | 30.0 / 9.5 (n=25) | within limit |" in md
 
 
+def test_an_earlier_files_relearning_lr_and_untitled_stages_still_read():
+    from musebench.report.robustness import describe_settings
+    from musebench.results import Robustness
+
+    budget = {"on": ["retain"], "fraction": 0.25, "steps": 3, "batch_size": 2}
+    new = Robustness(settings={"relearn": {**budget, "learning_rate": 0.005}})
+    line = "relearning on retain: 3 steps of 2 documents at lr 0.005, slice = 0.25 of the forget set"
+    assert describe_settings(new) == [line]
+    with pytest.warns(FutureWarning, match=r"robustness\.settings\.relearn\.lr"):
+        assert describe_settings(Robustness(settings={"relearn": {**budget, "lr": 0.005}})) == [line]
+    # a file written before attacks carried titles shows each stage by its name
+    assert Robustness().title("quantize-nf4") == "quantize-nf4"
+    assert Robustness(titles={"quantize-nf4": "NF4 (4-bit)"}).title("quantize-nf4") == "NF4 (4-bit)"
+
+
 def test_a_malformed_robustness_block_is_one_error_naming_the_field(doc, write_run, tmp_path):
     doc["robustness"] = {"methods": {"ga_gdr": {"attacks": {"quantize-nf4": {"scores": {"knowmem_f": "high"}}}}}}
-    with pytest.raises(DataError, match=r"robustness\.methods\.ga_gdr\.quantize-nf4\.scores\.knowmem_f"):
+    with pytest.raises(DataError, match=r"robustness\.methods\.ga_gdr\.attacks\.quantize-nf4\.scores\.knowmem_f"):
         build_report(write_run(tmp_path / "run", doc))
     assert not (tmp_path / "run" / "report").exists()

@@ -30,6 +30,7 @@ from musebench.results import (
     SustainabilityRequest,
     load_results,
 )
+from musebench.robustness.registry import stage_title
 
 TARGET = Scored({"verbmem_f": 60.0, "knowmem_f": 65.0, "knowmem_r": 60.0, "privleak": -99.0})
 DEFAULT_RULES = VerdictRules()
@@ -192,7 +193,8 @@ def _robust(cis: dict) -> Robustness:
                     for a, v in cis.items()
                 }
             )
-        }
+        },
+        titles={a: stage_title(a) for a in cis},
     )
 
 

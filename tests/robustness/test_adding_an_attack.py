@@ -149,3 +149,18 @@ def test_the_audit_probes_a_noisy_copy_and_leaves_the_model_alone(noise_attack, 
     assert twin.source.endswith("(noise 0.5)") and twin.model is not loaded.model
     assert all(torch.equal(before[k], v) for k, v in loaded.model.state_dict().items())
     assert all(not torch.equal(before[k], v) for k, v in twin.model.state_dict().items())
+
+
+def test_an_attacks_title_names_it_on_the_report(noise_attack):
+    from musebench.robustness.registry import stage_title
+
+    assert stage_title("quantize-nf4") == "NF4 (4-bit)" and stage_title("paraphrase") == "rephrased questions"
+    assert stage_title("relearn-retain") == "relearn on retain"
+    # an attack that gives no title, or a stage no attack stands for, is named by its stage
+    assert stage_title("noise-0.5") == "noise-0.5" and stage_title("nothing-known") == "nothing-known"
+    titled = Attack("blur", "s", "c", noisy_scores, option="a scale", default="1", titles={"1": "blurred once"})
+    register_attack(titled)
+    try:
+        assert stage_title("blur-1") == "blurred once" and stage_title("blur-2") == "blur-2"
+    finally:
+        ATTACKS.pop("blur")

@@ -24,7 +24,12 @@ def test_relearning_lowers_the_loss_on_the_slice(tiny_model_dir, tiny_corpus, tm
     slice_ = tiny_corpus.forget[:1]
     before = _nll(loaded.model, loaded.tokenizer, slice_)
     losses = relearn_in_memory(
-        loaded.model, loaded.tokenizer, slice_, RelearnBudget(steps=6, lr=5e-3, batch_size=2), "cpu", tmp_path
+        loaded.model,
+        loaded.tokenizer,
+        slice_,
+        RelearnBudget(steps=6, learning_rate=5e-3, batch_size=2),
+        "cpu",
+        tmp_path,
     )
     assert len(losses) == 6
     assert _nll(loaded.model, loaded.tokenizer, slice_) < before - 0.5
@@ -34,7 +39,12 @@ def test_relearning_lowers_the_loss_on_the_slice(tiny_model_dir, tiny_corpus, tm
 
 @pytest.mark.parametrize(
     "field, kwargs",
-    [("--steps", {"steps": 0}), ("--lr", {"lr": 0.0}), ("--lr", {"lr": 2.0}), ("--batch-size", {"batch_size": 0})],
+    [
+        ("--steps", {"steps": 0}),
+        ("--learning-rate", {"learning_rate": 0.0}),
+        ("--learning-rate", {"learning_rate": 2.0}),
+        ("--batch-size", {"batch_size": 0}),
+    ],
 )
 def test_a_bad_budget_names_the_flag(field, kwargs):
     with pytest.raises(ConfigError) as err:

@@ -70,8 +70,8 @@ def load_documents(path: str | Path, role: str = "forget") -> DocumentSet:
     if not docs:
         raise DataError(f"no {role} documents in the file", file=path)
     if blank:
-        where = f"document {blank[0]}" + (f" (and {len(blank) - 1} more)" if len(blank) > 1 else "")
-        raise DataError(f"{where} is empty; remove empty {role} documents", file=path)
+        more = f" (and {len(blank) - 1} more)" if len(blank) > 1 else ""
+        raise DataError(f"empty{more}; remove empty {role} documents", file=path, field=f"[{blank[0]}]")
     groups = None if path.is_dir() else read_groups(parse_items(path), path)
     return DocumentSet(str(path), tuple(docs), groups)
 

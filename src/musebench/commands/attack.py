@@ -24,7 +24,7 @@ EXAMPLES = """examples:
   musebench attack quantize --model runs/npo/epoch-3 --data data/news-mini --scheme nf4 \\
       --target models/target --retrain models/retrain --out attacks/npo-nf4
   musebench attack relearn --model runs/npo/epoch-3 --data data/news-mini --relearn-on forget-slice \\
-      --fraction 0.25 --steps 10 --lr 1e-3 --target models/target --retrain models/retrain --out attacks/npo-rl
+      --fraction 0.25 --steps 10 --learning-rate 1e-3 --target models/target --retrain models/retrain --out attacks/npo-rl
   musebench attack paraphrase --model runs/npo/epoch-3 --data data/news-mini --target models/target --out a/p
 """
 
@@ -50,30 +50,35 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def relearn_flags():
-    """``RelearnAttack``'s fields as flags; its batch is ``--train-batch-size`` (``--batch-size`` is the
+    """``RelearnRun``'s fields as flags; its batch is ``--train-batch-size`` (``--batch-size`` is the
     evaluation's) and its seed the command's ``--seed``."""
     from musebench.commands.flags import SettingsFlags
-    from musebench.robustness.relearn import RelearnAttack
+    from musebench.robustness.relearn import RelearnRun
 
-    return SettingsFlags(RelearnAttack, skip=("seed",), rename={"batch_size": "train_batch_size"})
-
-
-def _quantize_flags(q: argparse.ArgumentParser) -> None:
-    q.add_argument("--scheme", required=True, help="int8, nf4 or fp4")
-    q.add_argument("--metrics", help="comma list (default verbmem_f,knowmem_f,knowmem_r,privleak)")
+    return SettingsFlags(RelearnRun, skip=("seed",), rename={"batch_size": "train_batch_size"})
 
 
-def _relearn_flags(r: argparse.ArgumentParser) -> None:
-    r.add_argument("--relearn-on", default="forget-slice", help="forget-slice (default) or retain")
+def quantize_flags():
+    """``QuantizeAttack``'s fields as flags (``--scheme``)."""
+    from musebench.commands.flags import SettingsFlags
+    from musebench.robustness.quantize import QuantizeAttack
+
+    return SettingsFlags(QuantizeAttack)
 
 
-def _option_flags(attack):
-    def add(p: argparse.ArgumentParser) -> None:
-        if attack.option:
-            p.add_argument("--option", default=attack.default, help=f"{attack.option} (default {attack.default})")
-        p.add_argument("--metrics", help="comma list (default: every criterion the corpus has data for)")
+def _settings_flags(name: str):
+    """The flags of an attack whose settings are a dataclass of its own (the others take ``--option``)."""
+    return {"quantize": quantize_flags, "relearn": relearn_flags}.get(name)
 
-    return add
+
+def _metrics_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--metrics", help="comma list (default: every criterion the corpus has data for)")
+
+
+def _option_flag(p: argparse.ArgumentParser, attack) -> None:
+    """A registered attack's ``NAME:OPTION`` as ``--option`` (its default: the registry entry's)."""
+    if attack.option:
+        p.add_argument("--option", default=attack.default, help=f"{attack.option} (default {attack.default})")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -82,11 +87,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     evaluation = settings_flags().parser
     sub = p.add_subparsers(dest="attack", metavar="ATTACK", required=True)
-    flags = {"quantize": _quantize_flags, "relearn": _relearn_flags, "paraphrase": lambda _p: None}
     for attack in ATTACKS.values():
-        parents = [relearn_flags().parser, evaluation] if attack.name == "relearn" else [evaluation]
+        own = _settings_flags(attack.name)
+        parents = [own().parser, evaluation] if own is not None else [evaluation]
         sp = sub.add_parser(attack.name, help=attack.summary, parents=parents)
-        flags.get(attack.name, _option_flags(attack))(sp)
+        if own is None:
+            _option_flag(sp, attack)
+        if attack.measured_as == "quantize":  # scored on the plain probes: the criteria to score are a choice
+            _metrics_flag(sp)
         _common(sp)
 
 
@@ -121,7 +129,10 @@ def run(args: argparse.Namespace) -> int:
     from musebench.robustness.registry import ATTACKS
 
     attack = ATTACKS[args.attack]
-    value = args.scheme if args.attack == "quantize" else attack.value(getattr(args, "option", None), "--option")
+    if args.attack == "quantize":
+        value = _quantize_settings(args).scheme
+    else:
+        value = attack.value(getattr(args, "option", None), "--option")
     if attack.check is not None:
         attack.check(value, device)  # e.g. bitsandbytes able to run the scheme here, before anything loads
     for path, flag in ((args.model, "--model"), (args.target, "--target"), (args.retrain, "--retrain")):
@@ -133,6 +144,14 @@ def run(args: argparse.Namespace) -> int:
         if runner is None:
             return _attack(args, attack, value, corpus, settings, device, dtype, out)
         return runner(args, corpus, settings, device, dtype, out)
+
+
+def _quantize_settings(args):
+    from dataclasses import replace
+
+    from musebench.robustness.quantize import QuantizeAttack
+
+    return replace(QuantizeAttack(), **quantize_flags().given(args))
 
 
 def _models(args) -> list[tuple[str, str]]:
@@ -183,6 +202,7 @@ def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
     from musebench.robustness.summary import summarise
 
     progress = not args.no_progress
+    scheme = _quantize_settings(args).scheme
     from musebench.criteria import CRITERION_SCORES
 
     metrics = parse_csv(args.metrics) or [m for m in CRITERION_SCORES if m in corpus.criteria()]
@@ -194,14 +214,14 @@ def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
             path,
             corpus,
             settings,
-            args.scheme,
+            scheme,
             metrics=metrics,
             retrain_auc=auc,
             device=device,
             dtype=dtype,
             progress=progress,
         )
-    attack = f"quantize-{args.scheme}"
+    attack = f"quantize-{scheme}"
     runs = {role: {attack: quant[role]} for role in quant}
     runs["method"] = runs.pop("unlearned")
     summary = summarise(
@@ -213,12 +233,12 @@ def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
     entry = summary["methods"]["method"]["attacks"][attack]
     notes = [] if args.target else ["no --target: recovery ratios need the target model's scores"]
     rows = [(role, "full precision", full[role]["scores"]) for role in full]
-    rows += [(role, args.scheme, quant[role]["scores"]) for role in quant]
+    rows += [(role, scheme, quant[role]["scores"]) for role in quant]
     if args.target:
         rows.append(("unlearned", "recovery", entry["recovery"]))
     doc = {
         "attack": "quantize",
-        "scheme": args.scheme,
+        "scheme": scheme,
         "model": args.model,
         "target": args.target,
         "retrain": args.retrain,
@@ -229,22 +249,23 @@ def _quantize(args, corpus, settings, device, dtype, out: Path) -> int:
         "recovery": entry["recovery"] if args.target else None,
         "notes": notes,
     }
-    return _finish(out, doc, f"quantization attack ({args.scheme}) on {corpus.name}", rows, notes)
+    return _finish(out, doc, f"quantization attack ({scheme}) on {corpus.name}", rows, notes)
 
 
 def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
     from dataclasses import replace
 
-    from musebench.robustness import RelearnAttack, load_tags, split_forget
+    from musebench.robustness import load_tags, split_forget
     from musebench.robustness.registry import ATTACKS
+    from musebench.robustness.relearn import RelearnRun
     from musebench.robustness.summary import summarise
 
-    attack = replace(RelearnAttack(), **relearn_flags().given(args))
+    attack = replace(RelearnRun(), **relearn_flags().given(args))
     budget = attack.budget(settings.seed)
     data_dir = args.data if Path(args.data).is_dir() else None
-    split = split_forget(corpus, load_tags(data_dir, corpus), attack.fraction, args.relearn_on, settings.seed)
+    split = split_forget(corpus, load_tags(data_dir, corpus), attack.fraction, attack.relearn_on, settings.seed)
     progress = not args.no_progress
-    name = f"relearn-{args.relearn_on}"
+    name = f"relearn-{attack.relearn_on}"
     runs = {
         role: {
             name: ATTACKS["relearn"].evaluate(
@@ -274,7 +295,7 @@ def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
     measured = {("unlearned" if r == "method" else r): v[name] for r, v in runs.items()}
     doc = {
         "attack": "relearn",
-        "relearn_on": args.relearn_on,
+        "relearn_on": attack.relearn_on,
         "fraction": attack.fraction,
         "budget": budget.to_dict(),
         "model": args.model,
@@ -288,7 +309,7 @@ def _relearn(args, corpus, settings, device, dtype, out: Path) -> int:
         "beyond_control": entry.get("excess"),
         "notes": notes,
     }
-    title = f"relearning attack ({args.relearn_on}, {attack.steps} steps) on {corpus.name}"
+    title = f"relearning attack ({attack.relearn_on}, {attack.steps} steps) on {corpus.name}"
     return _finish(out, doc, title, rows, notes)
 
 

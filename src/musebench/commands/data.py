@@ -132,7 +132,7 @@ def _validate(args: argparse.Namespace) -> int:
     console.print(f"criteria supported: {', '.join(report.criteria) or 'none'}", markup=False)
     for p in report.problems:
         colour = "red" if p.severity == "error" else "yellow"
-        where = escape(p.file) + (f": field '{escape(p.field)}'" if p.field else "")
+        where = escape(p.file) + (f": {escape(p.field)}" if p.field else "")
         console.print(
             f"[{colour}]{p.severity}[/{colour}]: {where}: {escape(p.message)}",
             highlight=False,

@@ -2,11 +2,13 @@
 
 Every reader can run strict (raise the first ``DataError``, as loaders do) or collecting (keep going and
 record every problem, as ``musebench data validate`` does); both share the same checks, so the validator
-finds exactly what a loader would refuse.
+finds exactly what a loader would refuse. Records are read by the schema walker (``musebench.schema``) and
+every problem is named in its one format, ``FILE: [i].FIELD: MESSAGE (got VALUE)``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import warnings
@@ -15,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from musebench.errors import DataError
+from musebench.errors import DataError, shown_value
+from musebench.schema import Problems, from_mapping
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.file + (f": field '{self.field}'" if self.field else "")
+        where = self.file + (f": {self.field}" if self.field else "")
         return f"{self.severity}: {where}: {self.message}"
 
 
@@ -72,11 +75,8 @@ class ProblemSink:
 
 
 def _message(err: DataError) -> str:
-    text = err.message
-    if err.value is not None:
-        shown = repr(err.value)
-        text += f" (got {shown[:77] + '...' if len(shown) > 80 else shown})"
-    return text
+    """The error's message and value as its own line shows them (``MESSAGE (got VALUE)``)."""
+    return err.message + ("" if err.value is None else f" (got {shown_value(err.value)})")
 
 
 def read_text(path: str | Path) -> str:
@@ -161,42 +161,55 @@ def _json_type(value: Any) -> str:
 
 
 def documents_from_items(items: Iterable[Any], source: str | Path, sink: ProblemSink | None = None) -> list[str]:
-    """Documents from raw items: each a string, or an object with a string ``text`` (hub rows)."""
+    """Documents from raw items: each a string, or an object with a string ``text`` (hub rows); record ``i``'s
+    problems are named ``[i]`` (``[i].text``), as the schema walker names a path."""
     sink = sink or ProblemSink()
     docs = []
     for i, item in enumerate(items):
+        where = f"[{i}]"
         if isinstance(item, dict):
-            if "text" not in item:
-                sink.error(
-                    DataError(
-                        f"missing in record {i} (a document object needs a 'text' string)",
-                        file=source,
-                        field="text",
-                    )
-                )
-                continue
-            item = item["text"]
+            where, item = f"[{i}].text", item.get("text")
         if not isinstance(item, str):
+            shape = "a string, or an object with a 'text' string"
             sink.error(
                 DataError(
-                    f"record {i} must be a string, not a {_json_type(item)}",
-                    file=source,
-                    field="text",
-                    value=item,
+                    f"missing ({shape})" if item is None else f"expected {shape}", file=source, field=where, value=item
                 )
             )
-            continue
-        if not is_unicode(item):
-            sink.error(
-                DataError(
-                    f"record {i} holds a lone surrogate (\\ud800-\\udfff), not Unicode text", file=source, field="text"
-                )
-            )
-            continue
-        if not item.strip():
-            sink.warning(f"document {i} is empty", source, "text")
-        docs.append(item)
+        elif _is_text(item, source, where, sink, "document"):
+            docs.append(item)
     return docs
+
+
+def records_from_items(items: Iterable[Any], source: str | Path, record: type, sink: ProblemSink | None = None) -> list:
+    """Typed records (``QAPair``, ``VerbMemRecord``: string fields) read by the schema walker; record ``i``'s
+    problems are named ``[i].FIELD``, and keys the record type does not name are passed over."""
+    sink = sink or ProblemSink()
+    names = [f.name for f in dataclasses.fields(record)]
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            sink.error(
+                DataError(f"expected an object with {', '.join(names)}", file=source, field=f"[{i}]", value=item)
+            )
+            continue
+        problems = Problems(str(source), DataError)
+        value = from_mapping(record, item, f"[{i}]", problems, unknown="skip")
+        for path, message, got in problems.entries:
+            sink.error(DataError(message, file=source, field=path, value=got))
+        if value is not None and all(_is_text(getattr(value, n), source, f"[{i}].{n}", sink, n) for n in names):
+            out.append(value)
+    return out
+
+
+def _is_text(text: str, source: str | Path, where: str, sink: ProblemSink, what: str) -> bool:
+    """Unicode text (JSON can carry lone surrogates, ``"\\ud800"``, which UTF-8 cannot); empty is a warning."""
+    if not is_unicode(text):
+        sink.error(DataError("holds a lone surrogate (\\ud800-\\udfff), not Unicode text", file=source, field=where))
+        return False
+    if not text.strip():
+        sink.warning(f"empty {what}", source, where)
+    return True
 
 
 def is_unicode(text: str) -> bool:
@@ -206,52 +219,6 @@ def is_unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def records_from_items(
-    items: Iterable[Any], source: str | Path, fields: Sequence[str], sink: ProblemSink | None = None
-) -> list[dict[str, str]]:
-    """Records with the string ``fields`` (e.g. question/answer); extra keys are ignored."""
-    sink = sink or ProblemSink()
-    out = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            wanted = " and ".join(f"'{f}'" for f in fields)
-            sink.error(
-                DataError(
-                    f"record {i} must be a JSON object with {wanted}, not a {_json_type(item)}",
-                    file=source,
-                    value=item,
-                )
-            )
-            continue
-        ok = True
-        for f in fields:
-            if f not in item:
-                sink.error(DataError(f"missing in record {i}", file=source, field=f))
-                ok = False
-            elif not isinstance(item[f], str):
-                sink.error(
-                    DataError(
-                        f"must be a string in record {i}, not a {_json_type(item[f])}",
-                        file=source,
-                        field=f,
-                        value=item[f],
-                    )
-                )
-                ok = False
-            elif not is_unicode(item[f]):
-                sink.error(
-                    DataError(
-                        f"record {i} holds a lone surrogate (\\ud800-\\udfff), not Unicode text", file=source, field=f
-                    )
-                )
-                ok = False
-            elif not item[f].strip():
-                sink.warning(f"empty in record {i}", source, f)
-        if ok:
-            out.append({f: item[f] for f in fields})
-    return out
 
 
 def read_document_folder(folder: str | Path) -> list[str]:

@@ -31,10 +31,7 @@ def part_from_items(attr: str, items: list[Any], source: str | Path, sink: Probl
     fields = RECORD_FIELDS.get(attr)
     if fields is None:
         return documents_from_items(items, source, sink)
-    records = records_from_items(items, source, fields, sink)
-    if fields == QA_FIELDS:
-        return [QAPair(**r) for r in records]
-    return [VerbMemRecord(**r) for r in records]
+    return records_from_items(items, source, QAPair if fields == QA_FIELDS else VerbMemRecord, sink)
 
 
 def report_missing_criteria(corpus: Corpus, sink: ProblemSink, where: str | Path = "") -> None:

@@ -253,7 +253,6 @@ class LibraryBackend:
 def validate_method(method: str, fields: dict[str, Any]) -> list[str]:
     """Problems of one method's hyperparameters, checked by building its config class (no device); a field's
     problem is ``"<field>: <message>"``."""
-    import re
 
     from musebench.errors import MusebenchError, shown_value
     from musebench.unlearn import METHODS
@@ -269,7 +268,7 @@ def validate_method(method: str, fields: dict[str, Any]) -> list[str]:
         return [f"invalid hyperparameters: {err}"]
     except MusebenchError as err:
         if err.problems:  # every problem of the method, one per line
-            return [re.sub(r"^field '([^']+)': ", r"\1: ", p) for p in err.problems]
+            return list(err.problems)
         return [
             err.message
             if err.field is None

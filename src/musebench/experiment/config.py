@@ -20,8 +20,9 @@ from musebench.errors import ConfigError
 from musebench.evaluate.settings import EvalSettings
 from musebench.models.dtypes import DTYPE_NAMES
 from musebench.models.recipe import PRETRAINED_RECIPE, BuildRecipe, recipe_for
-from musebench.robustness.relearn import RelearnAttack, RelearnBudget
-from musebench.schema import Problems, from_mapping, given_fields
+from musebench.robustness.quantize import Scheme
+from musebench.robustness.relearn import RelearnAttack, RelearnBudget, RelearnOn
+from musebench.schema import Problems, from_mapping, given_fields, read_renamed
 
 GENERATED_KINDS = ("news-mini", "books-mini")
 GENERATED_SIZES = ("tiny", "small", "default")
@@ -192,7 +193,7 @@ class RelearnSpec(RelearnAttack):
     """``robustness.relearn``: the attack's budget and slice (``RelearnAttack``) on each of ``train_on``;
     the seed is the experiment's (``seed`` here is refused)."""
 
-    train_on: list[Literal["forget-slice", "retain"]] = field(default_factory=lambda: ["forget-slice", "retain"])
+    train_on: list[RelearnOn] = field(default_factory=lambda: ["forget-slice", "retain"])
 
     def __post_init__(self):
         super().__post_init__()
@@ -206,7 +207,7 @@ class RobustnessSpec:
     enabled: bool = False
     methods: list[str] | None = None
     # bitsandbytes schemes; 4-bit by default (int8's CPU path is ~40x slower than NF4's, see the demo configs)
-    quantize: list[Literal["int8", "nf4", "fp4"]] = field(default_factory=lambda: ["nf4", "fp4"])
+    quantize: list[Scheme] = field(default_factory=lambda: ["nf4", "fp4"])
     relearn: RelearnSpec = field(default_factory=RelearnSpec)  # train_on [] switches it off
     paraphrase: bool = True  # KnowMem on knowmem/forget_qa_paraphrase.json beside KnowMem-f
 
@@ -421,6 +422,7 @@ def _shorthands(raw: dict, problems: Problems) -> dict:
                 del relearn["seed"]
             if isinstance(relearn.get("train_on"), str):
                 relearn["train_on"] = [relearn["train_on"]]
+            robust["relearn"] = read_renamed(RelearnSpec, relearn, "robustness.relearn")
     return raw
 
 

@@ -18,15 +18,14 @@ from musebench.io import atomic_write_json
 from musebench.results import (
     RESULTS_FILE,
     SCHEMA_VERSION,
-    Checker,
     FailedLine,
     FollowUp,
     MethodResult,
     Reference,
     Results,
     load_results,
+    read_robustness,
 )
-from musebench.results.robustness import parse_robustness
 
 __all__ = ["RESULTS_FILE", "SCHEMA_VERSION", "ResultsDoc", "read_results"]
 
@@ -103,10 +102,7 @@ class ResultsDoc:
     def set_robustness(self, doc: dict[str, Any]) -> None:
         """C7: attacks, controls and recoveries (``musebench.robustness.summary``), checked into records as a
         reader would (a non-finite recovery is an error here, not in the report)."""
-        check = Checker(self.path)
-        record = parse_robustness(check, doc, list(self.record.methods))
-        check.raise_if_any()
-        self._update(robustness=record)
+        self._update(robustness=read_robustness(doc, self.path, list(self.record.methods)))
 
     def set_timing(self, **timings: float) -> None:
         self._update(timing_s={**self.record.timing_s, **{k: round(v, 2) for k, v in timings.items()}})

@@ -173,6 +173,7 @@ def check_robustness(ctx: RunContext) -> None:
 
 def run_robustness(ctx: RunContext) -> dict[str, Any] | None:
     """Run C7 for the experiment's ``robustness:`` block; ``results.json`` is updated after each model."""
+    from musebench.robustness.registry import stage_title
     from musebench.robustness.summary import summarise
 
     spec = ctx.cfg.robustness
@@ -202,6 +203,7 @@ def run_robustness(ctx: RunContext) -> dict[str, Any] | None:
             "split": {on: s.describe() for on, s in splits.items()},
         }
         doc["notes"] = notes
+        doc["titles"] = {stage: stage_title(stage) for model in runs.values() for stage in model}
         doc["timing_s"] = {"attacks": round(sum(wall), 2), "stages": len(wall)}  # first cost of cached stages
         ctx.results.set_robustness(doc)
     robustness = ctx.results.record.robustness

@@ -14,20 +14,9 @@ from matplotlib.figure import Figure
 
 from musebench.criteria import title
 from musebench.results import Robustness
+from musebench.schema import read_renamed
 
-ATTACK_TITLES = {
-    "quantize-int8": "int8",
-    "quantize-nf4": "NF4 (4-bit)",
-    "quantize-fp4": "FP4 (4-bit)",
-    "relearn-forget-slice": "relearn on forget slice",
-    "relearn-retain": "relearn on retain",
-    "paraphrase": "rephrased questions",
-}
 ATTACK_COLORS = ("#4575b4", "#91bfdb", "#313695", "#d73027", "#fc8d59", "#7b3294")
-
-
-def attack_title(attack: str) -> str:
-    return ATTACK_TITLES.get(attack, attack)
 
 
 @dataclass(frozen=True)
@@ -42,6 +31,7 @@ class RobustnessRow:
     recovery: float | None  # methods: recovery ratio; controls: None
     beyond_control: float | None  # relearning: recovery minus the retrain model's
     skipped: str | None = None
+    title: str = ""  # the attack's name on the page (``Robustness.title``)
 
 
 def robustness_rows(doc: Robustness) -> list[RobustnessRow]:
@@ -53,7 +43,19 @@ def robustness_rows(doc: Robustness) -> list[RobustnessRow]:
         for attack, entry in attacks.items():
             if entry.skipped is not None:
                 rows.append(
-                    RobustnessRow(model, kind, attack, "", math.nan, None, None, None, None, skipped=entry.skipped)
+                    RobustnessRow(
+                        model,
+                        kind,
+                        attack,
+                        "",
+                        math.nan,
+                        None,
+                        None,
+                        None,
+                        None,
+                        skipped=entry.skipped,
+                        title=doc.title(attack),
+                    )
                 )
                 continue
             for key, value in entry.scores.items():
@@ -70,6 +72,7 @@ def robustness_rows(doc: Robustness) -> list[RobustnessRow]:
                         (entry.baseline or {}).get(key),
                         (entry.recovery or {}).get(key),
                         (entry.excess or {}).get(key),
+                        title=doc.title(attack),
                     )
                 )
     return rows
@@ -172,7 +175,7 @@ def c7_rows(doc: Robustness, limit: float) -> list[list[str]]:
             rows.append(
                 [
                     method if i == 0 else "",
-                    attack_title(attack),
+                    doc.title(attack),
                     title(j.get("criterion", "knowmem_f")),
                     ratio,
                     gap,
@@ -221,7 +224,7 @@ def recovery_figure(doc: Robustness, limit: float) -> Figure | None:
             if cut:
                 clipped.append((x, height, 100 * value))
         color = ATTACK_COLORS[j % len(ATTACK_COLORS)]
-        ax.bar(xs, ys, width=width, color=color, label=attack_title(attack))
+        ax.bar(xs, ys, width=width, color=color, label=doc.title(attack))
         for x, height, value in clipped:
             ax.bar([x], [height], width=width, color=color, hatch="///", edgecolor="white", linewidth=0)
             ax.text(
@@ -262,7 +265,7 @@ TABLE_HEADER = ["model", "attack", "criterion", "attacked [CI]", "unattacked", "
 def table_cells(row: RobustnessRow) -> list[str]:
     """The cells of one robustness-table line (shared by Markdown and HTML)."""
     if row.skipped:
-        return [row.model, attack_title(row.attack), "", row.skipped, "", "", ""]
+        return [row.model, row.title or row.attack, "", row.skipped, "", "", ""]
     attacked = _score(row.attacked, row.criterion)
     if row.ci:
         attacked += f" [{_score(row.ci[0], row.criterion)}, {_score(row.ci[1], row.criterion)}]"
@@ -270,7 +273,7 @@ def table_cells(row: RobustnessRow) -> list[str]:
     beyond = format_ratio(row.beyond_control) if row.attack.startswith("relearn-") and row.kind == "method" else ""
     return [
         row.model,
-        attack_title(row.attack),
+        row.title or row.attack,
         title(row.criterion),
         attacked,
         _score(row.unattacked, row.criterion),
@@ -285,11 +288,11 @@ def describe_settings(doc: Robustness) -> list[str]:
     lines = []
     if settings.get("quantize"):
         lines.append("quantization (bitsandbytes via BitsAndBytesConfig): " + ", ".join(settings["quantize"]))
-    relearn = settings.get("relearn", {})
+    relearn = read_renamed("RelearnBudget", settings.get("relearn") or {}, "robustness.settings.relearn")
     if relearn.get("on"):
         lines.append(
             f"relearning on {', '.join(relearn['on'])}: {relearn.get('steps')} steps of "
-            f"{relearn.get('batch_size')} documents at lr {relearn.get('lr')}, slice = "
+            f"{relearn.get('batch_size')} documents at lr {relearn.get('learning_rate')}, slice = "
             f"{relearn.get('fraction')} of the forget set"
         )
     if settings.get("paraphrase"):

@@ -192,7 +192,7 @@ def _utility_everywhere(points: Sequence[tuple[str, Scored]], floor: float | Non
 
 
 def _robust(results: Results, method: str, limit: float) -> Verdict:
-    from musebench.report.robustness import attack_title, c7_judgements
+    from musebench.report.robustness import c7_judgements
 
     judged = c7_judgements(results.robustness, method) if results.robustness is not None else {}
     if not judged:
@@ -200,6 +200,7 @@ def _robust(results: Results, method: str, limit: float) -> Verdict:
     from musebench.report.robustness import c7_outcome
 
     status, by = c7_outcome(judged, limit)
+    attack_title = results.robustness.title
 
     def names(attacks):
         return ", ".join(map(attack_title, attacks))

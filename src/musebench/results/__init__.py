@@ -5,7 +5,7 @@
 both sides may use it without importing each other.
 """
 
-from musebench.results.parse import Checker, load_results, parse_results
+from musebench.results.parse import load_results, parse_results, read_robustness
 from musebench.results.records import (
     RESULTS_FILE,
     SCHEMA_VERSION,
@@ -25,7 +25,6 @@ __all__ = [
     "RESULTS_FILE",
     "SCHEMA_VERSION",
     "AttackResult",
-    "Checker",
     "Checkpoint",
     "FailedLine",
     "FollowUp",
@@ -39,4 +38,5 @@ __all__ = [
     "SustainabilityRequest",
     "load_results",
     "parse_results",
+    "read_robustness",
 ]

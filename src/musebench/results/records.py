@@ -2,18 +2,24 @@
 
 ``experiment`` builds these as stages finish and saves ``Results.to_dict()``; ``report``, ``musebench run``'s
 table and ``musebench compare`` read the file back through ``musebench.results.parse_results`` into the
-same types (C7's block: ``musebench.results.robustness``). Free-form blocks (the experiment's provenance,
-a method's config, the corpus) stay mappings: they are shown, not computed with. Absent parts (C5 not run, a metric left out of a checkpoint's
-evaluation) are empty or ``None``, never zeros.
+same types (C7's block: ``musebench.results.robustness``). The records are the file's schema: the schema
+walker reads each block along their fields, and each record's ``read_check`` holds the file's own rules
+(score ranges from ``musebench.criteria``, unique labels, a selected checkpoint that exists), run on reading
+only: the experiment trusts its own evaluation. Free-form blocks (the experiment's provenance, a method's
+config, the corpus) stay mappings: they are shown, not computed with. Absent parts (C5 not run, a metric left
+out of a checkpoint's evaluation) are empty or ``None``, never zeros.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from musebench.criteria import FOLLOW_UPS, SCORES
+from musebench.results.checks import Problem, as_written, check_texts, check_timing
 from musebench.results.interval import Interval, ci_dict
 from musebench.results.robustness import Robustness
 
@@ -32,6 +38,24 @@ class Scored:
 
     def get(self, key: str) -> float | None:
         return self.scores.get(key)
+
+    def read_check(self, problem: Problem):
+        """Known scores within their criterion's range, intervals ordered; keys this version does not know
+        are left out (a newer musebench's extra score is not an error)."""
+        scores: dict[str, float] = {}
+        for key, value in self.scores.items():
+            score = SCORES.get(key)
+            if score is not None and not score.low <= value <= score.high:
+                problem(f"scores.{key}", f"out of range [{score.low:g}, {score.high:g}]", as_written(value))
+            elif score is not None:
+                scores[key] = value
+        ci: dict[str, Interval] = {}
+        for key, (lo, hi) in self.ci.items():
+            if key in SCORES and lo > hi:
+                problem(f"ci.{key}", "lower bound above upper bound", [as_written(lo), as_written(hi)])
+            elif key in SCORES:
+                ci[key] = (lo, hi)
+        return dataclasses.replace(self, scores=scores, ci=ci)
 
     def scored_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"scores": dict(self.scores), "ci": ci_dict(self.ci)}
@@ -56,6 +80,10 @@ class Reference(Scored):
     def to_dict(self) -> dict[str, Any]:
         return {**({"model": self.model} if self.model is not None else {}), **self.scored_dict()}
 
+    def read_check(self, problem: Problem):
+        check_texts(self, problem, "model")
+        return super().read_check(problem)
+
 
 @dataclass(frozen=True)
 class Checkpoint(Scored):
@@ -65,6 +93,21 @@ class Checkpoint(Scored):
 
     def to_dict(self) -> dict[str, Any]:
         return {"label": self.label, **self.scored_dict()}
+
+    def read_check(self, problem: Problem):
+        if not self.label:
+            problem("label", "missing" if self.label is None else "expected a non-empty string", self.label)
+        return super().read_check(problem)
+
+
+def check_labels(checkpoints: Sequence[Checkpoint], where: str, problem: Problem) -> set[str]:
+    """A list of checkpoints names each once; returns the labels."""
+    seen: set[str] = set()
+    for i, checkpoint in enumerate(checkpoints):
+        if checkpoint.label in seen:
+            problem(f"{where}[{i}].label", "duplicate checkpoint label", checkpoint.label)
+        seen.add(checkpoint.label)
+    return seen
 
 
 @dataclass(frozen=True)
@@ -82,6 +125,21 @@ class FollowUp(Scored):
     checkpoints_trained: int | None = None
     timing_s: Mapping[str, float] = field(default_factory=dict)
     judged: tuple[Checkpoint, ...] = ()
+
+    def read_check(self, problem: Problem):
+        check_texts(self, problem, "selected", "selection_reason")
+        check_labels(self.checkpoints, "checkpoints", problem)
+        check_labels(self.judged, "judged", problem)
+        for name, minimum in (("forget_docs", 0), ("checkpoints_trained", 1), *self._numbered):
+            value = getattr(self, name)
+            if value is not None and value < minimum:
+                problem(name, f"expected an integer >= {minimum}", value)
+        check_timing(self.timing_s, "timing_s", problem)
+        return super().read_check(problem)
+
+    _numbered: ClassVar[
+        tuple[tuple[str, int], ...]
+    ] = ()  # its own counted fields (the fold, the request), with minimums
 
     def _tail(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -106,10 +164,16 @@ class ScalabilityFold(FollowUp):
     """C5: the method unlearned ``scal/forget_<fold>`` (nested, growing with the fold) from the target."""
 
     forget_tokens: int | None = None
+    _numbered = (("fold", 1), ("forget_tokens", 0))
 
     @property
     def number(self) -> int:
         return self.fold or 0
+
+    def read_check(self, problem: Problem):
+        if self.fold is None:
+            problem("fold", "missing")
+        return super().read_check(problem)
 
     def to_dict(self) -> dict[str, Any]:
         head = {"fold": self.fold, "forget_docs": self.forget_docs, "forget_tokens": self.forget_tokens}
@@ -123,6 +187,11 @@ class SustainabilityRequest(FollowUp):
 
     request: int = 0
     started_from: str | None = None
+    _numbered = (("request", 1), ("fold", 1))
+
+    def read_check(self, problem: Problem):
+        check_texts(self, problem, "started_from")
+        return super().read_check(problem)
 
     @property
     def number(self) -> int:
@@ -163,6 +232,26 @@ class MethodResult:
     def follow_ups(self, key: str) -> tuple[FollowUp, ...]:
         return self.scalability if key == "scalability" else self.sustainability
 
+    def read_check(self, problem: Problem):
+        """Labels unique, the selected one among them, follow-up rows numbered once each (kept in order)."""
+        check_texts(self, problem, "selected", "selection_reason", "method")
+        if not self.checkpoints:
+            problem("checkpoints", "a method needs at least one evaluated checkpoint", [])
+        seen = check_labels(self.checkpoints, "checkpoints", problem)
+        if self.checkpoints and self.selected and self.selected not in seen:
+            problem("selected", f"names no checkpoint (have {', '.join(sorted(seen))})", self.selected)
+        if self.checkpoints_trained is not None and self.checkpoints_trained < 1:
+            problem("checkpoints_trained", "expected an integer >= 1", self.checkpoints_trained)
+        check_timing(self.timing_s, "timing_s", problem)
+        rows = {}
+        for key, order in FOLLOW_UPS.items():
+            numbers = [r.number for r in self.follow_ups(key)]
+            duplicates = sorted({n for n in numbers if numbers.count(n) > 1 and n})
+            if duplicates:
+                problem(key, f"duplicate {order} numbers", duplicates)
+            rows[key] = tuple(sorted(self.follow_ups(key), key=lambda r: r.number))
+        return dataclasses.replace(self, **rows)
+
     def to_dict(self) -> dict[str, Any]:
         chosen = self.selected_checkpoint
         out: dict[str, Any] = {}
@@ -193,10 +282,16 @@ class FailedLine:
     """A line of stages that failed after its retries (the run finished the others and exits 1)."""
 
     line: str
-    stage: str | None
-    error: str
+    error: str  # may be empty: an exception raised without a message
+    stage: str | None = None
     log: str | None = None
     attempts: int = 1
+
+    def read_check(self, problem: Problem):
+        check_texts(self, problem, "line", "stage", "log")
+        if self.attempts < 1:
+            problem("attempts", "expected an integer >= 1", self.attempts)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return {"line": self.line, "stage": self.stage, "error": self.error, "log": self.log, "attempts": self.attempts}
@@ -224,6 +319,13 @@ class Results:
 
     def reference(self, role: str) -> Reference | None:
         return self.target if role == "target" else self.retrain
+
+    def read_check(self, problem: Problem):
+        check_texts(self, problem, "name", "retrain_auc_source", "executor", "report")
+        if self.retrain_auc is not None and not 0.0 <= self.retrain_auc <= 1.0:
+            problem("retrain_auc", "out of range [0, 1]", as_written(self.retrain_auc))
+        check_timing(self.timing_s, "timing_s", problem)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         refs = {

@@ -4,7 +4,8 @@ Written by the experiment from ``musebench.robustness.summary`` (plus its settin
 report's C7 table, chart and verdict. An attack entry holds the attacked ``scores`` / ``ci``, the unattacked
 ``baseline`` on the same probe and, for methods, the ``recovery`` per criterion and the ``measure`` C7 judges
 (relearning: the ``excess`` over the retrain control's ``control_recovery``); controls carry the ``shift``.
-An attack that could not run on a model holds only why (``skipped``).
+An attack that could not run on a model holds only why (``skipped``). Read by the schema walker like the
+rest of the file; ``read_check`` holds the block's own rules.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from musebench.results.checks import Problem, as_written, check_texts, check_timing
 from musebench.results.interval import Interval
 
 #: Per-criterion ratio blocks of an attack entry, in the order the file lists them.
@@ -52,6 +54,19 @@ class AttackResult:
             out["judged"] = {k: dict(v) for k, v in self.judged.items()}
         return out
 
+    def read_check(self, problem: Problem):
+        for key, (lo, hi) in (self.ci or {}).items():
+            if lo > hi:
+                problem(f"ci.{key}", "lower bound above upper bound", [as_written(lo), as_written(hi)])
+        for key, j in (self.judged or {}).items():
+            if not isinstance(j.get("status"), str):
+                problem(f"judged.{key}", "expected an object with a status", dict(j))
+            elif j.get("ci") is not None and not (
+                isinstance(j["ci"], list) and len(j["ci"]) == 2 and all(_finite(x) for x in j["ci"])
+            ):
+                problem(f"judged.{key}.ci", "expected [lo, hi] of finite numbers", j["ci"])
+        return self
+
     def judgement(self, keys=("knowmem_f", "verbmem_f")) -> tuple[str, Mapping[str, Any]] | None:
         """The criterion C7 judges on this attack (KnowMem-f, else VerbMem-f) and its judgement."""
         for key in keys:
@@ -76,6 +91,10 @@ class RobustMethod:
             if e.skipped is None and e.measure is not None and key in e.measure
         }
 
+    def read_check(self, problem: Problem):
+        check_texts(self, problem, "checkpoint")
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"checkpoint": self.checkpoint}
         if self.kept_full_precision is not None:
@@ -93,13 +112,27 @@ class Robustness:
     settings: Mapping[str, Any] | None = None  # schemes, relearning budget and split
     notes: tuple[str, ...] | None = None
     timing_s: Mapping[str, float] | None = None
+    titles: Mapping[str, str] | None = None  # attack stage -> its name on the report (the Attack's title)
+
+    def read_check(self, problem: Problem):
+        check_timing(self.timing_s, "timing_s", problem)
+        return self
+
+    def title(self, stage: str) -> str:
+        """``quantize-nf4`` -> ``NF4 (4-bit)``, as the run's attack registry named it (else the stage)."""
+        return (self.titles or {}).get(stage, stage)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "controls": {m: {a: e.to_dict() for a, e in attacks.items()} for m, attacks in self.controls.items()},
             "methods": {m: r.to_dict() for m, r in self.methods.items()},
         }
-        for name, value in (("settings", self.settings), ("notes", self.notes), ("timing_s", self.timing_s)):
+        for name, value in (
+            ("settings", self.settings),
+            ("notes", self.notes),
+            ("timing_s", self.timing_s),
+            ("titles", self.titles),
+        ):
             if value is not None:
                 out[name] = list(value) if name == "notes" else dict(value)
         return out
@@ -107,87 +140,3 @@ class Robustness:
 
 def _finite(x: Any) -> bool:
     return not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x)
-
-
-def _attack(check, value: Any, where: str) -> AttackResult | None:
-    if not isinstance(value, dict):
-        check.fail(where, "expected a JSON object", value)
-        return None
-    if "skipped" in value:
-        return AttackResult(skipped=str(value["skipped"]))
-    scores = {}
-    for key, number in (check.mapping(value.get("scores"), f"{where}.scores") or {}).items():
-        if _finite(number):
-            scores[key] = float(number)
-        else:
-            check.fail(f"{where}.scores.{key}", "expected a finite number", number)
-    ci = None
-    if value.get("ci") is not None:
-        ci = {}
-        for key, pair in (check.mapping(value["ci"], f"{where}.ci") or {}).items():
-            if isinstance(pair, list) and len(pair) == 2 and all(_finite(x) for x in pair) and pair[0] <= pair[1]:
-                ci[key] = (float(pair[0]), float(pair[1]))
-            else:
-                check.fail(f"{where}.ci.{key}", "expected [lo, hi] of finite numbers", pair)
-    blocks = {}
-    for part in ("baseline", *RATIO_FIELDS):
-        raw = check.mapping(value.get(part), f"{where}.{part}", required=False)
-        if raw is None:
-            continue
-        for key, number in raw.items():
-            if number is not None and not _finite(number):
-                check.fail(f"{where}.{part}.{key}", "expected a finite number or null", number)
-        blocks[part] = dict(raw)
-    judged = check.mapping(value.get("judged"), f"{where}.judged", required=False)
-    if judged is not None:
-        for key, j in judged.items():
-            if not isinstance(j, dict) or not isinstance(j.get("status"), str):
-                check.fail(f"{where}.judged.{key}", "expected an object with a status", j)
-            elif j.get("ci") is not None and not (
-                isinstance(j["ci"], list) and len(j["ci"]) == 2 and all(_finite(x) for x in j["ci"])
-            ):
-                check.fail(f"{where}.judged.{key}.ci", "expected [lo, hi] of finite numbers", j["ci"])
-        judged = {k: dict(j) for k, j in judged.items() if isinstance(j, dict)}
-    return AttackResult(scores=scores, ci=ci, judged=judged, **blocks)
-
-
-def parse_robustness(check, raw: Any, methods: list[str]) -> Robustness | None:
-    """C7's block, problems to ``check`` (named by path: ``robustness.methods.<m>.<attack>.scores.<key>``)."""
-    if raw is None:
-        return None
-    doc = check.mapping(raw, "robustness")
-    if doc is None:
-        return None
-    controls: dict[str, dict[str, AttackResult]] = {}
-    for model, attacks in (check.mapping(doc.get("controls"), "robustness.controls") or {}).items():
-        entries = check.mapping(attacks, f"robustness.controls.{model}") or {}
-        parsed = {a: _attack(check, v, f"robustness.controls.{model}.{a}") for a, v in entries.items()}
-        controls[model] = {a: e for a, e in parsed.items() if e is not None}
-    robust: dict[str, RobustMethod] = {}
-    for model, entry in (check.mapping(doc.get("methods"), "robustness.methods") or {}).items():
-        if model not in methods:
-            check.fail(f"robustness.methods.{model}", "not one of the run's methods", model)
-        entry = check.mapping(entry, f"robustness.methods.{model}")
-        if entry is None:
-            continue
-        attacks = check.mapping(entry.get("attacks"), f"robustness.methods.{model}") or {}
-        parsed = {a: _attack(check, v, f"robustness.methods.{model}.{a}") for a, v in attacks.items()}
-        robust[model] = RobustMethod(
-            checkpoint=check.text(entry.get("checkpoint"), f"robustness.methods.{model}.checkpoint", required=False),
-            kept_full_precision=check.mapping(
-                entry.get("kept_full_precision"), f"robustness.methods.{model}.kept_full_precision", required=False
-            ),
-            attacks={a: e for a, e in parsed.items() if e is not None},
-        )
-    notes = doc.get("notes")
-    if notes is not None and not isinstance(notes, list):
-        check.fail("robustness.notes", "expected a JSON list", notes)
-        notes = None
-    timing = doc.get("timing_s")
-    return Robustness(
-        controls=controls,
-        methods=robust,
-        settings=check.mapping(doc.get("settings"), "robustness.settings", required=False),
-        notes=None if notes is None else tuple(str(n) for n in notes),
-        timing_s=None if timing is None else check.timing(timing, "robustness.timing_s"),
-    )

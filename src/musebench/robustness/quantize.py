@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from musebench.errors import ConfigError, ModelError
 
+Scheme = Literal["int8", "nf4", "fp4"]  # the names of SCHEMES, as a type for flags and the experiment file
 #: scheme -> (bits, bitsandbytes 4-bit type or None for LLM.int8()).
 SCHEMES: dict[str, tuple[int, str | None]] = {"int8": (8, None), "nf4": (4, "nf4"), "fp4": (4, "fp4")}
+
+
+@dataclass(frozen=True)
+class QuantizeAttack:
+    """What ``musebench attack quantize`` takes (its ``--scheme`` flag) and the registry's default scheme."""
+
+    scheme: Scheme = field(default="nf4", metadata={"help": "bitsandbytes scheme: int8, nf4 or fp4"})
 
 
 def quantization_config(scheme: str, compute_dtype=None):

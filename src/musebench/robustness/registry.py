@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from musebench.errors import ConfigError
+from musebench.robustness.quantize import SCHEMES, QuantizeAttack
+from musebench.robustness.relearn import RelearnBudget
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,15 @@ class Attack:
     measured_as: str = "quantize"  # C7's recovery measure (``robustness.recovery.STATS``): quantize = the
     # attacked model on the same probes, relearn = before / after beside the retrain control, paraphrase = new probes
     describe: Callable[[Any], str] | None = None  # value -> what was done, in words (the audit's page)
+    titles: Mapping[str, str] = field(default_factory=dict, hash=False)  # variant -> its name on the report ("" = none)
 
     def stage(self, variant: str = "") -> str:
         """Its name in stage names and ``results.json``: ``quantize-nf4``, ``relearn-retain``, ``paraphrase``."""
         return f"{self.name}-{variant}" if variant else self.name
+
+    def title(self, variant: str = "") -> str:
+        """Its name on the report (``NF4 (4-bit)``); the stage name where it gives none."""
+        return self.titles.get(variant, self.stage(variant))
 
     def library_missing(self) -> bool:
         """Whether its optional package is absent (a broken or blocked install counts as missing)."""
@@ -115,14 +122,13 @@ def _relearned(
 ) -> dict:
     """``run`` = (the ``RelearnSplit``, the ``RelearnBudget`` or its ``to_dict()``); the split holds the texts."""
     from musebench.robustness.attacks import relearned_scores
-    from musebench.robustness.relearn import RelearnBudget
 
     split, budget = run
     budget = RelearnBudget(**budget) if isinstance(budget, Mapping) else budget
     return relearned_scores(model_path, split, budget, settings, device, dtype, progress)
 
 
-#: The audit's relearning rate (docs/audit.md): gentler than C7's default (``RelearnBudget.lr``), since the
+#: The audit's relearning rate (docs/audit.md): gentler than C7's default (``RelearnBudget.learning_rate``), since the
 #: audit probes one model's own documents
 AUDIT_RELEARN_LR = 1e-4
 
@@ -131,7 +137,7 @@ def _relearned_copy(model, tokenizer, source, steps, texts, device, seed):
     import copy
     import tempfile
 
-    from musebench.robustness.relearn import RelearnBudget, relearn_in_memory
+    from musebench.robustness.relearn import relearn_in_memory
 
     if not hasattr(model, "save_pretrained"):
         raise ConfigError(
@@ -141,7 +147,7 @@ def _relearned_copy(model, tokenizer, source, steps, texts, device, seed):
         )
     twin = copy.deepcopy(model)
     with tempfile.TemporaryDirectory(prefix="musebench-relearn-") as work:
-        budget = RelearnBudget(steps=steps, lr=AUDIT_RELEARN_LR, seed=seed)
+        budget = RelearnBudget(steps=steps, learning_rate=AUDIT_RELEARN_LR, seed=seed)
         relearn_in_memory(twin, tokenizer, texts, budget, device, work, desc=f"audit/relearn:{steps}")
     return twin, tokenizer, f"{source} (relearned {steps} steps)"
 
@@ -164,10 +170,8 @@ def _rephrased(
 
 
 def _relearn_words(steps: int) -> str:
-    from musebench.robustness.relearn import RelearnBudget
-
-    budget = RelearnBudget(steps=steps, lr=AUDIT_RELEARN_LR)
-    return f"{steps} steps (lr {budget.lr:g}, batch {budget.batch_size}) of fine-tuning"
+    budget = RelearnBudget(steps=steps, learning_rate=AUDIT_RELEARN_LR)
+    return f"{steps} steps (lr {budget.learning_rate:g}, batch {budget.batch_size}) of fine-tuning"
 
 
 def _positive_int(text: str) -> int:
@@ -183,12 +187,13 @@ QUANTIZE = Attack(
     "the target and retrain models quantized the same way (what quantization alone does)",
     _quantized,
     _quantized_copy,
-    option="a scheme (int8, nf4, fp4)",
-    default="nf4",
+    option=f"a scheme ({', '.join(SCHEMES)})",
+    default=QuantizeAttack().scheme,
     check=_check_scheme,
     library="bitsandbytes",
     extra="quant",
     describe=lambda scheme: f"weights quantized to {scheme} with bitsandbytes",
+    titles={"int8": "int8", "nf4": "NF4 (4-bit)", "fp4": "FP4 (4-bit)"},
 )
 RELEARN = Attack(
     "relearn",
@@ -197,12 +202,13 @@ RELEARN = Attack(
     _relearned,
     _relearned_copy,
     option="a number of steps",
-    default="10",
+    default=str(RelearnBudget().steps),
     parse=_positive_int,
     needs=("forget",),
     trains=True,
     describe=_relearn_words,
     measured_as="relearn",
+    titles={"forget-slice": "relearn on forget slice", "retain": "relearn on retain"},
 )
 PARAPHRASE = Attack(
     "paraphrase",
@@ -211,6 +217,7 @@ PARAPHRASE = Attack(
     _rephrased,
     needs=("knowmem_forget_qa_paraphrase",),
     measured_as="paraphrase",
+    titles={"": "rephrased questions"},
 )
 
 ATTACKS: dict[str, Attack] = {a.name: a for a in (QUANTIZE, RELEARN, PARAPHRASE)}
@@ -234,6 +241,12 @@ def parse_attack(spec: str, where: str = "--attacks") -> tuple[Attack, Any]:
             f"unknown attack; choose from {', '.join(ATTACKS)} (e.g. {examples})", field=where, value=spec
         )
     return attack, attack.value(option.strip() or None, where)
+
+
+def stage_title(stage: str) -> str:
+    """A stage's name on the report (``quantize-nf4`` -> ``NF4 (4-bit)``), written into ``results.json``."""
+    found = attack_of(stage)
+    return found[0].title(found[1]) if found is not None else stage
 
 
 def attack_of(stage: str) -> tuple[Attack, str] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 from musebench.errors import ConfigError, TrainingError
 
@@ -18,7 +19,7 @@ class RelearnBudget:
     """The attacker's budget (``musebench attack relearn`` and an experiment's ``robustness.relearn``)."""
 
     steps: int = field(default=10, metadata={"help": "optimizer steps"})
-    lr: float = field(default=1e-3, metadata={"help": "constant learning rate"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "constant learning rate"})
     batch_size: int = field(default=4, metadata={"help": "documents per step"})
     max_len: int = field(default=128, metadata={"help": "tokens per document (BOS and EOS count)"})
     seed: int = field(default=0, metadata={"help": "seed of the data order"})
@@ -33,8 +34,9 @@ class RelearnBudget:
                 raise ConfigError(
                     "must be an integer >= 1", field=f"--{name.replace('_', '-')}", value=getattr(self, name)
                 )
-        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < 1:
-            raise ConfigError("must be a learning rate in (0, 1)", field="--lr", value=self.lr)
+        lr = self.learning_rate
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1:
+            raise ConfigError("must be a learning rate in (0, 1)", field="--learning-rate", value=lr)
         if isinstance(self.max_len, bool) or not isinstance(self.max_len, int) or self.max_len < 8:
             raise ConfigError("must be an integer >= 8", field="--max-len", value=self.max_len)
 
@@ -54,7 +56,26 @@ class RelearnAttack(RelearnBudget):
             raise ConfigError("must be a fraction strictly between 0 and 1", field="--fraction", value=self.fraction)
 
     def budget(self, seed: int) -> RelearnBudget:
-        return RelearnBudget(steps=self.steps, lr=self.lr, batch_size=self.batch_size, max_len=self.max_len, seed=seed)
+        return RelearnBudget(
+            steps=self.steps,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            max_len=self.max_len,
+            seed=seed,
+        )
+
+
+#: What the attacker relearns on: a slice of the forget set (its rest is scored) or as many retain documents.
+RelearnOn = Literal["forget-slice", "retain"]
+
+
+@dataclass(frozen=True)
+class RelearnRun(RelearnAttack):
+    """One relearning attack as ``musebench attack relearn`` runs it: the attack on one kind of text."""
+
+    relearn_on: RelearnOn = field(
+        default="forget-slice", metadata={"help": "relearn on a forget-set slice (forget-slice) or on retain text"}
+    )
 
 
 class _Texts:
@@ -114,7 +135,7 @@ def relearn_in_memory(
         max_steps=budget.steps,
         num_train_epochs=epochs,
         per_device_train_batch_size=budget.batch_size,
-        learning_rate=budget.lr,
+        learning_rate=budget.learning_rate,
         lr_scheduler_type="constant",
         warmup_steps=0,
         weight_decay=0.0,
@@ -141,5 +162,9 @@ def relearn_in_memory(
     model.eval()
     losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
     if not all(math.isfinite(x) for x in losses):
-        raise TrainingError("relearning loss became non-finite; lower the learning rate", field="--lr", value=budget.lr)
+        raise TrainingError(
+            "relearning loss became non-finite; lower the learning rate",
+            field="--learning-rate",
+            value=budget.learning_rate,
+        )
     return losses

@@ -7,8 +7,8 @@ maps a method name to its trainer and its config class (``Method``). Every field
 and meaning; ``HfArgumentParser`` turns the fields of a method's class into its flags and YAML keys.
 
 ``WEIGHTLESS`` is the one list of fields that never change the trained weights: the resume check, the
-fine-tuned model's key and the experiment's stage key read it. ``RENAMED`` is the one map of old names, read
-only from ``run.json`` files written before (with a deprecation warning).
+fine-tuned model's key and the experiment's stage key read it. Old names (``musebench.schema.RENAMED``, the one
+map of them) are read only from ``run.json`` files written before (with a deprecation warning).
 
 ``__post_init__`` reports every problem at once (ours, the family's and whatever ``TrainingArguments``
 rejects) as one ``ConfigError``.
@@ -33,6 +33,7 @@ from transformers.training_args import OptimizerNames
 
 from musebench.errors import ConfigError, shown_value
 from musebench.models.dtypes import DTYPE_NAMES
+from musebench.schema import renames_for
 
 LOSS_FORMS = ("textbook", "original")
 WEIGHT_DTYPES = DTYPE_NAMES
@@ -122,34 +123,6 @@ WEIGHTLESS = frozenset(
         "enable_jit_checkpoint",
     }
 )
-
-#: Names ``run.json`` files of earlier musebench versions used, per config class (its own and its bases'):
-#: read with a deprecation warning, never accepted from flags or YAML.
-RENAMED: dict[str, dict[str, str]] = {
-    "UnlearnConfig": {
-        "epochs": "num_train_epochs",
-        "lr": "learning_rate",
-        "batch_size": "per_device_train_batch_size",
-        "grad_accum": "gradient_accumulation_steps",
-        "lr_scheduler": "lr_scheduler_type",
-    },
-    "RMUConfig": {
-        "rmu_layer": "layer",
-        "rmu_steering_coeff": "steering_coeff",
-        "rmu_train_layers": "train_layers",
-        "rmu_params": "params",
-    },
-    "IdkConfig": {"idk_refusals": "refusals", "idk_prompt_tokens": "prompt_tokens"},
-    "NPOSAMConfig": {"sam_rho": "rho"},
-    "UndialConfig": {"undial_beta": "beta"},
-    "WGAConfig": {"wga_beta": "beta"},
-    "SatImpConfig": {"satimp_beta1": "beta1", "satimp_beta2": "beta2"},
-    "ULDConfig": {
-        "uld_layers": "layers",
-        "uld_retain_weight": "retain_weight",
-        "uld_top_logit_filter": "top_logit_filter",
-    },
-}
 
 
 @dataclass
@@ -241,9 +214,7 @@ class UnlearnConfig(TrainingArguments):
         if problems:
             raise ConfigError(
                 f"invalid unlearning config, {len(problems)} problems:",
-                problems=[
-                    f"field '{n}': {m}" + ("" if v is None else f" (got {shown_value(v)})") for n, v, m in problems
-                ],
+                problems=[f"{n}: {m}" + ("" if v is None else f" (got {shown_value(v)})") for n, v, m in problems],
             )
 
     def reject(self, *problems: tuple[str, Any, str] | None) -> None:
@@ -283,7 +254,7 @@ class UnlearnConfig(TrainingArguments):
 
     def changed_from(self, recorded: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
         """``{field: (recorded value, value now)}`` for the weight-changing fields that differ from
-        ``recorded`` (a ``record()`` of any musebench: old names are read through ``RENAMED``, unknown ones
+        ``recorded`` (a ``record()`` of any musebench: old names are read through ``schema.RENAMED``, unknown ones
         are ignored; a field a record leaves out had its default)."""
         before = _plain(legacy_record(recorded, type(self)))
         defaults = _config_defaults(type(self), self.method)
@@ -339,9 +310,9 @@ def config_from_mapping(
     try:
         (config,) = HfArgumentParser(cls).parse_dict(dict(data))
     except ConfigError as err:
-        if where:  # "field 'beta': ..." -> "methods.npo.beta: ..."
+        if where:  # "beta: ..." -> "methods.npo.beta: ..."
             err.field = _path(where, err.field) if err.field else None
-            err.problems = [_path(where, p.removeprefix("field '").replace("'", "", 1)) for p in err.problems]
+            err.problems = [_path(where, p) for p in err.problems]
         if file is not None and err.file is None:
             err.file = str(file)
         err.args = (err._format(),)
@@ -369,7 +340,7 @@ def _path(where: str, key: str) -> str:
 def _unknown(key: str, cls: type[UnlearnConfig]) -> str:
     if key == "output_dir":
         return "set by the run (OUT/checkpoints), not an option"
-    renamed = {old: new for table in _renames(cls) for old, new in table.items()}
+    renamed = renames_for(cls)
     if key in renamed:
         return f"unknown option of {cls.__name__}; it is called '{renamed[key]}' now"
     close = difflib.get_close_matches(key, sorted(f.name for f in config_fields(cls)), n=3)
@@ -377,15 +348,11 @@ def _unknown(key: str, cls: type[UnlearnConfig]) -> str:
     return f"unknown option of {cls.__name__}{hint}"
 
 
-def _renames(cls: type) -> list[dict[str, str]]:
-    return [RENAMED[c.__name__] for c in cls.__mro__ if c.__name__ in RENAMED]
-
-
 def legacy_record(data: dict[str, Any], cls: type[UnlearnConfig]) -> dict[str, Any]:
-    """A recorded config with the names of earlier versions (``RENAMED``) replaced, for ``cls``: keys ``cls``
+    """A recorded config with the names of earlier versions (``schema.RENAMED``) replaced, for ``cls``: keys ``cls``
     does not declare are dropped (an old record listed every family's fields), and a ``null`` where the field
     is no longer optional means "the method's default" (what earlier records wrote)."""
-    renamed = {old: new for table in _renames(cls) for old, new in table.items()}
+    renamed = renames_for(cls)
     fields = {f.name: f for f in config_fields(cls)}
     hints = _hints(cls)
     out: dict[str, Any] = {}
