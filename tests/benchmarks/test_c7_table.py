@@ -16,6 +16,7 @@ def _attack(judged):
 
 
 ROBUSTNESS = {
+    "titles": {"quantize-nf4": "NF4 (4-bit)", "relearn-forget-slice": "relearn on forget slice"},  # the registry's
     "controls": {},
     "methods": {
         "ga_gdr": {  # a lower bound over the limit, and an attack whose gap is within the noise

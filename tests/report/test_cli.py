@@ -57,4 +57,4 @@ def test_bad_field_exits_2_naming_it(tmp_path, doc, write_run, capsys):
 def test_bad_rule_flag_exits_2(tmp_path, doc, write_run, capsys, flag, value):
     run = write_run(tmp_path, doc)
     assert main(["report", str(run), flag, value]) == 2
-    assert "field" in error_line(capsys)
+    assert f"{flag[2:].replace('-', '_')}: must be" in error_line(capsys)  # the field, named
