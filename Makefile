@@ -18,7 +18,7 @@ demo: $(STAMP)
 # PYTHONDONTWRITEBYTECODE= : each test worker reuses the compiled modules instead of compiling every import again
 # (about 5 s per worker per run where the shell sets it)
 test: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 --dist worksteal $(ARGS)
+	PYTHONDONTWRITEBYTECODE= OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 $(ARGS)
 
 # the inner loop: everything but the tests marked slow (tests/conftest.py's SLOW list and @pytest.mark.slow:
 # several processes, installs, the browser, fault injection, the heaviest model builds and trainings)
