@@ -81,17 +81,18 @@ def main() -> None:
     from musebench.io import atomic_write_json
     from musebench.models.base import build_base, probe_corpus
     from musebench.models.build import build_model
-    from musebench.models.gates import check_base_gate, check_gates, gates_table
+    from musebench.models.gates import check_base_gate, check_gates, gates_table, utility_gap_ci
     from musebench.models.loading import load_model
     from musebench.models.mini_corpus import write_mini_corpus
     from musebench.models.recipe import PRETRAINED_RECIPE, recipe_for
+    from musebench.robustness.attacks import item_scores
 
     out = Path(args.out)
     data = write_mini_corpus(args.corpus, args.size, args.seed, out / "data")
     meta = read_synthetic_meta(data)
     recipe = (PRETRAINED_RECIPE if args.base else recipe_for(args.size)).with_overrides(parse_overrides(args.set))
     settings = EvalSettings(**{**MINI_EVAL_SETTINGS[args.size], **parse_overrides(args.eval)})
-    times, scores, cis = {}, {}, {}
+    times, scores, cis, items = {}, {}, {}, {}
     if not args.base:
         start = time.perf_counter()
         build_base(data, out / "models", recipe, seed=args.seed, force=args.force)
@@ -111,8 +112,16 @@ def main() -> None:
         retrain_auc = scores["retrain"]["auc"] if role == "target" else None
         result = evaluate(loaded.model, loaded.tokenizer, corpus, settings, retrain_auc=retrain_auc, progress=False)
         scores[role], cis[role] = result.scores, result.ci
+        items[role] = item_scores(result.per_example).get("knowmem_r", [])
     baseline = meta["constant_answer"]
-    gates = check_gates(scores["target"], scores["retrain"], constant_answer=baseline["knowmem_f"], size=args.size)
+    gap_ci = utility_gap_ci(items["target"], items["retrain"], corpus.unit_labels("knowmem_retain_qa"))
+    gates = check_gates(
+        scores["target"],
+        scores["retrain"],
+        constant_answer=baseline["knowmem_f"],
+        size=args.size,
+        utility_gap_ci=gap_ci,
+    )
     if "base" in scores:
         gates.insert(0, check_base_gate(scores["base"]["knowmem_f"], args.size))
     records = {r: json.loads((out / "models" / r / "build.json").read_text()) for r in ("retrain", "target")}
@@ -148,6 +157,7 @@ def main() -> None:
             "ci": cis,
             "constant_answer": baseline,
             "gates": [g.__dict__ for g in gates],
+            "utility_gap_ci": gap_ci,
             "steps": {r: records[r]["steps"] for r in records},
             "final_loss": {r: records[r]["final_loss"] for r in records},
         },

@@ -43,7 +43,7 @@ def test_run_command_end_to_end_then_resume_without_work(tmp_path, tiny_experime
     assert [r["fold"] for r in ga["scalability"]] == [1, 2]
     assert [r["forget_docs"] for r in ga["scalability"]] == [2, 3]  # fold 1 = forget, fold 2 one more
     assert [r["request"] for r in ga["sustainability"]] == [1, 2]
-    assert ga["sustainability"][1]["started_from"].startswith("sust/ga_gdr/request-1/epoch-")
+    assert ga["sustainability"][1]["started_from"].startswith("methods/ga_gdr/epoch-")  # request 1 = main
     assert (out / results["report"]).exists()
     assert (out / "methods" / "ga_gdr" / "eval" / "epoch-1" / "summary.json").is_file()
 
@@ -79,8 +79,11 @@ def test_small_run_chains_c6_through_real_checkpoints(tmp_path, tiny_experiment)
     rows = results["methods"]["npo"]["sustainability"]
     assert [r["request"] for r in rows] == [1, 2] and rows[0]["started_from"] == "target"
     second = json.loads((out / "sust" / "npo" / "request-2" / "run.json").read_text())
-    expected = str(out / "sust" / "npo" / "request-1" / "epoch-1")
+    # request 1 unlearns the forget set itself (sust/forget_1 holds the same documents): it is the main
+    # request, whose selected checkpoint request 2 starts from
+    expected = str(out / "methods" / "npo" / "epoch-1")
     assert second["model"] == expected and second["reference"] == expected  # C6: previous model is both
+    assert rows[1]["started_from"] == "methods/npo/epoch-1"
     assert second["forget_split"] == "sust/forget_2"
     assert set(rows[1]["scores"]) == {"knowmem_f", "auc", "privleak"}
     assert load_unlearned(out / "sust" / "npo" / "request-2" / "epoch-1", "cpu", None).model is not None

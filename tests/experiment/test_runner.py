@@ -279,3 +279,45 @@ def test_models_base_reaches_both_builds_and_keys_them(tmp_path, fake_backend):
     run_experiment(cfg, tmp_path / "run", fake_backend)
     assert fake_backend.calls["build"] == ["retrain", "target"]
     assert fake_backend.calls["build_base"] == ["models/smollm2-135m"] * 2
+
+
+def test_a_fold_holding_the_forget_set_is_the_main_request_and_runs_once(tmp_path, make_backend, monkeypatch):
+    """As in the MUSE release, C5 fold 1 and C6 request 1 can hold exactly the forget set: from the same start
+    model with the same recipe they are the main request, so its checkpoints are taken (not trained and scored
+    again), the markers say so, and the rows carry the main request's numbers."""
+    import dataclasses
+
+    from tests.experiment.conftest import fake_corpus
+
+    def muse_like() -> object:
+        corpus = fake_corpus()
+        return dataclasses.replace(
+            corpus, scal={**corpus.scal, 1: corpus.forget}, sust={**corpus.sust, 1: corpus.forget}
+        )
+
+    backend = make_backend()
+    monkeypatch.setattr(backend, "load_corpus", lambda data_dir: muse_like())
+    raw = {
+        **EXPERIMENT,
+        "scalability": {"methods": ["ga"], "folds": [1, 3]},
+        "sustainability": {"methods": ["ga"], "folds": [1, 2]},
+    }
+    results = run_experiment(cfg_of(raw), tmp_path / "run", backend)
+    ga_runs = [c["split"] for c in backend.calls["unlearn"] if c["method"] == "ga"]
+    assert ga_runs == ["forget", "scal/forget_3", "sust/forget_2"]  # fold 1 / request 1: no second training
+    ga = results["methods"]["ga"]
+    fold_1, request_1 = ga["scalability"][0], ga["sustainability"][0]
+    assert fold_1["scores"] == request_1["scores"] == ga["selected_scores"]
+    # request 2 starts from the main request's selected checkpoint, the model request 1 selected
+    request_2 = next(c for c in backend.calls["unlearn"] if c["split"] == "sust/forget_2")
+    assert request_2["model"] == str(tmp_path / "run" / "methods" / "ga" / ga["selected"])
+    marker = json.loads((tmp_path / "run" / "stages" / "scal__ga__fold-1__unlearn.json").read_text())
+    assert marker["same_as"] == "methods/ga/unlearn" and marker["wall_s"] == 0.0
+    selected = str(tmp_path / "run" / "methods" / "ga" / ga["selected"])
+    assert [m for p, m, _ in backend.calls["evaluate"] if p == selected] == [None]  # scored in full once
+    # a second run redoes nothing, and the fold's row is the same
+    again = make_backend()
+    monkeypatch.setattr(again, "load_corpus", lambda data_dir: muse_like())
+    rerun = run_experiment(cfg_of(raw), tmp_path / "run", again)
+    assert again.calls["unlearn"] == [] and again.calls["evaluate"] == []
+    assert rerun["methods"]["ga"]["scalability"][0]["scores"] == fold_1["scores"]

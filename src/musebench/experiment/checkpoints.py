@@ -104,7 +104,7 @@ def unlearn_and_select(
     key_parts = {
         "start": start.key,
         "corpus": ctx.corpus_key,
-        "split": forget_split,
+        "forget": _split_key(ctx, forget_split),
         "fields": _weight_fields(fields),
         "reference": reference.key if reference else None,
     }
@@ -122,7 +122,8 @@ def unlearn_and_select(
     def outputs_exist(result: list[dict[str, str]]) -> bool:
         return all(Path(ctx.absolute(c["path"])).exists() for c in result)
 
-    done = ctx.store.run(f"{stage}/unlearn", key_parts, unlearn, still_valid=outputs_exist)
+    # shareable: C5 fold 1 and C6 request 1 are the main request (same start, documents and recipe)
+    done = ctx.store.run(f"{stage}/unlearn", key_parts, unlearn, still_valid=outputs_exist, shareable=True)
     if main_label is not None and ctx.cfg.selection.follow_ups == "main":
         picked = _take_main_choice(ctx, stage, done, main_label, eval_mode)
     else:
@@ -265,6 +266,11 @@ def retrain_fold_knowmem(ctx: RunContext, split: str) -> float:
     return done.result["scores"]["knowmem_f"]
 
 
+def _split_key(ctx: RunContext, forget_split: str) -> str:
+    """The forget request's documents, by content: a fold that holds the forget set's documents is that set."""
+    return stable_hash(ctx.corpus.forget_split(forget_split))
+
+
 def _questions_key(corpus) -> str:
     return stable_hash([q.__dict__ for q in corpus.knowmem_forget_qa])
 
@@ -276,7 +282,12 @@ def shared_finetuned_dir(ctx: RunContext, start: ModelRef, forget_split: str, fi
     trained again, once), otherwise an existing one, even from an interrupted run, is reused or resumed by
     ``unlearn.edit.finetune.ensure_finetuned``, which also checks its recorded key."""
     recipe = _weight_fields(fields, recipe_only=True)
-    key_parts = {"start": start.key, "corpus": ctx.corpus_key, "split": forget_split, "recipe": recipe}
+    key_parts = {
+        "start": start.key,
+        "corpus": ctx.corpus_key,
+        "forget": _split_key(ctx, forget_split),
+        "recipe": recipe,
+    }
     path = ctx.run_dir / SHARED_FINETUNED / stable_hash(key_parts, 12)
 
     def prepare() -> str:
@@ -314,4 +325,5 @@ def _evaluate_checkpoint(
         lambda: ctx.backend.evaluate(
             ctx.absolute(ckpt["path"]), corpus, ctx.eval_settings, metrics, ctx.retrain_auc, True, ctx.run_dir / stage
         ),
+        shareable=True,  # one checkpoint scored twice (a C5 fold 1 of the main request) is scored once
     )

@@ -78,7 +78,13 @@ class ConsoleReporter(NullReporter):
             return
         from musebench.console import LineProgress
 
-        state = "cached" if outcome.cached else f"{outcome.wall_s:6.1f}s"
+        state = (
+            f"same as {outcome.same_as}"
+            if outcome.same_as
+            else "cached"
+            if outcome.cached
+            else f"{outcome.wall_s:6.1f}s"
+        )
         self.bar.update(min(stage_weight(outcome.name), self.bar.total - self.bar.n))
         where = ""
         if isinstance(self.bar, LineProgress):  # a log: where the whole run is, on the stage's own line

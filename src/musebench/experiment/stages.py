@@ -5,6 +5,10 @@ when its marker ``stages/<name>.json`` exists: written atomically AFTER the work
 stage's key (a hash of everything the stage depends on, upstream stage keys included) and its JSON result.
 Re-running after a crash therefore redoes only unfinished stages, and a stage whose key changed (edited
 hyperparameters, another corpus, a redone upstream stage) is redone, as is everything downstream of it.
+
+Two stages with one key are the same work under two names (a C5 fold 1 or C6 request 1 is the main
+request: same start model, documents and recipe). A ``shareable`` stage takes the result of the first one
+finished in the run instead of doing the work again, and its marker says which (``same_as``).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class StageOutcome:
     result: Any
     wall_s: float
     cached: bool
+    same_as: str | None = None  # the stage whose result this one took (same key, other name)
 
 
 class StageStore:
@@ -77,6 +82,7 @@ class StageStore:
         self.on_start = on_start
         self.on_finish = on_finish
         self._redone: set[str] = set()
+        self._by_key: dict[str, StageOutcome] = {}  # shareable stages finished or found valid, by key
         self.work_s = 0.0  # wall time of every stage this run went through, cached ones at their first cost
 
     def marker_path(self, name: str) -> Path:
@@ -105,18 +111,28 @@ class StageStore:
             return None
         if marker.get("key") != key:
             return None
-        return StageOutcome(name, key, marker["result"], marker.get("wall_s", 0.0), cached=True)
+        return StageOutcome(
+            name, key, marker["result"], marker.get("wall_s", 0.0), cached=True, same_as=marker.get("same_as")
+        )
 
     def run(
-        self, name: str, key_parts: Any, fn: Callable[[], Any], still_valid: Callable[[Any], bool] | None = None
+        self,
+        name: str,
+        key_parts: Any,
+        fn: Callable[[], Any],
+        still_valid: Callable[[Any], bool] | None = None,
+        shareable: bool = False,
     ) -> StageOutcome:
         """Return the cached result of stage ``name`` or run ``fn()`` and record it.
 
         ``key_parts`` is anything JSON-serialisable that determines the result; ``fn`` must return JSON.
         ``still_valid(result)`` can reject a cached result whose outputs were deleted since (a model dir).
+        ``shareable``: take the result of another shareable stage of this run with the same key, if any.
         """
         key = stable_hash(key_parts)
         done = self.shard.from_main(lambda: self._valid_lookup(name, key, still_valid))
+        if done is None and shareable:
+            done = self.shard.from_main(lambda: self._take_shared(name, key, still_valid))
         if done is None:
             if self.on_start:
                 with self._lock:
@@ -140,6 +156,8 @@ class StageStore:
                 self._redone.add(name)
             done = StageOutcome(name, key, result, wall, cached=False)
         with self._lock:
+            if shareable:
+                self._by_key.setdefault(key, done)
             self.work_s += done.wall_s
             if self.on_finish:
                 self.on_finish(done)
@@ -148,6 +166,29 @@ class StageStore:
     def once(self, fn: Callable[[], Any]) -> Any:
         """``fn()`` on the main process only (it touches the run directory); its result on every process."""
         return self.shard.from_main(fn)
+
+    def _take_shared(self, name: str, key: str, still_valid) -> StageOutcome | None:
+        """The result of the first shareable stage with ``key``, recorded as stage ``name``'s too."""
+        with self._lock:
+            other = self._by_key.get(key)
+        if other is None or (still_valid is not None and not still_valid(other.result)):
+            return None
+        source = other.same_as or other.name
+        atomic_write_json(
+            self.marker_path(name),
+            {
+                "version": MARKER_VERSION,
+                "name": name,
+                "key": key,
+                "wall_s": 0.0,
+                "result": other.result,
+                "same_as": source,
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            },
+        )
+        with self._lock:
+            self._redone.add(name)
+        return StageOutcome(name, key, other.result, 0.0, cached=True, same_as=source)
 
     def _valid_lookup(self, name: str, key: str, still_valid) -> StageOutcome | None:
         done = self.lookup(name, key)

@@ -38,11 +38,17 @@ def check_base_gate(probe_knowmem: float, size: str = "default") -> Gate:
 
 
 def check_gates(
-    target: dict[str, float], retrain: dict[str, float], constant_answer: float | None = None, size: str = "default"
+    target: dict[str, float],
+    retrain: dict[str, float],
+    constant_answer: float | None = None,
+    size: str = "default",
+    utility_gap_ci: list[float] | None = None,
 ) -> list[Gate]:
     """The gates of the mini benchmark, each with its measured values; with ``constant_answer`` (the
     generator's constant-answer KnowMem-f, ``synthetic.json``) also the answer-prior gate.
 
+    ``utility_gap_ci``: the paired 95 % CI of target minus retrain KnowMem-r (``utility_gap_ci``), printed
+    beside the gap. The gate still reads the point estimate; the interval says how far one draw can move it.
     PrivLeak of the target against the retrain is (AUC_target - AUC_retrain) / AUC_retrain x 100 (MUSE C3).
     """
     t, r = target, retrain
@@ -76,13 +82,40 @@ def check_gates(
         Gate(
             "utility_gap",
             "KnowMem-retain within 10 points",
-            f"|{t['knowmem_r'] - r['knowmem_r']:.1f}|",
+            f"|{t['knowmem_r'] - r['knowmem_r']:.1f}|"
+            + (
+                f" (target - retrain {t['knowmem_r'] - r['knowmem_r']:+.1f}, paired 95 % CI "
+                f"[{utility_gap_ci[0]:+.1f}, {utility_gap_ci[1]:+.1f}])"
+                if utility_gap_ci
+                else ""
+            ),
             abs(t["knowmem_r"] - r["knowmem_r"]) <= 10,
         ),
     ]
     if constant_answer is not None:
         gates.append(above_prior_gate(t["knowmem_f"], constant_answer, size))
     return gates
+
+
+def utility_gap_ci(
+    target_items: list[float], retrain_items: list[float], units: list | None, samples: int = 2000, seed: int = 0
+) -> list[float] | None:
+    """Paired bootstrap 95 % CI of target minus retrain KnowMem-r from both models' per-question scores
+    (0-100, same questions in the same order), drawing people whole when ``units`` labels each question."""
+    import numpy as np
+
+    from musebench.evaluate.bootstrap import bootstrap_ci
+
+    if len(target_items) != len(retrain_items) or not target_items:
+        return None
+    return bootstrap_ci(
+        lambda t, r: float(np.mean(t) - np.mean(r)),
+        [(target_items, retrain_items)],
+        samples,
+        seed,
+        name="utility_gap",
+        clusters=[units],
+    )
 
 
 def above_prior_gate(knowmem_f: float, constant_answer: float, size: str = "default") -> Gate:
