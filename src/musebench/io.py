@@ -120,6 +120,7 @@ KINDS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
     "evaluation": ("musebench eval", (("summary.json",),)),
     "audit": ("musebench audit", (("audit.json",),)),
     "attack": ("musebench attack", (("robustness.json",),)),
+    "leaderboard": ("musebench leaderboard", (("leaderboard.md", "index.html"),)),
 }
 #: The entries a kind writes, where they are a fixed few: in a directory marked before the mark listed what
 #: it wrote, anything else (a note the user added) is the user's. Other kinds: everything in it is ours.

@@ -80,8 +80,36 @@ def test_page_holds_the_numbers_and_links_each_report(runs, tmp_path):
 def test_cli_writes_the_page_and_bad_runs_are_one_error(runs, tmp_path, capsys):
     assert main(["leaderboard", *map(str, runs), "--out", str(tmp_path / "lb")]) == 0
     assert "leaderboard of 3 runs written to" in capsys.readouterr().out
+    assert main(["leaderboard", *map(str, runs), "--out", str(tmp_path / "lb")]) == 0  # its own page: rewritten
+    capsys.readouterr()
     assert main(["leaderboard", str(runs[0]), str(tmp_path / "nowhere"), "--out", str(tmp_path / "lb2")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nowhere" in err[0] and not (tmp_path / "lb2").exists()
     with pytest.raises(ConfigError, match="the same run is given twice"):
         load_runs([runs[0], runs[0]])
+
+
+def test_markdown_holds_the_pages_numbers(runs, tmp_path):
+    write_leaderboard(runs, tmp_path / "board")
+    md = (tmp_path / "board" / "leaderboard.md").read_text(encoding="utf-8")
+    assert md.startswith("# Leaderboard: 4 methods over 3 runs")
+    row = next(line for line in md.splitlines() if line.startswith("| 1 | npo_gdr |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:4] == ["1", "npo_gdr", "3", "3.7 ± 0.6"]  # criteria met 4 / 3 / 4
+    assert cells[7] == "53.0 ± 2.0" and "✓ 2/3" in cells  # KnowMem-r, and C4 met in 2 of 3 runs
+    assert "| seed-2/news-mini |" in md and "> not in every run: task_vector" in md
+
+
+def test_it_never_replaces_another_commands_output(runs, tmp_path, capsys):
+    """A report, a run or a folder of the user's files is refused with one line; nothing in it changes."""
+    report = runs[0] / "report"
+    before = (report / "index.html").read_bytes()
+    assert main(["leaderboard", *map(str, runs), "--out", str(report)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "musebench report" in err[0]
+    assert (report / "index.html").read_bytes() == before and not (report / "leaderboard.md").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "index.html").write_text("my page")
+    assert main(["leaderboard", *map(str, runs), "--out", str(mine), "--force"]) == 2  # never overwritten
+    assert (mine / "index.html").read_text() == "my page" and "did not write" in capsys.readouterr().err

@@ -17,7 +17,10 @@ EXAMPLES = """examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", metavar="RUN", nargs="+", help="experiment run directories (each holding results.json)")
-    p.add_argument("--out", default="leaderboard", help="output directory for index.html (default leaderboard/)")
+    p.add_argument(
+        "--out", default="leaderboard", help="output directory for index.html and leaderboard.md (default leaderboard/)"
+    )
+    p.add_argument("--force", action="store_true", help="write into a directory holding files musebench did not write")
     from musebench.commands.report import add_rule_flags
 
     add_rule_flags(p)
@@ -32,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
         utility_fraction=args.utility_fraction,
         recovery_limit=args.recovery_limit,
     )
-    page = write_leaderboard(args.runs, args.out, rules)
-    print(f"leaderboard of {len(args.runs)} runs written to {page}")
+    page = write_leaderboard(args.runs, args.out, rules, force=args.force)
+    print(f"leaderboard of {len(args.runs)} runs written to {page} (tables also in {page.parent / 'leaderboard.md'})")
     return 0

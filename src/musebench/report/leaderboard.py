@@ -242,18 +242,54 @@ def render_board_html(board: Board, out_dir: Path) -> str:
     )
 
 
-def write_leaderboard(run_dirs: list[str | Path], out_dir: str | Path, rules: VerdictRules | None = None) -> Path:
-    """Read the runs, write ``out_dir/index.html`` (atomically); returns its path."""
-    from musebench.io import atomic_write_text
+#: What ``write_leaderboard`` writes: the page, and the same tables in Markdown (for a paper, a PR, the docs).
+KIND = "leaderboard"
+LEADERBOARD_FILES = ("index.html", "leaderboard.md")
 
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ConfigError("output is a file, not a directory", field="--out", value=str(out))
+
+def render_board_markdown(board: Board) -> str:
+    """The ranking, the reference models and the runs as Markdown tables (the page's numbers, no figure)."""
+    ranking = [
+        [i, row.method, row.runs, row.met.text()]
+        + [row.scores[k].text(k == "privleak") for k in SCORES]
+        + [_verdict_cell(row.verdicts[c], row.runs)[2] for c in CRITERIA]
+        + [", ".join(dict.fromkeys(row.selected))]
+        for i, row in enumerate(board.rows, start=1)
+    ]
+    references = [[role] + [stats[k].text(k == "privleak") for k in SCORES] for role, stats in board.references.items()]
+    runs = [
+        [run.label, run.results.name, run.results.provenance.get("seed", ""), len(run.results.methods)]
+        for run in board.runs
+    ]
+    return render(
+        "leaderboard.md",
+        board=board,
+        header=["#", "method", "runs", "criteria met", *SCORES.values(), *CRITERIA, "selected"],
+        ranking=ranking,
+        scores=SCORES,
+        references=references,
+        runs=runs,
+        criteria=CRITERIA,
+    )
+
+
+def write_leaderboard(
+    run_dirs: list[str | Path], out_dir: str | Path, rules: VerdictRules | None = None, force: bool = False
+) -> Path:
+    """Read the runs, write ``out_dir/index.html`` and ``leaderboard.md`` (atomically); returns the page's path.
+
+    ``out_dir`` is a leaderboard directory of its own: a report, a run or another command's output is refused,
+    as is a directory of files musebench did not write (unless ``force``, which writes beside them)."""
+    from musebench.io import atomic_write_text, check_output_dir, output_dir
+
+    check_output_dir(out_dir, kind=KIND, writes=LEADERBOARD_FILES, force=force)  # before reading anything
     board = build_board(load_runs(run_dirs), rules)
-    out.mkdir(parents=True, exist_ok=True)
-    page = out / "index.html"
-    atomic_write_text(page, render_board_html(board, out.resolve()))
+    with output_dir(out_dir, kind=KIND, writes=LEADERBOARD_FILES, force=force) as out:
+        page = out / "index.html"
+        atomic_write_text(page, render_board_html(board, out.resolve()))
+        atomic_write_text(out / "leaderboard.md", render_board_markdown(board))
     umask = os.umask(0)
     os.umask(umask)
-    page.chmod(0o666 & ~umask)  # a page to share: the user's umask, not the private temporary file's mode
+    for name in LEADERBOARD_FILES:  # pages to share: the user's umask, not the private temporary file's mode
+        (out / name).chmod(0o666 & ~umask)
     return page
