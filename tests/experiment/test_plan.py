@@ -36,6 +36,12 @@ def test_release_plan_counts_match_a_hand_computation():
         "sust/npo_gdr/request-2",
         "sust/npo_gdr/request-3",
     ]
+    # the release's scal/forget_1 and sust/forget_1 are the forget set: from the target those requests are the
+    # main request, run once, so they cost nothing of their own
+    for stage in ("scal/npo_gdr/fold-1", "sust/npo_gdr/request-1"):
+        assert reqs[stage].same_as == "methods/npo_gdr" and reqs[stage].gpu_s == 0 and reqs[stage].steps == 0
+    assert reqs["scal/npo_gdr/fold-2"].same_as is None and reqs["scal/npo_gdr/fold-2"].gpu_s > 0
+    assert reqs["sust/npo_gdr/request-2"].same_as is None and reqs["sust/npo_gdr/request-2"].gpu_s > 0
     eight = plan_experiment(cfg, 7e9, 8, Rates())
     assert eight["wall_hours_data_parallel"] == pytest.approx(eight["gpu_hours"] / 8)
     assert eight["wall_hours_stages"] >= eight["critical_hours"]  # C6's chain cannot be parallel
@@ -46,6 +52,7 @@ def test_plan_command_prints_the_estimate_and_rejects_bad_flags(capsys):
     assert main(["plan", str(RELEASE), "--gpus", "8"]) == 0
     out = capsys.readouterr().out
     assert "GPU-hours" in out and "per epoch" in out and "methods/npo_klr" in out and "assumed" in out
+    assert "= methods/npo_gdr" in out  # fold 1 / request 1: the main request
     assert main(["plan", str(RELEASE), "--gpus", "0"]) == 2
     assert main(["plan", str(RELEASE), "--model-size", "big"]) == 2
     assert "--model-size" in capsys.readouterr().err

@@ -86,6 +86,9 @@ def print_plan(cfg, plan: dict, growth: dict) -> None:
     for col in ("stage", "method", "forget tokens", "steps", "train tokens", "checkpoints", "evaluations", "GPU-h"):
         table.add_column(col, justify="left" if col in ("stage", "method") else "right", no_wrap=True)
     for r in plan["requests"]:
+        if r.same_as:
+            table.add_row(r.stage, r.method, f"{r.forget_tokens / 1e6:.2f}M", f"= {r.same_as}", "", "", "", "0.00")
+            continue
         table.add_row(
             r.stage,
             r.method,

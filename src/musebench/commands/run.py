@@ -124,6 +124,9 @@ def dry_run(cfg, out: Path) -> int:
     print("stages: corpus, target and retrain models, their evaluations")
     for r in plan["requests"]:
         after = f", after {r.after}" if r.after else ""
+        if r.same_as:
+            print(f"  {r.stage}: {r.method}, the same request as {r.same_as} (its checkpoints are taken){after}")
+            continue
         print(
             f"  {r.stage}: {r.method}, {r.steps:,} step(s), {r.checkpoints} checkpoint(s), "
             f"{r.evaluations} evaluation(s){after}"

@@ -59,6 +59,9 @@ class CorpusSize:
     privleak: int = 100  # per split (forget, holdout)
     fold_tokens: dict[str, list[float]] = field(default_factory=dict)  # scal / sust: tokens of each fold
     source: str = ""
+    #: scal / sust: whether each fold holds exactly the forget set (the release's fold 1): a request on it from
+    #: the target is the main request, run once (``experiment.checkpoints``: stages keyed by content)
+    same_as_forget: dict[str, list[bool]] = field(default_factory=dict)
     privleak_tokens: float = 2048.0  # mean tokens of a privacy text (the release's: MUSE-SPEC)
 
 
@@ -76,6 +79,7 @@ class Request:
     full_evaluations: int
     gpu_s: float = 0.0
     after: str | None = None  # the request this one starts from (C6)
+    same_as: str | None = None  # the main request this one is (no work of its own)
 
 
 def parse_model_size(text: str) -> float:
@@ -106,6 +110,7 @@ def corpus_size(cfg) -> CorpusSize:
             known["privleak"],
             {"scal": [k * tokens for k in (1, 2, 3, 4)], "sust": [tokens] * 4},
             source=f"release sizes of {spec.hub} (MUSE-SPEC), {CHARS_PER_TOKEN:g} chars/token",
+            same_as_forget={key: [True, False, False, False] for key in ("scal", "sust")},  # the News release
         )
     if spec.generate:
         from musebench.data.synthetic import generate_corpus
@@ -131,6 +136,10 @@ def corpus_size(cfg) -> CorpusSize:
         },
         source=f"measured from the corpus files, {CHARS_PER_TOKEN:g} chars/token",
         privleak_tokens=tokens(privacy) / max(1, len(privacy)),
+        same_as_forget={
+            key: [folds[k] == corpus.forget for k in sorted(folds)]
+            for key, folds in (("scal", corpus.scal), ("sust", corpus.sust))
+        },
     )
 
 
@@ -214,17 +223,20 @@ def plan_experiment(cfg, params: float, gpus: int, rates: Rates, size: CorpusSiz
             for i, k in enumerate(folds, start=1):
                 tokens = size.fold_tokens[key][k - 1] if k - 1 < len(size.fold_tokens.get(key, [])) else 0
                 name = f"{key}/{spec.name}/" + (f"fold-{k}" if key == "scal" else f"request-{i}")
-                requests.append(
-                    _request(
-                        name,
-                        spec,
-                        cfg.unlearn_fields(spec),
-                        tokens,
-                        gpus,
-                        follow.eval_checkpoints,
-                        after=previous if key == "sust" else None,
-                    )
+                request = _request(
+                    name,
+                    spec,
+                    cfg.unlearn_fields(spec),
+                    tokens,
+                    gpus,
+                    follow.eval_checkpoints,
+                    after=previous if key == "sust" else None,
                 )
+                from_target = key == "scal" or i == 1
+                if from_target and k - 1 < len(size.same_as_forget.get(key, [])) and size.same_as_forget[key][k - 1]:
+                    request = Request(name, spec.method, tokens, 0, 0.0, request.checkpoints, 0, 0, after=request.after)
+                    request.same_as = f"methods/{spec.name}"  # the main request: its checkpoints are taken
+                requests.append(request)
                 previous = name
     for r in requests:
         method = _method(r.method)
