@@ -78,10 +78,11 @@ def main() -> None:
     from musebench.data import load_corpus
     from musebench.data.synthetic import MINI_EVAL_SETTINGS, read_synthetic_meta
     from musebench.evaluate import EvalSettings, evaluate
+    from musebench.evaluate.bootstrap import paired_difference_ci
     from musebench.io import atomic_write_json
     from musebench.models.base import build_base, probe_corpus
     from musebench.models.build import build_model
-    from musebench.models.gates import check_base_gate, check_gates, gates_table, utility_gap_ci
+    from musebench.models.gates import check_base_gate, check_gates, gates_table
     from musebench.models.loading import load_model
     from musebench.models.mini_corpus import write_mini_corpus
     from musebench.models.recipe import PRETRAINED_RECIPE, recipe_for
@@ -114,7 +115,9 @@ def main() -> None:
         scores[role], cis[role] = result.scores, result.ci
         items[role] = item_scores(result.per_example).get("knowmem_r", [])
     baseline = meta["constant_answer"]
-    gap_ci = utility_gap_ci(items["target"], items["retrain"], corpus.unit_labels("knowmem_retain_qa"))
+    gap_ci = paired_difference_ci(
+        items["target"], items["retrain"], corpus.unit_labels("knowmem_retain_qa"), name="utility_gap"
+    )
     gates = check_gates(
         scores["target"],
         scores["retrain"],

@@ -58,17 +58,17 @@ def test_each_gate_fails_alone(target, retrain, failing):
 
 
 def test_utility_gap_ci_is_paired_and_draws_people_whole():
-    from musebench.models.gates import utility_gap_ci
+    from musebench.evaluate.bootstrap import paired_difference_ci
 
     # the target scores every question exactly 10 points above the retrain: every paired draw gives +10
     retrain = [0.0, 100.0, 50.0, 20.0, 80.0, 40.0]
-    assert utility_gap_ci([r + 10 for r in retrain], retrain, None) == pytest.approx([10.0, 10.0])
+    assert paired_difference_ci([r + 10 for r in retrain], retrain) == pytest.approx([10.0, 10.0])
     # two people, three questions each: person a +30 on each, person b -30. Drawn by person, a resample holds
     # aa, ab/ba or bb: the gap is +30, 0 or -30, so the 95 % interval is [-30, +30]
     people = ["a"] * 3 + ["b"] * 3
     target = [r + (30 if p == "a" else -30) for r, p in zip(retrain, people)]
-    assert utility_gap_ci(target, retrain, people) == pytest.approx([-30.0, 30.0])
-    assert utility_gap_ci([], [], None) is None and utility_gap_ci([1.0], [1.0, 2.0], None) is None
+    assert paired_difference_ci(target, retrain, people) == pytest.approx([-30.0, 30.0])
+    assert paired_difference_ci([], []) is None and paired_difference_ci([1.0], [1.0, 2.0]) is None
     gap = check_gates({**GOOD_T, "knowmem_r": 57.5}, {**GOOD_R, "knowmem_r": 70.2}, utility_gap_ci=[-25.2, 0.7])[-1]
     assert gap.name == "utility_gap" and not gap.passed  # the gate reads the point estimate
     assert gap.measured == "|-12.7| (target - retrain -12.7, paired 95 % CI [-25.2, +0.7])"

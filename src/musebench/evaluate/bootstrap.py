@@ -54,6 +54,24 @@ def bootstrap_ci(
     return percentile_interval(np.asarray(values, dtype=np.float64), level, min_finite)
 
 
+def paired_difference_ci(
+    a: Sequence[float],
+    b: Sequence[float],
+    clusters: Sequence | None = None,
+    samples: int = 2000,
+    seed: int = 0,
+    name: str = "paired_difference",
+) -> list[float] | None:
+    """95 % CI of mean(a) - mean(b) for two models' scores on the same items in the same order (e.g. target and
+    retrain KnowMem-r per question), the pairs drawn together and, with ``clusters``, whole people at a time.
+    None when the lists are empty or of different lengths."""
+    if len(a) != len(b) or not len(a):
+        return None
+    return bootstrap_ci(
+        lambda x, y: float(np.mean(x) - np.mean(y)), [(a, b)], samples, seed, name=name, clusters=[clusters]
+    )
+
+
 def resample_indices(rng: np.random.Generator, n: int, clusters: Sequence | None = None) -> np.ndarray:
     """One bootstrap draw of ``n`` row indices; with ``clusters`` (a label per row), whole clusters are drawn.
 

@@ -47,8 +47,8 @@ def check_gates(
     """The gates of the mini benchmark, each with its measured values; with ``constant_answer`` (the
     generator's constant-answer KnowMem-f, ``synthetic.json``) also the answer-prior gate.
 
-    ``utility_gap_ci``: the paired 95 % CI of target minus retrain KnowMem-r (``utility_gap_ci``), printed
-    beside the gap. The gate still reads the point estimate; the interval says how far one draw can move it.
+    ``utility_gap_ci``: the paired 95 % CI of target minus retrain KnowMem-r
+    (``evaluate.bootstrap.paired_difference_ci``), printed beside the gap. The gate still reads the point estimate; the interval says how far one draw can move it.
     PrivLeak of the target against the retrain is (AUC_target - AUC_retrain) / AUC_retrain x 100 (MUSE C3).
     """
     t, r = target, retrain
@@ -95,27 +95,6 @@ def check_gates(
     if constant_answer is not None:
         gates.append(above_prior_gate(t["knowmem_f"], constant_answer, size))
     return gates
-
-
-def utility_gap_ci(
-    target_items: list[float], retrain_items: list[float], units: list | None, samples: int = 2000, seed: int = 0
-) -> list[float] | None:
-    """Paired bootstrap 95 % CI of target minus retrain KnowMem-r from both models' per-question scores
-    (0-100, same questions in the same order), drawing people whole when ``units`` labels each question."""
-    import numpy as np
-
-    from musebench.evaluate.bootstrap import bootstrap_ci
-
-    if len(target_items) != len(retrain_items) or not target_items:
-        return None
-    return bootstrap_ci(
-        lambda t, r: float(np.mean(t) - np.mean(r)),
-        [(target_items, retrain_items)],
-        samples,
-        seed,
-        name="utility_gap",
-        clusters=[units],
-    )
 
 
 def above_prior_gate(knowmem_f: float, constant_answer: float, size: str = "default") -> Gate:
