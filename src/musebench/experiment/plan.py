@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -234,8 +234,15 @@ def plan_experiment(cfg, params: float, gpus: int, rates: Rates, size: CorpusSiz
                 )
                 from_target = key == "scal" or i == 1
                 if from_target and k - 1 < len(size.same_as_forget.get(key, [])) and size.same_as_forget[key][k - 1]:
-                    request = Request(name, spec.method, tokens, 0, 0.0, request.checkpoints, 0, 0, after=request.after)
-                    request.same_as = f"methods/{spec.name}"  # the main request: its checkpoints are taken
+                    # the main request: its checkpoints are taken, nothing is trained or scored again
+                    request = replace(
+                        request,
+                        steps=0,
+                        train_tokens=0.0,
+                        evaluations=0,
+                        full_evaluations=0,
+                        same_as=f"methods/{spec.name}",
+                    )
                 requests.append(request)
                 previous = name
     for r in requests:

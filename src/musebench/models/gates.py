@@ -48,7 +48,8 @@ def check_gates(
     generator's constant-answer KnowMem-f, ``synthetic.json``) also the answer-prior gate.
 
     ``utility_gap_ci``: the paired 95 % CI of target minus retrain KnowMem-r
-    (``evaluate.bootstrap.paired_difference_ci``), printed beside the gap. The gate still reads the point estimate; the interval says how far one draw can move it.
+    (``evaluate.bootstrap.paired_difference_ci``), printed beside the gap. The gate still reads the point
+    estimate; the interval says how far one draw can move it.
     PrivLeak of the target against the retrain is (AUC_target - AUC_retrain) / AUC_retrain x 100 (MUSE C3).
     """
     t, r = target, retrain

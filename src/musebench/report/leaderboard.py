@@ -287,9 +287,5 @@ def write_leaderboard(
     with output_dir(out_dir, kind=KIND, writes=LEADERBOARD_FILES, force=force) as out:
         page = out / "index.html"
         atomic_write_text(page, render_board_html(board, out.resolve()))
-        atomic_write_text(out / "leaderboard.md", render_board_markdown(board))
-    umask = os.umask(0)
-    os.umask(umask)
-    for name in LEADERBOARD_FILES:  # pages to share: the user's umask, not the private temporary file's mode
-        (out / name).chmod(0o666 & ~umask)
+        atomic_write_text(out / "leaderboard.md", render_board_markdown(board))  # both under the user's umask
     return page
