@@ -18,10 +18,16 @@ from pathlib import Path
 
 
 def parse_overrides(items: list[str]) -> dict:
+    """``key=value`` pairs; a value is read as JSON (numbers, booleans) and kept as text when it is not."""
     out = {}
     for item in items:
-        key, _, value = item.partition("=")
-        out[key] = json.loads(value)
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"build_speed: expected key=value, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
     return out
 
 
@@ -68,7 +74,9 @@ def main() -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--base", default=None, help="a pretrained causal LM to fine-tune instead of the mini base")
     p.add_argument("--set", nargs="*", default=[], help="recipe overrides, e.g. epochs=40 lr=0.002")
-    p.add_argument("--eval", nargs="*", default=[], help="EvalSettings overrides, e.g. knowmem_prompt=no_space")
+    p.add_argument(
+        "--eval", nargs="*", default=[], help="EvalSettings overrides, e.g. knowmem_prompt=no_trailing_space"
+    )
     p.add_argument("--force", action="store_true", help="rebuild even when cached")
     args = p.parse_args()
 

@@ -79,3 +79,18 @@ def test_unlearn_config_lists_every_problem_on_its_own_line():
     lines = str(info.value).splitlines()
     assert lines[0].endswith("problems:") and len(lines) == 1 + len(info.value.problems) >= 3
     assert any("num_train_epochs" in line for line in lines[1:]) and any("learning_rate" in line for line in lines[1:])
+
+
+def test_a_library_deprecation_notice_never_reaches_the_users_error_output(capsys, tmp_path):
+    """Where a caller shows every warning (a test runner, ``-W always``), a library's deprecation notice emitted
+    while a command runs must not land among musebench's own lines; a user-facing warning still does, as one line."""
+    import warnings
+
+    from musebench.cli import _one_line_warning
+
+    _one_line_warning(DeprecationWarning("`x` is deprecated"), DeprecationWarning, "lib.py", 1)
+    _one_line_warning(UserWarning("corpus part missing"), UserWarning, "lib.py", 1)
+    assert capsys.readouterr().err.splitlines() == ["warning: corpus part missing"]
+    before = warnings.showwarning
+    main(["run", str(tmp_path / "missing.yaml"), "--dry-run"])
+    assert warnings.showwarning is before  # restored after an in-process call

@@ -96,7 +96,13 @@ def build_parser(only: str | None = None, *, all_commands: bool = True) -> argpa
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """User-facing warnings (missing corpus parts, ...) as one line, without the source line Python adds."""
+    """User-facing warnings (missing corpus parts, ...) as one line, without the source line Python adds.
+
+    A library's deprecation notice is for its developers, not a musebench user: Python's default filters hide
+    it, and where a caller shows it anyway (``-W always``, a test runner) it is dropped here rather than printed
+    as a musebench warning."""
+    if issubclass(category, (DeprecationWarning, PendingDeprecationWarning)):
+        return
     print(f"warning: {message}", file=file or sys.stderr)
 
 
@@ -116,11 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    if not args.debug:
-        warnings.showwarning = _one_line_warning
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0
+    shown_before = warnings.showwarning
+    if not args.debug:
+        warnings.showwarning = _one_line_warning
     try:
         return int(args._run(args) or 0)
     except MusebenchError as err:
@@ -155,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"musebench {args.command}: interrupted; finished stages are kept and a re-run resumes", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = shown_before  # main() called in-process (tests, notebooks) leaves no global behind
 
 
 if __name__ == "__main__":
