@@ -172,3 +172,31 @@ def test_the_tokenizer_reads_forget_and_holdout_people_alike():
     listed = Counter(background.names)
     holdout_names = [n for n in listed if any(n in d for d in corpus.holdout)]
     assert len(holdout_names) == SIZES["tiny"].people["holdout"] and {listed[n] for n in listed} == {4}
+
+
+def test_the_filler_carries_the_forget_sides_fact_values_under_other_names():
+    """The retrain model's stand-in for the forget side has exactly its answer frequencies (each fact type's
+    values shuffled across people), so target and retrain differ in whose facts they read, not how often each
+    value occurs."""
+    import random
+
+    from musebench.data.synthetic.sizes import size_spec
+    from musebench.data.synthetic.world import Person, Streams, build_world, forget_side, mirror_facts
+
+    for size in ("tiny", "default"):
+        world = build_world(size_spec(size).people_per_group(), Streams(f"news-mini/{size}/0"))
+        side, filler = forget_side(world.groups), world.groups["filler"]
+        assert len(side) == len(filler) > 0
+        for fact in FACTS:
+            assert Counter(p.facts[fact] for p in filler) == Counter(p.facts[fact] for p in side), (size, fact)
+        assert not {p.name for p in filler} & {p.name for p in side}
+        # shuffled per fact type: the people's bindings are broken, not copied wholesale
+        assert sum(p.facts == q.facts for p, q in zip(filler, side)) < len(side) // 2
+
+    def person(i, town):
+        return Person(f"A{i}", "B", "she", {"town": town, "year": "1950", "occupation": "potter", "organisation": "X"})
+
+    side = [person(0, "T1"), person(1, "T1"), person(2, "T2")]
+    two = mirror_facts([person(7, "Z"), person(8, "Z")], side, random.Random(0))  # a shorter filler: cycled
+    assert sorted(p.facts["town"] for p in two) == ["T1", "T1"] and [p.name for p in two] == ["A7 B", "A8 B"]
+    assert mirror_facts([], side, random.Random(0)) == [] and mirror_facts(two, [], random.Random(0)) == two

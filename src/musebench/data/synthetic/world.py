@@ -14,7 +14,7 @@ the filler, the C5 / C6 folds) never changes a byte of an earlier one.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from musebench.data.synthetic.names import NameMaker
 
@@ -23,7 +23,7 @@ GROUPS = ("forget", "retain1", "retain2", "holdout")
 #: People no split uses. ``background``: the base model's pretraining population, read in articles and drilled
 #: in Question/Answer form; ``probe``: background people read only in articles, whose held-out questions check
 #: that the base extracts facts from text; ``filler``: articles the retrain model reads in place of the forget
-#: side, so target and retrain fine-tune for the same number of steps.
+#: side, so target and retrain fine-tune for the same number of steps on the same fact values (``mirror_facts``).
 BACKGROUND_GROUPS = ("background", "probe", "filler")
 #: People whose documents extend the forget set for C5 / C6 (fold 1 is ``forget`` itself). The target reads
 #: them, the retrain model does not: they are forget-side training documents, as in the News release.
@@ -132,4 +132,29 @@ def build_world(
 
     cast = people("cast", n_cast)
     groups = {g: people(g, people_per_group.get(g, 0)) for g in DRAW_ORDER}
+    groups["filler"] = mirror_facts(groups["filler"], forget_side(groups), streams("facts/filler-mirror"))
     return World(groups=groups, towns=towns, organisations=orgs, words=words, cast=cast)
+
+
+def forget_side(groups: dict[str, list[Person]]) -> list[Person]:
+    """The people only the target reads: the forget set and the C5 / C6 fold groups."""
+    return [p for g in ("forget",) + FOLD_GROUPS for p in groups.get(g, [])]
+
+
+def mirror_facts(filler: list[Person], side: list[Person], rng: random.Random) -> list[Person]:
+    """The filler people with the forget side's fact values, each fact type shuffled on its own.
+
+    The retrain model reads the filler in place of the forget side. With values drawn afresh, the two models
+    learned different answer frequencies by chance (seed 0, default size: "miller" was 6 forget-side
+    occupations against 1 in the filler, and the target answered it for 4 retain questions it got wrong), and
+    that chance moved the utility gap. Shuffling each fact type across people keeps every value's count and
+    breaks each person's binding, so the two models differ in who the facts belong to, not in how often each
+    value occurs. Names, pronouns and documents stay the filler's own."""
+    if not filler or not side:
+        return filler
+    columns = {}
+    for fact in FACTS:
+        values = [side[i % len(side)].facts[fact] for i in range(len(filler))]
+        rng.shuffle(values)
+        columns[fact] = values
+    return [replace(p, facts={f: columns[f][i] for f in FACTS}) for i, p in enumerate(filler)]
