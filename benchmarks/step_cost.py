@@ -1,0 +1,76 @@
+"""What one training step of a mini recipe's model costs on this machine, with and without the usual speed knobs.
+
+    python benchmarks/step_cost.py --threads 2
+
+For the ``tiny`` and ``default`` recipes (``musebench.models.recipe.RECIPES``, their world's vocabulary size), times
+a bare PyTorch step (forward, backward, gradient clipping, AdamW) on one batch of ``batch_size x block_size``
+tokens, with SDPA or eager attention and fused or foreach AdamW. It answers whether a build is bound by the model's
+arithmetic (every variant alike) or by overhead a switch would remove. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def step_ms(recipe, vocab: int, attention: str, fused: bool, steps: int) -> float:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=recipe.hidden_size,
+        num_hidden_layers=recipe.num_layers,
+        num_attention_heads=recipe.num_heads,
+        num_key_value_heads=recipe.num_heads,
+        intermediate_size=recipe.intermediate_size,
+        max_position_embeddings=max(1024, recipe.block_size),
+        tie_word_embeddings=False,
+        use_cache=False,
+    )
+    config._attn_implementation = attention
+    model = LlamaForCausalLM(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=fused, foreach=None if fused else True)
+    batch = torch.randint(0, vocab, (recipe.batch_size, recipe.block_size))
+
+    def step():
+        model(input_ids=batch, labels=batch).loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad()
+
+    for _ in range(3):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) / steps * 1000
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--steps", type=int, default=20, help="timed steps per variant")
+    args = p.parse_args()
+
+    import torch
+
+    from musebench.data.synthetic.sizes import size_spec
+    from musebench.models.recipe import RECIPES
+
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} threads, {args.steps} timed steps per variant")
+    print("| recipe | tokens per step | attention | AdamW | ms per step |\n|---|---|---|---|---|")
+    for size in ("tiny", "default"):
+        recipe, vocab = RECIPES[size], size_spec(size).vocab_size
+        for attention in ("sdpa", "eager"):
+            for fused in (False, True):
+                ms = step_ms(recipe, vocab, attention, fused, args.steps)
+                tokens = recipe.batch_size * recipe.block_size
+                print(f"| {size} | {tokens} | {attention} | {'fused' if fused else 'foreach'} | {ms:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
