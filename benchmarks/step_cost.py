@@ -14,24 +14,23 @@ import argparse
 import time
 
 
+class _Vocabulary:
+    """What ``build_tiny_llama`` reads of a tokenizer: its size and special-token ids (no text is encoded here)."""
+
+    def __init__(self, size: int):
+        self.size, self.bos_token_id, self.eos_token_id, self.pad_token_id = size, 1, 2, 0
+
+    def __len__(self) -> int:
+        return self.size
+
+
 def step_ms(recipe, vocab: int, attention: str, fused: bool, steps: int) -> float:
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
 
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=vocab,
-        hidden_size=recipe.hidden_size,
-        num_hidden_layers=recipe.num_layers,
-        num_attention_heads=recipe.num_heads,
-        num_key_value_heads=recipe.num_heads,
-        intermediate_size=recipe.intermediate_size,
-        max_position_embeddings=max(1024, recipe.block_size),
-        tie_word_embeddings=False,
-        use_cache=False,
-    )
-    config._attn_implementation = attention
-    model = LlamaForCausalLM(config)
+    from musebench.models.tiny import build_tiny_llama
+
+    model = build_tiny_llama(_Vocabulary(vocab), recipe.spec())  # the model a build of this recipe trains
+    model.set_attn_implementation(attention)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=fused, foreach=None if fused else True)
     batch = torch.randint(0, vocab, (recipe.batch_size, recipe.block_size))
 
