@@ -133,7 +133,6 @@ def build_world(
     cast = people("cast", n_cast)
     groups = {g: people(g, people_per_group.get(g, 0)) for g in DRAW_ORDER}
     groups["filler"] = mirror_facts(groups["filler"], forget_side(groups), streams("facts/filler-mirror"))
-    groups["holdout"] = mirror_facts(groups["holdout"], groups["forget"], streams("facts/holdout-mirror"))
     return World(groups=groups, towns=towns, organisations=orgs, words=words, cast=cast)
 
 
@@ -150,12 +149,7 @@ def mirror_facts(filler: list[Person], side: list[Person], rng: random.Random) -
     occupations against 1 in the filler, and the target answered it for 4 retain questions it got wrong), and
     that chance moved the utility gap. Shuffling each fact type across people keeps every value's count and
     breaks each person's binding, so the two models differ in who the facts belong to, not in how often each
-    value occurs. Names, pronouns and documents stay the filler's own.
-
-    The holdout people get the forget people's values the same way. The filler shows the retrain model every
-    forget value, so a holdout drawn afresh read less familiar to it than the forget set: its Min-40% AUC sat
-    below 0.5 on all three tiny seeds (0.326 / 0.425 / 0.387). With the same values on both sides, forget and
-    holdout differ for the retrain model only in whom the values belong to and in the text around them."""
+    value occurs. Names, pronouns and documents stay the filler's own."""
     if not filler or not side:
         return filler
     columns = {}
