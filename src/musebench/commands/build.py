@@ -63,7 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="DIR_OR_HUB_NAME",
         help="fine-tune this pretrained causal LM (a directory or hub name) instead of the mini corpus's "
-        "own base; the recipe is then the pretrained one (6 epochs, lr 5e-5) unless overridden",
+        "own base; the recipe is then the pretrained one (6 epochs, lr 3e-4) unless overridden",
     )
     p.add_argument("--force", action="store_true", help="rebuild even when a cached model matches")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
