@@ -16,6 +16,7 @@ import warnings
 
 from musebench.commands.common import add_device, add_seed, add_threads, resolve_device, set_threads
 from musebench.errors import ConfigError
+from musebench.models.recipe import PRETRAINED_RECIPE
 
 EXAMPLES = """examples:
   musebench build target --data data/news-mini --out models/
@@ -63,7 +64,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="DIR_OR_HUB_NAME",
         help="fine-tune this pretrained causal LM (a directory or hub name) instead of the mini corpus's "
-        "own base; the recipe is then the pretrained one (6 epochs, lr 3e-4) unless overridden",
+        f"own base; the recipe is then the pretrained one ({PRETRAINED_RECIPE.epochs} epochs, "
+        f"lr {PRETRAINED_RECIPE.lr:g}) unless overridden",
     )
     p.add_argument("--force", action="store_true", help="rebuild even when a cached model matches")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
     from musebench.data.synthetic import read_synthetic_meta
     from musebench.models.build import build_model
-    from musebench.models.recipe import PRETRAINED_RECIPE, recipe_for
+    from musebench.models.recipe import recipe_for
 
     set_threads(args.threads)
     device = resolve_device(args.device)
