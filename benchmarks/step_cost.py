@@ -6,6 +6,9 @@ For the ``tiny`` and ``default`` recipes (``musebench.models.recipe.RECIPES``, t
 a bare PyTorch step (forward, backward, gradient clipping, AdamW) on one batch of ``batch_size x block_size``
 tokens, with SDPA or eager attention and fused or foreach AdamW. It answers whether a build is bound by the model's
 arithmetic (every variant alike) or by overhead a switch would remove. Prints a Markdown table.
+
+``--bf16`` adds rows under bfloat16 autocast, which the mini recipes used before they trained in fp32: on a CPU
+without bfloat16 units it is emulated, and this is the row that says how much slower that is here.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ class _Vocabulary:
         return self.size
 
 
-def step_ms(recipe, vocab: int, attention: str, fused: bool, steps: int) -> float:
+def step_ms(recipe, vocab: int, attention: str, fused: bool, steps: int, bf16: bool = False) -> float:
     import torch
 
     from musebench.models.tiny import build_tiny_llama
@@ -35,7 +38,9 @@ def step_ms(recipe, vocab: int, attention: str, fused: bool, steps: int) -> floa
     batch = torch.randint(0, vocab, (recipe.batch_size, recipe.block_size))
 
     def step():
-        model(input_ids=batch, labels=batch).loss.backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(input_ids=batch, labels=batch).loss
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
         optimizer.step()
         optimizer.zero_grad()
@@ -52,6 +57,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=20, help="timed steps per variant")
+    p.add_argument("--bf16", action="store_true", help="also time SDPA + foreach AdamW under bfloat16 autocast")
     args = p.parse_args()
 
     import torch
@@ -61,14 +67,16 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, {args.steps} timed steps per variant")
-    print("| recipe | tokens per step | attention | AdamW | ms per step |\n|---|---|---|---|---|")
+    print("| recipe | tokens per step | precision | attention | AdamW | ms per step |\n|---|---|---|---|---|---|")
     for size in ("tiny", "default"):
         recipe, vocab = RECIPES[size], size_spec(size).vocab_size
-        for attention in ("sdpa", "eager"):
-            for fused in (False, True):
-                ms = step_ms(recipe, vocab, attention, fused, args.steps)
-                tokens = recipe.batch_size * recipe.block_size
-                print(f"| {size} | {tokens} | {attention} | {'fused' if fused else 'foreach'} | {ms:.1f} |")
+        tokens = recipe.batch_size * recipe.block_size
+        variants = [("fp32", a, f) for a in ("sdpa", "eager") for f in (False, True)]
+        variants += [("bf16 autocast", "sdpa", False)] if args.bf16 else []
+        for precision, attention, fused in variants:
+            ms = step_ms(recipe, vocab, attention, fused, args.steps, bf16=precision != "fp32")
+            adamw = "fused" if fused else "foreach"
+            print(f"| {size} | {tokens} | {precision} | {attention} | {adamw} | {ms:.1f} |")
 
 
 if __name__ == "__main__":
