@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from musebench.io import atomic_directory, atomic_write_json
+from musebench.io import atomic_directory, atomic_file, atomic_write_json
 
 
 @pytest.fixture()
@@ -31,3 +31,16 @@ def test_files_and_directories_follow_the_umask(tmp_path, umask, mask, file_mode
     with atomic_directory(tmp_path / "model") as tmp:
         (tmp / "weights").write_bytes(b"x")
     assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == dir_mode
+
+
+def test_a_binary_atomic_file_follows_the_umask_and_a_failed_write_leaves_nothing(tmp_path, umask):
+    umask(0o022)
+    with atomic_file(tmp_path / "scores.npz", "wb") as fh:
+        fh.write(b"\x00\x01")
+    assert (tmp_path / "scores.npz").read_bytes() == b"\x00\x01"
+    assert stat.S_IMODE((tmp_path / "scores.npz").stat().st_mode) == 0o644
+    with pytest.raises(RuntimeError), atomic_file(tmp_path / "scores.npz", "wb") as fh:
+        fh.write(b"half")
+        raise RuntimeError("interrupted")
+    assert (tmp_path / "scores.npz").read_bytes() == b"\x00\x01"  # the old file stands, no temporary is left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.npz"]

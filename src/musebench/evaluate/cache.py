@@ -10,17 +10,14 @@ part of the key: a change to how outputs are computed invalidates old entries in
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from musebench.io import atomic_write_json, stable_hash
+from musebench.io import atomic_file, atomic_write_json, stable_hash
 
 ENGINE_VERSION = 1
 
@@ -88,18 +85,8 @@ def write_arrays(path: Path, items: dict[str, dict[str, np.ndarray]]) -> None:
         arrays[f] = np.concatenate(rows) if rows else np.zeros(0, np.float32)
         arrays[f"{f}.offsets"] = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
         arrays[f"{f}.present"] = np.array([f in items[k] for k in keys], dtype=bool)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path, "wb") as fh:
+        np.savez(fh, **arrays)
 
 
 def read_arrays(path: Path) -> dict[str, dict[str, np.ndarray]]:
