@@ -36,8 +36,8 @@ def atomic_file(path: str | Path, mode: str = "w", encoding: str | None = None) 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, user_mode())
-        with os.fdopen(fd, mode, encoding=encoding) as fh:
+        with os.fdopen(fd, mode, encoding=encoding) as fh:  # closes the descriptor whatever happens next
+            os.fchmod(fh.fileno(), user_mode())
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
