@@ -103,22 +103,20 @@ def main() -> None:
     meta = read_synthetic_meta(data)
     recipe = (PRETRAINED_RECIPE if args.base else recipe_for(args.size)).with_overrides(parse_overrides(args.set))
     settings = EvalSettings(**{**MINI_EVAL_SETTINGS[args.size], **parse_overrides(args.eval)})
-    times, scores, cis, items = {}, {}, {}, {}
+    times, scores, cis, items = {}, {"base": {}}, {"base": {}}, {}
     if not args.base:
         start = time.perf_counter()
         build_base(data, out / "models", recipe, seed=args.seed, force=args.force)
         times["base"] = time.perf_counter() - start
-        loaded = load_model(out / "models" / "base")
-        result = evaluate(
-            loaded.model, loaded.tokenizer, probe_corpus(data), settings, metrics=["knowmem_f"], progress=False
-        )
-        scores["base"], cis["base"] = result.scores, result.ci
     corpus = load_corpus(data)
+    loaded = load_model(args.base or out / "models" / "base")  # loaded once for both of its evaluations
+    base_runs = [] if args.base else [(probe_corpus(data), "knowmem_f")]  # the mini base's extraction gate
     # the base read neither forget nor holdout: its AUC is the level the names and texts alone give
-    loaded = load_model(args.base or out / "models" / "base")
-    result = evaluate(loaded.model, loaded.tokenizer, corpus, settings, metrics=["privleak"], progress=False)
-    scores.setdefault("base", {})["auc"] = result.scores["auc"]
-    cis.setdefault("base", {})["auc"] = result.ci.get("auc")
+    base_runs.append((corpus, "privleak"))
+    for texts, metric in base_runs:
+        result = evaluate(loaded.model, loaded.tokenizer, texts, settings, metrics=[metric], progress=False)
+        key = "auc" if metric == "privleak" else metric
+        scores["base"][key], cis["base"][key] = result.scores[key], result.ci.get(key)
     for role in ("retrain", "target"):
         start = time.perf_counter()
         build_model(data, role, out / "models", recipe=recipe, seed=args.seed, force=args.force, base=args.base)
