@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,6 +35,34 @@ def pretraining_documents(background) -> list[str]:
     return list(background.articles) + list(background.drills)
 
 
+def base_key(data_dir: str | Path, recipe: BuildRecipe, seed: int = 0) -> tuple[str, list[str], object, str]:
+    """The build key of the corpus's mini base, with its pretraining documents and tokenizer (and its id)."""
+    from musebench.data import load_corpus
+    from musebench.data.synthetic import read_background
+    from musebench.models.build import load_build_tokenizer
+
+    data_dir = Path(data_dir)
+    background = read_background(data_dir)
+    if background is None:
+        raise DataError(
+            "no background text (background/): only a generated mini corpus has a mini base; "
+            "give a pretrained base instead",
+            file=data_dir,
+        )
+    tokenizer, tokenizer_id = load_build_tokenizer(data_dir, load_corpus(data_dir))
+    docs = pretraining_documents(background)
+    key = stable_hash(
+        {
+            "role": BASE_ROLE,
+            "text": stable_hash(docs),
+            "tokenizer": tokenizer_id,
+            "recipe": base_recipe_key(recipe),
+            "seed": seed,
+        }
+    )
+    return key, docs, tokenizer, tokenizer_id
+
+
 def build_base(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -45,73 +74,60 @@ def build_base(
 ) -> Path:
     """Pretrain (or reuse) the mini base of the corpus in ``data_dir`` into ``out_dir/base``.
 
-    Two builds that need the same base (target and retrain side by side) wait for each other: the second finds
-    the first's model and returns it.
+    A base the package ships with the same key (``models.shipped``) is copied instead of pretrained, unless
+    ``force``. Two builds that need the same base (target and retrain side by side) wait for each other: the
+    second finds the first's model and returns it.
     """
     from filelock import FileLock
 
     from musebench.data import load_corpus
     from musebench.data.synthetic import read_background
-    from musebench.models.build import (
-        BUILD_RECORD,
-        KIND,
-        Start,
-        cached,
-        load_build_tokenizer,
-        resume_dir,
-        train_and_save,
-    )
+    from musebench.models.build import BUILD_RECORD, KIND, Start, cached, resume_dir, train_and_save
+    from musebench.models.shipped import copy_shipped_base, find_shipped_base
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
-    background = read_background(data_dir)
-    if background is None:
-        raise DataError(
-            "no background text (background/): only a generated mini corpus has a mini base; "
-            "give a pretrained base instead",
-            file=data_dir,
-        )
-    corpus = load_corpus(data_dir)
-    tokenizer, tokenizer_id = load_build_tokenizer(data_dir, corpus)
-    docs = pretraining_documents(background)
-    key = stable_hash(
-        {
-            "role": BASE_ROLE,
-            "text": stable_hash(docs),
-            "tokenizer": tokenizer_id,
-            "recipe": base_recipe_key(recipe),
-            "seed": seed,
-        }
-    )
+    key, docs, tokenizer, tokenizer_id = base_key(data_dir, recipe, seed)
     out = out_dir / BASE_ROLE
     out_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(out_dir / f".{BASE_ROLE}.build.lock")):
         if not force and cached(out, key):
             return out
+        shipped = None if force else find_shipped_base(key)
         with output_dir(out, kind=KIND, force=force):
             with atomic_directory(out, keep=kept_entries(out)) as tmp:
-                start = Start("scratch", None, None, tokenizer, tokenizer_id)
-                pretrain = replace(recipe, epochs=recipe.base_epochs, lr=recipe.base_lr)
-                record = train_and_save(
-                    start,
-                    docs,
-                    pretrain,
-                    seed,
-                    device,
-                    tmp,
-                    progress,
-                    work=resume_dir(out_dir, BASE_ROLE, key),
-                    desc="build/base",
-                )
-                record.update(
-                    role=BASE_ROLE,
-                    key=key,
-                    corpus=corpus.name,
-                    documents=len(docs),
-                    seed=seed,
-                    recipe=recipe.to_dict(),
-                    probe_questions=len(background.probe_qa),
-                )
-                atomic_write_json(tmp / BUILD_RECORD, record)
+                if shipped is not None:
+                    copy_shipped_base(shipped, tmp)
+                    if progress:
+                        print(
+                            f"build/base: the pretrained base shipped with musebench ({shipped.name}); "
+                            "--force pretrains it here",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                else:
+                    start = Start("scratch", None, None, tokenizer, tokenizer_id)
+                    pretrain = replace(recipe, epochs=recipe.base_epochs, lr=recipe.base_lr)
+                    record = train_and_save(
+                        start,
+                        docs,
+                        pretrain,
+                        seed,
+                        device,
+                        tmp,
+                        progress,
+                        work=resume_dir(out_dir, BASE_ROLE, key),
+                        desc="build/base",
+                    )
+                    record.update(
+                        role=BASE_ROLE,
+                        key=key,
+                        corpus=load_corpus(data_dir).name,
+                        documents=len(docs),
+                        seed=seed,
+                        recipe=recipe.to_dict(),
+                        probe_questions=len(read_background(data_dir).probe_qa),
+                    )
+                    atomic_write_json(tmp / BUILD_RECORD, record)
         shutil.rmtree(resume_dir(out_dir, BASE_ROLE, key), ignore_errors=True)
     return out
 
