@@ -12,21 +12,25 @@ from musebench.errors import DataError
 from musebench.models import build as build_module
 from musebench.models import shipped as shipped_module
 from musebench.models.base import base_key, build_base
+from musebench.models.mini_corpus import write_mini_corpus
 from musebench.models.recipe import RECIPES
 from musebench.models.shipped import MANIFEST, file_sha256, find_shipped_base, write_manifest
 
 
-def test_the_quick_demo_worlds_base_ships_with_the_package_and_matches_its_manifest(mini_data_dir):
-    """Fails when the generator, tokenizer or tiny recipe changes without a re-shipped base
-    (``python benchmarks/shipped_base.py --write``): the quick demo would silently pretrain again."""
-    key = base_key(mini_data_dir, RECIPES["tiny"], seed=0)[0]
+@pytest.mark.parametrize("size", ["tiny", "default"])
+def test_the_demo_worlds_bases_ship_with_the_package_and_match_their_manifests(size, tmp_path):
+    """Fails when the generator, tokenizer or a recipe changes without a re-shipped base
+    (``python benchmarks/shipped_base.py --size SIZE --write``): the demo would silently pretrain again."""
+    data = write_mini_corpus("news-mini", size, 0, tmp_path / "data")
+    key = base_key(data, RECIPES[size], seed=0)[0]
     found = find_shipped_base(key)
-    assert found is not None, f"no shipped base has key {key}; run benchmarks/shipped_base.py --write"
+    assert found is not None, f"no shipped base has key {key}; run benchmarks/shipped_base.py --size {size} --write"
+    assert found.name == f"news-mini-{size}-seed0"
     manifest = json.loads((found / MANIFEST).read_text(encoding="utf-8"))
     assert {name: file_sha256(found / name) for name in manifest["sha256"]} == manifest["sha256"]
     record = json.loads((found / "build.json").read_text(encoding="utf-8"))
     assert record["key"] == key and record["seed"] == 0 and record["role"] == "base"
-    assert record["recipe"]["base_epochs"] == RECIPES["tiny"].base_epochs
+    assert record["recipe"]["base_epochs"] == RECIPES[size].base_epochs
 
 
 def test_another_seed_or_recipe_has_no_shipped_base(mini_data_dir):

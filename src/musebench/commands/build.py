@@ -67,7 +67,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         f"own base; the recipe is then the pretrained one ({PRETRAINED_RECIPE.epochs} epochs, "
         f"lr {PRETRAINED_RECIPE.lr:g}) unless overridden",
     )
-    p.add_argument("--force", action="store_true", help="rebuild even when a cached model matches")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild even when a cached model matches (a base: pretrain it, never the copy the package ships)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_seed(p)
     add_device(p)

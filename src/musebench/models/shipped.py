@@ -1,9 +1,10 @@
 """Mini bases shipped inside the package, so a first run fine-tunes instead of pretraining.
 
 MUSE starts from a pretrained model the user downloads; in the mini world the base plays that part, and
-pretraining it was most of a first quick demo (71 of 160 s from nothing on two cores). The package therefore
-carries the base of the quick demo's world (tiny news-mini, seed 0) exactly as ``build_base`` trained it, one
-directory per base under ``models/shipped/``, with a manifest naming its build key and the SHA-256 of every file.
+pretraining it was most of a first quick demo (70 of 158 s from nothing on two cores; 722 s of the full demo). The
+package therefore carries the bases of the two demo worlds (news-mini ``tiny`` and ``default``, seed 0) exactly as
+``build_base`` trained them, one directory per base under ``models/shipped/``, with a manifest naming its build key
+and the SHA-256 of every file.
 
 A base build whose key (background text, tokenizer, the recipe's pretraining fields, seed) equals a shipped
 base's copies it instead of training; any other key pretrains as before, and ``--force`` always pretrains. A
