@@ -96,3 +96,21 @@ def test_a_damaged_shipped_base_is_refused_and_nothing_is_written(mini_data_dir,
         build_base(mini_data_dir, tmp_path / "third", micro_recipe, seed=0, progress=False)
     assert "model.safetensors" in str(err.value)
     assert not (tmp_path / "third" / "base").exists()
+
+
+@pytest.mark.parametrize("size", ["tiny", "default"])
+def test_each_shipped_base_passes_its_worlds_extraction_gate(size, tmp_path):
+    """The shipped weights answer the held-out probe questions (read only in articles) above the size's gate:
+    a copy that loads but lost its training would fail here, not give the demo a base that looks real."""
+    from musebench.data.synthetic import MINI_EVAL_SETTINGS
+    from musebench.evaluate import EvalSettings, evaluate
+    from musebench.models.base import probe_corpus
+    from musebench.models.gates import BASE_GATE
+    from musebench.models.loading import load_model
+
+    data = write_mini_corpus("news-mini", size, 0, tmp_path / "data")
+    assert find_shipped_base(base_key(data, RECIPES[size], seed=0)[0]) is not None  # never pretrain 722 s here
+    base = load_model(build_base(data, tmp_path / "models", RECIPES[size], seed=0, progress=False))
+    settings = EvalSettings(**{**MINI_EVAL_SETTINGS[size], "bootstrap_samples": 0})
+    scores = evaluate(base.model, base.tokenizer, probe_corpus(data), settings, metrics=["knowmem_f"], progress=False)
+    assert scores.scores["knowmem_f"] >= BASE_GATE[size]

@@ -1,6 +1,7 @@
 """The tiny mini benchmark keeps every MUSE gap pointing the right way, with target and retrain fine-tuned alike.
 
-Builds the tiny base (pretrained on the background text) and fine-tunes target and retrain from it with the
+Takes the tiny base (seed 0's ships with the package, ``models.shipped``: the base ``build_base`` pretrains on the
+background text, byte for byte on the machine that shipped it) and fine-tunes target and retrain from it with the
 ``tiny`` recipe, then scores them with ``musebench.evaluate``. The direction of each gap is asserted here, and
 the tiny world's answer-prior gate (``models.gates``: target KnowMem-f at least 15 points above the
 constant-answer baseline) on seed 0, where the world before the 64-person background failed it (12.5 against
@@ -18,7 +19,7 @@ from musebench.data.synthetic import MINI_EVAL_SETTINGS
 from musebench.models.build import build_model
 from musebench.models.recipe import RECIPES
 
-pytestmark = pytest.mark.slow  # three real trainings, 2,058 steps: ~150 CPU-seconds on one thread
+pytestmark = pytest.mark.slow  # two real fine-tunes, 760 steps: ~60 CPU-seconds on one thread
 
 
 @pytest.fixture(scope="module")
