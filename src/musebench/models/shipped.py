@@ -14,24 +14,20 @@ copy whose bytes do not match its manifest is refused: a damaged install never b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
 from musebench.errors import DataError
-from musebench.io import atomic_write_json
+from musebench.io import atomic_write_json, file_hash
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 MANIFEST = "shipped.json"
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The whole SHA-256 of a file, as the manifest records it."""
+    return file_hash(path, length=64)
 
 
 def find_shipped_base(key: str, root: Path | None = None) -> Path | None:
