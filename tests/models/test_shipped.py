@@ -65,15 +65,14 @@ def _no_training(*args, **kwargs):
 def test_a_matching_shipped_base_is_copied_not_trained(
     mini_data_dir, micro_recipe, fake_shipped, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(build_module, "train_and_save", _no_training)
-    out = build_base(mini_data_dir, tmp_path / "second", micro_recipe, seed=0, progress=False)
+    with monkeypatch.context() as patched:
+        patched.setattr(build_module, "train_and_save", _no_training)
+        out = build_base(mini_data_dir, tmp_path / "second", micro_recipe, seed=0, progress=False)
     assert (out / "model.safetensors").read_bytes() == (fake_shipped / "model.safetensors").read_bytes()
     record = json.loads((out / "build.json").read_text(encoding="utf-8"))
     assert record["shipped"]["name"] == "news-mini-micro-seed0"
     assert not (out / MANIFEST).exists()
     # a target fine-tuned from it is an ordinary build keyed by the base's key
-    monkeypatch.undo()
-    monkeypatch.setattr(shipped_module, "SHIPPED_DIR", fake_shipped.parent)
     target = build_module.build_model(
         mini_data_dir, "target", tmp_path / "second", recipe=micro_recipe, seed=0, progress=False
     )
